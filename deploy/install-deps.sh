@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages lpg-dispatch needs, only those that are missing.
+# Idempotent: a second run installs nothing and says so.
+#
+# Usage: deploy/install-deps.sh            build, run and test packages
+#        deploy/install-deps.sh --check    only report what is missing (exit 1 if anything is)
+set -euo pipefail
+
+# Build: compiler, CMake, and the -dev packages of every library we link.
+BUILD_PKGS=(
+  build-essential cmake pkg-config
+  libevent-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
+  libgps-dev libjansson-dev libssl-dev libcmocka-dev
+)
+# Run and test: the store of record and the GPS daemon with its Python replay engine.
+RUN_PKGS=(redis-server redis-tools gpsd python3-gps)
+
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
+
+missing=()
+for pkg in "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}"; do
+  # dpkg-query reports "install ok installed" only for a fully installed package.
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#BUILD_PKGS[@]} build and ${#RUN_PKGS[@]} run/test packages are present."
+  exit 0
+fi
+
+echo "install-deps: missing packages: ${missing[*]}"
+if [ $check_only -eq 1 ]; then
+  exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: error: installing packages needs root. Run as root, or install them with:" >&2
+  echo "  sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update"
+apt-get update -qq
+echo "install-deps: installing ${missing[*]}"
+# --no-install-recommends keeps gpsd from pulling in GUI clients.
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian's postinst may start services on their standard ports; ours run on private ports,
+# so stop any system instance the installation started, to leave no process behind.
+for svc in redis-server gpsd gpsd.socket; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    echo "install-deps: stopping system service $svc started by the installation"
+    systemctl stop "$svc" || true
+  fi
+done
+echo "install-deps: done."
