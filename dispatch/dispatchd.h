@@ -1,0 +1,42 @@
+/* dispatchd.h -- the service context: one documented struct that owns every module of a
+ * running dispatchd (no mutable globals elsewhere). Created and torn down by dispatchd.c;
+ * handlers receive it as their context pointer.
+ */
+#ifndef LPG_DISPATCHD_H
+#define LPG_DISPATCHD_H
+
+#include "dispatchd_settings.h"
+#include "http_server.h"
+
+#include <stddef.h>
+#include <time.h>
+
+struct event_base;
+struct event;
+struct store;
+struct http_server;
+struct handset_server;
+
+#define DISPATCHD_VERSION "0.1.0"
+
+struct dispatchd {
+    struct dispatchd_config cfg;    /* owned; released with cfg_free() */
+    struct event_base *base;        /* the one event loop */
+    struct store *store;            /* Redis, the store of record */
+    struct http_server *http;       /* dispatcher/auditor HTTP API, /healthz, /metrics */
+    struct handset_server *handset; /* handsets and vehicle units */
+    struct event *sigterm, *sigint;
+    struct event *drain_timer;      /* polls for a drained state during shutdown */
+    struct timespec started;        /* CLOCK_MONOTONIC at start, for uptime */
+    struct timespec shutdown_began; /* CLOCK_MONOTONIC when shutdown began */
+    int shutting_down;
+};
+
+/* Routes served by the HTTP front (http_ops.c). */
+extern const struct http_route dispatchd_routes[];
+extern const size_t dispatchd_routes_count;
+
+/* Seconds since start (monotonic). */
+double dispatchd_uptime(const struct dispatchd *d);
+
+#endif

@@ -1,0 +1,605 @@
+/* handset_server.c -- TCP listener and per-connection session handling for handsets and
+ * vehicle units: framing (proto/frame.h), Envelope decoding (lpg.v1), Hello/Ping, errors,
+ * idle timeout, connection cap and graceful shutdown.
+ *
+ * Lifetime of a connection (struct hconn): created on accept, listed in the server; freed
+ * only by hconn_maybe_free() at the end of a callback, once it is closing, its output is
+ * flushed (or the peer is gone) and no store command of it is in flight. Nothing touches a
+ * connection after hconn_maybe_free() in the same callback.
+ */
+#define LOG_TAG "handset"
+#include "handset_server.h"
+
+#include "frame.h"
+#include "log.h"
+#include "store.h"
+
+#include "lpg/v1/envelope.pb-c.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <hiredis/hiredis.h>
+#include <openssl/rand.h>
+
+/* The wire contract version this server speaks (proto/README.md). */
+#define HANDSET_PROTOCOL_VERSION 1
+/* Output queued for a peer that does not read is capped: beyond it the peer is dropped. */
+#define HANDSET_MAX_OUTPUT (1024u * 1024u) /* bytes */
+/* How long a closing connection may take to flush its last frames. */
+#define HANDSET_FLUSH_TIMEOUT_S 5
+/* Connections accepted beyond the cap only to be told so; past this many, close silently. */
+#define HANDSET_REFUSAL_SLACK 64
+#define HANDSET_DEVICE_ID_MAX 64  /* bytes */
+#define HANDSET_CREDENTIAL_MAX 256 /* bytes */
+
+enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
+
+struct hconn {
+    struct handset_server *srv;
+    struct hconn *prev, *next;
+    struct bufferevent *bev;
+    struct lpg_frame_decoder *dec;
+    char peer[64];
+    char device_id[HANDSET_DEVICE_ID_MAX + 1];
+    char session_id[33];
+    enum hconn_session session;
+    int closing;       /* no more input is processed; freed once flushed and idle */
+    int peer_gone;     /* EOF or error: nothing more can be written */
+    int store_pending; /* store commands in flight for this connection */
+    uint64_t hello_request_id;
+};
+
+struct handset_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct store *store;
+    struct handset_server_options opt;
+    char *bind;
+    struct hconn *conns;
+    size_t nconns;
+    int shutting_down;
+    int freeing;
+    struct handset_stats stats;
+};
+
+static void hconn_process_input(struct hconn *c);
+
+/* ---- connection list and lifetime ---- */
+
+static void hconn_unlink(struct hconn *c)
+{
+    struct handset_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+}
+
+static void hconn_destroy(struct hconn *c)
+{
+    hconn_unlink(c);
+    c->srv->stats.closed++;
+    if (c->bev)
+        bufferevent_free(c->bev);
+    lpg_frame_decoder_free(c->dec);
+    free(c);
+}
+
+/* Frees the connection if nothing keeps it alive. Returns 1 when it was freed. */
+static int hconn_maybe_free(struct hconn *c)
+{
+    if (!c->closing || c->store_pending > 0)
+        return 0;
+    if (!c->peer_gone && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        return 0; /* the write callback comes back once the output is flushed */
+    log_debug("connection %s closed", c->peer);
+    hconn_destroy(c);
+    return 1;
+}
+
+/* Stops reading; the connection is freed once its output is flushed. */
+static void hconn_close(struct hconn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    bufferevent_disable(c->bev, EV_READ);
+    struct timeval flush = {HANDSET_FLUSH_TIMEOUT_S, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &flush);
+}
+
+/* ---- sending ---- */
+
+static void hconn_send(struct hconn *c, const Lpg__V1__Envelope *env)
+{
+    if (c->peer_gone)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) > HANDSET_MAX_OUTPUT) {
+        log_warn("%s: peer is not reading (%zu bytes queued); dropping it", c->peer,
+                 evbuffer_get_length(out));
+        evbuffer_drain(out, evbuffer_get_length(out));
+        c->peer_gone = 1;
+        hconn_close(c);
+        return;
+    }
+    size_t len = lpg__v1__envelope__get_packed_size(env);
+    uint8_t header[LPG_FRAME_HEADER_SIZE];
+    if (lpg_frame_put_header(header, len) != 0) {
+        log_error("%s: reply of %zu bytes cannot be framed; not sent", c->peer, len);
+        return;
+    }
+    uint8_t *buf = malloc(len);
+    if (buf == NULL) {
+        log_error("%s: out of memory packing a reply", c->peer);
+        return;
+    }
+    lpg__v1__envelope__pack(env, buf);
+    evbuffer_add(out, header, sizeof(header));
+    evbuffer_add(out, buf, len);
+    free(buf);
+    c->srv->stats.frames_out++;
+}
+
+static void hconn_send_error(struct hconn *c, Lpg__V1__Error__Code code, const char *message,
+                             int has_request, uint64_t request_id, int fatal)
+{
+    Lpg__V1__Error err = LPG__V1__ERROR__INIT;
+    err.has_code = 1;
+    err.code = code;
+    err.message = (char *)message;
+    err.has_ack_seq = has_request;
+    err.ack_seq = request_id;
+    err.has_fatal = 1;
+    err.fatal = fatal != 0;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_ERROR;
+    env.error = &err;
+    hconn_send(c, &env);
+    c->srv->stats.errors_sent++;
+    log_info("%s%s%s: error %d%s: %s", c->peer, c->device_id[0] ? " device " : "", c->device_id,
+             (int)code, fatal ? " (closing)" : "", message);
+    if (fatal)
+        hconn_close(c);
+}
+
+static void hconn_send_ack(struct hconn *c, const Lpg__V1__Ack *ack_in)
+{
+    Lpg__V1__Ack ack = *ack_in;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_ACK;
+    env.ack = &ack;
+    hconn_send(c, &env);
+}
+
+/* ---- Hello ---- */
+
+static int device_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > HANDSET_DEVICE_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == ':')
+            return 0; /* printable ASCII; ':' separates key parts in the store */
+    }
+    return 1;
+}
+
+static void on_hello_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct hconn *c = arg;
+    struct handset_server *srv = c->srv;
+    c->store_pending--;
+    if (srv->freeing)
+        return; /* handset_server_free() releases the connection */
+    const char *redis_err = store_reply_error(reply);
+    if (err || redis_err) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "the store did not record the session (%s); nothing was opened, retry later",
+                 err ? err : redis_err);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, 1, c->hello_request_id, 0);
+        c->device_id[0] = '\0';
+    } else if (!c->closing) {
+        c->session = HC_OPEN;
+        srv->stats.sessions_opened++;
+        Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
+        ack.has_ack_seq = 1;
+        ack.ack_seq = c->hello_request_id;
+        ack.session_id = c->session_id;
+        ack.has_protocol_version = 1;
+        ack.protocol_version = HANDSET_PROTOCOL_VERSION;
+        ack.has_max_frame = 1;
+        ack.max_frame = (uint32_t)srv->opt.max_frame;
+        hconn_send_ack(c, &ack);
+        log_info("%s: session %s opened for device %s", c->peer, c->session_id, c->device_id);
+    }
+    if (!c->closing) {
+        bufferevent_enable(c->bev, EV_READ);
+        hconn_process_input(c); /* frames that arrived while we waited */
+    }
+    hconn_maybe_free(c);
+}
+
+static void hconn_handle_hello(struct hconn *c, const Lpg__V1__Envelope *env)
+{
+    const Lpg__V1__Hello *h = env->hello;
+    int has_req = env->has_request_id;
+    uint64_t req = env->request_id;
+    if (c->session == HC_OPEN) {
+        hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
+                         "session already open on this connection", has_req, req, 0);
+        return;
+    }
+    if (!h->has_protocol_version || h->protocol_version != HANDSET_PROTOCOL_VERSION) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "protocol version %u is not supported; this server speaks %d",
+                 h->has_protocol_version ? h->protocol_version : 0u, HANDSET_PROTOCOL_VERSION);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNSUPPORTED_VERSION, msg, has_req, req, 1);
+        return;
+    }
+    if (h->device_id == NULL || !device_id_valid(h->device_id)) {
+        hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
+                         "device_id must be 1..64 printable ASCII characters without ':' or "
+                         "spaces",
+                         has_req, req, 1);
+        return;
+    }
+    if (h->has_credential && h->credential.len > HANDSET_CREDENTIAL_MAX) {
+        hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
+                         "credential longer than 256 bytes", has_req, req, 1);
+        return;
+    }
+
+    unsigned char rnd[16];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                         "could not create a session id; retry later", has_req, req, 0);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(c->session_id + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(c->device_id, sizeof(c->device_id), "%s", h->device_id);
+    c->hello_request_id = req;
+
+    /* Record the session before acknowledging: an Ack means it is stored. */
+    char key[160], now_ms[24];
+    char suffix[120];
+    snprintf(suffix, sizeof(suffix), "device:%s:session", c->device_id);
+    store_key(c->srv->store, key, sizeof(key), suffix);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(now_ms, sizeof(now_ms), "%lld",
+             (long long)ts.tv_sec * 1000 + (long long)(ts.tv_nsec / 1000000));
+    const char *software = h->software ? h->software : "";
+    const char *argv[] = {"HSET",     key,          "session_id", c->session_id, "peer",
+                          c->peer,    "opened_ms",  now_ms,       "protocol",    "1",
+                          "software", software};
+    size_t argvlen[sizeof(argv) / sizeof(argv[0])];
+    for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
+        argvlen[i] = strlen(argv[i]);
+    if (argvlen[11] > 128)
+        argvlen[11] = 128; /* software is free text for logs; keep it short */
+    const char *why;
+    if (store_command_argv(c->srv->store, on_hello_stored, c, (int)(sizeof(argv) / sizeof(argv[0])),
+                           argv, argvlen, &why) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s; the session was not opened, retry later", why);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, has_req, req, 0);
+        c->device_id[0] = '\0';
+        return;
+    }
+    c->store_pending++;
+    bufferevent_disable(c->bev, EV_READ); /* one request at a time: replies stay in order */
+}
+
+/* ---- frames ---- */
+
+static void hconn_handle_frame(struct hconn *c, const uint8_t *payload, size_t len)
+{
+    Lpg__V1__Envelope *env = lpg__v1__envelope__unpack(NULL, len, payload);
+    if (env == NULL) {
+        c->srv->stats.rejected_malformed++;
+        hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED,
+                         "frame payload is not a valid lpg.v1.Envelope", 0, 0, 1);
+        return;
+    }
+    int has_req = env->has_request_id;
+    uint64_t req = env->request_id;
+    switch (env->body_case) {
+    case LPG__V1__ENVELOPE__BODY_HELLO:
+        hconn_handle_hello(c, env);
+        break;
+    case LPG__V1__ENVELOPE__BODY__NOT_SET:
+        hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "envelope has no body",
+                         has_req, req, 0);
+        break;
+    default:
+        if (c->session != HC_OPEN) {
+            hconn_send_error(c, LPG__V1__ERROR__CODE__NOT_LOGGED_IN,
+                             "the first message on a connection must be Hello", has_req, req, 1);
+        } else if (env->body_case == LPG__V1__ENVELOPE__BODY_PING) {
+            Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
+            ack.has_ack_seq = has_req;
+            ack.ack_seq = req;
+            hconn_send_ack(c, &ack);
+        } else if (env->body_case == LPG__V1__ENVELOPE__BODY_ACK ||
+                   env->body_case == LPG__V1__ENVELOPE__BODY_ERROR ||
+                   env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED ||
+                   env->body_case == LPG__V1__ENVELOPE__BODY_ALERT) {
+            hconn_send_error(c, LPG__V1__ERROR__CODE__UNEXPECTED_MESSAGE,
+                             "this message is sent by the server, never to it", has_req, req, 0);
+        } else {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "message %d is not handled by this server version yet",
+                     (int)env->body_case);
+            hconn_send_error(c, LPG__V1__ERROR__CODE__UNSUPPORTED_MESSAGE, msg, has_req, req, 0);
+        }
+        break;
+    }
+    lpg__v1__envelope__free_unpacked(env, NULL);
+}
+
+static void hconn_process_input(struct hconn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (!c->closing && c->store_pending == 0) {
+        size_t chunk = evbuffer_get_contiguous_space(in);
+        size_t used = 0;
+        if (chunk > 0) {
+            const uint8_t *bytes = evbuffer_pullup(in, (ev_ssize_t)chunk);
+            used = lpg_frame_feed(c->dec, bytes, chunk);
+            evbuffer_drain(in, used);
+        }
+        const uint8_t *payload;
+        size_t len;
+        int rc = lpg_frame_next(c->dec, &payload, &len);
+        if (rc == LPG_FRAME_READY) {
+            c->srv->stats.frames_in++;
+            hconn_handle_frame(c, payload, len);
+            continue;
+        }
+        if (rc == LPG_FRAME_NEED_MORE) {
+            if (used == 0)
+                break;
+            continue;
+        }
+        /* Framing errors are fatal: after a bad length we cannot find the next frame. */
+        if (rc == LPG_FRAME_ERR_OVERSIZE) {
+            c->srv->stats.rejected_oversize++;
+            hconn_send_error(c, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE,
+                             lpg_frame_errstr(c->dec), 0, 0, 1);
+        } else {
+            c->srv->stats.rejected_malformed++;
+            hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED, lpg_frame_errstr(c->dec), 0, 0,
+                             1);
+        }
+        break;
+    }
+}
+
+/* ---- bufferevent callbacks ---- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct hconn *c = arg;
+    hconn_process_input(c);
+    hconn_maybe_free(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    hconn_maybe_free(arg); /* output drained: a closing connection may go now */
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct hconn *c = arg;
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (c->closing) {
+            log_info("%s: peer did not take its last frames within %d s; dropping it", c->peer,
+                     HANDSET_FLUSH_TIMEOUT_S);
+            c->peer_gone = 1;
+        } else {
+            c->srv->stats.idle_timeouts++;
+            char msg[80];
+            snprintf(msg, sizeof(msg), "no data for %d s; closing idle connection",
+                     c->srv->opt.idle_timeout_s);
+            hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
+        }
+    } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (!c->closing && lpg_frame_in_progress(c->dec) > 0 && lpg_frame_finish(c->dec) < 0) {
+            c->srv->stats.rejected_truncated++;
+            log_info("%s: %s", c->peer, lpg_frame_errstr(c->dec));
+        }
+        c->peer_gone = 1;
+        hconn_close(c);
+    }
+    hconn_maybe_free(c);
+}
+
+/* ---- listener ---- */
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)l;
+    (void)salen;
+    struct handset_server *srv = arg;
+    if (srv->nconns >= (size_t)srv->opt.max_connections + HANDSET_REFUSAL_SLACK) {
+        srv->stats.refused_cap++;
+        evutil_closesocket(fd);
+        return;
+    }
+    struct hconn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->srv = srv;
+    c->dec = lpg_frame_decoder_new(srv->opt.max_frame);
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->dec == NULL || c->bev == NULL) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        lpg_frame_decoder_free(c->dec);
+        free(c);
+        log_error("out of memory accepting a handset connection");
+        return;
+    }
+    char addr[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        evutil_inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", addr, port);
+
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    /* Bound what one peer can make us buffer: one maximal frame plus some slack. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, srv->opt.max_frame + 64 * 1024);
+
+    if (srv->nconns > (size_t)srv->opt.max_connections || srv->shutting_down) {
+        srv->stats.refused_cap += srv->shutting_down ? 0 : 1;
+        bufferevent_enable(c->bev, EV_WRITE);
+        hconn_send_error(c,
+                         srv->shutting_down ? LPG__V1__ERROR__CODE__SHUTTING_DOWN
+                                            : LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS,
+                         srv->shutting_down ? "server is shutting down; reconnect later"
+                                            : "connection limit reached; retry later",
+                         0, 0, 1);
+        hconn_maybe_free(c);
+        return;
+    }
+    srv->stats.accepted++;
+    struct timeval idle = {srv->opt.idle_timeout_s, 0};
+    bufferevent_set_timeouts(c->bev, &idle, NULL);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    log_debug("connection from %s (%zu open)", c->peer, srv->nconns);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    /* EMFILE/ENFILE: out of descriptors. libevent retries on the next readiness; say it. */
+    log_error("accepting a handset connection failed: %s", evutil_socket_error_to_string(err));
+}
+
+struct handset_server *handset_server_new(struct event_base *base,
+                                          const struct handset_server_options *opt,
+                                          struct store *store, char *errbuf, size_t errlen)
+{
+    struct handset_server *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    srv->base = base;
+    srv->store = store;
+    srv->opt = *opt;
+    srv->bind = strdup(opt->bind);
+    srv->opt.bind = srv->bind;
+
+    struct sockaddr_storage ss;
+    int sslen = (int)sizeof(ss);
+    char spec[300];
+    snprintf(spec, sizeof(spec), strchr(opt->bind, ':') ? "[%s]:%d" : "%s:%d", opt->bind,
+             opt->port);
+    if (srv->bind == NULL ||
+        evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0) {
+        snprintf(errbuf, errlen, "handset_bind: '%s' is not an IP address", opt->bind);
+        handset_server_free(srv);
+        return NULL;
+    }
+    srv->listener = evconnlistener_new_bind(base, on_accept, srv,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                                LEV_OPT_CLOSE_ON_EXEC,
+                                            512, (struct sockaddr *)&ss, sslen);
+    if (srv->listener == NULL) {
+        snprintf(errbuf, errlen, "cannot listen for handsets on %s: %s", spec,
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        handset_server_free(srv);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(srv->listener, on_accept_error);
+    log_info("handset protocol listening on %s (max %d connections, idle timeout %d s, max "
+             "frame %zu bytes)",
+             spec, opt->max_connections, opt->idle_timeout_s, opt->max_frame);
+    return srv;
+}
+
+void handset_server_shutdown(struct handset_server *srv)
+{
+    if (srv->shutting_down)
+        return;
+    srv->shutting_down = 1;
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    struct hconn *c = srv->conns;
+    while (c) {
+        struct hconn *next = c->next;
+        if (!c->closing)
+            hconn_send_error(c, LPG__V1__ERROR__CODE__SHUTTING_DOWN,
+                             "server is shutting down; reconnect later", 0, 0, 1);
+        hconn_maybe_free(c);
+        c = next;
+    }
+}
+
+size_t handset_server_connections(const struct handset_server *srv)
+{
+    return srv->nconns;
+}
+
+const struct handset_stats *handset_server_stats(const struct handset_server *srv)
+{
+    return &srv->stats;
+}
+
+void handset_server_free(struct handset_server *srv)
+{
+    if (srv == NULL)
+        return;
+    srv->freeing = 1;
+    if (srv->listener)
+        evconnlistener_free(srv->listener);
+    while (srv->conns)
+        hconn_destroy(srv->conns);
+    free(srv->bind);
+    free(srv);
+}

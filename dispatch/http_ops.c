@@ -1,0 +1,127 @@
+/* http_ops.c -- operational endpoints: GET /healthz (is the service able to work?) and
+ * GET /metrics (Prometheus text). Documented in docs/http-api.md.
+ */
+#define LOG_TAG "http"
+#include "dispatchd.h"
+#include "handset_server.h"
+#include "http_server.h"
+#include "prometheus.h"
+#include "store.h"
+
+#include <stdio.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+/* 200 when the store is reachable, 503 otherwise: a load balancer takes the instance out of
+ * rotation while it cannot record anything. */
+static void handle_healthz(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    enum store_state st = store_state(d->store);
+    int ok = st == STORE_UP && !d->shutting_down;
+    json_t *redis = json_pack("{s:s, s:s, s:I}", "state", store_state_name(st), "host",
+                              d->cfg.redis_host, "port", (json_int_t)d->cfg.redis_port);
+    if (redis && st != STORE_UP && store_last_error(d->store)[0])
+        json_object_set_new(redis, "last_error", json_string(store_last_error(d->store)));
+    json_t *body = json_pack("{s:s, s:s, s:I, s:o, s:I}", "status",
+                             ok ? "ok" : (d->shutting_down ? "shutting_down" : "unavailable"),
+                             "version", DISPATCHD_VERSION, "uptime_seconds",
+                             (json_int_t)dispatchd_uptime(d), "redis", redis,
+                             "handset_connections",
+                             (json_int_t)handset_server_connections(d->handset));
+    http_reply_json(call, ok ? 200 : 503, body);
+}
+
+struct stat_ctx {
+    struct evbuffer *out;
+};
+
+static void emit_http_stat(void *arg, const char *route, const char *method, int status,
+                           uint64_t count)
+{
+    struct stat_ctx *sc = arg;
+    char code[8];
+    snprintf(code, sizeof(code), "%d", status);
+    const char *labels[] = {"route", route, "method", method, "status", code, NULL};
+    prom_sample_u64(sc->out, "lpg_http_requests_total", labels, count);
+}
+
+static void handle_metrics(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    prom_family(out, "lpg_uptime_seconds", "gauge", "Seconds since dispatchd started.");
+    prom_sample_double(out, "lpg_uptime_seconds", NULL, dispatchd_uptime(d));
+
+    prom_family(out, "lpg_http_requests_total", "counter",
+                "HTTP requests answered, by route, method and status (this scrape excluded).");
+    struct stat_ctx sc = {out};
+    http_server_foreach_stat(d->http, emit_http_stat, &sc);
+    prom_family(out, "lpg_http_requests_in_flight", "gauge", "HTTP requests not yet answered.");
+    prom_sample_u64(out, "lpg_http_requests_in_flight", NULL, http_server_inflight(d->http));
+
+    enum store_state st = store_state(d->store);
+    const struct store_stats *ss = store_stats(d->store);
+    prom_family(out, "lpg_redis_up", "gauge", "1 when the Redis store is connected and answering.");
+    prom_sample_u64(out, "lpg_redis_up", NULL, st == STORE_UP);
+    prom_family(out, "lpg_redis_connects_total", "counter", "Successful connections to Redis.");
+    prom_sample_u64(out, "lpg_redis_connects_total", NULL, ss->connects);
+    prom_family(out, "lpg_redis_connect_failures_total", "counter",
+                "Failed or lost Redis connections (refused, timed out, dropped).");
+    prom_sample_u64(out, "lpg_redis_connect_failures_total", NULL, ss->connect_failures);
+    prom_family(out, "lpg_redis_commands_total", "counter",
+                "Redis commands by outcome: sent, failed (lost with a connection), refused "
+                "(store down).");
+    const char *l_sent[] = {"result", "sent", NULL};
+    const char *l_failed[] = {"result", "failed", NULL};
+    const char *l_refused[] = {"result", "refused", NULL};
+    prom_sample_u64(out, "lpg_redis_commands_total", l_sent, ss->commands_sent);
+    prom_sample_u64(out, "lpg_redis_commands_total", l_failed, ss->commands_failed);
+    prom_sample_u64(out, "lpg_redis_commands_total", l_refused, ss->commands_refused);
+    prom_family(out, "lpg_redis_commands_in_flight", "gauge", "Redis commands awaiting a reply.");
+    prom_sample_u64(out, "lpg_redis_commands_in_flight", NULL, store_inflight(d->store));
+
+    const struct handset_stats *hs = handset_server_stats(d->handset);
+    prom_family(out, "lpg_handset_connections", "gauge", "Open handset/vehicle-unit connections.");
+    prom_sample_u64(out, "lpg_handset_connections", NULL, handset_server_connections(d->handset));
+    prom_family(out, "lpg_handset_connections_total", "counter",
+                "Handset connections by outcome: accepted, or refused at the connection cap.");
+    const char *l_acc[] = {"result", "accepted", NULL};
+    const char *l_cap[] = {"result", "refused_cap", NULL};
+    prom_sample_u64(out, "lpg_handset_connections_total", l_acc, hs->accepted);
+    prom_sample_u64(out, "lpg_handset_connections_total", l_cap, hs->refused_cap);
+    prom_family(out, "lpg_handset_idle_timeouts_total", "counter",
+                "Handset connections closed for idleness.");
+    prom_sample_u64(out, "lpg_handset_idle_timeouts_total", NULL, hs->idle_timeouts);
+    prom_family(out, "lpg_handset_sessions_opened_total", "counter", "Hello acknowledged.");
+    prom_sample_u64(out, "lpg_handset_sessions_opened_total", NULL, hs->sessions_opened);
+    prom_family(out, "lpg_frames_total", "counter", "Handset frames by direction.");
+    const char *l_in[] = {"direction", "in", NULL};
+    const char *l_out[] = {"direction", "out", NULL};
+    prom_sample_u64(out, "lpg_frames_total", l_in, hs->frames_in);
+    prom_sample_u64(out, "lpg_frames_total", l_out, hs->frames_out);
+    prom_family(out, "lpg_frames_rejected_total", "counter",
+                "Handset frames refused, by reason (oversize, malformed, truncated).");
+    const char *l_over[] = {"reason", "oversize", NULL};
+    const char *l_mal[] = {"reason", "malformed", NULL};
+    const char *l_trunc[] = {"reason", "truncated", NULL};
+    prom_sample_u64(out, "lpg_frames_rejected_total", l_over, hs->rejected_oversize);
+    prom_sample_u64(out, "lpg_frames_rejected_total", l_mal, hs->rejected_malformed);
+    prom_sample_u64(out, "lpg_frames_rejected_total", l_trunc, hs->rejected_truncated);
+    prom_family(out, "lpg_handset_errors_sent_total", "counter", "Error replies sent to devices.");
+    prom_sample_u64(out, "lpg_handset_errors_sent_total", NULL, hs->errors_sent);
+
+    http_reply_buffer(call, 200, "text/plain; version=0.0.4; charset=utf-8", out);
+    evbuffer_free(out);
+}
+
+const struct http_route dispatchd_routes[] = {
+    {"GET", "/healthz", handle_healthz, HTTP_ROUTE_READ},
+    {"GET", "/metrics", handle_metrics, HTTP_ROUTE_READ},
+};
+const size_t dispatchd_routes_count = sizeof(dispatchd_routes) / sizeof(dispatchd_routes[0]);

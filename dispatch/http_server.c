@@ -1,0 +1,311 @@
+/* http_server.c -- evhttp listener, routing, JSON replies and per-route accounting. */
+#define LOG_TAG "http"
+#include "http_server.h"
+
+#include "log.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+/* Distinct statuses counted per route; more than enough for the statuses we send. */
+#define HTTP_STATUS_SLOTS 16
+
+struct status_count {
+    int status;
+    uint64_t count;
+};
+
+struct route_stats {
+    struct status_count slots[HTTP_STATUS_SLOTS];
+};
+
+struct http_server {
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    const struct http_route *routes;
+    size_t nroutes;
+    void *ctx;
+    struct store *store;
+    size_t inflight;
+    /* stats[i] for routes[i]; stats[nroutes] for requests that matched no route. */
+    struct route_stats *stats;
+};
+
+struct http_call {
+    struct http_server *hs;
+    struct evhttp_request *req;
+    size_t route; /* index into routes, or nroutes when unmatched */
+    const char *method;
+};
+
+static void count_status(struct http_server *hs, size_t route, int status)
+{
+    struct route_stats *rs = &hs->stats[route];
+    for (int i = 0; i < HTTP_STATUS_SLOTS; i++) {
+        if (rs->slots[i].status == status || rs->slots[i].status == 0) {
+            rs->slots[i].status = status;
+            rs->slots[i].count++;
+            return;
+        }
+    }
+    /* All slots taken by other statuses: count under the last slot rather than lose it. */
+    rs->slots[HTTP_STATUS_SLOTS - 1].count++;
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    }
+    return "OTHER";
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 422:
+        return "Unprocessable Entity";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    }
+    return NULL; /* evhttp picks a phrase */
+}
+
+static void finish(struct http_call *call, int status, const char *content_type,
+                   struct evbuffer *body)
+{
+    struct http_server *hs = call->hs;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
+    if (content_type)
+        evhttp_add_header(out, "Content-Type", content_type);
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    evhttp_send_reply(call->req, status, reason_phrase(status), body);
+    count_status(hs, call->route, status);
+    log_debug("%s %s -> %d", call->method, evhttp_request_get_uri(call->req), status);
+    hs->inflight--;
+    free(call);
+}
+
+void http_reply_buffer(struct http_call *call, int status, const char *content_type,
+                       struct evbuffer *body)
+{
+    finish(call, status, content_type, body);
+}
+
+void http_reply_json(struct http_call *call, int status, json_t *body)
+{
+    struct evbuffer *buf = evbuffer_new();
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(body);
+    if (buf == NULL || text == NULL) {
+        log_error("out of memory rendering a JSON reply");
+        if (buf)
+            evbuffer_add_printf(buf, "{\"error\":{\"code\":\"internal\",\"message\":"
+                                     "\"out of memory\"}}\n");
+        finish(call, 500, "application/json; charset=utf-8", buf);
+    } else {
+        evbuffer_add(buf, text, strlen(text));
+        evbuffer_add(buf, "\n", 1);
+        finish(call, status, "application/json; charset=utf-8", buf);
+    }
+    free(text);
+    if (buf)
+        evbuffer_free(buf);
+}
+
+void http_reply_error(struct http_call *call, int status, const char *code, const char *message,
+                      const char *field)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (err && field)
+        json_object_set_new(err, "field", json_string(field));
+    json_t *body = err ? json_pack("{s:o}", "error", err) : NULL;
+    http_reply_json(call, status, body);
+}
+
+struct evhttp_request *http_call_request(struct http_call *call)
+{
+    return call->req;
+}
+
+/* Every request lands here: we route ourselves so that unknown paths and methods get the
+ * same JSON error shape as everything else (evhttp's own 404/501 pages are HTML). */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct http_server *hs = arg;
+    struct http_call *call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    hs->inflight++;
+    call->hs = hs;
+    call->req = req;
+    call->route = hs->nroutes;
+    call->method = method_name(evhttp_request_get_command(req));
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path == NULL || path[0] == '\0')
+        path = "/";
+
+    int path_known = 0;
+    char allow[128] = "";
+    for (size_t i = 0; i < hs->nroutes; i++) {
+        const struct http_route *r = &hs->routes[i];
+        if (strcmp(r->path, path) != 0)
+            continue;
+        path_known = 1;
+        int head_on_get = strcmp(call->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
+        if (strcmp(r->method, call->method) == 0 || head_on_get) {
+            call->route = i;
+            if ((r->flags & HTTP_ROUTE_WRITE) && hs->store &&
+                store_state(hs->store) != STORE_UP) {
+                http_reply_error(call, 503, "store_unavailable",
+                                 "the store (Redis) is unavailable; nothing was written, retry "
+                                 "later",
+                                 NULL);
+                return;
+            }
+            r->handler(call, hs->ctx);
+            return;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
+    }
+    if (path_known) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+        char msg[192];
+        snprintf(msg, sizeof(msg), "method %s is not allowed on %s; allowed: %s", call->method,
+                 path, allow);
+        http_reply_error(call, 405, "method_not_allowed", msg, NULL);
+        return;
+    }
+    char msg[160];
+    snprintf(msg, sizeof(msg), "no such resource: %.120s", path);
+    http_reply_error(call, 404, "not_found", msg, NULL);
+}
+
+struct http_server *http_server_new(struct event_base *base, const struct http_server_options *opt,
+                                    const struct http_route *routes, size_t nroutes, void *ctx,
+                                    struct store *store, char *errbuf, size_t errlen)
+{
+    struct http_server *hs = calloc(1, sizeof(*hs));
+    if (hs == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    hs->routes = routes;
+    hs->nroutes = nroutes;
+    hs->ctx = ctx;
+    hs->store = store;
+    hs->stats = calloc(nroutes + 1, sizeof(*hs->stats));
+    hs->http = evhttp_new(base);
+    if (hs->stats == NULL || hs->http == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        http_server_free(hs);
+        return NULL;
+    }
+    evhttp_set_max_body_size(hs->http, (ev_ssize_t)opt->max_body);
+    evhttp_set_max_headers_size(hs->http, (ev_ssize_t)opt->max_headers);
+    evhttp_set_timeout(hs->http, opt->timeout_s);
+    /* Allow every method we can answer in JSON; TRACE and CONNECT stay refused by evhttp. */
+    evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(hs->http, on_request, hs);
+    hs->bound = evhttp_bind_socket_with_handle(hs->http, opt->bind, (ev_uint16_t)opt->port);
+    if (hs->bound == NULL) {
+        snprintf(errbuf, errlen, "cannot listen for HTTP on %s:%d (address in use or not local?)",
+                 opt->bind, opt->port);
+        http_server_free(hs);
+        return NULL;
+    }
+    log_info("HTTP listening on %s:%d", opt->bind, opt->port);
+    return hs;
+}
+
+void http_server_stop_accepting(struct http_server *hs)
+{
+    if (hs && hs->bound) {
+        evhttp_del_accept_socket(hs->http, hs->bound);
+        hs->bound = NULL;
+        log_info("HTTP listener closed");
+    }
+}
+
+void http_server_free(struct http_server *hs)
+{
+    if (hs == NULL)
+        return;
+    if (hs->http)
+        evhttp_free(hs->http);
+    free(hs->stats);
+    free(hs);
+}
+
+size_t http_server_inflight(const struct http_server *hs)
+{
+    return hs->inflight;
+}
+
+void http_server_foreach_stat(const struct http_server *hs, http_stat_fn *fn, void *arg)
+{
+    for (size_t i = 0; i <= hs->nroutes; i++) {
+        const char *route = i < hs->nroutes ? hs->routes[i].path : "unmatched";
+        const char *method = i < hs->nroutes ? hs->routes[i].method : "any";
+        for (int s = 0; s < HTTP_STATUS_SLOTS; s++) {
+            const struct status_count *sc = &hs->stats[i].slots[s];
+            if (sc->status == 0)
+                break;
+            fn(arg, route, method, sc->status, sc->count);
+        }
+    }
+}

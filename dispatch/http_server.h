@@ -1,0 +1,84 @@
+/* http_server.h -- dispatchd's HTTP front: evhttp listener, a route table, JSON replies and
+ * JSON errors, request limits, and per-route accounting for /metrics.
+ *
+ * Handlers receive a `struct http_call`, which they own until they reply: every call ends
+ * with exactly one http_reply_*() (which frees it), possibly later from an asynchronous
+ * callback. Handlers translate HTTP to core calls and back; they hold no business rules.
+ *
+ * Error replies always have the shape {"error":{"code":..,"message":..,"field":..}} (field
+ * omitted when not about one field), also for unknown paths (404), methods (405), and writes
+ * refused while the store is down (503). docs/http-api.md is the reference.
+ *
+ * Error convention: constructors return NULL and fill `errbuf`; other functions return 0/-1.
+ */
+#ifndef LPG_HTTP_SERVER_H
+#define LPG_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct evhttp_request;
+struct evbuffer;
+struct store;
+typedef struct json_t json_t;
+
+struct http_server;
+struct http_call;
+
+typedef void http_handler_fn(struct http_call *call, void *ctx);
+
+enum http_route_flags {
+    HTTP_ROUTE_READ = 0,
+    /* The handler changes stored data: refused with 503 store_unavailable while the store is
+     * down, so that nothing is half-written or silently dropped. */
+    HTTP_ROUTE_WRITE = 1,
+};
+
+struct http_route {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* exact path, e.g. "/healthz" */
+    http_handler_fn *handler;
+    int flags; /* enum http_route_flags */
+};
+
+struct http_server_options {
+    const char *bind;
+    int port;
+    int64_t max_body;    /* bytes */
+    int64_t max_headers; /* bytes */
+    int timeout_s;       /* per connection read/write */
+};
+
+/* Binds and starts serving `routes` (the table must outlive the server). `ctx` is passed to
+ * every handler. `store` (may be NULL) gates HTTP_ROUTE_WRITE routes. */
+struct http_server *http_server_new(struct event_base *base, const struct http_server_options *opt,
+                                    const struct http_route *routes, size_t nroutes, void *ctx,
+                                    struct store *store, char *errbuf, size_t errlen);
+
+/* Closes the listening socket: new connections are refused, open ones finish. */
+void http_server_stop_accepting(struct http_server *hs);
+void http_server_free(struct http_server *hs);
+
+/* Requests accepted and not yet replied to. */
+size_t http_server_inflight(const struct http_server *hs);
+
+/* The request, for reading headers, URI and body; valid until the reply. */
+struct evhttp_request *http_call_request(struct http_call *call);
+
+/* Replies with `body` (stolen: the reference is released), status and JSON content type. */
+void http_reply_json(struct http_call *call, int status, json_t *body);
+/* Replies with the error shape; `field` may be NULL. */
+void http_reply_error(struct http_call *call, int status, const char *code, const char *message,
+                      const char *field);
+/* Replies with `body` (its contents are moved out) and the given content type. */
+void http_reply_buffer(struct http_call *call, int status, const char *content_type,
+                       struct evbuffer *body);
+
+/* Per-route request counters, for /metrics: calls fn once per (route, status) seen.
+ * route is the route's path, or "unmatched" for requests that matched no route. */
+typedef void http_stat_fn(void *arg, const char *route, const char *method, int status,
+                          uint64_t count);
+void http_server_foreach_stat(const struct http_server *hs, http_stat_fn *fn, void *arg);
+
+#endif

@@ -1,0 +1,423 @@
+/* store.c -- dispatchd's Redis connection: hiredis async on the libevent loop, with
+ * connect timeout, heartbeat, and reconnection with exponential backoff and jitter.
+ *
+ * hiredis 0.14 rules this file lives by (see docs/stack-notes in the design notes):
+ *   - when a connection fails, hiredis runs every pending callback with a NULL reply and
+ *     frees the context itself: we never free or disconnect from inside a hiredis callback;
+ *   - after a failed connect callback the context is freed by hiredis on return;
+ *   - hiredis has no connect or command timeout: our own timers provide them, and they may
+ *     call redisAsyncFree() because they do not run inside a hiredis callback.
+ * Every context we abandon is detached from `st->ac` first, so that late callbacks from it
+ * (disconnect, NULL replies) are recognised and cannot touch the current connection.
+ */
+#define LOG_TAG "store"
+#include "store.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+/* While Redis stays down, one log line per this many failed attempts. */
+#define STORE_LOG_EVERY_N_FAILURES 10
+
+struct store {
+    struct event_base *base;
+    struct store_options opt; /* strings below are our own copies */
+    char *host;
+    char *prefix;
+
+    redisAsyncContext *ac; /* current context, NULL while down */
+    enum store_state state;
+    char last_error[160];
+
+    struct event *retry_timer;     /* fires the next connection attempt */
+    struct event *connect_timer;   /* deadline of the attempt in progress */
+    struct event *heartbeat_timer; /* periodic PING while up */
+    int ping_outstanding;          /* a PING is waiting for its reply */
+    struct timeval ping_sent;
+
+    int backoff_ms; /* delay before the next attempt */
+    unsigned failed_attempts; /* since the store was last up */
+    size_t inflight;
+    int freeing;
+
+    store_state_fn *state_cb;
+    void *state_arg;
+    struct store_stats stats;
+};
+
+/* One accepted command, the privdata handed to hiredis. */
+struct store_op {
+    struct store *st;
+    store_reply_fn *cb;
+    void *arg;
+};
+
+static void store_connect(struct store *st);
+
+static void ms_to_tv(int ms, struct timeval *tv)
+{
+    tv->tv_sec = ms / 1000;
+    tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static void store_set_state(struct store *st, enum store_state s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void store_set_state(struct store *st, enum store_state s, const char *fmt, ...)
+{
+    char detail[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+
+    if (s == STORE_DOWN) {
+        snprintf(st->last_error, sizeof(st->last_error), "%s", detail);
+        st->failed_attempts++;
+        /* While down, every retry fails the same way: say so now and then, not each time. */
+        if (s == st->state && st->failed_attempts % STORE_LOG_EVERY_N_FAILURES == 0)
+            log_warn("redis %s:%d still down after %u attempts: %s", st->host, st->opt.port,
+                     st->failed_attempts, detail);
+    } else if (s == STORE_UP) {
+        st->failed_attempts = 0;
+    }
+    if (s == st->state)
+        return;
+    st->state = s;
+    if (s == STORE_UP)
+        log_info("redis %s:%d is up", st->host, st->opt.port);
+    else if (s == STORE_DOWN)
+        log_warn("redis %s:%d is down: %s; writes are refused until it is back", st->host,
+                 st->opt.port, detail);
+    if (st->state_cb)
+        st->state_cb(st->state_arg, s, detail);
+}
+
+/* Schedules the next attempt: delay doubles from reconnect_min up to reconnect_max, and is
+ * jittered to 50..100% so that many instances do not reconnect in lockstep. */
+static void store_schedule_retry(struct store *st)
+{
+    if (st->freeing)
+        return;
+    int delay = st->backoff_ms;
+    delay = delay / 2 + (int)((unsigned)rand() % (unsigned)(delay / 2 + 1));
+    struct timeval tv;
+    ms_to_tv(delay, &tv);
+    evtimer_add(st->retry_timer, &tv);
+    log_debug("next connection attempt in %d ms", delay);
+    if (st->backoff_ms < st->opt.reconnect_max_ms) {
+        st->backoff_ms *= 2;
+        if (st->backoff_ms > st->opt.reconnect_max_ms)
+            st->backoff_ms = st->opt.reconnect_max_ms;
+    }
+}
+
+/* Abandons the current context from outside any hiredis callback (timers only). Pending
+ * commands get their NULL-reply callbacks during redisAsyncFree(). */
+static void store_drop_connection(struct store *st, const char *why)
+{
+    redisAsyncContext *ac = st->ac;
+    st->ac = NULL;
+    st->ping_outstanding = 0;
+    evtimer_del(st->connect_timer);
+    evtimer_del(st->heartbeat_timer);
+    if (ac)
+        redisAsyncFree(ac);
+    st->stats.connect_failures++;
+    store_set_state(st, STORE_DOWN, "%s", why);
+    store_schedule_retry(st);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct store *st = ac->data;
+    if (st == NULL || ac != st->ac)
+        return; /* a context we already abandoned */
+    evtimer_del(st->connect_timer);
+    if (status != REDIS_OK) {
+        /* hiredis frees the context when we return. */
+        st->ac = NULL;
+        st->stats.connect_failures++;
+        store_set_state(st, STORE_DOWN, "connect to %s:%d failed: %s", st->host, st->opt.port,
+                        ac->errstr[0] ? ac->errstr : "unknown error");
+        store_schedule_retry(st);
+        return;
+    }
+    st->stats.connects++;
+    st->backoff_ms = st->opt.reconnect_min_ms;
+    struct timeval tv;
+    ms_to_tv(st->opt.ping_interval_ms, &tv);
+    evtimer_add(st->heartbeat_timer, &tv);
+    store_set_state(st, STORE_UP, "connected");
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct store *st = ac->data;
+    if (st == NULL || ac != st->ac)
+        return;
+    /* hiredis frees the context when we return. */
+    st->ac = NULL;
+    st->ping_outstanding = 0;
+    evtimer_del(st->heartbeat_timer);
+    evtimer_del(st->connect_timer);
+    st->stats.connect_failures++;
+    store_set_state(st, STORE_DOWN, "connection lost: %s",
+                    status == REDIS_OK ? "closed" : (ac->errstr[0] ? ac->errstr : "error"));
+    store_schedule_retry(st);
+}
+
+static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct store *st = arg;
+    char why[96];
+    snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms", st->host,
+             st->opt.port, st->opt.connect_timeout_ms);
+    store_drop_connection(st, why);
+}
+
+static void store_connect(struct store *st)
+{
+    /* A retry while down stays "down": only the first attempt is reported as connecting. */
+    if (st->state != STORE_DOWN || st->stats.connect_failures == 0)
+        store_set_state(st, STORE_CONNECTING, "connecting");
+    redisAsyncContext *ac = redisAsyncConnect(st->host, st->opt.port);
+    if (ac == NULL) {
+        st->stats.connect_failures++;
+        store_set_state(st, STORE_DOWN, "out of memory creating a Redis context");
+        store_schedule_retry(st);
+        return;
+    }
+    if (ac->err) {
+        st->stats.connect_failures++;
+        store_set_state(st, STORE_DOWN, "connect to %s:%d failed: %s", st->host, st->opt.port,
+                        ac->errstr);
+        redisAsyncFree(ac);
+        store_schedule_retry(st);
+        return;
+    }
+    ac->data = st;
+    if (redisLibeventAttach(ac, st->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        st->stats.connect_failures++;
+        store_set_state(st, STORE_DOWN, "could not attach Redis context to the event loop");
+        store_schedule_retry(st);
+        return;
+    }
+    st->ac = ac;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    struct timeval tv;
+    ms_to_tv(st->opt.connect_timeout_ms, &tv);
+    evtimer_add(st->connect_timer, &tv);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    store_connect(arg);
+}
+
+static void on_ping_reply(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct store *st = arg;
+    (void)reply;
+    if (err != NULL)
+        return; /* the connection is gone; the disconnect path handles state */
+    st->ping_outstanding = 0;
+}
+
+/* Heartbeat: sends PING every ping_interval; a PING unanswered after connect_timeout means
+ * the server is hung (or the network is), which TCP alone would not tell us for minutes. */
+static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct store *st = arg;
+    if (st->state != STORE_UP)
+        return;
+    struct timeval now, tv;
+    evutil_gettimeofday(&now, NULL);
+    if (st->ping_outstanding) {
+        long waited_ms = (long)(now.tv_sec - st->ping_sent.tv_sec) * 1000 +
+                         (long)(now.tv_usec - st->ping_sent.tv_usec) / 1000;
+        if (waited_ms >= st->opt.connect_timeout_ms) {
+            char why[96];
+            snprintf(why, sizeof(why), "no reply to PING for %ld ms", waited_ms);
+            store_drop_connection(st, why);
+            return;
+        }
+    } else {
+        static const char *argv[] = {"PING"};
+        static const size_t argvlen[] = {4};
+        const char *why;
+        if (store_command_argv(st, on_ping_reply, st, 1, argv, argvlen, &why) == 0) {
+            st->ping_outstanding = 1;
+            st->ping_sent = now;
+        }
+    }
+    /* Check again at the sooner of the next PING and the pending PING's deadline. */
+    int next = st->opt.ping_interval_ms;
+    if (st->ping_outstanding && st->opt.connect_timeout_ms < next)
+        next = st->opt.connect_timeout_ms;
+    ms_to_tv(next, &tv);
+    evtimer_add(st->heartbeat_timer, &tv);
+}
+
+struct store *store_new(struct event_base *base, const struct store_options *opt)
+{
+    if (opt->host == NULL || opt->host[0] == '\0')
+        return NULL;
+    struct store *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    st->base = base;
+    st->opt = *opt;
+    st->host = strdup(opt->host);
+    st->prefix = strdup(opt->key_prefix ? opt->key_prefix : "");
+    st->retry_timer = evtimer_new(base, on_retry, st);
+    st->connect_timer = evtimer_new(base, on_connect_timeout, st);
+    st->heartbeat_timer = evtimer_new(base, on_heartbeat, st);
+    if (!st->host || !st->prefix || !st->retry_timer || !st->connect_timer ||
+        !st->heartbeat_timer) {
+        store_free(st);
+        return NULL;
+    }
+    st->opt.host = st->host;
+    st->opt.key_prefix = st->prefix;
+    st->backoff_ms = opt->reconnect_min_ms > 0 ? opt->reconnect_min_ms : 100;
+    st->state = STORE_DOWN; /* store_connect() moves it to CONNECTING */
+    store_connect(st);
+    return st;
+}
+
+void store_free(struct store *st)
+{
+    if (st == NULL)
+        return;
+    st->freeing = 1;
+    st->state_cb = NULL;
+    if (st->ac) {
+        redisAsyncContext *ac = st->ac;
+        st->ac = NULL;
+        redisAsyncFree(ac); /* runs pending callbacks with an error */
+    }
+    if (st->retry_timer)
+        event_free(st->retry_timer);
+    if (st->connect_timer)
+        event_free(st->connect_timer);
+    if (st->heartbeat_timer)
+        event_free(st->heartbeat_timer);
+    free(st->host);
+    free(st->prefix);
+    free(st);
+}
+
+void store_set_state_callback(struct store *st, store_state_fn *fn, void *arg)
+{
+    st->state_cb = fn;
+    st->state_arg = arg;
+}
+
+enum store_state store_state(const struct store *st)
+{
+    return st->state;
+}
+
+const char *store_state_name(enum store_state s)
+{
+    switch (s) {
+    case STORE_CONNECTING:
+        return "connecting";
+    case STORE_UP:
+        return "up";
+    case STORE_DOWN:
+        return "down";
+    }
+    return "unknown";
+}
+
+const char *store_last_error(const struct store *st)
+{
+    return st->last_error;
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct store_op *op = privdata;
+    struct store *st = op->st;
+    st->inflight--;
+    if (r == NULL) {
+        st->stats.commands_failed++;
+        op->cb(op->arg, NULL, st->freeing ? "store shutting down" : "connection to Redis lost");
+    } else {
+        op->cb(op->arg, r, NULL);
+    }
+    free(op);
+}
+
+int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc,
+                       const char **argv, const size_t *argvlen, const char **why)
+{
+    if (st->state != STORE_UP || st->ac == NULL) {
+        st->stats.commands_refused++;
+        *why = "the store (Redis) is unavailable";
+        return -1;
+    }
+    struct store_op *op = malloc(sizeof(*op));
+    if (op == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    op->st = st;
+    op->cb = cb;
+    op->arg = arg;
+    if (redisAsyncCommandArgv(st->ac, on_reply, op, argc, argv, argvlen) != REDIS_OK) {
+        free(op);
+        st->stats.commands_refused++;
+        *why = "the store (Redis) connection is closing";
+        return -1;
+    }
+    st->inflight++;
+    st->stats.commands_sent++;
+    return 0;
+}
+
+size_t store_inflight(const struct store *st)
+{
+    return st->inflight;
+}
+
+int store_key(const struct store *st, char *buf, size_t cap, const char *suffix)
+{
+    int n = snprintf(buf, cap, "%s%s", st->prefix, suffix);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    return n;
+}
+
+const struct store_stats *store_stats(const struct store *st)
+{
+    return &st->stats;
+}
+
+const char *store_reply_error(const struct redisReply *reply)
+{
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        return reply->str;
+    return NULL;
+}

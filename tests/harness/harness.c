@@ -1,0 +1,537 @@
+/* harness.c -- processes, ports, and raw clients for integration tests (see harness.h). */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef HARNESS_DISPATCHD
+#error "HARNESS_DISPATCHD (path of the dispatchd binary) must be defined by the build"
+#endif
+#ifndef HARNESS_REDIS_SERVER
+#error "HARNESS_REDIS_SERVER (path of redis-server) must be defined by the build"
+#endif
+
+#define HARNESS_MAX_PROCS 32
+
+static pid_t started[HARNESS_MAX_PROCS];
+static int atexit_installed;
+
+static void track(pid_t pid)
+{
+    if (!atexit_installed) {
+        atexit(harness_cleanup_all);
+        atexit_installed = 1;
+    }
+    for (int i = 0; i < HARNESS_MAX_PROCS; i++)
+        if (started[i] == 0) {
+            started[i] = pid;
+            return;
+        }
+}
+
+static void untrack(pid_t pid)
+{
+    for (int i = 0; i < HARNESS_MAX_PROCS; i++)
+        if (started[i] == pid)
+            started[i] = 0;
+}
+
+void harness_cleanup_all(void)
+{
+    for (int i = 0; i < HARNESS_MAX_PROCS; i++)
+        if (started[i] > 0) {
+            kill(started[i], SIGKILL);
+            waitpid(started[i], NULL, 0);
+            started[i] = 0;
+        }
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *harness_dispatchd_path(void)
+{
+    return HARNESS_DISPATCHD;
+}
+
+void harness_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int harness_tmpdir(char *out, size_t cap, const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    snprintf(out, cap, "%s/lpg-%s-XXXXXX", base, tag);
+    if (mkdtemp(out) == NULL) {
+        fprintf(stderr, "harness: mkdtemp %s: %s\n", out, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void harness_rmdir(const char *dir)
+{
+    /* Our temp dirs hold only flat files and redis' appendonlydir; rm -rf is simplest. */
+    if (dir == NULL || strncmp(dir, "/", 1) != 0 || strstr(dir, "/lpg-") == NULL)
+        return;
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "harness: could not remove %s\n", dir);
+}
+
+int harness_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+int harness_proc_start(struct harness_proc *p, const char *name, const char *log,
+                       char *const argv[])
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->log, sizeof(p->log), "%s", log);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    p->pid = pid;
+    track(pid);
+    return 0;
+}
+
+int harness_proc_alive(struct harness_proc *p)
+{
+    if (p->pid <= 0)
+        return 0;
+    int status;
+    pid_t r = waitpid(p->pid, &status, WNOHANG);
+    if (r == p->pid) {
+        untrack(p->pid);
+        p->pid = 0;
+        return 0;
+    }
+    return 1;
+}
+
+int harness_proc_stop(struct harness_proc *p, int sig, int timeout_ms)
+{
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, sig);
+    long long deadline = now_ms() + timeout_ms;
+    int status = -1;
+    for (;;) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid)
+            break;
+        if (now_ms() >= deadline) {
+            fprintf(stderr, "harness: %s (pid %d) did not stop within %d ms; killing it\n",
+                    p->name, (int)p->pid, timeout_ms);
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            status = -1;
+            break;
+        }
+        harness_sleep_ms(10);
+    }
+    untrack(p->pid);
+    p->pid = 0;
+    return status;
+}
+
+void harness_proc_dump_log(const struct harness_proc *p, int lines)
+{
+    char cmd[700];
+    fprintf(stderr, "---- last %d lines of %s (%s) ----\n", lines, p->name, p->log);
+    snprintf(cmd, sizeof(cmd), "tail -n %d '%s' >&2", lines, p->log);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(could not read the log)\n");
+}
+
+/* ---- TCP ---- */
+
+int harness_tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+int harness_send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int harness_recv_exact(int fd, void *buf, size_t len, int timeout_ms, int *eof)
+{
+    char *p = buf;
+    long long deadline = now_ms() + timeout_ms;
+    if (eof)
+        *eof = 0;
+    while (len > 0) {
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, (int)left);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            return -1;
+        ssize_t n = recv(fd, p, len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (eof)
+                *eof = 1;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int harness_wait_closed(int fd, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    char sink[4096];
+    for (;;) {
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, (int)left);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            return 0;
+        ssize_t n = recv(fd, sink, sizeof(sink), 0);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+            return 1;
+    }
+}
+
+/* ---- HTTP ---- */
+
+int harness_http(int port, const char *method, const char *path, int *status, char *body,
+                 size_t cap, char *headers, size_t hcap)
+{
+    int fd = harness_tcp_connect(port);
+    if (fd < 0)
+        return -1;
+    char req[512];
+    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+    if (harness_send_all(fd, req, (size_t)n) != 0) {
+        close(fd);
+        return -1;
+    }
+    size_t size = 65536, used = 0;
+    char *resp = malloc(size);
+    if (resp == NULL) {
+        close(fd);
+        return -1;
+    }
+    long long deadline = now_ms() + 5000;
+    for (;;) {
+        if (used + 1 >= size) {
+            char *bigger = realloc(resp, size * 2);
+            if (bigger == NULL)
+                break;
+            resp = bigger;
+            size *= 2;
+        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        long long left = deadline - now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        ssize_t r = recv(fd, resp + used, size - used - 1, 0);
+        if (r <= 0)
+            break;
+        used += (size_t)r;
+    }
+    close(fd);
+    resp[used] = '\0';
+    int rc = -1;
+    char *sep = strstr(resp, "\r\n\r\n");
+    if (sep && sscanf(resp, "HTTP/1.%*d %d", status) == 1) {
+        *sep = '\0';
+        if (headers && hcap)
+            snprintf(headers, hcap, "%s", resp);
+        if (body && cap)
+            snprintf(body, cap, "%s", sep + 4);
+        rc = 0;
+    }
+    free(resp);
+    return rc;
+}
+
+int harness_http_wait_status(int port, const char *path, int want_status, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    int status = 0;
+    do {
+        char body[4096];
+        if (harness_http(port, "GET", path, &status, body, sizeof(body), NULL, 0) == 0 &&
+            status == want_status)
+            return 0;
+        harness_sleep_ms(50);
+    } while (now_ms() < deadline);
+    fprintf(stderr, "harness: GET %s on port %d did not return %d within %d ms (last %d)\n",
+            path, port, want_status, timeout_ms, status);
+    return -1;
+}
+
+/* ---- Redis ---- */
+
+int harness_redis_cmd(int port, char *reply, size_t cap, int argc, const char *const argv[])
+{
+    int fd = harness_tcp_connect(port);
+    if (fd < 0)
+        return -1;
+    char buf[4096];
+    int n = snprintf(buf, sizeof(buf), "*%d\r\n", argc);
+    for (int i = 0; i < argc && n < (int)sizeof(buf); i++)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "$%zu\r\n%s\r\n", strlen(argv[i]),
+                      argv[i]);
+    if (n >= (int)sizeof(buf) || harness_send_all(fd, buf, (size_t)n) != 0) {
+        close(fd);
+        return -1;
+    }
+    /* Read what arrives within a short window: replies we use are small. */
+    size_t used = 0;
+    long long deadline = now_ms() + 2000;
+    while (used < sizeof(buf) - 1) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        long long left = deadline - now_ms();
+        if (left <= 0 || poll(&pfd, 1, used ? 50 : (int)left) <= 0)
+            break;
+        ssize_t r = recv(fd, buf + used, sizeof(buf) - 1 - used, 0);
+        if (r <= 0)
+            break;
+        used += (size_t)r;
+    }
+    close(fd);
+    buf[used] = '\0';
+    if (used == 0)
+        return -1;
+    char *eol = strstr(buf, "\r\n");
+    if (buf[0] == '$' && eol) {
+        if (strncmp(buf, "$-1", 3) == 0) {
+            snprintf(reply, cap, "(nil)");
+        } else {
+            char *bulk = eol + 2;
+            char *end = strstr(bulk, "\r\n");
+            if (end)
+                *end = '\0';
+            snprintf(reply, cap, "%s", bulk);
+        }
+    } else {
+        if (eol)
+            *eol = '\0';
+        snprintf(reply, cap, "%s", buf);
+    }
+    return 0;
+}
+
+int harness_redis_start(struct harness_redis *r, const char *dir, int port)
+{
+    memset(r, 0, sizeof(r->proc));
+    r->port = port;
+    snprintf(r->dir, sizeof(r->dir), "%s", dir);
+    char portstr[16], log[400];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    snprintf(log, sizeof(log), "%s/redis-%d.log", dir, port);
+    /* Foreground under our supervision: --daemonize would exit 0 even if the bind failed.
+     * AOF on, as in production: the tests exercise the real persistence path. */
+    char *const argv[] = {(char *)HARNESS_REDIS_SERVER,
+                          (char *)"--port",
+                          portstr,
+                          (char *)"--bind",
+                          (char *)"127.0.0.1",
+                          (char *)"--dir",
+                          (char *)dir,
+                          (char *)"--daemonize",
+                          (char *)"no",
+                          (char *)"--save",
+                          (char *)"",
+                          (char *)"--appendonly",
+                          (char *)"yes",
+                          (char *)"--protected-mode",
+                          (char *)"yes",
+                          NULL};
+    if (harness_proc_start(&r->proc, "redis-server", log, argv) != 0)
+        return -1;
+    long long deadline = now_ms() + 5000;
+    while (now_ms() < deadline) {
+        if (!harness_proc_alive(&r->proc)) {
+            fprintf(stderr, "harness: redis-server on port %d exited at start\n", port);
+            harness_proc_dump_log(&r->proc, 20);
+            return -1;
+        }
+        char reply[64];
+        const char *ping[] = {"PING"};
+        if (harness_redis_cmd(port, reply, sizeof(reply), 1, ping) == 0 &&
+            strcmp(reply, "+PONG") == 0)
+            return 0;
+        harness_sleep_ms(20);
+    }
+    fprintf(stderr, "harness: redis-server on port %d did not answer PING\n", port);
+    harness_proc_stop(&r->proc, SIGKILL, 1000);
+    return -1;
+}
+
+int harness_redis_stop(struct harness_redis *r)
+{
+    return harness_proc_stop(&r->proc, SIGTERM, 5000);
+}
+
+/* ---- dispatchd ---- */
+
+int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int redis_port,
+                            const char *const *extra_args)
+{
+    d->http_port = harness_free_port();
+    d->handset_port = harness_free_port();
+    if (d->http_port < 0 || d->handset_port < 0)
+        return -1;
+    char a_http[40], a_handset[40], a_redis[40], log[400];
+    snprintf(a_http, sizeof(a_http), "--http-port=%d", d->http_port);
+    snprintf(a_handset, sizeof(a_handset), "--handset-port=%d", d->handset_port);
+    snprintf(a_redis, sizeof(a_redis), "--redis-port=%d", redis_port);
+    snprintf(log, sizeof(log), "%s/dispatchd-%d.log", dir, d->http_port);
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)HARNESS_DISPATCHD;
+    argv[n++] = a_http;
+    argv[n++] = a_handset;
+    argv[n++] = a_redis;
+    argv[n++] = (char *)"--log-level=debug";
+    for (int i = 0; extra_args && extra_args[i] && n < 31; i++)
+        argv[n++] = (char *)extra_args[i];
+    argv[n] = NULL;
+    if (harness_proc_start(&d->proc, "dispatchd", log, argv) != 0)
+        return -1;
+    /* Ready when HTTP answers at all (200 or 503 depending on Redis). */
+    long long deadline = now_ms() + 10000;
+    while (now_ms() < deadline) {
+        if (!harness_proc_alive(&d->proc)) {
+            fprintf(stderr, "harness: dispatchd exited at start\n");
+            harness_proc_dump_log(&d->proc, 30);
+            return -1;
+        }
+        int status;
+        char body[2048];
+        if (harness_http(d->http_port, "GET", "/healthz", &status, body, sizeof(body), NULL, 0) ==
+            0)
+            return 0;
+        harness_sleep_ms(20);
+    }
+    fprintf(stderr, "harness: dispatchd did not answer HTTP within 10 s\n");
+    harness_proc_dump_log(&d->proc, 30);
+    harness_proc_stop(&d->proc, SIGKILL, 1000);
+    return -1;
+}
+
+/* ---- the usual stack ---- */
+
+int harness_stack_start(struct harness_stack *s, const char *tag, const char *const *extra_args)
+{
+    memset(s, 0, sizeof(*s));
+    if (harness_tmpdir(s->dir, sizeof(s->dir), tag) != 0)
+        return -1;
+    int port = harness_free_port();
+    if (port < 0 || harness_redis_start(&s->redis, s->dir, port) != 0)
+        return -1;
+    if (harness_dispatchd_start(&s->d, s->dir, port, extra_args) != 0) {
+        harness_redis_stop(&s->redis);
+        return -1;
+    }
+    /* Wait until dispatchd has connected to Redis. */
+    if (harness_http_wait_status(s->d.http_port, "/healthz", 200, 5000) != 0) {
+        harness_proc_dump_log(&s->d.proc, 30);
+        return -1;
+    }
+    return 0;
+}
+
+int harness_stack_stop(struct harness_stack *s)
+{
+    int status = -1;
+    if (s->d.proc.pid > 0)
+        status = harness_proc_stop(&s->d.proc, SIGTERM, 10000);
+    if (status != 0 && s->d.proc.log[0])
+        harness_proc_dump_log(&s->d.proc, 40);
+    if (s->redis.proc.pid > 0)
+        harness_redis_stop(&s->redis);
+    if (!s->keep_dir && status == 0)
+        harness_rmdir(s->dir);
+    else if (s->dir[0])
+        fprintf(stderr, "harness: kept %s for inspection\n", s->dir);
+    return status;
+}

@@ -1,0 +1,97 @@
+/* harness.h -- helpers for integration tests that run the real thing: a private
+ * redis-server on a free loopback port in a temporary directory, dispatchd, and raw TCP/HTTP
+ * clients. Every process a test starts is stopped by harness_proc_stop() (and, as a last
+ * resort, killed by harness_cleanup_all() from an atexit handler), so nothing outlives a test.
+ *
+ * Errors: functions return 0 / -1 (or NULL) and print what went wrong to stderr, so a failing
+ * test says why. Timeouts are in milliseconds.
+ */
+#ifndef LPG_TEST_HARNESS_H
+#define LPG_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct harness_proc {
+    pid_t pid;      /* 0 when not running */
+    char log[512];  /* file receiving the process's stdout and stderr */
+    char name[32];
+};
+
+/* A fresh private directory under $TMPDIR (or /tmp); removed by harness_rmdir(). */
+int harness_tmpdir(char *out, size_t cap, const char *tag);
+void harness_rmdir(const char *dir);
+
+/* A loopback TCP port that was free a moment ago (bind to port 0, read it, close). */
+int harness_free_port(void);
+
+/* Starts argv[0] with argv, stdout+stderr to `log`. */
+int harness_proc_start(struct harness_proc *p, const char *name, const char *log,
+                       char *const argv[]);
+/* Sends `sig`, waits up to timeout_ms, then SIGKILL. Returns the exit status as from
+ * waitpid() (use WIFEXITED etc.), or -1. */
+int harness_proc_stop(struct harness_proc *p, int sig, int timeout_ms);
+/* 1 while the process runs. */
+int harness_proc_alive(struct harness_proc *p);
+/* Prints the last `lines` lines of the process's log to stderr (on failures). */
+void harness_proc_dump_log(const struct harness_proc *p, int lines);
+
+/* A private redis-server in the foreground: loopback, given port, data in dir. */
+struct harness_redis {
+    struct harness_proc proc;
+    int port;
+    char dir[256];
+};
+int harness_redis_start(struct harness_redis *r, const char *dir, int port);
+int harness_redis_stop(struct harness_redis *r);
+/* Sends one command (arguments as separate strings) and copies the reply's first line
+ * (e.g. "+PONG", "$5" followed by the bulk on the next call is NOT handled: bulk strings are
+ * returned whole, without the "$n" line). Returns 0 on a reply. */
+int harness_redis_cmd(int port, char *reply, size_t cap, int argc, const char *const argv[]);
+
+/* dispatchd with HTTP/handset ports and Redis port set, plus extra "--name=value" args. */
+struct harness_dispatchd {
+    struct harness_proc proc;
+    int http_port;
+    int handset_port;
+};
+int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int redis_port,
+                            const char *const *extra_args);
+
+/* Plain HTTP/1.0 request to 127.0.0.1:port. Fills *status and the body (NUL-terminated,
+ * truncated to cap-1). `headers` (optional) receives the header block. */
+int harness_http(int port, const char *method, const char *path, int *status, char *body,
+                 size_t cap, char *headers, size_t hcap);
+
+/* Polls GET path until it returns `want_status` or timeout. Returns 0 when it did. */
+int harness_http_wait_status(int port, const char *path, int want_status, int timeout_ms);
+
+/* TCP client helpers. */
+int harness_tcp_connect(int port);
+int harness_send_all(int fd, const void *buf, size_t len);
+/* Reads exactly len bytes within timeout_ms. Returns 0, or -1 on EOF/timeout/error
+ * (*eof set to 1 when the peer closed). */
+int harness_recv_exact(int fd, void *buf, size_t len, int timeout_ms, int *eof);
+/* 1 when the peer closes the connection (EOF/reset) within timeout_ms, discarding data. */
+int harness_wait_closed(int fd, int timeout_ms);
+
+/* The usual stack of an integration test: a temp dir, Redis on a free port, and dispatchd
+ * talking to it. stop() stops dispatchd with SIGTERM (returning its wait status), then Redis,
+ * then removes the directory (kept when keep_dir is set, for post-mortems). */
+struct harness_stack {
+    char dir[256];
+    struct harness_redis redis;
+    struct harness_dispatchd d;
+    int keep_dir;
+};
+int harness_stack_start(struct harness_stack *s, const char *tag, const char *const *extra_args);
+int harness_stack_stop(struct harness_stack *s);
+
+void harness_sleep_ms(int ms);
+/* Path of the dispatchd binary under test. */
+const char *harness_dispatchd_path(void);
+/* Kills every process still running that this harness started. */
+void harness_cleanup_all(void);
+
+#endif

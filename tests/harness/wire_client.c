@@ -1,0 +1,84 @@
+/* wire_client.c -- blocking lpg.v1 client for integration tests (see wire_client.h). */
+#include "wire_client.h"
+
+#include "frame.h"
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint8_t *frame_env(const Lpg__V1__Envelope *env, size_t *total)
+{
+    size_t len = lpg__v1__envelope__get_packed_size(env);
+    uint8_t *buf = malloc(LPG_FRAME_HEADER_SIZE + len);
+    if (buf == NULL || lpg_frame_put_header(buf, len) != 0) {
+        free(buf);
+        return NULL;
+    }
+    lpg__v1__envelope__pack(env, buf + LPG_FRAME_HEADER_SIZE);
+    *total = LPG_FRAME_HEADER_SIZE + len;
+    return buf;
+}
+
+int wire_send(int fd, const Lpg__V1__Envelope *env)
+{
+    size_t total;
+    uint8_t *buf = frame_env(env, &total);
+    if (buf == NULL)
+        return -1;
+    int rc = harness_send_all(fd, buf, total);
+    free(buf);
+    return rc;
+}
+
+int wire_send_bytewise(int fd, const Lpg__V1__Envelope *env, int gap_ms)
+{
+    size_t total;
+    uint8_t *buf = frame_env(env, &total);
+    if (buf == NULL)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < total && rc == 0; i++) {
+        rc = harness_send_all(fd, buf + i, 1);
+        harness_sleep_ms(gap_ms);
+    }
+    free(buf);
+    return rc;
+}
+
+Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms)
+{
+    uint8_t header[LPG_FRAME_HEADER_SIZE];
+    if (harness_recv_exact(fd, header, sizeof(header), timeout_ms, NULL) != 0)
+        return NULL;
+    uint32_t len = (uint32_t)header[0] << 24 | (uint32_t)header[1] << 16 |
+                   (uint32_t)header[2] << 8 | header[3];
+    if (len == 0 || len > LPG_FRAME_MAX_PAYLOAD) {
+        fprintf(stderr, "wire_recv: bad frame length %u\n", len);
+        return NULL;
+    }
+    uint8_t *payload = malloc(len);
+    if (payload == NULL)
+        return NULL;
+    Lpg__V1__Envelope *env = NULL;
+    if (harness_recv_exact(fd, payload, len, timeout_ms, NULL) == 0)
+        env = lpg__v1__envelope__unpack(NULL, len, payload);
+    free(payload);
+    return env;
+}
+
+int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *device_id)
+{
+    Lpg__V1__Hello hello = LPG__V1__HELLO__INIT;
+    hello.has_protocol_version = 1;
+    hello.protocol_version = version;
+    hello.device_id = (char *)device_id;
+    hello.software = (char *)"lpg-integration-test";
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.has_request_id = 1;
+    env.request_id = request_id;
+    env.body_case = LPG__V1__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    return wire_send(fd, &env);
+}

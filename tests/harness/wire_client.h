@@ -1,0 +1,21 @@
+/* wire_client.h -- a blocking lpg.v1 client for integration tests: frame and send an
+ * Envelope, receive and decode one.
+ */
+#ifndef LPG_TEST_WIRE_CLIENT_H
+#define LPG_TEST_WIRE_CLIENT_H
+
+#include "lpg/v1/envelope.pb-c.h"
+
+#include <stddef.h>
+
+/* Packs, frames and sends env. Returns 0 or -1. */
+int wire_send(int fd, const Lpg__V1__Envelope *env);
+/* Sends the framed env one byte at a time, sleeping gap_ms between bytes. */
+int wire_send_bytewise(int fd, const Lpg__V1__Envelope *env, int gap_ms);
+/* Receives one frame within timeout_ms and unpacks it; the caller frees the result with
+ * lpg__v1__envelope__free_unpacked(env, NULL). NULL on timeout, EOF or bad data. */
+Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms);
+/* Sends Hello(protocol_version, device_id) with request_id. */
+int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *device_id);
+
+#endif

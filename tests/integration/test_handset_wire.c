@@ -1,0 +1,327 @@
+/* test_handset_wire.c -- the handset protocol over real TCP against dispatchd and Redis:
+ * Hello/Ack recorded in Redis, Ping, byte-at-a-time framing, malformed, oversized and
+ * truncated frames, messages before Hello, bad versions, the idle timeout and the
+ * connection cap. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "wire_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IDLE_TIMEOUT_S 2
+#define MAX_CONNECTIONS 4
+#define MAX_FRAME 1024
+
+static struct harness_stack stack;
+
+static int setup(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--handset-idle-timeout=2", "--handset-max-connections=4",
+                                       "--handset-max-frame=1024", NULL};
+    return harness_stack_start(&stack, "wire", args);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return harness_stack_stop(&stack) == 0 ? 0 : -1;
+}
+
+static int connect_handset(void)
+{
+    int fd = harness_tcp_connect(stack.d.handset_port);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* Receives one envelope and checks it is an Error with `code`; returns whether fatal. */
+static int expect_error(int fd, Lpg__V1__Error__Code code)
+{
+    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
+    assert_true(env->error->has_code);
+    assert_int_equal(env->error->code, code);
+    assert_non_null(env->error->message);
+    assert_true(strlen(env->error->message) > 0);
+    int fatal = env->error->has_fatal && env->error->fatal;
+    lpg__v1__envelope__free_unpacked(env, NULL);
+    return fatal;
+}
+
+static void open_session(int fd, const char *device, uint64_t req)
+{
+    assert_int_equal(wire_send_hello(fd, req, 1, device), 0);
+    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+    assert_int_equal(env->ack->ack_seq, req);
+    lpg__v1__envelope__free_unpacked(env, NULL);
+}
+
+static void test_hello_ack_is_recorded_in_redis(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    assert_int_equal(wire_send_hello(fd, 7, 1, "veh-001"), 0);
+    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+    assert_int_equal(env->ack->ack_seq, 7);
+    assert_int_equal(env->ack->protocol_version, 1);
+    assert_int_equal(env->ack->max_frame, MAX_FRAME);
+    assert_non_null(env->ack->session_id);
+    assert_int_equal(strlen(env->ack->session_id), 32);
+    char session[40];
+    snprintf(session, sizeof(session), "%s", env->ack->session_id);
+    lpg__v1__envelope__free_unpacked(env, NULL);
+
+    /* The Ack means it is stored: read it back from Redis directly. */
+    char reply[128];
+    const char *hget[] = {"HGET", "lpg:device:veh-001:session", "session_id"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 3, hget), 0);
+    assert_string_equal(reply, session);
+    close(fd);
+}
+
+static void test_ping_after_hello_is_acked(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    open_session(fd, "veh-ping", 1);
+    Lpg__V1__Ping ping = LPG__V1__PING__INIT;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.has_request_id = 1;
+    env.request_id = 2;
+    env.body_case = LPG__V1__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    assert_int_equal(wire_send(fd, &env), 0);
+    Lpg__V1__Envelope *got = wire_recv(fd, 3000);
+    assert_non_null(got);
+    assert_int_equal(got->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+    assert_int_equal(got->ack->ack_seq, 2);
+    lpg__v1__envelope__free_unpacked(got, NULL);
+    close(fd);
+}
+
+static void test_hello_fed_one_byte_at_a_time(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    Lpg__V1__Hello hello = LPG__V1__HELLO__INIT;
+    hello.has_protocol_version = 1;
+    hello.protocol_version = 1;
+    hello.device_id = (char *)"veh-bytewise";
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.has_request_id = 1;
+    env.request_id = 99;
+    env.body_case = LPG__V1__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    assert_int_equal(wire_send_bytewise(fd, &env, 2), 0);
+    Lpg__V1__Envelope *got = wire_recv(fd, 3000);
+    assert_non_null(got);
+    assert_int_equal(got->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+    assert_int_equal(got->ack->ack_seq, 99);
+    lpg__v1__envelope__free_unpacked(got, NULL);
+    close(fd);
+}
+
+static void test_two_frames_in_one_write_both_answered(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    open_session(fd, "veh-pipelined", 1);
+    /* Two Pings framed back to back in one send: both must be answered, in order. */
+    uint8_t buf[64];
+    size_t used = 0;
+    for (uint64_t req = 10; req <= 11; req++) {
+        Lpg__V1__Ping ping = LPG__V1__PING__INIT;
+        Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+        env.has_request_id = 1;
+        env.request_id = req;
+        env.body_case = LPG__V1__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        size_t len = lpg__v1__envelope__get_packed_size(&env);
+        buf[used++] = 0;
+        buf[used++] = 0;
+        buf[used++] = 0;
+        buf[used++] = (uint8_t)len;
+        lpg__v1__envelope__pack(&env, buf + used);
+        used += len;
+    }
+    assert_int_equal(harness_send_all(fd, buf, used), 0);
+    for (uint64_t req = 10; req <= 11; req++) {
+        Lpg__V1__Envelope *got = wire_recv(fd, 3000);
+        assert_non_null(got);
+        assert_int_equal(got->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+        assert_int_equal(got->ack->ack_seq, req);
+        lpg__v1__envelope__free_unpacked(got, NULL);
+    }
+    close(fd);
+}
+
+static void test_message_before_hello_is_refused_and_closed(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    Lpg__V1__Ping ping = LPG__V1__PING__INIT;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    assert_int_equal(wire_send(fd, &env), 0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__NOT_LOGGED_IN));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static void test_unsupported_version_is_refused(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    assert_int_equal(wire_send_hello(fd, 1, 2, "veh-v2"), 0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__UNSUPPORTED_VERSION));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static void test_invalid_device_id_is_refused(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    assert_int_equal(wire_send_hello(fd, 1, 1, "bad id:with spaces"), 0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__INVALID_ARGUMENT));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static void test_garbage_payload_is_malformed_and_closed(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    /* A 5-byte frame whose payload is not a protobuf message (field 0 is invalid). */
+    const uint8_t garbage[] = {0, 0, 0, 5, 0x00, 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(harness_send_all(fd, garbage, sizeof(garbage)), 0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__MALFORMED));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static void test_oversized_frame_is_refused_and_closed(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    const uint8_t header[] = {0, 0, (MAX_FRAME + 1) >> 8, (MAX_FRAME + 1) & 0xff};
+    assert_int_equal(harness_send_all(fd, header, sizeof(header)), 0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static void test_zero_length_frame_is_malformed(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    const uint8_t header[] = {0, 0, 0, 0};
+    assert_int_equal(harness_send_all(fd, header, sizeof(header)), 0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__MALFORMED));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static long metric(const char *name_and_labels)
+{
+    int status;
+    static char body[32768];
+    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body,
+                                  sizeof(body), NULL, 0),
+                     0);
+    const char *p = strstr(body, name_and_labels);
+    assert_non_null(p);
+    return strtol(p + strlen(name_and_labels), NULL, 10);
+}
+
+static void test_truncated_frame_is_counted(void **state)
+{
+    (void)state;
+    long before = metric("lpg_frames_rejected_total{reason=\"truncated\"} ");
+    int fd = connect_handset();
+    const uint8_t partial[] = {0, 0, 0, 20, 1, 2, 3};
+    assert_int_equal(harness_send_all(fd, partial, sizeof(partial)), 0);
+    harness_sleep_ms(100);
+    close(fd);
+    long after = before;
+    for (int i = 0; i < 50 && after == before; i++) {
+        harness_sleep_ms(20);
+        after = metric("lpg_frames_rejected_total{reason=\"truncated\"} ");
+    }
+    assert_int_equal(after, before + 1);
+}
+
+static void test_idle_connection_times_out(void **state)
+{
+    (void)state;
+    int fd = connect_handset();
+    open_session(fd, "veh-idle", 1);
+    /* Nothing for longer than the idle timeout: an IDLE_TIMEOUT error, then close. */
+    Lpg__V1__Envelope *env = wire_recv(fd, (IDLE_TIMEOUT_S + 3) * 1000);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
+    assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__IDLE_TIMEOUT);
+    lpg__v1__envelope__free_unpacked(env, NULL);
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static void test_connection_cap(void **state)
+{
+    (void)state;
+    int fds[MAX_CONNECTIONS];
+    char dev[32];
+    for (int i = 0; i < MAX_CONNECTIONS; i++) {
+        fds[i] = connect_handset();
+        snprintf(dev, sizeof(dev), "veh-cap-%d", i);
+        open_session(fds[i], dev, 1);
+    }
+    int extra = connect_handset();
+    assert_true(expect_error(extra, LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS));
+    assert_true(harness_wait_closed(extra, 3000));
+    close(extra);
+    /* Closing one frees a slot. */
+    close(fds[0]);
+    harness_sleep_ms(200);
+    fds[0] = connect_handset();
+    open_session(fds[0], "veh-cap-again", 1);
+    for (int i = 0; i < MAX_CONNECTIONS; i++)
+        close(fds[i]);
+    harness_sleep_ms(200);
+    assert_true(metric("lpg_handset_connections_total{result=\"refused_cap\"} ") >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hello_ack_is_recorded_in_redis),
+        cmocka_unit_test(test_ping_after_hello_is_acked),
+        cmocka_unit_test(test_hello_fed_one_byte_at_a_time),
+        cmocka_unit_test(test_two_frames_in_one_write_both_answered),
+        cmocka_unit_test(test_message_before_hello_is_refused_and_closed),
+        cmocka_unit_test(test_unsupported_version_is_refused),
+        cmocka_unit_test(test_invalid_device_id_is_refused),
+        cmocka_unit_test(test_garbage_payload_is_malformed_and_closed),
+        cmocka_unit_test(test_oversized_frame_is_refused_and_closed),
+        cmocka_unit_test(test_zero_length_frame_is_malformed),
+        cmocka_unit_test(test_truncated_frame_is_counted),
+        cmocka_unit_test(test_idle_connection_times_out),
+        cmocka_unit_test(test_connection_cap),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
