@@ -98,7 +98,7 @@ static const struct cfg_program dispatchd_program = {
     .summary = "lpg-dispatch service: dispatch, vehicle supervision and delivery compliance "
                "for bottled LPG.",
     .settings = dispatchd_settings,
-    .n_settings = 0, /* set in main: the count is not a constant expression */
+    .n_settings = DISPATCHD_SETTINGS_COUNT,
     .options = NULL,
     .n_options = 0,
     .validate = dispatchd_settings_validate,
@@ -187,10 +187,8 @@ int main(int argc, char **argv)
     memset(&d, 0, sizeof(d));
     clock_gettime(CLOCK_MONOTONIC, &d.started);
 
-    struct cfg_program prog = dispatchd_program;
-    prog.n_settings = dispatchd_settings_count;
     char err[512];
-    int rc = cfg_parse_args(&prog, &d.cfg, argc, argv, NULL, stdout, err, sizeof(err));
+    int rc = cfg_parse_args(&dispatchd_program, &d.cfg, argc, argv, NULL, stdout, err, sizeof(err));
     if (rc != CFG_PARSE_RUN) {
         if (rc == CFG_PARSE_ERROR)
             fprintf(stderr, "dispatchd: %s\n(try dispatchd --help)\n", err);

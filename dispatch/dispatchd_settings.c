@@ -1,0 +1,210 @@
+/*
+ * dispatchd_settings.c - the settings table of dispatchd and its cross-field rules.
+ *
+ * Ranges are what the service can honour, not what a test setup happens to use: e.g. the frame
+ * cap bounds the per-connection buffer of the handset listener, and shutdown_timeout 0 means
+ * "do not wait for in-flight writes".
+ */
+#include "dispatchd_settings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+#define DC struct dispatchd_config
+
+/* Longest address or host name (a DNS name is at most 253 bytes). */
+#define ADDR_LEN_MAX 255
+/* Longest Redis key prefix; short keeps every key short. */
+#define KEY_PREFIX_LEN_MAX 64
+
+const struct cfg_setting dispatchd_settings[] = {
+    {.name = "log_level",
+     .type = CFG_ENUM,
+     .offset = CFG_OFF_ENUM(DC, log_level),
+     .enum_names = log_level_names,
+     .default_value = "info",
+     .help = "Lowest severity that is logged; less severe messages are dropped unformatted."},
+
+    {.name = "http_bind",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, http_bind),
+     .min = 1,
+     .max = ADDR_LEN_MAX,
+     .default_value = "127.0.0.1",
+     .help = "Address the HTTP API listens on. Anything but loopback exposes the API to the "
+             "network: an explicit choice."},
+    {.name = "http_port",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, http_port),
+     .min = 1,
+     .max = 65535,
+     .default_value = "8080",
+     .help = "TCP port of the HTTP API."},
+    {.name = "http_max_body",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, http_max_body),
+     .min = 1024,
+     .max = 67108864,
+     .default_value = "1048576",
+     .unit = "bytes",
+     .help = "Largest HTTP request body accepted; larger requests are refused."},
+    {.name = "http_max_headers",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, http_max_headers),
+     .min = 1024,
+     .max = 1048576,
+     .default_value = "16384",
+     .unit = "bytes",
+     .help = "Largest total size of an HTTP request's headers."},
+    {.name = "http_timeout",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, http_timeout),
+     .min = 1,
+     .max = 3600,
+     .default_value = "30",
+     .unit = "seconds",
+     .help = "Time allowed to receive a request or send a response before the HTTP connection "
+             "is closed."},
+
+    {.name = "handset_bind",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, handset_bind),
+     .min = 1,
+     .max = ADDR_LEN_MAX,
+     .default_value = "127.0.0.1",
+     .help = "Address the handset listener binds to. Anything but loopback exposes it to the "
+             "network: an explicit choice."},
+    {.name = "handset_port",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, handset_port),
+     .min = 1,
+     .max = 65535,
+     .default_value = "7070",
+     .help = "TCP port of the handset listener."},
+    {.name = "handset_max_connections",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, handset_max_connections),
+     .min = 1,
+     .max = 1000000,
+     .default_value = "10000",
+     .unit = "connections",
+     .help = "Most handset connections open at once; further connections are refused."},
+    {.name = "handset_idle_timeout",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, handset_idle_timeout),
+     .min = 1,
+     .max = 86400,
+     .default_value = "300",
+     .unit = "seconds",
+     .help = "A handset connection with no frame for this long is closed."},
+    {.name = "handset_max_frame",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, handset_max_frame),
+     .min = 16,
+     .max = 262144,
+     .default_value = "65536",
+     .unit = "bytes",
+     .help = "Largest frame a handset may send; a larger length field closes the connection."},
+
+    {.name = "redis_host",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, redis_host),
+     .min = 1,
+     .max = ADDR_LEN_MAX,
+     .default_value = "127.0.0.1",
+     .help = "Host name or address of the Redis server."},
+    {.name = "redis_port",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, redis_port),
+     .min = 1,
+     .max = 65535,
+     .default_value = "6379",
+     .help = "TCP port of the Redis server."},
+    {.name = "redis_connect_timeout",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, redis_connect_timeout),
+     .min = 100,
+     .max = 60000,
+     .default_value = "2000",
+     .unit = "ms",
+     .help = "Time allowed for one connection attempt to Redis."},
+    {.name = "redis_ping_interval",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, redis_ping_interval),
+     .min = 100,
+     .max = 60000,
+     .default_value = "1000",
+     .unit = "ms",
+     .help = "Interval between health-check PINGs on the Redis connection."},
+    {.name = "redis_reconnect_min",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, redis_reconnect_min),
+     .min = 10,
+     .max = 60000,
+     .default_value = "100",
+     .unit = "ms",
+     .help = "First delay before reconnecting to Redis; doubles per failed attempt up to "
+             "redis_reconnect_max."},
+    {.name = "redis_reconnect_max",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, redis_reconnect_max),
+     .min = 100,
+     .max = 600000,
+     .default_value = "5000",
+     .unit = "ms",
+     .help = "Longest delay between Redis reconnect attempts; at least redis_reconnect_min."},
+    {.name = "redis_key_prefix",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, redis_key_prefix),
+     .min = 1,
+     .max = KEY_PREFIX_LEN_MAX,
+     .default_value = "lpg:",
+     .help = "Every Redis key the service writes starts with this prefix."},
+
+    {.name = "shutdown_timeout",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, shutdown_timeout),
+     .min = 0,
+     .max = 60000,
+     .default_value = "5000",
+     .unit = "ms",
+     .help = "How long a graceful shutdown waits for in-flight writes before exiting."},
+};
+
+#undef DC
+
+const size_t dispatchd_settings_count = sizeof dispatchd_settings / sizeof dispatchd_settings[0];
+
+static int is_wildcard(const char *addr)
+{
+    return strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0 || strcmp(addr, "*") == 0;
+}
+
+int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
+{
+    const struct dispatchd_config *c = conf;
+    const char *msg = NULL;
+    char buf[256];
+
+    if (c->redis_reconnect_min > c->redis_reconnect_max) {
+        snprintf(buf, sizeof buf,
+                 "redis_reconnect_min (%lld ms) must not exceed redis_reconnect_max (%lld ms)",
+                 (long long)c->redis_reconnect_min, (long long)c->redis_reconnect_max);
+        msg = buf;
+    } else if (c->http_port == c->handset_port &&
+               (strcmp(c->http_bind, c->handset_bind) == 0 || is_wildcard(c->http_bind) ||
+                is_wildcard(c->handset_bind))) {
+        snprintf(buf, sizeof buf,
+                 "http_port and handset_port are both %lld on overlapping addresses "
+                 "(http_bind \"%.64s\", handset_bind \"%.64s\")",
+                 (long long)c->http_port, c->http_bind, c->handset_bind);
+        msg = buf;
+    }
+    if (msg == NULL)
+        return 0;
+    if (errbuf != NULL && errlen > 0)
+        snprintf(errbuf, errlen, "%s", msg);
+    return -1;
+}

@@ -1,0 +1,64 @@
+/*
+ * dispatchd_settings.h - dispatchd's settings: struct dispatchd_config and the cfg_ table that
+ * describes it (names, defaults, ranges, units, help). The table is the only place a default or
+ * a limit of dispatchd is written down; config.h does the parsing.
+ *
+ * Types: every integer setting is int64_t (the width the cfg_ engine stores; its range is
+ * checked on load, so narrowing it to int at the point of use is safe for these ranges); strings
+ * are heap copies owned by the struct (release with cfg_free(dispatchd_settings,
+ * dispatchd_settings_count, &conf)); log_level holds an enum log_level.
+ */
+#ifndef LPG_DISPATCHD_SETTINGS_H
+#define LPG_DISPATCHD_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct dispatchd_config {
+    int log_level; /* enum log_level (log.h) */
+
+    /* HTTP API */
+    char *http_bind;          /* address; default loopback */
+    int64_t http_port;        /* TCP port */
+    int64_t http_max_body;    /* bytes */
+    int64_t http_max_headers; /* bytes */
+    int64_t http_timeout;     /* seconds */
+
+    /* handset listener */
+    char *handset_bind;              /* address; default loopback */
+    int64_t handset_port;            /* TCP port */
+    int64_t handset_max_connections; /* count */
+    int64_t handset_idle_timeout;    /* seconds */
+    int64_t handset_max_frame;       /* bytes */
+
+    /* Redis store */
+    char *redis_host;              /* host name or address */
+    int64_t redis_port;            /* TCP port */
+    int64_t redis_connect_timeout; /* ms */
+    int64_t redis_ping_interval;   /* ms */
+    int64_t redis_reconnect_min;   /* ms, first reconnect delay */
+    int64_t redis_reconnect_max;   /* ms, cap of the reconnect backoff */
+    char *redis_key_prefix;        /* every key the service writes starts with it */
+
+    int64_t shutdown_timeout; /* ms a graceful shutdown waits for in-flight writes */
+};
+
+/* Number of settings; a constant expression, so it can size arrays and static initializers.
+ * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
+ * entry, which tests/dispatch/test_config.c refuses. */
+#define DISPATCHD_SETTINGS_COUNT 19
+
+extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
+extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */
+
+/* Cross-field rules the table cannot express (single-field ranges are already checked):
+ *   - redis_reconnect_min <= redis_reconnect_max;
+ *   - the HTTP and handset listeners do not claim the same port on the same (or a wildcard)
+ *     address.
+ * conf is a struct dispatchd_config (void * so it fits cfg_program.validate). Returns 0, or -1
+ * with a message naming the settings in errbuf (config.h error convention). */
+int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen);
+
+#endif /* LPG_DISPATCHD_SETTINGS_H */
