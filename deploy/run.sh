@@ -77,7 +77,9 @@ run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
     logs: dispatchd below; Redis in var/log/redis.log
 
 MSG
-"$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
+# dispatchd in its own session too: the terminal's Ctrl-C reaches only this script, which
+# forwards exactly one SIGTERM (a second signal would make dispatchd skip its drain).
+setsid "$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
   --http-port="$http_port" --handset-port="$handset_port" &
 dispatchd_pid=$!
 set +e

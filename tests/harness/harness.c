@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -130,6 +131,9 @@ int harness_proc_start(struct harness_proc *p, const char *name, const char *log
         return -1;
     }
     if (pid == 0) {
+        /* Die with the test: a test that crashes (a sanitizer abort skips atexit) must not
+         * leave a redis-server or dispatchd behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
