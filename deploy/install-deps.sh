@@ -12,8 +12,9 @@ BUILD_PKGS=(
   libevent-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
   libgps-dev libjansson-dev libssl-dev libcmocka-dev
 )
-# Run and test: the store of record and the GPS daemon with its Python replay engine.
-RUN_PKGS=(redis-server redis-tools gpsd python3-gps)
+# Run and test: the store of record, the GPS daemon with its Python replay engine, and curl
+# (the HTTP client the tests and the quick start use).
+RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl)
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1

@@ -3,7 +3,8 @@
 # (loopback, its own port, data and AOF under var/redis) and then dispatchd in the foreground
 # with deploy/dispatchd.conf. Ctrl-C or SIGTERM stops both cleanly; a second run reuses the data.
 #
-# Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070).
+# Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070),
+#              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data and logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -11,15 +12,17 @@ top=$(pwd)
 redis_port=${LPG_REDIS_PORT:-6390}
 http_port=${LPG_HTTP_PORT:-8080}
 handset_port=${LPG_HANDSET_PORT:-7070}
+build_dir=${LPG_BUILD_DIR:-$top/build}
+var_dir=${LPG_VAR_DIR:-$top/var}
 
 "$top/deploy/install-deps.sh"
 
-echo "run: building release into build/"
-cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=Release -DLPG_BUILD_TESTS=OFF >/dev/null
-cmake --build "$top/build" -j "$(nproc)" >/dev/null
-dispatchd="$top/build/dispatch/dispatchd"
+echo "run: building release into $build_dir"
+cmake -S "$top" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLPG_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build_dir" -j "$(nproc)" >/dev/null
+dispatchd="$build_dir/dispatch/dispatchd"
 
-mkdir -p "$top/var/redis" "$top/var/log"
+mkdir -p "$var_dir/redis" "$var_dir/log"
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$redis_port" "$http_port" "$handset_port"; do
@@ -41,7 +44,7 @@ stop_all() {
     wait "$dispatchd_pid" 2>/dev/null || true
   fi
   if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
-    echo "run: stopping redis-server (data kept in var/redis)"
+    echo "run: stopping redis-server (data kept in $var_dir/redis)"
     kill -TERM "$redis_pid" 2>/dev/null || true   # SIGTERM: redis saves and exits
     wait "$redis_pid" 2>/dev/null || true
   fi
@@ -52,19 +55,23 @@ trap 'exit 143' TERM
 
 # Redis in its own session, so that Ctrl-C reaches dispatchd first and Redis is stopped
 # after dispatchd has flushed its writes.
-echo "run: starting redis-server on 127.0.0.1:$redis_port (data: var/redis, log: var/log/redis.log)"
-setsid redis-server "$top/deploy/redis.conf" --port "$redis_port" --dir "$top/var/redis" \
-  --logfile "$top/var/log/redis.log" &
+echo "run: starting redis-server on 127.0.0.1:$redis_port (data: $var_dir/redis, log: $var_dir/log/redis.log)"
+setsid redis-server "$top/deploy/redis.conf" --port "$redis_port" --dir "$var_dir/redis" \
+  --logfile "$var_dir/log/redis.log" &
 redis_pid=$!
 for _ in $(seq 1 100); do
   if redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then break; fi
   if ! kill -0 "$redis_pid" 2>/dev/null; then
-    echo "run: error: redis-server exited; see var/log/redis.log" >&2
-    tail -n 20 "$top/var/log/redis.log" >&2 || true
+    echo "run: error: redis-server exited; see $var_dir/log/redis.log" >&2
+    tail -n 20 "$var_dir/log/redis.log" >&2 || true
     exit 1
   fi
   sleep 0.1
 done
+if ! redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
+  echo "run: error: redis-server did not answer on port $redis_port within 10 s" >&2
+  exit 1
+fi
 
 cat <<MSG
 run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
@@ -74,7 +81,7 @@ run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
     curl -s http://127.0.0.1:$http_port/metrics        Prometheus metrics
     redis-cli -p $redis_port --scan --pattern 'lpg:*'   what the service stored
     handset protocol on 127.0.0.1:$handset_port (proto/README.md)
-    logs: dispatchd below; Redis in var/log/redis.log
+    logs: dispatchd below; Redis in $var_dir/log/redis.log
 
 MSG
 # dispatchd in its own session too: the terminal's Ctrl-C reaches only this script, which

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# deploy/run.sh end to end, in a private build and data directory on free ports:
+#   1. it builds, starts Redis and dispatchd, and /healthz answers 200;
+#   2. SIGTERM (what run.sh gets from a service manager; Ctrl-C takes the same path) stops
+#      dispatchd and Redis, leaving no process behind;
+#   3. a second run reuses the data written during the first.
+# Usage: test_run_sh.sh SOURCE_DIR
+set -euo pipefail
+src=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/lpg-runsh.XXXXXX")
+runner_pid=""
+cleanup() {
+  if [ -n "$runner_pid" ] && kill -0 "$runner_pid" 2>/dev/null; then kill -TERM "$runner_pid"; fi
+  pkill -KILL -f -- "$work" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export LPG_REDIS_PORT=$(free_port) LPG_HTTP_PORT=$(free_port) LPG_HANDSET_PORT=$(free_port)
+export LPG_BUILD_DIR="$work/build" LPG_VAR_DIR="$work/var"
+
+fail() { echo "test_run_sh: FAIL: $*" >&2; cat "$work/run.log" >&2 || true; exit 1; }
+
+start_run() {
+  "$src/deploy/run.sh" >"$work/run.log" 2>&1 &
+  runner_pid=$!
+  for _ in $(seq 1 600); do
+    if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPG_HTTP_PORT/healthz" 2>/dev/null | grep -q 200; then
+      return 0
+    fi
+    kill -0 "$runner_pid" 2>/dev/null || fail "run.sh exited before /healthz answered 200"
+    sleep 0.1
+  done
+  fail "/healthz did not answer 200 within 60 s"
+}
+
+stop_run() {
+  kill -TERM "$runner_pid"
+  for _ in $(seq 1 100); do
+    kill -0 "$runner_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$runner_pid" 2>/dev/null && fail "run.sh did not stop within 10 s of SIGTERM"
+  wait "$runner_pid" || true
+  runner_pid=""
+  if pgrep -f -- "$work" >/dev/null; then fail "processes left behind: $(pgrep -af -- "$work")"; fi
+  grep -q "dispatchd stopped (exit 0)" "$work/run.log" || fail "dispatchd did not stop cleanly"
+}
+
+start_run
+echo "test_run_sh: first run up on http $LPG_HTTP_PORT, redis $LPG_REDIS_PORT"
+redis-cli -p "$LPG_REDIS_PORT" SET lpg:test:run_sh_marker kept >/dev/null
+stop_run
+echo "test_run_sh: first run stopped cleanly"
+
+start_run
+got=$(redis-cli -p "$LPG_REDIS_PORT" GET lpg:test:run_sh_marker)
+[ "$got" = "kept" ] || fail "second run did not reuse the data (got '$got')"
+stop_run
+echo "test_run_sh: second run reused the data and stopped cleanly: PASS"
