@@ -1,0 +1,244 @@
+/* model.h -- the domain model of lpg-dispatch: enterprises, zones, staff, vehicles,
+ * customers and orders, as plain C structs shared by the pure core (order rules, the order
+ * state machine, matching) and the adapters (JSON, the Redis store, HTTP).
+ *
+ * Pure: no I/O, no libevent, no hiredis. The rules are in docs/domain.md.
+ *
+ * Conventions
+ *   - Ids are printable ASCII [A-Za-z0-9_.-], 1..LPG_ID_MAX bytes (no ':' so they can be part
+ *     of Redis keys); see lpg_id_valid(). Every entity belongs to exactly one enterprise
+ *     (enterprise_id), which scopes what a dispatcher can see.
+ *   - Instants are UTC milliseconds since the Unix epoch (int64_t *_ms).
+ *   - Calendar dates (certificate, permit and contract validity) are days since 1970-01-01 in
+ *     the enterprise's local calendar (int32_t *_day; LPG_DAY_NONE when absent). A document
+ *     whose expiry day is D is valid on day D and invalid from D + 1. The local day of an
+ *     instant is lpg_local_day(ms, utc_offset_min): China has one time zone without daylight
+ *     saving (UTC+8), so a fixed offset per enterprise is exact.
+ *   - Coordinates are WGS84 degrees in struct geo_point (lon first, see geo/geo_core.h).
+ *   - Strings are fixed-size, NUL-terminated arrays inside the struct: an entity is one
+ *     allocation, owned by whoever holds it (the registry), plus its geometry (struct
+ *     lpg_geometry), which owns its arrays and is released with lpg_geometry_free().
+ */
+#ifndef LPG_MODEL_H
+#define LPG_MODEL_H
+
+#include "geo.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LPG_ID_MAX 64         /* bytes of an id, without the NUL */
+#define LPG_NAME_MAX 127      /* bytes of a display name */
+#define LPG_TEXT_MAX 255      /* bytes of an address, a certificate number, a reason */
+#define LPG_NOTES_MAX 511     /* bytes of free-text notes */
+#define LPG_SPEC_MAX 23       /* bytes of a cylinder spec such as "YSP-118-II" */
+#define LPG_ORDER_ITEMS_MAX 8 /* distinct cylinder specs in one order */
+#define LPG_DAY_NONE INT32_MIN
+
+/* ---- geometry owned by an entity (enterprise service area, zone) ---- */
+
+/* A multipolygon with its storage: mp points into polys/rings/pts, all owned here. */
+struct lpg_geometry {
+    struct geo_multipolygon mp;
+    struct geo_polygon *polys;
+    struct geo_ring *rings; /* outer and hole rings of every polygon */
+    struct geo_point *pts;
+    struct geo_bbox bbox;
+    struct geo_point centroid; /* area-weighted, planar (may lie outside a concave shape) */
+    struct geo_point inside;   /* a point guaranteed inside the shape (fallback position) */
+};
+void lpg_geometry_free(struct lpg_geometry *g);
+
+/* ---- enterprises ---- */
+
+struct lpg_enterprise {
+    char id[LPG_ID_MAX + 1];
+    char name[LPG_NAME_MAX + 1];
+    char licence_no[LPG_TEXT_MAX + 1]; /* gas business licence (燃气经营许可证) */
+    struct lpg_geometry area;          /* licensed service area: bounds all zones and customers */
+    int32_t utc_offset_min;            /* local time = UTC + this; default 480 (Asia/Shanghai) */
+    int64_t created_ms;
+};
+
+/* ---- zones ---- */
+
+struct lpg_zone {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char name[LPG_NAME_MAX + 1];
+    struct lpg_geometry shape;  /* must lie within the enterprise's area */
+    int32_t speed_limit_kmh;    /* 0: none beyond the road-class default */
+    bool expressway;            /* road-class default 80 km/h instead of 60 */
+    uint32_t index_id;          /* dense id used in the zone index (assigned by the registry) */
+    int64_t created_ms;
+};
+
+/* ---- staff ---- */
+
+enum lpg_staff_role {
+    LPG_ROLE_DRIVER,
+    LPG_ROLE_ESCORT,   /* 押运员 */
+    LPG_ROLE_DELIVERY, /* 送气工 */
+    LPG_STAFF_ROLE_COUNT
+};
+
+struct lpg_staff {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char name[LPG_NAME_MAX + 1];
+    enum lpg_staff_role role;
+    char qualification_no[LPG_TEXT_MAX + 1]; /* 从业资格证; "" when missing */
+    int32_t qualification_expiry_day;
+    char training_no[LPG_TEXT_MAX + 1];      /* safety-training certificate; "" when missing */
+    int32_t training_expiry_day;
+    char zone_id[LPG_ID_MAX + 1];            /* "" when not assigned to a zone */
+    char vehicle_id[LPG_ID_MAX + 1];         /* bound vehicle (人车对应); "" when none */
+    char device_id[LPG_ID_MAX + 1];          /* handset; "" when none registered */
+    bool on_duty;
+    int64_t rest_until_ms; /* mandatory rest (fatigue) until this instant; 0 when none */
+    int32_t active_orders; /* orders assigned and not yet finished (derived, not stored) */
+    int64_t created_ms;
+};
+
+/* ---- vehicles ---- */
+
+enum lpg_vehicle_kind {
+    LPG_VEHICLE_TRUCK,
+    LPG_VEHICLE_VAN,
+    LPG_VEHICLE_TRICYCLE,
+    LPG_VEHICLE_EBIKE,
+    LPG_VEHICLE_KIND_COUNT
+};
+
+struct lpg_vehicle {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char plate[LPG_NAME_MAX + 1];
+    enum lpg_vehicle_kind kind;
+    char permit_no[LPG_TEXT_MAX + 1]; /* dangerous-goods road transport permit; "" missing */
+    int32_t permit_expiry_day;
+    int32_t capacity;         /* cylinders */
+    char staff_id[LPG_ID_MAX + 1]; /* bound person; "" when none (mirrors lpg_staff.vehicle_id) */
+    bool has_position;        /* last known fix (tracking issue); else the zone is used */
+    struct geo_point position;
+    int64_t position_ms;
+    int32_t committed;        /* cylinders on active orders (derived, not stored) */
+    int64_t created_ms;
+};
+
+/* ---- customers ---- */
+
+enum lpg_customer_kind {
+    LPG_CUSTOMER_HOUSEHOLD,
+    LPG_CUSTOMER_RESTAURANT,
+    LPG_CUSTOMER_SCHOOL,
+    LPG_CUSTOMER_HOSPITAL,
+    LPG_CUSTOMER_MARKET,
+    LPG_CUSTOMER_ELDER_CARE,
+    LPG_CUSTOMER_MIXED_USE,
+    LPG_CUSTOMER_KIND_COUNT
+};
+
+/* Premises flags: supply is refused to any of them (§二(四)2). */
+enum lpg_premises {
+    LPG_PREMISES_UNDERGROUND = 1u << 0,
+    LPG_PREMISES_SEMI_UNDERGROUND = 1u << 1,
+    LPG_PREMISES_HIGH_RISE_RESIDENTIAL = 1u << 2,
+};
+
+enum lpg_customer_status { LPG_CUSTOMER_ACTIVE, LPG_CUSTOMER_SUSPENDED };
+
+struct lpg_customer {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char name[LPG_NAME_MAX + 1];
+    enum lpg_customer_kind kind;
+    struct geo_point location;
+    char address[LPG_TEXT_MAX + 1];
+    uint32_t premises; /* enum lpg_premises bits */
+    char contract_no[LPG_TEXT_MAX + 1]; /* supply contract (供用气合同); "" when none */
+    int32_t contract_from_day;
+    int32_t contract_to_day;
+    enum lpg_customer_status status;
+    char suspended_reason[LPG_TEXT_MAX + 1];
+    int64_t created_ms;
+};
+
+/* ---- orders ---- */
+
+enum lpg_order_state {
+    LPG_ORDER_CREATED,  /* accepted by the rules, not yet assigned (waiting, with a reason) */
+    LPG_ORDER_ASSIGNED,
+    LPG_ORDER_ACCEPTED,
+    LPG_ORDER_LOADED,
+    LPG_ORDER_EN_ROUTE,
+    LPG_ORDER_ARRIVED,
+    LPG_ORDER_DELIVERED, /* final */
+    LPG_ORDER_FAILED,    /* final, with a reason */
+    LPG_ORDER_CANCELLED, /* final, with a reason */
+    LPG_ORDER_STATE_COUNT
+};
+
+enum lpg_order_kind { LPG_ORDER_DELIVERY, LPG_ORDER_REINSPECTION };
+
+struct lpg_order_item {
+    char spec[LPG_SPEC_MAX + 1]; /* a known cylinder spec, see lpg_cylinder_spec_find() */
+    int32_t count;               /* >= 1 */
+};
+
+struct lpg_order {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char customer_id[LPG_ID_MAX + 1];
+    enum lpg_order_kind kind;
+    struct lpg_order_item items[LPG_ORDER_ITEMS_MAX];
+    int32_t n_items;
+    int64_t window_start_ms; /* requested delivery window; 0 when open */
+    int64_t window_end_ms;
+    char notes[LPG_NOTES_MAX + 1];
+    enum lpg_order_state state;
+    char staff_id[LPG_ID_MAX + 1];   /* assigned person; "" when none */
+    char vehicle_id[LPG_ID_MAX + 1]; /* their vehicle at assignment */
+    char reason[LPG_TEXT_MAX + 1];   /* why waiting / failed / cancelled; "" otherwise */
+    int64_t created_ms;
+    int64_t updated_ms;
+};
+
+/* Cylinders an order needs (sum of item counts). */
+int32_t lpg_order_cylinders(const struct lpg_order *o);
+
+/* ---- cylinder specs ---- */
+
+struct lpg_cylinder_spec {
+    const char *name;   /* "YSP-12", "YSP-35.5", "YSP-118", "YSP-118-II" */
+    double nominal_kg;  /* filling mass */
+    bool two_phase;     /* gas-liquid two-phase (never to restaurants, §二(四)3) */
+};
+/* The known specs, or NULL for an unknown name. */
+const struct lpg_cylinder_spec *lpg_cylinder_spec_find(const char *name);
+
+/* ---- names of enums (for JSON and messages); *_parse returns -1 for an unknown name ---- */
+
+const char *lpg_staff_role_name(enum lpg_staff_role r);
+int lpg_staff_role_parse(const char *s);
+const char *lpg_vehicle_kind_name(enum lpg_vehicle_kind k);
+int lpg_vehicle_kind_parse(const char *s);
+const char *lpg_customer_kind_name(enum lpg_customer_kind k);
+int lpg_customer_kind_parse(const char *s);
+const char *lpg_order_state_name(enum lpg_order_state s);
+int lpg_order_state_parse(const char *s);
+const char *lpg_order_kind_name(enum lpg_order_kind k);
+int lpg_order_kind_parse(const char *s);
+
+/* ---- ids and days ---- */
+
+/* 1..LPG_ID_MAX bytes of [A-Za-z0-9_.-]. */
+bool lpg_id_valid(const char *id);
+/* Local calendar day of an instant. */
+int32_t lpg_local_day(int64_t ms, int32_t utc_offset_min);
+/* "YYYY-MM-DD" <-> day number; parse returns -1 on a malformed or impossible date. */
+int lpg_day_parse(const char *s, int32_t *day);
+void lpg_day_format(int32_t day, char out[11]);
+
+#endif

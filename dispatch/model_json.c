@@ -1,0 +1,1 @@
+/* model_json.c -- in progress */

@@ -1,0 +1,1 @@
+/* order_fsm.c -- in progress */

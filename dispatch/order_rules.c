@@ -1,0 +1,1 @@
+/* order_rules.c -- in progress */
