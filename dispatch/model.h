@@ -49,6 +49,14 @@ struct lpg_geometry {
     struct geo_point inside;   /* a point guaranteed inside the shape (fallback position) */
 };
 void lpg_geometry_free(struct lpg_geometry *g);
+/* After pts/rings/polys and mp are filled in: validates the shape (geo_multipolygon_check) and
+ * computes bbox, centroid and inside. Returns GEO_OK or the geo error. (geometry.c) */
+enum geo_status lpg_geometry_finish(struct lpg_geometry *g);
+/* Deep copy; returns 0, or -1 on out-of-memory (dst is then empty). (geometry.c) */
+int lpg_geometry_copy(struct lpg_geometry *dst, const struct lpg_geometry *src);
+/* Whether `inner` lies within `outer` (boundary included): every vertex of inner is inside
+ * outer and no edge of inner crosses an edge of outer. (geometry.c) */
+bool lpg_geometry_within(const struct lpg_geometry *inner, const struct lpg_geometry *outer);
 
 /* ---- enterprises ---- */
 
