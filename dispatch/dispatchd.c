@@ -9,11 +9,19 @@
 #define LOG_TAG "dispatchd"
 #include "dispatchd.h"
 
+#include "accounts.h"
 #include "config.h"
 #include "handset_server.h"
 #include "http_server.h"
+#include "dispatcher.h"
+#include "http_v1.h"
 #include "log.h"
+#include "registry.h"
+#include "registry_store.h"
 #include "store.h"
+#include "writer.h"
+
+#include <hiredis/hiredis.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +31,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 /* How often a shutting-down dispatchd checks whether it has drained. */
 #define DISPATCHD_DRAIN_POLL_MS 20
@@ -39,11 +48,64 @@ double dispatchd_uptime(const struct dispatchd *d)
     return elapsed_s(&d->started);
 }
 
+int64_t dispatchd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void dispatchd_load(struct dispatchd *d);
+
+static void on_registry_loaded(void *arg, const char *err, const struct registry_counts *c)
+{
+    struct dispatchd *d = arg;
+    d->loading = 0;
+    if (err) {
+        /* Serving on a partial registry would answer wrongly; retry on the next connection. */
+        log_error("loading the registry failed: %s; /v1 stays unavailable", err);
+        return;
+    }
+    d->loaded = 1;
+    dispatcher_rematch(d); /* orders that waited while the service was down */
+    log_info("registry loaded: %zu enterprises, %zu zones, %zu staff, %zu vehicles, %zu "
+             "customers, %zu orders; serving /v1",
+             c->enterprises, c->zones, c->staff, c->vehicles, c->customers, c->orders);
+}
+
+static void on_accounts_loaded(void *arg, const char *err)
+{
+    struct dispatchd *d = arg;
+    if (err) {
+        d->loading = 0;
+        log_error("loading accounts failed: %s; /v1 stays unavailable", err);
+        return;
+    }
+    if (registry_store_load(d->store, d->registry, on_registry_loaded, d) != 0) {
+        d->loading = 0;
+        log_error("loading the registry could not start: the store is down");
+    }
+}
+
+/* Loads accounts and the registry once, the first time Redis is up. After that the registry
+ * is kept in step by the writer, and a Redis outage does not require a reload. */
+static void dispatchd_load(struct dispatchd *d)
+{
+    if (d->loaded || d->loading || store_state(d->store) != STORE_UP)
+        return;
+    d->loading = 1;
+    log_info("loading accounts and registry from Redis");
+    if (accounts_load(d->store, d->accounts, dispatchd_now_ms(), on_accounts_loaded, d) != 0) {
+        d->loading = 0;
+        log_error("out of memory starting the load");
+    }
+}
+
 static void on_store_state(void *arg, enum store_state state, const char *detail)
 {
-    (void)arg;
-    (void)state;
     (void)detail; /* store.c logs transitions; metrics read the state directly */
+    if (state == STORE_UP)
+        dispatchd_load(arg);
 }
 
 static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
@@ -51,7 +113,7 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct dispatchd *d = arg;
-    size_t writes = store_inflight(d->store);
+    size_t writes = store_inflight(d->store) + writer_pending(d->writer);
     size_t conns = handset_server_connections(d->handset);
     size_t http = http_server_inflight(d->http);
     double waited_ms = elapsed_s(&d->shutdown_began) * 1000.0;
@@ -92,6 +154,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     begin_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+/* Program actions that are not settings (cfg_program.options). */
+enum { OPT_CREATE_ADMIN };
+static const struct cfg_option dispatchd_options[] = {
+    [OPT_CREATE_ADMIN] = {"create-admin", "NAME",
+                          "Create (or reset the password of) admin user NAME in the configured "
+                          "Redis, reading the password from standard input, and exit."},
+};
+
 static const struct cfg_program dispatchd_program = {
     .name = "dispatchd",
     .version = DISPATCHD_VERSION,
@@ -99,8 +169,8 @@ static const struct cfg_program dispatchd_program = {
                "for bottled LPG.",
     .settings = dispatchd_settings,
     .n_settings = DISPATCHD_SETTINGS_COUNT,
-    .options = NULL,
-    .n_options = 0,
+    .options = dispatchd_options,
+    .n_options = sizeof(dispatchd_options) / sizeof(dispatchd_options[0]),
     .validate = dispatchd_settings_validate,
 };
 
@@ -121,9 +191,20 @@ static int dispatchd_start(struct dispatchd *d)
         .reconnect_max_ms = (int)d->cfg.redis_reconnect_max,
         .key_prefix = d->cfg.redis_key_prefix,
     };
+    d->registry = registry_new();
+    d->accounts = accounts_new();
+    if (d->registry == NULL || d->accounts == NULL) {
+        log_error("out of memory");
+        return -1;
+    }
     d->store = store_new(d->base, &so);
     if (d->store == NULL) {
         log_error("cannot create the Redis store");
+        return -1;
+    }
+    d->writer = writer_new(d->base, d->store);
+    if (d->writer == NULL) {
+        log_error("out of memory");
         return -1;
     }
     store_set_state_callback(d->store, on_store_state, d);
@@ -135,8 +216,27 @@ static int dispatchd_start(struct dispatchd *d)
         .max_headers = d->cfg.http_max_headers,
         .timeout_s = (int)d->cfg.http_timeout,
     };
-    d->http = http_server_new(d->base, &ho, dispatchd_routes, dispatchd_routes_count, d, d->store,
-                              err, sizeof(err));
+    /* One route table from the areas' tables. */
+    const struct {
+        const struct http_route *routes;
+        size_t n;
+    } areas[] = {{dispatchd_routes, dispatchd_routes_count},
+                 {v1_auth_routes, v1_auth_routes_count},
+                 {v1_registry_routes, v1_registry_routes_count},
+                 {v1_order_routes, v1_order_routes_count}};
+    size_t nroutes = 0;
+    for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
+        nroutes += areas[i].n;
+    d->routes = calloc(nroutes, sizeof(*d->routes));
+    if (d->routes == NULL) {
+        log_error("out of memory");
+        return -1;
+    }
+    nroutes = 0;
+    for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
+        for (size_t r = 0; r < areas[i].n; r++)
+            d->routes[nroutes++] = areas[i].routes[r];
+    d->http = http_server_new(d->base, &ho, d->routes, nroutes, d, d->store, err, sizeof(err));
     if (d->http == NULL) {
         log_error("%s", err);
         return -1;
@@ -169,8 +269,12 @@ static int dispatchd_start(struct dispatchd *d)
 static void dispatchd_stop(struct dispatchd *d)
 {
     store_free(d->store);
+    writer_free(d->writer);
     handset_server_free(d->handset);
     http_server_free(d->http);
+    free(d->routes);
+    registry_free(d->registry);
+    accounts_free(d->accounts);
     if (d->sigterm)
         event_free(d->sigterm);
     if (d->sigint)
@@ -181,6 +285,83 @@ static void dispatchd_stop(struct dispatchd *d)
         event_base_free(d->base);
 }
 
+/* --create-admin NAME: a one-shot, synchronous action (no event loop): reads the password
+ * from standard input (first line), and writes the user to Redis directly. Run it while
+ * dispatchd is stopped, or restart dispatchd afterwards: a running instance loaded its users
+ * at start. */
+static int create_admin(const struct dispatchd_config *cfg, const char *name)
+{
+    if (!lpg_id_valid(name)) {
+        fprintf(stderr, "dispatchd: --create-admin: '%s' is not a valid user name "
+                        "(1..64 characters of [A-Za-z0-9_.-])\n", name);
+        return 2;
+    }
+    char password[AUTH_PASSWORD_MAX + 2];
+    if (isatty(STDIN_FILENO))
+        fprintf(stderr, "password for %s (one line): ", name);
+    if (fgets(password, sizeof(password), stdin) == NULL) {
+        fprintf(stderr, "dispatchd: --create-admin: no password on standard input\n");
+        return 2;
+    }
+    password[strcspn(password, "\r\n")] = '\0';
+    char why[160];
+    if (!auth_password_acceptable(password, why, sizeof(why))) {
+        fprintf(stderr, "dispatchd: --create-admin: %s\n", why);
+        return 2;
+    }
+    struct auth_user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.name, sizeof(u.name), "%s", name);
+    u.role = AUTH_ROLE_ADMIN;
+    u.created_ms = dispatchd_now_ms();
+    int hashed = auth_password_hash(password, u.password_hash, sizeof(u.password_hash));
+    memset(password, 0, sizeof(password));
+    json_t *j = hashed == 0 ? auth_user_to_store_json(&u) : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL) {
+        fprintf(stderr, "dispatchd: --create-admin: could not hash the password\n");
+        return 1;
+    }
+    struct timeval tv = {(long)(cfg->redis_connect_timeout / 1000),
+                         (long)(cfg->redis_connect_timeout % 1000) * 1000};
+    redisContext *rc = redisConnectWithTimeout(cfg->redis_host, (int)cfg->redis_port, tv);
+    int status = 1;
+    if (rc == NULL || rc->err) {
+        fprintf(stderr, "dispatchd: --create-admin: cannot connect to Redis %s:%lld: %s\n",
+                cfg->redis_host, (long long)cfg->redis_port, rc ? rc->errstr : "out of memory");
+    } else {
+        char key[256], idx[128];
+        snprintf(key, sizeof(key), "%suser:%s", cfg->redis_key_prefix, name);
+        snprintf(idx, sizeof(idx), "%sindex:user", cfg->redis_key_prefix);
+        redisAppendCommand(rc, "MULTI");
+        redisAppendCommand(rc, "SET %s %s", key, text);
+        redisAppendCommand(rc, "SADD %s %s", idx, name);
+        redisAppendCommand(rc, "EXEC");
+        int ok = 1;
+        for (int i = 0; i < 4; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(rc, (void **)&r) != REDIS_OK || r == NULL ||
+                r->type == REDIS_REPLY_ERROR || (i == 3 && r->type != REDIS_REPLY_ARRAY))
+                ok = 0;
+            if (r)
+                freeReplyObject(r);
+        }
+        if (ok) {
+            printf("admin user %s saved in Redis %s:%lld\n", name, cfg->redis_host,
+                   (long long)cfg->redis_port);
+            status = 0;
+        } else {
+            fprintf(stderr, "dispatchd: --create-admin: Redis refused the write: %s\n",
+                    rc->err ? rc->errstr : "error reply");
+        }
+    }
+    if (rc)
+        redisFree(rc);
+    free(text);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct dispatchd d;
@@ -188,7 +369,9 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &d.started);
 
     char err[512];
-    int rc = cfg_parse_args(&dispatchd_program, &d.cfg, argc, argv, NULL, stdout, err, sizeof(err));
+    const char *opt_values[sizeof(dispatchd_options) / sizeof(dispatchd_options[0])];
+    int rc = cfg_parse_args(&dispatchd_program, &d.cfg, argc, argv, opt_values, stdout, err,
+                            sizeof(err));
     if (rc != CFG_PARSE_RUN) {
         if (rc == CFG_PARSE_ERROR)
             fprintf(stderr, "dispatchd: %s\n(try dispatchd --help)\n", err);
@@ -197,6 +380,11 @@ int main(int argc, char **argv)
     }
     log_set_level((enum log_level)d.cfg.log_level);
     log_route_libevent();
+    if (opt_values[OPT_CREATE_ADMIN]) {
+        int status = create_admin(&d.cfg, opt_values[OPT_CREATE_ADMIN]);
+        cfg_free(dispatchd_settings, dispatchd_settings_count, &d.cfg);
+        return status;
+    }
     /* A peer closing its socket must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
     /* Jitter of reconnection delays only: not a security use. */

@@ -9,6 +9,7 @@
 #include "http_server.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct event_base;
@@ -16,8 +17,16 @@ struct event;
 struct store;
 struct http_server;
 struct handset_server;
+struct registry;
+struct accounts;
+struct writer;
 
 #define DISPATCHD_VERSION "0.1.0"
+
+/* Re-matching passes and the assignments they made, for /metrics (dispatcher.c). */
+struct dispatcher_stats {
+    unsigned long long passes, assigned;
+};
 
 struct dispatchd {
     struct dispatchd_config cfg;    /* owned; released with cfg_free() */
@@ -25,6 +34,15 @@ struct dispatchd {
     struct store *store;            /* Redis, the store of record */
     struct http_server *http;       /* dispatcher/auditor HTTP API, /healthz, /metrics */
     struct handset_server *handset; /* handsets and vehicle units */
+    struct registry *registry;      /* in-memory cache of the stored domain (registry_store.c) */
+    struct accounts *accounts;      /* users and sessions of the HTTP API */
+    struct writer *writer;          /* the single writer: every change goes through it */
+    int loaded;                     /* registry and accounts loaded from Redis: serving /v1 */
+    int loading;                    /* a load is in progress */
+    int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */
+    int rematch_again;              /* another pass was requested meanwhile */
+    struct dispatcher_stats dispatch_stats;
+    struct http_route *routes;      /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */
     struct timespec started;        /* CLOCK_MONOTONIC at start, for uptime */
@@ -38,5 +56,7 @@ extern const size_t dispatchd_routes_count;
 
 /* Seconds since start (monotonic). */
 double dispatchd_uptime(const struct dispatchd *d);
+/* Wall-clock now, UTC ms. */
+int64_t dispatchd_now_ms(void);
 
 #endif

@@ -171,6 +171,15 @@ const struct cfg_setting dispatchd_settings[] = {
      .default_value = "5000",
      .unit = "ms",
      .help = "How long a graceful shutdown waits for in-flight writes before exiting."},
+
+    {.name = "session_ttl",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, session_ttl),
+     .min = 60,
+     .max = 604800,
+     .default_value = "28800",
+     .unit = "seconds",
+     .help = "Lifetime of an HTTP login session (bearer token); after it the user logs in again."},
 };
 
 #undef DC

@@ -13,21 +13,25 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
-/* 200 when the store is reachable, 503 otherwise: a load balancer takes the instance out of
- * rotation while it cannot record anything. */
+/* 200 when the store is reachable and the registry is loaded, 503 otherwise: a load balancer
+ * takes the instance out of rotation while it cannot serve or record anything. */
 static void handle_healthz(struct http_call *call, void *ctx)
 {
     struct dispatchd *d = ctx;
     enum store_state st = store_state(d->store);
-    int ok = st == STORE_UP && !d->shutting_down;
+    int ok = st == STORE_UP && d->loaded && !d->shutting_down;
     json_t *redis = json_pack("{s:s, s:s, s:I}", "state", store_state_name(st), "host",
                               d->cfg.redis_host, "port", (json_int_t)d->cfg.redis_port);
     if (redis && st != STORE_UP && store_last_error(d->store)[0])
         json_object_set_new(redis, "last_error", json_string(store_last_error(d->store)));
-    json_t *body = json_pack("{s:s, s:s, s:I, s:o, s:I}", "status",
-                             ok ? "ok" : (d->shutting_down ? "shutting_down" : "unavailable"),
-                             "version", DISPATCHD_VERSION, "uptime_seconds",
-                             (json_int_t)dispatchd_uptime(d), "redis", redis,
+    const char *status = ok ? "ok"
+                            : d->shutting_down ? "shutting_down"
+                            : st != STORE_UP   ? "unavailable"
+                                               : "loading";
+    json_t *body = json_pack("{s:s, s:s, s:I, s:o, s:s, s:I}", "status", status, "version",
+                             DISPATCHD_VERSION, "uptime_seconds",
+                             (json_int_t)dispatchd_uptime(d), "redis", redis, "registry",
+                             d->loaded ? "loaded" : (d->loading ? "loading" : "not_loaded"),
                              "handset_connections",
                              (json_int_t)handset_server_connections(d->handset));
     http_reply_json(call, ok ? 200 : 503, body);

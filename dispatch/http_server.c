@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <jansson.h>
 
 /* Distinct statuses counted per route; more than enough for the statuses we send. */
@@ -39,11 +40,22 @@ struct http_server {
     struct route_stats *stats;
 };
 
+struct http_param {
+    const char *name; /* points into the route's pattern */
+    size_t name_len;
+    char value[HTTP_PARAM_MAX + 1];
+};
+
 struct http_call {
     struct http_server *hs;
     struct evhttp_request *req;
     size_t route; /* index into routes, or nroutes when unmatched */
     const char *method;
+    struct http_param params[HTTP_MAX_PARAMS];
+    size_t nparams;
+    struct evkeyvalq query;
+    int query_parsed;
+    void *user; /* handler's state across asynchronous steps */
 };
 
 static void count_status(struct http_server *hs, size_t route, int status)
@@ -130,6 +142,8 @@ static void finish(struct http_call *call, int status, const char *content_type,
     count_status(hs, call->route, status);
     log_debug("%s %s -> %d", call->method, evhttp_request_get_uri(call->req), status);
     hs->inflight--;
+    if (call->query_parsed)
+        evhttp_clear_headers(&call->query);
     free(call);
 }
 
@@ -175,6 +189,110 @@ struct evhttp_request *http_call_request(struct http_call *call)
     return call->req;
 }
 
+/* Matches `path` against a route pattern whose segments are literal or "{name}" (one
+ * non-empty segment, percent-decoded). Fills call->params. Returns 1 on a match. */
+static int route_match(const char *pattern, const char *path, struct http_call *call)
+{
+    call->nparams = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *end = strchr(s, '/');
+            size_t len = end ? (size_t)(end - s) : strlen(s);
+            if (close == NULL || len == 0 || call->nparams == HTTP_MAX_PARAMS)
+                return 0;
+            char raw[3 * HTTP_PARAM_MAX + 1];
+            if (len >= sizeof(raw))
+                return 0;
+            memcpy(raw, s, len);
+            raw[len] = '\0';
+            size_t out_len = 0;
+            char *decoded = evhttp_uridecode(raw, 0, &out_len);
+            if (decoded == NULL)
+                return 0;
+            int ok = out_len <= HTTP_PARAM_MAX && strlen(decoded) == out_len &&
+                     strchr(decoded, '/') == NULL;
+            if (ok) {
+                struct http_param *prm = &call->params[call->nparams++];
+                prm->name = p + 1;
+                prm->name_len = (size_t)(close - p - 1);
+                memcpy(prm->value, decoded, out_len + 1);
+            }
+            free(decoded);
+            if (!ok)
+                return 0;
+            p = close + 1;
+            s += len;
+            continue;
+        }
+        if (*p != *s)
+            return 0;
+        p++;
+        s++;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const char *http_call_param(const struct http_call *call, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < call->nparams; i++)
+        if (call->params[i].name_len == n && memcmp(call->params[i].name, name, n) == 0)
+            return call->params[i].value;
+    return NULL;
+}
+
+const char *http_call_query(struct http_call *call, const char *name)
+{
+    if (!call->query_parsed) {
+        TAILQ_INIT(&call->query);
+        call->query_parsed = 1;
+        const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
+        const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+        if (q && evhttp_parse_query_str(q, &call->query) != 0)
+            evhttp_clear_headers(&call->query);
+    }
+    return evhttp_find_header(&call->query, name);
+}
+
+json_t *http_call_json_body(struct http_call *call)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(call->req);
+    size_t len = evbuffer_get_length(in);
+    const char *text = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+    json_error_t jerr;
+    json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "request body is not valid JSON: %s (line %d, column %d)",
+                 len ? jerr.text : "empty body", jerr.line, jerr.column);
+        http_reply_error(call, 400, "invalid_json", msg, NULL);
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        http_reply_error(call, 400, "invalid_json", "request body must be a JSON object", NULL);
+        return NULL;
+    }
+    return body;
+}
+
+void http_call_set_user(struct http_call *call, void *user)
+{
+    call->user = user;
+}
+
+void *http_call_user(const struct http_call *call)
+{
+    return call->user;
+}
+
+const char *http_call_header(struct http_call *call, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(call->req), name);
+}
+
 /* Every request lands here: we route ourselves so that unknown paths and methods get the
  * same JSON error shape as everything else (evhttp's own 404/501 pages are HTML). */
 static void on_request(struct evhttp_request *req, void *arg)
@@ -200,7 +318,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     char allow[128] = "";
     for (size_t i = 0; i < hs->nroutes; i++) {
         const struct http_route *r = &hs->routes[i];
-        if (strcmp(r->path, path) != 0)
+        if (!route_match(r->path, path, call))
             continue;
         path_known = 1;
         int head_on_get = strcmp(call->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;

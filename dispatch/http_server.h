@@ -35,9 +35,15 @@ enum http_route_flags {
     HTTP_ROUTE_WRITE = 1,
 };
 
+/* Path parameters: at most this many per route, each at most this many bytes decoded. */
+#define HTTP_MAX_PARAMS 4
+#define HTTP_PARAM_MAX 128
+
 struct http_route {
     const char *method; /* "GET", "POST", ... */
-    const char *path;   /* exact path, e.g. "/healthz" */
+    /* Path pattern: literal segments, and "{name}" for one non-empty segment, e.g.
+     * "/v1/zones/{id}". The first route whose pattern and method match is used. */
+    const char *path;
     http_handler_fn *handler;
     int flags; /* enum http_route_flags */
 };
@@ -65,6 +71,17 @@ size_t http_server_inflight(const struct http_server *hs);
 
 /* The request, for reading headers, URI and body; valid until the reply. */
 struct evhttp_request *http_call_request(struct http_call *call);
+/* A path parameter of the matched route ("id" for "{id}"), decoded; NULL when absent. */
+const char *http_call_param(const struct http_call *call, const char *name);
+/* A query-string parameter, decoded; NULL when absent. Valid until the reply. */
+const char *http_call_query(struct http_call *call, const char *name);
+/* A request header; NULL when absent. */
+const char *http_call_header(struct http_call *call, const char *name);
+/* The body parsed as a JSON object (new reference), or NULL after replying 400 invalid_json. */
+json_t *http_call_json_body(struct http_call *call);
+/* Handler state carried across asynchronous steps (not owned by the call). */
+void http_call_set_user(struct http_call *call, void *user);
+void *http_call_user(const struct http_call *call);
 
 /* Replies with `body` (stolen: the reference is released), status and JSON content type. */
 void http_reply_json(struct http_call *call, int status, json_t *body);

@@ -421,3 +421,137 @@ const char *store_reply_error(const struct redisReply *reply)
         return reply->str;
     return NULL;
 }
+
+/* ---- transactions ---- */
+
+struct store_cmd {
+    int argc;
+    char **argv;
+    size_t *argvlen;
+};
+
+struct store_txn {
+    struct store_cmd *cmds;
+    size_t n, cap;
+    int poisoned;
+};
+
+struct store_txn *store_txn_new(void)
+{
+    return calloc(1, sizeof(struct store_txn));
+}
+
+void store_txn_free(struct store_txn *txn)
+{
+    if (txn == NULL)
+        return;
+    for (size_t i = 0; i < txn->n; i++) {
+        for (int a = 0; a < txn->cmds[i].argc; a++)
+            free(txn->cmds[i].argv[a]);
+        free(txn->cmds[i].argv);
+        free(txn->cmds[i].argvlen);
+    }
+    free(txn->cmds);
+    free(txn);
+}
+
+int store_txn_add(struct store_txn *txn, int argc, const char **argv, const size_t *argvlen)
+{
+    if (txn->poisoned)
+        return -1;
+    if (txn->n == txn->cap) {
+        size_t cap = txn->cap ? txn->cap * 2 : 8;
+        struct store_cmd *bigger = realloc(txn->cmds, cap * sizeof(*bigger));
+        if (bigger == NULL)
+            goto oom;
+        txn->cmds = bigger;
+        txn->cap = cap;
+    }
+    struct store_cmd *c = &txn->cmds[txn->n];
+    c->argc = 0;
+    c->argv = calloc((size_t)argc, sizeof(char *));
+    c->argvlen = calloc((size_t)argc, sizeof(size_t));
+    if (c->argv == NULL || c->argvlen == NULL) {
+        free(c->argv);
+        free(c->argvlen);
+        goto oom;
+    }
+    txn->n++; /* from here on store_txn_free releases what was copied */
+    for (int a = 0; a < argc; a++) {
+        size_t len = argvlen ? argvlen[a] : strlen(argv[a]);
+        c->argv[a] = malloc(len + 1);
+        if (c->argv[a] == NULL)
+            goto oom;
+        memcpy(c->argv[a], argv[a], len);
+        c->argv[a][len] = '\0';
+        c->argvlen[a] = len;
+        c->argc++;
+    }
+    return 0;
+oom:
+    txn->poisoned = 1;
+    return -1;
+}
+
+int store_txn_addv(struct store_txn *txn, const char *arg0, ...)
+{
+    const char *argv[32];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, arg0);
+    for (const char *a = arg0; a != NULL && argc < 32; a = va_arg(ap, const char *))
+        argv[argc++] = a;
+    va_end(ap);
+    return store_txn_add(txn, argc, argv, NULL);
+}
+
+size_t store_txn_count(const struct store_txn *txn)
+{
+    return txn->n;
+}
+
+static void on_txn_step(void *arg, const struct redisReply *reply, const char *err)
+{
+    /* MULTI and the QUEUED replies carry nothing we need: a queuing error makes EXEC fail,
+     * and EXEC's callback reports it. */
+    (void)arg;
+    (void)reply;
+    (void)err;
+}
+
+int store_txn_exec(struct store *st, struct store_txn *txn, store_reply_fn *cb, void *arg,
+                   const char **why)
+{
+    if (txn->poisoned || txn->n == 0) {
+        *why = txn->poisoned ? "out of memory building a transaction" : "empty transaction";
+        store_txn_free(txn);
+        return -1;
+    }
+    if (st->state != STORE_UP || st->ac == NULL) {
+        st->stats.commands_refused++;
+        *why = "the store (Redis) is unavailable";
+        store_txn_free(txn);
+        return -1;
+    }
+    /* hiredis queues the whole pipeline in its output buffer before anything is written, so
+     * either all of MULTI..EXEC is sent on this connection or, if it drops, none of it is
+     * executed (Redis discards an unfinished MULTI). */
+    static const char *multi[] = {"MULTI"};
+    static const char *exec[] = {"EXEC"};
+    int rc = store_command_argv(st, on_txn_step, NULL, 1, multi, NULL, why);
+    for (size_t i = 0; rc == 0 && i < txn->n; i++)
+        rc = store_command_argv(st, on_txn_step, NULL, txn->cmds[i].argc,
+                                (const char **)txn->cmds[i].argv, txn->cmds[i].argvlen, why);
+    if (rc == 0)
+        rc = store_command_argv(st, cb, arg, 1, exec, NULL, why);
+    if (rc != 0 && st->ac != NULL) {
+        /* MULTI went out but the rest did not (out of memory, or the connection is closing):
+         * leave no open transaction behind for the next commands to fall into. */
+        static const char *discard[] = {"DISCARD"};
+        const char *ignored;
+        if (store_command_argv(st, on_txn_step, NULL, 1, discard, NULL, &ignored) != 0)
+            log_error("could not discard a half-sent transaction: %s", ignored);
+    }
+    store_txn_free(txn);
+    return rc;
+}

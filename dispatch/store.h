@@ -74,6 +74,25 @@ const char *store_last_error(const struct store *st);
 int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc,
                        const char **argv, const size_t *argvlen, const char **why);
 
+/* ---- transactions: several commands applied atomically (MULTI ... EXEC) ---- */
+
+/* A transaction under construction; owns copies of its arguments. */
+struct store_txn;
+struct store_txn *store_txn_new(void);
+void store_txn_free(struct store_txn *txn);
+/* Appends one command (arguments copied). Returns 0, or -1 on out-of-memory (the transaction is
+ * then poisoned: store_txn_exec refuses it). */
+int store_txn_add(struct store_txn *txn, int argc, const char **argv, const size_t *argvlen);
+/* printf-free convenience: a NULL-terminated list of C strings. */
+int store_txn_addv(struct store_txn *txn, const char *arg0, ...);
+size_t store_txn_count(const struct store_txn *txn);
+/* Sends MULTI, the commands and EXEC; the callback gets the EXEC reply (an array with one
+ * reply per command, or a nil/error reply when the transaction was discarded) or err.
+ * Takes ownership of txn in every case. Returns 0 when sent; -1 (with *why) when the store is
+ * not up, and the callback is not called. */
+int store_txn_exec(struct store *st, struct store_txn *txn, store_reply_fn *cb, void *arg,
+                   const char **why);
+
 /* Commands sent and not yet answered; graceful shutdown waits for this to reach zero. */
 size_t store_inflight(const struct store *st);
 

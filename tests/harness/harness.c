@@ -283,15 +283,29 @@ int harness_wait_closed(int fd, int timeout_ms)
 
 /* ---- HTTP ---- */
 
-int harness_http(int port, const char *method, const char *path, int *status, char *body,
-                 size_t cap, char *headers, size_t hcap)
+static int http_exchange(int port, const char *method, const char *path, const char *extra,
+                         const char *reqbody, int *status, char *body, size_t cap, char *headers,
+                         size_t hcap)
 {
     int fd = harness_tcp_connect(port);
     if (fd < 0)
         return -1;
-    char req[512];
-    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
-    if (harness_send_all(fd, req, (size_t)n) != 0) {
+    size_t blen = reqbody ? strlen(reqbody) : 0;
+    size_t rcap = 1024 + blen;
+    char *req = malloc(rcap);
+    if (req == NULL) {
+        close(fd);
+        return -1;
+    }
+    int n = snprintf(req, rcap, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s", method, path,
+                     extra ? extra : "");
+    if (reqbody)
+        n += snprintf(req + n, rcap - (size_t)n,
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n", blen);
+    n += snprintf(req + n, rcap - (size_t)n, "\r\n%s", reqbody ? reqbody : "");
+    int sent = harness_send_all(fd, req, (size_t)n);
+    free(req);
+    if (sent != 0) {
         close(fd);
         return -1;
     }
@@ -333,6 +347,27 @@ int harness_http(int port, const char *method, const char *path, int *status, ch
     }
     free(resp);
     return rc;
+}
+
+int harness_http(int port, const char *method, const char *path, int *status, char *body,
+                 size_t cap, char *headers, size_t hcap)
+{
+    return http_exchange(port, method, path, NULL, NULL, status, body, cap, headers, hcap);
+}
+
+int harness_http_req(int port, const char *method, const char *path, const char *extra_headers,
+                     const char *body, int *status, char *resp, size_t cap)
+{
+    return http_exchange(port, method, path, extra_headers, body, status, resp, cap, NULL, 0);
+}
+
+int harness_create_admin(int redis_port, const char *name, const char *password)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "printf '%%s\\n' '%s' | '%s' --redis-port=%d --create-admin '%s'",
+             password, HARNESS_DISPATCHD, redis_port, name);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int harness_http_wait_status(int port, const char *path, int want_status, int timeout_ms)

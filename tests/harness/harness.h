@@ -64,6 +64,15 @@ int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int re
 int harness_http(int port, const char *method, const char *path, int *status, char *body,
                  size_t cap, char *headers, size_t hcap);
 
+/* Like harness_http, with extra request header lines (each ending in "\r\n"; may be NULL)
+ * and a body (may be NULL; sent with Content-Length and Content-Type: application/json). */
+int harness_http_req(int port, const char *method, const char *path, const char *extra_headers,
+                     const char *body, int *status, char *resp, size_t cap);
+
+/* Runs `dispatchd --redis-port=P --create-admin NAME` with the password on its stdin. Returns
+ * its exit status (0 on success). */
+int harness_create_admin(int redis_port, const char *name, const char *password);
+
 /* Polls GET path until it returns `want_status` or timeout. Returns 0 when it did. */
 int harness_http_wait_status(int port, const char *path, int want_status, int timeout_ms);
 

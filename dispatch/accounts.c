@@ -1,0 +1,366 @@
+/* accounts.c -- users and sessions: in-memory tables, Redis persistence, loading. */
+#define LOG_TAG "accounts"
+#include "accounts.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/* Buckets of the chained hash tables; a power of two. Users and sessions number in the
+ * thousands at most, so chains stay short without resizing. */
+#define ACC_BUCKETS 1024u
+
+struct user_node {
+    struct user_node *next;
+    struct auth_user user;
+};
+
+struct session_node {
+    struct session_node *next;
+    char digest[AUTH_DIGEST_HEX_LEN + 1];
+    struct auth_principal principal;
+};
+
+struct accounts {
+    struct user_node *users[ACC_BUCKETS];
+    struct session_node *sessions[ACC_BUCKETS];
+    size_t n_users, n_sessions;
+};
+
+static unsigned bucket_of(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (ACC_BUCKETS - 1);
+}
+
+struct accounts *accounts_new(void)
+{
+    return calloc(1, sizeof(struct accounts));
+}
+
+void accounts_free(struct accounts *acc)
+{
+    if (acc == NULL)
+        return;
+    for (unsigned b = 0; b < ACC_BUCKETS; b++) {
+        for (struct user_node *n = acc->users[b], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+        for (struct session_node *n = acc->sessions[b], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+    }
+    free(acc);
+}
+
+const struct auth_user *accounts_user(const struct accounts *acc, const char *name)
+{
+    for (struct user_node *n = acc->users[bucket_of(name)]; n; n = n->next)
+        if (strcmp(n->user.name, name) == 0)
+            return &n->user;
+    return NULL;
+}
+
+int accounts_put_user(struct accounts *acc, const struct auth_user *u)
+{
+    unsigned b = bucket_of(u->name);
+    for (struct user_node *n = acc->users[b]; n; n = n->next)
+        if (strcmp(n->user.name, u->name) == 0) {
+            n->user = *u;
+            return 0;
+        }
+    struct user_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return -1;
+    n->user = *u;
+    n->next = acc->users[b];
+    acc->users[b] = n;
+    acc->n_users++;
+    return 0;
+}
+
+size_t accounts_user_count(const struct accounts *acc)
+{
+    return acc->n_users;
+}
+
+/* Users are few: a selection pass per page is simpler than keeping a sorted index. */
+size_t accounts_list_users(const struct accounts *acc, const char *after, size_t limit,
+                           const struct auth_user **out)
+{
+    size_t n = 0;
+    const char *floor = after ? after : "";
+    while (n < limit) {
+        const struct auth_user *best = NULL;
+        for (unsigned b = 0; b < ACC_BUCKETS; b++)
+            for (struct user_node *u = acc->users[b]; u; u = u->next)
+                if (strcmp(u->user.name, floor) > 0 &&
+                    (best == NULL || strcmp(u->user.name, best->name) < 0))
+                    best = &u->user;
+        if (best == NULL)
+            break;
+        out[n++] = best;
+        floor = best->name;
+    }
+    return n;
+}
+
+const struct auth_principal *accounts_session(struct accounts *acc, const char *digest,
+                                              int64_t now_ms)
+{
+    unsigned b = bucket_of(digest);
+    for (struct session_node **pp = &acc->sessions[b]; *pp; pp = &(*pp)->next) {
+        struct session_node *n = *pp;
+        if (strcmp(n->digest, digest) != 0)
+            continue;
+        if (now_ms >= n->principal.expires_ms) {
+            *pp = n->next;
+            free(n);
+            acc->n_sessions--;
+            return NULL;
+        }
+        return &n->principal;
+    }
+    return NULL;
+}
+
+int accounts_put_session(struct accounts *acc, const char *digest,
+                         const struct auth_principal *p)
+{
+    struct session_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return -1;
+    snprintf(n->digest, sizeof(n->digest), "%s", digest);
+    n->principal = *p;
+    unsigned b = bucket_of(digest);
+    n->next = acc->sessions[b];
+    acc->sessions[b] = n;
+    acc->n_sessions++;
+    return 0;
+}
+
+void accounts_remove_session(struct accounts *acc, const char *digest)
+{
+    unsigned b = bucket_of(digest);
+    for (struct session_node **pp = &acc->sessions[b]; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->digest, digest) == 0) {
+            struct session_node *n = *pp;
+            *pp = n->next;
+            free(n);
+            acc->n_sessions--;
+            return;
+        }
+    }
+}
+
+/* ---- persistence ---- */
+
+static int save_json(const struct store *st, struct store_txn *txn, const char *kind,
+                     const char *id, json_t *json, int64_t expire_at_ms)
+{
+    char rel[160], key[256], idx[96], exp[24];
+    snprintf(rel, sizeof(rel), "%s:%s", kind, id);
+    char idxrel[64];
+    snprintf(idxrel, sizeof(idxrel), "index:%s", kind);
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    if (text == NULL || store_key(st, key, sizeof(key), rel) < 0 ||
+        store_key(st, idx, sizeof(idx), idxrel) < 0) {
+        free(text);
+        return -1;
+    }
+    int rc = store_txn_addv(txn, "SET", key, text, NULL) || store_txn_addv(txn, "SADD", idx, id, NULL);
+    if (rc == 0 && expire_at_ms > 0) {
+        snprintf(exp, sizeof(exp), "%lld", (long long)expire_at_ms);
+        rc = store_txn_addv(txn, "PEXPIREAT", key, exp, NULL);
+    }
+    free(text);
+    return rc ? -1 : 0;
+}
+
+int accounts_store_user(const struct store *st, struct store_txn *txn, const struct auth_user *u)
+{
+    return save_json(st, txn, "user", u->name, auth_user_to_store_json(u), 0);
+}
+
+int accounts_store_session(const struct store *st, struct store_txn *txn, const char *digest,
+                           const struct auth_principal *p)
+{
+    return save_json(st, txn, "session", digest, auth_principal_to_json(p), p->expires_ms);
+}
+
+int accounts_store_session_end(const struct store *st, struct store_txn *txn,
+                               const char *digest)
+{
+    char rel[160], key[256], idx[96];
+    snprintf(rel, sizeof(rel), "session:%s", digest);
+    if (store_key(st, key, sizeof(key), rel) < 0 ||
+        store_key(st, idx, sizeof(idx), "index:session") < 0)
+        return -1;
+    return (store_txn_addv(txn, "DEL", key, NULL) || store_txn_addv(txn, "SREM", idx, digest, NULL))
+               ? -1
+               : 0;
+}
+
+/* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */
+
+struct acc_loader {
+    struct store *st;
+    struct accounts *acc;
+    int64_t now_ms;
+    accounts_load_fn *done;
+    void *arg;
+    int phase; /* 0 users, 1 sessions */
+    char **ids;
+    size_t n_ids;
+};
+
+static void acc_loader_end(struct acc_loader *ld, const char *err)
+{
+    for (size_t i = 0; i < ld->n_ids; i++)
+        free(ld->ids[i]);
+    free(ld->ids);
+    ld->done(ld->arg, err);
+    free(ld);
+}
+
+static void acc_load_phase(struct acc_loader *ld);
+
+static void on_ignored_reply(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg;
+    (void)reply;
+    (void)err;
+}
+
+static void on_acc_mget(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct acc_loader *ld = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
+        return;
+    }
+    size_t stale = 0;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *r = reply->element[i];
+        if (r->type != REDIS_REPLY_STRING) {
+            /* An expired session: Redis dropped its key; drop its index entry too. Idempotent
+             * housekeeping, so it need not go through the writer. */
+            stale++;
+            char idx[96];
+            const char *why;
+            store_key(ld->st, idx, sizeof(idx), ld->phase == 0 ? "index:user" : "index:session");
+            const char *srem[] = {"SREM", idx, ld->ids[i]};
+            if (store_command_argv(ld->st, on_ignored_reply, NULL, 3, srem, NULL, &why) != 0)
+                log_debug("could not remove a stale index entry: %s", why);
+            continue;
+        }
+        json_t *j = json_loadb(r->str, r->len, 0, NULL);
+        char why[160] = "not JSON";
+        int rc = -1;
+        if (j && ld->phase == 0) {
+            struct auth_user u;
+            rc = auth_user_from_json(j, &u, why, sizeof(why));
+            if (rc == 0)
+                rc = accounts_put_user(ld->acc, &u);
+        } else if (j) {
+            struct auth_principal p;
+            rc = auth_principal_from_json(j, &p, why, sizeof(why));
+            if (rc == 0 && p.expires_ms > ld->now_ms)
+                rc = accounts_put_session(ld->acc, ld->ids[i], &p);
+        }
+        json_decref(j);
+        if (rc != 0) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "stored %s %.64s does not load: %s",
+                     ld->phase == 0 ? "user" : "session", ld->ids[i], why);
+            acc_loader_end(ld, msg);
+            return;
+        }
+    }
+    if (stale)
+        log_debug("%zu expired sessions removed from the index", stale);
+    for (size_t i = 0; i < ld->n_ids; i++)
+        free(ld->ids[i]);
+    free(ld->ids);
+    ld->ids = NULL;
+    ld->n_ids = 0;
+    ld->phase++;
+    acc_load_phase(ld);
+}
+
+static void on_acc_index(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct acc_loader *ld = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
+        return;
+    }
+    const char *kind = ld->phase == 0 ? "user" : "session";
+    if (reply->elements == 0) {
+        ld->phase++;
+        acc_load_phase(ld);
+        return;
+    }
+    size_t n = reply->elements;
+    ld->ids = calloc(n, sizeof(char *));
+    const char **argv = calloc(n + 1, sizeof(char *));
+    char (*keys)[160] = calloc(n, sizeof(*keys));
+    int oom = ld->ids == NULL || argv == NULL || keys == NULL;
+    if (!oom)
+        argv[0] = "MGET";
+    for (size_t i = 0; !oom && i < n; i++) {
+        char rel[140];
+        ld->ids[i] = strdup(reply->element[i]->str ? reply->element[i]->str : "");
+        ld->n_ids = i + 1;
+        snprintf(rel, sizeof(rel), "%s:%.100s", kind, ld->ids[i] ? ld->ids[i] : "");
+        oom = ld->ids[i] == NULL || store_key(ld->st, keys[i], sizeof(keys[i]), rel) < 0;
+        argv[i + 1] = keys[i];
+    }
+    const char *why = "out of memory loading accounts";
+    int rc = oom ? -1 : store_command_argv(ld->st, on_acc_mget, ld, (int)(n + 1), argv, NULL, &why);
+    free(argv);
+    free(keys);
+    if (rc != 0)
+        acc_loader_end(ld, why);
+}
+
+static void acc_load_phase(struct acc_loader *ld)
+{
+    if (ld->phase == 2) {
+        log_info("accounts loaded: %zu users, %zu live sessions", ld->acc->n_users,
+                 ld->acc->n_sessions);
+        acc_loader_end(ld, NULL);
+        return;
+    }
+    char idx[96];
+    store_key(ld->st, idx, sizeof(idx), ld->phase == 0 ? "index:user" : "index:session");
+    const char *argv[] = {"SMEMBERS", idx};
+    const char *why;
+    if (store_command_argv(ld->st, on_acc_index, ld, 2, argv, NULL, &why) != 0)
+        acc_loader_end(ld, why);
+}
+
+int accounts_load(struct store *st, struct accounts *acc, int64_t now_ms, accounts_load_fn *done,
+                  void *arg)
+{
+    struct acc_loader *ld = calloc(1, sizeof(*ld));
+    if (ld == NULL)
+        return -1;
+    ld->st = st;
+    ld->acc = acc;
+    ld->now_ms = now_ms;
+    ld->done = done;
+    ld->arg = arg;
+    acc_load_phase(ld);
+    return 0;
+}

@@ -1,0 +1,205 @@
+/* dispatcher.c -- automatic assignment and re-matching of waiting orders (dispatcher.h). */
+#define LOG_TAG "dispatch"
+#include "dispatcher.h"
+
+#include "entity.h"
+#include "log.h"
+#include "match.h"
+#include "model_json.h"
+#include "registry.h"
+#include "registry_store.h"
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/* Waiting orders examined per re-match job: bounds one job's time on the loop. */
+#define REMATCH_SCAN_MAX 4096
+
+const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d)
+{
+    return &d->dispatch_stats;
+}
+
+int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_ms,
+                          struct order_event *ev)
+{
+    struct match_result m;
+    int rc = match_order(d->registry, o, now_ms, &m);
+    if (rc != 0) {
+        snprintf(o->reason, sizeof(o->reason), "%s", m.reason);
+        return 0;
+    }
+    char why[160];
+    if (order_fsm_apply(o, LPG_ORDER_ASSIGNED, ORDER_ACTOR_SYSTEM, NULL, NULL, now_ms, ev, why,
+                        sizeof(why)) != 0) {
+        snprintf(o->reason, sizeof(o->reason), "%s", why);
+        return 0;
+    }
+    snprintf(o->staff_id, sizeof(o->staff_id), "%s", m.staff->id);
+    snprintf(o->vehicle_id, sizeof(o->vehicle_id), "%s", m.vehicle->id);
+    return 1;
+}
+
+struct rematch_job {
+    struct dispatchd *d;
+    int64_t cursor_ms; /* continue after this (created_ms, id) */
+    char cursor_id[LPG_ID_MAX + 1];
+    struct changeset cs;
+    int assigned;
+    char *events[CHANGESET_MAX]; /* JSON of each assignment's event, per changed order */
+    char event_order[CHANGESET_MAX][LPG_ID_MAX + 1];
+    size_t n_events;
+};
+
+static void rematch_submit(struct dispatchd *d, int64_t cursor_ms, const char *cursor_id);
+
+static void rematch_job_free(struct rematch_job *job)
+{
+    changeset_discard(&job->cs);
+    for (size_t i = 0; i < job->n_events; i++)
+        free(job->events[i]);
+    free(job);
+}
+
+static void rematch_done(struct dispatchd *d)
+{
+    d->rematch_queued = 0;
+    if (d->rematch_again) {
+        d->rematch_again = 0;
+        dispatcher_rematch(d);
+    }
+}
+
+static void on_rematch_committed(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct rematch_job *job = arg;
+    struct dispatchd *d = job->d;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        log_warn("re-matching stopped: %s", err ? err : "the store refused the change");
+        rematch_job_free(job);
+        rematch_done(d);
+        return;
+    }
+    changeset_apply(&job->cs, d->registry);
+    if (job->assigned) {
+        d->dispatch_stats.assigned++;
+        rematch_submit(d, job->cursor_ms, job->cursor_id); /* more may fit */
+    } else {
+        rematch_done(d);
+    }
+    rematch_job_free(job);
+}
+
+static int before_or_at(int64_t ms, const char *id, int64_t cur_ms, const char *cur_id)
+{
+    return ms < cur_ms || (ms == cur_ms && strcmp(id, cur_id) <= 0);
+}
+
+static void run_rematch(struct writer *w, void *arg)
+{
+    struct rematch_job *job = arg;
+    struct dispatchd *d = job->d;
+    d->dispatch_stats.passes++;
+    const struct lpg_order **waiting = calloc(REMATCH_SCAN_MAX, sizeof(*waiting));
+    size_t n = waiting ? registry_waiting_orders(d->registry, waiting, REMATCH_SCAN_MAX) : 0;
+    if (n > REMATCH_SCAN_MAX)
+        n = REMATCH_SCAN_MAX; /* the rest on the next pass */
+    int64_t now = dispatchd_now_ms();
+    for (size_t i = 0; i < n && job->cs.n < CHANGESET_MAX; i++) {
+        const struct lpg_order *cur = waiting[i];
+        if (job->cursor_id[0] &&
+            before_or_at(cur->created_ms, cur->id, job->cursor_ms, job->cursor_id))
+            continue;
+        struct lpg_order *o = lpg_order_dup(cur);
+        if (o == NULL)
+            break;
+        struct order_event ev;
+        int assigned = dispatcher_try_assign(d, o, now, &ev);
+        if (!assigned && strcmp(o->reason, cur->reason) == 0) {
+            free(o); /* still waiting for the same reason: nothing to store */
+            continue;
+        }
+        if (assigned) {
+            json_t *j = lpg_json_from_order_event(&ev);
+            job->events[job->n_events] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+            json_decref(j);
+            snprintf(job->event_order[job->n_events], LPG_ID_MAX + 1, "%s", o->id);
+            job->n_events++;
+            log_info("order %s assigned to %s (vehicle %s)", o->id, o->staff_id, o->vehicle_id);
+        }
+        job->cursor_ms = o->created_ms;
+        snprintf(job->cursor_id, sizeof(job->cursor_id), "%s", o->id);
+        changeset_add(&job->cs, RS_ORDER, o);
+        if (assigned) {
+            job->assigned = 1;
+            break; /* one assignment per transaction: the next sees its load */
+        }
+    }
+    free(waiting);
+    if (job->cs.n == 0) {
+        writer_finish(w);
+        rematch_job_free(job);
+        rematch_done(d);
+        return;
+    }
+    struct store_txn *txn = store_txn_new();
+    const char *why = "out of memory";
+    int rc = txn ? changeset_save(&job->cs, d->store, txn) : -1;
+    for (size_t i = 0; rc == 0 && i < job->n_events; i++)
+        rc = job->events[i] ? registry_store_order_event(d->store, txn, job->event_order[i],
+                                                         job->events[i], strlen(job->events[i]))
+                            : -1;
+    if (rc != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        log_error("re-matching: %s", why);
+        rematch_job_free(job);
+        rematch_done(d);
+        return;
+    }
+    if (writer_commit(w, txn, on_rematch_committed, job, &why) != 0) {
+        log_warn("re-matching stopped: %s", why);
+        rematch_job_free(job);
+        rematch_done(d);
+    }
+}
+
+static void cancel_rematch(void *arg)
+{
+    struct rematch_job *job = arg;
+    job->d->rematch_queued = 0;
+    rematch_job_free(job);
+}
+
+static void rematch_submit(struct dispatchd *d, int64_t cursor_ms, const char *cursor_id)
+{
+    struct rematch_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        d->rematch_queued = 0;
+        return;
+    }
+    job->d = d;
+    job->cursor_ms = cursor_ms;
+    snprintf(job->cursor_id, sizeof(job->cursor_id), "%s", cursor_id ? cursor_id : "");
+    d->rematch_queued = 1;
+    if (writer_submit(d->writer, run_rematch, cancel_rematch, job) != 0) {
+        free(job);
+        d->rematch_queued = 0;
+    }
+}
+
+void dispatcher_rematch(struct dispatchd *d)
+{
+    if (!d->loaded)
+        return;
+    if (d->rematch_queued) {
+        d->rematch_again = 1;
+        return;
+    }
+    rematch_submit(d, 0, NULL);
+}

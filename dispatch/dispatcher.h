@@ -1,0 +1,27 @@
+/* dispatcher.h -- putting orders in the hands of eligible staff: automatic assignment when an
+ * order is created, and re-matching of waiting orders whenever something that decides
+ * eligibility changes (someone comes on duty, a certificate or permit is renewed, a binding
+ * changes, an order completes or is rejected). Matching itself is pure (match.h); this module
+ * turns its decisions into stored changes through the writer.
+ */
+#ifndef LPG_DISPATCHER_H
+#define LPG_DISPATCHER_H
+
+#include "dispatchd.h"
+#include "model.h"
+#include "order_fsm.h"
+
+/* Tries to assign o (a working copy in state CREATED) now. On a match: o becomes ASSIGNED to
+ * the person and their vehicle, ev describes the transition, returns 1. Otherwise o->reason
+ * says why it waits, returns 0. */
+int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_ms,
+                          struct order_event *ev);
+
+/* Schedules a pass over every waiting order (oldest first). Requests made while a pass runs
+ * are coalesced into one more pass. Each assignment is its own transaction, so capacity and
+ * load are always those of the committed registry. */
+void dispatcher_rematch(struct dispatchd *d);
+
+const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d);
+
+#endif

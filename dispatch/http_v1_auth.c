@@ -1,0 +1,432 @@
+/* http_v1_auth.c -- logging in and out, users, and the checks every /v1 handler starts with.
+ *
+ *   POST   /v1/sessions           {"user","password"} -> 201 {"token","expires_at","user"}
+ *   GET    /v1/sessions/current   who am I (the token's principal)
+ *   DELETE /v1/sessions/current   log out: the token stops working at once
+ *   GET    /v1/users              admin, auditor
+ *   POST   /v1/users              admin: {"name","role","enterprise_id"?,"password"}
+ * docs/http-api.md documents them with examples.
+ */
+#define LOG_TAG "http"
+#include "http_v1.h"
+
+#include "accounts.h"
+#include "log.h"
+#include "registry.h"
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/* ---- shared helpers ---- */
+
+static const char *bearer_token(struct http_call *call)
+{
+    const char *h = http_call_header(call, "Authorization");
+    if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return h;
+}
+
+int v1_allow(struct http_call *call, struct dispatchd *d, const struct auth_principal *p,
+             enum auth_action action, const char *enterprise_id)
+{
+    (void)d;
+    struct auth_denial why;
+    if (auth_check(p, action, enterprise_id, dispatchd_now_ms(), &why) != 0) {
+        http_reply_error(call, why.http_status, why.code, why.message, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+const struct auth_principal *v1_authenticate(struct http_call *call, struct dispatchd *d)
+{
+    if (!d->loaded) {
+        http_reply_error(call, 503, "loading",
+                         "the service is loading its data from the store; retry shortly", NULL);
+        return NULL;
+    }
+    const char *token = bearer_token(call);
+    if (token == NULL || !auth_token_well_formed(token)) {
+        http_reply_error(call, 401, "unauthenticated",
+                         "an 'Authorization: Bearer <token>' header from POST /v1/sessions is "
+                         "required",
+                         NULL);
+        return NULL;
+    }
+    char digest[AUTH_DIGEST_HEX_LEN + 1];
+    const struct auth_principal *p = NULL;
+    if (auth_token_digest(token, digest) == 0)
+        p = accounts_session(d->accounts, digest, dispatchd_now_ms());
+    if (p == NULL) {
+        http_reply_error(call, 401, "unauthenticated",
+                         "the token is unknown, expired or logged out; log in again", NULL);
+        return NULL;
+    }
+    return p;
+}
+
+const struct auth_principal *v1_begin(struct http_call *call, struct dispatchd *d,
+                                      enum auth_action action, const char *enterprise_id)
+{
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL || v1_allow(call, d, p, action, enterprise_id) != 0)
+        return NULL;
+    return p;
+}
+
+void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *err)
+{
+    int internal = err->code && strcmp(err->code, "internal") == 0;
+    http_reply_error(call, internal ? 500 : 400, err->code ? err->code : "invalid_field",
+                     err->message, err->field[0] ? err->field : NULL);
+}
+
+int v1_page_limit(struct http_call *call)
+{
+    const char *s = http_call_query(call, "limit");
+    if (s == NULL)
+        return V1_PAGE_DEFAULT;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1 || v > V1_PAGE_MAX) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "limit must be an integer in 1..%d", V1_PAGE_MAX);
+        http_reply_error(call, 400, "invalid_parameter", msg, "limit");
+        return -1;
+    }
+    return (int)v;
+}
+
+void v1_reply_store_refused(struct http_call *call, const char *why)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s; nothing was written, retry later", why);
+    http_reply_error(call, 503, "store_unavailable", msg, NULL);
+}
+
+static json_t *principal_json(const struct auth_principal *p)
+{
+    char exp[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(p->expires_ms, exp);
+    json_t *j = json_pack("{s:s, s:s, s:s}", "user", p->user, "role", auth_role_name(p->role),
+                          "expires_at", exp);
+    if (j && p->role == AUTH_ROLE_DISPATCHER)
+        json_object_set_new(j, "enterprise_id", json_string(p->enterprise_id));
+    return j;
+}
+
+/* ---- POST /v1/sessions ---- */
+
+struct login_job {
+    struct dispatchd *d;
+    struct http_call *call;
+    char token[AUTH_TOKEN_LEN + 1];
+    char digest[AUTH_DIGEST_HEX_LEN + 1];
+    struct auth_principal principal;
+};
+
+static void on_login_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct login_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        v1_reply_store_refused(job->call, err ? err : "the store refused the session");
+    } else if (accounts_put_session(job->d->accounts, job->digest, &job->principal) != 0) {
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+    } else {
+        json_t *body = json_pack("{s:s, s:o}", "token", job->token, "session",
+                                 principal_json(&job->principal));
+        log_info("user %s logged in (%s)", job->principal.user,
+                 auth_role_name(job->principal.role));
+        http_reply_json(job->call, 201, body);
+    }
+    memset(job->token, 0, sizeof(job->token));
+    free(job);
+}
+
+static void run_login(struct writer *w, void *arg)
+{
+    struct login_job *job = arg;
+    struct store_txn *txn = store_txn_new();
+    const char *why = "out of memory";
+    if (txn == NULL ||
+        accounts_store_session(job->d->store, txn, job->digest, &job->principal) != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        http_reply_error(job->call, 500, "internal", why, NULL);
+        free(job);
+        return;
+    }
+    if (writer_commit(w, txn, on_login_stored, job, &why) != 0) {
+        v1_reply_store_refused(job->call, why);
+        free(job);
+    }
+}
+
+static void cancel_job(void *arg)
+{
+    /* Shutdown with the job still queued: the request is dropped with its connection. */
+    free(arg);
+}
+
+static void handle_login(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    if (!d->loaded) {
+        http_reply_error(call, 503, "loading", "the service is loading; retry shortly", NULL);
+        return;
+    }
+    json_t *body = http_call_json_body(call);
+    if (body == NULL)
+        return;
+    const char *user = json_string_value(json_object_get(body, "user"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    if (user == NULL || password == NULL) {
+        json_decref(body);
+        http_reply_error(call, 400, "missing_field", "user and password are required",
+                         user == NULL ? "user" : "password");
+        return;
+    }
+    const struct auth_user *u = lpg_id_valid(user) ? accounts_user(d->accounts, user) : NULL;
+    /* Verify against a dummy hash for unknown users, so timing does not reveal which names
+     * exist; the reply is the same for an unknown user and a wrong password. */
+    int ok = auth_password_verify(password, u ? u->password_hash : auth_password_dummy_hash());
+    char who[LPG_ID_MAX + 1];
+    snprintf(who, sizeof(who), "%s", user); /* user points into body */
+    json_decref(body);
+    if (u == NULL || ok != 1 || u->disabled) {
+        log_info("failed login for %s", who);
+        http_reply_error(call, 401, "invalid_credentials", "wrong user name or password", NULL);
+        return;
+    }
+    struct login_job *job = calloc(1, sizeof(*job));
+    char why[160] = "out of memory";
+    if (job == NULL || auth_token_new(job->token) != 0 ||
+        auth_token_digest(job->token, job->digest) != 0 ||
+        auth_principal_for_user(u, dispatchd_now_ms(), d->cfg.session_ttl * 1000, &job->principal,
+                                why, sizeof(why)) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", why, NULL);
+        return;
+    }
+    job->d = d;
+    job->call = call;
+    if (writer_submit(d->writer, run_login, cancel_job, job) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    }
+}
+
+/* ---- /v1/sessions/current ---- */
+
+static void handle_whoami(struct http_call *call, void *ctx)
+{
+    /* Every principal may read its own session, whatever its role's scope. */
+    const struct auth_principal *p = v1_authenticate(call, ctx);
+    if (p == NULL)
+        return;
+    http_reply_json(call, 200, principal_json(p));
+}
+
+struct logout_job {
+    struct dispatchd *d;
+    struct http_call *call;
+    char digest[AUTH_DIGEST_HEX_LEN + 1];
+};
+
+static void on_logout_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct logout_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        v1_reply_store_refused(job->call, err ? err : "the store refused the logout");
+    } else {
+        accounts_remove_session(job->d->accounts, job->digest);
+        http_reply_json(job->call, 200, json_pack("{s:s}", "status", "logged_out"));
+    }
+    free(job);
+}
+
+static void run_logout(struct writer *w, void *arg)
+{
+    struct logout_job *job = arg;
+    struct store_txn *txn = store_txn_new();
+    const char *why = "out of memory";
+    if (txn == NULL || accounts_store_session_end(job->d->store, txn, job->digest) != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        http_reply_error(job->call, 500, "internal", why, NULL);
+        free(job);
+        return;
+    }
+    if (writer_commit(w, txn, on_logout_stored, job, &why) != 0) {
+        v1_reply_store_refused(job->call, why);
+        free(job);
+    }
+}
+
+static void handle_logout(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    if (v1_authenticate(call, d) == NULL)
+        return;
+    struct logout_job *job = calloc(1, sizeof(*job));
+    if (job == NULL || auth_token_digest(bearer_token(call), job->digest) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->d = d;
+    job->call = call;
+    if (writer_submit(d->writer, run_logout, cancel_job, job) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    }
+}
+
+/* ---- users ---- */
+
+static void handle_list_users(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
+        return;
+    int limit = v1_page_limit(call);
+    if (limit < 0)
+        return;
+    const struct auth_user **page = calloc((size_t)limit, sizeof(*page));
+    if (page == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    size_t n = accounts_list_users(d->accounts, http_call_query(call, "after"), (size_t)limit,
+                                   page);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, auth_user_to_public_json(page[i]));
+    json_t *body = json_pack("{s:o, s:s?}", "items", items, "next_after",
+                             n == (size_t)limit ? page[n - 1]->name : NULL);
+    free(page);
+    http_reply_json(call, 200, body);
+}
+
+struct user_job {
+    struct dispatchd *d;
+    struct http_call *call;
+    struct auth_user user;
+};
+
+static void on_user_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct user_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        v1_reply_store_refused(job->call, err ? err : "the store refused the user");
+    } else if (accounts_put_user(job->d->accounts, &job->user) != 0) {
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+    } else {
+        log_info("user %s created (%s)", job->user.name, auth_role_name(job->user.role));
+        http_reply_json(job->call, 201, auth_user_to_public_json(&job->user));
+    }
+    free(job);
+}
+
+static void run_create_user(struct writer *w, void *arg)
+{
+    struct user_job *job = arg;
+    /* Checked here, in the writer, so two concurrent creations cannot both pass. */
+    if (accounts_user(job->d->accounts, job->user.name) != NULL) {
+        writer_finish(w);
+        http_reply_error(job->call, 409, "already_exists", "a user with this name exists",
+                         "name");
+        free(job);
+        return;
+    }
+    struct store_txn *txn = store_txn_new();
+    const char *why = "out of memory";
+    if (txn == NULL || accounts_store_user(job->d->store, txn, &job->user) != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        http_reply_error(job->call, 500, "internal", why, NULL);
+        free(job);
+        return;
+    }
+    if (writer_commit(w, txn, on_user_stored, job, &why) != 0) {
+        v1_reply_store_refused(job->call, why);
+        free(job);
+    }
+}
+
+static void handle_create_user(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    if (v1_begin(call, d, AUTH_ADMIN, NULL) == NULL)
+        return;
+    json_t *body = http_call_json_body(call);
+    if (body == NULL)
+        return;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *role = json_string_value(json_object_get(body, "role"));
+    const char *ent = json_string_value(json_object_get(body, "enterprise_id"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    char why[160];
+    int r = role ? auth_role_parse(role) : -1;
+    const char *field = NULL, *msg = NULL;
+    if (name == NULL || !lpg_id_valid(name)) {
+        field = "name";
+        msg = "name must be 1..64 characters of [A-Za-z0-9_.-]";
+    } else if (r < 0) {
+        field = "role";
+        msg = "role must be admin, dispatcher or auditor";
+    } else if (r == AUTH_ROLE_DISPATCHER &&
+               (ent == NULL || registry_enterprise(d->registry, ent) == NULL)) {
+        field = "enterprise_id";
+        msg = "a dispatcher needs the id of an existing enterprise";
+    } else if (r != AUTH_ROLE_DISPATCHER && ent != NULL) {
+        field = "enterprise_id";
+        msg = "only a dispatcher belongs to an enterprise";
+    } else if (password == NULL || !auth_password_acceptable(password, why, sizeof(why))) {
+        field = "password";
+        msg = password ? why : "password is required";
+    }
+    if (field) {
+        http_reply_error(call, 400, "invalid_field", msg, field);
+        json_decref(body);
+        return;
+    }
+    struct user_job *job = calloc(1, sizeof(*job));
+    if (job == NULL || auth_password_hash(password, job->user.password_hash,
+                                          sizeof(job->user.password_hash)) != 0) {
+        free(job);
+        json_decref(body);
+        http_reply_error(call, 500, "internal", "could not hash the password", NULL);
+        return;
+    }
+    snprintf(job->user.name, sizeof(job->user.name), "%s", name);
+    job->user.role = (enum auth_role)r;
+    if (r == AUTH_ROLE_DISPATCHER)
+        snprintf(job->user.enterprise_id, sizeof(job->user.enterprise_id), "%s", ent);
+    job->user.created_ms = dispatchd_now_ms();
+    json_decref(body);
+    job->d = d;
+    job->call = call;
+    if (writer_submit(d->writer, run_create_user, cancel_job, job) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    }
+}
+
+const struct http_route v1_auth_routes[] = {
+    {"POST", "/v1/sessions", handle_login, HTTP_ROUTE_WRITE},
+    {"GET", "/v1/sessions/current", handle_whoami, HTTP_ROUTE_READ},
+    {"DELETE", "/v1/sessions/current", handle_logout, HTTP_ROUTE_WRITE},
+    {"GET", "/v1/users", handle_list_users, HTTP_ROUTE_READ},
+    {"POST", "/v1/users", handle_create_user, HTTP_ROUTE_WRITE},
+};
+const size_t v1_auth_routes_count = sizeof(v1_auth_routes) / sizeof(v1_auth_routes[0]);
