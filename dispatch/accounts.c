@@ -26,10 +26,16 @@ struct session_node {
     struct auth_principal principal;
 };
 
+struct device_node {
+    struct device_node *next;
+    struct device_record dev;
+};
+
 struct accounts {
+    struct device_node *devices[ACC_BUCKETS];
     struct user_node *users[ACC_BUCKETS];
     struct session_node *sessions[ACC_BUCKETS];
-    size_t n_users, n_sessions;
+    size_t n_users, n_sessions, n_devices;
 };
 
 static unsigned bucket_of(const char *s)
@@ -55,6 +61,10 @@ void accounts_free(struct accounts *acc)
             free(n);
         }
         for (struct session_node *n = acc->sessions[b], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+        for (struct device_node *n = acc->devices[b], *next; n; n = next) {
             next = n->next;
             free(n);
         }
@@ -112,6 +122,62 @@ size_t accounts_list_users(const struct accounts *acc, const char *after, size_t
         floor = best->name;
     }
     return n;
+}
+
+const struct device_record *accounts_device(const struct accounts *acc, const char *device_id)
+{
+    for (struct device_node *n = acc->devices[bucket_of(device_id)]; n; n = n->next)
+        if (strcmp(n->dev.device_id, device_id) == 0)
+            return &n->dev;
+    return NULL;
+}
+
+int accounts_put_device(struct accounts *acc, const struct device_record *dev)
+{
+    unsigned b = bucket_of(dev->device_id);
+    for (struct device_node *n = acc->devices[b]; n; n = n->next)
+        if (strcmp(n->dev.device_id, dev->device_id) == 0) {
+            n->dev = *dev;
+            return 0;
+        }
+    struct device_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return -1;
+    n->dev = *dev;
+    n->next = acc->devices[b];
+    acc->devices[b] = n;
+    acc->n_devices++;
+    return 0;
+}
+
+static json_t *device_to_json(const struct device_record *dev)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", dev->device_id, "staff_id",
+                     dev->staff_id, "enterprise_id", dev->enterprise_id, "secret_digest",
+                     dev->secret_digest, "created_ms", (json_int_t)dev->created_ms);
+}
+
+static int device_from_json(const json_t *j, struct device_record *out, char *why, size_t cap)
+{
+    memset(out, 0, sizeof(*out));
+    const char *id = json_string_value(json_object_get(j, "device_id"));
+    const char *staff = json_string_value(json_object_get(j, "staff_id"));
+    const char *ent = json_string_value(json_object_get(j, "enterprise_id"));
+    const char *dig = json_string_value(json_object_get(j, "secret_digest"));
+    json_t *created = json_object_get(j, "created_ms");
+    if (!id || !lpg_id_valid(id) || !staff || !lpg_id_valid(staff) || !ent ||
+        !lpg_id_valid(ent) || !dig || strlen(dig) != AUTH_DIGEST_HEX_LEN ||
+        !json_is_integer(created)) {
+        snprintf(why, cap, "a device record needs device_id, staff_id, enterprise_id, "
+                           "secret_digest (64 hex) and created_ms");
+        return -1;
+    }
+    snprintf(out->device_id, sizeof(out->device_id), "%s", id);
+    snprintf(out->staff_id, sizeof(out->staff_id), "%s", staff);
+    snprintf(out->enterprise_id, sizeof(out->enterprise_id), "%s", ent);
+    snprintf(out->secret_digest, sizeof(out->secret_digest), "%s", dig);
+    out->created_ms = (int64_t)json_integer_value(created);
+    return 0;
 }
 
 const struct auth_principal *accounts_session(struct accounts *acc, const char *digest,
@@ -192,6 +258,12 @@ int accounts_store_user(const struct store *st, struct store_txn *txn, const str
     return save_json(st, txn, "user", u->name, auth_user_to_store_json(u), 0);
 }
 
+int accounts_store_device(const struct store *st, struct store_txn *txn,
+                          const struct device_record *dev)
+{
+    return save_json(st, txn, "device", dev->device_id, device_to_json(dev), 0);
+}
+
 int accounts_store_session(const struct store *st, struct store_txn *txn, const char *digest,
                            const struct auth_principal *p)
 {
@@ -213,13 +285,16 @@ int accounts_store_session_end(const struct store *st, struct store_txn *txn,
 
 /* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */
 
+static const char *const phase_kind[] = {"user", "session", "device"};
+static const char *const phase_index[] = {"index:user", "index:session", "index:device"};
+
 struct acc_loader {
     struct store *st;
     struct accounts *acc;
     int64_t now_ms;
     accounts_load_fn *done;
     void *arg;
-    int phase; /* 0 users, 1 sessions */
+    int phase; /* 0 users, 1 sessions, 2 devices */
     char **ids;
     size_t n_ids;
 };
@@ -258,7 +333,7 @@ static void on_acc_mget(void *arg, const struct redisReply *reply, const char *e
             stale++;
             char idx[96];
             const char *why;
-            store_key(ld->st, idx, sizeof(idx), ld->phase == 0 ? "index:user" : "index:session");
+            store_key(ld->st, idx, sizeof(idx), phase_index[ld->phase]);
             const char *srem[] = {"SREM", idx, ld->ids[i]};
             if (store_command_argv(ld->st, on_ignored_reply, NULL, 3, srem, NULL, &why) != 0)
                 log_debug("could not remove a stale index entry: %s", why);
@@ -272,17 +347,22 @@ static void on_acc_mget(void *arg, const struct redisReply *reply, const char *e
             rc = auth_user_from_json(j, &u, why, sizeof(why));
             if (rc == 0)
                 rc = accounts_put_user(ld->acc, &u);
-        } else if (j) {
+        } else if (j && ld->phase == 1) {
             struct auth_principal p;
             rc = auth_principal_from_json(j, &p, why, sizeof(why));
             if (rc == 0 && p.expires_ms > ld->now_ms)
                 rc = accounts_put_session(ld->acc, ld->ids[i], &p);
+        } else if (j) {
+            struct device_record dev;
+            rc = device_from_json(j, &dev, why, sizeof(why));
+            if (rc == 0)
+                rc = accounts_put_device(ld->acc, &dev);
         }
         json_decref(j);
         if (rc != 0) {
             char msg[300];
-            snprintf(msg, sizeof(msg), "stored %s %.64s does not load: %s",
-                     ld->phase == 0 ? "user" : "session", ld->ids[i], why);
+            snprintf(msg, sizeof(msg), "stored %s %.64s does not load: %s", phase_kind[ld->phase],
+                     ld->ids[i], why);
             acc_loader_end(ld, msg);
             return;
         }
@@ -305,7 +385,7 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
         acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
         return;
     }
-    const char *kind = ld->phase == 0 ? "user" : "session";
+    const char *kind = phase_kind[ld->phase];
     if (reply->elements == 0) {
         ld->phase++;
         acc_load_phase(ld);
@@ -336,14 +416,14 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
 
 static void acc_load_phase(struct acc_loader *ld)
 {
-    if (ld->phase == 2) {
-        log_info("accounts loaded: %zu users, %zu live sessions", ld->acc->n_users,
-                 ld->acc->n_sessions);
+    if (ld->phase == 3) {
+        log_info("accounts loaded: %zu users, %zu live sessions, %zu devices", ld->acc->n_users,
+                 ld->acc->n_sessions, ld->acc->n_devices);
         acc_loader_end(ld, NULL);
         return;
     }
     char idx[96];
-    store_key(ld->st, idx, sizeof(idx), ld->phase == 0 ? "index:user" : "index:session");
+    store_key(ld->st, idx, sizeof(idx), phase_index[ld->phase]);
     const char *argv[] = {"SMEMBERS", idx};
     const char *why;
     if (store_command_argv(ld->st, on_acc_index, ld, 2, argv, NULL, &why) != 0)

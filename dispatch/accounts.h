@@ -7,6 +7,9 @@
  *   {p}session:{digest}     string: the session's principal as JSON; expires with the session
  *                           (PEXPIREAT), so Redis drops it by itself
  *   {p}index:session        set: every session digest (stale members are removed at load)
+ *   {p}device:{id}          string: a handset's registration as JSON: the person it belongs
+ *                           to and the SHA-256 digest of its secret (never the secret)
+ *   {p}index:device         set: every device id
  * Only the SHA-256 digest of a token is stored: a copy of the store gives no usable token.
  *
  * Sessions are checked against this instance's table, so a logout on one instance is not seen
@@ -34,6 +37,19 @@ size_t accounts_user_count(const struct accounts *acc);
 /* Users ordered by name after `after` (NULL: from the start), at most limit. */
 size_t accounts_list_users(const struct accounts *acc, const char *after, size_t limit,
                            const struct auth_user **out);
+
+/* Handsets: a device id belongs to one staff member; it logs in with its secret. */
+struct device_record {
+    char device_id[LPG_ID_MAX + 1];
+    char staff_id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char secret_digest[AUTH_DIGEST_HEX_LEN + 1];
+    int64_t created_ms;
+};
+const struct device_record *accounts_device(const struct accounts *acc, const char *device_id);
+int accounts_put_device(struct accounts *acc, const struct device_record *dev);
+int accounts_store_device(const struct store *st, struct store_txn *txn,
+                          const struct device_record *dev);
 
 /* Sessions by token digest. accounts_session returns NULL when unknown or expired at now_ms
  * (an expired one is dropped). */

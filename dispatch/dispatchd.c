@@ -11,6 +11,7 @@
 
 #include "accounts.h"
 #include "config.h"
+#include "handset_dispatch.h"
 #include "handset_server.h"
 #include "http_server.h"
 #include "dispatcher.h"
@@ -223,7 +224,8 @@ static int dispatchd_start(struct dispatchd *d)
     } areas[] = {{dispatchd_routes, dispatchd_routes_count},
                  {v1_auth_routes, v1_auth_routes_count},
                  {v1_registry_routes, v1_registry_routes_count},
-                 {v1_order_routes, v1_order_routes_count}};
+                 {v1_order_routes, v1_order_routes_count},
+                 {v1_device_routes, v1_device_routes_count}};
     size_t nroutes = 0;
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
         nroutes += areas[i].n;
@@ -247,6 +249,8 @@ static int dispatchd_start(struct dispatchd *d)
         .max_connections = (int)d->cfg.handset_max_connections,
         .idle_timeout_s = (int)d->cfg.handset_idle_timeout,
         .max_frame = (size_t)d->cfg.handset_max_frame,
+        .hooks = &handset_dispatch_hooks,
+        .hooks_ctx = d,
     };
     d->handset = handset_server_new(d->base, &hso, d->store, err, sizeof(err));
     if (d->handset == NULL) {

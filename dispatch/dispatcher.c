@@ -3,6 +3,7 @@
 #include "dispatcher.h"
 
 #include "entity.h"
+#include "handset_dispatch.h"
 #include "log.h"
 #include "match.h"
 #include "model_json.h"
@@ -86,6 +87,8 @@ static void on_rematch_committed(void *arg, const struct redisReply *reply, cons
         return;
     }
     changeset_apply(&job->cs, d->registry);
+    for (size_t i = 0; i < job->n_events; i++)
+        handset_dispatch_notify_assigned(d, registry_order(d->registry, job->event_order[i]));
     if (job->assigned) {
         d->dispatch_stats.assigned++;
         rematch_submit(d, job->cursor_ms, job->cursor_id); /* more may fit */

@@ -2,7 +2,7 @@
  * vehicle units: framing (proto/frame.h), Envelope decoding (lpg.v1), Hello/Ping, errors,
  * idle timeout, connection cap and graceful shutdown.
  *
- * Lifetime of a connection (struct hconn): created on accept, listed in the server; freed
+ * Lifetime of a connection (struct handset_conn): created on accept, listed in the server; freed
  * only by hconn_maybe_free() at the end of a callback, once it is closing, its output is
  * flushed (or the peer is gone) and no store command of it is in flight. Nothing touches a
  * connection after hconn_maybe_free() in the same callback.
@@ -44,13 +44,14 @@
 
 enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
 
-struct hconn {
+struct handset_conn {
     struct handset_server *srv;
-    struct hconn *prev, *next;
+    struct handset_conn *prev, *next;
     struct bufferevent *bev;
     struct lpg_frame_decoder *dec;
     char peer[64];
     char device_id[HANDSET_DEVICE_ID_MAX + 1];
+    char staff_id[HANDSET_DEVICE_ID_MAX + 1];
     char session_id[33];
     enum hconn_session session;
     int closing;       /* no more input is processed; freed once flushed and idle */
@@ -65,18 +66,18 @@ struct handset_server {
     struct store *store;
     struct handset_server_options opt;
     char *bind;
-    struct hconn *conns;
+    struct handset_conn *conns;
     size_t nconns;
     int shutting_down;
     int freeing;
     struct handset_stats stats;
 };
 
-static void hconn_process_input(struct hconn *c);
+static void hconn_process_input(struct handset_conn *c);
 
 /* ---- connection list and lifetime ---- */
 
-static void hconn_unlink(struct hconn *c)
+static void hconn_unlink(struct handset_conn *c)
 {
     struct handset_server *srv = c->srv;
     if (c->prev)
@@ -88,7 +89,7 @@ static void hconn_unlink(struct hconn *c)
     srv->nconns--;
 }
 
-static void hconn_destroy(struct hconn *c)
+static void hconn_destroy(struct handset_conn *c)
 {
     hconn_unlink(c);
     c->srv->stats.closed++;
@@ -99,7 +100,7 @@ static void hconn_destroy(struct hconn *c)
 }
 
 /* Frees the connection if nothing keeps it alive. Returns 1 when it was freed. */
-static int hconn_maybe_free(struct hconn *c)
+static int hconn_maybe_free(struct handset_conn *c)
 {
     if (!c->closing || c->store_pending > 0)
         return 0;
@@ -111,7 +112,7 @@ static int hconn_maybe_free(struct hconn *c)
 }
 
 /* Stops reading; the connection is freed once its output is flushed. */
-static void hconn_close(struct hconn *c)
+static void hconn_close(struct handset_conn *c)
 {
     if (c->closing)
         return;
@@ -123,7 +124,7 @@ static void hconn_close(struct hconn *c)
 
 /* ---- sending ---- */
 
-static void hconn_send(struct hconn *c, const Lpg__V1__Envelope *env)
+static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
     if (c->peer_gone)
         return;
@@ -154,7 +155,7 @@ static void hconn_send(struct hconn *c, const Lpg__V1__Envelope *env)
     c->srv->stats.frames_out++;
 }
 
-static void hconn_send_error(struct hconn *c, Lpg__V1__Error__Code code, const char *message,
+static void hconn_send_error(struct handset_conn *c, Lpg__V1__Error__Code code, const char *message,
                              int has_request, uint64_t request_id, int fatal)
 {
     Lpg__V1__Error err = LPG__V1__ERROR__INIT;
@@ -176,7 +177,7 @@ static void hconn_send_error(struct hconn *c, Lpg__V1__Error__Code code, const c
         hconn_close(c);
 }
 
-static void hconn_send_ack(struct hconn *c, const Lpg__V1__Ack *ack_in)
+static void hconn_send_ack(struct handset_conn *c, const Lpg__V1__Ack *ack_in)
 {
     Lpg__V1__Ack ack = *ack_in;
     Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
@@ -202,7 +203,7 @@ static int device_id_valid(const char *id)
 
 static void on_hello_stored(void *arg, const struct redisReply *reply, const char *err)
 {
-    struct hconn *c = arg;
+    struct handset_conn *c = arg;
     struct handset_server *srv = c->srv;
     c->store_pending--;
     if (srv->freeing)
@@ -227,7 +228,16 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
         ack.has_max_frame = 1;
         ack.max_frame = (uint32_t)srv->opt.max_frame;
         hconn_send_ack(c, &ack);
-        log_info("%s: session %s opened for device %s", c->peer, c->session_id, c->device_id);
+        log_info("%s: session %s opened for device %s%s%s", c->peer, c->session_id, c->device_id,
+                 c->staff_id[0] ? " of " : "", c->staff_id);
+        /* One session per device: an older connection of the same device is closed. */
+        for (struct handset_conn *o = srv->conns; o; o = o->next)
+            if (o != c && o->session == HC_OPEN && !o->closing &&
+                strcmp(o->device_id, c->device_id) == 0)
+                hconn_send_error(o, LPG__V1__ERROR__CODE__REFUSED,
+                                 "this device logged in on another connection", 0, 0, 1);
+        if (srv->opt.hooks && srv->opt.hooks->session_opened)
+            srv->opt.hooks->session_opened(srv->opt.hooks_ctx, c);
     }
     if (!c->closing) {
         bufferevent_enable(c->bev, EV_READ);
@@ -236,7 +246,7 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
     hconn_maybe_free(c);
 }
 
-static void hconn_handle_hello(struct hconn *c, const Lpg__V1__Envelope *env)
+static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
     const Lpg__V1__Hello *h = env->hello;
     int has_req = env->has_request_id;
@@ -264,6 +274,19 @@ static void hconn_handle_hello(struct hconn *c, const Lpg__V1__Envelope *env)
         hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
                          "credential longer than 256 bytes", has_req, req, 1);
         return;
+    }
+
+    const struct handset_hooks *hooks = c->srv->opt.hooks;
+    c->staff_id[0] = '\0';
+    if (hooks && hooks->authenticate) {
+        char why[160] = "unknown device or wrong credential";
+        if (hooks->authenticate(c->srv->opt.hooks_ctx, h->device_id,
+                                h->has_credential ? h->credential.data : NULL,
+                                h->has_credential ? h->credential.len : 0, c->staff_id,
+                                sizeof(c->staff_id), why, sizeof(why)) != 0) {
+            hconn_send_error(c, LPG__V1__ERROR__CODE__UNAUTHORIZED, why, has_req, req, 1);
+            return;
+        }
     }
 
     unsigned char rnd[16];
@@ -310,7 +333,7 @@ static void hconn_handle_hello(struct hconn *c, const Lpg__V1__Envelope *env)
 
 /* ---- frames ---- */
 
-static void hconn_handle_frame(struct hconn *c, const uint8_t *payload, size_t len)
+static void hconn_handle_frame(struct handset_conn *c, const uint8_t *payload, size_t len)
 {
     Lpg__V1__Envelope *env = lpg__v1__envelope__unpack(NULL, len, payload);
     if (env == NULL) {
@@ -344,7 +367,8 @@ static void hconn_handle_frame(struct hconn *c, const uint8_t *payload, size_t l
                    env->body_case == LPG__V1__ENVELOPE__BODY_ALERT) {
             hconn_send_error(c, LPG__V1__ERROR__CODE__UNEXPECTED_MESSAGE,
                              "this message is sent by the server, never to it", has_req, req, 0);
-        } else {
+        } else if (c->srv->opt.hooks == NULL || c->srv->opt.hooks->message == NULL ||
+                   c->srv->opt.hooks->message(c->srv->opt.hooks_ctx, c, env) != 0) {
             char msg[96];
             snprintf(msg, sizeof(msg), "message %d is not handled by this server version yet",
                      (int)env->body_case);
@@ -355,7 +379,7 @@ static void hconn_handle_frame(struct hconn *c, const uint8_t *payload, size_t l
     lpg__v1__envelope__free_unpacked(env, NULL);
 }
 
-static void hconn_process_input(struct hconn *c)
+static void hconn_process_input(struct handset_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (!c->closing && c->store_pending == 0) {
@@ -398,7 +422,7 @@ static void hconn_process_input(struct hconn *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    struct hconn *c = arg;
+    struct handset_conn *c = arg;
     hconn_process_input(c);
     hconn_maybe_free(c);
 }
@@ -412,7 +436,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
-    struct hconn *c = arg;
+    struct handset_conn *c = arg;
     if (what & BEV_EVENT_TIMEOUT) {
         if (c->closing) {
             log_info("%s: peer did not take its last frames within %d s; dropping it", c->peer,
@@ -449,7 +473,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    struct hconn *c = calloc(1, sizeof(*c));
+    struct handset_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         evutil_closesocket(fd);
         return;
@@ -570,15 +594,72 @@ void handset_server_shutdown(struct handset_server *srv)
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
     }
-    struct hconn *c = srv->conns;
+    struct handset_conn *c = srv->conns;
     while (c) {
-        struct hconn *next = c->next;
+        struct handset_conn *next = c->next;
         if (!c->closing)
             hconn_send_error(c, LPG__V1__ERROR__CODE__SHUTTING_DOWN,
                              "server is shutting down; reconnect later", 0, 0, 1);
         hconn_maybe_free(c);
         c = next;
     }
+}
+
+/* ---- the connection API of the hooks ---- */
+
+const char *handset_conn_device(const struct handset_conn *c)
+{
+    return c->device_id;
+}
+
+const char *handset_conn_staff(const struct handset_conn *c)
+{
+    return c->staff_id;
+}
+
+void handset_conn_send(struct handset_conn *c, const struct Lpg__V1__Envelope *env)
+{
+    hconn_send(c, env);
+}
+
+void handset_conn_ack(struct handset_conn *c, int has_request, uint64_t request_id)
+{
+    Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
+    ack.has_ack_seq = has_request;
+    ack.ack_seq = request_id;
+    hconn_send_ack(c, &ack);
+}
+
+void handset_conn_error(struct handset_conn *c, int code, const char *message, int has_request,
+                        uint64_t request_id, int fatal)
+{
+    hconn_send_error(c, (Lpg__V1__Error__Code)code, message, has_request, request_id, fatal);
+}
+
+void handset_conn_hold(struct handset_conn *c)
+{
+    c->store_pending++;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+void handset_conn_release(struct handset_conn *c)
+{
+    c->store_pending--;
+    if (!c->closing && !c->srv->shutting_down && !c->srv->freeing && c->store_pending == 0) {
+        bufferevent_enable(c->bev, EV_READ);
+        hconn_process_input(c);
+    }
+    if (!c->srv->freeing)
+        hconn_maybe_free(c);
+}
+
+struct handset_conn *handset_server_find_staff(struct handset_server *srv, const char *staff_id)
+{
+    for (struct handset_conn *c = srv->conns; c; c = c->next)
+        if (c->session == HC_OPEN && !c->closing && c->staff_id[0] &&
+            strcmp(c->staff_id, staff_id) == 0)
+            return c;
+    return NULL;
 }
 
 size_t handset_server_connections(const struct handset_server *srv)

@@ -19,6 +19,25 @@
 struct event_base;
 struct store;
 struct handset_server;
+/* One device connection. Valid until the server frees it: a hook that keeps it beyond its call
+ * (for an asynchronous reply) must hold it (handset_conn_hold) and release it exactly once. */
+struct handset_conn;
+struct Lpg__V1__Envelope;
+
+/* What the service does with sessions and messages; the server only does transport. All
+ * hooks are optional (NULL). */
+struct handset_hooks {
+    /* Checks a Hello's device id and credential. Returns 0 and fills staff_id (the person the
+     * device belongs to), or -1 with why: the Hello is refused (UNAUTHORIZED) and closed. */
+    int (*authenticate)(void *ctx, const char *device_id, const uint8_t *credential, size_t len,
+                        char *staff_id, size_t staff_cap, char *why, size_t why_cap);
+    /* The session is open and acknowledged (e.g. send what the device missed). */
+    void (*session_opened)(void *ctx, struct handset_conn *c);
+    /* A message after Hello, other than Hello and Ping. Returns 0 when handled (the hook
+     * replies, now or later), or -1 when it does not handle this kind (the server answers
+     * UNSUPPORTED_MESSAGE). */
+    int (*message)(void *ctx, struct handset_conn *c, const struct Lpg__V1__Envelope *env);
+};
 
 struct handset_server_options {
     const char *bind;
@@ -26,6 +45,8 @@ struct handset_server_options {
     int max_connections;
     int idle_timeout_s;
     size_t max_frame; /* bytes of one frame's payload */
+    const struct handset_hooks *hooks;
+    void *hooks_ctx;
 };
 
 /* Counters for /metrics. */
@@ -55,6 +76,24 @@ void handset_server_shutdown(struct handset_server *hs);
 size_t handset_server_connections(const struct handset_server *hs);
 
 const struct handset_stats *handset_server_stats(const struct handset_server *hs);
+
+/* ---- connections, for the hooks ---- */
+
+const char *handset_conn_device(const struct handset_conn *c);
+const char *handset_conn_staff(const struct handset_conn *c);
+/* Frames and queues an envelope (dropped if the peer is gone). */
+void handset_conn_send(struct handset_conn *c, const struct Lpg__V1__Envelope *env);
+void handset_conn_ack(struct handset_conn *c, int has_request, uint64_t request_id);
+/* code is an Lpg__V1__Error__Code. */
+void handset_conn_error(struct handset_conn *c, int code, const char *message, int has_request,
+                        uint64_t request_id, int fatal);
+/* Pauses reading and keeps c alive until the matching release; replies keep request order. */
+void handset_conn_hold(struct handset_conn *c);
+/* Resumes reading (processing frames that arrived meanwhile) unless the server is shutting
+ * down; c may be freed during the call: do not use it afterwards. */
+void handset_conn_release(struct handset_conn *c);
+/* The open session of a staff member's device, or NULL. */
+struct handset_conn *handset_server_find_staff(struct handset_server *hs, const char *staff_id);
 
 /* Closes every connection at once and frees the server. Call after store_free() has run
  * pending callbacks, or when no store command is in flight. */

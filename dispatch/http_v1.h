@@ -47,6 +47,8 @@ extern const struct http_route v1_auth_routes[];
 extern const size_t v1_auth_routes_count;
 extern const struct http_route v1_registry_routes[];
 extern const size_t v1_registry_routes_count;
+extern const struct http_route v1_device_routes[];
+extern const size_t v1_device_routes_count;
 extern const struct http_route v1_order_routes[];
 extern const size_t v1_order_routes_count;
 

@@ -5,6 +5,7 @@
  *   DELETE /v1/sessions/current   log out: the token stops working at once
  *   GET    /v1/users              admin, auditor
  *   POST   /v1/users              admin: {"name","role","enterprise_id"?,"password"}
+ *   POST   /v1/devices            {"device_id","staff_id"} -> 201 with the device's secret
  * docs/http-api.md documents them with examples.
  */
 #define LOG_TAG "http"
@@ -13,6 +14,7 @@
 #include "accounts.h"
 #include "log.h"
 #include "registry.h"
+#include "registry_store.h"
 #include "writer.h"
 
 #include <stdio.h>
@@ -430,3 +432,149 @@ const struct http_route v1_auth_routes[] = {
     {"POST", "/v1/users", handle_create_user, HTTP_ROUTE_WRITE},
 };
 const size_t v1_auth_routes_count = sizeof(v1_auth_routes) / sizeof(v1_auth_routes[0]);
+
+/* ---- devices: POST /v1/devices {"device_id","staff_id"} -> 201 with the secret, once ---- */
+
+struct device_job {
+    struct dispatchd *d;
+    struct http_call *call;
+    struct auth_principal principal;
+    struct device_record dev;
+    char secret[AUTH_DEVICE_SECRET_LEN + 1];
+    struct lpg_staff *staff; /* new version with device_id set */
+};
+
+static void device_job_free(struct device_job *job)
+{
+    memset(job->secret, 0, sizeof(job->secret));
+    free(job->staff);
+    free(job);
+}
+
+static void cancel_device_job(void *arg)
+{
+    device_job_free(arg);
+}
+
+static void on_device_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct device_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        v1_reply_store_refused(job->call, err ? err : "the store refused the device");
+        device_job_free(job);
+        return;
+    }
+    accounts_put_device(job->d->accounts, &job->dev);
+    registry_put_staff(job->d->registry, job->staff);
+    job->staff = NULL;
+    log_info("device %s registered for %s by %s", job->dev.device_id, job->dev.staff_id,
+             job->principal.user);
+    http_reply_json(job->call, 201,
+                    json_pack("{s:s, s:s, s:s}", "device_id", job->dev.device_id, "staff_id",
+                              job->dev.staff_id, "secret", job->secret));
+    device_job_free(job);
+}
+
+static void run_device(struct writer *w, void *arg)
+{
+    struct device_job *job = arg;
+    struct dispatchd *d = job->d;
+    const struct lpg_staff *s = registry_staff(d->registry, job->dev.staff_id);
+    const char *fail_code = NULL, *fail_msg = NULL, *fail_field = NULL;
+    int fail_status = 422;
+    if (s == NULL) {
+        fail_code = "unknown_reference", fail_msg = "no such staff member", fail_field = "staff_id";
+    } else if (v1_allow(job->call, d, &job->principal, AUTH_WRITE, s->enterprise_id) != 0) {
+        writer_finish(w);
+        device_job_free(job);
+        return;
+    } else {
+        const struct device_record *existing = accounts_device(d->accounts, job->dev.device_id);
+        if (existing && strcmp(existing->staff_id, s->id) != 0) {
+            fail_status = 409, fail_code = "already_exists", fail_field = "device_id";
+            fail_msg = "this device id belongs to another person";
+        }
+    }
+    if (fail_code) {
+        writer_finish(w);
+        http_reply_error(job->call, fail_status, fail_code, fail_msg, fail_field);
+        device_job_free(job);
+        return;
+    }
+    snprintf(job->dev.enterprise_id, sizeof(job->dev.enterprise_id), "%s", s->enterprise_id);
+    job->staff = lpg_staff_dup(s);
+    const char *why = "out of memory";
+    struct store_txn *txn = store_txn_new();
+    json_t *rec = NULL;
+    char *text = NULL;
+    if (job->staff) {
+        snprintf(job->staff->device_id, sizeof(job->staff->device_id), "%s", job->dev.device_id);
+        rec = lpg_json_from_staff(job->staff);
+        text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    }
+    json_decref(rec);
+    int rc = txn && text && accounts_store_device(d->store, txn, &job->dev) == 0
+                 ? registry_store_save(d->store, txn, RS_STAFF, job->staff->id, text, strlen(text))
+                 : -1;
+    free(text);
+    if (rc != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        http_reply_error(job->call, 500, "internal", why, NULL);
+        device_job_free(job);
+        return;
+    }
+    if (writer_commit(w, txn, on_device_stored, job, &why) != 0) {
+        v1_reply_store_refused(job->call, why);
+        device_job_free(job);
+    }
+}
+
+/* Registers (or re-keys) a handset for a staff member. The secret is returned once and stored
+ * only as a digest; registering the same device again issues a new secret and the old one
+ * stops working. */
+static void handle_register_device(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    json_t *body = http_call_json_body(call);
+    if (body == NULL)
+        return;
+    const char *device_id = json_string_value(json_object_get(body, "device_id"));
+    const char *staff_id = json_string_value(json_object_get(body, "staff_id"));
+    if (device_id == NULL || !lpg_id_valid(device_id) || staff_id == NULL ||
+        !lpg_id_valid(staff_id)) {
+        json_decref(body);
+        http_reply_error(call, 400, "invalid_field",
+                         "device_id and staff_id are required ids ([A-Za-z0-9_.-], 1..64)",
+                         device_id && lpg_id_valid(device_id) ? "staff_id" : "device_id");
+        return;
+    }
+    struct device_job *job = calloc(1, sizeof(*job));
+    if (job == NULL || auth_device_secret_new(job->secret) != 0 ||
+        auth_device_secret_digest(job->secret, job->dev.secret_digest) != 0) {
+        json_decref(body);
+        if (job)
+            device_job_free(job);
+        http_reply_error(call, 500, "internal", "could not create a device secret", NULL);
+        return;
+    }
+    job->d = d;
+    job->call = call;
+    job->principal = *p;
+    snprintf(job->dev.device_id, sizeof(job->dev.device_id), "%s", device_id);
+    snprintf(job->dev.staff_id, sizeof(job->dev.staff_id), "%s", staff_id);
+    job->dev.created_ms = dispatchd_now_ms();
+    json_decref(body);
+    if (writer_submit(d->writer, run_device, cancel_device_job, job) != 0) {
+        device_job_free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    }
+}
+
+const struct http_route v1_device_routes[] = {
+    {"POST", "/v1/devices", handle_register_device, HTTP_ROUTE_WRITE},
+};
+const size_t v1_device_routes_count = sizeof(v1_device_routes) / sizeof(v1_device_routes[0]);

@@ -17,6 +17,7 @@
 
 #include "dispatcher.h"
 #include "entity.h"
+#include "handset_dispatch.h"
 #include "log.h"
 #include "match.h"
 #include "order_rules.h"
@@ -89,8 +90,12 @@ static void on_order_committed(void *arg, const struct redisReply *reply, const 
              o->staff_id[0] ? " to " : (o->reason[0] ? ": " : ""),
              o->staff_id[0] ? o->staff_id : o->reason);
     enum lpg_order_state state = o->state;
+    char id[LPG_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", o->id);
     if (registry_put_order(d->registry, o) != 0)
         log_error("out of memory applying an order to the registry");
+    else
+        handset_dispatch_notify_assigned(d, registry_order(d->registry, id));
     http_reply_json(job->call, job->status, out);
     /* An order leaving a person (unassigned, cancelled, failed) frees capacity for others. */
     if (job->op != OP_CREATE && state != LPG_ORDER_ASSIGNED)

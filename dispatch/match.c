@@ -35,6 +35,7 @@
 /* Why a person is not eligible; the order is the order of the reason text. */
 enum cause {
     CAUSE_OTHER_ENTERPRISE,
+    CAUSE_REJECTED,
     CAUSE_OFF_DUTY,
     CAUSE_REST,
     CAUSE_QUAL_MISSING,
@@ -64,6 +65,7 @@ struct when {
     int32_t today; /* the enterprise's local day of now_ms */
     int32_t utc_offset_min;
     int32_t need; /* cylinders the order needs */
+    const struct lpg_order *order;
 };
 
 static bool doc_missing(const char *no, int32_t day)
@@ -79,6 +81,8 @@ static void check_staff(const struct registry *reg, const char *enterprise_id,
     memset(v, 0, sizeof(*v));
     if (strcmp(s->enterprise_id, enterprise_id) != 0)
         v->causes |= 1u << CAUSE_OTHER_ENTERPRISE;
+    if (w->order != NULL && lpg_order_rejected_by(w->order, s->id))
+        v->causes |= 1u << CAUSE_REJECTED;
     if (!s->on_duty)
         v->causes |= 1u << CAUSE_OFF_DUTY;
     if (s->rest_until_ms > w->now_ms) {
@@ -243,6 +247,9 @@ static void text_causes(struct text *t, const size_t *counts, unsigned causes,
         case CAUSE_OTHER_ENTERPRISE:
             text_add(t, "of another enterprise");
             break;
+        case CAUSE_REJECTED:
+            text_add(t, "rejected this order");
+            break;
         case CAUSE_OFF_DUTY:
             text_add(t, "off duty");
             break;
@@ -317,6 +324,7 @@ static int order_context(const struct registry *reg, const struct lpg_order *o, 
     c->w.utc_offset_min = e->utc_offset_min;
     c->w.today = lpg_local_day(now_ms, e->utc_offset_min);
     c->w.need = lpg_order_cylinders(o);
+    c->w.order = o;
     return 0;
 }
 

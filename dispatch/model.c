@@ -24,6 +24,27 @@ int32_t lpg_order_cylinders(const struct lpg_order *o)
     return n;
 }
 
+void lpg_order_add_rejection(struct lpg_order *o, const char *staff_id)
+{
+    if (lpg_order_rejected_by(o, staff_id))
+        return;
+    if (o->n_rejected == LPG_ORDER_REJECTS_MAX) {
+        memmove(o->rejected_by[0], o->rejected_by[1],
+                (size_t)(LPG_ORDER_REJECTS_MAX - 1) * sizeof(o->rejected_by[0]));
+        o->n_rejected--;
+    }
+    snprintf(o->rejected_by[o->n_rejected], sizeof(o->rejected_by[0]), "%s", staff_id);
+    o->n_rejected++;
+}
+
+bool lpg_order_rejected_by(const struct lpg_order *o, const char *staff_id)
+{
+    for (int32_t i = 0; i < o->n_rejected && i < LPG_ORDER_REJECTS_MAX; i++)
+        if (strcmp(o->rejected_by[i], staff_id) == 0)
+            return true;
+    return false;
+}
+
 /* GB 5842 welded steel LPG cylinders; the -II variant is the gas-liquid two-phase 50 kg
  * cylinder that may not be supplied to restaurants (§二(四)3). */
 static const struct lpg_cylinder_spec cylinder_specs[] = {

@@ -34,6 +34,7 @@
 #define LPG_NOTES_MAX 511     /* bytes of free-text notes */
 #define LPG_SPEC_MAX 23       /* bytes of a cylinder spec such as "YSP-118-II" */
 #define LPG_ORDER_ITEMS_MAX 8 /* distinct cylinder specs in one order */
+#define LPG_ORDER_REJECTS_MAX 8 /* people remembered as having rejected one order */
 #define LPG_DAY_NONE INT32_MIN
 
 /* ---- geometry owned by an entity (enterprise service area, zone) ---- */
@@ -209,9 +210,18 @@ struct lpg_order {
     char staff_id[LPG_ID_MAX + 1];   /* assigned person; "" when none */
     char vehicle_id[LPG_ID_MAX + 1]; /* their vehicle at assignment */
     char reason[LPG_TEXT_MAX + 1];   /* why waiting / failed / cancelled; "" otherwise */
+    /* People who rejected this order, oldest first: matching never offers it to them again.
+     * Beyond LPG_ORDER_REJECTS_MAX the oldest is forgotten (lpg_order_add_rejection). */
+    char rejected_by[LPG_ORDER_REJECTS_MAX][LPG_ID_MAX + 1];
+    int32_t n_rejected;
     int64_t created_ms;
     int64_t updated_ms;
 };
+
+/* Remembers that staff_id rejected o. */
+void lpg_order_add_rejection(struct lpg_order *o, const char *staff_id);
+/* Whether staff_id rejected o. */
+bool lpg_order_rejected_by(const struct lpg_order *o, const char *staff_id);
 
 /* Cylinders an order needs (sum of item counts). */
 int32_t lpg_order_cylinders(const struct lpg_order *o);

@@ -225,6 +225,7 @@ enum ftype {
     FT_GEOMETRY, /* struct lpg_geometry, GeoJSON */
     FT_ITEMS,    /* struct lpg_order items[] + n_items (orders only) */
     FT_PREMISES, /* uint32_t enum lpg_premises bits, array of names */
+    FT_REJECTS,  /* struct lpg_order rejected_by[] + n_rejected: array of ids (orders only) */
 };
 
 #define F_REQUIRED  0x1u /* must be present on creation and load */
@@ -378,6 +379,7 @@ static const struct field order_fields[] = {
     ID(O, staff_id, RO),
     ID(O, vehicle_id, RO),
     TEXT(O, reason, LPG_TEXT_MAX, RO),
+    FIELD("rejected_by", O, rejected_by, FT_REJECTS, RO),
     FIELD("created_at", O, created_ms, FT_INSTANT, RO),
     FIELD("updated_at", O, updated_ms, FT_INSTANT, RO),
 };
@@ -730,6 +732,11 @@ static void set_none(const struct field *f, void *obj)
     case FT_PREMISES:
         *(uint32_t *)at(obj, f->off) = 0;
         break;
+    case FT_REJECTS:
+        ((struct lpg_order *)obj)->n_rejected = 0;
+        memset(((struct lpg_order *)obj)->rejected_by, 0,
+               sizeof(((struct lpg_order *)obj)->rejected_by));
+        break;
     default:
         break;
     }
@@ -807,6 +814,28 @@ static int premises_from_json(const json_t *v, const char *path, uint32_t *out,
 
 static int parse_object(const struct field *fields, size_t n, const json_t *in, void *obj,
                         enum mode mode, const char *prefix, struct lpg_json_error *err);
+
+/* rejected_by: an array of at most LPG_ORDER_REJECTS_MAX staff ids (stored records only). */
+static int rejects_from_json(const json_t *v, const char *path, struct lpg_order *o,
+                             struct lpg_json_error *err)
+{
+    if (!json_is_array(v) || json_array_size(v) > LPG_ORDER_REJECTS_MAX)
+        return fail(err, "invalid_field", path, "rejected_by must be an array of at most %d ids",
+                    LPG_ORDER_REJECTS_MAX);
+    struct lpg_order tmp;
+    tmp.n_rejected = 0;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *id = json_string_value(json_array_get(v, i));
+        if (id == NULL || !lpg_id_valid(id))
+            return fail(err, "invalid_field", path, "rejected_by[%zu] is not a valid id", i);
+        snprintf(tmp.rejected_by[i], sizeof(tmp.rejected_by[i]), "%s", id);
+        tmp.n_rejected++;
+    }
+    memset(o->rejected_by, 0, sizeof(o->rejected_by));
+    memcpy(o->rejected_by, tmp.rejected_by, (size_t)tmp.n_rejected * sizeof(tmp.rejected_by[0]));
+    o->n_rejected = tmp.n_rejected;
+    return 0;
+}
 
 static int items_from_json(const json_t *v, const char *path, struct lpg_order *o,
                            struct lpg_json_error *err)
@@ -918,6 +947,8 @@ static int value_from_json(const struct field *f, const json_t *v, void *obj, co
         return items_from_json(v, path, (struct lpg_order *)obj, err);
     case FT_PREMISES:
         return premises_from_json(v, path, (uint32_t *)at(obj, f->off), err);
+    case FT_REJECTS:
+        return rejects_from_json(v, path, (struct lpg_order *)obj, err);
     }
     return fail(err, "internal", path, "unhandled field type");
 }
@@ -1033,6 +1064,16 @@ static json_t *value_to_json(const struct field *f, const void *obj)
         for (int32_t i = 0; a != NULL && i < o->n_items && i < LPG_ORDER_ITEMS_MAX; i++)
             if (json_array_append_new(a, json_pack("{s:s, s:i}", "spec", o->items[i].spec, "count",
                                                    (int)o->items[i].count)) != 0) {
+                json_decref(a);
+                return NULL;
+            }
+        return a;
+    }
+    case FT_REJECTS: {
+        const struct lpg_order *o = obj;
+        json_t *a = json_array();
+        for (int32_t i = 0; a != NULL && i < o->n_rejected && i < LPG_ORDER_REJECTS_MAX; i++)
+            if (json_array_append_new(a, json_string(o->rejected_by[i])) != 0) {
                 json_decref(a);
                 return NULL;
             }

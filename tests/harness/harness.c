@@ -547,7 +547,8 @@ int harness_stack_start(struct harness_stack *s, const char *tag, const char *co
     int port = harness_free_port();
     if (port < 0 || harness_redis_start(&s->redis, s->dir, port) != 0)
         return -1;
-    if (harness_dispatchd_start(&s->d, s->dir, port, extra_args) != 0) {
+    if (harness_create_admin(port, "root", HARNESS_ADMIN_PASSWORD) != 0 ||
+        harness_dispatchd_start(&s->d, s->dir, port, extra_args) != 0) {
         harness_redis_stop(&s->redis);
         return -1;
     }
@@ -573,4 +574,62 @@ int harness_stack_stop(struct harness_stack *s)
     else if (s->dir[0])
         fprintf(stderr, "harness: kept %s for inspection\n", s->dir);
     return status;
+}
+
+int harness_json_str(const char *json, const char *key, char *out, size_t cap)
+{
+    char pat[96];
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    if (p == NULL)
+        return -1;
+    p += strlen(pat);
+    const char *end = strchr(p, '"');
+    if (end == NULL || (size_t)(end - p) >= cap)
+        return -1;
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return 0;
+}
+
+int harness_stack_admin_token(struct harness_stack *s, char tok[64])
+{
+    char resp[4096];
+    int status;
+    if (harness_http_req(s->d.http_port, "POST", "/v1/sessions", NULL,
+                         "{\"user\":\"root\",\"password\":\"" HARNESS_ADMIN_PASSWORD "\"}",
+                         &status, resp, sizeof(resp)) != 0 ||
+        status != 201 || harness_json_str(resp, "token", tok, 64) != 0) {
+        fprintf(stderr, "harness: admin login failed (%d): %s\n", status, resp);
+        return -1;
+    }
+    return 0;
+}
+
+int harness_stack_device(struct harness_stack *s, const char *device_id, char secret[64])
+{
+    char tok[64], auth[128], resp[8192], body[512];
+    int status;
+    if (harness_stack_admin_token(s, tok) != 0)
+        return -1;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
+    /* First use: an enterprise around Hailar and one delivery person (201, or 409 later). */
+    harness_http_req(s->d.http_port, "POST", "/v1/enterprises", auth,
+                     "{\"id\":\"E0\",\"name\":\"Test Gas\",\"area\":{\"type\":\"Polygon\","
+                     "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],"
+                     "[119.6,49.15]]]}}",
+                     &status, resp, sizeof(resp));
+    harness_http_req(s->d.http_port, "POST", "/v1/staff", auth,
+                     "{\"id\":\"S0\",\"enterprise_id\":\"E0\",\"name\":\"Tester\","
+                     "\"role\":\"delivery\"}",
+                     &status, resp, sizeof(resp));
+    snprintf(body, sizeof(body), "{\"device_id\":\"%s\",\"staff_id\":\"S0\"}", device_id);
+    if (harness_http_req(s->d.http_port, "POST", "/v1/devices", auth, body, &status, resp,
+                         sizeof(resp)) != 0 ||
+        status != 201 || harness_json_str(resp, "secret", secret, 64) != 0) {
+        fprintf(stderr, "harness: registering device %s failed (%d): %s\n", device_id, status,
+                resp);
+        return -1;
+    }
+    return 0;
 }

@@ -95,6 +95,15 @@ struct harness_stack {
     int keep_dir;
 };
 int harness_stack_start(struct harness_stack *s, const char *tag, const char *const *extra_args);
+/* Every stack has an admin "root" with this password (created before dispatchd starts). */
+#define HARNESS_ADMIN_PASSWORD "correct horse battery"
+/* Logs in as root; the token goes to tok (64 bytes). */
+int harness_stack_admin_token(struct harness_stack *s, char tok[64]);
+/* Registers handset device_id for a test staff member (creating enterprise "E0" and staff
+ * "S0" on first use) and copies its secret into secret (64 bytes). */
+int harness_stack_device(struct harness_stack *s, const char *device_id, char secret[64]);
+/* Copies the string value of "key" from a flat JSON text into out; 0 when found. */
+int harness_json_str(const char *json, const char *key, char *out, size_t cap);
 int harness_stack_stop(struct harness_stack *s);
 
 void harness_sleep_ms(int ms);

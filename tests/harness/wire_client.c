@@ -68,9 +68,15 @@ Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms)
     return env;
 }
 
-int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *device_id)
+int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *device_id,
+                    const char *credential)
 {
     Lpg__V1__Hello hello = LPG__V1__HELLO__INIT;
+    if (credential) {
+        hello.has_credential = 1;
+        hello.credential.data = (uint8_t *)credential;
+        hello.credential.len = strlen(credential);
+    }
     hello.has_protocol_version = 1;
     hello.protocol_version = version;
     hello.device_id = (char *)device_id;

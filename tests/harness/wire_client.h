@@ -15,7 +15,9 @@ int wire_send_bytewise(int fd, const Lpg__V1__Envelope *env, int gap_ms);
 /* Receives one frame within timeout_ms and unpacks it; the caller frees the result with
  * lpg__v1__envelope__free_unpacked(env, NULL). NULL on timeout, EOF or bad data. */
 Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms);
-/* Sends Hello(protocol_version, device_id) with request_id. */
-int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *device_id);
+/* Sends Hello(protocol_version, device_id, credential) with request_id (credential may be
+ * NULL: none). */
+int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *device_id,
+                    const char *credential);
 
 #endif

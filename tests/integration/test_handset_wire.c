@@ -36,6 +36,20 @@ static int teardown(void **state)
     return harness_stack_stop(&stack) == 0 ? 0 : -1;
 }
 
+/* Device secrets registered on first use (every Hello must carry a valid credential). */
+static const char *cred(const char *device)
+{
+    static char names[16][64], secrets[16][64];
+    static int n;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], device) == 0)
+            return secrets[i];
+    assert_true(n < 16);
+    assert_int_equal(harness_stack_device(&stack, device, secrets[n]), 0);
+    snprintf(names[n], sizeof(names[n]), "%s", device);
+    return secrets[n++];
+}
+
 static int connect_handset(void)
 {
     int fd = harness_tcp_connect(stack.d.handset_port);
@@ -60,7 +74,8 @@ static int expect_error(int fd, Lpg__V1__Error__Code code)
 
 static void open_session(int fd, const char *device, uint64_t req)
 {
-    assert_int_equal(wire_send_hello(fd, req, 1, device), 0);
+    const char *secret = cred(device);
+    assert_int_equal(wire_send_hello(fd, req, 1, device, secret), 0);
     Lpg__V1__Envelope *env = wire_recv(fd, 3000);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
@@ -71,8 +86,9 @@ static void open_session(int fd, const char *device, uint64_t req)
 static void test_hello_ack_is_recorded_in_redis(void **state)
 {
     (void)state;
+    const char *secret = cred("veh-001");
     int fd = connect_handset();
-    assert_int_equal(wire_send_hello(fd, 7, 1, "veh-001"), 0);
+    assert_int_equal(wire_send_hello(fd, 7, 1, "veh-001", secret), 0);
     Lpg__V1__Envelope *env = wire_recv(fd, 3000);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
@@ -116,11 +132,15 @@ static void test_ping_after_hello_is_acked(void **state)
 static void test_hello_fed_one_byte_at_a_time(void **state)
 {
     (void)state;
+    const char *secret = cred("veh-bytewise");
     int fd = connect_handset();
     Lpg__V1__Hello hello = LPG__V1__HELLO__INIT;
     hello.has_protocol_version = 1;
     hello.protocol_version = 1;
     hello.device_id = (char *)"veh-bytewise";
+    hello.has_credential = 1;
+    hello.credential.data = (uint8_t *)secret;
+    hello.credential.len = strlen(secret);
     Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
     env.has_request_id = 1;
     env.request_id = 99;
@@ -187,8 +207,25 @@ static void test_unsupported_version_is_refused(void **state)
 {
     (void)state;
     int fd = connect_handset();
-    assert_int_equal(wire_send_hello(fd, 1, 2, "veh-v2"), 0);
+    assert_int_equal(wire_send_hello(fd, 1, 2, "veh-v2", NULL), 0);
     assert_true(expect_error(fd, LPG__V1__ERROR__CODE__UNSUPPORTED_VERSION));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
+static void test_wrong_or_missing_credential_is_unauthorized(void **state)
+{
+    (void)state;
+    (void)cred("veh-cred");
+    int fd = connect_handset();
+    assert_int_equal(wire_send_hello(fd, 1, 1, "veh-cred", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                     0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__UNAUTHORIZED));
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+    fd = connect_handset();
+    assert_int_equal(wire_send_hello(fd, 1, 1, "veh-unknown", NULL), 0);
+    assert_true(expect_error(fd, LPG__V1__ERROR__CODE__UNAUTHORIZED));
     assert_true(harness_wait_closed(fd, 3000));
     close(fd);
 }
@@ -197,7 +234,7 @@ static void test_invalid_device_id_is_refused(void **state)
 {
     (void)state;
     int fd = connect_handset();
-    assert_int_equal(wire_send_hello(fd, 1, 1, "bad id:with spaces"), 0);
+    assert_int_equal(wire_send_hello(fd, 1, 1, "bad id:with spaces", NULL), 0);
     assert_true(expect_error(fd, LPG__V1__ERROR__CODE__INVALID_ARGUMENT));
     assert_true(harness_wait_closed(fd, 3000));
     close(fd);
@@ -287,6 +324,11 @@ static void test_connection_cap(void **state)
     int fds[MAX_CONNECTIONS];
     char dev[32];
     for (int i = 0; i < MAX_CONNECTIONS; i++) {
+        snprintf(dev, sizeof(dev), "veh-cap-%d", i);
+        (void)cred(dev);
+    }
+    (void)cred("veh-cap-again");
+    for (int i = 0; i < MAX_CONNECTIONS; i++) {
         fds[i] = connect_handset();
         snprintf(dev, sizeof(dev), "veh-cap-%d", i);
         open_session(fds[i], dev, 1);
@@ -316,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_message_before_hello_is_refused_and_closed),
         cmocka_unit_test(test_unsupported_version_is_refused),
         cmocka_unit_test(test_invalid_device_id_is_refused),
+        cmocka_unit_test(test_wrong_or_missing_credential_is_unauthorized),
         cmocka_unit_test(test_garbage_payload_is_malformed_and_closed),
         cmocka_unit_test(test_oversized_frame_is_refused_and_closed),
         cmocka_unit_test(test_zero_length_frame_is_malformed),

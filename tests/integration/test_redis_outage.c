@@ -33,9 +33,11 @@ static int teardown(void **state)
     return harness_stack_stop(&stack) == 0 ? 0 : -1;
 }
 
+static char secret[64];
+
 static void expect_unavailable_hello(int fd, const char *device)
 {
-    assert_int_equal(wire_send_hello(fd, 5, 1, device), 0);
+    assert_int_equal(wire_send_hello(fd, 5, 1, device, secret), 0);
     Lpg__V1__Envelope *env = wire_recv(fd, 3000);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
@@ -49,6 +51,7 @@ static void test_down_then_up(void **state)
 {
     (void)state;
     int port = stack.redis.port;
+    assert_int_equal(harness_stack_device(&stack, "veh-outage", secret), 0);
 
     /* Stop Redis: health must turn 503 and say why. */
     assert_int_equal(harness_redis_stop(&stack.redis), 0);
@@ -79,7 +82,7 @@ static void test_down_then_up(void **state)
     assert_int_equal(harness_http_wait_status(stack.d.http_port, "/healthz", 200, 5000), 0);
 
     /* The same connection can now open its session. */
-    assert_int_equal(wire_send_hello(fd, 6, 1, "veh-outage"), 0);
+    assert_int_equal(wire_send_hello(fd, 6, 1, "veh-outage", secret), 0);
     Lpg__V1__Envelope *env = wire_recv(fd, 3000);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);

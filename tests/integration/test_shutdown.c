@@ -20,9 +20,11 @@ static void shutdown_with(int sig)
     struct harness_stack s;
     assert_int_equal(harness_stack_start(&s, "shutdown", NULL), 0);
 
+    char secret[64];
+    assert_int_equal(harness_stack_device(&s, "veh-shutdown", secret), 0);
     int fd = harness_tcp_connect(s.d.handset_port);
     assert_true(fd >= 0);
-    assert_int_equal(wire_send_hello(fd, 1, 1, "veh-shutdown"), 0);
+    assert_int_equal(wire_send_hello(fd, 1, 1, "veh-shutdown", secret), 0);
     Lpg__V1__Envelope *env = wire_recv(fd, 3000);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADMIN_PASSWORD "correct horse battery"
+#define ADMIN_PASSWORD HARNESS_ADMIN_PASSWORD
 
 static struct harness_stack stack; /* set up by hand: the admin must exist before dispatchd */
 

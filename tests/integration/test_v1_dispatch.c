@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADMIN_PASSWORD "correct horse battery"
+#define ADMIN_PASSWORD HARNESS_ADMIN_PASSWORD
 
 static struct harness_stack stack;
 static char admin_tok[64], disp1_tok[64], disp2_tok[64];
