@@ -12,9 +12,10 @@ BUILD_PKGS=(
   libevent-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
   libgps-dev libjansson-dev libssl-dev libcmocka-dev
 )
-# Run and test: the store of record, the GPS daemon with its Python replay engine, and curl
-# (the HTTP client the tests and the quick start use).
-RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl)
+# Run and test: the store of record, the GPS daemon with its Python replay engine, curl
+# (the HTTP client the tests and the quick start use), and Google's protobuf compiler and
+# Python runtime (the independent handset client of tests/python/ that checks the wire contract).
+RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler)
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1

@@ -16,6 +16,7 @@
 #include "http_server.h"
 #include "dispatcher.h"
 #include "http_v1.h"
+#include "live_feed.h"
 #include "log.h"
 #include "registry.h"
 #include "registry_store.h"
@@ -145,6 +146,7 @@ static void begin_shutdown(struct dispatchd *d, const char *why)
     clock_gettime(CLOCK_MONOTONIC, &d->shutdown_began);
     log_info("%s: shutting down (stop accepting, flush, exit)", why);
     http_server_stop_accepting(d->http);
+    live_feed_close_all(d->feed);
     handset_server_shutdown(d->handset);
     on_drain_poll(-1, 0, d);
 }
@@ -204,7 +206,8 @@ static int dispatchd_start(struct dispatchd *d)
         return -1;
     }
     d->writer = writer_new(d->base, d->store);
-    if (d->writer == NULL) {
+    d->feed = live_feed_new(d->base);
+    if (d->writer == NULL || d->feed == NULL) {
         log_error("out of memory");
         return -1;
     }
@@ -224,6 +227,7 @@ static int dispatchd_start(struct dispatchd *d)
     } areas[] = {{dispatchd_routes, dispatchd_routes_count},
                  {v1_auth_routes, v1_auth_routes_count},
                  {v1_registry_routes, v1_registry_routes_count},
+                 {v1_import_routes, v1_import_routes_count},
                  {v1_order_routes, v1_order_routes_count},
                  {v1_device_routes, v1_device_routes_count}};
     size_t nroutes = 0;
@@ -275,6 +279,7 @@ static void dispatchd_stop(struct dispatchd *d)
     store_free(d->store);
     writer_free(d->writer);
     handset_server_free(d->handset);
+    live_feed_free(d->feed);
     http_server_free(d->http);
     free(d->routes);
     registry_free(d->registry);

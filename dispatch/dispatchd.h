@@ -20,6 +20,7 @@ struct handset_server;
 struct registry;
 struct accounts;
 struct writer;
+struct live_feed;
 
 #define DISPATCHD_VERSION "0.1.0"
 
@@ -37,6 +38,7 @@ struct dispatchd {
     struct registry *registry;      /* in-memory cache of the stored domain (registry_store.c) */
     struct accounts *accounts;      /* users and sessions of the HTTP API */
     struct writer *writer;          /* the single writer: every change goes through it */
+    struct live_feed *feed;         /* GET /v1/events streams */
     int loaded;                     /* registry and accounts loaded from Redis: serving /v1 */
     int loading;                    /* a load is in progress */
     int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */

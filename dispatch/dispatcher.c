@@ -4,6 +4,7 @@
 
 #include "entity.h"
 #include "handset_dispatch.h"
+#include "live_feed.h"
 #include "log.h"
 #include "match.h"
 #include "model_json.h"
@@ -20,6 +21,15 @@
 
 /* Waiting orders examined per re-match job: bounds one job's time on the loop. */
 #define REMATCH_SCAN_MAX 4096
+
+void dispatcher_order_changed(struct dispatchd *d, const char *order_id)
+{
+    const struct lpg_order *o = registry_order(d->registry, order_id);
+    if (o == NULL)
+        return;
+    handset_dispatch_notify_assigned(d, o);
+    live_feed_publish_order(d->feed, o);
+}
 
 const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d)
 {
@@ -86,9 +96,13 @@ static void on_rematch_committed(void *arg, const struct redisReply *reply, cons
         rematch_done(d);
         return;
     }
+    char ids[CHANGESET_MAX][LPG_ID_MAX + 1];
+    size_t n = job->cs.n;
+    for (size_t i = 0; i < n; i++)
+        snprintf(ids[i], sizeof(ids[i]), "%s", entity_ops[RS_ORDER].id(job->cs.items[i].entity));
     changeset_apply(&job->cs, d->registry);
-    for (size_t i = 0; i < job->n_events; i++)
-        handset_dispatch_notify_assigned(d, registry_order(d->registry, job->event_order[i]));
+    for (size_t i = 0; i < n; i++)
+        dispatcher_order_changed(d, ids[i]);
     if (job->assigned) {
         d->dispatch_stats.assigned++;
         rematch_submit(d, job->cursor_ms, job->cursor_id); /* more may fit */

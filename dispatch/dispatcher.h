@@ -24,4 +24,8 @@ void dispatcher_rematch(struct dispatchd *d);
 
 const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d);
 
+/* After a change of order `id` is committed and applied: pushes it to the assigned person's
+ * handset when it is newly assigned, and publishes it on the dispatchers' live feed. */
+void dispatcher_order_changed(struct dispatchd *d, const char *order_id);
+
 #endif

@@ -198,8 +198,11 @@ static void on_answer_committed(void *arg, const struct redisReply *reply, const
     if (job->order) {
         log_info("order %s %s by %s", job->order->id,
                  job->kind == ANSWER_ACCEPT ? "accepted" : "rejected", job->staff_id);
+        char id[LPG_ID_MAX + 1];
+        snprintf(id, sizeof(id), "%s", job->order->id);
         registry_put_order(d->registry, job->order);
         job->order = NULL;
+        dispatcher_order_changed(d, id);
     }
     if (job->staff) {
         log_info("%s is %s duty", job->staff_id, job->staff->on_duty ? "on" : "off");
@@ -259,6 +262,10 @@ static void run_answer(struct writer *w, void *arg)
         json_t *j = lpg_json_from_order_event(&ev);
         job->event = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
+        if (job->event == NULL) {
+            refuse(w, job, "the order's history entry could not be written");
+            return;
+        }
     }
     txn = store_txn_new();
     json_t *rec = job->order ? lpg_json_from_order(job->order) : lpg_json_from_staff(job->staff);
@@ -326,6 +333,16 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
         handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
                            "a rejection needs a reason", env->has_request_id, env->request_id,
                            0);
+        return 0;
+    }
+    /* protobuf-c does not check proto2 strings: the reason goes into JSON and the history, so
+     * it must be whole, valid UTF-8 -- refused, never cut. */
+    if (reason && (strlen(reason) > LPG_TEXT_MAX || !lpg_utf8_valid(reason, strlen(reason)))) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "reason must be valid UTF-8 of at most %d bytes",
+                 LPG_TEXT_MAX);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, msg, env->has_request_id,
+                           env->request_id, 0);
         return 0;
     }
     struct answer_job *job = calloc(1, sizeof(*job));

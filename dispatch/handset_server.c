@@ -41,6 +41,9 @@
 #define HANDSET_REFUSAL_SLACK 64
 #define HANDSET_DEVICE_ID_MAX 64  /* bytes */
 #define HANDSET_CREDENTIAL_MAX 256 /* bytes */
+/* A device may announce a smaller frame limit in Hello.max_frame, but not below this: every
+ * message the server sends fits (the largest, OrderAssigned, is about 1.5 KB at most). */
+#define HANDSET_DEVICE_MIN_FRAME 4096 /* bytes */
 
 enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
 
@@ -57,6 +60,7 @@ struct handset_conn {
     int closing;       /* no more input is processed; freed once flushed and idle */
     int peer_gone;     /* EOF or error: nothing more can be written */
     int store_pending; /* store commands in flight for this connection */
+    size_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     uint64_t hello_request_id;
 };
 
@@ -138,6 +142,11 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
         return;
     }
     size_t len = lpg__v1__envelope__get_packed_size(env);
+    if (c->peer_max_frame && len > c->peer_max_frame) {
+        log_error("%s: a %zu-byte reply exceeds the device's frame limit of %zu; not sent",
+                  c->peer, len, c->peer_max_frame);
+        return;
+    }
     uint8_t header[LPG_FRAME_HEADER_SIZE];
     if (lpg_frame_put_header(header, len) != 0) {
         log_error("%s: reply of %zu bytes cannot be framed; not sent", c->peer, len);
@@ -270,6 +279,14 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
                          has_req, req, 1);
         return;
     }
+    if (h->has_max_frame && h->max_frame < HANDSET_DEVICE_MIN_FRAME) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "max_frame must be at least %d bytes",
+                 HANDSET_DEVICE_MIN_FRAME);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, msg, has_req, req, 1);
+        return;
+    }
+    c->peer_max_frame = h->has_max_frame ? h->max_frame : 0;
     if (h->has_credential && h->credential.len > HANDSET_CREDENTIAL_MAX) {
         hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
                          "credential longer than 256 bytes", has_req, req, 1);

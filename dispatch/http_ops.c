@@ -3,6 +3,10 @@
  */
 #define LOG_TAG "http"
 #include "dispatchd.h"
+#include "dispatcher.h"
+#include "live_feed.h"
+#include "registry.h"
+#include "writer.h"
 #include "handset_server.h"
 #include "http_server.h"
 #include "prometheus.h"
@@ -119,6 +123,30 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_frames_rejected_total", l_trunc, hs->rejected_truncated);
     prom_family(out, "lpg_handset_errors_sent_total", "counter", "Error replies sent to devices.");
     prom_sample_u64(out, "lpg_handset_errors_sent_total", NULL, hs->errors_sent);
+
+    prom_family(out, "lpg_registry_entities", "gauge", "Entities in the registry, by kind.");
+    struct registry_counts rc;
+    registry_counts(d->registry, &rc);
+    const struct {
+        const char *kind;
+        size_t n;
+    } kinds[] = {{"enterprise", rc.enterprises}, {"zone", rc.zones},         {"staff", rc.staff},
+                 {"vehicle", rc.vehicles},       {"customer", rc.customers}, {"order", rc.orders}};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        const char *l_kind[] = {"kind", kinds[i].kind, NULL};
+        prom_sample_u64(out, "lpg_registry_entities", l_kind, kinds[i].n);
+    }
+    prom_family(out, "lpg_writer_jobs_pending", "gauge",
+                "Changes queued or running in the single writer.");
+    prom_sample_u64(out, "lpg_writer_jobs_pending", NULL, writer_pending(d->writer));
+    const struct dispatcher_stats *ds = dispatcher_stats(d);
+    prom_family(out, "lpg_rematch_passes_total", "counter", "Re-matching jobs run.");
+    prom_sample_u64(out, "lpg_rematch_passes_total", NULL, ds->passes);
+    prom_family(out, "lpg_rematch_assigned_total", "counter",
+                "Waiting orders assigned by re-matching.");
+    prom_sample_u64(out, "lpg_rematch_assigned_total", NULL, ds->assigned);
+    prom_family(out, "lpg_live_feed_subscribers", "gauge", "Open GET /v1/events streams.");
+    prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(d->feed));
 
     http_reply_buffer(call, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -56,6 +57,8 @@ struct http_call {
     struct evkeyvalq query;
     int query_parsed;
     void *user; /* handler's state across asynchronous steps */
+    http_stream_closed_fn *stream_closed;
+    void *stream_arg;
 };
 
 static void count_status(struct http_server *hs, size_t route, int status)
@@ -187,6 +190,68 @@ void http_reply_error(struct http_call *call, int status, const char *code, cons
 struct evhttp_request *http_call_request(struct http_call *call)
 {
     return call->req;
+}
+
+/* ---- streams ---- */
+
+static void on_stream_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct http_call *call = arg;
+    /* Two ways here. The client went away mid-stream: libevent has already detached the
+     * request from the connection (it is ours now, and would leak). Or the connection is
+     * being freed with the request still on it: libevent frees it after this returns. */
+    if (evhttp_request_get_connection(call->req) == NULL)
+        evhttp_request_free(call->req);
+    http_stream_closed_fn *closed = call->stream_closed;
+    void *closed_arg = call->stream_arg;
+    call->hs->inflight--;
+    if (call->query_parsed)
+        evhttp_clear_headers(&call->query);
+    free(call);
+    if (closed)
+        closed(closed_arg);
+}
+
+void http_stream_start(struct http_call *call, const char *content_type,
+                       http_stream_closed_fn *closed, void *arg)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
+    evhttp_add_header(out, "Content-Type", content_type);
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    call->stream_closed = closed;
+    call->stream_arg = arg;
+    evhttp_send_reply_start(call->req, 200, "OK");
+    count_status(call->hs, call->route, 200);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(call->req), on_stream_conn_closed,
+                                  call);
+}
+
+int http_stream_write(struct http_call *call, const char *data, size_t len, size_t max_backlog)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(call->req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > max_backlog)
+        return -1;
+    struct evbuffer *buf = evbuffer_new();
+    if (buf == NULL)
+        return -1;
+    evbuffer_add(buf, data, len);
+    evhttp_send_reply_chunk(call->req, buf);
+    evbuffer_free(buf);
+    return 0;
+}
+
+void http_stream_end(struct http_call *call)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(call->req);
+    if (conn)
+        evhttp_connection_set_closecb(conn, NULL, NULL);
+    evhttp_send_reply_end(call->req);
+    call->hs->inflight--;
+    if (call->query_parsed)
+        evhttp_clear_headers(&call->query);
+    free(call);
 }
 
 /* Matches `path` against a route pattern whose segments are literal or "{name}" (one

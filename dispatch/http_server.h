@@ -92,6 +92,19 @@ void http_reply_error(struct http_call *call, int status, const char *code, cons
 void http_reply_buffer(struct http_call *call, int status, const char *content_type,
                        struct evbuffer *body);
 
+/* ---- streaming responses (server-sent events) ----
+ * http_stream_start() answers 200 with chunked transfer and keeps the call open; the handler
+ * then writes chunks whenever it likes and ends the stream with http_stream_end() (which frees
+ * the call). If the client goes away first, closed(arg) runs and the call is freed by the
+ * server: after that callback the call must not be used. */
+typedef void http_stream_closed_fn(void *arg);
+void http_stream_start(struct http_call *call, const char *content_type,
+                       http_stream_closed_fn *closed, void *arg);
+/* Queues a chunk. Returns 0, or -1 when the client is not reading and more than `max_backlog`
+ * bytes are queued (the caller should end the stream). */
+int http_stream_write(struct http_call *call, const char *data, size_t len, size_t max_backlog);
+void http_stream_end(struct http_call *call);
+
 /* Per-route request counters, for /metrics: calls fn once per (route, status) seen.
  * route is the route's path, or "unmatched" for requests that matched no route. */
 typedef void http_stat_fn(void *arg, const char *route, const char *method, int status,

@@ -10,6 +10,7 @@
  *   POST /v1/orders/{id}/unassign    {"reason"}: back to waiting (then re-matched)
  *   POST /v1/orders/{id}/cancel      {"reason"}
  *   POST /v1/orders/{id}/fail        {"reason"}
+ *   GET  /v1/events                  live feed of order changes (server-sent events)
  * An illegal transition is 409 and changes nothing.
  */
 #define LOG_TAG "http"
@@ -17,7 +18,7 @@
 
 #include "dispatcher.h"
 #include "entity.h"
-#include "handset_dispatch.h"
+#include "live_feed.h"
 #include "log.h"
 #include "match.h"
 #include "order_rules.h"
@@ -95,7 +96,7 @@ static void on_order_committed(void *arg, const struct redisReply *reply, const 
     if (registry_put_order(d->registry, o) != 0)
         log_error("out of memory applying an order to the registry");
     else
-        handset_dispatch_notify_assigned(d, registry_order(d->registry, id));
+        dispatcher_order_changed(d, id);
     http_reply_json(job->call, job->status, out);
     /* An order leaving a person (unassigned, cancelled, failed) frees capacity for others. */
     if (job->op != OP_CREATE && state != LPG_ORDER_ASSIGNED)
@@ -363,6 +364,20 @@ static void on_history(void *arg, const struct redisReply *reply, const char *er
     http_reply_json(call, 200, json_pack("{s:o}", "items", items));
 }
 
+/* GET /v1/events: the live feed of order changes (live_feed.h). */
+static void handle_events(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    /* Dispatchers see their enterprise; admins and auditors every one. */
+    if (v1_allow(call, d, p, AUTH_READ,
+                 p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+        return;
+    live_feed_subscribe(d->feed, call, p, http_call_header(call, "Last-Event-ID"));
+}
+
 static void handle_history(struct http_call *call, void *ctx)
 {
     struct dispatchd *d = ctx;
@@ -405,5 +420,6 @@ const struct http_route v1_order_routes[] = {
     {"POST", "/v1/orders/{id}/unassign", handle_unassign, HTTP_ROUTE_WRITE},
     {"POST", "/v1/orders/{id}/cancel", handle_cancel, HTTP_ROUTE_WRITE},
     {"POST", "/v1/orders/{id}/fail", handle_fail, HTTP_ROUTE_WRITE},
+    {"GET", "/v1/events", handle_events, HTTP_ROUTE_READ},
 };
 const size_t v1_order_routes_count = sizeof(v1_order_routes) / sizeof(v1_order_routes[0]);

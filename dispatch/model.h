@@ -253,6 +253,8 @@ int lpg_order_kind_parse(const char *s);
 
 /* 1..LPG_ID_MAX bytes of [A-Za-z0-9_.-]. */
 bool lpg_id_valid(const char *id);
+/* Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF) of len bytes. */
+bool lpg_utf8_valid(const char *s, size_t len);
 /* Local calendar day of an instant. */
 int32_t lpg_local_day(int64_t ms, int32_t utc_offset_min);
 /* "YYYY-MM-DD" <-> day number; parse returns -1 on a malformed or impossible date. */

@@ -1,0 +1,43 @@
+/* live_feed.h -- the dispatchers' live feed: GET /v1/events, server-sent events
+ * (text/event-stream) carrying order changes of the caller's enterprise only (every
+ * enterprise for admins and auditors).
+ *
+ * Each event: "id: <n>\nevent: order\ndata: {"type":"order.<state>","order":{...}}\n\n".
+ * Ids increase by one per published change of this instance. A client that reconnects with
+ * Last-Event-ID gets the events it missed, as long as they are still in the replay ring
+ * (LIVE_FEED_RING events); otherwise it gets an event "reset" and should reload with GET
+ * /v1/orders. A comment line is sent every LIVE_FEED_HEARTBEAT_S seconds so that proxies keep
+ * the stream open and dead clients are noticed. A client that does not read is dropped once
+ * LIVE_FEED_MAX_BACKLOG bytes are queued for it.
+ */
+#ifndef LPG_LIVE_FEED_H
+#define LPG_LIVE_FEED_H
+
+#include "auth.h"
+#include "http_server.h"
+#include "model.h"
+
+#define LIVE_FEED_RING 1024                  /* events kept for replay */
+#define LIVE_FEED_MAX_SUBSCRIBERS 256        /* open streams per instance */
+#define LIVE_FEED_HEARTBEAT_S 15             /* seconds between keep-alive comments */
+#define LIVE_FEED_MAX_BACKLOG (1024u * 1024u) /* bytes queued for one slow client */
+
+struct event_base;
+struct live_feed;
+
+struct live_feed *live_feed_new(struct event_base *base);
+/* Ends every stream and frees the feed. */
+void live_feed_free(struct live_feed *feed);
+/* Ends every stream (graceful shutdown). */
+void live_feed_close_all(struct live_feed *feed);
+
+/* Publishes the new state of an order to the streams allowed to see it. */
+void live_feed_publish_order(struct live_feed *feed, const struct lpg_order *o);
+
+/* Turns the call into a stream for principal p (already authenticated). */
+void live_feed_subscribe(struct live_feed *feed, struct http_call *call,
+                         const struct auth_principal *p, const char *last_event_id);
+
+size_t live_feed_subscribers(const struct live_feed *feed);
+
+#endif
