@@ -26,21 +26,21 @@ struct csv_reader {
     enum csv_state st;
     char *buf; /* the current record: fields, each NUL-terminated */
     size_t len, cap;
-    size_t field_start;        /* offset in buf of the current field */
-    size_t *offs;              /* offsets of the completed fields of the record */
-    size_t nfields;            /* completed fields of the current record */
-    const char **ptrs;         /* handed-out record: max_columns pointers */
-    size_t *lens;              /* and lengths */
-    size_t records;            /* records completed so far */
-    size_t line;               /* current line, 1-based */
-    size_t rec_line;           /* line where the current record starts */
-    size_t quote_line;         /* line where the open quoted field started */
-    int in_record;             /* a byte of the current record has been read */
-    int ready;                 /* a complete record waits for csv_next */
-    int finished;              /* csv_finish was called */
-    int prev_cr;               /* the previous byte was CR (line counting) */
-    int skip_lf;               /* a record ended at CR: a following LF belongs to it */
-    int bom_done;              /* past the point where a byte order mark could be */
+    size_t field_start; /* offset in buf of the current field */
+    size_t *offs;       /* offsets of the completed fields of the record */
+    size_t nfields;     /* completed fields of the current record */
+    const char **ptrs;  /* handed-out record: max_columns pointers */
+    size_t *lens;       /* and lengths */
+    size_t records;     /* records completed so far */
+    size_t line;        /* current line, 1-based */
+    size_t rec_line;    /* line where the current record starts */
+    size_t quote_line;  /* line where the open quoted field started */
+    int in_record;      /* a byte of the current record has been read */
+    int ready;          /* a complete record waits for csv_next */
+    int finished;       /* csv_finish was called */
+    int prev_cr;        /* the previous byte was CR (line counting) */
+    int skip_lf;        /* a record ended at CR: a following LF belongs to it */
+    int bom_done;       /* past the point where a byte order mark could be */
     int err;
     char errstr[CSV_ERRSTR_SIZE];
 };
@@ -119,8 +119,9 @@ static int field_byte(struct csv_reader *r, char c)
     if (c == '\0')
         return set_error(r, CSV_ERR_NUL, "a NUL byte in field %zu", r->nfields + 1);
     if (r->len - r->field_start >= r->lim.max_field)
-        return set_error(r, CSV_ERR_FIELD_TOO_LONG, "field %zu is longer than %zu bytes (max_field)",
-                         r->nfields + 1, r->lim.max_field);
+        return set_error(r, CSV_ERR_FIELD_TOO_LONG,
+                         "field %zu is longer than %zu bytes (max_field)", r->nfields + 1,
+                         r->lim.max_field);
     return put_byte(r, c);
 }
 

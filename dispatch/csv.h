@@ -47,10 +47,10 @@
 
 #include <stddef.h>
 
-#define CSV_MAX_FIELD       4096  /* bytes of one field after unquoting (default cap) */
-#define CSV_MAX_COLUMNS     64    /* fields in one record (default cap) */
-#define CSV_MAX_RECORDS     100000 /* records, the header included (default cap) */
-#define CSV_ERRSTR_SIZE     160   /* bytes of csv_errstr() incl. the NUL */
+#define CSV_MAX_FIELD   4096   /* bytes of one field after unquoting (default cap) */
+#define CSV_MAX_COLUMNS 64     /* fields in one record (default cap) */
+#define CSV_MAX_RECORDS 100000 /* records, the header included (default cap) */
+#define CSV_ERRSTR_SIZE 160    /* bytes of csv_errstr() incl. the NUL */
 
 /* Results: 0 / positive are states, negative are errors (csv_strerror() names them all). */
 enum {
@@ -74,11 +74,11 @@ struct csv_limits {
 };
 
 struct csv_record {
-    size_t nfields;             /* >= 1 */
-    const char *const *fields;  /* nfields NUL-terminated strings */
-    const size_t *lens;         /* their lengths in bytes */
-    size_t index;               /* 1-based number of the record (the header is 1) */
-    size_t line;                /* 1-based line of the input where the record starts */
+    size_t nfields;            /* >= 1 */
+    const char *const *fields; /* nfields NUL-terminated strings */
+    const size_t *lens;        /* their lengths in bytes */
+    size_t index;              /* 1-based number of the record (the header is 1) */
+    size_t line;               /* 1-based line of the input where the record starts */
 };
 
 struct csv_reader;

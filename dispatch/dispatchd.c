@@ -69,6 +69,7 @@ static void on_registry_loaded(void *arg, const char *err, const struct registry
         return;
     }
     d->loaded = 1;
+    writer_resume(d->writer);
     dispatcher_rematch(d); /* orders that waited while the service was down */
     log_info("registry loaded: %zu enterprises, %zu zones, %zu staff, %zu vehicles, %zu "
              "customers, %zu orders; serving /v1",
@@ -103,11 +104,43 @@ static void dispatchd_load(struct dispatchd *d)
     }
 }
 
+/* A change was sent but never confirmed: Redis may or may not have applied it, so the
+ * registry may not match the store of record. Reload everything once Redis answers again. */
+static void on_commit_lost(void *arg)
+{
+    struct dispatchd *d = arg;
+    if (!d->reload_needed)
+        log_warn("a change was sent to Redis but never confirmed; the registry will be "
+                 "reloaded from Redis when it is back");
+    d->reload_needed = 1;
+}
+
 static void on_store_state(void *arg, enum store_state state, const char *detail)
 {
+    struct dispatchd *d = arg;
     (void)detail; /* store.c logs transitions; metrics read the state directly */
-    if (state == STORE_UP)
-        dispatchd_load(arg);
+    if (state != STORE_UP)
+        return;
+    if (d->reload_needed && d->loaded && !d->shutting_down) {
+        /* Jobs wait (paused writer) until the fresh registry is loaded. */
+        writer_pause(d->writer);
+        struct registry *reg = registry_new();
+        struct accounts *acc = accounts_new();
+        if (reg == NULL || acc == NULL) {
+            registry_free(reg);
+            accounts_free(acc);
+            writer_resume(d->writer);
+            log_error("out of memory reloading the registry");
+            return;
+        }
+        registry_free(d->registry);
+        accounts_free(d->accounts);
+        d->registry = reg;
+        d->accounts = acc;
+        d->loaded = 0;
+        d->reload_needed = 0;
+    }
+    dispatchd_load(d);
 }
 
 static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
@@ -212,6 +245,8 @@ static int dispatchd_start(struct dispatchd *d)
         return -1;
     }
     store_set_state_callback(d->store, on_store_state, d);
+    writer_set_lost_callback(d->writer, on_commit_lost, d);
+    writer_pause(d->writer); /* until the registry is loaded */
 
     struct http_server_options ho = {
         .bind = d->cfg.http_bind,

@@ -41,6 +41,7 @@ struct dispatchd {
     struct live_feed *feed;         /* GET /v1/events streams */
     int loaded;                     /* registry and accounts loaded from Redis: serving /v1 */
     int loading;                    /* a load is in progress */
+    int reload_needed;              /* a commit's outcome is unknown: reload when Redis is back */
     int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */
     int rematch_again;              /* another pass was requested meanwhile */
     struct dispatcher_stats dispatch_stats;

@@ -98,13 +98,16 @@ static void on_rematch_committed(void *arg, const struct redisReply *reply, cons
     }
     char ids[CHANGESET_MAX][LPG_ID_MAX + 1];
     size_t n = job->cs.n;
+    /* A full changeset means the pass stopped early (reason updates): continue after it. */
+    int more = job->assigned || n == CHANGESET_MAX;
     for (size_t i = 0; i < n; i++)
         snprintf(ids[i], sizeof(ids[i]), "%s", entity_ops[RS_ORDER].id(job->cs.items[i].entity));
     changeset_apply(&job->cs, d->registry);
     for (size_t i = 0; i < n; i++)
         dispatcher_order_changed(d, ids[i]);
-    if (job->assigned) {
+    if (job->assigned)
         d->dispatch_stats.assigned++;
+    if (more) {
         rematch_submit(d, job->cursor_ms, job->cursor_id); /* more may fit */
     } else {
         rematch_done(d);

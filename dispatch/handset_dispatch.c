@@ -46,9 +46,11 @@ static int authenticate(void *ctx, const char *device_id, const uint8_t *credent
     }
     memcpy(presented, credential, len);
     presented[len] = '\0';
-    /* Same answer for an unknown device and a wrong secret. */
+    /* Same answer for an unknown device and a wrong secret. Only the person's current device
+     * (the last one registered for them) may log in: a replaced handset is locked out. */
+    const struct lpg_staff *s = dev ? registry_staff(d->registry, dev->staff_id) : NULL;
     if (dev == NULL || auth_device_secret_verify(presented, dev->secret_digest) != 1 ||
-        registry_staff(d->registry, dev->staff_id) == NULL) {
+        s == NULL || strcmp(s->device_id, dev->device_id) != 0) {
         snprintf(why, why_cap, "unknown device or wrong credential");
         log_info("refused login of device %s", device_id);
         return -1;
@@ -188,8 +190,9 @@ static void on_answer_committed(void *arg, const struct redisReply *reply, const
     struct dispatchd *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         char msg[200];
-        snprintf(msg, sizeof(msg), "%s; nothing was recorded, retry later",
-                 err ? err : "the store refused the change");
+        snprintf(msg, sizeof(msg), "%s; %s", err ? err : "the store refused the change",
+                 store_err_outcome_unknown(err) ? "it may or may not have been recorded"
+                                                : "nothing was recorded, retry later");
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
                            0);
         answer_job_end(job);

@@ -110,7 +110,16 @@ int v1_page_limit(struct http_call *call)
 
 void v1_reply_store_refused(struct http_call *call, const char *why)
 {
-    char msg[200];
+    char msg[240];
+    if (store_err_outcome_unknown(why)) {
+        /* Sent, never confirmed: say so rather than claim nothing happened. */
+        snprintf(msg, sizeof(msg),
+                 "%s: the change may or may not have been saved; read the resource again "
+                 "before retrying",
+                 why);
+        http_reply_error(call, 503, "store_outcome_unknown", msg, NULL);
+        return;
+    }
     snprintf(msg, sizeof(msg), "%s; nothing was written, retry later", why);
     http_reply_error(call, 503, "store_unavailable", msg, NULL);
 }

@@ -41,17 +41,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
-#define IMPORT_MAX_ROWS   20000 /* data rows (CSV) or features (GeoJSON) in one request */
-#define IMPORT_MAX_ERRORS 1000  /* errors listed in a reply; error_count counts them all */
-#define IMPORT_MAX_CELL   4096  /* bytes of one CSV cell (the model's longest string is 255) */
-#define IMPORT_MAX_COLUMNS 32   /* columns of a CSV file (more than any kind has) */
-#define IMPORT_MAX_LIST   16    /* items of a ';'-separated list cell */
+#define IMPORT_MAX_ROWS    20000 /* data rows (CSV) or features (GeoJSON) in one request */
+#define IMPORT_MAX_ERRORS  1000  /* errors listed in a reply; error_count counts them all */
+#define IMPORT_MAX_CELL    4096  /* bytes of one CSV cell (the model's longest string is 255) */
+#define IMPORT_MAX_COLUMNS 32    /* columns of a CSV file (more than any kind has) */
+#define IMPORT_MAX_LIST    16    /* items of a ';'-separated list cell */
 
 /* ---- what each kind accepts ---- */
 
@@ -89,14 +90,9 @@ static const struct import_column staff_columns[] = {
 };
 
 static const struct import_column vehicle_columns[] = {
-    {"id", COL_STRING, 1},
-    {"enterprise_id", COL_STRING, 0},
-    {"plate", COL_STRING, 1},
-    {"kind", COL_STRING, 1},
-    {"permit_no", COL_STRING, 0},
-    {"permit_expiry", COL_STRING, 0},
-    {"capacity", COL_INT, 1},
-    {"staff_id", COL_STRING, 0},
+    {"id", COL_STRING, 1},    {"enterprise_id", COL_STRING, 0}, {"plate", COL_STRING, 1},
+    {"kind", COL_STRING, 1},  {"permit_no", COL_STRING, 0},     {"permit_expiry", COL_STRING, 0},
+    {"capacity", COL_INT, 1}, {"staff_id", COL_STRING, 0},
 };
 
 static const struct import_column customer_columns[] = {
@@ -205,13 +201,14 @@ struct import_job {
     int skip_errors, dry_run;
     char *body; /* the request body, copied out of the request (NUL-terminated) */
     size_t body_len;
-    int64_t now_ms; /* created_at of every imported entity */
+    int64_t now_ms;                  /* created_at of every imported entity */
+    double started_ms, validated_ms; /* monotonic, for the log */
 
-    size_t rows;           /* rows (features) seen */
-    size_t valid;          /* rows accepted */
-    size_t error_count;    /* rows refused */
-    json_t *errors;        /* the first IMPORT_MAX_ERRORS of them */
-    json_t *seen;          /* id -> first row with it (duplicates within the file) */
+    size_t rows;        /* rows (features) seen */
+    size_t valid;       /* rows accepted */
+    size_t error_count; /* rows refused */
+    json_t *errors;     /* the first IMPORT_MAX_ERRORS of them */
+    json_t *seen;       /* id -> first row with it (duplicates within the file) */
     struct pending pending;
 
     /* CSV: header column i -> index in kind->columns */
@@ -296,8 +293,7 @@ static void map_field(const struct import_job *job, const char *field, char *out
 
 /* Validates one row (obj: the create body) and, when it is accepted, adds its entity and
  * companions to the pending set. Returns 0, or -1 with err. */
-static int validate_row(struct import_job *job, size_t row, json_t *obj,
-                        struct lpg_json_error *err)
+static int validate_row(struct import_job *job, size_t row, json_t *obj, struct lpg_json_error *err)
 {
     const struct entity_ops *ops = &entity_ops[job->kind->kind];
     struct registry *reg = job->d->registry;
@@ -384,8 +380,8 @@ static void import_row(struct import_job *job, size_t row, size_t line, json_t *
     } else {
         char field[LPG_JSON_FIELD_MAX + 16];
         map_field(job, err.field, field, sizeof(field));
-        add_error(job, row, line, json_string_value(json_object_get(obj, "id")), err.code,
-                  field, err.message);
+        add_error(job, row, line, json_string_value(json_object_get(obj, "id")), err.code, field,
+                  err.message);
     }
     json_decref(obj);
 }
@@ -646,14 +642,21 @@ static void import_geojson(struct import_job *job)
 
 /* ---- commit ---- */
 
+static double monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static json_t *report(const struct import_job *job, int imported)
 {
-    json_t *body = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:O}", "kind", job->kind->path, "rows",
-        (json_int_t)job->rows, "valid", (json_int_t)job->valid, "imported",
-        (json_int_t)(imported ? job->valid : 0), "skipped",
-        (json_int_t)(job->skip_errors ? job->error_count : 0), "dry_run", job->dry_run,
-        "error_count", (json_int_t)job->error_count, "errors", job->errors);
+    json_t *body =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:O}", "kind", job->kind->path, "rows",
+                  (json_int_t)job->rows, "valid", (json_int_t)job->valid, "imported",
+                  (json_int_t)(imported ? job->valid : 0), "skipped",
+                  (json_int_t)(job->skip_errors ? job->error_count : 0), "dry_run", job->dry_run,
+                  "error_count", (json_int_t)job->error_count, "errors", job->errors);
     return body;
 }
 
@@ -678,8 +681,11 @@ static void on_imported(void *arg, const struct redisReply *reply, const char *e
     }
     if (rc != 0)
         log_error("out of memory applying an import to the registry");
-    log_info("import of %s into %s by %s: %zu rows, %zu imported, %zu skipped", job->kind->path,
-             job->enterprise_id, job->user, job->rows, job->valid, job->error_count);
+    double now = monotonic_ms();
+    log_info("import of %s into %s by %s: %zu rows, %zu imported, %zu skipped (validated in "
+             "%.0f ms, stored in %.0f ms)",
+             job->kind->path, job->enterprise_id, job->user, job->rows, job->valid,
+             job->error_count, job->validated_ms - job->started_ms, now - job->validated_ms);
     http_reply_json(job->call, 200, report(job, 1));
     /* New staff, vehicles and customers may let waiting orders go. */
     dispatcher_rematch(job->d);
@@ -720,6 +726,7 @@ static void run_import(struct writer *w, void *arg)
         return;
     }
     job->now_ms = dispatchd_now_ms();
+    job->started_ms = monotonic_ms();
     if (job->kind->columns)
         import_csv(job);
     else
@@ -735,14 +742,16 @@ static void run_import(struct writer *w, void *arg)
     int refused = job->error_count > 0 && !job->skip_errors;
     if (refused || job->dry_run || job->valid == 0) {
         writer_finish(w);
-        log_info("import of %s into %s by %s: %zu rows, %zu valid, %zu errors, %s",
-                 job->kind->path, job->enterprise_id, job->user, job->rows, job->valid,
-                 job->error_count,
-                 refused ? "nothing imported" : job->dry_run ? "dry run" : "nothing to import");
+        log_info("import of %s into %s by %s: %zu rows, %zu valid, %zu errors, %s", job->kind->path,
+                 job->enterprise_id, job->user, job->rows, job->valid, job->error_count,
+                 refused        ? "nothing imported"
+                 : job->dry_run ? "dry run"
+                                : "nothing to import");
         http_reply_json(job->call, refused ? 422 : 200, report(job, 0));
         import_job_free(job);
         return;
     }
+    job->validated_ms = monotonic_ms();
     struct store_txn *txn = build_txn(job);
     if (txn == NULL) {
         writer_finish(w);

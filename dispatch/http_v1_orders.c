@@ -197,7 +197,8 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
         const char *staff_id = json_string_value(json_object_get(job->body, "staff_id"));
         s = staff_id ? registry_staff(d->registry, staff_id) : NULL;
         if (s == NULL) {
-            finish_with_error(w, job, 422, "unknown_reference",
+            finish_with_error(w, job, staff_id ? 422 : 400,
+                              staff_id ? "unknown_reference" : "missing_field",
                               staff_id ? "no such staff member" : "staff_id is required",
                               "staff_id");
             return -1;
@@ -213,12 +214,22 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
     } else if (job->op == OP_FAIL) {
         to = LPG_ORDER_FAILED;
     }
+    if (to != LPG_ORDER_ASSIGNED && order_fsm_reason_required(o->state, to) &&
+        (reason == NULL || reason[strspn(reason, " \t")] == '\0')) {
+        finish_with_error(w, job, 400, "missing_field", "a reason is required", "reason");
+        return -1;
+    }
+    char previous[LPG_ID_MAX + 1];
+    snprintf(previous, sizeof(previous), "%s", o->staff_id);
     struct order_event ev;
     if (order_fsm_apply(o, to, ORDER_ACTOR_DISPATCHER, job->principal.user, reason, now, &ev,
                         why, sizeof(why)) != 0) {
         finish_with_error(w, job, 409, "illegal_transition", why, NULL);
         return -1;
     }
+    /* Taken away from someone by a dispatcher: matching must not hand it straight back. */
+    if (job->op == OP_UNASSIGN && previous[0])
+        lpg_order_add_rejection(o, previous);
     if (s) {
         snprintf(o->staff_id, sizeof(o->staff_id), "%s", s->id);
         snprintf(o->vehicle_id, sizeof(o->vehicle_id), "%s", s->vehicle_id);

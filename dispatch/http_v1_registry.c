@@ -151,6 +151,15 @@ void v1_get_one(struct http_call *call, struct dispatchd *d, const struct entity
         http_reply_error(call, 404, "not_found", msg, NULL);
         return;
     }
+    /* Another enterprise's entity looks exactly like a missing one to a dispatcher. */
+    if (p->role == AUTH_ROLE_DISPATCHER && strcmp(ops->enterprise(e), p->enterprise_id) != 0)
+        e = NULL;
+    if (e == NULL) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no %s with id %.64s", ops->name, id);
+        http_reply_error(call, 404, "not_found", msg, NULL);
+        return;
+    }
     if (v1_allow(call, d, p, AUTH_READ, ops->enterprise(e)) != 0)
         return;
     http_reply_json(call, 200, ops->to_json(e));
@@ -168,7 +177,7 @@ static int write_status(const char *code)
     if (strcmp(code, "not_found") == 0)
         return 404;
     if (strcmp(code, "wrong_enterprise") == 0)
-        return 403;
+        return 422; /* a reference to another enterprise's entity: invalid input */
     if (strcmp(code, "zone_outside_service_area") == 0 || strcmp(code, "unknown_reference") == 0)
         return 422;
     return 400;

@@ -190,10 +190,12 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
         return;
     char *end;
     unsigned long long last = strtoull(last_event_id, &end, 10);
-    if (*last_event_id == '\0' || *end != '\0' || last >= f->next_id)
+    if (*last_event_id == '\0' || *end != '\0')
         return;
     uint64_t first = last + 1;
-    if (f->next_id - first > LIVE_FEED_RING) {
+    /* An id from the future is from before a restart of this instance (ids start again at
+     * 1); one older than the ring is gone. Either way the client must reload. */
+    if (last >= f->next_id || f->next_id - first > LIVE_FEED_RING) {
         /* Missed more than the ring holds: the client must reload. */
         char reset[96];
         int n = snprintf(reset, sizeof(reset), "event: reset\ndata: {\"reload\":\"/v1/orders\"}\n\n");

@@ -210,8 +210,9 @@ struct lpg_order {
     char staff_id[LPG_ID_MAX + 1];   /* assigned person; "" when none */
     char vehicle_id[LPG_ID_MAX + 1]; /* their vehicle at assignment */
     char reason[LPG_TEXT_MAX + 1];   /* why waiting / failed / cancelled; "" otherwise */
-    /* People who rejected this order, oldest first: matching never offers it to them again.
-     * Beyond LPG_ORDER_REJECTS_MAX the oldest is forgotten (lpg_order_add_rejection). */
+    /* People who rejected this order, or were taken off it by a dispatcher, oldest first:
+     * matching never offers it to them again. Beyond LPG_ORDER_REJECTS_MAX the oldest is
+     * forgotten (lpg_order_add_rejection). */
     char rejected_by[LPG_ORDER_REJECTS_MAX][LPG_ID_MAX + 1];
     int32_t n_rejected;
     int64_t created_ms;

@@ -22,8 +22,7 @@ static int fail(struct lpg_json_error *err, const char *code, const char *field,
 }
 
 /* The current version of (kind, id) outside the changeset: pending, else the registry. */
-static const void *lookup(const struct registry_rules_view *view, enum rs_kind kind,
-                          const char *id)
+static const void *lookup(const struct registry_rules_view *view, enum rs_kind kind, const char *id)
 {
     const void *e = view->pending ? view->pending(view->arg, kind, id) : NULL;
     return e ? e : entity_ops[kind].get(view->reg, id);
@@ -143,8 +142,7 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
         if (s->zone_id[0]) {
             const struct lpg_zone *z = lookup(view, RS_ZONE, s->zone_id);
             if (z == NULL)
-                return fail(err, "unknown_reference", "zone_id", "no zone with id %s",
-                            s->zone_id);
+                return fail(err, "unknown_reference", "zone_id", "no zone with id %s", s->zone_id);
             if (strcmp(z->enterprise_id, s->enterprise_id) != 0)
                 return fail(err, "wrong_enterprise", "zone_id",
                             "zone %s belongs to another enterprise", s->zone_id);

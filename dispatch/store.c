@@ -29,6 +29,9 @@
 /* While Redis stays down, one log line per this many failed attempts. */
 #define STORE_LOG_EVERY_N_FAILURES 10
 
+const char store_err_lost_[] = "connection to Redis lost before it answered";
+const char store_err_shutdown_[] = "store shutting down";
+
 struct store {
     struct event_base *base;
     struct store_options opt; /* strings below are our own copies */
@@ -138,6 +141,20 @@ static void store_drop_connection(struct store *st, const char *why)
     store_schedule_retry(st);
 }
 
+static void on_first_pong(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct store *st = privdata;
+    if (r == NULL || st->freeing || ac != st->ac)
+        return; /* lost: the disconnect path (or the timer) handles the state */
+    evtimer_del(st->connect_timer);
+    st->stats.connects++;
+    st->backoff_ms = st->opt.reconnect_min_ms;
+    struct timeval tv;
+    ms_to_tv(st->opt.ping_interval_ms, &tv);
+    evtimer_add(st->heartbeat_timer, &tv);
+    store_set_state(st, STORE_UP, "connected and answering");
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     struct store *st = ac->data;
@@ -153,12 +170,16 @@ static void on_connect(const redisAsyncContext *ac, int status)
         store_schedule_retry(st);
         return;
     }
-    st->stats.connects++;
-    st->backoff_ms = st->opt.reconnect_min_ms;
+    /* Connected is not yet answering (a stopped Redis accepts connections from its backlog):
+     * up only once a first PING is answered, within the same connect timeout. */
+    static const char *ping[] = {"PING"};
+    if (redisAsyncCommandArgv(st->ac, on_first_pong, st, 1, ping, NULL) != REDIS_OK) {
+        log_warn("could not send the first PING to redis %s:%d", st->host, st->opt.port);
+        return; /* the connect timer drops the connection */
+    }
     struct timeval tv;
-    ms_to_tv(st->opt.ping_interval_ms, &tv);
-    evtimer_add(st->heartbeat_timer, &tv);
-    store_set_state(st, STORE_UP, "connected");
+    ms_to_tv(st->opt.connect_timeout_ms, &tv);
+    evtimer_add(st->connect_timer, &tv);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -183,7 +204,7 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct store *st = arg;
     char why[96];
-    snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms", st->host,
+    snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms (no answer)", st->host,
              st->opt.port, st->opt.connect_timeout_ms);
     store_drop_connection(st, why);
 }
@@ -363,7 +384,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     st->inflight--;
     if (r == NULL) {
         st->stats.commands_failed++;
-        op->cb(op->arg, NULL, st->freeing ? "store shutting down" : "connection to Redis lost");
+        op->cb(op->arg, NULL, st->freeing ? STORE_ERR_SHUTDOWN : STORE_ERR_LOST);
     } else {
         op->cb(op->arg, r, NULL);
     }
@@ -413,6 +434,11 @@ int store_key(const struct store *st, char *buf, size_t cap, const char *suffix)
 const struct store_stats *store_stats(const struct store *st)
 {
     return &st->stats;
+}
+
+bool store_err_outcome_unknown(const char *err)
+{
+    return err == STORE_ERR_LOST || err == STORE_ERR_SHUTDOWN;
 }
 
 const char *store_reply_error(const struct redisReply *reply)

@@ -17,6 +17,7 @@
 #ifndef LPG_STORE_H
 #define LPG_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,15 @@ enum store_state {
 /* Called on every change of state, after the change. `detail` is a human-readable reason
  * (valid only during the call). */
 typedef void store_state_fn(void *arg, enum store_state state, const char *detail);
+
+/* The two errors of a command that was sent but not answered: nothing is known about whether
+ * Redis executed it. Compare with store_err_outcome_unknown(). */
+#define STORE_ERR_LOST store_err_lost_
+#define STORE_ERR_SHUTDOWN store_err_shutdown_
+extern const char store_err_lost_[];     /* "connection to Redis lost before it answered" */
+extern const char store_err_shutdown_[]; /* "store shutting down" */
+/* Whether err (from a reply callback) means "sent, outcome unknown". */
+bool store_err_outcome_unknown(const char *err);
 
 /* Reply to a command. Exactly one of `reply` and `err` is non-NULL:
  *   reply: the Redis reply (may be of type REDIS_REPLY_ERROR; see store_reply_error()),

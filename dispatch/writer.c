@@ -27,11 +27,14 @@ struct writer {
     /* The current job's commit callback, wrapped so the writer advances after it. */
     store_reply_fn *done;
     void *done_arg;
+    writer_lost_fn *lost;
+    void *lost_arg;
+    int paused;
 };
 
 static void writer_kick(struct writer *w)
 {
-    if (!w->running && w->head) {
+    if (!w->running && !w->paused && w->head) {
         struct timeval now = {0, 0};
         evtimer_add(w->kick, &now);
     }
@@ -54,7 +57,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct writer *w = arg;
-    if (w->running || w->head == NULL)
+    if (w->running || w->paused || w->head == NULL)
         return;
     w->running = 1;
     w->head->run(w, w->head->arg);
@@ -122,6 +125,8 @@ static void on_commit(void *arg, const struct redisReply *reply, const char *err
     w->done = NULL;
     w->done_arg = NULL;
     done(done_arg, reply, err);
+    if (err != NULL && store_err_outcome_unknown(err) && w->lost)
+        w->lost(w->lost_arg);
     writer_next(w);
 }
 
@@ -147,4 +152,21 @@ void writer_finish(struct writer *w)
 size_t writer_pending(const struct writer *w)
 {
     return w->pending;
+}
+
+void writer_set_lost_callback(struct writer *w, writer_lost_fn *fn, void *arg)
+{
+    w->lost = fn;
+    w->lost_arg = arg;
+}
+
+void writer_pause(struct writer *w)
+{
+    w->paused = 1;
+}
+
+void writer_resume(struct writer *w)
+{
+    w->paused = 0;
+    writer_kick(w);
 }

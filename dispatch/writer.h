@@ -41,4 +41,14 @@ void writer_finish(struct writer *w);
 /* Jobs queued or running, for shutdown and metrics. */
 size_t writer_pending(const struct writer *w);
 
+/* Called when a commit was sent but its outcome is unknown (the connection dropped before
+ * EXEC was answered): memory may no longer match the store. */
+typedef void writer_lost_fn(void *arg);
+void writer_set_lost_callback(struct writer *w, writer_lost_fn *fn, void *arg);
+
+/* While paused, queued jobs wait (a running job finishes). Used while the registry is
+ * reloaded, so no job validates against a half-loaded registry. */
+void writer_pause(struct writer *w);
+void writer_resume(struct writer *w);
+
 #endif

@@ -22,8 +22,8 @@
 
 #include "csv.h"
 
-#define ROUNDTRIP_ROUNDS 300 /* per seed */
-#define OUT_CAP 65536        /* bytes of a decoded transcript */
+#define ROUNDTRIP_ROUNDS 300   /* per seed */
+#define OUT_CAP          65536 /* bytes of a decoded transcript */
 
 static const uint64_t replay_seeds[] = {1, 2, 0xc5f};
 static uint64_t fresh_seed;
@@ -65,7 +65,8 @@ struct transcript {
     size_t n;
 };
 
-static void tr_printf(struct transcript *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tr_printf(struct transcript *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void tr_printf(struct transcript *t, const char *fmt, ...)
 {
@@ -176,8 +177,8 @@ static void check_all_ways(const char *name, const char *in, size_t len,
         for (int k = 0; k < 8; k++) {
             decode_chunked(&t, in, len, lim, &rng, 7);
             if (strcmp(t.s, want) != 0)
-                fail_msg("%s (chunks, seed %" PRIu64 "): got\n%s\nwant\n%s", name, seed_at(i),
-                         t.s, want);
+                fail_msg("%s (chunks, seed %" PRIu64 "): got\n%s\nwant\n%s", name, seed_at(i), t.s,
+                         want);
         }
     }
 }
@@ -187,9 +188,9 @@ static void check_all_ways(const char *name, const char *in, size_t len,
 struct vector {
     const char *name;
     const char *in;
-    size_t len;              /* 0: strlen(in) */
-    struct csv_limits lim;   /* zeros: defaults */
-    const char *want;        /* transcript */
+    size_t len;            /* 0: strlen(in) */
+    struct csv_limits lim; /* zeros: defaults */
+    const char *want;      /* transcript */
 };
 
 static const struct vector vectors[] = {
@@ -197,14 +198,23 @@ static const struct vector vectors[] = {
     {"CRLF, no final line end", "a,b\r\n1,2", 0, {0}, "L1:1:a|1:b|\nL2:1:1|1:2|\n"},
     {"lone CR ends records", "a\rb\r", 0, {0}, "L1:1:a|\nL2:1:b|\n"},
     {"quoted comma, quote, CRLF, Chinese",
-     "id,addr\r\n1,\"海拉尔区, 胜利大街 \"\"8\"\"号\r\n二楼\"\r\n2,x\r\n", 0, {0},
+     "id,addr\r\n1,\"海拉尔区, 胜利大街 \"\"8\"\"号\r\n二楼\"\r\n2,x\r\n",
+     0,
+     {0},
      "L1:2:id|4:addr|\nL2:1:1|41:海拉尔区, 胜利大街 \"8\"号\r\n二楼|\nL4:1:2|1:x|\n"},
     {"empty fields", ",,\na,\n\"\"\n", 0, {0}, "L1:0:|0:|0:|\nL2:1:a|0:|\nL3:0:|\n"},
     {"blank lines are skipped", "\n\na\n\r\n\r\nb\n\n", 0, {0}, "L3:1:a|\nL6:1:b|\n"},
-    {"byte order mark dropped", "\xEF\xBB\xBFid,name\n1,x\n", 0, {0},
+    {"byte order mark dropped",
+     "\xEF\xBB\xBFid,name\n1,x\n",
+     0,
+     {0},
      "L1:2:id|4:name|\nL2:1:1|1:x|\n"},
     {"byte order mark before a quote", "\xEF\xBB\xBF\"id\"\n", 0, {0}, "L1:2:id|\n"},
-    {"BOM-like bytes later are data", "a\n\xEF\xBB\xBFx\n", 0, {0}, "L1:1:a|\nL2:4:\xEF\xBB\xBFx|\n"},
+    {"BOM-like bytes later are data",
+     "a\n\xEF\xBB\xBFx\n",
+     0,
+     {0},
+     "L1:1:a|\nL2:4:\xEF\xBB\xBFx|\n"},
     {"spaces are data", " a , b \n", 0, {0}, "L1:3: a |3: b |\n"},
     {"quoted at end of input", "\"a\"", 0, {0}, "L1:1:a|\n"},
     {"trailing comma at end of input", "a,", 0, {0}, "L1:1:a|0:|\n"},
@@ -223,12 +233,22 @@ static const struct vector vectors[] = {
     {"NUL byte", "a\0b\n", 4, {0}, "ERR nul line 1\n"},
     /* caps */
     {"field at the cap", "abcd\n\"ab\"\"c\"\n", 0, {4, 0, 0}, "L1:4:abcd|\nL2:4:ab\"c|\n"},
-    {"field over the cap", "abcd\nabcde\n", 0, {4, 0, 0}, "L1:4:abcd|\nERR field_too_long line 2\n"},
+    {"field over the cap",
+     "abcd\nabcde\n",
+     0,
+     {4, 0, 0},
+     "L1:4:abcd|\nERR field_too_long line 2\n"},
     {"columns at the cap", "a,b,c\n", 0, {0, 3, 0}, "L1:1:a|1:b|1:c|\n"},
-    {"columns over the cap", "a,b,c\na,b,c,d\n", 0, {0, 3, 0},
+    {"columns over the cap",
+     "a,b,c\na,b,c,d\n",
+     0,
+     {0, 3, 0},
      "L1:1:a|1:b|1:c|\nERR too_many_columns line 2\n"},
     {"records at the cap, blank lines free", "a\n\nb\n\n", 0, {0, 0, 2}, "L1:1:a|\nL3:1:b|\n"},
-    {"records over the cap", "a\nb\nc\n", 0, {0, 0, 2},
+    {"records over the cap",
+     "a\nb\nc\n",
+     0,
+     {0, 0, 2},
      "L1:1:a|\nL2:1:b|\nERR too_many_records line 3\n"},
 };
 
@@ -271,14 +291,14 @@ static void test_error_messages(void **state)
 {
     (void)state;
     char err[CSV_ERRSTR_SIZE];
-    assert_int_equal(csv_parse("x\n\"abc\ndef", 10, NULL, on_record,
-                               &(struct transcript){.n = 0}, err, sizeof(err)),
+    assert_int_equal(csv_parse("x\n\"abc\ndef", 10, NULL, on_record, &(struct transcript){.n = 0},
+                               err, sizeof(err)),
                      CSV_ERR_UNTERMINATED);
     assert_non_null(strstr(err, "opened on line 2"));
     struct csv_limits lim = {.max_field = 4};
-    assert_int_equal(csv_parse("abcdef\n", 7, &lim, on_record, &(struct transcript){.n = 0}, err,
-                               sizeof(err)),
-                     CSV_ERR_FIELD_TOO_LONG);
+    assert_int_equal(
+        csv_parse("abcdef\n", 7, &lim, on_record, &(struct transcript){.n = 0}, err, sizeof(err)),
+        CSV_ERR_FIELD_TOO_LONG);
     assert_string_equal(err, "line 1: field 1 is longer than 4 bytes (max_field)");
 }
 
@@ -300,8 +320,8 @@ static void test_callback_stops(void **state)
 /* ---- seeded round trips through an independent writer ---- */
 
 #define RT_MAX_RECORDS 12
-#define RT_MAX_FIELDS 6
-#define RT_MAX_FIELD 24
+#define RT_MAX_FIELDS  6
+#define RT_MAX_FIELD   24
 
 struct rt_table {
     size_t nrec;
@@ -309,8 +329,8 @@ struct rt_table {
     char f[RT_MAX_RECORDS][RT_MAX_FIELDS][RT_MAX_FIELD * 4 + 1];
 };
 
-static const char *const pieces[] = {"a", "Z", "0", " ", ",", "\"", "\r", "\n", "\r\n",
-                                     "张", "三", "号", "é", ";", "'", "\t"};
+static const char *const pieces[] = {"a",    "Z",  "0",  " ",  ",", "\"", "\r", "\n",
+                                     "\r\n", "张", "三", "号", "é", ";",  "'",  "\t"};
 
 static void rt_generate(struct rng *rng, struct rt_table *t)
 {
@@ -418,8 +438,7 @@ static void test_garbage_agrees(void **state)
             decode_whole(&whole, buf, n, &lim);
             decode_chunked(&chunked, buf, n, &lim, &rng, 1 + round % 13);
             if (strcmp(whole.s, chunked.s) != 0)
-                fail_msg("seed %" PRIu64 " round %d: whole and chunked differ", seed_at(s),
-                         round);
+                fail_msg("seed %" PRIu64 " round %d: whole and chunked differ", seed_at(s), round);
         }
     }
 }
@@ -433,15 +452,12 @@ int main(void)
     } else {
         fresh_seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
     }
-    printf("test_csv: fresh seed %" PRIu64 " (replay with LPG_TEST_SEED=%" PRIu64 ")\n",
-           fresh_seed, fresh_seed);
+    printf("test_csv: fresh seed %" PRIu64 " (replay with LPG_TEST_SEED=%" PRIu64 ")\n", fresh_seed,
+           fresh_seed);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_feed_stops_at_record_end),
-        cmocka_unit_test(test_error_messages),
-        cmocka_unit_test(test_callback_stops),
-        cmocka_unit_test(test_round_trips),
-        cmocka_unit_test(test_garbage_agrees),
+        cmocka_unit_test(test_vectors),        cmocka_unit_test(test_feed_stops_at_record_end),
+        cmocka_unit_test(test_error_messages), cmocka_unit_test(test_callback_stops),
+        cmocka_unit_test(test_round_trips),    cmocka_unit_test(test_garbage_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

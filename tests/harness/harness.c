@@ -619,11 +619,15 @@ int harness_stack_device(struct harness_stack *s, const char *device_id, char se
                      "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],"
                      "[119.6,49.15]]]}}",
                      &status, resp, sizeof(resp));
-    harness_http_req(s->d.http_port, "POST", "/v1/staff", auth,
-                     "{\"id\":\"S0\",\"enterprise_id\":\"E0\",\"name\":\"Tester\","
-                     "\"role\":\"delivery\"}",
-                     &status, resp, sizeof(resp));
-    snprintf(body, sizeof(body), "{\"device_id\":\"%s\",\"staff_id\":\"S0\"}", device_id);
+    /* One person per device: only a person's latest device may log in. */
+    snprintf(body, sizeof(body),
+             "{\"id\":\"S-%s\",\"enterprise_id\":\"E0\",\"name\":\"Tester\","
+             "\"role\":\"delivery\"}",
+             device_id);
+    harness_http_req(s->d.http_port, "POST", "/v1/staff", auth, body, &status, resp,
+                     sizeof(resp));
+    snprintf(body, sizeof(body), "{\"device_id\":\"%s\",\"staff_id\":\"S-%s\"}", device_id,
+             device_id);
     if (harness_http_req(s->d.http_port, "POST", "/v1/devices", auth, body, &status, resp,
                          sizeof(resp)) != 0 ||
         status != 201 || harness_json_str(resp, "secret", secret, 64) != 0) {

@@ -99,8 +99,8 @@ int harness_stack_start(struct harness_stack *s, const char *tag, const char *co
 #define HARNESS_ADMIN_PASSWORD "correct horse battery"
 /* Logs in as root; the token goes to tok (64 bytes). */
 int harness_stack_admin_token(struct harness_stack *s, char tok[64]);
-/* Registers handset device_id for a test staff member (creating enterprise "E0" and staff
- * "S0" on first use) and copies its secret into secret (64 bytes). */
+/* Registers handset device_id for its own test staff member "S-<device_id>" (creating
+ * enterprise "E0" on first use) and copies its secret into secret (64 bytes). */
 int harness_stack_device(struct harness_stack *s, const char *device_id, char secret[64]);
 /* Copies the string value of "key" from a flat JSON text into out; 0 when found. */
 int harness_json_str(const char *json, const char *key, char *out, size_t cap);

@@ -313,8 +313,9 @@ static void test_illegal_transitions_are_409_and_change_nothing(void **state)
 {
     (void)state;
     json_t *j;
-    assert_int_equal(api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok, "{}"), 409);
-    json_decref(j); /* a reason is required */
+    assert_int_equal(api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok, "{}"), 400);
+    assert_string_equal(error_code(j), "missing_field"); /* a reason is required */
+    json_decref(j);
     assert_int_equal(api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok,
                          "{\"reason\":\"customer called off\"}"),
                      200);
@@ -340,8 +341,9 @@ static void test_dispatchers_see_only_their_enterprise(void **state)
 {
     (void)state;
     json_t *j;
-    assert_int_equal(api(&j, "GET", "/v1/orders/O1", disp2_tok, NULL), 403);
-    assert_string_equal(error_code(j), "wrong_enterprise");
+    /* Another enterprise's order looks like a missing one. */
+    assert_int_equal(api(&j, "GET", "/v1/orders/O1", disp2_tok, NULL), 404);
+    assert_string_equal(error_code(j), "not_found");
     json_decref(j);
     assert_int_equal(api(&j, "PATCH", "/v1/staff/S1", disp2_tok, "{\"on_duty\":false}"), 403);
     json_decref(j);
@@ -352,21 +354,90 @@ static void test_dispatchers_see_only_their_enterprise(void **state)
     json_decref(j);
 }
 
+static void test_unassigned_order_is_not_handed_straight_back(void **state)
+{
+    (void)state;
+    json_t *j;
+    assert_int_equal(api(&j, "POST", "/v1/orders/O1/unassign", disp1_tok,
+                         "{\"reason\":\"customer asked for another person\"}"),
+                     200);
+    assert_string_equal(str(j, "state"), "created");
+    json_decref(j);
+    /* S1 is the only person of zone Z1: the order now waits, naming why. */
+    int waiting = 0;
+    for (int i = 0; i < 100 && !waiting; i++) {
+        assert_int_equal(api(&j, "GET", "/v1/orders/O1", disp1_tok, NULL), 200);
+        waiting = strcmp(str(j, "state"), "created") == 0 && str(j, "reason") &&
+                  strstr(str(j, "reason"), "rejected this order") != NULL;
+        json_decref(j);
+        if (!waiting)
+            harness_sleep_ms(20);
+    }
+    assert_true(waiting);
+    assert_int_equal(api(&j, "POST", "/v1/orders/O1/assign", disp1_tok, "{\"staff_id\":\"S1\"}"),
+                     422);
+    assert_string_equal(error_code(j), "not_eligible");
+    json_decref(j);
+}
+
+/* More waiting orders change their reason at once than one re-matching transaction holds:
+ * the pass must go on until every one is up to date. */
+static void test_rematch_reaches_every_waiting_order(void **state)
+{
+    (void)state;
+    json_t *j;
+    char id[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof(id), "W%d", i);
+        char body[160];
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"%s\",\"customer_id\":\"C4\",\"items\":[{\"spec\":\"YSP-12\","
+                 "\"count\":1}]}",
+                 id);
+        assert_int_equal(api(&j, "POST", "/v1/orders", disp1_tok, "%s", body), 201);
+        assert_string_equal(str(j, "state"), "created"); /* S2 is off duty */
+        json_decref(j);
+    }
+    /* S2's training certificate lapses: every waiting reason in zone Z2 changes. */
+    assert_int_equal(api(&j, "PATCH", "/v1/staff/S2", disp1_tok,
+                         "{\"training_expiry\":\"2020-01-01\"}"),
+                     200);
+    json_decref(j);
+    int all = 0;
+    for (int round = 0; round < 100 && !all; round++) {
+        all = 1;
+        for (int i = 0; i < 10 && all; i++) {
+            char path[64];
+            snprintf(path, sizeof(path), "/v1/orders/W%d", i);
+            assert_int_equal(api(&j, "GET", path, disp1_tok, NULL), 200);
+            all = strstr(str(j, "reason"), "2020-01-01") != NULL;
+            json_decref(j);
+        }
+        if (!all)
+            harness_sleep_ms(20);
+    }
+    assert_true(all);
+}
+
 static void test_everything_survives_a_restart(void **state)
 {
     (void)state;
     assert_int_equal(harness_proc_stop(&stack.d.proc, SIGTERM, 10000), 0);
     assert_int_equal(start_dispatchd(), 0);
     json_t *j;
-    assert_int_equal(api(&j, "GET", "/v1/orders/O1", disp1_tok, NULL), 200);
+    assert_int_equal(api(&j, "GET", "/v1/orders/O4", disp1_tok, NULL), 200);
     assert_string_equal(str(j, "state"), "assigned");
-    assert_string_equal(str(j, "staff_id"), "S1");
+    assert_string_equal(str(j, "staff_id"), "S2");
+    json_decref(j);
+    assert_int_equal(api(&j, "GET", "/v1/orders/O1", disp1_tok, NULL), 200);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "rejected_by"), 0)),
+                        "S1");
     json_decref(j);
     assert_int_equal(api(&j, "GET", "/v1/staff?zone_id=Z1", disp1_tok, NULL), 200);
     assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
     json_decref(j);
-    /* Derived load came back too: S1 holds one active order. */
-    assert_int_equal(api(&j, "GET", "/v1/staff/S1", disp1_tok, NULL), 200);
+    /* Derived load came back too: S2 holds one active order (O4). */
+    assert_int_equal(api(&j, "GET", "/v1/staff/S2", disp1_tok, NULL), 200);
     assert_int_equal(json_integer_value(json_object_get(j, "active_orders")), 1);
     json_decref(j);
 }
@@ -381,6 +452,8 @@ int main(void)
         cmocka_unit_test(test_manual_assignment_only_to_eligible_staff),
         cmocka_unit_test(test_illegal_transitions_are_409_and_change_nothing),
         cmocka_unit_test(test_dispatchers_see_only_their_enterprise),
+        cmocka_unit_test(test_unassigned_order_is_not_handed_straight_back),
+        cmocka_unit_test(test_rematch_reaches_every_waiting_order),
         cmocka_unit_test(test_everything_survives_a_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ADMIN_PASSWORD "correct horse battery"
+#define ADMIN_PASSWORD      "correct horse battery"
 #define RESPONSE_TIMEOUT_MS 120000 /* a 10,000-row import under ASan takes a few seconds */
 
 static struct harness_stack stack;
@@ -346,12 +346,12 @@ static const char bad_file[] =
     "id,name,kind,lon,lat,address\n"
     "B01,甲,household,119.70,49.20,\"1 Rd, A\"\n"
     "B02,乙,household,119.70,49.20,\n"
-    "B03,丙,spaceship,119.70,49.20,\n"     /* row 3: unknown kind */
+    "B03,丙,spaceship,119.70,49.20,\n" /* row 3: unknown kind */
     "B04,丁,restaurant,119.70,49.20,\n"
     "B05,戊,household,119.70,49.20,\n"
-    "B06,己,household,119.70,91.5,\n"      /* row 6: latitude out of range */
+    "B06,己,household,119.70,91.5,\n" /* row 6: latitude out of range */
     "B07,庚,household,119.70,49.20,\n"
-    "C00001,辛,household,119.70,49.20,\n"  /* row 8: exists (first import) */
+    "C00001,辛,household,119.70,49.20,\n" /* row 8: exists (first import) */
     "B09,壬,household,119.70,49.20,\n"
     "B10,癸,household,119.70,49.20,\n";
 
@@ -432,9 +432,9 @@ static void test_file_errors(void **state)
     (void)state;
     json_t *r;
     const char *ok = "id,name,kind,lon,lat\nG01,x,household,119.7,49.2\n";
-    assert_int_equal(http(&r, "POST", "/v1/import/customers", disp1_tok, "application/json", ok,
-                          strlen(ok)),
-                     415);
+    assert_int_equal(
+        http(&r, "POST", "/v1/import/customers", disp1_tok, "application/json", ok, strlen(ok)),
+        415);
     assert_string_equal(error_code(r), "unsupported_media_type");
     json_decref(r);
     assert_int_equal(import_csv(&r, "/v1/import/orders", disp1_tok, ok), 404);
@@ -469,14 +469,27 @@ static void test_file_errors(void **state)
     assert_string_equal(error_code(r), "invalid_csv");
     json_decref(r);
     /* 张三 in GBK, as Excel saves a CSV on a Chinese Windows. */
-    assert_int_equal(import_csv(&r, "/v1/import/customers", disp1_tok,
-                                "id,name,kind,lon,lat\nG01,\xD5\xC5\xC8\xFD,household,119.7,49.2\n"),
-                     400);
+    assert_int_equal(
+        import_csv(&r, "/v1/import/customers", disp1_tok,
+                   "id,name,kind,lon,lat\nG01,\xD5\xC5\xC8\xFD,household,119.7,49.2\n"),
+        400);
     assert_string_equal(error_code(r), "invalid_csv");
     assert_non_null(strstr(str(json_object_get(r, "error"), "message"), "UTF-8"));
     json_decref(r);
     assert_int_equal(import_csv(&r, "/v1/import/customers", disp1_tok, ""), 400);
     json_decref(r);
+
+    /* 1,500 bad rows: all counted, the first 1,000 listed. */
+    struct text bad = {0};
+    text_printf(&bad, "id,name,kind,lon,lat\n");
+    for (int i = 1; i <= 1500; i++)
+        text_printf(&bad, "K%05d,x,household,119.7,%s\n", i, i % 2 ? "95" : "north");
+    assert_int_equal(import_csv(&r, "/v1/import/customers", disp1_tok, bad.s), 422);
+    assert_int_equal(num(r, "error_count"), 1500);
+    assert_int_equal(json_array_size(json_object_get(r, "errors")), 1000);
+    expect_error(r, 999, 1000, "invalid_field", "lat");
+    json_decref(r);
+    free(bad.s);
 
     /* One row more than the cap (20,000). */
     struct text t = {0};
@@ -508,9 +521,9 @@ static void test_zones_geojson(void **state)
              rect(g2, sizeof(g2), 119.75, 49.15, 119.90, 49.30),
              rect(g3, sizeof(g3), 119.85, 49.15, 120.10, 49.30));
     json_t *r;
-    assert_int_equal(http(&r, "POST", "/v1/import/zones", disp1_tok, "application/geo+json", fc,
-                          strlen(fc)),
-                     422);
+    assert_int_equal(
+        http(&r, "POST", "/v1/import/zones", disp1_tok, "application/geo+json", fc, strlen(fc)),
+        422);
     assert_int_equal(num(r, "rows"), 3);
     assert_int_equal(num(r, "error_count"), 1);
     expect_error(r, 0, 3, "zone_outside_service_area", "geometry");
@@ -518,8 +531,9 @@ static void test_zones_geojson(void **state)
     json_decref(r);
     assert_int_equal(get_status("/v1/zones/Z1", disp1_tok), 404);
 
-    assert_int_equal(http(&r, "POST", "/v1/import/zones?skip_errors=true", disp1_tok,
-                          "application/geo+json", fc, strlen(fc)),
+    /* An admin names the enterprise. */
+    assert_int_equal(http(&r, "POST", "/v1/import/zones?skip_errors=true&enterprise_id=E1",
+                          admin_tok, "application/geo+json", fc, strlen(fc)),
                      200);
     assert_int_equal(num(r, "imported"), 2);
     json_decref(r);
@@ -539,17 +553,16 @@ static void test_zones_geojson(void **state)
                       "{\"type\":\"Feature\",\"properties\":{\"id\":\"Z6\",\"nmae\":\"x\"},"
                       "\"geometry\":null}]}";
     assert_int_equal(
-        http(&r, "POST", "/v1/import/zones", disp1_tok, "application/json", bad, strlen(bad)),
-        422);
+        http(&r, "POST", "/v1/import/zones", disp1_tok, "application/json", bad, strlen(bad)), 422);
     assert_int_equal(num(r, "error_count"), 2);
     json_t *e0 = json_array_get(json_object_get(r, "errors"), 0);
     assert_int_equal(strncmp(str(e0, "field"), "geometry", 8), 0);
     expect_error(r, 1, 2, "unknown_field", "properties.nmae");
     json_decref(r);
     const char *notfc = "{\"type\":\"Polygon\",\"coordinates\":[]}";
-    assert_int_equal(http(&r, "POST", "/v1/import/zones", disp1_tok, "application/json", notfc,
-                          strlen(notfc)),
-                     400);
+    assert_int_equal(
+        http(&r, "POST", "/v1/import/zones", disp1_tok, "application/json", notfc, strlen(notfc)),
+        400);
     assert_string_equal(error_code(r), "invalid_geojson");
     json_decref(r);
 }
@@ -568,14 +581,23 @@ static void test_vehicles_then_staff(void **state)
     assert_int_equal(num(r, "imported"), 3);
     json_decref(r);
 
+    /* An order that waits: nobody works the zone of customer C00002 yet. */
+    json_t *o;
+    assert_int_equal(api(&o, "POST", "/v1/orders", disp1_tok,
+                         "{\"id\":\"O1\",\"customer_id\":\"C00002\",\"items\":[{\"spec\":"
+                         "\"YSP-12\",\"count\":1}]}"),
+                     201);
+    assert_string_equal(str(o, "state"), "created");
+    json_decref(o);
+
     const char *staff =
         "id,name,role,qualification_no,qualification_expiry,training_no,training_expiry,"
         "zone_id,vehicle_id,on_duty\r\n"
         "S1,王伟,delivery,Q-1,2030-01-01,T-1,2030-01-01,Z1,V1,TRUE\r\n"
         "S2,李娜,delivery,Q-2,2030-01-01,T-2,2030-01-01,Z2,V2,true\r\n"
-        "S3,赵六,delivery,,,,,Z1,V1,false\r\n"    /* row 3: V1 was taken by row 1 */
-        "S4,钱七,delivery,,,,,Z404,,false\r\n"    /* row 4: no such zone */
-        "S5,孙八,driver,,,,,,V9,false\r\n";       /* row 5: no such vehicle */
+        "S3,赵六,delivery,,,,,Z1,V1,false\r\n" /* row 3: V1 was taken by row 1 */
+        "S4,钱七,delivery,,,,,Z404,,false\r\n" /* row 4: no such zone */
+        "S5,孙八,driver,,,,,,V9,false\r\n";    /* row 5: no such vehicle */
     assert_int_equal(import_csv(&r, "/v1/import/staff", disp1_tok, staff), 422);
     assert_int_equal(num(r, "error_count"), 3);
     expect_error(r, 0, 3, "vehicle_already_bound", "vehicle_id");
@@ -606,10 +628,25 @@ static void test_vehicles_then_staff(void **state)
     assert_true(json_is_true(json_object_get(s, "on_duty")));
     json_decref(s);
 
+    /* The import was followed by a re-matching pass: S1 (zone Z1, V1, on duty) takes O1. */
+    const char *state_now = NULL;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(api(&o, "GET", "/v1/orders/O1", disp1_tok, NULL), 200);
+        state_now = strcmp(str(o, "state"), "assigned") == 0 ? "assigned" : "created";
+        if (strcmp(state_now, "assigned") == 0)
+            break;
+        json_decref(o);
+        o = NULL;
+        harness_sleep_ms(50);
+    }
+    assert_string_equal(state_now, "assigned");
+    assert_string_equal(str(o, "staff_id"), "S1");
+    json_decref(o);
+
     /* The mirror: a vehicle row binding a person of an earlier import. */
-    assert_int_equal(import_csv(&r, "/v1/import/staff", disp1_tok,
-                                "id,name,role,zone_id\nS6,周九,driver,Z2\n"),
-                     200);
+    assert_int_equal(
+        import_csv(&r, "/v1/import/staff", disp1_tok, "id,name,role,zone_id\nS6,周九,driver,Z2\n"),
+        200);
     json_decref(r);
     assert_int_equal(import_csv(&r, "/v1/import/vehicles", disp1_tok,
                                 "id,plate,kind,capacity,staff_id\n"
@@ -618,10 +655,10 @@ static void test_vehicles_then_staff(void **state)
                      422);
     expect_error(r, 0, 2, "staff_already_bound", "staff_id");
     json_decref(r);
-    assert_int_equal(
-        import_csv(&r, "/v1/import/vehicles", disp1_tok, "id,plate,kind,capacity,staff_id\n"
-                                                         "V6,蒙E00006,van,20,S6\n"),
-        200);
+    assert_int_equal(import_csv(&r, "/v1/import/vehicles", disp1_tok,
+                                "id,plate,kind,capacity,staff_id\n"
+                                "V6,蒙E00006,van,20,S6\n"),
+                     200);
     json_decref(r);
     assert_int_equal(api(&s, "GET", "/v1/staff/S6", disp1_tok, NULL), 200);
     assert_string_equal(str(s, "vehicle_id"), "V6");
@@ -634,8 +671,7 @@ static void test_restart_keeps_imports(void **state)
     (void)state;
     int st = harness_proc_stop(&stack.d.proc, SIGTERM, 10000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    assert_int_equal(harness_dispatchd_start(&stack.d, stack.dir, stack.redis.port,
-                                             dispatchd_args),
+    assert_int_equal(harness_dispatchd_start(&stack.d, stack.dir, stack.redis.port, dispatchd_args),
                      0);
     assert_int_equal(harness_http_wait_status(stack.d.http_port, "/healthz", 200, 10000), 0);
     login("disp1", "dispatcher-one-pw", disp1_tok);
