@@ -29,6 +29,11 @@ struct dispatcher_stats {
     unsigned long long passes, assigned;
 };
 
+/* Position ingest counters, for /metrics (ingest.c). */
+struct ingest_stats {
+    uint64_t batches, fixes_stored, fixes_duplicate, fixes_invalid, fixes_late, batches_refused;
+};
+
 struct dispatchd {
     struct dispatchd_config cfg;    /* owned; released with cfg_free() */
     struct event_base *base;        /* the one event loop */
@@ -45,6 +50,7 @@ struct dispatchd {
     int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */
     int rematch_again;              /* another pass was requested meanwhile */
     struct dispatcher_stats dispatch_stats;
+    struct ingest_stats ingest_stats;
     struct http_route *routes;      /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */

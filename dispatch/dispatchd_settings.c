@@ -172,6 +172,25 @@ const struct cfg_setting dispatchd_settings[] = {
      .unit = "ms",
      .help = "How long a graceful shutdown waits for in-flight writes before exiting."},
 
+    {.name = "route_retention_days",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, route_retention_days),
+     .min = 183,
+     .max = 3650,
+     .default_value = "183",
+     .unit = "days",
+     .help = "Days a vehicle's route history is kept (monitoring data: at least 6 months by "
+             "regulation, so at least 183)."},
+
+    {.name = "position_batch_max",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, position_batch_max),
+     .min = 1,
+     .max = 2000,
+     .default_value = "500",
+     .unit = "fixes",
+     .help = "Most fixes accepted in one PositionBatch; a larger batch is refused whole."},
+
     {.name = "session_ttl",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, session_ttl),

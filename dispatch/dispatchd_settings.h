@@ -42,6 +42,8 @@ struct dispatchd_config {
     int64_t redis_reconnect_max;   /* ms, cap of the reconnect backoff */
     char *redis_key_prefix;        /* every key the service writes starts with it */
 
+    int64_t route_retention_days; /* days of route history kept */
+    int64_t position_batch_max;   /* fixes per PositionBatch */
     int64_t session_ttl;      /* seconds an HTTP login session lasts */
     int64_t shutdown_timeout; /* ms a graceful shutdown waits for in-flight writes */
 };
@@ -49,7 +51,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 20
+#define DISPATCHD_SETTINGS_COUNT 22
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

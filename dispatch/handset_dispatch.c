@@ -8,6 +8,7 @@
 #include "accounts.h"
 #include "auth.h"
 #include "dispatcher.h"
+#include "ingest.h"
 #include "log.h"
 #include "model_json.h"
 #include "order_fsm.h"
@@ -305,6 +306,9 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
     const char *order_id = NULL, *reason = NULL;
     bool on_duty = false;
     switch (env->body_case) {
+    case LPG__V1__ENVELOPE__BODY_POSITION_BATCH:
+        ingest_position_batch(d, c, env);
+        return 0;
     case LPG__V1__ENVELOPE__BODY_ORDER_ACCEPT:
         kind = ANSWER_ACCEPT;
         order_id = env->order_accept->order_id;

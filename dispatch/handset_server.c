@@ -61,6 +61,8 @@ struct handset_conn {
     int peer_gone;     /* EOF or error: nothing more can be written */
     int store_pending; /* store commands in flight for this connection */
     size_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
+    void *data;            /* the hooks' per-connection state */
+    void (*data_free)(void *);
     uint64_t hello_request_id;
 };
 
@@ -100,6 +102,8 @@ static void hconn_destroy(struct handset_conn *c)
     if (c->bev)
         bufferevent_free(c->bev);
     lpg_frame_decoder_free(c->dec);
+    if (c->data_free)
+        c->data_free(c->data);
     free(c);
 }
 
@@ -668,6 +672,19 @@ void handset_conn_release(struct handset_conn *c)
     }
     if (!c->srv->freeing)
         hconn_maybe_free(c);
+}
+
+void handset_conn_set_data(struct handset_conn *c, void *data, void (*free_fn)(void *))
+{
+    if (c->data_free && c->data != data)
+        c->data_free(c->data);
+    c->data = data;
+    c->data_free = free_fn;
+}
+
+void *handset_conn_data(const struct handset_conn *c)
+{
+    return c->data;
 }
 
 struct handset_conn *handset_server_find_staff(struct handset_server *srv, const char *staff_id)

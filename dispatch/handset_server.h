@@ -92,6 +92,10 @@ void handset_conn_hold(struct handset_conn *c);
 /* Resumes reading (processing frames that arrived meanwhile) unless the server is shutting
  * down; c may be freed during the call: do not use it afterwards. */
 void handset_conn_release(struct handset_conn *c);
+/* Per-connection data of the hooks: one pointer, freed with free_fn when the connection is
+ * freed (free_fn may be NULL). */
+void handset_conn_set_data(struct handset_conn *c, void *data, void (*free_fn)(void *));
+void *handset_conn_data(const struct handset_conn *c);
 /* The open session of a staff member's device, or NULL. */
 struct handset_conn *handset_server_find_staff(struct handset_server *hs, const char *staff_id);
 

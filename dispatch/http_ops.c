@@ -148,6 +148,24 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_live_feed_subscribers", "gauge", "Open GET /v1/events streams.");
     prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(d->feed));
 
+    const struct ingest_stats *is = &d->ingest_stats;
+    prom_family(out, "lpg_position_batches_total", "counter", "PositionBatch requests handled.");
+    prom_sample_u64(out, "lpg_position_batches_total", NULL, is->batches);
+    prom_family(out, "lpg_position_batches_refused_total", "counter",
+                "PositionBatch requests refused whole (no bound vehicle, too many fixes).");
+    prom_sample_u64(out, "lpg_position_batches_refused_total", NULL, is->batches_refused);
+    prom_family(out, "lpg_fixes_total", "counter",
+                "Fixes received, by outcome: stored, duplicate (resend), invalid, late (stored, "
+                "older than the vehicle's newest).");
+    const char *l_st[] = {"result", "stored", NULL};
+    const char *l_dup[] = {"result", "duplicate", NULL};
+    const char *l_inv[] = {"result", "invalid", NULL};
+    const char *l_late[] = {"result", "late", NULL};
+    prom_sample_u64(out, "lpg_fixes_total", l_st, is->fixes_stored);
+    prom_sample_u64(out, "lpg_fixes_total", l_dup, is->fixes_duplicate);
+    prom_sample_u64(out, "lpg_fixes_total", l_inv, is->fixes_invalid);
+    prom_sample_u64(out, "lpg_fixes_total", l_late, is->fixes_late);
+
     http_reply_buffer(call, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);
 }

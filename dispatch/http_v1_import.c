@@ -298,9 +298,17 @@ static int validate_row(struct import_job *job, size_t row, json_t *obj, struct 
     const struct entity_ops *ops = &entity_ops[job->kind->kind];
     struct registry *reg = job->d->registry;
 
+    /* Remember the id even if the row fails below: a later row with it is still a duplicate. */
+    const char *raw_id = json_string_value(json_object_get(obj, "id"));
+    json_t *first = raw_id ? json_object_get(job->seen, raw_id) : NULL;
+    if (raw_id && first == NULL && lpg_id_valid(raw_id) &&
+        json_object_set_new(job->seen, raw_id, json_integer((json_int_t)row)) != 0)
+        goto nomem;
+
     /* The import is for one enterprise: fill it in, or check the row names the same one. */
     json_t *ent = json_object_get(obj, "enterprise_id");
-    if (ent == NULL) {
+    if (ent == NULL || json_is_null(ent) ||
+        (json_is_string(ent) && json_string_value(ent)[0] == '\0')) {
         if (json_object_set_new(obj, "enterprise_id", json_string(job->enterprise_id)) != 0)
             goto nomem;
     } else if (json_is_string(ent) && strcmp(json_string_value(ent), job->enterprise_id) != 0) {
@@ -311,13 +319,6 @@ static int validate_row(struct import_job *job, size_t row, json_t *obj, struct 
                  json_string_value(ent));
         return -1;
     }
-
-    /* Remember the id even if the row fails below: a later row with it is still a duplicate. */
-    const char *raw_id = json_string_value(json_object_get(obj, "id"));
-    json_t *first = raw_id ? json_object_get(job->seen, raw_id) : NULL;
-    if (raw_id && first == NULL && lpg_id_valid(raw_id) &&
-        json_object_set_new(job->seen, raw_id, json_integer((json_int_t)row)) != 0)
-        goto nomem;
 
     void *e = calloc(1, ops->size);
     if (e == NULL)

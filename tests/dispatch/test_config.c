@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 20);
+    assert_int_equal(dispatchd_settings_count, 22);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -766,6 +766,8 @@ static const struct default_case dispatchd_defaults[] = {
     {"redis_key_prefix", "lpg:"},
     {"shutdown_timeout", "5000"},
     {"session_ttl", "28800"},
+    {"route_retention_days", "183"},
+    {"position_batch_max", "500"},
 };
 
 static void test_dispatchd_defaults(void **state)

@@ -1,0 +1,35 @@
+/* ingest.h -- position ingest from handsets and vehicle units: a PositionBatch from a logged-in
+ * device is checked, de-duplicated by (device, seq), stored in Redis in one transaction, and
+ * only then acknowledged with the highest stored sequence number. Resending a batch is always
+ * safe: fixes at or below the device's stored high-water mark are skipped.
+ *
+ * Keys (docs/redis-keys.md):
+ *   {p}device:{id}:seq           string: the device's highest stored fix seq (high-water mark)
+ *   {p}route:{vehicle}:{yyyymmdd} sorted set: the vehicle's fixes of that UTC day, score =
+ *                                fix time (ms), member = "seq:time_ms:lat_e7:lon_e7:speed_cm_s:
+ *                                heading_cdeg:accuracy_cm:mode:flags" ('-' when absent); expires
+ *                                route_retention_days after the day ends (automatic trimming)
+ *   {p}vehicle:{id}:last         hash: the newest fix (late fixes never replace it)
+ *   {p}geo:vehicles              GEO set: every vehicle's newest position (nearest queries)
+ * Late fixes (older than the vehicle's newest) go into the day sets in time order like any
+ * other, but do not move the vehicle's latest position.
+ *
+ * Positions are attributed to the vehicle bound to the device's person (人车对应); a device
+ * whose person has no vehicle gets REFUSED. Ingest does not go through the writer: a device's
+ * connection processes one request at a time, which orders its batches.
+ */
+#ifndef LPG_INGEST_H
+#define LPG_INGEST_H
+
+#include "dispatchd.h"
+#include "handset_server.h"
+
+struct Lpg__V1__Envelope;
+
+/* Handles a PositionBatch (replies Ack or Error, now or later; holds the connection while
+ * the store works). */
+void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
+                           const struct Lpg__V1__Envelope *env);
+
+
+#endif
