@@ -36,6 +36,7 @@
 enum cause {
     CAUSE_OTHER_ENTERPRISE,
     CAUSE_REJECTED,
+    CAUSE_ESCORT,
     CAUSE_OFF_DUTY,
     CAUSE_REST,
     CAUSE_QUAL_MISSING,
@@ -83,6 +84,9 @@ static void check_staff(const struct registry *reg, const char *enterprise_id,
         v->causes |= 1u << CAUSE_OTHER_ENTERPRISE;
     if (w->order != NULL && lpg_order_rejected_by(w->order, s->id))
         v->causes |= 1u << CAUSE_REJECTED;
+    /* An escort (押运员) rides along to guard the load; drivers and delivery staff deliver. */
+    if (s->role == LPG_ROLE_ESCORT)
+        v->causes |= 1u << CAUSE_ESCORT;
     if (!s->on_duty)
         v->causes |= 1u << CAUSE_OFF_DUTY;
     if (s->rest_until_ms > w->now_ms) {
@@ -249,6 +253,9 @@ static void text_causes(struct text *t, const size_t *counts, unsigned causes,
             break;
         case CAUSE_REJECTED:
             text_add(t, "rejected this order");
+            break;
+        case CAUSE_ESCORT:
+            text_add(t, "escort (does not deliver)");
             break;
         case CAUSE_OFF_DUTY:
             text_add(t, "off duty");

@@ -2,6 +2,7 @@
  * vehicles"). Pure: reads the registry, decides, never writes.
  *
  * Eligible, at time now_ms (local day from the enterprise's UTC offset):
+ *   - a driver or delivery person (an escort, 押运员, guards the load and does not deliver);
  *   - has not rejected this order before (lpg_order.rejected_by);
  *   - on duty, and not in a mandatory rest (rest_until_ms <= now);
  *   - qualification and safety-training certificates present and not expired;

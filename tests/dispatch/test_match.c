@@ -262,6 +262,11 @@ static void staff_other_enterprise(struct registry *r, struct lpg_staff *s, stru
     set_id(s->enterprise_id, "E2"); /* with its vehicle, in E1's zone */
     set_id(v->enterprise_id, "E2");
 }
+static void escort(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)v;
+    s->role = LPG_ROLE_ESCORT;
+}
 static void zone_elsewhere(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
 {
     (void)r, (void)v;
@@ -282,6 +287,8 @@ struct refusal_case {
 
 static const struct refusal_case refusal_cases[] = {
     {"off duty", off_duty, "zone Z1: 1 staff; 1 off duty", "off duty"},
+    {"escort", escort, "zone Z1: 1 staff; 1 escort (does not deliver)",
+     "escort (does not deliver)"},
     {"in rest", in_rest, "zone Z1: 1 staff; 1 in mandatory rest until 2026-06-15 12:30",
      "in mandatory rest until 2026-06-15 12:30"},
     {"qualification number missing", qual_missing,
