@@ -10,6 +10,7 @@
 #include "dispatchd.h"
 
 #include "accounts.h"
+#include "alerts.h"
 #include "config.h"
 #include "handset_dispatch.h"
 #include "handset_server.h"
@@ -227,6 +228,8 @@ static int dispatchd_start(struct dispatchd *d)
         .reconnect_max_ms = (int)d->cfg.redis_reconnect_max,
         .key_prefix = d->cfg.redis_key_prefix,
     };
+    fix_filter_config_default(&d->fix_filter_cfg);
+    rules_config_default(&d->rules_cfg);
     d->registry = registry_new();
     d->accounts = accounts_new();
     if (d->registry == NULL || d->accounts == NULL) {
@@ -261,10 +264,12 @@ static int dispatchd_start(struct dispatchd *d)
         size_t n;
     } areas[] = {{dispatchd_routes, dispatchd_routes_count},
                  {v1_auth_routes, v1_auth_routes_count},
+                 {v1_tracking_routes, v1_tracking_routes_count},
                  {v1_registry_routes, v1_registry_routes_count},
                  {v1_import_routes, v1_import_routes_count},
                  {v1_order_routes, v1_order_routes_count},
-                 {v1_device_routes, v1_device_routes_count}};
+                 {v1_device_routes, v1_device_routes_count},
+                 {v1_alert_routes, v1_alert_routes_count}};
     size_t nroutes = 0;
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
         nroutes += areas[i].n;

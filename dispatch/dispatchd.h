@@ -6,7 +6,9 @@
 #define LPG_DISPATCHD_H
 
 #include "dispatchd_settings.h"
+#include "fix_filter.h"
 #include "http_server.h"
+#include "rules.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +34,8 @@ struct dispatcher_stats {
 /* Position ingest counters, for /metrics (ingest.c). */
 struct ingest_stats {
     uint64_t batches, fixes_stored, fixes_duplicate, fixes_invalid, fixes_late, batches_refused;
+    uint64_t filtered[8];    /* by enum fix_filter_reason (0 = passed to the rules) */
+    uint64_t events_dropped; /* rule events beyond the per-batch cap */
 };
 
 struct dispatchd {
@@ -51,6 +55,8 @@ struct dispatchd {
     int rematch_again;              /* another pass was requested meanwhile */
     struct dispatcher_stats dispatch_stats;
     struct ingest_stats ingest_stats;
+    struct fix_filter_config fix_filter_cfg; /* filters before the rules (defaults for now) */
+    struct rules_config rules_cfg;           /* tracking rule thresholds (defaults for now) */
     struct http_route *routes;      /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */

@@ -165,6 +165,16 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_fixes_total", l_dup, is->fixes_duplicate);
     prom_sample_u64(out, "lpg_fixes_total", l_inv, is->fixes_invalid);
     prom_sample_u64(out, "lpg_fixes_total", l_late, is->fixes_late);
+    prom_family(out, "lpg_fixes_filtered_total", "counter",
+                "Stored fixes by the filters' verdict before the rules: ok (evaluated), invalid, "
+                "zero, future, accuracy, duplicate, out_of_order, jump.");
+    for (int r = 0; r < FIX_FILTER_REASON_COUNT && r < 8; r++) {
+        const char *l_r[] = {"reason", fix_filter_reason_name((enum fix_filter_reason)r), NULL};
+        prom_sample_u64(out, "lpg_fixes_filtered_total", l_r, is->filtered[r]);
+    }
+    prom_family(out, "lpg_rule_events_dropped_total", "counter",
+                "Rule events beyond the per-batch cap (not stored).");
+    prom_sample_u64(out, "lpg_rule_events_dropped_total", NULL, is->events_dropped);
 
     http_reply_buffer(call, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);

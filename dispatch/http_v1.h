@@ -53,5 +53,7 @@ extern const struct http_route v1_order_routes[];
 extern const size_t v1_order_routes_count;
 extern const struct http_route v1_import_routes[];
 extern const size_t v1_import_routes_count;
+extern const struct http_route v1_tracking_routes[];
+extern const size_t v1_tracking_routes_count;
 
 #endif

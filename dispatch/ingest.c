@@ -2,8 +2,11 @@
 #define LOG_TAG "ingest"
 #include "ingest.h"
 
+#include "alerts.h"
+#include "fix_filter.h"
 #include "log.h"
 #include "registry.h"
+#include "rules.h"
 #include "store.h"
 
 #include "lpg/v1/envelope.pb-c.h"
@@ -20,11 +23,15 @@
 #define INGEST_MEMBER_MAX 200
 #define DAY_MS 86400000LL
 
+/* Events (alerts) one batch may raise; beyond it they are counted as dropped. */
+#define INGEST_EVENTS_MAX 64
+
 /* What a connection remembers between batches (handset_conn_data). */
 struct ingest_conn {
-    int loaded;          /* hwm and last_time read from the store */
+    int loaded;          /* hwm, last_time and the rule state read from the store */
     uint64_t hwm;        /* highest stored seq of this device */
     int64_t last_ms;     /* time of the vehicle's newest stored fix */
+    struct rules_state rules; /* the vehicle's filters and rules (persisted with each batch) */
 };
 
 /* One batch on its way to the store. */
@@ -35,7 +42,12 @@ struct ingest_job {
     uint64_t req;
     char device[LPG_ID_MAX + 1];
     char vehicle[LPG_ID_MAX + 1];
+    char staff[LPG_ID_MAX + 1];
+    char enterprise[LPG_ID_MAX + 1];
     Lpg__V1__PositionBatch *batch; /* a copy (unpacked from our own packing); owned */
+    struct lpg_alert alerts[INGEST_EVENTS_MAX];
+    size_t n_alerts;
+    struct rules_state rules_after; /* the rule state once this batch is stored */
 };
 
 static void job_end(struct ingest_job *job)
@@ -93,6 +105,47 @@ static void send_ack(struct ingest_job *job)
     job_end(job);
 }
 
+static void wire_to_fix(const Lpg__V1__Fix *f, int late, struct lpg_fix *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->time_ms = (int64_t)f->time_ms;
+    out->pos.lon = f->lon_e7 / 1e7;
+    out->pos.lat = f->lat_e7 / 1e7;
+    out->has_speed = f->has_speed_cm_s;
+    out->speed_kmh = f->speed_cm_s * 0.036; /* cm/s -> km/h */
+    out->has_heading = f->has_heading_cdeg;
+    out->heading_deg = f->heading_cdeg / 100.0;
+    out->has_accuracy = f->has_accuracy_cm;
+    out->accuracy_m = f->accuracy_cm / 100.0;
+    out->mode = f->has_mode ? (uint8_t)f->mode : LPG_FIX_MODE_3D;
+    if (f->has_speed_derived && f->speed_derived)
+        out->flags |= LPG_FIX_DERIVED_SPEED;
+    if (late)
+        out->flags |= LPG_FIX_LATE;
+}
+
+/* What the rules need to know about the vehicle's situation, from the registry. The zone
+ * inside-zone test is made per fix by the caller. */
+static void ingest_rules_ctx(struct dispatchd *d, const struct ingest_job *job,
+                             struct rules_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->utc_offset_min = 480;
+    const struct lpg_staff *s = registry_staff(d->registry, job->staff);
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, job->enterprise);
+    if (e)
+        ctx->utc_offset_min = e->utc_offset_min;
+    if (s) {
+        ctx->on_active_delivery = s->active_orders > 0;
+        const struct lpg_zone *z = s->zone_id[0] ? registry_zone(d->registry, s->zone_id) : NULL;
+        if (z) {
+            ctx->has_zone = true;
+            ctx->zone_limit_kmh = z->speed_limit_kmh;
+            ctx->expressway = z->expressway;
+        }
+    }
+}
+
 static void on_stored(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ingest_job *job = arg;
@@ -109,6 +162,11 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
         job_end(job);
         return;
     }
+    if (ic)
+        ic->rules = job->rules_after;
+    /* Stored: now tell the dispatchers and the driver (live events only). */
+    for (size_t i = 0; i < job->n_alerts; i++)
+        alerts_raised(job->d, &job->alerts[i], job->c);
     send_ack(job);
 }
 
@@ -121,6 +179,13 @@ static void store_batch(struct ingest_job *job)
     int64_t now = dispatchd_now_ms();
     struct store_txn *txn = store_txn_new();
     uint64_t hwm = ic->hwm;
+    struct rules_ctx ctx;
+    ingest_rules_ctx(d, job, &ctx);
+    const struct lpg_staff *person = registry_staff(d->registry, job->staff);
+    const struct lpg_zone *zone =
+        person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
+    job->rules_after = ic->rules;
+    struct rule_event events[RULES_EVENTS_MAX];
     int64_t newest = ic->last_ms;
     const Lpg__V1__Fix *newest_fix = NULL;
     size_t stored = 0, dup = 0, invalid = 0, late = 0;
@@ -155,6 +220,24 @@ static void store_batch(struct ingest_job *job)
         rc = store_txn_addv(txn, "ZADD", key, score, member, NULL) ||
              store_txn_addv(txn, "EXPIREAT", key, expire, NULL);
         stored++;
+        /* The rules see the fixes that pass the filters, in arrival order; a fix older than
+         * what they have seen is refused by the filters (out of order) and only stored. */
+        struct lpg_fix fx;
+        wire_to_fix(f, b->late, &fx);
+        ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
+        size_t n_ev = 0;
+        enum fix_filter_reason fr =
+            rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now,
+                              &ctx, events, RULES_EVENTS_MAX, &n_ev);
+        d->ingest_stats.filtered[fr]++;
+        for (size_t e = 0; e < n_ev; e++) {
+            if (job->n_alerts == INGEST_EVENTS_MAX) {
+                d->ingest_stats.events_dropped++;
+                continue;
+            }
+            alerts_from_event(&job->alerts[job->n_alerts++], &events[e], job->enterprise,
+                              job->vehicle, job->staff, now);
+        }
         if ((int64_t)f->time_ms > newest) {
             newest = (int64_t)f->time_ms;
             newest_fix = f;
@@ -188,6 +271,16 @@ static void store_batch(struct ingest_job *job)
         if (rc == 0 && newest_fix->lat_e7 < 850500000 && newest_fix->lat_e7 > -850500000)
             rc = store_txn_addv(txn, "GEOADD", geo, glon, glat, job->vehicle, NULL);
     }
+    /* The rule state travels with the batch: a restart continues every episode. */
+    if (rc == 0 && stored > 0) {
+        char text[RULES_STATE_TEXT_MAX];
+        int tl = rules_state_encode(&job->rules_after, text, sizeof(text));
+        snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
+        store_key(d->store, key, sizeof(key), rel);
+        rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
+    }
+    for (size_t i = 0; rc == 0 && i < job->n_alerts; i++)
+        rc = alerts_store(d, txn, &job->alerts[i]);
     d->ingest_stats.batches++;
     d->ingest_stats.fixes_duplicate += dup;
     d->ingest_stats.fixes_invalid += invalid;
@@ -230,7 +323,7 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ingest_job *job = arg;
     struct ingest_conn *ic = handset_conn_data(job->c);
-    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
                            "could not read the device's position state; resend later",
                            job->has_req, job->req, 0);
@@ -240,6 +333,14 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
     const redisReply *h = reply->element[0], *t = reply->element[1];
     ic->hwm = h->type == REDIS_REPLY_STRING ? strtoull(h->str, NULL, 10) : 0;
     ic->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
+    const redisReply *r = reply->element[2];
+    rules_state_init(&ic->rules);
+    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&ic->rules, r->str, r->len) != 0) {
+        /* Better to start the episodes afresh than to refuse the vehicle's positions. */
+        log_warn("stored rule state of vehicle %s does not decode; starting afresh",
+                 job->vehicle);
+        rules_state_init(&ic->rules);
+    }
     ic->loaded = 1;
     store_batch(job);
 }
@@ -296,6 +397,8 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
     job->req = env->request_id;
     snprintf(job->device, sizeof(job->device), "%s", handset_conn_device(c));
     snprintf(job->vehicle, sizeof(job->vehicle), "%s", s->vehicle_id);
+    snprintf(job->staff, sizeof(job->staff), "%s", s->id);
+    snprintf(job->enterprise, sizeof(job->enterprise), "%s", s->enterprise_id);
     handset_conn_hold(c);
     if (ic->loaded) {
         store_batch(job);
@@ -309,8 +412,12 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
     store_key(d->store, k2, sizeof(k2), rel);
     struct store_txn *txn = store_txn_new();
     const char *why = "out of memory";
+    char k3[256];
+    snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
+    store_key(d->store, k3, sizeof(k3), rel);
     if (txn == NULL || store_txn_addv(txn, "GET", k1, NULL) != 0 ||
-        store_txn_addv(txn, "HGET", k2, "time_ms", NULL) != 0) {
+        store_txn_addv(txn, "HGET", k2, "time_ms", NULL) != 0 ||
+        store_txn_addv(txn, "GET", k3, NULL) != 0) {
         store_txn_free(txn);
         txn = NULL;
     }

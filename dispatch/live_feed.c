@@ -122,6 +122,37 @@ static int sees(const struct subscriber *s, const char *enterprise_id)
     return s->enterprise_id[0] == '\0' || strcmp(s->enterprise_id, enterprise_id) == 0;
 }
 
+void live_feed_publish(struct live_feed *f, const char *enterprise_id, const char *event,
+                       json_t *data)
+{
+    char *json = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(data);
+    if (f == NULL || json == NULL) {
+        free(json);
+        return;
+    }
+    uint64_t id = f->next_id++;
+    size_t cap = strlen(json) + 96;
+    char *text = malloc(cap);
+    if (text == NULL) {
+        free(json);
+        return;
+    }
+    int len = snprintf(text, cap, "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n", id, event, json);
+    free(json);
+    struct feed_event *slot = &f->ring[id % LIVE_FEED_RING];
+    free(slot->text);
+    slot->id = id;
+    snprintf(slot->enterprise_id, sizeof(slot->enterprise_id), "%s", enterprise_id);
+    slot->text = text;
+    slot->len = (size_t)len;
+    for (struct subscriber *s = f->subs, *next; s; s = next) {
+        next = s->next;
+        if (sees(s, enterprise_id))
+            sub_send(s, text, (size_t)len);
+    }
+}
+
 void live_feed_publish_order(struct live_feed *f, const struct lpg_order *o)
 {
     if (f == NULL || o == NULL)
@@ -130,32 +161,11 @@ void live_feed_publish_order(struct live_feed *f, const struct lpg_order *o)
     char type[48];
     snprintf(type, sizeof(type), "order.%s", lpg_order_state_name(o->state));
     json_t *data = order ? json_pack("{s:s, s:o}", "type", type, "order", order) : NULL;
-    char *json = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-    json_decref(data);
-    if (json == NULL) {
+    if (data == NULL) {
         log_error("out of memory publishing order %s", o->id);
         return;
     }
-    uint64_t id = f->next_id++;
-    size_t cap = strlen(json) + 64;
-    char *text = malloc(cap);
-    if (text == NULL) {
-        free(json);
-        return;
-    }
-    int len = snprintf(text, cap, "id: %" PRIu64 "\nevent: order\ndata: %s\n\n", id, json);
-    free(json);
-    struct feed_event *slot = &f->ring[id % LIVE_FEED_RING];
-    free(slot->text);
-    slot->id = id;
-    snprintf(slot->enterprise_id, sizeof(slot->enterprise_id), "%s", o->enterprise_id);
-    slot->text = text;
-    slot->len = (size_t)len;
-    for (struct subscriber *s = f->subs, *next; s; s = next) {
-        next = s->next;
-        if (sees(s, o->enterprise_id))
-            sub_send(s, text, (size_t)len);
-    }
+    live_feed_publish(f, o->enterprise_id, "order", data);
 }
 
 void live_feed_subscribe(struct live_feed *f, struct http_call *call,

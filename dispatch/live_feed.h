@@ -17,6 +17,8 @@
 #include "http_server.h"
 #include "model.h"
 
+#include <jansson.h>
+
 #define LIVE_FEED_RING 1024                  /* events kept for replay */
 #define LIVE_FEED_MAX_SUBSCRIBERS 256        /* open streams per instance */
 #define LIVE_FEED_HEARTBEAT_S 15             /* seconds between keep-alive comments */
@@ -33,6 +35,10 @@ void live_feed_close_all(struct live_feed *feed);
 
 /* Publishes the new state of an order to the streams allowed to see it. */
 void live_feed_publish_order(struct live_feed *feed, const struct lpg_order *o);
+/* Publishes an event of type `event` (an SSE event name: "alert", ...) with `data` (stolen)
+ * to the streams of `enterprise_id`. */
+void live_feed_publish(struct live_feed *feed, const char *enterprise_id, const char *event,
+                       json_t *data);
 
 /* Turns the call into a stream for principal p (already authenticated). */
 void live_feed_subscribe(struct live_feed *feed, struct http_call *call,

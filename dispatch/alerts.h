@@ -1,0 +1,48 @@
+/* alerts.h -- alerts raised by the tracking rules (rules.h): stored in Redis with the batch
+ * that caused them, pushed to the enterprise's dispatchers on the live feed (event "alert")
+ * and to the driver's handset (Alert message), listed for dispatchers and auditors, and
+ * acknowledged by a dispatcher with a note.
+ *
+ * Keys (docs/redis-keys.md):
+ *   {p}alert:{id}               string: the alert as JSON; expires after ALERT_RETENTION_DAYS
+ *                               (violation records: at least 3 years by regulation)
+ *   {p}alerts:{enterprise}      sorted set: alert ids by time (ms)
+ *   {p}alerts:vehicle:{vehicle} sorted set: alert ids by time (ms)
+ * Late events (from fixes a unit buffered while offline) are stored and listed, marked late,
+ * but not pushed as live alerts.
+ */
+#ifndef LPG_ALERTS_H
+#define LPG_ALERTS_H
+
+#include "dispatchd.h"
+#include "handset_server.h"
+#include "model.h"
+#include "rules.h"
+#include "store.h"
+
+#include <jansson.h>
+
+#define ALERT_RETENTION_DAYS 1100 /* 3 years and some: violation records are kept 3 years */
+
+struct lpg_alert {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char vehicle_id[LPG_ID_MAX + 1];
+    char staff_id[LPG_ID_MAX + 1];
+    struct rule_event ev;
+    int64_t created_ms;
+};
+
+void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const char *enterprise,
+                       const char *vehicle, const char *staff, int64_t now_ms);
+/* Adds the commands that store a (new) alert. 0 or -1 (OOM). */
+int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a);
+/* After the alert is stored: logs it and, unless late, pushes it to the dispatchers' live
+ * feed and to the handset `c` (the driver's; may be NULL). */
+void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handset_conn *c);
+json_t *alerts_to_json(const struct lpg_alert *a);
+
+extern const struct http_route v1_alert_routes[];
+extern const size_t v1_alert_routes_count;
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * fix.h - one position fix as the pre-rule filters (fix_filter.h) and the rules (rules.h) see
+ * it. Conversions from the wire (handset protobuf, JT/T 808, gpsd's m/s) are done by the
+ * adapters that receive them, never here.
+ *
+ * Units are in the field names: time in UTC milliseconds since the Unix epoch (the receiver's
+ * time, i.e. when the position was measured, not when it arrived), speed in km/h (the unit of
+ * every legal limit and of JT/T 808), heading in degrees clockwise from true north, accuracy in
+ * metres (horizontal, ~1 sigma as the device reports it). Positions are WGS84 lon/lat degrees.
+ */
+#ifndef LPG_FIX_H
+#define LPG_FIX_H
+
+#include "geo_core.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Fix dimension, as gpsd's fix.mode (0/1 = no fix, 2 = 2D, 3 = 3D). */
+enum lpg_fix_mode {
+    LPG_FIX_MODE_NONE = 1, /* no fix: refused by the filters (0 is accepted as "no fix" too) */
+    LPG_FIX_MODE_2D = 2,
+    LPG_FIX_MODE_3D = 3,
+};
+
+enum lpg_fix_flags {
+    /* speed_kmh was not measured by the receiver but derived from the position change (gpsd
+     * does this when a sentence has no speed; fix_filter/rules_process_fix do it for fixes
+     * without speed). Derived speeds spike on position jumps: the fatigue rule ignores them
+     * and the overspeed rule needs a sustained run of them. */
+    LPG_FIX_DERIVED_SPEED = 1u << 0,
+    /* Arrived late (the unit uploads what it buffered while offline): evaluated, but events
+     * are marked late and the caller raises no live alert for them. */
+    LPG_FIX_LATE = 1u << 1,
+};
+
+struct lpg_fix {
+    int64_t time_ms;      /* UTC ms since the epoch, receiver's time */
+    struct geo_point pos; /* lon, lat degrees */
+    double speed_kmh;     /* ground speed, km/h; valid when has_speed */
+    double heading_deg;   /* course over ground, [0, 360); valid when has_heading */
+    double accuracy_m;    /* horizontal accuracy, metres; valid when has_accuracy */
+    bool has_speed;
+    bool has_heading;
+    bool has_accuracy;
+    uint8_t mode;   /* enum lpg_fix_mode */
+    uint32_t flags; /* enum lpg_fix_flags bits */
+};
+
+#endif /* LPG_FIX_H */
