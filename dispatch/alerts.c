@@ -134,7 +134,8 @@ static void on_alert_bodies(void *arg, const struct redisReply *reply, const cha
 {
     struct http_call *call = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(call, err ? err : "the store could not read the alerts");
+        http_reply_error(call, 503, "store_unavailable",
+                         "the store could not be read; retry later", NULL);
         return;
     }
     json_t *items = json_array();
@@ -154,7 +155,8 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     struct dispatchd *d = job->d;
     free(job);
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(call, err ? err : "the store could not read the alerts");
+        http_reply_error(call, 503, "store_unavailable",
+                         "the store could not be read; retry later", NULL);
         return;
     }
     if (reply->elements == 0) {

@@ -17,6 +17,7 @@
 #include "http_server.h"
 #include "dispatcher.h"
 #include "http_v1.h"
+#include "ingest.h"
 #include "live_feed.h"
 #include "log.h"
 #include "registry.h"
@@ -243,7 +244,7 @@ static int dispatchd_start(struct dispatchd *d)
     }
     d->writer = writer_new(d->base, d->store);
     d->feed = live_feed_new(d->base);
-    if (d->writer == NULL || d->feed == NULL) {
+    if (d->writer == NULL || d->feed == NULL || ingest_init(d) != 0) {
         log_error("out of memory");
         return -1;
     }
@@ -320,6 +321,7 @@ static void dispatchd_stop(struct dispatchd *d)
     writer_free(d->writer);
     handset_server_free(d->handset);
     live_feed_free(d->feed);
+    ingest_free(d);
     http_server_free(d->http);
     free(d->routes);
     registry_free(d->registry);

@@ -23,6 +23,7 @@ struct registry;
 struct accounts;
 struct writer;
 struct live_feed;
+struct tracks;
 
 #define DISPATCHD_VERSION "0.1.0"
 
@@ -48,6 +49,7 @@ struct dispatchd {
     struct accounts *accounts;      /* users and sessions of the HTTP API */
     struct writer *writer;          /* the single writer: every change goes through it */
     struct live_feed *feed;         /* GET /v1/events streams */
+    struct tracks *tracks;          /* per-vehicle tracking state (ingest.c) */
     int loaded;                     /* registry and accounts loaded from Redis: serving /v1 */
     int loading;                    /* a load is in progress */
     int reload_needed;              /* a commit's outcome is unknown: reload when Redis is back */

@@ -37,7 +37,7 @@ static int authenticate(void *ctx, const char *device_id, const uint8_t *credent
     struct dispatchd *d = ctx;
     if (!d->loaded) {
         snprintf(why, why_cap, "the service is loading; retry shortly");
-        return -1;
+        return -2;
     }
     const struct device_record *dev = accounts_device(d->accounts, device_id);
     char presented[AUTH_DEVICE_SECRET_LEN + 1];
@@ -111,7 +111,10 @@ void handset_dispatch_notify_assigned(struct dispatchd *d, const struct lpg_orde
 {
     if (o == NULL || o->state != LPG_ORDER_ASSIGNED || d->handset == NULL)
         return;
-    struct handset_conn *c = handset_server_find_staff(d->handset, o->staff_id);
+    /* To the person's current handset only (a replaced one may still be connected). */
+    const struct lpg_staff *s = registry_staff(d->registry, o->staff_id);
+    struct handset_conn *c =
+        s && s->device_id[0] ? handset_server_find_device(d->handset, s->device_id) : NULL;
     if (c)
         send_assigned(d, c, o);
 }

@@ -301,10 +301,16 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     c->staff_id[0] = '\0';
     if (hooks && hooks->authenticate) {
         char why[160] = "unknown device or wrong credential";
-        if (hooks->authenticate(c->srv->opt.hooks_ctx, h->device_id,
-                                h->has_credential ? h->credential.data : NULL,
-                                h->has_credential ? h->credential.len : 0, c->staff_id,
-                                sizeof(c->staff_id), why, sizeof(why)) != 0) {
+        int verdict = hooks->authenticate(c->srv->opt.hooks_ctx, h->device_id,
+                                          h->has_credential ? h->credential.data : NULL,
+                                          h->has_credential ? h->credential.len : 0, c->staff_id,
+                                          sizeof(c->staff_id), why, sizeof(why));
+        if (verdict == -2) {
+            hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, why, has_req, req, 0);
+            c->staff_id[0] = '\0';
+            return;
+        }
+        if (verdict != 0) {
             hconn_send_error(c, LPG__V1__ERROR__CODE__UNAUTHORIZED, why, has_req, req, 1);
             return;
         }
@@ -685,6 +691,14 @@ void handset_conn_set_data(struct handset_conn *c, void *data, void (*free_fn)(v
 void *handset_conn_data(const struct handset_conn *c)
 {
     return c->data;
+}
+
+struct handset_conn *handset_server_find_device(struct handset_server *srv, const char *device_id)
+{
+    for (struct handset_conn *c = srv->conns; c; c = c->next)
+        if (c->session == HC_OPEN && !c->closing && strcmp(c->device_id, device_id) == 0)
+            return c;
+    return NULL;
 }
 
 struct handset_conn *handset_server_find_staff(struct handset_server *srv, const char *staff_id)

@@ -28,7 +28,8 @@ struct Lpg__V1__Envelope;
  * hooks are optional (NULL). */
 struct handset_hooks {
     /* Checks a Hello's device id and credential. Returns 0 and fills staff_id (the person the
-     * device belongs to), or -1 with why: the Hello is refused (UNAUTHORIZED) and closed. */
+     * device belongs to); -1 with why: refused (UNAUTHORIZED) and closed; -2 with why: cannot
+     * tell now (e.g. the service is loading): UNAVAILABLE, the device retries. */
     int (*authenticate)(void *ctx, const char *device_id, const uint8_t *credential, size_t len,
                         char *staff_id, size_t staff_cap, char *why, size_t why_cap);
     /* The session is open and acknowledged (e.g. send what the device missed). */
@@ -96,6 +97,8 @@ void handset_conn_release(struct handset_conn *c);
  * freed (free_fn may be NULL). */
 void handset_conn_set_data(struct handset_conn *c, void *data, void (*free_fn)(void *));
 void *handset_conn_data(const struct handset_conn *c);
+/* The open session of a device, or NULL. */
+struct handset_conn *handset_server_find_device(struct handset_server *hs, const char *device_id);
 /* The open session of a staff member's device, or NULL. */
 struct handset_conn *handset_server_find_staff(struct handset_server *hs, const char *staff_id);
 

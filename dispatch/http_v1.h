@@ -29,6 +29,10 @@ const struct auth_principal *v1_begin(struct http_call *call, struct dispatchd *
 int v1_allow(struct http_call *call, struct dispatchd *d, const struct auth_principal *p,
              enum auth_action action, const char *enterprise_id);
 
+/* Whether a dispatcher p must not learn that an entity of `enterprise_id` exists: another
+ * enterprise's entity is answered exactly like a missing one (404). */
+bool v1_hidden(const struct auth_principal *p, const char *enterprise_id);
+
 /* 400 (or 500 for "internal") with the validation error's code, message and field. */
 void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *err);
 /* The ?limit= of a list request within 1..V1_PAGE_MAX (default V1_PAGE_DEFAULT); -1 after

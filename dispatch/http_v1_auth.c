@@ -12,6 +12,9 @@
 #include "http_v1.h"
 
 #include "accounts.h"
+#include "handset_server.h"
+
+#include "lpg/v1/envelope.pb-c.h"
 #include "log.h"
 #include "registry.h"
 #include "registry_store.h"
@@ -83,6 +86,11 @@ const struct auth_principal *v1_begin(struct http_call *call, struct dispatchd *
     if (p == NULL || v1_allow(call, d, p, action, enterprise_id) != 0)
         return NULL;
     return p;
+}
+
+bool v1_hidden(const struct auth_principal *p, const char *enterprise_id)
+{
+    return p->role == AUTH_ROLE_DISPATCHER && strcmp(p->enterprise_id, enterprise_id) != 0;
 }
 
 void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *err)
@@ -474,6 +482,14 @@ static void on_device_stored(void *arg, const struct redisReply *reply, const ch
         return;
     }
     accounts_put_device(job->d->accounts, &job->dev);
+    /* A replaced handset stops working at once: close its open session too. */
+    const struct lpg_staff *before = registry_staff(job->d->registry, job->dev.staff_id);
+    if (before && before->device_id[0] && strcmp(before->device_id, job->dev.device_id) != 0) {
+        struct handset_conn *old = handset_server_find_device(job->d->handset, before->device_id);
+        if (old)
+            handset_conn_error(old, LPG__V1__ERROR__CODE__UNAUTHORIZED,
+                               "this handset was replaced; log in with the new device", 0, 0, 1);
+    }
     registry_put_staff(job->d->registry, job->staff);
     job->staff = NULL;
     log_info("device %s registered for %s by %s", job->dev.device_id, job->dev.staff_id,
@@ -491,7 +507,7 @@ static void run_device(struct writer *w, void *arg)
     const struct lpg_staff *s = registry_staff(d->registry, job->dev.staff_id);
     const char *fail_code = NULL, *fail_msg = NULL, *fail_field = NULL;
     int fail_status = 422;
-    if (s == NULL) {
+    if (s == NULL || v1_hidden(&job->principal, s->enterprise_id)) {
         fail_code = "unknown_reference", fail_msg = "no such staff member", fail_field = "staff_id";
     } else if (v1_allow(job->call, d, &job->principal, AUTH_WRITE, s->enterprise_id) != 0) {
         writer_finish(w);

@@ -172,6 +172,8 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
 {
     struct dispatchd *d = job->d;
     const struct lpg_order *cur = registry_order(d->registry, job->id);
+    if (cur && v1_hidden(&job->principal, cur->enterprise_id))
+        cur = NULL; /* another enterprise's: exactly like a missing one */
     if (cur == NULL) {
         char msg[160];
         snprintf(msg, sizeof(msg), "no order with id %s", job->id);
@@ -196,6 +198,8 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
     if (job->op == OP_ASSIGN) {
         const char *staff_id = json_string_value(json_object_get(job->body, "staff_id"));
         s = staff_id ? registry_staff(d->registry, staff_id) : NULL;
+        if (s && strcmp(s->enterprise_id, o->enterprise_id) != 0)
+            s = NULL; /* another enterprise's person: never named, never assignable */
         if (s == NULL) {
             finish_with_error(w, job, staff_id ? 422 : 400,
                               staff_id ? "unknown_reference" : "missing_field",
@@ -215,8 +219,13 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
         to = LPG_ORDER_FAILED;
     }
     if (to != LPG_ORDER_ASSIGNED && order_fsm_reason_required(o->state, to) &&
-        (reason == NULL || reason[strspn(reason, " \t")] == '\0')) {
+        (reason == NULL || reason[strspn(reason, " \t\r\n\v\f")] == '\0')) {
         finish_with_error(w, job, 400, "missing_field", "a reason is required", "reason");
+        return -1;
+    }
+    if (reason && strlen(reason) > LPG_TEXT_MAX) {
+        finish_with_error(w, job, 400, "invalid_field", "reason is longer than 255 bytes",
+                          "reason");
         return -1;
     }
     char previous[LPG_ID_MAX + 1];
@@ -362,7 +371,8 @@ static void on_history(void *arg, const struct redisReply *reply, const char *er
 {
     struct http_call *call = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(call, err ? err : "the store could not read the history");
+        http_reply_error(call, 503, "store_unavailable",
+                         "the store could not be read; retry later", NULL);
         return;
     }
     json_t *items = json_array();
@@ -397,7 +407,7 @@ static void handle_history(struct http_call *call, void *ctx)
         return;
     const char *id = http_call_param(call, "id");
     const struct lpg_order *o = id ? registry_order(d->registry, id) : NULL;
-    if (o == NULL) {
+    if (o == NULL || v1_hidden(p, o->enterprise_id)) {
         http_reply_error(call, 404, "not_found", "no such order", NULL);
         return;
     }

@@ -239,6 +239,8 @@ static void run_write(struct writer *w, void *arg)
     void *e = NULL;
 
     if (job->is_patch) {
+        if (old && v1_hidden(&job->principal, ops->enterprise(old)))
+            old = NULL; /* another enterprise's: exactly like a missing one */
         if (old == NULL || v1_allow(job->call, d, &job->principal, AUTH_WRITE,
                                     ops->enterprise(old)) != 0) {
             if (old == NULL) {

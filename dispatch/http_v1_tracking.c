@@ -45,9 +45,9 @@
 
 /* Nearest-vehicle queries. */
 #define NEAREST_RADIUS_DEFAULT 5000
-#define NEAREST_RADIUS_MAX 100000
-#define NEAREST_LIMIT_DEFAULT 10
-#define NEAREST_LIMIT_MAX 100
+#define NEAREST_RADIUS_MAX     100000
+#define NEAREST_LIMIT_DEFAULT  10
+#define NEAREST_LIMIT_MAX      100
 
 /* ---- fixes as stored ---- */
 
@@ -133,8 +133,7 @@ static int route_fix_parse(const char *m, size_t len, struct route_fix *f)
 static void fmt_e7(char *out, size_t cap, int64_t v)
 {
     uint64_t a = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
-    snprintf(out, cap, "%s%" PRIu64 ".%07" PRIu64, v < 0 ? "-" : "", a / 10000000u,
-             a % 10000000u);
+    snprintf(out, cap, "%s%" PRIu64 ".%07" PRIu64, v < 0 ? "-" : "", a / 10000000u, a % 10000000u);
 }
 
 /* v / 10^decimals with exactly `decimals` decimals, or "null" when absent. */
@@ -195,7 +194,7 @@ struct route_export {
     int pass;
     uint64_t count, hash;
     uint64_t pass0_count, pass0_hash;
-    uint64_t skipped; /* members not in the stored format */
+    uint64_t skipped;     /* members not in the stored format */
     struct evbuffer *out; /* formatted, not yet accepted by the stream */
     struct event *retry;
     int64_t stalled_since; /* 0 while the client keeps up */
@@ -221,8 +220,7 @@ static void export_flush(struct route_export *x);
 static void on_export_closed(void *arg)
 {
     struct route_export *x = arg;
-    log_info("route export of %s: client went away after %" PRIu64 " fixes", x->vehicle,
-             x->count);
+    log_info("route export of %s: client went away after %" PRIu64 " fixes", x->vehicle, x->count);
     x->call = NULL;
     if (!x->in_flight)
         export_free(x); /* else freed when the reply arrives */
@@ -355,9 +353,8 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
         fmt_scaled(acc, sizeof(acc), f->has_acc, f->accuracy_cm, 2);
         evbuffer_add_printf(b, "%" PRIu64 ",", f->seq);
         add_instant(b, f->time_ms);
-        evbuffer_add_printf(b, ",%s,%s,%s,%s,%s,%s,%s,%s\r\n", lat, lon,
-                            f->has_speed ? sp : "", f->has_heading ? hd : "",
-                            f->has_acc ? acc : "", mode ? mode : "",
+        evbuffer_add_printf(b, ",%s,%s,%s,%s,%s,%s,%s,%s\r\n", lat, lon, f->has_speed ? sp : "",
+                            f->has_heading ? hd : "", f->has_acc ? acc : "", mode ? mode : "",
                             (f->flags & 2) ? "true" : "false", (f->flags & 1) ? "true" : "false");
         break;
     }
@@ -479,8 +476,8 @@ static void on_export_chunk(void *arg, const struct redisReply *reply, const cha
                      from + 11, from + 14, from + 17);
             snprintf(t, sizeof(t), "%.4s%.2s%.2sT%.2s%.2s%.2sZ", to, to + 5, to + 8, to + 11,
                      to + 14, to + 17);
-            snprintf(disp, sizeof(disp), "attachment; filename=\"route-%s-%s-%s.%s\"",
-                     x->vehicle, f, t, route_formats[x->fmt].ext);
+            snprintf(disp, sizeof(disp), "attachment; filename=\"route-%s-%s-%s.%s\"", x->vehicle,
+                     f, t, route_formats[x->fmt].ext);
             evhttp_add_header(h, "Content-Disposition", disp);
         }
         x->started = 1;
@@ -527,8 +524,7 @@ static void on_export_chunk(void *arg, const struct redisReply *reply, const cha
             x->cursor_offset = same;
         x->cursor_set = 1;
         x->cursor_ms = last_ms;
-        x->cursor_len = last->len < sizeof(x->cursor_member) ? last->len
-                                                             : sizeof(x->cursor_member);
+        x->cursor_len = last->len < sizeof(x->cursor_member) ? last->len : sizeof(x->cursor_member);
         memcpy(x->cursor_member, last->str, x->cursor_len);
     } else {
         x->day++;
@@ -610,8 +606,9 @@ static int query_instant(struct http_call *call, const char *name, int64_t *ms)
     const char *s = http_call_query(call, name);
     if (s == NULL || lpg_json_instant_parse(s, ms) != 0) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "%s is required: an RFC 3339 instant, e.g. "
-                                   "2026-11-28T00:00:00Z or 2026-11-28T08:00:00+08:00",
+        snprintf(msg, sizeof(msg),
+                 "%s is required: an RFC 3339 instant, e.g. "
+                 "2026-11-28T00:00:00Z or 2026-11-28T08:00:00+08:00",
                  name);
         http_reply_error(call, 400, "invalid_parameter", msg, name);
         return -1;
@@ -794,17 +791,16 @@ static void on_nearest(void *arg, const struct redisReply *reply, const char *er
         double dm = dist->type == REDIS_REPLY_STRING ? strtod(dist->str, NULL) : 0;
         double lo = lon->type == REDIS_REPLY_STRING ? strtod(lon->str, NULL) : 0;
         double la = lat->type == REDIS_REPLY_STRING ? strtod(lat->str, NULL) : 0;
-        json_array_append_new(items, json_pack("{s:s, s:s, s:f, s:{s:f, s:f}}", "vehicle_id",
-                                               v->id, "enterprise_id", v->enterprise_id,
-                                               "distance_m", dm, "location", "lon", lo, "lat",
-                                               la));
+        json_array_append_new(items, json_pack("{s:s, s:s, s:f, s:{s:f, s:f}}", "vehicle_id", v->id,
+                                               "enterprise_id", v->enterprise_id, "distance_m", dm,
+                                               "location", "lon", lo, "lat", la));
     }
     http_reply_json(call, 200, json_pack("{s:o}", "items", items));
     free(job);
 }
 
-static int query_number(struct http_call *call, const char *name, double lo, double hi,
-                        double dflt, int required, double *out)
+static int query_number(struct http_call *call, const char *name, double lo, double hi, double dflt,
+                        int required, double *out)
 {
     const char *s = http_call_query(call, name);
     if (s == NULL && !required) {
@@ -836,8 +832,8 @@ static void handle_nearest(struct http_call *call, void *ctx)
     double lon, lat, radius, limit;
     if (query_number(call, "lon", -180, 180, 0, 1, &lon) != 0 ||
         query_number(call, "lat", -85.05112878, 85.05112878, 0, 1, &lat) != 0 ||
-        query_number(call, "radius_m", 1, NEAREST_RADIUS_MAX, NEAREST_RADIUS_DEFAULT, 0,
-                     &radius) != 0 ||
+        query_number(call, "radius_m", 1, NEAREST_RADIUS_MAX, NEAREST_RADIUS_DEFAULT, 0, &radius) !=
+            0 ||
         query_number(call, "limit", 1, NEAREST_LIMIT_MAX, NEAREST_LIMIT_DEFAULT, 0, &limit) != 0)
         return;
     if (limit != (double)(int)limit) {
@@ -862,9 +858,8 @@ static void handle_nearest(struct http_call *call, void *ctx)
     snprintf(scount, sizeof(scount), "%d", job->limit);
     /* A dispatcher's vehicles are filtered after the search, so every vehicle within the
      * radius is fetched (bounded by the fleet); others get exactly `limit`. */
-    const char *argv[] = {"GEOSEARCH", key,  "FROMLONLAT", slon,       slat,    "BYRADIUS",
-                          srad,        "m",  "ASC",        "WITHDIST", "WITHCOORD", "COUNT",
-                          scount};
+    const char *argv[] = {"GEOSEARCH", key,   "FROMLONLAT", slon,        slat,    "BYRADIUS", srad,
+                          "m",         "ASC", "WITHDIST",   "WITHCOORD", "COUNT", scount};
     int argc = job->enterprise_id[0] ? 11 : 13;
     const char *why;
     if (store_command_argv(d->store, on_nearest, job, argc, argv, NULL, &why) != 0) {

@@ -5,9 +5,15 @@
 #include "alerts.h"
 #include "fix_filter.h"
 #include "log.h"
+#include "model_json.h"
 #include "registry.h"
+#include "registry_store.h"
 #include "rules.h"
 #include "store.h"
+#include "writer.h"
+
+#include <event2/event.h>
+#include <jansson.h>
 
 #include "lpg/v1/envelope.pb-c.h"
 
@@ -26,12 +32,32 @@
 /* Events (alerts) one batch may raise; beyond it they are counted as dropped. */
 #define INGEST_EVENTS_MAX 64
 
+/* Buckets of the vehicle-track table (power of two); chains stay short for 10^4 vehicles. */
+#define TRACK_BUCKETS 4096u
+/* How often time-based rules (signal lost) are evaluated without a fix. */
+#define TRACK_TICK_S 15
+
 /* What a connection remembers between batches (handset_conn_data). */
 struct ingest_conn {
-    int loaded;          /* hwm, last_time and the rule state read from the store */
-    uint64_t hwm;        /* highest stored seq of this device */
-    int64_t last_ms;     /* time of the vehicle's newest stored fix */
-    struct rules_state rules; /* the vehicle's filters and rules (persisted with each batch) */
+    int loaded;   /* hwm read from the store */
+    uint64_t hwm; /* highest stored seq of this device */
+};
+
+/* Per vehicle, whichever device reports for it: the newest stored fix and the rule state
+ * (persisted with each batch, loaded from the store the first time it is needed). */
+struct vehicle_track {
+    struct vehicle_track *next;
+    char vehicle_id[LPG_ID_MAX + 1];
+    int loaded;
+    int64_t last_ms;          /* time of the vehicle's newest stored fix */
+    struct rules_state rules; /* filters and rules */
+};
+
+struct tracks {
+    struct vehicle_track *buckets[TRACK_BUCKETS];
+    size_t n;
+    struct event *tick;
+    struct dispatchd *d;
 };
 
 /* One batch on its way to the store. */
@@ -48,6 +74,11 @@ struct ingest_job {
     struct lpg_alert alerts[INGEST_EVENTS_MAX];
     size_t n_alerts;
     struct rules_state rules_after; /* the rule state once this batch is stored */
+    struct vehicle_track *track;    /* owned by the table, lives as long as dispatchd */
+    size_t n_stored, n_late;        /* counted once Redis confirms */
+    int has_newest;                 /* the batch moved the vehicle's latest position */
+    struct geo_point newest_pos;
+    int64_t last_after;             /* the track's newest time once this batch is stored */
 };
 
 static void job_end(struct ingest_job *job)
@@ -58,9 +89,12 @@ static void job_end(struct ingest_job *job)
     free(job);
 }
 
-static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms)
+static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_ms)
 {
-    (void)now_ms;
+    /* A fix from the future would become the vehicle's latest and make every real fix after
+     * it "late": never stored. */
+    if (f->has_time_ms && (int64_t)f->time_ms > now_ms + max_future_ms)
+        return 0;
     if (!f->has_seq || f->seq == 0 || !f->has_time_ms || !f->has_lat_e7 || !f->has_lon_e7)
         return 0;
     if (f->lat_e7 < -900000000 || f->lat_e7 > 900000000 || f->lon_e7 < -1800000000 ||
@@ -103,6 +137,35 @@ static void send_ack(struct ingest_job *job)
     env.ack = &ack;
     handset_conn_send(job->c, &env);
     job_end(job);
+}
+
+static void on_tick_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg;
+    (void)reply;
+    if (err)
+        log_debug("tick state not confirmed: %s", err);
+}
+
+static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
+                              const struct rules_state *rules);
+
+/* The vehicle's last position in the registry, which matching ranks by. A cache of
+ * {p}vehicle:{id}:last: replacing the in-memory copy does not write the vehicle's record
+ * (its next stored change carries the position along). */
+static void ingest_set_position(struct dispatchd *d, const char *vehicle, struct geo_point p,
+                                int64_t ms)
+{
+    const struct lpg_vehicle *cur = registry_vehicle(d->registry, vehicle);
+    if (cur == NULL || (cur->has_position && cur->position_ms >= ms))
+        return;
+    struct lpg_vehicle *v = lpg_vehicle_dup(cur);
+    if (v == NULL)
+        return;
+    v->has_position = true;
+    v->position = p;
+    v->position_ms = ms;
+    registry_put_vehicle(d->registry, v);
 }
 
 static void wire_to_fix(const Lpg__V1__Fix *f, int late, struct lpg_fix *out)
@@ -157,13 +220,19 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
                                                 : "nothing was stored, resend later");
         if (ic)
             ic->loaded = 0; /* re-read the high-water mark before the next batch */
+        job->track->loaded = 0; /* and the vehicle's state */
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req,
                            job->req, 0);
         job_end(job);
         return;
     }
-    if (ic)
-        ic->rules = job->rules_after;
+    job->track->rules = job->rules_after;
+    job->track->last_ms = job->last_after;
+    job->d->ingest_stats.fixes_stored += job->n_stored;
+    job->d->ingest_stats.fixes_late += job->n_late;
+    if (job->has_newest)
+        ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after);
+    ingest_apply_rest(job->d, job->staff, &job->track->rules);
     /* Stored: now tell the dispatchers and the driver (live events only). */
     for (size_t i = 0; i < job->n_alerts; i++)
         alerts_raised(job->d, &job->alerts[i], job->c);
@@ -184,15 +253,15 @@ static void store_batch(struct ingest_job *job)
     const struct lpg_staff *person = registry_staff(d->registry, job->staff);
     const struct lpg_zone *zone =
         person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
-    job->rules_after = ic->rules;
+    job->rules_after = job->track->rules;
     struct rule_event events[RULES_EVENTS_MAX];
-    int64_t newest = ic->last_ms;
+    int64_t newest = job->track->last_ms;
     const Lpg__V1__Fix *newest_fix = NULL;
     size_t stored = 0, dup = 0, invalid = 0, late = 0;
     int rc = txn ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < b->n_fixes; i++) {
         const Lpg__V1__Fix *f = b->fixes[i];
-        if (!fix_valid(f, now)) {
+        if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms)) {
             invalid++;
             continue;
         }
@@ -252,6 +321,11 @@ static void store_batch(struct ingest_job *job)
         snprintf(v, sizeof(v), "%" PRIu64, hwm);
         rc = store_txn_addv(txn, "SET", key, v, NULL);
     }
+    if (newest_fix) {
+        job->has_newest = 1;
+        job->newest_pos.lon = newest_fix->lon_e7 / 1e7;
+        job->newest_pos.lat = newest_fix->lat_e7 / 1e7;
+    }
     if (rc == 0 && newest_fix) {
         char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96];
         snprintf(rel, sizeof(rel), "vehicle:%s:last", job->vehicle);
@@ -302,12 +376,10 @@ static void store_batch(struct ingest_job *job)
     /* Remember the new mark and newest time now: the next batch waits for this one's reply
      * (the connection is held), and a failure resets `loaded`. */
     uint64_t old_hwm = ic->hwm;
-    int64_t old_last = ic->last_ms;
     ic->hwm = hwm;
-    ic->last_ms = newest;
+    job->last_after = newest;
     if (store_txn_exec(d->store, txn, on_stored, job, &why) != 0) {
         ic->hwm = old_hwm;
-        ic->last_ms = old_last;
         char msg[200];
         snprintf(msg, sizeof(msg), "%s; nothing was stored, resend later", why);
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req,
@@ -315,8 +387,8 @@ static void store_batch(struct ingest_job *job)
         job_end(job);
         return;
     }
-    d->ingest_stats.fixes_stored += stored;
-    d->ingest_stats.fixes_late += late;
+    job->n_stored = stored;
+    job->n_late = late;
 }
 
 static void on_marks(void *arg, const struct redisReply *reply, const char *err)
@@ -331,24 +403,245 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
         return;
     }
     const redisReply *h = reply->element[0], *t = reply->element[1];
-    ic->hwm = h->type == REDIS_REPLY_STRING ? strtoull(h->str, NULL, 10) : 0;
-    ic->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
-    const redisReply *r = reply->element[2];
-    rules_state_init(&ic->rules);
-    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&ic->rules, r->str, r->len) != 0) {
-        /* Better to start the episodes afresh than to refuse the vehicle's positions. */
-        log_warn("stored rule state of vehicle %s does not decode; starting afresh",
-                 job->vehicle);
-        rules_state_init(&ic->rules);
+    if (!ic->loaded) {
+        ic->hwm = h->type == REDIS_REPLY_STRING ? strtoull(h->str, NULL, 10) : 0;
+        ic->loaded = 1;
     }
-    ic->loaded = 1;
+    struct vehicle_track *tr = job->track;
+    if (!tr->loaded) {
+        tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
+        const redisReply *r = reply->element[2];
+        rules_state_init(&tr->rules);
+        if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules, r->str, r->len) != 0) {
+            /* Better to start the episodes afresh than to refuse the vehicle's positions. */
+            log_warn("stored rule state of vehicle %s does not decode; starting afresh",
+                     job->vehicle);
+            rules_state_init(&tr->rules);
+        }
+        tr->loaded = 1;
+    }
     store_batch(job);
+}
+
+/* ---- the vehicle-track table ---- */
+
+static unsigned track_bucket(const char *id)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h & (TRACK_BUCKETS - 1);
+}
+
+static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
+{
+    struct tracks *t = d->tracks;
+    unsigned b = track_bucket(vehicle);
+    for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
+        if (strcmp(tr->vehicle_id, vehicle) == 0)
+            return tr;
+    struct vehicle_track *tr = calloc(1, sizeof(*tr));
+    if (tr == NULL)
+        return NULL;
+    snprintf(tr->vehicle_id, sizeof(tr->vehicle_id), "%s", vehicle);
+    rules_state_init(&tr->rules);
+    tr->next = t->buckets[b];
+    t->buckets[b] = tr;
+    t->n++;
+    return tr;
+}
+
+/* ---- fatigue -> eligibility: a person in mandatory rest takes no new orders ---- */
+
+struct rest_job {
+    struct dispatchd *d;
+    char staff[LPG_ID_MAX + 1];
+    int64_t rest_until_ms;
+    struct lpg_staff *updated;
+};
+
+static void on_rest_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct rest_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        log_warn("could not record the mandatory rest of %s: %s", job->staff,
+                 err ? err : "refused");
+    } else {
+        registry_put_staff(job->d->registry, job->updated);
+        job->updated = NULL;
+    }
+    free(job->updated);
+    free(job);
+}
+
+static void run_rest(struct writer *w, void *arg)
+{
+    struct rest_job *job = arg;
+    const struct lpg_staff *cur = registry_staff(job->d->registry, job->staff);
+    if (cur == NULL || cur->rest_until_ms == job->rest_until_ms) {
+        writer_finish(w);
+        free(job);
+        return;
+    }
+    job->updated = lpg_staff_dup(cur);
+    json_t *rec = NULL;
+    char *text = NULL;
+    if (job->updated) {
+        job->updated->rest_until_ms = job->rest_until_ms;
+        rec = lpg_json_from_staff(job->updated);
+        text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    }
+    json_decref(rec);
+    struct store_txn *txn = store_txn_new();
+    int rc = txn && text ? registry_store_save(job->d->store, txn, RS_STAFF, job->staff, text,
+                                               strlen(text))
+                         : -1;
+    free(text);
+    const char *why = "out of memory";
+    if (rc != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+    } else if (writer_commit(w, txn, on_rest_stored, job, &why) == 0) {
+        return;
+    }
+    log_warn("could not record the mandatory rest of %s: %s", job->staff, why);
+    free(job->updated);
+    free(job);
+}
+
+static void cancel_rest(void *arg)
+{
+    struct rest_job *job = arg;
+    free(job->updated);
+    free(job);
+}
+
+/* The fatigue rule's "rest until" goes into the person's record (through the writer, like any
+ * change of a stored entity), where matching reads it. */
+static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
+                              const struct rules_state *rules)
+{
+    int64_t until = rules_rest_until_ms(rules);
+    const struct lpg_staff *s = registry_staff(d->registry, staff_id);
+    if (s == NULL || s->rest_until_ms == until)
+        return;
+    struct rest_job *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return;
+    job->d = d;
+    snprintf(job->staff, sizeof(job->staff), "%s", staff_id);
+    job->rest_until_ms = until;
+    if (writer_submit(d->writer, run_rest, cancel_rest, job) != 0)
+        free(job);
+}
+
+/* ---- time-based rules: signal lost ---- */
+
+static void tick_vehicle(struct dispatchd *d, struct vehicle_track *tr, int64_t now)
+{
+    const struct lpg_vehicle *v = registry_vehicle(d->registry, tr->vehicle_id);
+    const struct lpg_staff *s = v && v->staff_id[0] ? registry_staff(d->registry, v->staff_id)
+                                                    : NULL;
+    if (s == NULL)
+        return;
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, s->enterprise_id);
+    struct rules_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.utc_offset_min = e ? e->utc_offset_min : 480;
+    ctx.on_active_delivery = s->active_orders > 0;
+    ctx.has_zone = s->zone_id[0] != '\0';
+    ctx.inside_zone = true;
+    struct rule_event events[RULES_EVENTS_MAX];
+    struct rules_state after = tr->rules;
+    size_t n = rules_tick(&d->rules_cfg, &after, now, &ctx, events, RULES_EVENTS_MAX);
+    if (n == 0)
+        return;
+    /* Store the events with the new state, then raise them. */
+    struct lpg_alert alerts[RULES_EVENTS_MAX];
+    struct store_txn *txn = store_txn_new();
+    int rc = txn ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        alerts_from_event(&alerts[i], &events[i], s->enterprise_id, v->id, s->id, now);
+        rc = alerts_store(d, txn, &alerts[i]);
+    }
+    char text[RULES_STATE_TEXT_MAX], rel[LPG_ID_MAX + 32], key[256];
+    int tl = rules_state_encode(&after, text, sizeof(text));
+    snprintf(rel, sizeof(rel), "vehicle:%s:rules", v->id);
+    store_key(d->store, key, sizeof(key), rel);
+    if (rc == 0)
+        rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
+    const char *why = "out of memory";
+    if (rc != 0) {
+        store_txn_free(txn);
+    } else if (store_txn_exec(d->store, txn, on_tick_stored, NULL, &why) == 0) {
+        tr->rules = after;
+        for (size_t i = 0; i < n; i++)
+            alerts_raised(d, &alerts[i],
+                          s->device_id[0] ? handset_server_find_device(d->handset, s->device_id)
+                                          : NULL);
+        return;
+    }
+    log_debug("tick of vehicle %s not stored (%s); retried next tick", v->id, why);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct tracks *t = arg;
+    struct dispatchd *d = t->d;
+    if (!d->loaded || store_state(d->store) != STORE_UP)
+        return;
+    int64_t now = dispatchd_now_ms();
+    for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+        for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
+            if (tr->loaded)
+                tick_vehicle(d, tr, now);
+}
+
+int ingest_init(struct dispatchd *d)
+{
+    struct tracks *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -1;
+    t->d = d;
+    t->tick = event_new(d->base, -1, EV_PERSIST, on_tick, t);
+    struct timeval tv = {TRACK_TICK_S, 0};
+    if (t->tick == NULL || event_add(t->tick, &tv) != 0) {
+        if (t->tick)
+            event_free(t->tick);
+        free(t);
+        return -1;
+    }
+    d->tracks = t;
+    return 0;
+}
+
+void ingest_free(struct dispatchd *d)
+{
+    struct tracks *t = d->tracks;
+    if (t == NULL)
+        return;
+    for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+        for (struct vehicle_track *tr = t->buckets[b], *next; tr; tr = next) {
+            next = tr->next;
+            free(tr);
+        }
+    event_free(t->tick);
+    free(t);
+    d->tracks = NULL;
 }
 
 void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
                            const Lpg__V1__Envelope *env)
 {
     const Lpg__V1__PositionBatch *b = env->position_batch;
+    if (!d->loaded) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                           "the service is loading; nothing was stored, resend shortly",
+                           env->has_request_id, env->request_id, 0);
+        return;
+    }
     const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
     const char *refusal = NULL;
     char msg[160];
@@ -399,12 +692,20 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
     snprintf(job->vehicle, sizeof(job->vehicle), "%s", s->vehicle_id);
     snprintf(job->staff, sizeof(job->staff), "%s", s->id);
     snprintf(job->enterprise, sizeof(job->enterprise), "%s", s->enterprise_id);
+    job->track = track_get(d, job->vehicle);
+    if (job->track == NULL) {
+        free(job);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
+                           env->has_request_id, env->request_id, 0);
+        return;
+    }
     handset_conn_hold(c);
-    if (ic->loaded) {
+    if (ic->loaded && job->track->loaded) {
         store_batch(job);
         return;
     }
-    /* First batch on this connection: read the device's mark and the vehicle's newest time. */
+    /* First batch on this connection (or of this vehicle since start): read the device's mark,
+     * the vehicle's newest time and its rule state. */
     char k1[256], k2[256], rel[LPG_ID_MAX + 32];
     snprintf(rel, sizeof(rel), "device:%s:seq", job->device);
     store_key(d->store, k1, sizeof(k1), rel);

@@ -14,8 +14,14 @@
  * Late fixes (older than the vehicle's newest) go into the day sets in time order like any
  * other, but do not move the vehicle's latest position.
  *
+ * Each fix is also run through the filters and the tracking rules (rules.h) of its vehicle;
+ * the rule state is stored with the batch ({p}vehicle:{id}:rules), so a restart continues every
+ * episode, and alerts are stored in the same transaction (alerts.h). A fatigue rest goes into
+ * the person's record (rest_until), which matching reads. Every TRACK_TICK_S seconds the
+ * time-based rules (signal lost) run for every vehicle seen since start.
+ *
  * Positions are attributed to the vehicle bound to the device's person (人车对应); a device
- * whose person has no vehicle gets REFUSED. Ingest does not go through the writer: a device's
+ * whose person has no vehicle gets INVALID_ARGUMENT. Ingest does not go through the writer: a device's
  * connection processes one request at a time, which orders its batches.
  */
 #ifndef LPG_INGEST_H
@@ -25,6 +31,10 @@
 #include "handset_server.h"
 
 struct Lpg__V1__Envelope;
+
+/* The vehicle-track table and its tick timer (time-based rules such as signal lost). */
+int ingest_init(struct dispatchd *d);
+void ingest_free(struct dispatchd *d);
 
 /* Handles a PositionBatch (replies Ack or Error, now or later; holds the connection while
  * the store works). */
