@@ -61,8 +61,7 @@ static bool fix_valid(const struct lpg_fix *f)
 
 enum fix_filter_reason fix_filter_apply(const struct fix_filter_config *cfg,
                                         struct fix_filter_state *st, const struct lpg_fix *fix,
-                                        int64_t now_ms, double *implied_speed_kmh,
-                                        bool *reanchored)
+                                        int64_t now_ms, double *implied_speed_kmh, bool *reanchored)
 {
     double implied = NAN;
     bool re = false;

@@ -71,8 +71,9 @@ struct ingest_job {
     char staff[LPG_ID_MAX + 1];
     char enterprise[LPG_ID_MAX + 1];
     Lpg__V1__PositionBatch *batch; /* a copy (unpacked from our own packing); owned */
-    struct lpg_alert alerts[INGEST_EVENTS_MAX];
-    size_t n_alerts;
+    struct lpg_alert *alerts; /* grown on demand: almost every batch raises none */
+    size_t n_alerts, cap_alerts;
+    int batch_borrowed;       /* batch points into the caller's envelope: not ours to free */
     struct rules_state rules_after; /* the rule state once this batch is stored */
     struct vehicle_track *track;    /* owned by the table, lives as long as dispatchd */
     size_t n_stored, n_late;        /* counted once Redis confirms */
@@ -83,8 +84,9 @@ struct ingest_job {
 
 static void job_end(struct ingest_job *job)
 {
-    if (job->batch)
+    if (job->batch && !job->batch_borrowed)
         lpg__v1__position_batch__free_unpacked(job->batch, NULL);
+    free(job->alerts);
     handset_conn_release(job->c);
     free(job);
 }
@@ -166,6 +168,20 @@ static void ingest_set_position(struct dispatchd *d, const char *vehicle, struct
     v->position = p;
     v->position_ms = ms;
     registry_put_vehicle(d->registry, v);
+}
+
+/* Adds the day's ZADD (argv[1] is its key) and its expiry: the day set expires retention days
+ * after its UTC day ends -- trimming without a sweeper. */
+static int flush_day(struct dispatchd *d, struct store_txn *txn, const char **argv, int argc,
+                     int32_t day)
+{
+    char expire[24];
+    snprintf(expire, sizeof(expire), "%lld",
+             (long long)(((int64_t)day + 1) * (DAY_MS / 1000) +
+                         d->cfg.route_retention_days * 86400));
+    if (store_txn_add(txn, argc, argv, NULL) != 0)
+        return -1;
+    return store_txn_addv(txn, "EXPIREAT", argv[1], expire, NULL);
 }
 
 static void wire_to_fix(const Lpg__V1__Fix *f, int late, struct lpg_fix *out)
@@ -258,7 +274,18 @@ static void store_batch(struct ingest_job *job)
     int64_t newest = job->track->last_ms;
     const Lpg__V1__Fix *newest_fix = NULL;
     size_t stored = 0, dup = 0, invalid = 0, late = 0;
-    int rc = txn ? 0 : -1;
+    /* The current day's ZADD: argv = ZADD key (score member)*, strings in zpool. */
+    char zkey[256];
+    int32_t zday = INT32_MIN;
+    int zargc = 0;
+    const char **zargv = malloc((2 + 2 * b->n_fixes) * sizeof(*zargv));
+    char *zpool = malloc(b->n_fixes * (24 + INGEST_MEMBER_MAX) + 1);
+    size_t zused = 0;
+    int rc = txn && zargv && zpool ? 0 : -1;
+    if (zargv) {
+        zargv[0] = "ZADD";
+        zargv[1] = zkey;
+    }
     for (size_t i = 0; rc == 0 && i < b->n_fixes; i++) {
         const Lpg__V1__Fix *f = b->fixes[i];
         if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms)) {
@@ -270,24 +297,32 @@ static void store_batch(struct ingest_job *job)
             continue;
         }
         hwm = f->seq;
-        char key[256], score[24], member[INGEST_MEMBER_MAX];
+        /* One ZADD (and one EXPIREAT) per day key per batch, not per fix: a batch almost
+         * always falls in one UTC day. */
+        int32_t day = lpg_local_day((int64_t)f->time_ms, 0);
+        if (day != zday && zargc > 2)
+            rc = flush_day(d, txn, zargv, zargc, zday);
+        if (day != zday) {
+            zargc = 2;
+            zday = day;
+            day_key(d, job->vehicle, (int64_t)f->time_ms, zkey, sizeof(zkey));
+        }
         char speed[24], heading[24], acc[24];
-        day_key(d, job->vehicle, (int64_t)f->time_ms, key, sizeof(key));
+        char *score = zpool + zused;
+        zused += (size_t)snprintf(score, 24, "%" PRIu64, f->time_ms) + 1;
+        char *member = zpool + zused;
         opt_u(speed, sizeof(speed), f->has_speed_cm_s, f->speed_cm_s);
         opt_u(heading, sizeof(heading), f->has_heading_cdeg, f->heading_cdeg);
         opt_u(acc, sizeof(acc), f->has_accuracy_cm, f->accuracy_cm);
-        snprintf(score, sizeof(score), "%" PRIu64, f->time_ms);
-        snprintf(member, sizeof(member), "%" PRIu64 ":%" PRIu64 ":%d:%d:%s:%s:%s:%d:%d", f->seq,
-                 f->time_ms, (int)f->lat_e7, (int)f->lon_e7, speed, heading, acc,
-                 f->has_mode ? (int)f->mode : 0,
-                 (f->has_speed_derived && f->speed_derived ? 1 : 0) | (b->late ? 2 : 0));
-        /* The day set expires retention days after its day ends: trimming without a sweeper. */
-        int64_t day_start = (int64_t)lpg_local_day((int64_t)f->time_ms, 0) * DAY_MS;
-        char expire[24];
-        snprintf(expire, sizeof(expire), "%lld",
-                 (long long)((day_start + DAY_MS) / 1000 + d->cfg.route_retention_days * 86400));
-        rc = store_txn_addv(txn, "ZADD", key, score, member, NULL) ||
-             store_txn_addv(txn, "EXPIREAT", key, expire, NULL);
+        zused += (size_t)snprintf(member, INGEST_MEMBER_MAX,
+                                  "%" PRIu64 ":%" PRIu64 ":%d:%d:%s:%s:%s:%d:%d", f->seq,
+                                  f->time_ms, (int)f->lat_e7, (int)f->lon_e7, speed, heading, acc,
+                                  f->has_mode ? (int)f->mode : 0,
+                                  (f->has_speed_derived && f->speed_derived ? 1 : 0) |
+                                      (b->late ? 2 : 0)) +
+                 1;
+        zargv[zargc++] = score;
+        zargv[zargc++] = member;
         stored++;
         /* The rules see the fixes that pass the filters, in arrival order; a fix older than
          * what they have seen is refused by the filters (out of order) and only stored. */
@@ -300,9 +335,16 @@ static void store_batch(struct ingest_job *job)
                               &ctx, events, RULES_EVENTS_MAX, &n_ev);
         d->ingest_stats.filtered[fr]++;
         for (size_t e = 0; e < n_ev; e++) {
-            if (job->n_alerts == INGEST_EVENTS_MAX) {
-                d->ingest_stats.events_dropped++;
-                continue;
+            if (job->n_alerts == job->cap_alerts) {
+                size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
+                struct lpg_alert *bigger =
+                    cap <= INGEST_EVENTS_MAX ? realloc(job->alerts, cap * sizeof(*bigger)) : NULL;
+                if (bigger == NULL) {
+                    d->ingest_stats.events_dropped++;
+                    continue;
+                }
+                job->alerts = bigger;
+                job->cap_alerts = cap;
             }
             alerts_from_event(&job->alerts[job->n_alerts++], &events[e], job->enterprise,
                               job->vehicle, job->staff, now);
@@ -314,6 +356,10 @@ static void store_batch(struct ingest_job *job)
             late++;
         }
     }
+    if (rc == 0 && zargc > 2)
+        rc = flush_day(d, txn, zargv, zargc, zday);
+    free(zargv);
+    free(zpool);
     char rel[LPG_ID_MAX + 32], key[256], v[24];
     if (rc == 0 && stored > 0) {
         snprintf(rel, sizeof(rel), "device:%s:seq", job->device);
@@ -669,17 +715,7 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
         handset_conn_set_data(c, ic, free);
     }
     struct ingest_job *job = calloc(1, sizeof(*job));
-    /* The envelope dies when this call returns: keep a copy of the batch (pack + unpack is the
-     * protobuf-c way to deep-copy). */
-    size_t len = lpg__v1__position_batch__get_packed_size(b);
-    uint8_t *buf = job ? malloc(len ? len : 1) : NULL;
-    if (buf) {
-        lpg__v1__position_batch__pack(b, buf);
-        job->batch = lpg__v1__position_batch__unpack(NULL, len, buf);
-    }
-    free(buf);
-    if (job == NULL || job->batch == NULL) {
-        free(job);
+    if (job == NULL) {
         handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
                            env->has_request_id, env->request_id, 0);
         return;
@@ -699,11 +735,30 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
                            env->has_request_id, env->request_id, 0);
         return;
     }
-    handset_conn_hold(c);
     if (ic->loaded && job->track->loaded) {
-        store_batch(job);
+        /* The usual case: the batch is turned into commands now, while the envelope lives. */
+        job->batch = (Lpg__V1__PositionBatch *)b;
+        job->batch_borrowed = 1;
+        handset_conn_hold(c);
+        store_batch(job); /* may end (free) the job */
         return;
     }
+    /* The device's state must be read first, and the envelope dies when this call returns:
+     * keep a copy of the batch (pack + unpack is the protobuf-c way to deep-copy). */
+    size_t len = lpg__v1__position_batch__get_packed_size(b);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf) {
+        lpg__v1__position_batch__pack(b, buf);
+        job->batch = lpg__v1__position_batch__unpack(NULL, len, buf);
+    }
+    free(buf);
+    if (job->batch == NULL) {
+        free(job);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
+                           env->has_request_id, env->request_id, 0);
+        return;
+    }
+    handset_conn_hold(c);
     /* First batch on this connection (or of this vehicle since start): read the device's mark,
      * the vehicle's newest time and its rule state. */
     char k1[256], k2[256], rel[LPG_ID_MAX + 32];

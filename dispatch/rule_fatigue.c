@@ -144,8 +144,9 @@ static void add_driving(struct fatigue_state *s, int64_t a, int64_t b, int64_t c
         int64_t seg_end = day_end_ms(d, ctx->utc_offset_min);
         if (seg_end > b)
             seg_end = b;
-        int64_t part = credit == dt ? seg_end - t
-                                    : (int64_t)((double)credit * (double)(seg_end - t) / (double)dt);
+        int64_t part = credit == dt
+                           ? seg_end - t
+                           : (int64_t)((double)credit * (double)(seg_end - t) / (double)dt);
         roll_day(s, d, cfg, ctx, fix, out);
         s->daily_ms += part;
         if (!s->daily_violated && s->daily_ms > cfg->daily_driving_max_ms) {
@@ -180,8 +181,8 @@ static void add_driving(struct fatigue_state *s, int64_t a, int64_t b, int64_t c
             e->duration_ms = s->drive_ms;
             e->limit = (double)cfg->continuous_driving_max_ms;
             snprintf(e->message, sizeof e->message,
-                     "continuous driving %.0f min: rest %.0f min soon",
-                     (double)s->drive_ms / 60e3, (double)cfg->min_rest_ms / 60e3);
+                     "continuous driving %.0f min: rest %.0f min soon", (double)s->drive_ms / 60e3,
+                     (double)cfg->min_rest_ms / 60e3);
         }
     }
     if (s->drive_ms >= cfg->continuous_driving_max_ms) {
@@ -239,9 +240,8 @@ static void add_stopped(struct fatigue_state *s, int64_t a, int64_t b,
     }
 }
 
-static void fatigue_evaluate(const struct rules_config *cfg, void *state,
-                             const struct lpg_fix *fix, const struct rules_ctx *ctx,
-                             struct rule_events *out)
+static void fatigue_evaluate(const struct rules_config *cfg, void *state, const struct lpg_fix *fix,
+                             const struct rules_ctx *ctx, struct rule_events *out)
 {
     struct fatigue_state *s = state;
     const int64_t t = fix->time_ms;
@@ -277,8 +277,7 @@ static void fatigue_evaluate(const struct rules_config *cfg, void *state,
                 credit = (int64_t)need_ms;
         }
     } else if (s->moving) {
-        moving = measured ? fix->speed_kmh >= cfg->stop_speed_kmh
-                          : avg_kmh >= cfg->stop_speed_kmh;
+        moving = measured ? fix->speed_kmh >= cfg->stop_speed_kmh : avg_kmh >= cfg->stop_speed_kmh;
     } else {
         const struct geo_point anchor = {s->anchor_lon, s->anchor_lat};
         moving = geo_distance_m(anchor, fix->pos) >= cfg->min_displacement_m &&
@@ -302,19 +301,22 @@ static void fatigue_evaluate(const struct rules_config *cfg, void *state,
 static bool fatigue_state_valid(const void *state)
 {
     const struct fatigue_state *s = state;
-    return s->last_ms >= 0 && s->stop_start_ms >= 0 && s->stop_ms >= 0 &&
-           s->drive_start_ms >= 0 && s->drive_ms >= 0 && s->daily_ms >= 0 &&
-           s->rest_until_ms >= 0 && s->last_lon >= -180.0 && s->last_lon <= 180.0 &&
-           s->last_lat >= -90.0 && s->last_lat <= 90.0 && s->anchor_lon >= -180.0 &&
-           s->anchor_lon <= 180.0 && s->anchor_lat >= -90.0 && s->anchor_lat <= 90.0;
+    return s->last_ms >= 0 && s->stop_start_ms >= 0 && s->stop_ms >= 0 && s->drive_start_ms >= 0 &&
+           s->drive_ms >= 0 && s->daily_ms >= 0 && s->rest_until_ms >= 0 && s->last_lon >= -180.0 &&
+           s->last_lon <= 180.0 && s->last_lat >= -90.0 && s->last_lat <= 90.0 &&
+           s->anchor_lon >= -180.0 && s->anchor_lon <= 180.0 && s->anchor_lat >= -90.0 &&
+           s->anchor_lat <= 90.0;
 }
 
-#define F(t, m) {t, offsetof(struct fatigue_state, m)}
+#define F(t, m)                                                                                    \
+    {                                                                                              \
+        t, offsetof(struct fatigue_state, m)                                                       \
+    }
 static const struct rule_field fatigue_fields[] = {
-    F('i', last_ms),       F('d', last_lon),   F('d', last_lat),       F('d', anchor_lon),
-    F('d', anchor_lat),    F('i', stop_start_ms), F('i', stop_ms),     F('i', drive_start_ms),
-    F('i', drive_ms),      F('i', daily_ms),   F('i', rest_until_ms),  F('n', day),
-    F('b', moving),        F('b', warned),     F('b', violated),       F('b', daily_violated),
+    F('i', last_ms),    F('d', last_lon),      F('d', last_lat),      F('d', anchor_lon),
+    F('d', anchor_lat), F('i', stop_start_ms), F('i', stop_ms),       F('i', drive_start_ms),
+    F('i', drive_ms),   F('i', daily_ms),      F('i', rest_until_ms), F('n', day),
+    F('b', moving),     F('b', warned),        F('b', violated),      F('b', daily_violated),
 };
 #undef F
 

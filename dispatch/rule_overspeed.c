@@ -48,8 +48,8 @@ static void overspeed_init(void *state)
 static void close_run(struct overspeed_state *s, bool late, struct rule_events *out)
 {
     if (s->raised) {
-        struct rule_event *e = rule_events_push(out, RULE_OVERSPEED, RULE_EVENT_VIOLATION_END,
-                                                late);
+        struct rule_event *e =
+            rule_events_push(out, RULE_OVERSPEED, RULE_EVENT_VIOLATION_END, late);
         if (e != NULL) {
             e->start_ms = s->start_ms;
             e->end_ms = s->last_over_ms;
@@ -122,8 +122,8 @@ static void overspeed_evaluate(const struct rules_config *cfg, void *state,
                 e->max_speed_kmh = s->max_kmh;
                 e->limit = s->limit_kmh;
                 snprintf(e->message, sizeof e->message,
-                         "overspeed: %.1f km/h over the %.0f km/h limit for %.1f s",
-                         fix->speed_kmh, s->limit_kmh, (double)e->duration_ms / 1000.0);
+                         "overspeed: %.1f km/h over the %.0f km/h limit for %.1f s", fix->speed_kmh,
+                         s->limit_kmh, (double)e->duration_ms / 1000.0);
             }
         }
     } else {
@@ -137,8 +137,7 @@ static void overspeed_evaluate(const struct rules_config *cfg, void *state,
         if (!over && !s->warned && s->n_warn >= cfg->overspeed_min_fixes &&
             t - s->warn_start_ms >= cfg->overspeed_duration_ms) {
             s->warned = true;
-            struct rule_event *e =
-                rule_events_push(out, RULE_OVERSPEED, RULE_EVENT_WARNING, late);
+            struct rule_event *e = rule_events_push(out, RULE_OVERSPEED, RULE_EVENT_WARNING, late);
             if (e != NULL) {
                 e->start_ms = s->warn_start_ms;
                 e->end_ms = t;
@@ -147,8 +146,8 @@ static void overspeed_evaluate(const struct rules_config *cfg, void *state,
                 e->max_speed_kmh = fix->speed_kmh;
                 e->limit = lim;
                 snprintf(e->message, sizeof e->message,
-                         "approaching the speed limit: %.1f km/h, limit %.0f km/h",
-                         fix->speed_kmh, lim);
+                         "approaching the speed limit: %.1f km/h, limit %.0f km/h", fix->speed_kmh,
+                         lim);
             }
         }
     } else {
@@ -164,11 +163,14 @@ static bool overspeed_state_valid(const void *state)
            (s->start_ms != 0 || (s->n_over == 0 && !s->raised));
 }
 
-#define F(t, m) {t, offsetof(struct overspeed_state, m)}
+#define F(t, m)                                                                                    \
+    {                                                                                              \
+        t, offsetof(struct overspeed_state, m)                                                     \
+    }
 static const struct rule_field overspeed_fields[] = {
-    F('i', last_ms),       F('i', start_ms),      F('i', last_over_ms), F('d', max_kmh),
-    F('d', limit_kmh),     F('d', last_over_lon), F('d', last_over_lat), F('i', warn_start_ms),
-    F('n', n_over),        F('n', n_warn),        F('b', raised),       F('b', warned),
+    F('i', last_ms),   F('i', start_ms),      F('i', last_over_ms),  F('d', max_kmh),
+    F('d', limit_kmh), F('d', last_over_lon), F('d', last_over_lat), F('i', warn_start_ms),
+    F('n', n_over),    F('n', n_warn),        F('b', raised),        F('b', warned),
 };
 #undef F
 

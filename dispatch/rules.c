@@ -112,8 +112,8 @@ enum fix_filter_reason rules_process_fix(const struct fix_filter_config *fcfg,
     double implied;
     bool reanchored;
     *n_events = 0;
-    enum fix_filter_reason r = fix_filter_apply(fcfg, &st->filter, fix, now_ms, &implied,
-                                                &reanchored);
+    enum fix_filter_reason r =
+        fix_filter_apply(fcfg, &st->filter, fix, now_ms, &implied, &reanchored);
     if (r != FIX_FILTER_OK)
         return r;
     if (!fix->has_speed && isfinite(implied)) {

@@ -45,14 +45,14 @@ enum rule_fatigue_code { RULE_FATIGUE_CONTINUOUS = 0, RULE_FATIGUE_DAILY = 1 };
 struct rule_event {
     enum rule_id rule;
     enum rule_event_kind kind;
-    int32_t code;         /* rule-specific sub-kind (enum rule_fatigue_code); else 0 */
-    int64_t start_ms;     /* episode start (UTC ms) */
-    int64_t end_ms;       /* episode end; for a start or warning: the instant it was decided */
-    int64_t duration_ms;  /* the measured quantity: time over the limit / driving time /
-                             time outside / time without a fix */
-    struct geo_point pos; /* position of the deciding fix (last known for signal lost) */
-    double max_speed_kmh; /* overspeed: episode maximum; else the deciding fix's speed or 0 */
-    double limit;         /* the limit applied: km/h for overspeed, ms for the others */
+    int32_t code;          /* rule-specific sub-kind (enum rule_fatigue_code); else 0 */
+    int64_t start_ms;      /* episode start (UTC ms) */
+    int64_t end_ms;        /* episode end; for a start or warning: the instant it was decided */
+    int64_t duration_ms;   /* the measured quantity: time over the limit / driving time /
+                              time outside / time without a fix */
+    struct geo_point pos;  /* position of the deciding fix (last known for signal lost) */
+    double max_speed_kmh;  /* overspeed: episode maximum; else the deciding fix's speed or 0 */
+    double limit;          /* the limit applied: km/h for overspeed, ms for the others */
     int64_t rest_until_ms; /* fatigue: mandatory rest until (0 when none) */
     bool late;             /* caused by a late fix: record, no live alert */
     char message[RULE_EVENT_MESSAGE_MAX];
@@ -62,25 +62,25 @@ struct rule_event {
  * Times are ms, speeds km/h, distances m. */
 struct rules_config {
     /* overspeed */
-    double road_limit_kmh;       /* 0x0055 max speed, for ordinary roads: 60 (reg.) */
-    double expressway_limit_kmh; /* 0x0055 on expressways: 80 (reg.) */
+    double road_limit_kmh;               /* 0x0055 max speed, for ordinary roads: 60 (reg.) */
+    double expressway_limit_kmh;         /* 0x0055 on expressways: 80 (reg.) */
     int64_t overspeed_duration_ms;       /* 0x0056 overspeed duration: 10 s */
     double overspeed_warning_margin_kmh; /* 0x005B overspeed warning difference: 5 km/h */
-    int32_t overspeed_min_fixes;  /* fixes over the limit needed besides the duration: 3 */
-    int64_t overspeed_max_gap_ms; /* a longer gap between fixes breaks continuity: 15 s */
+    int32_t overspeed_min_fixes;         /* fixes over the limit needed besides the duration: 3 */
+    int64_t overspeed_max_gap_ms;        /* a longer gap between fixes breaks continuity: 15 s */
     /* fatigue */
     int64_t continuous_driving_max_ms; /* 0x0057 continuous driving time threshold: 4 h */
     int64_t fatigue_warning_ms;        /* 0x005C fatigue warning difference: 15 min before */
     int64_t daily_driving_max_ms;      /* 0x0058 cumulative driving time per day: 8 h */
     int64_t min_rest_ms;               /* 0x0059 minimum rest time: 20 min */
-    double stop_speed_kmh;    /* below this reported speed the vehicle is stopped: 5 */
-    double min_displacement_m; /* without a measured speed: moving when this far from where the
-                                  stop began: 50 m (GPS jitter while parked stays below) */
-    int64_t fix_gap_ms;       /* a longer interval between fixes is a data gap: 60 s */
+    double stop_speed_kmh;             /* below this reported speed the vehicle is stopped: 5 */
+    double min_displacement_m;      /* without a measured speed: moving when this far from where the
+                                       stop began: 50 m (GPS jitter while parked stays below) */
+    int64_t fix_gap_ms;             /* a longer interval between fixes is a data gap: 60 s */
     double gap_rest_max_distance_m; /* a data gap ending within this of its start is stopped
                                        time (the logger records nothing while parked): 200 m */
-    double gap_assumed_speed_kmh; /* a gap that moved farther counts as driving for at most
-                                     distance / this speed: 20 km/h */
+    double gap_assumed_speed_kmh;   /* a gap that moved farther counts as driving for at most
+                                       distance / this speed: 20 km/h */
     /* zone exit */
     int64_t zone_exit_duration_ms; /* outside the person's zone this long: 60 s */
     /* signal lost */

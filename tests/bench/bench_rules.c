@@ -21,8 +21,8 @@
 #include <time.h>
 
 #define VEHICLES 10000
-#define STEPS 200
-#define ROUNDS 7
+#define STEPS    200
+#define ROUNDS   7
 
 struct input {
     struct lpg_fix f;
