@@ -215,7 +215,14 @@ static const struct cfg_program dispatchd_program = {
 static int dispatchd_start(struct dispatchd *d)
 {
     char err[256];
-    d->base = event_base_new();
+    /* The epoll changelist coalesces the disable/enable of a connection's read event around
+     * each request (handset_conn_hold/release) into at most one epoll_ctl per loop turn. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg)
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    d->base = ecfg ? event_base_new_with_config(ecfg) : event_base_new();
+    if (ecfg)
+        event_config_free(ecfg);
     if (d->base == NULL) {
         log_error("cannot create the event loop");
         return -1;

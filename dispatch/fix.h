@@ -18,7 +18,7 @@
 
 /* Fix dimension, as gpsd's fix.mode (0/1 = no fix, 2 = 2D, 3 = 3D). */
 enum lpg_fix_mode {
-    LPG_FIX_MODE_NONE = 1, /* no fix: refused by the filters (0 is accepted as "no fix" too) */
+    LPG_FIX_MODE_NONE = 1, /* no fix: refused by the filters (so is 0, "not seen") */
     LPG_FIX_MODE_2D = 2,
     LPG_FIX_MODE_3D = 3,
 };

@@ -26,8 +26,8 @@
  * current stop; a stop ends at the next moving interval. A stop (consecutive stopped
  * intervals) totalling >= min_rest_ms (20 min) is a rest: it resets continuous driving, at the
  * fix where it reaches 20 min. A shorter stop pauses the driving time (neither adds nor
- * resets). So "a 19 min stop" (last moving fix to first moving fix 19 min apart) does not
- * reset, a 20 min one does.
+ * resets). A stop's time runs from the last moving fix to the latest stopped fix (or the fix
+ * ending a parked gap): 19 min (or 19 min 50 s) of it does not reset, 20 min does.
  *
  * Events (rule_event.code says continuous or daily):
  *   - WARNING when continuous driving reaches continuous_driving_max_ms - fatigue_warning_ms

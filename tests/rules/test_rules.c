@@ -16,10 +16,11 @@
 #include <stdio.h>
 
 #include "fix_filter.h"
+#include "geo_sphere.h"
 #include "rules_test_util.h"
 
-#define SEC 1000LL
-#define MIN (60 * SEC)
+#define SEC  1000LL
+#define MIN  (60 * SEC)
 #define HOUR (60 * MIN)
 
 static struct evlog g_log;
@@ -59,7 +60,8 @@ static void sim_drive(struct sim *s, int64_t dur_ms, int64_t step_ms, double kmh
 {
     for (int64_t e = step_ms; e <= dur_ms; e += step_ms) {
         s->t += step_ms;
-        s->lon += kmh / 3.6 * ((double)step_ms / 1000.0) / (111320.0 * cos(s->lat * 3.14159265358979323846 / 180));
+        s->lon += kmh / 3.6 * ((double)step_ms / 1000.0) /
+                  (111320.0 * cos(s->lat * 3.14159265358979323846 / 180));
         sim_fix(s, kmh, 0);
     }
 }
@@ -108,8 +110,7 @@ static void test_filter_reasons(void **state)
     assert_true(isnan(v)); /* first fix: no implied speed */
     assert_int_equal(fix_filter_apply(&c, &st, &f, now + 60000, &v, &re), FIX_FILTER_DUPLICATE);
     f.time_ms -= 1000;
-    assert_int_equal(fix_filter_apply(&c, &st, &f, now + 60000, &v, &re),
-                     FIX_FILTER_OUT_OF_ORDER);
+    assert_int_equal(fix_filter_apply(&c, &st, &f, now + 60000, &v, &re), FIX_FILTER_OUT_OF_ORDER);
     /* 100 m in 1 s = 360 km/h: a jump; 60 m in 1 s = 216 km/h passes. */
     struct geo_point p0 = st.last_pos;
     f = mkfix(st.last_ms + 1000, geo_destination(p0, 90, 100).lon, p0.lat, -1);
@@ -169,8 +170,7 @@ static void test_overspeed_exactly_10s(void **state)
         v[i] = (i >= 1 && i <= 11) ? 70 + i : 40; /* over at fixes 1..11: 10 s at 1 Hz */
     run_speeds(&s, SEC, v, 13);
     assert_int_equal(evlog_count(&g_log, RULE_OVERSPEED, RULE_EVENT_VIOLATION_START, -1), 1);
-    const struct rule_event *e =
-        evlog_find(&g_log, RULE_OVERSPEED, RULE_EVENT_VIOLATION_END, -1);
+    const struct rule_event *e = evlog_find(&g_log, RULE_OVERSPEED, RULE_EVENT_VIOLATION_END, -1);
     assert_non_null(e);
     assert_int_equal(e->duration_ms, 10 * SEC);
     assert_int_equal(e->start_ms, T0_MS + 2 * SEC);
@@ -251,8 +251,7 @@ static void test_overspeed_gap_breaks_and_limits(void **state)
     /* In a 40 km/h zone the same speed is a violation. */
     s.ctx.zone_limit_kmh = 40;
     run_speeds(&s, SEC, w, 60);
-    const struct rule_event *e =
-        evlog_find(&g_log, RULE_OVERSPEED, RULE_EVENT_VIOLATION_START, -1);
+    const struct rule_event *e = evlog_find(&g_log, RULE_OVERSPEED, RULE_EVENT_VIOLATION_START, -1);
     assert_non_null(e);
     assert_true(e->limit == 40.0);
 }
@@ -391,9 +390,8 @@ static void test_fatigue_daily_across_midnight(void **state)
     struct sim s;
     sim_init(&s);
     drive_evening(&s, 480); /* UTC+8: split 7 h 10 / 1 h 50 across local midnight */
-    assert_int_equal(evlog_count(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_START,
-                                 RULE_FATIGUE_DAILY),
-                     0);
+    assert_int_equal(
+        evlog_count(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_START, RULE_FATIGUE_DAILY), 0);
     sim_init(&s);
     drive_evening(&s, 0); /* UTC: all 9 h on one day */
     const struct rule_event *e =
@@ -410,9 +408,8 @@ static void test_fatigue_daily_across_midnight(void **state)
         sim_drive(&s, leg < 2 ? 3 * HOUR : 2 * HOUR + 50 * MIN, 10 * SEC, 50);
         sim_park(&s, 25 * MIN, 10 * SEC);
     }
-    assert_int_equal(evlog_count(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_START,
-                                 RULE_FATIGUE_DAILY),
-                     1);
+    assert_int_equal(
+        evlog_count(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_START, RULE_FATIGUE_DAILY), 1);
     sim_park(&s, 60 * MIN, 10 * SEC); /* crosses local midnight */
     const struct rule_event *end =
         evlog_find(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_END, RULE_FATIGUE_DAILY);
@@ -473,8 +470,7 @@ static void test_signal_lost(void **state)
     /* The unit uploads its buffer: a late fix closes the episode, marked late. */
     s.t = last + 7 * MIN;
     sim_fix(&s, 30, LPG_FIX_LATE);
-    const struct rule_event *e =
-        evlog_find(&g_log, RULE_SIGNAL_LOST, RULE_EVENT_VIOLATION_END, -1);
+    const struct rule_event *e = evlog_find(&g_log, RULE_SIGNAL_LOST, RULE_EVENT_VIOLATION_END, -1);
     assert_non_null(e);
     assert_true(e->late);
     assert_int_equal(e->duration_ms, 7 * MIN);
@@ -537,7 +533,10 @@ static void run_script(const struct rules_config *cfg, struct rules_state *st, s
     struct rule_event ev[RULES_EVENTS_MAX];
     for (size_t i = from; i < to; i++) {
         eval_log(cfg, st, &script[i].f, &script[i].ctx, log);
-        size_t n = rules_tick(cfg, st, script[i].f.time_ms + 30 * SEC, &script[i].ctx, ev,
+        /* A tick 30 s after each fix, and 6 min after it before a long gap. */
+        int64_t t = script[i].f.time_ms;
+        bool long_gap = i + 1 < script_n && script[i + 1].f.time_ms - t > 6 * MIN;
+        size_t n = rules_tick(cfg, st, t + (long_gap ? 6 * MIN : 30 * SEC), &script[i].ctx, ev,
                               RULES_EVENTS_MAX);
         evlog_add(log, ev, n);
     }

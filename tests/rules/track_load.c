@@ -121,6 +121,20 @@ static bool attribute(const char *b, const char *e, const char *name, double *v)
     return *end == '"';
 }
 
+/* First occurrence of needle in [p, end), or NULL. (Not strstr: the sanitizers' strstr
+ * measures the whole remaining haystack on every call, quadratic over a 2 MB file.) */
+static char *find(char *p, const char *end, const char *needle)
+{
+    size_t n = strlen(needle);
+    while (p != NULL && (size_t)(end - p) >= n) {
+        p = memchr(p, needle[0], (size_t)(end - p) - n + 1);
+        if (p == NULL || memcmp(p, needle, n) == 0)
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
 int track_load_gpx(const char *path, struct track *out)
 {
     size_t len, cap = 0;
@@ -128,18 +142,22 @@ int track_load_gpx(const char *path, struct track *out)
     *out = (struct track){0};
     if (buf == NULL)
         return -1;
-    const char *p = buf;
+    char *p = buf;
     int rc = 0;
-    while ((p = strstr(p, "<trkpt")) != NULL) {
+    const char *end = buf + len;
+    while ((p = find(p, end, "<trkpt")) != NULL) {
+        char *close = find(p, end, "</trkpt>");
+        if (close != NULL)
+            *close = '\0'; /* bounds the searches below to this trkpt (restored after) */
         const char *tag_end = strchr(p, '>');
-        const char *close = strstr(p, "</trkpt>");
         if (tag_end == NULL || close == NULL || grow(out, &cap) != 0) {
             rc = -1;
             break;
         }
         struct lpg_fix f = {.mode = LPG_FIX_MODE_3D};
         char txt[64];
-        if (!attribute(p, tag_end, "lat", &f.pos.lat) || !attribute(p, tag_end, "lon", &f.pos.lon) ||
+        if (!attribute(p, tag_end, "lat", &f.pos.lat) ||
+            !attribute(p, tag_end, "lon", &f.pos.lon) ||
             !element(tag_end, close, "time", txt, sizeof txt) ||
             (f.time_ms = track_parse_time_ms(txt)) < 0) {
             rc = -1;
@@ -156,6 +174,7 @@ int track_load_gpx(const char *path, struct track *out)
                 f.mode = LPG_FIX_MODE_NONE;
         }
         out->fixes[out->n++] = f;
+        *close = '<';
         p = close + 8;
     }
     free(buf);
@@ -181,8 +200,7 @@ int track_load_barefoot(const char *path, struct track *out)
         const char *pt = json_string_value(json_object_get(o, "point"));
         const char *tm = json_string_value(json_object_get(o, "time"));
         struct lpg_fix f = {.mode = LPG_FIX_MODE_3D};
-        if (pt == NULL || tm == NULL ||
-            sscanf(pt, "POINT(%lf %lf)", &f.pos.lon, &f.pos.lat) != 2 ||
+        if (pt == NULL || tm == NULL || sscanf(pt, "POINT(%lf %lf)", &f.pos.lon, &f.pos.lat) != 2 ||
             (f.time_ms = track_parse_time_ms(tm)) < 0 || grow(out, &cap) != 0) {
             json_decref(root);
             track_free(out);
