@@ -236,8 +236,25 @@ static int dispatchd_start(struct dispatchd *d)
         .reconnect_max_ms = (int)d->cfg.redis_reconnect_max,
         .key_prefix = d->cfg.redis_key_prefix,
     };
+    /* The figures of the rules are settings (docs/configuration.md); the rest of the rules'
+     * tuning (e.g. the 200 m gap-as-rest radius) keeps rules_config_default's values. */
     fix_filter_config_default(&d->fix_filter_cfg);
     rules_config_default(&d->rules_cfg);
+    const struct dispatchd_config *c = &d->cfg;
+    d->rules_cfg.road_limit_kmh = (double)c->speed_limit_road;
+    d->rules_cfg.expressway_limit_kmh = (double)c->speed_limit_expressway;
+    d->rules_cfg.overspeed_duration_ms = c->overspeed_duration * 1000;
+    d->rules_cfg.overspeed_warning_margin_kmh = (double)c->overspeed_warning_margin;
+    d->rules_cfg.continuous_driving_max_ms = c->continuous_driving_max * 60000;
+    d->rules_cfg.fatigue_warning_ms = c->fatigue_warning * 60000;
+    d->rules_cfg.daily_driving_max_ms = c->daily_driving_max * 60000;
+    d->rules_cfg.min_rest_ms = c->min_rest * 60000;
+    d->rules_cfg.stop_speed_kmh = (double)c->stop_speed;
+    d->rules_cfg.zone_exit_duration_ms = c->zone_exit_duration * 1000;
+    d->rules_cfg.signal_lost_ms = c->signal_lost_after * 60000;
+    d->fix_filter_cfg.max_future_ms = c->fix_max_future * 1000;
+    d->fix_filter_cfg.max_implied_speed_kmh = (double)c->fix_max_implied_speed;
+    d->fix_filter_cfg.max_accuracy_m = (double)c->fix_max_accuracy;
     d->registry = registry_new();
     d->accounts = accounts_new();
     if (d->registry == NULL || d->accounts == NULL) {

@@ -44,6 +44,21 @@ struct dispatchd_config {
 
     int64_t route_retention_days; /* days of route history kept */
     int64_t position_batch_max;   /* fixes per PositionBatch */
+    /* tracking rules and the filters before them (rules.h, fix_filter.h) */
+    int64_t speed_limit_road; /* km/h */
+    int64_t speed_limit_expressway; /* km/h */
+    int64_t overspeed_duration; /* seconds */
+    int64_t overspeed_warning_margin; /* km/h */
+    int64_t continuous_driving_max; /* minutes */
+    int64_t fatigue_warning; /* minutes */
+    int64_t daily_driving_max; /* minutes */
+    int64_t min_rest; /* minutes */
+    int64_t stop_speed; /* km/h */
+    int64_t zone_exit_duration; /* seconds */
+    int64_t signal_lost_after; /* minutes */
+    int64_t fix_max_future; /* seconds */
+    int64_t fix_max_implied_speed; /* km/h */
+    int64_t fix_max_accuracy; /* m */
     int64_t session_ttl;      /* seconds an HTTP login session lasts */
     int64_t shutdown_timeout; /* ms a graceful shutdown waits for in-flight writes */
 };
@@ -51,7 +66,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 22
+#define DISPATCHD_SETTINGS_COUNT 36
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

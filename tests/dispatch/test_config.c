@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 22);
+    assert_int_equal(dispatchd_settings_count, 36);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -766,6 +766,20 @@ static const struct default_case dispatchd_defaults[] = {
     {"redis_key_prefix", "lpg:"},
     {"shutdown_timeout", "5000"},
     {"session_ttl", "28800"},
+    {"speed_limit_road", "60"},
+    {"speed_limit_expressway", "80"},
+    {"overspeed_duration", "10"},
+    {"overspeed_warning_margin", "5"},
+    {"continuous_driving_max", "240"},
+    {"fatigue_warning", "15"},
+    {"daily_driving_max", "480"},
+    {"min_rest", "20"},
+    {"stop_speed", "5"},
+    {"zone_exit_duration", "60"},
+    {"signal_lost_after", "5"},
+    {"fix_max_future", "60"},
+    {"fix_max_implied_speed", "250"},
+    {"fix_max_accuracy", "100"},
     {"route_retention_days", "183"},
     {"position_batch_max", "500"},
 };

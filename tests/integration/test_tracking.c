@@ -22,6 +22,8 @@
 static struct harness_stack stack;
 static char secret[64], tok[64], auth[128];
 
+static int provision(void);
+
 static int req(const char *method, const char *path, const char *body, char *resp, size_t cap)
 {
     int status = 0;
@@ -33,9 +35,16 @@ static int req(const char *method, const char *path, const char *body, char *res
 static int setup(void **state)
 {
     (void)state;
+    if (harness_stack_start(&stack, "tracking", NULL) != 0)
+        return -1;
+    return provision();
+}
+
+/* An enterprise, a 60 km/h zone, a person with handset H1 and vehicle V1. */
+static int provision(void)
+{
     char resp[8192];
-    if (harness_stack_start(&stack, "tracking", NULL) != 0 ||
-        harness_stack_device(&stack, "H1", secret) != 0 ||
+    if (harness_stack_device(&stack, "H1", secret) != 0 ||
         harness_stack_admin_token(&stack, tok) != 0)
         return -1;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
@@ -92,10 +101,10 @@ static int sse_wait(int fd, const char *needle, int timeout_ms)
     return strstr(buf, needle) != NULL;
 }
 
-static void test_overspeed_raises_a_live_alert(void **state)
+/* Logs H1 in, drives 30 s at 72 km/h and returns whether an overspeed Alert came with the
+ * Ack. */
+static int drive_72_kmh(void)
 {
-    (void)state;
-    int feed = sse_open();
     int fd = harness_tcp_connect(stack.d.handset_port);
     assert_true(fd >= 0);
     assert_int_equal(wire_send_hello(fd, 1, 1, "H1", secret), 0);
@@ -148,11 +157,18 @@ static void test_overspeed_raises_a_live_alert(void **state)
         lpg__v1__envelope__free_unpacked(env, NULL);
     }
     assert_true(got_ack);
-    assert_true(got_alert);
+    close(fd);
+    return got_alert;
+}
+
+static void test_overspeed_raises_a_live_alert(void **state)
+{
+    (void)state;
+    int feed = sse_open();
+    assert_true(drive_72_kmh());
     /* The dispatchers see it live. */
     assert_true(sse_wait(feed, "event: alert", 5000));
     close(feed);
-    close(fd);
 
     /* Listed for the enterprise, then acknowledged once. */
     static char resp[65536];
@@ -169,10 +185,27 @@ static void test_overspeed_raises_a_live_alert(void **state)
     assert_int_equal(req("POST", path, "{\"note\":\"again\"}", resp, sizeof(resp)), 409);
 }
 
+/* The limits are settings: with the road limit at 80 km/h the same drive raises nothing. */
+static void test_limits_are_settings(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_stack_stop(&stack), 0);
+    static const char *const args[] = {"--speed-limit-road=80", NULL};
+    assert_int_equal(harness_stack_start(&stack, "tracking80", args), 0);
+    assert_int_equal(harness_stack_admin_token(&stack, tok), 0);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
+    assert_int_equal(provision(), 0);
+    assert_false(drive_72_kmh());
+    static char resp[65536];
+    assert_int_equal(req("GET", "/v1/alerts?enterprise_id=E0", NULL, resp, sizeof(resp)), 200);
+    assert_null(strstr(resp, "overspeed"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overspeed_raises_a_live_alert),
+        cmocka_unit_test(test_limits_are_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
