@@ -381,6 +381,11 @@ static void handle_ack(struct http_call *call, void *ctx)
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
+    static const char *const ack_fields[] = {"note", NULL};
+    if (v1_only_fields(call, body, ack_fields) != 0) {
+        json_decref(body);
+        return;
+    }
     const char *note = json_string_value(json_object_get(body, "note"));
     if (note == NULL || note[0] == '\0' || strlen(note) > LPG_TEXT_MAX) {
         json_decref(body);

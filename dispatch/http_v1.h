@@ -33,6 +33,10 @@ int v1_allow(struct http_call *call, struct dispatchd *d, const struct auth_prin
  * enterprise's entity is answered exactly like a missing one (404). */
 bool v1_hidden(const struct auth_principal *p, const char *enterprise_id);
 
+/* Refuses (400 unknown_field, naming it) a body with a member not in `allowed` (a NULL-terminated
+ * list), so a typo such as "reson" is not silently ignored. Returns 0, or -1 after replying. */
+int v1_only_fields(struct http_call *call, const json_t *body, const char *const *allowed);
+
 /* 400 (or 500 for "internal") with the validation error's code, message and field. */
 void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *err);
 /* The ?limit= of a list request within 1..V1_PAGE_MAX (default V1_PAGE_DEFAULT); -1 after

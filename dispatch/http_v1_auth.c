@@ -88,6 +88,26 @@ const struct auth_principal *v1_begin(struct http_call *call, struct dispatchd *
     return p;
 }
 
+int v1_only_fields(struct http_call *call, const json_t *body, const char *const *allowed)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)body, key, value)
+    {
+        (void)value;
+        int known = 0;
+        for (size_t i = 0; allowed[i] && !known; i++)
+            known = strcmp(allowed[i], key) == 0;
+        if (!known) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "unknown field \"%.64s\"", key);
+            http_reply_error(call, 400, "unknown_field", msg, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 bool v1_hidden(const struct auth_principal *p, const char *enterprise_id)
 {
     return p->role == AUTH_ROLE_DISPATCHER && strcmp(p->enterprise_id, enterprise_id) != 0;
@@ -206,6 +226,11 @@ static void handle_login(struct http_call *call, void *ctx)
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
+    static const char *const login_fields[] = {"user", "password", NULL};
+    if (v1_only_fields(call, body, login_fields) != 0) {
+        json_decref(body);
+        return;
+    }
     const char *user = json_string_value(json_object_get(body, "user"));
     const char *password = json_string_value(json_object_get(body, "password"));
     if (user == NULL || password == NULL) {
@@ -390,6 +415,11 @@ static void handle_create_user(struct http_call *call, void *ctx)
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
+    static const char *const user_fields[] = {"name", "role", "enterprise_id", "password", NULL};
+    if (v1_only_fields(call, body, user_fields) != 0) {
+        json_decref(body);
+        return;
+    }
     const char *name = json_string_value(json_object_get(body, "name"));
     const char *role = json_string_value(json_object_get(body, "role"));
     const char *ent = json_string_value(json_object_get(body, "enterprise_id"));
@@ -567,6 +597,11 @@ static void handle_register_device(struct http_call *call, void *ctx)
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
+    static const char *const device_fields[] = {"device_id", "staff_id", NULL};
+    if (v1_only_fields(call, body, device_fields) != 0) {
+        json_decref(body);
+        return;
+    }
     const char *device_id = json_string_value(json_object_get(body, "device_id"));
     const char *staff_id = json_string_value(json_object_get(body, "staff_id"));
     if (device_id == NULL || !lpg_id_valid(device_id) || staff_id == NULL ||

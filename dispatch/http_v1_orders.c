@@ -310,6 +310,13 @@ static void submit_order_job(struct http_call *call, void *ctx, enum order_op op
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
+    /* The actions take a reason (and assign a staff_id); orders themselves are checked field by
+     * field by model_json. */
+    static const char *const action_fields[] = {"reason", "staff_id", NULL};
+    if (op != OP_CREATE && v1_only_fields(call, body, action_fields) != 0) {
+        json_decref(body);
+        return;
+    }
     if (op == OP_CREATE) {
         if (p->role == AUTH_ROLE_DISPATCHER && json_object_get(body, "enterprise_id") == NULL)
             json_object_set_new(body, "enterprise_id", json_string(p->enterprise_id));

@@ -98,6 +98,21 @@ static void test_wrong_password_and_unknown_user_are_refused_alike(void **state)
     json_decref(j);
 }
 
+static void test_unknown_fields_are_refused(void **state)
+{
+    (void)state;
+    json_t *j;
+    assert_int_equal(request("POST", "/v1/sessions", NULL,
+                             "{\"user\":\"root\",\"password\":\"" ADMIN_PASSWORD "\","
+                             "\"remember\":true}",
+                             &j),
+                     400);
+    assert_string_equal(error_code(j), "unknown_field");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "field")),
+                        "remember");
+    json_decref(j);
+}
+
 static void test_missing_or_bad_token_is_401(void **state)
 {
     (void)state;
@@ -212,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrong_password_and_unknown_user_are_refused_alike),
         cmocka_unit_test(test_missing_or_bad_token_is_401),
+        cmocka_unit_test(test_unknown_fields_are_refused),
         cmocka_unit_test(test_login_whoami_and_roles),
         cmocka_unit_test(test_logout_revokes_the_token),
         cmocka_unit_test(test_sessions_and_users_survive_a_restart),

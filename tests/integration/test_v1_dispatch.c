@@ -313,6 +313,10 @@ static void test_illegal_transitions_are_409_and_change_nothing(void **state)
 {
     (void)state;
     json_t *j;
+    assert_int_equal(api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok, "{\"reson\":\"typo\"}"),
+                     400);
+    assert_string_equal(error_code(j), "unknown_field");
+    json_decref(j);
     assert_int_equal(api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok, "{}"), 400);
     assert_string_equal(error_code(j), "missing_field"); /* a reason is required */
     json_decref(j);
