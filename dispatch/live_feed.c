@@ -30,6 +30,7 @@ struct subscriber {
 struct live_feed {
     struct feed_event ring[LIVE_FEED_RING];
     uint64_t next_id; /* id of the next event; ring slot = id % LIVE_FEED_RING */
+    uint64_t boot;    /* this instance's start time (ms): the first part of every event id */
     struct subscriber *subs;
     size_t n_subs;
     struct event *heartbeat;
@@ -90,6 +91,9 @@ struct live_feed *live_feed_new(struct event_base *base)
     if (f == NULL)
         return NULL;
     f->next_id = 1;
+    struct timeval now;
+    evutil_gettimeofday(&now, NULL);
+    f->boot = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_usec / 1000;
     f->heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, f);
     struct timeval tv = {LIVE_FEED_HEARTBEAT_S, 0};
     if (f->heartbeat == NULL || event_add(f->heartbeat, &tv) != 0) {
@@ -138,7 +142,8 @@ void live_feed_publish(struct live_feed *f, const char *enterprise_id, const cha
         free(json);
         return;
     }
-    int len = snprintf(text, cap, "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n", id, event, json);
+    int len = snprintf(text, cap, "id: %" PRIu64 ".%" PRIu64 "\nevent: %s\ndata: %s\n\n", f->boot,
+                       id, event, json);
     free(json);
     struct feed_event *slot = &f->ring[id % LIVE_FEED_RING];
     free(slot->text);
@@ -198,15 +203,19 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
         return;
     if (last_event_id == NULL)
         return;
+    /* Ids are "<boot>.<n>": an id of another boot (before a restart of this instance, or of
+     * another instance), a malformed one, or one older than the ring: the client must reload. */
     char *end;
-    unsigned long long last = strtoull(last_event_id, &end, 10);
-    if (*last_event_id == '\0' || *end != '\0')
-        return;
+    unsigned long long boot = strtoull(last_event_id, &end, 10);
+    unsigned long long last = 0;
+    int ours = *end == '.';
+    if (ours) {
+        const char *n = end + 1;
+        last = strtoull(n, &end, 10);
+        ours = *n != '\0' && *end == '\0' && boot == f->boot;
+    }
     uint64_t first = last + 1;
-    /* An id from the future is from before a restart of this instance (ids start again at
-     * 1); one older than the ring is gone. Either way the client must reload. */
-    if (last >= f->next_id || f->next_id - first > LIVE_FEED_RING) {
-        /* Missed more than the ring holds: the client must reload. */
+    if (!ours || last >= f->next_id || f->next_id - first > LIVE_FEED_RING) {
         char reset[96];
         int n = snprintf(reset, sizeof(reset), "event: reset\ndata: {\"reload\":\"/v1/orders\"}\n\n");
         sub_send(s, reset, (size_t)n);

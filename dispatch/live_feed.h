@@ -2,11 +2,12 @@
  * (text/event-stream) carrying order changes of the caller's enterprise only (every
  * enterprise for admins and auditors).
  *
- * Each event: "id: <n>\nevent: order\ndata: {"type":"order.<state>","order":{...}}\n\n".
- * Ids increase by one per published change of this instance. A client that reconnects with
- * Last-Event-ID gets the events it missed, as long as they are still in the replay ring
- * (LIVE_FEED_RING events); otherwise it gets an event "reset" and should reload with GET
- * /v1/orders. A comment line is sent every LIVE_FEED_HEARTBEAT_S seconds so that proxies keep
+ * Each event: "id: <boot>.<n>\nevent: order\ndata: {"type":"order.<state>","order":{...}}\n\n"
+ * (and "event: alert" for tracking alerts). <boot> identifies this run of the instance (its
+ * start time in ms); <n> increases by one per published event. A client that reconnects with
+ * Last-Event-ID gets the events it missed, as long as they are of this boot and still in the
+ * replay ring (LIVE_FEED_RING events); otherwise it gets an event "reset" and should reload with
+ * GET /v1/orders. A comment line is sent every LIVE_FEED_HEARTBEAT_S seconds so that proxies keep
  * the stream open and dead clients are noticed. A client that does not read is dropped once
  * LIVE_FEED_MAX_BACKLOG bytes are queued for it.
  */

@@ -21,6 +21,7 @@
 
 static struct harness_stack stack;
 static char admin[64], disp1[64], disp2[64];
+static char first_id[64]; /* the id of the first event d1 saw */
 
 static int post(const char *token, const char *path, const char *body, char *resp, size_t cap)
 {
@@ -170,6 +171,10 @@ static void test_dispatcher_sees_only_its_enterprise(void **state)
     create_order(disp1, "OA1", "C1");
     assert_true(sse_wait(fd, "\"id\":\"OA1\"", 5000, buf, sizeof(buf)));
     assert_non_null(strstr(buf, "event: order"));
+    const char *idline = strstr(buf, "id: ");
+    assert_non_null(idline);
+    sscanf(idline + 4, "%63[0-9.]", first_id);
+    assert_non_null(strchr(first_id, '.')); /* "<boot>.<n>" */
     assert_non_null(strstr(buf, "\"type\":\"order.created\"")); /* nobody to assign it to */
     assert_null(strstr(buf, "OB1"));
     close(fd);
@@ -183,11 +188,18 @@ static void test_last_event_id_replays_what_was_missed(void **state)
     /* While nobody listens, two more changes in E1. */
     create_order(disp1, "OA2", "C1");
     create_order(disp1, "OA3", "C1");
-    int fd = sse_open(disp1, "1", &status);
+    int fd = sse_open(disp1, first_id, &status);
     assert_int_equal(status, 200);
     assert_true(sse_wait(fd, "\"id\":\"OA3\"", 5000, buf, sizeof(buf)));
     assert_non_null(strstr(buf, "\"id\":\"OA2\""));
     assert_null(strstr(buf, "OB1")); /* replay is scoped too */
+    close(fd);
+    /* An id of another boot (an earlier run of the instance): reload. */
+    fd = sse_open(disp1, "1.1", &status);
+    assert_int_equal(status, 200);
+    assert_true(sse_wait(fd, "event: reset", 5000, buf, sizeof(buf)));
+    close(fd);
+    fd = sse_open(disp1, NULL, &status);
     /* The stream stays open at teardown: shutdown must still be clean (exit 0). */
 }
 
