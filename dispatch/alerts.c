@@ -134,8 +134,7 @@ static void on_alert_bodies(void *arg, const struct redisReply *reply, const cha
 {
     struct http_call *call = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        http_reply_error(call, 503, "store_unavailable",
-                         "the store could not be read; retry later", NULL);
+        v1_reply_store_unreadable(call);
         return;
     }
     json_t *items = json_array();
@@ -155,8 +154,7 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     struct dispatchd *d = job->d;
     free(job);
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        http_reply_error(call, 503, "store_unavailable",
-                         "the store could not be read; retry later", NULL);
+        v1_reply_store_unreadable(call);
         return;
     }
     if (reply->elements == 0) {

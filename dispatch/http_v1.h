@@ -42,6 +42,8 @@ void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *er
 /* The ?limit= of a list request within 1..V1_PAGE_MAX (default V1_PAGE_DEFAULT); -1 after
  * replying 400. */
 int v1_page_limit(struct http_call *call);
+/* Replies 503 store_unavailable for a read the store could not answer. */
+void v1_reply_store_unreadable(struct http_call *call);
 /* Replies 503 for a write the store refused. */
 void v1_reply_store_refused(struct http_call *call, const char *why);
 

@@ -136,6 +136,12 @@ int v1_page_limit(struct http_call *call)
     return (int)v;
 }
 
+void v1_reply_store_unreadable(struct http_call *call)
+{
+    http_reply_error(call, 503, "store_unavailable", "the store could not be read; retry later",
+                     NULL);
+}
+
 void v1_reply_store_refused(struct http_call *call, const char *why)
 {
     char msg[240];

@@ -378,8 +378,7 @@ static void on_history(void *arg, const struct redisReply *reply, const char *er
 {
     struct http_call *call = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        http_reply_error(call, 503, "store_unavailable",
-                         "the store could not be read; retry later", NULL);
+        v1_reply_store_unreadable(call);
         return;
     }
     json_t *items = json_array();
