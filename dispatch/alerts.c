@@ -180,7 +180,7 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     free(argv);
     free(keys);
     if (rc != 0)
-        v1_reply_store_refused(call, why);
+        v1_reply_store_unreadable(call);
 }
 
 static int parse_time_param(struct http_call *call, const char *name, int64_t dflt, int64_t *out)
@@ -224,6 +224,11 @@ static void handle_list(struct http_call *call, void *ctx)
                          "name an enterprise_id or a vehicle_id", "enterprise_id");
         return;
     }
+    if (!lpg_id_valid(ent)) {
+        http_reply_error(call, 400, "invalid_parameter", "enterprise_id is not a valid id",
+                         "enterprise_id");
+        return;
+    }
     if (v1_allow(call, d, p, AUTH_READ, lpg_id_valid(ent) ? ent : NULL) != 0)
         return;
     int64_t from, to;
@@ -251,7 +256,7 @@ static void handle_list(struct http_call *call, void *ctx)
     job->d = d;
     if (store_command_argv(d->store, on_alert_ids, job, 8, argv, NULL, &why) != 0) {
         free(job);
-        v1_reply_store_refused(call, why);
+        v1_reply_store_unreadable(call);
     }
 }
 
@@ -385,9 +390,10 @@ static void handle_ack(struct http_call *call, void *ctx)
         return;
     }
     const char *note = json_string_value(json_object_get(body, "note"));
-    if (note == NULL || note[0] == '\0' || strlen(note) > LPG_TEXT_MAX) {
+    int blank = note == NULL || note[strspn(note, " \t\r\n\v\f")] == '\0';
+    if (blank || strlen(note) > LPG_TEXT_MAX) {
         json_decref(body);
-        http_reply_error(call, 400, "missing_field",
+        http_reply_error(call, 400, blank ? "missing_field" : "invalid_field",
                          "an acknowledgement needs a note (1..255 bytes): what was done", "note");
         return;
     }

@@ -290,6 +290,7 @@ static int dispatchd_start(struct dispatchd *d)
     } areas[] = {{dispatchd_routes, dispatchd_routes_count},
                  {v1_auth_routes, v1_auth_routes_count},
                  {v1_tracking_routes, v1_tracking_routes_count},
+                 {v1_summary_routes, v1_summary_routes_count},
                  {v1_registry_routes, v1_registry_routes_count},
                  {v1_import_routes, v1_import_routes_count},
                  {v1_order_routes, v1_order_routes_count},

@@ -425,7 +425,7 @@ static void handle_history(struct http_call *call, void *ctx)
     const char *argv[] = {"LRANGE", key, "0", "-1"};
     const char *why;
     if (store_command_argv(d->store, on_history, call, 4, argv, NULL, &why) != 0)
-        v1_reply_store_refused(call, why);
+        v1_reply_store_unreadable(call);
 }
 
 /* List and get come from the generic registry handlers, bound to the order kind here. */

@@ -77,6 +77,7 @@ struct ingest_job {
     struct rules_state rules_after; /* the rule state once this batch is stored */
     struct vehicle_track *track;    /* owned by the table, lives as long as dispatchd */
     size_t n_stored, n_late;        /* counted once Redis confirms */
+    uint64_t filtered[8];           /* by enum fix_filter_reason, counted once confirmed */
     int has_newest;                 /* the batch moved the vehicle's latest position */
     struct geo_point newest_pos;
     int64_t last_after;             /* the track's newest time once this batch is stored */
@@ -141,12 +142,29 @@ static void send_ack(struct ingest_job *job)
     job_end(job);
 }
 
+/* A tick's events and new state, waiting for Redis to confirm them. */
+struct tick_job {
+    struct dispatchd *d;
+    struct vehicle_track *track;
+    struct rules_state after;
+    struct lpg_alert alerts[RULES_EVENTS_MAX];
+    size_t n;
+    char device[LPG_ID_MAX + 1];
+};
+
 static void on_tick_stored(void *arg, const struct redisReply *reply, const char *err)
 {
-    (void)arg;
-    (void)reply;
-    if (err)
-        log_debug("tick state not confirmed: %s", err);
+    struct tick_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        log_debug("tick state not confirmed (%s); retried next tick", err ? err : "refused");
+    } else {
+        job->track->rules = job->after;
+        struct handset_conn *c =
+            job->device[0] ? handset_server_find_device(job->d->handset, job->device) : NULL;
+        for (size_t i = 0; i < job->n; i++)
+            alerts_raised(job->d, &job->alerts[i], c);
+    }
+    free(job);
 }
 
 static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
@@ -246,6 +264,8 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     job->track->last_ms = job->last_after;
     job->d->ingest_stats.fixes_stored += job->n_stored;
     job->d->ingest_stats.fixes_late += job->n_late;
+    for (int r = 0; r < 8; r++)
+        job->d->ingest_stats.filtered[r] += job->filtered[r];
     if (job->has_newest)
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after);
     ingest_apply_rest(job->d, job->staff, &job->track->rules);
@@ -333,7 +353,7 @@ static void store_batch(struct ingest_job *job)
         enum fix_filter_reason fr =
             rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now,
                               &ctx, events, RULES_EVENTS_MAX, &n_ev);
-        d->ingest_stats.filtered[fr]++;
+        job->filtered[fr]++;
         for (size_t e = 0; e < n_ev; e++) {
             if (job->n_alerts == job->cap_alerts) {
                 size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
@@ -349,7 +369,8 @@ static void store_batch(struct ingest_job *job)
             alerts_from_event(&job->alerts[job->n_alerts++], &events[e], job->enterprise,
                               job->vehicle, job->staff, now);
         }
-        if ((int64_t)f->time_ms > newest) {
+        /* Only a fix the filters accept may become the vehicle's latest position. */
+        if (fr == FIX_FILTER_OK && (int64_t)f->time_ms > newest) {
             newest = (int64_t)f->time_ms;
             newest_fix = f;
         } else {
@@ -617,15 +638,20 @@ static void tick_vehicle(struct dispatchd *d, struct vehicle_track *tr, int64_t 
     if (rc == 0)
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
     const char *why = "out of memory";
-    if (rc != 0) {
+    struct tick_job *job = rc == 0 ? calloc(1, sizeof(*job)) : NULL;
+    if (job == NULL) {
         store_txn_free(txn);
-    } else if (store_txn_exec(d->store, txn, on_tick_stored, NULL, &why) == 0) {
-        tr->rules = after;
-        for (size_t i = 0; i < n; i++)
-            alerts_raised(d, &alerts[i],
-                          s->device_id[0] ? handset_server_find_device(d->handset, s->device_id)
-                                          : NULL);
-        return;
+    } else {
+        job->d = d;
+        job->track = tr;
+        job->after = after;
+        memcpy(job->alerts, alerts, n * sizeof(alerts[0]));
+        job->n = n;
+        snprintf(job->device, sizeof(job->device), "%s", s->device_id);
+        /* Applied and raised once Redis confirms (on_tick_stored); else retried next tick. */
+        if (store_txn_exec(d->store, txn, on_tick_stored, job, &why) == 0)
+            return;
+        free(job);
     }
     log_debug("tick of vehicle %s not stored (%s); retried next tick", v->id, why);
 }

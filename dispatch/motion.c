@@ -16,8 +16,7 @@ void motion_config_from_rules(struct motion_config *m, const struct rules_config
     m->min_stop_ms = min_stop_ms;
 }
 
-void motion_init(struct motion *m, const struct motion_config *cfg, motion_emit_fn *emit,
-                 void *arg)
+void motion_init(struct motion *m, const struct motion_config *cfg, motion_emit_fn *emit, void *arg)
 {
     memset(m, 0, sizeof(*m));
     m->cfg = *cfg;
