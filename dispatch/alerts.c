@@ -63,6 +63,9 @@ json_t *alerts_to_json(const struct lpg_alert *a)
         json_object_set_new(j, "max_speed_kmh", json_real(ev->max_speed_kmh));
         json_object_set_new(j, "limit_kmh", json_real(ev->limit));
     }
+    if (j && ev->rule == RULE_FATIGUE)
+        json_object_set_new(j, "code", json_string(ev->code == RULE_FATIGUE_DAILY ? "daily"
+                                                                                  : "continuous"));
     if (j && ev->rest_until_ms > 0)
         json_object_set_new(j, "rest_until", instant(ev->rest_until_ms));
     return j;
@@ -90,9 +93,15 @@ int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_al
     key_of(d, k_veh, sizeof(k_veh), "alerts:vehicle:", a->vehicle_id);
     snprintf(score, sizeof(score), "%" PRId64, a->created_ms);
     snprintf(ttl, sizeof(ttl), "%d", ALERT_RETENTION_DAYS * 86400);
+    /* The index sets forget ids whose records have expired. */
+    char oldest[32];
+    snprintf(oldest, sizeof(oldest), "(%lld",
+             (long long)(a->created_ms - (int64_t)ALERT_RETENTION_DAYS * 86400000LL));
     int rc = store_txn_addv(txn, "SET", k_alert, text, "EX", ttl, NULL) ||
              store_txn_addv(txn, "ZADD", k_ent, score, a->id, NULL) ||
-             store_txn_addv(txn, "ZADD", k_veh, score, a->id, NULL);
+             store_txn_addv(txn, "ZADD", k_veh, score, a->id, NULL) ||
+             store_txn_addv(txn, "ZREMRANGEBYSCORE", k_ent, "-inf", oldest, NULL) ||
+             store_txn_addv(txn, "ZREMRANGEBYSCORE", k_veh, "-inf", oldest, NULL);
     free(text);
     return rc ? -1 : 0;
 }
@@ -116,7 +125,10 @@ void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handse
     msg.has_time_ms = 1;
     msg.time_ms = (uint64_t)a->ev.end_ms;
     msg.has_severity = 1;
-    msg.severity = a->ev.kind == RULE_EVENT_WARNING ? 1 : 2;
+    /* 1 warning, 2 a violation begins, 0 an episode ended (information). */
+    msg.severity = a->ev.kind == RULE_EVENT_WARNING         ? 1
+                   : a->ev.kind == RULE_EVENT_VIOLATION_END ? 0
+                                                            : 2;
     Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
     env.body_case = LPG__V1__ENVELOPE__BODY_ALERT;
     env.alert = &msg;

@@ -18,6 +18,7 @@
 
 #include "dispatcher.h"
 #include "entity.h"
+#include "handset_server.h"
 #include "log.h"
 #include "registry.h"
 #include "registry_rules.h"
@@ -31,6 +32,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
+#include "lpg/v1/envelope.pb-c.h"
 #include <jansson.h>
 #include <sys/queue.h>
 
@@ -195,6 +197,7 @@ struct write_job {
     int is_patch;
     struct changeset cs;
     void *entity; /* the written entity (in cs) */
+    char old_device[LPG_ID_MAX + 1]; /* a staff member's handset before the change */
 };
 
 static void write_job_free(struct write_job *job)
@@ -218,6 +221,15 @@ static void on_written(void *arg, const struct redisReply *reply, const char *er
         return;
     }
     json_t *out = job->ops->to_json(job->entity);
+    /* A person's handset replaced (or removed) here: its open session ends now, as with
+     * POST /v1/devices. */
+    if (job->ops->kind == RS_STAFF && job->old_device[0] &&
+        strcmp(job->old_device, ((const struct lpg_staff *)job->entity)->device_id) != 0) {
+        struct handset_conn *c = handset_server_find_device(job->d->handset, job->old_device);
+        if (c)
+            handset_conn_error(c, LPG__V1__ERROR__CODE__UNAUTHORIZED,
+                               "this handset was replaced; log in with the new device", 0, 0, 1);
+    }
     if (changeset_apply(&job->cs, job->d->registry) != 0)
         log_error("out of memory applying a stored change to the registry");
     log_info("%s %s %s by %s", job->ops->name, job->id, job->is_patch ? "changed" : "created",
@@ -237,6 +249,9 @@ static void run_write(struct writer *w, void *arg)
     memset(&err, 0, sizeof(err));
     const void *old = ops->get(d->registry, job->id);
     void *e = NULL;
+    if (old && ops->kind == RS_STAFF)
+        snprintf(job->old_device, sizeof(job->old_device), "%s",
+                 ((const struct lpg_staff *)old)->device_id);
 
     if (job->is_patch) {
         if (old && v1_hidden(&job->principal, ops->enterprise(old)))

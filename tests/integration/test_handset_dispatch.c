@@ -271,6 +271,26 @@ static void test_duty_change_makes_waiting_orders_move(void **state)
     close(fd);
 }
 
+/* Taking the handset off a person (PATCH device_id) ends its open session at once. */
+static void test_removed_handset_is_disconnected(void **state)
+{
+    (void)state;
+    int fd = login("H2", secret2);
+    json_t *j;
+    assert_int_equal(api(&j, "PATCH", "/v1/staff/S2", "{\"device_id\":null}"), 200);
+    json_decref(j);
+    Lpg__V1__Envelope *env = wire_recv(fd, 5000);
+    while (env && env->body_case != LPG__V1__ENVELOPE__BODY_ERROR) {
+        lpg__v1__envelope__free_unpacked(env, NULL);
+        env = wire_recv(fd, 5000);
+    }
+    assert_non_null(env);
+    assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__UNAUTHORIZED);
+    lpg__v1__envelope__free_unpacked(env, NULL);
+    assert_true(harness_wait_closed(fd, 3000));
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_offline_assignment_is_resent_at_login),
         cmocka_unit_test(test_rejected_order_is_never_offered_again_to_the_same_person),
         cmocka_unit_test(test_duty_change_makes_waiting_orders_move),
+        cmocka_unit_test(test_removed_handset_is_disconnected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
