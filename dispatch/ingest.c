@@ -51,6 +51,9 @@ struct vehicle_track {
     int loaded;
     int64_t last_ms;          /* time of the vehicle's newest stored fix */
     struct rules_state rules; /* filters and rules */
+    /* Fixes older than `rules` has seen run on this state, so their violations are found and
+     * marked late. In memory only: a restart starts late episodes afresh. */
+    struct rules_state late_rules;
 };
 
 struct tracks {
@@ -75,6 +78,8 @@ struct ingest_job {
     size_t n_alerts, cap_alerts;
     int batch_borrowed;       /* batch points into the caller's envelope: not ours to free */
     struct rules_state rules_after; /* the rule state once this batch is stored */
+    struct rules_state late_after;  /* the late-fix state once this batch is stored */
+    size_t late_evaluated;
     struct vehicle_track *track;    /* owned by the table, lives as long as dispatchd */
     size_t n_stored, n_late;        /* counted once Redis confirms */
     uint64_t filtered[8];           /* by enum fix_filter_reason, counted once confirmed */
@@ -261,6 +266,7 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
         return;
     }
     job->track->rules = job->rules_after;
+    job->track->late_rules = job->late_after;
     job->track->last_ms = job->last_after;
     job->d->ingest_stats.fixes_stored += job->n_stored;
     job->d->ingest_stats.fixes_late += job->n_late;
@@ -290,6 +296,7 @@ static void store_batch(struct ingest_job *job)
     const struct lpg_zone *zone =
         person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
     job->rules_after = job->track->rules;
+    job->late_after = job->track->late_rules;
     struct rule_event events[RULES_EVENTS_MAX];
     int64_t newest = job->track->last_ms;
     const Lpg__V1__Fix *newest_fix = NULL;
@@ -344,8 +351,9 @@ static void store_batch(struct ingest_job *job)
         zargv[zargc++] = score;
         zargv[zargc++] = member;
         stored++;
-        /* The rules see the fixes that pass the filters, in arrival order; a fix older than
-         * what they have seen is refused by the filters (out of order) and only stored. */
+        /* The rules see the fixes that pass the filters, in arrival order. A fix older than
+         * what they have seen (a unit uploading what it buffered) is evaluated on the
+         * vehicle's separate late state instead: its violations are recorded, marked late. */
         struct lpg_fix fx;
         wire_to_fix(f, b->late, &fx);
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
@@ -354,6 +362,19 @@ static void store_batch(struct ingest_job *job)
             rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now,
                               &ctx, events, RULES_EVENTS_MAX, &n_ev);
         job->filtered[fr]++;
+        if (fr == FIX_FILTER_OUT_OF_ORDER) {
+            fx.flags |= LPG_FIX_LATE;
+            enum fix_filter_reason lr =
+                rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->late_after, &fx, now,
+                                  &ctx, events, RULES_EVENTS_MAX, &n_ev);
+            if (lr == FIX_FILTER_OUT_OF_ORDER || lr == FIX_FILTER_DUPLICATE) {
+                /* An older stretch than the last late one: start its episodes afresh. */
+                rules_state_init(&job->late_after);
+                rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->late_after, &fx, now,
+                                  &ctx, events, RULES_EVENTS_MAX, &n_ev);
+            }
+            job->late_evaluated++;
+        }
         for (size_t e = 0; e < n_ev; e++) {
             if (job->n_alerts == job->cap_alerts) {
                 size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
@@ -512,6 +533,7 @@ static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
         return NULL;
     snprintf(tr->vehicle_id, sizeof(tr->vehicle_id), "%s", vehicle);
     rules_state_init(&tr->rules);
+    rules_state_init(&tr->late_rules);
     tr->next = t->buckets[b];
     t->buckets[b] = tr;
     t->n++;

@@ -103,7 +103,15 @@ static int sse_wait(int fd, const char *needle, int timeout_ms)
 
 /* Logs H1 in, drives 30 s at 72 km/h and returns whether an overspeed Alert came with the
  * Ack. */
+static int drive_from(uint64_t first_seq, uint64_t ago_ms);
+
 static int drive_72_kmh(void)
+{
+    return drive_from(1, 0);
+}
+
+/* The same drive with seqs from first_seq, ending ago_ms before now. */
+static int drive_from(uint64_t first_seq, uint64_t ago_ms)
 {
     int fd = harness_tcp_connect(stack.d.handset_port);
     assert_true(fd >= 0);
@@ -122,8 +130,8 @@ static int drive_72_kmh(void)
     for (int i = 0; i < N; i++) {
         lpg__v1__fix__init(&fixes[i]);
         fixes[i].has_seq = fixes[i].has_time_ms = fixes[i].has_lat_e7 = fixes[i].has_lon_e7 = 1;
-        fixes[i].seq = (uint64_t)i + 1;
-        fixes[i].time_ms = now_ms - (uint64_t)(N - i) * 1000;
+        fixes[i].seq = first_seq + (uint64_t)i;
+        fixes[i].time_ms = now_ms - ago_ms - (uint64_t)(N - i) * 1000;
         fixes[i].lat_e7 = 492000000 + i * 1799; /* 20 m per second: 20/111195 deg */
         fixes[i].lon_e7 = 1197500000;
         fixes[i].has_speed_cm_s = 1;
@@ -151,7 +159,7 @@ static int drive_72_kmh(void)
             strcmp(env->alert->kind, "overspeed") == 0 && env->alert->severity == 2)
             got_alert = 1;
         if (env->body_case == LPG__V1__ENVELOPE__BODY_ACK) {
-            assert_int_equal(env->ack->position_seq, N);
+            assert_int_equal(env->ack->position_seq, first_seq + N - 1);
             got_ack = 1;
         }
         lpg__v1__envelope__free_unpacked(env, NULL);
@@ -185,6 +193,17 @@ static void test_overspeed_raises_a_live_alert(void **state)
     assert_int_equal(req("POST", path, "{\"note\":\"again\"}", resp, sizeof(resp)), 409);
 }
 
+/* A unit uploads what it buffered while offline: fixes older than what the rules have seen.
+ * Their overspeed is found and recorded as late, and not pushed as a live alert. */
+static void test_late_fixes_are_evaluated_and_marked_late(void **state)
+{
+    (void)state;
+    assert_false(drive_from(31, 600000)); /* ten minutes ago: no live Alert */
+    static char resp[65536];
+    assert_int_equal(req("GET", "/v1/alerts?vehicle_id=V1", NULL, resp, sizeof(resp)), 200);
+    assert_non_null(strstr(resp, "\"late\":true"));
+}
+
 /* The limits are settings: with the road limit at 80 km/h the same drive raises nothing. */
 static void test_limits_are_settings(void **state)
 {
@@ -205,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overspeed_raises_a_live_alert),
+        cmocka_unit_test(test_late_fixes_are_evaluated_and_marked_late),
         cmocka_unit_test(test_limits_are_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
