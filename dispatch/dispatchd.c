@@ -72,6 +72,7 @@ static void on_registry_loaded(void *arg, const char *err, const struct registry
     }
     d->loaded = 1;
     writer_resume(d->writer);
+    ingest_watch_active(d);
     dispatcher_rematch(d); /* orders that waited while the service was down */
     log_info("registry loaded: %zu enterprises, %zu zones, %zu staff, %zu vehicles, %zu "
              "customers, %zu orders; serving /v1",

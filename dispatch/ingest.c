@@ -693,6 +693,62 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                 tick_vehicle(d, tr, now);
 }
 
+/* ---- at start: vehicles on an active delivery are watched even before they report ---- */
+
+static void on_track_loaded(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct vehicle_track *tr = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || tr->loaded)
+        return; /* loaded by a batch meanwhile, or lost: the next batch loads it */
+    const redisReply *t = reply->element[0], *r = reply->element[1];
+    tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
+    rules_state_init(&tr->rules);
+    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules, r->str, r->len) != 0)
+        rules_state_init(&tr->rules);
+    tr->loaded = 1;
+}
+
+void ingest_watch_active(struct dispatchd *d)
+{
+    const struct lpg_vehicle *page[256];
+    const char *after = NULL;
+    char cursor[LPG_ID_MAX + 1] = "";
+    size_t watched = 0, n;
+    do {
+        n = registry_list_vehicles(d->registry, NULL, after, 256, NULL, NULL, page);
+        for (size_t i = 0; i < n; i++) {
+            const struct lpg_vehicle *v = page[i];
+            const struct lpg_staff *s =
+                v->staff_id[0] ? registry_staff(d->registry, v->staff_id) : NULL;
+            if (s == NULL || s->active_orders == 0)
+                continue;
+            struct vehicle_track *tr = track_get(d, v->id);
+            if (tr == NULL || tr->loaded)
+                continue;
+            char rel[LPG_ID_MAX + 32], k1[256], k2[256];
+            snprintf(rel, sizeof(rel), "vehicle:%s:last", v->id);
+            store_key(d->store, k1, sizeof(k1), rel);
+            snprintf(rel, sizeof(rel), "vehicle:%s:rules", v->id);
+            store_key(d->store, k2, sizeof(k2), rel);
+            struct store_txn *txn = store_txn_new();
+            const char *why;
+            if (txn == NULL || store_txn_addv(txn, "HGET", k1, "time_ms", NULL) != 0 ||
+                store_txn_addv(txn, "GET", k2, NULL) != 0) {
+                store_txn_free(txn);
+                continue;
+            }
+            if (store_txn_exec(d->store, txn, on_track_loaded, tr, &why) == 0)
+                watched++;
+        }
+        if (n > 0) {
+            snprintf(cursor, sizeof(cursor), "%s", page[n - 1]->id);
+            after = cursor;
+        }
+    } while (n == 256);
+    if (watched)
+        log_info("watching %zu vehicles on active deliveries for signal loss", watched);
+}
+
 int ingest_init(struct dispatchd *d)
 {
     struct tracks *t = calloc(1, sizeof(*t));

@@ -35,6 +35,9 @@ struct Lpg__V1__Envelope;
 /* The vehicle-track table and its tick timer (time-based rules such as signal lost). */
 int ingest_init(struct dispatchd *d);
 void ingest_free(struct dispatchd *d);
+/* After the registry is loaded: load the track state of every vehicle on an active delivery, so
+ * that signal loss is noticed even if its device never reports again after a restart. */
+void ingest_watch_active(struct dispatchd *d);
 
 /* Handles a PositionBatch (replies Ack or Error, now or later; holds the connection while
  * the store works). */

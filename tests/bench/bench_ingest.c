@@ -72,7 +72,19 @@
 static struct {
     int connections, batch, window, warmup_s, duration_s, rb_requests, keep, no_aof;
     const char *perf_out;
-} opt = {1000, 25, 1, 3, 10, 200000, 0, 0, NULL};
+    /* alert-latency phase: 0 after the throughput phase, 1 alone (--alerts), -1 none */
+    int alerts, alert_rate, alert_batch, alert_duration_s, alert_share_pct;
+} opt = {1000, 25, 1, 3, 10, 200000, 0, 0, NULL, 0, 10000, 10, 20, 5};
+
+/* Alert phase: a speeding vehicle drives OVER_FIXES fixes (1 Hz fix times) at ~70 km/h, then
+ * CYCLE_FIXES - OVER_FIXES at 30-48 km/h, and again. The overspeed rule (60 km/h road default,
+ * 10 s, >= 3 fixes) raises at the 11th fast fix; its end is raised on the first slow fix. */
+#define OVER_FIXES   15
+#define CYCLE_FIXES  45
+#define OVER_SPEED   19.5 /* m/s: 70.2 km/h */
+#define LIMIT_KMH    60.0
+#define OVER_MIN_MS  10000
+#define OVER_MIN_FIX 3
 
 static volatile sig_atomic_t interrupted;
 
@@ -185,6 +197,7 @@ struct vehicle_sim {
     double heading;  /* degrees from north */
     double speed;    /* m/s */
     int64_t t_ms;    /* time of the next fix */
+    int over;        /* alert phase: driving above the limit (no 48 km/h cap) */
 };
 
 static void sim_init(struct vehicle_sim *v, int64_t start_ms)
@@ -204,7 +217,7 @@ static void sim_step(struct vehicle_sim *v, int64_t now_ms)
     v->speed += (rnd() - 0.5) * 0.6;
     if (v->speed < 8.5)
         v->speed = 8.5;
-    if (v->speed > 13.3)
+    if (v->speed > 13.3 && !v->over)
         v->speed = 13.3;
     double h = v->heading * M_PI / 180;
     double nlat = v->lat + v->speed * cos(h) / 111195.0;
@@ -243,9 +256,17 @@ struct handset {
     uint64_t req_ring[WINDOW_MAX];
     int64_t sent_ns[WINDOW_MAX];
     struct vehicle_sim sim;
+    /* alert phase */
+    int speeding;           /* one of the alert_share_pct % that speed */
+    int cycle_pos;          /* position in the CYCLE_FIXES cycle */
+    int64_t run_start_ms;   /* first over fix of the current run (fix time) */
+    int run_n, run_done;    /* over fixes in the run; the run has met the condition */
+    int64_t alert_sent_ns;  /* send of the batch that completed the condition; 0 none */
+    uint64_t alert_req;     /* its request id */
+    int64_t next_due_ns;    /* paced: when the next batch is due */
 };
 
-enum phase { PH_LOGIN, PH_WARMUP, PH_RUN, PH_DRAIN, PH_DONE };
+enum phase { PH_LOGIN, PH_WARMUP, PH_RUN, PH_DRAIN, PH_ALERTS, PH_ALERT_DRAIN, PH_DONE };
 
 static struct {
     struct event_base *base;
@@ -263,6 +284,14 @@ static struct {
     uint64_t positions_all, batches_sent, errors, pushes, unexpected;
     uint64_t err_by_code[16];
     char first_error[200];
+    int batch_now; /* fixes per batch of the current phase */
+    uint64_t member_bytes, members; /* route member length, as ingest formats it */
+    /* alert phase */
+    int64_t a_t0_ns, a_t1_ns, period_ns;
+    uint64_t a_positions, a_batches, a_expected, a_start, a_end, a_other, a_unmatched,
+        a_missing, a_speeding;
+    double *a_lat_ms, *a_ack_ms;
+    size_t n_alat, cap_alat, n_aack, cap_aack;
 } B;
 
 static void hs_fail(struct handset *h, const char *why)
@@ -318,8 +347,20 @@ static void send_batch(struct handset *h)
 {
     Lpg__V1__Fix fixes[BATCH_MAX], *ptrs[BATCH_MAX];
     int64_t now = wall_ms();
-    for (int i = 0; i < opt.batch; i++) {
+    int completes = 0;
+    int alerting = B.phase == PH_ALERTS || B.phase == PH_ALERT_DRAIN;
+    for (int i = 0; i < B.batch_now; i++) {
         Lpg__V1__Fix *f = &fixes[i];
+        if (alerting && h->speeding) {
+            h->sim.over = h->cycle_pos < OVER_FIXES;
+            if (h->sim.over)
+                h->sim.speed = OVER_SPEED + (rnd() - 0.5) * 0.4;
+            else if (h->sim.speed > 13.3)
+                h->sim.speed = 11 + rnd() * 2;
+            h->cycle_pos = (h->cycle_pos + 1) % CYCLE_FIXES;
+        } else {
+            h->sim.over = 0;
+        }
         lpg__v1__fix__init(f);
         f->has_seq = f->has_time_ms = f->has_lat_e7 = f->has_lon_e7 = 1;
         f->seq = h->next_seq++;
@@ -336,10 +377,31 @@ static void send_batch(struct handset *h)
         f->source = LPG__V1__FIX__SOURCE__GNSS;
         f->satellites = 9;
         ptrs[i] = f;
+        /* The overspeed condition as the rule sees it: which fix completes it. */
+        if (f->speed_cm_s * 0.036 > LIMIT_KMH) {
+            if (h->run_n++ == 0)
+                h->run_start_ms = (int64_t)f->time_ms;
+            if (!h->run_done && (int64_t)f->time_ms - h->run_start_ms >= OVER_MIN_MS &&
+                h->run_n >= OVER_MIN_FIX) {
+                h->run_done = 1;
+                completes = 1;
+            }
+        } else {
+            h->run_n = h->run_done = 0;
+        }
+        if (B.phase == PH_RUN && h->idx == 0) {
+            /* The member ingest stores for this fix (dispatch/ingest.c): its length. */
+            char m[200];
+            B.member_bytes += (uint64_t)snprintf(
+                m, sizeof(m), "%llu:%llu:%d:%d:%u:%u:%u:%d:0", (unsigned long long)f->seq,
+                (unsigned long long)f->time_ms, (int)f->lat_e7, (int)f->lon_e7, f->speed_cm_s,
+                f->heading_cdeg, f->accuracy_cm, (int)f->mode);
+            B.members++;
+        }
         sim_step(&h->sim, now);
     }
     Lpg__V1__PositionBatch b = LPG__V1__POSITION_BATCH__INIT;
-    b.n_fixes = (size_t)opt.batch;
+    b.n_fixes = (size_t)B.batch_now;
     b.fixes = ptrs;
     Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
     env.has_request_id = 1;
@@ -355,6 +417,25 @@ static void send_batch(struct handset *h)
     }
     h->outstanding++;
     B.batches_sent++;
+    if (completes) {
+        if (h->alert_sent_ns != 0)
+            B.a_missing++; /* the previous one never came */
+        h->alert_sent_ns = h->sent_ns[slot];
+        h->alert_req = env.request_id;
+        B.a_expected++;
+    }
+}
+
+/* Alert phase: the batch is due and the previous one answered. */
+static void pace_send(struct handset *h, int64_t now)
+{
+    if (h->state != HS_READY || B.phase != PH_ALERTS || h->outstanding > 0 ||
+        now < h->next_due_ns)
+        return;
+    send_batch(h);
+    h->next_due_ns += B.period_ns;
+    if (h->next_due_ns < now - B.period_ns)
+        h->next_due_ns = now; /* far behind: no burst to catch up */
 }
 
 static void fill_window(struct handset *h)
@@ -364,17 +445,22 @@ static void fill_window(struct handset *h)
         send_batch(h);
 }
 
-static void record_latency(double ms)
+static void push_double(double **v, size_t *n, size_t *capp, double x)
 {
-    if (B.n_lat == B.cap_lat) {
-        size_t cap = B.cap_lat ? B.cap_lat * 2 : 65536;
-        double *p = realloc(B.lat_ms, cap * sizeof(*p));
+    if (*n == *capp) {
+        size_t cap = *capp ? *capp * 2 : 65536;
+        double *p = realloc(*v, cap * sizeof(*p));
         if (p == NULL)
             return;
-        B.lat_ms = p;
-        B.cap_lat = cap;
+        *v = p;
+        *capp = cap;
     }
-    B.lat_ms[B.n_lat++] = ms;
+    (*v)[(*n)++] = x;
+}
+
+static void record_latency(double ms)
+{
+    push_double(&B.lat_ms, &B.n_lat, &B.cap_lat, ms);
 }
 
 static void connect_more(void);
@@ -410,6 +496,19 @@ static void handle_env(struct handset *h, const Lpg__V1__Envelope *env)
             B.batches_acked++;
             record_latency((double)(now - h->sent_ns[slot]) / 1e6);
         }
+        if (B.phase == PH_ALERTS || B.phase == PH_ALERT_DRAIN) {
+            B.a_positions += adv;
+            B.a_batches++;
+            push_double(&B.a_ack_ms, &B.n_aack, &B.cap_aack,
+                        (double)(now - h->sent_ns[slot]) / 1e6);
+            if (h->alert_sent_ns != 0 && h->alert_req == ack->ack_seq) {
+                /* The server pushes the Alert before the batch's Ack: none came. */
+                B.a_missing++;
+                h->alert_sent_ns = 0;
+            }
+            pace_send(h, now);
+            return;
+        }
         fill_window(h);
         return;
     }
@@ -431,8 +530,30 @@ static void handle_env(struct handset *h, const Lpg__V1__Envelope *env)
         fill_window(h);
         return;
     }
+    case LPG__V1__ENVELOPE__BODY_ALERT: {
+        const Lpg__V1__Alert *a = env->alert;
+        B.pushes++;
+        if (B.phase != PH_ALERTS && B.phase != PH_ALERT_DRAIN)
+            return;
+        int overspeed = a->kind && strcmp(a->kind, "overspeed") == 0;
+        if (overspeed && a->has_severity && a->severity == 2) {
+            B.a_start++;
+            if (h->alert_sent_ns != 0) {
+                push_double(&B.a_lat_ms, &B.n_alat, &B.cap_alat,
+                            (double)(now - h->alert_sent_ns) / 1e6);
+                h->alert_sent_ns = 0;
+            } else {
+                B.a_unmatched++;
+            }
+        } else if (overspeed && a->has_severity && a->severity == 0) {
+            B.a_end++;
+        } else {
+            B.a_other++;
+        }
+        return;
+    }
     default:
-        B.pushes++; /* OrderAssigned, Alert: pushed, not answers */
+        B.pushes++; /* OrderAssigned: pushed, not an answer */
         return;
     }
 }
