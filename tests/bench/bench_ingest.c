@@ -20,16 +20,27 @@
  *      window), Redis CPU and this process's CPU; dispatchd VmRSS after provisioning (before
  *      any handset connects) and at the end (connections still open): the difference over N
  *      is the RSS per tracked vehicle;
- *   4. with the handsets closed, the Redis ceiling: redis-benchmark -P 50 against the same
- *      Redis, one run per command that ingest sends, with the same shapes (see redis_ceiling
- *      below); the ceiling in positions/s and positions_per_s / ceiling;
- *   5. stops dispatchd and Redis (SIGTERM, wait, SIGKILL fallback) and removes the temp dir.
+ *   4. alert latency (unless --no-alerts; alone with --alerts): the same handsets paced to
+ *      --alert-rate fixes/s in total (10,000), --alert-batch fixes per batch (10: one batch per
+ *      handset per second), --alert-share % of the vehicles (5) driving 15 fixes at ~70 km/h
+ *      out of every 45, so the overspeed rule (60 km/h, 10 s, >= 3 fixes) raises; for each
+ *      Alert (overspeed, violation start) on the handset: the time from the send of the batch
+ *      holding the fix that completes the 10 s condition (the server pushes the Alert before
+ *      that batch's Ack); p50/p99 and the count, printed as
+ *        bench-ingest-alerts alert_p50_ms=<x> alert_p99_ms=<y> alerts=<n>
+ *      just before the last line;
+ *   5. with the handsets closed, the Redis ceiling: redis-benchmark -P 50 against the same
+ *      Redis, one run per command that ingest sends per batch, with the same shapes (one ZADD
+ *      of B members, see redis_ceiling below); the ceiling in positions/s = B / (sum of the
+ *      per-batch command times) and positions_per_s / ceiling;
+ *   6. stops dispatchd and Redis (SIGTERM, wait, SIGKILL fallback) and removes the temp dir.
  *
  * Options (--name=value): connections (1000), batch (25), window (1), warmup (3 s),
  * duration (10 s), rb-requests (200000 per redis-benchmark run; 3 rounds per command),
  * perf=FILE (perf record -g -p <dispatchd> over the measured window), --keep (keep the temp
- * dir), --no-aof (diagnostic). See tests/bench/README.md. Not a test; run it from a Release
- * build without sanitizers: build-rel/tests/bench/bench-ingest. Last line:
+ * dir), --no-aof (diagnostic), --alerts / --no-alerts, alert-rate (10000 fixes/s), alert-batch
+ * (10), alert-duration (20 s), alert-share (5 %). See tests/bench/README.md. Not a test; run
+ * it from a Release build without sanitizers: build-rel/tests/bench/bench-ingest. Last line:
  *   bench-ingest positions_per_s=<n> redis_ratio=<r> ack_p99_ms=<ms> rss_per_vehicle_bytes=<b>
  */
 #define _DEFAULT_SOURCE /* getrusage, M_PI */
@@ -257,13 +268,13 @@ struct handset {
     int64_t sent_ns[WINDOW_MAX];
     struct vehicle_sim sim;
     /* alert phase */
-    int speeding;           /* one of the alert_share_pct % that speed */
-    int cycle_pos;          /* position in the CYCLE_FIXES cycle */
-    int64_t run_start_ms;   /* first over fix of the current run (fix time) */
-    int run_n, run_done;    /* over fixes in the run; the run has met the condition */
-    int64_t alert_sent_ns;  /* send of the batch that completed the condition; 0 none */
-    uint64_t alert_req;     /* its request id */
-    int64_t next_due_ns;    /* paced: when the next batch is due */
+    int speeding;          /* one of the alert_share_pct % that speed */
+    int cycle_pos;         /* position in the CYCLE_FIXES cycle */
+    int64_t run_start_ms;  /* first over fix of the current run (fix time) */
+    int run_n, run_done;   /* over fixes in the run; the run has met the condition */
+    int64_t alert_sent_ns; /* send of the batch that completed the condition; 0 none */
+    uint64_t alert_req;    /* its request id */
+    int64_t next_due_ns;   /* paced: when the next batch is due */
 };
 
 enum phase { PH_LOGIN, PH_WARMUP, PH_RUN, PH_DRAIN, PH_ALERTS, PH_ALERT_DRAIN, PH_DONE };
@@ -284,12 +295,12 @@ static struct {
     uint64_t positions_all, batches_sent, errors, pushes, unexpected;
     uint64_t err_by_code[16];
     char first_error[200];
-    int batch_now; /* fixes per batch of the current phase */
+    int batch_now;                  /* fixes per batch of the current phase */
     uint64_t member_bytes, members; /* route member length, as ingest formats it */
     /* alert phase */
     int64_t a_t0_ns, a_t1_ns, period_ns;
-    uint64_t a_positions, a_batches, a_expected, a_start, a_end, a_other, a_unmatched,
-        a_missing, a_speeding;
+    uint64_t a_positions, a_batches, a_expected, a_start, a_end, a_other, a_unmatched, a_missing,
+        a_speeding;
     double *a_lat_ms, *a_ack_ms;
     size_t n_alat, cap_alat, n_aack, cap_aack;
 } B;
@@ -429,8 +440,7 @@ static void send_batch(struct handset *h)
 /* Alert phase: the batch is due and the previous one answered. */
 static void pace_send(struct handset *h, int64_t now)
 {
-    if (h->state != HS_READY || B.phase != PH_ALERTS || h->outstanding > 0 ||
-        now < h->next_due_ns)
+    if (h->state != HS_READY || B.phase != PH_ALERTS || h->outstanding > 0 || now < h->next_due_ns)
         return;
     send_batch(h);
     h->next_due_ns += B.period_ns;
@@ -532,9 +542,10 @@ static void handle_env(struct handset *h, const Lpg__V1__Envelope *env)
     }
     case LPG__V1__ENVELOPE__BODY_ALERT: {
         const Lpg__V1__Alert *a = env->alert;
-        B.pushes++;
-        if (B.phase != PH_ALERTS && B.phase != PH_ALERT_DRAIN)
+        if (B.phase != PH_ALERTS && B.phase != PH_ALERT_DRAIN) {
+            B.pushes++; /* no rule should fire in the throughput phase */
             return;
+        }
         int overspeed = a->kind && strcmp(a->kind, "overspeed") == 0;
         if (overspeed && a->has_severity && a->severity == 2) {
             B.a_start++;
@@ -638,8 +649,62 @@ static struct {
     pid_t dispatchd, redis;
     double d_cpu0, d_cpu1, r_cpu0, r_cpu1, self_cpu0, self_cpu1, m_cpu0, m_cpu1;
     pid_t perf;
-    long long rss_login;
+    long long rss_login, rss_end, delayed1, rewrites1;
+    int redis_port;
+    struct event *pace;
 } M;
+
+static long long redis_info_int(int port, const char *field);
+
+/* Alert phase pacing: every 2 ms, send the batches that are due. */
+static void on_pace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    int64_t now = mono_ns();
+    for (int i = 0; i < B.n; i++)
+        pace_send(&B.hs[i], now);
+}
+
+/* The end of the throughput phase (or the logins, with --alerts): what it measures at its end,
+ * then the alert phase or the end. */
+static void throughput_done(int64_t now)
+{
+    if (opt.alerts != 1) {
+        M.rss_end = proc_rss_bytes(M.dispatchd);
+        M.delayed1 = redis_info_int(M.redis_port, "aof_delayed_fsync");
+        M.rewrites1 = redis_info_int(M.redis_port, "aof_rewrites");
+    }
+    if (opt.alerts < 0) {
+        B.phase = PH_DONE;
+        event_base_loopbreak(B.base);
+        return;
+    }
+    int n = B.logged_in > 0 ? B.logged_in : 1;
+    B.batch_now = opt.alert_batch;
+    B.period_ns = (int64_t)((double)opt.alert_batch * n / opt.alert_rate * 1e9);
+    int every = opt.alert_share_pct > 0 ? 100 / opt.alert_share_pct : 0;
+    for (int i = 0; i < B.n; i++) {
+        struct handset *h = &B.hs[i];
+        h->speeding = every > 0 && i % every == every / 2;
+        B.a_speeding += h->speeding && h->state == HS_READY;
+        h->cycle_pos = (int)(rnd() * CYCLE_FIXES);
+        h->run_n = h->run_done = 0;
+        h->alert_sent_ns = 0;
+        h->next_due_ns = now + (int64_t)(rnd() * (double)B.period_ns);
+    }
+    printf("alert phase: %d fixes/s in total, %d fixes per batch (one batch per handset every "
+           "%.0f ms), %llu vehicles speeding (%d fixes at ~70 km/h of every %d), %d s\n",
+           opt.alert_rate, opt.alert_batch, B.period_ns / 1e6, (unsigned long long)B.a_speeding,
+           OVER_FIXES, CYCLE_FIXES, opt.alert_duration_s);
+    fflush(stdout);
+    B.phase = PH_ALERTS;
+    B.a_t0_ns = now;
+    M.pace = event_new(B.base, -1, EV_PERSIST, on_pace, NULL);
+    struct timeval tv = {0, 2000};
+    event_add(M.pace, &tv);
+}
 
 static void perf_start(void)
 {
@@ -697,6 +762,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                 return;
             }
             M.rss_login = proc_rss_bytes(M.dispatchd);
+            if (opt.alerts == 1) {
+                throughput_done(now);
+                phase_start_ns = now;
+                return;
+            }
             B.phase = PH_WARMUP;
             phase_start_ns = now;
             for (int i = 0; i < B.n; i++)
@@ -748,6 +818,31 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (busy == 0 || now - phase_start_ns > 10 * 1000000000LL) {
             if (busy)
                 fprintf(stderr, "bench-ingest: %d handsets still waiting for an Ack\n", busy);
+            throughput_done(now);
+            phase_start_ns = now;
+        }
+        return;
+    }
+    case PH_ALERTS:
+        if (now - phase_start_ns >= (int64_t)opt.alert_duration_s * 1000000000LL) {
+            B.a_t1_ns = now;
+            B.phase = PH_ALERT_DRAIN;
+            phase_start_ns = now;
+            event_del(M.pace);
+        }
+        return;
+    case PH_ALERT_DRAIN: {
+        int busy = 0;
+        for (int i = 0; i < B.n; i++)
+            busy += B.hs[i].state == HS_READY && B.hs[i].outstanding > 0;
+        if (busy == 0 || now - phase_start_ns > 10 * 1000000000LL) {
+            if (busy)
+                fprintf(stderr, "bench-ingest: %d handsets still waiting for an Ack\n", busy);
+            for (int i = 0; i < B.n; i++)
+                if (B.hs[i].alert_sent_ns != 0) {
+                    B.a_missing++;
+                    B.hs[i].alert_sent_ns = 0;
+                }
             B.phase = PH_DONE;
             event_base_loopbreak(B.base);
         }
@@ -865,35 +960,45 @@ static int cmp_double(const void *a, const void *b)
 /* Runs redis-benchmark -q with -P 50 and -r 1000 (1,000 vehicles: __rand_int__ is replaced
  * by a fresh 12-digit number below 1000 at each occurrence) for one command (argv, NULL-
  * terminated; no shell); returns its requests per second, or -1. */
-static double rb_run(int port, const char *const *cmd, double *redis_cpu_us)
+static double rb_run(int port, const char *const *cmd, int requests, double *redis_cpu_us)
 {
     char portstr[16], nstr[16];
     snprintf(portstr, sizeof(portstr), "%d", port);
-    snprintf(nstr, sizeof(nstr), "%d", opt.rb_requests);
-    const char *argv[48] = {BENCH_REDIS_BENCHMARK,
-                            "-p",
-                            portstr,
-                            "-n",
-                            nstr,
-                            "-c",
-                            "50",
-                            "-P",
-                            "50",
-                            "-r",
-                            "1000",
-                            "-q"};
+    snprintf(nstr, sizeof(nstr), "%d", requests);
+    int argc = 0;
+    while (cmd[argc])
+        argc++;
+    const char **argv = calloc((size_t)argc + 13, sizeof(*argv));
+    if (argv == NULL)
+        return -1;
+    const char *const head[12] = {BENCH_REDIS_BENCHMARK,
+                                  "-p",
+                                  portstr,
+                                  "-n",
+                                  nstr,
+                                  "-c",
+                                  "50",
+                                  "-P",
+                                  "50",
+                                  "-r",
+                                  "1000",
+                                  "-q"};
+    memcpy(argv, head, sizeof(head));
     int n = 12;
-    for (int i = 0; cmd[i] && n < 47; i++)
+    for (int i = 0; i < argc; i++)
         argv[n++] = cmd[i];
     argv[n] = NULL;
     int fds[2];
-    if (pipe(fds) != 0)
+    if (pipe(fds) != 0) {
+        free(argv);
         return -1;
+    }
     double cpu0 = proc_cpu_s(M.redis);
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
+        free(argv);
         return -1;
     }
     if (pid == 0) {
@@ -905,6 +1010,7 @@ static double rb_run(int port, const char *const *cmd, double *redis_cpu_us)
         _exit(127);
     }
     close(fds[1]);
+    free(argv);
     /* Progress lines end in \r and the label repeats the command: keep only the tail. */
     static char out[65536];
     size_t used = 0;
@@ -932,32 +1038,75 @@ static double rb_run(int port, const char *const *cmd, double *redis_cpu_us)
         rq = q;
     if (rq == NULL || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return -1;
-    *redis_cpu_us = (proc_cpu_s(M.redis) - cpu0) / opt.rb_requests * 1e6;
+    *redis_cpu_us = (proc_cpu_s(M.redis) - cpu0) / requests * 1e6;
     const char *num = rq;
     while (num > out && num[-1] != ' ')
         num--;
     return strtod(num, NULL);
 }
 
-/* The commands ingest sends for one batch of B stored fixes (dispatch/ingest.c, store_batch):
- *   per fix:   ZADD route:{vehicle}:{day} <time_ms> <member ~60 bytes>
- *              EXPIREAT route:{vehicle}:{day} <ts>
- *   per batch: MULTI, SET device:{id}:seq <n>, HSET vehicle:{id}:last (6 fields),
- *              GEOADD geo:vehicles <lon> <lat> <vehicle>, SET vehicle:{id}:rules <state>, EXEC
+/* Removes the ceiling's route keys (1,000 of them: __rand_int__ is 12 zero-padded digits), so
+ * each round's ZADDs insert new members into sets of a realistic size and memory stays
+ * bounded. */
+static void rb_drop_routes(int port)
+{
+    const char *argv[] = {"EVAL",
+                          "for i = 0, 999 do redis.call('UNLINK', "
+                          "string.format('rb:route:%012d:20261128', i)) end return 1",
+                          "0"};
+    char reply[256];
+    if (harness_redis_cmd(port, reply, sizeof(reply), 3, argv) != 0)
+        fprintf(stderr, "bench-ingest: could not drop the ceiling's route keys\n");
+}
+
+/* The commands ingest sends for one batch of B stored fixes (dispatch/ingest.c, store_batch),
+ * all in one MULTI/EXEC:
+ *   ZADD route:{vehicle}:{day} t1 m1 ... tB mB   (one per UTC day the batch touches: one)
+ *   EXPIREAT route:{vehicle}:{day} <ts>          (one per day key)
+ *   SET device:{id}:seq <n>, HSET vehicle:{id}:last (6 fields),
+ *   GEOADD geo:vehicles <lon> <lat> <vehicle>, SET vehicle:{id}:rules <state>
+ *   (alerts, when raised: none in the throughput phase)
  * Each command is run alone, pipelined, on keys of the same shapes (1,000 vehicles); MULTI and
  * EXEC cannot be pipelined alone, so each is costed as a PING (the cheapest command: this
- * slightly flatters the ceiling). Ceiling: 1 / (t_fix + t_batch / B) positions/s, where t is
- * the inverse of each command's rate. */
+ * slightly flatters the ceiling). Ceiling: B / (sum of the per-batch command times)
+ * positions/s, where a command's time is the inverse of its rate. member_len is the length of
+ * the members ingest stores (measured from the fixes sent). */
 static double redis_ceiling(int port, const char *rules_state, double fixes_per_batch,
-                            double *cpu_us_per_pos)
+                            double member_len, double *cpu_us_per_pos)
 {
-    char rules_label[64];
+    int nb = (int)lround(fixes_per_batch);
+    if (nb < 1)
+        nb = 1;
+    if (nb > BATCH_MAX)
+        nb = BATCH_MAX;
+    int mlen = (int)lround(member_len);
+    if (mlen < 40)
+        mlen = 40;
+    if (mlen > 150)
+        mlen = 150;
+    char rules_label[64], zadd_label[64];
     snprintf(rules_label, sizeof(rules_label), "SET vehicle rules (%zu bytes)",
              strlen(rules_state));
-    /* per_batch: how many times per batch (0: once per fix) */
-    static const char *const zadd[] = {
-        "ZADD", "rb:route:__rand_int__:20261128", "1795824__rand_int__",
-        "__rand_int__:1795824__rand_int__:492100000:1197500000:1123:27120:512:3:0", NULL};
+    snprintf(zadd_label, sizeof(zadd_label), "ZADD route (%d new members of %d B)", nb, mlen);
+    /* ZADD rb:route:<v>:20261128 (score member)*nb. A member: its index in the command, two
+     * random numbers (10^6 combinations per key, so almost every member is new: ingest only
+     * adds new ones) and a tail of route fields, to the measured length of a real member. */
+    static const char *zadd[2 + 2 * BATCH_MAX + 1];
+    static char zpool[BATCH_MAX][2][200];
+    static const char tail[] = "492100000:1197500000:1123:27120:512:3:0:492100000:1197500000:"
+                               "1123:27120:512:3:0:492100000:1197500000:1123:27120:512:3:0:"
+                               "492100000:1197500000:1123:27120:512:3:0";
+    zadd[0] = "ZADD";
+    zadd[1] = "rb:route:__rand_int__:20261128";
+    for (int i = 0; i < nb; i++) {
+        snprintf(zpool[i][0], sizeof(zpool[i][0]), "17__rand_int__");
+        int head = snprintf(zpool[i][1], sizeof(zpool[i][1]), "%03d__rand_int__:__rand_int__:", i);
+        int rest = mlen - head > 0 ? mlen - head : 0;
+        snprintf(zpool[i][1] + head, sizeof(zpool[i][1]) - (size_t)head, "%.*s", rest, tail);
+        zadd[2 + 2 * i] = zpool[i][0];
+        zadd[3 + 2 * i] = zpool[i][1];
+    }
+    zadd[2 + 2 * nb] = NULL;
     static const char *const expireat[] = {"EXPIREAT", "rb:route:__rand_int__:20261128",
                                            "1811721600", NULL};
     static const char *const setseq[] = {"SET", "rb:device:B__rand_int__:seq", "__rand_int__",
@@ -974,29 +1123,45 @@ static double redis_ceiling(int port, const char *rules_state, double fixes_per_
                                          "49.2112345", "V__rand_int__",   NULL};
     const char *const setrules[] = {"SET", "rb:vehicle:V__rand_int__:rules", rules_state, NULL};
     static const char *const ping[] = {"PING", NULL};
+    /* ZADD runs insert nb members per request: fewer requests (at most 2 M members a run). */
+    int n_zadd = opt.rb_requests / 5;
+    if (n_zadd > 2000000 / nb)
+        n_zadd = 2000000 / nb;
+    if (n_zadd < 1000)
+        n_zadd = 1000;
     const struct {
         const char *label;
         const char *const *cmd;
-        int per_batch;
+        int per_batch, requests;
     } cmds[] = {
-        {"ZADD route (new member)", zadd, 0},   {"EXPIREAT route", expireat, 0},
-        {"SET device seq", setseq, 1},          {"HSET vehicle last (6 fields)", hset, 1},
-        {"GEOADD vehicles", geoadd, 1},         {rules_label, setrules, 1},
-        {"PING (for MULTI and EXEC)", ping, 2},
+        {zadd_label, zadd, 1, n_zadd},
+        {"EXPIREAT route", expireat, 1, opt.rb_requests},
+        {"SET device seq", setseq, 1, opt.rb_requests},
+        {"HSET vehicle last (6 fields)", hset, 1, opt.rb_requests},
+        {"GEOADD vehicles", geoadd, 1, opt.rb_requests},
+        {rules_label, setrules, 1, opt.rb_requests},
+        {"PING (for MULTI and EXEC)", ping, 2, opt.rb_requests},
     };
     enum { NCMD = sizeof(cmds) / sizeof(cmds[0]), ROUNDS = 3 };
     double rps[NCMD][ROUNDS], cpu[NCMD][ROUNDS];
-    printf("Redis ceiling (same Redis, dispatchd idle, handsets closed; %d rounds, median):\n",
-           ROUNDS);
+    printf("Redis ceiling (same Redis, dispatchd idle, handsets closed; %d rounds, median); per "
+           "batch of %d fixes (measured mean %.1f), route members of %d bytes (measured mean "
+           "%.1f):\n",
+           ROUNDS, nb, fixes_per_batch, mlen, member_len);
     /* Rounds interleaved, so an AOF rewrite or fsync stall hits one sample of a command, not
      * all of them. */
-    for (int r = 0; r < ROUNDS; r++)
+    rb_drop_routes(port);
+    for (int r = 0; r < ROUNDS; r++) {
         for (int c = 0; c < NCMD; c++)
-            if ((rps[c][r] = rb_run(port, cmds[c].cmd, &cpu[c][r])) <= 0) {
+            if ((rps[c][r] = rb_run(port, cmds[c].cmd, cmds[c].requests, &cpu[c][r])) <= 0) {
                 fprintf(stderr, "bench-ingest: redis-benchmark failed for %s\n", cmds[c].label);
                 return -1;
             }
-    double t_fix = 0, t_batch = 0, c_fix = 0, c_batch = 0;
+        rb_drop_routes(port); /* after EXPIREAT, which needs the keys */
+    }
+    double t_batch = 0, c_batch = 0;
+    printf("  %-40s %9s %19s %9s %9s %12s\n", "command (redis-benchmark -c 50 -P 50)", "per batch",
+           "commands/s (range)", "us each", "us/batch", "Redis CPU us");
     for (int c = 0; c < NCMD; c++) {
         double v[ROUNDS], w[ROUNDS];
         memcpy(v, rps[c], sizeof(v));
@@ -1004,23 +1169,19 @@ static double redis_ceiling(int port, const char *rules_state, double fixes_per_
         qsort(v, ROUNDS, sizeof(double), cmp_double);
         qsort(w, ROUNDS, sizeof(double), cmp_double);
         double med = v[ROUNDS / 2], cmed = w[ROUNDS / 2];
-        printf("  redis-benchmark -P 50 %-34s %9.0f commands/s (%.0f..%.0f), %.2f us "
-               "Redis CPU each\n",
-               cmds[c].label, med, v[0], v[ROUNDS - 1], cmed);
-        if (cmds[c].per_batch) {
-            t_batch += cmds[c].per_batch / med;
-            c_batch += cmds[c].per_batch * cmed;
-        } else {
-            t_fix += 1 / med;
-            c_fix += cmed;
-        }
+        char range[48];
+        snprintf(range, sizeof(range), "%.0f (%.0f..%.0f)", med, v[0], v[ROUNDS - 1]);
+        printf("  %-40s %9d %19s %9.2f %9.2f %12.2f\n", cmds[c].label, cmds[c].per_batch, range,
+               1e6 / med, cmds[c].per_batch * 1e6 / med, cmed);
+        t_batch += cmds[c].per_batch / med;
+        c_batch += cmds[c].per_batch * cmed;
     }
-    double per_pos = t_fix + t_batch / fixes_per_batch;
-    *cpu_us_per_pos = c_fix + c_batch / fixes_per_batch;
-    printf("  per position: %.2f us of Redis wall time (per fix %.2f + per batch %.2f / %.1f "
-           "fixes); %.2f us of Redis CPU\n",
-           per_pos * 1e6, t_fix * 1e6, t_batch * 1e6, fixes_per_batch, *cpu_us_per_pos);
-    return 1 / per_pos;
+    *cpu_us_per_pos = c_batch / nb;
+    printf("  per batch: %.2f us of Redis wall time, %.2f us of Redis CPU; per position (/ %d): "
+           "%.2f us wall, %.2f us CPU\n",
+           t_batch * 1e6, c_batch, nb, t_batch * 1e6 / nb, *cpu_us_per_pos);
+    printf("  ceiling = %d fixes / %.2f us = %.0f positions/s\n", nb, t_batch * 1e6, nb / t_batch);
+    return nb / t_batch;
 }
 
 /* A stored rule state, for the ceiling's SET of the same size. */
@@ -1060,6 +1221,10 @@ static int parse_args(int argc, char **argv)
         OPT_INT("warmup", warmup_s, 0, 600)
         OPT_INT("duration", duration_s, 1, 3600)
         OPT_INT("rb-requests", rb_requests, 1000, 100000000)
+        OPT_INT("alert-rate", alert_rate, 1, 10000000)
+        OPT_INT("alert-batch", alert_batch, 1, BATCH_MAX)
+        OPT_INT("alert-duration", alert_duration_s, 1, 3600)
+        OPT_INT("alert-share", alert_share_pct, 0, 100)
 #undef OPT_INT
         if (strncmp(a, "--perf=", 7) == 0) {
             opt.perf_out = v;
@@ -1073,9 +1238,18 @@ static int parse_args(int argc, char **argv)
             opt.no_aof = 1;
             continue;
         }
+        if (strcmp(a, "--alerts") == 0) {
+            opt.alerts = 1;
+            continue;
+        }
+        if (strcmp(a, "--no-alerts") == 0) {
+            opt.alerts = -1;
+            continue;
+        }
         fprintf(stderr, "usage: bench-ingest [--connections=N] [--batch=B] [--window=W] "
                         "[--warmup=S] [--duration=S] [--rb-requests=N] [--perf=FILE] [--keep] "
-                        "[--no-aof]\n");
+                        "[--no-aof] [--alerts | --no-alerts] [--alert-rate=FIXES_PER_S] "
+                        "[--alert-batch=B] [--alert-duration=S] [--alert-share=PCT]\n");
         return -1;
     }
     return 0;
@@ -1142,11 +1316,16 @@ int main(int argc, char **argv)
     M.dispatchd = stack.d.proc.pid;
     M.redis = stack.redis.proc.pid;
     B.handset_port = stack.d.handset_port;
+    M.redis_port = stack.redis.port;
+    B.batch_now = opt.batch;
     printf("dispatchd pid %d (http %d, handsets %d), redis-server pid %d (port %d), dir %s\n",
            (int)M.dispatchd, stack.d.http_port, stack.d.handset_port, (int)M.redis,
            stack.redis.port, stack.dir);
 
     double ceiling = -1, ratio = 0, p50 = 0, p99 = 0, pps = 0, rss_per_vehicle = 0;
+    double a_p50 = 0, a_p99 = 0, d_cpu = 0, r_cpu = 0;
+    size_t n_alerts = 0;
+    int rc_alerts = 0;
     long long rss_before = 0, rss_after = 0;
     struct event *tick = NULL;
     if (provision(&stack) != 0)
@@ -1175,11 +1354,13 @@ int main(int argc, char **argv)
     B.phase = PH_LOGIN;
     connect_more();
     event_base_dispatch(B.base);
-    if (B.phase != PH_DONE || B.t1_ns == 0 || interrupted)
+    if (B.phase != PH_DONE || interrupted || (opt.alerts != 1 && B.t1_ns == 0))
         goto out;
-    rss_after = proc_rss_bytes(M.dispatchd);
-    long long delayed1 = redis_info_int(stack.redis.port, "aof_delayed_fsync");
-    long long rewrites1 = redis_info_int(stack.redis.port, "aof_rewrites");
+    if (opt.alerts == 1)
+        goto alerts; /* --alerts: no throughput phase */
+    rss_after = M.rss_end;
+    long long delayed1 = M.delayed1;
+    long long rewrites1 = M.rewrites1;
 
     double secs = (double)(B.t1_ns - B.t0_ns) / 1e9;
     pps = (double)B.positions / secs;
@@ -1188,8 +1369,9 @@ int main(int argc, char **argv)
     p99 = percentile(B.lat_ms, B.n_lat, 0.99);
     double p999 = percentile(B.lat_ms, B.n_lat, 0.999);
     double lmax = B.n_lat ? B.lat_ms[B.n_lat - 1] : 0;
-    double d_cpu = M.d_cpu1 - M.d_cpu0, r_cpu = M.r_cpu1 - M.r_cpu0,
-           s_cpu = M.self_cpu1 - M.self_cpu0;
+    d_cpu = M.d_cpu1 - M.d_cpu0;
+    r_cpu = M.r_cpu1 - M.r_cpu0;
+    double s_cpu = M.self_cpu1 - M.self_cpu0;
     int tracked = B.logged_in;
     rss_per_vehicle = tracked > 0 ? (double)(rss_after - rss_before) / tracked : 0;
 
@@ -1217,11 +1399,50 @@ int main(int argc, char **argv)
     printf("  Redis AOF during the handset run: %lld rewrites, %lld delayed fsyncs (%s)\n",
            rewrites1 - rewrites0, delayed1 - delayed0,
            opt.no_aof ? "AOF off" : "appendonly yes, appendfsync everysec");
-    printf("  errors %llu, unexpected replies %llu, pushed messages %llu\n",
+    printf("  errors %llu, unexpected replies %llu, pushed messages (Alert, OrderAssigned) "
+           "%llu\n",
            (unsigned long long)B.errors, (unsigned long long)B.unexpected,
            (unsigned long long)B.pushes);
     if (B.first_error[0])
         printf("  first problem: %s\n", B.first_error);
+
+alerts:
+    if (opt.alerts >= 0) {
+        double asecs = (double)(B.a_t1_ns - B.a_t0_ns) / 1e9;
+        qsort(B.a_lat_ms, B.n_alat, sizeof(double), cmp_double);
+        qsort(B.a_ack_ms, B.n_aack, sizeof(double), cmp_double);
+        a_p50 = percentile(B.a_lat_ms, B.n_alat, 0.50);
+        a_p99 = percentile(B.a_lat_ms, B.n_alat, 0.99);
+        n_alerts = B.n_alat;
+        printf("\nalert phase over %.2f s (paced to %d fixes/s, %d per batch):\n", asecs,
+               opt.alert_rate, opt.alert_batch);
+        printf("  stored positions:   %.0f positions/s, %.0f batches/s; ack latency p50 %.2f ms, "
+               "p99 %.2f ms, max %.2f ms\n",
+               asecs > 0 ? (double)B.a_positions / asecs : 0,
+               asecs > 0 ? (double)B.a_batches / asecs : 0, percentile(B.a_ack_ms, B.n_aack, 0.50),
+               percentile(B.a_ack_ms, B.n_aack, 0.99), B.n_aack ? B.a_ack_ms[B.n_aack - 1] : 0);
+        printf("  overspeed alerts:   %llu conditions completed by %llu speeding vehicles; %llu "
+               "Alerts (violation start) received, %zu matched, %llu unmatched, %llu missing "
+               "(Ack or next completion first); %llu episode ends, %llu other alerts\n",
+               (unsigned long long)B.a_expected, (unsigned long long)B.a_speeding,
+               (unsigned long long)B.a_start, B.n_alat, (unsigned long long)B.a_unmatched,
+               (unsigned long long)B.a_missing, (unsigned long long)B.a_end,
+               (unsigned long long)B.a_other);
+        printf("  alert latency (send of the batch completing the 10 s condition -> Alert on the "
+               "handset): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+               a_p50, percentile(B.a_lat_ms, B.n_alat, 0.90), a_p99,
+               B.n_alat ? B.a_lat_ms[B.n_alat - 1] : 0);
+        printf("targets: alert p99 <= 100 ms at 10000 fixes/s: %s\n", B.n_alat == 0 ? "NOT MEASURED"
+                                                                      : a_p99 <= 100 ? "met"
+                                                                                     : "MISSED");
+        if (B.first_error[0] && opt.alerts == 1)
+            printf("  first problem: %s\n", B.first_error);
+        rc_alerts = B.a_missing > 0 || B.n_alat == 0;
+        if (opt.alerts == 1) {
+            rc = B.dead > 0 || B.errors > 0 || rc_alerts ? 1 : 0;
+            goto out;
+        }
+    }
 
     /* Close the handsets, then measure Redis alone. */
     for (int i = 0; i < B.n; i++)
@@ -1232,10 +1453,10 @@ int main(int argc, char **argv)
     char rules_state[4096];
     read_rules_state(stack.redis.port, rules_state, sizeof(rules_state));
     double rb_cpu_us = 0;
-    ceiling = redis_ceiling(stack.redis.port, rules_state,
-                            B.batches_acked ? (double)B.positions / (double)B.batches_acked
-                                            : (double)opt.batch,
-                            &rb_cpu_us);
+    ceiling = redis_ceiling(
+        stack.redis.port, rules_state,
+        B.batches_acked ? (double)B.positions / (double)B.batches_acked : (double)opt.batch,
+        B.members ? (double)B.member_bytes / (double)B.members : 58, &rb_cpu_us);
     if (ceiling > 0) {
         ratio = pps / ceiling;
         printf("  Redis ceiling: %.0f positions/s; ingest reaches %.1f %% of it\n", ceiling,
@@ -1254,7 +1475,7 @@ int main(int argc, char **argv)
            "vehicle: %s\n",
            pps >= 100000 ? "met" : "MISSED", ratio >= 0.5 ? "met" : "MISSED",
            rss_per_vehicle <= 1024 ? "met" : "MISSED");
-    rc = B.dead > 0 || B.errors > 0 ? 1 : 0;
+    rc = B.dead > 0 || B.errors > 0 || (opt.alerts == 0 && rc_alerts) ? 1 : 0;
 
 out:
     perf_stop();
@@ -1273,8 +1494,15 @@ out:
         fprintf(stderr, "bench-ingest: kept %s\n", stack.dir);
     else
         harness_rmdir(stack.dir);
+    if (M.pace)
+        event_free(M.pace);
     free(B.lat_ms);
+    free(B.a_lat_ms);
+    free(B.a_ack_ms);
     free(B.hs);
+    if (n_alerts > 0 || opt.alerts >= 0)
+        printf("bench-ingest-alerts alert_p50_ms=%.2f alert_p99_ms=%.2f alerts=%zu\n", a_p50, a_p99,
+               n_alerts);
     printf("bench-ingest positions_per_s=%.0f redis_ratio=%.3f ack_p99_ms=%.2f "
            "rss_per_vehicle_bytes=%.0f\n",
            pps, ratio, p99, rss_per_vehicle);
