@@ -33,6 +33,13 @@ int v1_allow(struct http_call *call, struct dispatchd *d, const struct auth_prin
  * enterprise's entity is answered exactly like a missing one (404). */
 bool v1_hidden(const struct auth_principal *p, const char *enterprise_id);
 
+/* The vehicle named by the route's {id}, after the read check: NULL after replying 404 for a
+ * vehicle that does not exist or, to a dispatcher, belongs to another enterprise. */
+const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct dispatchd *d,
+                                            const struct auth_principal *p);
+/* The required query parameter `name` as an RFC 3339 instant; -1 after replying 400. */
+int v1_query_instant(struct http_call *call, const char *name, int64_t *ms);
+
 /* Refuses (400 unknown_field, naming it) a body with a member not in `allowed` (a NULL-terminated
  * list), so a typo such as "reson" is not silently ignored. Returns 0, or -1 after replying. */
 int v1_only_fields(struct http_call *call, const json_t *body, const char *const *allowed);

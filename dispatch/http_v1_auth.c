@@ -108,6 +108,42 @@ int v1_only_fields(struct http_call *call, const json_t *body, const char *const
     return 0;
 }
 
+const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct dispatchd *d,
+                                            const struct auth_principal *p)
+{
+    const char *id = http_call_param(call, "id");
+    const struct lpg_vehicle *v = id ? registry_vehicle(d->registry, id) : NULL;
+    if (v && v1_hidden(p, v->enterprise_id))
+        v = NULL;
+    if (v == NULL) {
+        if (v1_allow(call, d, p, AUTH_READ,
+                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+            return NULL;
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no vehicle with id %.64s", id ? id : "");
+        http_reply_error(call, 404, "not_found", msg, NULL);
+        return NULL;
+    }
+    if (v1_allow(call, d, p, AUTH_READ, v->enterprise_id) != 0)
+        return NULL;
+    return v;
+}
+
+int v1_query_instant(struct http_call *call, const char *name, int64_t *ms)
+{
+    const char *s = http_call_query(call, name);
+    if (s == NULL || lpg_json_instant_parse(s, ms) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "%s is required: an RFC 3339 instant, e.g. 2026-11-28T00:00:00Z or "
+                 "2026-11-28T08:00:00+08:00",
+                 name);
+        http_reply_error(call, 400, "invalid_parameter", msg, name);
+        return -1;
+    }
+    return 0;
+}
+
 bool v1_hidden(const struct auth_principal *p, const char *enterprise_id)
 {
     return p->role == AUTH_ROLE_DISPATCHER && strcmp(p->enterprise_id, enterprise_id) != 0;

@@ -16,6 +16,7 @@
 #include "http_v1.h"
 
 #include "log.h"
+#include "route_member.h"
 #include "motion.h"
 #include "registry.h"
 #include "rules.h"
@@ -50,74 +51,13 @@
 /* Vehicles of one enterprise summary, at most. */
 #define ENTERPRISE_SUMMARY_MAX 1000
 
-/* ---- route members (format in ingest.h; parsed as http_v1_tracking.c does) ---- */
-
-static int parse_u64(const char *s, size_t len, uint64_t *out)
-{
-    if (len == 0 || len > 20)
-        return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        uint64_t nv = v * 10 + (uint64_t)(s[i] - '0');
-        if (nv / 10 != v)
-            return -1;
-        v = nv;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_i64(const char *s, size_t len, int64_t *out)
-{
-    int neg = len > 0 && s[0] == '-';
-    uint64_t v;
-    if (parse_u64(s + neg, len - (size_t)neg, &v) != 0 || v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
-/* "seq:time_ms:lat_e7:lon_e7:speed_cm_s:heading_cdeg:accuracy_cm:mode:flags" -> a fix for
- * the segmenter (only time, position, speed and flags matter). 0, or -1 when malformed. */
+/* A stored member (route_member.h) as a fix for the segmenter. 0, or -1 when malformed. */
 static int member_to_fix(const char *m, size_t len, struct lpg_fix *f)
 {
-    const char *field[9];
-    size_t flen[9];
-    size_t n = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || m[i] == ':') {
-            if (n == 9)
-                return -1;
-            field[n] = m + start;
-            flen[n] = i - start;
-            n++;
-            start = i + 1;
-        }
-    }
-    int64_t t, lat, lon;
-    uint64_t speed = 0, flags;
-    if (n != 9 || parse_i64(field[1], flen[1], &t) != 0 ||
-        parse_i64(field[2], flen[2], &lat) != 0 || parse_i64(field[3], flen[3], &lon) != 0 ||
-        parse_u64(field[8], flen[8], &flags) != 0)
+    struct route_fix rf;
+    if (route_member_parse(m, len, &rf) != 0)
         return -1;
-    int has_speed = !(flen[4] == 1 && field[4][0] == '-');
-    if (has_speed && parse_u64(field[4], flen[4], &speed) != 0)
-        return -1;
-    if (t <= 0 || lat < -900000000 || lat > 900000000 || lon < -1800000000 || lon > 1800000000)
-        return -1;
-    memset(f, 0, sizeof(*f));
-    f->time_ms = t;
-    f->pos.lat = (double)lat / 1e7;
-    f->pos.lon = (double)lon / 1e7;
-    f->has_speed = has_speed;
-    f->speed_kmh = (double)speed * 0.036;
-    f->mode = LPG_FIX_MODE_3D;
-    if (flags & 1)
-        f->flags |= LPG_FIX_DERIVED_SPEED;
-    if (flags & 2)
-        f->flags |= LPG_FIX_LATE;
+    route_fix_to_lpg_fix(&rf, f);
     return 0;
 }
 
@@ -294,41 +234,7 @@ static void totals_add(struct totals *t, const struct motion_segment *s)
 /* ---- shared request checks ---- */
 
 /* 404 for a vehicle that does not exist or (to a dispatcher) belongs to another enterprise. */
-static const struct lpg_vehicle *scoped_vehicle(struct http_call *call, struct dispatchd *d,
-                                                const struct auth_principal *p)
-{
-    const char *id = http_call_param(call, "id");
-    const struct lpg_vehicle *v = id ? registry_vehicle(d->registry, id) : NULL;
-    if (v && v1_hidden(p, v->enterprise_id))
-        v = NULL;
-    if (v == NULL) {
-        if (v1_allow(call, d, p, AUTH_READ,
-                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
-            return NULL;
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no vehicle with id %.64s", id ? id : "");
-        http_reply_error(call, 404, "not_found", msg, NULL);
-        return NULL;
-    }
-    if (v1_allow(call, d, p, AUTH_READ, v->enterprise_id) != 0)
-        return NULL;
-    return v;
-}
 
-static int query_instant(struct http_call *call, const char *name, int64_t *ms)
-{
-    const char *s = http_call_query(call, name);
-    if (s == NULL || lpg_json_instant_parse(s, ms) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "%s is required: an RFC 3339 instant, e.g. "
-                 "2026-11-28T00:00:00Z or 2026-11-28T08:00:00+08:00",
-                 name);
-        http_reply_error(call, 400, "invalid_parameter", msg, name);
-        return -1;
-    }
-    return 0;
-}
 
 static int query_min_stop(struct http_call *call, int64_t *ms)
 {
@@ -410,11 +316,11 @@ static void handle_trips(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    const struct lpg_vehicle *v = scoped_vehicle(call, d, p);
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
     if (v == NULL)
         return;
     int64_t from, to, min_stop;
-    if (query_instant(call, "from", &from) != 0 || query_instant(call, "to", &to) != 0 ||
+    if (v1_query_instant(call, "from", &from) != 0 || v1_query_instant(call, "to", &to) != 0 ||
         query_min_stop(call, &min_stop) != 0)
         return;
     if (to <= from) {
@@ -737,7 +643,7 @@ static void handle_vehicle_summary(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    const struct lpg_vehicle *v = scoped_vehicle(call, d, p);
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
     if (v == NULL)
         return;
     int32_t day;

@@ -15,6 +15,7 @@
 #include "http_v1.h"
 
 #include "log.h"
+#include "route_member.h"
 #include "registry.h"
 #include "store.h"
 
@@ -39,7 +40,6 @@
 #define ROUTE_RETRY_MS 20
 #define ROUTE_STALL_MS 30000
 /* A route member ("seq:time:lat:lon:speed:heading:acc:mode:flags"), see ingest.c. */
-#define ROUTE_MEMBER_MAX 200
 
 #define DAY_MS 86400000LL
 
@@ -49,85 +49,7 @@
 #define NEAREST_LIMIT_DEFAULT  10
 #define NEAREST_LIMIT_MAX      100
 
-/* ---- fixes as stored ---- */
-
-struct route_fix {
-    uint64_t seq;
-    int64_t time_ms;
-    int64_t lat_e7, lon_e7;
-    int has_speed, has_heading, has_acc;
-    uint64_t speed_cm_s, heading_cdeg, accuracy_cm;
-    int mode;
-    int flags; /* bit 0: speed derived, bit 1: late */
-};
-
-static int parse_u64(const char *s, size_t len, uint64_t *out)
-{
-    if (len == 0 || len > 20)
-        return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        uint64_t nv = v * 10 + (uint64_t)(s[i] - '0');
-        if (nv / 10 != v)
-            return -1;
-        v = nv;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_i64(const char *s, size_t len, int64_t *out)
-{
-    int neg = len > 0 && s[0] == '-';
-    uint64_t v;
-    if (parse_u64(s + neg, len - (size_t)neg, &v) != 0 || v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
-static int parse_opt(const char *s, size_t len, int *has, uint64_t *v)
-{
-    *has = !(len == 1 && s[0] == '-');
-    *v = 0;
-    return *has ? parse_u64(s, len, v) : 0;
-}
-
-/* Parses a member; 0, or -1 when it is not in the stored format. */
-static int route_fix_parse(const char *m, size_t len, struct route_fix *f)
-{
-    const char *field[9];
-    size_t flen[9];
-    size_t n = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || m[i] == ':') {
-            if (n == 9)
-                return -1;
-            field[n] = m + start;
-            flen[n] = i - start;
-            n++;
-            start = i + 1;
-        }
-    }
-    uint64_t mode, flags;
-    if (n != 9 || parse_u64(field[0], flen[0], &f->seq) != 0 ||
-        parse_i64(field[1], flen[1], &f->time_ms) != 0 ||
-        parse_i64(field[2], flen[2], &f->lat_e7) != 0 ||
-        parse_i64(field[3], flen[3], &f->lon_e7) != 0 ||
-        parse_opt(field[4], flen[4], &f->has_speed, &f->speed_cm_s) != 0 ||
-        parse_opt(field[5], flen[5], &f->has_heading, &f->heading_cdeg) != 0 ||
-        parse_opt(field[6], flen[6], &f->has_acc, &f->accuracy_cm) != 0 ||
-        parse_u64(field[7], flen[7], &mode) != 0 || parse_u64(field[8], flen[8], &flags) != 0)
-        return -1;
-    if (f->time_ms <= 0 || f->lat_e7 < -900000000 || f->lat_e7 > 900000000 ||
-        f->lon_e7 < -1800000000 || f->lon_e7 > 1800000000 || mode > 255 || flags > 255)
-        return -1;
-    f->mode = (int)mode;
-    f->flags = (int)flags;
-    return 0;
-}
+/* ---- fixes as stored: route_member.h ---- */
 
 /* Degrees from 1e-7 degrees, exactly 7 decimals (no binary floating point involved). */
 static void fmt_e7(char *out, size_t cap, int64_t v)
@@ -491,7 +413,7 @@ static void on_export_chunk(void *arg, const struct redisReply *reply, const cha
     for (size_t i = 0; i < n; i++) {
         const struct redisReply *e = reply->element[i];
         struct route_fix f;
-        if (e->type != REDIS_REPLY_STRING || route_fix_parse(e->str, e->len, &f) != 0) {
+        if (e->type != REDIS_REPLY_STRING || route_member_parse(e->str, e->len, &f) != 0) {
             x->skipped++;
             continue;
         }
@@ -580,41 +502,7 @@ static void export_step(struct route_export *x)
 
 /* 404 for a vehicle that does not exist or (to a dispatcher) belongs to another enterprise,
  * like every GET of a single resource. Returns the vehicle, or NULL after replying. */
-static const struct lpg_vehicle *scoped_vehicle(struct http_call *call, struct dispatchd *d,
-                                                const struct auth_principal *p)
-{
-    const char *id = http_call_param(call, "id");
-    const struct lpg_vehicle *v = id ? registry_vehicle(d->registry, id) : NULL;
-    if (v && p->role == AUTH_ROLE_DISPATCHER && strcmp(v->enterprise_id, p->enterprise_id) != 0)
-        v = NULL;
-    if (v == NULL) {
-        if (v1_allow(call, d, p, AUTH_READ,
-                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
-            return NULL;
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no vehicle with id %.64s", id ? id : "");
-        http_reply_error(call, 404, "not_found", msg, NULL);
-        return NULL;
-    }
-    if (v1_allow(call, d, p, AUTH_READ, v->enterprise_id) != 0)
-        return NULL;
-    return v;
-}
 
-static int query_instant(struct http_call *call, const char *name, int64_t *ms)
-{
-    const char *s = http_call_query(call, name);
-    if (s == NULL || lpg_json_instant_parse(s, ms) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "%s is required: an RFC 3339 instant, e.g. "
-                 "2026-11-28T00:00:00Z or 2026-11-28T08:00:00+08:00",
-                 name);
-        http_reply_error(call, 400, "invalid_parameter", msg, name);
-        return -1;
-    }
-    return 0;
-}
 
 static void handle_route(struct http_call *call, void *ctx)
 {
@@ -622,11 +510,11 @@ static void handle_route(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    const struct lpg_vehicle *v = scoped_vehicle(call, d, p);
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
     if (v == NULL)
         return;
     int64_t from, to;
-    if (query_instant(call, "from", &from) != 0 || query_instant(call, "to", &to) != 0)
+    if (v1_query_instant(call, "from", &from) != 0 || v1_query_instant(call, "to", &to) != 0)
         return;
     if (to <= from) {
         http_reply_error(call, 400, "invalid_parameter", "to must be after from", "to");
@@ -707,15 +595,15 @@ static void on_position(void *arg, const struct redisReply *reply, const char *e
                *seq = hash_field(reply, "seq");
     int64_t tm, la, lo, sq;
     json_t *fix = json_null();
-    if (t && lat && lon && seq && parse_i64(t, strlen(t), &tm) == 0 &&
-        parse_i64(lat, strlen(lat), &la) == 0 && parse_i64(lon, strlen(lon), &lo) == 0 &&
-        parse_i64(seq, strlen(seq), &sq) == 0) {
+    if (t && lat && lon && seq && route_parse_i64(t, strlen(t), &tm) == 0 &&
+        route_parse_i64(lat, strlen(lat), &la) == 0 && route_parse_i64(lon, strlen(lon), &lo) == 0 &&
+        route_parse_i64(seq, strlen(seq), &sq) == 0) {
         char when[LPG_JSON_INSTANT_LEN + 1];
         lpg_json_instant_format(tm, when);
         uint64_t s = 0;
         int has_speed = 0;
         if (sp)
-            parse_opt(sp, strlen(sp), &has_speed, &s);
+            route_parse_opt(sp, strlen(sp), &has_speed, &s);
         fix = json_pack("{s:I, s:s, s:f, s:f, s:o}", "seq", (json_int_t)sq, "time", when, "lat",
                         (double)la / 1e7, "lon", (double)lo / 1e7, "speed_kmh",
                         has_speed ? json_real((double)s * 0.036) : json_null());
@@ -730,7 +618,7 @@ static void handle_position(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    const struct lpg_vehicle *v = scoped_vehicle(call, d, p);
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
     if (v == NULL)
         return;
     struct position_job *job = calloc(1, sizeof(*job));

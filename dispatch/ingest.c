@@ -8,6 +8,7 @@
 #include "model_json.h"
 #include "registry.h"
 #include "registry_store.h"
+#include "route_member.h"
 #include "rules.h"
 #include "store.h"
 #include "writer.h"
@@ -24,9 +25,6 @@
 
 #include <hiredis/hiredis.h>
 
-/* A route member: "seq:time:lat:lon:speed:heading:acc:mode:flags", each field at most 20
- * characters. */
-#define INGEST_MEMBER_MAX 200
 #define DAY_MS 86400000LL
 
 /* Events (alerts) one batch may raise; beyond it they are counted as dropped. */
@@ -306,7 +304,7 @@ static void store_batch(struct ingest_job *job)
     int32_t zday = INT32_MIN;
     int zargc = 0;
     const char **zargv = malloc((2 + 2 * b->n_fixes) * sizeof(*zargv));
-    char *zpool = malloc(b->n_fixes * (24 + INGEST_MEMBER_MAX) + 1);
+    char *zpool = malloc(b->n_fixes * (24 + ROUTE_MEMBER_MAX) + 1);
     size_t zused = 0;
     int rc = txn && zargv && zpool ? 0 : -1;
     if (zargv) {
@@ -334,20 +332,25 @@ static void store_batch(struct ingest_job *job)
             zday = day;
             day_key(d, job->vehicle, (int64_t)f->time_ms, zkey, sizeof(zkey));
         }
-        char speed[24], heading[24], acc[24];
         char *score = zpool + zused;
         zused += (size_t)snprintf(score, 24, "%" PRIu64, f->time_ms) + 1;
         char *member = zpool + zused;
-        opt_u(speed, sizeof(speed), f->has_speed_cm_s, f->speed_cm_s);
-        opt_u(heading, sizeof(heading), f->has_heading_cdeg, f->heading_cdeg);
-        opt_u(acc, sizeof(acc), f->has_accuracy_cm, f->accuracy_cm);
-        zused += (size_t)snprintf(member, INGEST_MEMBER_MAX,
-                                  "%" PRIu64 ":%" PRIu64 ":%d:%d:%s:%s:%s:%d:%d", f->seq,
-                                  f->time_ms, (int)f->lat_e7, (int)f->lon_e7, speed, heading, acc,
-                                  f->has_mode ? (int)f->mode : 0,
-                                  (f->has_speed_derived && f->speed_derived ? 1 : 0) |
-                                      (b->late ? 2 : 0)) +
-                 1;
+        struct route_fix rf = {
+            .seq = f->seq,
+            .time_ms = (int64_t)f->time_ms,
+            .lat_e7 = f->lat_e7,
+            .lon_e7 = f->lon_e7,
+            .has_speed = f->has_speed_cm_s,
+            .speed_cm_s = f->speed_cm_s,
+            .has_heading = f->has_heading_cdeg,
+            .heading_cdeg = f->heading_cdeg,
+            .has_acc = f->has_accuracy_cm,
+            .accuracy_cm = f->accuracy_cm,
+            .mode = f->has_mode ? (int)f->mode : 0,
+            .flags = (f->has_speed_derived && f->speed_derived ? ROUTE_FLAG_DERIVED : 0) |
+                     (b->late ? ROUTE_FLAG_LATE : 0),
+        };
+        zused += (size_t)route_member_format(&rf, member, ROUTE_MEMBER_MAX) + 1;
         zargv[zargc++] = score;
         zargv[zargc++] = member;
         stored++;
