@@ -133,9 +133,8 @@ static void on_walk_chunk(void *arg, const struct redisReply *reply, const char 
 
 static void walk_fetch(struct walk *w)
 {
-    char date[11], rel[LPG_ID_MAX + 32], key[256], min[24], max[24], off[24], cnt[24];
-    lpg_day_format(w->day, date);
-    snprintf(rel, sizeof(rel), "route:%s:%.4s%.2s%.2s", w->vehicle, date, date + 5, date + 8);
+    char rel[LPG_ID_MAX + 32], key[256], min[24], max[24], off[24], cnt[24];
+    route_day_key(w->vehicle, w->day, rel, sizeof(rel));
     store_key(w->d->store, key, sizeof(key), rel);
     snprintf(min, sizeof(min), "%" PRId64, w->cursor_set ? w->cursor_ms : w->from_ms);
     snprintf(max, sizeof(max), "(%" PRId64, w->to_ms);

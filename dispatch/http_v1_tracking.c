@@ -168,9 +168,8 @@ static void export_abort(struct route_export *x, const char *why)
 
 static void export_day_key(const struct route_export *x, char *out, size_t cap)
 {
-    char date[11], rel[LPG_ID_MAX + 32];
-    lpg_day_format(x->day, date);
-    snprintf(rel, sizeof(rel), "route:%s:%.4s%.2s%.2s", x->vehicle, date, date + 5, date + 8);
+    char rel[LPG_ID_MAX + 32];
+    route_day_key(x->vehicle, x->day, rel, sizeof(rel));
     store_key(x->d->store, out, cap, rel);
 }
 
@@ -499,10 +498,6 @@ static void export_step(struct route_export *x)
     }
     export_fetch(x);
 }
-
-/* 404 for a vehicle that does not exist or (to a dispatcher) belongs to another enterprise,
- * like every GET of a single resource. Returns the vehicle, or NULL after replying. */
-
 
 static void handle_route(struct http_call *call, void *ctx)
 {

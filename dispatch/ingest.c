@@ -72,18 +72,18 @@ struct ingest_job {
     char staff[LPG_ID_MAX + 1];
     char enterprise[LPG_ID_MAX + 1];
     Lpg__V1__PositionBatch *batch; /* a copy (unpacked from our own packing); owned */
-    struct lpg_alert *alerts; /* grown on demand: almost every batch raises none */
+    struct lpg_alert *alerts;      /* grown on demand: almost every batch raises none */
     size_t n_alerts, cap_alerts;
-    int batch_borrowed;       /* batch points into the caller's envelope: not ours to free */
+    int batch_borrowed;             /* batch points into the caller's envelope: not ours to free */
     struct rules_state rules_after; /* the rule state once this batch is stored */
     struct rules_state late_after;  /* the late-fix state once this batch is stored */
     size_t late_evaluated;
-    struct vehicle_track *track;    /* owned by the table, lives as long as dispatchd */
-    size_t n_stored, n_late;        /* counted once Redis confirms */
-    uint64_t filtered[8];           /* by enum fix_filter_reason, counted once confirmed */
-    int has_newest;                 /* the batch moved the vehicle's latest position */
+    struct vehicle_track *track; /* owned by the table, lives as long as dispatchd */
+    size_t n_stored, n_late;     /* counted once Redis confirms */
+    uint64_t filtered[8];        /* by enum fix_filter_reason, counted once confirmed */
+    int has_newest;              /* the batch moved the vehicle's latest position */
     struct geo_point newest_pos;
-    int64_t last_after;             /* the track's newest time once this batch is stored */
+    int64_t last_after; /* the track's newest time once this batch is stored */
 };
 
 static void job_end(struct ingest_job *job)
@@ -114,10 +114,8 @@ static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_m
 static void day_key(const struct dispatchd *d, const char *vehicle, int64_t ms, char *out,
                     size_t cap)
 {
-    int32_t day = lpg_local_day(ms, 0);
-    char date[11], rel[LPG_ID_MAX + 32];
-    lpg_day_format(day, date);
-    snprintf(rel, sizeof(rel), "route:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
+    char rel[LPG_ID_MAX + 32];
+    route_day_key(vehicle, lpg_local_day(ms, 0), rel, sizeof(rel));
     store_key(d->store, out, cap, rel);
 }
 
@@ -174,21 +172,15 @@ static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
                               const struct rules_state *rules);
 
 /* The vehicle's last position in the registry, which matching ranks by. A cache of
- * {p}vehicle:{id}:last: replacing the in-memory copy does not write the vehicle's record
- * (its next stored change carries the position along). */
+ * {p}vehicle:{id}:last, updated in place on every batch (no copy of the vehicle): the vehicle's
+ * record is not written for it (its next stored change carries the position along). */
 static void ingest_set_position(struct dispatchd *d, const char *vehicle, struct geo_point p,
                                 int64_t ms)
 {
     const struct lpg_vehicle *cur = registry_vehicle(d->registry, vehicle);
     if (cur == NULL || (cur->has_position && cur->position_ms >= ms))
         return;
-    struct lpg_vehicle *v = lpg_vehicle_dup(cur);
-    if (v == NULL)
-        return;
-    v->has_position = true;
-    v->position = p;
-    v->position_ms = ms;
-    registry_put_vehicle(d->registry, v);
+    registry_set_vehicle_position(d->registry, vehicle, p, ms);
 }
 
 /* Adds the day's ZADD (argv[1] is its key) and its expiry: the day set expires retention days
@@ -197,31 +189,12 @@ static int flush_day(struct dispatchd *d, struct store_txn *txn, const char **ar
                      int32_t day)
 {
     char expire[24];
-    snprintf(expire, sizeof(expire), "%lld",
-             (long long)(((int64_t)day + 1) * (DAY_MS / 1000) +
-                         d->cfg.route_retention_days * 86400));
+    snprintf(
+        expire, sizeof(expire), "%lld",
+        (long long)(((int64_t)day + 1) * (DAY_MS / 1000) + d->cfg.route_retention_days * 86400));
     if (store_txn_add(txn, argc, argv, NULL) != 0)
         return -1;
     return store_txn_addv(txn, "EXPIREAT", argv[1], expire, NULL);
-}
-
-static void wire_to_fix(const Lpg__V1__Fix *f, int late, struct lpg_fix *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->time_ms = (int64_t)f->time_ms;
-    out->pos.lon = f->lon_e7 / 1e7;
-    out->pos.lat = f->lat_e7 / 1e7;
-    out->has_speed = f->has_speed_cm_s;
-    out->speed_kmh = f->speed_cm_s * 0.036; /* cm/s -> km/h */
-    out->has_heading = f->has_heading_cdeg;
-    out->heading_deg = f->heading_cdeg / 100.0;
-    out->has_accuracy = f->has_accuracy_cm;
-    out->accuracy_m = f->accuracy_cm / 100.0;
-    out->mode = f->has_mode ? (uint8_t)f->mode : LPG_FIX_MODE_3D;
-    if (f->has_speed_derived && f->speed_derived)
-        out->flags |= LPG_FIX_DERIVED_SPEED;
-    if (late)
-        out->flags |= LPG_FIX_LATE;
 }
 
 /* What the rules need to know about the vehicle's situation, from the registry. The zone
@@ -256,10 +229,10 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
                  store_err_outcome_unknown(err) ? "resend it (resending is always safe)"
                                                 : "nothing was stored, resend later");
         if (ic)
-            ic->loaded = 0; /* re-read the high-water mark before the next batch */
+            ic->loaded = 0;     /* re-read the high-water mark before the next batch */
         job->track->loaded = 0; /* and the vehicle's state */
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req,
-                           job->req, 0);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
+                           0);
         job_end(job);
         return;
     }
@@ -358,12 +331,12 @@ static void store_batch(struct ingest_job *job)
          * what they have seen (a unit uploading what it buffered) is evaluated on the
          * vehicle's separate late state instead: its violations are recorded, marked late. */
         struct lpg_fix fx;
-        wire_to_fix(f, b->late, &fx);
+        route_fix_to_lpg_fix(&rf, &fx);
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
         size_t n_ev = 0;
         enum fix_filter_reason fr =
-            rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now,
-                              &ctx, events, RULES_EVENTS_MAX, &n_ev);
+            rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now, &ctx,
+                              events, RULES_EVENTS_MAX, &n_ev);
         job->filtered[fr]++;
         if (fr == FIX_FILTER_OUT_OF_ORDER) {
             fx.flags |= LPG_FIX_LATE;
@@ -452,8 +425,8 @@ static void store_batch(struct ingest_job *job)
     if (rc != 0) {
         store_txn_free(txn);
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
-                           "out of memory storing the batch; resend later", job->has_req,
-                           job->req, 0);
+                           "out of memory storing the batch; resend later", job->has_req, job->req,
+                           0);
         job_end(job);
         return;
     }
@@ -473,8 +446,8 @@ static void store_batch(struct ingest_job *job)
         ic->hwm = old_hwm;
         char msg[200];
         snprintf(msg, sizeof(msg), "%s; nothing was stored, resend later", why);
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req,
-                           job->req, 0);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
+                           0);
         job_end(job);
         return;
     }
@@ -488,8 +461,8 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
     struct ingest_conn *ic = handset_conn_data(job->c);
     if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
-                           "could not read the device's position state; resend later",
-                           job->has_req, job->req, 0);
+                           "could not read the device's position state; resend later", job->has_req,
+                           job->req, 0);
         job_end(job);
         return;
     }
@@ -585,9 +558,9 @@ static void run_rest(struct writer *w, void *arg)
     }
     json_decref(rec);
     struct store_txn *txn = store_txn_new();
-    int rc = txn && text ? registry_store_save(job->d->store, txn, RS_STAFF, job->staff, text,
-                                               strlen(text))
-                         : -1;
+    int rc = txn && text
+                 ? registry_store_save(job->d->store, txn, RS_STAFF, job->staff, text, strlen(text))
+                 : -1;
     free(text);
     const char *why = "out of memory";
     if (rc != 0) {
@@ -632,8 +605,8 @@ static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
 static void tick_vehicle(struct dispatchd *d, struct vehicle_track *tr, int64_t now)
 {
     const struct lpg_vehicle *v = registry_vehicle(d->registry, tr->vehicle_id);
-    const struct lpg_staff *s = v && v->staff_id[0] ? registry_staff(d->registry, v->staff_id)
-                                                    : NULL;
+    const struct lpg_staff *s =
+        v && v->staff_id[0] ? registry_staff(d->registry, v->staff_id) : NULL;
     if (s == NULL)
         return;
     const struct lpg_enterprise *e = registry_enterprise(d->registry, s->enterprise_id);
@@ -807,8 +780,8 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
     }
     if (refusal) {
         d->ingest_stats.batches_refused++;
-        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, refusal,
-                           env->has_request_id, env->request_id, 0);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, refusal, env->has_request_id,
+                           env->request_id, 0);
         return;
     }
     struct ingest_conn *ic = handset_conn_data(c);

@@ -845,6 +845,19 @@ const struct lpg_vehicle *registry_vehicle(const struct registry *reg, const cha
 {
     return get_obj(reg, K_VEHICLE, id);
 }
+
+int registry_set_vehicle_position(struct registry *reg, const char *id, struct geo_point pos,
+                                  int64_t ms)
+{
+    /* The registry owns the entity; the getter's const only protects callers. */
+    struct lpg_vehicle *v = (struct lpg_vehicle *)get_obj(reg, K_VEHICLE, id);
+    if (v == NULL)
+        return -1;
+    v->has_position = true;
+    v->position = pos;
+    v->position_ms = ms;
+    return 0;
+}
 const struct lpg_customer *registry_customer(const struct registry *reg, const char *id)
 {
     return get_obj(reg, K_CUSTOMER, id);

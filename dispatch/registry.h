@@ -35,6 +35,11 @@ int registry_put_vehicle(struct registry *reg, struct lpg_vehicle *v);
 int registry_put_customer(struct registry *reg, struct lpg_customer *c);
 int registry_put_order(struct registry *reg, struct lpg_order *o);
 
+/* Sets a vehicle's last known position in place (a cache of the tracking store; no index
+ * depends on it). 0, or -1 when the vehicle is absent. */
+int registry_set_vehicle_position(struct registry *reg, const char *id, struct geo_point pos,
+                                  int64_t ms);
+
 /* Removal (0, or -1 when absent). Removing a zone or enterprise does not cascade. */
 int registry_remove_zone(struct registry *reg, const char *id);
 int registry_remove_staff(struct registry *reg, const char *id);

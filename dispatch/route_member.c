@@ -1,6 +1,8 @@
 /* route_member.c -- the stored form of a fix (route_member.h). */
 #include "route_member.h"
 
+#include "model.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,6 +93,14 @@ int route_member_format(const struct route_fix *f, char *out, size_t cap)
                     f->flags);
 }
 
+int route_day_key(const char *vehicle, int32_t utc_day, char *out, size_t cap)
+{
+    char date[11];
+    lpg_day_format(utc_day, date);
+    int n = snprintf(out, cap, "route:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 void route_fix_to_lpg_fix(const struct route_fix *rf, struct lpg_fix *f)
 {
     memset(f, 0, sizeof(*f));
@@ -103,7 +113,8 @@ void route_fix_to_lpg_fix(const struct route_fix *rf, struct lpg_fix *f)
     f->heading_deg = (double)rf->heading_cdeg / 100.0;
     f->has_accuracy = rf->has_acc;
     f->accuracy_m = (double)rf->accuracy_cm / 100.0;
-    f->mode = rf->mode >= LPG_FIX_MODE_2D ? (uint8_t)rf->mode : LPG_FIX_MODE_3D;
+    /* 0 = the device did not say: taken as a 3D fix; 1 (no fix) stays, the filters refuse it. */
+    f->mode = rf->mode != 0 ? (uint8_t)rf->mode : LPG_FIX_MODE_3D;
     if (rf->flags & ROUTE_FLAG_DERIVED)
         f->flags |= LPG_FIX_DERIVED_SPEED;
     if (rf->flags & ROUTE_FLAG_LATE)

@@ -38,7 +38,10 @@ int route_member_parse(const char *m, size_t len, struct route_fix *f);
  * int64 / a decimal uint64 or '-' for absent. 0, or -1 when malformed. */
 int route_parse_i64(const char *s, size_t len, int64_t *out);
 int route_parse_opt(const char *s, size_t len, int *has, uint64_t *v);
-/* The fix as the rules and the motion segmenter see it. */
+/* The key (without the store prefix) of a vehicle's route day set: "route:{vehicle}:{yyyymmdd}"
+ * for UTC day `utc_day` (days since 1970-01-01). Returns the length, or -1 if it does not fit. */
+int route_day_key(const char *vehicle, int32_t utc_day, char *out, size_t cap);
+/* The fix as the rules and the motion segmenter see it (mode 0, unknown, becomes 3D). */
 void route_fix_to_lpg_fix(const struct route_fix *rf, struct lpg_fix *out);
 
 #endif

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 static struct harness_stack stack;
-static char secret[64], lonely_secret[64];
+static char secret[64], lonely_secret[64], auth[128];
 
 /* 2026-11-28T00:00:00Z and a position in Hailar. */
 #define T0 1795824000000ULL
@@ -29,7 +29,7 @@ static char secret[64], lonely_secret[64];
 static int setup(void **state)
 {
     (void)state;
-    char tok[64], auth[128], resp[4096];
+    char tok[64], resp[4096];
     int status;
     if (harness_stack_start(&stack, "ingest", NULL) != 0 ||
         harness_stack_device(&stack, "H1", secret) != 0 ||
@@ -141,6 +141,14 @@ static void test_batch_is_stored_then_acked(void **state)
     const char *geopos[] = {"GEOPOS", "lpg:geo:vehicles", "V1"};
     assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 3, geopos), 0);
     assert_string_equal(reply, "*1");
+    /* The registry's vehicle follows it: matching ranks staff by this position. */
+    static char resp[8192];
+    int status;
+    assert_int_equal(harness_http_req(stack.d.http_port, "GET", "/v1/vehicles/V1", auth, NULL,
+                                      &status, resp, sizeof(resp)),
+                     0);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(resp, "\"lat\":49.21002"));
     close(fd);
 }
 
@@ -162,10 +170,15 @@ static void test_late_fixes_go_into_history_not_latest(void **state)
     const int t[] = {5, 20};
     assert_int_equal(expect_ack(send_batch(fd, 7, 4, 5, t), 7), 5);
     assert_int_equal(redis_int("ZCARD", DAY_KEY), 5);
-    char reply[128];
-    const char *first[] = {"ZRANGE", DAY_KEY, "0", "0"};
-    assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 4, first), 0);
-    assert_string_equal(reply, "*1"); /* (the member itself is on the next line) */
+    char reply[128], at[32];
+    /* The late fix sits at its own time (T0 + 5 s), before the others, in the history. */
+    snprintf(at, sizeof(at), "%llu", (unsigned long long)(T0 + 5000));
+    const char *count[] = {"ZCOUNT", DAY_KEY, at, at};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 4, count), 0);
+    assert_string_equal(reply, ":1");
+    const char *rank[] = {"ZCOUNT", DAY_KEY, "-inf", at};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 4, rank), 0);
+    assert_string_equal(reply, ":1"); /* the earliest of the day */
     const char *hget[] = {"HGET", "lpg:vehicle:V1:last", "seq"};
     assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 3, hget), 0);
     assert_string_equal(reply, "5");
