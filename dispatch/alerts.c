@@ -38,6 +38,25 @@ void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const c
     a->created_ms = now_ms;
 }
 
+void alerts_compliance(struct lpg_alert *a, const char *source, const char *enterprise,
+                       const char *vehicle, const char *staff, struct geo_point pos,
+                       const char *message, int64_t now_ms)
+{
+    struct rule_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = RULE_EVENT_VIOLATION_START;
+    ev.start_ms = ev.end_ms = now_ms;
+    ev.pos = pos;
+    snprintf(ev.message, sizeof(ev.message), "%s", message);
+    alerts_from_event(a, &ev, enterprise, vehicle, staff, now_ms);
+    snprintf(a->source, sizeof(a->source), "%s", source);
+}
+
+const char *alerts_rule_name(const struct lpg_alert *a)
+{
+    return a->source[0] ? a->source : rules_table[a->ev.rule]->name;
+}
+
 static json_t *instant(int64_t ms)
 {
     if (ms <= 0)
@@ -54,16 +73,16 @@ json_t *alerts_to_json(const struct lpg_alert *a)
                           "s:o}",
                           "id", a->id, "enterprise_id", a->enterprise_id, "vehicle_id",
                           a->vehicle_id, "staff_id", a->staff_id, "rule",
-                          rules_table[ev->rule]->name, "kind", rule_event_kind_name(ev->kind),
+                          alerts_rule_name(a), "kind", rule_event_kind_name(ev->kind),
                           "start", instant(ev->start_ms), "end", instant(ev->end_ms),
                           "duration_ms", (json_int_t)ev->duration_ms, "position", "lon",
                           ev->pos.lon, "lat", ev->pos.lat, "late", ev->late, "message",
                           ev->message, "created_at", instant(a->created_ms));
-    if (j && ev->rule == RULE_OVERSPEED) {
+    if (j && a->source[0] == '\0' && ev->rule == RULE_OVERSPEED) {
         json_object_set_new(j, "max_speed_kmh", json_real(ev->max_speed_kmh));
         json_object_set_new(j, "limit_kmh", json_real(ev->limit));
     }
-    if (j && ev->rule == RULE_FATIGUE)
+    if (j && a->source[0] == '\0' && ev->rule == RULE_FATIGUE)
         json_object_set_new(j, "code", json_string(ev->code == RULE_FATIGUE_DAILY ? "daily"
                                                                                   : "continuous"));
     if (j && ev->rest_until_ms > 0)
@@ -109,7 +128,7 @@ int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_al
 void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handset_conn *c)
 {
     log_info("%s%s %s: vehicle %s (%s): %s", a->ev.late ? "late " : "",
-             rules_table[a->ev.rule]->name, rule_event_kind_name(a->ev.kind), a->vehicle_id,
+             alerts_rule_name(a), rule_event_kind_name(a->ev.kind), a->vehicle_id,
              a->staff_id, a->ev.message);
     if (a->ev.late)
         return; /* recorded, but not a live alert */
@@ -120,7 +139,7 @@ void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handse
         return;
     Lpg__V1__Alert msg = LPG__V1__ALERT__INIT;
     msg.alert_id = (char *)a->id;
-    msg.kind = (char *)rules_table[a->ev.rule]->name;
+    msg.kind = (char *)alerts_rule_name(a);
     msg.message = (char *)a->ev.message;
     msg.has_time_ms = 1;
     msg.time_ms = (uint64_t)a->ev.end_ms;

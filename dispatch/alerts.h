@@ -24,8 +24,13 @@
 
 #define ALERT_RETENTION_DAYS 1100 /* 3 years and some: violation records are kept 3 years */
 
+/* Compliance alerts (delivery.c) are not raised by a tracking rule: their `source` names
+ * what raised them ("roadside_sale", "load_mismatch", "hazard") and ev.rule is unused. */
+#define ALERT_SOURCE_MAX 23
+
 struct lpg_alert {
     char id[LPG_ID_MAX + 1];
+    char source[ALERT_SOURCE_MAX + 1]; /* "" for a tracking rule's alert */
     char enterprise_id[LPG_ID_MAX + 1];
     char vehicle_id[LPG_ID_MAX + 1];
     char staff_id[LPG_ID_MAX + 1];
@@ -35,6 +40,12 @@ struct lpg_alert {
 
 void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const char *enterprise,
                        const char *vehicle, const char *staff, int64_t now_ms);
+/* A compliance violation (always a live alert, never late), at pos. */
+void alerts_compliance(struct lpg_alert *a, const char *source, const char *enterprise,
+                       const char *vehicle, const char *staff, struct geo_point pos,
+                       const char *message, int64_t now_ms);
+/* The name in the alert's "rule" field: the tracking rule, or the compliance source. */
+const char *alerts_rule_name(const struct lpg_alert *a);
 /* Adds the commands that store a (new) alert. 0 or -1 (OOM). */
 int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a);
 /* After the alert is stored: logs it and, unless late, pushes it to the dispatchers' live

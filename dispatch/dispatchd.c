@@ -256,6 +256,15 @@ static int dispatchd_start(struct dispatchd *d)
     d->fix_filter_cfg.max_future_ms = c->fix_max_future * 1000;
     d->fix_filter_cfg.max_implied_speed_kmh = (double)c->fix_max_implied_speed;
     d->fix_filter_cfg.max_accuracy_m = (double)c->fix_max_accuracy;
+    delivery_policy_default(&d->delivery_cfg);
+    d->delivery_cfg.inspection_interval_years = (int32_t)c->cylinder_inspection_interval;
+    d->delivery_cfg.design_life_years = (int32_t)c->cylinder_design_life;
+    d->delivery_cfg.max_life_years = (int32_t)c->cylinder_max_life;
+    d->delivery_cfg.handover_max_distance_m = (double)c->handover_max_distance;
+    d->delivery_cfg.handover_max_fix_age_ms = c->handover_max_fix_age * 1000;
+    /* stopped for a hand-over = stopped for the fatigue rule: one notion of "stopped" */
+    d->delivery_cfg.stopped_speed_cm_s = (int32_t)(c->stop_speed * 100000 / 3600);
+    d->rectification_ms = c->rectification_deadline * 86400000LL;
     d->registry = registry_new();
     d->accounts = accounts_new();
     if (d->registry == NULL || d->accounts == NULL) {

@@ -6,6 +6,7 @@
 #define LPG_DISPATCHD_H
 
 #include "dispatchd_settings.h"
+#include "delivery_rules.h"
 #include "fix_filter.h"
 #include "http_server.h"
 #include "rules.h"
@@ -30,6 +31,12 @@ struct tracks;
 /* Re-matching passes and the assignments they made, for /metrics (dispatcher.c). */
 struct dispatcher_stats {
     unsigned long long passes, assigned;
+};
+
+/* Delivery compliance counters, for /metrics (delivery.c). */
+struct delivery_stats {
+    uint64_t scans_accepted, scans_refused, checks_passed, checks_failed, delivered,
+        reconciliations, reconciliation_mismatches;
 };
 
 /* Position ingest counters, for /metrics (ingest.c). */
@@ -59,6 +66,9 @@ struct dispatchd {
     struct ingest_stats ingest_stats;
     struct fix_filter_config fix_filter_cfg; /* filters before the rules (defaults for now) */
     struct rules_config rules_cfg;           /* tracking rule thresholds (defaults for now) */
+    struct delivery_policy delivery_cfg;     /* loading and hand-over rules (settings) */
+    int64_t rectification_ms;                /* deadline of a rectification notice */
+    struct delivery_stats delivery_stats;
     struct http_route *routes;      /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */

@@ -290,6 +290,60 @@ const struct cfg_setting dispatchd_settings[] = {
      .unit = "minutes",
      .help = "No fix this long from a vehicle on an active delivery raises a signal-lost alert."},
 
+    {.name = "cylinder_inspection_interval",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, cylinder_inspection_interval),
+     .min = 1,
+     .max = 20,
+     .default_value = "4",
+     .unit = "years",
+     .help = "A cylinder without a next-inspection date is due this long after its last inspection (or manufacture); overdue cylinders are neither loaded nor handed over."},
+
+    {.name = "cylinder_design_life",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, cylinder_design_life),
+     .min = 1,
+     .max = 50,
+     .default_value = "8",
+     .unit = "years",
+     .help = "Service life of a cylinder whose record gives none (design life)."},
+
+    {.name = "cylinder_max_life",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, cylinder_max_life),
+     .min = 1,
+     .max = 50,
+     .default_value = "12",
+     .unit = "years",
+     .help = "No cylinder is used beyond this age, whatever its record says (even after passing inspection)."},
+
+    {.name = "handover_max_distance",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, handover_max_distance),
+     .min = 5,
+     .max = 5000,
+     .default_value = "100",
+     .unit = "m",
+     .help = "A cylinder leaves the vehicle only this close to the customer's registered location."},
+
+    {.name = "handover_max_fix_age",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, handover_max_fix_age),
+     .min = 5,
+     .max = 3600,
+     .default_value = "120",
+     .unit = "seconds",
+     .help = "A hand-over needs a vehicle fix at most this old (its position and speed prove where the vehicle is)."},
+
+    {.name = "rectification_deadline",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, rectification_deadline),
+     .min = 1,
+     .max = 365,
+     .default_value = "7",
+     .unit = "days",
+     .help = "Deadline of a rectification notice issued by a failed safety check."},
+
     {.name = "fix_max_future",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, fix_max_future),
@@ -346,6 +400,11 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
         snprintf(buf, sizeof buf,
                  "redis_reconnect_min (%lld ms) must not exceed redis_reconnect_max (%lld ms)",
                  (long long)c->redis_reconnect_min, (long long)c->redis_reconnect_max);
+        msg = buf;
+    } else if (c->cylinder_design_life > c->cylinder_max_life) {
+        snprintf(buf, sizeof buf,
+                 "cylinder_design_life (%lld years) must not exceed cylinder_max_life (%lld years)",
+                 (long long)c->cylinder_design_life, (long long)c->cylinder_max_life);
         msg = buf;
     } else if (c->http_port == c->handset_port &&
                (strcmp(c->http_bind, c->handset_bind) == 0 || is_wildcard(c->http_bind) ||

@@ -59,6 +59,13 @@ struct dispatchd_config {
     int64_t fix_max_future; /* seconds */
     int64_t fix_max_implied_speed; /* km/h */
     int64_t fix_max_accuracy; /* m */
+    /* delivery compliance (delivery_rules.h) */
+    int64_t cylinder_inspection_interval; /* years */
+    int64_t cylinder_design_life;         /* years */
+    int64_t cylinder_max_life;            /* years */
+    int64_t handover_max_distance;        /* m */
+    int64_t handover_max_fix_age;         /* seconds */
+    int64_t rectification_deadline;       /* days */
     int64_t session_ttl;      /* seconds an HTTP login session lasts */
     int64_t shutdown_timeout; /* ms a graceful shutdown waits for in-flight writes */
 };
@@ -66,13 +73,14 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 36
+#define DISPATCHD_SETTINGS_COUNT 42
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */
 
 /* Cross-field rules the table cannot express (single-field ranges are already checked):
  *   - redis_reconnect_min <= redis_reconnect_max;
+ *   - cylinder_design_life <= cylinder_max_life;
  *   - the HTTP and handset listeners do not claim the same port on the same (or a wildcard)
  *     address.
  * conf is a struct dispatchd_config (void * so it fits cfg_program.validate). Returns 0, or -1

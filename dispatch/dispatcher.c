@@ -3,6 +3,9 @@
 #include "dispatcher.h"
 
 #include "entity.h"
+
+/* Orders one re-matching transaction may change (a pass continues in the next one). */
+#define REMATCH_ORDERS_PER_TXN 8
 #include "handset_dispatch.h"
 #include "live_feed.h"
 #include "log.h"
@@ -62,8 +65,8 @@ struct rematch_job {
     char cursor_id[LPG_ID_MAX + 1];
     struct changeset cs;
     int assigned;
-    char *events[CHANGESET_MAX]; /* JSON of each assignment's event, per changed order */
-    char event_order[CHANGESET_MAX][LPG_ID_MAX + 1];
+    char *events[REMATCH_ORDERS_PER_TXN]; /* JSON of each assignment's event, per changed order */
+    char event_order[REMATCH_ORDERS_PER_TXN][LPG_ID_MAX + 1];
     size_t n_events;
 };
 
@@ -96,10 +99,10 @@ static void on_rematch_committed(void *arg, const struct redisReply *reply, cons
         rematch_done(d);
         return;
     }
-    char ids[CHANGESET_MAX][LPG_ID_MAX + 1];
+    char ids[REMATCH_ORDERS_PER_TXN][LPG_ID_MAX + 1];
     size_t n = job->cs.n;
     /* A full changeset means the pass stopped early (reason updates): continue after it. */
-    int more = job->assigned || n == CHANGESET_MAX;
+    int more = job->assigned || n == REMATCH_ORDERS_PER_TXN;
     for (size_t i = 0; i < n; i++)
         snprintf(ids[i], sizeof(ids[i]), "%s", entity_ops[RS_ORDER].id(job->cs.items[i].entity));
     changeset_apply(&job->cs, d->registry);
@@ -130,7 +133,7 @@ static void run_rematch(struct writer *w, void *arg)
     if (n > REMATCH_SCAN_MAX)
         n = REMATCH_SCAN_MAX; /* the rest on the next pass */
     int64_t now = dispatchd_now_ms();
-    for (size_t i = 0; i < n && job->cs.n < CHANGESET_MAX; i++) {
+    for (size_t i = 0; i < n && job->cs.n < REMATCH_ORDERS_PER_TXN; i++) {
         const struct lpg_order *cur = waiting[i];
         if (job->cursor_id[0] &&
             before_or_at(cur->created_ms, cur->id, job->cursor_ms, job->cursor_id))

@@ -1,6 +1,7 @@
 /* entity.c -- the per-kind operations table and changesets (entity.h). */
 #include "entity.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,49 @@ ENTITY_ADAPTERS(staff, lpg_staff, enterprise_id)
 ENTITY_ADAPTERS(vehicle, lpg_vehicle, enterprise_id)
 ENTITY_ADAPTERS(customer, lpg_customer, enterprise_id)
 ENTITY_ADAPTERS(order, lpg_order, enterprise_id)
+ENTITY_ADAPTERS(cylinder, lpg_cylinder, enterprise_id)
+
+/* Hazards have no client input form: they are created by failed safety checks only. */
+static json_t *to_json_hazard(const void *e)
+{
+    return lpg_json_from_hazard((const struct lpg_hazard *)e);
+}
+static int from_json_hazard(const json_t *in, void *out, struct lpg_json_error *err)
+{
+    (void)in;
+    (void)out;
+    if (err) {
+        err->code = "read_only_field";
+        err->field[0] = '\0';
+        snprintf(err->message, sizeof(err->message),
+                 "hazard notices are issued by failed safety checks, not created by clients");
+    }
+    return -1;
+}
+static const void *get_hazard(const struct registry *reg, const char *id)
+{
+    return registry_hazard(reg, id);
+}
+static int put_hazard(struct registry *reg, void *e)
+{
+    return registry_put_hazard(reg, (struct lpg_hazard *)e);
+}
+static void *dup_hazard(const void *e)
+{
+    return lpg_hazard_dup((const struct lpg_hazard *)e);
+}
+static const char *id_hazard(const void *e)
+{
+    return ((const struct lpg_hazard *)e)->id;
+}
+static const char *enterprise_hazard(const void *e)
+{
+    return ((const struct lpg_hazard *)e)->enterprise_id;
+}
+static void stamp_hazard(void *e, int64_t now_ms)
+{
+    ((struct lpg_hazard *)e)->created_ms = now_ms;
+}
 
 static int patch_staff(const json_t *in, void *e, struct lpg_json_error *err)
 {
@@ -81,6 +125,10 @@ static int patch_vehicle(const json_t *in, void *e, struct lpg_json_error *err)
 static int patch_customer(const json_t *in, void *e, struct lpg_json_error *err)
 {
     return lpg_json_patch_customer(in, e, err);
+}
+static int patch_cylinder(const json_t *in, void *e, struct lpg_json_error *err)
+{
+    return lpg_json_patch_cylinder(in, e, err);
 }
 
 static size_t list_enterprise(const struct registry *reg, const char *ent, const char *after,
@@ -118,6 +166,8 @@ LISTER(staff, lpg_staff, registry_list_staff)
 LISTER(vehicle, lpg_vehicle, registry_list_vehicles)
 LISTER(customer, lpg_customer, registry_list_customers)
 LISTER(order, lpg_order, registry_list_orders)
+LISTER(cylinder, lpg_cylinder, registry_list_cylinders)
+LISTER(hazard, lpg_hazard, registry_list_hazards)
 
 #define ROW(KIND, kind, type, plural, patch, destroy)                                              \
     [KIND] = {KIND,          #kind,          plural,       sizeof(struct type), to_json_##kind,    \
@@ -131,6 +181,8 @@ const struct entity_ops entity_ops[RS_KIND_COUNT] = {
     ROW(RS_VEHICLE, vehicle, lpg_vehicle, "vehicles", patch_vehicle, destroy_plain),
     ROW(RS_CUSTOMER, customer, lpg_customer, "customers", patch_customer, destroy_plain),
     ROW(RS_ORDER, order, lpg_order, "orders", NULL, destroy_plain),
+    ROW(RS_CYLINDER, cylinder, lpg_cylinder, "cylinders", patch_cylinder, destroy_plain),
+    ROW(RS_HAZARD, hazard, lpg_hazard, "hazards", NULL, destroy_plain),
 };
 
 /* ---- changesets ---- */
@@ -155,9 +207,16 @@ int changeset_add(struct changeset *cs, enum rs_kind kind, void *entity)
             return 0;
         }
     }
-    if (cs->n == CHANGESET_MAX) {
-        entity_ops[kind].destroy(entity);
-        return -1;
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 8;
+        struct changeset_item *items =
+            cs->n < CHANGESET_LIMIT ? realloc(cs->items, cap * sizeof(*items)) : NULL;
+        if (items == NULL) {
+            entity_ops[kind].destroy(entity);
+            return -1;
+        }
+        cs->items = items;
+        cs->cap = cap;
     }
     cs->items[cs->n].kind = kind;
     cs->items[cs->n].entity = entity;
@@ -188,7 +247,8 @@ int changeset_apply(struct changeset *cs, struct registry *reg)
     for (size_t i = 0; i < cs->n; i++)
         if (entity_ops[cs->items[i].kind].put(reg, cs->items[i].entity) != 0)
             rc = -1; /* put frees the entity on failure */
-    cs->n = 0;
+    free(cs->items);
+    memset(cs, 0, sizeof(*cs));
     return rc;
 }
 
@@ -196,5 +256,6 @@ void changeset_discard(struct changeset *cs)
 {
     for (size_t i = 0; i < cs->n; i++)
         entity_ops[cs->items[i].kind].destroy(cs->items[i].entity);
-    cs->n = 0;
+    free(cs->items);
+    memset(cs, 0, sizeof(*cs));
 }

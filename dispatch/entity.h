@@ -37,18 +37,20 @@ extern const struct entity_ops entity_ops[RS_KIND_COUNT];
 
 /* ---- changesets ---- */
 
-#define CHANGESET_MAX 8 /* entities one write may change */
+#define CHANGESET_LIMIT 20000 /* entities one write may change (a vehicle's whole load) */
 
+/* Zero-initialised is empty; the item array grows on demand and is released by apply or
+ * discard. */
 struct changeset {
-    struct {
+    struct changeset_item {
         enum rs_kind kind;
         void *entity; /* the new version, owned by the changeset until applied */
-    } items[CHANGESET_MAX];
-    size_t n;
+    } *items;
+    size_t n, cap;
 };
 
 /* Adds (takes ownership of) a new version; a second version of the same entity replaces the
- * first. Returns 0, or -1 when full (the entity is destroyed). */
+ * first. Returns 0, or -1 when full or out of memory (the entity is destroyed). */
 int changeset_add(struct changeset *cs, enum rs_kind kind, void *entity);
 /* The pending new version of an entity in the changeset, or NULL. */
 void *changeset_find(struct changeset *cs, enum rs_kind kind, const char *id);

@@ -168,10 +168,12 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
     c->srv->stats.frames_out++;
 }
 
-static void hconn_send_error(struct handset_conn *c, Lpg__V1__Error__Code code, const char *message,
-                             int has_request, uint64_t request_id, int fatal)
+static void hconn_send_error_full(struct handset_conn *c, Lpg__V1__Error__Code code,
+                                  const char *refusal, const char *message, int has_request,
+                                  uint64_t request_id, int fatal)
 {
     Lpg__V1__Error err = LPG__V1__ERROR__INIT;
+    err.refusal = (char *)refusal;
     err.has_code = 1;
     err.code = code;
     err.message = (char *)message;
@@ -188,6 +190,12 @@ static void hconn_send_error(struct handset_conn *c, Lpg__V1__Error__Code code, 
              (int)code, fatal ? " (closing)" : "", message);
     if (fatal)
         hconn_close(c);
+}
+
+static void hconn_send_error(struct handset_conn *c, Lpg__V1__Error__Code code, const char *message,
+                             int has_request, uint64_t request_id, int fatal)
+{
+    hconn_send_error_full(c, code, NULL, message, has_request, request_id, fatal);
 }
 
 static void hconn_send_ack(struct handset_conn *c, const Lpg__V1__Ack *ack_in)
@@ -661,6 +669,13 @@ void handset_conn_error(struct handset_conn *c, int code, const char *message, i
                         uint64_t request_id, int fatal)
 {
     hconn_send_error(c, (Lpg__V1__Error__Code)code, message, has_request, request_id, fatal);
+}
+
+void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char *message,
+                         int has_request, uint64_t request_id)
+{
+    hconn_send_error_full(c, LPG__V1__ERROR__CODE__REFUSED, refusal, message, has_request,
+                          request_id, 0);
 }
 
 void handset_conn_hold(struct handset_conn *c)

@@ -88,6 +88,9 @@ void handset_conn_ack(struct handset_conn *c, int has_request, uint64_t request_
 /* code is an Lpg__V1__Error__Code. */
 void handset_conn_error(struct handset_conn *c, int code, const char *message, int has_request,
                         uint64_t request_id, int fatal);
+/* Error REFUSED naming the rule that refused (Error.refusal, a stable code). */
+void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char *message,
+                         int has_request, uint64_t request_id);
 /* Pauses reading and keeps c alive until the matching release; replies keep request order. */
 void handset_conn_hold(struct handset_conn *c);
 /* Resumes reading (processing frames that arrived meanwhile) unless the server is shutting

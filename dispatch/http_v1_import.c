@@ -16,7 +16,7 @@
  * and every companion change (the other side of a person-vehicle binding) in ONE Redis
  * transaction, applied to the registry only after EXEC succeeds, then one re-matching pass.
  * A file with errors imports nothing (422, every error listed) unless skip_errors=true; with
- * dry_run=true nothing is written either way. The changeset of entity.h (8 entities) is used
+ * dry_run=true nothing is written either way. The changeset of entity.h is used
  * per row only; the accepted entities of the whole file are kept in a `struct pending` here.
  *
  * The job holds the event loop while it parses and validates: about 10 us a row, so 20,000
@@ -346,7 +346,7 @@ static int validate_row(struct import_job *job, size_t row, json_t *obj, struct 
     memset(&cs, 0, sizeof(cs));
     struct registry_rules_view view = {reg, pending_find, &job->pending};
     if (changeset_add(&cs, ops->kind, e) != 0)
-        goto nomem; /* an empty changeset has room: not reached */
+        goto nomem;
     if (registry_rules_check(&view, ops->kind, e, NULL, &cs, err) != 0) {
         changeset_discard(&cs);
         if (err->code == NULL)
@@ -357,7 +357,7 @@ static int validate_row(struct import_job *job, size_t row, json_t *obj, struct 
     int rc = 0;
     for (size_t i = 0; i < cs.n; i++)
         rc |= pending_put(&job->pending, cs.items[i].kind, cs.items[i].entity);
-    cs.n = 0;
+    free(cs.items); /* the entities moved to the pending set */
     if (rc != 0)
         goto nomem;
     return 0;

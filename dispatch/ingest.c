@@ -83,6 +83,7 @@ struct ingest_job {
     uint64_t filtered[8];        /* by enum fix_filter_reason, counted once confirmed */
     int has_newest;              /* the batch moved the vehicle's latest position */
     struct geo_point newest_pos;
+    int32_t newest_speed_cm_s; /* -1 when the newest fix has no speed */
     int64_t last_after; /* the track's newest time once this batch is stored */
 };
 
@@ -175,12 +176,12 @@ static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
  * {p}vehicle:{id}:last, updated in place on every batch (no copy of the vehicle): the vehicle's
  * record is not written for it (its next stored change carries the position along). */
 static void ingest_set_position(struct dispatchd *d, const char *vehicle, struct geo_point p,
-                                int64_t ms)
+                                int64_t ms, int32_t speed_cm_s)
 {
     const struct lpg_vehicle *cur = registry_vehicle(d->registry, vehicle);
     if (cur == NULL || (cur->has_position && cur->position_ms >= ms))
         return;
-    registry_set_vehicle_position(d->registry, vehicle, p, ms);
+    registry_set_vehicle_position(d->registry, vehicle, p, ms, speed_cm_s);
 }
 
 /* Adds the day's ZADD (argv[1] is its key) and its expiry: the day set expires retention days
@@ -244,7 +245,8 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     for (int r = 0; r < 8; r++)
         job->d->ingest_stats.filtered[r] += job->filtered[r];
     if (job->has_newest)
-        ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after);
+        ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
+                            job->newest_speed_cm_s);
     ingest_apply_rest(job->d, job->staff, &job->track->rules);
     /* Stored: now tell the dispatchers and the driver (live events only). */
     for (size_t i = 0; i < job->n_alerts; i++)
@@ -389,6 +391,9 @@ static void store_batch(struct ingest_job *job)
         job->has_newest = 1;
         job->newest_pos.lon = newest_fix->lon_e7 / 1e7;
         job->newest_pos.lat = newest_fix->lat_e7 / 1e7;
+        job->newest_speed_cm_s = newest_fix->has_speed_cm_s && newest_fix->speed_cm_s <= INT32_MAX
+                                     ? (int32_t)newest_fix->speed_cm_s
+                                     : -1;
     }
     if (rc == 0 && newest_fix) {
         char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96];

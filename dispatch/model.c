@@ -71,6 +71,13 @@ static const char *const order_state_names[] = {"created", "assigned", "accepted
                                                 "loaded",  "en_route", "arrived",
                                                 "delivered", "failed", "cancelled"};
 static const char *const order_kind_names[] = {"delivery", "re-inspection"};
+static const char *const cylinder_status_names[] = {
+    "in_stock",       "loaded",           "at_customer", "collected_empty", "returned_empty",
+    "due_inspection", "sent_inspection", "scrapped",    "lost"};
+static const char *const hazard_status_names[] = {"open", "closed"};
+_Static_assert(sizeof(cylinder_status_names) / sizeof(cylinder_status_names[0]) ==
+                   LPG_CYL_STATUS_COUNT,
+               "one name per cylinder status");
 
 static const char *name_of(const char *const *names, size_t n, int v)
 {
@@ -126,6 +133,23 @@ const char *lpg_order_kind_name(enum lpg_order_kind k)
 int lpg_order_kind_parse(const char *s)
 {
     return parse_name(NAMES(order_kind_names), s);
+}
+
+const char *lpg_cylinder_status_name(enum lpg_cylinder_status s)
+{
+    return name_of(NAMES(cylinder_status_names), (int)s);
+}
+int lpg_cylinder_status_parse(const char *s)
+{
+    return parse_name(NAMES(cylinder_status_names), s);
+}
+const char *lpg_hazard_status_name(enum lpg_hazard_status s)
+{
+    return name_of(NAMES(hazard_status_names), (int)s);
+}
+int lpg_hazard_status_parse(const char *s)
+{
+    return parse_name(NAMES(hazard_status_names), s);
 }
 
 /* ---- ids ---- */
@@ -245,4 +269,16 @@ void lpg_day_format(int32_t day, char out[11])
     snprintf(buf, sizeof(buf), "%04d-%02u-%02u", y, m, d);
     memcpy(out, buf, 10);
     out[10] = '\0';
+}
+
+int32_t lpg_day_add_years(int32_t day, int years)
+{
+    int y;
+    unsigned m, d;
+    civil_from_days(day, &y, &m, &d);
+    y += years;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        d = 28;
+    return (int32_t)days_from_civil(y, m, d);
 }

@@ -132,7 +132,12 @@ struct lpg_vehicle {
     bool has_position;        /* last known fix (tracking issue); else the zone is used */
     struct geo_point position;
     int64_t position_ms;
+    int32_t position_speed_cm_s; /* speed of that fix; -1 when unknown (not stored) */
     int32_t committed;        /* cylinders on active orders (derived, not stored) */
+    /* The load of the current trip, from the first loading scan to the reconciliation at the
+     * station (server-owned): loaded - handed over - returned full must be 0 at the end. */
+    int64_t trip_started_ms;  /* 0: no trip open */
+    int32_t trip_loaded, trip_handed_over, trip_returned_full, trip_empties;
     int64_t created_ms;
 };
 
@@ -237,6 +242,72 @@ struct lpg_cylinder_spec {
 /* The known specs, or NULL for an unknown name. */
 const struct lpg_cylinder_spec *lpg_cylinder_spec_find(const char *name);
 
+/* ---- cylinders: one cylinder, one code (一瓶一码, §三(三)2) ---- */
+
+/* Where a cylinder is in its life. Set only by movements (the handset's scans, the station's
+ * events), never by editing the record. */
+enum lpg_cylinder_status {
+    LPG_CYL_IN_STOCK,        /* full, at the station */
+    LPG_CYL_LOADED,          /* full, on vehicle_id, for order_id */
+    LPG_CYL_AT_CUSTOMER,     /* handed over to customer_id on order_id */
+    LPG_CYL_COLLECTED_EMPTY, /* empty, collected from a customer, on vehicle_id */
+    LPG_CYL_RETURNED_EMPTY,  /* empty, back at the station */
+    LPG_CYL_DUE_INSPECTION,  /* withdrawn: its periodic inspection is due */
+    LPG_CYL_SENT_INSPECTION, /* at the inspection station */
+    LPG_CYL_SCRAPPED,        /* final */
+    LPG_CYL_LOST,
+    LPG_CYL_STATUS_COUNT
+};
+
+struct lpg_cylinder {
+    char id[LPG_ID_MAX + 1];            /* the code (QR / electronic tag) */
+    char enterprise_id[LPG_ID_MAX + 1]; /* owner */
+    char spec[LPG_SPEC_MAX + 1];        /* a known spec, lpg_cylinder_spec_find() */
+    char manufacturer[LPG_NAME_MAX + 1];
+    char serial[LPG_NAME_MAX + 1];      /* steel stamp */
+    int32_t manufactured_day;           /* required */
+    int32_t last_inspection_day;        /* LPG_DAY_NONE: never inspected */
+    int32_t next_inspection_day;        /* LPG_DAY_NONE: last (or manufacture) + the interval */
+    int32_t service_life_years;         /* 0: the design-life setting; capped by the maximum */
+    bool blacklisted;
+    char blacklist_reason[LPG_TEXT_MAX + 1];
+    /* movement state (server-owned) */
+    enum lpg_cylinder_status status;
+    char vehicle_id[LPG_ID_MAX + 1];  /* loaded / collected_empty */
+    char customer_id[LPG_ID_MAX + 1]; /* at_customer */
+    char order_id[LPG_ID_MAX + 1];    /* loaded / at_customer: the order it travels on */
+    char check_id[LPG_ID_MAX + 1];    /* at_customer: its safety check, "" until made */
+    int64_t created_ms;
+    int64_t updated_ms;
+};
+
+/* ---- the hazard ledger (台账, §四(一)3): rectification notices ---- */
+
+enum lpg_hazard_status { LPG_HAZARD_OPEN, LPG_HAZARD_CLOSED };
+
+struct lpg_hazard {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char customer_id[LPG_ID_MAX + 1];
+    char order_id[LPG_ID_MAX + 1];      /* the delivery or re-inspection that found it */
+    char cylinder_id[LPG_ID_MAX + 1];   /* the cylinder whose check found it; "" for a visit */
+    char check_id[LPG_ID_MAX + 1];      /* the safety check that found it */
+    char hazard[LPG_NOTES_MAX + 1];     /* the failed items with their notes */
+    char found_by[LPG_ID_MAX + 1];      /* the staff member who checked (谁检查、谁签名) */
+    int64_t found_ms;
+    char responsible[LPG_NAME_MAX + 1]; /* who must fix it: the customer's name */
+    int64_t deadline_ms;
+    enum lpg_hazard_status status;
+    int64_t closed_ms;
+    char closed_by[LPG_ID_MAX + 1];     /* staff member whose re-inspection passed */
+    char closing_check_id[LPG_ID_MAX + 1];
+    char closing_order_id[LPG_ID_MAX + 1];
+    int64_t created_ms;
+};
+
+/* Adds whole years to a calendar day (29 February + 1 year is 28 February). */
+int32_t lpg_day_add_years(int32_t day, int years);
+
 /* ---- names of enums (for JSON and messages); *_parse returns -1 for an unknown name ---- */
 
 const char *lpg_staff_role_name(enum lpg_staff_role r);
@@ -249,6 +320,10 @@ const char *lpg_order_state_name(enum lpg_order_state s);
 int lpg_order_state_parse(const char *s);
 const char *lpg_order_kind_name(enum lpg_order_kind k);
 int lpg_order_kind_parse(const char *s);
+const char *lpg_cylinder_status_name(enum lpg_cylinder_status s);
+int lpg_cylinder_status_parse(const char *s);
+const char *lpg_hazard_status_name(enum lpg_hazard_status s);
+int lpg_hazard_status_parse(const char *s);
 
 /* ---- ids and days ---- */
 

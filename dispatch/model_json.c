@@ -190,6 +190,15 @@ static int customer_status_parse(const char *s)
     return -1;
 }
 
+static const char *cylinder_status_name(int v)
+{
+    return lpg_cylinder_status_name((enum lpg_cylinder_status)v);
+}
+static const char *hazard_status_name(int v)
+{
+    return lpg_hazard_status_name((enum lpg_hazard_status)v);
+}
+
 static const struct enum_names role_enum = {role_name, lpg_staff_role_parse, LPG_STAFF_ROLE_COUNT};
 static const struct enum_names vehicle_kind_enum = {vehicle_kind_name, lpg_vehicle_kind_parse,
                                                     LPG_VEHICLE_KIND_COUNT};
@@ -200,6 +209,10 @@ static const struct enum_names customer_status_enum = {customer_status_name, cus
 static const struct enum_names order_state_enum = {order_state_name, lpg_order_state_parse,
                                                    LPG_ORDER_STATE_COUNT};
 static const struct enum_names order_kind_enum = {order_kind_name, lpg_order_kind_parse, 2};
+static const struct enum_names cylinder_status_enum = {
+    cylinder_status_name, lpg_cylinder_status_parse, LPG_CYL_STATUS_COUNT};
+static const struct enum_names hazard_status_enum = {hazard_status_name, lpg_hazard_status_parse,
+                                                     2};
 static const struct enum_names actor_enum = {actor_name, order_fsm_actor_parse, ORDER_ACTOR_COUNT};
 
 /* The enums of the model are stored as int-sized objects; fields are read and written as int. */
@@ -210,6 +223,8 @@ _Static_assert(sizeof(enum lpg_customer_status) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum lpg_order_state) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum lpg_order_kind) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum order_actor) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum lpg_cylinder_status) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum lpg_hazard_status) == sizeof(int), "enum size");
 
 /* ---- field tables ---- */
 
@@ -343,6 +358,11 @@ static const struct field vehicle_fields[] = {
      .has_off = offsetof(V, has_position)},
     FIELD("position_at", V, position_ms, FT_INSTANT, RO),
     INT(V, committed, 0, INT32_MAX, RO | F_DERIVED),
+    FIELD("trip_started_at", V, trip_started_ms, FT_INSTANT, RO),
+    INT(V, trip_loaded, 0, INT32_MAX, RO),
+    INT(V, trip_handed_over, 0, INT32_MAX, RO),
+    INT(V, trip_returned_full, 0, INT32_MAX, RO),
+    INT(V, trip_empties, 0, INT32_MAX, RO),
     FIELD("created_at", V, created_ms, FT_INSTANT, RO),
 };
 #undef V
@@ -364,6 +384,51 @@ static const struct field customer_fields[] = {
     FIELD("created_at", C, created_ms, FT_INSTANT, RO),
 };
 #undef C
+
+#define CY struct lpg_cylinder
+static const struct field cylinder_fields[] = {
+    ID(CY, id, IMM),
+    ID(CY, enterprise_id, IMM),
+    TEXT(CY, spec, LPG_SPEC_MAX, RQ),
+    TEXT(CY, manufacturer, LPG_NAME_MAX, 0),
+    TEXT(CY, serial, LPG_NAME_MAX, 0),
+    FIELD("manufactured", CY, manufactured_day, FT_DAY, RQ),
+    FIELD("last_inspection", CY, last_inspection_day, FT_DAY, 0),
+    FIELD("next_inspection", CY, next_inspection_day, FT_DAY, 0),
+    INT(CY, service_life_years, 0, 50, 0),
+    FIELD("blacklisted", CY, blacklisted, FT_BOOL, 0),
+    TEXT(CY, blacklist_reason, LPG_TEXT_MAX, 0),
+    ENUM(CY, status, cylinder_status_enum, RO),
+    ID(CY, vehicle_id, RO),
+    ID(CY, customer_id, RO),
+    ID(CY, order_id, RO),
+    ID(CY, check_id, RO),
+    FIELD("created_at", CY, created_ms, FT_INSTANT, RO),
+    FIELD("updated_at", CY, updated_ms, FT_INSTANT, RO),
+};
+#undef CY
+
+#define HZ struct lpg_hazard
+static const struct field hazard_fields[] = {
+    ID(HZ, id, IMM),
+    ID(HZ, enterprise_id, IMM),
+    ID(HZ, customer_id, RQ),
+    ID(HZ, order_id, RQ),
+    ID(HZ, cylinder_id, 0),
+    ID(HZ, check_id, RQ),
+    TEXT(HZ, hazard, LPG_NOTES_MAX, RQ),
+    ID(HZ, found_by, RQ),
+    FIELD("found_at", HZ, found_ms, FT_INSTANT, RQ),
+    TEXT(HZ, responsible, LPG_NAME_MAX, RQ),
+    FIELD("deadline", HZ, deadline_ms, FT_INSTANT, RQ),
+    ENUM(HZ, status, hazard_status_enum, RQ),
+    FIELD("closed_at", HZ, closed_ms, FT_INSTANT, 0),
+    ID(HZ, closed_by, 0),
+    ID(HZ, closing_check_id, 0),
+    ID(HZ, closing_order_id, 0),
+    FIELD("created_at", HZ, created_ms, FT_INSTANT, RO),
+};
+#undef HZ
 
 #define O struct lpg_order
 static const struct field order_fields[] = {
@@ -1134,6 +1199,7 @@ static void vehicle_defaults(struct lpg_vehicle *v)
 {
     memset(v, 0, sizeof(*v));
     v->permit_expiry_day = LPG_DAY_NONE;
+    v->position_speed_cm_s = -1;
 }
 
 static void customer_defaults(struct lpg_customer *c)
@@ -1267,6 +1333,75 @@ int lpg_json_patch_customer(const json_t *in, struct lpg_customer *inout,
         return -1;
     *inout = tmp;
     return 0;
+}
+
+/* ---- cylinders ---- */
+
+static void cylinder_defaults(struct lpg_cylinder *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->manufactured_day = LPG_DAY_NONE;
+    c->last_inspection_day = LPG_DAY_NONE;
+    c->next_inspection_day = LPG_DAY_NONE;
+}
+
+static int cylinder_check(const struct lpg_cylinder *c, struct lpg_json_error *err)
+{
+    if (lpg_cylinder_spec_find(c->spec) == NULL)
+        return fail(err, "invalid_field", "spec",
+                    "spec \"%.40s\" is not a known cylinder spec (YSP-12, YSP-35.5, YSP-118, "
+                    "YSP-118-II)",
+                    c->spec);
+    if (c->last_inspection_day != LPG_DAY_NONE && c->last_inspection_day < c->manufactured_day)
+        return fail(err, "invalid_field", "last_inspection",
+                    "last_inspection is before manufactured");
+    if (c->next_inspection_day != LPG_DAY_NONE && c->next_inspection_day < c->manufactured_day)
+        return fail(err, "invalid_field", "next_inspection",
+                    "next_inspection is before manufactured");
+    return 0;
+}
+
+json_t *lpg_json_from_cylinder(const struct lpg_cylinder *c)
+{
+    return emit_object(cylinder_fields, N(cylinder_fields), c);
+}
+static int cylinder_parse(const json_t *in, struct lpg_cylinder *out, enum mode mode,
+                          struct lpg_json_error *err)
+{
+    cylinder_defaults(out);
+    if (parse_object(cylinder_fields, N(cylinder_fields), in, out, mode, "", err) != 0)
+        return -1;
+    return cylinder_check(out, err);
+}
+int lpg_json_to_cylinder(const json_t *in, struct lpg_cylinder *out, struct lpg_json_error *err)
+{
+    return cylinder_parse(in, out, MODE_CREATE, err);
+}
+int lpg_json_load_cylinder(const json_t *in, struct lpg_cylinder *out, struct lpg_json_error *err)
+{
+    return cylinder_parse(in, out, MODE_LOAD, err);
+}
+int lpg_json_patch_cylinder(const json_t *in, struct lpg_cylinder *inout,
+                            struct lpg_json_error *err)
+{
+    struct lpg_cylinder tmp = *inout;
+    if (parse_object(cylinder_fields, N(cylinder_fields), in, &tmp, MODE_PATCH, "", err) != 0 ||
+        cylinder_check(&tmp, err) != 0)
+        return -1;
+    *inout = tmp;
+    return 0;
+}
+
+/* ---- hazards: written by the server only ---- */
+
+json_t *lpg_json_from_hazard(const struct lpg_hazard *h)
+{
+    return emit_object(hazard_fields, N(hazard_fields), h);
+}
+int lpg_json_load_hazard(const json_t *in, struct lpg_hazard *out, struct lpg_json_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    return parse_object(hazard_fields, N(hazard_fields), in, out, MODE_LOAD, "", err);
 }
 
 json_t *lpg_json_from_order(const struct lpg_order *o)

@@ -27,7 +27,8 @@
  *     that it has no effect. They are: created_at, updated_at (all); rest_until, active_orders
  *     (staff); position, position_at, committed (vehicle); status, suspended_reason (customer:
  *     suspension is set and lifted by safety checks, never by editing); state, staff_id,
- *     vehicle_id, reason (order). The store reads its own records back with lpg_json_load_*,
+ *     vehicle_id, reason (order); trip_* (vehicle: the load of the current trip); status,
+ *     vehicle_id, customer_id, order_id, check_id (cylinder: set only by movements). The store reads its own records back with lpg_json_load_*,
  *     which accepts them. Derived counters (active_orders, committed: maintained by the registry,
  *     never stored) are written but ignored by every reader. zone.index_id is internal and never
  *     written.
@@ -112,6 +113,17 @@ int lpg_json_load_customer(const json_t *in, struct lpg_customer *out, struct lp
 json_t *lpg_json_from_order(const struct lpg_order *o);
 int lpg_json_to_order(const json_t *in, struct lpg_order *out, struct lpg_json_error *err);
 int lpg_json_load_order(const json_t *in, struct lpg_order *out, struct lpg_json_error *err);
+
+json_t *lpg_json_from_cylinder(const struct lpg_cylinder *c);
+int lpg_json_to_cylinder(const json_t *in, struct lpg_cylinder *out, struct lpg_json_error *err);
+int lpg_json_load_cylinder(const json_t *in, struct lpg_cylinder *out, struct lpg_json_error *err);
+int lpg_json_patch_cylinder(const json_t *in, struct lpg_cylinder *inout,
+                            struct lpg_json_error *err);
+
+/* Hazards (rectification notices) are created and closed by the server only: there is no
+ * client input form. */
+json_t *lpg_json_from_hazard(const struct lpg_hazard *h);
+int lpg_json_load_hazard(const json_t *in, struct lpg_hazard *out, struct lpg_json_error *err);
 
 /* PATCH semantics: only the fields present change; null clears an optional field (and is
  * refused for a required one); id and enterprise_id may be present only with their current

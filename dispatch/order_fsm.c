@@ -24,6 +24,10 @@ static const struct transition transitions[] = {
     {LPG_ORDER_ACCEPTED, LPG_ORDER_LOADED, DEV, false},
     {LPG_ORDER_LOADED, LPG_ORDER_EN_ROUTE, DEV, false},
     {LPG_ORDER_EN_ROUTE, LPG_ORDER_ARRIVED, DEV, false},
+    /* the first accepted hand-over at the customer proves arrival; a re-inspection visit
+     * carries no cylinders, so it arrives from accepted (delivery.c) */
+    {LPG_ORDER_LOADED, LPG_ORDER_ARRIVED, DEV, false},
+    {LPG_ORDER_ACCEPTED, LPG_ORDER_ARRIVED, DEV, false},
     {LPG_ORDER_ARRIVED, LPG_ORDER_DELIVERED, DEV, false},
     /* back to waiting: rejected by the person, or un-assigned by a dispatcher */
     {LPG_ORDER_ASSIGNED, LPG_ORDER_CREATED, DEV | DISP, true},

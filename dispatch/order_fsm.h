@@ -13,6 +13,8 @@
  *   accepted -> loaded     device (cylinders scanned onto the vehicle)
  *   loaded   -> en_route   device
  *   en_route -> arrived    device
+ *   loaded   -> arrived    device (the first hand-over accepted at the customer proves arrival)
+ *   accepted -> arrived    device (a re-inspection visit, which carries no cylinders)
  *   arrived  -> delivered  device
  *   any non-final -> failed     dispatcher, or device for an order it holds (assigned..arrived);
  *                               reason required. A created order is held by no device, so only

@@ -280,7 +280,17 @@ static void slist_remove(struct slist *l, const struct slot *s)
 
 /* ---- kinds ---- */
 
-enum kind_id { K_ENTERPRISE, K_ZONE, K_STAFF, K_VEHICLE, K_CUSTOMER, K_ORDER, K_COUNT };
+enum kind_id {
+    K_ENTERPRISE,
+    K_ZONE,
+    K_STAFF,
+    K_VEHICLE,
+    K_CUSTOMER,
+    K_ORDER,
+    K_CYLINDER,
+    K_HAZARD,
+    K_COUNT
+};
 
 struct kind {
     struct idmap map;    /* id -> struct slot */
@@ -743,6 +753,37 @@ int registry_remove_customer(struct registry *reg, const char *id)
     return 0;
 }
 
+/* ---- cylinders and hazards: plain entities scoped by enterprise ---- */
+
+#define PLAIN_PUT_REMOVE(kind, type, K)                                                            \
+    int registry_put_##kind(struct registry *reg, struct type *e)                                  \
+    {                                                                                              \
+        if (reg == NULL || e == NULL || !id_ok(e->id)) {                                           \
+            free(e);                                                                               \
+            return -1;                                                                             \
+        }                                                                                          \
+        struct put_ctx c = {reg, K, e, e->id, e->enterprise_id};                                   \
+        bool is_new;                                                                               \
+        struct slot *s = put_begin(&c, &is_new);                                                   \
+        if (s == NULL) {                                                                           \
+            free(e);                                                                               \
+            return -1;                                                                             \
+        }                                                                                          \
+        put_commit(&c, s, is_new);                                                                 \
+        return 0;                                                                                  \
+    }                                                                                              \
+    int registry_remove_##kind(struct registry *reg, const char *id)                               \
+    {                                                                                              \
+        struct slot *s = reg && id ? slot_of(reg, K, id) : NULL;                                   \
+        if (s == NULL)                                                                             \
+            return -1;                                                                             \
+        remove_slot(reg, K, s);                                                                    \
+        return 0;                                                                                  \
+    }
+
+PLAIN_PUT_REMOVE(cylinder, lpg_cylinder, K_CYLINDER)
+PLAIN_PUT_REMOVE(hazard, lpg_hazard, K_HAZARD)
+
 /* ---- orders ---- */
 
 /* Orders that hold a person and cylinders on a vehicle: assigned through arrived. */
@@ -847,7 +888,7 @@ const struct lpg_vehicle *registry_vehicle(const struct registry *reg, const cha
 }
 
 int registry_set_vehicle_position(struct registry *reg, const char *id, struct geo_point pos,
-                                  int64_t ms)
+                                  int64_t ms, int32_t speed_cm_s)
 {
     /* The registry owns the entity; the getter's const only protects callers. */
     struct lpg_vehicle *v = (struct lpg_vehicle *)get_obj(reg, K_VEHICLE, id);
@@ -856,6 +897,7 @@ int registry_set_vehicle_position(struct registry *reg, const char *id, struct g
     v->has_position = true;
     v->position = pos;
     v->position_ms = ms;
+    v->position_speed_cm_s = speed_cm_s;
     return 0;
 }
 const struct lpg_customer *registry_customer(const struct registry *reg, const char *id)
@@ -865,6 +907,14 @@ const struct lpg_customer *registry_customer(const struct registry *reg, const c
 const struct lpg_order *registry_order(const struct registry *reg, const char *id)
 {
     return get_obj(reg, K_ORDER, id);
+}
+const struct lpg_cylinder *registry_cylinder(const struct registry *reg, const char *id)
+{
+    return get_obj(reg, K_CYLINDER, id);
+}
+const struct lpg_hazard *registry_hazard(const struct registry *reg, const char *id)
+{
+    return get_obj(reg, K_HAZARD, id);
 }
 
 /* ---- deep copies ---- */
@@ -910,6 +960,14 @@ struct lpg_customer *lpg_customer_dup(const struct lpg_customer *c)
 struct lpg_order *lpg_order_dup(const struct lpg_order *o)
 {
     return dup_bytes(o, sizeof(*o));
+}
+struct lpg_cylinder *lpg_cylinder_dup(const struct lpg_cylinder *c)
+{
+    return dup_bytes(c, sizeof(*c));
+}
+struct lpg_hazard *lpg_hazard_dup(const struct lpg_hazard *h)
+{
+    return dup_bytes(h, sizeof(*h));
 }
 
 /* ---- listings ---- */
@@ -993,6 +1051,18 @@ size_t registry_list_orders(const struct registry *reg, const char *enterprise_i
                             void *arg, const struct lpg_order **out)
 {
     LIST_BODY(K_ORDER, enterprise_id);
+}
+size_t registry_list_cylinders(const struct registry *reg, const char *enterprise_id,
+                               const char *after_id, size_t limit, registry_filter_fn *filter,
+                               void *arg, const struct lpg_cylinder **out)
+{
+    LIST_BODY(K_CYLINDER, enterprise_id);
+}
+size_t registry_list_hazards(const struct registry *reg, const char *enterprise_id,
+                             const char *after_id, size_t limit, registry_filter_fn *filter,
+                             void *arg, const struct lpg_hazard **out)
+{
+    LIST_BODY(K_HAZARD, enterprise_id);
 }
 
 /* ---- zones at a point ---- */
@@ -1115,4 +1185,6 @@ void registry_counts(const struct registry *reg, struct registry_counts *out)
     out->vehicles = reg->k[K_VEHICLE].map.n;
     out->customers = reg->k[K_CUSTOMER].map.n;
     out->orders = reg->k[K_ORDER].map.n;
+    out->cylinders = reg->k[K_CYLINDER].map.n;
+    out->hazards = reg->k[K_HAZARD].map.n;
 }

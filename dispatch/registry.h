@@ -1,5 +1,5 @@
 /* registry.h -- the in-memory registry of a dispatchd: every enterprise, zone, staff member,
- * vehicle, customer and order, indexed for the lookups dispatch needs (by id, by enterprise,
+ * vehicle, customer, order, cylinder and hazard notice, indexed for the lookups dispatch needs (by id, by enterprise,
  * staff by zone, zones containing a point through a geo zone index).
  *
  * Redis is the store of record; the registry is a cache of it, loaded at start and updated
@@ -34,17 +34,21 @@ int registry_put_staff(struct registry *reg, struct lpg_staff *s);
 int registry_put_vehicle(struct registry *reg, struct lpg_vehicle *v);
 int registry_put_customer(struct registry *reg, struct lpg_customer *c);
 int registry_put_order(struct registry *reg, struct lpg_order *o);
+int registry_put_cylinder(struct registry *reg, struct lpg_cylinder *c);
+int registry_put_hazard(struct registry *reg, struct lpg_hazard *h);
 
-/* Sets a vehicle's last known position in place (a cache of the tracking store; no index
+/* Sets a vehicle's last known position (and its speed, -1 when unknown) in place (a cache of the tracking store; no index
  * depends on it). 0, or -1 when the vehicle is absent. */
 int registry_set_vehicle_position(struct registry *reg, const char *id, struct geo_point pos,
-                                  int64_t ms);
+                                  int64_t ms, int32_t speed_cm_s);
 
 /* Removal (0, or -1 when absent). Removing a zone or enterprise does not cascade. */
 int registry_remove_zone(struct registry *reg, const char *id);
 int registry_remove_staff(struct registry *reg, const char *id);
 int registry_remove_vehicle(struct registry *reg, const char *id);
 int registry_remove_customer(struct registry *reg, const char *id);
+int registry_remove_cylinder(struct registry *reg, const char *id);
+int registry_remove_hazard(struct registry *reg, const char *id);
 
 const struct lpg_enterprise *registry_enterprise(const struct registry *reg, const char *id);
 const struct lpg_zone *registry_zone(const struct registry *reg, const char *id);
@@ -52,6 +56,8 @@ const struct lpg_staff *registry_staff(const struct registry *reg, const char *i
 const struct lpg_vehicle *registry_vehicle(const struct registry *reg, const char *id);
 const struct lpg_customer *registry_customer(const struct registry *reg, const char *id);
 const struct lpg_order *registry_order(const struct registry *reg, const char *id);
+const struct lpg_cylinder *registry_cylinder(const struct registry *reg, const char *id);
+const struct lpg_hazard *registry_hazard(const struct registry *reg, const char *id);
 
 /* Deep copies (geometry included) for the copy-change-persist-put cycle; NULL on OOM. */
 struct lpg_enterprise *lpg_enterprise_dup(const struct lpg_enterprise *e);
@@ -60,6 +66,8 @@ struct lpg_staff *lpg_staff_dup(const struct lpg_staff *s);
 struct lpg_vehicle *lpg_vehicle_dup(const struct lpg_vehicle *v);
 struct lpg_customer *lpg_customer_dup(const struct lpg_customer *c);
 struct lpg_order *lpg_order_dup(const struct lpg_order *o);
+struct lpg_cylinder *lpg_cylinder_dup(const struct lpg_cylinder *c);
+struct lpg_hazard *lpg_hazard_dup(const struct lpg_hazard *h);
 
 /* Paged listing, ordered by id: entities of `enterprise_id` (NULL: every enterprise) with
  * id > after_id (NULL or "": from the start), at most `limit`, into out[]. Returns the count
@@ -82,6 +90,14 @@ size_t registry_list_customers(const struct registry *reg, const char *enterpris
 size_t registry_list_orders(const struct registry *reg, const char *enterprise_id,
                             const char *after_id, size_t limit, registry_filter_fn *filter,
                             void *arg, const struct lpg_order **out);
+/* Cylinders and hazards: the listing scans the enterprise's range in id order, so a selective
+ * filter (one vehicle's load, one order's cylinders) costs O(cylinders of the enterprise). */
+size_t registry_list_cylinders(const struct registry *reg, const char *enterprise_id,
+                               const char *after_id, size_t limit, registry_filter_fn *filter,
+                               void *arg, const struct lpg_cylinder **out);
+size_t registry_list_hazards(const struct registry *reg, const char *enterprise_id,
+                             const char *after_id, size_t limit, registry_filter_fn *filter,
+                             void *arg, const struct lpg_hazard **out);
 
 /* Zones of `enterprise_id` containing p (boundary included), ascending by id, at most cap;
  * returns the total found. Rebuilds the zone index lazily after zone changes. */
@@ -97,7 +113,7 @@ size_t registry_waiting_orders(const struct registry *reg, const struct lpg_orde
                                size_t cap);
 
 struct registry_counts {
-    size_t enterprises, zones, staff, vehicles, customers, orders;
+    size_t enterprises, zones, staff, vehicles, customers, orders, cylinders, hazards;
 };
 void registry_counts(const struct registry *reg, struct registry_counts *out);
 

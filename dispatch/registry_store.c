@@ -16,8 +16,8 @@
 /* Ids fetched per MGET while loading: bounds one reply's size and the loop's pause. */
 #define RS_LOAD_BATCH 500
 
-static const char *const kind_names[RS_KIND_COUNT] = {"enterprise", "zone",     "staff",
-                                                      "vehicle",    "customer", "order"};
+static const char *const kind_names[RS_KIND_COUNT] = {
+    "enterprise", "zone", "staff", "vehicle", "customer", "order", "cylinder", "hazard"};
 
 const char *rs_kind_name(enum rs_kind k)
 {
@@ -75,6 +75,17 @@ int registry_store_order_event(const struct store *st, struct store_txn *txn,
     return store_txn_add(txn, 3, argv, argvlen);
 }
 
+int registry_store_cylinder_event(const struct store *st, struct store_txn *txn,
+                                  const char *cylinder_id, const char *event_json, size_t len)
+{
+    char key[256];
+    if (entity_key(st, key, sizeof(key), RS_CYLINDER, cylinder_id, ":history") < 0)
+        return -1;
+    const char *argv[] = {"RPUSH", key, event_json};
+    const size_t argvlen[] = {5, strlen(key), len};
+    return store_txn_add(txn, 3, argv, argvlen);
+}
+
 /* ---- loading ---- */
 
 /* Parses one stored record and puts it into the registry. */
@@ -99,6 +110,8 @@ LOADER(staff, lpg_staff, registry_put_staff)
 LOADER(vehicle, lpg_vehicle, registry_put_vehicle)
 LOADER(customer, lpg_customer, registry_put_customer)
 LOADER(order, lpg_order, registry_put_order)
+LOADER(cylinder, lpg_cylinder, registry_put_cylinder)
+LOADER(hazard, lpg_hazard, registry_put_hazard)
 
 /* Dependency order: orders last, since putting one updates staff and vehicle counters. */
 static const struct {
@@ -107,6 +120,7 @@ static const struct {
 } load_plan[] = {
     {RS_ENTERPRISE, load_enterprise}, {RS_ZONE, load_zone},         {RS_VEHICLE, load_vehicle},
     {RS_STAFF, load_staff},           {RS_CUSTOMER, load_customer}, {RS_ORDER, load_order},
+    {RS_CYLINDER, load_cylinder},     {RS_HAZARD, load_hazard},
 };
 #define LOAD_STEPS (sizeof(load_plan) / sizeof(load_plan[0]))
 

@@ -5,7 +5,8 @@
  *   {p}{kind}:{id}           string: the entity as JSON (model_json.h, stored form)
  *   {p}index:{kind}          set: every id of that kind (for loading)
  *   {p}order:{id}:history    list: the order's events as JSON, oldest first
- * kind is enterprise, zone, staff, vehicle, customer or order.
+ *   {p}cylinder:{id}:history list: the cylinder's life events as JSON, oldest first
+ * kind is enterprise, zone, staff, vehicle, customer, order, cylinder or hazard.
  *
  * Saving adds commands to a store transaction (store_txn); the caller commits it through the
  * writer and applies the change to the registry when Redis confirms it.
@@ -16,7 +17,17 @@
 #include "registry.h"
 #include "store.h"
 
-enum rs_kind { RS_ENTERPRISE, RS_ZONE, RS_STAFF, RS_VEHICLE, RS_CUSTOMER, RS_ORDER, RS_KIND_COUNT };
+enum rs_kind {
+    RS_ENTERPRISE,
+    RS_ZONE,
+    RS_STAFF,
+    RS_VEHICLE,
+    RS_CUSTOMER,
+    RS_ORDER,
+    RS_CYLINDER,
+    RS_HAZARD,
+    RS_KIND_COUNT
+};
 
 const char *rs_kind_name(enum rs_kind k);
 
@@ -29,6 +40,10 @@ int registry_store_delete(const struct store *st, struct store_txn *txn, enum rs
 /* Adds RPUSH {p}order:{id}:history event_json. */
 int registry_store_order_event(const struct store *st, struct store_txn *txn,
                                const char *order_id, const char *event_json, size_t len);
+
+/* Adds RPUSH {p}cylinder:{id}:history event_json. */
+int registry_store_cylinder_event(const struct store *st, struct store_txn *txn,
+                                  const char *cylinder_id, const char *event_json, size_t len);
 
 /* Called once when loading ends: err NULL on success (counts filled), else why it failed
  * (the registry then holds what was loaded so far). */
