@@ -481,7 +481,9 @@ static void on_verify_head(void *arg, const struct redisReply *reply, const char
     if (job->to <= 0 || job->to > job->head_seq)
         job->to = job->head_seq;
     job->next_index = job->from - 1;
-    job->last_index = job->to + 1; /* entry to+2: evidence for the last links */
+    /* Up to entry to+2 (evidence for the last links), never beyond the head: entries past it
+     * are the head check's business (verify_end). */
+    job->last_index = job->to + 1 < job->head_seq - 1 ? job->to + 1 : job->head_seq - 1;
     if (job->from > job->to) {
         audit_verifier_begin(&job->v, job->from, job->to, AUDIT_ZERO_HASH);
         verify_end(job, NULL);
