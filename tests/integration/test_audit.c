@@ -340,6 +340,14 @@ static void test_changes_are_recorded_in_a_chain(void **state)
     json_decref(page);
 
     assert_int_equal(expect_intact(), head);
+    /* The head is a metric. */
+    static char metrics[65536];
+    int st = 0;
+    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &st, metrics,
+                                  sizeof(metrics), NULL, 0), 0);
+    char line[64];
+    snprintf(line, sizeof(line), "\nlpg_audit_head_seq %lld\n", (long long)head);
+    assert_non_null(strstr(metrics, line));
     /* Dispatchers do not read the record; nobody without a session does. */
     assert_int_equal(call(NULL, "GET", "/v1/audit/verify", disp_tok, NULL), 403);
     assert_int_equal(call(NULL, "GET", "/v1/audit/entries", NULL, NULL), 401);
