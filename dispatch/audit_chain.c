@@ -40,9 +40,10 @@ char *audit_chain_canonical(const struct audit_entry *e, int64_t seq, const char
     json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:s}", "seq", (json_int_t)seq, "at_ms",
                           (json_int_t)e->at_ms, "kind", e->kind, "actor", e->actor, "subject",
                           e->subject, "data", data, "prev", prev_hex);
-    if (j && e->enterprise && json_object_set_new(j, "enterprise", json_string(e->enterprise)))
-        json_decref(j), j = NULL;
-    char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    int ok = j != NULL &&
+             (e->enterprise == NULL ||
+              json_object_set_new(j, "enterprise", json_string(e->enterprise)) == 0);
+    char *text = ok ? json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
 }
