@@ -140,9 +140,12 @@ static void on_txn_outcome(void *arg, const struct redisReply *reply, const char
                 break;
             }
     }
-    if (!a->known && !a->loading && err != STORE_ERR_SHUTDOWN &&
+    /* Redis answered (or the transaction never left): the connection is good, and a read sent
+     * now goes behind everything in flight, so it sees it all. After a lost connection the
+     * owner reads the head again once Redis is back (dispatchd.c, on the store's "up"). */
+    if (!a->known && !a->loading && (err == NULL || err == STORE_ERR_NOT_SENT) &&
         store_state(a->store) == STORE_UP)
-        audit_log_reload(a, NULL, NULL); /* sent behind everything in flight: sees it all */
+        audit_log_reload(a, NULL, NULL);
     json_decref(mk->note);
     free(mk);
 }

@@ -42,7 +42,9 @@ int audit_log_append(struct audit_log *a, struct store_txn *txn, const struct au
  * order their entries were numbered. The append watches its transaction's outcome
  * (store_txn_observe): a transaction never sent gives its numbers back, and one lost with the
  * connection, discarded, or with a failed audit command makes the head unknown until it is
- * re-read from Redis (appends fail meanwhile). Several appends may share one transaction.
+ * re-read from Redis (appends fail meanwhile): at once when Redis answered, and after a lost
+ * connection when the owner calls audit_log_reload once the store is up again (dispatchd.c
+ * does). Several appends may share one transaction.
  *
  * In a running dispatchd the log is `d->audit` (struct dispatchd, dispatchd.h); it is ready
  * once d->loaded is set.

@@ -135,6 +135,15 @@ static void on_commit_lost(void *arg)
     d->reload_needed = 1;
 }
 
+/* The audit head was read again after a failed transaction: matching refused meanwhile (it
+ * could not record an assignment) may go on. */
+static void on_audit_reread(void *arg, const char *err)
+{
+    struct dispatchd *d = arg;
+    if (err == NULL && d->loaded)
+        dispatcher_rematch(d);
+}
+
 static void on_store_state(void *arg, enum store_state state, const char *detail)
 {
     struct dispatchd *d = arg;
@@ -145,7 +154,7 @@ static void on_store_state(void *arg, enum store_state state, const char *detail
      * head is re-read before the next append, behind nothing (a new connection). A full
      * reload below re-reads it anyway. */
     if (d->loaded && !d->reload_needed && !audit_log_ready(d->audit) && !d->shutting_down)
-        audit_log_reload(d->audit, NULL, NULL);
+        audit_log_reload(d->audit, on_audit_reread, d);
     if (d->reload_needed && d->loaded && !d->shutting_down) {
         /* Jobs wait (paused writer) until the fresh registry is loaded. */
         writer_pause(d->writer);

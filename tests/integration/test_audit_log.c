@@ -1,7 +1,8 @@
 /* test_audit_log.c -- dispatch/audit_log.c in-process, on the real store module and a private
  * redis-server: the head read at start, appends applied with their transaction, numbers given
  * back when a transaction is never sent (freed, or refused while Redis is down), and the head
- * re-read from Redis after a transaction Redis discarded or in which a command failed -- so the
+ * re-read from Redis after a transaction Redis discarded, one in which a command failed, and
+ * one lost with the connection -- so the
  * chain never has a gap or a fork, which verification confirms. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,12 +236,42 @@ static void test_failed_transactions_make_the_head_reread(void **state)
     expect_chain_intact(5);
 }
 
+/* Redis goes away with a transaction on the wire: its outcome is unknown, so the head is
+ * forgotten, and read again once Redis is back (dispatchd does this on the store's "up"). */
+static void test_a_lost_transaction_makes_the_head_reread(void **state)
+{
+    (void)state;
+    struct store_txn *txn = store_txn_new();
+    assert_int_equal(append(txn, "O10"), 0);
+    committed = 0;
+    const char *why;
+    assert_int_equal(store_txn_exec(st, txn, on_exec, NULL, &why), 0);
+    state_down = 0;
+    assert_int_equal(harness_redis_stop(&redis), 0); /* before the loop sends it */
+    assert_true(run_until(&committed, 5000));
+    assert_false(audit_log_ready(a));
+    txn = store_txn_new();
+    assert_int_equal(append(txn, "O11"), -1); /* refused: the change must be refused too */
+    store_txn_free(txn);
+    state_up = 0;
+    assert_int_equal(harness_redis_start(&redis, dir, port), 0);
+    assert_true(run_until(&state_up, 5000));
+    reloaded = 0;
+    assert_int_equal(audit_log_reload(a, on_reloaded, NULL), 0);
+    assert_true(run_until(&reloaded, 3000));
+    assert_int_equal(audit_log_head_seq(a), stored_len());
+    static const char *const next[] = {"O12"};
+    commit(next, 1, NULL);
+    expect_chain_intact(stored_len());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_head_read_then_appends_applied),
         cmocka_unit_test(test_numbers_of_unsent_transactions_are_given_back),
         cmocka_unit_test(test_failed_transactions_make_the_head_reread),
+        cmocka_unit_test(test_a_lost_transaction_makes_the_head_reread),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
