@@ -2,6 +2,7 @@
 #define LOG_TAG "alerts"
 #include "alerts.h"
 
+#include "audit_log.h"
 #include "http_v1.h"
 #include "live_feed.h"
 #include "log.h"
@@ -12,6 +13,7 @@
 #include "lpg/v1/envelope.pb-c.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,30 @@ static int key_of(const struct dispatchd *d, char *out, size_t cap, const char *
     return store_key(d->store, out, cap, rel);
 }
 
+/* The audit entry of a raised alert: integers and strings only (audit_chain.h), the position
+ * in 1e-7 degrees, speeds in whole km/h as the rules compare them. */
+static int audit_alert(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a)
+{
+    const struct rule_event *ev = &a->ev;
+    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:s, s:I, s:I}", "rule",
+                             rules_table[ev->rule]->name, "event", rule_event_kind_name(ev->kind),
+                             "vehicle_id", a->vehicle_id, "staff_id", a->staff_id, "start_ms",
+                             (json_int_t)ev->start_ms, "end_ms", (json_int_t)ev->end_ms,
+                             "duration_ms", (json_int_t)ev->duration_ms, "late", ev->late,
+                             "message", ev->message, "lon_e7", (json_int_t)llround(ev->pos.lon * 1e7),
+                             "lat_e7", (json_int_t)llround(ev->pos.lat * 1e7));
+    if (data && ev->rule == RULE_OVERSPEED) {
+        json_object_set_new(data, "max_speed_kmh", json_integer((json_int_t)llround(ev->max_speed_kmh)));
+        json_object_set_new(data, "limit_kmh", json_integer((json_int_t)llround(ev->limit)));
+    }
+    char actor[64];
+    snprintf(actor, sizeof(actor), "rule:%s", rules_table[ev->rule]->name);
+    struct audit_entry e = {a->created_ms, "alert_raised", actor, a->id, a->enterprise_id, data};
+    int rc = data ? audit_log_append(d->audit, txn, &e) : -1;
+    json_decref(data);
+    return rc;
+}
+
 int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a)
 {
     json_t *j = alerts_to_json(a);
@@ -120,7 +146,8 @@ int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_al
              store_txn_addv(txn, "ZADD", k_ent, score, a->id, NULL) ||
              store_txn_addv(txn, "ZADD", k_veh, score, a->id, NULL) ||
              store_txn_addv(txn, "ZREMRANGEBYSCORE", k_ent, "-inf", oldest, NULL) ||
-             store_txn_addv(txn, "ZREMRANGEBYSCORE", k_veh, "-inf", oldest, NULL);
+             store_txn_addv(txn, "ZREMRANGEBYSCORE", k_veh, "-inf", oldest, NULL) ||
+             audit_alert(d, txn, a);
     free(text);
     return rc ? -1 : 0;
 }
@@ -379,6 +406,18 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
         store_txn_free(txn);
         writer_finish(w);
         http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+        ack_job_free(job);
+        return;
+    }
+    json_t *data = json_pack("{s:s}", "note", job->note);
+    struct audit_entry e = {dispatchd_now_ms(), "alert_acknowledged", job->principal.user,
+                            job->id, ent, data};
+    rc = data ? audit_log_append(d->audit, txn, &e) : -1;
+    json_decref(data);
+    if (rc != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        v1_reply_store_refused(job->call, "the audit record is not available");
         ack_job_free(job);
         return;
     }

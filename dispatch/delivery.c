@@ -10,6 +10,7 @@
 #include "audit_log.h"
 #include "dispatcher.h"
 #include "entity.h"
+#include "geo_sphere.h"
 #include "log.h"
 #include "model_json.h"
 #include "order_fsm.h"
@@ -21,6 +22,7 @@
 #include "lpg/v1/envelope.pb-c.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,7 +547,7 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
         return -1;
     int first = ce->status != LPG_CUSTOMER_SUSPENDED;
     ce->status = LPG_CUSTOMER_SUSPENDED;
-    snprintf(ce->suspended_reason, sizeof(ce->suspended_reason), "hazard notice %s: %.180s", id,
+    snprintf(ce->suspended_reason, sizeof(ce->suspended_reason), "hazard notice %s: %.160s", id,
              verdict->findings);
     job->suspension_changed = 1;
     char deadline[LPG_JSON_INSTANT_LEN + 1];
@@ -561,7 +563,7 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
     job->alert = calloc(1, sizeof(*job->alert));
     if (job->alert == NULL)
         return -1;
-    char msg[RULE_EVENT_MESSAGE_MAX];
+    char msg[WHY_MAX];
     snprintf(msg, sizeof(msg), "safety check failed at customer %s: supply suspended (%s)",
              cu->id, id);
     alerts_compliance(job->alert, "hazard", o->enterprise_id, o->vehicle_id, job->staff_id,
@@ -621,12 +623,18 @@ static int close_notices(struct delivery_job *job, const struct lpg_order *o,
 }
 
 /* Refusals of a check are answered, and recorded in the audit log like a refused scan. */
-static int refuse_check(struct delivery_job *job, const char *code, const char *fmt,
-                        const char *arg)
+__attribute__((format(printf, 3, 4))) static int refuse_check(struct delivery_job *job,
+                                                               const char *code,
+                                                               const char *fmt, ...)
 {
     job->refusal = code;
-    snprintf(job->why, sizeof(job->why), fmt, arg);
-    return record_refusal(job, "safety_check");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(job->why, sizeof(job->why), fmt, ap);
+    va_end(ap);
+    return record_refusal(job, job->kind == DR_CHECK     ? "safety_check"
+                               : job->kind == DR_CONFIRM ? "delivery_confirm"
+                                                         : "station_return");
 }
 
 static int run_check(struct delivery_job *job)
@@ -933,9 +941,9 @@ static int build_txn(struct delivery_job *job, struct store_txn *txn)
     const struct lpg_staff *s = registry_staff(d->registry, job->staff_id);
     if (changeset_save(&job->cs, d->store, txn) != 0)
         return -1;
+    const struct lpg_order *o = changeset_find(&job->cs, RS_ORDER, job->order_id);
     for (size_t i = 0; i < job->n_order_events; i++)
-        if (registry_store_order_event(d->store, txn, job->order_id, job->order_events[i],
-                                       strlen(job->order_events[i])) != 0)
+        if (o == NULL || dispatcher_store_order_event(d, txn, o, job->order_events[i]) != 0)
             return -1;
     size_t i;
     json_t *pair;

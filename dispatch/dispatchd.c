@@ -11,6 +11,7 @@
 
 #include "accounts.h"
 #include "alerts.h"
+#include "audit_log.h"
 #include "config.h"
 #include "handset_dispatch.h"
 #include "handset_server.h"
@@ -61,22 +62,38 @@ int64_t dispatchd_now_ms(void)
 
 static void dispatchd_load(struct dispatchd *d);
 
-static void on_registry_loaded(void *arg, const char *err, const struct registry_counts *c)
+/* The last step of the load: the audit head, so that the first change can be recorded. */
+static void on_audit_loaded(void *arg, const char *err)
 {
     struct dispatchd *d = arg;
     d->loading = 0;
     if (err) {
-        /* Serving on a partial registry would answer wrongly; retry on the next connection. */
-        log_error("loading the registry failed: %s; /v1 stays unavailable", err);
+        log_error("reading the audit head failed: %s; /v1 stays unavailable", err);
         return;
     }
     d->loaded = 1;
     writer_resume(d->writer);
     ingest_watch_active(d);
     dispatcher_rematch(d); /* orders that waited while the service was down */
+    log_info("audit head at seq %lld; serving /v1", (long long)audit_log_head_seq(d->audit));
+}
+
+static void on_registry_loaded(void *arg, const char *err, const struct registry_counts *c)
+{
+    struct dispatchd *d = arg;
+    if (err) {
+        d->loading = 0;
+        /* Serving on a partial registry would answer wrongly; retry on the next connection. */
+        log_error("loading the registry failed: %s; /v1 stays unavailable", err);
+        return;
+    }
     log_info("registry loaded: %zu enterprises, %zu zones, %zu staff, %zu vehicles, %zu "
-             "customers, %zu orders; serving /v1",
-             c->enterprises, c->zones, c->staff, c->vehicles, c->customers, c->orders);
+             "customers, %zu orders", c->enterprises, c->zones, c->staff, c->vehicles,
+             c->customers, c->orders);
+    if (audit_log_reload(d->audit, on_audit_loaded, d) != 0) {
+        d->loading = 0;
+        log_error("reading the audit head could not start: the store is down");
+    }
 }
 
 static void on_accounts_loaded(void *arg, const char *err)
@@ -118,12 +135,26 @@ static void on_commit_lost(void *arg)
     d->reload_needed = 1;
 }
 
+/* The audit head was read again after a failed transaction: matching refused meanwhile (it
+ * could not record an assignment) may go on. */
+static void on_audit_reread(void *arg, const char *err)
+{
+    struct dispatchd *d = arg;
+    if (err == NULL && d->loaded)
+        dispatcher_rematch(d);
+}
+
 static void on_store_state(void *arg, enum store_state state, const char *detail)
 {
     struct dispatchd *d = arg;
     (void)detail; /* store.c logs transitions; metrics read the state directly */
     if (state != STORE_UP)
         return;
+    /* A transaction with audit entries failed while Redis was away (ingest's included): the
+     * head is re-read before the next append, behind nothing (a new connection). A full
+     * reload below re-reads it anyway. */
+    if (d->loaded && !d->reload_needed && !audit_log_ready(d->audit) && !d->shutting_down)
+        audit_log_reload(d->audit, on_audit_reread, d);
     if (d->reload_needed && d->loaded && !d->shutting_down) {
         /* Jobs wait (paused writer) until the fresh registry is loaded. */
         writer_pause(d->writer);
@@ -278,7 +309,8 @@ static int dispatchd_start(struct dispatchd *d)
     }
     d->writer = writer_new(d->base, d->store);
     d->feed = live_feed_new(d->base);
-    if (d->writer == NULL || d->feed == NULL || ingest_init(d) != 0) {
+    d->audit = audit_log_new(d->store);
+    if (d->writer == NULL || d->feed == NULL || d->audit == NULL || ingest_init(d) != 0) {
         log_error("out of memory");
         return -1;
     }
@@ -305,7 +337,8 @@ static int dispatchd_start(struct dispatchd *d)
                  {v1_import_routes, v1_import_routes_count},
                  {v1_order_routes, v1_order_routes_count},
                  {v1_device_routes, v1_device_routes_count},
-                 {v1_alert_routes, v1_alert_routes_count}};
+                 {v1_alert_routes, v1_alert_routes_count},
+                 {v1_audit_routes, v1_audit_routes_count}};
     size_t nroutes = 0;
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
         nroutes += areas[i].n;
@@ -353,6 +386,7 @@ static int dispatchd_start(struct dispatchd *d)
 static void dispatchd_stop(struct dispatchd *d)
 {
     store_free(d->store);
+    audit_log_free(d->audit); /* after the store: its pending transactions report to it */
     writer_free(d->writer);
     handset_server_free(d->handset);
     live_feed_free(d->feed);

@@ -25,6 +25,7 @@ struct accounts;
 struct writer;
 struct live_feed;
 struct tracks;
+struct audit_log;
 
 #define DISPATCHD_VERSION "0.1.0"
 
@@ -57,7 +58,9 @@ struct dispatchd {
     struct writer *writer;          /* the single writer: every change goes through it */
     struct live_feed *feed;         /* GET /v1/events streams */
     struct tracks *tracks;          /* per-vehicle tracking state (ingest.c) */
-    int loaded;                     /* registry and accounts loaded from Redis: serving /v1 */
+    struct audit_log *audit;        /* the tamper-evident record (audit_log.h); every change
+                                       appends to it in its own transaction */
+    int loaded;                     /* registry, accounts and audit head loaded: serving /v1 */
     int loading;                    /* a load is in progress */
     int reload_needed;              /* a commit's outcome is unknown: reload when Redis is back */
     int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */

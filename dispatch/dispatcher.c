@@ -2,10 +2,8 @@
 #define LOG_TAG "dispatch"
 #include "dispatcher.h"
 
+#include "audit_log.h"
 #include "entity.h"
-
-/* Orders one re-matching transaction may change (a pass continues in the next one). */
-#define REMATCH_ORDERS_PER_TXN 8
 #include "handset_dispatch.h"
 #include "live_feed.h"
 #include "log.h"
@@ -22,6 +20,9 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+/* Orders one re-matching transaction may change (a pass continues in the next one). */
+#define REMATCH_ORDERS_PER_TXN 8
+
 /* Waiting orders examined per re-match job: bounds one job's time on the loop. */
 #define REMATCH_SCAN_MAX 4096
 
@@ -32,6 +33,44 @@ void dispatcher_order_changed(struct dispatchd *d, const char *order_id)
         return;
     handset_dispatch_notify_assigned(d, o);
     live_feed_publish_order(d->feed, o);
+}
+
+/* The audit kind of an order event: creation, a named transition, or the way back to created
+ * (a person's rejection or a dispatcher's unassignment). */
+static void order_event_kind(const struct order_event *ev, char *out, size_t cap)
+{
+    if (ev->from == ev->to && ev->to == LPG_ORDER_CREATED)
+        snprintf(out, cap, "order_created");
+    else if (ev->to == LPG_ORDER_CREATED)
+        snprintf(out, cap, ev->actor == ORDER_ACTOR_DEVICE ? "order_rejected" : "order_unassigned");
+    else
+        snprintf(out, cap, "order_%s", lpg_order_state_name(ev->to));
+}
+
+int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
+                                 const struct lpg_order *o, const char *event_json)
+{
+    size_t len = strlen(event_json);
+    json_t *data = json_loadb(event_json, len, 0, NULL);
+    struct order_event ev;
+    struct lpg_json_error jerr;
+    if (data == NULL || lpg_json_to_order_event(data, &ev, &jerr) != 0) {
+        json_decref(data);
+        return -1;
+    }
+    /* Who holds the order after the event, for an auditor following a person or vehicle. */
+    json_object_set_new(data, "staff_id", json_string(o->staff_id));
+    json_object_set_new(data, "vehicle_id", json_string(o->vehicle_id));
+    char kind[48];
+    order_event_kind(&ev, kind, sizeof(kind));
+    struct audit_entry e = {ev.at_ms, kind, ev.actor_id[0] ? ev.actor_id : "system", o->id,
+                            o->enterprise_id, data};
+    int rc = registry_store_order_event(d->store, txn, o->id, event_json, len) == 0 &&
+                     audit_log_append(d->audit, txn, &e) == 0
+                 ? 0
+                 : -1;
+    json_decref(data);
+    return rc;
 }
 
 const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d)
@@ -66,7 +105,7 @@ struct rematch_job {
     struct changeset cs;
     int assigned;
     char *events[REMATCH_ORDERS_PER_TXN]; /* JSON of each assignment's event, per changed order */
-    char event_order[REMATCH_ORDERS_PER_TXN][LPG_ID_MAX + 1];
+    const struct lpg_order *event_order[REMATCH_ORDERS_PER_TXN]; /* held by cs */
     size_t n_events;
 };
 
@@ -151,7 +190,7 @@ static void run_rematch(struct writer *w, void *arg)
             json_t *j = lpg_json_from_order_event(&ev);
             job->events[job->n_events] = j ? json_dumps(j, JSON_COMPACT) : NULL;
             json_decref(j);
-            snprintf(job->event_order[job->n_events], LPG_ID_MAX + 1, "%s", o->id);
+            job->event_order[job->n_events] = o;
             job->n_events++;
             log_info("order %s assigned to %s (vehicle %s)", o->id, o->staff_id, o->vehicle_id);
         }
@@ -174,13 +213,13 @@ static void run_rematch(struct writer *w, void *arg)
     const char *why = "out of memory";
     int rc = txn ? changeset_save(&job->cs, d->store, txn) : -1;
     for (size_t i = 0; rc == 0 && i < job->n_events; i++)
-        rc = job->events[i] ? registry_store_order_event(d->store, txn, job->event_order[i],
-                                                         job->events[i], strlen(job->events[i]))
+        rc = job->events[i] ? dispatcher_store_order_event(d, txn, job->event_order[i],
+                                                           job->events[i])
                             : -1;
     if (rc != 0) {
         store_txn_free(txn);
         writer_finish(w);
-        log_error("re-matching: %s", why);
+        log_error("re-matching: %s", "out of memory, or the audit record is unavailable");
         rematch_job_free(job);
         rematch_done(d);
         return;

@@ -11,6 +11,8 @@
 #include "model.h"
 #include "order_fsm.h"
 
+struct store_txn;
+
 /* Tries to assign o (a working copy in state CREATED) now. On a match: o becomes ASSIGNED to
  * the person and their vehicle, ev describes the transition, returns 1. Otherwise o->reason
  * says why it waits, returns 0. */
@@ -23,6 +25,16 @@ int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_
 void dispatcher_rematch(struct dispatchd *d);
 
 const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d);
+
+/* The one place an order event is stored: adds to txn the order's history entry
+ * (registry_store_order_event) and its entry in the tamper-evident record (audit_log.h), kind
+ * order_created, order_assigned, order_accepted, order_rejected, order_unassigned,
+ * order_cancelled, order_failed, ... (docs/audit.md). o is the order after the event,
+ * event_json its history entry (lpg_json_from_order_event). Returns 0, or -1 when out of
+ * memory or the audit record is unavailable: the caller then refuses the change as a store
+ * outage (nothing may change unrecorded). */
+int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
+                                 const struct lpg_order *o, const char *event_json);
 
 /* After a change of order `id` is committed and applied: pushes it to the assigned person's
  * handset when it is newly assigned, and publishes it on the dispatchers' live feed. */

@@ -7,6 +7,7 @@
 
 #include "accounts.h"
 #include "auth.h"
+#include "delivery.h"
 #include "dispatcher.h"
 #include "ingest.h"
 #include "log.h"
@@ -284,12 +285,15 @@ static void run_answer(struct writer *w, void *arg)
                          : -1;
     free(text);
     if (rc == 0 && job->order)
-        rc = job->event ? registry_store_order_event(d->store, txn, job->order->id, job->event,
-                                                     strlen(job->event))
-                        : -1;
+        rc = job->event ? dispatcher_store_order_event(d, txn, job->order, job->event) : -1;
     if (rc != 0) {
         store_txn_free(txn);
-        refuse(w, job, "out of memory");
+        writer_finish(w);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                           "the change could not be recorded (audit record unavailable or out "
+                           "of memory); nothing was recorded, retry later",
+                           job->has_req, job->req, 0);
+        answer_job_end(job);
         return;
     }
     const char *fail;
@@ -332,7 +336,7 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
         on_duty = env->duty_change->on_duty;
         break;
     default:
-        return -1;
+        return delivery_handle(d, c, env); /* scans, checks, confirmation, station return */
     }
     if (kind != ANSWER_DUTY && (order_id == NULL || !lpg_id_valid(order_id))) {
         handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "order_id is required",

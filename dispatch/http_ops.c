@@ -2,6 +2,7 @@
  * GET /metrics (Prometheus text). Documented in docs/http-api.md.
  */
 #define LOG_TAG "http"
+#include "audit_log.h"
 #include "dispatchd.h"
 #include "dispatcher.h"
 #include "live_feed.h"
@@ -175,6 +176,27 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_rule_events_dropped_total", "counter",
                 "Rule events beyond the per-batch cap (not stored).");
     prom_sample_u64(out, "lpg_rule_events_dropped_total", NULL, is->events_dropped);
+
+    const struct audit_log_stats *as = audit_log_stats(d->audit);
+    prom_family(out, "lpg_audit_head_seq", "gauge",
+                "Seq of the last entry of the tamper-evident record (0 while unknown).");
+    prom_sample_u64(out, "lpg_audit_head_seq", NULL,
+                    audit_log_ready(d->audit) ? (uint64_t)audit_log_head_seq(d->audit) : 0);
+    prom_family(out, "lpg_audit_appends_total", "counter",
+                "Audit entries: appended to a transaction, refused (head unknown: the change was "
+                "refused), given_back (their transaction was never sent).");
+    const char *l_app[] = {"result", "appended", NULL};
+    const char *l_ref[] = {"result", "refused", NULL};
+    const char *l_back[] = {"result", "given_back", NULL};
+    prom_sample_u64(out, "lpg_audit_appends_total", l_app, as->appended);
+    prom_sample_u64(out, "lpg_audit_appends_total", l_ref, as->refused);
+    prom_sample_u64(out, "lpg_audit_appends_total", l_back, as->given_back);
+    prom_family(out, "lpg_audit_head_reloads_total", "counter",
+                "Times the audit head was read from Redis (start, after a failed transaction).");
+    prom_sample_u64(out, "lpg_audit_head_reloads_total", NULL, as->reloads);
+    prom_family(out, "lpg_audit_verifications_total", "counter",
+                "GET /v1/audit/verify runs started.");
+    prom_sample_u64(out, "lpg_audit_verifications_total", NULL, as->verifications);
 
     http_reply_buffer(call, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);

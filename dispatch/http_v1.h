@@ -74,5 +74,7 @@ extern const struct http_route v1_tracking_routes[];
 extern const size_t v1_tracking_routes_count;
 extern const struct http_route v1_summary_routes[];
 extern const size_t v1_summary_routes_count;
+extern const struct http_route v1_audit_routes[];
+extern const size_t v1_audit_routes_count;
 
 #endif

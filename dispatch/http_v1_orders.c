@@ -268,12 +268,18 @@ static void run_order_job(struct writer *w, void *arg)
                                            strlen(text))
                      : -1;
     free(text);
-    for (size_t i = 0; rc == 0 && i < job->n_events; i++)
-        rc = registry_store_order_event(d->store, txn, job->order->id, job->events[i],
-                                        strlen(job->events[i]));
     if (rc != 0) {
         store_txn_free(txn);
         finish_with_error(w, job, 500, "internal", why, NULL);
+        return;
+    }
+    for (size_t i = 0; rc == 0 && i < job->n_events; i++)
+        rc = dispatcher_store_order_event(d, txn, job->order, job->events[i]);
+    if (rc != 0) {
+        /* Nothing changes unrecorded: refused like a store outage. */
+        store_txn_free(txn);
+        finish_with_error(w, job, 503, "store_unavailable",
+                          "the change could not be recorded in the audit log; retry later", NULL);
         return;
     }
     if (writer_commit(w, txn, on_order_committed, job, &why) != 0) {

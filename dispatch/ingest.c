@@ -430,7 +430,8 @@ static void store_batch(struct ingest_job *job)
     if (rc != 0) {
         store_txn_free(txn);
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
-                           "out of memory storing the batch; resend later", job->has_req, job->req,
+                           "the batch could not be recorded (audit record unavailable or out "
+                           "of memory); nothing was stored, resend later", job->has_req, job->req,
                            0);
         job_end(job);
         return;

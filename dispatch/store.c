@@ -460,7 +460,41 @@ struct store_txn {
     struct store_cmd *cmds;
     size_t n, cap;
     int poisoned;
+    store_txn_observer_fn *observer; /* NULL when none, or once handed to the EXEC callback */
+    void *observer_arg;
 };
+
+const char store_err_not_sent_[] = "transaction not sent";
+
+int store_txn_observe(struct store_txn *txn, store_txn_observer_fn *fn, void *arg)
+{
+    if (txn->observer != NULL && (txn->observer != fn || txn->observer_arg != arg))
+        return -1;
+    txn->observer = fn;
+    txn->observer_arg = arg;
+    return 0;
+}
+
+void *store_txn_observer_arg(const struct store_txn *txn, store_txn_observer_fn *fn)
+{
+    return txn->observer == fn ? txn->observer_arg : NULL;
+}
+
+/* The EXEC callback of an observed transaction: the observer first, then the caller's. */
+struct observed_exec {
+    store_txn_observer_fn *observer;
+    void *observer_arg;
+    store_reply_fn *cb;
+    void *arg;
+};
+
+static void on_observed_exec(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct observed_exec *o = arg;
+    o->observer(o->observer_arg, reply, err);
+    o->cb(o->arg, reply, err);
+    free(o);
+}
 
 struct store_txn *store_txn_new(void)
 {
@@ -471,6 +505,8 @@ void store_txn_free(struct store_txn *txn)
 {
     if (txn == NULL)
         return;
+    if (txn->observer)
+        txn->observer(txn->observer_arg, NULL, STORE_ERR_NOT_SENT);
     for (size_t i = 0; i < txn->n; i++) {
         for (int a = 0; a < txn->cmds[i].argc; a++)
             free(txn->cmds[i].argv[a]);
@@ -562,6 +598,18 @@ int store_txn_exec(struct store *st, struct store_txn *txn, store_reply_fn *cb, 
     /* hiredis queues the whole pipeline in its output buffer before anything is written, so
      * either all of MULTI..EXEC is sent on this connection or, if it drops, none of it is
      * executed (Redis discards an unfinished MULTI). */
+    struct observed_exec *obs = NULL;
+    if (txn->observer) {
+        obs = malloc(sizeof(*obs));
+        if (obs == NULL) {
+            *why = "out of memory sending a transaction";
+            store_txn_free(txn);
+            return -1;
+        }
+        *obs = (struct observed_exec){txn->observer, txn->observer_arg, cb, arg};
+        cb = on_observed_exec;
+        arg = obs;
+    }
     static const char *multi[] = {"MULTI"};
     static const char *exec[] = {"EXEC"};
     int rc = store_command_argv(st, on_txn_step, NULL, 1, multi, NULL, why);
@@ -578,6 +626,10 @@ int store_txn_exec(struct store *st, struct store_txn *txn, store_reply_fn *cb, 
         if (store_command_argv(st, on_txn_step, NULL, 1, discard, NULL, &ignored) != 0)
             log_error("could not discard a half-sent transaction: %s", ignored);
     }
+    if (rc == 0)
+        txn->observer = NULL; /* handed to on_observed_exec */
+    else
+        free(obs); /* EXEC was not queued: store_txn_free tells the observer "not sent" */
     store_txn_free(txn);
     return rc;
 }

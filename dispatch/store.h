@@ -96,6 +96,18 @@ int store_txn_add(struct store_txn *txn, int argc, const char **argv, const size
 /* printf-free convenience: a NULL-terminated list of C strings. */
 int store_txn_addv(struct store_txn *txn, const char *arg0, ...);
 size_t store_txn_count(const struct store_txn *txn);
+/* An observer of a transaction's outcome, for a module that keeps state in step with what the
+ * transaction writes (audit_log.c: the chain head). It is called exactly once, before the
+ * transaction's own callback: with the EXEC reply (reply, err NULL), with err when the
+ * transaction was lost with the connection (store_err_outcome_unknown), or with
+ * err = STORE_ERR_NOT_SENT when it was never sent (refused by store_txn_exec, or freed
+ * unsent). At most one observer per transaction: returns 0, or -1 when another is set. */
+typedef void store_txn_observer_fn(void *arg, const struct redisReply *reply, const char *err);
+int store_txn_observe(struct store_txn *txn, store_txn_observer_fn *fn, void *arg);
+/* The observer's arg when fn observes txn, else NULL. */
+void *store_txn_observer_arg(const struct store_txn *txn, store_txn_observer_fn *fn);
+#define STORE_ERR_NOT_SENT store_err_not_sent_
+extern const char store_err_not_sent_[]; /* "transaction not sent" */
 /* Sends MULTI, the commands and EXEC; the callback gets the EXEC reply (an array with one
  * reply per command, or a nil/error reply when the transaction was discarded) or err.
  * Takes ownership of txn in every case. Returns 0 when sent; -1 (with *why) when the store is

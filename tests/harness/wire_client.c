@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint8_t *frame_env(const Lpg__V1__Envelope *env, size_t *total)
 {
@@ -87,4 +88,70 @@ int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *d
     env.body_case = LPG__V1__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     return wire_send(fd, &env);
+}
+
+int wire_login(int port, const char *device_id, const char *credential)
+{
+    int fd = harness_tcp_connect(port);
+    if (fd < 0)
+        return -1;
+    Lpg__V1__Envelope *env = NULL;
+    if (wire_send_hello(fd, 1, 1, device_id, credential) != 0 ||
+        (env = wire_recv(fd, 3000)) == NULL || env->body_case != LPG__V1__ENVELOPE__BODY_ACK) {
+        fprintf(stderr, "wire_login: %s was not logged in\n", device_id);
+        if (env)
+            lpg__v1__envelope__free_unpacked(env, NULL);
+        close(fd);
+        return -1;
+    }
+    lpg__v1__envelope__free_unpacked(env, NULL);
+    return fd;
+}
+
+void wire_fix_3d(Lpg__V1__Fix *f, uint64_t seq, uint64_t time_ms, int32_t lat_e7, int32_t lon_e7,
+                 uint32_t speed_cm_s)
+{
+    lpg__v1__fix__init(f);
+    f->has_seq = f->has_time_ms = f->has_lat_e7 = f->has_lon_e7 = 1;
+    f->has_speed_cm_s = f->has_mode = 1;
+    f->seq = seq;
+    f->time_ms = time_ms;
+    f->lat_e7 = lat_e7;
+    f->lon_e7 = lon_e7;
+    f->speed_cm_s = speed_cm_s;
+    f->mode = LPG__V1__FIX__MODE__FIX_3D;
+}
+
+long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, size_t n,
+                              int timeout_ms)
+{
+    Lpg__V1__Fix **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+    if (ptrs == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &fixes[i];
+    Lpg__V1__PositionBatch b = LPG__V1__POSITION_BATCH__INIT;
+    b.n_fixes = n;
+    b.fixes = ptrs;
+    Lpg__V1__Envelope out = LPG__V1__ENVELOPE__INIT;
+    out.has_request_id = 1;
+    out.request_id = request_id;
+    out.body_case = LPG__V1__ENVELOPE__BODY_POSITION_BATCH;
+    out.position_batch = &b;
+    int rc = wire_send(fd, &out);
+    free(ptrs);
+    if (rc != 0)
+        return -1;
+    for (int i = 0; i < 64; i++) {
+        Lpg__V1__Envelope *env = wire_recv(fd, timeout_ms);
+        if (env == NULL)
+            return -1;
+        long long acked = env->body_case == LPG__V1__ENVELOPE__BODY_ACK
+                              ? (long long)env->ack->position_seq
+                              : -2;
+        lpg__v1__envelope__free_unpacked(env, NULL);
+        if (acked != -2)
+            return acked;
+    }
+    return -1;
 }

@@ -20,4 +20,15 @@ Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms);
 int wire_send_hello(int fd, uint64_t request_id, uint32_t version, const char *device_id,
                     const char *credential);
 
+/* Connects to 127.0.0.1:port and logs device_id in (Hello with request_id 1, Ack expected).
+ * Returns the connected fd, or -1 (printing why). */
+int wire_login(int port, const char *device_id, const char *credential);
+/* A 3D fix with a speed (the common case of tests). */
+void wire_fix_3d(Lpg__V1__Fix *f, uint64_t seq, uint64_t time_ms, int32_t lat_e7, int32_t lon_e7,
+                 uint32_t speed_cm_s);
+/* Sends a PositionBatch of fixes[0..n) as request_id, then reads replies (Alerts and the like
+ * are skipped) until its Ack within timeout_ms. Returns the Ack's position_seq, or -1. */
+long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, size_t n,
+                              int timeout_ms);
+
 #endif
