@@ -51,6 +51,10 @@ void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *er
 int v1_page_limit(struct http_call *call);
 /* Replies 503 store_unavailable for a read the store could not answer. */
 void v1_reply_store_unreadable(struct http_call *call);
+/* A store reply callback (arg: the http_call) answering {"items": [...]} from an array reply of
+ * JSON texts (LRANGE, MGET); missing or unparsable elements are skipped. 503 on a store error. */
+struct redisReply;
+void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err);
 /* Replies 503 for a write the store refused. */
 void v1_reply_store_refused(struct http_call *call, const char *why);
 
@@ -74,6 +78,8 @@ extern const struct http_route v1_tracking_routes[];
 extern const size_t v1_tracking_routes_count;
 extern const struct http_route v1_summary_routes[];
 extern const size_t v1_summary_routes_count;
+extern const struct http_route v1_compliance_routes[];
+extern const size_t v1_compliance_routes_count;
 extern const struct http_route v1_audit_routes[];
 extern const size_t v1_audit_routes_count;
 

@@ -2,7 +2,7 @@
  *
  *   POST /v1/import/{kind}?enterprise_id=E&skip_errors=true&dry_run=true
  *
- * kind is zones (body: a GeoJSON FeatureCollection) or staff, vehicles, customers (body: CSV,
+ * kind is zones (body: a GeoJSON FeatureCollection) or staff, vehicles, customers, cylinders (body: CSV,
  * RFC 4180, a header row naming JSON fields of the entity).
  *
  * Every row becomes the JSON object a single create (POST /v1/{kind}) would take -- CSV cells
@@ -109,6 +109,20 @@ static const struct import_column customer_columns[] = {
     {"contract_to", COL_STRING, 0},
 };
 
+static const struct import_column cylinder_columns[] = {
+    {"id", COL_STRING, 1},
+    {"enterprise_id", COL_STRING, 0},
+    {"spec", COL_STRING, 1},
+    {"manufacturer", COL_STRING, 0},
+    {"serial", COL_STRING, 0},
+    {"manufactured", COL_STRING, 1},
+    {"last_inspection", COL_STRING, 0},
+    {"next_inspection", COL_STRING, 0},
+    {"service_life_years", COL_INT, 0},
+    {"blacklisted", COL_BOOL, 0},
+    {"blacklist_reason", COL_STRING, 0},
+};
+
 #define N(a) (sizeof(a) / sizeof(a[0]))
 
 struct import_kind {
@@ -123,6 +137,7 @@ static const struct import_kind import_kinds[] = {
     {"staff", RS_STAFF, staff_columns, N(staff_columns)},
     {"vehicles", RS_VEHICLE, vehicle_columns, N(vehicle_columns)},
     {"customers", RS_CUSTOMER, customer_columns, N(customer_columns)},
+    {"cylinders", RS_CYLINDER, cylinder_columns, N(cylinder_columns)},
 };
 
 /* ---- pending: the entities this import will write (rows and companions) ---- */
@@ -814,7 +829,7 @@ static void import_handler(struct http_call *call, void *ctx)
             k = &import_kinds[i];
     if (k == NULL) {
         http_reply_error(call, 404, "not_found",
-                         "no such import; kinds: zones, staff, vehicles, customers", NULL);
+                         "no such import; kinds: zones, staff, vehicles, customers, cylinders", NULL);
         return;
     }
     /* One enterprise per import: a dispatcher's own unless named; an admin names it. */
@@ -836,7 +851,7 @@ static void import_handler(struct http_call *call, void *ctx)
     static const char *const geo_types[] = {"application/geo+json", "application/json", NULL};
     if (!media_type_is(call, k->columns ? csv_types : geo_types)) {
         http_reply_error(call, 415, "unsupported_media_type",
-                         k->columns ? "the body of a staff, vehicles or customers import is CSV: "
+                         k->columns ? "the body of a staff, vehicles, customers or cylinders import is CSV: "
                                       "Content-Type: text/csv"
                                     : "the body of a zones import is a GeoJSON FeatureCollection: "
                                       "Content-Type: application/geo+json",

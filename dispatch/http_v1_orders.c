@@ -380,7 +380,7 @@ static void handle_fail(struct http_call *call, void *ctx)
 
 /* ---- history: read straight from the store ---- */
 
-static void on_history(void *arg, const struct redisReply *reply, const char *err)
+void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err)
 {
     struct http_call *call = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
@@ -430,7 +430,7 @@ static void handle_history(struct http_call *call, void *ctx)
     store_key(d->store, key, sizeof(key), rel);
     const char *argv[] = {"LRANGE", key, "0", "-1"};
     const char *why;
-    if (store_command_argv(d->store, on_history, call, 4, argv, NULL, &why) != 0)
+    if (store_command_argv(d->store, v1_on_json_list, call, 4, argv, NULL, &why) != 0)
         v1_reply_store_unreadable(call);
 }
 

@@ -402,6 +402,7 @@ KIND_HANDLERS(zones, RS_ZONE)
 KIND_HANDLERS(staff, RS_STAFF)
 KIND_HANDLERS(vehicles, RS_VEHICLE)
 KIND_HANDLERS(customers, RS_CUSTOMER)
+KIND_HANDLERS(cylinders, RS_CYLINDER)
 
 #define KIND_ROUTES(kind, path)                                                                    \
     {"GET", "/v1/" path, list_##kind, HTTP_ROUTE_READ},                                            \
@@ -417,6 +418,8 @@ const struct http_route v1_registry_routes[] = {
     {"PATCH", "/v1/vehicles/{id}", patch_vehicles, HTTP_ROUTE_WRITE},
     KIND_ROUTES(customers, "customers"),
     {"PATCH", "/v1/customers/{id}", patch_customers, HTTP_ROUTE_WRITE},
+    KIND_ROUTES(cylinders, "cylinders"),
+    {"PATCH", "/v1/cylinders/{id}", patch_cylinders, HTTP_ROUTE_WRITE},
 };
 const size_t v1_registry_routes_count = sizeof(v1_registry_routes) / sizeof(v1_registry_routes[0]);
 

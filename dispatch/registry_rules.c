@@ -159,6 +159,13 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
     }
     case RS_CUSTOMER:
         return check_enterprise_exists(view, ((struct lpg_customer *)e)->enterprise_id, err);
+    case RS_CYLINDER: {
+        struct lpg_cylinder *c = e;
+        if (c->blacklisted && c->blacklist_reason[0] == '\0')
+            return fail(err, "invalid_field", "blacklist_reason",
+                        "a blacklisted cylinder needs a blacklist_reason");
+        return check_enterprise_exists(view, c->enterprise_id, err);
+    }
     default:
         return 0;
     }

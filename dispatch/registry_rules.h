@@ -9,7 +9,8 @@
  *     written in the same transaction;
  *   - vehicle: the mirror: its enterprise exists; its person (if any) exists, belongs to the
  *     same enterprise and drives no other vehicle; the previous person is unbound;
- *   - customer: its enterprise exists.
+ *   - customer: its enterprise exists;
+ *   - cylinder: its enterprise (the owner) exists; a blacklisted one says why.
  *
  * Entities are looked up in three places, first hit wins: the changeset being built (the new
  * versions of this write), then the caller's pending entities (a bulk import's earlier rows,
