@@ -78,6 +78,7 @@ struct delivery_job {
     struct lpg_alert *alert; /* a compliance alert, or NULL */
     int orders_changed;      /* order_id changed: publish it once stored */
     int suspension_changed;  /* a customer's supply was suspended or lifted: re-match */
+    struct delivery_stats counted; /* added to the service's counters once stored */
     /* reconciliation reply */
     uint32_t rec_loaded, rec_handed, rec_returned, rec_empties;
     json_t *rec_missing; /* array of codes */
@@ -712,14 +713,14 @@ static int run_check(struct delivery_job *job)
     if (visit && oe->state == LPG_ORDER_ACCEPTED && order_move(job, oe, LPG_ORDER_ARRIVED, NULL))
         return -1;
     if (!verdict.passed) {
-        d->delivery_stats.checks_failed++;
+        job->counted.checks_failed++;
         if (!visit && cylinders_back_on_vehicle(job, o) != 0)
             return -1;
         if (issue_notice(job, o, cu, &verdict) != 0)
             return -1;
         return order_move(job, oe, LPG_ORDER_FAILED, "hazard");
     }
-    d->delivery_stats.checks_passed++;
+    job->counted.checks_passed++;
     if (visit) {
         if (close_notices(job, o, cu) != 0)
             return -1;
@@ -764,7 +765,7 @@ static int run_confirm(struct delivery_job *job)
     struct lpg_order *oe = edit(job, RS_ORDER, o->id);
     if (oe == NULL || order_move(job, oe, LPG_ORDER_DELIVERED, NULL) != 0)
         return -1;
-    job->d->delivery_stats.delivered++;
+    job->counted.delivered++;
     return add_audit(job, "order_delivered", o->id,
                      json_pack("{s:s, s:i}", "customer_id", o->customer_id, "cylinders", (int)n));
 }
@@ -824,7 +825,7 @@ static int run_return(struct delivery_job *job)
     int32_t balance = v->trip_loaded - v->trip_handed_over - v->trip_returned_full;
     size_t missing = json_array_size(job->rec_missing);
     bool balanced = balance == 0 && missing == 0;
-    d->delivery_stats.reconciliations++;
+    job->counted.reconciliations++;
     json_t *data = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:O, s:b, s:o}", "vehicle_id",
                              v->id, "loaded", (int)v->trip_loaded, "handed_over",
                              (int)v->trip_handed_over, "returned_full",
@@ -837,7 +838,7 @@ static int run_return(struct delivery_job *job)
     ve->trip_loaded = ve->trip_handed_over = ve->trip_returned_full = ve->trip_empties = 0;
     if (balanced)
         return 0;
-    d->delivery_stats.reconciliation_mismatches++;
+    job->counted.reconciliation_mismatches++;
     job->alert = calloc(1, sizeof(*job->alert));
     if (job->alert == NULL)
         return -1;
@@ -913,6 +914,12 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
     }
     if (changeset_apply(&job->cs, d->registry) != 0)
         log_error("out of memory applying a stored change to the registry");
+    struct delivery_stats *st = &d->delivery_stats;
+    st->checks_passed += job->counted.checks_passed;
+    st->checks_failed += job->counted.checks_failed;
+    st->delivered += job->counted.delivered;
+    st->reconciliations += job->counted.reconciliations;
+    st->reconciliation_mismatches += job->counted.reconciliation_mismatches;
     if (job->orders_changed)
         dispatcher_order_changed(d, job->order_id);
     if (job->alert)

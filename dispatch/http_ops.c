@@ -177,6 +177,31 @@ static void handle_metrics(struct http_call *call, void *ctx)
                 "Rule events beyond the per-batch cap (not stored).");
     prom_sample_u64(out, "lpg_rule_events_dropped_total", NULL, is->events_dropped);
 
+    const struct delivery_stats *dl = &d->delivery_stats;
+    prom_family(out, "lpg_cylinder_scans_total", "counter",
+                "Cylinder scans from handsets: accepted, refused (a refused hand-over or "
+                "collection is a suspected roadside sale).");
+    const char *l_scan_ok[] = {"result", "accepted", NULL};
+    const char *l_rfs[] = {"result", "refused", NULL};
+    prom_sample_u64(out, "lpg_cylinder_scans_total", l_scan_ok, dl->scans_accepted);
+    prom_sample_u64(out, "lpg_cylinder_scans_total", l_rfs, dl->scans_refused);
+    prom_family(out, "lpg_safety_checks_total", "counter",
+                "Safety checks recorded, by verdict (a failed one suspends the customer).");
+    const char *l_pass[] = {"result", "passed", NULL};
+    const char *l_failc[] = {"result", "failed", NULL};
+    prom_sample_u64(out, "lpg_safety_checks_total", l_pass, dl->checks_passed);
+    prom_sample_u64(out, "lpg_safety_checks_total", l_failc, dl->checks_failed);
+    prom_family(out, "lpg_deliveries_confirmed_total", "counter",
+                "Delivery orders confirmed delivered from a handset.");
+    prom_sample_u64(out, "lpg_deliveries_confirmed_total", NULL, dl->delivered);
+    prom_family(out, "lpg_load_reconciliations_total", "counter",
+                "Load reconciliations at the station: balanced, mismatch (a violation).");
+    const char *l_bal[] = {"result", "balanced", NULL};
+    const char *l_mis[] = {"result", "mismatch", NULL};
+    prom_sample_u64(out, "lpg_load_reconciliations_total", l_bal,
+                    dl->reconciliations - dl->reconciliation_mismatches);
+    prom_sample_u64(out, "lpg_load_reconciliations_total", l_mis, dl->reconciliation_mismatches);
+
     const struct audit_log_stats *as = audit_log_stats(d->audit);
     prom_family(out, "lpg_audit_head_seq", "gauge",
                 "Seq of the last entry of the tamper-evident record (0 while unknown).");

@@ -557,6 +557,29 @@ static void test_reconciliation(void **state)
     expect_field("/v1/cylinders/CY1", "status", "in_stock");
 }
 
+/* What happened shows in /metrics for the operator. */
+static void test_metrics(void **state)
+{
+    (void)state;
+    static char body[262144];
+    int status = 0;
+    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body,
+                                  sizeof(body), NULL, 0),
+                     0);
+    assert_int_equal(status, 200);
+    const char *want[] = {
+        "lpg_safety_checks_total{result=\"passed\"} 3",
+        "lpg_safety_checks_total{result=\"failed\"} 1",
+        "lpg_deliveries_confirmed_total 1",
+        "lpg_load_reconciliations_total{result=\"balanced\"} 1",
+        "lpg_load_reconciliations_total{result=\"mismatch\"} 1",
+        "lpg_cylinder_scans_total{result=\"refused\"} 18",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(body, want[i]) == NULL)
+            fail_msg("/metrics lacks %s", want[i]);
+}
+
 /* The audit chain holds the compliance record, verifies, and an edit is found where it was. */
 static void test_audit_chain(void **state)
 {
@@ -615,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_happy_path_to_delivered),
         cmocka_unit_test(test_failed_check_suspends_until_reinspection),
         cmocka_unit_test(test_reconciliation),
+        cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_audit_chain),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
