@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 36);
+    assert_int_equal(dispatchd_settings_count, 42);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -782,6 +782,12 @@ static const struct default_case dispatchd_defaults[] = {
     {"fix_max_accuracy", "100"},
     {"route_retention_days", "183"},
     {"position_batch_max", "500"},
+    {"cylinder_inspection_interval", "4"},
+    {"cylinder_design_life", "8"},
+    {"cylinder_max_life", "12"},
+    {"handover_max_distance", "100"},
+    {"handover_max_fix_age", "120"},
+    {"rectification_deadline", "7"},
 };
 
 static void test_dispatchd_defaults(void **state)
@@ -836,6 +842,11 @@ static const struct validate_case validate_cases[] = {
      NULL,
      NULL},
     {{{"handset_port", "8081"}, {"http_bind", "0.0.0.0"}}, true, NULL, NULL},
+    {{{"cylinder_design_life", "13"}},
+     false,
+     "cylinder_design_life (13 years)",
+     "cylinder_max_life (12 years)"},
+    {{{"cylinder_design_life", "13"}, {"cylinder_max_life", "13"}}, true, NULL, NULL},
 };
 
 static void test_dispatchd_validate(void **state)

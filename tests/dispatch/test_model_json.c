@@ -207,6 +207,12 @@ static void fixture_vehicle(struct lpg_vehicle *v)
     v->has_position = true;
     v->position = (struct geo_point){119.765432101, 49.212345678};
     v->position_ms = T_2026_11_28_X;
+    v->position_speed_cm_s = -1; /* a cache of ingest, never stored */
+    v->trip_started_ms = T_2026_11_28_X;
+    v->trip_loaded = 4;
+    v->trip_handed_over = 3;
+    v->trip_returned_full = 1;
+    v->trip_empties = 2;
     v->created_ms = T_2026_06_01;
 }
 
@@ -294,13 +300,18 @@ static void test_round_trip_vehicle(void **state)
     json_t *j = lpg_json_from_vehicle(&x);
     assert_int_equal(lpg_json_load_vehicle(j, &y, &err), 0);
     assert_memory_equal(&x, &y, sizeof(x));
-    static const char *const ro[] = {"position", "position_at", "committed", "created_at", NULL};
+    static const char *const ro[] = {"position",         "position_at",        "committed",
+                                     "created_at",       "trip_started_at",    "trip_loaded",
+                                     "trip_handed_over", "trip_returned_full", "trip_empties",
+                                     NULL};
     strip(j, ro);
     assert_int_equal(lpg_json_to_vehicle(j, &y, &err), 0);
     x.has_position = false;
     x.position = (struct geo_point){0, 0};
     x.position_ms = 0;
     x.created_ms = 0;
+    x.trip_started_ms = 0;
+    x.trip_loaded = x.trip_handed_over = x.trip_returned_full = x.trip_empties = 0;
     assert_memory_equal(&x, &y, sizeof(x));
     json_decref(j);
     /* no position: null, and back */
@@ -510,7 +521,59 @@ static void test_golden(void **state)
                      "{'capacity':12,'committed':5,'created_at':'2026-06-01T00:00:00.000Z',"
                      "'enterprise_id':'E1','id':'V1','kind':'e-bike','permit_expiry':"
                      "'2028-01-15','permit_no':'DG-150700-88','plate':'蒙E·A1234',"
-                     "'position':null,'position_at':null,'staff_id':'S1'}");
+                     "'position':null,'position_at':null,'staff_id':'S1','trip_empties':2,"
+                     "'trip_handed_over':3,'trip_loaded':4,'trip_returned_full':1,"
+                     "'trip_started_at':'2026-11-28T21:15:22.123Z'}");
+    /* A cylinder: dates, status and movement fields, nulls for what is absent. */
+    struct lpg_cylinder cy;
+    memset(&cy, 0, sizeof(cy));
+    strcpy(cy.id, "HLR-000123");
+    strcpy(cy.enterprise_id, "E1");
+    strcpy(cy.spec, "YSP-35.5");
+    cy.manufactured_day = day_of("2022-03-01");
+    cy.last_inspection_day = LPG_DAY_NONE;
+    cy.next_inspection_day = day_of("2026-03-01");
+    cy.status = LPG_CYL_LOADED;
+    strcpy(cy.vehicle_id, "V1");
+    strcpy(cy.order_id, "O1");
+    cy.created_ms = T_2026_06_01;
+    assert_json_text(lpg_json_from_cylinder(&cy),
+                     "{'blacklist_reason':null,'blacklisted':false,'check_id':null,"
+                     "'created_at':'2026-06-01T00:00:00.000Z','customer_id':null,"
+                     "'enterprise_id':'E1','id':'HLR-000123','last_inspection':null,"
+                     "'manufactured':'2022-03-01','manufacturer':null,'next_inspection':"
+                     "'2026-03-01','order_id':'O1','serial':null,'service_life_years':0,"
+                     "'spec':'YSP-35.5','status':'loaded','updated_at':null,'vehicle_id':'V1'}");
+}
+
+static void test_cylinder_input(void **state)
+{
+    (void)state;
+    struct lpg_cylinder c, back;
+    struct lpg_json_error err;
+    json_t *in = json_loads("{\"id\":\"CY1\",\"enterprise_id\":\"E1\",\"spec\":\"YSP-118-II\","
+                            "\"manufactured\":\"2024-05-01\",\"next_inspection\":\"2028-05-01\"}",
+                            0, NULL);
+    assert_int_equal(lpg_json_to_cylinder(in, &c, &err), 0);
+    assert_int_equal(c.status, LPG_CYL_IN_STOCK);
+    assert_int_equal(c.last_inspection_day, LPG_DAY_NONE);
+    json_t *out = lpg_json_from_cylinder(&c);
+    assert_int_equal(lpg_json_load_cylinder(out, &back, &err), 0);
+    assert_memory_equal(&c, &back, sizeof(c));
+    json_decref(out);
+    /* movements are the server's */
+    json_object_set_new(in, "status", json_string("at_customer"));
+    assert_int_equal(lpg_json_to_cylinder(in, &c, &err), -1);
+    assert_string_equal(err.code, "read_only_field");
+    json_object_del(in, "status");
+    json_object_set_new(in, "spec", json_string("YSP-99"));
+    assert_int_equal(lpg_json_to_cylinder(in, &c, &err), -1);
+    assert_string_equal(err.field, "spec");
+    json_object_set_new(in, "spec", json_string("YSP-12"));
+    json_object_set_new(in, "next_inspection", json_string("2020-01-01"));
+    assert_int_equal(lpg_json_to_cylinder(in, &c, &err), -1);
+    assert_string_equal(err.field, "next_inspection");
+    json_decref(in);
 }
 
 /* ---- validation: one case per error class, with the exact field path ---- */
@@ -1051,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_enterprise_zone),
         cmocka_unit_test(test_round_trip_order_event),
         cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_cylinder_input),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_string_caps),
         cmocka_unit_test(test_geojson),

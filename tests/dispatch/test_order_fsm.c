@@ -40,6 +40,10 @@ static bool expect_allowed(int from, int to, int actor, bool *need_reason)
             return actor == DISP; /* un-assigned */
         return false;
     }
+    /* arrival proven by the first hand-over (from loaded), or a re-inspection visit (from
+     * accepted), by the device */
+    if (to == LPG_ORDER_ARRIVED && (from == LPG_ORDER_LOADED || from == LPG_ORDER_ACCEPTED))
+        return actor == DEV;
     if (to == from + 1 && to <= LPG_ORDER_DELIVERED) {
         if (from == LPG_ORDER_CREATED)
             return actor == SYS || actor == DISP; /* matching or manual assignment */
@@ -85,9 +89,10 @@ static void test_every_triple(void **state)
                                              ? exp_need
                                              : false);
                 }
-    /* path: created->assigned by system or dispatcher, 5 device steps (7); back to created (3);
-     * failed: dispatcher from 6 states, device from 5 (11); cancelled (6). */
-    assert_int_equal(allowed, 7 + 3 + 11 + 6);
+    /* path: created->assigned by system or dispatcher, 5 device steps (7); the two shortcuts to
+     * arrived (2); back to created (3); failed: dispatcher from 6 states, device from 5 (11);
+     * cancelled (6). */
+    assert_int_equal(allowed, 7 + 2 + 3 + 11 + 6);
 }
 
 static void test_final_and_active(void **state)
