@@ -399,7 +399,8 @@ static void hconn_handle_frame(struct handset_conn *c, const uint8_t *payload, s
         } else if (env->body_case == LPG__V1__ENVELOPE__BODY_ACK ||
                    env->body_case == LPG__V1__ENVELOPE__BODY_ERROR ||
                    env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED ||
-                   env->body_case == LPG__V1__ENVELOPE__BODY_ALERT) {
+                   env->body_case == LPG__V1__ENVELOPE__BODY_ALERT ||
+                   env->body_case == LPG__V1__ENVELOPE__BODY_LOAD_RECONCILIATION) {
             hconn_send_error(c, LPG__V1__ERROR__CODE__UNEXPECTED_MESSAGE,
                              "this message is sent by the server, never to it", has_req, req, 0);
         } else if (c->srv->opt.hooks == NULL || c->srv->opt.hooks->message == NULL ||
