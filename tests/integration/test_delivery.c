@@ -557,6 +557,51 @@ static void test_reconciliation(void **state)
     expect_field("/v1/cylinders/CY1", "status", "in_stock");
 }
 
+/* The station's events: an overdue cylinder goes for inspection and comes back usable. */
+static void test_station_events(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    /* Filling an empty that may not be delivered is refused; so is an impossible move. */
+    assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OVERDUE/events", "{\"event\":\"filled\"}"),
+                     409);
+    assert_string_equal(str(json_object_get(j, "error"), "code"), "illegal_transition");
+    json_decref(j);
+    assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OVERDUE/events", "{\"event\":\"repainted\"}"),
+                     400);
+    json_decref(j);
+    post_ok("/v1/cylinders/CY-OVERDUE/events", "{\"event\":\"sent_for_inspection\"}");
+    char body[160];
+    snprintf(body, sizeof(body), "{\"event\":\"inspected\",\"next_inspection\":\"%s\"}",
+             day(-1));
+    assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OVERDUE/events", body), 400);
+    json_decref(j);
+    snprintf(body, sizeof(body),
+             "{\"event\":\"inspected\",\"next_inspection\":\"%s\",\"note\":\"passed\"}",
+             day(4 * 365));
+    post_ok("/v1/cylinders/CY-OVERDUE/events", body);
+    expect_field("/v1/cylinders/CY-OVERDUE", "status", "returned_empty");
+    expect_field("/v1/cylinders/CY-OVERDUE", "last_inspection", day(0));
+    post_ok("/v1/cylinders/CY-OVERDUE/events", "{\"event\":\"filled\"}");
+    expect_field("/v1/cylinders/CY-OVERDUE", "status", "in_stock");
+    /* A cylinder past its life cannot be filled either, whatever its inspection says. */
+    post_ok("/v1/cylinders/CY-OLD/events", "{\"event\":\"sent_for_inspection\"}");
+    snprintf(body, sizeof(body), "{\"event\":\"inspected\",\"next_inspection\":\"%s\"}",
+             day(365));
+    post_ok("/v1/cylinders/CY-OLD/events", body);
+    assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OLD/events", "{\"event\":\"filled\"}"),
+                     409);
+    assert_string_equal(str(json_object_get(j, "error"), "code"), "cylinder_unusable");
+    json_decref(j);
+    post_ok("/v1/cylinders/CY-OLD/events", "{\"event\":\"scrapped\"}");
+    json_t *h = get("/v1/cylinders/CY-OLD/history");
+    json_t *items = json_object_get(h, "items");
+    assert_int_equal(json_array_size(items), 3);
+    assert_string_equal(str(json_array_get(items, 2), "event"), "scrapped");
+    assert_string_equal(str(json_array_get(items, 2), "actor"), "root");
+    json_decref(h);
+}
+
 /* What happened shows in /metrics for the operator. */
 static void test_metrics(void **state)
 {
@@ -595,7 +640,8 @@ static void test_audit_chain(void **state)
                            "supply_resumed",         "load_mismatch",
                            "load_reconciled",        "empty_collected",
                            "cylinder_returned",      "order_delivered",
-                           "cylinder_filled"};
+                           "cylinder_filled",        "cylinder_inspected",
+                           "cylinder_scrapped"};
     json_int_t tamper_seq = 0;
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         char path[160];
@@ -638,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_happy_path_to_delivered),
         cmocka_unit_test(test_failed_check_suspends_until_reinspection),
         cmocka_unit_test(test_reconciliation),
+        cmocka_unit_test(test_station_events),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_audit_chain),
     };

@@ -666,6 +666,38 @@ static void test_vehicles_then_staff(void **state)
 }
 
 /* What was imported is in Redis: a restarted dispatchd loads it back. */
+/* Cylinders (一瓶一码) by CSV: typed cells, a spec and a date refused with their row, an
+ * other enterprise's dispatcher cannot see them; imported cylinders are in stock. */
+static void test_cylinders_csv(void **state)
+{
+    (void)state;
+    const char *csv = "id,spec,manufacturer,serial,manufactured,next_inspection,"
+                      "service_life_years,blacklisted,blacklist_reason\n"
+                      "HLR-0001,YSP-35.5,Hulun Steel,G123,2024-03-01,2028-03-01,,,\n"
+                      "HLR-0002,YSP-118-II,Hulun Steel,G124,2024-03-01,2028-03-01,10,FALSE,\n"
+                      "HLR-0003,YSP-99,Hulun Steel,G125,2024-03-01,2028-03-01,,,\n"
+                      "HLR-0004,YSP-12,Hulun Steel,G126,2024-03-01,2020-01-01,,,\n"
+                      "HLR-0005,YSP-12,Hulun Steel,G127,2024-03-01,2028-03-01,,TRUE,\n";
+    json_t *r;
+    assert_int_equal(import_csv(&r, "/v1/import/cylinders", disp1_tok, csv), 422);
+    assert_int_equal(num(r, "rows"), 5);
+    assert_int_equal(num(r, "valid"), 2);
+    expect_error(r, 0, 3, "invalid_field", "spec");
+    expect_error(r, 1, 4, "invalid_field", "next_inspection");
+    expect_error(r, 2, 5, "invalid_field", "blacklist_reason");
+    json_decref(r);
+    assert_int_equal(import_csv(&r, "/v1/import/cylinders?skip_errors=true", disp1_tok, csv), 200);
+    assert_int_equal(num(r, "imported"), 2);
+    json_decref(r);
+    json_t *c;
+    assert_int_equal(http(&c, "GET", "/v1/cylinders/HLR-0002", disp1_tok, NULL, NULL, 0), 200);
+    assert_string_equal(str(c, "status"), "in_stock");
+    assert_string_equal(str(c, "enterprise_id"), "E1");
+    assert_int_equal(num(c, "service_life_years"), 10);
+    json_decref(c);
+    assert_int_equal(get_status("/v1/cylinders/HLR-0001", disp2_tok), 404);
+}
+
 static void test_restart_keeps_imports(void **state)
 {
     (void)state;
@@ -713,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_zones_geojson),
         cmocka_unit_test(test_vehicles_then_staff),
+        cmocka_unit_test(test_cylinders_csv),
         cmocka_unit_test(test_restart_keeps_imports),
         cmocka_unit_test(test_import_10000_customers),
     };
