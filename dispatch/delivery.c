@@ -237,13 +237,21 @@ static size_t on_vehicle(const struct registry *reg, const struct lpg_vehicle *v
 
 /* ---- refusals ---- */
 
-/* A refused hand-over or collection: the suspected roadside sale, alerted. */
+static int record_refusal(struct delivery_job *job, const char *what)
+{
+    return add_audit(job, "scan_refused", job->cylinder_id[0] ? job->cylinder_id : job->order_id,
+                     json_pack("{s:s, s:s, s:s, s:s}", "action", what, "order_id", job->order_id,
+                               "refusal", job->refusal, "reason", job->why));
+}
+
+/* A refused hand-over or collection (action "hand_over", "collect_empty"): recorded as a
+ * refusal and as a suspected roadside sale, alerted to the dispatchers. */
 static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v,
                          const char *action)
 {
     const struct lpg_staff *s = registry_staff(job->d->registry, job->staff_id);
     job->alert = calloc(1, sizeof(*job->alert));
-    if (job->alert == NULL || s == NULL)
+    if (job->alert == NULL || s == NULL || record_refusal(job, action) != 0)
         return -1;
     char msg[RULE_EVENT_MESSAGE_MAX];
     snprintf(msg, sizeof(msg), "suspected roadside sale: %s of %s refused (%s)", action,
@@ -251,14 +259,9 @@ static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v,
     struct vehicle_fix fix = vehicle_fix_of(v);
     alerts_compliance(job->alert, "roadside_sale", s->enterprise_id, v ? v->id : "", s->id,
                       fix.pos, msg, job->now_ms);
-    return 0;
-}
-
-static int record_refusal(struct delivery_job *job, const char *what)
-{
-    return add_audit(job, "scan_refused", job->cylinder_id[0] ? job->cylinder_id : job->order_id,
-                     json_pack("{s:s, s:s, s:s, s:s}", "action", what, "order_id", job->order_id,
-                               "refusal", job->refusal, "reason", job->why));
+    return add_audit(job, "roadside_sale_suspected", job->cylinder_id,
+                     json_pack("{s:s, s:s, s:s}", "order_id", job->order_id, "vehicle_id",
+                               v ? v->id : "", "alert_id", job->alert->id));
 }
 
 /* ---- scans ---- */
@@ -343,13 +346,8 @@ static int scan_hand_over(struct delivery_job *job, const struct lpg_staff *s,
     int32_t today = today_of(d, s->enterprise_id, job->now_ms);
     job->refusal = handover_check(o, s, v, cu, c, &fix, job->now_ms, today, &d->delivery_cfg,
                                   job->why, sizeof(job->why));
-    if (job->refusal) {
-        if (record_refusal(job, "hand_over") != 0 || roadside_sale(job, v, "hand-over") != 0)
-            return -1;
-        return add_audit(job, "roadside_sale_suspected", job->cylinder_id,
-                         json_pack("{s:s, s:s, s:s}", "order_id", job->order_id, "vehicle_id",
-                                   v ? v->id : "", "alert_id", job->alert->id));
-    }
+    if (job->refusal)
+        return roadside_sale(job, v, "hand_over");
     struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
     struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
     struct lpg_order *oe = edit(job, RS_ORDER, o->id);
@@ -383,14 +381,8 @@ static int scan_collect(struct delivery_job *job, const struct lpg_staff *s,
     int32_t aboard = v ? (int32_t)on_vehicle(d->registry, v) : 0;
     job->refusal = collect_check(o, s, v, cu, c, &fix, aboard, job->now_ms, &d->delivery_cfg,
                                  job->why, sizeof(job->why));
-    if (job->refusal) {
-        if (record_refusal(job, "collect_empty") != 0 ||
-            roadside_sale(job, v, "collection") != 0)
-            return -1;
-        return add_audit(job, "roadside_sale_suspected", job->cylinder_id,
-                         json_pack("{s:s, s:s, s:s}", "order_id", job->order_id, "vehicle_id",
-                                   v ? v->id : "", "alert_id", job->alert->id));
-    }
+    if (job->refusal)
+        return roadside_sale(job, v, "collect_empty");
     struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
     struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
     if (cy == NULL || ve == NULL)
@@ -903,12 +895,7 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
     struct delivery_job *job = arg;
     struct dispatchd *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "%s; %s", err ? err : "the store refused the change",
-                 store_err_outcome_unknown(err) ? "it may or may not have been recorded"
-                                                : "nothing was recorded, retry later");
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
-                           0);
+        handset_conn_store_failed(job->c, err, job->has_req, job->req);
         job_end(job);
         return;
     }

@@ -194,12 +194,7 @@ static void on_answer_committed(void *arg, const struct redisReply *reply, const
     struct answer_job *job = arg;
     struct dispatchd *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "%s; %s", err ? err : "the store refused the change",
-                 store_err_outcome_unknown(err) ? "it may or may not have been recorded"
-                                                : "nothing was recorded, retry later");
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
-                           0);
+        handset_conn_store_failed(job->c, err, job->has_req, job->req);
         answer_job_end(job);
         return;
     }

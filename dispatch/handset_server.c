@@ -672,6 +672,16 @@ void handset_conn_error(struct handset_conn *c, int code, const char *message, i
     hconn_send_error(c, (Lpg__V1__Error__Code)code, message, has_request, request_id, fatal);
 }
 
+void handset_conn_store_failed(struct handset_conn *c, const char *err, int has_request,
+                               uint64_t request_id)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s; %s", err ? err : "the store refused the change",
+             store_err_outcome_unknown(err) ? "it may or may not have been recorded"
+                                            : "nothing was recorded, retry later");
+    hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, has_request, request_id, 0);
+}
+
 void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char *message,
                          int has_request, uint64_t request_id)
 {

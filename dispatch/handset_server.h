@@ -88,6 +88,10 @@ void handset_conn_ack(struct handset_conn *c, int has_request, uint64_t request_
 /* code is an Lpg__V1__Error__Code. */
 void handset_conn_error(struct handset_conn *c, int code, const char *message, int has_request,
                         uint64_t request_id, int fatal);
+/* Error UNAVAILABLE for a request whose transaction failed: err is the store's reason (NULL:
+ * Redis refused the transaction); the message says whether the outcome is unknown. */
+void handset_conn_store_failed(struct handset_conn *c, const char *err, int has_request,
+                               uint64_t request_id);
 /* Error REFUSED naming the rule that refused (Error.refusal, a stable code). */
 void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char *message,
                          int has_request, uint64_t request_id);
