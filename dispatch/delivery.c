@@ -14,6 +14,7 @@
 #include "log.h"
 #include "model_json.h"
 #include "order_fsm.h"
+#include "order_rules.h"
 #include "registry.h"
 #include "registry_store.h"
 #include "safety_check.h"
@@ -182,57 +183,39 @@ static struct vehicle_fix vehicle_fix_of(const struct lpg_vehicle *v)
     return f;
 }
 
-/* ---- counting what a vehicle carries and what an order has loaded ---- */
+/* ---- what a vehicle carries and what an order has loaded (registry groups) ---- */
 
-struct cyl_filter {
-    const char *vehicle_id; /* aboard this vehicle (full or empty) */
-    const char *order_id;   /* loaded for / handed over on this order */
-    enum lpg_cylinder_status status;
-    const char *spec; /* NULL: any */
-    bool by_status;
-};
-
-static bool cyl_match(const void *entity, void *arg)
-{
-    const struct lpg_cylinder *c = entity;
-    const struct cyl_filter *f = arg;
-    if (f->vehicle_id && (strcmp(c->vehicle_id, f->vehicle_id) != 0 ||
-                          (c->status != LPG_CYL_LOADED && c->status != LPG_CYL_COLLECTED_EMPTY)))
-        return false;
-    if (f->order_id && strcmp(c->order_id, f->order_id) != 0)
-        return false;
-    if (f->by_status && c->status != f->status)
-        return false;
-    return f->spec == NULL || strcmp(c->spec, f->spec) == 0;
-}
-
-/* Cylinders of the enterprise matching f, all of them (paged through the registry). When out
- * is not NULL it receives up to cap of them. */
-static size_t cylinders_where(const struct registry *reg, const char *enterprise, struct cyl_filter *f,
-                              const struct lpg_cylinder **out, size_t cap)
-{
-    const struct lpg_cylinder *page[256];
-    char after[LPG_ID_MAX + 1] = "";
-    size_t total = 0, n;
-    do {
-        n = registry_list_cylinders(reg, enterprise, after, 256, NULL, NULL, page);
-        for (size_t i = 0; i < n; i++) {
-            if (!cyl_match(page[i], f))
-                continue;
-            if (out && total < cap)
-                out[total] = page[i];
-            total++;
-        }
-        if (n)
-            snprintf(after, sizeof(after), "%s", page[n - 1]->id);
-    } while (n == 256);
-    return total;
-}
+/* Cylinders one order may hold at the customer: the order rules' bound on its items. */
+#define ORDER_CYLINDERS_MAX 512
+_Static_assert(LPG_ORDER_ITEMS_MAX * ORDER_RULES_ITEM_COUNT_MAX <= ORDER_CYLINDERS_MAX,
+               "an order's cylinders fit the buffers below");
 
 static size_t on_vehicle(const struct registry *reg, const struct lpg_vehicle *v)
 {
-    struct cyl_filter f = {.vehicle_id = v->id};
-    return cylinders_where(reg, v->enterprise_id, &f, NULL, 0);
+    return registry_cylinders_on_vehicle(reg, v->id, NULL, 0);
+}
+
+/* The cylinders of order o in `status` (and of `spec` unless NULL), into out (cap entries);
+ * returns how many there are. */
+static size_t of_order(const struct registry *reg, const struct lpg_order *o,
+                       enum lpg_cylinder_status status, const char *spec,
+                       const struct lpg_cylinder **out, size_t cap)
+{
+    size_t n = registry_cylinders_of_order(reg, o->id, NULL, 0);
+    const struct lpg_cylinder **all = calloc(n ? n : 1, sizeof(*all));
+    size_t found = 0;
+    if (all == NULL)
+        return 0;
+    registry_cylinders_of_order(reg, o->id, all, n);
+    for (size_t i = 0; i < n; i++) {
+        if (all[i]->status != status || (spec && strcmp(all[i]->spec, spec) != 0))
+            continue;
+        if (out && found < cap)
+            out[found] = all[i];
+        found++;
+    }
+    free(all);
+    return found;
 }
 
 /* ---- refusals ---- */
@@ -302,9 +285,7 @@ static int scan_load(struct delivery_job *job, const struct lpg_staff *s,
     }
     if (v && o) {
         n.on_vehicle = (int32_t)on_vehicle(d->registry, v);
-        struct cyl_filter f = {.order_id = o->id, .status = LPG_CYL_LOADED, .by_status = true,
-                               .spec = c->spec};
-        n.loaded_of_spec = (int32_t)cylinders_where(d->registry, o->enterprise_id, &f, NULL, 0);
+        n.loaded_of_spec = (int32_t)of_order(d->registry, o, LPG_CYL_LOADED, c->spec, NULL, 0);
     }
     job->refusal = load_check(o, s, v, c, &n, today, &d->delivery_cfg, job->why, sizeof(job->why));
     if (job->refusal)
@@ -325,8 +306,7 @@ static int scan_load(struct delivery_job *job, const struct lpg_staff *s,
     }
     ve->trip_loaded++;
     /* The order is loaded once every cylinder it needs is aboard. */
-    struct cyl_filter all = {.order_id = o->id, .status = LPG_CYL_LOADED, .by_status = true};
-    size_t loaded = cylinders_where(d->registry, o->enterprise_id, &all, NULL, 0) + 1;
+    size_t loaded = of_order(d->registry, o, LPG_CYL_LOADED, NULL, NULL, 0) + 1;
     if ((int32_t)loaded >= lpg_order_cylinders(o) && order_move(job, oe, LPG_ORDER_LOADED, NULL))
         return -1;
     if (cylinder_moved(job, cy, "loaded", NULL) != 0)
@@ -490,11 +470,10 @@ static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
 /* Every cylinder of order o still at the customer goes back on the vehicle (not connected). */
 static int cylinders_back_on_vehicle(struct delivery_job *job, const struct lpg_order *o)
 {
-    struct cyl_filter f = {.order_id = o->id, .status = LPG_CYL_AT_CUSTOMER, .by_status = true};
-    const struct lpg_cylinder *at[512];
-    size_t n = cylinders_where(job->d->registry, o->enterprise_id, &f, at, 512);
+    const struct lpg_cylinder *at[ORDER_CYLINDERS_MAX];
+    size_t n = of_order(job->d->registry, o, LPG_CYL_AT_CUSTOMER, NULL, at, ORDER_CYLINDERS_MAX);
     struct lpg_vehicle *ve = o->vehicle_id[0] ? edit(job, RS_VEHICLE, o->vehicle_id) : NULL;
-    if (n > 512 || ve == NULL)
+    if (n > ORDER_CYLINDERS_MAX || ve == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
         struct lpg_cylinder *cy = edit(job, RS_CYLINDER, at[i]->id);
@@ -738,11 +717,10 @@ static int run_confirm(struct delivery_job *job)
     if (o->kind != LPG_ORDER_DELIVERY || o->state != LPG_ORDER_ARRIVED)
         return refuse_check(job, "order_not_deliverable",
                             "order %s has no cylinder handed over to confirm", o->id);
-    struct cyl_filter f = {.order_id = o->id, .status = LPG_CYL_AT_CUSTOMER, .by_status = true};
-    const struct lpg_cylinder *at[512];
-    size_t n = cylinders_where(reg, o->enterprise_id, &f, at, 512);
+    const struct lpg_cylinder *at[ORDER_CYLINDERS_MAX];
+    size_t n = of_order(reg, o, LPG_CYL_AT_CUSTOMER, NULL, at, ORDER_CYLINDERS_MAX);
     size_t unchecked = 0;
-    for (size_t i = 0; i < n && i < 512; i++)
+    for (size_t i = 0; i < n && i < ORDER_CYLINDERS_MAX; i++)
         unchecked += at[i]->check_id[0] == '\0';
     char msg[WHY_MAX];
     if ((int32_t)n < lpg_order_cylinders(o)) {
@@ -781,12 +759,11 @@ static int run_return(struct delivery_job *job)
         return -1;
     /* What is still aboard: empties are unloaded; a full cylinder still aboard after the
      * returns is unaccounted for. */
-    struct cyl_filter f = {.vehicle_id = v->id};
-    size_t n = cylinders_where(reg, v->enterprise_id, &f, NULL, 0);
+    size_t n = on_vehicle(reg, v);
     const struct lpg_cylinder **aboard = calloc(n ? n : 1, sizeof(*aboard));
     if (aboard == NULL)
         return -1;
-    cylinders_where(reg, v->enterprise_id, &f, aboard, n);
+    registry_cylinders_on_vehicle(reg, v->id, aboard, n);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct lpg_cylinder *cy = edit(job, RS_CYLINDER, aboard[i]->id);

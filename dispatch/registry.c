@@ -298,9 +298,10 @@ struct kind {
     struct slist by_ent; /* by (enterprise_id, id); unused for enterprises */
 };
 
-/* Staff of one zone, sorted by id. */
-struct zone_staff {
-    char zone_id[LPG_ID_MAX + 1]; /* the map key */
+/* A group of entities sharing a key (the staff of one zone, the cylinders aboard one vehicle or
+ * travelling on one order), sorted by id; removed when it empties. */
+struct group {
+    char key[LPG_ID_MAX + 1]; /* the map key */
     struct slot **v;
     size_t n, cap;
 };
@@ -313,7 +314,9 @@ struct counter {
 
 struct registry {
     struct kind k[K_COUNT];
-    struct idmap zone_staff;   /* zone id -> struct zone_staff */
+    struct idmap zone_staff;   /* zone id -> struct group of staff */
+    struct idmap cyl_vehicle;  /* vehicle id -> struct group of the cylinders aboard */
+    struct idmap cyl_order;    /* order id -> struct group of the cylinders on that order */
     struct idmap staff_load;   /* staff id -> active orders */
     struct idmap vehicle_load; /* vehicle id -> cylinders committed */
     struct slist waiting;      /* orders in state CREATED by (created_ms, id) */
@@ -360,9 +363,9 @@ static void map_free_values(struct idmap *m, void (*fn)(void *))
     idmap_clear(m);
 }
 
-static void zone_staff_free(void *p)
+static void group_free(void *p)
 {
-    struct zone_staff *b = p;
+    struct group *b = p;
     free(b->v);
     free(b);
 }
@@ -384,7 +387,9 @@ void registry_free(struct registry *reg)
         free(kd->by_id.v);
         free(kd->by_ent.v);
     }
-    map_free_values(&reg->zone_staff, zone_staff_free);
+    map_free_values(&reg->zone_staff, group_free);
+    map_free_values(&reg->cyl_vehicle, group_free);
+    map_free_values(&reg->cyl_order, group_free);
     map_free_values(&reg->staff_load, free);
     map_free_values(&reg->vehicle_load, free);
     free(reg->waiting.v);
@@ -592,22 +597,12 @@ int registry_remove_zone(struct registry *reg, const char *id)
 
 /* ---- staff ---- */
 
-static struct zone_staff *zone_bucket(struct registry *reg, const char *zone_id, bool create)
+static struct group *group_get(struct idmap *m, const char *key)
 {
-    struct zone_staff *b = idmap_get(&reg->zone_staff, zone_id);
-    if (b != NULL || !create)
-        return b;
-    b = calloc(1, sizeof(*b));
-    if (b == NULL || idmap_reserve(&reg->zone_staff, 1) != 0) {
-        free(b);
-        return NULL;
-    }
-    memcpy(b->zone_id, zone_id, strlen(zone_id) + 1);
-    idmap_set(&reg->zone_staff, b->zone_id, b);
-    return b;
+    return idmap_get(m, key);
 }
 
-static void bucket_remove(struct registry *reg, struct zone_staff *b, const struct slot *s)
+static void group_remove(struct idmap *m, struct group *b, const struct slot *s)
 {
     for (size_t i = 0; i < b->n; i++) {
         if (b->v[i] == s) {
@@ -617,13 +612,42 @@ static void bucket_remove(struct registry *reg, struct zone_staff *b, const stru
         }
     }
     if (b->n == 0) {
-        idmap_del(&reg->zone_staff, b->zone_id);
-        zone_staff_free(b);
+        idmap_del(m, b->key);
+        group_free(b);
     }
 }
 
-/* Insert s sorted by id (room reserved by the caller). */
-static void bucket_insert(struct zone_staff *b, struct slot *s, const char *id)
+/* The group of key with room for one more member, created if needed; NULL on out-of-memory
+ * (nothing changed). */
+static struct group *group_reserve(struct idmap *m, const char *key)
+{
+    struct group *b = idmap_get(m, key);
+    bool created = b == NULL;
+    if (created) {
+        b = calloc(1, sizeof(*b));
+        if (b == NULL || idmap_reserve(m, 1) != 0) {
+            free(b);
+            return NULL;
+        }
+        memcpy(b->key, key, strlen(key) + 1);
+        idmap_set(m, b->key, b);
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 8;
+        struct slot **v = realloc(b->v, cap * sizeof(*v));
+        if (v == NULL) {
+            if (created)
+                group_remove(m, b, NULL); /* drop the group just created */
+            return NULL;
+        }
+        b->v = v;
+        b->cap = cap;
+    }
+    return b;
+}
+
+/* Insert s sorted by id (room reserved by group_reserve). */
+static void group_insert(struct group *b, struct slot *s, const char *id)
 {
     size_t i = b->n;
     while (i > 0 && strcmp(b->v[i - 1]->id, id) > 0) {
@@ -632,6 +656,40 @@ static void bucket_insert(struct zone_staff *b, struct slot *s, const char *id)
     }
     b->v[i] = s;
     b->n++;
+}
+
+static size_t group_list(const struct idmap *m, const char *key, const void **out, size_t cap)
+{
+    const struct group *b = key ? idmap_get(m, key) : NULL;
+    if (b == NULL)
+        return 0;
+    for (size_t i = 0; i < b->n && i < cap; i++)
+        out[i] = b->v[i]->obj;
+    return b->n;
+}
+
+/* Moves slot s from the group of old_key to that of new_key ("" = none) in map m, reserving
+ * first: on -1 (out of memory) nothing changed. Call before the slot's object is replaced. */
+static int group_move_begin(struct idmap *m, const char *old_key, const char *new_key,
+                            struct group **to)
+{
+    *to = NULL;
+    if (strcmp(old_key, new_key) == 0 || new_key[0] == '\0')
+        return 0;
+    *to = group_reserve(m, new_key);
+    return *to ? 0 : -1;
+}
+
+static void group_move_end(struct idmap *m, struct slot *s, const char *old_key,
+                           const char *new_key, struct group *to, const char *id)
+{
+    if (strcmp(old_key, new_key) == 0)
+        return;
+    struct group *from = old_key[0] ? group_get(m, old_key) : NULL;
+    if (from != NULL)
+        group_remove(m, from, s);
+    if (to != NULL)
+        group_insert(to, s, id);
 }
 
 int registry_put_staff(struct registry *reg, struct lpg_staff *st)
@@ -648,38 +706,17 @@ int registry_put_staff(struct registry *reg, struct lpg_staff *st)
         return -1;
     }
     const struct lpg_staff *old = is_new ? NULL : s->obj;
-    bool rezone = old == NULL || strcmp(old->zone_id, st->zone_id) != 0;
-    struct zone_staff *nb = NULL;
-    if (rezone && st->zone_id[0] != '\0') {
-        nb = zone_bucket(reg, st->zone_id, true);
-        if (nb != NULL && nb->n == nb->cap) {
-            size_t cap = nb->cap ? nb->cap * 2 : 8;
-            struct slot **v = realloc(nb->v, cap * sizeof(*v));
-            if (v != NULL) {
-                nb->v = v;
-                nb->cap = cap;
-            } else {
-                if (nb->n == 0)
-                    bucket_remove(reg, nb, NULL); /* drop the bucket just created */
-                nb = NULL;
-            }
-        }
-        if (nb == NULL) {
-            if (is_new)
-                free(s);
-            free(st);
-            return -1;
-        }
+    const char *old_zone = old ? old->zone_id : "";
+    struct group *to;
+    if (group_move_begin(&reg->zone_staff, old_zone, st->zone_id, &to) != 0) {
+        if (is_new)
+            free(s);
+        free(st);
+        return -1;
     }
-    if (rezone && old != NULL && old->zone_id[0] != '\0') {
-        struct zone_staff *ob = zone_bucket(reg, old->zone_id, false);
-        if (ob != NULL)
-            bucket_remove(reg, ob, s);
-    }
+    group_move_end(&reg->zone_staff, s, old_zone, st->zone_id, to, st->id);
     st->active_orders = counter_get(&reg->staff_load, st->id);
     put_commit(&c, s, is_new);
-    if (nb != NULL)
-        bucket_insert(nb, s, st->id);
     return 0;
 }
 
@@ -689,9 +726,7 @@ int registry_remove_staff(struct registry *reg, const char *id)
     if (s == NULL)
         return -1;
     const struct lpg_staff *st = s->obj;
-    struct zone_staff *b = st->zone_id[0] ? zone_bucket(reg, st->zone_id, false) : NULL;
-    if (b != NULL)
-        bucket_remove(reg, b, s);
+    group_move_end(&reg->zone_staff, s, st->zone_id, "", NULL, st->id);
     remove_slot(reg, K_STAFF, s);
     return 0;
 }
@@ -781,8 +816,51 @@ int registry_remove_customer(struct registry *reg, const char *id)
         return 0;                                                                                  \
     }
 
-PLAIN_PUT_REMOVE(cylinder, lpg_cylinder, K_CYLINDER)
 PLAIN_PUT_REMOVE(hazard, lpg_hazard, K_HAZARD)
+
+/* Cylinders are also grouped by the vehicle they are aboard and the order they travel on. */
+int registry_put_cylinder(struct registry *reg, struct lpg_cylinder *cy)
+{
+    if (reg == NULL || cy == NULL || !id_ok(cy->id)) {
+        free(cy);
+        return -1;
+    }
+    struct put_ctx c = {reg, K_CYLINDER, cy, cy->id, cy->enterprise_id};
+    bool is_new;
+    struct slot *s = put_begin(&c, &is_new);
+    if (s == NULL) {
+        free(cy);
+        return -1;
+    }
+    const struct lpg_cylinder *old = is_new ? NULL : s->obj;
+    const char *old_v = old ? old->vehicle_id : "", *old_o = old ? old->order_id : "";
+    struct group *to_v, *to_o;
+    if (group_move_begin(&reg->cyl_vehicle, old_v, cy->vehicle_id, &to_v) != 0 ||
+        group_move_begin(&reg->cyl_order, old_o, cy->order_id, &to_o) != 0) {
+        if (to_v != NULL && to_v->n == 0)
+            group_remove(&reg->cyl_vehicle, to_v, NULL); /* created just now: drop it */
+        if (is_new)
+            free(s);
+        free(cy);
+        return -1;
+    }
+    group_move_end(&reg->cyl_vehicle, s, old_v, cy->vehicle_id, to_v, cy->id);
+    group_move_end(&reg->cyl_order, s, old_o, cy->order_id, to_o, cy->id);
+    put_commit(&c, s, is_new);
+    return 0;
+}
+
+int registry_remove_cylinder(struct registry *reg, const char *id)
+{
+    struct slot *s = reg && id ? slot_of(reg, K_CYLINDER, id) : NULL;
+    if (s == NULL)
+        return -1;
+    const struct lpg_cylinder *cy = s->obj;
+    group_move_end(&reg->cyl_vehicle, s, cy->vehicle_id, "", NULL, cy->id);
+    group_move_end(&reg->cyl_order, s, cy->order_id, "", NULL, cy->id);
+    remove_slot(reg, K_CYLINDER, s);
+    return 0;
+}
 
 /* ---- orders ---- */
 
@@ -1155,12 +1233,19 @@ size_t registry_zones_at(struct registry *reg, const char *enterprise_id, struct
 size_t registry_staff_in_zone(const struct registry *reg, const char *zone_id,
                               const struct lpg_staff **out, size_t cap)
 {
-    const struct zone_staff *b = reg && zone_id ? idmap_get(&reg->zone_staff, zone_id) : NULL;
-    if (b == NULL)
-        return 0;
-    for (size_t i = 0; i < b->n && i < cap; i++)
-        out[i] = b->v[i]->obj;
-    return b->n;
+    return reg ? group_list(&reg->zone_staff, zone_id, (const void **)out, cap) : 0;
+}
+
+size_t registry_cylinders_on_vehicle(const struct registry *reg, const char *vehicle_id,
+                                     const struct lpg_cylinder **out, size_t cap)
+{
+    return reg ? group_list(&reg->cyl_vehicle, vehicle_id, (const void **)out, cap) : 0;
+}
+
+size_t registry_cylinders_of_order(const struct registry *reg, const char *order_id,
+                                   const struct lpg_cylinder **out, size_t cap)
+{
+    return reg ? group_list(&reg->cyl_order, order_id, (const void **)out, cap) : 0;
 }
 
 size_t registry_waiting_orders(const struct registry *reg, const struct lpg_order **out, size_t cap)

@@ -90,8 +90,8 @@ size_t registry_list_customers(const struct registry *reg, const char *enterpris
 size_t registry_list_orders(const struct registry *reg, const char *enterprise_id,
                             const char *after_id, size_t limit, registry_filter_fn *filter,
                             void *arg, const struct lpg_order **out);
-/* Cylinders and hazards: the listing scans the enterprise's range in id order, so a selective
- * filter (one vehicle's load, one order's cylinders) costs O(cylinders of the enterprise). */
+/* Cylinders and hazards by enterprise; a selective filter costs O(entities of the enterprise):
+ * for one vehicle's load or one order's cylinders use the groups below. */
 size_t registry_list_cylinders(const struct registry *reg, const char *enterprise_id,
                                const char *after_id, size_t limit, registry_filter_fn *filter,
                                void *arg, const struct lpg_cylinder **out);
@@ -107,6 +107,14 @@ size_t registry_zones_at(struct registry *reg, const char *enterprise_id, struct
 /* Staff whose zone is `zone_id`, at most cap; returns the total. */
 size_t registry_staff_in_zone(const struct registry *reg, const char *zone_id,
                               const struct lpg_staff **out, size_t cap);
+
+/* Cylinders whose vehicle_id is vehicle_id (aboard it, full or empty), or whose order_id is
+ * order_id (loaded for it, handed over on it, collected on it), ascending by code, at most cap;
+ * return the total. Kept as groups, so the cost is that of the group, not of the enterprise. */
+size_t registry_cylinders_on_vehicle(const struct registry *reg, const char *vehicle_id,
+                                     const struct lpg_cylinder **out, size_t cap);
+size_t registry_cylinders_of_order(const struct registry *reg, const char *order_id,
+                                   const struct lpg_cylinder **out, size_t cap);
 
 /* Orders in state CREATED (waiting), oldest first, at most cap; returns the total. */
 size_t registry_waiting_orders(const struct registry *reg, const struct lpg_order **out,

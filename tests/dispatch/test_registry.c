@@ -383,6 +383,63 @@ static void test_counters(void **state)
 
 /* ---- staff by zone ---- */
 
+static struct lpg_cylinder *cyl(const char *id, const char *vehicle, const char *order)
+{
+    struct lpg_cylinder *c = calloc(1, sizeof(*c));
+    strcpy(c->id, id);
+    strcpy(c->enterprise_id, "E1");
+    strcpy(c->spec, "YSP-35.5");
+    strcpy(c->vehicle_id, vehicle);
+    strcpy(c->order_id, order);
+    c->status = vehicle[0] ? LPG_CYL_LOADED : order[0] ? LPG_CYL_AT_CUSTOMER : LPG_CYL_IN_STOCK;
+    return c;
+}
+
+/* Cylinders grouped by the vehicle they are aboard and the order they travel on, following
+ * every put and remove. */
+static void test_cylinder_groups(void **state)
+{
+    (void)state;
+    struct registry *reg = registry_new();
+    const struct lpg_cylinder *out[8];
+    assert_int_equal(registry_put_cylinder(reg, cyl("C3", "V1", "O1")), 0);
+    assert_int_equal(registry_put_cylinder(reg, cyl("C1", "V1", "O1")), 0);
+    assert_int_equal(registry_put_cylinder(reg, cyl("C2", "V2", "O2")), 0);
+    assert_int_equal(registry_put_cylinder(reg, cyl("C4", "", "")), 0);
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "V1", out, 8), 2);
+    assert_string_equal(out[0]->id, "C1"); /* by code */
+    assert_string_equal(out[1]->id, "C3");
+    assert_int_equal(registry_cylinders_of_order(reg, "O2", out, 8), 1);
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "", out, 8), 0);
+    /* C1 handed over on O1: off the vehicle, still on the order. */
+    assert_int_equal(registry_put_cylinder(reg, cyl("C1", "", "O1")), 0);
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "V1", out, 8), 1);
+    assert_string_equal(out[0]->id, "C3");
+    assert_int_equal(registry_cylinders_of_order(reg, "O1", out, 8), 2);
+    /* C3 moved to V2 for O2; C4 loaded on V1. */
+    assert_int_equal(registry_put_cylinder(reg, cyl("C3", "V2", "O2")), 0);
+    assert_int_equal(registry_put_cylinder(reg, cyl("C4", "V1", "O3")), 0);
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "V2", out, 8), 2);
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "V1", out, 8), 1);
+    assert_string_equal(out[0]->id, "C4");
+    assert_int_equal(registry_cylinders_of_order(reg, "O1", out, 8), 1);
+    assert_int_equal(registry_remove_cylinder(reg, "C3"), 0);
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "V2", out, 8), 1);
+    assert_int_equal(registry_cylinders_of_order(reg, "O2", out, 8), 1);
+    assert_int_equal(registry_remove_cylinder(reg, "C2"), 0);
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "V2", out, 8), 0);
+    assert_int_equal(registry_cylinders_of_order(reg, "O2", out, 8), 0);
+    /* Many on one vehicle: the group grows. */
+    for (int i = 0; i < 100; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "M%03d", 99 - i);
+        assert_int_equal(registry_put_cylinder(reg, cyl(id, "V9", "O9")), 0);
+    }
+    assert_int_equal(registry_cylinders_on_vehicle(reg, "V9", out, 8), 100);
+    assert_string_equal(out[0]->id, "M000");
+    registry_free(reg);
+}
+
 static void test_staff_in_zone(void **state)
 {
     (void)state;
@@ -573,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_counters),
         cmocka_unit_test(test_staff_in_zone),
+        cmocka_unit_test(test_cylinder_groups),
         cmocka_unit_test(test_zones_at),
         cmocka_unit_test(test_waiting),
         cmocka_unit_test(test_dup),
