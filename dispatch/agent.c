@@ -26,6 +26,7 @@
 #include "agent_status.h"
 #include "config.h"
 #include "log.h"
+#include "timeval_ms.h"
 
 #define AGENT_VERSION "0.1.0"
 #define CREDENTIAL_MAX 256 /* bytes: the protocol's bound on Hello.credential */
@@ -53,7 +54,7 @@ static int64_t wall_ms(void)
 
 static void arm_ms(struct event *ev, int64_t ms)
 {
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = timeval_from_ms(ms);
     evtimer_add(ev, &tv);
 }
 

@@ -14,6 +14,7 @@
 
 #include "backoff.h"
 #include "log.h"
+#include "timeval_ms.h"
 
 /* Longest gpsd report kept for the class check (gpsd's JSON lines are at most 10 KB). */
 #define GPSD_LINE_MAX 10240
@@ -42,8 +43,7 @@ static int64_t wall_ms(void)
 
 static void schedule_retry(struct agent_gpsd *g)
 {
-    int ms = backoff_next(&g->backoff);
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct timeval tv = timeval_from_ms(backoff_next(&g->backoff));
     evtimer_add(g->retry_ev, &tv);
 }
 
@@ -116,8 +116,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         struct agent_fix f;
         if (agent_receiver_offer(&g->rcv, &rd, wall_ms(), &f))
             g->on_fix(g->arg, &f);
-        int ms = (int)g->cfg->epoch_timeout;
-        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+        struct timeval tv = timeval_from_ms(g->cfg->epoch_timeout);
         evtimer_add(g->epoch_ev, &tv);
     } while (g->connected && gps_waiting(&g->gd, 0));
 }

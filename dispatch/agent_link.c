@@ -19,6 +19,7 @@
 #include "backoff.h"
 #include "frame.h"
 #include "log.h"
+#include "timeval_ms.h"
 #include "lpg/v1/envelope.pb-c.h"
 
 #define AGENT_SOFTWARE "lpg-agent 0.1.0"
@@ -49,16 +50,9 @@ struct agent_link {
     struct agent_link_counters c;
 };
 
-static void ms_tv(int64_t ms, struct timeval *tv)
-{
-    tv->tv_sec = (time_t)(ms / 1000);
-    tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-}
-
 static void arm(struct event *ev, int64_t ms)
 {
-    struct timeval tv;
-    ms_tv(ms, &tv);
+    struct timeval tv = timeval_from_ms(ms);
     evtimer_add(ev, &tv);
 }
 

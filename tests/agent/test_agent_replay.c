@@ -69,23 +69,13 @@ static void iso(long long ms, char *out, size_t cap)
 static int start_stack(const char *tag, const char *const *extra, const char *device,
                        const char *vehicle, char secret[64])
 {
-    char tok[64], resp[4096], body[512];
-    int status;
+    char tok[64];
     if (harness_stack_start(&stack, tag, extra) != 0 ||
         harness_stack_device(&stack, device, secret) != 0 ||
+        harness_stack_vehicle(&stack, vehicle, device) != 0 ||
         harness_stack_admin_token(&stack, tok) != 0)
         return -1;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
-    snprintf(body, sizeof(body),
-             "{\"id\":\"%s\",\"enterprise_id\":\"E0\",\"plate\":\"P-%s\",\"kind\":\"van\","
-             "\"capacity\":10,\"staff_id\":\"S-%s\"}",
-             vehicle, vehicle, device);
-    if (harness_http_req(stack.d.http_port, "POST", "/v1/vehicles", auth, body, &status, resp,
-                         sizeof(resp)) != 0 ||
-        status != 201) {
-        fprintf(stderr, "vehicle: %d %s\n", status, resp);
-        return -1;
-    }
     return 0;
 }
 
