@@ -127,18 +127,25 @@ static void on_fix(void *arg, struct agent_fix *fix)
     pump(a);
 }
 
-static void on_ack(void *arg, uint64_t position_seq)
+static void on_ack(void *arg, uint64_t position_seq, uint64_t batch_last)
 {
     struct agent *a = arg;
-    uint64_t before = agent_spool_get_index(a->spool)->acked;
-    int jumped = agent_spool_ack(a->spool, position_seq);
-    uint64_t after = agent_spool_get_index(a->spool)->acked;
+    const struct agent_spool_index *ix = agent_spool_get_index(a->spool);
+    uint64_t before = ix->acked;
+    if (position_seq < batch_last)
+        /* The batch is stored; the server skipped its fixes above its mark (invalid, e.g. a
+         * time in the future, or out of order). Resending them would be skipped again, so
+         * they are done too. */
+        log_warn("the server stored the batch up to seq %llu but skipped fixes up to %llu "
+                 "(invalid or out of order; see its lpg_fixes_total metrics)",
+                 (unsigned long long)position_seq, (unsigned long long)batch_last);
+    int jumped = agent_spool_ack(a->spool, position_seq > batch_last ? position_seq : batch_last);
     if (jumped == 1)
         log_warn("the server has already stored up to seq %llu, beyond this spool's last "
                  "fix (was the spool deleted?): continuing after it",
                  (unsigned long long)position_seq);
     else
-        a->acked += after - before;
+        a->acked += ix->acked - before;
 }
 
 static void on_ready(void *arg)

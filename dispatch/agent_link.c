@@ -44,6 +44,7 @@ struct agent_link {
     uint64_t next_request_id;
     uint64_t inflight;       /* request_id awaiting an answer; 0 none */
     bool inflight_is_batch;
+    uint64_t inflight_last_seq; /* seq of the last fix of the batch in flight */
     bool hold;               /* a refused batch waits for retry_ev */
     size_t batch_limit;
     uint32_t server_max_frame;
@@ -208,8 +209,8 @@ static void handle(struct agent_link *l, const uint8_t *p, size_t n)
                 l->c.batches_acked++;
                 backoff_reset(&l->retry_backoff);
                 l->batch_limit = (size_t)l->cfg->batch_max_fixes;
-                if (ack->has_position_seq)
-                    l->cb.on_ack(l->arg, ack->position_seq);
+                l->cb.on_ack(l->arg, ack->has_position_seq ? ack->position_seq : 0,
+                             l->inflight_last_seq);
             }
             if (l->state == OPEN && !l->hold)
                 l->cb.on_ready(l->arg);
@@ -457,6 +458,7 @@ int agent_link_send(struct agent_link *l, const struct agent_fix *fixes, size_t 
     l->next_request_id++;
     l->inflight = env.request_id;
     l->inflight_is_batch = true;
+    l->inflight_last_seq = fixes[n - 1].seq;
     l->c.batches_sent++;
     l->c.fixes_sent += n;
     arm(l->timeout_ev, l->cfg->ack_timeout);

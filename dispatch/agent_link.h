@@ -28,8 +28,10 @@
 struct agent_link;
 
 struct agent_link_callbacks {
-    /* The server stored everything up to position_seq (Ack.position_seq of a batch). */
-    void (*on_ack)(void *arg, uint64_t position_seq);
+    /* A batch whose last fix had seq batch_last was answered with Ack.position_seq: it is
+     * stored, and every fix of it at or below batch_last is done (stored, or skipped by the
+     * server as invalid or out of order, which position_seq below batch_last tells). */
+    void (*on_ack)(void *arg, uint64_t position_seq, uint64_t batch_last);
     /* A batch may be sent now (session opened, previous batch answered, retry delay over). */
     void (*on_ready)(void *arg);
 };

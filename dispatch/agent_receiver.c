@@ -56,8 +56,14 @@ static int finish(struct agent_receiver *r, struct agent_fix *out)
     r->has_pending = false;
     if (r->has_last && p->time_ms <= r->last_time_ms) {
         r->c.backwards++;
-        return 0;
+        /* A few epochs back in time are a glitch (or a spliced log): dropped. A receiver that
+         * stays on its new timeline was wrong before, not now: follow it. */
+        if (++r->backwards_run < AGENT_REANCHOR_EPOCHS)
+            return 0;
+        r->has_last = false;
+        r->c.reanchored++;
     }
+    r->backwards_run = 0;
     memset(out, 0, sizeof(*out));
     out->time_ms = (uint64_t)(p->time_ms + r->time_offset_ms);
     out->rx_ms = (uint64_t)r->pending_rx_ms;

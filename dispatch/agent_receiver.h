@@ -11,8 +11,10 @@
  *   - no valid UTC time (absent, or before 2000-01-01: a receiver that has no date yet, or
  *     whose date gpsd could not tell): skipped, counted in no_time. A fix is never sent
  *     without a valid UTC time;
- *   - time going backwards or repeating (a receiver glitch, a replayed log): skipped, counted
- *     in backwards;
+ *   - time going backwards or repeating (a receiver glitch, a spliced log): skipped, counted
+ *     in backwards; when AGENT_REANCHOR_EPOCHS epochs in a row are behind the last fix, the
+ *     receiver's new timeline is taken from there on (counted in reanchored): its earlier
+ *     time was the wrong one;
  *   - missing speed or course: derived from the previous fix when it is at most
  *     derive_max_gap older (across a longer gap, a time jump or a fix lost and regained, a
  *     derived speed would be fiction, so it stays absent), and marked speed_derived;
@@ -26,6 +28,9 @@
 #include <stdint.h>
 
 #include "agent_spool.h"
+
+/* Consecutive epochs behind the last fix after which the receiver's new timeline is taken. */
+#define AGENT_REANCHOR_EPOCHS 10
 
 /* Earliest receiver time taken as a real date: 2000-01-01T00:00Z, the server's own bound. */
 #define AGENT_MIN_TIME_MS 946684800000LL
@@ -49,6 +54,7 @@ struct agent_receiver_counters {
     uint64_t no_fix;
     uint64_t no_time;
     uint64_t backwards;
+    uint64_t reanchored; /* times the receiver's timeline was taken after a jump back */
     uint64_t derived;   /* fixes whose speed was derived */
 };
 
@@ -61,6 +67,7 @@ struct agent_receiver {
     bool has_last;
     int64_t last_time_ms; /* receiver time of the last fix produced (before the offset) */
     double last_lat, last_lon;
+    unsigned backwards_run; /* epochs in a row behind the last fix */
     struct agent_receiver_counters c;
 };
 

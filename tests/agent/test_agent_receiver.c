@@ -115,6 +115,36 @@ static void test_no_fix_no_time_backwards(void **state)
     assert_false(f.has_heading);
 }
 
+static void test_staying_back_in_time_is_followed(void **state)
+{
+    (void)state;
+    struct agent_receiver rc;
+    agent_receiver_init(&rc, 0, 10000);
+    struct agent_fix f;
+    int64_t t = T0 + 3600 * 1000LL;
+    struct agent_reading r = tpv(3, t, 49.21, 119.75);
+    agent_receiver_offer(&rc, &r, 0, &f);
+    /* An hour back, then on from there: the first AGENT_REANCHOR_EPOCHS - 1 are dropped,
+     * the next one is taken and the new timeline followed. */
+    int produced = 0;
+    for (int i = 0; i <= AGENT_REANCHOR_EPOCHS + 2; i++) {
+        r = tpv(3, T0 + i * 1000LL, 49.21, 119.75);
+        if (agent_receiver_offer(&rc, &r, 0, &f)) {
+            produced++;
+            if (produced == 1)
+                assert_int_equal(f.time_ms, t);
+            else if (produced == 2)
+                assert_int_equal(f.time_ms, T0 + (AGENT_REANCHOR_EPOCHS - 1) * 1000LL);
+        }
+    }
+    assert_int_equal(rc.c.backwards, AGENT_REANCHOR_EPOCHS);
+    assert_int_equal(rc.c.reanchored, 1);
+    assert_int_equal(produced, 4); /* t, then T0+9 s, T0+10 s, T0+11 s */
+    /* No speed is derived across the jump. */
+    assert_int_equal(agent_receiver_flush(&rc, &f), 1);
+    assert_int_equal(f.time_ms, T0 + (AGENT_REANCHOR_EPOCHS + 2) * 1000LL);
+}
+
 static void test_no_derivation_across_a_gap(void **state)
 {
     (void)state;
@@ -147,6 +177,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_epoch_merged_into_one_fix),
         cmocka_unit_test(test_no_fix_no_time_backwards),
+        cmocka_unit_test(test_staying_back_in_time_is_followed),
         cmocka_unit_test(test_no_derivation_across_a_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,11 @@
  *    as in the GPX; and no overspeed alert at the default 60 km/h (the drive never exceeds
  *    60 km/h for more than 5 s).
  *
+ * 3. bt451.log as it is (a 2 Hz receiver, 2009-12-09): the void sentences before its first fix
+ *    and the fixes after its time jumps back are not sent; a fix the server refuses (gpsd
+ *    dates one a day ahead) is acknowledged and not resent; the others are stored with their
+ *    positions and speeds; a course too short to derive stays absent.
+ *
  * Times: gpsd moves dates before 2017 forward by 1024 weeks (stack-notes.md), and a route day
  * expires route_retention_days after its end, so recorded dates would be refused as future or
  * expire at once. The agent's `time_offset` setting (documented for replays) moves each log
@@ -106,7 +111,8 @@ struct agent_run {
 };
 
 static void start_agent(struct agent_run *a, const char *device, const char *secret,
-                        int gpsd_port, long long offset_s, const char *batch_age)
+                        int gpsd_port, long long offset_s, const char *batch_age,
+                        const char *extra /* one more --name=value, or NULL */)
 {
     char logf[400], a_dev[80], a_cred[340], a_spool[340], a_gpsd[40], a_srv[40], a_off[40],
         a_age[40];
@@ -130,7 +136,7 @@ static void start_agent(struct agent_run *a, const char *device, const char *sec
     snprintf(a_age, sizeof(a_age), "--batch-max-age=%s", batch_age);
     char *argv[] = {LPG_AGENT_BIN, a_dev, a_cred, a_spool, a_gpsd, a_srv, a_off, a_age,
                     "--reconnect-min=100", "--reconnect-max=800", "--log-level=debug",
-                    "--spool-max-fixes=5000", NULL};
+                    "--spool-max-fixes=5000", (char *)extra, NULL};
     assert_int_equal(harness_proc_start(&a->proc, "lpg-agent", logf, argv), 0);
 }
 
@@ -472,7 +478,7 @@ static void test_nmea_log_as_is(void **state)
     int gport = harness_free_port();
     struct harness_proc rep;
     start_replay(&rep, TRACKS_DIR "/bundg_zeus_9.log", gport, go, NULL, "0.002");
-    start_agent(&a, "A1", secret, gport, offset, "1000");
+    start_agent(&a, "A1", secret, gport, offset, "1000", "--spool-fsync=always");
     go_when_watched(&a, go);
     assert_int_equal(wait_exit(&rep, 40000), 0);
     assert_int_equal(wait_status(&a, "acked_seq", (long long)n, 15000), 0);
@@ -507,6 +513,12 @@ static void test_nmea_log_as_is(void **state)
     assert_int_equal(start, (yesterday_s() + warranted) * 1000LL);
     int st = harness_proc_stop(&a.proc, SIGTERM, 5000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* `lpg-agent --status` reads the spool's status line (written again at exit). */
+    char cmd[800];
+    snprintf(cmd, sizeof(cmd),
+             "%s --status --spool-dir=%s | grep -q ' spooled=0 dropped=0 .* acked_seq=148 '",
+             LPG_AGENT_BIN, a.spool);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* ---- 2. a GPX drive, outages of dispatchd, gpsd and the agent ---- */
@@ -571,7 +583,7 @@ static void test_gpx_drive_through_outages(void **state)
     int gport = harness_free_port();
     struct harness_proc rep;
     start_replay(&rep, part1, gport, go, pause, "0.004");
-    start_agent(&a, "A2", secret, gport, offset, "8000");
+    start_agent(&a, "A2", secret, gport, offset, "8000", NULL);
     snprintf(agent_log_1, sizeof(agent_log_1), "%s", a.proc.log);
     go_when_watched(&a, go);
 
@@ -596,7 +608,7 @@ static void test_gpx_drive_through_outages(void **state)
     touch(pause);
     harness_sleep_ms(1600);
     harness_proc_stop(&a.proc, SIGKILL, 2000);
-    start_agent(&a, "A2", secret, gport, offset, "8000");
+    start_agent(&a, "A2", secret, gport, offset, "8000", NULL);
     /* The restarted agent found unacknowledged fixes in the spool and sends them. */
     assert_int_equal(wait_status(&a, "server", 1, 15000), 0);
     char grep[1000];
@@ -638,11 +650,92 @@ static void test_gpx_drive_through_outages(void **state)
     (void)agent_log_1;
 }
 
-int main(void)
+/* ---- 3. a receiver's start and a jump back in time (bt451.log, 2 Hz, 2009) ---- */
+
+static void test_receiver_start_and_time_jump(void **state)
 {
+    (void)state;
+    char secret[64];
+    assert_int_equal(start_stack("agent-bt451", NULL, "A3", "V3", secret), 0);
+    /* The log: 4 void RMC (no fix, no time), then 8 valid RMC from 15:25:05.0 to 15:25:08.5
+     * every 0.5 s, then a GGA of 14:33:06.0 and 5 RMC of 14:33:06.5..14:33:08.5: the
+     * receiver's time jumps back 52 minutes. What gpsd makes of it (seen with gpsd 3.22): it
+     * reports the last epoch before the jump only merged into the GGA after it, and, the GGA
+     * having no date, takes its time of day as the NEXT day (a midnight roll-over). So the
+     * agent reads 8 fixes: 15:25:05.0..15:25:08.0 and one at 14:33:06 a day later, which the
+     * server refuses as in the future (the batch is acknowledged, the fix skipped: the agent
+     * must not resend it forever); the RMCs after it are behind it and not sent. Stored: the
+     * log's first 7 valid fixes. */
+    const long long log_day = 1260316800LL; /* 2009-12-09 */
+    long long offset = yesterday_s() - log_day - WEEKS_1024_S;
+    /* The 8 valid RMC before the jump: time of day, ddmm.mmmmm converted to degrees, knots. */
+    static const struct want w[] = {
+        {.time_ms = 55505000, .lat = 55.7970188, .lon = 23.5690217, .kmh = 0.253 * KNOT_KMH},
+        {.time_ms = 55505500, .lat = 55.7970198, .lon = 23.5690207, .kmh = 0.265 * KNOT_KMH},
+        {.time_ms = 55506000, .lat = 55.7970210, .lon = 23.5690195, .kmh = 0.340 * KNOT_KMH},
+        {.time_ms = 55506500, .lat = 55.7970220, .lon = 23.5690188, .kmh = 0.336 * KNOT_KMH},
+        {.time_ms = 55507000, .lat = 55.7970232, .lon = 23.5690175, .kmh = 0.371 * KNOT_KMH},
+        {.time_ms = 55507500, .lat = 55.7970242, .lon = 23.5690163, .kmh = 0.309 * KNOT_KMH},
+        {.time_ms = 55508000, .lat = 55.7970250, .lon = 23.5690153, .kmh = 0.309 * KNOT_KMH},
+        {.time_ms = 55508500, .lat = 55.7970260, .lon = 23.5690143, .kmh = 0.296 * KNOT_KMH},
+    };
+    size_t n = sizeof(w) / sizeof(w[0]) - 1; /* see above */
+    struct want shifted[8];
+    for (size_t i = 0; i < n; i++) {
+        shifted[i] = w[i];
+        shifted[i].time_ms += yesterday_s() * 1000LL;
+    }
+    struct agent_run a;
+    snprintf(a.spool, sizeof(a.spool), "%s/spool-A3", stack.dir);
+    snprintf(a.cred, sizeof(a.cred), "%s/A3.secret", stack.dir);
+    char go[300];
+    snprintf(go, sizeof(go), "%s/go-A3", stack.dir);
+    int gport = harness_free_port();
+    struct harness_proc rep;
+    start_replay(&rep, TRACKS_DIR "/bt451.log", gport, go, NULL, "0.01");
+    start_agent(&a, "A3", secret, gport, offset, "500", NULL);
+    go_when_watched(&a, go);
+    assert_int_equal(wait_exit(&rep, 40000), 0);
+    assert_int_equal(wait_status(&a, "acked_seq", (long long)n + 1, 15000), 0);
+    harness_sleep_ms(2500); /* anything more would have arrived by now */
+    assert_int_equal(status_get(&a, "read"), (long long)n + 1);
+    assert_int_equal(status_get(&a, "acked_seq"), (long long)n + 1);
+    assert_int_equal(status_get(&a, "spooled"), 0);
+    /* Sent once, not again and again. */
+    assert_int_equal(status_get(&a, "sent"), (long long)n + 1);
+    /* Behind: the RMCs after the jump but the last (gpsd reports an epoch when the next
+     * begins, and the log ends there). */
+    assert_true(status_get(&a, "backwards") >= 4);
+    assert_true(status_get(&a, "no_fix") + status_get(&a, "no_time") >= 1);
+    json_t *route = fetch_route("V3", yesterday_s(), yesterday_s() + DAY_S);
+    check_route(route, shifted, n, 1, 0.02);
+    /* Only the RMC of 15:25:07.0 has a course (16.99); the others have none and move under
+     * 1 m per fix, too little to derive one: left absent, not invented. Speeds are the
+     * receiver's, not derived. */
+    json_t *fixes = json_object_get(route, "fixes");
+    for (size_t i = 0; i < n; i++) {
+        json_t *f = json_array_get(fixes, i);
+        json_t *h = json_object_get(f, "heading_deg");
+        if (i == 4)
+            assert_true(fabs(json_number_value(h) - 16.99) < 0.006);
+        else
+            assert_true(json_is_null(h));
+        assert_true(json_is_false(json_object_get(f, "speed_derived")));
+    }
+    json_decref(route);
+    int st = harness_proc_stop(&a.proc, SIGTERM, 5000);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* argv[1], when given, runs only the test of that name (CTest runs the three in parallel). */
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_nmea_log_as_is, teardown),
         cmocka_unit_test_teardown(test_gpx_drive_through_outages, teardown),
+        cmocka_unit_test_teardown(test_receiver_start_and_time_jump, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
