@@ -165,8 +165,7 @@ static int by_seq(const void *a, const void *b)
 
 /* Moves the pending fixes of a ring of st->capacity slots into one of sp->ix.capacity slots,
  * in place: they are read into memory first, the file is truncated and rewritten. */
-static int resize_ring(struct agent_spool *sp, const struct agent_spool_state *st,
-                       uint64_t max_seq)
+static int resize_ring(struct agent_spool *sp, const struct agent_spool_state *st)
 {
     struct carry c = {.acked = st->acked};
     if (scan_ring(sp->fd, st->capacity, note_pending, &c) != 0 || c.oom) {
@@ -185,7 +184,6 @@ static int resize_ring(struct agent_spool *sp, const struct agent_spool_state *s
     log_warn("spool %s resized from %llu to %llu fixes: %zu pending kept, %zu dropped",
              sp->path, (unsigned long long)st->capacity, (unsigned long long)sp->ix.capacity,
              c.n - skip, skip);
-    (void)max_seq;
     free(c.v);
     return rc == 0 ? write_state(sp) : -1;
 }
@@ -226,7 +224,7 @@ struct agent_spool *agent_spool_open(const char *dir, uint64_t capacity, char *e
     agent_spool_index_recover(&sp->ix, capacity, have_state ? &st : NULL, max_seq);
     sp->gen = have_state ? st.gen : 0;
     if (have_state && old_cap != capacity) {
-        if (resize_ring(sp, &st, max_seq) != 0) {
+        if (resize_ring(sp, &st) != 0) {
             snprintf(errbuf, errlen, "cannot resize spool %s", sp->path);
             goto fail;
         }
