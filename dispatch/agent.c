@@ -134,8 +134,8 @@ static void on_ack(void *arg, uint64_t position_seq, uint64_t batch_last)
     uint64_t before = ix->acked;
     if (position_seq < batch_last)
         /* The batch is stored; the server skipped its fixes above its mark (invalid, e.g. a
-         * time in the future, or out of order). Resending them would be skipped again, so
-         * they are done too. */
+         * time in the future, or out of order). It has judged them: they are done too, or
+         * they would be resent forever. */
         log_warn("the server stored the batch up to seq %llu but skipped fixes up to %llu "
                  "(invalid or out of order; see its lpg_fixes_total metrics)",
                  (unsigned long long)position_seq, (unsigned long long)batch_last);
