@@ -201,6 +201,27 @@ static void go_when_watched(const struct agent_run *a, const char *go)
     touch(go);
 }
 
+/* Paths of a device's run in the stack's directory: spool, credential file, go file. */
+static void name_run(struct agent_run *a, const char *device, char *go, size_t go_cap)
+{
+    snprintf(a->spool, sizeof(a->spool), "%s/spool-%s", stack.dir, device);
+    snprintf(a->cred, sizeof(a->cred), "%s/%s.secret", stack.dir, device);
+    snprintf(go, go_cap, "%s/go-%s", stack.dir, device);
+}
+
+/* A whole log replayed to a fresh agent: gpsd starts feeding once the agent watches it. */
+static void replay_to_agent(struct agent_run *a, struct harness_proc *rep, const char *device,
+                            const char *secret, const char *log, const char *delay,
+                            long long offset_s, const char *batch_age, const char *extra)
+{
+    char go[300];
+    name_run(a, device, go, sizeof(go));
+    int gport = harness_free_port();
+    start_replay(rep, log, gport, go, NULL, delay);
+    start_agent(a, device, secret, gport, offset_s, batch_age, extra);
+    go_when_watched(a, go);
+}
+
 /* ---- the stored route ---- */
 
 static json_t *fetch_route(const char *vehicle, long long from_s, long long to_s)
@@ -471,15 +492,9 @@ static void test_nmea_log_as_is(void **state)
     assert_int_equal(n, 148); /* 145 valid RMC and 3 seconds with only GGA/GLL */
 
     struct agent_run a;
-    snprintf(a.spool, sizeof(a.spool), "%s/spool-A1", stack.dir);
-    snprintf(a.cred, sizeof(a.cred), "%s/A1.secret", stack.dir);
-    char go[300];
-    snprintf(go, sizeof(go), "%s/go-A1", stack.dir);
-    int gport = harness_free_port();
     struct harness_proc rep;
-    start_replay(&rep, TRACKS_DIR "/bundg_zeus_9.log", gport, go, NULL, "0.002");
-    start_agent(&a, "A1", secret, gport, offset, "1000", "--spool-fsync=always");
-    go_when_watched(&a, go);
+    replay_to_agent(&a, &rep, "A1", secret, TRACKS_DIR "/bundg_zeus_9.log", "0.002", offset,
+                    "1000", "--spool-fsync=always");
     assert_int_equal(wait_exit(&rep, 40000), 0);
     assert_int_equal(wait_status(&a, "acked_seq", (long long)n, 15000), 0);
     harness_sleep_ms(1200);
@@ -575,16 +590,13 @@ static void test_gpx_drive_through_outages(void **state)
     assert_int_equal(n, 1121); /* 1199 track points, 1121 distinct seconds */
 
     struct agent_run a;
-    snprintf(a.spool, sizeof(a.spool), "%s/spool-A2", stack.dir);
-    snprintf(a.cred, sizeof(a.cred), "%s/A2.secret", stack.dir);
-    char go[300], pause[300], agent_log_1[600];
-    snprintf(go, sizeof(go), "%s/go-A2", stack.dir);
+    char go[300], pause[300];
+    name_run(&a, "A2", go, sizeof(go));
     snprintf(pause, sizeof(pause), "%s/pause-A2", stack.dir);
     int gport = harness_free_port();
     struct harness_proc rep;
     start_replay(&rep, part1, gport, go, pause, "0.004");
     start_agent(&a, "A2", secret, gport, offset, "8000", NULL);
-    snprintf(agent_log_1, sizeof(agent_log_1), "%s", a.proc.log);
     go_when_watched(&a, go);
 
     /* dispatchd stops in the middle of the replay and comes back on the same port. */
@@ -647,7 +659,6 @@ static void test_gpx_drive_through_outages(void **state)
     assert_int_equal(overspeed_alerts("V2", &start), 0);
     int st = harness_proc_stop(&a.proc, SIGTERM, 5000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    (void)agent_log_1;
 }
 
 /* ---- 3. a receiver's start and a jump back in time (bt451.log, 2 Hz, 2009) ---- */
@@ -686,15 +697,9 @@ static void test_receiver_start_and_time_jump(void **state)
         shifted[i].time_ms += yesterday_s() * 1000LL;
     }
     struct agent_run a;
-    snprintf(a.spool, sizeof(a.spool), "%s/spool-A3", stack.dir);
-    snprintf(a.cred, sizeof(a.cred), "%s/A3.secret", stack.dir);
-    char go[300];
-    snprintf(go, sizeof(go), "%s/go-A3", stack.dir);
-    int gport = harness_free_port();
     struct harness_proc rep;
-    start_replay(&rep, TRACKS_DIR "/bt451.log", gport, go, NULL, "0.01");
-    start_agent(&a, "A3", secret, gport, offset, "500", NULL);
-    go_when_watched(&a, go);
+    replay_to_agent(&a, &rep, "A3", secret, TRACKS_DIR "/bt451.log", "0.01", offset, "500",
+                    NULL);
     assert_int_equal(wait_exit(&rep, 40000), 0);
     assert_int_equal(wait_status(&a, "acked_seq", (long long)n + 1, 15000), 0);
     harness_sleep_ms(2500); /* anything more would have arrived by now */
