@@ -2,7 +2,7 @@
 """gpx_to_nmea.py -- turns a GPX drive into NMEA 0183 sentences a receiver would send, so a real
 gpsd can replay it (the recorded GPX drives have no NMEA form).
 
-  gpx_to_nmea.py GPX OUT_PREFIX [SPLIT]
+  gpx_to_nmea.py GPX OUT_PREFIX [SPLIT] [--center LAT,LON] [--start EPOCH_S] [--skip S]
 
 Per track point with a time, in order: GPRMC (time, date, status A, position, speed in knots,
 course when the GPX has one, else empty), GPGGA (quality 1, satellites, HDOP, altitude) and
@@ -12,6 +12,11 @@ GPGSA (the GPX <fix> as mode 2/3). Positions are written with 6 decimals of minu
 Writes OUT_PREFIX.1.nmea with the first SPLIT fraction (default 1.0) of the points,
 OUT_PREFIX.2.nmea with the rest, and OUT_PREFIX.csv with one line per point:
 time_ms,lat,lon,speed_m_s (speed empty when the GPX has none). Prints "points=N".
+
+For a live demo (deploy/demo.sh), the drive can be moved elsewhere and to now: --center moves
+it so its bounding box is centred on LAT,LON (shapes and speeds kept); --skip drops the first S
+seconds; --start re-times it to one point per second from EPOCH_S (a repeated second is
+dropped), so a replay paced at one point a second never runs ahead of the clock.
 """
 import calendar
 import sys
@@ -39,8 +44,15 @@ def local(tag):
 
 
 def main():
-    gpx, prefix = sys.argv[1], sys.argv[2]
-    split = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+    args = sys.argv[1:]
+    opts = {}
+    for name in ("--center", "--start", "--skip"):
+        if name in args:
+            i = args.index(name)
+            opts[name] = args[i + 1]
+            del args[i:i + 2]
+    gpx, prefix = args[0], args[1]
+    split = float(args[2]) if len(args) > 2 else 1.0
     pts = []
     for el in ET.parse(gpx).getroot().iter():
         if local(el.tag) != "trkpt":
@@ -52,6 +64,21 @@ def main():
         pts.append((t, float(el.get("lat")), float(el.get("lon")), kids.get("speed"),
                     kids.get("course"), kids.get("sat", "8"), kids.get("hdop", "1.0"),
                     kids.get("ele", "0"), kids.get("fix", "3d")))
+    if "--skip" in opts:
+        t0 = pts[0][0] + int(opts["--skip"])
+        pts = [p for p in pts if p[0] >= t0]
+    if "--center" in opts:
+        clat, clon = (float(v) for v in opts["--center"].split(","))
+        dlat = clat - (min(p[1] for p in pts) + max(p[1] for p in pts)) / 2
+        dlon = clon - (min(p[2] for p in pts) + max(p[2] for p in pts)) / 2
+        pts = [(p[0], p[1] + dlat, p[2] + dlon) + p[3:] for p in pts]
+    if "--start" in opts:
+        start, seen, kept = int(opts["--start"]), set(), []
+        for p in pts:
+            if p[0] not in seen:
+                seen.add(p[0])
+                kept.append(p)
+        pts = [(start + i,) + p[1:] for i, p in enumerate(kept)]
     cut = int(len(pts) * split)
     outs = [open(prefix + ".1.nmea", "w", newline=""), open(prefix + ".2.nmea", "w", newline="")]
     with open(prefix + ".csv", "w") as ref:
