@@ -3,8 +3,12 @@
 # (loopback, its own port, data and AOF under var/redis) and then dispatchd in the foreground
 # with deploy/dispatchd.conf. Ctrl-C or SIGTERM stops both cleanly; a second run reuses the data.
 #
+# With LPG_DEMO=1 (the default) it also runs the live demo (deploy/demo.sh): a demo enterprise
+# in Hailar, a vehicle unit (gpsd replaying a real drive, lpg-agent), orders and alerts.
+#
 # Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070),
-#              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data and logs).
+#              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data and logs),
+#              LPG_DEMO (1: run the demo; 0: only Redis and dispatchd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -14,6 +18,8 @@ http_port=${LPG_HTTP_PORT:-8080}
 handset_port=${LPG_HANDSET_PORT:-7070}
 build_dir=${LPG_BUILD_DIR:-$top/build}
 var_dir=${LPG_VAR_DIR:-$top/var}
+demo=${LPG_DEMO:-1}
+export LPG_DEMO_ADMIN=demo-admin LPG_DEMO_PASSWORD="demo password 2026"
 
 "$top/deploy/install-deps.sh"
 
@@ -36,8 +42,14 @@ done
 
 redis_pid=""
 dispatchd_pid=""
+demo_pid=""
 stop_all() {
   trap - INT TERM EXIT
+  if [ -n "$demo_pid" ] && kill -0 "$demo_pid" 2>/dev/null; then
+    echo "run: stopping the demo (lpg-agent, gpsd)"
+    kill -TERM "$demo_pid" 2>/dev/null || true
+    wait "$demo_pid" 2>/dev/null || true
+  fi
   if [ -n "$dispatchd_pid" ] && kill -0 "$dispatchd_pid" 2>/dev/null; then
     echo "run: stopping dispatchd"
     kill -TERM "$dispatchd_pid" 2>/dev/null || true
@@ -73,6 +85,13 @@ if ! redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
   exit 1
 fi
 
+if [ "$demo" = 1 ]; then
+  # The demo's administrator, created before dispatchd starts (a running instance loads its
+  # users at start).
+  printf '%s\n' "$LPG_DEMO_PASSWORD" | "$dispatchd" --redis-port="$redis_port" \
+    --create-admin "$LPG_DEMO_ADMIN" >/dev/null
+fi
+
 cat <<MSG
 run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 
@@ -89,6 +108,12 @@ MSG
 setsid "$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
   --http-port="$http_port" --handset-port="$handset_port" &
 dispatchd_pid=$!
+if [ "$demo" = 1 ]; then
+  export LPG_HTTP_PORT=$http_port LPG_HANDSET_PORT=$handset_port LPG_BUILD_DIR=$build_dir \
+    LPG_VAR_DIR=$var_dir
+  setsid "$top/deploy/demo.sh" &
+  demo_pid=$!
+fi
 set +e
 wait "$dispatchd_pid"
 status=$?

@@ -13,6 +13,7 @@
 #define LOG_TAG "store"
 #include "store.h"
 
+#include "backoff.h"
 #include "log.h"
 
 #include <errno.h>
@@ -48,7 +49,7 @@ struct store {
     int ping_outstanding;          /* a PING is waiting for its reply */
     struct timeval ping_sent;
 
-    int backoff_ms; /* delay before the next attempt */
+    struct backoff backoff; /* delay before the next attempt */
     unsigned failed_attempts; /* since the store was last up */
     size_t inflight;
     int freeing;
@@ -112,17 +113,11 @@ static void store_schedule_retry(struct store *st)
 {
     if (st->freeing)
         return;
-    int delay = st->backoff_ms;
-    delay = delay / 2 + (int)((unsigned)rand() % (unsigned)(delay / 2 + 1));
+    int delay = backoff_next(&st->backoff);
     struct timeval tv;
     ms_to_tv(delay, &tv);
     evtimer_add(st->retry_timer, &tv);
     log_debug("next connection attempt in %d ms", delay);
-    if (st->backoff_ms < st->opt.reconnect_max_ms) {
-        st->backoff_ms *= 2;
-        if (st->backoff_ms > st->opt.reconnect_max_ms)
-            st->backoff_ms = st->opt.reconnect_max_ms;
-    }
 }
 
 /* Abandons the current context from outside any hiredis callback (timers only). Pending
@@ -148,7 +143,7 @@ static void on_first_pong(redisAsyncContext *ac, void *r, void *privdata)
         return; /* lost: the disconnect path (or the timer) handles the state */
     evtimer_del(st->connect_timer);
     st->stats.connects++;
-    st->backoff_ms = st->opt.reconnect_min_ms;
+    backoff_reset(&st->backoff);
     struct timeval tv;
     ms_to_tv(st->opt.ping_interval_ms, &tv);
     evtimer_add(st->heartbeat_timer, &tv);
@@ -319,7 +314,8 @@ struct store *store_new(struct event_base *base, const struct store_options *opt
     }
     st->opt.host = st->host;
     st->opt.key_prefix = st->prefix;
-    st->backoff_ms = opt->reconnect_min_ms > 0 ? opt->reconnect_min_ms : 100;
+    backoff_init(&st->backoff, opt->reconnect_min_ms > 0 ? opt->reconnect_min_ms : 100,
+                 opt->reconnect_max_ms);
     st->state = STORE_DOWN; /* store_connect() moves it to CONNECTING */
     store_connect(st);
     return st;

@@ -3,7 +3,10 @@
 #   1. it builds, starts Redis and dispatchd, and /healthz answers 200;
 #   2. SIGTERM (what run.sh gets from a service manager; Ctrl-C takes the same path) stops
 #      dispatchd and Redis, leaving no process behind;
-#   3. a second run reuses the data written during the first.
+#   3. a second run reuses the data written during the first;
+#   4. the live demo (deploy/demo.sh) runs: its orders are assigned, refused (underground
+#      premises) and left waiting (expired certificate), and the demo vehicle's positions
+#      arrive from gpsd through lpg-agent; it stops with run.sh (its gpsd and agent too).
 # Usage: test_run_sh.sh SOURCE_DIR
 set -euo pipefail
 src=$1
@@ -50,6 +53,20 @@ stop_run() {
 
 start_run
 echo "test_run_sh: first run up on http $LPG_HTTP_PORT, redis $LPG_REDIS_PORT"
+demo_ok=0
+for _ in $(seq 1 600); do
+  if grep -q "^demo: order for c-1001 (north): assigned, to s-wang on v-101" "$work/run.log" &&
+     grep -q "^demo: order for c-4001 (underground) refused (422): premises_underground" "$work/run.log" &&
+     grep -q "^demo: order for c-3001 (south): created, waiting: .*certificate expired" "$work/run.log" &&
+     grep -qE "^demo: v-101 at [0-9.]+,[0-9.]+ .*agent: gpsd=up server=up read=[1-9]" "$work/run.log"; then
+    demo_ok=1
+    break
+  fi
+  kill -0 "$runner_pid" 2>/dev/null || fail "run.sh exited during the demo"
+  sleep 0.1
+done
+[ "$demo_ok" = 1 ] || fail "the demo did not show its orders and the vehicle's positions within 60 s"
+echo "test_run_sh: the demo's orders and positions arrived"
 redis-cli -p "$LPG_REDIS_PORT" SET lpg:test:run_sh_marker kept >/dev/null
 stop_run
 echo "test_run_sh: first run stopped cleanly"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fails when docs/configuration.md does not list every dispatchd setting with its current
-# default, as printed by `dispatchd --print-config`.
-# Usage: check_config_doc.sh DISPATCHD DOC
+# Fails when a settings document (docs/configuration.md for dispatchd, docs/agent.md for
+# lpg-agent) does not list every setting of the binary with its current default, as printed by
+# `BINARY --print-config`.
+# Usage: check_config_doc.sh BINARY DOC
 set -euo pipefail
 dispatchd=$1
 doc=$2

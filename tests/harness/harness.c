@@ -606,6 +606,27 @@ int harness_stack_admin_token(struct harness_stack *s, char tok[64])
     return 0;
 }
 
+int harness_stack_vehicle(struct harness_stack *s, const char *vehicle_id, const char *device_id)
+{
+    char tok[64], auth[128], resp[4096], body[512];
+    int status;
+    if (harness_stack_admin_token(s, tok) != 0)
+        return -1;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"%s\",\"enterprise_id\":\"E0\",\"plate\":\"P-%s\",\"kind\":\"van\","
+             "\"capacity\":10,\"staff_id\":\"S-%s\"}",
+             vehicle_id, vehicle_id, device_id);
+    if (harness_http_req(s->d.http_port, "POST", "/v1/vehicles", auth, body, &status, resp,
+                         sizeof(resp)) != 0 ||
+        status != 201) {
+        fprintf(stderr, "harness: creating vehicle %s failed (%d): %s\n", vehicle_id, status,
+                resp);
+        return -1;
+    }
+    return 0;
+}
+
 int harness_stack_device(struct harness_stack *s, const char *device_id, char secret[64])
 {
     char tok[64], auth[128], resp[8192], body[512];

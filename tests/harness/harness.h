@@ -102,6 +102,9 @@ int harness_stack_admin_token(struct harness_stack *s, char tok[64]);
 /* Registers handset device_id for its own test staff member "S-<device_id>" (creating
  * enterprise "E0" on first use) and copies its secret into secret (64 bytes). */
 int harness_stack_device(struct harness_stack *s, const char *device_id, char secret[64]);
+/* Creates vehicle vehicle_id in "E0", bound to the test staff member of device_id
+ * ("S-<device_id>", from harness_stack_device), so the device's positions are recorded. */
+int harness_stack_vehicle(struct harness_stack *s, const char *vehicle_id, const char *device_id);
 /* Copies the string value of "key" from a flat JSON text into out; 0 when found. */
 int harness_json_str(const char *json, const char *key, char *out, size_t cap);
 int harness_stack_stop(struct harness_stack *s);

@@ -29,23 +29,15 @@ static char secret[64], lonely_secret[64], auth[128];
 static int setup(void **state)
 {
     (void)state;
-    char tok[64], resp[4096];
-    int status;
+    char tok[64];
+    /* H1's person (S-H1) drives vehicle V1; H-lonely's has no vehicle. */
     if (harness_stack_start(&stack, "ingest", NULL) != 0 ||
         harness_stack_device(&stack, "H1", secret) != 0 ||
         harness_stack_device(&stack, "H-lonely", lonely_secret) != 0 ||
+        harness_stack_vehicle(&stack, "V1", "H1") != 0 ||
         harness_stack_admin_token(&stack, tok) != 0)
         return -1;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
-    /* Bind a vehicle to H1's person (S-H1). */
-    if (harness_http_req(stack.d.http_port, "POST", "/v1/vehicles", auth,
-                         "{\"id\":\"V1\",\"enterprise_id\":\"E0\",\"plate\":\"P1\",\"kind\":"
-                         "\"van\",\"capacity\":10,\"staff_id\":\"S-H1\"}",
-                         &status, resp, sizeof(resp)) != 0 ||
-        status != 201) {
-        fprintf(stderr, "vehicle: %d %s\n", status, resp);
-        return -1;
-    }
     return 0;
 }
 
