@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a release into build/, starts a private redis-server
-# (loopback, its own port, data and AOF under var/redis) and then dispatchd in the foreground
-# with deploy/dispatchd.conf. Ctrl-C or SIGTERM stops both cleanly; a second run reuses the data.
+# (loopback, its own port, data and AOF under var/redis) and then dispatchd with
+# deploy/dispatchd.conf. Ctrl-C or SIGTERM stops everything cleanly; a second run reuses the data.
+#
+# With the live demo (the default; docs/demo.md): before dispatchd starts, the demo admin is
+# created if missing; once dispatchd is healthy, the demo data set (Hailar) is loaded over HTTP
+# and a simulated fleet of handsets (deploy/demo/) drives, delivers and breaks the rules, while
+# this script prints what happens and where to look. dispatchd's log then goes to
+# var/log/dispatchd.log. LPG_DEMO=0: dispatchd alone, in the foreground, as before.
 #
 # Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070),
-#              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data and logs).
+#              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data, logs, demo state),
+#              LPG_DEMO (1: the live demo; 0: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -14,6 +21,11 @@ http_port=${LPG_HTTP_PORT:-8080}
 handset_port=${LPG_HANDSET_PORT:-7070}
 build_dir=${LPG_BUILD_DIR:-$top/build}
 var_dir=${LPG_VAR_DIR:-$top/var}
+demo=${LPG_DEMO:-1}
+demo_dir=$var_dir/demo
+demo_admin=demo-admin
+# Debian's python3 explicitly: a python3 earlier on PATH (pyenv...) lacks python3-protobuf.
+python=/usr/bin/python3
 
 "$top/deploy/install-deps.sh"
 
@@ -36,8 +48,18 @@ done
 
 redis_pid=""
 dispatchd_pid=""
+fleet_pid=""
+agent_pids=()
 stop_all() {
   trap - INT TERM EXIT
+  # The handsets first (they talk to dispatchd), then dispatchd, then Redis.
+  for pid in "${agent_pids[@]}" $fleet_pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ -n "$fleet_pid" ]; then echo "run: demo fleet stopped"; fi
   if [ -n "$dispatchd_pid" ] && kill -0 "$dispatchd_pid" 2>/dev/null; then
     echo "run: stopping dispatchd"
     kill -TERM "$dispatchd_pid" 2>/dev/null || true
@@ -73,6 +95,100 @@ if ! redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
   exit 1
 fi
 
+# The demo admin is created before dispatchd starts: a running dispatchd loaded its users at
+# start and would not see a user created meanwhile (docs/http-api.md, quick tour).
+prepare_demo() {
+  mkdir -p "$demo_dir"
+  chmod 700 "$demo_dir"
+  local prefix
+  prefix=$(sed -n 's/^redis_key_prefix *= *//p' "$top/deploy/dispatchd.conf")
+  if [ ! -s "$demo_dir/admin.password" ] ||
+     [ "$(redis-cli -p "$redis_port" EXISTS "${prefix}user:$demo_admin")" != 1 ]; then
+    (umask 077 && "$python" -c 'import secrets; print(secrets.token_urlsafe(18))' \
+      >"$demo_dir/admin.password")
+    "$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
+      --create-admin "$demo_admin" <"$demo_dir/admin.password" >/dev/null
+    echo "run: demo: created the admin user $demo_admin (password in $demo_dir/admin.password)"
+  fi
+  # The handset client's protobuf modules, generated at run time, never into the source tree.
+  rm -rf "$demo_dir/gen"
+  mkdir -p "$demo_dir/gen"
+  (cd "$top/proto" && protoc --proto_path=. --python_out="$demo_dir/gen" lpg/v1/*.proto)
+}
+
+# HOOK for the vehicle units: when the lpg-agent branch is merged, start here, per recorded
+# track, gpsfake feeding a private gpsd and an lpg-agent logged in with the device secret of
+# the reserved vehicles (dataset.AGENT_FLEET: unit-201, unit-202; secrets in
+# $demo_dir/devices.json), and add each pid to agent_pids so that stop_all stops them.
+start_gpsfake_agents() {
+  :
+}
+
+wait_healthy() {
+  for _ in $(seq 1 300); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/healthz")" = 200 ]
+    then return 0; fi
+    kill -0 "$dispatchd_pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+print_demo_guide() {
+  local api="http://127.0.0.1:$http_port" day next
+  day=$(date -u +%Y-%m-%d)
+  next=$(date -u -d tomorrow +%Y-%m-%d)
+  cat <<MSG
+
+run: the demo is running: 8 vehicles in Hailar; what they do is narrated below ("demo ...").
+  Where to look, from another terminal (dispatcher's token in $demo_dir/token, admin's in
+  $demo_dir/admin-token; both valid 8 h):
+    TOKEN=\$(cat $demo_dir/token); ADMIN=\$(cat $demo_dir/admin-token)
+    alias api='curl -s -H "Authorization: Bearer \$TOKEN"'
+    api $api/v1/orders                      orders: assigned, delivered, failed, waiting
+    api '$api/v1/orders?state=created'      the order waiting for a licensed person, and why
+    api $api/v1/alerts                      overspeed, roadside_sale, hazard, load_mismatch
+    api $api/v1/hazards                     the hazard ledger (rectification notices)
+    api $api/v1/customers/c-1601            supply suspended, then resumed by a re-inspection
+    api $api/v1/vehicles/v-103/position     a vehicle's newest fix
+    api '$api/v1/vehicles/v-103/route?from=${day}T00:00:00Z&to=${next}T00:00:00Z&format=geojson'
+    api $api/v1/vehicles/v-101/load         what a vehicle carries, its trip
+    api $api/v1/cylinders/CY-HLR-0001-OVERDUE/history
+    curl -sN -H "Authorization: Bearer \$TOKEN" $api/v1/events     the live feed
+    curl -s -H "Authorization: Bearer \$ADMIN" $api/v1/audit/verify   the audit chain
+    curl -s $api/metrics | grep '^lpg_'       Prometheus metrics
+    redis-cli -p $redis_port --scan --pattern 'lpg:*'   what the service stored
+  Logs: dispatchd in $var_dir/log/dispatchd.log, Redis in $var_dir/log/redis.log.
+  Ctrl-C stops the fleet, dispatchd and Redis. LPG_DEMO=0 runs without the demo.
+
+MSG
+}
+
+dispatchd_args=(--config "$top/deploy/dispatchd.conf" --redis-port="$redis_port"
+                --http-port="$http_port" --handset-port="$handset_port")
+if [ "$demo" != 0 ]; then
+  prepare_demo
+  echo "run: starting dispatchd (config deploy/dispatchd.conf, log: $var_dir/log/dispatchd.log)"
+  # In its own session (see below); its log to a file, so the terminal shows the demo.
+  setsid "$dispatchd" "${dispatchd_args[@]}" >>"$var_dir/log/dispatchd.log" 2>&1 &
+  dispatchd_pid=$!
+  if ! wait_healthy; then
+    echo "run: error: dispatchd did not become healthy; see $var_dir/log/dispatchd.log" >&2
+    tail -n 20 "$var_dir/log/dispatchd.log" >&2 || true
+    exit 1
+  fi
+  export PYTHONPATH="$demo_dir/gen:$top/tests/python" PYTHONDONTWRITEBYTECODE=1
+  if ! "$python" "$top/deploy/demo/demo.py" load --http-port "$http_port" \
+       --state-dir "$demo_dir" --admin "$demo_admin"; then
+    echo "run: error: the demo data could not be loaded (LPG_DEMO=0 runs without it)" >&2
+    exit 1
+  fi
+  print_demo_guide
+  start_gpsfake_agents
+  setsid "$python" "$top/deploy/demo/demo.py" run --http-port "$http_port" \
+    --handset-port "$handset_port" --state-dir "$demo_dir" &
+  fleet_pid=$!
+else
 cat <<MSG
 run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 
@@ -86,9 +202,9 @@ run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 MSG
 # dispatchd in its own session too: the terminal's Ctrl-C reaches only this script, which
 # forwards exactly one SIGTERM (a second signal would make dispatchd skip its drain).
-setsid "$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
-  --http-port="$http_port" --handset-port="$handset_port" &
+setsid "$dispatchd" "${dispatchd_args[@]}" &
 dispatchd_pid=$!
+fi
 set +e
 wait "$dispatchd_pid"
 status=$?

@@ -24,7 +24,6 @@ Set LPG_KEEP_TMP=1 to keep the temporary directory (Redis data, logs) for a post
 import argparse
 import ctypes
 import datetime
-import json
 import os
 import shutil
 import signal
@@ -34,10 +33,8 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.error
-import urllib.request
 
-from lpg_client import ConnectionClosed, HandsetClient, ServerError, WireError
+from lpg_client import ConnectionClosed, HandsetClient, JsonHttp, ServerError, WireError
 
 ADMIN_PASSWORD = "correct horse battery"
 DEVICE = "hs-py-001"
@@ -137,27 +134,8 @@ def redis_ping(port):
 
 # ---- HTTP ----
 
-class Http:
-    def __init__(self, port):
-        self.base = "http://127.0.0.1:%d" % port
-        self.token = None
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.token:
-            req.add_header("Authorization", "Bearer " + self.token)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                status, text = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read()
-        try:
-            return status, json.loads(text) if text else None
-        except ValueError:
-            return status, text.decode(errors="replace")
+class Http(JsonHttp):
+    """JsonHttp (lpg_client.py) with a checked call."""
 
     def expect(self, status, method, path, body=None):
         got, resp = self.call(method, path, body)
