@@ -249,12 +249,12 @@ class Vehicle(threading.Thread):
     def start_of_shift(self):
         """Takes back what an earlier run left aboard and closes its trip."""
         load = self.dispatcher.vehicle_load(self.spec["vehicle"])
-        for c in load["full"]:
-            self.try_scan("RETURN_FULL", c["id"])
+        returned = sum(self.try_scan("RETURN_FULL", c["id"]) is None for c in load["full"])
         if load["full"] or load["empty"] or load["trip"]["loaded"]:
             try:
                 self.hs.station_return()
-                self.say("closed the trip an earlier run left open")
+                self.say("closed the trip an earlier run left open (%d cylinder(s) returned "
+                         "to stock)" % returned)
             except ServerError as e:
                 self.say("station return at the start of shift: %s" % e)
         self.tick()

@@ -4,7 +4,10 @@
 #   2. SIGTERM (what run.sh gets from a service manager; Ctrl-C takes the same path) stops
 #      dispatchd and Redis, leaving no process behind;
 #   3. a second run reuses the data written during the first.
-# Usage: test_run_sh.sh SOURCE_DIR
+# Without the demo (LPG_DEMO=0: dispatchd alone, in the foreground); the demo has its own test,
+# test_run_demo.py.
+# Usage: test_run_sh.sh SOURCE_DIR [BUILD_DIR]   (BUILD_DIR: the release build run.sh uses;
+#        default a private one)
 set -euo pipefail
 src=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/lpg-runsh.XXXXXX")
@@ -18,7 +21,7 @@ trap cleanup EXIT
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export LPG_REDIS_PORT=$(free_port) LPG_HTTP_PORT=$(free_port) LPG_HANDSET_PORT=$(free_port)
-export LPG_BUILD_DIR="$work/build" LPG_VAR_DIR="$work/var"
+export LPG_BUILD_DIR="${2:-$work/build}" LPG_VAR_DIR="$work/var" LPG_DEMO=0
 
 fail() { echo "test_run_sh: FAIL: $*" >&2; cat "$work/run.log" >&2 || true; exit 1; }
 
@@ -45,6 +48,11 @@ stop_run() {
   wait "$runner_pid" || true
   runner_pid=""
   if pgrep -f -- "$work" >/dev/null; then fail "processes left behind: $(pgrep -af -- "$work")"; fi
+  # dispatchd's command line need not name $work (a shared build directory), nor does
+  # redis-server's (it rewrites its title): their ports tell.
+  for p in "$LPG_REDIS_PORT" "$LPG_HTTP_PORT" "$LPG_HANDSET_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still answers"; fi
+  done
   grep -q "dispatchd stopped (exit 0)" "$work/run.log" || fail "dispatchd did not stop cleanly"
 }
 
