@@ -98,8 +98,7 @@ class Dispatcher:
             if not after:
                 break
         for oid in left:
-            self.call("POST", "/v1/orders/%s/cancel" % oid,
-                      {"reason": "left open by an earlier demo run"})
+            self.cancel(oid, "left open by an earlier demo run")
         if left:
             self.say("dispatcher", "cancelled %d order(s) left open by an earlier run" % len(left))
         status, page = self.call("GET", "/v1/customers?status=suspended&limit=1000")
@@ -126,6 +125,11 @@ class Dispatcher:
             self.say("dispatcher", "%s: REFUSED %d %s: %s" %
                      (what, status, err.get("code"), err.get("message")))
         return status, resp
+
+    def cancel(self, order_id, reason):
+        status, resp = self.call("POST", "/v1/orders/%s/cancel" % order_id, {"reason": reason})
+        if status != 200:
+            raise RuntimeError("cancel %s: HTTP %d %s" % (order_id, status, resp))
 
     def fill_cylinders(self, vehicle_id, spec, count, tag):
         """Registers `count` freshly filled cylinders of `spec` at the station; their codes."""
@@ -277,6 +281,11 @@ class Vehicle(threading.Thread):
         if status == 201 and order["state"] == "assigned":
             self.wait_assignment(order["id"])
             self.serve(order["id"], customer_index=n)
+        elif status == 201:
+            # Not assigned (e.g. a mandatory rest after hours of demo): do not pile up waiting
+            # orders; try again in a minute.
+            self.dispatcher.cancel(order["id"], "the demo vehicle could not take it")
+            self.wait(60)
         self.wait(6)
 
     def serve(self, order_id, customer_index=None):
@@ -345,7 +354,7 @@ class Vehicle(threading.Thread):
             except ServerError as e:
                 self.say("confirmation of %s refused: %s" % (order_id, e))
         else:
-            self.wait(3)
+            self.wait(1)
             self.say("the customer fixed the leak; the dispatcher orders a re-inspection")
             status, re = self.dispatcher.order(cid, None, "%s-%d-re" % (
                 self.spec["vehicle"][2:], self.cycle), kind="re-inspection")
@@ -361,7 +370,7 @@ class Vehicle(threading.Thread):
         self.say("re-inspection %s passed: supply to %s resumed" % (order_id, cname))
 
     def back_to_depot(self, script=None):
-        self.wait(2)
+        self.wait(1)
         self.drive(dataset.depot(self.spec), CRUISE_KMH)
         self.wait(1)
         full = self.dispatcher.vehicle_load(self.spec["vehicle"])["full"]
