@@ -240,10 +240,11 @@ class Vehicle(threading.Thread):
         return None
 
     def wait_assignment(self, order_id, seconds=15):
+        """Ticks until OrderAssigned for order_id is pushed; other assignments stay queued."""
         for _ in range(seconds):
-            while self.hs.assigned:
-                got = self.hs.assigned.popleft()
+            for got in list(self.hs.assigned):
                 if got.order_id == order_id:
+                    self.hs.assigned.remove(got)
                     return got
             self.tick()
         raise RuntimeError("order %s was not pushed within %d s" % (order_id, seconds))

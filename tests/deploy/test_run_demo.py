@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """test_run_demo.py -- the live demo of deploy/run.sh (docs/demo.md), end to end.
 
-Runs deploy/run.sh with the demo on free ports, in a private data directory, and asserts over
-the HTTP API, within 75 s of the demo starting, that:
+Runs deploy/run.sh with the demo on free ports, in a private data directory; checks that it
+prints where to look (the endpoints, the token file), and asserts over the HTTP API, within
+75 s of the demo starting, that:
   - every simulated vehicle reported positions (GET /v1/vehicles/{id}/position), and the
     speeding vehicle's route exports as GeoJSON with its fixes;
   - orders were assigned and delivered (at least 5 delivered), the order in the zone of the
@@ -185,6 +186,10 @@ def main():
         run.wait_for("run: the demo is running", 300)
         started = time.monotonic()
         print("test_run_demo: demo running after %.1f s" % (started - t0), flush=True)
+        for hint in ("Where to look", "/v1/alerts", "/v1/hazards", "/v1/audit/verify",
+                     "format=geojson", "/metrics", os.path.join(state, "token")):
+            if hint not in run.text():
+                raise Failure("run.sh's guide does not mention %s" % hint)
         api = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "token")))
         admin = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "admin-token")))
         while True:
