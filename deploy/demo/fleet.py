@@ -204,8 +204,8 @@ class Vehicle(threading.Thread):
             "seq": self.seq, "time_ms": now,
             "lat_e7": int(round(self.pos[1] * 1e7)), "lon_e7": int(round(self.pos[0] * 1e7)),
             "speed_cm_s": int(round(self.speed_kmh / 3.6 * 100)),
-            "heading_cdeg": int(self.heading * 100) % 36000, "accuracy_cm": 400, "mode": 3,
-            "source": 1, "satellites": 9}])
+            "heading_cdeg": int(self.heading * 100) % 36000, "accuracy_cm": 400,
+            "mode": 3, "source": 1, "satellites": 9}])  # mode FIX_3D, source GNSS
         self.hs.alerts.clear()  # the live feed narrates alerts
 
     def wait(self, seconds):

@@ -223,7 +223,18 @@ def main():
         print("test_run_demo: FAIL: %s" % e, file=sys.stderr)
     finally:
         if run is not None and run.p.poll() is None:
-            os.killpg(run.p.pid, signal.SIGKILL)
+            # run.sh stops what it started (its children run in sessions of their own, out of
+            # reach of killpg); SIGKILL only if it does not.
+            run.p.send_signal(signal.SIGTERM)
+            try:
+                run.p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(run.p.pid, signal.SIGKILL)
+        # Last resort, by patterns only this test's processes have: the demo's state directory,
+        # dispatchd's ports, redis-server's title with its port.
+        for pattern in (work, "--http-port=%d " % ports["LPG_HTTP_PORT"],
+                        "redis-server 127.0.0.1:%d" % ports["LPG_REDIS_PORT"]):
+            subprocess.run(["pkill", "-KILL", "-f", "--", pattern], check=False)
         if not ok:
             for name in ("run.log", "var/log/dispatchd.log"):
                 try:
@@ -231,7 +242,6 @@ def main():
                 except OSError:
                     continue
                 sys.stderr.write("---- %s (last 60 lines) ----\n%s" % (name, "".join(tail)))
-        subprocess.run(["pkill", "-KILL", "-f", "--", work], check=False)
         if os.environ.get("LPG_KEEP_TMP") != "1":
             shutil.rmtree(work, ignore_errors=True)
     sys.exit(0 if ok else 1)

@@ -12,15 +12,23 @@ set -euo pipefail
 src=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/lpg-runsh.XXXXXX")
 runner_pid=""
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export LPG_REDIS_PORT=$(free_port) LPG_HTTP_PORT=$(free_port) LPG_HANDSET_PORT=$(free_port)
+
 cleanup() {
-  if [ -n "$runner_pid" ] && kill -0 "$runner_pid" 2>/dev/null; then kill -TERM "$runner_pid"; fi
-  pkill -KILL -f -- "$work" 2>/dev/null || true
+  # run.sh stops what it started; wait for it. Then, as a last resort, patterns only this
+  # test's processes have (dispatchd's command line need not name $work with a shared build
+  # directory, and redis-server rewrites its title).
+  if [ -n "$runner_pid" ] && kill -0 "$runner_pid" 2>/dev/null; then
+    kill -TERM "$runner_pid"
+    for _ in $(seq 1 200); do kill -0 "$runner_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  for pattern in "$work" "--http-port=$LPG_HTTP_PORT " "redis-server 127.0.0.1:$LPG_REDIS_PORT"; do
+    pkill -KILL -f -- "$pattern" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export LPG_REDIS_PORT=$(free_port) LPG_HTTP_PORT=$(free_port) LPG_HANDSET_PORT=$(free_port)
 export LPG_BUILD_DIR="${2:-$work/build}" LPG_VAR_DIR="$work/var" LPG_DEMO=0
 
 fail() { echo "test_run_sh: FAIL: $*" >&2; cat "$work/run.log" >&2 || true; exit 1; }
