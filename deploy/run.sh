@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a release into build/, starts a private redis-server
-# (loopback, its own port, data and AOF under var/redis) and then dispatchd in the foreground
-# with deploy/dispatchd.conf. Ctrl-C or SIGTERM stops both cleanly; a second run reuses the data.
+# (loopback, its own port, data and AOF under var/redis) and then dispatchd with
+# deploy/dispatchd.conf. Ctrl-C or SIGTERM stops everything cleanly; a second run reuses the data.
 #
-# With LPG_DEMO=1 (the default) it also runs the live demo (deploy/demo.sh): a demo enterprise
-# in Hailar, a vehicle unit (gpsd replaying a real drive, lpg-agent), orders and alerts.
+# With the live demo (the default; docs/demo.md): before dispatchd starts, the demo admin is
+# created if missing; once dispatchd is healthy, the demo data set (Hailar) is loaded over HTTP
+# and a simulated fleet of handsets (deploy/demo/) drives, delivers and breaks the rules, while
+# this script prints what happens and where to look. dispatchd's log then goes to
+# var/log/dispatchd.log. LPG_DEMO=0: dispatchd alone, in the foreground, as before.
 #
 # Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070),
-#              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data and logs),
-#              LPG_DEMO (1: run the demo; 0: only Redis and dispatchd).
+#              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data, logs, demo state),
+#              LPG_DEMO (1: the live demo; 0: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -19,7 +22,10 @@ handset_port=${LPG_HANDSET_PORT:-7070}
 build_dir=${LPG_BUILD_DIR:-$top/build}
 var_dir=${LPG_VAR_DIR:-$top/var}
 demo=${LPG_DEMO:-1}
-export LPG_DEMO_ADMIN=demo-admin LPG_DEMO_PASSWORD="demo password 2026"
+demo_dir=$var_dir/demo
+demo_admin=demo-admin
+# Debian's python3 explicitly: a python3 earlier on PATH (pyenv...) lacks python3-protobuf.
+python=/usr/bin/python3
 
 "$top/deploy/install-deps.sh"
 
@@ -42,14 +48,26 @@ done
 
 redis_pid=""
 dispatchd_pid=""
-demo_pid=""
+fleet_pid=""
+agent_pids=()
+replay_pids=()
 stop_all() {
   trap - INT TERM EXIT
-  if [ -n "$demo_pid" ] && kill -0 "$demo_pid" 2>/dev/null; then
-    echo "run: stopping the demo (lpg-agent, gpsd)"
-    kill -TERM "$demo_pid" 2>/dev/null || true
-    wait "$demo_pid" 2>/dev/null || true
-  fi
+  # The handsets and vehicle units first (they talk to dispatchd), then dispatchd, then Redis.
+  for pid in "${agent_pids[@]}" $fleet_pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  # gpsfake's engine stops its gpsd on SIGINT (SIGTERM would leave it running).
+  for pid in "${replay_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -INT "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ -n "$fleet_pid" ]; then echo "run: demo fleet stopped"; fi
   if [ -n "$dispatchd_pid" ] && kill -0 "$dispatchd_pid" 2>/dev/null; then
     echo "run: stopping dispatchd"
     kill -TERM "$dispatchd_pid" 2>/dev/null || true
@@ -85,13 +103,132 @@ if ! redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
   exit 1
 fi
 
-if [ "$demo" = 1 ]; then
-  # The demo's administrator, created before dispatchd starts (a running instance loads its
-  # users at start).
-  printf '%s\n' "$LPG_DEMO_PASSWORD" | "$dispatchd" --redis-port="$redis_port" \
-    --create-admin "$LPG_DEMO_ADMIN" >/dev/null
-fi
+# The demo admin is created before dispatchd starts: a running dispatchd loaded its users at
+# start and would not see a user created meanwhile (docs/http-api.md, quick tour).
+prepare_demo() {
+  mkdir -p "$demo_dir"
+  chmod 700 "$demo_dir"
+  local prefix
+  prefix=$(sed -n 's/^redis_key_prefix *= *//p' "$top/deploy/dispatchd.conf")
+  if [ ! -s "$demo_dir/admin.password" ] ||
+     [ "$(redis-cli -p "$redis_port" EXISTS "${prefix}user:$demo_admin")" != 1 ]; then
+    (umask 077 && "$python" -c 'import secrets; print(secrets.token_urlsafe(18))' \
+      >"$demo_dir/admin.password")
+    "$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
+      --create-admin "$demo_admin" <"$demo_dir/admin.password" >/dev/null
+    echo "run: demo: created the admin user $demo_admin (password in $demo_dir/admin.password)"
+  fi
+  # The handset client's protobuf modules, generated at run time, never into the source tree.
+  rm -rf "$demo_dir/gen"
+  mkdir -p "$demo_dir/gen"
+  (cd "$top/proto" && protoc --proto_path=. --python_out="$demo_dir/gen" lpg/v1/*.proto)
+}
 
+# The vehicle units: a real recorded drive per reserved vehicle of the data set
+# (dataset.AGENT_FLEET), moved into its zone and to now, replayed by gpsfake's engine
+# (tests/agent/gps_replay.py, python3-gps) into a private gpsd, which lpg-agent reads and reports
+# to dispatchd with the unit's device secret -- the same path as a delivery vehicle's Linux unit
+# (docs/agent.md). Their pids go to agent_pids and replay_pids, so stop_all stops them.
+start_vehicle_units() {
+  local unit zone track skip secret gpsd_port centre
+  for spec in "unit-201 hlr-hulun mtk_logger_m241.gpx 90" "unit-202 hlr-bayanhan dg100.gpx 0"; do
+    read -r unit zone track skip <<<"$spec"
+    secret=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])'       "$demo_dir/devices.json" "$unit") || { echo "run: demo: no secret for $unit" >&2; return 1; }
+    (umask 077 && printf '%s\n' "$secret" >"$demo_dir/$unit.secret")
+    centre=$("$python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import dataset
+lon, lat = dataset.zone_centre(sys.argv[2]); print("%s,%s" % (lat, lon))' "$top/deploy/demo" "$zone")
+    "$python" "$top/tests/agent/gpx_to_nmea.py" "$top/tests/data/tracks/$track" \
+      "$demo_dir/$unit-drive" --center "$centre" --skip "$skip" --start "$(date +%s)" >/dev/null
+    gpsd_port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mkdir -p "$demo_dir/tmp-$unit"
+    rm -f "$demo_dir/$unit.go"
+    # one NMEA sentence every 1/3 s: the GPX gives three per second of the drive (RMC, GGA, GSA)
+    TMPDIR="$demo_dir/tmp-$unit" setsid "$python" "$top/tests/agent/gps_replay.py" \
+      --port "$gpsd_port" --log "$demo_dir/$unit-drive.1.nmea" --delay 0.333 \
+      --go "$demo_dir/$unit.go" --linger 86400 >"$var_dir/log/replay-$unit.log" 2>&1 &
+    replay_pids+=($!)
+    setsid "$build_dir/dispatch/lpg-agent" --device-id="$unit" \
+      --credential-file="$demo_dir/$unit.secret" --spool-dir="$demo_dir/spool-$unit" \
+      --gpsd-port="$gpsd_port" --server-port="$handset_port" --batch-max-age=2000 \
+      --status-interval=30 >>"$var_dir/log/agent-$unit.log" 2>&1 &
+    agent_pids+=($!)
+    for _ in $(seq 1 100); do
+      grep -q "gpsd is streaming" "$var_dir/log/agent-$unit.log" 2>/dev/null && break
+      sleep 0.1
+    done
+    touch "$demo_dir/$unit.go"
+    echo "run: demo: vehicle unit $unit: a recorded drive ($track) in $zone, gpsd on" \
+      "127.0.0.1:$gpsd_port -> lpg-agent -> dispatchd (log: $var_dir/log/agent-$unit.log;" \
+      "$build_dir/dispatch/lpg-agent --status --spool-dir=$demo_dir/spool-$unit)"
+  done
+}
+
+wait_healthy() {
+  for _ in $(seq 1 300); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/healthz")" = 200 ]
+    then return 0; fi
+    kill -0 "$dispatchd_pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+print_demo_guide() {
+  local api="http://127.0.0.1:$http_port" day next
+  day=$(date -u +%Y-%m-%d)
+  next=$(date -u -d tomorrow +%Y-%m-%d)
+  cat <<MSG
+
+run: the demo is running: 8 simulated handsets and 2 vehicle units (gpsd + lpg-agent) in
+  Hailar; what the handsets do is narrated below ("demo ...").
+  Where to look, from another terminal (dispatcher's token in $demo_dir/token, admin's in
+  $demo_dir/admin-token; both valid 8 h):
+    TOKEN=\$(cat $demo_dir/token); ADMIN=\$(cat $demo_dir/admin-token)
+    alias api='curl -s -H "Authorization: Bearer \$TOKEN"'
+    api $api/v1/orders                      orders: assigned, delivered, failed, waiting
+    api '$api/v1/orders?state=created'      the order waiting for a licensed person, and why
+    api $api/v1/alerts                      overspeed, roadside_sale, hazard, load_mismatch
+    api $api/v1/hazards                     the hazard ledger (rectification notices)
+    api $api/v1/customers/c-1601            supply suspended, then resumed by a re-inspection
+    api $api/v1/vehicles/v-103/position     a vehicle's newest fix
+    api '$api/v1/vehicles/v-103/route?from=${day}T00:00:00Z&to=${next}T00:00:00Z&format=geojson'
+    api $api/v1/vehicles/v-101/load         what a vehicle carries, its trip
+    api $api/v1/cylinders/CY-HLR-0001-OVERDUE/history
+    curl -sN -H "Authorization: Bearer \$TOKEN" $api/v1/events     the live feed
+    curl -s -H "Authorization: Bearer \$ADMIN" $api/v1/audit/verify   the audit chain
+    curl -s $api/metrics | grep '^lpg_'       Prometheus metrics
+    redis-cli -p $redis_port --scan --pattern 'lpg:*'   what the service stored
+  Logs: dispatchd in $var_dir/log/dispatchd.log, Redis in $var_dir/log/redis.log.
+  Ctrl-C stops the fleet, dispatchd and Redis. LPG_DEMO=0 runs without the demo.
+
+MSG
+}
+
+dispatchd_args=(--config "$top/deploy/dispatchd.conf" --redis-port="$redis_port"
+                --http-port="$http_port" --handset-port="$handset_port")
+if [ "$demo" != 0 ]; then
+  prepare_demo
+  echo "run: starting dispatchd (config deploy/dispatchd.conf, log: $var_dir/log/dispatchd.log)"
+  # In its own session (see below); its log to a file, so the terminal shows the demo.
+  setsid "$dispatchd" "${dispatchd_args[@]}" >>"$var_dir/log/dispatchd.log" 2>&1 &
+  dispatchd_pid=$!
+  if ! wait_healthy; then
+    echo "run: error: dispatchd did not become healthy; see $var_dir/log/dispatchd.log" >&2
+    tail -n 20 "$var_dir/log/dispatchd.log" >&2 || true
+    exit 1
+  fi
+  export PYTHONPATH="$demo_dir/gen:$top/tests/python" PYTHONDONTWRITEBYTECODE=1
+  if ! "$python" "$top/deploy/demo/demo.py" load --http-port "$http_port" \
+       --state-dir "$demo_dir" --admin "$demo_admin"; then
+    echo "run: error: the demo data could not be loaded (LPG_DEMO=0 runs without it)" >&2
+    exit 1
+  fi
+  print_demo_guide
+  start_vehicle_units
+  setsid "$python" "$top/deploy/demo/demo.py" run --http-port "$http_port" \
+    --handset-port "$handset_port" --state-dir "$demo_dir" &
+  fleet_pid=$!
+else
 cat <<MSG
 run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 
@@ -105,14 +242,8 @@ run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 MSG
 # dispatchd in its own session too: the terminal's Ctrl-C reaches only this script, which
 # forwards exactly one SIGTERM (a second signal would make dispatchd skip its drain).
-setsid "$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
-  --http-port="$http_port" --handset-port="$handset_port" &
+setsid "$dispatchd" "${dispatchd_args[@]}" &
 dispatchd_pid=$!
-if [ "$demo" = 1 ]; then
-  export LPG_HTTP_PORT=$http_port LPG_HANDSET_PORT=$handset_port LPG_BUILD_DIR=$build_dir \
-    LPG_VAR_DIR=$var_dir
-  setsid "$top/deploy/demo.sh" &
-  demo_pid=$!
 fi
 set +e
 wait "$dispatchd_pid"

@@ -13,7 +13,7 @@ Writes OUT_PREFIX.1.nmea with the first SPLIT fraction (default 1.0) of the poin
 OUT_PREFIX.2.nmea with the rest, and OUT_PREFIX.csv with one line per point:
 time_ms,lat,lon,speed_m_s (speed empty when the GPX has none). Prints "points=N".
 
-For a live demo (deploy/demo.sh), the drive can be moved elsewhere and to now: --center moves
+For the live demo (deploy/run.sh, start_vehicle_units), the drive can be moved elsewhere and to now: --center moves
 it so its bounding box is centred on LAT,LON (shapes and speeds kept); --skip drops the first S
 seconds; --start re-times it to one point per second from EPOCH_S (a repeated second is
 dropped), so a replay paced at one point a second never runs ahead of the clock.

@@ -11,8 +11,15 @@ must be importable, e.g. PYTHONPATH=<build>/tests/python/gen). Standard library 
 
 Framing: every frame is a 4-byte big-endian length (1..262144) and one serialized
 lpg.v1.Envelope. Requests carry increasing request ids; the server answers each with an Ack
-or an Error echoing the id in ack_seq, in request order. OrderAssigned may arrive at any
-time, also between a request and its reply: it is queued and handed out by wait_assigned().
+(a LoadReconciliation for StationReturn) or an Error echoing the id in ack_seq, in request
+order. OrderAssigned and Alert may arrive at any time, also between a request and its reply:
+they are queued (OrderAssigned handed out by wait_assigned(), Alerts left in `alerts`).
+
+Delivery messages (docs/compliance.md): send_positions(), scan(), safety_check(), confirm(),
+station_return(). A refusal raises ServerError with code_name "REFUSED" and `refusal` set to
+the rule's code (e.g. "vehicle_moving").
+
+JsonHttp is the matching HTTP/JSON client of the dispatcher API (docs/http-api.md).
 
 Run as a program it logs a device in and prints the assignments it receives:
     PYTHONPATH=<gen> /usr/bin/python3 lpg_client.py --port 7070 --device hs-001 --secret S
@@ -20,20 +27,25 @@ Run as a program it logs a device in and prints the assignments it receives:
 
 import argparse
 import collections
+import json
 import socket
 import struct
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from google.protobuf import text_format
 
-from lpg.v1 import envelope_pb2, session_pb2
+from lpg.v1 import delivery_pb2, envelope_pb2, position_pb2, session_pb2
 
 PROTOCOL_VERSION = 1
 MAX_FRAME = 256 * 1024  # the contract's hard ceiling of any frame payload
 _LENGTH = struct.Struct(">I")
 
 ErrorCode = session_pb2.Error.Code
+ScanAction = delivery_pb2.CylinderScan.Action
+CheckResult = delivery_pb2.SafetyCheck.Result
 
 
 class WireError(Exception):
@@ -56,8 +68,10 @@ class ServerError(Exception):
         self.message = error.message
         self.ack_seq = error.ack_seq if error.HasField("ack_seq") else None
         self.fatal = error.fatal
-        super().__init__("%s%s: %s" % (self.code_name, " (fatal)" if self.fatal else "",
-                                       self.message))
+        self.refusal = error.refusal if error.HasField("refusal") else None
+        super().__init__("%s%s%s: %s" % (self.code_name,
+                                         " " + self.refusal if self.refusal else "",
+                                         " (fatal)" if self.fatal else "", self.message))
 
 
 class HandsetClient:
@@ -71,6 +85,7 @@ class HandsetClient:
         self.session_id = None
         self.server_max_frame = MAX_FRAME
         self.assigned = collections.deque()  # pushed OrderAssigned not yet handed out
+        self.alerts = collections.deque()  # pushed Alert, for the caller to take
         self._next_id = 1
 
     # ---- connection ----
@@ -139,9 +154,9 @@ class HandsetClient:
     # ---- requests ----
 
     def request(self, envelope, timeout=None):
-        """Sends a request with the next request id and returns the Ack answering it. Raises
-        ServerError for an Error answering it (or any fatal Error). OrderAssigned arriving
-        meanwhile is queued for wait_assigned()."""
+        """Sends a request with the next request id and returns the Ack (or LoadReconciliation)
+        answering it. Raises ServerError for an Error answering it (or any fatal Error).
+        OrderAssigned arriving meanwhile is queued for wait_assigned(), Alert in `alerts`."""
         rid = self._next_id
         self._next_id += 1
         envelope.request_id = rid
@@ -152,8 +167,12 @@ class HandsetClient:
             body = reply.WhichOneof("body")
             if body == "order_assigned":
                 self.assigned.append(reply.order_assigned)
+            elif body == "alert":
+                self.alerts.append(reply.alert)
             elif body == "ack" and reply.ack.ack_seq == rid:
                 return reply.ack
+            elif body == "load_reconciliation" and reply.load_reconciliation.ack_seq == rid:
+                return reply.load_reconciliation
             elif body == "error" and (reply.error.ack_seq == rid or reply.error.fatal):
                 raise ServerError(reply.error)
             else:
@@ -198,6 +217,67 @@ class HandsetClient:
         env.duty_change.on_duty = bool(on_duty)
         return self.request(env)
 
+    def send_positions(self, fixes, late=False):
+        """PositionBatch of Fix messages (or dicts of Fix fields) -> Ack with position_seq."""
+        env = envelope_pb2.Envelope()
+        batch = env.position_batch
+        batch.SetInParent()  # an empty batch must still be set (proto/README.md)
+        for f in fixes:
+            if isinstance(f, dict):
+                batch.fixes.add(**f)
+            else:
+                batch.fixes.add().CopyFrom(f)
+        if late:
+            batch.late = True
+        return self.request(env)
+
+    def scan(self, action, cylinder_code, order_id=None):
+        """CylinderScan; action is a ScanAction name ("LOAD", "HAND_OVER", "COLLECT_EMPTY",
+        "RETURN_FULL") or value. Returns the Ack."""
+        env = envelope_pb2.Envelope()
+        env.cylinder_scan.action = (ScanAction.Value(action) if isinstance(action, str)
+                                    else action)
+        env.cylinder_scan.cylinder_code = cylinder_code
+        if order_id is not None:
+            env.cylinder_scan.order_id = order_id
+        env.cylinder_scan.time_ms = int(time.time() * 1000)
+        return self.request(env)
+
+    def safety_check(self, order_id, items, customer_name, cylinder_code=None, pin=None,
+                     signature_ref=None):
+        """SafetyCheck; items is a list of (key, result name or value, note or None). A
+        re-inspection has no cylinder_code. Returns the Ack (pass or fail alike)."""
+        env = envelope_pb2.Envelope()
+        m = env.safety_check
+        m.order_id = order_id
+        if cylinder_code is not None:
+            m.cylinder_code = cylinder_code
+        for key, result, note in items:
+            item = m.items.add(item=key)
+            item.result = CheckResult.Value(result) if isinstance(result, str) else result
+            if note is not None:
+                item.note = note
+        m.customer_name = customer_name
+        if pin is not None:
+            m.customer_pin = pin
+        if signature_ref is not None:
+            m.signature_ref = signature_ref
+        m.time_ms = int(time.time() * 1000)
+        return self.request(env)
+
+    def confirm(self, order_id):
+        """DeliveryConfirm -> Ack."""
+        env = envelope_pb2.Envelope()
+        env.delivery_confirm.order_id = order_id
+        env.delivery_confirm.time_ms = int(time.time() * 1000)
+        return self.request(env)
+
+    def station_return(self):
+        """StationReturn -> LoadReconciliation."""
+        env = envelope_pb2.Envelope()
+        env.station_return.time_ms = int(time.time() * 1000)
+        return self.request(env)
+
     @property
     def last_request_id(self):
         return self._next_id - 1
@@ -214,10 +294,40 @@ class HandsetClient:
             body = env.WhichOneof("body")
             if body == "order_assigned":
                 return env.order_assigned
+            if body == "alert":
+                self.alerts.append(env.alert)
+                continue
             if body == "error":
                 raise ServerError(env.error)
             raise WireError("unexpected message while waiting for an assignment: %s %s" %
                             (body, _short(env)))
+
+
+class JsonHttp:
+    """The dispatcher HTTP/JSON API (docs/http-api.md): call() returns (status, decoded body);
+    `token`, once set, is sent as the bearer token."""
+
+    def __init__(self, port, host="127.0.0.1", token=None, timeout=10):
+        self.base = "http://%s:%d" % (host, port)
+        self.token = token
+        self.timeout = timeout
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                status, text = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read()
+        try:
+            return status, json.loads(text) if text else None
+        except ValueError:
+            return status, text.decode(errors="replace")
 
 
 def _short(message):

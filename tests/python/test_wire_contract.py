@@ -10,6 +10,8 @@ a customer with a supply contract; a handset registered for the person. Then ove
     address, location (1e-7 degree), items, window and notes;
   - OrderAccept gets an Ack echoing the request id and the order is `accepted` over HTTP; a
     second accept is Error REFUSED echoing its id;
+  - a PositionBatch is acknowledged with its position_seq; a LOAD of an unknown cylinder is
+    Error REFUSED with refusal "unknown_cylinder", echoing the id, not fatal;
   - DutyChange off/on is acknowledged and visible over HTTP;
   - an order assigned while the device is offline is re-sent at the next login (the accepted
     one is not); OrderReject without a reason is INVALID_ARGUMENT, with one it is acknowledged
@@ -24,7 +26,6 @@ Set LPG_KEEP_TMP=1 to keep the temporary directory (Redis data, logs) for a post
 import argparse
 import ctypes
 import datetime
-import json
 import os
 import shutil
 import signal
@@ -34,10 +35,8 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.error
-import urllib.request
 
-from lpg_client import ConnectionClosed, HandsetClient, ServerError, WireError
+from lpg_client import ConnectionClosed, HandsetClient, JsonHttp, ServerError, WireError
 
 ADMIN_PASSWORD = "correct horse battery"
 DEVICE = "hs-py-001"
@@ -137,27 +136,8 @@ def redis_ping(port):
 
 # ---- HTTP ----
 
-class Http:
-    def __init__(self, port):
-        self.base = "http://127.0.0.1:%d" % port
-        self.token = None
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.token:
-            req.add_header("Authorization", "Bearer " + self.token)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                status, text = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read()
-        try:
-            return status, json.loads(text) if text else None
-        except ValueError:
-            return status, text.decode(errors="replace")
+class Http(JsonHttp):
+    """JsonHttp (lpg_client.py) with a checked call."""
 
     def expect(self, status, method, path, body=None):
         got, resp = self.call(method, path, body)
@@ -315,6 +295,23 @@ def scenario(http, handset_port):
         expect_server_error(lambda: hs.accept("O1"), "REFUSED", "OrderAccept O1 again", hs)
         expect_server_error(lambda: hs.accept("O-nope"), "REFUSED",
                             "OrderAccept of an unknown order", hs)
+
+        # A position, then a delivery request the rules refuse: Error REFUSED carries the
+        # rule's code in `refusal` (docs/compliance.md).
+        ack = hs.send_positions([{"seq": 1, "time_ms": int(time.time() * 1000),
+                                  "lat_e7": round(CUSTOMER["lat"] * 1e7),
+                                  "lon_e7": round(CUSTOMER["lon"] * 1e7), "speed_cm_s": 0}])
+        expect_eq((ack.ack_seq, ack.position_seq), (hs.last_request_id, 1),
+                  "Ack (ack_seq, position_seq) of PositionBatch")
+        try:
+            hs.scan("LOAD", "CY-nowhere", "O1")
+            raise TestFailure("LOAD of an unknown cylinder was acknowledged")
+        except ServerError as e:
+            expect_eq((e.code_name, e.refusal, e.ack_seq, e.fatal),
+                      ("REFUSED", "unknown_cylinder", hs.last_request_id, False),
+                      "Error of a LOAD of an unknown cylinder (code, refusal, ack_seq, fatal)")
+        say("TCP: PositionBatch -> Ack position_seq 1; LOAD of an unknown cylinder -> "
+            "Error REFUSED refusal=unknown_cylinder")
 
         for on in (False, True):
             ack = hs.duty(on)
