@@ -423,6 +423,9 @@ static void hconn_process_input(struct handset_conn *c)
         if (rc == LPG_FRAME_READY) {
             c->srv->stats.frames_in++;
             hconn_handle_frame(c, payload, len);
+            /* The envelope was decoded and handled (ingest turns a batch into commands before
+             * returning): a connection waiting between frames keeps no payload buffer. */
+            lpg_frame_release(c->dec);
             continue;
         }
         if (rc == LPG_FRAME_NEED_MORE) {

@@ -47,11 +47,11 @@ struct vehicle_track {
     struct vehicle_track *next;
     char vehicle_id[LPG_ID_MAX + 1];
     int loaded;
-    int64_t last_ms;          /* time of the vehicle's newest stored fix */
-    struct rules_state rules; /* filters and rules */
-    /* Fixes older than `rules` has seen run on this state, so their violations are found and
-     * marked late. In memory only: a restart starts late episodes afresh. */
-    struct rules_state late_rules;
+    int64_t last_ms; /* time of the vehicle's newest stored fix */
+    /* Filters and rules: `live` is persisted; the late state (fixes older than `live` has
+     * seen) only exists once the vehicle sent a late fix, and is in memory only: a restart
+     * starts late episodes afresh. */
+    struct rules_track rules;
 };
 
 struct tracks {
@@ -75,9 +75,9 @@ struct ingest_job {
     struct lpg_alert *alerts;      /* grown on demand: almost every batch raises none */
     size_t n_alerts, cap_alerts;
     int batch_borrowed;             /* batch points into the caller's envelope: not ours to free */
-    struct rules_state rules_after; /* the rule state once this batch is stored */
-    struct rules_state late_after;  /* the late-fix state once this batch is stored */
-    size_t late_evaluated;
+    /* The rule states once this batch is stored (owned: its late state, if any, moves to the
+     * track then, or is freed with the job). */
+    struct rules_track rules_after;
     struct vehicle_track *track; /* owned by the table, lives as long as dispatchd */
     size_t n_stored, n_late;     /* counted once Redis confirms */
     uint64_t filtered[8];        /* by enum fix_filter_reason, counted once confirmed */
@@ -91,6 +91,7 @@ static void job_end(struct ingest_job *job)
     if (job->batch && !job->batch_borrowed)
         lpg__v1__position_batch__free_unpacked(job->batch, NULL);
     free(job->alerts);
+    rules_track_free(&job->rules_after);
     handset_conn_release(job->c);
     free(job);
 }
@@ -159,7 +160,7 @@ static void on_tick_stored(void *arg, const struct redisReply *reply, const char
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         log_debug("tick state not confirmed (%s); retried next tick", err ? err : "refused");
     } else {
-        job->track->rules = job->after;
+        job->track->rules.live = job->after;
         struct handset_conn *c =
             job->device[0] ? handset_server_find_device(job->d->handset, job->device) : NULL;
         for (size_t i = 0; i < job->n; i++)
@@ -236,8 +237,7 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
         job_end(job);
         return;
     }
-    job->track->rules = job->rules_after;
-    job->track->late_rules = job->late_after;
+    rules_track_move(&job->track->rules, &job->rules_after);
     job->track->last_ms = job->last_after;
     job->d->ingest_stats.fixes_stored += job->n_stored;
     job->d->ingest_stats.fixes_late += job->n_late;
@@ -245,7 +245,7 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
         job->d->ingest_stats.filtered[r] += job->filtered[r];
     if (job->has_newest)
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after);
-    ingest_apply_rest(job->d, job->staff, &job->track->rules);
+    ingest_apply_rest(job->d, job->staff, &job->track->rules.live);
     /* Stored: now tell the dispatchers and the driver (live events only). */
     for (size_t i = 0; i < job->n_alerts; i++)
         alerts_raised(job->d, &job->alerts[i], job->c);
@@ -266,8 +266,7 @@ static void store_batch(struct ingest_job *job)
     const struct lpg_staff *person = registry_staff(d->registry, job->staff);
     const struct lpg_zone *zone =
         person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
-    job->rules_after = job->track->rules;
-    job->late_after = job->track->late_rules;
+    int rc = rules_track_copy(&job->rules_after, &job->track->rules);
     struct rule_event events[RULES_EVENTS_MAX];
     int64_t newest = job->track->last_ms;
     const Lpg__V1__Fix *newest_fix = NULL;
@@ -279,7 +278,8 @@ static void store_batch(struct ingest_job *job)
     const char **zargv = malloc((2 + 2 * b->n_fixes) * sizeof(*zargv));
     char *zpool = malloc(b->n_fixes * (24 + ROUTE_MEMBER_MAX) + 1);
     size_t zused = 0;
-    int rc = txn && zargv && zpool ? 0 : -1;
+    if (!txn || !zargv || !zpool)
+        rc = -1;
     if (zargv) {
         zargv[0] = "ZADD";
         zargv[1] = zkey;
@@ -334,23 +334,13 @@ static void store_batch(struct ingest_job *job)
         route_fix_to_lpg_fix(&rf, &fx);
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
         size_t n_ev = 0;
-        enum fix_filter_reason fr =
-            rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now, &ctx,
-                              events, RULES_EVENTS_MAX, &n_ev);
+        bool late_evaluated;
+        enum fix_filter_reason fr = rules_track_process_fix(
+            &d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now, &ctx, events,
+            RULES_EVENTS_MAX, &n_ev, &late_evaluated);
         job->filtered[fr]++;
-        if (fr == FIX_FILTER_OUT_OF_ORDER) {
-            fx.flags |= LPG_FIX_LATE;
-            enum fix_filter_reason lr =
-                rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->late_after, &fx, now,
-                                  &ctx, events, RULES_EVENTS_MAX, &n_ev);
-            if (lr == FIX_FILTER_OUT_OF_ORDER || lr == FIX_FILTER_DUPLICATE) {
-                /* An older stretch than the last late one: start its episodes afresh. */
-                rules_state_init(&job->late_after);
-                rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->late_after, &fx, now,
-                                  &ctx, events, RULES_EVENTS_MAX, &n_ev);
-            }
-            job->late_evaluated++;
-        }
+        if (fr == FIX_FILTER_OUT_OF_ORDER && !late_evaluated)
+            d->ingest_stats.events_dropped++; /* no memory for the late state: not evaluated */
         for (size_t e = 0; e < n_ev; e++) {
             if (job->n_alerts == job->cap_alerts) {
                 size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
@@ -412,7 +402,7 @@ static void store_batch(struct ingest_job *job)
     /* The rule state travels with the batch: a restart continues every episode. */
     if (rc == 0 && stored > 0) {
         char text[RULES_STATE_TEXT_MAX];
-        int tl = rules_state_encode(&job->rules_after, text, sizeof(text));
+        int tl = rules_state_encode(&job->rules_after.live, text, sizeof(text));
         snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
         store_key(d->store, key, sizeof(key), rel);
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
@@ -475,12 +465,12 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
     if (!tr->loaded) {
         tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
         const redisReply *r = reply->element[2];
-        rules_state_init(&tr->rules);
-        if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules, r->str, r->len) != 0) {
+        rules_state_init(&tr->rules.live);
+        if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0) {
             /* Better to start the episodes afresh than to refuse the vehicle's positions. */
             log_warn("stored rule state of vehicle %s does not decode; starting afresh",
                      job->vehicle);
-            rules_state_init(&tr->rules);
+            rules_state_init(&tr->rules.live);
         }
         tr->loaded = 1;
     }
@@ -508,8 +498,7 @@ static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
     if (tr == NULL)
         return NULL;
     snprintf(tr->vehicle_id, sizeof(tr->vehicle_id), "%s", vehicle);
-    rules_state_init(&tr->rules);
-    rules_state_init(&tr->late_rules);
+    rules_track_init(&tr->rules);
     tr->next = t->buckets[b];
     t->buckets[b] = tr;
     t->n++;
@@ -617,7 +606,7 @@ static void tick_vehicle(struct dispatchd *d, struct vehicle_track *tr, int64_t 
     ctx.has_zone = s->zone_id[0] != '\0';
     ctx.inside_zone = true;
     struct rule_event events[RULES_EVENTS_MAX];
-    struct rules_state after = tr->rules;
+    struct rules_state after = tr->rules.live;
     size_t n = rules_tick(&d->rules_cfg, &after, now, &ctx, events, RULES_EVENTS_MAX);
     if (n == 0)
         return;
@@ -678,9 +667,9 @@ static void on_track_loaded(void *arg, const struct redisReply *reply, const cha
         return; /* loaded by a batch meanwhile, or lost: the next batch loads it */
     const redisReply *t = reply->element[0], *r = reply->element[1];
     tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
-    rules_state_init(&tr->rules);
-    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules, r->str, r->len) != 0)
-        rules_state_init(&tr->rules);
+    rules_state_init(&tr->rules.live);
+    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0)
+        rules_state_init(&tr->rules.live);
     tr->loaded = 1;
 }
 
@@ -751,6 +740,7 @@ void ingest_free(struct dispatchd *d)
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         for (struct vehicle_track *tr = t->buckets[b], *next; tr; tr = next) {
             next = tr->next;
+            rules_track_free(&tr->rules);
             free(tr);
         }
     event_free(t->tick);

@@ -218,6 +218,16 @@ int lpg_frame_next(struct lpg_frame_decoder *dec, const uint8_t **payload, size_
     return LPG_FRAME_READY;
 }
 
+void lpg_frame_release(struct lpg_frame_decoder *dec)
+{
+    if (dec == NULL)
+        return;
+    dec->handed_out = false;
+    /* FRAME_HEADER with no payload byte collected: the buffer backs nothing. */
+    if (dec->state == FRAME_HEADER)
+        release_buffer(dec);
+}
+
 int lpg_frame_finish(struct lpg_frame_decoder *dec)
 {
     if (dec->err != 0)

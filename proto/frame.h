@@ -146,6 +146,16 @@ const char *lpg_frame_errstr(const struct lpg_frame_decoder *dec);
 /* A static, generic description of any code this codec returns (or of an unknown one). */
 const char *lpg_frame_strerror(int code);
 
+/*
+ * The caller is done with the payload lpg_frame_next() handed out: it dies now, and the payload
+ * buffer is released whatever its size, unless a frame is already being collected (then the
+ * buffer holds its bytes and stays). A server that calls this after handling each frame holds
+ * no payload memory on a connection that sits between frames (the next frame allocates a buffer
+ * of its own size, one malloc per frame); without it a decoder keeps up to
+ * LPG_FRAME_KEEP_CAPACITY bytes. NULL is a no-op.
+ */
+void lpg_frame_release(struct lpg_frame_decoder *dec);
+
 /* Fills *out with dec's counters. */
 void lpg_frame_get_stats(const struct lpg_frame_decoder *dec, struct lpg_frame_stats *out);
 

@@ -567,6 +567,45 @@ static void test_feed_stops_at_frame_end(void **state)
     lpg_frame_decoder_free(dec);
 }
 
+/* lpg_frame_release: a connection between frames holds no payload buffer, even a small one;
+ * a frame being collected keeps its bytes. */
+static void test_release_between_frames(void **state)
+{
+    static const size_t sizes[] = {10, 1300};
+    struct stream s = build_stream(sizes, 2);
+    struct lpg_frame_decoder *dec = new_decoder(SERVER_MAX);
+    struct lpg_frame_stats st;
+    const uint8_t *p;
+    size_t plen, first = LPG_FRAME_HEADER_SIZE + sizes[0];
+
+    (void)state;
+    lpg_frame_release(NULL);
+    assert_int_equal(lpg_frame_feed(dec, s.bytes, first), first);
+    assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_READY);
+    assert_int_equal(plen, sizes[0]);
+    lpg_frame_release(dec);
+    lpg_frame_get_stats(dec, &st);
+    assert_int_equal(st.capacity, 0);
+
+    /* Half of the second frame, then a release: its bytes stay, and it completes intact. */
+    size_t half = LPG_FRAME_HEADER_SIZE + sizes[1] / 2;
+    assert_int_equal(lpg_frame_feed(dec, s.bytes + first, half), half);
+    lpg_frame_release(dec);
+    lpg_frame_get_stats(dec, &st);
+    assert_true(st.capacity >= sizes[1]);
+    size_t rest = s.len - first - half;
+    assert_int_equal(lpg_frame_feed(dec, s.bytes + first + half, rest), rest);
+    assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_READY);
+    assert_int_equal(plen, sizes[1]);
+    assert_memory_equal(p, s.bytes + first + LPG_FRAME_HEADER_SIZE, sizes[1]);
+    lpg_frame_release(dec);
+    lpg_frame_get_stats(dec, &st);
+    assert_int_equal(st.capacity, 0);
+    assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_NEED_MORE);
+    lpg_frame_decoder_free(dec);
+    free(s.bytes);
+}
+
 static void test_buffer_is_lazy_bounded_and_released(void **state)
 {
     static const size_t small = 10, big = 40000, odd_max = 1000, odd = 900;
@@ -742,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_finish_on_boundary),
         cmocka_unit_test(test_feed_stops_at_frame_end),
         cmocka_unit_test(test_buffer_is_lazy_bounded_and_released),
+        cmocka_unit_test(test_release_between_frames),
         cmocka_unit_test(test_stats_count_frames_and_bytes),
         cmocka_unit_test(test_garbage_matches_reference),
         cmocka_unit_test(test_strerror_names_every_code),
