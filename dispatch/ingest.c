@@ -6,6 +6,7 @@
 #include "fix_filter.h"
 #include "log.h"
 #include "model_json.h"
+#include "pool.h"
 #include "registry.h"
 #include "registry_store.h"
 #include "route_member.h"
@@ -19,6 +20,7 @@
 #include "lpg/v1/envelope.pb-c.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +36,22 @@
 #define TRACK_BUCKETS 4096u
 /* How often time-based rules (signal lost) are evaluated without a fix. */
 #define TRACK_TICK_S 15
+/* Returning freed heap once ingest is idle (see ingest_job_done): how long ingest must have had
+ * no batch in flight, and the least time between two trims. */
+#define TRIM_IDLE_MS       500
+#define TRIM_MIN_INTERVAL_MS 10000
 
-/* What a connection remembers between batches (handset_conn_data). */
+/* Per-vehicle tracks and per-connection state come from pools (pool.h: blocks of this many
+ * objects), not one malloc each: created while batches are in flight, single allocations would
+ * pin the heap pages of the batches' freed buffers for good. */
+#define TRACK_POOL_BLOCK 256
+#define CONN_POOL_BLOCK  1024
+
+struct tracks;
+
+/* What a connection remembers between batches (handset_conn_data; from tracks->conn_pool). */
 struct ingest_conn {
+    struct tracks *t; /* its pool's owner */
     int loaded;   /* hwm read from the store */
     uint64_t hwm; /* highest stored seq of this device */
 };
@@ -59,6 +74,11 @@ struct tracks {
     size_t n;
     struct event *tick;
     struct dispatchd *d;
+    size_t jobs;          /* batches in flight (created, not yet ended) */
+    struct event *trim;   /* one-shot: ingest went idle */
+    int64_t last_trim_ms; /* monotonic-ish: dispatchd_now_ms() of the last trim */
+    struct pool track_pool; /* struct vehicle_track */
+    struct pool conn_pool;  /* struct ingest_conn */
 };
 
 /* One batch on its way to the store. */
@@ -86,14 +106,50 @@ struct ingest_job {
     int64_t last_after; /* the track's newest time once this batch is stored */
 };
 
+/*
+ * Freed heap after a burst. Every batch in flight holds its job, its Redis transaction (the
+ * formatted commands, ~2.5 KB for 25 fixes) and its Ack: with 1,000 handsets that is a few
+ * MB at the peak, freed once the batches are stored, but glibc keeps freed memory inside the
+ * heap (only the top is trimmed, and the long-lived per-vehicle allocations made meanwhile
+ * pin it), so the process would keep the peak's RSS for good. When no batch has been in
+ * flight for TRIM_IDLE_MS, malloc_trim(0) hands the free pages back (madvise; allocations do
+ * not move). At most once every TRIM_MIN_INTERVAL_MS, so a steady trickle of batches costs one
+ * trim (about a millisecond for a 20 MB heap) per 10 s at most.
+ */
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct tracks *t = arg;
+    if (t->jobs > 0)
+        return; /* busy again: the next idle moment re-arms */
+    int64_t now = dispatchd_now_ms();
+    int64_t wait = t->last_trim_ms + TRIM_MIN_INTERVAL_MS - now;
+    if (t->last_trim_ms != 0 && wait > 0) {
+        struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
+        event_add(t->trim, &tv);
+        return;
+    }
+    t->last_trim_ms = now;
+#ifdef __GLIBC__
+    malloc_trim(0);
+    t->d->ingest_stats.heap_trims++;
+#endif
+}
+
 static void job_end(struct ingest_job *job)
 {
+    struct tracks *t = job->d->tracks;
     if (job->batch && !job->batch_borrowed)
         lpg__v1__position_batch__free_unpacked(job->batch, NULL);
     free(job->alerts);
     rules_track_free(&job->rules_after);
     handset_conn_release(job->c);
     free(job);
+    if (--t->jobs == 0 && !event_pending(t->trim, EV_TIMEOUT, NULL)) {
+        struct timeval tv = {0, TRIM_IDLE_MS * 1000};
+        event_add(t->trim, &tv);
+    }
 }
 
 static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_ms)
@@ -494,7 +550,7 @@ static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
     for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
         if (strcmp(tr->vehicle_id, vehicle) == 0)
             return tr;
-    struct vehicle_track *tr = calloc(1, sizeof(*tr));
+    struct vehicle_track *tr = pool_take(&t->track_pool);
     if (tr == NULL)
         return NULL;
     snprintf(tr->vehicle_id, sizeof(tr->vehicle_id), "%s", vehicle);
@@ -720,11 +776,16 @@ int ingest_init(struct dispatchd *d)
     if (t == NULL)
         return -1;
     t->d = d;
+    pool_init(&t->track_pool, sizeof(struct vehicle_track), TRACK_POOL_BLOCK);
+    pool_init(&t->conn_pool, sizeof(struct ingest_conn), CONN_POOL_BLOCK);
     t->tick = event_new(d->base, -1, EV_PERSIST, on_tick, t);
+    t->trim = event_new(d->base, -1, 0, on_trim, t);
     struct timeval tv = {TRACK_TICK_S, 0};
-    if (t->tick == NULL || event_add(t->tick, &tv) != 0) {
+    if (t->tick == NULL || t->trim == NULL || event_add(t->tick, &tv) != 0) {
         if (t->tick)
             event_free(t->tick);
+        if (t->trim)
+            event_free(t->trim);
         free(t);
         return -1;
     }
@@ -741,11 +802,19 @@ void ingest_free(struct dispatchd *d)
         for (struct vehicle_track *tr = t->buckets[b], *next; tr; tr = next) {
             next = tr->next;
             rules_track_free(&tr->rules);
-            free(tr);
         }
     event_free(t->tick);
+    event_free(t->trim);
+    pool_free_all(&t->track_pool);
+    pool_free_all(&t->conn_pool); /* the handset server, freed first, gave them all back */
     free(t);
     d->tracks = NULL;
+}
+
+static void ingest_conn_free(void *arg)
+{
+    struct ingest_conn *ic = arg;
+    pool_give(&ic->t->conn_pool, ic);
 }
 
 void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
@@ -776,13 +845,14 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
     }
     struct ingest_conn *ic = handset_conn_data(c);
     if (ic == NULL) {
-        ic = calloc(1, sizeof(*ic));
+        ic = pool_take(&d->tracks->conn_pool);
         if (ic == NULL) {
             handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
                                env->has_request_id, env->request_id, 0);
             return;
         }
-        handset_conn_set_data(c, ic, free);
+        ic->t = d->tracks;
+        handset_conn_set_data(c, ic, ingest_conn_free);
     }
     struct ingest_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {
@@ -809,7 +879,8 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
         /* The usual case: the batch is turned into commands now, while the envelope lives. */
         job->batch = (Lpg__V1__PositionBatch *)b;
         job->batch_borrowed = 1;
-        handset_conn_hold(c);
+        handset_conn_hold(c); /* job_end releases the connection */
+        d->tracks->jobs++;    /* and counts the job out */
         store_batch(job); /* may end (free) the job */
         return;
     }
@@ -829,6 +900,7 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
         return;
     }
     handset_conn_hold(c);
+    d->tracks->jobs++;
     /* First batch on this connection (or of this vehicle since start): read the device's mark,
      * the vehicle's newest time and its rule state. */
     char k1[256], k2[256], rel[LPG_ID_MAX + 32];
