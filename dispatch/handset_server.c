@@ -2,6 +2,15 @@
  * vehicle units: framing (proto/frame.h), Envelope decoding (lpg.v1), Hello/Ping, errors,
  * idle timeout, connection cap and graceful shutdown.
  *
+ * Transport: a plain non-blocking socket and one libevent read event per connection, not a
+ * bufferevent. Thousands of connections sit idle between frames, so what one holds is memory
+ * per tracked vehicle (tests/bench/README.md, bench-ingest): a bufferevent with its two
+ * evbuffers costs ~900 bytes per connection, always. Here input is read from the socket at
+ * most up to the end of the current frame (lpg_frame_wanted), so the kernel's socket buffer is
+ * the input buffer and a connection that waits for the store simply stops reading (the peer
+ * is then flow-controlled by TCP). Replies are written at once; only what the socket does not
+ * take is queued, in an evbuffer created for it and freed once it is flushed.
+ *
  * Lifetime of a connection (struct handset_conn): created on accept, listed in the server; freed
  * only by hconn_maybe_free() at the end of a callback, once it is closing, its output is
  * flushed (or the peer is gone) and no store command of it is in flight. Nothing touches a
@@ -17,6 +26,7 @@
 #include "lpg/v1/envelope.pb-c.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +35,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <hiredis/hiredis.h>
@@ -44,13 +53,21 @@
 /* A device may announce a smaller frame limit in Hello.max_frame, but not below this: every
  * message the server sends fits (the largest, OrderAssigned, is about 1.5 KB at most). */
 #define HANDSET_DEVICE_MIN_FRAME 4096 /* bytes */
+/* Frames handled in one read callback before yielding to other connections (pings do not
+ * pause reading as batches do). */
+#define HANDSET_FRAMES_PER_READ 16
+/* Replies up to this size are framed on the stack (Acks, Errors, Alerts). */
+#define HANDSET_STACK_FRAME 2048 /* bytes */
 
 enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
 
 struct handset_conn {
     struct handset_server *srv;
     struct handset_conn *prev, *next;
-    struct bufferevent *bev;
+    evutil_socket_t fd;            /* owned: closed with the connection */
+    struct event *ev_read;         /* persistent, with the idle timeout; added while reading */
+    struct event *ev_write;        /* created when output is first queued; NULL before */
+    struct evbuffer *out;          /* what the socket did not take yet; NULL when none */
     struct lpg_frame_decoder *dec;
     char peer[64];
     char device_id[HANDSET_DEVICE_ID_MAX + 1];
@@ -99,8 +116,14 @@ static void hconn_destroy(struct handset_conn *c)
 {
     hconn_unlink(c);
     c->srv->stats.closed++;
-    if (c->bev)
-        bufferevent_free(c->bev);
+    if (c->ev_read)
+        event_free(c->ev_read);
+    if (c->ev_write)
+        event_free(c->ev_write);
+    if (c->out)
+        evbuffer_free(c->out);
+    if (c->fd >= 0)
+        evutil_closesocket(c->fd);
     lpg_frame_decoder_free(c->dec);
     if (c->data_free)
         c->data_free(c->data);
@@ -112,12 +135,32 @@ static int hconn_maybe_free(struct handset_conn *c)
 {
     if (!c->closing || c->store_pending > 0)
         return 0;
-    if (!c->peer_gone && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+    if (!c->peer_gone && c->out != NULL && evbuffer_get_length(c->out) > 0)
         return 0; /* the write callback comes back once the output is flushed */
     log_debug("connection %s closed", c->peer);
     hconn_destroy(c);
     return 1;
 }
+
+/* Reading on (with the idle timeout, restarted) or off (waiting for the store, closing). */
+static void hconn_reading(struct handset_conn *c, int on)
+{
+    if (on && !c->closing) {
+        struct timeval idle = {c->srv->opt.idle_timeout_s, 0};
+        event_add(c->ev_read, &idle);
+    } else {
+        event_del(c->ev_read);
+    }
+}
+
+/* Queued output waits for the socket; once closing, for at most the flush timeout. */
+static void hconn_want_write(struct handset_conn *c)
+{
+    struct timeval flush = {HANDSET_FLUSH_TIMEOUT_S, 0};
+    event_add(c->ev_write, c->closing ? &flush : NULL);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg);
 
 /* Stops reading; the connection is freed once its output is flushed. */
 static void hconn_close(struct handset_conn *c)
@@ -125,9 +168,72 @@ static void hconn_close(struct handset_conn *c)
     if (c->closing)
         return;
     c->closing = 1;
-    bufferevent_disable(c->bev, EV_READ);
-    struct timeval flush = {HANDSET_FLUSH_TIMEOUT_S, 0};
-    bufferevent_set_timeouts(c->bev, NULL, &flush);
+    hconn_reading(c, 0);
+    if (c->out != NULL && evbuffer_get_length(c->out) > 0) {
+        hconn_want_write(c); /* now with the flush timeout */
+        return;
+    }
+    /* Nothing queued, so no write callback would come: run it once from the loop, where
+     * hconn_maybe_free() may free the connection (closing may come from outside any of its
+     * callbacks, e.g. an HTTP request that took the handset off its person). */
+    if (c->ev_write == NULL)
+        c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c);
+    if (c->ev_write != NULL)
+        event_active(c->ev_write, EV_WRITE, 1);
+}
+
+/* The peer's socket failed or was reset: nothing more can be written. */
+static void hconn_peer_failed(struct handset_conn *c, int err)
+{
+    if (!c->peer_gone)
+        log_debug("%s: %s", c->peer, evutil_socket_error_to_string(err));
+    c->peer_gone = 1;
+    if (c->out)
+        evbuffer_drain(c->out, evbuffer_get_length(c->out));
+    if (c->ev_write)
+        event_del(c->ev_write);
+    hconn_close(c);
+}
+
+/* Writes n bytes now if nothing is queued; queues what the socket does not take. */
+static void hconn_write(struct handset_conn *c, const uint8_t *bytes, size_t n)
+{
+    size_t done = 0;
+    if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
+        while (done < n) {
+            ssize_t w = send(c->fd, bytes + done, n - done, MSG_NOSIGNAL);
+            if (w > 0) {
+                done += (size_t)w;
+                continue;
+            }
+            int err = EVUTIL_SOCKET_ERROR();
+            if (w < 0 && err == EINTR)
+                continue;
+            if (w < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+                break;
+            hconn_peer_failed(c, err);
+            return;
+        }
+        if (done == n)
+            return;
+    }
+    if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
+        log_error("%s: out of memory queueing %zu bytes; dropping the peer", c->peer, n - done);
+        hconn_peer_failed(c, ENOMEM);
+        return;
+    }
+    if (c->ev_write == NULL &&
+        (c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c)) ==
+            NULL) {
+        log_error("%s: out of memory for a write event; dropping the peer", c->peer);
+        hconn_peer_failed(c, ENOMEM);
+        return;
+    }
+    if (evbuffer_add(c->out, bytes + done, n - done) != 0) {
+        hconn_peer_failed(c, ENOMEM);
+        return;
+    }
+    hconn_want_write(c);
 }
 
 /* ---- sending ---- */
@@ -136,13 +242,10 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
     if (c->peer_gone)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) > HANDSET_MAX_OUTPUT) {
-        log_warn("%s: peer is not reading (%zu bytes queued); dropping it", c->peer,
-                 evbuffer_get_length(out));
-        evbuffer_drain(out, evbuffer_get_length(out));
-        c->peer_gone = 1;
-        hconn_close(c);
+    size_t queued = c->out ? evbuffer_get_length(c->out) : 0;
+    if (queued > HANDSET_MAX_OUTPUT) {
+        log_warn("%s: peer is not reading (%zu bytes queued); dropping it", c->peer, queued);
+        hconn_peer_failed(c, 0);
         return;
     }
     size_t len = lpg__v1__envelope__get_packed_size(env);
@@ -156,15 +259,18 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
         log_error("%s: reply of %zu bytes cannot be framed; not sent", c->peer, len);
         return;
     }
-    uint8_t *buf = malloc(len);
+    uint8_t small[HANDSET_STACK_FRAME];
+    size_t total = LPG_FRAME_HEADER_SIZE + len;
+    uint8_t *buf = total <= sizeof(small) ? small : malloc(total);
     if (buf == NULL) {
         log_error("%s: out of memory packing a reply", c->peer);
         return;
     }
-    lpg__v1__envelope__pack(env, buf);
-    evbuffer_add(out, header, sizeof(header));
-    evbuffer_add(out, buf, len);
-    free(buf);
+    memcpy(buf, header, sizeof(header));
+    lpg__v1__envelope__pack(env, buf + LPG_FRAME_HEADER_SIZE);
+    hconn_write(c, buf, total); /* one send for header and payload */
+    if (buf != small)
+        free(buf);
     c->srv->stats.frames_out++;
 }
 
@@ -253,7 +359,7 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
             srv->opt.hooks->session_opened(srv->opt.hooks_ctx, c);
     }
     if (!c->closing) {
-        bufferevent_enable(c->bev, EV_READ);
+        hconn_reading(c, 1);
         hconn_process_input(c); /* frames that arrived while we waited */
     }
     hconn_maybe_free(c);
@@ -355,7 +461,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
         return;
     }
     c->store_pending++;
-    bufferevent_disable(c->bev, EV_READ); /* one request at a time: replies stay in order */
+    hconn_reading(c, 0); /* one request at a time: replies stay in order */
 }
 
 /* ---- frames ---- */
@@ -406,17 +512,21 @@ static void hconn_handle_frame(struct handset_conn *c, const uint8_t *payload, s
     lpg__v1__envelope__free_unpacked(env, NULL);
 }
 
+/* EOF (or a failed read): a frame cut short is reported, then the connection closes. */
+static void hconn_peer_closed(struct handset_conn *c)
+{
+    if (!c->closing && lpg_frame_in_progress(c->dec) > 0 && lpg_frame_finish(c->dec) < 0) {
+        c->srv->stats.rejected_truncated++;
+        log_info("%s: %s", c->peer, lpg_frame_errstr(c->dec));
+    }
+    c->peer_gone = 1;
+    hconn_close(c);
+}
+
 static void hconn_process_input(struct handset_conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    int frames = 0;
     while (!c->closing && c->store_pending == 0) {
-        size_t chunk = evbuffer_get_contiguous_space(in);
-        size_t used = 0;
-        if (chunk > 0) {
-            const uint8_t *bytes = evbuffer_pullup(in, (ev_ssize_t)chunk);
-            used = lpg_frame_feed(c->dec, bytes, chunk);
-            evbuffer_drain(in, used);
-        }
         const uint8_t *payload;
         size_t len;
         int rc = lpg_frame_next(c->dec, &payload, &len);
@@ -426,68 +536,82 @@ static void hconn_process_input(struct handset_conn *c)
             /* The envelope was decoded and handled (ingest turns a batch into commands before
              * returning): a connection waiting between frames keeps no payload buffer. */
             lpg_frame_release(c->dec);
+            if (++frames == HANDSET_FRAMES_PER_READ)
+                break; /* more waits in the socket: the read event fires again */
             continue;
         }
-        if (rc == LPG_FRAME_NEED_MORE) {
-            if (used == 0)
-                break;
+        if (rc < 0) {
+            /* Framing errors are fatal: after a bad length we cannot find the next frame. */
+            if (rc == LPG_FRAME_ERR_OVERSIZE) {
+                c->srv->stats.rejected_oversize++;
+                hconn_send_error(c, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE,
+                                 lpg_frame_errstr(c->dec), 0, 0, 1);
+            } else {
+                c->srv->stats.rejected_malformed++;
+                hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED, lpg_frame_errstr(c->dec),
+                                 0, 0, 1);
+            }
+            break;
+        }
+        /* Read what completes the current part of the frame and nothing of the next one. */
+        uint8_t buf[16384];
+        size_t want = lpg_frame_wanted(c->dec);
+        ssize_t r = recv(c->fd, buf, want < sizeof(buf) ? want : sizeof(buf), 0);
+        if (r > 0) {
+            lpg_frame_feed(c->dec, buf, (size_t)r); /* takes all: r <= wanted */
             continue;
         }
-        /* Framing errors are fatal: after a bad length we cannot find the next frame. */
-        if (rc == LPG_FRAME_ERR_OVERSIZE) {
-            c->srv->stats.rejected_oversize++;
-            hconn_send_error(c, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE,
-                             lpg_frame_errstr(c->dec), 0, 0, 1);
-        } else {
-            c->srv->stats.rejected_malformed++;
-            hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED, lpg_frame_errstr(c->dec), 0, 0,
-                             1);
-        }
+        int err = r < 0 ? EVUTIL_SOCKET_ERROR() : 0;
+        if (r < 0 && err == EINTR)
+            continue;
+        if (r < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+            break;
+        if (r < 0)
+            log_debug("%s: %s", c->peer, evutil_socket_error_to_string(err));
+        hconn_peer_closed(c);
         break;
     }
 }
 
-/* ---- bufferevent callbacks ---- */
+/* ---- socket callbacks ---- */
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_read(evutil_socket_t fd, short what, void *arg)
 {
-    (void)bev;
+    (void)fd;
     struct handset_conn *c = arg;
-    hconn_process_input(c);
-    hconn_maybe_free(c);
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    hconn_maybe_free(arg); /* output drained: a closing connection may go now */
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    struct handset_conn *c = arg;
-    if (what & BEV_EVENT_TIMEOUT) {
-        if (c->closing) {
-            log_info("%s: peer did not take its last frames within %d s; dropping it", c->peer,
-                     HANDSET_FLUSH_TIMEOUT_S);
-            c->peer_gone = 1;
-        } else {
-            c->srv->stats.idle_timeouts++;
-            char msg[80];
-            snprintf(msg, sizeof(msg), "no data for %d s; closing idle connection",
-                     c->srv->opt.idle_timeout_s);
-            hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
-        }
-    } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (!c->closing && lpg_frame_in_progress(c->dec) > 0 && lpg_frame_finish(c->dec) < 0) {
-            c->srv->stats.rejected_truncated++;
-            log_info("%s: %s", c->peer, lpg_frame_errstr(c->dec));
-        }
-        c->peer_gone = 1;
-        hconn_close(c);
+    if (what & EV_TIMEOUT) {
+        /* The read event is only added while reading, so this is a silent peer. */
+        c->srv->stats.idle_timeouts++;
+        char msg[80];
+        snprintf(msg, sizeof(msg), "no data for %d s; closing idle connection",
+                 c->srv->opt.idle_timeout_s);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
+    } else {
+        hconn_process_input(c);
     }
     hconn_maybe_free(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct handset_conn *c = arg;
+    if (what & EV_TIMEOUT) {
+        log_info("%s: peer did not take its last frames within %d s; dropping it", c->peer,
+                 HANDSET_FLUSH_TIMEOUT_S);
+        hconn_peer_failed(c, 0);
+    } else if (c->out != NULL && evbuffer_write(c->out, fd) < 0) {
+        int err = EVUTIL_SOCKET_ERROR();
+        if (err != EINTR && err != EAGAIN && err != EWOULDBLOCK)
+            hconn_peer_failed(c, err);
+    }
+    if (c->out != NULL && evbuffer_get_length(c->out) == 0) {
+        /* Flushed: back to holding nothing for output. */
+        evbuffer_free(c->out);
+        c->out = NULL;
+    }
+    if (c->out == NULL)
+        event_del(c->ev_write);
+    hconn_maybe_free(c); /* output drained: a closing connection may go now */
 }
 
 /* ---- listener ---- */
@@ -509,13 +633,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     c->srv = srv;
+    c->fd = fd;
     c->dec = lpg_frame_decoder_new(srv->opt.max_frame);
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->dec == NULL || c->bev == NULL) {
-        if (c->bev)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
+    c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    if (c->dec == NULL || c->ev_read == NULL) {
+        if (c->ev_read)
+            event_free(c->ev_read);
+        evutil_closesocket(fd);
         lpg_frame_decoder_free(c->dec);
         free(c);
         log_error("out of memory accepting a handset connection");
@@ -540,13 +664,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     srv->conns = c;
     srv->nconns++;
 
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    /* Bound what one peer can make us buffer: one maximal frame plus some slack. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, srv->opt.max_frame + 64 * 1024);
-
+    /* What one peer can make us buffer: one frame (the decoder's limit); the rest stays in
+     * the kernel. */
     if (srv->nconns > (size_t)srv->opt.max_connections || srv->shutting_down) {
         srv->stats.refused_cap += srv->shutting_down ? 0 : 1;
-        bufferevent_enable(c->bev, EV_WRITE);
         hconn_send_error(c,
                          srv->shutting_down ? LPG__V1__ERROR__CODE__SHUTTING_DOWN
                                             : LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS,
@@ -557,9 +678,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     srv->stats.accepted++;
-    struct timeval idle = {srv->opt.idle_timeout_s, 0};
-    bufferevent_set_timeouts(c->bev, &idle, NULL);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    hconn_reading(c, 1);
     log_debug("connection from %s (%zu open)", c->peer, srv->nconns);
 }
 
@@ -669,14 +788,14 @@ void handset_conn_error(struct handset_conn *c, int code, const char *message, i
 void handset_conn_hold(struct handset_conn *c)
 {
     c->store_pending++;
-    bufferevent_disable(c->bev, EV_READ);
+    hconn_reading(c, 0);
 }
 
 void handset_conn_release(struct handset_conn *c)
 {
     c->store_pending--;
     if (!c->closing && !c->srv->shutting_down && !c->srv->freeing && c->store_pending == 0) {
-        bufferevent_enable(c->bev, EV_READ);
+        hconn_reading(c, 1);
         hconn_process_input(c);
     }
     if (!c->srv->freeing)

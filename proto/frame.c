@@ -39,8 +39,8 @@ struct lpg_frame_decoder {
     /* A payload was handed out by lpg_frame_next() and is valid until the next call; only
      * then may an oversized buffer be released. */
     bool handed_out;
-    int err; /* sticky: 0 or LPG_FRAME_ERR_* */
-    char errstr[LPG_FRAME_ERRSTR_SIZE];
+    int err;      /* sticky: 0 or LPG_FRAME_ERR_* */
+    char *errstr; /* the error's message, LPG_FRAME_ERRSTR_SIZE bytes; NULL until an error */
     uint64_t frames; /* frames handed out */
     uint64_t bytes;  /* bytes consumed */
     size_t peak;     /* bytes: largest cap held */
@@ -60,9 +60,13 @@ __attribute__((format(printf, 3, 4))) static void set_error(struct lpg_frame_dec
     va_list ap;
 
     dec->err = code;
-    va_start(ap, fmt);
-    vsnprintf(dec->errstr, sizeof(dec->errstr), fmt, ap);
-    va_end(ap);
+    if (dec->errstr == NULL)
+        dec->errstr = malloc(LPG_FRAME_ERRSTR_SIZE);
+    if (dec->errstr != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(dec->errstr, LPG_FRAME_ERRSTR_SIZE, fmt, ap);
+        va_end(ap);
+    }
     release_buffer(dec);
 }
 
@@ -154,6 +158,7 @@ void lpg_frame_decoder_free(struct lpg_frame_decoder *dec)
     if (dec == NULL)
         return;
     release_buffer(dec);
+    free(dec->errstr);
     free(dec);
 }
 
@@ -257,6 +262,21 @@ size_t lpg_frame_in_progress(const struct lpg_frame_decoder *dec)
     return 0;
 }
 
+size_t lpg_frame_wanted(const struct lpg_frame_decoder *dec)
+{
+    if (dec->err != 0)
+        return 0;
+    switch (dec->state) {
+    case FRAME_HEADER:
+        return LPG_FRAME_HEADER_SIZE - dec->hdr_have;
+    case FRAME_PAYLOAD:
+        return dec->need - dec->have;
+    case FRAME_COMPLETE:
+        break;
+    }
+    return 0;
+}
+
 int lpg_frame_error(const struct lpg_frame_decoder *dec)
 {
     return dec->err;
@@ -264,7 +284,10 @@ int lpg_frame_error(const struct lpg_frame_decoder *dec)
 
 const char *lpg_frame_errstr(const struct lpg_frame_decoder *dec)
 {
-    return dec->errstr; /* zeroed by calloc: "" until the first error */
+    if (dec->errstr != NULL)
+        return dec->errstr;
+    /* No error, or no memory for its message: the generic description. */
+    return dec->err != 0 ? lpg_frame_strerror(dec->err) : "";
 }
 
 const char *lpg_frame_strerror(int code)

@@ -63,6 +63,7 @@
 #define LPG_FRAME_MIN_CAPACITY  512u           /* bytes: smallest payload buffer allocated */
 #define LPG_FRAME_KEEP_CAPACITY 4096u          /* bytes: largest buffer kept between frames */
 #define LPG_FRAME_ERRSTR_SIZE   128            /* bytes: lpg_frame_errstr() incl. the NUL */
+/* (the message is allocated on the first error only: a decoder without error is small) */
 
 /*
  * Status and error codes. One convention for the whole codec: 0 / positive are states,
@@ -133,6 +134,15 @@ int lpg_frame_finish(struct lpg_frame_decoder *dec);
  * complete frame waits for lpg_frame_next(), or after an error.
  */
 size_t lpg_frame_in_progress(const struct lpg_frame_decoder *dec);
+
+/*
+ * Bytes that would complete the part of the frame being collected: the rest of the length
+ * prefix, or the rest of the payload once the prefix is in. 0 when a complete frame waits for
+ * lpg_frame_next(), or after an error. A reader that reads at most this many bytes from its
+ * socket before each feed never holds bytes beyond the current frame: the kernel's socket
+ * buffer is its input buffer.
+ */
+size_t lpg_frame_wanted(const struct lpg_frame_decoder *dec);
 
 /* The sticky error: 0 if none, else a negative LPG_FRAME_ERR_* code. */
 int lpg_frame_error(const struct lpg_frame_decoder *dec);

@@ -606,6 +606,44 @@ static void test_release_between_frames(void **state)
     free(s.bytes);
 }
 
+/* lpg_frame_wanted: exactly the bytes that complete the header, then the payload; reading no
+ * more than that never takes a byte of the next frame. */
+static void test_wanted_reads_one_frame_at_a_time(void **state)
+{
+    static const size_t sizes[] = {300, 7};
+    struct stream s = build_stream(sizes, 2);
+    struct lpg_frame_decoder *dec = new_decoder(SERVER_MAX);
+    const uint8_t *p;
+    size_t plen, pos = 0, frames = 0;
+
+    (void)state;
+    assert_int_equal(lpg_frame_wanted(dec), LPG_FRAME_HEADER_SIZE);
+    assert_int_equal(lpg_frame_feed(dec, s.bytes, 1), 1);
+    pos = 1;
+    assert_int_equal(lpg_frame_wanted(dec), LPG_FRAME_HEADER_SIZE - 1);
+    while (pos < s.len) {
+        size_t want = lpg_frame_wanted(dec);
+        assert_true(want > 0);
+        size_t take = want > 100 ? 100 : want; /* a short read now and then */
+        assert_int_equal(lpg_frame_feed(dec, s.bytes + pos, take), take);
+        pos += take;
+        if (lpg_frame_wanted(dec) == 0) {
+            assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_READY);
+            assert_int_equal(plen, sizes[frames]);
+            frames++;
+            assert_int_equal(lpg_frame_wanted(dec), LPG_FRAME_HEADER_SIZE);
+        }
+    }
+    assert_int_equal(frames, 2);
+    /* After an error nothing more is wanted. */
+    static const uint8_t zero[LPG_FRAME_HEADER_SIZE] = {0, 0, 0, 0};
+    assert_int_equal(lpg_frame_feed(dec, zero, sizeof zero), sizeof zero);
+    assert_int_equal(lpg_frame_wanted(dec), 0);
+    assert_true(strlen(lpg_frame_errstr(dec)) > 0);
+    lpg_frame_decoder_free(dec);
+    free(s.bytes);
+}
+
 static void test_buffer_is_lazy_bounded_and_released(void **state)
 {
     static const size_t small = 10, big = 40000, odd_max = 1000, odd = 900;
@@ -782,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_feed_stops_at_frame_end),
         cmocka_unit_test(test_buffer_is_lazy_bounded_and_released),
         cmocka_unit_test(test_release_between_frames),
+        cmocka_unit_test(test_wanted_reads_one_frame_at_a_time),
         cmocka_unit_test(test_stats_count_frames_and_bytes),
         cmocka_unit_test(test_garbage_matches_reference),
         cmocka_unit_test(test_strerror_names_every_code),
