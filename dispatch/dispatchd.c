@@ -27,6 +27,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,8 +440,26 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
     return status;
 }
 
+/*
+ * glibc's allocator, fixed rather than self-tuning. By default glibc raises its mmap threshold
+ * (from 128 KiB up to 32 MiB) each time an mmap'd block is freed: the first scrypt password
+ * hash (16 MiB, auth.c) lifts it to 16 MiB, and from then on every large transient buffer
+ * (hiredis' output buffer holds all commands not yet written to Redis: MBs when 1,000
+ * handsets upload at once) grows inside the heap and is never handed back. A fixed threshold
+ * keeps such buffers mmap'd (returned to the system when freed) and also fixes the trim
+ * threshold at its default (128 KiB of free heap top is given back). Measured by bench-ingest
+ * (tests/bench/README.md): memory per tracked vehicle after a burst.
+ */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    tune_malloc();
     struct dispatchd d;
     memset(&d, 0, sizeof(d));
     clock_gettime(CLOCK_MONOTONIC, &d.started);

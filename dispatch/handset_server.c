@@ -229,6 +229,7 @@ static void hconn_write(struct handset_conn *c, const uint8_t *bytes, size_t n)
         hconn_peer_failed(c, ENOMEM);
         return;
     }
+    c->srv->stats.output_queued++;
     if (evbuffer_add(c->out, bytes + done, n - done) != 0) {
         hconn_peer_failed(c, ENOMEM);
         return;
@@ -245,6 +246,7 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
     size_t queued = c->out ? evbuffer_get_length(c->out) : 0;
     if (queued > HANDSET_MAX_OUTPUT) {
         log_warn("%s: peer is not reading (%zu bytes queued); dropping it", c->peer, queued);
+        c->srv->stats.dropped_slow++;
         hconn_peer_failed(c, 0);
         return;
     }
@@ -634,6 +636,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     c->srv = srv;
     c->fd = fd;
+    /* Every read and write here must return at once (EAGAIN), never block the loop. */
+    evutil_make_socket_nonblocking(fd);
     c->dec = lpg_frame_decoder_new(srv->opt.max_frame);
     c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
     if (c->dec == NULL || c->ev_read == NULL) {

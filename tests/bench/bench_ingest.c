@@ -143,8 +143,8 @@ static double proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* VmRSS of pid in bytes, or -1. */
-static long long proc_rss_bytes(pid_t pid)
+/* A "Name:   123 kB" field of /proc/<pid>/status in bytes (VmRSS, RssAnon, RssFile), or -1. */
+static long long proc_status_bytes(pid_t pid, const char *field)
 {
     char path[64], line[256];
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -152,13 +152,19 @@ static long long proc_rss_bytes(pid_t pid)
     if (f == NULL)
         return -1;
     long long kb = -1;
+    size_t fl = strlen(field);
     while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtoll(line + 6, NULL, 10);
+        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+            kb = strtoll(line + fl + 1, NULL, 10);
             break;
         }
     fclose(f);
     return kb < 0 ? -1 : kb * 1024;
+}
+
+static long long proc_rss_bytes(pid_t pid)
+{
+    return proc_status_bytes(pid, "VmRSS");
 }
 
 /* Busy CPU time of the whole machine (all CPUs), seconds, from /proc/stat. */
@@ -650,6 +656,7 @@ static struct {
     double d_cpu0, d_cpu1, r_cpu0, r_cpu1, self_cpu0, self_cpu1, m_cpu0, m_cpu1;
     pid_t perf;
     long long rss_login, rss_end, rss_peak, delayed1, rewrites1;
+    long long anon_before, file_before, anon_end, file_end; /* the split of VmRSS */
     int redis_port;
     struct event *pace;
 } M;
@@ -833,6 +840,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
          * flight, after --settle s (dispatchd returns freed heap once ingest is idle). */
         if (now - phase_start_ns >= (int64_t)opt.settle_s * 1000000000LL) {
             M.rss_end = proc_rss_bytes(M.dispatchd);
+            M.anon_end = proc_status_bytes(M.dispatchd, "RssAnon");
+            M.file_end = proc_status_bytes(M.dispatchd, "RssFile");
             throughput_done(now);
             phase_start_ns = now;
         }
@@ -1347,6 +1356,8 @@ int main(int argc, char **argv)
     if (provision(&stack) != 0)
         goto out;
     rss_before = proc_rss_bytes(M.dispatchd);
+    M.anon_before = proc_status_bytes(M.dispatchd, "RssAnon");
+    M.file_before = proc_status_bytes(M.dispatchd, "RssFile");
     if (opt.no_aof) {
         /* Diagnostic only: what the run would do without the append-only file. */
         char reply[128];
@@ -1419,6 +1430,11 @@ int main(int argc, char **argv)
     printf("  RSS per tracked vehicle: peak %.0f bytes (batches in flight), steady %.0f bytes "
            "(reported below)\n",
            rss_peak_per_vehicle, rss_per_vehicle);
+    if (tracked > 0)
+        printf("  steady, split:      anonymous (heap, stacks) %+.0f bytes, file-backed (code and "
+               "libraries first run by ingest) %+.0f bytes per vehicle\n",
+               (double)(M.anon_end - M.anon_before) / tracked,
+               (double)(M.file_end - M.file_before) / tracked);
     printf("  Redis AOF during the handset run: %lld rewrites, %lld delayed fsyncs (%s)\n",
            rewrites1 - rewrites0, delayed1 - delayed0,
            opt.no_aof ? "AOF off" : "appendonly yes, appendfsync everysec");
