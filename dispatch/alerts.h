@@ -6,8 +6,11 @@
  * Keys (docs/redis-keys.md):
  *   {p}alert:{id}               string: the alert as JSON; expires after ALERT_RETENTION_DAYS
  *                               (violation records: at least 3 years by regulation)
- *   {p}alerts:{enterprise}      sorted set: alert ids by time (ms)
- *   {p}alerts:vehicle:{vehicle} sorted set: alert ids by time (ms)
+ *   {p}alerts:{enterprise}      sorted set: alert ids by the event's time (ms: its `end`, the
+ *                               instant it was decided or the episode ended)
+ *   {p}alerts:vehicle:{vehicle} sorted set: the same, per vehicle
+ *   {p}alerts-by-rule:{rule}:{enterprise}, {p}alerts-by-rule:{rule}:vehicle:{vehicle}
+ *                               the same, per rule (GET /v1/alerts?rule=)
  * Late events (from fixes a unit buffered while offline) are stored and listed, marked late,
  * but not pushed as live alerts.
  */
