@@ -65,17 +65,19 @@ struct handset_conn {
     struct handset_server *srv;
     struct handset_conn *prev, *next;
     evutil_socket_t fd;            /* owned: closed with the connection */
-    struct event *ev_read;         /* persistent, with the idle timeout; added while reading */
+    /* Persistent, with the idle timeout; added while reading. Lives in the same allocation,
+     * right after this struct (event_assign): one malloc per connection, not two. */
+    struct event *ev_read;
     struct event *ev_write;        /* created when output is first queued; NULL before */
     struct evbuffer *out;          /* what the socket did not take yet; NULL when none */
     struct lpg_frame_decoder *dec;
-    char peer[64];
+    char peer[INET6_ADDRSTRLEN + 8]; /* "address:port", for logs */
     char device_id[HANDSET_DEVICE_ID_MAX + 1];
     char staff_id[HANDSET_DEVICE_ID_MAX + 1];
     char session_id[33];
     enum hconn_session session;
-    int closing;       /* no more input is processed; freed once flushed and idle */
-    int peer_gone;     /* EOF or error: nothing more can be written */
+    unsigned closing : 1;   /* no more input is processed; freed once flushed and idle */
+    unsigned peer_gone : 1; /* EOF or error: nothing more can be written */
     int store_pending; /* store commands in flight for this connection */
     size_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     void *data;            /* the hooks' per-connection state */
@@ -117,7 +119,7 @@ static void hconn_destroy(struct handset_conn *c)
     hconn_unlink(c);
     c->srv->stats.closed++;
     if (c->ev_read)
-        event_free(c->ev_read);
+        event_del(c->ev_read); /* its memory goes with c */
     if (c->ev_write)
         event_free(c->ev_write);
     if (c->out)
@@ -629,7 +631,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    struct handset_conn *c = calloc(1, sizeof(*c));
+    struct handset_conn *c = calloc(1, sizeof(*c) + event_get_struct_event_size());
     if (c == NULL) {
         evutil_closesocket(fd);
         return;
@@ -639,10 +641,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     /* Every read and write here must return at once (EAGAIN), never block the loop. */
     evutil_make_socket_nonblocking(fd);
     c->dec = lpg_frame_decoder_new(srv->opt.max_frame);
-    c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    /* sizeof(*c) is a multiple of the struct's (pointer) alignment, as is struct event's. */
+    struct event *ev = (struct event *)(void *)(c + 1);
+    if (c->dec != NULL && event_assign(ev, srv->base, fd, EV_READ | EV_PERSIST, on_read, c) == 0)
+        c->ev_read = ev;
     if (c->dec == NULL || c->ev_read == NULL) {
-        if (c->ev_read)
-            event_free(c->ev_read);
         evutil_closesocket(fd);
         lpg_frame_decoder_free(c->dec);
         free(c);

@@ -27,24 +27,27 @@ enum frame_state {
     FRAME_COMPLETE, /* buf[0..need) is a whole frame not yet taken */
 };
 
+/* Sizes are 32-bit (every one is at most LPG_FRAME_MAX_PAYLOAD): a server keeps one decoder
+ * per connection, so its size is memory per connected device. */
 struct lpg_frame_decoder {
-    size_t max_payload; /* bytes: this decoder's limit, 1..LPG_FRAME_MAX_PAYLOAD */
-    enum frame_state state;
-    uint8_t hdr[LPG_FRAME_HEADER_SIZE];
-    size_t hdr_have; /* bytes of hdr collected */
     uint8_t *buf;    /* payload buffer, NULL until the first frame; owned */
-    size_t cap;      /* bytes allocated at buf, <= max_payload */
-    size_t need;     /* bytes: payload length of the current frame */
-    size_t have;     /* bytes of payload collected */
+    char *errstr;    /* the error's message, LPG_FRAME_ERRSTR_SIZE bytes; NULL until an error */
+    uint64_t frames; /* frames handed out */
+    uint64_t bytes;  /* bytes consumed */
+    uint32_t max_payload; /* bytes: this decoder's limit, 1..LPG_FRAME_MAX_PAYLOAD */
+    uint32_t cap;         /* bytes allocated at buf, <= max_payload */
+    uint32_t need;        /* bytes: payload length of the current frame */
+    uint32_t have;        /* bytes of payload collected */
+    uint32_t peak;        /* bytes: largest cap held */
+    uint8_t hdr[LPG_FRAME_HEADER_SIZE];
+    uint8_t hdr_have; /* bytes of hdr collected */
+    uint8_t state;    /* enum frame_state */
     /* A payload was handed out by lpg_frame_next() and is valid until the next call; only
      * then may an oversized buffer be released. */
     bool handed_out;
-    int err;      /* sticky: 0 or LPG_FRAME_ERR_* */
-    char *errstr; /* the error's message, LPG_FRAME_ERRSTR_SIZE bytes; NULL until an error */
-    uint64_t frames; /* frames handed out */
-    uint64_t bytes;  /* bytes consumed */
-    size_t peak;     /* bytes: largest cap held */
+    int8_t err; /* sticky: 0 or LPG_FRAME_ERR_* */
 };
+_Static_assert(LPG_FRAME_MAX_PAYLOAD <= UINT32_MAX, "frame sizes are kept in 32 bits");
 
 static void release_buffer(struct lpg_frame_decoder *dec)
 {
@@ -122,8 +125,8 @@ static void start_payload(struct lpg_frame_decoder *dec)
     if (n > dec->max_payload) {
         /* The raw bytes help spot a peer speaking another protocol ("GET " = 47 45 54 20). */
         set_error(dec, LPG_FRAME_ERR_OVERSIZE,
-                  "frame length %lu exceeds maximum %zu bytes (header %02x %02x %02x %02x)",
-                  (unsigned long)n, dec->max_payload, dec->hdr[0], dec->hdr[1], dec->hdr[2],
+                  "frame length %lu exceeds maximum %lu bytes (header %02x %02x %02x %02x)",
+                  (unsigned long)n, (unsigned long)dec->max_payload, dec->hdr[0], dec->hdr[1], dec->hdr[2],
                   dec->hdr[3]);
         return;
     }
@@ -239,11 +242,12 @@ int lpg_frame_finish(struct lpg_frame_decoder *dec)
         return dec->err;
     if (dec->state == FRAME_HEADER && dec->hdr_have > 0)
         set_error(dec, LPG_FRAME_ERR_TRUNCATED,
-                  "connection closed mid-frame: %zu of %d header bytes", dec->hdr_have,
+                  "connection closed mid-frame: %u of %d header bytes", (unsigned)dec->hdr_have,
                   LPG_FRAME_HEADER_SIZE);
     else if (dec->state == FRAME_PAYLOAD)
         set_error(dec, LPG_FRAME_ERR_TRUNCATED,
-                  "connection closed mid-frame: %zu of %zu payload bytes", dec->have, dec->need);
+                  "connection closed mid-frame: %lu of %lu payload bytes", (unsigned long)dec->have,
+                  (unsigned long)dec->need);
     return dec->err;
 }
 
