@@ -61,6 +61,14 @@
 
 enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
 
+/* A Hello whose session is being recorded: what its Ack needs, only until then (a connection
+ * that sits logged in does not carry it). */
+struct hello_wait {
+    struct handset_conn *c;
+    uint64_t request_id;
+    char session_id[33];
+};
+
 struct handset_conn {
     struct handset_server *srv;
     struct handset_conn *prev, *next;
@@ -74,15 +82,13 @@ struct handset_conn {
     char peer[INET6_ADDRSTRLEN + 8]; /* "address:port", for logs */
     char device_id[HANDSET_DEVICE_ID_MAX + 1];
     char staff_id[HANDSET_DEVICE_ID_MAX + 1];
-    char session_id[33];
     enum hconn_session session;
     unsigned closing : 1;   /* no more input is processed; freed once flushed and idle */
     unsigned peer_gone : 1; /* EOF or error: nothing more can be written */
     int store_pending; /* store commands in flight for this connection */
-    size_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
+    uint32_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     void *data;            /* the hooks' per-connection state */
     void (*data_free)(void *);
-    uint64_t hello_request_id;
 };
 
 struct handset_server {
@@ -255,7 +261,7 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
     size_t len = lpg__v1__envelope__get_packed_size(env);
     if (c->peer_max_frame && len > c->peer_max_frame) {
         log_error("%s: a %zu-byte reply exceeds the device's frame limit of %zu; not sent",
-                  c->peer, len, c->peer_max_frame);
+                  c->peer, len, (size_t)c->peer_max_frame);
         return;
     }
     uint8_t header[LPG_FRAME_HEADER_SIZE];
@@ -326,32 +332,35 @@ static int device_id_valid(const char *id)
 
 static void on_hello_stored(void *arg, const struct redisReply *reply, const char *err)
 {
-    struct handset_conn *c = arg;
+    struct hello_wait *hw = arg;
+    struct handset_conn *c = hw->c;
     struct handset_server *srv = c->srv;
     c->store_pending--;
-    if (srv->freeing)
+    if (srv->freeing) {
+        free(hw);
         return; /* handset_server_free() releases the connection */
+    }
     const char *redis_err = store_reply_error(reply);
     if (err || redis_err) {
         char msg[200];
         snprintf(msg, sizeof(msg),
                  "the store did not record the session (%s); nothing was opened, retry later",
                  err ? err : redis_err);
-        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, 1, c->hello_request_id, 0);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, 1, hw->request_id, 0);
         c->device_id[0] = '\0';
     } else if (!c->closing) {
         c->session = HC_OPEN;
         srv->stats.sessions_opened++;
         Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
         ack.has_ack_seq = 1;
-        ack.ack_seq = c->hello_request_id;
-        ack.session_id = c->session_id;
+        ack.ack_seq = hw->request_id;
+        ack.session_id = hw->session_id;
         ack.has_protocol_version = 1;
         ack.protocol_version = HANDSET_PROTOCOL_VERSION;
         ack.has_max_frame = 1;
         ack.max_frame = (uint32_t)srv->opt.max_frame;
         hconn_send_ack(c, &ack);
-        log_info("%s: session %s opened for device %s%s%s", c->peer, c->session_id, c->device_id,
+        log_info("%s: session %s opened for device %s%s%s", c->peer, hw->session_id, c->device_id,
                  c->staff_id[0] ? " of " : "", c->staff_id);
         /* One session per device: an older connection of the same device is closed. */
         for (struct handset_conn *o = srv->conns; o; o = o->next)
@@ -362,6 +371,7 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
         if (srv->opt.hooks && srv->opt.hooks->session_opened)
             srv->opt.hooks->session_opened(srv->opt.hooks_ctx, c);
     }
+    free(hw);
     if (!c->closing) {
         hconn_reading(c, 1);
         hconn_process_input(c); /* frames that arrived while we waited */
@@ -432,10 +442,17 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
                          "could not create a session id; retry later", has_req, req, 0);
         return;
     }
+    struct hello_wait *hw = calloc(1, sizeof(*hw));
+    if (hw == NULL) {
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
+                         has_req, req, 0);
+        return;
+    }
+    hw->c = c;
+    hw->request_id = req;
     for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(c->session_id + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(hw->session_id + 2 * i, 3, "%02x", rnd[i]);
     snprintf(c->device_id, sizeof(c->device_id), "%s", h->device_id);
-    c->hello_request_id = req;
 
     /* Record the session before acknowledging: an Ack means it is stored. */
     char key[160], now_ms[24];
@@ -447,7 +464,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     snprintf(now_ms, sizeof(now_ms), "%lld",
              (long long)ts.tv_sec * 1000 + (long long)(ts.tv_nsec / 1000000));
     const char *software = h->software ? h->software : "";
-    const char *argv[] = {"HSET",     key,          "session_id", c->session_id, "peer",
+    const char *argv[] = {"HSET",     key,          "session_id", hw->session_id, "peer",
                           c->peer,    "opened_ms",  now_ms,       "protocol",    "1",
                           "software", software};
     size_t argvlen[sizeof(argv) / sizeof(argv[0])];
@@ -456,12 +473,13 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     if (argvlen[11] > 128)
         argvlen[11] = 128; /* software is free text for logs; keep it short */
     const char *why;
-    if (store_command_argv(c->srv->store, on_hello_stored, c, (int)(sizeof(argv) / sizeof(argv[0])),
+    if (store_command_argv(c->srv->store, on_hello_stored, hw, (int)(sizeof(argv) / sizeof(argv[0])),
                            argv, argvlen, &why) != 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "%s; the session was not opened, retry later", why);
         hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, has_req, req, 0);
         c->device_id[0] = '\0';
+        free(hw);
         return;
     }
     c->store_pending++;

@@ -49,6 +49,15 @@
 
 struct tracks;
 
+/* Vehicle ids of the tracks, one after another: an id costs its length, not LPG_ID_MAX + 1
+ * bytes in every track. */
+#define ID_BLOCK_BYTES 16000
+struct id_block {
+    struct id_block *next;
+    size_t used;
+    char text[ID_BLOCK_BYTES];
+};
+
 /* What a connection remembers between batches (handset_conn_data; from tracks->conn_pool). */
 struct ingest_conn {
     struct tracks *t; /* its pool's owner */
@@ -60,7 +69,7 @@ struct ingest_conn {
  * (persisted with each batch, loaded from the store the first time it is needed). */
 struct vehicle_track {
     struct vehicle_track *next;
-    char vehicle_id[LPG_ID_MAX + 1];
+    const char *vehicle_id; /* in the table's id blocks */
     int loaded;
     int64_t last_ms; /* time of the vehicle's newest stored fix */
     /* Filters and rules: `live` is persisted; the late state (fixes older than `live` has
@@ -78,6 +87,7 @@ struct tracks {
     struct event *trim;   /* one-shot: ingest went idle */
     int64_t last_trim_ms; /* monotonic-ish: dispatchd_now_ms() of the last trim */
     struct pool track_pool; /* struct vehicle_track */
+    struct id_block *ids;   /* the tracks' vehicle ids, packed (tracks are never removed) */
     struct pool conn_pool;  /* struct ingest_conn */
 };
 
@@ -125,6 +135,8 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
         return; /* busy again: the next idle moment re-arms */
     int64_t now = dispatchd_now_ms();
     int64_t wait = t->last_trim_ms + TRIM_MIN_INTERVAL_MS - now;
+    if (wait > TRIM_MIN_INTERVAL_MS)
+        wait = TRIM_MIN_INTERVAL_MS; /* the wall clock went back */
     if (t->last_trim_ms != 0 && wait > 0) {
         struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
         event_add(t->trim, &tv);
@@ -550,10 +562,22 @@ static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
     for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
         if (strcmp(tr->vehicle_id, vehicle) == 0)
             return tr;
+    size_t len = strlen(vehicle) + 1; /* <= LPG_ID_MAX + 1: a registry id */
+    if (t->ids == NULL || t->ids->used + len > ID_BLOCK_BYTES) {
+        struct id_block *blk = malloc(sizeof(*blk));
+        if (blk == NULL)
+            return NULL;
+        blk->next = t->ids;
+        blk->used = 0;
+        t->ids = blk;
+    }
     struct vehicle_track *tr = pool_take(&t->track_pool);
     if (tr == NULL)
         return NULL;
-    snprintf(tr->vehicle_id, sizeof(tr->vehicle_id), "%s", vehicle);
+    char *id = t->ids->text + t->ids->used;
+    memcpy(id, vehicle, len);
+    t->ids->used += len;
+    tr->vehicle_id = id;
     rules_track_init(&tr->rules);
     tr->next = t->buckets[b];
     t->buckets[b] = tr;
@@ -806,6 +830,10 @@ void ingest_free(struct dispatchd *d)
     event_free(t->tick);
     event_free(t->trim);
     pool_free_all(&t->track_pool);
+    for (struct id_block *blk = t->ids, *next; blk; blk = next) {
+        next = blk->next;
+        free(blk);
+    }
     pool_free_all(&t->conn_pool); /* the handset server, freed first, gave them all back */
     free(t);
     d->tracks = NULL;
