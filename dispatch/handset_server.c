@@ -79,7 +79,10 @@ struct handset_conn {
     struct event *ev_write;        /* created when output is first queued; NULL before */
     struct evbuffer *out;          /* what the socket did not take yet; NULL when none */
     struct lpg_frame_decoder *dec;
-    char peer[INET6_ADDRSTRLEN + 8]; /* "address:port", for logs */
+    /* The peer's address, kept compact and formatted for logs only (hconn_peer). */
+    uint8_t peer_addr[16]; /* in_addr or in6_addr */
+    uint16_t peer_port;
+    uint8_t peer_family; /* AF_INET, AF_INET6, or 0 when unknown */
     char device_id[HANDSET_DEVICE_ID_MAX + 1];
     char staff_id[HANDSET_DEVICE_ID_MAX + 1];
     enum hconn_session session;
@@ -105,6 +108,18 @@ struct handset_server {
 };
 
 static void hconn_process_input(struct handset_conn *c);
+
+/* "address:port" of the peer, for a log line or a stored session: valid until the next call
+ * (one event loop, one buffer). */
+static const char *hconn_peer(const struct handset_conn *c)
+{
+    static char buf[INET6_ADDRSTRLEN + 8];
+    char addr[INET6_ADDRSTRLEN] = "?";
+    if (c->peer_family == AF_INET || c->peer_family == AF_INET6)
+        evutil_inet_ntop(c->peer_family, c->peer_addr, addr, sizeof(addr));
+    snprintf(buf, sizeof(buf), "%s:%u", addr, (unsigned)c->peer_port);
+    return buf;
+}
 
 /* ---- connection list and lifetime ---- */
 
@@ -145,7 +160,7 @@ static int hconn_maybe_free(struct handset_conn *c)
         return 0;
     if (!c->peer_gone && c->out != NULL && evbuffer_get_length(c->out) > 0)
         return 0; /* the write callback comes back once the output is flushed */
-    log_debug("connection %s closed", c->peer);
+    log_debug("connection %s closed", hconn_peer(c));
     hconn_destroy(c);
     return 1;
 }
@@ -194,7 +209,7 @@ static void hconn_close(struct handset_conn *c)
 static void hconn_peer_failed(struct handset_conn *c, int err)
 {
     if (!c->peer_gone)
-        log_debug("%s: %s", c->peer, evutil_socket_error_to_string(err));
+        log_debug("%s: %s", hconn_peer(c), evutil_socket_error_to_string(err));
     c->peer_gone = 1;
     if (c->out)
         evbuffer_drain(c->out, evbuffer_get_length(c->out));
@@ -226,14 +241,14 @@ static void hconn_write(struct handset_conn *c, const uint8_t *bytes, size_t n)
             return;
     }
     if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
-        log_error("%s: out of memory queueing %zu bytes; dropping the peer", c->peer, n - done);
+        log_error("%s: out of memory queueing %zu bytes; dropping the peer", hconn_peer(c), n - done);
         hconn_peer_failed(c, ENOMEM);
         return;
     }
     if (c->ev_write == NULL &&
         (c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c)) ==
             NULL) {
-        log_error("%s: out of memory for a write event; dropping the peer", c->peer);
+        log_error("%s: out of memory for a write event; dropping the peer", hconn_peer(c));
         hconn_peer_failed(c, ENOMEM);
         return;
     }
@@ -253,7 +268,7 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
         return;
     size_t queued = c->out ? evbuffer_get_length(c->out) : 0;
     if (queued > HANDSET_MAX_OUTPUT) {
-        log_warn("%s: peer is not reading (%zu bytes queued); dropping it", c->peer, queued);
+        log_warn("%s: peer is not reading (%zu bytes queued); dropping it", hconn_peer(c), queued);
         c->srv->stats.dropped_slow++;
         hconn_peer_failed(c, 0);
         return;
@@ -261,19 +276,19 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
     size_t len = lpg__v1__envelope__get_packed_size(env);
     if (c->peer_max_frame && len > c->peer_max_frame) {
         log_error("%s: a %zu-byte reply exceeds the device's frame limit of %zu; not sent",
-                  c->peer, len, (size_t)c->peer_max_frame);
+                  hconn_peer(c), len, (size_t)c->peer_max_frame);
         return;
     }
     uint8_t header[LPG_FRAME_HEADER_SIZE];
     if (lpg_frame_put_header(header, len) != 0) {
-        log_error("%s: reply of %zu bytes cannot be framed; not sent", c->peer, len);
+        log_error("%s: reply of %zu bytes cannot be framed; not sent", hconn_peer(c), len);
         return;
     }
     uint8_t small[HANDSET_STACK_FRAME];
     size_t total = LPG_FRAME_HEADER_SIZE + len;
     uint8_t *buf = total <= sizeof(small) ? small : malloc(total);
     if (buf == NULL) {
-        log_error("%s: out of memory packing a reply", c->peer);
+        log_error("%s: out of memory packing a reply", hconn_peer(c));
         return;
     }
     memcpy(buf, header, sizeof(header));
@@ -300,7 +315,7 @@ static void hconn_send_error(struct handset_conn *c, Lpg__V1__Error__Code code, 
     env.error = &err;
     hconn_send(c, &env);
     c->srv->stats.errors_sent++;
-    log_info("%s%s%s: error %d%s: %s", c->peer, c->device_id[0] ? " device " : "", c->device_id,
+    log_info("%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "", c->device_id,
              (int)code, fatal ? " (closing)" : "", message);
     if (fatal)
         hconn_close(c);
@@ -360,7 +375,7 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
         ack.has_max_frame = 1;
         ack.max_frame = (uint32_t)srv->opt.max_frame;
         hconn_send_ack(c, &ack);
-        log_info("%s: session %s opened for device %s%s%s", c->peer, hw->session_id, c->device_id,
+        log_info("%s: session %s opened for device %s%s%s", hconn_peer(c), hw->session_id, c->device_id,
                  c->staff_id[0] ? " of " : "", c->staff_id);
         /* One session per device: an older connection of the same device is closed. */
         for (struct handset_conn *o = srv->conns; o; o = o->next)
@@ -465,7 +480,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
              (long long)ts.tv_sec * 1000 + (long long)(ts.tv_nsec / 1000000));
     const char *software = h->software ? h->software : "";
     const char *argv[] = {"HSET",     key,          "session_id", hw->session_id, "peer",
-                          c->peer,    "opened_ms",  now_ms,       "protocol",    "1",
+                          hconn_peer(c),    "opened_ms",  now_ms,       "protocol",    "1",
                           "software", software};
     size_t argvlen[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
@@ -539,7 +554,7 @@ static void hconn_peer_closed(struct handset_conn *c)
 {
     if (!c->closing && lpg_frame_in_progress(c->dec) > 0 && lpg_frame_finish(c->dec) < 0) {
         c->srv->stats.rejected_truncated++;
-        log_info("%s: %s", c->peer, lpg_frame_errstr(c->dec));
+        log_info("%s: %s", hconn_peer(c), lpg_frame_errstr(c->dec));
     }
     c->peer_gone = 1;
     hconn_close(c);
@@ -589,7 +604,7 @@ static void hconn_process_input(struct handset_conn *c)
         if (r < 0 && (err == EAGAIN || err == EWOULDBLOCK))
             break;
         if (r < 0)
-            log_debug("%s: %s", c->peer, evutil_socket_error_to_string(err));
+            log_debug("%s: %s", hconn_peer(c), evutil_socket_error_to_string(err));
         hconn_peer_closed(c);
         break;
     }
@@ -618,7 +633,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct handset_conn *c = arg;
     if (what & EV_TIMEOUT) {
-        log_info("%s: peer did not take its last frames within %d s; dropping it", c->peer,
+        log_info("%s: peer did not take its last frames within %d s; dropping it", hconn_peer(c),
                  HANDSET_FLUSH_TIMEOUT_S);
         hconn_peer_failed(c, 0);
     } else if (c->out != NULL && evbuffer_write(c->out, fd) < 0) {
@@ -670,18 +685,17 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         log_error("out of memory accepting a handset connection");
         return;
     }
-    char addr[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
     if (sa->sa_family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *)sa;
-        evutil_inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
-        port = ntohs(in->sin_port);
+        memcpy(c->peer_addr, &in->sin_addr, sizeof(in->sin_addr));
+        c->peer_port = ntohs(in->sin_port);
+        c->peer_family = AF_INET;
     } else if (sa->sa_family == AF_INET6) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
-        port = ntohs(in6->sin6_port);
+        memcpy(c->peer_addr, &in6->sin6_addr, sizeof(in6->sin6_addr));
+        c->peer_port = ntohs(in6->sin6_port);
+        c->peer_family = AF_INET6;
     }
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", addr, port);
 
     c->next = srv->conns;
     if (srv->conns)
@@ -704,7 +718,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     srv->stats.accepted++;
     hconn_reading(c, 1);
-    log_debug("connection from %s (%zu open)", c->peer, srv->nconns);
+    log_debug("connection from %s (%zu open)", hconn_peer(c), srv->nconns);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
