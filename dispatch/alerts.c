@@ -12,6 +12,7 @@
 
 #include "lpg/v1/envelope.pb-c.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +53,19 @@ void alerts_compliance(struct lpg_alert *a, const char *source, const char *ente
     snprintf(ev.message, sizeof(ev.message), "%s", message);
     alerts_from_event(a, &ev, enterprise, vehicle, staff, now_ms);
     snprintf(a->source, sizeof(a->source), "%s", source);
+}
+
+static const char *const compliance_sources[] = {"roadside_sale", "load_mismatch", "hazard"};
+
+bool alerts_rule_known(const char *name)
+{
+    for (int r = 0; r < RULE_COUNT; r++)
+        if (strcmp(rules_table[r]->name, name) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(compliance_sources) / sizeof(compliance_sources[0]); i++)
+        if (strcmp(compliance_sources[i], name) == 0)
+            return true;
+    return false;
 }
 
 const char *alerts_rule_name(const struct lpg_alert *a)
@@ -107,22 +121,40 @@ static int audit_alert(struct dispatchd *d, struct store_txn *txn, const struct 
 {
     const struct rule_event *ev = &a->ev;
     json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:s, s:I, s:I}", "rule",
-                             rules_table[ev->rule]->name, "event", rule_event_kind_name(ev->kind),
+                             alerts_rule_name(a), "event", rule_event_kind_name(ev->kind),
                              "vehicle_id", a->vehicle_id, "staff_id", a->staff_id, "start_ms",
                              (json_int_t)ev->start_ms, "end_ms", (json_int_t)ev->end_ms,
                              "duration_ms", (json_int_t)ev->duration_ms, "late", ev->late,
                              "message", ev->message, "lon_e7", (json_int_t)llround(ev->pos.lon * 1e7),
                              "lat_e7", (json_int_t)llround(ev->pos.lat * 1e7));
-    if (data && ev->rule == RULE_OVERSPEED) {
+    if (data && a->source[0] == '\0' && ev->rule == RULE_OVERSPEED) {
         json_object_set_new(data, "max_speed_kmh", json_integer((json_int_t)llround(ev->max_speed_kmh)));
         json_object_set_new(data, "limit_kmh", json_integer((json_int_t)llround(ev->limit)));
     }
     char actor[64];
-    snprintf(actor, sizeof(actor), "rule:%s", rules_table[ev->rule]->name);
+    /* A tracking rule raised it, or the compliance checks of a handset request (whose own
+     * audit entries name the person). */
+    snprintf(actor, sizeof(actor), "%s:%s", a->source[0] ? "compliance" : "rule",
+             alerts_rule_name(a));
     struct audit_entry e = {a->created_ms, "alert_raised", actor, a->id, a->enterprise_id, data};
     int rc = data ? audit_log_append(d->audit, txn, &e) : -1;
     json_decref(data);
     return rc;
+}
+
+/* The instant an alert is listed by: its event's `end` (decided, or the episode ended). */
+static int64_t alert_event_ms(const struct lpg_alert *a)
+{
+    return a->ev.end_ms > 0 ? a->ev.end_ms : a->created_ms;
+}
+
+/* {p}alerts-by-rule:{rule}:{enterprise} or {p}alerts-by-rule:{rule}:vehicle:{vehicle}. */
+static int rule_key(const struct dispatchd *d, char *out, size_t cap, const char *rule,
+                    int per_vehicle, const char *id)
+{
+    char kind[64];
+    snprintf(kind, sizeof(kind), "alerts-by-rule:%s:%s", rule, per_vehicle ? "vehicle:" : "");
+    return key_of(d, out, cap, kind, id);
 }
 
 int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a)
@@ -132,22 +164,27 @@ int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_al
     json_decref(j);
     if (text == NULL)
         return -1;
-    char k_alert[256], k_ent[256], k_veh[256], score[24], ttl[24];
+    char k_alert[256], k_ent[256], k_veh[256], k_rent[256], k_rveh[256], score[24], ttl[24];
     key_of(d, k_alert, sizeof(k_alert), "alert:", a->id);
     key_of(d, k_ent, sizeof(k_ent), "alerts:", a->enterprise_id);
     key_of(d, k_veh, sizeof(k_veh), "alerts:vehicle:", a->vehicle_id);
-    snprintf(score, sizeof(score), "%" PRId64, a->created_ms);
+    rule_key(d, k_rent, sizeof(k_rent), alerts_rule_name(a), 0, a->enterprise_id);
+    rule_key(d, k_rveh, sizeof(k_rveh), alerts_rule_name(a), 1, a->vehicle_id);
+    /* Listed by the event's time, not the storage time: a late upload's violations sit where
+     * they happened. */
+    snprintf(score, sizeof(score), "%" PRId64, alert_event_ms(a));
     snprintf(ttl, sizeof(ttl), "%d", ALERT_RETENTION_DAYS * 86400);
     /* The index sets forget ids whose records have expired. */
     char oldest[32];
     snprintf(oldest, sizeof(oldest), "(%lld",
-             (long long)(a->created_ms - (int64_t)ALERT_RETENTION_DAYS * 86400000LL));
-    int rc = store_txn_addv(txn, "SET", k_alert, text, "EX", ttl, NULL) ||
-             store_txn_addv(txn, "ZADD", k_ent, score, a->id, NULL) ||
-             store_txn_addv(txn, "ZADD", k_veh, score, a->id, NULL) ||
-             store_txn_addv(txn, "ZREMRANGEBYSCORE", k_ent, "-inf", oldest, NULL) ||
-             store_txn_addv(txn, "ZREMRANGEBYSCORE", k_veh, "-inf", oldest, NULL) ||
-             audit_alert(d, txn, a);
+             (long long)(alert_event_ms(a) - (int64_t)ALERT_RETENTION_DAYS * 86400000LL));
+    int rc = store_txn_addv(txn, "SET", k_alert, text, "EX", ttl, NULL);
+    const char *idx[] = {k_ent, k_veh, k_rent, k_rveh};
+    for (size_t i = 0; rc == 0 && i < sizeof(idx) / sizeof(idx[0]); i++)
+        rc = store_txn_addv(txn, "ZADD", idx[i], score, a->id, NULL) ||
+             store_txn_addv(txn, "ZREMRANGEBYSCORE", idx[i], "-inf", oldest, NULL);
+    if (rc == 0)
+        rc = audit_alert(d, txn, a);
     free(text);
     return rc ? -1 : 0;
 }
@@ -181,17 +218,45 @@ void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handse
     handset_conn_send(c, &env);
 }
 
-/* ---- GET /v1/alerts?enterprise_id=&vehicle_id=&from=&to=&limit= ---- */
+/* ---- GET /v1/alerts?enterprise_id=&vehicle_id=&rule=&from=&to=&limit=&cursor= ---- */
+
+/* A page's position: the event time of the next alert to list, and how many alerts of that
+ * very time were already listed (alerts of one batch share it). Text form "<ms>.<skip>". */
+struct alerts_cursor {
+    int64_t ms;
+    uint64_t skip;
+};
+
+static int cursor_parse(const char *s, struct alerts_cursor *c)
+{
+    char *end;
+    errno = 0;
+    long long ms = strtoll(s, &end, 10);
+    if (errno || end == s || *end != '.' || ms < 0)
+        return -1;
+    const char *k = end + 1;
+    unsigned long long skip = strtoull(k, &end, 10);
+    if (errno || end == k || *end != '\0' || *k == '-' || skip > 1000000)
+        return -1;
+    c->ms = ms;
+    c->skip = skip;
+    return 0;
+}
 
 struct list_job {
     struct http_call *call;
     struct dispatchd *d;
+    int limit;
+    struct alerts_cursor at; /* where this page starts */
+    char next[48];           /* the cursor of the next page; "" when this is the last */
 };
 
 static void on_alert_bodies(void *arg, const struct redisReply *reply, const char *err)
 {
-    struct http_call *call = arg;
+    struct list_job *job = arg;
+    struct http_call *call = job->call;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
+        free(job);
         v1_reply_store_unreadable(call);
         return;
     }
@@ -202,7 +267,11 @@ static void on_alert_bodies(void *arg, const struct redisReply *reply, const cha
         if (a)
             json_array_append_new(items, a); /* expired alerts are simply absent */
     }
-    http_reply_json(call, 200, json_pack("{s:o}", "items", items));
+    json_t *body = json_pack("{s:o}", "items", items);
+    if (body && job->next[0])
+        json_object_set_new(body, "next", json_string(job->next));
+    free(job);
+    http_reply_json(call, 200, body);
 }
 
 static void on_alert_ids(void *arg, const struct redisReply *reply, const char *err)
@@ -210,35 +279,51 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     struct list_job *job = arg;
     struct http_call *call = job->call;
     struct dispatchd *d = job->d;
-    free(job);
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
+    /* ZRANGE ... WITHSCORES: id, score, id, score... */
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+        free(job);
         v1_reply_store_unreadable(call);
         return;
     }
-    if (reply->elements == 0) {
+    size_t n = reply->elements / 2;
+    if (n == 0) {
+        free(job);
         http_reply_json(call, 200, json_pack("{s:[]}", "items"));
         return;
     }
-    const char **argv = calloc(reply->elements + 1, sizeof(char *));
-    char (*keys)[256] = calloc(reply->elements, sizeof(*keys));
+    if (n == (size_t)job->limit) {
+        /* A full page: the next one starts after the last id listed, counted among the ids of
+         * its time. */
+        int64_t last = strtoll(reply->element[2 * n - 1]->str, NULL, 10);
+        uint64_t same = 0;
+        for (size_t i = n; i > 0 && strtoll(reply->element[2 * i - 1]->str, NULL, 10) == last; i--)
+            same++;
+        if (same == n && last == job->at.ms)
+            same += job->at.skip; /* the whole page shared the cursor's time */
+        snprintf(job->next, sizeof(job->next), "%" PRId64 ".%" PRIu64, last, same);
+    }
+    const char **argv = calloc(n + 1, sizeof(char *));
+    char (*keys)[256] = calloc(n, sizeof(*keys));
     if (argv == NULL || keys == NULL) {
         free(argv);
         free(keys);
+        free(job);
         http_reply_error(call, 500, "internal", "out of memory", NULL);
         return;
     }
     argv[0] = "MGET";
-    for (size_t i = 0; i < reply->elements; i++) {
-        key_of(d, keys[i], sizeof(keys[i]), "alert:", reply->element[i]->str);
+    for (size_t i = 0; i < n; i++) {
+        key_of(d, keys[i], sizeof(keys[i]), "alert:", reply->element[2 * i]->str);
         argv[i + 1] = keys[i];
     }
     const char *why;
-    int rc = store_command_argv(d->store, on_alert_bodies, call, (int)reply->elements + 1, argv,
-                                NULL, &why);
+    int rc = store_command_argv(d->store, on_alert_bodies, job, (int)n + 1, argv, NULL, &why);
     free(argv);
     free(keys);
-    if (rc != 0)
+    if (rc != 0) {
+        free(job);
         v1_reply_store_unreadable(call);
+    }
 }
 
 static int parse_time_param(struct http_call *call, const char *name, int64_t dflt, int64_t *out)
@@ -298,12 +383,34 @@ static void handle_list(struct http_call *call, void *ctx)
         return;
     if (limit > ALERTS_PAGE_MAX)
         limit = ALERTS_PAGE_MAX;
-    char key[256], smin[24], smax[24], slimit[16];
-    key_of(d, key, sizeof(key), veh ? "alerts:vehicle:" : "alerts:", veh ? veh : ent);
-    snprintf(smin, sizeof(smin), "%" PRId64, from);
+    const char *rule_name = http_call_query(call, "rule");
+    if (rule_name && !alerts_rule_known(rule_name)) {
+        http_reply_error(call, 400, "invalid_parameter",
+                         "rule must be overspeed, fatigue, zone_exit, signal_lost, "
+                         "roadside_sale, load_mismatch or hazard",
+                         "rule");
+        return;
+    }
+    struct alerts_cursor at = {from, 0};
+    const char *cursor = http_call_query(call, "cursor");
+    if (cursor && cursor_parse(cursor, &at) != 0) {
+        http_reply_error(call, 400, "invalid_parameter",
+                         "cursor must be the \"next\" of a previous page", "cursor");
+        return;
+    }
+    if (at.ms < from) /* a cursor never reaches before `from` */
+        at = (struct alerts_cursor){from, 0};
+    char key[256], smin[24], smax[24], soff[24], slimit[16];
+    if (rule_name)
+        rule_key(d, key, sizeof(key), rule_name, veh != NULL, veh ? veh : ent);
+    else
+        key_of(d, key, sizeof(key), veh ? "alerts:vehicle:" : "alerts:", veh ? veh : ent);
+    snprintf(smin, sizeof(smin), "%" PRId64, at.ms);
     snprintf(smax, sizeof(smax), "(%" PRId64, to);
+    snprintf(soff, sizeof(soff), "%" PRIu64, at.skip);
     snprintf(slimit, sizeof(slimit), "%d", limit);
-    const char *argv[] = {"ZRANGE", key, smin, smax, "BYSCORE", "LIMIT", "0", slimit};
+    const char *argv[] = {"ZRANGE", key, smin, smax, "BYSCORE", "LIMIT", soff, slimit,
+                          "WITHSCORES"};
     struct list_job *job = calloc(1, sizeof(*job));
     const char *why = "out of memory";
     if (job == NULL) {
@@ -312,7 +419,9 @@ static void handle_list(struct http_call *call, void *ctx)
     }
     job->call = call;
     job->d = d;
-    if (store_command_argv(d->store, on_alert_ids, job, 8, argv, NULL, &why) != 0) {
+    job->limit = limit;
+    job->at = at;
+    if (store_command_argv(d->store, on_alert_ids, job, 9, argv, NULL, &why) != 0) {
         free(job);
         v1_reply_store_unreadable(call);
     }

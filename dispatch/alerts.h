@@ -6,8 +6,11 @@
  * Keys (docs/redis-keys.md):
  *   {p}alert:{id}               string: the alert as JSON; expires after ALERT_RETENTION_DAYS
  *                               (violation records: at least 3 years by regulation)
- *   {p}alerts:{enterprise}      sorted set: alert ids by time (ms)
- *   {p}alerts:vehicle:{vehicle} sorted set: alert ids by time (ms)
+ *   {p}alerts:{enterprise}      sorted set: alert ids by the event's time (ms: its `end`, the
+ *                               instant it was decided or the episode ended)
+ *   {p}alerts:vehicle:{vehicle} sorted set: the same, per vehicle
+ *   {p}alerts-by-rule:{rule}:{enterprise}, {p}alerts-by-rule:{rule}:vehicle:{vehicle}
+ *                               the same, per rule (GET /v1/alerts?rule=)
  * Late events (from fixes a unit buffered while offline) are stored and listed, marked late,
  * but not pushed as live alerts.
  */
@@ -44,6 +47,8 @@ void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const c
 void alerts_compliance(struct lpg_alert *a, const char *source, const char *enterprise,
                        const char *vehicle, const char *staff, struct geo_point pos,
                        const char *message, int64_t now_ms);
+/* Whether name is a tracking rule's or a compliance source's (the `rule` of alerts). */
+bool alerts_rule_known(const char *name);
 /* The name in the alert's "rule" field: the tracking rule, or the compliance source. */
 const char *alerts_rule_name(const struct lpg_alert *a);
 /* Adds the commands that store a (new) alert. 0 or -1 (OOM). */

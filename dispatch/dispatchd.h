@@ -45,6 +45,7 @@ struct ingest_stats {
     uint64_t batches, fixes_stored, fixes_duplicate, fixes_invalid, fixes_late, batches_refused;
     uint64_t filtered[8];    /* by enum fix_filter_reason (0 = passed to the rules) */
     uint64_t events_dropped; /* rule events beyond the per-batch cap */
+    uint64_t heap_trims;     /* freed heap handed back once ingest was idle (ingest.c) */
 };
 
 struct dispatchd {

@@ -2,6 +2,15 @@
  * vehicle units: framing (proto/frame.h), Envelope decoding (lpg.v1), Hello/Ping, errors,
  * idle timeout, connection cap and graceful shutdown.
  *
+ * Transport: a plain non-blocking socket and one libevent read event per connection, not a
+ * bufferevent. Thousands of connections sit idle between frames, so what one holds is memory
+ * per tracked vehicle (tests/bench/README.md, bench-ingest): a bufferevent with its two
+ * evbuffers costs ~900 bytes per connection, always. Here input is read from the socket at
+ * most up to the end of the current frame (lpg_frame_wanted), so the kernel's socket buffer is
+ * the input buffer and a connection that waits for the store simply stops reading (the peer
+ * is then flow-controlled by TCP). Replies are written at once; only what the socket does not
+ * take is queued, in an evbuffer created for it and freed once it is flushed.
+ *
  * Lifetime of a connection (struct handset_conn): created on accept, listed in the server; freed
  * only by hconn_maybe_free() at the end of a callback, once it is closing, its output is
  * flushed (or the peer is gone) and no store command of it is in flight. Nothing touches a
@@ -17,6 +26,7 @@
 #include "lpg/v1/envelope.pb-c.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +35,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <hiredis/hiredis.h>
@@ -44,26 +53,45 @@
 /* A device may announce a smaller frame limit in Hello.max_frame, but not below this: every
  * message the server sends fits (the largest, OrderAssigned, is about 1.5 KB at most). */
 #define HANDSET_DEVICE_MIN_FRAME 4096 /* bytes */
+/* Frames handled in one read callback before yielding to other connections (pings do not
+ * pause reading as batches do). */
+#define HANDSET_FRAMES_PER_READ 16
+/* Replies up to this size are framed on the stack (Acks, Errors, Alerts). */
+#define HANDSET_STACK_FRAME 2048 /* bytes */
 
 enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
+
+/* A Hello whose session is being recorded: what its Ack needs, only until then (a connection
+ * that sits logged in does not carry it). */
+struct hello_wait {
+    struct handset_conn *c;
+    uint64_t request_id;
+    char session_id[33];
+};
 
 struct handset_conn {
     struct handset_server *srv;
     struct handset_conn *prev, *next;
-    struct bufferevent *bev;
+    evutil_socket_t fd;            /* owned: closed with the connection */
+    /* Persistent, with the idle timeout; added while reading. Lives in the same allocation,
+     * right after this struct (event_assign): one malloc per connection, not two. */
+    struct event *ev_read;
+    struct event *ev_write;        /* created when output is first queued; NULL before */
+    struct evbuffer *out;          /* what the socket did not take yet; NULL when none */
     struct lpg_frame_decoder *dec;
-    char peer[64];
+    /* The peer's address, kept compact and formatted for logs only (hconn_peer). */
+    uint8_t peer_addr[16]; /* in_addr or in6_addr */
+    uint16_t peer_port;
+    uint8_t peer_family; /* AF_INET, AF_INET6, or 0 when unknown */
     char device_id[HANDSET_DEVICE_ID_MAX + 1];
     char staff_id[HANDSET_DEVICE_ID_MAX + 1];
-    char session_id[33];
     enum hconn_session session;
-    int closing;       /* no more input is processed; freed once flushed and idle */
-    int peer_gone;     /* EOF or error: nothing more can be written */
+    unsigned closing : 1;   /* no more input is processed; freed once flushed and idle */
+    unsigned peer_gone : 1; /* EOF or error: nothing more can be written */
     int store_pending; /* store commands in flight for this connection */
-    size_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
+    uint32_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     void *data;            /* the hooks' per-connection state */
     void (*data_free)(void *);
-    uint64_t hello_request_id;
 };
 
 struct handset_server {
@@ -80,6 +108,18 @@ struct handset_server {
 };
 
 static void hconn_process_input(struct handset_conn *c);
+
+/* "address:port" of the peer, for a log line or a stored session: valid until the next call
+ * (one event loop, one buffer). */
+static const char *hconn_peer(const struct handset_conn *c)
+{
+    static char buf[INET6_ADDRSTRLEN + 8];
+    char addr[INET6_ADDRSTRLEN] = "?";
+    if (c->peer_family == AF_INET || c->peer_family == AF_INET6)
+        evutil_inet_ntop(c->peer_family, c->peer_addr, addr, sizeof(addr));
+    snprintf(buf, sizeof(buf), "%s:%u", addr, (unsigned)c->peer_port);
+    return buf;
+}
 
 /* ---- connection list and lifetime ---- */
 
@@ -99,8 +139,14 @@ static void hconn_destroy(struct handset_conn *c)
 {
     hconn_unlink(c);
     c->srv->stats.closed++;
-    if (c->bev)
-        bufferevent_free(c->bev);
+    if (c->ev_read)
+        event_del(c->ev_read); /* its memory goes with c */
+    if (c->ev_write)
+        event_free(c->ev_write);
+    if (c->out)
+        evbuffer_free(c->out);
+    if (c->fd >= 0)
+        evutil_closesocket(c->fd);
     lpg_frame_decoder_free(c->dec);
     if (c->data_free)
         c->data_free(c->data);
@@ -112,12 +158,32 @@ static int hconn_maybe_free(struct handset_conn *c)
 {
     if (!c->closing || c->store_pending > 0)
         return 0;
-    if (!c->peer_gone && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+    if (!c->peer_gone && c->out != NULL && evbuffer_get_length(c->out) > 0)
         return 0; /* the write callback comes back once the output is flushed */
-    log_debug("connection %s closed", c->peer);
+    log_debug("connection %s closed", hconn_peer(c));
     hconn_destroy(c);
     return 1;
 }
+
+/* Reading on (with the idle timeout, restarted) or off (waiting for the store, closing). */
+static void hconn_reading(struct handset_conn *c, int on)
+{
+    if (on && !c->closing) {
+        struct timeval idle = {c->srv->opt.idle_timeout_s, 0};
+        event_add(c->ev_read, &idle);
+    } else {
+        event_del(c->ev_read);
+    }
+}
+
+/* Queued output waits for the socket; once closing, for at most the flush timeout. */
+static void hconn_want_write(struct handset_conn *c)
+{
+    struct timeval flush = {HANDSET_FLUSH_TIMEOUT_S, 0};
+    event_add(c->ev_write, c->closing ? &flush : NULL);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg);
 
 /* Stops reading; the connection is freed once its output is flushed. */
 static void hconn_close(struct handset_conn *c)
@@ -125,9 +191,73 @@ static void hconn_close(struct handset_conn *c)
     if (c->closing)
         return;
     c->closing = 1;
-    bufferevent_disable(c->bev, EV_READ);
-    struct timeval flush = {HANDSET_FLUSH_TIMEOUT_S, 0};
-    bufferevent_set_timeouts(c->bev, NULL, &flush);
+    hconn_reading(c, 0);
+    if (c->out != NULL && evbuffer_get_length(c->out) > 0) {
+        hconn_want_write(c); /* now with the flush timeout */
+        return;
+    }
+    /* Nothing queued, so no write callback would come: run it once from the loop, where
+     * hconn_maybe_free() may free the connection (closing may come from outside any of its
+     * callbacks, e.g. an HTTP request that took the handset off its person). */
+    if (c->ev_write == NULL)
+        c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c);
+    if (c->ev_write != NULL)
+        event_active(c->ev_write, EV_WRITE, 1);
+}
+
+/* The peer's socket failed or was reset: nothing more can be written. */
+static void hconn_peer_failed(struct handset_conn *c, int err)
+{
+    if (!c->peer_gone)
+        log_debug("%s: %s", hconn_peer(c), evutil_socket_error_to_string(err));
+    c->peer_gone = 1;
+    if (c->out)
+        evbuffer_drain(c->out, evbuffer_get_length(c->out));
+    if (c->ev_write)
+        event_del(c->ev_write);
+    hconn_close(c);
+}
+
+/* Writes n bytes now if nothing is queued; queues what the socket does not take. */
+static void hconn_write(struct handset_conn *c, const uint8_t *bytes, size_t n)
+{
+    size_t done = 0;
+    if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
+        while (done < n) {
+            ssize_t w = send(c->fd, bytes + done, n - done, MSG_NOSIGNAL);
+            if (w > 0) {
+                done += (size_t)w;
+                continue;
+            }
+            int err = EVUTIL_SOCKET_ERROR();
+            if (w < 0 && err == EINTR)
+                continue;
+            if (w < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+                break;
+            hconn_peer_failed(c, err);
+            return;
+        }
+        if (done == n)
+            return;
+    }
+    if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
+        log_error("%s: out of memory queueing %zu bytes; dropping the peer", hconn_peer(c), n - done);
+        hconn_peer_failed(c, ENOMEM);
+        return;
+    }
+    if (c->ev_write == NULL &&
+        (c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c)) ==
+            NULL) {
+        log_error("%s: out of memory for a write event; dropping the peer", hconn_peer(c));
+        hconn_peer_failed(c, ENOMEM);
+        return;
+    }
+    c->srv->stats.output_queued++;
+    if (evbuffer_add(c->out, bytes + done, n - done) != 0) {
+        hconn_peer_failed(c, ENOMEM);
+        return;
+    }
+    hconn_want_write(c);
 }
 
 /* ---- sending ---- */
@@ -136,35 +266,36 @@ static void hconn_send(struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
     if (c->peer_gone)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) > HANDSET_MAX_OUTPUT) {
-        log_warn("%s: peer is not reading (%zu bytes queued); dropping it", c->peer,
-                 evbuffer_get_length(out));
-        evbuffer_drain(out, evbuffer_get_length(out));
-        c->peer_gone = 1;
-        hconn_close(c);
+    size_t queued = c->out ? evbuffer_get_length(c->out) : 0;
+    if (queued > HANDSET_MAX_OUTPUT) {
+        log_warn("%s: peer is not reading (%zu bytes queued); dropping it", hconn_peer(c), queued);
+        c->srv->stats.dropped_slow++;
+        hconn_peer_failed(c, 0);
         return;
     }
     size_t len = lpg__v1__envelope__get_packed_size(env);
     if (c->peer_max_frame && len > c->peer_max_frame) {
         log_error("%s: a %zu-byte reply exceeds the device's frame limit of %zu; not sent",
-                  c->peer, len, c->peer_max_frame);
+                  hconn_peer(c), len, (size_t)c->peer_max_frame);
         return;
     }
     uint8_t header[LPG_FRAME_HEADER_SIZE];
     if (lpg_frame_put_header(header, len) != 0) {
-        log_error("%s: reply of %zu bytes cannot be framed; not sent", c->peer, len);
+        log_error("%s: reply of %zu bytes cannot be framed; not sent", hconn_peer(c), len);
         return;
     }
-    uint8_t *buf = malloc(len);
+    uint8_t small[HANDSET_STACK_FRAME];
+    size_t total = LPG_FRAME_HEADER_SIZE + len;
+    uint8_t *buf = total <= sizeof(small) ? small : malloc(total);
     if (buf == NULL) {
-        log_error("%s: out of memory packing a reply", c->peer);
+        log_error("%s: out of memory packing a reply", hconn_peer(c));
         return;
     }
-    lpg__v1__envelope__pack(env, buf);
-    evbuffer_add(out, header, sizeof(header));
-    evbuffer_add(out, buf, len);
-    free(buf);
+    memcpy(buf, header, sizeof(header));
+    lpg__v1__envelope__pack(env, buf + LPG_FRAME_HEADER_SIZE);
+    hconn_write(c, buf, total); /* one send for header and payload */
+    if (buf != small)
+        free(buf);
     c->srv->stats.frames_out++;
 }
 
@@ -186,7 +317,7 @@ static void hconn_send_error_full(struct handset_conn *c, Lpg__V1__Error__Code c
     env.error = &err;
     hconn_send(c, &env);
     c->srv->stats.errors_sent++;
-    log_info("%s%s%s: error %d%s: %s", c->peer, c->device_id[0] ? " device " : "", c->device_id,
+    log_info("%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "", c->device_id,
              (int)code, fatal ? " (closing)" : "", message);
     if (fatal)
         hconn_close(c);
@@ -224,32 +355,35 @@ static int device_id_valid(const char *id)
 
 static void on_hello_stored(void *arg, const struct redisReply *reply, const char *err)
 {
-    struct handset_conn *c = arg;
+    struct hello_wait *hw = arg;
+    struct handset_conn *c = hw->c;
     struct handset_server *srv = c->srv;
     c->store_pending--;
-    if (srv->freeing)
+    if (srv->freeing) {
+        free(hw);
         return; /* handset_server_free() releases the connection */
+    }
     const char *redis_err = store_reply_error(reply);
     if (err || redis_err) {
         char msg[200];
         snprintf(msg, sizeof(msg),
                  "the store did not record the session (%s); nothing was opened, retry later",
                  err ? err : redis_err);
-        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, 1, c->hello_request_id, 0);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, 1, hw->request_id, 0);
         c->device_id[0] = '\0';
     } else if (!c->closing) {
         c->session = HC_OPEN;
         srv->stats.sessions_opened++;
         Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
         ack.has_ack_seq = 1;
-        ack.ack_seq = c->hello_request_id;
-        ack.session_id = c->session_id;
+        ack.ack_seq = hw->request_id;
+        ack.session_id = hw->session_id;
         ack.has_protocol_version = 1;
         ack.protocol_version = HANDSET_PROTOCOL_VERSION;
         ack.has_max_frame = 1;
         ack.max_frame = (uint32_t)srv->opt.max_frame;
         hconn_send_ack(c, &ack);
-        log_info("%s: session %s opened for device %s%s%s", c->peer, c->session_id, c->device_id,
+        log_info("%s: session %s opened for device %s%s%s", hconn_peer(c), hw->session_id, c->device_id,
                  c->staff_id[0] ? " of " : "", c->staff_id);
         /* One session per device: an older connection of the same device is closed. */
         for (struct handset_conn *o = srv->conns; o; o = o->next)
@@ -260,8 +394,9 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
         if (srv->opt.hooks && srv->opt.hooks->session_opened)
             srv->opt.hooks->session_opened(srv->opt.hooks_ctx, c);
     }
+    free(hw);
     if (!c->closing) {
-        bufferevent_enable(c->bev, EV_READ);
+        hconn_reading(c, 1);
         hconn_process_input(c); /* frames that arrived while we waited */
     }
     hconn_maybe_free(c);
@@ -330,10 +465,17 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
                          "could not create a session id; retry later", has_req, req, 0);
         return;
     }
+    struct hello_wait *hw = calloc(1, sizeof(*hw));
+    if (hw == NULL) {
+        hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
+                         has_req, req, 0);
+        return;
+    }
+    hw->c = c;
+    hw->request_id = req;
     for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(c->session_id + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(hw->session_id + 2 * i, 3, "%02x", rnd[i]);
     snprintf(c->device_id, sizeof(c->device_id), "%s", h->device_id);
-    c->hello_request_id = req;
 
     /* Record the session before acknowledging: an Ack means it is stored. */
     char key[160], now_ms[24];
@@ -345,8 +487,8 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     snprintf(now_ms, sizeof(now_ms), "%lld",
              (long long)ts.tv_sec * 1000 + (long long)(ts.tv_nsec / 1000000));
     const char *software = h->software ? h->software : "";
-    const char *argv[] = {"HSET",     key,          "session_id", c->session_id, "peer",
-                          c->peer,    "opened_ms",  now_ms,       "protocol",    "1",
+    const char *argv[] = {"HSET",     key,          "session_id", hw->session_id, "peer",
+                          hconn_peer(c),    "opened_ms",  now_ms,       "protocol",    "1",
                           "software", software};
     size_t argvlen[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
@@ -354,16 +496,17 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     if (argvlen[11] > 128)
         argvlen[11] = 128; /* software is free text for logs; keep it short */
     const char *why;
-    if (store_command_argv(c->srv->store, on_hello_stored, c, (int)(sizeof(argv) / sizeof(argv[0])),
+    if (store_command_argv(c->srv->store, on_hello_stored, hw, (int)(sizeof(argv) / sizeof(argv[0])),
                            argv, argvlen, &why) != 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "%s; the session was not opened, retry later", why);
         hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, has_req, req, 0);
         c->device_id[0] = '\0';
+        free(hw);
         return;
     }
     c->store_pending++;
-    bufferevent_disable(c->bev, EV_READ); /* one request at a time: replies stay in order */
+    hconn_reading(c, 0); /* one request at a time: replies stay in order */
 }
 
 /* ---- frames ---- */
@@ -415,85 +558,106 @@ static void hconn_handle_frame(struct handset_conn *c, const uint8_t *payload, s
     lpg__v1__envelope__free_unpacked(env, NULL);
 }
 
+/* EOF (or a failed read): a frame cut short is reported, then the connection closes. */
+static void hconn_peer_closed(struct handset_conn *c)
+{
+    if (!c->closing && lpg_frame_in_progress(c->dec) > 0 && lpg_frame_finish(c->dec) < 0) {
+        c->srv->stats.rejected_truncated++;
+        log_info("%s: %s", hconn_peer(c), lpg_frame_errstr(c->dec));
+    }
+    c->peer_gone = 1;
+    hconn_close(c);
+}
+
 static void hconn_process_input(struct handset_conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    int frames = 0;
     while (!c->closing && c->store_pending == 0) {
-        size_t chunk = evbuffer_get_contiguous_space(in);
-        size_t used = 0;
-        if (chunk > 0) {
-            const uint8_t *bytes = evbuffer_pullup(in, (ev_ssize_t)chunk);
-            used = lpg_frame_feed(c->dec, bytes, chunk);
-            evbuffer_drain(in, used);
-        }
         const uint8_t *payload;
         size_t len;
         int rc = lpg_frame_next(c->dec, &payload, &len);
         if (rc == LPG_FRAME_READY) {
             c->srv->stats.frames_in++;
             hconn_handle_frame(c, payload, len);
+            /* The envelope was decoded and handled (ingest turns a batch into commands before
+             * returning): a connection waiting between frames keeps no payload buffer. */
+            lpg_frame_release(c->dec);
+            if (++frames == HANDSET_FRAMES_PER_READ)
+                break; /* more waits in the socket: the read event fires again */
             continue;
         }
-        if (rc == LPG_FRAME_NEED_MORE) {
-            if (used == 0)
-                break;
+        if (rc < 0) {
+            /* Framing errors are fatal: after a bad length we cannot find the next frame. */
+            if (rc == LPG_FRAME_ERR_OVERSIZE) {
+                c->srv->stats.rejected_oversize++;
+                hconn_send_error(c, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE,
+                                 lpg_frame_errstr(c->dec), 0, 0, 1);
+            } else {
+                c->srv->stats.rejected_malformed++;
+                hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED, lpg_frame_errstr(c->dec),
+                                 0, 0, 1);
+            }
+            break;
+        }
+        /* Read what completes the current part of the frame and nothing of the next one. */
+        uint8_t buf[16384];
+        size_t want = lpg_frame_wanted(c->dec);
+        ssize_t r = recv(c->fd, buf, want < sizeof(buf) ? want : sizeof(buf), 0);
+        if (r > 0) {
+            lpg_frame_feed(c->dec, buf, (size_t)r); /* takes all: r <= wanted */
             continue;
         }
-        /* Framing errors are fatal: after a bad length we cannot find the next frame. */
-        if (rc == LPG_FRAME_ERR_OVERSIZE) {
-            c->srv->stats.rejected_oversize++;
-            hconn_send_error(c, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE,
-                             lpg_frame_errstr(c->dec), 0, 0, 1);
-        } else {
-            c->srv->stats.rejected_malformed++;
-            hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED, lpg_frame_errstr(c->dec), 0, 0,
-                             1);
-        }
+        int err = r < 0 ? EVUTIL_SOCKET_ERROR() : 0;
+        if (r < 0 && err == EINTR)
+            continue;
+        if (r < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+            break;
+        if (r < 0)
+            log_debug("%s: %s", hconn_peer(c), evutil_socket_error_to_string(err));
+        hconn_peer_closed(c);
         break;
     }
 }
 
-/* ---- bufferevent callbacks ---- */
+/* ---- socket callbacks ---- */
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_read(evutil_socket_t fd, short what, void *arg)
 {
-    (void)bev;
+    (void)fd;
     struct handset_conn *c = arg;
-    hconn_process_input(c);
-    hconn_maybe_free(c);
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    hconn_maybe_free(arg); /* output drained: a closing connection may go now */
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    struct handset_conn *c = arg;
-    if (what & BEV_EVENT_TIMEOUT) {
-        if (c->closing) {
-            log_info("%s: peer did not take its last frames within %d s; dropping it", c->peer,
-                     HANDSET_FLUSH_TIMEOUT_S);
-            c->peer_gone = 1;
-        } else {
-            c->srv->stats.idle_timeouts++;
-            char msg[80];
-            snprintf(msg, sizeof(msg), "no data for %d s; closing idle connection",
-                     c->srv->opt.idle_timeout_s);
-            hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
-        }
-    } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (!c->closing && lpg_frame_in_progress(c->dec) > 0 && lpg_frame_finish(c->dec) < 0) {
-            c->srv->stats.rejected_truncated++;
-            log_info("%s: %s", c->peer, lpg_frame_errstr(c->dec));
-        }
-        c->peer_gone = 1;
-        hconn_close(c);
+    if (what & EV_TIMEOUT) {
+        /* The read event is only added while reading, so this is a silent peer. */
+        c->srv->stats.idle_timeouts++;
+        char msg[80];
+        snprintf(msg, sizeof(msg), "no data for %d s; closing idle connection",
+                 c->srv->opt.idle_timeout_s);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
+    } else {
+        hconn_process_input(c);
     }
     hconn_maybe_free(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct handset_conn *c = arg;
+    if (what & EV_TIMEOUT) {
+        log_info("%s: peer did not take its last frames within %d s; dropping it", hconn_peer(c),
+                 HANDSET_FLUSH_TIMEOUT_S);
+        hconn_peer_failed(c, 0);
+    } else if (c->out != NULL && evbuffer_write(c->out, fd) < 0) {
+        int err = EVUTIL_SOCKET_ERROR();
+        if (err != EINTR && err != EAGAIN && err != EWOULDBLOCK)
+            hconn_peer_failed(c, err);
+    }
+    if (c->out != NULL && evbuffer_get_length(c->out) == 0) {
+        /* Flushed: back to holding nothing for output. */
+        evbuffer_free(c->out);
+        c->out = NULL;
+    }
+    if (c->out == NULL)
+        event_del(c->ev_write);
+    hconn_maybe_free(c); /* output drained: a closing connection may go now */
 }
 
 /* ---- listener ---- */
@@ -509,36 +673,38 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    struct handset_conn *c = calloc(1, sizeof(*c));
+    struct handset_conn *c = calloc(1, sizeof(*c) + event_get_struct_event_size());
     if (c == NULL) {
         evutil_closesocket(fd);
         return;
     }
     c->srv = srv;
+    c->fd = fd;
+    /* Every read and write here must return at once (EAGAIN), never block the loop. */
+    evutil_make_socket_nonblocking(fd);
     c->dec = lpg_frame_decoder_new(srv->opt.max_frame);
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->dec == NULL || c->bev == NULL) {
-        if (c->bev)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
+    /* sizeof(*c) is a multiple of the struct's (pointer) alignment, as is struct event's. */
+    struct event *ev = (struct event *)(void *)(c + 1);
+    if (c->dec != NULL && event_assign(ev, srv->base, fd, EV_READ | EV_PERSIST, on_read, c) == 0)
+        c->ev_read = ev;
+    if (c->dec == NULL || c->ev_read == NULL) {
+        evutil_closesocket(fd);
         lpg_frame_decoder_free(c->dec);
         free(c);
         log_error("out of memory accepting a handset connection");
         return;
     }
-    char addr[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
     if (sa->sa_family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *)sa;
-        evutil_inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
-        port = ntohs(in->sin_port);
+        memcpy(c->peer_addr, &in->sin_addr, sizeof(in->sin_addr));
+        c->peer_port = ntohs(in->sin_port);
+        c->peer_family = AF_INET;
     } else if (sa->sa_family == AF_INET6) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
-        port = ntohs(in6->sin6_port);
+        memcpy(c->peer_addr, &in6->sin6_addr, sizeof(in6->sin6_addr));
+        c->peer_port = ntohs(in6->sin6_port);
+        c->peer_family = AF_INET6;
     }
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", addr, port);
 
     c->next = srv->conns;
     if (srv->conns)
@@ -546,13 +712,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     srv->conns = c;
     srv->nconns++;
 
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    /* Bound what one peer can make us buffer: one maximal frame plus some slack. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, srv->opt.max_frame + 64 * 1024);
-
+    /* What one peer can make us buffer: one frame (the decoder's limit); the rest stays in
+     * the kernel. */
     if (srv->nconns > (size_t)srv->opt.max_connections || srv->shutting_down) {
         srv->stats.refused_cap += srv->shutting_down ? 0 : 1;
-        bufferevent_enable(c->bev, EV_WRITE);
         hconn_send_error(c,
                          srv->shutting_down ? LPG__V1__ERROR__CODE__SHUTTING_DOWN
                                             : LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS,
@@ -563,10 +726,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     srv->stats.accepted++;
-    struct timeval idle = {srv->opt.idle_timeout_s, 0};
-    bufferevent_set_timeouts(c->bev, &idle, NULL);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    log_debug("connection from %s (%zu open)", c->peer, srv->nconns);
+    hconn_reading(c, 1);
+    log_debug("connection from %s (%zu open)", hconn_peer(c), srv->nconns);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -692,14 +853,14 @@ void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char
 void handset_conn_hold(struct handset_conn *c)
 {
     c->store_pending++;
-    bufferevent_disable(c->bev, EV_READ);
+    hconn_reading(c, 0);
 }
 
 void handset_conn_release(struct handset_conn *c)
 {
     c->store_pending--;
     if (!c->closing && !c->srv->shutting_down && !c->srv->freeing && c->store_pending == 0) {
-        bufferevent_enable(c->bev, EV_READ);
+        hconn_reading(c, 1);
         hconn_process_input(c);
     }
     if (!c->srv->freeing)

@@ -63,6 +63,8 @@ struct handset_stats {
     uint64_t idle_timeouts;
     uint64_t sessions_opened;   /* Hello acknowledged */
     uint64_t errors_sent;       /* Error replies of any code */
+    uint64_t output_queued;     /* replies (or their rest) the socket did not take at once */
+    uint64_t dropped_slow;      /* peers dropped: more than 1 MiB of replies queued */
 };
 
 struct handset_server *handset_server_new(struct event_base *base,

@@ -107,6 +107,12 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_handset_idle_timeouts_total", "counter",
                 "Handset connections closed for idleness.");
     prom_sample_u64(out, "lpg_handset_idle_timeouts_total", NULL, hs->idle_timeouts);
+    prom_family(out, "lpg_handset_output_queued_total", "counter",
+                "Replies (or their rest) the socket did not take at once, queued in memory.");
+    prom_sample_u64(out, "lpg_handset_output_queued_total", NULL, hs->output_queued);
+    prom_family(out, "lpg_handset_dropped_slow_total", "counter",
+                "Handset connections dropped for not reading their replies (over 1 MiB queued).");
+    prom_sample_u64(out, "lpg_handset_dropped_slow_total", NULL, hs->dropped_slow);
     prom_family(out, "lpg_handset_sessions_opened_total", "counter", "Hello acknowledged.");
     prom_sample_u64(out, "lpg_handset_sessions_opened_total", NULL, hs->sessions_opened);
     prom_family(out, "lpg_frames_total", "counter", "Handset frames by direction.");

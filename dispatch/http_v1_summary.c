@@ -8,8 +8,8 @@
  * (ingest.h) WALK_CHUNK members per command and fed to the motion segmenter (O(1) state), one
  * chunk at a time; only the output list is kept (at most TRIPS_MAX_ITEMS trips and stops; the
  * totals still cover the whole range). An enterprise summary processes its vehicles one after
- * another. Violations of a day are read from {p}alerts:vehicle:{id} (scored by the time the
- * alert was stored) SUMMARY_ALERTS_PAGE ids at a time and MGET, at most SUMMARY_ALERTS_SCAN_MAX
+ * another. Violations of a day are read from {p}alerts:vehicle:{id} (scored by the event's
+ * time; by the storage time for alerts of earlier versions) SUMMARY_ALERTS_PAGE ids at a time and MGET, at most SUMMARY_ALERTS_SCAN_MAX
  * per vehicle.
  */
 #define LOG_TAG "summary"
@@ -41,10 +41,10 @@
 #define MIN_STOP_S_MAX 86400
 /* Route members per store command. */
 #define WALK_CHUNK 2000
-/* Alerts: ids per ZRANGE, and most scanned per vehicle and day. Alerts are scored by when they
- * were stored, never more than the filters' future tolerance before the event: the scan
- * starts that long before the day (ALERT_EARLY_MS) and runs forwards (late uploads are stored
- * later). */
+/* Alerts: ids per ZRANGE, and most scanned per vehicle and day. Alerts are scored by their
+ * event's time; those stored by earlier versions by when they were stored, never more than the
+ * filters' future tolerance before the event: the scan starts that long before the day
+ * (ALERT_EARLY_MS) and runs forwards (such alerts of late uploads were stored later). */
 #define SUMMARY_ALERTS_PAGE     500
 #define SUMMARY_ALERTS_SCAN_MAX 10000
 #define ALERT_EARLY_MS          120000

@@ -6,6 +6,7 @@
 #include "fix_filter.h"
 #include "log.h"
 #include "model_json.h"
+#include "pool.h"
 #include "registry.h"
 #include "registry_store.h"
 #include "route_member.h"
@@ -19,6 +20,7 @@
 #include "lpg/v1/envelope.pb-c.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +36,31 @@
 #define TRACK_BUCKETS 4096u
 /* How often time-based rules (signal lost) are evaluated without a fix. */
 #define TRACK_TICK_S 15
+/* Returning freed heap once ingest is idle (see ingest_job_done): how long ingest must have had
+ * no batch in flight, and the least time between two trims. */
+#define TRIM_IDLE_MS       500
+#define TRIM_MIN_INTERVAL_MS 10000
 
-/* What a connection remembers between batches (handset_conn_data). */
+/* Per-vehicle tracks and per-connection state come from pools (pool.h: blocks of this many
+ * objects), not one malloc each: created while batches are in flight, single allocations would
+ * pin the heap pages of the batches' freed buffers for good. */
+#define TRACK_POOL_BLOCK 256
+#define CONN_POOL_BLOCK  1024
+
+struct tracks;
+
+/* Vehicle ids of the tracks, one after another: an id costs its length, not LPG_ID_MAX + 1
+ * bytes in every track. */
+#define ID_BLOCK_BYTES 16000
+struct id_block {
+    struct id_block *next;
+    size_t used;
+    char text[ID_BLOCK_BYTES];
+};
+
+/* What a connection remembers between batches (handset_conn_data; from tracks->conn_pool). */
 struct ingest_conn {
+    struct tracks *t; /* its pool's owner */
     int loaded;   /* hwm read from the store */
     uint64_t hwm; /* highest stored seq of this device */
 };
@@ -45,13 +69,13 @@ struct ingest_conn {
  * (persisted with each batch, loaded from the store the first time it is needed). */
 struct vehicle_track {
     struct vehicle_track *next;
-    char vehicle_id[LPG_ID_MAX + 1];
+    const char *vehicle_id; /* in the table's id blocks */
     int loaded;
-    int64_t last_ms;          /* time of the vehicle's newest stored fix */
-    struct rules_state rules; /* filters and rules */
-    /* Fixes older than `rules` has seen run on this state, so their violations are found and
-     * marked late. In memory only: a restart starts late episodes afresh. */
-    struct rules_state late_rules;
+    int64_t last_ms; /* time of the vehicle's newest stored fix */
+    /* Filters and rules: `live` is persisted; the late state (fixes older than `live` has
+     * seen) only exists once the vehicle sent a late fix, and is in memory only: a restart
+     * starts late episodes afresh. */
+    struct rules_track rules;
 };
 
 struct tracks {
@@ -59,6 +83,12 @@ struct tracks {
     size_t n;
     struct event *tick;
     struct dispatchd *d;
+    size_t jobs;          /* batches in flight (created, not yet ended) */
+    struct event *trim;   /* one-shot: ingest went idle */
+    int64_t last_trim_ms; /* monotonic-ish: dispatchd_now_ms() of the last trim */
+    struct pool track_pool; /* struct vehicle_track */
+    struct id_block *ids;   /* the tracks' vehicle ids, packed (tracks are never removed) */
+    struct pool conn_pool;  /* struct ingest_conn */
 };
 
 /* One batch on its way to the store. */
@@ -75,9 +105,9 @@ struct ingest_job {
     struct lpg_alert *alerts;      /* grown on demand: almost every batch raises none */
     size_t n_alerts, cap_alerts;
     int batch_borrowed;             /* batch points into the caller's envelope: not ours to free */
-    struct rules_state rules_after; /* the rule state once this batch is stored */
-    struct rules_state late_after;  /* the late-fix state once this batch is stored */
-    size_t late_evaluated;
+    /* The rule states once this batch is stored (owned: its late state, if any, moves to the
+     * track then, or is freed with the job). */
+    struct rules_track rules_after;
     struct vehicle_track *track; /* owned by the table, lives as long as dispatchd */
     size_t n_stored, n_late;     /* counted once Redis confirms */
     uint64_t filtered[8];        /* by enum fix_filter_reason, counted once confirmed */
@@ -87,13 +117,52 @@ struct ingest_job {
     int64_t last_after; /* the track's newest time once this batch is stored */
 };
 
+/*
+ * Freed heap after a burst. Every batch in flight holds its job, its Redis transaction (the
+ * formatted commands, ~2.5 KB for 25 fixes) and its Ack: with 1,000 handsets that is a few
+ * MB at the peak, freed once the batches are stored, but glibc keeps freed memory inside the
+ * heap (only the top is trimmed, and the long-lived per-vehicle allocations made meanwhile
+ * pin it), so the process would keep the peak's RSS for good. When no batch has been in
+ * flight for TRIM_IDLE_MS, malloc_trim(0) hands the free pages back (madvise; allocations do
+ * not move). At most once every TRIM_MIN_INTERVAL_MS, so a steady trickle of batches costs one
+ * trim (about a millisecond for a 20 MB heap) per 10 s at most.
+ */
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct tracks *t = arg;
+    if (t->jobs > 0)
+        return; /* busy again: the next idle moment re-arms */
+    int64_t now = dispatchd_now_ms();
+    int64_t wait = t->last_trim_ms + TRIM_MIN_INTERVAL_MS - now;
+    if (wait > TRIM_MIN_INTERVAL_MS)
+        wait = TRIM_MIN_INTERVAL_MS; /* the wall clock went back */
+    if (t->last_trim_ms != 0 && wait > 0) {
+        struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
+        event_add(t->trim, &tv);
+        return;
+    }
+    t->last_trim_ms = now;
+#ifdef __GLIBC__
+    malloc_trim(0);
+    t->d->ingest_stats.heap_trims++;
+#endif
+}
+
 static void job_end(struct ingest_job *job)
 {
+    struct tracks *t = job->d->tracks;
     if (job->batch && !job->batch_borrowed)
         lpg__v1__position_batch__free_unpacked(job->batch, NULL);
     free(job->alerts);
+    rules_track_free(&job->rules_after);
     handset_conn_release(job->c);
     free(job);
+    if (--t->jobs == 0 && !event_pending(t->trim, EV_TIMEOUT, NULL)) {
+        struct timeval tv = {0, TRIM_IDLE_MS * 1000};
+        event_add(t->trim, &tv);
+    }
 }
 
 static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_ms)
@@ -160,7 +229,7 @@ static void on_tick_stored(void *arg, const struct redisReply *reply, const char
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         log_debug("tick state not confirmed (%s); retried next tick", err ? err : "refused");
     } else {
-        job->track->rules = job->after;
+        job->track->rules.live = job->after;
         struct handset_conn *c =
             job->device[0] ? handset_server_find_device(job->d->handset, job->device) : NULL;
         for (size_t i = 0; i < job->n; i++)
@@ -237,8 +306,7 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
         job_end(job);
         return;
     }
-    job->track->rules = job->rules_after;
-    job->track->late_rules = job->late_after;
+    rules_track_move(&job->track->rules, &job->rules_after);
     job->track->last_ms = job->last_after;
     job->d->ingest_stats.fixes_stored += job->n_stored;
     job->d->ingest_stats.fixes_late += job->n_late;
@@ -247,7 +315,7 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     if (job->has_newest)
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
                             job->newest_speed_cm_s);
-    ingest_apply_rest(job->d, job->staff, &job->track->rules);
+    ingest_apply_rest(job->d, job->staff, &job->track->rules.live);
     /* Stored: now tell the dispatchers and the driver (live events only). */
     for (size_t i = 0; i < job->n_alerts; i++)
         alerts_raised(job->d, &job->alerts[i], job->c);
@@ -268,8 +336,7 @@ static void store_batch(struct ingest_job *job)
     const struct lpg_staff *person = registry_staff(d->registry, job->staff);
     const struct lpg_zone *zone =
         person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
-    job->rules_after = job->track->rules;
-    job->late_after = job->track->late_rules;
+    int rc = rules_track_copy(&job->rules_after, &job->track->rules);
     struct rule_event events[RULES_EVENTS_MAX];
     int64_t newest = job->track->last_ms;
     const Lpg__V1__Fix *newest_fix = NULL;
@@ -281,7 +348,8 @@ static void store_batch(struct ingest_job *job)
     const char **zargv = malloc((2 + 2 * b->n_fixes) * sizeof(*zargv));
     char *zpool = malloc(b->n_fixes * (24 + ROUTE_MEMBER_MAX) + 1);
     size_t zused = 0;
-    int rc = txn && zargv && zpool ? 0 : -1;
+    if (!txn || !zargv || !zpool)
+        rc = -1;
     if (zargv) {
         zargv[0] = "ZADD";
         zargv[1] = zkey;
@@ -336,23 +404,13 @@ static void store_batch(struct ingest_job *job)
         route_fix_to_lpg_fix(&rf, &fx);
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
         size_t n_ev = 0;
-        enum fix_filter_reason fr =
-            rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now, &ctx,
-                              events, RULES_EVENTS_MAX, &n_ev);
+        bool late_evaluated;
+        enum fix_filter_reason fr = rules_track_process_fix(
+            &d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now, &ctx, events,
+            RULES_EVENTS_MAX, &n_ev, &late_evaluated);
         job->filtered[fr]++;
-        if (fr == FIX_FILTER_OUT_OF_ORDER) {
-            fx.flags |= LPG_FIX_LATE;
-            enum fix_filter_reason lr =
-                rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->late_after, &fx, now,
-                                  &ctx, events, RULES_EVENTS_MAX, &n_ev);
-            if (lr == FIX_FILTER_OUT_OF_ORDER || lr == FIX_FILTER_DUPLICATE) {
-                /* An older stretch than the last late one: start its episodes afresh. */
-                rules_state_init(&job->late_after);
-                rules_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->late_after, &fx, now,
-                                  &ctx, events, RULES_EVENTS_MAX, &n_ev);
-            }
-            job->late_evaluated++;
-        }
+        if (fr == FIX_FILTER_OUT_OF_ORDER && !late_evaluated)
+            d->ingest_stats.events_dropped++; /* no memory for the late state: not evaluated */
         for (size_t e = 0; e < n_ev; e++) {
             if (job->n_alerts == job->cap_alerts) {
                 size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
@@ -417,7 +475,7 @@ static void store_batch(struct ingest_job *job)
     /* The rule state travels with the batch: a restart continues every episode. */
     if (rc == 0 && stored > 0) {
         char text[RULES_STATE_TEXT_MAX];
-        int tl = rules_state_encode(&job->rules_after, text, sizeof(text));
+        int tl = rules_state_encode(&job->rules_after.live, text, sizeof(text));
         snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
         store_key(d->store, key, sizeof(key), rel);
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
@@ -481,12 +539,12 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
     if (!tr->loaded) {
         tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
         const redisReply *r = reply->element[2];
-        rules_state_init(&tr->rules);
-        if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules, r->str, r->len) != 0) {
+        rules_state_init(&tr->rules.live);
+        if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0) {
             /* Better to start the episodes afresh than to refuse the vehicle's positions. */
             log_warn("stored rule state of vehicle %s does not decode; starting afresh",
                      job->vehicle);
-            rules_state_init(&tr->rules);
+            rules_state_init(&tr->rules.live);
         }
         tr->loaded = 1;
     }
@@ -510,12 +568,23 @@ static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
     for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
         if (strcmp(tr->vehicle_id, vehicle) == 0)
             return tr;
-    struct vehicle_track *tr = calloc(1, sizeof(*tr));
+    size_t len = strlen(vehicle) + 1; /* <= LPG_ID_MAX + 1: a registry id */
+    if (t->ids == NULL || t->ids->used + len > ID_BLOCK_BYTES) {
+        struct id_block *blk = malloc(sizeof(*blk));
+        if (blk == NULL)
+            return NULL;
+        blk->next = t->ids;
+        blk->used = 0;
+        t->ids = blk;
+    }
+    struct vehicle_track *tr = pool_take(&t->track_pool);
     if (tr == NULL)
         return NULL;
-    snprintf(tr->vehicle_id, sizeof(tr->vehicle_id), "%s", vehicle);
-    rules_state_init(&tr->rules);
-    rules_state_init(&tr->late_rules);
+    char *id = t->ids->text + t->ids->used;
+    memcpy(id, vehicle, len);
+    t->ids->used += len;
+    tr->vehicle_id = id;
+    rules_track_init(&tr->rules);
     tr->next = t->buckets[b];
     t->buckets[b] = tr;
     t->n++;
@@ -623,7 +692,7 @@ static void tick_vehicle(struct dispatchd *d, struct vehicle_track *tr, int64_t 
     ctx.has_zone = s->zone_id[0] != '\0';
     ctx.inside_zone = true;
     struct rule_event events[RULES_EVENTS_MAX];
-    struct rules_state after = tr->rules;
+    struct rules_state after = tr->rules.live;
     size_t n = rules_tick(&d->rules_cfg, &after, now, &ctx, events, RULES_EVENTS_MAX);
     if (n == 0)
         return;
@@ -684,9 +753,9 @@ static void on_track_loaded(void *arg, const struct redisReply *reply, const cha
         return; /* loaded by a batch meanwhile, or lost: the next batch loads it */
     const redisReply *t = reply->element[0], *r = reply->element[1];
     tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
-    rules_state_init(&tr->rules);
-    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules, r->str, r->len) != 0)
-        rules_state_init(&tr->rules);
+    rules_state_init(&tr->rules.live);
+    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0)
+        rules_state_init(&tr->rules.live);
     tr->loaded = 1;
 }
 
@@ -737,11 +806,16 @@ int ingest_init(struct dispatchd *d)
     if (t == NULL)
         return -1;
     t->d = d;
+    pool_init(&t->track_pool, sizeof(struct vehicle_track), TRACK_POOL_BLOCK);
+    pool_init(&t->conn_pool, sizeof(struct ingest_conn), CONN_POOL_BLOCK);
     t->tick = event_new(d->base, -1, EV_PERSIST, on_tick, t);
+    t->trim = event_new(d->base, -1, 0, on_trim, t);
     struct timeval tv = {TRACK_TICK_S, 0};
-    if (t->tick == NULL || event_add(t->tick, &tv) != 0) {
+    if (t->tick == NULL || t->trim == NULL || event_add(t->tick, &tv) != 0) {
         if (t->tick)
             event_free(t->tick);
+        if (t->trim)
+            event_free(t->trim);
         free(t);
         return -1;
     }
@@ -757,11 +831,24 @@ void ingest_free(struct dispatchd *d)
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         for (struct vehicle_track *tr = t->buckets[b], *next; tr; tr = next) {
             next = tr->next;
-            free(tr);
+            rules_track_free(&tr->rules);
         }
     event_free(t->tick);
+    event_free(t->trim);
+    pool_free_all(&t->track_pool);
+    for (struct id_block *blk = t->ids, *next; blk; blk = next) {
+        next = blk->next;
+        free(blk);
+    }
+    pool_free_all(&t->conn_pool); /* the handset server, freed first, gave them all back */
     free(t);
     d->tracks = NULL;
+}
+
+static void ingest_conn_free(void *arg)
+{
+    struct ingest_conn *ic = arg;
+    pool_give(&ic->t->conn_pool, ic);
 }
 
 void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
@@ -792,13 +879,14 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
     }
     struct ingest_conn *ic = handset_conn_data(c);
     if (ic == NULL) {
-        ic = calloc(1, sizeof(*ic));
+        ic = pool_take(&d->tracks->conn_pool);
         if (ic == NULL) {
             handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
                                env->has_request_id, env->request_id, 0);
             return;
         }
-        handset_conn_set_data(c, ic, free);
+        ic->t = d->tracks;
+        handset_conn_set_data(c, ic, ingest_conn_free);
     }
     struct ingest_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {
@@ -825,7 +913,8 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
         /* The usual case: the batch is turned into commands now, while the envelope lives. */
         job->batch = (Lpg__V1__PositionBatch *)b;
         job->batch_borrowed = 1;
-        handset_conn_hold(c);
+        handset_conn_hold(c); /* job_end releases the connection */
+        d->tracks->jobs++;    /* and counts the job out */
         store_batch(job); /* may end (free) the job */
         return;
     }
@@ -845,6 +934,7 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
         return;
     }
     handset_conn_hold(c);
+    d->tracks->jobs++;
     /* First batch on this connection (or of this vehicle since start): read the device's mark,
      * the vehicle's newest time and its rule state. */
     char k1[256], k2[256], rel[LPG_ID_MAX + 32];

@@ -68,7 +68,7 @@ struct fatigue_state {
     bool violated;
     bool daily_violated;
 };
-_Static_assert(sizeof(struct fatigue_state) <= RULES_STATE_BYTES, "fatigue state too big");
+_Static_assert(sizeof(struct fatigue_state) <= RULES_STATE_BYTES_FATIGUE, "fatigue state too big");
 
 static void fatigue_init(void *state)
 {

@@ -18,7 +18,7 @@ struct zone_exit_state {
     int64_t outside_since_ms; /* first fix outside of the episode; 0 when inside */
     bool raised;
 };
-_Static_assert(sizeof(struct zone_exit_state) <= RULES_STATE_BYTES, "zone state too big");
+_Static_assert(sizeof(struct zone_exit_state) <= RULES_STATE_BYTES_ZONE_EXIT, "zone state too big");
 
 static void zone_exit_init(void *state)
 {

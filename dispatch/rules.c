@@ -77,12 +77,28 @@ struct rule_event *rule_events_push(struct rule_events *out, enum rule_id rule,
     return e;
 }
 
+void *rules_state_rule(struct rules_state *st, enum rule_id id)
+{
+    switch (id) {
+    case RULE_OVERSPEED:
+        return st->overspeed;
+    case RULE_FATIGUE:
+        return st->fatigue;
+    case RULE_ZONE_EXIT:
+        return st->zone_exit;
+    case RULE_SIGNAL_LOST:
+    case RULE_COUNT:
+        break;
+    }
+    return st->signal_lost;
+}
+
 void rules_state_init(struct rules_state *st)
 {
     memset(st, 0, sizeof *st);
     fix_filter_state_init(&st->filter);
     for (size_t i = 0; i < RULE_COUNT; i++)
-        rules_table[i]->init(st->rule[i]);
+        rules_table[i]->init(rules_state_rule(st, (enum rule_id)i));
 }
 
 /* Defined in rule_fatigue.c. */
@@ -90,7 +106,7 @@ int64_t rule_fatigue_rest_until_ms(const void *state);
 
 int64_t rules_rest_until_ms(const struct rules_state *st)
 {
-    return rule_fatigue_rest_until_ms(st->rule[RULE_FATIGUE]);
+    return rule_fatigue_rest_until_ms(rules_state_rule((struct rules_state *)st, RULE_FATIGUE));
 }
 
 size_t rules_evaluate(const struct rules_config *cfg, struct rules_state *st,
@@ -99,7 +115,7 @@ size_t rules_evaluate(const struct rules_config *cfg, struct rules_state *st,
 {
     struct rule_events evs = {.ev = out, .n = 0, .cap = cap};
     for (size_t i = 0; i < RULE_COUNT; i++)
-        rules_table[i]->evaluate(cfg, st->rule[i], fix, ctx, &evs);
+        rules_table[i]->evaluate(cfg, rules_state_rule(st, (enum rule_id)i), fix, ctx, &evs);
     return evs.n;
 }
 
@@ -128,13 +144,76 @@ enum fix_filter_reason rules_process_fix(const struct fix_filter_config *fcfg,
     return r;
 }
 
+void rules_track_init(struct rules_track *t)
+{
+    rules_state_init(&t->live);
+    t->late = NULL;
+}
+
+void rules_track_free(struct rules_track *t)
+{
+    free(t->late);
+    t->late = NULL;
+}
+
+int rules_track_copy(struct rules_track *dst, const struct rules_track *src)
+{
+    dst->live = src->live;
+    dst->late = NULL;
+    if (src->late == NULL)
+        return 0;
+    dst->late = malloc(sizeof *dst->late);
+    if (dst->late == NULL)
+        return -1;
+    *dst->late = *src->late;
+    return 0;
+}
+
+void rules_track_move(struct rules_track *dst, struct rules_track *src)
+{
+    free(dst->late);
+    *dst = *src;
+    src->late = NULL;
+}
+
+enum fix_filter_reason rules_track_process_fix(const struct fix_filter_config *fcfg,
+                                               const struct rules_config *cfg,
+                                               struct rules_track *t, const struct lpg_fix *fix,
+                                               int64_t now_ms, const struct rules_ctx *ctx,
+                                               struct rule_event *out, size_t cap,
+                                               size_t *n_events, bool *late_evaluated)
+{
+    *late_evaluated = false;
+    enum fix_filter_reason r =
+        rules_process_fix(fcfg, cfg, &t->live, fix, now_ms, ctx, out, cap, n_events);
+    if (r != FIX_FILTER_OUT_OF_ORDER)
+        return r;
+    if (t->late == NULL) {
+        t->late = malloc(sizeof *t->late);
+        if (t->late == NULL)
+            return r;
+        rules_state_init(t->late);
+    }
+    struct lpg_fix lf = *fix;
+    lf.flags |= LPG_FIX_LATE;
+    enum fix_filter_reason lr =
+        rules_process_fix(fcfg, cfg, t->late, &lf, now_ms, ctx, out, cap, n_events);
+    if (lr == FIX_FILTER_OUT_OF_ORDER || lr == FIX_FILTER_DUPLICATE) {
+        /* An older stretch than the last late one: start its episodes afresh. */
+        rules_state_init(t->late);
+        rules_process_fix(fcfg, cfg, t->late, &lf, now_ms, ctx, out, cap, n_events);
+    }
+    *late_evaluated = true;
+    return r;
+}
+
 size_t rules_tick(const struct rules_config *cfg, struct rules_state *st, int64_t now_ms,
                   const struct rules_ctx *ctx, struct rule_event *out, size_t cap)
 {
     struct rule_events evs = {.ev = out, .n = 0, .cap = cap};
     for (size_t i = 0; i < RULE_COUNT; i++)
         if (rules_table[i]->tick != NULL)
-            rules_table[i]->tick(cfg, st->rule[i], now_ms, ctx, &evs);
+            rules_table[i]->tick(cfg, rules_state_rule(st, (enum rule_id)i), now_ms, ctx, &evs);
     return evs.n;
 }
 
@@ -169,7 +248,7 @@ static struct section section_at(size_t i)
 
 static void *section_state(struct rules_state *st, size_t i)
 {
-    return i == 0 ? (void *)&st->filter : (void *)st->rule[i - 1];
+    return i == 0 ? (void *)&st->filter : rules_state_rule(st, (enum rule_id)(i - 1));
 }
 
 /* Appends to buf at *len; false when it does not fit. */

@@ -104,7 +104,13 @@ double rules_speed_limit_kmh(const struct rules_config *cfg, const struct rules_
 
 /* ---- the rule table ---- */
 
-#define RULES_STATE_BYTES 128 /* room for each rule's state (checked by a static assert) */
+/* Room for each rule's state, checked by a static assert in the rule's file. Sized to the
+ * states (not one common size) because every tracked vehicle keeps one rules_state in memory
+ * and every batch in flight another: bytes here are bytes per vehicle. */
+#define RULES_STATE_BYTES_OVERSPEED   80
+#define RULES_STATE_BYTES_FATIGUE     96
+#define RULES_STATE_BYTES_ZONE_EXIT   16
+#define RULES_STATE_BYTES_SIGNAL_LOST 32
 
 /* Where events go: evaluate appends with rule_events_push, which drops (and counts) beyond
  * cap. */
@@ -127,7 +133,7 @@ struct rule_field {
 struct rule_def {
     const char *name; /* "overspeed", ...: also the key in the encoded state */
     enum rule_id id;
-    size_t state_size; /* <= RULES_STATE_BYTES */
+    size_t state_size; /* <= its RULES_STATE_BYTES_* */
     void (*init)(void *state);
     void (*evaluate)(const struct rules_config *cfg, void *state, const struct lpg_fix *fix,
                      const struct rules_ctx *ctx, struct rule_events *out);
@@ -154,9 +160,14 @@ const char *rule_event_kind_name(enum rule_event_kind k); /* "warning", "violati
 
 struct rules_state {
     struct fix_filter_state filter;
-    _Alignas(8) unsigned char rule[RULE_COUNT][RULES_STATE_BYTES];
+    _Alignas(8) unsigned char overspeed[RULES_STATE_BYTES_OVERSPEED];
+    _Alignas(8) unsigned char fatigue[RULES_STATE_BYTES_FATIGUE];
+    _Alignas(8) unsigned char zone_exit[RULES_STATE_BYTES_ZONE_EXIT];
+    _Alignas(8) unsigned char signal_lost[RULES_STATE_BYTES_SIGNAL_LOST];
 };
 void rules_state_init(struct rules_state *st);
+/* The state of one rule inside st (for the rule table's functions). */
+void *rules_state_rule(struct rules_state *st, enum rule_id id);
 
 /* Fatigue: the end of the mandatory rest (copy into lpg_staff.rest_until_ms), 0 when none. */
 int64_t rules_rest_until_ms(const struct rules_state *st);
@@ -181,6 +192,39 @@ enum fix_filter_reason rules_process_fix(const struct fix_filter_config *fcfg,
                                          const struct lpg_fix *fix, int64_t now_ms,
                                          const struct rules_ctx *ctx, struct rule_event *out,
                                          size_t cap, size_t *n_events);
+
+/*
+ * A vehicle's two rule states. `live` sees the fixes in time order. A fix older than what
+ * `live` has seen (a unit uploading what it buffered offline) runs on `late` instead, flagged
+ * LPG_FIX_LATE, so its violations are found and marked late without disturbing the live
+ * episodes. Almost no vehicle ever sends a late fix, so `late` is allocated by the first one
+ * (NULL until then): a tracked vehicle costs one rules_state, not two.
+ */
+struct rules_track {
+    struct rules_state live;
+    struct rules_state *late; /* owned; NULL until the first late fix */
+};
+void rules_track_init(struct rules_track *t);      /* live initialised, no late state */
+void rules_track_free(struct rules_track *t);      /* releases late; t stays initialised */
+/* dst = a deep copy of src (dst is overwritten, not freed); -1 when out of memory (dst then
+ * holds no late state and needs no free). */
+int rules_track_copy(struct rules_track *dst, const struct rules_track *src);
+/* Moves src into dst, releasing dst's late state; src is left without one. */
+void rules_track_move(struct rules_track *dst, struct rules_track *src);
+
+/*
+ * rules_process_fix on the live state; a fix it finds out of order goes to the late state
+ * (allocated on first use; started afresh when the fix is older than the late state's last),
+ * and *late_evaluated is set. Returns the live state's filter reason (FIX_FILTER_OUT_OF_ORDER
+ * for a late fix, whatever the late state made of it). When the late state cannot be
+ * allocated the fix is not evaluated and *late_evaluated stays false.
+ */
+enum fix_filter_reason rules_track_process_fix(const struct fix_filter_config *fcfg,
+                                               const struct rules_config *cfg,
+                                               struct rules_track *t, const struct lpg_fix *fix,
+                                               int64_t now_ms, const struct rules_ctx *ctx,
+                                               struct rule_event *out, size_t cap,
+                                               size_t *n_events, bool *late_evaluated);
 
 /* Time passes without a fix: runs every rule's tick. Returns the event count. */
 size_t rules_tick(const struct rules_config *cfg, struct rules_state *st, int64_t now_ms,

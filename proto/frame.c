@@ -27,24 +27,27 @@ enum frame_state {
     FRAME_COMPLETE, /* buf[0..need) is a whole frame not yet taken */
 };
 
+/* Sizes are 32-bit (every one is at most LPG_FRAME_MAX_PAYLOAD): a server keeps one decoder
+ * per connection, so its size is memory per connected device. */
 struct lpg_frame_decoder {
-    size_t max_payload; /* bytes: this decoder's limit, 1..LPG_FRAME_MAX_PAYLOAD */
-    enum frame_state state;
-    uint8_t hdr[LPG_FRAME_HEADER_SIZE];
-    size_t hdr_have; /* bytes of hdr collected */
     uint8_t *buf;    /* payload buffer, NULL until the first frame; owned */
-    size_t cap;      /* bytes allocated at buf, <= max_payload */
-    size_t need;     /* bytes: payload length of the current frame */
-    size_t have;     /* bytes of payload collected */
+    char *errstr;    /* the error's message, LPG_FRAME_ERRSTR_SIZE bytes; NULL until an error */
+    uint64_t frames; /* frames handed out */
+    uint64_t bytes;  /* bytes consumed */
+    uint32_t max_payload; /* bytes: this decoder's limit, 1..LPG_FRAME_MAX_PAYLOAD */
+    uint32_t cap;         /* bytes allocated at buf, <= max_payload */
+    uint32_t need;        /* bytes: payload length of the current frame */
+    uint32_t have;        /* bytes of payload collected */
+    uint32_t peak;        /* bytes: largest cap held */
+    uint8_t hdr[LPG_FRAME_HEADER_SIZE];
+    uint8_t hdr_have; /* bytes of hdr collected */
+    uint8_t state;    /* enum frame_state */
     /* A payload was handed out by lpg_frame_next() and is valid until the next call; only
      * then may an oversized buffer be released. */
     bool handed_out;
-    int err; /* sticky: 0 or LPG_FRAME_ERR_* */
-    char errstr[LPG_FRAME_ERRSTR_SIZE];
-    uint64_t frames; /* frames handed out */
-    uint64_t bytes;  /* bytes consumed */
-    size_t peak;     /* bytes: largest cap held */
+    int8_t err; /* sticky: 0 or LPG_FRAME_ERR_* */
 };
+_Static_assert(LPG_FRAME_MAX_PAYLOAD <= UINT32_MAX, "frame sizes are kept in 32 bits");
 
 static void release_buffer(struct lpg_frame_decoder *dec)
 {
@@ -60,9 +63,13 @@ __attribute__((format(printf, 3, 4))) static void set_error(struct lpg_frame_dec
     va_list ap;
 
     dec->err = code;
-    va_start(ap, fmt);
-    vsnprintf(dec->errstr, sizeof(dec->errstr), fmt, ap);
-    va_end(ap);
+    if (dec->errstr == NULL)
+        dec->errstr = malloc(LPG_FRAME_ERRSTR_SIZE);
+    if (dec->errstr != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(dec->errstr, LPG_FRAME_ERRSTR_SIZE, fmt, ap);
+        va_end(ap);
+    }
     release_buffer(dec);
 }
 
@@ -118,8 +125,8 @@ static void start_payload(struct lpg_frame_decoder *dec)
     if (n > dec->max_payload) {
         /* The raw bytes help spot a peer speaking another protocol ("GET " = 47 45 54 20). */
         set_error(dec, LPG_FRAME_ERR_OVERSIZE,
-                  "frame length %lu exceeds maximum %zu bytes (header %02x %02x %02x %02x)",
-                  (unsigned long)n, dec->max_payload, dec->hdr[0], dec->hdr[1], dec->hdr[2],
+                  "frame length %lu exceeds maximum %lu bytes (header %02x %02x %02x %02x)",
+                  (unsigned long)n, (unsigned long)dec->max_payload, dec->hdr[0], dec->hdr[1], dec->hdr[2],
                   dec->hdr[3]);
         return;
     }
@@ -154,6 +161,7 @@ void lpg_frame_decoder_free(struct lpg_frame_decoder *dec)
     if (dec == NULL)
         return;
     release_buffer(dec);
+    free(dec->errstr);
     free(dec);
 }
 
@@ -218,17 +226,28 @@ int lpg_frame_next(struct lpg_frame_decoder *dec, const uint8_t **payload, size_
     return LPG_FRAME_READY;
 }
 
+void lpg_frame_release(struct lpg_frame_decoder *dec)
+{
+    if (dec == NULL)
+        return;
+    dec->handed_out = false;
+    /* FRAME_HEADER with no payload byte collected: the buffer backs nothing. */
+    if (dec->state == FRAME_HEADER)
+        release_buffer(dec);
+}
+
 int lpg_frame_finish(struct lpg_frame_decoder *dec)
 {
     if (dec->err != 0)
         return dec->err;
     if (dec->state == FRAME_HEADER && dec->hdr_have > 0)
         set_error(dec, LPG_FRAME_ERR_TRUNCATED,
-                  "connection closed mid-frame: %zu of %d header bytes", dec->hdr_have,
+                  "connection closed mid-frame: %u of %d header bytes", (unsigned)dec->hdr_have,
                   LPG_FRAME_HEADER_SIZE);
     else if (dec->state == FRAME_PAYLOAD)
         set_error(dec, LPG_FRAME_ERR_TRUNCATED,
-                  "connection closed mid-frame: %zu of %zu payload bytes", dec->have, dec->need);
+                  "connection closed mid-frame: %lu of %lu payload bytes", (unsigned long)dec->have,
+                  (unsigned long)dec->need);
     return dec->err;
 }
 
@@ -247,6 +266,21 @@ size_t lpg_frame_in_progress(const struct lpg_frame_decoder *dec)
     return 0;
 }
 
+size_t lpg_frame_wanted(const struct lpg_frame_decoder *dec)
+{
+    if (dec->err != 0)
+        return 0;
+    switch (dec->state) {
+    case FRAME_HEADER:
+        return LPG_FRAME_HEADER_SIZE - dec->hdr_have;
+    case FRAME_PAYLOAD:
+        return dec->need - dec->have;
+    case FRAME_COMPLETE:
+        break;
+    }
+    return 0;
+}
+
 int lpg_frame_error(const struct lpg_frame_decoder *dec)
 {
     return dec->err;
@@ -254,7 +288,10 @@ int lpg_frame_error(const struct lpg_frame_decoder *dec)
 
 const char *lpg_frame_errstr(const struct lpg_frame_decoder *dec)
 {
-    return dec->errstr; /* zeroed by calloc: "" until the first error */
+    if (dec->errstr != NULL)
+        return dec->errstr;
+    /* No error, or no memory for its message: the generic description. */
+    return dec->err != 0 ? lpg_frame_strerror(dec->err) : "";
 }
 
 const char *lpg_frame_strerror(int code)

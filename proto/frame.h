@@ -63,6 +63,7 @@
 #define LPG_FRAME_MIN_CAPACITY  512u           /* bytes: smallest payload buffer allocated */
 #define LPG_FRAME_KEEP_CAPACITY 4096u          /* bytes: largest buffer kept between frames */
 #define LPG_FRAME_ERRSTR_SIZE   128            /* bytes: lpg_frame_errstr() incl. the NUL */
+/* (the message is allocated on the first error only: a decoder without error is small) */
 
 /*
  * Status and error codes. One convention for the whole codec: 0 / positive are states,
@@ -134,6 +135,15 @@ int lpg_frame_finish(struct lpg_frame_decoder *dec);
  */
 size_t lpg_frame_in_progress(const struct lpg_frame_decoder *dec);
 
+/*
+ * Bytes that would complete the part of the frame being collected: the rest of the length
+ * prefix, or the rest of the payload once the prefix is in. 0 when a complete frame waits for
+ * lpg_frame_next(), or after an error. A reader that reads at most this many bytes from its
+ * socket before each feed never holds bytes beyond the current frame: the kernel's socket
+ * buffer is its input buffer.
+ */
+size_t lpg_frame_wanted(const struct lpg_frame_decoder *dec);
+
 /* The sticky error: 0 if none, else a negative LPG_FRAME_ERR_* code. */
 int lpg_frame_error(const struct lpg_frame_decoder *dec);
 
@@ -145,6 +155,16 @@ const char *lpg_frame_errstr(const struct lpg_frame_decoder *dec);
 
 /* A static, generic description of any code this codec returns (or of an unknown one). */
 const char *lpg_frame_strerror(int code);
+
+/*
+ * The caller is done with the payload lpg_frame_next() handed out: it dies now, and the payload
+ * buffer is released whatever its size, unless a frame is already being collected (then the
+ * buffer holds its bytes and stays). A server that calls this after handling each frame holds
+ * no payload memory on a connection that sits between frames (the next frame allocates a buffer
+ * of its own size, one malloc per frame); without it a decoder keeps up to
+ * LPG_FRAME_KEEP_CAPACITY bytes. NULL is a no-op.
+ */
+void lpg_frame_release(struct lpg_frame_decoder *dec);
 
 /* Fills *out with dec's counters. */
 void lpg_frame_get_stats(const struct lpg_frame_decoder *dec, struct lpg_frame_stats *out);

@@ -81,11 +81,11 @@
 /* ---- options ---- */
 
 static struct {
-    int connections, batch, window, warmup_s, duration_s, rb_requests, keep, no_aof;
+    int connections, batch, window, warmup_s, duration_s, rb_requests, keep, no_aof, settle_s;
     const char *perf_out;
     /* alert-latency phase: 0 after the throughput phase, 1 alone (--alerts), -1 none */
     int alerts, alert_rate, alert_batch, alert_duration_s, alert_share_pct;
-} opt = {1000, 25, 1, 3, 10, 200000, 0, 0, NULL, 0, 10000, 10, 20, 5};
+} opt = {1000, 25, 1, 3, 10, 200000, 0, 0, 3, NULL, 0, 10000, 10, 20, 5};
 
 /* Alert phase: a speeding vehicle drives OVER_FIXES fixes (1 Hz fix times) at ~70 km/h, then
  * CYCLE_FIXES - OVER_FIXES at 30-48 km/h, and again. The overspeed rule (60 km/h road default,
@@ -143,8 +143,8 @@ static double proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* VmRSS of pid in bytes, or -1. */
-static long long proc_rss_bytes(pid_t pid)
+/* A "Name:   123 kB" field of /proc/<pid>/status in bytes (VmRSS, RssAnon, RssFile), or -1. */
+static long long proc_status_bytes(pid_t pid, const char *field)
 {
     char path[64], line[256];
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -152,13 +152,19 @@ static long long proc_rss_bytes(pid_t pid)
     if (f == NULL)
         return -1;
     long long kb = -1;
+    size_t fl = strlen(field);
     while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtoll(line + 6, NULL, 10);
+        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+            kb = strtoll(line + fl + 1, NULL, 10);
             break;
         }
     fclose(f);
     return kb < 0 ? -1 : kb * 1024;
+}
+
+static long long proc_rss_bytes(pid_t pid)
+{
+    return proc_status_bytes(pid, "VmRSS");
 }
 
 /* Busy CPU time of the whole machine (all CPUs), seconds, from /proc/stat. */
@@ -277,7 +283,7 @@ struct handset {
     int64_t next_due_ns;   /* paced: when the next batch is due */
 };
 
-enum phase { PH_LOGIN, PH_WARMUP, PH_RUN, PH_DRAIN, PH_ALERTS, PH_ALERT_DRAIN, PH_DONE };
+enum phase { PH_LOGIN, PH_WARMUP, PH_RUN, PH_DRAIN, PH_SETTLE, PH_ALERTS, PH_ALERT_DRAIN, PH_DONE };
 
 static struct {
     struct event_base *base;
@@ -649,7 +655,8 @@ static struct {
     pid_t dispatchd, redis;
     double d_cpu0, d_cpu1, r_cpu0, r_cpu1, self_cpu0, self_cpu1, m_cpu0, m_cpu1;
     pid_t perf;
-    long long rss_login, rss_end, delayed1, rewrites1;
+    long long rss_login, rss_end, rss_peak, delayed1, rewrites1;
+    long long anon_before, file_before, anon_end, file_end; /* the split of VmRSS */
     int redis_port;
     struct event *pace;
 } M;
@@ -672,7 +679,6 @@ static void on_pace(evutil_socket_t fd, short what, void *arg)
 static void throughput_done(int64_t now)
 {
     if (opt.alerts != 1) {
-        M.rss_end = proc_rss_bytes(M.dispatchd);
         M.delayed1 = redis_info_int(M.redis_port, "aof_delayed_fsync");
         M.rewrites1 = redis_info_int(M.redis_port, "aof_rewrites");
     }
@@ -750,6 +756,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(B.base);
         return;
     }
+    /* Peak: the highest VmRSS sampled (every 50 ms) while batches flow. */
+    if (B.phase == PH_WARMUP || B.phase == PH_RUN || B.phase == PH_DRAIN) {
+        long long rss = proc_rss_bytes(M.dispatchd);
+        if (rss > M.rss_peak)
+            M.rss_peak = rss;
+    }
     switch (B.phase) {
     case PH_LOGIN:
         if (B.logged_in + B.dead == B.n && B.next_to_connect == B.n) {
@@ -818,11 +830,22 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (busy == 0 || now - phase_start_ns > 10 * 1000000000LL) {
             if (busy)
                 fprintf(stderr, "bench-ingest: %d handsets still waiting for an Ack\n", busy);
-            throughput_done(now);
+            B.phase = PH_SETTLE;
             phase_start_ns = now;
         }
         return;
     }
+    case PH_SETTLE:
+        /* Steady state: every handset still connected and its vehicle tracked, nothing in
+         * flight, after --settle s (dispatchd returns freed heap once ingest is idle). */
+        if (now - phase_start_ns >= (int64_t)opt.settle_s * 1000000000LL) {
+            M.rss_end = proc_rss_bytes(M.dispatchd);
+            M.anon_end = proc_status_bytes(M.dispatchd, "RssAnon");
+            M.file_end = proc_status_bytes(M.dispatchd, "RssFile");
+            throughput_done(now);
+            phase_start_ns = now;
+        }
+        return;
     case PH_ALERTS:
         if (now - phase_start_ns >= (int64_t)opt.alert_duration_s * 1000000000LL) {
             B.a_t1_ns = now;
@@ -1221,6 +1244,7 @@ static int parse_args(int argc, char **argv)
         OPT_INT("warmup", warmup_s, 0, 600)
         OPT_INT("duration", duration_s, 1, 3600)
         OPT_INT("rb-requests", rb_requests, 1000, 100000000)
+        OPT_INT("settle", settle_s, 0, 600)
         OPT_INT("alert-rate", alert_rate, 1, 10000000)
         OPT_INT("alert-batch", alert_batch, 1, BATCH_MAX)
         OPT_INT("alert-duration", alert_duration_s, 1, 3600)
@@ -1247,7 +1271,8 @@ static int parse_args(int argc, char **argv)
             continue;
         }
         fprintf(stderr, "usage: bench-ingest [--connections=N] [--batch=B] [--window=W] "
-                        "[--warmup=S] [--duration=S] [--rb-requests=N] [--perf=FILE] [--keep] "
+                        "[--warmup=S] [--duration=S] [--settle=S] [--rb-requests=N] "
+                        "[--perf=FILE] [--keep] "
                         "[--no-aof] [--alerts | --no-alerts] [--alert-rate=FIXES_PER_S] "
                         "[--alert-batch=B] [--alert-duration=S] [--alert-share=PCT]\n");
         return -1;
@@ -1331,6 +1356,8 @@ int main(int argc, char **argv)
     if (provision(&stack) != 0)
         goto out;
     rss_before = proc_rss_bytes(M.dispatchd);
+    M.anon_before = proc_status_bytes(M.dispatchd, "RssAnon");
+    M.file_before = proc_status_bytes(M.dispatchd, "RssFile");
     if (opt.no_aof) {
         /* Diagnostic only: what the run would do without the append-only file. */
         char reply[128];
@@ -1374,6 +1401,8 @@ int main(int argc, char **argv)
     double s_cpu = M.self_cpu1 - M.self_cpu0;
     int tracked = B.logged_in;
     rss_per_vehicle = tracked > 0 ? (double)(rss_after - rss_before) / tracked : 0;
+    double rss_peak_per_vehicle =
+        tracked > 0 ? (double)(M.rss_peak - rss_before) / tracked : 0;
 
     printf("\nresults over %.2f s with %d handsets logged in (%d failed):\n", secs, B.logged_in,
            B.dead);
@@ -1393,9 +1422,19 @@ int main(int argc, char **argv)
            100 * (M.m_cpu1 - M.m_cpu0) / secs / (double)sysconf(_SC_NPROCESSORS_ONLN), others,
            100 * others / secs,
            others / secs > 0.2 ? ": the figures are depressed by other load" : "");
-    printf("  dispatchd RSS:      %.2f MiB provisioned, %.2f MiB logged in, %.2f MiB at the "
-           "end: %.0f bytes per tracked vehicle\n",
-           rss_before / 1048576.0, M.rss_login / 1048576.0, rss_after / 1048576.0, rss_per_vehicle);
+    printf("  dispatchd RSS:      %.2f MiB provisioned (registry loaded, no handset), %.2f MiB "
+           "logged in, %.2f MiB at the peak of the run, %.2f MiB steady (%d s after the last "
+           "Ack, all connected)\n",
+           rss_before / 1048576.0, M.rss_login / 1048576.0, M.rss_peak / 1048576.0,
+           rss_after / 1048576.0, opt.settle_s);
+    printf("  RSS per tracked vehicle: peak %.0f bytes (batches in flight), steady %.0f bytes "
+           "(reported below)\n",
+           rss_peak_per_vehicle, rss_per_vehicle);
+    if (tracked > 0)
+        printf("  steady, split:      anonymous (heap, stacks) %+.0f bytes, file-backed (code and "
+               "libraries first run by ingest) %+.0f bytes per vehicle\n",
+               (double)(M.anon_end - M.anon_before) / tracked,
+               (double)(M.file_end - M.file_before) / tracked);
     printf("  Redis AOF during the handset run: %lld rewrites, %lld delayed fsyncs (%s)\n",
            rewrites1 - rewrites0, delayed1 - delayed0,
            opt.no_aof ? "AOF off" : "appendonly yes, appendfsync everysec");

@@ -350,12 +350,19 @@ static void expect_field(const char *path, const char *field, const char *want)
     json_decref(j);
 }
 
+/* Alerts of one rule (or compliance source), counted in the enterprise's list; the rule=
+ * filter must give the same count. */
 static size_t alerts_of(const char *rule)
 {
     json_t *j = get("/v1/alerts?enterprise_id=E1&limit=500");
     size_t n = 0, i;
     json_t *a;
     json_array_foreach(json_object_get(j, "items"), i, a) n += strcmp(str(a, "rule"), rule) == 0;
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/alerts?enterprise_id=E1&limit=500&rule=%s", rule);
+    j = get(path);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), n);
     json_decref(j);
     return n;
 }

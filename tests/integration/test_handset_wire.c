@@ -11,9 +11,14 @@
 #include "harness.h"
 #include "wire_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define IDLE_TIMEOUT_S 2
@@ -348,6 +353,127 @@ static void test_connection_cap(void **state)
     assert_true(metric("lpg_handset_connections_total{result=\"refused_cap\"} ") >= 1);
 }
 
+/* A handset socket whose receive buffer is small, so that the server's replies back up. */
+static int connect_small_rcvbuf(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    int small = 4096;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    struct timeval tv = {5, 0};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)stack.d.handset_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* `n` Pings framed back to back, request ids from `first`, into buf; returns the bytes. */
+static size_t frame_pings(uint8_t *buf, size_t cap, uint64_t first, int n)
+{
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        Lpg__V1__Ping ping = LPG__V1__PING__INIT;
+        Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+        env.has_request_id = 1;
+        env.request_id = first + (uint64_t)i;
+        env.body_case = LPG__V1__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        size_t len = lpg__v1__envelope__get_packed_size(&env);
+        assert_true(used + 4 + len <= cap);
+        buf[used++] = 0;
+        buf[used++] = 0;
+        buf[used++] = 0;
+        buf[used++] = (uint8_t)len;
+        lpg__v1__envelope__pack(&env, buf + used);
+        used += len;
+    }
+    return used;
+}
+
+/* A peer that reads slowly: the replies its socket cannot take are queued in the server and
+ * all delivered, in order, once it reads. */
+static void test_slow_reader_gets_every_reply_in_order(void **state)
+{
+    (void)state;
+    enum { STEP = 20000, MAX_PINGS = 1000000, BURST = 1000 };
+    int fd = connect_small_rcvbuf();
+    open_session(fd, "veh-slow", 1);
+    long queued_before = metric("\nlpg_handset_output_queued_total ");
+    static uint8_t buf[BURST * 16];
+    /* Without reading, until the server had to queue (the kernel's buffers are full); steps
+     * of ~220 KB of Acks keep the queue well below the 1 MiB at which a peer is dropped. */
+    int sent = 0;
+    while (sent < MAX_PINGS && metric("\nlpg_handset_output_queued_total ") == queued_before) {
+        for (int end = sent + STEP; sent < end; sent += BURST) {
+            size_t n = frame_pings(buf, sizeof(buf), 2 + (uint64_t)sent, BURST);
+            assert_int_equal(harness_send_all(fd, buf, n), 0);
+        }
+        harness_sleep_ms(50);
+    }
+    /* Read them in bulk: the idle timeout (2 s) runs while this peer only reads. */
+    static uint8_t in[1 << 20];
+    size_t have = 0;
+    uint64_t want = 2;
+    while (want < 2 + (uint64_t)sent) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 5000), 1);
+        ssize_t r = recv(fd, in + have, sizeof(in) - have, 0);
+        assert_true(r > 0);
+        have += (size_t)r;
+        size_t pos = 0;
+        while (have - pos >= 4) {
+            size_t len = (size_t)in[pos] << 24 | (size_t)in[pos + 1] << 16 |
+                         (size_t)in[pos + 2] << 8 | in[pos + 3];
+            if (have - pos < 4 + len)
+                break;
+            Lpg__V1__Envelope *got = lpg__v1__envelope__unpack(NULL, len, in + pos + 4);
+            assert_non_null(got);
+            assert_int_equal(got->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+            assert_int_equal(got->ack->ack_seq, want); /* every one, in order */
+            want++;
+            lpg__v1__envelope__free_unpacked(got, NULL);
+            pos += 4 + len;
+        }
+        memmove(in, in + pos, have - pos);
+        have -= pos;
+    }
+    assert_true(metric("\nlpg_handset_output_queued_total ") > queued_before);
+    assert_int_equal(metric("\nlpg_handset_dropped_slow_total "), 0);
+    close(fd);
+}
+
+/* A peer that never reads its replies is dropped once more than 1 MiB of them is queued. */
+static void test_peer_not_reading_is_dropped(void **state)
+{
+    (void)state;
+    enum { BURST = 1000, MAX_PINGS = 2000000 };
+    int fd = connect_small_rcvbuf();
+    open_session(fd, "veh-stalled", 1);
+    long dropped_before = metric("\nlpg_handset_dropped_slow_total ");
+    static uint8_t buf[BURST * 16];
+    int failed = 0;
+    for (int sent = 0; sent < MAX_PINGS && !failed; sent += BURST) {
+        size_t n = frame_pings(buf, sizeof(buf), 2 + (uint64_t)sent, BURST);
+        for (size_t off = 0; off < n;) {
+            ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+            if (w <= 0) {
+                failed = 1; /* reset by the server (or the 5 s send timeout) */
+                break;
+            }
+            off += (size_t)w;
+        }
+    }
+    assert_true(failed);
+    long dropped = dropped_before;
+    for (int i = 0; i < 50 && dropped == dropped_before; i++) {
+        harness_sleep_ms(100);
+        dropped = metric("\nlpg_handset_dropped_slow_total ");
+    }
+    assert_int_equal(dropped, dropped_before + 1);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +491,8 @@ int main(void)
         cmocka_unit_test(test_truncated_frame_is_counted),
         cmocka_unit_test(test_idle_connection_times_out),
         cmocka_unit_test(test_connection_cap),
+        cmocka_unit_test(test_slow_reader_gets_every_reply_in_order),
+        cmocka_unit_test(test_peer_not_reading_is_dropped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,8 @@
 #include "harness.h"
 #include "wire_client.h"
 
+#include <jansson.h>
+
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +206,88 @@ static void test_late_fixes_are_evaluated_and_marked_late(void **state)
     assert_non_null(strstr(resp, "\"late\":true"));
 }
 
+static json_t *alerts_get(const char *query, int want_status)
+{
+    static char resp[65536], path[512];
+    snprintf(path, sizeof(path), "/v1/alerts?%s", query);
+    assert_int_equal(req("GET", path, NULL, resp, sizeof(resp)), want_status);
+    json_t *j = json_loads(resp, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+/* After the two drives above (one now, one uploaded late, ten minutes in the past): alerts are
+ * ordered and filtered by the event's time (the late ones first, although stored last), can be
+ * filtered by rule, and paged with the `next` cursor without loss or repetition. */
+static void test_alerts_by_event_time_rule_and_cursor(void **state)
+{
+    (void)state;
+    json_t *all = alerts_get("vehicle_id=V1", 200);
+    json_t *items = json_object_get(all, "items");
+    size_t n = json_array_size(items);
+    assert_true(n >= 2); /* an overspeed start now, and one late (ten minutes ago) */
+    assert_null(json_object_get(all, "next"));
+    assert_true(json_is_true(json_object_get(json_array_get(items, 0), "late")));
+    const char *prev = "";
+    for (size_t i = 0; i < n; i++) {
+        const char *end = json_string_value(json_object_get(json_array_get(items, i), "end"));
+        assert_true(strcmp(prev, end) <= 0); /* RFC 3339 UTC with ms: text order is time order */
+        prev = end;
+    }
+
+    /* From five minutes ago: the late alerts (ten minutes ago) are left out. */
+    char from[64], q[128];
+    time_t t = time(NULL) - 300;
+    strftime(from, sizeof(from), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    snprintf(q, sizeof(q), "vehicle_id=V1&from=%s", from);
+    json_t *recent = alerts_get(q, 200);
+    size_t nr = json_array_size(json_object_get(recent, "items"));
+    assert_true(nr >= 1 && nr < n);
+    for (size_t i = 0; i < nr; i++)
+        assert_false(json_is_true(
+            json_object_get(json_array_get(json_object_get(recent, "items"), i), "late")));
+    json_decref(recent);
+
+    /* By rule. */
+    json_t *over = alerts_get("vehicle_id=V1&rule=overspeed", 200);
+    assert_int_equal(json_array_size(json_object_get(over, "items")), n);
+    json_decref(over);
+    json_t *fat = alerts_get("enterprise_id=E0&rule=fatigue", 200);
+    assert_int_equal(json_array_size(json_object_get(fat, "items")), 0);
+    json_decref(fat);
+    json_decref(alerts_get("vehicle_id=V1&rule=speeding", 400));
+    json_decref(alerts_get("vehicle_id=V1&cursor=yesterday", 400));
+
+    /* Pages of 1 with the cursor give back exactly the full list, in order. */
+    char cursor[64] = "";
+    size_t seen = 0;
+    for (;;) {
+        if (cursor[0])
+            snprintf(q, sizeof(q), "vehicle_id=V1&limit=1&cursor=%s", cursor);
+        else
+            snprintf(q, sizeof(q), "vehicle_id=V1&limit=1");
+        json_t *page = alerts_get(q, 200);
+        json_t *pi = json_object_get(page, "items");
+        if (json_array_size(pi) == 1) {
+            assert_true(seen < n);
+            assert_string_equal(json_string_value(json_object_get(json_array_get(pi, 0), "id")),
+                                json_string_value(json_object_get(json_array_get(items, seen), "id")));
+            seen++;
+        } else {
+            assert_int_equal(json_array_size(pi), 0);
+        }
+        const char *next = json_string_value(json_object_get(page, "next"));
+        if (next == NULL) {
+            json_decref(page);
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", next);
+        json_decref(page);
+    }
+    assert_int_equal(seen, n);
+    json_decref(all);
+}
+
 /* The limits are settings: with the road limit at 80 km/h the same drive raises nothing. */
 static void test_limits_are_settings(void **state)
 {
@@ -225,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overspeed_raises_a_live_alert),
         cmocka_unit_test(test_late_fixes_are_evaluated_and_marked_late),
+        cmocka_unit_test(test_alerts_by_event_time_rule_and_cursor),
         cmocka_unit_test(test_limits_are_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -636,9 +636,10 @@ static void python_check(const char *from, const char *to, int min_fixes)
     char *slash = strrchr(dir, '/');
     assert_non_null(slash);
     *slash = '\0';
+    /* --token=: a token may begin with "-", which argparse would take for an option. */
     snprintf(cmd, sizeof(cmd),
              "/usr/bin/python3 '%s/../python/check_exports.py' --http-port %d --redis-port %d "
-             "--token %s --vehicle V1 --from %s --to %s --min-fixes %d",
+             "--token=%s --vehicle V1 --from %s --to %s --min-fixes %d",
              dir, stack.d.http_port, stack.redis.port, tok_aud, from, to, min_fixes);
     int st = system(cmd);
     assert_true(WIFEXITED(st));

@@ -567,6 +567,83 @@ static void test_feed_stops_at_frame_end(void **state)
     lpg_frame_decoder_free(dec);
 }
 
+/* lpg_frame_release: a connection between frames holds no payload buffer, even a small one;
+ * a frame being collected keeps its bytes. */
+static void test_release_between_frames(void **state)
+{
+    static const size_t sizes[] = {10, 1300};
+    struct stream s = build_stream(sizes, 2);
+    struct lpg_frame_decoder *dec = new_decoder(SERVER_MAX);
+    struct lpg_frame_stats st;
+    const uint8_t *p;
+    size_t plen, first = LPG_FRAME_HEADER_SIZE + sizes[0];
+
+    (void)state;
+    lpg_frame_release(NULL);
+    assert_int_equal(lpg_frame_feed(dec, s.bytes, first), first);
+    assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_READY);
+    assert_int_equal(plen, sizes[0]);
+    lpg_frame_release(dec);
+    lpg_frame_get_stats(dec, &st);
+    assert_int_equal(st.capacity, 0);
+
+    /* Half of the second frame, then a release: its bytes stay, and it completes intact. */
+    size_t half = LPG_FRAME_HEADER_SIZE + sizes[1] / 2;
+    assert_int_equal(lpg_frame_feed(dec, s.bytes + first, half), half);
+    lpg_frame_release(dec);
+    lpg_frame_get_stats(dec, &st);
+    assert_true(st.capacity >= sizes[1]);
+    size_t rest = s.len - first - half;
+    assert_int_equal(lpg_frame_feed(dec, s.bytes + first + half, rest), rest);
+    assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_READY);
+    assert_int_equal(plen, sizes[1]);
+    assert_memory_equal(p, s.bytes + first + LPG_FRAME_HEADER_SIZE, sizes[1]);
+    lpg_frame_release(dec);
+    lpg_frame_get_stats(dec, &st);
+    assert_int_equal(st.capacity, 0);
+    assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_NEED_MORE);
+    lpg_frame_decoder_free(dec);
+    free(s.bytes);
+}
+
+/* lpg_frame_wanted: exactly the bytes that complete the header, then the payload; reading no
+ * more than that never takes a byte of the next frame. */
+static void test_wanted_reads_one_frame_at_a_time(void **state)
+{
+    static const size_t sizes[] = {300, 7};
+    struct stream s = build_stream(sizes, 2);
+    struct lpg_frame_decoder *dec = new_decoder(SERVER_MAX);
+    const uint8_t *p;
+    size_t plen, pos = 0, frames = 0;
+
+    (void)state;
+    assert_int_equal(lpg_frame_wanted(dec), LPG_FRAME_HEADER_SIZE);
+    assert_int_equal(lpg_frame_feed(dec, s.bytes, 1), 1);
+    pos = 1;
+    assert_int_equal(lpg_frame_wanted(dec), LPG_FRAME_HEADER_SIZE - 1);
+    while (pos < s.len) {
+        size_t want = lpg_frame_wanted(dec);
+        assert_true(want > 0);
+        size_t take = want > 100 ? 100 : want; /* a short read now and then */
+        assert_int_equal(lpg_frame_feed(dec, s.bytes + pos, take), take);
+        pos += take;
+        if (lpg_frame_wanted(dec) == 0) {
+            assert_int_equal(lpg_frame_next(dec, &p, &plen), LPG_FRAME_READY);
+            assert_int_equal(plen, sizes[frames]);
+            frames++;
+            assert_int_equal(lpg_frame_wanted(dec), LPG_FRAME_HEADER_SIZE);
+        }
+    }
+    assert_int_equal(frames, 2);
+    /* After an error nothing more is wanted. */
+    static const uint8_t zero[LPG_FRAME_HEADER_SIZE] = {0, 0, 0, 0};
+    assert_int_equal(lpg_frame_feed(dec, zero, sizeof zero), sizeof zero);
+    assert_int_equal(lpg_frame_wanted(dec), 0);
+    assert_true(strlen(lpg_frame_errstr(dec)) > 0);
+    lpg_frame_decoder_free(dec);
+    free(s.bytes);
+}
+
 static void test_buffer_is_lazy_bounded_and_released(void **state)
 {
     static const size_t small = 10, big = 40000, odd_max = 1000, odd = 900;
@@ -742,6 +819,8 @@ int main(void)
         cmocka_unit_test(test_finish_on_boundary),
         cmocka_unit_test(test_feed_stops_at_frame_end),
         cmocka_unit_test(test_buffer_is_lazy_bounded_and_released),
+        cmocka_unit_test(test_release_between_frames),
+        cmocka_unit_test(test_wanted_reads_one_frame_at_a_time),
         cmocka_unit_test(test_stats_count_frames_and_bytes),
         cmocka_unit_test(test_garbage_matches_reference),
         cmocka_unit_test(test_strerror_names_every_code),

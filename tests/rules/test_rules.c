@@ -562,6 +562,113 @@ static void assert_same_events(const struct evlog *a, const struct evlog *b)
     }
 }
 
+/* rules_track: the late state exists only once a late fix came, evaluates late fixes exactly
+ * as a state of their own would (events marked late), leaves the live episodes alone, and is
+ * copied and moved with the track. */
+static void test_track_late_state_is_lazy(void **state)
+{
+    (void)state;
+    struct rules_config cfg;
+    struct fix_filter_config fcfg;
+    rules_config_default(&cfg);
+    fix_filter_config_default(&fcfg);
+    struct rules_ctx ctx = {.utc_offset_min = 480};
+    struct rules_track tr;
+    rules_track_init(&tr);
+    struct rule_event ev[RULES_EVENTS_MAX];
+    size_t n;
+    bool late;
+    const int64_t now = T0_MS + 2 * HOUR;
+    const double lat = 49.2, step = 25.0 / 72700.0; /* ~25 m per second: 90 km/h */
+
+    /* Live: an hour later than the late stretch, below the limit. */
+    double lon = 119.8;
+    for (int i = 0; i < 20; i++) {
+        struct lpg_fix f = mkfix(T0_MS + HOUR + i * SEC, lon += step / 2, lat, 45);
+        assert_int_equal(rules_track_process_fix(&fcfg, &cfg, &tr, &f, now, &ctx, ev,
+                                                 RULES_EVENTS_MAX, &n, &late),
+                         FIX_FILTER_OK);
+        assert_false(late);
+        assert_int_equal(n, 0);
+    }
+    assert_null(tr.late); /* no late fix yet: no late state */
+    struct rules_state live_before = tr.live;
+
+    /* The late stretch: 15 s at 90 km/h then 30 km/h, an hour in the past. The same fixes on
+     * a state of their own, flagged late, are the reference. */
+    struct rules_state ref;
+    rules_state_init(&ref);
+    struct evlog got = {.n = 0}, want = {.n = 0};
+    struct rules_track copy = {.late = NULL};
+    lon = 119.7;
+    for (int i = 0; i < 18; i++) {
+        struct lpg_fix f = mkfix(T0_MS + i * SEC, lon += step, lat, i < 15 ? 90 : 30);
+        assert_int_equal(rules_track_process_fix(&fcfg, &cfg, &tr, &f, now, &ctx, ev,
+                                                 RULES_EVENTS_MAX, &n, &late),
+                         FIX_FILTER_OUT_OF_ORDER);
+        assert_true(late);
+        assert_non_null(tr.late);
+        evlog_add(&got, ev, n);
+        struct lpg_fix lf = f;
+        lf.flags |= LPG_FIX_LATE;
+        assert_int_equal(rules_process_fix(&fcfg, &cfg, &ref, &lf, now, &ctx, ev,
+                                           RULES_EVENTS_MAX, &n),
+                         FIX_FILTER_OK);
+        evlog_add(&want, ev, n);
+        if (i == 7)
+            assert_int_equal(rules_track_copy(&copy, &tr), 0); /* mid-episode */
+    }
+    assert_same_events(&got, &want);
+    assert_int_equal(evlog_count(&got, RULE_OVERSPEED, RULE_EVENT_VIOLATION_START, -1), 1);
+    const struct rule_event *end = evlog_find(&got, RULE_OVERSPEED, RULE_EVENT_VIOLATION_END, -1);
+    assert_non_null(end);
+    assert_int_equal(end->start_ms, T0_MS);
+    for (size_t i = 0; i < got.n; i++)
+        assert_true(got.ev[i].late);
+    assert_memory_equal(&tr.live, &live_before, sizeof live_before); /* live untouched */
+
+    /* The copy is independent: continued from fix 8, it raises the same episode. */
+    assert_non_null(copy.late);
+    assert_ptr_not_equal(copy.late, tr.late);
+    struct evlog from_copy = {.n = 0};
+    lon = 119.7 + 8 * step;
+    for (int i = 8; i < 18; i++) {
+        struct lpg_fix f = mkfix(T0_MS + i * SEC, lon += step, lat, i < 15 ? 90 : 30);
+        rules_track_process_fix(&fcfg, &cfg, &copy, &f, now, &ctx, ev, RULES_EVENTS_MAX, &n,
+                                &late);
+        evlog_add(&from_copy, ev, n);
+    }
+    assert_int_equal(evlog_count(&from_copy, RULE_OVERSPEED, RULE_EVENT_VIOLATION_START, -1), 1);
+    assert_int_equal(evlog_count(&from_copy, RULE_OVERSPEED, RULE_EVENT_VIOLATION_END, -1), 1);
+
+    /* Move: the destination takes the copy's late state, the source has none left. */
+    struct rules_state *moved = copy.late;
+    rules_track_move(&tr, &copy);
+    assert_ptr_equal(tr.late, moved);
+    assert_null(copy.late);
+
+    /* A stretch older than the late state's last fix starts the late episodes afresh. */
+    struct evlog older = {.n = 0};
+    lon = 119.6;
+    for (int i = 0; i < 16; i++) {
+        struct lpg_fix f = mkfix(T0_MS - HOUR + i * SEC, lon += step, lat, i < 15 ? 90 : 30);
+        assert_int_equal(rules_track_process_fix(&fcfg, &cfg, &tr, &f, now, &ctx, ev,
+                                                 RULES_EVENTS_MAX, &n, &late),
+                         FIX_FILTER_OUT_OF_ORDER);
+        assert_true(late);
+        evlog_add(&older, ev, n);
+    }
+    const struct rule_event *start =
+        evlog_find(&older, RULE_OVERSPEED, RULE_EVENT_VIOLATION_START, -1);
+    assert_non_null(start);
+    assert_int_equal(start->start_ms, T0_MS - HOUR);
+    assert_true(start->late);
+
+    rules_track_free(&copy);
+    rules_track_free(&tr);
+    assert_null(tr.late);
+}
+
 static void test_state_restart_continues_episodes(void **state)
 {
     (void)state;
@@ -694,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_zone_exit),
         cmocka_unit_test(test_signal_lost),
         cmocka_unit_test(test_late_fixes_mark_events),
+        cmocka_unit_test(test_track_late_state_is_lazy),
         cmocka_unit_test(test_state_restart_continues_episodes),
         cmocka_unit_test(test_state_garbage_rejected),
     };
