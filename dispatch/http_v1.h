@@ -33,8 +33,12 @@ int v1_allow(struct http_call *call, struct dispatchd *d, const struct auth_prin
  * enterprise's entity is answered exactly like a missing one (404). */
 bool v1_hidden(const struct auth_principal *p, const char *enterprise_id);
 
-/* The vehicle named by the route's {id}, after the read check: NULL after replying 404 for a
- * vehicle that does not exist or, to a dispatcher, belongs to another enterprise. */
+struct entity_ops;
+/* The entity of kind ops named by the route's {id}, after the read check: NULL after replying
+ * 404 for one that does not exist or, to a dispatcher, belongs to another enterprise (the two
+ * cannot be told apart), or 403. v1_scoped_vehicle is the vehicle's. */
+const void *v1_scoped_entity(struct http_call *call, struct dispatchd *d,
+                             const struct auth_principal *p, const struct entity_ops *ops);
 const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct dispatchd *d,
                                             const struct auth_principal *p);
 /* The required query parameter `name` as an RFC 3339 instant; -1 after replying 400. */
@@ -58,7 +62,6 @@ void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err)
 /* Replies 503 for a write the store refused. */
 void v1_reply_store_refused(struct http_call *call, const char *why);
 
-struct entity_ops;
 /* Generic list and get of a kind of entity (http_v1_registry.c), shared with orders. */
 void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops);
 void v1_get_one(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops);

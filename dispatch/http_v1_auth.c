@@ -11,6 +11,8 @@
 #define LOG_TAG "http"
 #include "http_v1.h"
 
+#include "entity.h"
+
 #include "accounts.h"
 #include "handset_server.h"
 
@@ -108,25 +110,31 @@ int v1_only_fields(struct http_call *call, const json_t *body, const char *const
     return 0;
 }
 
-const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct dispatchd *d,
-                                            const struct auth_principal *p)
+const void *v1_scoped_entity(struct http_call *call, struct dispatchd *d,
+                             const struct auth_principal *p, const struct entity_ops *ops)
 {
     const char *id = http_call_param(call, "id");
-    const struct lpg_vehicle *v = id ? registry_vehicle(d->registry, id) : NULL;
-    if (v && v1_hidden(p, v->enterprise_id))
-        v = NULL;
-    if (v == NULL) {
+    const void *e = id ? ops->get(d->registry, id) : NULL;
+    if (e && v1_hidden(p, ops->enterprise(e)))
+        e = NULL;
+    if (e == NULL) {
         if (v1_allow(call, d, p, AUTH_READ,
                      p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
             return NULL;
         char msg[160];
-        snprintf(msg, sizeof(msg), "no vehicle with id %.64s", id ? id : "");
+        snprintf(msg, sizeof(msg), "no %s with id %.64s", ops->name, id ? id : "");
         http_reply_error(call, 404, "not_found", msg, NULL);
         return NULL;
     }
-    if (v1_allow(call, d, p, AUTH_READ, v->enterprise_id) != 0)
+    if (v1_allow(call, d, p, AUTH_READ, ops->enterprise(e)) != 0)
         return NULL;
-    return v;
+    return e;
+}
+
+const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct dispatchd *d,
+                                            const struct auth_principal *p)
+{
+    return v1_scoped_entity(call, d, p, &entity_ops[RS_VEHICLE]);
 }
 
 int v1_query_instant(struct http_call *call, const char *name, int64_t *ms)

@@ -39,21 +39,6 @@
  * movements a year). */
 #define HISTORY_MAX 5000
 
-/* The cylinder named by {id}, scoped like v1_get_one: NULL after replying 404. */
-static const struct lpg_cylinder *scoped_cylinder(struct http_call *call, struct dispatchd *d,
-                                                  const struct auth_principal *p)
-{
-    const char *id = http_call_param(call, "id");
-    const struct lpg_cylinder *c = id ? registry_cylinder(d->registry, id) : NULL;
-    if (c == NULL || v1_hidden(p, c->enterprise_id)) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "no cylinder with code %.64s", id ? id : "");
-        http_reply_error(call, 404, "not_found", msg, NULL);
-        return NULL;
-    }
-    return v1_allow(call, d, p, AUTH_READ, c->enterprise_id) == 0 ? c : NULL;
-}
-
 static void lrange(struct http_call *call, struct dispatchd *d, const char *rel, long last)
 {
     char key[256], stop[24];
@@ -69,7 +54,8 @@ static void handle_history(struct http_call *call, void *ctx)
 {
     struct dispatchd *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
-    const struct lpg_cylinder *c = p ? scoped_cylinder(call, d, p) : NULL;
+    const struct lpg_cylinder *c = p ? v1_scoped_entity(call, d, p, &entity_ops[RS_CYLINDER])
+                                     : NULL;
     if (c == NULL)
         return;
     char rel[LPG_ID_MAX + 32];
@@ -404,13 +390,8 @@ static void handle_order_checks(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    const char *id = http_call_param(call, "id");
-    const struct lpg_order *o = id ? registry_order(d->registry, id) : NULL;
-    if (o == NULL || v1_hidden(p, o->enterprise_id)) {
-        http_reply_error(call, 404, "not_found", "no such order", NULL);
-        return;
-    }
-    if (v1_allow(call, d, p, AUTH_READ, o->enterprise_id) != 0)
+    const struct lpg_order *o = v1_scoped_entity(call, d, p, &entity_ops[RS_ORDER]);
+    if (o == NULL)
         return;
     struct checks_read *rd = calloc(1, sizeof(*rd));
     if (rd == NULL) {
@@ -562,13 +543,8 @@ static void handle_hazard(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    const char *id = http_call_param(call, "id");
-    const struct lpg_hazard *h = id ? registry_hazard(d->registry, id) : NULL;
-    if (h == NULL || v1_hidden(p, h->enterprise_id)) {
-        http_reply_error(call, 404, "not_found", "no such hazard notice", NULL);
-        return;
-    }
-    if (v1_allow(call, d, p, AUTH_READ, h->enterprise_id) == 0)
+    const struct lpg_hazard *h = v1_scoped_entity(call, d, p, &entity_ops[RS_HAZARD]);
+    if (h != NULL)
         http_reply_json(call, 200, hazard_json(h, dispatchd_now_ms()));
 }
 

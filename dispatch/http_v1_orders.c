@@ -417,13 +417,8 @@ static void handle_history(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    const char *id = http_call_param(call, "id");
-    const struct lpg_order *o = id ? registry_order(d->registry, id) : NULL;
-    if (o == NULL || v1_hidden(p, o->enterprise_id)) {
-        http_reply_error(call, 404, "not_found", "no such order", NULL);
-        return;
-    }
-    if (v1_allow(call, d, p, AUTH_READ, o->enterprise_id) != 0)
+    const struct lpg_order *o = v1_scoped_entity(call, d, p, &entity_ops[RS_ORDER]);
+    if (o == NULL)
         return;
     char rel[LPG_ID_MAX + 32], key[256];
     snprintf(rel, sizeof(rel), "order:%s:history", o->id);
