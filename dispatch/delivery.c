@@ -345,10 +345,11 @@ static int scan_hand_over(struct delivery_job *job, const struct lpg_staff *s,
         return -1;
     double dist = geo_distance_m(fix.pos, cu->location);
     return add_audit(job, "cylinder_handed_over", c->id,
-                     json_pack("{s:s, s:s, s:s, s:i, s:{s:f, s:f}}", "order_id", o->id,
+                     /* integers only in audit data (canonical text, audit_log.h) */
+                     json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "order_id", o->id,
                                "customer_id", cu->id, "vehicle_id", v->id, "distance_m",
-                               (int)lround(dist), "position", "lon", fix.pos.lon, "lat",
-                               fix.pos.lat));
+                               (int)lround(dist), "lon_e7", (json_int_t)llround(fix.pos.lon * 1e7),
+                               "lat_e7", (json_int_t)llround(fix.pos.lat * 1e7)));
 }
 
 static int scan_collect(struct delivery_job *job, const struct lpg_staff *s,
