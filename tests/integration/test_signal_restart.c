@@ -91,50 +91,17 @@ static int teardown(void **state)
 /* One batch of 5 fixes ending now, parked at the customer's door; waits for its Ack. */
 static void report_once(void)
 {
-    int fd = harness_tcp_connect(stack.d.handset_port);
+    int fd = wire_login(stack.d.handset_port, "H1", secret);
     assert_true(fd >= 0);
-    assert_int_equal(wire_send_hello(fd, 1, 1, "H1", secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
-    assert_non_null(env);
-    assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
-    lpg__v1__envelope__free_unpacked(env, NULL);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     enum { N = 5 };
-    Lpg__V1__Fix fixes[N], *ptrs[N];
-    for (int i = 0; i < N; i++) {
-        lpg__v1__fix__init(&fixes[i]);
-        fixes[i].has_seq = fixes[i].has_time_ms = fixes[i].has_lat_e7 = fixes[i].has_lon_e7 = 1;
-        fixes[i].seq = 1 + (uint64_t)i;
-        fixes[i].time_ms = now_ms - (uint64_t)(N - i) * 1000;
-        fixes[i].lat_e7 = 492123456;
-        fixes[i].lon_e7 = 1197654321;
-        fixes[i].has_speed_cm_s = 1;
-        fixes[i].speed_cm_s = 0;
-        fixes[i].has_mode = 1;
-        fixes[i].mode = LPG__V1__FIX__MODE__FIX_3D;
-        ptrs[i] = &fixes[i];
-    }
-    Lpg__V1__PositionBatch b = LPG__V1__POSITION_BATCH__INIT;
-    b.n_fixes = N;
-    b.fixes = ptrs;
-    Lpg__V1__Envelope out = LPG__V1__ENVELOPE__INIT;
-    out.has_request_id = 1;
-    out.request_id = 2;
-    out.body_case = LPG__V1__ENVELOPE__BODY_POSITION_BATCH;
-    out.position_batch = &b;
-    assert_int_equal(wire_send(fd, &out), 0);
-    int acked = 0;
-    for (int i = 0; i < 10 && !acked; i++) {
-        env = wire_recv(fd, 5000);
-        assert_non_null(env);
-        acked = env->body_case == LPG__V1__ENVELOPE__BODY_ACK;
-        if (acked)
-            assert_int_equal(env->ack->position_seq, N);
-        lpg__v1__envelope__free_unpacked(env, NULL);
-    }
-    assert_true(acked);
+    Lpg__V1__Fix fixes[N];
+    for (int i = 0; i < N; i++)
+        wire_fix_3d(&fixes[i], 1 + (uint64_t)i, now_ms - (uint64_t)(N - i) * 1000, 492123456,
+                    1197654321, 0);
+    assert_int_equal(wire_send_positions(fd, 2, fixes, N, 5000), N);
     close(fd);
 }
 
