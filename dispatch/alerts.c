@@ -73,14 +73,6 @@ const char *alerts_rule_name(const struct lpg_alert *a)
     return a->source[0] ? a->source : rules_table[a->ev.rule]->name;
 }
 
-static json_t *instant(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char buf[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(ms, buf);
-    return json_string(buf);
-}
 
 json_t *alerts_to_json(const struct lpg_alert *a)
 {
@@ -90,10 +82,10 @@ json_t *alerts_to_json(const struct lpg_alert *a)
                           "id", a->id, "enterprise_id", a->enterprise_id, "vehicle_id",
                           a->vehicle_id, "staff_id", a->staff_id, "rule",
                           alerts_rule_name(a), "kind", rule_event_kind_name(ev->kind),
-                          "start", instant(ev->start_ms), "end", instant(ev->end_ms),
+                          "start", lpg_json_instant(ev->start_ms), "end", lpg_json_instant(ev->end_ms),
                           "duration_ms", (json_int_t)ev->duration_ms, "position", "lon",
                           ev->pos.lon, "lat", ev->pos.lat, "late", ev->late, "message",
-                          ev->message, "created_at", instant(a->created_ms));
+                          ev->message, "created_at", lpg_json_instant(a->created_ms));
     if (j && a->source[0] == '\0' && ev->rule == RULE_OVERSPEED) {
         json_object_set_new(j, "max_speed_kmh", json_real(ev->max_speed_kmh));
         json_object_set_new(j, "limit_kmh", json_real(ev->limit));
@@ -102,7 +94,7 @@ json_t *alerts_to_json(const struct lpg_alert *a)
         json_object_set_new(j, "code", json_string(ev->code == RULE_FATIGUE_DAILY ? "daily"
                                                                                   : "continuous"));
     if (j && ev->rest_until_ms > 0)
-        json_object_set_new(j, "rest_until", instant(ev->rest_until_ms));
+        json_object_set_new(j, "rest_until", lpg_json_instant(ev->rest_until_ms));
     return j;
 }
 
@@ -501,7 +493,7 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
         return;
     }
     json_object_set_new(a, "acknowledged_by", json_string(job->principal.user));
-    json_object_set_new(a, "acknowledged_at", instant(dispatchd_now_ms()));
+    json_object_set_new(a, "acknowledged_at", lpg_json_instant(dispatchd_now_ms()));
     json_object_set_new(a, "ack_note", json_string(job->note));
     job->acked = a;
     char *text = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(10));

@@ -96,14 +96,6 @@ static void make_id(char *out, size_t cap, const char *prefix, int64_t now_ms)
              rnd[3]);
 }
 
-static json_t *instant(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    char buf[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(ms, buf);
-    return json_string(buf);
-}
 
 static json_t *str_or_null(const char *s)
 {
@@ -113,7 +105,7 @@ static json_t *str_or_null(const char *s)
 json_t *delivery_cylinder_event(int64_t at_ms, const char *event, const char *actor,
                                 const struct lpg_cylinder *c, const char *note)
 {
-    return json_pack("{s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "at", instant(at_ms), "event",
+    return json_pack("{s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "at", lpg_json_instant(at_ms), "event",
                      event, "actor", actor, "status", lpg_cylinder_status_name(c->status),
                      "order_id", str_or_null(c->order_id), "vehicle_id", str_or_null(c->vehicle_id),
                      "customer_id", str_or_null(c->customer_id), "note", str_or_null(note));
@@ -464,8 +456,8 @@ static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
         job->customer_name, "confirmation", job->signature_ref[0] ? "signature" : "pin",
         "signature_ref", str_or_null(job->signature_ref), "staff_id", job->staff_id, "device_id",
         job->device_id, "vehicle_id", str_or_null(s ? s->vehicle_id : ""), "time",
-        instant(job->device_time_ms ? job->device_time_ms : job->now_ms), "received_at",
-        instant(job->now_ms), "position", "lon", pos.lon, "lat", pos.lat);
+        lpg_json_instant(job->device_time_ms ? job->device_time_ms : job->now_ms), "received_at",
+        lpg_json_instant(job->now_ms), "position", "lon", pos.lon, "lat", pos.lat);
 }
 
 /* Every cylinder of order o still at the customer goes back on the vehicle (not connected). */
@@ -801,7 +793,7 @@ static int run_return(struct delivery_job *job)
                              (int)v->trip_handed_over, "returned_full",
                              (int)v->trip_returned_full, "empties", (int)job->rec_empties,
                              "balance", (int)balance, "missing", job->rec_missing, "balanced",
-                             balanced, "trip_started_at", instant(v->trip_started_ms));
+                             balanced, "trip_started_at", lpg_json_instant(v->trip_started_ms));
     if (add_audit(job, balanced ? "load_reconciled" : "load_mismatch", v->id, data) != 0)
         return -1;
     ve->trip_started_ms = 0;

@@ -329,10 +329,7 @@ static void handle_load(struct http_call *call, void *ctx)
     json_t *trip = json_pack("{s:i, s:i, s:i, s:i}", "loaded", (int)v->trip_loaded,
                              "handed_over", (int)v->trip_handed_over, "returned_full",
                              (int)v->trip_returned_full, "empties", (int)v->trip_empties);
-    char started[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(v->trip_started_ms, started);
-    json_object_set_new(trip, "started_at",
-                        v->trip_started_ms ? json_string(started) : json_null());
+    json_object_set_new(trip, "started_at", lpg_json_instant(v->trip_started_ms));
     http_reply_json(call, 200,
                     json_pack("{s:s, s:i, s:o, s:o, s:o}", "vehicle_id", v->id, "capacity",
                               (int)v->capacity, "full", full, "empty", empty, "trip", trip));
@@ -345,6 +342,30 @@ struct checks_read {
     struct dispatchd *d;
     struct auth_principal principal;
 };
+
+/* Sends one read of the checks' keys (argv[1] is the key suffix, prefixed here) for the
+ * principal p; fn gets a struct checks_read it must free. Replies 500/503 itself on failure. */
+static void read_checks(struct http_call *call, struct dispatchd *d,
+                        const struct auth_principal *p, store_reply_fn *fn, int argc,
+                        const char **argv)
+{
+    struct checks_read *rd = calloc(1, sizeof(*rd));
+    if (rd == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    rd->call = call;
+    rd->d = d;
+    rd->principal = *p;
+    char key[256];
+    store_key(d->store, key, sizeof(key), argv[1]);
+    argv[1] = key;
+    const char *why;
+    if (store_command_argv(d->store, fn, rd, argc, argv, NULL, &why) != 0) {
+        free(rd);
+        v1_reply_store_unreadable(call);
+    }
+}
 
 /* LRANGE of the order's check ids answered: fetch the records. */
 static void on_check_ids(void *arg, const struct redisReply *reply, const char *err)
@@ -393,24 +414,11 @@ static void handle_order_checks(struct http_call *call, void *ctx)
     const struct lpg_order *o = v1_scoped_entity(call, d, p, &entity_ops[RS_ORDER]);
     if (o == NULL)
         return;
-    struct checks_read *rd = calloc(1, sizeof(*rd));
-    if (rd == NULL) {
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    rd->call = call;
-    rd->d = d;
-    rd->principal = *p;
-    char rel[LPG_ID_MAX + 32], key[256];
+    char rel[LPG_ID_MAX + 32];
     snprintf(rel, sizeof(rel), "order:%s:checks", o->id);
-    store_key(d->store, key, sizeof(key), rel);
     /* An order has one check per cylinder: bounded by its items. */
-    const char *argv[] = {"LRANGE", key, "0", "999"};
-    const char *why;
-    if (store_command_argv(d->store, on_check_ids, rd, 4, argv, NULL, &why) != 0) {
-        free(rd);
-        v1_reply_store_unreadable(call);
-    }
+    const char *argv[] = {"LRANGE", rel, "0", "999"};
+    read_checks(call, d, p, on_check_ids, 4, argv);
 }
 
 static void on_check(void *arg, const struct redisReply *reply, const char *err)
@@ -444,23 +452,10 @@ static void handle_check(struct http_call *call, void *ctx)
         http_reply_error(call, 404, "not_found", "no such safety check", NULL);
         return;
     }
-    struct checks_read *rd = calloc(1, sizeof(*rd));
-    if (rd == NULL) {
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    rd->call = call;
-    rd->d = d;
-    rd->principal = *p;
-    char rel[LPG_ID_MAX + 16], key[256];
+    char rel[LPG_ID_MAX + 16];
     snprintf(rel, sizeof(rel), "check:%s", id);
-    store_key(d->store, key, sizeof(key), rel);
-    const char *argv[] = {"GET", key};
-    const char *why;
-    if (store_command_argv(d->store, on_check, rd, 2, argv, NULL, &why) != 0) {
-        free(rd);
-        v1_reply_store_unreadable(call);
-    }
+    const char *argv[] = {"GET", rel};
+    read_checks(call, d, p, on_check, 2, argv);
 }
 
 /* ---- the hazard ledger ---- */

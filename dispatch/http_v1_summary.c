@@ -167,12 +167,6 @@ static void walk_start(struct walk *w, struct dispatchd *d, const char *vehicle,
 
 /* ---- JSON helpers ---- */
 
-static json_t *instant(int64_t ms)
-{
-    char t[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(ms, t);
-    return json_string(t);
-}
 
 static json_t *position(struct geo_point p)
 {
@@ -190,7 +184,7 @@ static json_t *segment_json(const struct motion_segment *s)
     json_t *j;
     if (s->kind == MOTION_TRIP) {
         j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:f, s:f, s:o, s:b, s:b}", "type", "trip",
-                      "start", instant(s->start_ms), "end", instant(s->end_ms), "start_position",
+                      "start", lpg_json_instant(s->start_ms), "end", lpg_json_instant(s->end_ms), "start_position",
                       position(s->start_pos), "end_position", position(s->end_pos), "duration_s",
                       (double)(s->end_ms - s->start_ms) / 1000.0, "distance_m", r1(s->distance_m),
                       "driving_s", (double)s->driving_ms / 1000.0, "max_speed_kmh",
@@ -198,7 +192,7 @@ static json_t *segment_json(const struct motion_segment *s)
                       "open_start", s->open_start, "open_end", s->open_end);
     } else {
         j = json_pack("{s:s, s:o, s:o, s:o, s:f, s:b, s:b}", "type", "stop", "start",
-                      instant(s->start_ms), "end", instant(s->end_ms), "position",
+                      lpg_json_instant(s->start_ms), "end", lpg_json_instant(s->end_ms), "position",
                       position(s->start_pos), "duration_s",
                       (double)(s->end_ms - s->start_ms) / 1000.0, "open_start", s->open_start,
                       "open_end", s->open_end);
@@ -293,7 +287,7 @@ static void on_trips_done(struct walk *w, const char *err)
     } else {
         json_t *body =
             json_pack("{s:s, s:o, s:o, s:I, s:o, s:I, s:I, s:f, s:f, s:o, s:I, s:b}", "vehicle_id",
-                      w->vehicle, "from", instant(w->from_ms), "to", instant(w->to_ms),
+                      w->vehicle, "from", lpg_json_instant(w->from_ms), "to", lpg_json_instant(w->to_ms),
                       "min_stop_s", (json_int_t)(job->min_stop_ms / 1000), "items",
                       json_incref(job->items), "trips", (json_int_t)job->tot.trips, "stops",
                       (json_int_t)job->tot.stops, "distance_m", r1(job->tot.distance_m),
@@ -402,7 +396,7 @@ static json_t *summary_json(struct summary_job *job)
                      "s:o, s:b}}",
                      "vehicle_id", job->w.vehicle, "enterprise_id", v ? v->enterprise_id : "",
                      "date", date, "utc_offset_min", (int)job->utc_offset_min, "from",
-                     instant(job->day_start_ms), "to", instant(job->day_end_ms), "fixes",
+                     lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms), "fixes",
                      (json_int_t)job->w.motion.n_fixes, "distance_m", r1(job->tot.distance_m),
                      "driving_s", (double)job->tot.driving_ms / 1000.0, "max_speed_kmh",
                      job->tot.has_max_speed ? json_real(r1(job->tot.max_speed_kmh)) : json_null(),
@@ -596,8 +590,8 @@ static void summary_next_vehicle(struct summary_job *job)
     lpg_day_format(job->day, date);
     json_t *body = json_pack(
         "{s:s, s:s, s:i, s:o, s:o, s:O, s:b}", "enterprise_id", job->enterprise_id, "date", date,
-        "utc_offset_min", (int)job->utc_offset_min, "from", instant(job->day_start_ms), "to",
-        instant(job->day_end_ms), "items", job->items, "truncated", job->vehicles_truncated);
+        "utc_offset_min", (int)job->utc_offset_min, "from", lpg_json_instant(job->day_start_ms), "to",
+        lpg_json_instant(job->day_end_ms), "items", job->items, "truncated", job->vehicles_truncated);
     if (body)
         http_reply_json(job->call, 200, body);
     else

@@ -144,6 +144,15 @@ void lpg_json_instant_format(int64_t ms, char out[LPG_JSON_INSTANT_LEN + 1])
     out[LPG_JSON_INSTANT_LEN] = '\0';
 }
 
+json_t *lpg_json_instant(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char buf[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(ms, buf);
+    return json_string(buf);
+}
+
 /* ---- enums ---- */
 
 struct enum_names {

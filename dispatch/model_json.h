@@ -153,5 +153,7 @@ int lpg_json_to_geometry(const json_t *in, const char *path, struct lpg_geometry
  * ms must be in 0..253402300799999 (years 1970..9999), else it is clamped into that range. */
 int lpg_json_instant_parse(const char *s, int64_t *ms);
 void lpg_json_instant_format(int64_t ms, char out[LPG_JSON_INSTANT_LEN + 1]);
+/* The instant as a JSON string, or null for 0 (the model's "none") and before; new reference. */
+json_t *lpg_json_instant(int64_t ms);
 
 #endif

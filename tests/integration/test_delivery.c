@@ -454,7 +454,16 @@ static void test_happy_path_to_delivered(void **state)
     assert_string_equal(str(json_array_get(items, 0), "staff_id"), "S1");
     assert_string_equal(str(json_array_get(items, 0), "confirmation"), "pin");
     assert_null(json_object_get(json_array_get(items, 0), "customer_pin"));
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/checks/%s", str(json_array_get(items, 1), "id"));
+    json_t *one = get(path);
+    assert_string_equal(str(one, "cylinder_id"), "CY2");
+    assert_string_equal(str(one, "order_id"), "O1");
+    json_decref(one);
     json_decref(c);
+    json_t *none = NULL;
+    assert_int_equal(api(&none, "GET", "/v1/checks/chk-0-00000000", NULL), 404);
+    json_decref(none);
     json_t *hz = get("/v1/hazards?enterprise_id=E1");
     assert_int_equal(json_array_size(json_object_get(hz, "items")), 0);
     json_decref(hz);
