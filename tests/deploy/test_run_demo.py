@@ -3,7 +3,7 @@
 
 Runs deploy/run.sh with the demo on free ports, in a private data directory; checks that it
 prints where to look (the endpoints, the token file), and asserts over the HTTP API, within
-75 s of the demo starting, that:
+DEMO_DEADLINE (200 s; about 60 s on an idle machine) of the demo starting, that:
   - every simulated vehicle reported positions (GET /v1/vehicles/{id}/position), and the
     speeding vehicle's route exports as GeoJSON with its fixes; the two vehicle units (recorded
     drives replayed by gpsfake's engine into a real gpsd, read by lpg-agent) reported too;
@@ -37,7 +37,10 @@ import time
 import urllib.error
 import urllib.request
 
-DEMO_DEADLINE = 75.0  # seconds after the demo started for everything to have happened
+# Seconds after the demo started for everything to have happened. The demo does it all in about
+# a minute on an idle machine; the checks end as soon as they hold, so a generous deadline costs
+# nothing there and keeps a busy 2-core machine (CI beside other jobs) green.
+DEMO_DEADLINE = 200.0
 
 
 class Failure(Exception):
@@ -129,10 +132,12 @@ def checks(api, admin, log_text):
         if status != 200:
             bad.append("no position of vehicle unit %s (gpsd -> lpg-agent; HTTP %d %s)"
                        % (v, status, pos))
-    day = time.strftime("%Y-%m-%d", time.gmtime())
-    nxt = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
-    status, route = api.get("/v1/vehicles/v-103/route?from=%sT00:00:00Z&to=%sT00:00:00Z"
-                            "&format=geojson" % (day, nxt))
+    # A window around now, not "today": the demo started minutes ago, and just after midnight
+    # today's route would be nearly empty.
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    status, route = api.get("/v1/vehicles/v-103/route?from=%s&to=%s"
+                            "&format=geojson" % (since, until))
     if status != 200 or len(json.dumps(route)) < 2000:
         bad.append("route of v-103 as GeoJSON: HTTP %d, %d bytes" % (status,
                                                                       len(json.dumps(route))))
@@ -216,12 +221,12 @@ def main():
         # A second run on the same data: the data set is already there, the fleet works again.
         run = Run(src, env, log_path)
         run.wait_for("42 already there", 120)
-        run.wait_for("cancelled", 30)  # orders the first run left open
+        run.wait_for("cancelled", 90)  # orders the first run left open
         before = run.text().count(" loaded CY-")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while run.text().count(" loaded CY-") == before:  # orders assigned, accepted, loaded
             if time.monotonic() > deadline:
-                raise Failure("no cylinder loaded in the second run within 30 s")
+                raise Failure("no cylinder loaded in the second run within 90 s")
             time.sleep(0.5)
         run.stop()
         stop_checks(run, work, ports)

@@ -66,12 +66,17 @@ static int64_t now_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* "YYYY-MM-DD" of today + days (UTC; the tests keep a margin of days around every limit). */
+/* The enterprises of this test keep the default time zone, UTC+8: the server takes "today" (an
+ * inspection date, an expiry) as the enterprise's local day, so must the expectations. */
+#define ENTERPRISE_UTC_OFFSET_S (8 * 3600)
+
+/* "YYYY-MM-DD" of the enterprise's local today + days (the tests keep a margin of days around
+ * every limit; the one exact comparison, last_inspection = today, needs the local day). */
 static const char *day(int days)
 {
     static char buf[8][16];
     static int k;
-    time_t t = time(NULL) + (time_t)days * 86400;
+    time_t t = time(NULL) + ENTERPRISE_UTC_OFFSET_S + (time_t)days * 86400;
     struct tm tm;
     gmtime_r(&t, &tm);
     char *out = buf[k++ % 8];

@@ -402,14 +402,22 @@ static void test_slow_reader_gets_every_reply_in_order(void **state)
     long queued_before = metric("\nlpg_handset_output_queued_total ");
     static uint8_t buf[BURST * 16];
     /* Without reading, until the server had to queue (the kernel's buffers are full); steps
-     * of ~220 KB of Acks keep the queue well below the 1 MiB at which a peer is dropped. */
+     * of ~220 KB of Acks keep the queue well below the 1 MiB at which a peer is dropped. After
+     * each step the test waits until the server has decoded every Ping sent (the kernel lets
+     * several MB of them wait in its buffers): a server slowed down by a busy machine must not
+     * find several steps at once and queue them all before the test looks. */
+    static const char frames_in[] = "\nlpg_frames_total{direction=\"in\"} ";
     int sent = 0;
     while (sent < MAX_PINGS && metric("\nlpg_handset_output_queued_total ") == queued_before) {
+        long decoded_before = metric(frames_in);
         for (int end = sent + STEP; sent < end; sent += BURST) {
             size_t n = frame_pings(buf, sizeof(buf), 2 + (uint64_t)sent, BURST);
             assert_int_equal(harness_send_all(fd, buf, n), 0);
         }
-        harness_sleep_ms(50);
+        for (int waited_ms = 0; metric(frames_in) < decoded_before + STEP; waited_ms += 20) {
+            assert_true(waited_ms < 60000);
+            harness_sleep_ms(20);
+        }
     }
     /* Read them in bulk: the idle timeout (2 s) runs while this peer only reads. */
     static uint8_t in[1 << 20];
