@@ -217,7 +217,7 @@ if [ "$demo" != 0 ]; then
     tail -n 20 "$var_dir/log/dispatchd.log" >&2 || true
     exit 1
   fi
-  export PYTHONPATH="$demo_dir/gen:$top/tests/python" PYTHONDONTWRITEBYTECODE=1
+  export PYTHONPATH="$demo_dir/gen:$top/tests/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
   if ! "$python" "$top/deploy/demo/demo.py" load --http-port "$http_port" \
        --state-dir "$demo_dir" --admin "$demo_admin"; then
     echo "run: error: the demo data could not be loaded (LPG_DEMO=0 runs without it)" >&2

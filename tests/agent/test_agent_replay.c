@@ -616,10 +616,23 @@ static void test_gpx_drive_through_outages(void **state)
 
     /* kill -9 of the agent with fixes in its spool: feeding is paused first (gpsd has no
      * client meanwhile, and what it would say is lost before any agent sees it), and the
-     * epoch in progress is given epoch_timeout to reach the spool. */
+     * epoch in progress is given epoch_timeout to reach the spool. dispatchd is frozen
+     * meanwhile, so that nothing more is acknowledged: the agent's next batch could otherwise
+     * empty the spool just before the kill (it did, on a busy machine), and the kill would
+     * prove nothing. The kill waits until the status shows fixes sent but not acknowledged. */
+    assert_int_equal(kill(stack.d.proc.pid, SIGSTOP), 0);
     touch(pause);
     harness_sleep_ms(1600);
+    for (int waited = 0;
+         status_get(&a, "next_seq") - 1 <= status_get(&a, "acked_seq"); waited += 50) {
+        if (waited > 20000) {
+            kill(stack.d.proc.pid, SIGCONT);
+            fail_msg("no fix waiting for an acknowledgement in the agent's spool after 20 s");
+        }
+        harness_sleep_ms(50);
+    }
     harness_proc_stop(&a.proc, SIGKILL, 2000);
+    assert_int_equal(kill(stack.d.proc.pid, SIGCONT), 0);
     start_agent(&a, "A2", secret, gport, offset, "8000", NULL);
     /* The restarted agent found unacknowledged fixes in the spool and sends them. */
     assert_int_equal(wait_status(&a, "server", 1, 15000), 0);

@@ -448,7 +448,13 @@ int harness_redis_start(struct harness_redis *r, const char *dir, int port)
     snprintf(log, sizeof(log), "%s/redis-%d.log", dir, port);
     /* Foreground under our supervision: --daemonize would exit 0 even if the bind failed.
      * AOF on, as in production: the tests exercise the real persistence path. */
-    char *const argv[] = {(char *)HARNESS_REDIS_SERVER,
+    /* LPG_TEST_REDIS_SERVER overrides the path found at build time: deploy/test.sh points it at
+     * a wrapper when it runs the suite under a fake clock (LPG_TEST_CLOCK), which Redis must
+     * not see (libfaketime and its allocator deadlock at start). */
+    const char *server = getenv("LPG_TEST_REDIS_SERVER");
+    if (server == NULL || *server == '\0')
+        server = HARNESS_REDIS_SERVER;
+    char *const argv[] = {(char *)server,
                           (char *)"--port",
                           portstr,
                           (char *)"--bind",
