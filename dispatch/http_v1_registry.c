@@ -290,6 +290,12 @@ static void run_write(struct writer *w, void *arg)
             return;
         }
         if (old != NULL) {
+            /* The answer is the same whoever holds the id (one namespace per kind,
+             * docs/http-api.md "Ids: one namespace, the same answer"); the log tells an
+             * operator when a dispatcher keeps hitting another enterprise's ids. */
+            if (v1_hidden(&job->principal, ops->enterprise(old)))
+                log_info("%s %s: create by %s refused: the id is taken in another enterprise",
+                         ops->name, job->id, job->principal.user);
             ops->destroy(e);
             writer_finish(w);
             char msg[160];
