@@ -308,8 +308,7 @@ static void run_write(struct writer *w, void *arg)
     }
     job->entity = e;
     if (changeset_add(&job->cs, ops->kind, e) != 0 ||
-        registry_rules_check(&(struct registry_rules_view){.reg = d->registry,
-                                                           .acc = d->accounts},
+        registry_rules_check(&(struct registry_rules_view){.reg = d->registry, .acc = d->accounts},
                              ops->kind, e, old, &job->cs, &err) != 0) {
         if (err.code == NULL)
             err.code = "internal";

@@ -54,8 +54,8 @@ static int check_device(const struct registry_rules_view *view, const struct lpg
     if (dev == NULL || strcmp(dev->staff_id, s->id) != 0 ||
         strcmp(dev->enterprise_id, s->enterprise_id) != 0)
         return fail(err, "unknown_reference", "device_id",
-                    "no device %s registered for %s (POST /v1/devices registers one)",
-                    s->device_id, s->id);
+                    "no device %s registered for %s (POST /v1/devices registers one)", s->device_id,
+                    s->id);
     return 0;
 }
 
@@ -165,8 +165,8 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
             const struct lpg_zone *z = lookup(view, RS_ZONE, s->zone_id);
             /* Another enterprise's zone is answered exactly like a missing one. */
             if (z == NULL || strcmp(z->enterprise_id, s->enterprise_id) != 0)
-                return fail(err, "unknown_reference", "zone_id", "no zone with id %s in enterprise %s",
-                            s->zone_id, s->enterprise_id);
+                return fail(err, "unknown_reference", "zone_id",
+                            "no zone with id %s in enterprise %s", s->zone_id, s->enterprise_id);
         }
         if (check_device(view, s, o, err) != 0)
             return -1;

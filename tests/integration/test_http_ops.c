@@ -170,11 +170,11 @@ static void test_invalid_id_encoding_is_400(void **state)
     const char *calls[][3] = {
         {"GET", "/v1/staff/%ff", NULL},
         {"PATCH", "/v1/staff/%ff", "{\"on_duty\":true}"},
-        {"GET", "/v1/vehicles/%C0%80", NULL},          /* overlong NUL */
-        {"GET", "/v1/customers/%ED%A0%80", NULL},      /* a surrogate */
+        {"GET", "/v1/vehicles/%C0%80", NULL},     /* overlong NUL */
+        {"GET", "/v1/customers/%ED%A0%80", NULL}, /* a surrogate */
         {"GET", "/v1/orders/%ff/history", NULL},
         {"POST", "/v1/orders/%e4%b8/cancel", "{\"reason\":\"x\"}"}, /* truncated */
-        {"GET", "/v1/vehicles/%zz/route", NULL},       /* not an escape */
+        {"GET", "/v1/vehicles/%zz/route", NULL},                    /* not an escape */
         {"GET", "/v1/cylinders/abc%", NULL},
         {"GET", "/v1/hazards/%00", NULL},
         {"GET", "/v1/checks/a%2Fb", NULL},

@@ -133,8 +133,7 @@ static void mask(const char *msg, const char *id, char *out, size_t cap)
 
 /* Two answers are the same answer: status, code, field, and message once the id each one
  * named is masked. Neither names enterprise EB. */
-static void same_answer(int st1, json_t *j1, const char *id1, int st2, json_t *j2,
-                        const char *id2)
+static void same_answer(int st1, json_t *j1, const char *id1, int st2, json_t *j2, const char *id2)
 {
     char *d1 = json_dumps(j1, 0), *d2 = json_dumps(j2, 0);
     if (st1 != st2)
@@ -176,8 +175,8 @@ static void fill(char *out, size_t cap, const char *tmpl, const char *v)
 
 /* Sends the same request with `a` and then `b` substituted for %s in body_fmt (and path_fmt),
  * and checks both get the same answer with status want. */
-static void compare(const char *method, const char *path_fmt, const char *body_fmt,
-                    const char *a, const char *b, int want)
+static void compare(const char *method, const char *path_fmt, const char *body_fmt, const char *a,
+                    const char *b, int want)
 {
     char path_a[256], path_b[256], body_a[1024], body_b[1024];
     fill(path_a, sizeof(path_a), path_fmt, a);
@@ -196,11 +195,11 @@ static void compare(const char *method, const char *path_fmt, const char *body_f
     json_decref(jb);
 }
 
-#define AREA_A                                                                                 \
-    "{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],"        \
+#define AREA_A                                                                                     \
+    "{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],"            \
     "[119.6,49.3],[119.6,49.15]]]}"
-#define AREA_B                                                                                 \
-    "{\"type\":\"Polygon\",\"coordinates\":[[[120.6,49.15],[120.9,49.15],[120.9,49.3],"        \
+#define AREA_B                                                                                     \
+    "{\"type\":\"Polygon\",\"coordinates\":[[[120.6,49.15],[120.9,49.15],[120.9,49.3],"            \
     "[120.6,49.3],[120.6,49.15]]]}"
 
 static void staff(const char *token, const char *id, const char *ent, const char *zone,
@@ -251,8 +250,7 @@ static void cylinder(const char *token, const char *id, const char *ent)
 static void device(const char *token, const char *device_id, const char *staff_id, char *secret)
 {
     char body[256];
-    snprintf(body, sizeof(body), "{\"device_id\":\"%s\",\"staff_id\":\"%s\"}", device_id,
-             staff_id);
+    snprintf(body, sizeof(body), "{\"device_id\":\"%s\",\"staff_id\":\"%s\"}", device_id, staff_id);
     json_t *j = NULL;
     assert_int_equal(api(&j, "POST", "/v1/devices", token, body), 201);
     if (secret)
@@ -333,11 +331,11 @@ static void hb1_got_nothing(void)
     if (got == NULL)
         fail_msg("HB1 was disconnected");
     if (got->body_case != LPG__V1__ENVELOPE__BODY_ACK)
-        fail_msg("HB1 received frame %d (%s) meant for nobody of EB", (int)got->body_case,
-                 got->body_case == LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED
-                     ? got->order_assigned->order_id
-                     : (got->body_case == LPG__V1__ENVELOPE__BODY_ERROR ? got->error->message
-                                                                         : "-"));
+        fail_msg(
+            "HB1 received frame %d (%s) meant for nobody of EB", (int)got->body_case,
+            got->body_case == LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED
+                ? got->order_assigned->order_id
+                : (got->body_case == LPG__V1__ENVELOPE__BODY_ERROR ? got->error->message : "-"));
     assert_int_equal(got->ack->ack_seq, hb1_req);
     lpg__v1__envelope__free_unpacked(got, NULL);
 }
@@ -477,8 +475,8 @@ static void test_create_with_an_id_taken_elsewhere(void **state)
             "{\"id\":\"%s\",\"customer_id\":\"CA1\",\"items\":[{\"spec\":\"YSP-35.5\","
             "\"count\":1}]}",
             "OB1", "OA1", 409);
-    compare("POST", "/v1/zones", "{\"id\":\"%s\",\"name\":\"x\",\"shape\":" AREA_A "}", "ZB",
-            "ZA", 409);
+    compare("POST", "/v1/zones", "{\"id\":\"%s\",\"name\":\"x\",\"shape\":" AREA_A "}", "ZB", "ZA",
+            409);
 }
 
 int main(void)
