@@ -36,6 +36,7 @@ struct accounts {
     struct user_node *users[ACC_BUCKETS];
     struct session_node *sessions[ACC_BUCKETS];
     size_t n_users, n_sessions, n_devices;
+    unsigned refreshing; /* accounts_refresh_user reads in flight */
 };
 
 static unsigned bucket_of(const char *s)
@@ -281,6 +282,69 @@ int accounts_store_session_end(const struct store *st, struct store_txn *txn,
     return (store_txn_addv(txn, "DEL", key, NULL) || store_txn_addv(txn, "SREM", idx, digest, NULL))
                ? -1
                : 0;
+}
+
+/* ---- one user read again (accounts_refresh_user) ---- */
+
+struct user_refresh {
+    struct accounts *acc;
+    char name[LPG_ID_MAX + 1];
+    accounts_refresh_fn *done;
+    void *arg;
+};
+
+static void on_user_read(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct user_refresh *r = arg;
+    r->acc->refreshing--;
+    if (err == NULL && reply->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loadb(reply->str, reply->len, 0, NULL);
+        struct auth_user u;
+        char why[160] = "not JSON";
+        if (j && auth_user_from_json(j, &u, why, sizeof(why)) == 0 &&
+            strcmp(u.name, r->name) == 0) {
+            const struct auth_user *cur = accounts_user(r->acc, u.name);
+            if (cur == NULL || strcmp(cur->password_hash, u.password_hash) != 0 ||
+                cur->role != u.role || cur->disabled != u.disabled)
+                log_info("user %s %s from the store", u.name, cur ? "reloaded" : "loaded");
+            if (accounts_put_user(r->acc, &u) != 0)
+                log_error("out of memory loading user %s", u.name);
+        } else {
+            log_warn("stored user %s does not load: %s", r->name, why);
+        }
+        json_decref(j);
+    }
+    accounts_refresh_fn *done = r->done;
+    void *done_arg = r->arg;
+    free(r);
+    done(done_arg, err);
+}
+
+int accounts_refresh_user(struct store *st, struct accounts *acc, const char *name,
+                          accounts_refresh_fn *done, void *arg)
+{
+    /* A cap, so that a flood of logins cannot queue unbounded reads. */
+    if (acc->refreshing >= ACCOUNTS_REFRESH_MAX || strlen(name) > LPG_ID_MAX)
+        return -1;
+    char rel[LPG_ID_MAX + 8], key[256];
+    snprintf(rel, sizeof(rel), "user:%s", name);
+    struct user_refresh *r = calloc(1, sizeof(*r));
+    if (r == NULL || store_key(st, key, sizeof(key), rel) < 0) {
+        free(r);
+        return -1;
+    }
+    r->acc = acc;
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    r->done = done;
+    r->arg = arg;
+    const char *argv[] = {"GET", key};
+    const char *why;
+    if (store_command_argv(st, on_user_read, r, 2, argv, NULL, &why) != 0) {
+        free(r);
+        return -1;
+    }
+    acc->refreshing++;
+    return 0;
 }
 
 /* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */

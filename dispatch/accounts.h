@@ -38,6 +38,17 @@ size_t accounts_user_count(const struct accounts *acc);
 size_t accounts_list_users(const struct accounts *acc, const char *after, size_t limit,
                            const struct auth_user **out);
 
+/* Reads user `name` again from the store and puts it in the table: a user created or reset by
+ * another process (`dispatchd --create-admin` writes Redis directly) is seen without a
+ * restart. done(arg, err) is called exactly once, later, with err NULL when the store answered
+ * (the user was found and updated, or not found and the table left alone) or the store's
+ * error. Returns 0 when started; -1 (done not called) when the store is not up or
+ * ACCOUNTS_REFRESH_MAX reads are already in flight: the caller goes on with the table. */
+#define ACCOUNTS_REFRESH_MAX 32
+typedef void accounts_refresh_fn(void *arg, const char *err);
+int accounts_refresh_user(struct store *st, struct accounts *acc, const char *name,
+                          accounts_refresh_fn *done, void *arg);
+
 /* Handsets: a device id belongs to one staff member; it logs in with its secret. */
 struct device_record {
     char device_id[LPG_ID_MAX + 1];

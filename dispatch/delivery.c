@@ -214,7 +214,13 @@ static size_t of_order(const struct registry *reg, const struct lpg_order *o,
 
 static int record_refusal(struct delivery_job *job, const char *what)
 {
-    return add_audit(job, "scan_refused", job->cylinder_id[0] ? job->cylinder_id : job->order_id,
+    /* A refusal names what it was about: the cylinder, else the order, else (a station
+     * return, which names neither) the person who asked. Never "": the audit chain refuses an
+     * empty subject, and the refusal would then come back as "retry later". */
+    const char *subject = job->cylinder_id[0] ? job->cylinder_id
+                          : job->order_id[0]  ? job->order_id
+                                              : job->staff_id;
+    return add_audit(job, "scan_refused", subject,
                      json_pack("{s:s, s:s, s:s, s:s}", "action", what, "order_id", job->order_id,
                                "refusal", job->refusal, "reason", job->why));
 }

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -407,10 +408,64 @@ static void dispatchd_stop(struct dispatchd *d)
         event_base_free(d->base);
 }
 
+/* The terminal's settings while a password is typed without echo; put back on a signal too,
+ * so that Ctrl-C at the prompt does not leave the operator's terminal silent. */
+static struct termios saved_tty;
+static volatile sig_atomic_t tty_quiet;
+static const int tty_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+static void tty_restore(void)
+{
+    if (tty_quiet)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    tty_quiet = 0;
+    for (size_t i = 0; i < sizeof(tty_signals) / sizeof(tty_signals[0]); i++)
+        signal(tty_signals[i], SIG_DFL);
+}
+
+static void on_tty_signal(int sig)
+{
+    if (tty_quiet)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* One line of standard input into buf: from a terminal without echo (the newline still
+ * shows), from a pipe or file as it comes (scripts). 0, 1 at end of input, -1 when the
+ * terminal's echo cannot be turned off (the password is then not read at all). */
+static int read_password(const char *name, char *buf, size_t cap)
+{
+    if (isatty(STDIN_FILENO)) {
+        if (tcgetattr(STDIN_FILENO, &saved_tty) != 0)
+            return -1;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_tty_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < sizeof(tty_signals) / sizeof(tty_signals[0]); i++)
+            sigaction(tty_signals[i], &sa, NULL);
+        struct termios quiet = saved_tty;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        tty_quiet = 1;
+        /* TCSANOW, not TCSAFLUSH: what was typed ahead stays (it was echoed as typed). */
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &quiet) != 0) {
+            tty_restore();
+            return -1;
+        }
+        fprintf(stderr, "password for %s (one line, not shown): ", name);
+        fflush(stderr);
+    }
+    char *got = fgets(buf, (int)cap, stdin);
+    tty_restore();
+    return got ? 0 : 1;
+}
+
 /* --create-admin NAME: a one-shot, synchronous action (no event loop): reads the password
- * from standard input (first line), and writes the user to Redis directly. Run it while
- * dispatchd is stopped, or restart dispatchd afterwards: a running instance loaded its users
- * at start. */
+ * from standard input (first line; not echoed on a terminal), and writes the user to Redis
+ * directly. A running dispatchd reads a user's record from Redis at each login, so the admin
+ * can log in at once, without a restart. */
 static int create_admin(const struct dispatchd_config *cfg, const char *name)
 {
     if (!lpg_id_valid(name)) {
@@ -419,9 +474,13 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
         return 2;
     }
     char password[AUTH_PASSWORD_MAX + 2];
-    if (isatty(STDIN_FILENO))
-        fprintf(stderr, "password for %s (one line): ", name);
-    if (fgets(password, sizeof(password), stdin) == NULL) {
+    int rd = read_password(name, password, sizeof(password));
+    if (rd < 0) {
+        fprintf(stderr, "dispatchd: --create-admin: cannot turn off the terminal's echo; give "
+                        "the password on a pipe instead\n");
+        return 2;
+    }
+    if (rd > 0) {
         fprintf(stderr, "dispatchd: --create-admin: no password on standard input\n");
         return 2;
     }
@@ -470,8 +529,9 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
                 freeReplyObject(r);
         }
         if (ok) {
-            printf("admin user %s saved in Redis %s:%lld\n", name, cfg->redis_host,
-                   (long long)cfg->redis_port);
+            printf("admin user %s saved in Redis %s:%lld; it can log in now (a running "
+                   "dispatchd reads it at login)\n",
+                   name, cfg->redis_host, (long long)cfg->redis_port);
             status = 0;
         } else {
             fprintf(stderr, "dispatchd: --create-admin: Redis refused the write: %s\n",

@@ -116,7 +116,9 @@ void handset_dispatch_notify_assigned(struct dispatchd *d, const struct lpg_orde
     const struct lpg_staff *s = registry_staff(d->registry, o->staff_id);
     struct handset_conn *c =
         s && s->device_id[0] ? handset_server_find_device(d->handset, s->device_id) : NULL;
-    if (c)
+    /* And only to a session logged in as that person: an order (customer, address, notes)
+     * never reaches a handset of somebody else, whatever a person's device_id says. */
+    if (c && strcmp(handset_conn_staff(c), s->id) == 0)
         send_assigned(d, c, o);
 }
 

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "store.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ struct http_call {
     struct evkeyvalq query;
     int query_parsed;
     void *user; /* handler's state across asynchronous steps */
+    const char *bad_param; /* why a path parameter is unusable (static text); NULL: none */
     http_stream_closed_fn *stream_closed;
     void *stream_arg;
 };
@@ -177,9 +179,63 @@ void http_reply_json(struct http_call *call, int status, json_t *body)
         evbuffer_free(buf);
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), or 0 when s does not start one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+               : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+                                              : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+static bool utf8_valid(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t n; *s; s += n)
+        if ((n = utf8_seq(s)) == 0)
+            return false;
+    return true;
+}
+
+/* Copies text into out (cap > 0) with every byte that does not start valid UTF-8 replaced by
+ * '?', so that a message quoting hostile input (a path, a query parameter) can still be sent
+ * as JSON instead of failing as "out of memory". */
+static void utf8_scrub(const char *text, char *out, size_t cap)
+{
+    size_t n = 0;
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s && n + 1 < cap) {
+        size_t len = utf8_seq(s);
+        if (len == 0 || n + len >= cap) {
+            out[n++] = '?';
+            s++;
+            continue;
+        }
+        memcpy(out + n, s, len);
+        n += len;
+        s += len;
+    }
+    out[n] = '\0';
+}
+
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message,
                       const char *field)
 {
+    char scrubbed[512];
+    if (message && !utf8_valid(message)) {
+        utf8_scrub(message, scrubbed, sizeof(scrubbed));
+        message = scrubbed;
+    }
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (err && field)
         json_object_set_new(err, "field", json_string(field));
@@ -254,11 +310,34 @@ void http_stream_end(struct http_call *call)
     free(call);
 }
 
+/* Why a path segment cannot be a parameter value (static text), or NULL when it can: every
+ * '%' starts a %XX escape, and the decoded text is UTF-8 without control characters or '/'.
+ * Such a segment is answered 400 rather than matched against nothing (and never echoed: a
+ * JSON reply cannot carry invalid UTF-8). */
+static const char *param_problem(const char *raw, const char *decoded, size_t len)
+{
+    for (const char *r = raw; (r = strchr(r, '%')) != NULL; r++)
+        if (!isxdigit((unsigned char)r[1]) || !isxdigit((unsigned char)r[2]))
+            return "invalid percent-encoding (a '%' must start %XX)";
+    for (size_t i = 0; i < len;) {
+        const unsigned char *c = (const unsigned char *)decoded + i;
+        if (*c < 0x20 || *c == 0x7F || *c == '/')
+            return "a control character or '/' after percent-decoding";
+        size_t n = utf8_seq(c);
+        if (n == 0)
+            return "not valid UTF-8 after percent-decoding";
+        i += n;
+    }
+    return NULL;
+}
+
 /* Matches `path` against a route pattern whose segments are literal or "{name}" (one
- * non-empty segment, percent-decoded). Fills call->params. Returns 1 on a match. */
+ * non-empty segment, percent-decoded). Fills call->params. Returns 1 on a match. A segment
+ * that is not valid text (param_problem) still matches, with call->bad_param set. */
 static int route_match(const char *pattern, const char *path, struct http_call *call)
 {
     call->nparams = 0;
+    call->bad_param = NULL;
     const char *p = pattern, *s = path;
     while (*p && *s) {
         if (*p == '{') {
@@ -276,9 +355,16 @@ static int route_match(const char *pattern, const char *path, struct http_call *
             char *decoded = evhttp_uridecode(raw, 0, &out_len);
             if (decoded == NULL)
                 return 0;
-            int ok = out_len <= HTTP_PARAM_MAX && strlen(decoded) == out_len &&
-                     strchr(decoded, '/') == NULL;
-            if (ok) {
+            const char *problem = param_problem(raw, decoded, out_len);
+            if (problem && call->bad_param == NULL)
+                call->bad_param = problem;
+            int ok = out_len <= HTTP_PARAM_MAX && (problem || strlen(decoded) == out_len);
+            if (ok && problem) {
+                struct http_param *prm = &call->params[call->nparams++];
+                prm->name = p + 1;
+                prm->name_len = (size_t)(close - p - 1);
+                prm->value[0] = '\0'; /* never used: the call is answered 400 */
+            } else if (ok) {
                 struct http_param *prm = &call->params[call->nparams++];
                 prm->name = p + 1;
                 prm->name_len = (size_t)(close - p - 1);
@@ -389,6 +475,13 @@ static void on_request(struct evhttp_request *req, void *arg)
         int head_on_get = strcmp(call->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
         if (strcmp(r->method, call->method) == 0 || head_on_get) {
             call->route = i;
+            if (call->bad_param) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "a path parameter is not a valid id: %s",
+                         call->bad_param);
+                http_reply_error(call, 400, "invalid_parameter", msg, NULL);
+                return;
+            }
             if ((r->flags & HTTP_ROUTE_WRITE) && hs->store &&
                 store_state(hs->store) != STORE_UP) {
                 http_reply_error(call, 503, "store_unavailable",

@@ -266,6 +266,18 @@ static void cancel_job(void *arg)
     free(arg);
 }
 
+static void handle_login(struct http_call *call, void *ctx);
+
+static void on_login_user_read(void *arg, const char *err)
+{
+    struct http_call *call = arg;
+    if (err && strcmp(err, STORE_ERR_SHUTDOWN) == 0) {
+        http_reply_error(call, 503, "store_unavailable", "the service is stopping", NULL);
+        return;
+    }
+    handle_login(call, http_call_user(call));
+}
+
 static void handle_login(struct http_call *call, void *ctx)
 {
     struct dispatchd *d = ctx;
@@ -287,6 +299,15 @@ static void handle_login(struct http_call *call, void *ctx)
         json_decref(body);
         http_reply_error(call, 400, "missing_field", "user and password are required",
                          user == NULL ? "user" : "password");
+        return;
+    }
+    /* The user's record is read from Redis first (once per request: the call is marked with
+     * d), so that an admin created or reset by `dispatchd --create-admin`, which writes Redis
+     * directly, can log in at once. When Redis cannot be asked the table is used as it is. */
+    if (lpg_id_valid(user) && http_call_user(call) != d &&
+        accounts_refresh_user(d->store, d->accounts, user, on_login_user_read, call) == 0) {
+        http_call_set_user(call, d);
+        json_decref(body);
         return;
     }
     const struct auth_user *u = lpg_id_valid(user) ? accounts_user(d->accounts, user) : NULL;

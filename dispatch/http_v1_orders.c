@@ -135,10 +135,18 @@ static int prepare_create(struct order_job *job, struct writer *w, int64_t now)
     }
     const struct lpg_enterprise *e = registry_enterprise(d->registry, o->enterprise_id);
     const struct lpg_customer *c = registry_customer(d->registry, o->customer_id);
+    /* Another enterprise's customer is answered exactly like a missing one: an order names
+     * its own enterprise's customers only, and the answer must not tell which ids exist
+     * elsewhere (nor, as customer_not_in_enterprise once did, whose they are). */
+    if (c && strcmp(c->enterprise_id, o->enterprise_id) != 0)
+        c = NULL;
     if (e == NULL || c == NULL) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no %s with id %s", e ? "customer" : "enterprise",
-                 e ? o->customer_id : o->enterprise_id);
+        char msg[200];
+        if (e)
+            snprintf(msg, sizeof(msg), "no customer with id %s in enterprise %s", o->customer_id,
+                     o->enterprise_id);
+        else
+            snprintf(msg, sizeof(msg), "no enterprise with id %s", o->enterprise_id);
         finish_with_error(w, job, 422, "unknown_reference", msg,
                           e ? "customer_id" : "enterprise_id");
         return -1;

@@ -226,7 +226,8 @@ static void on_written(void *arg, const struct redisReply *reply, const char *er
     if (job->ops->kind == RS_STAFF && job->old_device[0] &&
         strcmp(job->old_device, ((const struct lpg_staff *)job->entity)->device_id) != 0) {
         struct handset_conn *c = handset_server_find_device(job->d->handset, job->old_device);
-        if (c)
+        /* Only a session of this very person: a handset never answers for someone else. */
+        if (c && strcmp(handset_conn_staff(c), job->id) == 0)
             handset_conn_error(c, LPG__V1__ERROR__CODE__UNAUTHORIZED,
                                "this handset was replaced; log in with the new device", 0, 0, 1);
     }
@@ -289,6 +290,12 @@ static void run_write(struct writer *w, void *arg)
             return;
         }
         if (old != NULL) {
+            /* The answer is the same whoever holds the id (one namespace per kind,
+             * docs/http-api.md "Ids: one namespace, the same answer"); the log tells an
+             * operator when a dispatcher keeps hitting another enterprise's ids. */
+            if (v1_hidden(&job->principal, ops->enterprise(old)))
+                log_info("%s %s: create by %s refused: the id is taken in another enterprise",
+                         ops->name, job->id, job->principal.user);
             ops->destroy(e);
             writer_finish(w);
             char msg[160];
@@ -301,8 +308,8 @@ static void run_write(struct writer *w, void *arg)
     }
     job->entity = e;
     if (changeset_add(&job->cs, ops->kind, e) != 0 ||
-        registry_rules_check(&(struct registry_rules_view){d->registry, NULL, NULL}, ops->kind, e,
-                             old, &job->cs, &err) != 0) {
+        registry_rules_check(&(struct registry_rules_view){.reg = d->registry, .acc = d->accounts},
+                             ops->kind, e, old, &job->cs, &err) != 0) {
         if (err.code == NULL)
             err.code = "internal";
         writer_finish(w);

@@ -169,9 +169,11 @@ static int rule_references(const struct rule_ctx *x, struct order_refusal *out)
 static int rule_customer_enterprise(const struct rule_ctx *x, struct order_refusal *out)
 {
     if (strcmp(x->c->enterprise_id, x->o->enterprise_id) != 0)
+        /* Names the order's enterprise only: the customer's own is none of the caller's
+         * business (over HTTP this case is answered as an unknown customer before). */
         return refuse(out, "customer_not_in_enterprise", "customer_id",
-                      "customer %s is a customer of enterprise %s, not of %s", x->c->id,
-                      x->c->enterprise_id, x->o->enterprise_id);
+                      "customer %s is not a customer of enterprise %s", x->c->id,
+                      x->o->enterprise_id);
     return 0;
 }
 

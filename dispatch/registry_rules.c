@@ -2,6 +2,8 @@
  * Moved here from http_v1_registry.c so that single writes and bulk imports share one copy. */
 #include "registry_rules.h"
 
+#include "accounts.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +38,27 @@ static int check_enterprise_exists(const struct registry_rules_view *view, const
     return 0;
 }
 
+/* A person's handset (device_id) can only be one registered for this very person by
+ * POST /v1/devices (which checks the person's enterprise); choosing among those is what a
+ * write of device_id does. Checked only when device_id changes, so that other changes of a
+ * person never depend on the device table. One answer for a device id that does not exist and
+ * for one registered to anybody else, in this enterprise or another: naming another
+ * enterprise's handset is what let a dispatcher route its orders to that handset, and the
+ * answer must not tell which ids exist elsewhere. */
+static int check_device(const struct registry_rules_view *view, const struct lpg_staff *s,
+                        const struct lpg_staff *old, struct lpg_json_error *err)
+{
+    if (s->device_id[0] == '\0' || (old && strcmp(old->device_id, s->device_id) == 0))
+        return 0;
+    const struct device_record *dev = view->acc ? accounts_device(view->acc, s->device_id) : NULL;
+    if (dev == NULL || strcmp(dev->staff_id, s->id) != 0 ||
+        strcmp(dev->enterprise_id, s->enterprise_id) != 0)
+        return fail(err, "unknown_reference", "device_id",
+                    "no device %s registered for %s (POST /v1/devices registers one)", s->device_id,
+                    s->id);
+    return 0;
+}
+
 /* Binds person `staff_id` and vehicle `vehicle_id` (either may be ""), unbinding whatever each
  * was bound to before, adding every changed entity to cs. The entity being written is already
  * in cs. */
@@ -60,16 +83,17 @@ static int rebind(const struct registry_rules_view *view, struct changeset *cs, 
     struct lpg_vehicle *nv = changeset_find(cs, RS_VEHICLE, vehicle_id);
     if (nv == NULL) {
         const struct lpg_vehicle *cur = lookup(view, RS_VEHICLE, vehicle_id);
-        if (cur == NULL)
-            return fail(err, "unknown_reference", "vehicle_id", "no vehicle with id %s",
-                        vehicle_id);
+        /* Another enterprise's vehicle is answered exactly like a missing one. */
+        if (cur == NULL || strcmp(cur->enterprise_id, ent) != 0)
+            return fail(err, "unknown_reference", "vehicle_id",
+                        "no vehicle with id %s in enterprise %s", vehicle_id, ent);
         nv = lpg_vehicle_dup(cur);
         if (nv == NULL || changeset_add(cs, RS_VEHICLE, nv) != 0)
             return fail(err, "internal", NULL, "out of memory");
     }
     if (strcmp(nv->enterprise_id, ent) != 0)
-        return fail(err, "wrong_enterprise", "vehicle_id",
-                    "vehicle %s belongs to another enterprise", vehicle_id);
+        return fail(err, "unknown_reference", "vehicle_id",
+                    "no vehicle with id %s in enterprise %s", vehicle_id, ent);
     if (nv->staff_id[0] && strcmp(nv->staff_id, staff_id) != 0)
         return fail(err, "vehicle_already_bound", "vehicle_id",
                     "vehicle %s is bound to %s; unbind it first (one person per vehicle)",
@@ -100,12 +124,10 @@ static int rebind_from_vehicle(const struct registry_rules_view *view, struct ch
     const struct lpg_staff *cur = changeset_find(cs, RS_STAFF, v->staff_id);
     if (cur == NULL)
         cur = lookup(view, RS_STAFF, v->staff_id);
-    if (cur == NULL)
-        return fail(err, "unknown_reference", "staff_id", "no staff member with id %s",
-                    v->staff_id);
-    if (strcmp(cur->enterprise_id, v->enterprise_id) != 0)
-        return fail(err, "wrong_enterprise", "staff_id",
-                    "staff member %s belongs to another enterprise", v->staff_id);
+    /* Another enterprise's person is answered exactly like a missing one. */
+    if (cur == NULL || strcmp(cur->enterprise_id, v->enterprise_id) != 0)
+        return fail(err, "unknown_reference", "staff_id",
+                    "no staff member with id %s in enterprise %s", v->staff_id, v->enterprise_id);
     if (cur->vehicle_id[0] && strcmp(cur->vehicle_id, v->id) != 0)
         return fail(err, "staff_already_bound", "staff_id",
                     "%s is bound to vehicle %s; unbind it first (one vehicle per person)",
@@ -141,12 +163,13 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
             return -1;
         if (s->zone_id[0]) {
             const struct lpg_zone *z = lookup(view, RS_ZONE, s->zone_id);
-            if (z == NULL)
-                return fail(err, "unknown_reference", "zone_id", "no zone with id %s", s->zone_id);
-            if (strcmp(z->enterprise_id, s->enterprise_id) != 0)
-                return fail(err, "wrong_enterprise", "zone_id",
-                            "zone %s belongs to another enterprise", s->zone_id);
+            /* Another enterprise's zone is answered exactly like a missing one. */
+            if (z == NULL || strcmp(z->enterprise_id, s->enterprise_id) != 0)
+                return fail(err, "unknown_reference", "zone_id",
+                            "no zone with id %s in enterprise %s", s->zone_id, s->enterprise_id);
         }
+        if (check_device(view, s, o, err) != 0)
+            return -1;
         return rebind(view, cs, s->enterprise_id, s->id, o ? o->vehicle_id : "", s->vehicle_id,
                       err);
     }

@@ -4,9 +4,10 @@
  *
  *   - zone: its enterprise exists and the zone lies within the enterprise's licensed area;
  *   - staff: its enterprise exists; its zone (if any) exists and belongs to the same
- *     enterprise; its vehicle (if any) exists, belongs to the same enterprise and is bound to
- *     nobody else; the previous vehicle is unbound; both sides of the binding (人车对应) are
- *     written in the same transaction;
+ *     enterprise; a new device_id names a handset registered for this very person
+ *     (POST /v1/devices); its vehicle (if any) exists, belongs to the same enterprise and is
+ *     bound to nobody else; the previous vehicle is unbound; both sides of the binding
+ *     (人车对应) are written in the same transaction;
  *   - vehicle: the mirror: its enterprise exists; its person (if any) exists, belongs to the
  *     same enterprise and drives no other vehicle; the previous person is unbound;
  *   - customer: its enterprise exists;
@@ -19,8 +20,12 @@
  * it first.
  *
  * Runs inside a writer job, against the registry as it is when the change is committed.
- * Errors: 0, or -1 with *err (codes: unknown_reference, wrong_enterprise,
- * zone_outside_service_area, vehicle_already_bound, staff_already_bound, internal).
+ * A reference to another enterprise's zone, vehicle, person or handset is answered exactly like
+ * a reference to nothing (unknown_reference, naming the writer's enterprise), so that a write
+ * does not tell which ids exist in other enterprises.
+ *
+ * Errors: 0, or -1 with *err (codes: unknown_reference, zone_outside_service_area,
+ * vehicle_already_bound, staff_already_bound, internal).
  */
 #ifndef LPG_REGISTRY_RULES_H
 #define LPG_REGISTRY_RULES_H
@@ -31,10 +36,13 @@
  * or NULL. Valid until the caller changes its set. */
 typedef const void *registry_pending_fn(void *arg, enum rs_kind kind, const char *id);
 
+struct accounts;
+
 struct registry_rules_view {
     const struct registry *reg;
     registry_pending_fn *pending; /* NULL: none */
     void *arg;
+    const struct accounts *acc; /* registered handsets; NULL: none (no device_id accepted) */
 };
 
 /* Checks entity e of `kind` (the new version, already in cs; old: the stored version or NULL

@@ -229,7 +229,7 @@ static const struct refusal_case cases[] = {
     {"customer", m_customer, "customer_mismatch", "customer_id",
      "order O1 is for customer C13, checked against customer C12"},
     {"customer of another enterprise", m_customer_other_enterprise, "customer_not_in_enterprise",
-     "customer_id", "customer C12 is a customer of enterprise E2, not of E1"},
+     "customer_id", "customer C12 is not a customer of enterprise E1"},
     {"no contract", m_no_contract, "no_supply_contract", "customer_id",
      "customer C12 has no supply contract"},
     {"contract expired", m_contract_expired, "supply_contract_not_in_force", "customer_id",

@@ -573,6 +573,13 @@ static void test_reconciliation(void **state)
     expect_field("/v1/cylinders/CY1", "status", "returned_empty");
     expect_field("/v1/cylinders/CY6", "status", "in_stock");
     assert_int_equal(alerts_of("load_mismatch"), 1);
+    /* The trip is closed: another return has nothing to reconcile, and says so (a refusal,
+     * not "retry later"). */
+    Lpg__V1__StationReturn again = LPG__V1__STATION_RETURN__INIT;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_STATION_RETURN;
+    env.station_return = &again;
+    expect(h1, &env, "no_trip");
     /* The station refills the empty. */
     post_ok("/v1/cylinders/CY1/events", "{\"event\":\"filled\"}");
     expect_field("/v1/cylinders/CY1", "status", "in_stock");

@@ -158,6 +158,60 @@ static int run_dispatchd(const char *const *args, char *out, size_t cap)
     return st;
 }
 
+/* A path parameter that is not valid percent-encoded UTF-8 is a clear 400 on every route with
+ * one (it was 500 "out of memory": the 404 message quoting it could not be JSON), and a
+ * message quoting hostile bytes is still sent as valid JSON. */
+static void test_invalid_id_encoding_is_400(void **state)
+{
+    (void)state;
+    char tok[64], headers[128];
+    assert_int_equal(harness_stack_admin_token(&stack, tok), 0);
+    snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", tok);
+    const char *calls[][3] = {
+        {"GET", "/v1/staff/%ff", NULL},
+        {"PATCH", "/v1/staff/%ff", "{\"on_duty\":true}"},
+        {"GET", "/v1/vehicles/%C0%80", NULL},     /* overlong NUL */
+        {"GET", "/v1/customers/%ED%A0%80", NULL}, /* a surrogate */
+        {"GET", "/v1/orders/%ff/history", NULL},
+        {"POST", "/v1/orders/%e4%b8/cancel", "{\"reason\":\"x\"}"}, /* truncated */
+        {"GET", "/v1/vehicles/%zz/route", NULL},                    /* not an escape */
+        {"GET", "/v1/cylinders/abc%", NULL},
+        {"GET", "/v1/hazards/%00", NULL},
+        {"GET", "/v1/checks/a%2Fb", NULL},
+        {"POST", "/v1/alerts/%ff/ack", "{}"},
+        {"POST", "/v1/import/%ff", "{}"},
+    };
+    static char body[8192];
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        int status = 0;
+        assert_int_equal(harness_http_req(stack.d.http_port, calls[i][0], calls[i][1], headers,
+                                          calls[i][2], &status, body, sizeof(body)),
+                         0);
+        if (status != 400 || strstr(body, "\"invalid_parameter\"") == NULL ||
+            strstr(body, "not a valid id") == NULL)
+            fail_msg("%s %s -> %d %s", calls[i][0], calls[i][1], status, body);
+    }
+    /* A valid UTF-8 id that does not exist is an ordinary 404. */
+    int status = 0;
+    assert_int_equal(harness_http_req(stack.d.http_port, "GET", "/v1/staff/%E7%8E%8B", headers,
+                                      NULL, &status, body, sizeof(body)),
+                     0);
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(body, "no staff with id \xE7\x8E\x8B"));
+    /* A query parameter quoted in an error: valid JSON, the bad byte replaced. */
+    assert_int_equal(harness_http_req(stack.d.http_port, "GET", "/v1/alerts?vehicle_id=%ff",
+                                      headers, NULL, &status, body, sizeof(body)),
+                     0);
+    if (status >= 500)
+        fail_msg("GET /v1/alerts?vehicle_id=%%ff -> %d %s", status, body);
+    /* Raw bytes in a path that matches no route: the 404 quotes the path, scrubbed. */
+    assert_int_equal(harness_http_req(stack.d.http_port, "GET", "/v1/nothing/\xff\xfe", headers,
+                                      NULL, &status, body, sizeof(body)),
+                     0);
+    if (status != 404 || strstr(body, "no such resource: /v1/nothing/??") == NULL)
+        fail_msg("GET /v1/nothing/\\xff\\xfe -> %d %s", status, body);
+}
+
 static void test_help_lists_every_setting(void **state)
 {
     (void)state;
@@ -194,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_unknown_path_is_json_404),
         cmocka_unit_test(test_wrong_method_is_json_405_with_allow),
         cmocka_unit_test(test_unknown_paths_are_counted_unmatched),
+        cmocka_unit_test(test_invalid_id_encoding_is_400),
         cmocka_unit_test(test_help_lists_every_setting),
         cmocka_unit_test(test_bad_setting_exits_2_with_reason),
     };

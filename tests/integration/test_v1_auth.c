@@ -1,6 +1,7 @@
 /* test_v1_auth.c -- accounts and sessions against real Redis and dispatchd: the first admin
  * from the command line, login (right and wrong), bearer tokens, roles (an auditor cannot
  * write), logout, sessions and users surviving a restart, and an expired session refused. */
+#define _GNU_SOURCE /* posix_openpt, ptsname_r */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,10 +11,16 @@
 #include "harness.h"
 
 #include <jansson.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #define ADMIN_PASSWORD HARNESS_ADMIN_PASSWORD
 
@@ -222,6 +229,110 @@ static void test_expired_session_is_refused(void **state)
     json_decref(j);
 }
 
+/* The status of a login attempt (the token is dropped). */
+static int try_login(const char *user, const char *password)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"user\":\"%s\",\"password\":\"%s\"}", user, password);
+    return request("POST", "/v1/sessions", NULL, body, NULL);
+}
+
+/* An admin created, then reset, by `dispatchd --create-admin` while dispatchd runs logs in at
+ * once, without a restart (it was 401 until the next start). */
+static void test_create_admin_is_usable_at_once(void **state)
+{
+    (void)state;
+    assert_int_equal(try_login("ops", "ops-password-one"), 401);
+    assert_int_equal(harness_create_admin(stack.redis.port, "ops", "ops-password-one"), 0);
+    assert_int_equal(try_login("ops", "ops-password-one"), 201);
+    /* A reset: the new password works at once, the old one no longer. */
+    assert_int_equal(harness_create_admin(stack.redis.port, "ops", "ops-password-two"), 0);
+    assert_int_equal(try_login("ops", "ops-password-two"), 201);
+    assert_int_equal(try_login("ops", "ops-password-one"), 401);
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the pty master into out (appending, NUL-terminated) until `want` shows (want NULL:
+ * until the other side closes) or the deadline passes. 1 when it did. */
+static int pty_read_until(int fd, char *out, size_t cap, const char *want, int timeout_ms)
+{
+    long long deadline = mono_ms() + timeout_ms;
+    size_t used = strlen(out);
+    while (mono_ms() < deadline && used + 1 < cap) {
+        if (want && strstr(out, want))
+            return 1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int rc = poll(&pfd, 1, 200);
+        if (rc < 0 && errno != EINTR)
+            return 0;
+        if (rc <= 0)
+            continue;
+        ssize_t n = read(fd, out + used, cap - used - 1);
+        if (n <= 0) /* EIO once the child closed the terminal */
+            return want == NULL;
+        used += (size_t)n;
+        out[used] = '\0';
+    }
+    return want ? strstr(out, want) != NULL : 0;
+}
+
+/* Typed on a terminal, the password is not echoed; a pipe (harness_create_admin) still works
+ * (the test above). The admin typed here logs in at once too. */
+static void test_create_admin_does_not_echo_the_password(void **state)
+{
+    (void)state;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    char slave_name[128];
+    assert_int_equal(ptsname_r(master, slave_name, sizeof(slave_name)), 0);
+    char port[32];
+    snprintf(port, sizeof(port), "--redis-port=%d", stack.redis.port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setsid();
+        int slave = open(slave_name, O_RDWR); /* becomes the controlling terminal */
+        if (slave < 0)
+            _exit(126);
+        dup2(slave, 0);
+        dup2(slave, 1);
+        dup2(slave, 2);
+        close(master);
+        execl(harness_dispatchd_path(), harness_dispatchd_path(), port, "--create-admin", "typist",
+              (char *)NULL);
+        _exit(127);
+    }
+    static char out[65536];
+    out[0] = '\0';
+    int prompted = pty_read_until(master, out, sizeof(out), "password for typist", 30000);
+    if (!prompted) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(master);
+        fail_msg("no prompt on the terminal; got: %s", out);
+    }
+    const char typed[] = "typed-on-a-terminal-7\n";
+    assert_int_equal(write(master, typed, sizeof(typed) - 1), (ssize_t)(sizeof(typed) - 1));
+    pty_read_until(master, out, sizeof(out), NULL, 60000);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(master);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("--create-admin on a terminal failed (status %d): %s", status, out);
+    if (strstr(out, "typed-on-a-terminal-7") != NULL)
+        fail_msg("the password was echoed: %s", out);
+    assert_non_null(strstr(out, "saved in Redis"));
+    assert_int_equal(try_login("typist", "typed-on-a-terminal-7"), 201);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +343,8 @@ int main(void)
         cmocka_unit_test(test_logout_revokes_the_token),
         cmocka_unit_test(test_sessions_and_users_survive_a_restart),
         cmocka_unit_test(test_expired_session_is_refused),
+        cmocka_unit_test(test_create_admin_is_usable_at_once),
+        cmocka_unit_test(test_create_admin_does_not_echo_the_password),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
