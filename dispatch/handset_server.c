@@ -11,14 +11,19 @@
  * is then flow-controlled by TCP). Replies are written at once; only what the socket does not
  * take is queued, in an evbuffer created for it and freed once it is flushed.
  *
- * Lifetime of a connection (struct handset_conn): created on accept, listed in the server; freed
- * only by hconn_maybe_free() at the end of a callback, once it is closing, its output is
- * flushed (or the peer is gone) and no store command of it is in flight. Nothing touches a
- * connection after hconn_maybe_free() in the same callback.
+ * Lifetime of a connection (struct handset_conn): the rule of conn_ref.h. Created on accept and
+ * listed in the server; every callback of its own holds a reference while it runs
+ * (hconn_enter / hconn_leave) and every job for it (a Hello being recorded, the hooks' batches,
+ * deliveries, answers) holds one until it ends (handset_conn_hold / handset_conn_release).
+ * Freed only by hconn_leave() dropping the last reference once it is closing and its output is
+ * flushed (or the peer is gone). A job that ends inside the handling of a frame (a resend
+ * acknowledged at once) therefore cannot free the connection under the frame loop, and a
+ * release never handles frames inside a frame loop of the same connection (in_input).
  */
 #define LOG_TAG "handset"
 #include "handset_server.h"
 
+#include "conn_ref.h"
 #include "frame.h"
 #include "log.h"
 #include "store.h"
@@ -88,7 +93,8 @@ struct handset_conn {
     enum hconn_session session;
     unsigned closing : 1;   /* no more input is processed; freed once flushed and idle */
     unsigned peer_gone : 1; /* EOF or error: nothing more can be written */
-    int store_pending; /* store commands in flight for this connection */
+    unsigned in_input : 1;  /* hconn_process_input() is on the stack */
+    struct conn_ref life;   /* running callbacks and jobs in flight (conn_ref.h) */
     uint32_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     void *data;            /* the hooks' per-connection state */
     void (*data_free)(void *);
@@ -108,6 +114,7 @@ struct handset_server {
 };
 
 static void hconn_process_input(struct handset_conn *c);
+static void hconn_resume(struct handset_conn *c);
 
 /* "address:port" of the peer, for a log line or a stored session: valid until the next call
  * (one event loop, one buffer). */
@@ -153,16 +160,30 @@ static void hconn_destroy(struct handset_conn *c)
     free(c);
 }
 
-/* Frees the connection if nothing keeps it alive. Returns 1 when it was freed. */
+/* Frees the connection if nothing keeps it alive. Returns 1 when it was freed. Called only by
+ * hconn_leave() once the last reference is gone. */
 static int hconn_maybe_free(struct handset_conn *c)
 {
-    if (!c->closing || c->store_pending > 0)
+    if (!c->closing || c->life.refs > 0)
         return 0;
     if (!c->peer_gone && c->out != NULL && evbuffer_get_length(c->out) > 0)
         return 0; /* the write callback comes back once the output is flushed */
     log_debug("connection %s closed", hconn_peer(c));
     hconn_destroy(c);
     return 1;
+}
+
+/* A callback of the connection begins: c stays valid until the matching hconn_leave(). */
+static void hconn_enter(struct handset_conn *c)
+{
+    conn_ref_enter(&c->life);
+}
+
+/* Drops a reference; c may be freed here: do not use it afterwards. */
+static void hconn_leave(struct handset_conn *c)
+{
+    if (conn_ref_leave(&c->life) && !c->srv->freeing)
+        hconn_maybe_free(c);
 }
 
 /* Reading on (with the idle timeout, restarted) or off (waiting for the store, closing). */
@@ -197,7 +218,7 @@ static void hconn_close(struct handset_conn *c)
         return;
     }
     /* Nothing queued, so no write callback would come: run it once from the loop, where
-     * hconn_maybe_free() may free the connection (closing may come from outside any of its
+     * hconn_leave() may free the connection (closing may come from outside any of its
      * callbacks, e.g. an HTTP request that took the handset off its person). */
     if (c->ev_write == NULL)
         c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c);
@@ -358,11 +379,12 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
     struct hello_wait *hw = arg;
     struct handset_conn *c = hw->c;
     struct handset_server *srv = c->srv;
-    c->store_pending--;
     if (srv->freeing) {
         free(hw);
         return; /* handset_server_free() releases the connection */
     }
+    hconn_enter(c);
+    conn_ref_release(&c->life); /* the Hello's job (handset_conn_hold in hconn_handle_hello) */
     const char *redis_err = store_reply_error(reply);
     if (err || redis_err) {
         char msg[200];
@@ -395,11 +417,8 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
             srv->opt.hooks->session_opened(srv->opt.hooks_ctx, c);
     }
     free(hw);
-    if (!c->closing) {
-        hconn_reading(c, 1);
-        hconn_process_input(c); /* frames that arrived while we waited */
-    }
-    hconn_maybe_free(c);
+    hconn_resume(c); /* frames that arrived while we waited */
+    hconn_leave(c);
 }
 
 static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *env)
@@ -505,8 +524,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
         free(hw);
         return;
     }
-    c->store_pending++;
-    hconn_reading(c, 0); /* one request at a time: replies stay in order */
+    handset_conn_hold(c); /* one request at a time: replies stay in order */
 }
 
 /* ---- frames ---- */
@@ -569,10 +587,14 @@ static void hconn_peer_closed(struct handset_conn *c)
     hconn_close(c);
 }
 
+/* Handles the frames that are complete, reading as needed. The caller holds c (a callback's
+ * reference). */
 static void hconn_process_input(struct handset_conn *c)
 {
     int frames = 0;
-    while (!c->closing && c->store_pending == 0) {
+    unsigned was_in_input = c->in_input;
+    c->in_input = 1;
+    while (!c->closing && c->life.jobs == 0) {
         const uint8_t *payload;
         size_t len;
         int rc = lpg_frame_next(c->dec, &payload, &len);
@@ -617,6 +639,20 @@ static void hconn_process_input(struct handset_conn *c)
         hconn_peer_closed(c);
         break;
     }
+    c->in_input = was_in_input;
+}
+
+/* No job in flight any more: read again and handle the frames that waited -- unless a frame
+ * loop of this connection is on the stack (a job ended inside the handling of its frame): that
+ * loop goes on by itself, and handling frames here would pull the decoder from under it. The
+ * caller holds c. */
+static void hconn_resume(struct handset_conn *c)
+{
+    if (c->life.jobs > 0 || c->closing || c->srv->shutting_down || c->srv->freeing)
+        return;
+    hconn_reading(c, 1);
+    if (!c->in_input)
+        hconn_process_input(c);
 }
 
 /* ---- socket callbacks ---- */
@@ -625,6 +661,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     struct handset_conn *c = arg;
+    hconn_enter(c);
     if (what & EV_TIMEOUT) {
         /* The read event is only added while reading, so this is a silent peer. */
         c->srv->stats.idle_timeouts++;
@@ -635,12 +672,13 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     } else {
         hconn_process_input(c);
     }
-    hconn_maybe_free(c);
+    hconn_leave(c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct handset_conn *c = arg;
+    hconn_enter(c);
     if (what & EV_TIMEOUT) {
         log_info("%s: peer did not take its last frames within %d s; dropping it", hconn_peer(c),
                  HANDSET_FLUSH_TIMEOUT_S);
@@ -657,7 +695,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     }
     if (c->out == NULL)
         event_del(c->ev_write);
-    hconn_maybe_free(c); /* output drained: a closing connection may go now */
+    hconn_leave(c); /* output drained: a closing connection may go now */
 }
 
 /* ---- listener ---- */
@@ -716,13 +754,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
      * the kernel. */
     if (srv->nconns > (size_t)srv->opt.max_connections || srv->shutting_down) {
         srv->stats.refused_cap += srv->shutting_down ? 0 : 1;
+        hconn_enter(c);
         hconn_send_error(c,
                          srv->shutting_down ? LPG__V1__ERROR__CODE__SHUTTING_DOWN
                                             : LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS,
                          srv->shutting_down ? "server is shutting down; reconnect later"
                                             : "connection limit reached; retry later",
                          0, 0, 1);
-        hconn_maybe_free(c);
+        hconn_leave(c);
         return;
     }
     srv->stats.accepted++;
@@ -794,10 +833,11 @@ void handset_server_shutdown(struct handset_server *srv)
     struct handset_conn *c = srv->conns;
     while (c) {
         struct handset_conn *next = c->next;
+        hconn_enter(c);
         if (!c->closing)
             hconn_send_error(c, LPG__V1__ERROR__CODE__SHUTTING_DOWN,
                              "server is shutting down; reconnect later", 0, 0, 1);
-        hconn_maybe_free(c);
+        hconn_leave(c);
         c = next;
     }
 }
@@ -852,19 +892,16 @@ void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char
 
 void handset_conn_hold(struct handset_conn *c)
 {
-    c->store_pending++;
+    conn_ref_hold(&c->life);
     hconn_reading(c, 0);
 }
 
 void handset_conn_release(struct handset_conn *c)
 {
-    c->store_pending--;
-    if (!c->closing && !c->srv->shutting_down && !c->srv->freeing && c->store_pending == 0) {
-        hconn_reading(c, 1);
-        hconn_process_input(c);
-    }
-    if (!c->srv->freeing)
-        hconn_maybe_free(c);
+    hconn_enter(c); /* c outlives what follows, whoever called */
+    conn_ref_release(&c->life);
+    hconn_resume(c);
+    hconn_leave(c);
 }
 
 void handset_conn_set_data(struct handset_conn *c, void *data, void (*free_fn)(void *))

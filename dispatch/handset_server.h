@@ -97,7 +97,8 @@ void handset_conn_store_failed(struct handset_conn *c, const char *err, int has_
 /* Error REFUSED naming the rule that refused (Error.refusal, a stable code). */
 void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char *message,
                          int has_request, uint64_t request_id);
-/* Pauses reading and keeps c alive until the matching release; replies keep request order. */
+/* A job for c begins: pauses reading and keeps c alive until the matching release (the
+ * lifetime rule of conn_ref.h); replies keep request order. */
 void handset_conn_hold(struct handset_conn *c);
 /* Resumes reading (processing frames that arrived meanwhile) unless the server is shutting
  * down; c may be freed during the call: do not use it afterwards. */
