@@ -1,6 +1,7 @@
 /* handset_server.c -- TCP listener and per-connection session handling for handsets and
  * vehicle units: framing (proto/frame.h), Envelope decoding (lpg.v1), Hello/Ping, errors,
- * idle timeout, connection cap and graceful shutdown.
+ * idle timeout, connection cap, limits on connections without a session (Hello deadline, caps
+ * in all and per source address) and graceful shutdown.
  *
  * Transport: a plain non-blocking socket and one libevent read event per connection, not a
  * bufferevent. Thousands of connections sit idle between frames, so what one holds is memory
@@ -63,6 +64,16 @@
 #define HANDSET_FRAMES_PER_READ 16
 /* Replies up to this size are framed on the stack (Acks, Errors, Alerts). */
 #define HANDSET_STACK_FRAME 2048 /* bytes */
+/* Buckets of the table of source addresses with connections awaiting Hello (power of two). */
+#define HANDSET_ADDR_BUCKETS 4096u
+
+/* Connections without an acknowledged Hello from one source address. */
+struct addr_count {
+    struct addr_count *next;
+    uint8_t family;
+    uint8_t addr[16];
+    uint32_t n;
+};
 
 enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
 
@@ -95,6 +106,10 @@ struct handset_conn {
     unsigned peer_gone : 1; /* EOF or error: nothing more can be written */
     unsigned in_input : 1;  /* hconn_process_input() is on the stack */
     struct conn_ref life;   /* running callbacks and jobs in flight (conn_ref.h) */
+    /* Until the Hello is acknowledged: counted in its address's entry (NULL after), and the
+     * monotonic time by which it must be. */
+    struct addr_count *unauth;
+    int64_t hello_deadline_ms;
     uint32_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     void *data;            /* the hooks' per-connection state */
     void (*data_free)(void *);
@@ -108,6 +123,10 @@ struct handset_server {
     char *bind;
     struct handset_conn *conns;
     size_t nconns;
+    size_t n_unauth;     /* connections without an acknowledged Hello */
+    int max_unauth;      /* opt.max_unauthenticated, at most half of max_connections */
+    uint32_t addr_seed;  /* random: which addresses share a bucket is not predictable */
+    struct addr_count *addrs[HANDSET_ADDR_BUCKETS];
     int shutting_down;
     int freeing;
     struct handset_stats stats;
@@ -128,6 +147,42 @@ static const char *hconn_peer(const struct handset_conn *c)
     return buf;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- connections awaiting Hello, per source address ---- */
+
+static struct addr_count **addr_slot(struct handset_server *srv, uint8_t family,
+                                     const uint8_t addr[16])
+{
+    uint32_t h = srv->addr_seed ^ family;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ addr[i]) * 16777619u; /* FNV-1a */
+    struct addr_count **pp = &srv->addrs[h & (HANDSET_ADDR_BUCKETS - 1)];
+    while (*pp && ((*pp)->family != family || memcmp((*pp)->addr, addr, 16) != 0))
+        pp = &(*pp)->next;
+    return pp; /* the entry, or the NULL link where it would go */
+}
+
+/* The connection got its session (or goes away): no longer counted as anonymous. */
+static void hconn_unauth_end(struct handset_conn *c)
+{
+    struct addr_count *a = c->unauth;
+    if (a == NULL)
+        return;
+    c->unauth = NULL;
+    c->srv->n_unauth--;
+    if (--a->n == 0) {
+        struct addr_count **pp = addr_slot(c->srv, a->family, a->addr);
+        *pp = a->next;
+        free(a);
+    }
+}
+
 /* ---- connection list and lifetime ---- */
 
 static void hconn_unlink(struct handset_conn *c)
@@ -145,6 +200,7 @@ static void hconn_unlink(struct handset_conn *c)
 static void hconn_destroy(struct handset_conn *c)
 {
     hconn_unlink(c);
+    hconn_unauth_end(c);
     c->srv->stats.closed++;
     if (c->ev_read)
         event_del(c->ev_read); /* its memory goes with c */
@@ -191,6 +247,16 @@ static void hconn_reading(struct handset_conn *c, int on)
 {
     if (on && !c->closing) {
         struct timeval idle = {c->srv->opt.idle_timeout_s, 0};
+        if (c->session != HC_OPEN) {
+            /* Whatever it sends, an anonymous connection is closed at its Hello deadline. */
+            int64_t left = c->hello_deadline_ms - mono_ms();
+            if (left < 0)
+                left = 0;
+            if (left < (int64_t)idle.tv_sec * 1000) {
+                idle.tv_sec = (time_t)(left / 1000);
+                idle.tv_usec = (suseconds_t)(left % 1000 * 1000);
+            }
+        }
         event_add(c->ev_read, &idle);
     } else {
         event_del(c->ev_read);
@@ -395,6 +461,7 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
         c->device_id[0] = '\0';
     } else if (!c->closing) {
         c->session = HC_OPEN;
+        hconn_unauth_end(c);
         srv->stats.sessions_opened++;
         Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
         ack.has_ack_seq = 1;
@@ -662,7 +729,16 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     struct handset_conn *c = arg;
     hconn_enter(c);
-    if (what & EV_TIMEOUT) {
+    /* Before the session, the timeout was set to the nearer of the idle timeout and the Hello
+     * deadline (it may fire a little early, by the loop's clock). */
+    if (what & EV_TIMEOUT && c->session != HC_OPEN &&
+        c->hello_deadline_ms - mono_ms() < (int64_t)c->srv->opt.idle_timeout_s * 1000) {
+        c->srv->stats.hello_timeouts++;
+        char msg[80];
+        snprintf(msg, sizeof(msg), "no Hello acknowledged within %d s of connecting; closing",
+                 c->srv->opt.hello_timeout_s);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
+    } else if (what & EV_TIMEOUT) {
         /* The read event is only added while reading, so this is a silent peer. */
         c->srv->stats.idle_timeouts++;
         char msg[80];
@@ -671,6 +747,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
     } else {
         hconn_process_input(c);
+        /* A persistent event restarts its timeout on every read: keep the Hello deadline. */
+        if (c->session != HC_OPEN && !c->closing && c->life.jobs == 0)
+            hconn_reading(c, 1);
     }
     hconn_leave(c);
 }
@@ -751,19 +830,43 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     srv->nconns++;
 
     /* What one peer can make us buffer: one frame (the decoder's limit); the rest stays in
-     * the kernel. */
-    if (srv->nconns > (size_t)srv->opt.max_connections || srv->shutting_down) {
-        srv->stats.refused_cap += srv->shutting_down ? 0 : 1;
+     * the kernel. Anonymous connections are capped in all and per address, so that a flood
+     * of idle connections cannot take the slots real devices need to log in. */
+    struct addr_count **slot = addr_slot(srv, c->peer_family, c->peer_addr);
+    const char *refusal = NULL;
+    if (srv->shutting_down) {
+        refusal = "server is shutting down; reconnect later";
+    } else if (srv->nconns > (size_t)srv->opt.max_connections) {
+        srv->stats.refused_cap++;
+        refusal = "connection limit reached; retry later";
+    } else if (srv->n_unauth >= (size_t)srv->max_unauth) {
+        srv->stats.refused_unauth++;
+        refusal = "too many connections without a session; retry later";
+    } else if (*slot && (*slot)->n >= (uint32_t)srv->opt.max_unauthenticated_per_address) {
+        srv->stats.refused_address++;
+        refusal = "too many connections without a session from this address; retry later";
+    }
+    if (refusal == NULL && *slot == NULL) {
+        if ((*slot = calloc(1, sizeof(**slot))) == NULL) {
+            refusal = "out of memory; retry later";
+        } else {
+            (*slot)->family = c->peer_family;
+            memcpy((*slot)->addr, c->peer_addr, sizeof(c->peer_addr));
+        }
+    }
+    if (refusal) {
         hconn_enter(c);
         hconn_send_error(c,
                          srv->shutting_down ? LPG__V1__ERROR__CODE__SHUTTING_DOWN
                                             : LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS,
-                         srv->shutting_down ? "server is shutting down; reconnect later"
-                                            : "connection limit reached; retry later",
-                         0, 0, 1);
+                         refusal, 0, 0, 1);
         hconn_leave(c);
         return;
     }
+    c->unauth = *slot;
+    c->unauth->n++;
+    srv->n_unauth++;
+    c->hello_deadline_ms = mono_ms() + (int64_t)srv->opt.hello_timeout_s * 1000;
     srv->stats.accepted++;
     hconn_reading(c, 1);
     log_debug("connection from %s (%zu open)", hconn_peer(c), srv->nconns);
@@ -792,6 +895,18 @@ struct handset_server *handset_server_new(struct event_base *base,
     srv->opt = *opt;
     srv->bind = strdup(opt->bind);
     srv->opt.bind = srv->bind;
+    /* 0 (unset) means: no deadline beyond the idle timeout, no cap beyond the connection cap's
+     * half. */
+    if (srv->opt.hello_timeout_s <= 0)
+        srv->opt.hello_timeout_s = opt->idle_timeout_s;
+    int half = opt->max_connections / 2 > 0 ? opt->max_connections / 2 : 1;
+    srv->max_unauth = opt->max_unauthenticated > 0 && opt->max_unauthenticated < half
+                          ? opt->max_unauthenticated
+                          : half;
+    if (srv->opt.max_unauthenticated_per_address <= 0)
+        srv->opt.max_unauthenticated_per_address = srv->max_unauth;
+    if (RAND_bytes((unsigned char *)&srv->addr_seed, sizeof(srv->addr_seed)) != 1)
+        srv->addr_seed = (uint32_t)time(NULL);
 
     struct sockaddr_storage ss;
     int sslen = (int)sizeof(ss);
@@ -937,6 +1052,11 @@ struct handset_conn *handset_server_find_staff(struct handset_server *srv, const
 size_t handset_server_connections(const struct handset_server *srv)
 {
     return srv->nconns;
+}
+
+size_t handset_server_unauthenticated(const struct handset_server *srv)
+{
+    return srv->n_unauth;
 }
 
 const struct handset_stats *handset_server_stats(const struct handset_server *srv)

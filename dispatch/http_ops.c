@@ -98,12 +98,24 @@ static void handle_metrics(struct http_call *call, void *ctx)
     const struct handset_stats *hs = handset_server_stats(d->handset);
     prom_family(out, "lpg_handset_connections", "gauge", "Open handset/vehicle-unit connections.");
     prom_sample_u64(out, "lpg_handset_connections", NULL, handset_server_connections(d->handset));
+    prom_family(out, "lpg_handset_unauthenticated", "gauge",
+                "Open handset connections without an acknowledged Hello.");
+    prom_sample_u64(out, "lpg_handset_unauthenticated", NULL,
+                    handset_server_unauthenticated(d->handset));
     prom_family(out, "lpg_handset_connections_total", "counter",
-                "Handset connections by outcome: accepted, or refused at the connection cap.");
+                "Handset connections by outcome: accepted, or refused at the connection cap, at "
+                "the cap of connections without Hello, or at that cap per source address.");
     const char *l_acc[] = {"result", "accepted", NULL};
     const char *l_cap[] = {"result", "refused_cap", NULL};
+    const char *l_unauth[] = {"result", "refused_unauthenticated", NULL};
+    const char *l_addr[] = {"result", "refused_address", NULL};
     prom_sample_u64(out, "lpg_handset_connections_total", l_acc, hs->accepted);
     prom_sample_u64(out, "lpg_handset_connections_total", l_cap, hs->refused_cap);
+    prom_sample_u64(out, "lpg_handset_connections_total", l_unauth, hs->refused_unauth);
+    prom_sample_u64(out, "lpg_handset_connections_total", l_addr, hs->refused_address);
+    prom_family(out, "lpg_handset_hello_timeouts_total", "counter",
+                "Handset connections closed for not having a Hello acknowledged in time.");
+    prom_sample_u64(out, "lpg_handset_hello_timeouts_total", NULL, hs->hello_timeouts);
     prom_family(out, "lpg_handset_idle_timeouts_total", "counter",
                 "Handset connections closed for idleness.");
     prom_sample_u64(out, "lpg_handset_idle_timeouts_total", NULL, hs->idle_timeouts);
