@@ -316,6 +316,8 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("out of memory");
         return -1;
     }
+    live_feed_set_limits(d->feed, (size_t)d->cfg.events_max_per_enterprise,
+                         (size_t)d->cfg.events_max_per_user);
     store_set_state_callback(d->store, on_store_state, d);
     writer_set_lost_callback(d->writer, on_commit_lost, d);
     writer_pause(d->writer); /* until the registry is loaded */
@@ -326,6 +328,9 @@ static int dispatchd_start(struct dispatchd *d)
         .max_body = d->cfg.http_max_body,
         .max_headers = d->cfg.http_max_headers,
         .timeout_s = (int)d->cfg.http_timeout,
+        .max_connections = (int)d->cfg.http_max_connections,
+        .header_timeout_s = (int)d->cfg.http_header_timeout,
+        .body_timeout_s = (int)d->cfg.http_body_timeout,
     };
     /* One route table from the areas' tables. */
     const struct {

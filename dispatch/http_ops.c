@@ -95,6 +95,19 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_redis_commands_in_flight", "gauge", "Redis commands awaiting a reply.");
     prom_sample_u64(out, "lpg_redis_commands_in_flight", NULL, store_inflight(d->store));
 
+    const struct http_conn_stats *hcs = http_server_conn_stats(d->http);
+    prom_family(out, "lpg_http_connections", "gauge", "Open HTTP connections.");
+    prom_sample_u64(out, "lpg_http_connections", NULL, http_server_connections(d->http));
+    prom_family(out, "lpg_http_connections_refused_total", "counter",
+                "HTTP connections refused at http_max_connections (503 too_many_connections).");
+    prom_sample_u64(out, "lpg_http_connections_refused_total", NULL, hcs->refused);
+    prom_family(out, "lpg_http_request_timeouts_total", "counter",
+                "HTTP connections closed because a request's headers or body did not arrive in "
+                "time.");
+    const char *l_th[] = {"phase", "headers", NULL};
+    const char *l_tb[] = {"phase", "body", NULL};
+    prom_sample_u64(out, "lpg_http_request_timeouts_total", l_th, hcs->header_timeouts);
+    prom_sample_u64(out, "lpg_http_request_timeouts_total", l_tb, hcs->body_timeouts);
     const struct handset_stats *hs = handset_server_stats(d->handset);
     prom_family(out, "lpg_handset_connections", "gauge", "Open handset/vehicle-unit connections.");
     prom_sample_u64(out, "lpg_handset_connections", NULL, handset_server_connections(d->handset));
@@ -166,6 +179,16 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_rematch_assigned_total", NULL, ds->assigned);
     prom_family(out, "lpg_live_feed_subscribers", "gauge", "Open GET /v1/events streams.");
     prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(d->feed));
+    const struct live_feed_stats *fs = live_feed_stats(d->feed);
+    prom_family(out, "lpg_live_feed_refused_total", "counter",
+                "GET /v1/events streams refused, by limit: capacity (503), enterprise, user "
+                "(429).");
+    const char *l_fcap[] = {"limit", "capacity", NULL};
+    const char *l_fent[] = {"limit", "enterprise", NULL};
+    const char *l_fuser[] = {"limit", "user", NULL};
+    prom_sample_u64(out, "lpg_live_feed_refused_total", l_fcap, fs->refused_capacity);
+    prom_sample_u64(out, "lpg_live_feed_refused_total", l_fent, fs->refused_enterprise);
+    prom_sample_u64(out, "lpg_live_feed_refused_total", l_fuser, fs->refused_user);
 
     const struct ingest_stats *is = &d->ingest_stats;
     prom_family(out, "lpg_position_batches_total", "counter", "PositionBatch requests handled.");

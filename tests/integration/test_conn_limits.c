@@ -241,6 +241,200 @@ static void test_anonymous_connections_take_at_most_half_the_cap(void **state)
     assert_int_equal(harness_stack_stop(&s), 0);
 }
 
+/* ---- HTTP ---- */
+
+/* Sends `text` one byte every gap_ms until the server closes the connection (or max_ms).
+ * Returns the ms until the close, or -1 when still open at max_ms. */
+static int64_t trickle_until_closed(int fd, const char *text, int gap_ms, int max_ms)
+{
+    int64_t t0 = now_ms();
+    size_t n = strlen(text);
+    for (size_t i = 0; now_ms() - t0 < max_ms; i = (i + 1) % n) {
+        if (harness_send_all(fd, &text[i], 1) != 0 || harness_wait_closed(fd, gap_ms))
+            return now_ms() - t0;
+    }
+    return -1;
+}
+
+static void test_http_slow_requests_are_cut(void **state)
+{
+    (void)state;
+    struct harness_stack s;
+    static const char *const args[] = {"--http-header-timeout=2", "--http-body-timeout=2", NULL};
+    assert_int_equal(harness_stack_start(&s, "limits-http", args), 0);
+
+    /* Headers trickling a byte every 300 ms (each read resets http_timeout's 30 s): cut at the
+     * header deadline. */
+    int fd = harness_tcp_connect(s.d.http_port);
+    assert_true(fd >= 0);
+    int64_t ms = trickle_until_closed(fd, "GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaa", 300,
+                                      15000);
+    fprintf(stderr, "trickled headers cut after %lld ms\n", (long long)ms);
+    assert_true(ms >= 1000 && ms < 12000);
+    close(fd);
+
+    /* Whole headers at once, then the body a byte every 300 ms: cut at the body deadline. */
+    fd = harness_tcp_connect(s.d.http_port);
+    assert_true(fd >= 0);
+    const char *head = "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 200\r\n\r\n";
+    assert_int_equal(harness_send_all(fd, head, strlen(head)), 0);
+    ms = trickle_until_closed(fd, "{\"user\":\"root\",", 300, 15000);
+    fprintf(stderr, "trickled body cut after %lld ms\n", (long long)ms);
+    assert_true(ms >= 1000 && ms < 12000);
+    close(fd);
+
+    /* A kept-alive connection: its second request has its own deadline from the first reply,
+     * and requests that arrive in time are served as before. */
+    fd = harness_tcp_connect(s.d.http_port);
+    assert_true(fd >= 0);
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[2048];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(harness_send_all(fd, req, strlen(req)), 0);
+        assert_int_equal(harness_recv_exact(fd, buf, 12, 5000, NULL), 0);
+        buf[12] = '\0';
+        assert_string_equal(buf, "HTTP/1.1 200");
+        /* Read the rest of this reply (small) before the next request. */
+        harness_sleep_ms(100);
+        while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+            ;
+    }
+    /* Then idle: closed at the header deadline of the next request. */
+    assert_true(harness_wait_closed(fd, 12000));
+    close(fd);
+
+    assert_true(metric(s.d.http_port, "lpg_http_request_timeouts_total{phase=\"headers\"} ") >= 2);
+    assert_true(metric(s.d.http_port, "lpg_http_request_timeouts_total{phase=\"body\"} ") >= 1);
+    assert_int_equal(harness_stack_stop(&s), 0);
+}
+
+static void test_http_connection_cap(void **state)
+{
+    (void)state;
+    struct harness_stack s;
+    static const char *const args[] = {"--http-max-connections=8", NULL};
+    assert_int_equal(harness_stack_start(&s, "limits-httpcap", args), 0);
+    int idle[8];
+    for (int i = 0; i < 8; i++) {
+        idle[i] = harness_tcp_connect(s.d.http_port);
+        assert_true(idle[i] >= 0);
+    }
+    /* The ninth (or an earlier one, if the server still counts the start-up probes) is told
+     * and closed. */
+    harness_sleep_ms(300);
+    int extra = harness_tcp_connect(s.d.http_port);
+    assert_true(extra >= 0);
+    char buf[16] = "";
+    int eof = 0;
+    if (harness_recv_exact(extra, buf, 12, 5000, &eof) == 0)
+        assert_memory_equal(buf, "HTTP/1.1 503", 12);
+    assert_true(harness_wait_closed(extra, 5000));
+    close(extra);
+    /* Connections that go free a slot. */
+    for (int i = 0; i < 8; i++)
+        close(idle[i]);
+    assert_int_equal(harness_http_wait_status(s.d.http_port, "/healthz", 200, 10000), 0);
+    assert_true(metric(s.d.http_port, "lpg_http_connections_refused_total ") >= 1);
+    assert_int_equal(harness_stack_stop(&s), 0);
+}
+
+/* ---- live feed ---- */
+
+static int api(struct harness_stack *s, const char *token, const char *method, const char *path,
+               const char *body, char *resp, size_t cap)
+{
+    char headers[256] = "";
+    if (token)
+        snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", token);
+    int status = 0;
+    if (harness_http_req(s->d.http_port, method, path, headers, body, &status, resp, cap) != 0)
+        return -1;
+    return status;
+}
+
+static void make_user(struct harness_stack *s, const char *admin, const char *name,
+                      const char *ent, char tok[64])
+{
+    char body[256], resp[2048];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"%s\",\"role\":\"dispatcher\",\"enterprise_id\":\"%s\","
+             "\"password\":\"password-of-%s\"}",
+             name, ent, name);
+    assert_int_equal(api(s, admin, "POST", "/v1/users", body, resp, sizeof(resp)), 201);
+    snprintf(body, sizeof(body), "{\"user\":\"%s\",\"password\":\"password-of-%s\"}", name, name);
+    assert_int_equal(api(s, NULL, "POST", "/v1/sessions", body, resp, sizeof(resp)), 201);
+    assert_int_equal(harness_json_str(resp, "token", tok, 64), 0);
+}
+
+/* Opens GET /v1/events; returns the HTTP status and leaves the stream open in *fd (or closes
+ * it when refused). */
+static int open_stream(struct harness_stack *s, const char *tok, int *fd)
+{
+    *fd = harness_tcp_connect(s->d.http_port);
+    assert_true(*fd >= 0);
+    char req[256];
+    snprintf(req, sizeof(req),
+             "GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", tok);
+    assert_int_equal(harness_send_all(*fd, req, strlen(req)), 0);
+    char line[13] = "";
+    assert_int_equal(harness_recv_exact(*fd, line, 12, 5000, NULL), 0);
+    int status = atoi(line + 9);
+    if (status != 200) {
+        close(*fd);
+        *fd = -1;
+    }
+    return status;
+}
+
+static void test_live_feed_streams_capped_per_user_and_enterprise(void **state)
+{
+    (void)state;
+    struct harness_stack s;
+    static const char *const args[] = {"--events-max-per-user=2", "--events-max-per-enterprise=3",
+                                       NULL};
+    assert_int_equal(harness_stack_start(&s, "limits-feed", args), 0);
+    char admin[64], a[64], b[64], other[64], resp[2048];
+    assert_int_equal(harness_stack_admin_token(&s, admin), 0);
+    const char *area = "\"area\":{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.15],[119.9,"
+                       "49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}";
+    char body[512];
+    snprintf(body, sizeof(body), "{\"id\":\"E1\",\"name\":\"One\",%s}", area);
+    assert_int_equal(api(&s, admin, "POST", "/v1/enterprises", body, resp, sizeof(resp)), 201);
+    snprintf(body, sizeof(body), "{\"id\":\"E2\",\"name\":\"Two\",%s}", area);
+    assert_int_equal(api(&s, admin, "POST", "/v1/enterprises", body, resp, sizeof(resp)), 201);
+    make_user(&s, admin, "d1a", "E1", a);
+    make_user(&s, admin, "d1b", "E1", b);
+    make_user(&s, admin, "d2", "E2", other);
+
+    int fa[3], fb[2], fo;
+    /* One dispatcher: two streams, the third refused (per user). */
+    assert_int_equal(open_stream(&s, a, &fa[0]), 200);
+    assert_int_equal(open_stream(&s, a, &fa[1]), 200);
+    assert_int_equal(open_stream(&s, a, &fa[2]), 429);
+    /* A colleague: the enterprise's third stream, then refused (per enterprise). */
+    assert_int_equal(open_stream(&s, b, &fb[0]), 200);
+    assert_int_equal(open_stream(&s, b, &fb[1]), 429);
+    /* Another enterprise is not affected. */
+    assert_int_equal(open_stream(&s, other, &fo), 200);
+    assert_true(metric(s.d.http_port, "lpg_live_feed_refused_total{limit=\"user\"} ") >= 1);
+    assert_true(metric(s.d.http_port, "lpg_live_feed_refused_total{limit=\"enterprise\"} ") >= 1);
+    /* A stream that ends frees its place. */
+    close(fa[0]);
+    int st = 0;
+    for (int i = 0; i < 50 && st != 200; i++) {
+        st = open_stream(&s, b, &fb[1]);
+        if (st != 200)
+            harness_sleep_ms(100);
+    }
+    assert_int_equal(st, 200);
+    close(fa[1]);
+    close(fb[0]);
+    close(fb[1]);
+    close(fo);
+    assert_int_equal(harness_stack_stop(&s), 0);
+}
+
 int main(void)
 {
     if (getenv("LPG_TEST_FILTER"))
@@ -249,6 +443,9 @@ int main(void)
         cmocka_unit_test(test_hello_deadline),
         cmocka_unit_test(test_idle_flood_does_not_lock_devices_out),
         cmocka_unit_test(test_anonymous_connections_take_at_most_half_the_cap),
+        cmocka_unit_test(test_http_slow_requests_are_cut),
+        cmocka_unit_test(test_http_connection_cap),
+        cmocka_unit_test(test_live_feed_streams_capped_per_user_and_enterprise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
