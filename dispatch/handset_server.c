@@ -404,8 +404,11 @@ static void hconn_send_error_full(struct handset_conn *c, Lpg__V1__Error__Code c
     env.error = &err;
     hconn_send(c, &env);
     c->srv->stats.errors_sent++;
-    log_info("%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "", c->device_id,
-             (int)code, fatal ? " (closing)" : "", message);
+    /* Refusals at the caps come by the thousand in a flood: counted in /metrics, logged only
+     * when debugging. */
+    log_at_(code == LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS ? LL_DEBUG : LL_INFO,
+            "%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "",
+            c->device_id, (int)code, fatal ? " (closing)" : "", message);
     if (fatal)
         hconn_close(c);
 }

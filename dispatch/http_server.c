@@ -383,7 +383,8 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     struct http_server *hs = arg;
-    /* Closes the socket when the last reference goes (evhttp's or ours). */
+    /* Closes the socket when the last reference goes (evhttp's or ours). A TLS listener makes
+     * its OpenSSL bufferevent here: the tracking below works on any bufferevent. */
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct http_conn *hc = bev ? calloc(1, sizeof(*hc)) : NULL;
     if (hc == NULL || (hc->timer = evtimer_new(base, on_conn_timer, hc)) == NULL) {
