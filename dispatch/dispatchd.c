@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,6 +317,8 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("out of memory");
         return -1;
     }
+    live_feed_set_limits(d->feed, (size_t)d->cfg.events_max_per_enterprise,
+                         (size_t)d->cfg.events_max_per_user);
     store_set_state_callback(d->store, on_store_state, d);
     writer_set_lost_callback(d->writer, on_commit_lost, d);
     writer_pause(d->writer); /* until the registry is loaded */
@@ -326,6 +329,9 @@ static int dispatchd_start(struct dispatchd *d)
         .max_body = d->cfg.http_max_body,
         .max_headers = d->cfg.http_max_headers,
         .timeout_s = (int)d->cfg.http_timeout,
+        .max_connections = (int)d->cfg.http_max_connections,
+        .header_timeout_s = (int)d->cfg.http_header_timeout,
+        .body_timeout_s = (int)d->cfg.http_body_timeout,
     };
     /* One route table from the areas' tables. */
     const struct {
@@ -364,6 +370,9 @@ static int dispatchd_start(struct dispatchd *d)
         .port = (int)d->cfg.handset_port,
         .max_connections = (int)d->cfg.handset_max_connections,
         .idle_timeout_s = (int)d->cfg.handset_idle_timeout,
+        .hello_timeout_s = (int)d->cfg.handset_hello_timeout,
+        .max_unauthenticated = (int)d->cfg.handset_max_unauthenticated,
+        .max_unauthenticated_per_address = (int)d->cfg.handset_max_unauthenticated_per_address,
         .max_frame = (size_t)d->cfg.handset_max_frame,
         .hooks = &handset_dispatch_hooks,
         .hooks_ctx = d,
@@ -589,6 +598,27 @@ static void tune_malloc(char **argv)
 #endif
 }
 
+/* Every connection is a descriptor: the connection caps (handset_max_connections +
+ * http_max_connections) are only real if the process may open that many. The soft limit is
+ * often 1024; raise it to the hard limit, and say so when even that is too low (accepting then
+ * fails with EMFILE and is logged). */
+static void raise_fd_limit(const struct dispatchd_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t want = (rlim_t)(cfg->handset_max_connections + cfg->http_max_connections + 64);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        log_warn("open-file limit %llu is below the connection caps (%llu descriptors); raise "
+                 "LimitNOFILE / ulimit -n", (unsigned long long)rl.rlim_cur,
+                 (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
     tune_malloc(argv);
@@ -615,6 +645,7 @@ int main(int argc, char **argv)
     }
     /* A peer closing its socket must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(&d.cfg);
     /* Jitter of reconnection delays only: not a security use. */
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
 

@@ -25,6 +25,11 @@ struct dispatchd_config {
     int64_t http_max_body;    /* bytes */
     int64_t http_max_headers; /* bytes */
     int64_t http_timeout;     /* seconds */
+    int64_t http_max_connections; /* count */
+    int64_t http_header_timeout;  /* seconds */
+    int64_t http_body_timeout;    /* seconds */
+    int64_t events_max_per_enterprise; /* live-feed streams */
+    int64_t events_max_per_user;       /* live-feed streams */
 
     /* handset listener */
     char *handset_bind;              /* address; default loopback */
@@ -32,6 +37,9 @@ struct dispatchd_config {
     int64_t handset_max_connections; /* count */
     int64_t handset_idle_timeout;    /* seconds */
     int64_t handset_max_frame;       /* bytes */
+    int64_t handset_hello_timeout;   /* seconds */
+    int64_t handset_max_unauthenticated;             /* count */
+    int64_t handset_max_unauthenticated_per_address; /* count */
 
     /* Redis store */
     char *redis_host;              /* host name or address */
@@ -73,7 +81,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 42
+#define DISPATCHD_SETTINGS_COUNT 50
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

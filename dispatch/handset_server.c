@@ -1,6 +1,7 @@
 /* handset_server.c -- TCP listener and per-connection session handling for handsets and
  * vehicle units: framing (proto/frame.h), Envelope decoding (lpg.v1), Hello/Ping, errors,
- * idle timeout, connection cap and graceful shutdown.
+ * idle timeout, connection cap, limits on connections without a session (Hello deadline, caps
+ * in all and per source address) and graceful shutdown.
  *
  * Transport: a plain non-blocking socket and one libevent read event per connection, not a
  * bufferevent. Thousands of connections sit idle between frames, so what one holds is memory
@@ -11,14 +12,19 @@
  * is then flow-controlled by TCP). Replies are written at once; only what the socket does not
  * take is queued, in an evbuffer created for it and freed once it is flushed.
  *
- * Lifetime of a connection (struct handset_conn): created on accept, listed in the server; freed
- * only by hconn_maybe_free() at the end of a callback, once it is closing, its output is
- * flushed (or the peer is gone) and no store command of it is in flight. Nothing touches a
- * connection after hconn_maybe_free() in the same callback.
+ * Lifetime of a connection (struct handset_conn): the rule of conn_ref.h. Created on accept and
+ * listed in the server; every callback of its own holds a reference while it runs
+ * (hconn_enter / hconn_leave) and every job for it (a Hello being recorded, the hooks' batches,
+ * deliveries, answers) holds one until it ends (handset_conn_hold / handset_conn_release).
+ * Freed only by hconn_leave() dropping the last reference once it is closing and its output is
+ * flushed (or the peer is gone). A job that ends inside the handling of a frame (a resend
+ * acknowledged at once) therefore cannot free the connection under the frame loop, and a
+ * release never handles frames inside a frame loop of the same connection (in_input).
  */
 #define LOG_TAG "handset"
 #include "handset_server.h"
 
+#include "conn_ref.h"
 #include "frame.h"
 #include "log.h"
 #include "store.h"
@@ -58,6 +64,16 @@
 #define HANDSET_FRAMES_PER_READ 16
 /* Replies up to this size are framed on the stack (Acks, Errors, Alerts). */
 #define HANDSET_STACK_FRAME 2048 /* bytes */
+/* Buckets of the table of source addresses with connections awaiting Hello (power of two). */
+#define HANDSET_ADDR_BUCKETS 4096u
+
+/* Connections without an acknowledged Hello from one source address. */
+struct addr_count {
+    struct addr_count *next;
+    uint8_t family;
+    uint8_t addr[16];
+    uint32_t n;
+};
 
 enum hconn_session { HC_AWAIT_HELLO, HC_OPEN };
 
@@ -88,7 +104,12 @@ struct handset_conn {
     enum hconn_session session;
     unsigned closing : 1;   /* no more input is processed; freed once flushed and idle */
     unsigned peer_gone : 1; /* EOF or error: nothing more can be written */
-    int store_pending; /* store commands in flight for this connection */
+    unsigned in_input : 1;  /* hconn_process_input() is on the stack */
+    struct conn_ref life;   /* running callbacks and jobs in flight (conn_ref.h) */
+    /* Until the Hello is acknowledged: counted in its address's entry (NULL after), and the
+     * monotonic time by which it must be. */
+    struct addr_count *unauth;
+    int64_t hello_deadline_ms;
     uint32_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     void *data;            /* the hooks' per-connection state */
     void (*data_free)(void *);
@@ -102,12 +123,17 @@ struct handset_server {
     char *bind;
     struct handset_conn *conns;
     size_t nconns;
+    size_t n_unauth;     /* connections without an acknowledged Hello */
+    int max_unauth;      /* opt.max_unauthenticated, at most half of max_connections */
+    uint32_t addr_seed;  /* random: which addresses share a bucket is not predictable */
+    struct addr_count *addrs[HANDSET_ADDR_BUCKETS];
     int shutting_down;
     int freeing;
     struct handset_stats stats;
 };
 
 static void hconn_process_input(struct handset_conn *c);
+static void hconn_resume(struct handset_conn *c);
 
 /* "address:port" of the peer, for a log line or a stored session: valid until the next call
  * (one event loop, one buffer). */
@@ -119,6 +145,42 @@ static const char *hconn_peer(const struct handset_conn *c)
         evutil_inet_ntop(c->peer_family, c->peer_addr, addr, sizeof(addr));
     snprintf(buf, sizeof(buf), "%s:%u", addr, (unsigned)c->peer_port);
     return buf;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- connections awaiting Hello, per source address ---- */
+
+static struct addr_count **addr_slot(struct handset_server *srv, uint8_t family,
+                                     const uint8_t addr[16])
+{
+    uint32_t h = srv->addr_seed ^ family;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ addr[i]) * 16777619u; /* FNV-1a */
+    struct addr_count **pp = &srv->addrs[h & (HANDSET_ADDR_BUCKETS - 1)];
+    while (*pp && ((*pp)->family != family || memcmp((*pp)->addr, addr, 16) != 0))
+        pp = &(*pp)->next;
+    return pp; /* the entry, or the NULL link where it would go */
+}
+
+/* The connection got its session (or goes away): no longer counted as anonymous. */
+static void hconn_unauth_end(struct handset_conn *c)
+{
+    struct addr_count *a = c->unauth;
+    if (a == NULL)
+        return;
+    c->unauth = NULL;
+    c->srv->n_unauth--;
+    if (--a->n == 0) {
+        struct addr_count **pp = addr_slot(c->srv, a->family, a->addr);
+        *pp = a->next;
+        free(a);
+    }
 }
 
 /* ---- connection list and lifetime ---- */
@@ -138,6 +200,7 @@ static void hconn_unlink(struct handset_conn *c)
 static void hconn_destroy(struct handset_conn *c)
 {
     hconn_unlink(c);
+    hconn_unauth_end(c);
     c->srv->stats.closed++;
     if (c->ev_read)
         event_del(c->ev_read); /* its memory goes with c */
@@ -153,10 +216,11 @@ static void hconn_destroy(struct handset_conn *c)
     free(c);
 }
 
-/* Frees the connection if nothing keeps it alive. Returns 1 when it was freed. */
+/* Frees the connection if nothing keeps it alive. Returns 1 when it was freed. Called only by
+ * hconn_leave() once the last reference is gone. */
 static int hconn_maybe_free(struct handset_conn *c)
 {
-    if (!c->closing || c->store_pending > 0)
+    if (!c->closing || c->life.refs > 0)
         return 0;
     if (!c->peer_gone && c->out != NULL && evbuffer_get_length(c->out) > 0)
         return 0; /* the write callback comes back once the output is flushed */
@@ -165,11 +229,34 @@ static int hconn_maybe_free(struct handset_conn *c)
     return 1;
 }
 
+/* A callback of the connection begins: c stays valid until the matching hconn_leave(). */
+static void hconn_enter(struct handset_conn *c)
+{
+    conn_ref_enter(&c->life);
+}
+
+/* Drops a reference; c may be freed here: do not use it afterwards. */
+static void hconn_leave(struct handset_conn *c)
+{
+    if (conn_ref_leave(&c->life) && !c->srv->freeing)
+        hconn_maybe_free(c);
+}
+
 /* Reading on (with the idle timeout, restarted) or off (waiting for the store, closing). */
 static void hconn_reading(struct handset_conn *c, int on)
 {
     if (on && !c->closing) {
         struct timeval idle = {c->srv->opt.idle_timeout_s, 0};
+        if (c->session != HC_OPEN) {
+            /* Whatever it sends, an anonymous connection is closed at its Hello deadline. */
+            int64_t left = c->hello_deadline_ms - mono_ms();
+            if (left < 0)
+                left = 0;
+            if (left < (int64_t)idle.tv_sec * 1000) {
+                idle.tv_sec = (time_t)(left / 1000);
+                idle.tv_usec = (suseconds_t)(left % 1000 * 1000);
+            }
+        }
         event_add(c->ev_read, &idle);
     } else {
         event_del(c->ev_read);
@@ -197,7 +284,7 @@ static void hconn_close(struct handset_conn *c)
         return;
     }
     /* Nothing queued, so no write callback would come: run it once from the loop, where
-     * hconn_maybe_free() may free the connection (closing may come from outside any of its
+     * hconn_leave() may free the connection (closing may come from outside any of its
      * callbacks, e.g. an HTTP request that took the handset off its person). */
     if (c->ev_write == NULL)
         c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c);
@@ -317,8 +404,11 @@ static void hconn_send_error_full(struct handset_conn *c, Lpg__V1__Error__Code c
     env.error = &err;
     hconn_send(c, &env);
     c->srv->stats.errors_sent++;
-    log_info("%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "", c->device_id,
-             (int)code, fatal ? " (closing)" : "", message);
+    /* Refusals at the caps come by the thousand in a flood: counted in /metrics, logged only
+     * when debugging. */
+    log_at_(code == LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS ? LL_DEBUG : LL_INFO,
+            "%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "",
+            c->device_id, (int)code, fatal ? " (closing)" : "", message);
     if (fatal)
         hconn_close(c);
 }
@@ -358,11 +448,12 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
     struct hello_wait *hw = arg;
     struct handset_conn *c = hw->c;
     struct handset_server *srv = c->srv;
-    c->store_pending--;
     if (srv->freeing) {
         free(hw);
         return; /* handset_server_free() releases the connection */
     }
+    hconn_enter(c);
+    conn_ref_release(&c->life); /* the Hello's job (handset_conn_hold in hconn_handle_hello) */
     const char *redis_err = store_reply_error(reply);
     if (err || redis_err) {
         char msg[200];
@@ -373,6 +464,7 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
         c->device_id[0] = '\0';
     } else if (!c->closing) {
         c->session = HC_OPEN;
+        hconn_unauth_end(c);
         srv->stats.sessions_opened++;
         Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
         ack.has_ack_seq = 1;
@@ -395,11 +487,8 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
             srv->opt.hooks->session_opened(srv->opt.hooks_ctx, c);
     }
     free(hw);
-    if (!c->closing) {
-        hconn_reading(c, 1);
-        hconn_process_input(c); /* frames that arrived while we waited */
-    }
-    hconn_maybe_free(c);
+    hconn_resume(c); /* frames that arrived while we waited */
+    hconn_leave(c);
 }
 
 static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *env)
@@ -505,8 +594,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
         free(hw);
         return;
     }
-    c->store_pending++;
-    hconn_reading(c, 0); /* one request at a time: replies stay in order */
+    handset_conn_hold(c); /* one request at a time: replies stay in order */
 }
 
 /* ---- frames ---- */
@@ -569,10 +657,14 @@ static void hconn_peer_closed(struct handset_conn *c)
     hconn_close(c);
 }
 
+/* Handles the frames that are complete, reading as needed. The caller holds c (a callback's
+ * reference). */
 static void hconn_process_input(struct handset_conn *c)
 {
     int frames = 0;
-    while (!c->closing && c->store_pending == 0) {
+    unsigned was_in_input = c->in_input;
+    c->in_input = 1;
+    while (!c->closing && c->life.jobs == 0) {
         const uint8_t *payload;
         size_t len;
         int rc = lpg_frame_next(c->dec, &payload, &len);
@@ -617,6 +709,20 @@ static void hconn_process_input(struct handset_conn *c)
         hconn_peer_closed(c);
         break;
     }
+    c->in_input = was_in_input;
+}
+
+/* No job in flight any more: read again and handle the frames that waited -- unless a frame
+ * loop of this connection is on the stack (a job ended inside the handling of its frame): that
+ * loop goes on by itself, and handling frames here would pull the decoder from under it. The
+ * caller holds c. */
+static void hconn_resume(struct handset_conn *c)
+{
+    if (c->life.jobs > 0 || c->closing || c->srv->shutting_down || c->srv->freeing)
+        return;
+    hconn_reading(c, 1);
+    if (!c->in_input)
+        hconn_process_input(c);
 }
 
 /* ---- socket callbacks ---- */
@@ -625,7 +731,17 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     struct handset_conn *c = arg;
-    if (what & EV_TIMEOUT) {
+    hconn_enter(c);
+    /* Before the session, the timeout was set to the nearer of the idle timeout and the Hello
+     * deadline (it may fire a little early, by the loop's clock). */
+    if (what & EV_TIMEOUT && c->session != HC_OPEN &&
+        c->hello_deadline_ms - mono_ms() < (int64_t)c->srv->opt.idle_timeout_s * 1000) {
+        c->srv->stats.hello_timeouts++;
+        char msg[80];
+        snprintf(msg, sizeof(msg), "no Hello acknowledged within %d s of connecting; closing",
+                 c->srv->opt.hello_timeout_s);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
+    } else if (what & EV_TIMEOUT) {
         /* The read event is only added while reading, so this is a silent peer. */
         c->srv->stats.idle_timeouts++;
         char msg[80];
@@ -634,13 +750,17 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         hconn_send_error(c, LPG__V1__ERROR__CODE__IDLE_TIMEOUT, msg, 0, 0, 1);
     } else {
         hconn_process_input(c);
+        /* A persistent event restarts its timeout on every read: keep the Hello deadline. */
+        if (c->session != HC_OPEN && !c->closing && c->life.jobs == 0)
+            hconn_reading(c, 1);
     }
-    hconn_maybe_free(c);
+    hconn_leave(c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct handset_conn *c = arg;
+    hconn_enter(c);
     if (what & EV_TIMEOUT) {
         log_info("%s: peer did not take its last frames within %d s; dropping it", hconn_peer(c),
                  HANDSET_FLUSH_TIMEOUT_S);
@@ -657,7 +777,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     }
     if (c->out == NULL)
         event_del(c->ev_write);
-    hconn_maybe_free(c); /* output drained: a closing connection may go now */
+    hconn_leave(c); /* output drained: a closing connection may go now */
 }
 
 /* ---- listener ---- */
@@ -713,18 +833,43 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     srv->nconns++;
 
     /* What one peer can make us buffer: one frame (the decoder's limit); the rest stays in
-     * the kernel. */
-    if (srv->nconns > (size_t)srv->opt.max_connections || srv->shutting_down) {
-        srv->stats.refused_cap += srv->shutting_down ? 0 : 1;
+     * the kernel. Anonymous connections are capped in all and per address, so that a flood
+     * of idle connections cannot take the slots real devices need to log in. */
+    struct addr_count **slot = addr_slot(srv, c->peer_family, c->peer_addr);
+    const char *refusal = NULL;
+    if (srv->shutting_down) {
+        refusal = "server is shutting down; reconnect later";
+    } else if (srv->nconns > (size_t)srv->opt.max_connections) {
+        srv->stats.refused_cap++;
+        refusal = "connection limit reached; retry later";
+    } else if (srv->n_unauth >= (size_t)srv->max_unauth) {
+        srv->stats.refused_unauth++;
+        refusal = "too many connections without a session; retry later";
+    } else if (*slot && (*slot)->n >= (uint32_t)srv->opt.max_unauthenticated_per_address) {
+        srv->stats.refused_address++;
+        refusal = "too many connections without a session from this address; retry later";
+    }
+    if (refusal == NULL && *slot == NULL) {
+        if ((*slot = calloc(1, sizeof(**slot))) == NULL) {
+            refusal = "out of memory; retry later";
+        } else {
+            (*slot)->family = c->peer_family;
+            memcpy((*slot)->addr, c->peer_addr, sizeof(c->peer_addr));
+        }
+    }
+    if (refusal) {
+        hconn_enter(c);
         hconn_send_error(c,
                          srv->shutting_down ? LPG__V1__ERROR__CODE__SHUTTING_DOWN
                                             : LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS,
-                         srv->shutting_down ? "server is shutting down; reconnect later"
-                                            : "connection limit reached; retry later",
-                         0, 0, 1);
-        hconn_maybe_free(c);
+                         refusal, 0, 0, 1);
+        hconn_leave(c);
         return;
     }
+    c->unauth = *slot;
+    c->unauth->n++;
+    srv->n_unauth++;
+    c->hello_deadline_ms = mono_ms() + (int64_t)srv->opt.hello_timeout_s * 1000;
     srv->stats.accepted++;
     hconn_reading(c, 1);
     log_debug("connection from %s (%zu open)", hconn_peer(c), srv->nconns);
@@ -753,6 +898,18 @@ struct handset_server *handset_server_new(struct event_base *base,
     srv->opt = *opt;
     srv->bind = strdup(opt->bind);
     srv->opt.bind = srv->bind;
+    /* 0 (unset) means: no deadline beyond the idle timeout, no cap beyond the connection cap's
+     * half. */
+    if (srv->opt.hello_timeout_s <= 0)
+        srv->opt.hello_timeout_s = opt->idle_timeout_s;
+    int half = opt->max_connections / 2 > 0 ? opt->max_connections / 2 : 1;
+    srv->max_unauth = opt->max_unauthenticated > 0 && opt->max_unauthenticated < half
+                          ? opt->max_unauthenticated
+                          : half;
+    if (srv->opt.max_unauthenticated_per_address <= 0)
+        srv->opt.max_unauthenticated_per_address = srv->max_unauth;
+    if (RAND_bytes((unsigned char *)&srv->addr_seed, sizeof(srv->addr_seed)) != 1)
+        srv->addr_seed = (uint32_t)time(NULL);
 
     struct sockaddr_storage ss;
     int sslen = (int)sizeof(ss);
@@ -794,10 +951,11 @@ void handset_server_shutdown(struct handset_server *srv)
     struct handset_conn *c = srv->conns;
     while (c) {
         struct handset_conn *next = c->next;
+        hconn_enter(c);
         if (!c->closing)
             hconn_send_error(c, LPG__V1__ERROR__CODE__SHUTTING_DOWN,
                              "server is shutting down; reconnect later", 0, 0, 1);
-        hconn_maybe_free(c);
+        hconn_leave(c);
         c = next;
     }
 }
@@ -852,19 +1010,16 @@ void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char
 
 void handset_conn_hold(struct handset_conn *c)
 {
-    c->store_pending++;
+    conn_ref_hold(&c->life);
     hconn_reading(c, 0);
 }
 
 void handset_conn_release(struct handset_conn *c)
 {
-    c->store_pending--;
-    if (!c->closing && !c->srv->shutting_down && !c->srv->freeing && c->store_pending == 0) {
-        hconn_reading(c, 1);
-        hconn_process_input(c);
-    }
-    if (!c->srv->freeing)
-        hconn_maybe_free(c);
+    hconn_enter(c); /* c outlives what follows, whoever called */
+    conn_ref_release(&c->life);
+    hconn_resume(c);
+    hconn_leave(c);
 }
 
 void handset_conn_set_data(struct handset_conn *c, void *data, void (*free_fn)(void *))
@@ -900,6 +1055,11 @@ struct handset_conn *handset_server_find_staff(struct handset_server *srv, const
 size_t handset_server_connections(const struct handset_server *srv)
 {
     return srv->nconns;
+}
+
+size_t handset_server_unauthenticated(const struct handset_server *srv)
+{
+    return srv->n_unauth;
 }
 
 const struct handset_stats *handset_server_stats(const struct handset_server *srv)

@@ -45,6 +45,13 @@ struct handset_server_options {
     int port;
     int max_connections;
     int idle_timeout_s;
+    /* Before an acknowledged Hello a connection is anonymous: it must send its Hello within
+     * hello_timeout_s of connecting, at most max_unauthenticated of them are open at once (never
+     * more than half of max_connections, so they cannot take the cap from devices), and at most
+     * max_unauthenticated_per_address from one source address. */
+    int hello_timeout_s;
+    int max_unauthenticated;
+    int max_unauthenticated_per_address;
     size_t max_frame; /* bytes of one frame's payload */
     const struct handset_hooks *hooks;
     void *hooks_ctx;
@@ -54,6 +61,9 @@ struct handset_server_options {
 struct handset_stats {
     uint64_t accepted;          /* connections accepted */
     uint64_t refused_cap;       /* connections refused at the cap */
+    uint64_t refused_unauth;    /* refused: too many without Hello in all */
+    uint64_t refused_address;   /* refused: too many without Hello from one address */
+    uint64_t hello_timeouts;    /* closed: no acknowledged Hello within hello_timeout_s */
     uint64_t closed;            /* connections closed, for any reason */
     uint64_t frames_in;         /* frames decoded */
     uint64_t frames_out;        /* frames sent */
@@ -77,6 +87,8 @@ void handset_server_shutdown(struct handset_server *hs);
 
 /* Open connections (including ones draining after shutdown). */
 size_t handset_server_connections(const struct handset_server *hs);
+/* Of those, connections without an acknowledged Hello. */
+size_t handset_server_unauthenticated(const struct handset_server *hs);
 
 const struct handset_stats *handset_server_stats(const struct handset_server *hs);
 
@@ -97,7 +109,8 @@ void handset_conn_store_failed(struct handset_conn *c, const char *err, int has_
 /* Error REFUSED naming the rule that refused (Error.refusal, a stable code). */
 void handset_conn_refuse(struct handset_conn *c, const char *refusal, const char *message,
                          int has_request, uint64_t request_id);
-/* Pauses reading and keeps c alive until the matching release; replies keep request order. */
+/* A job for c begins: pauses reading and keeps c alive until the matching release (the
+ * lifetime rule of conn_ref.h); replies keep request order. */
 void handset_conn_hold(struct handset_conn *c);
 /* Resumes reading (processing frames that arrived meanwhile) unless the server is shutting
  * down; c may be freed during the call: do not use it afterwards. */

@@ -95,15 +95,40 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_redis_commands_in_flight", "gauge", "Redis commands awaiting a reply.");
     prom_sample_u64(out, "lpg_redis_commands_in_flight", NULL, store_inflight(d->store));
 
+    const struct http_conn_stats *hcs = http_server_conn_stats(d->http);
+    prom_family(out, "lpg_http_connections", "gauge", "Open HTTP connections.");
+    prom_sample_u64(out, "lpg_http_connections", NULL, http_server_connections(d->http));
+    prom_family(out, "lpg_http_connections_refused_total", "counter",
+                "HTTP connections refused at http_max_connections (503 too_many_connections).");
+    prom_sample_u64(out, "lpg_http_connections_refused_total", NULL, hcs->refused);
+    prom_family(out, "lpg_http_request_timeouts_total", "counter",
+                "HTTP connections closed because a request's headers or body did not arrive in "
+                "time.");
+    const char *l_th[] = {"phase", "headers", NULL};
+    const char *l_tb[] = {"phase", "body", NULL};
+    prom_sample_u64(out, "lpg_http_request_timeouts_total", l_th, hcs->header_timeouts);
+    prom_sample_u64(out, "lpg_http_request_timeouts_total", l_tb, hcs->body_timeouts);
     const struct handset_stats *hs = handset_server_stats(d->handset);
     prom_family(out, "lpg_handset_connections", "gauge", "Open handset/vehicle-unit connections.");
     prom_sample_u64(out, "lpg_handset_connections", NULL, handset_server_connections(d->handset));
+    prom_family(out, "lpg_handset_unauthenticated", "gauge",
+                "Open handset connections without an acknowledged Hello.");
+    prom_sample_u64(out, "lpg_handset_unauthenticated", NULL,
+                    handset_server_unauthenticated(d->handset));
     prom_family(out, "lpg_handset_connections_total", "counter",
-                "Handset connections by outcome: accepted, or refused at the connection cap.");
+                "Handset connections by outcome: accepted, or refused at the connection cap, at "
+                "the cap of connections without Hello, or at that cap per source address.");
     const char *l_acc[] = {"result", "accepted", NULL};
     const char *l_cap[] = {"result", "refused_cap", NULL};
+    const char *l_unauth[] = {"result", "refused_unauthenticated", NULL};
+    const char *l_addr[] = {"result", "refused_address", NULL};
     prom_sample_u64(out, "lpg_handset_connections_total", l_acc, hs->accepted);
     prom_sample_u64(out, "lpg_handset_connections_total", l_cap, hs->refused_cap);
+    prom_sample_u64(out, "lpg_handset_connections_total", l_unauth, hs->refused_unauth);
+    prom_sample_u64(out, "lpg_handset_connections_total", l_addr, hs->refused_address);
+    prom_family(out, "lpg_handset_hello_timeouts_total", "counter",
+                "Handset connections closed for not having a Hello acknowledged in time.");
+    prom_sample_u64(out, "lpg_handset_hello_timeouts_total", NULL, hs->hello_timeouts);
     prom_family(out, "lpg_handset_idle_timeouts_total", "counter",
                 "Handset connections closed for idleness.");
     prom_sample_u64(out, "lpg_handset_idle_timeouts_total", NULL, hs->idle_timeouts);
@@ -154,6 +179,16 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_rematch_assigned_total", NULL, ds->assigned);
     prom_family(out, "lpg_live_feed_subscribers", "gauge", "Open GET /v1/events streams.");
     prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(d->feed));
+    const struct live_feed_stats *fs = live_feed_stats(d->feed);
+    prom_family(out, "lpg_live_feed_refused_total", "counter",
+                "GET /v1/events streams refused, by limit: capacity (503), enterprise, user "
+                "(429).");
+    const char *l_fcap[] = {"limit", "capacity", NULL};
+    const char *l_fent[] = {"limit", "enterprise", NULL};
+    const char *l_fuser[] = {"limit", "user", NULL};
+    prom_sample_u64(out, "lpg_live_feed_refused_total", l_fcap, fs->refused_capacity);
+    prom_sample_u64(out, "lpg_live_feed_refused_total", l_fent, fs->refused_enterprise);
+    prom_sample_u64(out, "lpg_live_feed_refused_total", l_fuser, fs->refused_user);
 
     const struct ingest_stats *is = &d->ingest_stats;
     prom_family(out, "lpg_position_batches_total", "counter", "PositionBatch requests handled.");

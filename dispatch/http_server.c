@@ -1,4 +1,16 @@
-/* http_server.c -- evhttp listener, routing, JSON replies and per-route accounting. */
+/* http_server.c -- evhttp listener, routing, JSON replies, per-route accounting and
+ * connection limits.
+ *
+ * Connection limits. libevent 2.1's evhttp has no connection cap and only a per-read timeout
+ * (a client sending a byte every few seconds keeps a connection forever), so every connection
+ * is tracked here (struct http_conn): evhttp asks us for each new connection's bufferevent
+ * (evhttp_set_bevcb), we hold a reference on it (so that it stays valid memory whoever frees the
+ * connection), learn its evhttp_connection on the next loop turn (the bufferevent's callback
+ * argument) and register its close callback, which is where the connection leaves the count.
+ * The input buffer's callback watches for the blank line that ends a request's headers; a
+ * timer closes the connection when the headers, or then the body, are not in by their deadline.
+ * A connection whose request is with a handler (or streaming) has no deadline.
+ */
 #define LOG_TAG "http"
 #include "http_server.h"
 
@@ -6,9 +18,11 @@
 #include "store.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -30,8 +44,15 @@ struct route_stats {
     struct status_count slots[HTTP_STATUS_SLOTS];
 };
 
+struct http_conn;
+
 struct http_server {
     struct evhttp *http;
+    struct event_base *base;
+    struct http_server_options opt;
+    struct http_conn *conns; /* tracked connections */
+    size_t nconns;
+    struct http_conn_stats conn_stats;
     struct evhttp_bound_socket *bound;
     const struct http_route *routes;
     size_t nroutes;
@@ -46,6 +67,22 @@ struct http_param {
     const char *name; /* points into the route's pattern */
     size_t name_len;
     char value[HTTP_PARAM_MAX + 1];
+};
+
+/* One client connection (see the top of the file). */
+enum http_conn_phase { HCP_SETUP, HCP_HEADERS, HCP_BODY };
+struct http_conn {
+    struct http_conn *prev, *next;
+    struct http_server *hs;
+    struct bufferevent *bev;            /* our reference: valid until conn_drop() */
+    struct evbuffer_cb_entry *input_cb; /* on bev's input: finds the end of the headers */
+    struct evhttp_connection *evcon;    /* known once set up */
+    struct event *timer;                /* set-up, then the current deadline */
+    struct http_call *stream;           /* a stream on it, told when the connection goes */
+    unsigned busy;                      /* requests with a handler, not yet answered */
+    enum http_conn_phase phase;
+    uint8_t scan;     /* end-of-headers scanner: 0, 1 after LF, 2 after LF CR */
+    unsigned refused : 1; /* beyond max_connections: told so and closed at set-up */
 };
 
 struct http_call {
@@ -135,10 +172,13 @@ static const char *reason_phrase(int status)
     return NULL; /* evhttp picks a phrase */
 }
 
+static void conn_request_done(struct http_server *hs, struct evhttp_request *req);
+
 static void finish(struct http_call *call, int status, const char *content_type,
                    struct evbuffer *body)
 {
     struct http_server *hs = call->hs;
+    conn_request_done(hs, call->req); /* before the reply, which may free the connection */
     struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
@@ -248,6 +288,207 @@ struct evhttp_request *http_call_request(struct http_call *call)
     return call->req;
 }
 
+/* ---- connections ---- */
+
+static void on_stream_conn_closed(struct evhttp_connection *conn, void *arg);
+
+static struct http_conn *conn_find(struct http_server *hs, struct evhttp_connection *evcon)
+{
+    /* At most max_connections to walk, twice per request. */
+    for (struct http_conn *hc = hs->conns; hc; hc = hc->next)
+        if (hc->evcon == evcon)
+            return hc;
+    return NULL;
+}
+
+static void conn_arm(struct http_conn *hc, int seconds)
+{
+    struct timeval tv = {seconds, 0};
+    event_add(hc->timer, &tv);
+}
+
+/* The connection is gone (or never was): forget it and drop our reference. */
+static void conn_drop(struct http_conn *hc)
+{
+    struct http_server *hs = hc->hs;
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else
+        hs->conns = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    hs->nconns--;
+    if (hc->input_cb)
+        evbuffer_remove_cb_entry(bufferevent_get_input(hc->bev), hc->input_cb);
+    event_free(hc->timer);
+    bufferevent_decref(hc->bev);
+    free(hc);
+}
+
+/* evhttp frees the connection (client gone, reply with close, error, our deadline). */
+static void on_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_conn *hc = arg;
+    struct http_call *stream = hc->stream;
+    conn_drop(hc);
+    if (stream)
+        on_stream_conn_closed(evcon, stream);
+}
+
+/* 1 while evhttp still uses the bufferevent (bufferevent_free clears its callbacks). */
+static int conn_alive(struct http_conn *hc, struct evhttp_connection **evcon)
+{
+    bufferevent_event_cb eventcb = NULL;
+    void *cbarg = NULL;
+    bufferevent_getcb(hc->bev, NULL, NULL, &eventcb, &cbarg);
+    if (eventcb == NULL || cbarg == NULL)
+        return 0;
+    *evcon = cbarg; /* evhttp's callback argument is its connection */
+    return evhttp_connection_get_bufferevent(*evcon) == hc->bev;
+}
+
+static void conn_refuse(struct http_conn *hc)
+{
+    /* Straight to the socket: evhttp has no request to answer yet. A short JSON 503 fits the
+     * socket buffer of a fresh connection. */
+    static const char body[] =
+        "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"the server has its "
+        "maximum of open connections; retry later\"}}\n";
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; "
+                     "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     sizeof(body) - 1, body);
+    evutil_socket_t fd = bufferevent_getfd(hc->bev);
+    if (fd >= 0 && n > 0 && send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        log_debug("could not tell a connection beyond the cap: %s", strerror(errno));
+}
+
+static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_conn *hc = arg;
+    struct http_server *hs = hc->hs;
+    struct evhttp_connection *evcon;
+    if (!conn_alive(hc, &evcon) || (hc->evcon && hc->evcon != evcon)) {
+        conn_drop(hc); /* freed without its close callback: forget it all the same */
+        return;
+    }
+    if (hc->phase == HCP_SETUP) {
+        hc->evcon = evcon;
+        evhttp_connection_set_closecb(evcon, on_conn_closed, hc);
+        if (hc->refused) {
+            hs->conn_stats.refused++;
+            conn_refuse(hc);
+            evhttp_connection_free(evcon); /* calls on_conn_closed: hc is gone */
+            return;
+        }
+        hc->phase = HCP_HEADERS;
+        conn_arm(hc, hs->opt.header_timeout_s);
+        return;
+    }
+    if (hc->busy > 0) {
+        /* A handler has the request: no deadline, only a look now and then whether evhttp
+         * still has the connection. */
+        conn_arm(hc, hs->opt.header_timeout_s);
+        return;
+    }
+    if (hc->phase == HCP_BODY) {
+        hs->conn_stats.body_timeouts++;
+        log_info("closing an HTTP connection: request body not received within %d s",
+                 hs->opt.body_timeout_s);
+    } else {
+        hs->conn_stats.header_timeouts++;
+        log_debug("closing an HTTP connection: no complete request headers within %d s",
+                  hs->opt.header_timeout_s);
+    }
+    evhttp_connection_free(evcon); /* calls on_conn_closed: hc is gone */
+}
+
+/* Bytes arrived: while reading headers, look for the blank line that ends them. */
+static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct http_conn *hc = arg;
+    if (info->n_added == 0 || hc->phase != HCP_HEADERS)
+        return;
+    size_t len = evbuffer_get_length(buf);
+    size_t from = len >= info->n_added ? len - info->n_added : 0;
+    struct evbuffer_ptr pos;
+    if (evbuffer_ptr_set(buf, &pos, from, EVBUFFER_PTR_SET) != 0)
+        return;
+    struct evbuffer_iovec v[8];
+    int nv = evbuffer_peek(buf, (ev_ssize_t)(len - from), &pos, v, 8);
+    for (int i = 0; i < nv && i < 8; i++) {
+        const unsigned char *p = v[i].iov_base;
+        for (size_t k = 0; k < v[i].iov_len; k++) {
+            unsigned char ch = p[k];
+            if (ch == '\n' && hc->scan != 0) {
+                /* LF LF or LF CR LF: the headers are complete; now the body's deadline. */
+                hc->phase = HCP_BODY;
+                hc->scan = 0;
+                conn_arm(hc, hc->hs->opt.body_timeout_s);
+                return;
+            }
+            hc->scan = ch == '\n' ? 1 : (ch == '\r' && hc->scan == 1) ? 2 : 0;
+        }
+    }
+}
+
+/* evhttp wants a bufferevent for a new connection: counted and tracked from here. */
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+    struct http_server *hs = arg;
+    /* Closes the socket when the last reference goes (evhttp's or ours). A TLS listener makes
+     * its OpenSSL bufferevent here: the tracking below works on any bufferevent. */
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct http_conn *hc = bev ? calloc(1, sizeof(*hc)) : NULL;
+    if (hc == NULL || (hc->timer = evtimer_new(base, on_conn_timer, hc)) == NULL) {
+        free(hc);
+        log_error("out of memory tracking an HTTP connection");
+        return bev; /* served, but without the limits */
+    }
+    hc->hs = hs;
+    hc->bev = bev;
+    bufferevent_incref(bev);
+    hc->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_conn_input, hc);
+    hc->next = hs->conns;
+    if (hs->conns)
+        hs->conns->prev = hc;
+    hs->conns = hc;
+    hs->nconns++;
+    hc->refused = hs->opt.max_connections > 0 && hs->nconns > (size_t)hs->opt.max_connections;
+    /* evhttp makes the connection once this returns: set it up on the next loop turn. */
+    event_active(hc->timer, EV_TIMEOUT, 1);
+    return bev;
+}
+
+/* A request of the connection reaches a handler. */
+static void conn_request_start(struct http_server *hs, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct http_conn *hc = evcon ? conn_find(hs, evcon) : NULL;
+    if (hc == NULL)
+        return;
+    hc->busy++;
+    event_del(hc->timer);
+    conn_arm(hc, hs->opt.header_timeout_s); /* only a liveness look while busy */
+}
+
+/* Its reply goes out: the next request's headers have their deadline from now. */
+static void conn_request_done(struct http_server *hs, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct http_conn *hc = evcon ? conn_find(hs, evcon) : NULL;
+    if (hc == NULL || hc->phase == HCP_SETUP)
+        return;
+    if (hc->busy > 0)
+        hc->busy--;
+    hc->phase = HCP_HEADERS;
+    hc->scan = 0;
+    conn_arm(hc, hs->opt.header_timeout_s);
+}
+
 /* ---- streams ---- */
 
 static void on_stream_conn_closed(struct evhttp_connection *conn, void *arg)
@@ -279,8 +520,13 @@ void http_stream_start(struct http_call *call, const char *content_type,
     call->stream_arg = arg;
     evhttp_send_reply_start(call->req, 200, "OK");
     count_status(call->hs, call->route, 200);
-    evhttp_connection_set_closecb(evhttp_request_get_connection(call->req), on_stream_conn_closed,
-                                  call);
+    /* The connection's close callback is the tracker's: it tells the stream. */
+    struct evhttp_connection *evcon = evhttp_request_get_connection(call->req);
+    struct http_conn *hc = conn_find(call->hs, evcon);
+    if (hc)
+        hc->stream = call;
+    else
+        evhttp_connection_set_closecb(evcon, on_stream_conn_closed, call);
 }
 
 int http_stream_write(struct http_call *call, const char *data, size_t len, size_t max_backlog)
@@ -301,8 +547,12 @@ int http_stream_write(struct http_call *call, const char *data, size_t len, size
 void http_stream_end(struct http_call *call)
 {
     struct evhttp_connection *conn = evhttp_request_get_connection(call->req);
-    if (conn)
+    struct http_conn *hc = conn ? conn_find(call->hs, conn) : NULL;
+    if (hc)
+        hc->stream = NULL;
+    else if (conn)
         evhttp_connection_set_closecb(conn, NULL, NULL);
+    conn_request_done(call->hs, call->req);
     evhttp_send_reply_end(call->req);
     call->hs->inflight--;
     if (call->query_parsed)
@@ -454,6 +704,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 500, "out of memory");
         return;
     }
+    conn_request_start(hs, req);
     hs->inflight++;
     call->hs = hs;
     call->req = req;
@@ -518,6 +769,13 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
         snprintf(errbuf, errlen, "out of memory");
         return NULL;
     }
+    hs->base = base;
+    hs->opt = *opt;
+    hs->opt.bind = NULL; /* not kept */
+    if (hs->opt.header_timeout_s <= 0)
+        hs->opt.header_timeout_s = opt->timeout_s;
+    if (hs->opt.body_timeout_s <= 0)
+        hs->opt.body_timeout_s = opt->timeout_s;
     hs->routes = routes;
     hs->nroutes = nroutes;
     hs->ctx = ctx;
@@ -537,6 +795,7 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(hs->http, on_request, hs);
+    evhttp_set_bevcb(hs->http, on_new_conn, hs);
     hs->bound = evhttp_bind_socket_with_handle(hs->http, opt->bind, (ev_uint16_t)opt->port);
     if (hs->bound == NULL) {
         snprintf(errbuf, errlen, "cannot listen for HTTP on %s:%d (address in use or not local?)",
@@ -562,7 +821,9 @@ void http_server_free(struct http_server *hs)
     if (hs == NULL)
         return;
     if (hs->http)
-        evhttp_free(hs->http);
+        evhttp_free(hs->http); /* closes every connection: their trackers go */
+    while (hs->conns)
+        conn_drop(hs->conns); /* not yet set up */
     free(hs->stats);
     free(hs);
 }
@@ -570,6 +831,16 @@ void http_server_free(struct http_server *hs)
 size_t http_server_inflight(const struct http_server *hs)
 {
     return hs->inflight;
+}
+
+size_t http_server_connections(const struct http_server *hs)
+{
+    return hs->nconns;
+}
+
+const struct http_conn_stats *http_server_conn_stats(const struct http_server *hs)
+{
+    return &hs->conn_stats;
 }
 
 void http_server_foreach_stat(const struct http_server *hs, http_stat_fn *fn, void *arg)

@@ -54,6 +54,21 @@ struct http_server_options {
     int64_t max_body;    /* bytes */
     int64_t max_headers; /* bytes */
     int timeout_s;       /* per connection read/write */
+    /* Connection limits (0: none). Beyond max_connections a new connection gets 503
+     * too_many_connections and is closed. A request's line and headers must arrive within
+     * header_timeout_s of the connection's start (or of the previous reply), its body within
+     * body_timeout_s of its headers, however slowly they trickle (timeout_s only bounds the
+     * silence between two reads). */
+    int max_connections;
+    int header_timeout_s;
+    int body_timeout_s;
+};
+
+/* Counters of the connection limits, for /metrics. */
+struct http_conn_stats {
+    uint64_t refused;          /* at max_connections */
+    uint64_t header_timeouts;  /* closed: headers not in within header_timeout_s */
+    uint64_t body_timeouts;    /* closed: body not in within body_timeout_s */
 };
 
 /* Binds and starts serving `routes` (the table must outlive the server). `ctx` is passed to
@@ -68,6 +83,9 @@ void http_server_free(struct http_server *hs);
 
 /* Requests accepted and not yet replied to. */
 size_t http_server_inflight(const struct http_server *hs);
+/* Open connections (counted against max_connections). */
+size_t http_server_connections(const struct http_server *hs);
+const struct http_conn_stats *http_server_conn_stats(const struct http_server *hs);
 
 /* The request, for reading headers, URI and body; valid until the reply. */
 struct evhttp_request *http_call_request(struct http_call *call);

@@ -25,6 +25,7 @@ struct subscriber {
     struct live_feed *feed;
     struct http_call *call;
     char enterprise_id[LPG_ID_MAX + 1]; /* "" = every enterprise */
+    char user[LPG_ID_MAX + 1];          /* who opened it */
 };
 
 struct live_feed {
@@ -33,6 +34,8 @@ struct live_feed {
     uint64_t boot;    /* this instance's start time (ms): the first part of every event id */
     struct subscriber *subs;
     size_t n_subs;
+    size_t max_per_enterprise, max_per_user; /* 0: no limit of its own */
+    struct live_feed_stats stats;
     struct event *heartbeat;
 };
 
@@ -177,8 +180,37 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
                          const struct auth_principal *p, const char *last_event_id)
 {
     if (f->n_subs >= LIVE_FEED_MAX_SUBSCRIBERS) {
+        f->stats.refused_capacity++;
         http_reply_error(call, 503, "too_many_subscribers",
                          "the live feed has too many open streams; retry later", NULL);
+        return;
+    }
+    /* Per user and per enterprise (a dispatcher's streams count for both; admins' and
+     * auditors' see every enterprise and count for their user only). At most
+     * LIVE_FEED_MAX_SUBSCRIBERS streams to walk. */
+    const char *ent = p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : "";
+    size_t of_user = 0, of_ent = 0;
+    for (const struct subscriber *o = f->subs; o; o = o->next) {
+        of_user += strcmp(o->user, p->user) == 0;
+        of_ent += ent[0] && strcmp(o->enterprise_id, ent) == 0;
+    }
+    if (f->max_per_user && of_user >= f->max_per_user) {
+        f->stats.refused_user++;
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "you already have %zu live-feed streams open (events_max_per_user); close one",
+                 of_user);
+        http_reply_error(call, 429, "too_many_streams", msg, NULL);
+        return;
+    }
+    if (f->max_per_enterprise && ent[0] && of_ent >= f->max_per_enterprise) {
+        f->stats.refused_enterprise++;
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "your enterprise already has %zu live-feed streams open "
+                 "(events_max_per_enterprise); close one",
+                 of_ent);
+        http_reply_error(call, 429, "too_many_streams", msg, NULL);
         return;
     }
     struct subscriber *s = calloc(1, sizeof(*s));
@@ -188,8 +220,8 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
     }
     s->feed = f;
     s->call = call;
-    if (p->role == AUTH_ROLE_DISPATCHER)
-        snprintf(s->enterprise_id, sizeof(s->enterprise_id), "%s", p->enterprise_id);
+    snprintf(s->enterprise_id, sizeof(s->enterprise_id), "%s", ent);
+    snprintf(s->user, sizeof(s->user), "%s", p->user);
     s->next = f->subs;
     if (f->subs)
         f->subs->prev = s;
@@ -231,4 +263,15 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
 size_t live_feed_subscribers(const struct live_feed *f)
 {
     return f ? f->n_subs : 0;
+}
+
+void live_feed_set_limits(struct live_feed *f, size_t per_enterprise, size_t per_user)
+{
+    f->max_per_enterprise = per_enterprise;
+    f->max_per_user = per_user;
+}
+
+const struct live_feed_stats *live_feed_stats(const struct live_feed *f)
+{
+    return &f->stats;
 }

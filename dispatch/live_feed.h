@@ -47,4 +47,17 @@ void live_feed_subscribe(struct live_feed *feed, struct http_call *call,
 
 size_t live_feed_subscribers(const struct live_feed *feed);
 
+/* Streams one user, and one enterprise (its dispatchers), may hold open at once, so that one
+ * client cannot take every stream of the instance (events_max_per_user,
+ * events_max_per_enterprise). 0 = no limit beyond LIVE_FEED_MAX_SUBSCRIBERS. */
+void live_feed_set_limits(struct live_feed *feed, size_t per_enterprise, size_t per_user);
+
+/* Subscriptions refused, for /metrics. */
+struct live_feed_stats {
+    uint64_t refused_capacity;   /* LIVE_FEED_MAX_SUBSCRIBERS reached (503) */
+    uint64_t refused_enterprise; /* the enterprise's limit reached (429) */
+    uint64_t refused_user;       /* the user's limit reached (429) */
+};
+const struct live_feed_stats *live_feed_stats(const struct live_feed *feed);
+
 #endif

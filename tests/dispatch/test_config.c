@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 42);
+    assert_int_equal(dispatchd_settings_count, 50);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -752,11 +752,19 @@ static const struct default_case dispatchd_defaults[] = {
     {"http_max_body", "1048576"},
     {"http_max_headers", "16384"},
     {"http_timeout", "30"},
+    {"http_max_connections", "1024"},
+    {"http_header_timeout", "10"},
+    {"http_body_timeout", "30"},
+    {"events_max_per_enterprise", "32"},
+    {"events_max_per_user", "4"},
     {"handset_bind", "127.0.0.1"},
     {"handset_port", "7070"},
     {"handset_max_connections", "10000"},
     {"handset_idle_timeout", "300"},
     {"handset_max_frame", "65536"},
+    {"handset_hello_timeout", "10"},
+    {"handset_max_unauthenticated", "1000"},
+    {"handset_max_unauthenticated_per_address", "32"},
     {"redis_host", "127.0.0.1"},
     {"redis_port", "6379"},
     {"redis_connect_timeout", "2000"},
