@@ -46,6 +46,9 @@ struct handset_server_options {
     int max_connections;
     int idle_timeout_s;
     size_t max_frame; /* bytes of one frame's payload */
+    /* PEM files of the TLS certificate (chain) and key; NULL or "" for plain TCP. */
+    const char *tls_cert;
+    const char *tls_key;
     const struct handset_hooks *hooks;
     void *hooks_ctx;
 };

@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +12,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 /* Distinct statuses counted per route; more than enough for the statuses we send. */
 #define HTTP_STATUS_SLOTS 16
@@ -36,6 +39,7 @@ struct http_server {
     size_t nroutes;
     void *ctx;
     struct store *store;
+    SSL_CTX *tls; /* NULL: plain HTTP */
     size_t inflight;
     /* stats[i] for routes[i]; stats[nroutes] for requests that matched no route. */
     struct route_stats *stats;
@@ -360,9 +364,39 @@ const char *http_call_header(struct http_call *call, const char *name)
 
 /* Every request lands here: we route ourselves so that unknown paths and methods get the
  * same JSON error shape as everything else (evhttp's own 404/501 pages are HTML). */
+/* evhttp's connection factory with TLS: every connection is a server-side OpenSSL bufferevent
+ * (the handshake runs before evhttp sees a byte). */
+static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+{
+    struct http_server *hs = arg;
+    SSL *ssl = SSL_new(hs->tls);
+    struct bufferevent *bev =
+        ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE)
+            : NULL;
+    if (bev == NULL) {
+        /* evhttp then makes a plain bufferevent; on_request refuses what arrives on it. */
+        log_error("out of memory for a TLS connection");
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* A client that closes without close_notify ends its connection, nothing more: HTTP
+     * frames its messages itself. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct http_server *hs = arg;
+    if (hs->tls != NULL) {
+        struct evhttp_connection *conn = evhttp_request_get_connection(req);
+        struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+        if (bev == NULL || bufferevent_openssl_get_ssl(bev) == NULL) {
+            evhttp_send_error(req, 503, "TLS connection could not be set up");
+            return; /* never serve in clear on a TLS listener */
+        }
+    }
     struct http_call *call = calloc(1, sizeof(*call));
     if (call == NULL) {
         evhttp_send_error(req, 500, "out of memory");
@@ -444,6 +478,14 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(hs->http, on_request, hs);
+    if (opt->tls_cert != NULL && opt->tls_cert[0] != '\0') {
+        hs->tls = tls_server_ctx_new(opt->tls_cert, opt->tls_key, errbuf, errlen);
+        if (hs->tls == NULL) {
+            http_server_free(hs);
+            return NULL;
+        }
+        evhttp_set_bevcb(hs->http, tls_bevcb, hs);
+    }
     hs->bound = evhttp_bind_socket_with_handle(hs->http, opt->bind, (ev_uint16_t)opt->port);
     if (hs->bound == NULL) {
         snprintf(errbuf, errlen, "cannot listen for HTTP on %s:%d (address in use or not local?)",
@@ -451,7 +493,7 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
         http_server_free(hs);
         return NULL;
     }
-    log_info("HTTP listening on %s:%d", opt->bind, opt->port);
+    log_info("HTTP%s listening on %s:%d", hs->tls ? "S" : "", opt->bind, opt->port);
     return hs;
 }
 
@@ -470,6 +512,7 @@ void http_server_free(struct http_server *hs)
         return;
     if (hs->http)
         evhttp_free(hs->http);
+    tls_ctx_free(hs->tls); /* after the connections: each SSL holds a reference anyway */
     free(hs->stats);
     free(hs);
 }

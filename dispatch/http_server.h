@@ -54,6 +54,9 @@ struct http_server_options {
     int64_t max_body;    /* bytes */
     int64_t max_headers; /* bytes */
     int timeout_s;       /* per connection read/write */
+    /* PEM files of the TLS certificate (chain) and key; NULL or "" for plain HTTP. */
+    const char *tls_cert;
+    const char *tls_key;
 };
 
 /* Binds and starts serving `routes` (the table must outlive the server). `ctx` is passed to
