@@ -14,8 +14,10 @@ BUILD_PKGS=(
 )
 # Run and test: the store of record, the GPS daemon with its Python replay engine, curl
 # (the HTTP client the tests and the quick start use), and Google's protobuf compiler and
-# Python runtime (the independent handset client of tests/python/ that checks the wire contract).
-RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler)
+# Python runtime (the independent handset client of tests/python/ that checks the wire contract),
+# and the openssl command line (run.sh's private CA and certificates, the TLS tests').
+RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler
+  openssl)
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1
