@@ -70,6 +70,9 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, char *e
         /* No session cache: a handset reconnects rarely, and a cache is memory held for
          * connections that are gone. */
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        /* Nor TLS 1.3 session tickets: no resumption to offer, so nothing to send (and no
+         * write after the handshake that a busy socket could hold up). */
+        SSL_CTX_set_num_tickets(ctx, 0);
         return ctx;
     }
     SSL_CTX_free(ctx);
