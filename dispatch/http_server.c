@@ -364,18 +364,18 @@ const char *http_call_header(struct http_call *call, const char *name)
 
 /* Every request lands here: we route ourselves so that unknown paths and methods get the
  * same JSON error shape as everything else (evhttp's own 404/501 pages are HTML). */
-/* evhttp's connection factory with TLS: every connection is a server-side OpenSSL bufferevent
- * (the handshake runs before evhttp sees a byte). */
-static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+/* The bufferevent of a new connection: with TLS a server-side OpenSSL one (the handshake runs
+ * before evhttp sees a byte), else a plain socket one. NULL when out of memory. */
+static struct bufferevent *conn_bev_new(struct http_server *hs, struct event_base *base)
 {
-    struct http_server *hs = arg;
+    if (hs->tls == NULL)
+        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     SSL *ssl = SSL_new(hs->tls);
     struct bufferevent *bev =
         ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                              BEV_OPT_CLOSE_ON_FREE)
             : NULL;
     if (bev == NULL) {
-        /* evhttp then makes a plain bufferevent; on_request refuses what arrives on it. */
         log_error("out of memory for a TLS connection");
         SSL_free(ssl);
         return NULL;
@@ -384,6 +384,13 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
      * frames its messages itself. */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     return bev;
+}
+
+/* evhttp's connection factory on a TLS listener. Should it return NULL, evhttp makes a plain
+ * bufferevent itself: on_request refuses what arrives on one. */
+static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+{
+    return conn_bev_new(arg, base);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
