@@ -181,6 +181,36 @@ static void test_https_and_handset_session_over_tls(void **state)
         wire_fix_3d(&fixes[i], (uint64_t)i + 1, t + (uint64_t)i * 500, 492000000 + i * 10,
                     1197500000, 500);
     assert_true(wire_send_positions(fd, 2, fixes, 20, 10000) >= 0);
+
+    /* 40 Pings in one TLS record: more frames than the server handles per read, all already
+     * decrypted inside TLS where the socket's readiness does not show them; every one is
+     * answered, in order. */
+    uint8_t burst[40 * 32];
+    size_t used = 0;
+    for (uint64_t id = 3; id < 43; id++) {
+        Lpg__V1__Ping ping = LPG__V1__PING__INIT;
+        Lpg__V1__Envelope penv = LPG__V1__ENVELOPE__INIT;
+        penv.has_request_id = 1;
+        penv.request_id = id;
+        penv.body_case = LPG__V1__ENVELOPE__BODY_PING;
+        penv.ping = &ping;
+        size_t len = lpg__v1__envelope__get_packed_size(&penv);
+        assert_true(used + 4 + len <= sizeof(burst));
+        burst[used++] = 0;
+        burst[used++] = 0;
+        burst[used++] = 0;
+        burst[used++] = (uint8_t)len;
+        lpg__v1__envelope__pack(&penv, burst + used);
+        used += len;
+    }
+    assert_int_equal(harness_send_all(fd, burst, used), 0);
+    for (uint64_t id = 3; id < 43; id++) {
+        env = wire_recv(fd, 10000);
+        assert_non_null(env);
+        assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+        assert_int_equal(env->ack->ack_seq, id);
+        lpg__v1__envelope__free_unpacked(env, NULL);
+    }
     harness_close(fd);
 
     /* A Hello in clear to the TLS handset port: no session, the connection is closed. */
