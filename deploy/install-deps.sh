@@ -15,9 +15,10 @@ BUILD_PKGS=(
 # Run and test: the store of record, the GPS daemon with its Python replay engine, curl
 # (the HTTP client the tests and the quick start use), and Google's protobuf compiler and
 # Python runtime (the independent handset client of tests/python/ that checks the wire contract).
-# faketime: deploy/test.sh's LPG_TEST_CLOCK runs the suite at a chosen hour.
+# faketime: deploy/test.sh's LPG_TEST_CLOCK runs the suite at a chosen hour. The openssl command
+# line: run.sh's private CA and certificates, the TLS tests'.
 RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler
-          faketime)
+          faketime openssl)
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1

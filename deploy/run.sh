@@ -9,6 +9,12 @@
 # this script prints what happens and where to look. dispatchd's log then goes to
 # var/log/dispatchd.log. LPG_DEMO=0: dispatchd alone, in the foreground, as before.
 #
+# Encrypted and authenticated as in production: a private CA and a server certificate for
+# 127.0.0.1 and localhost under var/tls/ (made on the first run, reused after), HTTPS and TLS
+# on the handset port, the vehicle units and simulated handsets verifying dispatchd against the
+# CA; Redis with a random password in var/redis.password (made on the first run), given to Redis
+# and dispatchd through files readable by this user only (never on a command line).
+#
 # Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070),
 #              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data, logs, demo state),
 #              LPG_DEMO (1: the live demo; 0: none).
@@ -35,6 +41,52 @@ cmake --build "$build_dir" -j "$(nproc)" >/dev/null
 dispatchd="$build_dir/dispatch/dispatchd"
 
 mkdir -p "$var_dir/redis" "$var_dir/log"
+
+# ---- TLS: a private CA and dispatchd's certificate (openssl CLI), kept for later runs ----
+tls_dir=$var_dir/tls
+ca=$tls_dir/ca.pem
+server_cert=$tls_dir/server.pem
+server_key=$tls_dir/server.key
+make_tls() {
+  mkdir -p "$tls_dir"
+  chmod 700 "$tls_dir"
+  (
+    umask 077
+    cd "$tls_dir"
+    if [ ! -s ca.pem ] || [ ! -s ca.key ]; then
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+        -out ca.pem -days 3650 -subj "/CN=lpg-dispatch private CA ($(uname -n))" 2>/dev/null
+      rm -f server.pem server.key
+      echo "run: created a private CA in $tls_dir/ca.pem (clients verify dispatchd with it)"
+    fi
+    # A certificate that no longer verifies (expired, or from an older CA) is made again.
+    if [ ! -s server.pem ] || [ ! -s server.key ] ||
+       ! openssl verify -CAfile ca.pem server.pem >/dev/null 2>&1 ||
+       ! openssl x509 -in server.pem -noout -checkend 86400 >/dev/null; then
+      printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+        "basicConstraints=critical,CA:FALSE" >server.ext
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+        -out server.csr -subj "/CN=localhost" 2>/dev/null
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 \
+        -extfile server.ext -out server.pem 2>/dev/null
+      rm -f server.csr server.ext
+      echo "run: created dispatchd's certificate $tls_dir/server.pem (127.0.0.1, localhost)"
+    fi
+  )
+}
+make_tls
+
+# ---- Redis password: random on the first run, in files only this user reads ----
+if [ ! -s "$var_dir/redis.password" ]; then
+  (umask 077 && "$python" -c 'import secrets; print(secrets.token_urlsafe(24))' \
+    >"$var_dir/redis.password")
+  echo "run: created a Redis password in $var_dir/redis.password"
+fi
+redis_password=$(cat "$var_dir/redis.password")
+(umask 077 && printf 'requirepass "%s"\n' "$redis_password" >"$var_dir/redis-auth.conf")
+(umask 077 && printf 'redis_password = "%s"\n' "$redis_password" >"$var_dir/dispatchd-secrets.conf")
+# redis-cli takes the password from the environment (not from its command line, which ps shows).
+export REDISCLI_AUTH=$redis_password
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$redis_port" "$http_port" "$handset_port"; do
@@ -87,7 +139,7 @@ trap 'exit 143' TERM
 # after dispatchd has flushed its writes.
 echo "run: starting redis-server on 127.0.0.1:$redis_port (data: $var_dir/redis, log: $var_dir/log/redis.log)"
 setsid redis-server "$top/deploy/redis.conf" --port "$redis_port" --dir "$var_dir/redis" \
-  --logfile "$var_dir/log/redis.log" &
+  --logfile "$var_dir/log/redis.log" --include "$var_dir/redis-auth.conf" &
 redis_pid=$!
 for _ in $(seq 1 100); do
   if redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then break; fi
@@ -114,8 +166,8 @@ prepare_demo() {
      [ "$(redis-cli -p "$redis_port" EXISTS "${prefix}user:$demo_admin")" != 1 ]; then
     (umask 077 && "$python" -c 'import secrets; print(secrets.token_urlsafe(18))' \
       >"$demo_dir/admin.password")
-    "$dispatchd" --config "$top/deploy/dispatchd.conf" --redis-port="$redis_port" \
-      --create-admin "$demo_admin" <"$demo_dir/admin.password" >/dev/null
+    "$dispatchd" --config "$top/deploy/dispatchd.conf" --config "$var_dir/dispatchd-secrets.conf" \
+      --redis-port="$redis_port" --create-admin "$demo_admin" <"$demo_dir/admin.password" >/dev/null
     echo "run: demo: created the admin user $demo_admin (password in $demo_dir/admin.password)"
   fi
   # The handset client's protobuf modules, generated at run time, never into the source tree.
@@ -149,7 +201,7 @@ lon, lat = dataset.zone_centre(sys.argv[2]); print("%s,%s" % (lat, lon))' "$top/
     replay_pids+=($!)
     setsid "$build_dir/dispatch/lpg-agent" --device-id="$unit" \
       --credential-file="$demo_dir/$unit.secret" --spool-dir="$demo_dir/spool-$unit" \
-      --gpsd-port="$gpsd_port" --server-port="$handset_port" --batch-max-age=2000 \
+      --gpsd-port="$gpsd_port" --server-port="$handset_port" --tls-ca="$ca" --batch-max-age=2000 \
       --status-interval=30 >>"$var_dir/log/agent-$unit.log" 2>&1 &
     agent_pids+=($!)
     for _ in $(seq 1 100); do
@@ -165,7 +217,7 @@ lon, lat = dataset.zone_centre(sys.argv[2]); print("%s,%s" % (lat, lon))' "$top/
 
 wait_healthy() {
   for _ in $(seq 1 300); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/healthz")" = 200 ]
+    if [ "$(curl -s --cacert "$ca" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$http_port/healthz")" = 200 ]
     then return 0; fi
     kill -0 "$dispatchd_pid" 2>/dev/null || return 1
     sleep 0.1
@@ -174,7 +226,7 @@ wait_healthy() {
 }
 
 print_demo_guide() {
-  local api="http://127.0.0.1:$http_port" day next
+  local api="https://127.0.0.1:$http_port" day next
   day=$(date -u +%Y-%m-%d)
   next=$(date -u -d tomorrow +%Y-%m-%d)
   cat <<MSG
@@ -184,7 +236,7 @@ run: the demo is running: 8 simulated handsets and 2 vehicle units (gpsd + lpg-a
   Where to look, from another terminal (dispatcher's token in $demo_dir/token, admin's in
   $demo_dir/admin-token; both valid 8 h):
     TOKEN=\$(cat $demo_dir/token); ADMIN=\$(cat $demo_dir/admin-token)
-    alias api='curl -s -H "Authorization: Bearer \$TOKEN"'
+    alias api='curl -s --cacert $ca -H "Authorization: Bearer \$TOKEN"'
     api $api/v1/orders                      orders: assigned, delivered, failed, waiting
     api '$api/v1/orders?state=created'      the order waiting for a licensed person, and why
     api $api/v1/alerts                      overspeed, roadside_sale, hazard, load_mismatch
@@ -194,18 +246,23 @@ run: the demo is running: 8 simulated handsets and 2 vehicle units (gpsd + lpg-a
     api '$api/v1/vehicles/v-103/route?from=${day}T00:00:00Z&to=${next}T00:00:00Z&format=geojson'
     api $api/v1/vehicles/v-101/load         what a vehicle carries, its trip
     api $api/v1/cylinders/CY-HLR-0001-OVERDUE/history
-    curl -sN -H "Authorization: Bearer \$TOKEN" $api/v1/events     the live feed
-    curl -s -H "Authorization: Bearer \$ADMIN" $api/v1/audit/verify   the audit chain
-    curl -s $api/metrics | grep '^lpg_'       Prometheus metrics
-    redis-cli -p $redis_port --scan --pattern 'lpg:*'   what the service stored
+    api -N $api/v1/events                    the live feed
+    curl -s --cacert $ca -H "Authorization: Bearer \$ADMIN" $api/v1/audit/verify   the audit chain
+    curl -s --cacert $ca $api/metrics | grep '^lpg_'       Prometheus metrics
+    REDISCLI_AUTH=\$(cat $var_dir/redis.password) redis-cli -p $redis_port --scan --pattern 'lpg:*'
+                                            what the service stored (Redis has a password)
+  TLS: HTTPS and the handset port use $server_cert, signed by the private CA
+  $ca (clients verify with --cacert / tls_ca; plain http:// gets no answer).
   Logs: dispatchd in $var_dir/log/dispatchd.log, Redis in $var_dir/log/redis.log.
   Ctrl-C stops the fleet, dispatchd and Redis. LPG_DEMO=0 runs without the demo.
 
 MSG
 }
 
-dispatchd_args=(--config "$top/deploy/dispatchd.conf" --redis-port="$redis_port"
-                --http-port="$http_port" --handset-port="$handset_port")
+dispatchd_args=(--config "$top/deploy/dispatchd.conf" --config "$var_dir/dispatchd-secrets.conf"
+                --redis-port="$redis_port" --http-port="$http_port" --handset-port="$handset_port"
+                --http-tls-cert="$server_cert" --http-tls-key="$server_key"
+                --handset-tls-cert="$server_cert" --handset-tls-key="$server_key")
 if [ "$demo" != 0 ]; then
   prepare_demo
   echo "run: starting dispatchd (config deploy/dispatchd.conf, log: $var_dir/log/dispatchd.log)"
@@ -218,14 +275,14 @@ if [ "$demo" != 0 ]; then
     exit 1
   fi
   export PYTHONPATH="$demo_dir/gen:$top/tests/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
-  if ! "$python" "$top/deploy/demo/demo.py" load --http-port "$http_port" \
+  if ! "$python" "$top/deploy/demo/demo.py" load --http-port "$http_port" --ca "$ca" \
        --state-dir "$demo_dir" --admin "$demo_admin"; then
     echo "run: error: the demo data could not be loaded (LPG_DEMO=0 runs without it)" >&2
     exit 1
   fi
   print_demo_guide
   start_vehicle_units
-  setsid "$python" "$top/deploy/demo/demo.py" run --http-port "$http_port" \
+  setsid "$python" "$top/deploy/demo/demo.py" run --http-port "$http_port" --ca "$ca" \
     --handset-port "$handset_port" --state-dir "$demo_dir" &
   fleet_pid=$!
 else
@@ -233,10 +290,10 @@ cat <<MSG
 run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 
   Where to look:
-    curl -s http://127.0.0.1:$http_port/healthz        service and Redis health (JSON)
-    curl -s http://127.0.0.1:$http_port/metrics        Prometheus metrics
-    redis-cli -p $redis_port --scan --pattern 'lpg:*'   what the service stored
-    handset protocol on 127.0.0.1:$handset_port (proto/README.md)
+    curl -s --cacert $ca https://127.0.0.1:$http_port/healthz   service and Redis health (JSON)
+    curl -s --cacert $ca https://127.0.0.1:$http_port/metrics   Prometheus metrics
+    REDISCLI_AUTH=\$(cat $var_dir/redis.password) redis-cli -p $redis_port --scan --pattern 'lpg:*'
+    handset protocol over TLS on 127.0.0.1:$handset_port (proto/README.md; CA $ca)
     logs: dispatchd below; Redis in $var_dir/log/redis.log
 
 MSG

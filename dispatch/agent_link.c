@@ -11,6 +11,10 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "frame.h"
 #include "log.h"
 #include "timeval_ms.h"
+#include "tls.h"
 #include "lpg/v1/envelope.pb-c.h"
 
 #define AGENT_SOFTWARE "lpg-agent 0.1.0"
@@ -35,6 +40,7 @@ struct agent_link {
 
     enum link_state state;
     struct bufferevent *bev;
+    SSL_CTX *tls; /* NULL: plain TCP */
     struct lpg_frame_decoder *dec;
     struct event *retry_ev;   /* reconnect, or end of a hold */
     struct event *timeout_ev; /* connect+Hello, or the answer to the request in flight */
@@ -263,13 +269,28 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     struct agent_link *l = arg;
     if (what & BEV_EVENT_CONNECTED) {
         send_hello(l);
         return;
     }
-    if (what & BEV_EVENT_EOF)
+    SSL *ssl = l->tls ? bufferevent_openssl_get_ssl(bev) : NULL;
+    unsigned long tls_err = ssl ? bufferevent_get_openssl_error(bev) : 0;
+    if (ssl != NULL && (what & BEV_EVENT_ERROR) && tls_err != 0) {
+        /* Say why: an unknown CA or a certificate for another name is a configuration error
+         * the operator must see, not a network hiccup. */
+        char why[300], lib[160];
+        ERR_error_string_n(tls_err, lib, sizeof(lib));
+        long vr = SSL_get_verify_result(ssl);
+        if (vr != X509_V_OK)
+            snprintf(why, sizeof(why), "TLS: the server's certificate is not trusted: %s (%s)",
+                     X509_verify_cert_error_string(vr), lib);
+        else
+            snprintf(why, sizeof(why), "TLS: %s", lib);
+        while (bufferevent_get_openssl_error(bev) != 0)
+            ; /* the rest of this connection's queue: nothing more to say */
+        go_down(l, why);
+    } else if (what & BEV_EVENT_EOF)
         go_down(l, "the server closed the connection");
     else if (what & BEV_EVENT_ERROR)
         go_down(l, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -287,7 +308,21 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
     if (l->state != DOWN)
         return;
     l->dec = lpg_frame_decoder_new((size_t)l->cfg->max_frame);
-    l->bev = bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (l->tls == NULL) {
+        l->bev = bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    } else {
+        /* Connected (BEV_EVENT_CONNECTED) only once the handshake verified the server's
+         * certificate and name. */
+        SSL *ssl = tls_client_new_ssl(l->tls, l->cfg->server_host);
+        l->bev = ssl ? bufferevent_openssl_socket_new(l->base, -1, ssl,
+                                                      BUFFEREVENT_SSL_CONNECTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+        if (ssl && !l->bev)
+            SSL_free(ssl);
+        if (l->bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
+    }
     if (!l->dec || !l->bev) {
         l->state = CONNECTING;
         go_down(l, "out of memory");
@@ -357,6 +392,15 @@ struct agent_link *agent_link_new(struct event_base *base, const struct agent_co
     backoff_init(&l->backoff, (int)cfg->reconnect_min, (int)cfg->reconnect_max);
     backoff_init(&l->retry_backoff, (int)cfg->reconnect_min, (int)cfg->reconnect_max);
     l->credential = strdup(credential);
+    if (cfg->tls_ca[0] != '\0') {
+        char err[300];
+        l->tls = tls_client_ctx_new(cfg->tls_ca, cfg->tls_cert, cfg->tls_key, err, sizeof(err));
+        if (l->tls == NULL) {
+            log_error("%s", err);
+            agent_link_free(l);
+            return NULL;
+        }
+    }
     l->retry_ev = evtimer_new(base, try_connect, l);
     l->timeout_ev = evtimer_new(base, on_timeout, l);
     l->ping_ev = evtimer_new(base, on_ping, l);
@@ -375,6 +419,7 @@ void agent_link_free(struct agent_link *l)
     if (l->bev)
         bufferevent_free(l->bev);
     lpg_frame_decoder_free(l->dec);
+    tls_ctx_free(l->tls);
     if (l->retry_ev)
         event_free(l->retry_ev);
     if (l->timeout_ev)

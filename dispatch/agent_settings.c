@@ -6,6 +6,8 @@
  */
 #include "agent_settings.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +58,36 @@ const struct cfg_setting agent_settings[AGENT_SETTINGS_COUNT] = {
      .max = 65535,
      .default_value = "7070",
      .help = "TCP port of dispatchd's handset listener."},
+    {.name = "tls_ca",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(AC, tls_ca),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the CA certificate(s) that signed dispatchd's handset certificate: "
+             "the agent then speaks TLS and accepts only a certificate for server_host; empty: "
+             "plain TCP (allowed only to a loopback server_host or with allow_plaintext)."},
+    {.name = "tls_cert",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(AC, tls_cert),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of a client certificate presented to the server (optional; with "
+             "tls_key)."},
+    {.name = "tls_key",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(AC, tls_key),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the private key of tls_cert."},
+    {.name = "allow_plaintext",
+     .type = CFG_BOOL,
+     .offset = CFG_OFF_BOOL(AC, allow_plaintext),
+     .default_value = "false",
+     .help = "Let the agent talk to a non-loopback server_host without TLS (the device secret "
+             "then crosses the network in clear); otherwise it refuses to start."},
     {.name = "gpsd_host",
      .type = CFG_STRING,
      .offset = CFG_OFF_STRING(AC, gpsd_host),
@@ -223,6 +255,18 @@ const struct cfg_setting agent_settings[AGENT_SETTINGS_COUNT] = {
      .help = "Largest frame accepted from the server (announced in the Hello)."},
 };
 
+/* 127.0.0.0/8, ::1 or "localhost". */
+static int host_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 int agent_settings_require_device(const struct agent_config *c, char *errbuf, size_t errlen)
 {
     const char *why = NULL;
@@ -230,6 +274,10 @@ int agent_settings_require_device(const struct agent_config *c, char *errbuf, si
         why = "device_id is required (the id registered with POST /v1/devices)";
     else if (c->credential_file[0] == '\0')
         why = "credential_file is required (a file holding the device secret)";
+    else if (c->tls_ca[0] == '\0' && !c->allow_plaintext && !host_is_loopback(c->server_host))
+        why = "server_host is not a loopback address and tls_ca is not set: set tls_ca (the CA "
+              "of dispatchd's certificate), or allow_plaintext = true to send the device "
+              "secret and positions in clear";
     if (why && errbuf && errlen)
         snprintf(errbuf, errlen, "%s", why);
     return why ? -1 : 0;
@@ -243,6 +291,10 @@ int agent_settings_validate(const void *conf, char *errbuf, size_t errlen)
         why = "reconnect_min must not exceed reconnect_max";
     else if (c->batch_max_fixes > c->spool_max_fixes)
         why = "batch_max_fixes must not exceed spool_max_fixes";
+    else if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0'))
+        why = "tls_cert and tls_key must be set together";
+    else if (c->tls_cert[0] != '\0' && c->tls_ca[0] == '\0')
+        why = "tls_cert needs tls_ca (a client certificate is only sent over TLS)";
     if (why && errbuf && errlen)
         snprintf(errbuf, errlen, "%s", why);
     return why ? -1 : 0;

@@ -10,6 +10,7 @@
 #ifndef LPG_AGENT_SETTINGS_H
 #define LPG_AGENT_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,10 @@ struct agent_config {
 
     char *server_host;
     int64_t server_port;
+    char *tls_ca;         /* PEM CA file; "" = plain TCP */
+    char *tls_cert;       /* optional client certificate (PEM) */
+    char *tls_key;        /* its key */
+    bool allow_plaintext; /* plain TCP to a non-loopback server_host */
     char *gpsd_host;
     int64_t gpsd_port;
 
@@ -55,7 +60,7 @@ struct agent_config {
     int64_t max_frame;       /* bytes: largest frame accepted from the server */
 };
 
-#define AGENT_SETTINGS_COUNT 24
+#define AGENT_SETTINGS_COUNT 28
 
 extern const struct cfg_setting agent_settings[AGENT_SETTINGS_COUNT];
 

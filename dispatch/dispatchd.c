@@ -270,6 +270,8 @@ static int dispatchd_start(struct dispatchd *d)
         .reconnect_min_ms = (int)d->cfg.redis_reconnect_min,
         .reconnect_max_ms = (int)d->cfg.redis_reconnect_max,
         .key_prefix = d->cfg.redis_key_prefix,
+        .user = d->cfg.redis_user,
+        .password = d->cfg.redis_password,
     };
     /* The figures of the rules are settings (docs/configuration.md); the rest of the rules'
      * tuning (e.g. the 200 m gap-as-rest radius) keeps rules_config_default's values. */
@@ -332,6 +334,8 @@ static int dispatchd_start(struct dispatchd *d)
         .max_connections = (int)d->cfg.http_max_connections,
         .header_timeout_s = (int)d->cfg.http_header_timeout,
         .body_timeout_s = (int)d->cfg.http_body_timeout,
+        .tls_cert = d->cfg.http_tls_cert,
+        .tls_key = d->cfg.http_tls_key,
     };
     /* One route table from the areas' tables. */
     const struct {
@@ -374,6 +378,8 @@ static int dispatchd_start(struct dispatchd *d)
         .max_unauthenticated = (int)d->cfg.handset_max_unauthenticated,
         .max_unauthenticated_per_address = (int)d->cfg.handset_max_unauthenticated_per_address,
         .max_frame = (size_t)d->cfg.handset_max_frame,
+        .tls_cert = d->cfg.handset_tls_cert,
+        .tls_key = d->cfg.handset_tls_key,
         .hooks = &handset_dispatch_hooks,
         .hooks_ctx = d,
     };
@@ -522,6 +528,13 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
                 cfg->redis_host, (long long)cfg->redis_port, rc ? rc->errstr : "out of memory");
     } else {
         char key[256], idx[128];
+        if (cfg->redis_password[0] != '\0') {
+            /* First command: as dispatchd does on every connection (store.c). */
+            if (cfg->redis_user[0] != '\0')
+                redisAppendCommand(rc, "AUTH %s %s", cfg->redis_user, cfg->redis_password);
+            else
+                redisAppendCommand(rc, "AUTH %s", cfg->redis_password);
+        }
         snprintf(key, sizeof(key), "%suser:%s", cfg->redis_key_prefix, name);
         snprintf(idx, sizeof(idx), "%sindex:user", cfg->redis_key_prefix);
         redisAppendCommand(rc, "MULTI");
@@ -529,11 +542,18 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
         redisAppendCommand(rc, "SADD %s %s", idx, name);
         redisAppendCommand(rc, "EXEC");
         int ok = 1;
-        for (int i = 0; i < 4; i++) {
+        int replies = cfg->redis_password[0] != '\0' ? 5 : 4;
+        char first_err[128] = "error reply";
+        for (int i = 0; i < replies; i++) {
             redisReply *r = NULL;
             if (redisGetReply(rc, (void **)&r) != REDIS_OK || r == NULL ||
-                r->type == REDIS_REPLY_ERROR || (i == 3 && r->type != REDIS_REPLY_ARRAY))
+                r->type == REDIS_REPLY_ERROR ||
+                (i == replies - 1 && r->type != REDIS_REPLY_ARRAY)) {
+                /* Redis' error text (e.g. WRONGPASS, NOAUTH) never contains the password. */
+                if (ok && r && r->type == REDIS_REPLY_ERROR)
+                    snprintf(first_err, sizeof(first_err), "%s", r->str);
                 ok = 0;
+            }
             if (r)
                 freeReplyObject(r);
         }
@@ -544,7 +564,7 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
             status = 0;
         } else {
             fprintf(stderr, "dispatchd: --create-admin: Redis refused the write: %s\n",
-                    rc->err ? rc->errstr : "error reply");
+                    rc->err ? rc->errstr : first_err);
         }
     }
     if (rc)

@@ -7,6 +7,8 @@
  */
 #include "dispatchd_settings.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +18,10 @@
 
 /* Longest address or host name (a DNS name is at most 253 bytes). */
 #define ADDR_LEN_MAX 255
+/* Longest file path of a certificate or key. */
+#define PATH_LEN_MAX 1024
+/* Longest Redis user name and password (Redis itself has no smaller limit worth knowing). */
+#define REDIS_SECRET_LEN_MAX 512
 /* Longest Redis key prefix; short keeps every key short. */
 #define KEY_PREFIX_LEN_MAX 64
 
@@ -114,6 +120,22 @@ const struct cfg_setting dispatchd_settings[] = {
      .help = "Most GET /v1/events streams open at once for one user; more get 429 "
              "too_many_streams."},
 
+    {.name = "http_tls_cert",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, http_tls_cert),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the HTTP API's TLS certificate, followed by its chain; empty: plain "
+             "HTTP (allowed only on loopback or with allow_plaintext)."},
+    {.name = "http_tls_key",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, http_tls_key),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the private key of http_tls_cert (readable by dispatchd only)."},
+
     {.name = "handset_bind",
      .type = CFG_STRING,
      .offset = CFG_OFF_STRING(DC, handset_bind),
@@ -183,6 +205,28 @@ const struct cfg_setting dispatchd_settings[] = {
              "source address (devices behind one NAT share it, but each is anonymous only for "
              "the moment of its Hello). Further ones are refused."},
 
+    {.name = "handset_tls_cert",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, handset_tls_cert),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the handset listener's TLS certificate, followed by its chain; empty: "
+             "plain TCP (allowed only on loopback or with allow_plaintext)."},
+    {.name = "handset_tls_key",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, handset_tls_key),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the private key of handset_tls_cert (readable by dispatchd only)."},
+    {.name = "allow_plaintext",
+     .type = CFG_BOOL,
+     .offset = CFG_OFF_BOOL(DC, allow_plaintext),
+     .default_value = "false",
+     .help = "Let a listener without TLS bind to a non-loopback address (e.g. behind a "
+             "TLS-terminating proxy on a private network); otherwise dispatchd refuses to start."},
+
     {.name = "redis_host",
      .type = CFG_STRING,
      .offset = CFG_OFF_STRING(DC, redis_host),
@@ -230,6 +274,21 @@ const struct cfg_setting dispatchd_settings[] = {
      .default_value = "5000",
      .unit = "ms",
      .help = "Longest delay between Redis reconnect attempts; at least redis_reconnect_min."},
+    {.name = "redis_user",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, redis_user),
+     .min = 0,
+     .max = REDIS_SECRET_LEN_MAX,
+     .default_value = "",
+     .help = "Redis ACL user to authenticate as; empty: the default user (requirepass)."},
+    {.name = "redis_password",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, redis_password),
+     .min = 0,
+     .max = REDIS_SECRET_LEN_MAX,
+     .default_value = "",
+     .help = "Password sent with AUTH after every connection to Redis; empty: no AUTH. Keep it "
+             "in a config file readable by dispatchd only, not on the command line."},
     {.name = "redis_key_prefix",
      .type = CFG_STRING,
      .offset = CFG_OFF_STRING(DC, redis_key_prefix),
@@ -460,6 +519,38 @@ const struct cfg_setting dispatchd_settings[] = {
 
 const size_t dispatchd_settings_count = sizeof dispatchd_settings / sizeof dispatchd_settings[0];
 
+/* 127.0.0.0/8, ::1 or "localhost": reachable from this host only. */
+static int is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(addr, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* A listener's TLS settings: both files or neither; in clear only on loopback unless the
+ * operator said so. Returns 0, or -1 with the message in buf. */
+static int check_listener_tls(const char *what, const char *bind, const char *cert,
+                              const char *key, bool allow_plaintext, char *buf, size_t len)
+{
+    if ((cert[0] != '\0') != (key[0] != '\0')) {
+        snprintf(buf, len, "%s_tls_cert and %s_tls_key must be set together", what, what);
+        return -1;
+    }
+    if (cert[0] == '\0' && !allow_plaintext && !is_loopback(bind)) {
+        snprintf(buf, len,
+                 "%s_bind \"%.64s\" is not a loopback address and the %s listener has no TLS: "
+                 "set %s_tls_cert and %s_tls_key, or allow_plaintext = true to accept "
+                 "plaintext on the network (tokens, passwords and device secrets in clear)",
+                 what, bind, what, what, what);
+        return -1;
+    }
+    return 0;
+}
+
 static int is_wildcard(const char *addr)
 {
     return strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0 || strcmp(addr, "*") == 0;
@@ -469,7 +560,7 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
 {
     const struct dispatchd_config *c = conf;
     const char *msg = NULL;
-    char buf[256];
+    char buf[400];
 
     if (c->redis_reconnect_min > c->redis_reconnect_max) {
         snprintf(buf, sizeof buf,
@@ -488,6 +579,14 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
                  "http_port and handset_port are both %lld on overlapping addresses "
                  "(http_bind \"%.64s\", handset_bind \"%.64s\")",
                  (long long)c->http_port, c->http_bind, c->handset_bind);
+        msg = buf;
+    } else if (c->redis_user[0] != '\0' && c->redis_password[0] == '\0') {
+        snprintf(buf, sizeof buf, "redis_user is set without redis_password");
+        msg = buf;
+    } else if (check_listener_tls("http", c->http_bind, c->http_tls_cert, c->http_tls_key,
+                                  c->allow_plaintext, buf, sizeof buf) != 0 ||
+               check_listener_tls("handset", c->handset_bind, c->handset_tls_cert,
+                                  c->handset_tls_key, c->allow_plaintext, buf, sizeof buf) != 0) {
         msg = buf;
     }
     if (msg == NULL)

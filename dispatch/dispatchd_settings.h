@@ -11,6 +11,7 @@
 #ifndef LPG_DISPATCHD_SETTINGS_H
 #define LPG_DISPATCHD_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,8 @@ struct dispatchd_config {
     int64_t http_body_timeout;    /* seconds */
     int64_t events_max_per_enterprise; /* live-feed streams */
     int64_t events_max_per_user;       /* live-feed streams */
+    char *http_tls_cert;      /* PEM file; "" = plain HTTP */
+    char *http_tls_key;       /* PEM file */
 
     /* handset listener */
     char *handset_bind;              /* address; default loopback */
@@ -40,6 +43,9 @@ struct dispatchd_config {
     int64_t handset_hello_timeout;   /* seconds */
     int64_t handset_max_unauthenticated;             /* count */
     int64_t handset_max_unauthenticated_per_address; /* count */
+    char *handset_tls_cert;          /* PEM file; "" = plain TCP */
+    char *handset_tls_key;           /* PEM file */
+    bool allow_plaintext; /* a listener without TLS may bind to a non-loopback address */
 
     /* Redis store */
     char *redis_host;              /* host name or address */
@@ -48,6 +54,8 @@ struct dispatchd_config {
     int64_t redis_ping_interval;   /* ms */
     int64_t redis_reconnect_min;   /* ms, first reconnect delay */
     int64_t redis_reconnect_max;   /* ms, cap of the reconnect backoff */
+    char *redis_user;              /* ACL user; "" = default user */
+    char *redis_password;          /* AUTH password; "" = no AUTH; never logged */
     char *redis_key_prefix;        /* every key the service writes starts with it */
 
     int64_t route_retention_days; /* days of route history kept */
@@ -81,7 +89,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 50
+#define DISPATCHD_SETTINGS_COUNT 57
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */
@@ -90,7 +98,9 @@ extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */
  *   - redis_reconnect_min <= redis_reconnect_max;
  *   - cylinder_design_life <= cylinder_max_life;
  *   - the HTTP and handset listeners do not claim the same port on the same (or a wildcard)
- *     address.
+ *     address;
+ *   - each listener's TLS certificate and key are set together, and a listener without TLS
+ *     binds to loopback only, unless allow_plaintext.
  * conf is a struct dispatchd_config (void * so it fits cfg_program.validate). Returns 0, or -1
  * with a message naming the settings in errbuf (config.h error convention). */
 int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen);

@@ -28,6 +28,7 @@
 #include "frame.h"
 #include "log.h"
 #include "store.h"
+#include "tls.h"
 
 #include "lpg/v1/envelope.pb-c.h"
 
@@ -45,6 +46,7 @@
 #include <event2/listener.h>
 #include <hiredis/hiredis.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 /* The wire contract version this server speaks (proto/README.md). */
 #define HANDSET_PROTOCOL_VERSION 1
@@ -94,6 +96,7 @@ struct handset_conn {
     struct event *ev_read;
     struct event *ev_write;        /* created when output is first queued; NULL before */
     struct evbuffer *out;          /* what the socket did not take yet; NULL when none */
+    SSL *ssl;                      /* TLS state when the listener has TLS; NULL for plain TCP */
     struct lpg_frame_decoder *dec;
     /* The peer's address, kept compact and formatted for logs only (hconn_peer). */
     uint8_t peer_addr[16]; /* in_addr or in6_addr */
@@ -119,6 +122,7 @@ struct handset_server {
     struct event_base *base;
     struct evconnlistener *listener;
     struct store *store;
+    SSL_CTX *tls; /* NULL: plain TCP */
     struct handset_server_options opt;
     char *bind;
     struct handset_conn *conns;
@@ -208,6 +212,7 @@ static void hconn_destroy(struct handset_conn *c)
         event_free(c->ev_write);
     if (c->out)
         evbuffer_free(c->out);
+    tls_conn_free(c->ssl);
     if (c->fd >= 0)
         evutil_closesocket(c->fd);
     lpg_frame_decoder_free(c->dec);
@@ -305,13 +310,71 @@ static void hconn_peer_failed(struct handset_conn *c, int err)
     hconn_close(c);
 }
 
+/* ---- plain or TLS I/O on the socket: the only places that read or write it ---- */
+
+/* While a TLS write waits for the peer's handshake, the write event waits for the socket to
+ * be readable; otherwise for it to be writable. */
+static void hconn_tls_wait(struct handset_conn *c, int want)
+{
+    short what = want == TLS_WANT_READ ? EV_READ : EV_WRITE;
+    if (c->ev_write == NULL || (event_get_events(c->ev_write) & (EV_READ | EV_WRITE)) == what)
+        return;
+    int pending = event_pending(c->ev_write, EV_READ | EV_WRITE | EV_TIMEOUT, NULL);
+    event_del(c->ev_write);
+    event_assign(c->ev_write, c->srv->base, c->fd, what | EV_PERSIST, on_write, c);
+    if (pending)
+        hconn_want_write(c);
+}
+
+/* recv(): -1 with EAGAIN when nothing can be read now. With TLS the handshake runs here. A TLS
+ * read that must first write (a handshake flight or key update the full socket does not take)
+ * also gives EAGAIN: the peer is then not reading, and reading resumes when it sends again. */
+static ssize_t hconn_recv(struct handset_conn *c, void *buf, size_t len)
+{
+    if (c->ssl == NULL)
+        return recv(c->fd, buf, len, 0);
+    int want;
+    return tls_conn_read(c->ssl, buf, len, &want, hconn_peer(c));
+}
+
+/* send(): -1 with EAGAIN when the socket takes nothing now. */
+static ssize_t hconn_send_bytes(struct handset_conn *c, const void *buf, size_t len)
+{
+    if (c->ssl == NULL)
+        return send(c->fd, buf, len, MSG_NOSIGNAL);
+    int want;
+    ssize_t w = tls_conn_write(c->ssl, buf, len, &want, hconn_peer(c));
+    hconn_tls_wait(c, want);
+    return w;
+}
+
+/* evbuffer_write() of the queued output: bytes written, or -1 with errno. */
+static int hconn_flush(struct handset_conn *c)
+{
+    if (c->ssl == NULL)
+        return evbuffer_write(c->out, c->fd);
+    int done = 0;
+    size_t left;
+    while ((left = evbuffer_get_length(c->out)) > 0) {
+        /* One TLS record at most: a retry after WANT_WRITE resends at least what was tried. */
+        size_t n = left < 16384 ? left : 16384;
+        unsigned char *p = evbuffer_pullup(c->out, (ev_ssize_t)n);
+        ssize_t w = p ? hconn_send_bytes(c, p, n) : -1;
+        if (w <= 0)
+            return done > 0 ? done : -1;
+        evbuffer_drain(c->out, (size_t)w);
+        done += (int)w;
+    }
+    return done;
+}
+
 /* Writes n bytes now if nothing is queued; queues what the socket does not take. */
 static void hconn_write(struct handset_conn *c, const uint8_t *bytes, size_t n)
 {
     size_t done = 0;
     if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
         while (done < n) {
-            ssize_t w = send(c->fd, bytes + done, n - done, MSG_NOSIGNAL);
+            ssize_t w = hconn_send_bytes(c, bytes + done, n - done);
             if (w > 0) {
                 done += (size_t)w;
                 continue;
@@ -674,8 +737,13 @@ static void hconn_process_input(struct handset_conn *c)
             /* The envelope was decoded and handled (ingest turns a batch into commands before
              * returning): a connection waiting between frames keeps no payload buffer. */
             lpg_frame_release(c->dec);
-            if (++frames == HANDSET_FRAMES_PER_READ)
-                break; /* more waits in the socket: the read event fires again */
+            if (++frames == HANDSET_FRAMES_PER_READ) {
+                /* more waits in the socket: the read event fires again (not for what TLS
+                 * has already decrypted: run it again for that) */
+                if (c->ssl != NULL && SSL_pending(c->ssl) > 0)
+                    event_active(c->ev_read, EV_READ, 1);
+                break;
+            }
             continue;
         }
         if (rc < 0) {
@@ -694,7 +762,7 @@ static void hconn_process_input(struct handset_conn *c)
         /* Read what completes the current part of the frame and nothing of the next one. */
         uint8_t buf[16384];
         size_t want = lpg_frame_wanted(c->dec);
-        ssize_t r = recv(c->fd, buf, want < sizeof(buf) ? want : sizeof(buf), 0);
+        ssize_t r = hconn_recv(c, buf, want < sizeof(buf) ? want : sizeof(buf));
         if (r > 0) {
             lpg_frame_feed(c->dec, buf, (size_t)r); /* takes all: r <= wanted */
             continue;
@@ -759,13 +827,14 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
     struct handset_conn *c = arg;
     hconn_enter(c);
     if (what & EV_TIMEOUT) {
         log_info("%s: peer did not take its last frames within %d s; dropping it", hconn_peer(c),
                  HANDSET_FLUSH_TIMEOUT_S);
         hconn_peer_failed(c, 0);
-    } else if (c->out != NULL && evbuffer_write(c->out, fd) < 0) {
+    } else if (c->out != NULL && hconn_flush(c) < 0) {
         int err = EVUTIL_SOCKET_ERROR();
         if (err != EINTR && err != EAGAIN && err != EWOULDBLOCK)
             hconn_peer_failed(c, err);
@@ -807,6 +876,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct event *ev = (struct event *)(void *)(c + 1);
     if (c->dec != NULL && event_assign(ev, srv->base, fd, EV_READ | EV_PERSIST, on_read, c) == 0)
         c->ev_read = ev;
+    if (c->dec != NULL && c->ev_read != NULL && srv->tls != NULL &&
+        (c->ssl = tls_conn_new(srv->tls, fd)) == NULL)
+        c->ev_read = NULL;
     if (c->dec == NULL || c->ev_read == NULL) {
         evutil_closesocket(fd);
         lpg_frame_decoder_free(c->dec);
@@ -922,6 +994,11 @@ struct handset_server *handset_server_new(struct event_base *base,
         handset_server_free(srv);
         return NULL;
     }
+    if (opt->tls_cert != NULL && opt->tls_cert[0] != '\0' &&
+        (srv->tls = tls_server_ctx_new(opt->tls_cert, opt->tls_key, errbuf, errlen)) == NULL) {
+        handset_server_free(srv);
+        return NULL;
+    }
     srv->listener = evconnlistener_new_bind(base, on_accept, srv,
                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                                 LEV_OPT_CLOSE_ON_EXEC,
@@ -933,9 +1010,10 @@ struct handset_server *handset_server_new(struct event_base *base,
         return NULL;
     }
     evconnlistener_set_error_cb(srv->listener, on_accept_error);
-    log_info("handset protocol listening on %s (max %d connections, idle timeout %d s, max "
+    log_info("handset protocol listening on %s%s (max %d connections, idle timeout %d s, max "
              "frame %zu bytes)",
-             spec, opt->max_connections, opt->idle_timeout_s, opt->max_frame);
+             spec, srv->tls ? " with TLS" : "", opt->max_connections, opt->idle_timeout_s,
+             opt->max_frame);
     return srv;
 }
 
@@ -1076,6 +1154,7 @@ void handset_server_free(struct handset_server *srv)
         evconnlistener_free(srv->listener);
     while (srv->conns)
         hconn_destroy(srv->conns);
+    tls_ctx_free(srv->tls);
     free(srv->bind);
     free(srv);
 }

@@ -53,6 +53,9 @@ struct handset_server_options {
     int max_unauthenticated;
     int max_unauthenticated_per_address;
     size_t max_frame; /* bytes of one frame's payload */
+    /* PEM files of the TLS certificate (chain) and key; NULL or "" for plain TCP. */
+    const char *tls_cert;
+    const char *tls_key;
     const struct handset_hooks *hooks;
     void *hooks_ctx;
 };

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "tls.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,11 +27,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 /* Distinct statuses counted per route; more than enough for the statuses we send. */
 #define HTTP_STATUS_SLOTS 16
@@ -58,6 +61,7 @@ struct http_server {
     size_t nroutes;
     void *ctx;
     struct store *store;
+    SSL_CTX *tls; /* NULL: plain HTTP */
     size_t inflight;
     /* stats[i] for routes[i]; stats[nroutes] for requests that matched no route. */
     struct route_stats *stats;
@@ -435,13 +439,37 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
     }
 }
 
+/* The bufferevent of a new connection: with TLS a server-side OpenSSL one (the handshake runs
+ * before evhttp sees a byte), else a plain socket one. NULL when out of memory. */
+static struct bufferevent *conn_bev_new(struct http_server *hs, struct event_base *base)
+{
+    if (hs->tls == NULL)
+        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = SSL_new(hs->tls);
+    struct bufferevent *bev =
+        ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE)
+            : NULL;
+    if (bev == NULL) {
+        log_error("out of memory for a TLS connection");
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* A client that closes without close_notify ends its connection, nothing more: HTTP
+     * frames its messages itself. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 /* evhttp wants a bufferevent for a new connection: counted and tracked from here. */
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     struct http_server *hs = arg;
     /* Closes the socket when the last reference goes (evhttp's or ours). A TLS listener makes
-     * its OpenSSL bufferevent here: the tracking below works on any bufferevent. */
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+     * its OpenSSL bufferevent here: the tracking below works on any bufferevent. Should this
+     * return NULL, evhttp makes a plain bufferevent itself: on_request refuses what arrives on
+     * one on a TLS listener. */
+    struct bufferevent *bev = conn_bev_new(hs, base);
     struct http_conn *hc = bev ? calloc(1, sizeof(*hc)) : NULL;
     if (hc == NULL || (hc->timer = evtimer_new(base, on_conn_timer, hc)) == NULL) {
         free(hc);
@@ -699,6 +727,14 @@ const char *http_call_header(struct http_call *call, const char *name)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct http_server *hs = arg;
+    if (hs->tls != NULL) {
+        struct evhttp_connection *conn = evhttp_request_get_connection(req);
+        struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+        if (bev == NULL || bufferevent_openssl_get_ssl(bev) == NULL) {
+            evhttp_send_error(req, 503, "TLS connection could not be set up");
+            return; /* never serve in clear on a TLS listener */
+        }
+    }
     struct http_call *call = calloc(1, sizeof(*call));
     if (call == NULL) {
         evhttp_send_error(req, 500, "out of memory");
@@ -795,6 +831,13 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(hs->http, on_request, hs);
+    if (opt->tls_cert != NULL && opt->tls_cert[0] != '\0') {
+        hs->tls = tls_server_ctx_new(opt->tls_cert, opt->tls_key, errbuf, errlen);
+        if (hs->tls == NULL) {
+            http_server_free(hs);
+            return NULL;
+        }
+    }
     evhttp_set_bevcb(hs->http, on_new_conn, hs);
     hs->bound = evhttp_bind_socket_with_handle(hs->http, opt->bind, (ev_uint16_t)opt->port);
     if (hs->bound == NULL) {
@@ -803,7 +846,7 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
         http_server_free(hs);
         return NULL;
     }
-    log_info("HTTP listening on %s:%d", opt->bind, opt->port);
+    log_info("HTTP%s listening on %s:%d", hs->tls ? "S" : "", opt->bind, opt->port);
     return hs;
 }
 
@@ -824,6 +867,7 @@ void http_server_free(struct http_server *hs)
         evhttp_free(hs->http); /* closes every connection: their trackers go */
     while (hs->conns)
         conn_drop(hs->conns); /* not yet set up */
+    tls_ctx_free(hs->tls); /* after the connections: each SSL holds a reference anyway */
     free(hs->stats);
     free(hs);
 }

@@ -62,6 +62,9 @@ struct http_server_options {
     int max_connections;
     int header_timeout_s;
     int body_timeout_s;
+    /* PEM files of the TLS certificate (chain) and key; NULL or "" for plain HTTP. */
+    const char *tls_cert;
+    const char *tls_key;
 };
 
 /* Counters of the connection limits, for /metrics. */

@@ -38,6 +38,9 @@ struct store {
     struct store_options opt; /* strings below are our own copies */
     char *host;
     char *prefix;
+    char *user;     /* NULL: the default user */
+    char *password; /* NULL: no AUTH; never logged */
+    char refused[128]; /* why Redis refused the connection's first commands ("" when it did not) */
 
     redisAsyncContext *ac; /* current context, NULL while down */
     enum store_state state;
@@ -136,11 +139,32 @@ static void store_drop_connection(struct store *st, const char *why)
     store_schedule_retry(st);
 }
 
+/* The reply to AUTH, pipelined before the first PING: a refusal is kept for the PING's
+ * callback to report (Redis' message names no secret). */
+static void on_auth(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct store *st = privdata;
+    const redisReply *reply = r;
+    if (reply == NULL || st->freeing || ac != st->ac)
+        return;
+    if (reply->type == REDIS_REPLY_ERROR)
+        snprintf(st->refused, sizeof(st->refused), "AUTH refused: %s", reply->str);
+}
+
 static void on_first_pong(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct store *st = privdata;
+    const redisReply *reply = r;
     if (r == NULL || st->freeing || ac != st->ac)
         return; /* lost: the disconnect path (or the timer) handles the state */
+    if (reply->type == REDIS_REPLY_ERROR || st->refused[0] != '\0') {
+        /* Wrong or missing password (NOAUTH, WRONGPASS): not up. The connection is dropped
+         * by the connect timer's handler, run now from the loop (not from inside hiredis). */
+        if (st->refused[0] == '\0')
+            snprintf(st->refused, sizeof(st->refused), "%s", reply->str);
+        event_active(st->connect_timer, EV_TIMEOUT, 1);
+        return;
+    }
     evtimer_del(st->connect_timer);
     st->stats.connects++;
     backoff_reset(&st->backoff);
@@ -167,6 +191,17 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
     /* Connected is not yet answering (a stopped Redis accepts connections from its backlog):
      * up only once a first PING is answered, within the same connect timeout. */
+    /* hiredis 0.14 has no connect options: AUTH is simply the first command, on every new
+     * connection (reconnections included). */
+    st->refused[0] = '\0';
+    if (st->password != NULL) {
+        const char *auth[] = {"AUTH", st->user ? st->user : st->password, st->password};
+        if (redisAsyncCommandArgv(st->ac, on_auth, st, st->user ? 3 : 2, auth, NULL) !=
+            REDIS_OK) {
+            log_warn("could not send AUTH to redis %s:%d", st->host, st->opt.port);
+            return; /* the connect timer drops the connection */
+        }
+    }
     static const char *ping[] = {"PING"};
     if (redisAsyncCommandArgv(st->ac, on_first_pong, st, 1, ping, NULL) != REDIS_OK) {
         log_warn("could not send the first PING to redis %s:%d", st->host, st->opt.port);
@@ -198,9 +233,13 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct store *st = arg;
-    char why[96];
-    snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms (no answer)", st->host,
-             st->opt.port, st->opt.connect_timeout_ms);
+    char why[200];
+    if (st->refused[0] != '\0')
+        snprintf(why, sizeof(why), "redis %s:%d refused the connection: %s", st->host,
+                 st->opt.port, st->refused);
+    else
+        snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms (no answer)",
+                 st->host, st->opt.port, st->opt.connect_timeout_ms);
     store_drop_connection(st, why);
 }
 
@@ -304,16 +343,22 @@ struct store *store_new(struct event_base *base, const struct store_options *opt
     st->opt = *opt;
     st->host = strdup(opt->host);
     st->prefix = strdup(opt->key_prefix ? opt->key_prefix : "");
+    int with_user = opt->user != NULL && opt->user[0] != '\0';
+    int with_password = opt->password != NULL && opt->password[0] != '\0';
+    st->user = with_user ? strdup(opt->user) : NULL;
+    st->password = with_password ? strdup(opt->password) : NULL;
     st->retry_timer = evtimer_new(base, on_retry, st);
     st->connect_timer = evtimer_new(base, on_connect_timeout, st);
     st->heartbeat_timer = evtimer_new(base, on_heartbeat, st);
     if (!st->host || !st->prefix || !st->retry_timer || !st->connect_timer ||
-        !st->heartbeat_timer) {
+        !st->heartbeat_timer || (with_user && !st->user) || (with_password && !st->password)) {
         store_free(st);
         return NULL;
     }
     st->opt.host = st->host;
     st->opt.key_prefix = st->prefix;
+    st->opt.user = st->user;
+    st->opt.password = st->password;
     backoff_init(&st->backoff, opt->reconnect_min_ms > 0 ? opt->reconnect_min_ms : 100,
                  opt->reconnect_max_ms);
     st->state = STORE_DOWN; /* store_connect() moves it to CONNECTING */
@@ -340,6 +385,10 @@ void store_free(struct store *st)
         event_free(st->heartbeat_timer);
     free(st->host);
     free(st->prefix);
+    free(st->user);
+    if (st->password != NULL)
+        memset(st->password, 0, strlen(st->password));
+    free(st->password);
     free(st);
 }
 

@@ -34,6 +34,8 @@ struct store_options {
     int reconnect_min_ms;     /* first retry delay after a failure */
     int reconnect_max_ms;     /* backoff ceiling */
     const char *key_prefix;   /* every key starts with it, e.g. "lpg:" */
+    const char *user;         /* Redis ACL user for AUTH; NULL or "" for the default user */
+    const char *password;     /* AUTH after every connect; NULL or "": no AUTH */
 };
 
 enum store_state {

@@ -6,7 +6,7 @@
       `dispatchd --create-admin`), loads the data set (dataset.py; idempotent), registers the
       handsets again and writes DIR/devices.json (device secrets), DIR/token (a dispatcher's
       bearer token, for the newcomer's curl) and DIR/admin-token (for /v1/audit/*).
-  demo.py run --http-port P --handset-port H --state-dir DIR
+  demo.py run --http-port P --handset-port H --state-dir DIR [--ca CA.pem]
       the dispatcher's opening moves (an order to the underground customer and a two-phase
       cylinder to a restaurant, both refused; an order that waits for the expired
       certificate), then the fleet (fleet.py) until SIGTERM or SIGINT, narrating what the
@@ -29,7 +29,7 @@ import urllib.request
 
 import dataset
 import fleet
-from lpg_client import HandsetClient, JsonHttp
+from lpg_client import HandsetClient, JsonHttp, tls_context
 
 START = time.monotonic()
 _print_lock = threading.Lock()
@@ -51,8 +51,12 @@ def read_file(path):
         return f.read().strip()
 
 
+# The CA certificate (PEM) to verify dispatchd's certificate against; None: plain HTTP and TCP.
+CA = None
+
+
 def login(port, user, password):
-    http = JsonHttp(port)
+    http = JsonHttp(port, ca=CA)
     status, resp = http.call("POST", "/v1/sessions", {"user": user, "password": password})
     if status != 201:
         raise RuntimeError("log in as %s: HTTP %d %s (if the password file in the state "
@@ -80,10 +84,11 @@ def cmd_load(args):
 
 def follow_feed(port, token, stop):
     """Narrates GET /v1/events (server-sent events) until the stream ends."""
-    req = urllib.request.Request("http://127.0.0.1:%d/v1/events" % port,
+    req = urllib.request.Request("%s://127.0.0.1:%d/v1/events" % ("https" if CA else "http", port),
                                  headers={"Authorization": "Bearer " + token})
     try:
-        with urllib.request.urlopen(req, timeout=60) as stream:
+        with urllib.request.urlopen(req, timeout=60,
+                                    context=tls_context(CA) if CA else None) as stream:
             event, data = None, []
             for raw in stream:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -137,13 +142,14 @@ def cmd_run(args):
 
     token = read_file(os.path.join(state, "token"))
     device_secrets = json.loads(read_file(os.path.join(state, "devices.json")))
-    dispatcher = fleet.Dispatcher(JsonHttp(args.http_port, token=token),
+    dispatcher = fleet.Dispatcher(JsonHttp(args.http_port, token=token, ca=CA),
                                   say, time.strftime("%m%d%H%M%S", time.gmtime()))
     threading.Thread(target=follow_feed, args=(args.http_port, token, stop),
                      daemon=True).start()
     dispatcher.prepare()
     vehicles = [fleet.Vehicle(v, device_secrets[v["device"]],
-                              lambda: HandsetClient("127.0.0.1", args.handset_port), dispatcher,
+                              lambda: HandsetClient("127.0.0.1", args.handset_port, ca=CA),
+                              dispatcher,
                               say, stop)
                 for v in dataset.FLEET]
     for v in vehicles:
@@ -164,7 +170,11 @@ def main():
     ap.add_argument("--handset-port", type=int, default=7070)
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--admin", default="demo-admin")
+    ap.add_argument("--ca", help="speak TLS to dispatchd (HTTPS and the handset port), "
+                    "verifying its certificate against this CA certificate (PEM)")
     args = ap.parse_args()
+    global CA
+    CA = args.ca
     try:
         (cmd_load if args.command == "load" else cmd_run)(args)
     except (RuntimeError, OSError, KeyError, ValueError) as e:

@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -99,15 +100,18 @@ class Run:
 
 
 class Api:
-    def __init__(self, port, token):
-        self.base = "http://127.0.0.1:%d" % port
+    """The HTTP API over HTTPS, verified against run.sh's private CA (var/tls/ca.pem)."""
+
+    def __init__(self, port, token, ca):
+        self.base = "https://127.0.0.1:%d" % port
         self.token = token
+        self.tls = ssl.create_default_context(cafile=ca)
 
     def get(self, path):
         req = urllib.request.Request(self.base + path,
                                      headers={"Authorization": "Bearer " + self.token})
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=self.tls) as r:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
@@ -200,11 +204,13 @@ def main():
         started = time.monotonic()
         print("test_run_demo: demo running after %.1f s" % (started - t0), flush=True)
         for hint in ("Where to look", "/v1/alerts", "/v1/hazards", "/v1/audit/verify",
-                     "format=geojson", "/metrics", os.path.join(state, "token")):
+                     "format=geojson", "/metrics", os.path.join(state, "token"),
+                     "https://127.0.0.1:%d" % ports["LPG_HTTP_PORT"], "--cacert"):
             if hint not in run.text():
                 raise Failure("run.sh's guide does not mention %s" % hint)
-        api = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "token")))
-        admin = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "admin-token")))
+        ca = os.path.join(work, "var", "tls", "ca.pem")
+        api = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "token")), ca)
+        admin = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "admin-token")), ca)
         while True:
             bad = checks(api, admin, run.text())
             if not bad:

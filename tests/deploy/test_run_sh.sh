@@ -37,7 +37,9 @@ start_run() {
   "$src/deploy/run.sh" >"$work/run.log" 2>&1 &
   runner_pid=$!
   for _ in $(seq 1 600); do
-    if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPG_HTTP_PORT/healthz" 2>/dev/null | grep -q 200; then
+    # HTTPS, verified against the private CA run.sh made (var/tls/ca.pem).
+    if curl -s --cacert "$work/var/tls/ca.pem" -o /dev/null -w '%{http_code}' \
+         "https://127.0.0.1:$LPG_HTTP_PORT/healthz" 2>/dev/null | grep -q 200; then
       return 0
     fi
     kill -0 "$runner_pid" 2>/dev/null || fail "run.sh exited before /healthz answered 200"
@@ -65,7 +67,13 @@ stop_run() {
 }
 
 start_run
-echo "test_run_sh: first run up on http $LPG_HTTP_PORT, redis $LPG_REDIS_PORT"
+echo "test_run_sh: first run up on https $LPG_HTTP_PORT, redis $LPG_REDIS_PORT"
+# Plain HTTP gets no answer, and Redis refuses a client without its password.
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPG_HTTP_PORT/healthz" || true)
+[ "$code" = 000 ] || fail "plain HTTP answered $code on the TLS port"
+redis-cli -p "$LPG_REDIS_PORT" PING 2>&1 | grep -q NOAUTH || fail "Redis answered without a password"
+export REDISCLI_AUTH
+REDISCLI_AUTH=$(cat "$work/var/redis.password")
 redis-cli -p "$LPG_REDIS_PORT" SET lpg:test:run_sh_marker kept >/dev/null
 stop_run
 echo "test_run_sh: first run stopped cleanly"

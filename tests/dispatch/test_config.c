@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 50);
+    assert_int_equal(dispatchd_settings_count, 57);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -757,6 +757,8 @@ static const struct default_case dispatchd_defaults[] = {
     {"http_body_timeout", "30"},
     {"events_max_per_enterprise", "32"},
     {"events_max_per_user", "4"},
+    {"http_tls_cert", ""},
+    {"http_tls_key", ""},
     {"handset_bind", "127.0.0.1"},
     {"handset_port", "7070"},
     {"handset_max_connections", "10000"},
@@ -765,12 +767,17 @@ static const struct default_case dispatchd_defaults[] = {
     {"handset_hello_timeout", "10"},
     {"handset_max_unauthenticated", "1000"},
     {"handset_max_unauthenticated_per_address", "32"},
+    {"handset_tls_cert", ""},
+    {"handset_tls_key", ""},
+    {"allow_plaintext", "false"},
     {"redis_host", "127.0.0.1"},
     {"redis_port", "6379"},
     {"redis_connect_timeout", "2000"},
     {"redis_ping_interval", "1000"},
     {"redis_reconnect_min", "100"},
     {"redis_reconnect_max", "5000"},
+    {"redis_user", ""},
+    {"redis_password", ""},
     {"redis_key_prefix", "lpg:"},
     {"shutdown_timeout", "5000"},
     {"session_ttl", "28800"},
@@ -830,7 +837,7 @@ static void test_dispatchd_defaults(void **state)
 }
 
 struct validate_case {
-    const char *sets[3][2]; /* name, value pairs applied over the defaults */
+    const char *sets[5][2]; /* name, value pairs applied over the defaults */
     bool ok;
     const char *expect1, *expect2;
 };
@@ -845,11 +852,36 @@ static const struct validate_case validate_cases[] = {
     {{{"redis_reconnect_max", "100"}}, true, NULL, NULL}, /* default min is 100 */
     {{{"handset_port", "8080"}}, false, "http_port and handset_port are both 8080", NULL},
     {{{"handset_port", "8080"}, {"http_bind", "0.0.0.0"}}, false, "http_bind \"0.0.0.0\"", NULL},
-    {{{"handset_port", "8080"}, {"http_bind", "10.0.0.1"}, {"handset_bind", "10.0.0.2"}},
+    {{{"handset_port", "8080"},
+      {"http_bind", "10.0.0.1"},
+      {"handset_bind", "10.0.0.2"},
+      {"allow_plaintext", "true"}},
      true,
      NULL,
      NULL},
-    {{{"handset_port", "8081"}, {"http_bind", "0.0.0.0"}}, true, NULL, NULL},
+    {{{"handset_port", "8081"}, {"http_bind", "0.0.0.0"}, {"allow_plaintext", "true"}},
+     true,
+     NULL,
+     NULL},
+    /* plaintext off loopback only by the operator's choice; TLS settings in pairs */
+    {{{"http_bind", "0.0.0.0"}},
+     false,
+     "http_bind \"0.0.0.0\" is not a loopback address and the http listener has no TLS",
+     "allow_plaintext"},
+    {{{"handset_bind", "::"}, {"http_bind", "127.0.0.5"}},
+     false,
+     "handset_bind \"::\" is not a loopback address",
+     NULL},
+    {{{"http_bind", "10.0.0.1"}, {"http_tls_cert", "c.pem"}, {"http_tls_key", "k.pem"}},
+     true,
+     NULL,
+     NULL},
+    {{{"handset_bind", "::1"}, {"http_bind", "localhost"}}, true, NULL, NULL},
+    {{{"handset_tls_key", "k.pem"}},
+     false,
+     "handset_tls_cert and handset_tls_key must be set together",
+     NULL},
+    {{{"redis_user", "lpg"}}, false, "redis_user is set without redis_password", NULL},
     {{{"cylinder_design_life", "13"}},
      false,
      "cylinder_design_life (13 years)",
@@ -865,7 +897,7 @@ static void test_dispatchd_validate(void **state)
         struct dispatchd_config c;
         char err[512] = "";
         assert_int_equal(cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &c), 0);
-        for (int j = 0; j < 3 && tc->sets[j][0] != NULL; j++)
+        for (int j = 0; j < 5 && tc->sets[j][0] != NULL; j++)
             assert_int_equal(cfg_set(dispatchd_settings, dispatchd_settings_count, &c,
                                      tc->sets[j][0], tc->sets[j][1], err, sizeof err),
                              0);

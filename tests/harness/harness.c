@@ -14,9 +14,14 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #ifndef HARNESS_DISPATCHD
 #error "HARNESS_DISPATCHD (path of the dispatchd binary) must be defined by the build"
@@ -198,6 +203,129 @@ void harness_proc_dump_log(const struct harness_proc *p, int lines)
         fprintf(stderr, "(could not read the log)\n");
 }
 
+/* ---- TLS: the connections of harness_tls_connect(), by descriptor ---- */
+
+#define HARNESS_MAX_FD 4096
+static SSL *tls_of[HARNESS_MAX_FD];
+static SSL_CTX *tls_ctx_cache;
+static char tls_ctx_ca[512];
+static char http_ca[512];     /* harness_set_tls_ca(); "" = plain HTTP */
+static char redis_password[128]; /* harness_set_redis_password(); "" = none */
+
+static SSL *fd_tls(int fd)
+{
+    return fd >= 0 && fd < HARNESS_MAX_FD ? tls_of[fd] : NULL;
+}
+
+static ssize_t io_recv(int fd, void *buf, size_t len)
+{
+    SSL *ssl = fd_tls(fd);
+    if (ssl == NULL)
+        return recv(fd, buf, len, 0);
+    size_t n = 0;
+    if (SSL_read_ex(ssl, buf, len, &n) == 1)
+        return (ssize_t)n;
+    int e = SSL_get_error(ssl, 0);
+    ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))
+        return 0;
+    if (errno == 0 || errno == EAGAIN)
+        errno = EPROTO;
+    return -1;
+}
+
+static ssize_t io_send(int fd, const void *buf, size_t len)
+{
+    SSL *ssl = fd_tls(fd);
+    if (ssl == NULL)
+        return send(fd, buf, len, MSG_NOSIGNAL);
+    size_t n = 0;
+    if (SSL_write_ex(ssl, buf, len, &n) == 1)
+        return (ssize_t)n;
+    ERR_clear_error();
+    errno = EPIPE;
+    return -1;
+}
+
+/* Decrypted bytes waiting inside TLS: poll() would not see them. */
+static int io_pending(int fd)
+{
+    SSL *ssl = fd_tls(fd);
+    return ssl != NULL && SSL_pending(ssl) > 0;
+}
+
+void harness_set_tls_ca(const char *ca_file)
+{
+    snprintf(http_ca, sizeof(http_ca), "%s", ca_file ? ca_file : "");
+}
+
+void harness_set_redis_password(const char *password)
+{
+    snprintf(redis_password, sizeof(redis_password), "%s", password ? password : "");
+}
+
+int harness_tls_connect(int port, const char *ca_file, const char *host, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (tls_ctx_cache == NULL || strcmp(tls_ctx_ca, ca_file) != 0) {
+        SSL_CTX_free(tls_ctx_cache);
+        tls_ctx_cache = SSL_CTX_new(TLS_client_method());
+        snprintf(tls_ctx_ca, sizeof(tls_ctx_ca), "%s", ca_file);
+        if (tls_ctx_cache == NULL ||
+            SSL_CTX_load_verify_locations(tls_ctx_cache, ca_file, NULL) != 1) {
+            fprintf(stderr, "harness: cannot load CA %s\n", ca_file);
+            ERR_clear_error();
+            return -1;
+        }
+        SSL_CTX_set_verify(tls_ctx_cache, SSL_VERIFY_PEER, NULL);
+    }
+    int fd = harness_tcp_connect(port);
+    if (fd < 0)
+        return -1;
+    if (fd >= HARNESS_MAX_FD) {
+        close(fd);
+        return -1;
+    }
+    /* A server that never answers the handshake must not hang the test. */
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    SSL *ssl = SSL_new(tls_ctx_cache);
+    struct in_addr a4;
+    int is_ip = inet_pton(AF_INET, host, &a4) == 1;
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+        (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1
+               : (SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1))) {
+        SSL_free(ssl);
+        close(fd);
+        ERR_clear_error();
+        return -1;
+    }
+    if (SSL_connect(ssl) != 1) {
+        unsigned long e = ERR_get_error();
+        long vr = SSL_get_verify_result(ssl);
+        if (err && errlen)
+            snprintf(err, errlen, "%s%s%s", vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "",
+                     vr != X509_V_OK ? ": " : "", e ? ERR_reason_error_string(e) : "handshake failed");
+        ERR_clear_error();
+        SSL_free(ssl);
+        close(fd);
+        return -1;
+    }
+    tls_of[fd] = ssl;
+    return fd;
+}
+
+void harness_close(int fd)
+{
+    SSL *ssl = fd_tls(fd);
+    if (ssl != NULL) {
+        SSL_free(ssl);
+        tls_of[fd] = NULL;
+    }
+    close(fd);
+}
+
 /* ---- TCP ---- */
 
 int harness_tcp_connect(int port)
@@ -220,7 +348,7 @@ int harness_send_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = io_send(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -242,12 +370,12 @@ int harness_recv_exact(int fd, void *buf, size_t len, int timeout_ms, int *eof)
         if (left <= 0)
             return -1;
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int pr = poll(&pfd, 1, (int)left);
+        int pr = io_pending(fd) ? 1 : poll(&pfd, 1, (int)left);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr <= 0)
             return -1;
-        ssize_t n = recv(fd, p, len, 0);
+        ssize_t n = io_recv(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -270,12 +398,12 @@ int harness_wait_closed(int fd, int timeout_ms)
         if (left <= 0)
             return 0;
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int pr = poll(&pfd, 1, (int)left);
+        int pr = io_pending(fd) ? 1 : poll(&pfd, 1, (int)left);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr <= 0)
             return 0;
-        ssize_t n = recv(fd, sink, sizeof(sink), 0);
+        ssize_t n = io_recv(fd, sink, sizeof(sink));
         if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
             return 1;
     }
@@ -287,7 +415,8 @@ static int http_exchange(int port, const char *method, const char *path, const c
                          const char *reqbody, int *status, char *body, size_t cap, char *headers,
                          size_t hcap)
 {
-    int fd = harness_tcp_connect(port);
+    int fd = http_ca[0] ? harness_tls_connect(port, http_ca, "127.0.0.1", NULL, 0)
+                        : harness_tcp_connect(port);
     if (fd < 0)
         return -1;
     size_t blen = reqbody ? strlen(reqbody) : 0;
@@ -306,13 +435,13 @@ static int http_exchange(int port, const char *method, const char *path, const c
     int sent = harness_send_all(fd, req, (size_t)n);
     free(req);
     if (sent != 0) {
-        close(fd);
+        harness_close(fd);
         return -1;
     }
     size_t size = 65536, used = 0;
     char *resp = malloc(size);
     if (resp == NULL) {
-        close(fd);
+        harness_close(fd);
         return -1;
     }
     long long deadline = now_ms() + 5000;
@@ -326,14 +455,14 @@ static int http_exchange(int port, const char *method, const char *path, const c
         }
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         long long left = deadline - now_ms();
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+        if (left <= 0 || (!io_pending(fd) && poll(&pfd, 1, (int)left) <= 0))
             break;
-        ssize_t r = recv(fd, resp + used, size - used - 1, 0);
+        ssize_t r = io_recv(fd, resp + used, size - used - 1);
         if (r <= 0)
             break;
         used += (size_t)r;
     }
-    close(fd);
+    harness_close(fd);
     resp[used] = '\0';
     int rc = -1;
     char *sep = strstr(resp, "\r\n\r\n");
@@ -364,8 +493,10 @@ int harness_http_req(int port, const char *method, const char *path, const char 
 int harness_create_admin(int redis_port, const char *name, const char *password)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "printf '%%s\\n' '%s' | '%s' --redis-port=%d --create-admin '%s'",
-             password, HARNESS_DISPATCHD, redis_port, name);
+    snprintf(cmd, sizeof(cmd),
+             "printf '%%s\\n' '%s' | '%s' --redis-port=%d %s%s%s --create-admin '%s'", password,
+             HARNESS_DISPATCHD, redis_port, redis_password[0] ? "--redis-password='" : "",
+             redis_password, redis_password[0] ? "'" : "", name);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -394,7 +525,11 @@ int harness_redis_cmd(int port, char *reply, size_t cap, int argc, const char *c
     if (fd < 0)
         return -1;
     char buf[4096];
-    int n = snprintf(buf, sizeof(buf), "*%d\r\n", argc);
+    int n = 0;
+    if (redis_password[0]) /* its +OK is skipped below */
+        n = snprintf(buf, sizeof(buf), "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n",
+                     strlen(redis_password), redis_password);
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n, "*%d\r\n", argc);
     for (int i = 0; i < argc && n < (int)sizeof(buf); i++)
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, "$%zu\r\n%s\r\n", strlen(argv[i]),
                       argv[i]);
@@ -419,9 +554,22 @@ int harness_redis_cmd(int port, char *reply, size_t cap, int argc, const char *c
     buf[used] = '\0';
     if (used == 0)
         return -1;
-    char *eol = strstr(buf, "\r\n");
-    if (buf[0] == '$' && eol) {
-        if (strncmp(buf, "$-1", 3) == 0) {
+    char *start = buf;
+    if (redis_password[0]) {
+        if (strncmp(buf, "+OK\r\n", 5) != 0) { /* AUTH refused: that is the reply */
+            char *e = strstr(buf, "\r\n");
+            if (e)
+                *e = '\0';
+            snprintf(reply, cap, "%s", buf);
+            return 0;
+        }
+        start = buf + 5;
+        if (*start == '\0')
+            return -1;
+    }
+    char *eol = strstr(start, "\r\n");
+    if (start[0] == '$' && eol) {
+        if (strncmp(start, "$-1", 3) == 0) {
             snprintf(reply, cap, "(nil)");
         } else {
             char *bulk = eol + 2;
@@ -433,7 +581,7 @@ int harness_redis_cmd(int port, char *reply, size_t cap, int argc, const char *c
     } else {
         if (eol)
             *eol = '\0';
-        snprintf(reply, cap, "%s", buf);
+        snprintf(reply, cap, "%s", start);
     }
     return 0;
 }
@@ -469,6 +617,8 @@ int harness_redis_start(struct harness_redis *r, const char *dir, int port)
                           (char *)"yes",
                           (char *)"--protected-mode",
                           (char *)"yes",
+                          redis_password[0] ? (char *)"--requirepass" : NULL,
+                          redis_password,
                           NULL};
     if (harness_proc_start(&r->proc, "redis-server", log, argv) != 0)
         return -1;
@@ -517,6 +667,11 @@ int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int re
     argv[n++] = a_handset;
     argv[n++] = a_redis;
     argv[n++] = (char *)"--log-level=debug";
+    char a_pass[160];
+    if (redis_password[0]) {
+        snprintf(a_pass, sizeof(a_pass), "--redis-password=%s", redis_password);
+        argv[n++] = a_pass;
+    }
     for (int i = 0; extra_args && extra_args[i] && n < 31; i++)
         argv[n++] = (char *)extra_args[i];
     argv[n] = NULL;

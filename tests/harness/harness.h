@@ -76,6 +76,22 @@ int harness_create_admin(int redis_port, const char *name, const char *password)
 /* Polls GET path until it returns `want_status` or timeout. Returns 0 when it did. */
 int harness_http_wait_status(int port, const char *path, int want_status, int timeout_ms);
 
+/* TLS. harness_set_tls_ca(CA): from then on harness_http*, harness_dispatchd_start and
+ * harness_stack_* speak HTTPS to dispatchd, trusting only CA (a PEM file) and checking the
+ * certificate's name against 127.0.0.1; NULL: plain HTTP again. */
+void harness_set_tls_ca(const char *ca_file);
+/* A TLS connection to 127.0.0.1:port verifying the server's certificate against ca_file and
+ * host (a DNS name, sent as SNI, or an IP address). The descriptor works with
+ * harness_send_all, harness_recv_exact, harness_wait_closed and the wire client; close it with
+ * harness_close(). -1 when the handshake fails (why in err, if given). */
+int harness_tls_connect(int port, const char *ca_file, const char *host, char *err, size_t errlen);
+/* Closes a descriptor from harness_tcp_connect or harness_tls_connect. */
+void harness_close(int fd);
+/* harness_set_redis_password(P): from then on harness_redis_start runs Redis with
+ * requirepass P, and harness_redis_cmd, harness_create_admin and harness_dispatchd_start
+ * authenticate with P; NULL: none. */
+void harness_set_redis_password(const char *password);
+
 /* TCP client helpers. */
 int harness_tcp_connect(int port);
 int harness_send_all(int fd, const void *buf, size_t len);

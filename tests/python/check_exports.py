@@ -17,6 +17,7 @@ import datetime
 import http.client
 import io
 import json
+import os
 import socket
 import sys
 import urllib.parse
@@ -76,6 +77,8 @@ def e7(v):
 def stored_fixes(args, from_ms, to_ms):
     sock = socket.create_connection(("127.0.0.1", args.redis_port))
     f = sock.makefile("rb")
+    if args.redis_password:  # a Redis with requirepass (deploy/redis.conf)
+        resp_command(f, sock, "AUTH", args.redis_password)
     fixes = []
     for day in range(from_ms // DAY_MS, (to_ms - 1) // DAY_MS + 1):
         date = datetime.datetime.fromtimestamp(day * 86400, datetime.timezone.utc)
@@ -179,6 +182,8 @@ def main():
     ap.add_argument("--from", dest="from_", required=True)
     ap.add_argument("--to", required=True)
     ap.add_argument("--prefix", default="lpg:")
+    ap.add_argument("--redis-password", default=os.environ.get("LPG_REDIS_PASSWORD"),
+                    help="AUTH password of Redis (default: $LPG_REDIS_PASSWORD)")
     ap.add_argument("--min-fixes", type=int, default=0,
                     help="fail unless Redis holds at least this many fixes in the range")
     args = ap.parse_args()

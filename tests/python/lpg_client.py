@@ -21,6 +21,9 @@ the rule's code (e.g. "vehicle_moving").
 
 JsonHttp is the matching HTTP/JSON client of the dispatcher API (docs/http-api.md).
 
+TLS: give either client `ca` (a PEM file of the CA that signed the server's certificate): it
+then speaks TLS 1.2+ and verifies the certificate and the host name, as a real device must.
+
 Run as a program it logs a device in and prints the assignments it receives:
     PYTHONPATH=<gen> /usr/bin/python3 lpg_client.py --port 7070 --device hs-001 --secret S
 """
@@ -29,6 +32,7 @@ import argparse
 import collections
 import json
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -77,10 +81,11 @@ class ServerError(Exception):
 class HandsetClient:
     """One handset connection. Not thread-safe; one request at a time."""
 
-    def __init__(self, host, port, timeout=5.0):
+    def __init__(self, host, port, timeout=5.0, ca=None):
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.tls = tls_context(ca) if ca else None
         self.sock = None
         self.session_id = None
         self.server_max_frame = MAX_FRAME
@@ -91,8 +96,15 @@ class HandsetClient:
     # ---- connection ----
 
     def connect(self):
-        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
         return self
 
     def close(self):
@@ -128,7 +140,7 @@ class HandsetClient:
                 chunk = self.sock.recv(min(n, 65536))
             except socket.timeout:
                 raise TimeoutError("no complete frame within the timeout") from None
-            except ConnectionResetError:
+            except (ConnectionResetError, ssl.SSLEOFError):
                 chunk = b""
             if not chunk:
                 raise ConnectionClosed("the server closed the connection")
@@ -307,10 +319,11 @@ class JsonHttp:
     """The dispatcher HTTP/JSON API (docs/http-api.md): call() returns (status, decoded body);
     `token`, once set, is sent as the bearer token."""
 
-    def __init__(self, port, host="127.0.0.1", token=None, timeout=10):
-        self.base = "http://%s:%d" % (host, port)
+    def __init__(self, port, host="127.0.0.1", token=None, timeout=10, ca=None):
+        self.base = "%s://%s:%d" % ("https" if ca else "http", host, port)
         self.token = token
         self.timeout = timeout
+        self.tls = tls_context(ca) if ca else None
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -320,7 +333,7 @@ class JsonHttp:
         if self.token:
             req.add_header("Authorization", "Bearer " + self.token)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self.tls) as r:
                 status, text = r.status, r.read()
         except urllib.error.HTTPError as e:
             status, text = e.code, e.read()
@@ -328,6 +341,14 @@ class JsonHttp:
             return status, json.loads(text) if text else None
         except ValueError:
             return status, text.decode(errors="replace")
+
+
+def tls_context(ca):
+    """A client context trusting only the CA in the PEM file `ca`, TLS 1.2 or later, that
+    checks the server's certificate and name."""
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
 
 
 def _short(message):
@@ -341,8 +362,9 @@ def main(argv=None):
     ap.add_argument("--device", required=True)
     ap.add_argument("--secret", required=True)
     ap.add_argument("--accept", action="store_true", help="accept every assignment")
+    ap.add_argument("--ca", help="speak TLS, trusting the CA certificate in this PEM file")
     args = ap.parse_args(argv)
-    with HandsetClient(args.host, args.port) as hs:
+    with HandsetClient(args.host, args.port, ca=args.ca) as hs:
         ack = hs.login(args.device, args.secret)
         print("session %s (server max_frame %d)" % (ack.session_id, ack.max_frame), flush=True)
         while True:
