@@ -44,5 +44,18 @@ void ingest_watch_active(struct dispatchd *d);
 void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
                            const struct Lpg__V1__Envelope *env);
 
+/* Redis's memory as last read with INFO memory, every redis_memory_check_interval seconds
+ * (also the position ingest's last line of defence: at maxmemory, with noeviction, Redis
+ * refuses every write). Passing redis_memory_watermark % of maxmemory raises a system alert to
+ * the admins once (alerts_system), re-armed 5 points below the mark. */
+struct ingest_redis_memory {
+    int known;         /* a recent reading (Redis up) */
+    uint64_t used;     /* used_memory, bytes */
+    uint64_t max;      /* maxmemory, bytes; 0 = no limit */
+    int percent;       /* used / max, rounded down; 0 without a limit */
+    int above;         /* at or above the watermark */
+    int64_t read_ms;   /* when read (UTC ms) */
+};
+const struct ingest_redis_memory *ingest_redis_memory(const struct dispatchd *d);
 
 #endif
