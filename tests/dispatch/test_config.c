@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 42);
+    assert_int_equal(dispatchd_settings_count, 47);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -764,6 +764,8 @@ static const struct default_case dispatchd_defaults[] = {
     {"redis_reconnect_min", "100"},
     {"redis_reconnect_max", "5000"},
     {"redis_key_prefix", "lpg:"},
+    {"redis_memory_watermark", "80"},
+    {"redis_memory_check_interval", "10"},
     {"shutdown_timeout", "5000"},
     {"session_ttl", "28800"},
     {"speed_limit_road", "60"},
@@ -782,6 +784,9 @@ static const struct default_case dispatchd_defaults[] = {
     {"fix_max_accuracy", "100"},
     {"route_retention_days", "183"},
     {"position_batch_max", "500"},
+    {"position_rate_max", "10"},
+    {"position_rate_burst", "36000"},
+    {"position_seq_window", "100000000"},
     {"cylinder_inspection_interval", "4"},
     {"cylinder_design_life", "8"},
     {"cylinder_max_life", "12"},

@@ -5,7 +5,8 @@
  *     its rate is refused (not stored, not acknowledged) and the same batch goes in once the
  *     bucket has refilled;
  *   - Redis memory past the watermark turns up in /healthz and as a system alert on the
- *     admins' live feed and in Redis.
+ *     admins' live feed and in Redis; at the ceiling a batch is refused UNAVAILABLE, not
+ *     acknowledged, and goes in once there is room.
  * The stack runs with a small window (10,000), a rate of 100 fixes/s with a burst of 4,000,
  * and a memory check every second, so nothing waits long. */
 #include <stdarg.h>
@@ -417,6 +418,20 @@ static void test_memory_watermark_warns_and_alerts(void **state)
     assert_int_equal(metric("lpg_redis_memory_alerts_total"), 1);
     assert_int_equal(metric("lpg_redis_maxmemory_bytes"), max);
 
+    /* At the ceiling (noeviction) Redis refuses writes: a batch is refused UNAVAILABLE, not
+     * acknowledged, and goes in once there is room again. */
+    int fd = wire_login(stack.d.handset_port, "HQ", secret_q); /* Hello writes its session */
+    assert_true(fd >= 0);
+    const char *full[] = {"CONFIG", "SET", "maxmemory", "1"};
+    redis_do(4, full);
+    char mark[64];
+    Lpg__V1__Envelope *r = send_run(fd, 2, 10010, 3, 100, 0);
+    assert_int_equal(r->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
+    assert_int_equal(r->error->code, LPG__V1__ERROR__CODE__UNAVAILABLE);
+    lpg__v1__envelope__free_unpacked(r, NULL);
+    redis_get("lpg:device:HQ:seq", mark, sizeof(mark));
+    assert_string_equal(mark, "10009");
+
     for (int i = 0; i < 14; i++) {
         char key[32];
         snprintf(key, sizeof(key), "filler:%d", i);
@@ -425,6 +440,8 @@ static void test_memory_watermark_warns_and_alerts(void **state)
     }
     const char *unset[] = {"CONFIG", "SET", "maxmemory", "0"};
     redis_do(4, unset);
+    assert_int_equal(expect_ack(send_run(fd, 3, 10010, 3, 100, 0), 3), 10012);
+    close(fd);
 }
 
 int main(void)
