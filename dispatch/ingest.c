@@ -50,8 +50,8 @@
 
 struct tracks;
 
-/* Vehicle ids of the tracks, one after another: an id costs its length, not LPG_ID_MAX + 1
- * bytes in every track. */
+/* Vehicle ids of the tracks and device ids of the rate buckets, one after another: an id
+ * costs its length, not LPG_ID_MAX + 1 bytes in every entry. */
 #define ID_BLOCK_BYTES 16000
 struct id_block {
     struct id_block *next;

@@ -20,6 +20,11 @@
  * the person's record (rest_until), which matching reads. Every TRACK_TICK_S seconds the
  * time-based rules (signal lost) run for every vehicle seen since start.
  *
+ * Limits (proto/README.md, "Positions"): a per-device token bucket (position_rate_max fixes/s,
+ * position_rate_burst at once) refuses a batch beyond it whole (REFUSED rate_limited, resent
+ * later); a fix more than position_seq_window above the device's mark refuses its batch whole
+ * (REFUSED seq_out_of_window) and never becomes the mark.
+ *
  * Positions are attributed to the vehicle bound to the device's person (人车对应); a device
  * whose person has no vehicle gets INVALID_ARGUMENT. Ingest does not go through the writer: a device's
  * connection processes one request at a time, which orders its batches.
