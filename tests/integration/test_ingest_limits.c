@@ -324,12 +324,33 @@ static long long wait_maxmemory(long long want, char *body, size_t cap)
     return -1;
 }
 
-static int sse_open_admin(void)
+/* A dispatcher of E0 (the harness's enterprise); its bearer header goes to hdr. */
+static void dispatcher_auth(char *hdr, size_t cap)
+{
+    static char resp[4096];
+    int status;
+    const char *user = "{\"name\":\"d0\",\"role\":\"dispatcher\",\"enterprise_id\":\"E0\","
+                       "\"password\":\"dispatcher-zero-pw\"}";
+    assert_int_equal(harness_http_req(stack.d.http_port, "POST", "/v1/users", auth, user,
+                                      &status, resp, sizeof(resp)),
+                     0);
+    assert_int_equal(status, 201);
+    const char *login = "{\"user\":\"d0\",\"password\":\"dispatcher-zero-pw\"}";
+    assert_int_equal(harness_http_req(stack.d.http_port, "POST", "/v1/sessions", NULL, login,
+                                      &status, resp, sizeof(resp)),
+                     0);
+    assert_int_equal(status, 201);
+    char tok[64];
+    assert_int_equal(harness_json_str(resp, "token", tok, sizeof(tok)), 0);
+    snprintf(hdr, cap, "Authorization: Bearer %s\r\n", tok);
+}
+
+static int sse_open(const char *bearer)
 {
     int fd = harness_tcp_connect(stack.d.http_port);
     assert_true(fd >= 0);
     char req[512];
-    snprintf(req, sizeof(req), "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", auth);
+    snprintf(req, sizeof(req), "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", bearer);
     assert_int_equal(harness_send_all(fd, req, strlen(req)), 0);
     return fd;
 }
@@ -386,9 +407,12 @@ static void test_memory_watermark_warns_and_alerts(void **state)
     redis_do(4, set_max);
     wait_maxmemory(max, body, sizeof(body));
     assert_null(strstr(body, "warnings"));
-    int sse = sse_open_admin();
-    static char feed[65536];
+    char disp_auth[128];
+    dispatcher_auth(disp_auth, sizeof(disp_auth));
+    int sse = sse_open(auth), disp_sse = sse_open(disp_auth);
+    static char feed[65536], disp_feed[65536];
     assert_true(sse_wait(sse, "\r\n\r\n", 10000, feed, sizeof(feed))); /* headers: subscribed */
+    assert_true(sse_wait(disp_sse, "\r\n\r\n", 10000, disp_feed, sizeof(disp_feed)));
 
     for (int i = 0; i < 14; i++) {
         char key[32];
@@ -411,6 +435,9 @@ static void test_memory_watermark_warns_and_alerts(void **state)
     assert_non_null(strstr(feed, "event: alert"));
     assert_non_null(strstr(feed, "\"rule\":\"redis_memory\""));
     close(sse);
+    /* Not for a dispatcher: written to every stream in the same turn, so it would be there. */
+    assert_false(sse_wait(disp_sse, "redis_memory", 500, disp_feed, sizeof(disp_feed)));
+    close(disp_sse);
     deadline = mono_ms() + 30000;
     while (redis_int("ZCARD", "lpg:alerts:system") < 1 && mono_ms() < deadline)
         harness_sleep_ms(100);
