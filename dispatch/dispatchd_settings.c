@@ -234,9 +234,10 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 1000000000000,
      .default_value = "100000000",
      .unit = "seqs",
-     .help = "A fix's seq may be at most this far above the device's stored high-water mark; a "
-             "batch with a larger jump is refused whole (REFUSED seq_out_of_window) and the mark "
-             "is kept (3 years of 1 Hz fixes: more than any spool loses)."},
+     .help = "A fix's seq may be at most this far above the device's stored high-water mark "
+             "(3 years of 1 Hz fixes: more than any spool loses), or at most the server's clock "
+             "in ms plus a day (devices numbering fixes by time); a batch with a larger jump is "
+             "refused whole (REFUSED seq_out_of_window) and the mark is kept."},
 
     {.name = "speed_limit_road",
      .type = CFG_INT,

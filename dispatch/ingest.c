@@ -344,15 +344,20 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     send_ack(job);
 }
 
+/* A device may number its fixes by their time in ms (a client without storage, like the demo's
+ * simulated handsets): a seq up to the server's clock plus this slack is within the window
+ * whatever the mark. */
+#define SEQ_CLOCK_SLACK_MS DAY_MS
+
 /*
- * The sequence window. A seq is taken only up to position_seq_window above the device's mark
- * as the batch arrives: before it, one fix with seq 2^64-1 became the mark, and every later
- * fix was "at or below the mark", acknowledged and dropped, for good. A batch with a larger
- * jump is refused whole (REFUSED seq_out_of_window, nothing stored, the mark kept), so a unit
- * that numbers wrongly is told at once instead of losing its fixes in silence. Invalid fixes
- * are ignored here as everywhere: they never move the mark. The window is relative to the
- * mark at the batch's start, so one batch moves the mark by at most the window, and reaching
- * 2^64 would take 10^11 batches at the default.
+ * The sequence window. Before it, one fix with seq 2^64-1 became the device's mark, and every
+ * later fix was "at or below the mark", acknowledged and dropped, for good. Now a seq is taken
+ * only if it is at most position_seq_window above the mark as the batch arrives, or at most the
+ * server's clock in ms plus a day (numbering by time). A batch with a fix beyond both is refused
+ * whole (REFUSED seq_out_of_window, nothing stored, the mark kept), so a unit that numbers
+ * wrongly is told at once instead of losing its fixes in silence. Invalid fixes are ignored here
+ * as everywhere: they never move the mark. So the mark never passes max(clock + 1 day, the
+ * previous mark + window): reaching 2^64 would take 10^11 batches at the default window.
  *
  * A unit whose numbering restarts (new install, spool lost) sends seqs BELOW the mark: they
  * are skipped as resends and the Ack's position_seq (the mark) tells it where the server is;
@@ -363,16 +368,17 @@ static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
     struct dispatchd *d = job->d;
     const Lpg__V1__PositionBatch *b = job->batch;
     uint64_t window = (uint64_t)d->cfg.position_seq_window;
+    uint64_t clock_max = (uint64_t)(now > 0 ? now : 0) + SEQ_CLOCK_SLACK_MS;
     for (size_t i = 0; i < b->n_fixes; i++) {
         const Lpg__V1__Fix *f = b->fixes[i];
         if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms) || f->seq <= hwm ||
-            f->seq - hwm <= window)
+            f->seq - hwm <= window || f->seq <= clock_max)
             continue;
         char msg[300];
         snprintf(msg, sizeof(msg),
                  "fix seq %" PRIu64 " is more than %" PRIu64 " above this device's stored "
-                 "high-water mark %" PRIu64 "; nothing of the batch was stored: number fixes "
-                 "from %" PRIu64 " on",
+                 "high-water mark %" PRIu64 " (and above the server's clock in ms plus a day); "
+                 "nothing of the batch was stored: number fixes from %" PRIu64 " on",
                  f->seq, window, hwm, hwm + 1);
         d->ingest_stats.batches_seq_refused++;
         log_debug("device %s: %s", job->device, msg); /* counted; bounded by the rate limit */

@@ -22,8 +22,8 @@
  *
  * Limits (proto/README.md, "Positions"): a per-device token bucket (position_rate_max fixes/s,
  * position_rate_burst at once) refuses a batch beyond it whole (REFUSED rate_limited, resent
- * later); a fix more than position_seq_window above the device's mark refuses its batch whole
- * (REFUSED seq_out_of_window) and never becomes the mark.
+ * later); a fix more than position_seq_window above the device's mark, and above the clock in
+ * ms plus a day, refuses its batch whole (REFUSED seq_out_of_window) and never becomes the mark.
  *
  * Positions are attributed to the vehicle bound to the device's person (人车对应); a device
  * whose person has no vehicle gets INVALID_ARGUMENT. Ingest does not go through the writer: a device's

@@ -1,14 +1,16 @@
 /* test_ingest_limits.c -- the ingest limits against real Redis and dispatchd (issue 10, item 6):
  *   - a seq far above the device's mark (the poisoned 2^64-1) is refused, never becomes the
- *     mark, and later batches are still stored; the window's edge is exact;
+ *     mark, and later batches are still stored; a seq numbered by time is taken; the window's
+ *     edge is exact;
  *   - a device's store-and-forward backlog (3,600 late fixes) goes in at once, a device beyond
  *     its rate is refused (not stored, not acknowledged) and the same batch goes in once the
  *     bucket has refilled;
  *   - Redis memory past the watermark turns up in /healthz and as a system alert on the
  *     admins' live feed and in Redis; at the ceiling a batch is refused UNAVAILABLE, not
  *     acknowledged, and goes in once there is room.
- * The stack runs with a small window (10,000), a rate of 100 fixes/s with a burst of 4,000,
- * and a memory check every second, so nothing waits long. */
+ * The stack runs with a window of 2 days in ms (172,800,000: beyond the clock rule's day, so
+ * its edge can be shown), a rate of 100 fixes/s with a burst of 4,000, and a memory check
+ * every second, so nothing waits long. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +29,8 @@
 #include <unistd.h>
 
 static struct harness_stack stack;
+#define WINDOW 172800000ULL
+static uint64_t hq_mark; /* HQ's mark after test_seq_window_edge_and_restart */
 static char secret_q[64], secret_r[64], auth[128], admin_tok[64];
 
 /* 2026-11-28T00:00:00Z and a position in Hailar. */
@@ -44,7 +48,7 @@ static long long mono_ms(void)
 static int setup(void **state)
 {
     (void)state;
-    static const char *const args[] = {"--position-seq-window=10000", "--position-rate-max=100",
+    static const char *const args[] = {"--position-seq-window=172800000", "--position-rate-max=100",
                                        "--position-rate-burst=4000",
                                        "--redis-memory-check-interval=1", NULL};
     if (harness_stack_start(&stack, "ingestlim", args) != 0 ||
@@ -204,27 +208,47 @@ static void test_poisoned_seq_is_refused_and_later_batches_stored(void **state)
     close(fd);
 }
 
+/* Wall clock, UTC ms. */
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A device may number by time (the demo's handsets do): a seq up to the clock in ms + 1 day is
+ * taken whatever the mark. Above the clock only the window counts, to its exact edge. A
+ * restarted numbering is told the mark by the Ack. */
 static void test_seq_window_edge_and_restart(void **state)
 {
     (void)state;
     int fd = wire_login(stack.d.handset_port, "HQ", secret_q);
     assert_true(fd >= 0);
-    char mark[64], msg[300];
-    /* Mark 6 (the test before): 6 + 10,000 is inside, 6 + 10,000 + 1 beyond. */
-    const uint64_t edge[] = {10006};
-    assert_int_equal(expect_ack(send_seqs(fd, 2, edge, 1, 30, 0), 2), 10006);
-    /* A batch that starts well and jumps is refused whole: nothing of it is stored. */
-    const uint64_t jump[] = {10007, 10008, 10006 + 10000 + 1};
-    expect_refused(send_seqs(fd, 3, jump, 3, 31, 0), 3, "seq_out_of_window", msg, sizeof(msg));
+    char mark[64], want[32], msg[300];
+    /* From mark 6: beyond mark + window, but a time in ms (the clock rule). */
+    const uint64_t by_time[] = {wall_ms()};
+    assert_int_equal(expect_ack(send_seqs(fd, 2, by_time, 1, 30, 0), 2), by_time[0]);
+    /* Beyond the clock + 1 day by an hour and beyond the window: refused. */
+    const uint64_t ahead[] = {wall_ms() + 25 * 3600000ULL + WINDOW};
+    expect_refused(send_seqs(fd, 3, ahead, 1, 31, 0), 3, "seq_out_of_window", msg, sizeof(msg));
+    /* The window's edge, above the clock's reach: mark + window is taken... */
+    uint64_t m = by_time[0] + WINDOW;
+    const uint64_t edge[] = {m};
+    assert_int_equal(expect_ack(send_seqs(fd, 4, edge, 1, 32, 0), 4), m);
+    /* ...mark + window + 1 is not; a batch that starts well and jumps is refused whole. */
+    const uint64_t jump[] = {m + 1, m + 2, m + WINDOW + 1};
+    expect_refused(send_seqs(fd, 5, jump, 3, 33, 0), 5, "seq_out_of_window", msg, sizeof(msg));
     redis_get("lpg:device:HQ:seq", mark, sizeof(mark));
-    assert_string_equal(mark, "10006");
-    assert_int_equal(redis_int("ZCARD", DAY_Q), 7);
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)m);
+    assert_string_equal(mark, want);
+    assert_int_equal(redis_int("ZCARD", DAY_Q), 8);
     /* A unit whose numbering restarted (new install) sends seqs below the mark: skipped as
      * resends, and the Ack's position_seq tells it where to continue. */
-    assert_int_equal(expect_ack(send_run(fd, 4, 1, 3, 40, 0), 4), 10006);
-    assert_int_equal(expect_ack(send_run(fd, 5, 10007, 3, 41, 0), 5), 10009);
-    assert_int_equal(redis_int("ZCARD", DAY_Q), 10);
-    assert_true(metric("lpg_position_batches_limited_total{reason=\"seq_window\"}") >= 3);
+    assert_int_equal(expect_ack(send_run(fd, 6, 1, 3, 40, 0), 6), m);
+    assert_int_equal(expect_ack(send_run(fd, 7, m + 1, 3, 41, 0), 7), m + 3);
+    assert_int_equal(redis_int("ZCARD", DAY_Q), 11);
+    hq_mark = m + 3;
+    assert_true(metric("lpg_position_batches_limited_total{reason=\"seq_window\"}") >= 4);
     close(fd);
 }
 
@@ -452,12 +476,14 @@ static void test_memory_watermark_warns_and_alerts(void **state)
     const char *full[] = {"CONFIG", "SET", "maxmemory", "1"};
     redis_do(4, full);
     char mark[64];
-    Lpg__V1__Envelope *r = send_run(fd, 2, 10010, 3, 100, 0);
+    Lpg__V1__Envelope *r = send_run(fd, 2, hq_mark + 1, 3, 100, 0);
     assert_int_equal(r->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
     assert_int_equal(r->error->code, LPG__V1__ERROR__CODE__UNAVAILABLE);
     lpg__v1__envelope__free_unpacked(r, NULL);
+    char want[32];
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)hq_mark);
     redis_get("lpg:device:HQ:seq", mark, sizeof(mark));
-    assert_string_equal(mark, "10009");
+    assert_string_equal(mark, want);
 
     for (int i = 0; i < 14; i++) {
         char key[32];
@@ -467,7 +493,7 @@ static void test_memory_watermark_warns_and_alerts(void **state)
     }
     const char *unset[] = {"CONFIG", "SET", "maxmemory", "0"};
     redis_do(4, unset);
-    assert_int_equal(expect_ack(send_run(fd, 3, 10010, 3, 100, 0), 3), 10012);
+    assert_int_equal(expect_ack(send_run(fd, 3, hq_mark + 1, 3, 100, 0), 3), hq_mark + 3);
     close(fd);
 }
 
