@@ -210,6 +210,39 @@ void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handse
     handset_conn_send(c, &env);
 }
 
+int alerts_system(struct dispatchd *d, const char *source, const char *message,
+                  struct store_txn *txn)
+{
+    int64_t now = dispatchd_now_ms();
+    struct rule_event ev;
+    memset(&ev, 0, sizeof(ev));
+    struct lpg_alert a;
+    alerts_from_event(&a, &ev, "", "", "", now); /* for its id */
+    log_warn("system alert %s (%s): %s", a.id, source, message);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", a.id, "kind", "system", "rule",
+                          source, "message", message, "created_at", lpg_json_instant(now));
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    /* Live at once, before the record is confirmed: the alert may be about the store itself. */
+    if (j)
+        live_feed_publish(d->feed, "", "alert", j); /* "": only all-enterprise streams */
+    if (text == NULL || txn == NULL) {
+        free(text);
+        return -1;
+    }
+    char k_alert[256], k_idx[256], score[24], ttl[24], oldest[32];
+    key_of(d, k_alert, sizeof(k_alert), "alert:", a.id);
+    store_key(d->store, k_idx, sizeof(k_idx), "alerts:system");
+    snprintf(score, sizeof(score), "%" PRId64, now);
+    snprintf(ttl, sizeof(ttl), "%d", ALERT_RETENTION_DAYS * 86400);
+    snprintf(oldest, sizeof(oldest), "(%lld",
+             (long long)(now - (int64_t)ALERT_RETENTION_DAYS * 86400000LL));
+    int rc = store_txn_addv(txn, "SET", k_alert, text, "EX", ttl, NULL) ||
+             store_txn_addv(txn, "ZADD", k_idx, score, a.id, NULL) ||
+             store_txn_addv(txn, "ZREMRANGEBYSCORE", k_idx, "-inf", oldest, NULL);
+    free(text);
+    return rc ? -1 : 0;
+}
+
 /* ---- GET /v1/alerts?enterprise_id=&vehicle_id=&rule=&from=&to=&limit=&cursor= ---- */
 
 /* A page's position: the event time of the next alert to list, and how many alerts of that

@@ -58,6 +58,17 @@ int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_al
 void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handset_conn *c);
 json_t *alerts_to_json(const struct lpg_alert *a);
 
+/* A system alert for the admins (not a tracking rule, no enterprise): e.g. source
+ * "redis_memory". Logged (warn), published at once on the live feed as event "alert" to the
+ * streams that see every enterprise (admins, auditors; never a dispatcher's), and its record
+ * added to txn (may be NULL: not recorded):
+ *   {p}alert:{id}      the alert as JSON {id, kind:"system", rule, message, created_at},
+ *                      expires after ALERT_RETENTION_DAYS
+ *   {p}alerts:system   sorted set: ids by creation time (ms)
+ * Returns 0, or -1 when the record could not be added to txn. */
+int alerts_system(struct dispatchd *d, const char *source, const char *message,
+                  struct store_txn *txn);
+
 extern const struct http_route v1_alert_routes[];
 extern const size_t v1_alert_routes_count;
 

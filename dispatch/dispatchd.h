@@ -46,6 +46,9 @@ struct ingest_stats {
     uint64_t filtered[8];    /* by enum fix_filter_reason (0 = passed to the rules) */
     uint64_t events_dropped; /* rule events beyond the per-batch cap */
     uint64_t heap_trims;     /* freed heap handed back once ingest was idle (ingest.c) */
+    uint64_t batches_rate_limited, fixes_rate_limited; /* refused by position_rate_max */
+    uint64_t batches_seq_refused; /* refused: a seq beyond position_seq_window */
+    uint64_t memory_alerts;       /* Redis memory passed redis_memory_watermark (alerted) */
 };
 
 struct dispatchd {

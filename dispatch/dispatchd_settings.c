@@ -296,6 +296,23 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = KEY_PREFIX_LEN_MAX,
      .default_value = "lpg:",
      .help = "Every Redis key the service writes starts with this prefix."},
+    {.name = "redis_memory_watermark",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, redis_memory_watermark),
+     .min = 1,
+     .max = 100,
+     .default_value = "80",
+     .unit = "% of maxmemory",
+     .help = "When Redis's used memory passes this share of its maxmemory, /healthz warns and "
+             "the admins get a system alert (at maxmemory Redis refuses every write)."},
+    {.name = "redis_memory_check_interval",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, redis_memory_check_interval),
+     .min = 1,
+     .max = 3600,
+     .default_value = "10",
+     .unit = "seconds",
+     .help = "How often Redis's memory use is read (INFO memory) for redis_memory_watermark."},
 
     {.name = "shutdown_timeout",
      .type = CFG_INT,
@@ -324,6 +341,37 @@ const struct cfg_setting dispatchd_settings[] = {
      .default_value = "500",
      .unit = "fixes",
      .help = "Most fixes accepted in one PositionBatch; a larger batch is refused whole."},
+    {.name = "position_rate_max",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, position_rate_max),
+     .min = 1,
+     .max = 100000,
+     .default_value = "10",
+     .unit = "fixes/s",
+     .help = "Sustained position fixes per second one device may send (a token bucket refilled "
+             "at this rate; a real unit sends 1); beyond it a batch is refused (REFUSED "
+             "rate_limited) and the device resends it later."},
+    {.name = "position_rate_burst",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, position_rate_burst),
+     .min = 2000,
+     .max = 10000000,
+     .default_value = "36000",
+     .unit = "fixes",
+     .help = "Fixes one device may send at once above position_rate_max (the bucket's size): "
+             "the store-and-forward backlog of a unit back from 10 h offline at 1 Hz goes in "
+             "at once; a longer one drains at position_rate_max."},
+    {.name = "position_seq_window",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, position_seq_window),
+     .min = 10000,
+     .max = 1000000000000,
+     .default_value = "100000000",
+     .unit = "seqs",
+     .help = "A fix's seq may be at most this far above the device's stored high-water mark "
+             "(3 years of 1 Hz fixes: more than any spool loses), or at most the server's clock "
+             "in ms plus a day (devices numbering fixes by time); a batch with a larger jump is "
+             "refused whole (REFUSED seq_out_of_window) and the mark is kept."},
 
     {.name = "speed_limit_road",
      .type = CFG_INT,

@@ -57,9 +57,14 @@ struct dispatchd_config {
     char *redis_user;              /* ACL user; "" = default user */
     char *redis_password;          /* AUTH password; "" = no AUTH; never logged */
     char *redis_key_prefix;        /* every key the service writes starts with it */
+    int64_t redis_memory_watermark;      /* % of maxmemory: /healthz warns, admins alerted */
+    int64_t redis_memory_check_interval; /* seconds between INFO memory polls */
 
     int64_t route_retention_days; /* days of route history kept */
     int64_t position_batch_max;   /* fixes per PositionBatch */
+    int64_t position_rate_max;    /* fixes/s per device, sustained (ingest.c) */
+    int64_t position_rate_burst;  /* fixes per device at once (token bucket size) */
+    int64_t position_seq_window;  /* largest seq jump above a device's mark */
     /* tracking rules and the filters before them (rules.h, fix_filter.h) */
     int64_t speed_limit_road; /* km/h */
     int64_t speed_limit_expressway; /* km/h */
@@ -89,7 +94,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 57
+#define DISPATCHD_SETTINGS_COUNT 62
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

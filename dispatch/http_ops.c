@@ -9,6 +9,7 @@
 #include "registry.h"
 #include "writer.h"
 #include "handset_server.h"
+#include "ingest.h"
 #include "http_server.h"
 #include "prometheus.h"
 #include "store.h"
@@ -17,6 +18,29 @@
 
 #include <event2/buffer.h>
 #include <jansson.h>
+
+/* Redis memory (ingest.h: read every redis_memory_check_interval s) under "redis", and a
+ * "warnings" list when it passed the watermark or has no limit at all. A warning does not
+ * change the status: the instance still serves, an operator must act before Redis is full. */
+static void healthz_memory(struct dispatchd *d, json_t *body, json_t *redis)
+{
+    const struct ingest_redis_memory *m = ingest_redis_memory(d);
+    if (body == NULL || redis == NULL || m == NULL || !m->known)
+        return;
+    json_object_set_new(redis, "used_memory", json_integer((json_int_t)m->used));
+    json_object_set_new(redis, "maxmemory", json_integer((json_int_t)m->max));
+    char w[200];
+    if (m->max == 0)
+        snprintf(w, sizeof(w), "redis has no maxmemory: one flood of writes can take all of the "
+                               "host's memory (set maxmemory, deploy/redis.conf)");
+    else if (m->above)
+        snprintf(w, sizeof(w), "redis memory at %d%% of maxmemory (watermark %lld%%)",
+                 m->percent, (long long)d->cfg.redis_memory_watermark);
+    else
+        return;
+    json_object_set_new(redis, "memory_percent", json_integer(m->percent));
+    json_object_set_new(body, "warnings", json_pack("[s]", w));
+}
 
 /* 200 when the store is reachable and the registry is loaded, 503 otherwise: a load balancer
  * takes the instance out of rotation while it cannot serve or record anything. */
@@ -39,6 +63,7 @@ static void handle_healthz(struct http_call *call, void *ctx)
                              d->loaded ? "loaded" : (d->loading ? "loading" : "not_loaded"),
                              "handset_connections",
                              (json_int_t)handset_server_connections(d->handset));
+    healthz_memory(d, body, redis);
     http_reply_json(call, ok ? 200 : 503, body);
 }
 
@@ -214,6 +239,26 @@ static void handle_metrics(struct http_call *call, void *ctx)
         const char *l_r[] = {"reason", fix_filter_reason_name((enum fix_filter_reason)r), NULL};
         prom_sample_u64(out, "lpg_fixes_filtered_total", l_r, is->filtered[r]);
     }
+    prom_family(out, "lpg_position_batches_limited_total", "counter",
+                "PositionBatch requests refused by an ingest limit, by reason: rate "
+                "(position_rate_max), seq_window (a seq beyond position_seq_window).");
+    const char *l_rate[] = {"reason", "rate", NULL};
+    const char *l_seqw[] = {"reason", "seq_window", NULL};
+    prom_sample_u64(out, "lpg_position_batches_limited_total", l_rate, is->batches_rate_limited);
+    prom_sample_u64(out, "lpg_position_batches_limited_total", l_seqw, is->batches_seq_refused);
+    prom_family(out, "lpg_fixes_rate_limited_total", "counter",
+                "Fixes in batches refused by the per-device rate limit (resent later).");
+    prom_sample_u64(out, "lpg_fixes_rate_limited_total", NULL, is->fixes_rate_limited);
+    const struct ingest_redis_memory *mem = ingest_redis_memory(d);
+    prom_family(out, "lpg_redis_used_memory_bytes", "gauge",
+                "Redis used_memory at the last INFO memory (0 while unknown).");
+    prom_sample_u64(out, "lpg_redis_used_memory_bytes", NULL, mem && mem->known ? mem->used : 0);
+    prom_family(out, "lpg_redis_maxmemory_bytes", "gauge",
+                "Redis maxmemory at the last INFO memory (0: no limit, or unknown).");
+    prom_sample_u64(out, "lpg_redis_maxmemory_bytes", NULL, mem && mem->known ? mem->max : 0);
+    prom_family(out, "lpg_redis_memory_alerts_total", "counter",
+                "Times Redis memory passed redis_memory_watermark (each alerted to the admins).");
+    prom_sample_u64(out, "lpg_redis_memory_alerts_total", NULL, is->memory_alerts);
     prom_family(out, "lpg_rule_events_dropped_total", "counter",
                 "Rule events beyond the per-batch cap (not stored).");
     prom_sample_u64(out, "lpg_rule_events_dropped_total", NULL, is->events_dropped);

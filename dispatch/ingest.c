@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -49,8 +50,8 @@
 
 struct tracks;
 
-/* Vehicle ids of the tracks, one after another: an id costs its length, not LPG_ID_MAX + 1
- * bytes in every track. */
+/* Vehicle ids of the tracks and device ids of the rate buckets, one after another: an id
+ * costs its length, not LPG_ID_MAX + 1 bytes in every entry. */
 #define ID_BLOCK_BYTES 16000
 struct id_block {
     struct id_block *next;
@@ -78,8 +79,29 @@ struct vehicle_track {
     struct rules_track rules;
 };
 
+/* Per device (not per connection: reconnecting must not refill it): the position rate limit's
+ * token bucket. Devices are registered and logged in before they reach ingest, so the table is
+ * bounded by the registry; entries are never removed, like tracks. */
+struct device_rate {
+    struct device_rate *next;
+    const char *device_id; /* in the table's id blocks */
+    double tokens;         /* fixes it may send now; refilled at position_rate_max */
+    int64_t at_ms;         /* monotonic time of `tokens` */
+};
+
+/* Redis memory as last read (INFO memory), for /healthz, /metrics and the admins' alert. */
+struct redis_memory_watch {
+    struct event *poll;
+    int polling;      /* an INFO is in flight */
+    int alerted;      /* above the watermark and alerted; re-armed below it minus a margin */
+    struct ingest_redis_memory m;
+};
+
 struct tracks {
     struct vehicle_track *buckets[TRACK_BUCKETS];
+    struct device_rate *rate_buckets[TRACK_BUCKETS];
+    struct pool rate_pool; /* struct device_rate */
+    struct redis_memory_watch mem;
     size_t n;
     struct event *tick;
     struct dispatchd *d;
@@ -322,6 +344,51 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     send_ack(job);
 }
 
+/* A device may number its fixes by their time in ms (a client without storage, like the demo's
+ * simulated handsets): a seq up to the server's clock plus this slack is within the window
+ * whatever the mark. */
+#define SEQ_CLOCK_SLACK_MS DAY_MS
+
+/*
+ * The sequence window. Before it, one fix with seq 2^64-1 became the device's mark, and every
+ * later fix was "at or below the mark", acknowledged and dropped, for good. Now a seq is taken
+ * only if it is at most position_seq_window above the mark as the batch arrives, or at most the
+ * server's clock in ms plus a day (numbering by time). A batch with a fix beyond both is refused
+ * whole (REFUSED seq_out_of_window, nothing stored, the mark kept), so a unit that numbers
+ * wrongly is told at once instead of losing its fixes in silence. Invalid fixes are ignored here
+ * as everywhere: they never move the mark. So the mark never passes max(clock + 1 day, the
+ * previous mark + window): reaching 2^64 would take 10^11 batches at the default window.
+ *
+ * A unit whose numbering restarts (new install, spool lost) sends seqs BELOW the mark: they
+ * are skipped as resends and the Ack's position_seq (the mark) tells it where the server is;
+ * lpg-agent then continues after the mark (docs/agent.md). Returns 0, or -1 once refused.
+ */
+static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
+{
+    struct dispatchd *d = job->d;
+    const Lpg__V1__PositionBatch *b = job->batch;
+    uint64_t window = (uint64_t)d->cfg.position_seq_window;
+    uint64_t clock_max = (uint64_t)(now > 0 ? now : 0) + SEQ_CLOCK_SLACK_MS;
+    for (size_t i = 0; i < b->n_fixes; i++) {
+        const Lpg__V1__Fix *f = b->fixes[i];
+        if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms) || f->seq <= hwm ||
+            f->seq - hwm <= window || f->seq <= clock_max)
+            continue;
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "fix seq %" PRIu64 " is more than %" PRIu64 " above this device's stored "
+                 "high-water mark %" PRIu64 " (and above the server's clock in ms plus a day); "
+                 "nothing of the batch was stored: number fixes from %" PRIu64 " on",
+                 f->seq, window, hwm, hwm + 1);
+        d->ingest_stats.batches_seq_refused++;
+        log_debug("device %s: %s", job->device, msg); /* counted; bounded by the rate limit */
+        handset_conn_refuse(job->c, "seq_out_of_window", msg, job->has_req, job->req);
+        job_end(job);
+        return -1;
+    }
+    return 0;
+}
+
 /* With the high-water mark known: store what is new, in one transaction. */
 static void store_batch(struct ingest_job *job)
 {
@@ -329,6 +396,8 @@ static void store_batch(struct ingest_job *job)
     struct ingest_conn *ic = handset_conn_data(job->c);
     const Lpg__V1__PositionBatch *b = job->batch;
     int64_t now = dispatchd_now_ms();
+    if (seq_window_check(job, ic->hwm, now) != 0)
+        return;
     struct store_txn *txn = store_txn_new();
     uint64_t hwm = ic->hwm;
     struct rules_ctx ctx;
@@ -561,6 +630,31 @@ static unsigned track_bucket(const char *id)
     return h & (TRACK_BUCKETS - 1);
 }
 
+/* Room in the id blocks for id (a registry id: <= LPG_ID_MAX + 1 bytes). 0 or -1 (OOM). */
+static int id_room(struct tracks *t, const char *id)
+{
+    size_t len = strlen(id) + 1;
+    if (t->ids == NULL || t->ids->used + len > ID_BLOCK_BYTES) {
+        struct id_block *blk = malloc(sizeof(*blk));
+        if (blk == NULL)
+            return -1;
+        blk->next = t->ids;
+        blk->used = 0;
+        t->ids = blk;
+    }
+    return 0;
+}
+
+/* A copy of id in the id blocks, after id_room() said there is room. */
+static const char *id_keep(struct tracks *t, const char *id)
+{
+    size_t len = strlen(id) + 1;
+    char *copy = t->ids->text + t->ids->used;
+    memcpy(copy, id, len);
+    t->ids->used += len;
+    return copy;
+}
+
 static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
 {
     struct tracks *t = d->tracks;
@@ -568,22 +662,12 @@ static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
     for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
         if (strcmp(tr->vehicle_id, vehicle) == 0)
             return tr;
-    size_t len = strlen(vehicle) + 1; /* <= LPG_ID_MAX + 1: a registry id */
-    if (t->ids == NULL || t->ids->used + len > ID_BLOCK_BYTES) {
-        struct id_block *blk = malloc(sizeof(*blk));
-        if (blk == NULL)
-            return NULL;
-        blk->next = t->ids;
-        blk->used = 0;
-        t->ids = blk;
-    }
+    if (id_room(t, vehicle) != 0)
+        return NULL;
     struct vehicle_track *tr = pool_take(&t->track_pool);
     if (tr == NULL)
         return NULL;
-    char *id = t->ids->text + t->ids->used;
-    memcpy(id, vehicle, len);
-    t->ids->used += len;
-    tr->vehicle_id = id;
+    tr->vehicle_id = id_keep(t, vehicle);
     rules_track_init(&tr->rules);
     tr->next = t->buckets[b];
     t->buckets[b] = tr;
@@ -800,6 +884,112 @@ void ingest_watch_active(struct dispatchd *d)
         log_info("watching %zu vehicles on active deliveries for signal loss", watched);
 }
 
+/* ---- Redis memory: the watermark ---- */
+
+/* The value of "name:" in INFO's text, or -1. */
+static long long info_field(const char *text, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (ll > nl && memcmp(p, name, nl) == 0 && p[nl] == ':') {
+            char num[32];
+            size_t k = ll - nl - 1 < sizeof(num) - 1 ? ll - nl - 1 : sizeof(num) - 1;
+            memcpy(num, p + nl + 1, k);
+            num[k] = '\0';
+            char *e;
+            long long v = strtoll(num, &e, 10);
+            return e != num && v >= 0 ? v : -1;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return -1;
+}
+
+static void on_system_alert_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY)
+        log_warn("the Redis memory alert was not recorded (%s); it was logged and sent live",
+                 err ? err : "refused");
+}
+
+static void on_memory_info(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct dispatchd *d = arg;
+    struct redis_memory_watch *w = &d->tracks->mem;
+    w->polling = 0;
+    if (err || reply->type != REDIS_REPLY_STRING) {
+        w->m.known = 0;
+        return;
+    }
+    long long used = info_field(reply->str, reply->len, "used_memory");
+    long long max = info_field(reply->str, reply->len, "maxmemory");
+    if (used < 0 || max < 0) {
+        w->m.known = 0;
+        return;
+    }
+    w->m.known = 1;
+    w->m.used = (uint64_t)used;
+    w->m.max = (uint64_t)max;
+    w->m.read_ms = dispatchd_now_ms();
+    int64_t mark = d->cfg.redis_memory_watermark;
+    /* Percent of maxmemory, rounded down; no maxmemory: never "above" (the /healthz warning
+     * says that there is no limit at all). */
+    int64_t pct = max > 0 ? (int64_t)((double)used * 100.0 / (double)max) : 0;
+    w->m.percent = (int)pct;
+    w->m.above = max > 0 && pct >= mark;
+    if (!w->m.above) {
+        /* Re-armed only well below the mark: memory wobbling around it alerts once. */
+        if (w->alerted && pct < mark - 5)
+            w->alerted = 0;
+        return;
+    }
+    if (w->alerted)
+        return;
+    w->alerted = 1;
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "Redis memory at %lld%% of maxmemory (%lld of %lld bytes; watermark %lld%%): at "
+             "maxmemory every write is refused (positions, orders); add memory or shorten "
+             "retention",
+             (long long)pct, used, max, (long long)mark);
+    d->ingest_stats.memory_alerts++;
+    struct store_txn *txn = store_txn_new();
+    if (alerts_system(d, "redis_memory", msg, txn) != 0) {
+        store_txn_free(txn);
+        return;
+    }
+    const char *why;
+    if (store_txn_exec(d->store, txn, on_system_alert_stored, NULL, &why) != 0)
+        log_warn("the Redis memory alert was not recorded (%s); it was logged and sent live",
+                 why);
+}
+
+static void on_memory_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct dispatchd *d = arg;
+    struct redis_memory_watch *w = &d->tracks->mem;
+    if (w->polling)
+        return; /* the last INFO has not come back: no pile-up */
+    if (store_state(d->store) != STORE_UP) {
+        w->m.known = 0;
+        return;
+    }
+    const char *argv[] = {"INFO", "memory"};
+    const char *why;
+    if (store_command_argv(d->store, on_memory_info, d, 2, argv, NULL, &why) == 0)
+        w->polling = 1;
+}
+
+const struct ingest_redis_memory *ingest_redis_memory(const struct dispatchd *d)
+{
+    return d->tracks ? &d->tracks->mem.m : NULL;
+}
+
 int ingest_init(struct dispatchd *d)
 {
     struct tracks *t = calloc(1, sizeof(*t));
@@ -808,14 +998,20 @@ int ingest_init(struct dispatchd *d)
     t->d = d;
     pool_init(&t->track_pool, sizeof(struct vehicle_track), TRACK_POOL_BLOCK);
     pool_init(&t->conn_pool, sizeof(struct ingest_conn), CONN_POOL_BLOCK);
+    pool_init(&t->rate_pool, sizeof(struct device_rate), TRACK_POOL_BLOCK);
     t->tick = event_new(d->base, -1, EV_PERSIST, on_tick, t);
     t->trim = event_new(d->base, -1, 0, on_trim, t);
+    t->mem.poll = event_new(d->base, -1, EV_PERSIST, on_memory_poll, d);
     struct timeval tv = {TRACK_TICK_S, 0};
-    if (t->tick == NULL || t->trim == NULL || event_add(t->tick, &tv) != 0) {
+    struct timeval mem_tv = {(time_t)d->cfg.redis_memory_check_interval, 0};
+    if (t->tick == NULL || t->trim == NULL || t->mem.poll == NULL || event_add(t->tick, &tv) != 0 ||
+        event_add(t->mem.poll, &mem_tv) != 0) {
         if (t->tick)
             event_free(t->tick);
         if (t->trim)
             event_free(t->trim);
+        if (t->mem.poll)
+            event_free(t->mem.poll);
         free(t);
         return -1;
     }
@@ -835,7 +1031,9 @@ void ingest_free(struct dispatchd *d)
         }
     event_free(t->tick);
     event_free(t->trim);
+    event_free(t->mem.poll);
     pool_free_all(&t->track_pool);
+    pool_free_all(&t->rate_pool);
     for (struct id_block *blk = t->ids, *next; blk; blk = next) {
         next = blk->next;
         free(blk);
@@ -843,6 +1041,69 @@ void ingest_free(struct dispatchd *d)
     pool_free_all(&t->conn_pool); /* the handset server, freed first, gave them all back */
     free(t);
     d->tracks = NULL;
+}
+
+/* ---- the per-device position rate limit ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct device_rate *rate_get(struct tracks *t, const char *device, double burst,
+                                    int64_t now)
+{
+    unsigned b = track_bucket(device);
+    for (struct device_rate *r = t->rate_buckets[b]; r; r = r->next)
+        if (strcmp(r->device_id, device) == 0)
+            return r;
+    if (id_room(t, device) != 0)
+        return NULL;
+    struct device_rate *r = pool_take(&t->rate_pool);
+    if (r == NULL)
+        return NULL;
+    r->device_id = id_keep(t, device);
+    r->tokens = burst; /* a device starts with a full bucket: its backlog goes in at once */
+    r->at_ms = now;
+    r->next = t->rate_buckets[b];
+    t->rate_buckets[b] = r;
+    return r;
+}
+
+/*
+ * A token bucket per device: position_rate_burst fixes at once, refilled at
+ * position_rate_max fixes/s. A batch costs its number of fixes and goes in whole or not at all
+ * (a refused batch is not acknowledged: the device resends it, nothing is lost). Store and
+ * forward: a unit back after an hour offline at 1 Hz sends its 3,600 late fixes at once and the
+ * full bucket (36,000 by default) takes them; a longer backlog drains at the refill rate minus
+ * what the unit sends live, so it is delayed, never refused for good (the burst is at least
+ * 2,000, the largest batch, so every batch fits in a full bucket). Resends cost again: the
+ * limit is on what a device makes the service do, not on what it stores.
+ * Returns 0 when admitted, else the seconds after which the batch would be (>= 1).
+ */
+static int64_t rate_admit(struct dispatchd *d, const char *device, size_t n)
+{
+    struct tracks *t = d->tracks;
+    double rate = (double)d->cfg.position_rate_max;
+    double burst = (double)d->cfg.position_rate_burst;
+    int64_t now = mono_ms();
+    struct device_rate *r = rate_get(t, device, burst, now);
+    if (r == NULL)
+        return 0; /* out of memory for the bucket: better to take the batch than refuse it */
+    if (now > r->at_ms) {
+        r->tokens += (double)(now - r->at_ms) * rate / 1000.0;
+        if (r->tokens > burst)
+            r->tokens = burst;
+    }
+    r->at_ms = now;
+    if (r->tokens >= (double)n) {
+        r->tokens -= (double)n;
+        return 0;
+    }
+    int64_t wait = (int64_t)(((double)n - r->tokens) / rate) + 1;
+    return wait;
 }
 
 static void ingest_conn_free(void *arg)
@@ -875,6 +1136,19 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
         d->ingest_stats.batches_refused++;
         handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, refusal, env->has_request_id,
                            env->request_id, 0);
+        return;
+    }
+    int64_t wait_s = rate_admit(d, handset_conn_device(c), b->n_fixes);
+    if (wait_s > 0) {
+        d->ingest_stats.batches_rate_limited++;
+        d->ingest_stats.fixes_rate_limited += b->n_fixes;
+        char limited[256];
+        snprintf(limited, sizeof(limited),
+                 "position rate limit (%lld fixes/s per device, %lld at once): nothing of the "
+                 "batch was stored; resend it in %lld s",
+                 (long long)d->cfg.position_rate_max, (long long)d->cfg.position_rate_burst,
+                 (long long)wait_s);
+        handset_conn_refuse(c, "rate_limited", limited, env->has_request_id, env->request_id);
         return;
     }
     struct ingest_conn *ic = handset_conn_data(c);

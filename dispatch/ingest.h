@@ -20,6 +20,11 @@
  * the person's record (rest_until), which matching reads. Every TRACK_TICK_S seconds the
  * time-based rules (signal lost) run for every vehicle seen since start.
  *
+ * Limits (proto/README.md, "Positions"): a per-device token bucket (position_rate_max fixes/s,
+ * position_rate_burst at once) refuses a batch beyond it whole (REFUSED rate_limited, resent
+ * later); a fix more than position_seq_window above the device's mark, and above the clock in
+ * ms plus a day, refuses its batch whole (REFUSED seq_out_of_window) and never becomes the mark.
+ *
  * Positions are attributed to the vehicle bound to the device's person (人车对应); a device
  * whose person has no vehicle gets INVALID_ARGUMENT. Ingest does not go through the writer: a device's
  * connection processes one request at a time, which orders its batches.
@@ -44,5 +49,18 @@ void ingest_watch_active(struct dispatchd *d);
 void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
                            const struct Lpg__V1__Envelope *env);
 
+/* Redis's memory as last read with INFO memory, every redis_memory_check_interval seconds
+ * (also the position ingest's last line of defence: at maxmemory, with noeviction, Redis
+ * refuses every write). Passing redis_memory_watermark % of maxmemory raises a system alert to
+ * the admins once (alerts_system), re-armed 5 points below the mark. */
+struct ingest_redis_memory {
+    int known;         /* a recent reading (Redis up) */
+    uint64_t used;     /* used_memory, bytes */
+    uint64_t max;      /* maxmemory, bytes; 0 = no limit */
+    int percent;       /* used / max, rounded down; 0 without a limit */
+    int above;         /* at or above the watermark */
+    int64_t read_ms;   /* when read (UTC ms) */
+};
+const struct ingest_redis_memory *ingest_redis_memory(const struct dispatchd *d);
 
 #endif

@@ -3,7 +3,8 @@
 #   1. it builds, starts Redis and dispatchd, and /healthz answers 200;
 #   2. SIGTERM (what run.sh gets from a service manager; Ctrl-C takes the same path) stops
 #      dispatchd and Redis, leaving no process behind;
-#   3. a second run reuses the data written during the first.
+#   3. a second run reuses the data written during the first;
+#   4. Redis runs with deploy/redis.conf's maxmemory and noeviction.
 # Without the demo (LPG_DEMO=0: dispatchd alone, in the foreground); the demo has its own test,
 # test_run_demo.py.
 # Usage: test_run_sh.sh SOURCE_DIR [BUILD_DIR]   (BUILD_DIR: the release build run.sh uses;
@@ -75,6 +76,11 @@ redis-cli -p "$LPG_REDIS_PORT" PING 2>&1 | grep -q NOAUTH || fail "Redis answere
 export REDISCLI_AUTH
 REDISCLI_AUTH=$(cat "$work/var/redis.password")
 redis-cli -p "$LPG_REDIS_PORT" SET lpg:test:run_sh_marker kept >/dev/null
+# Redis runs with the shipped ceiling (deploy/redis.conf), refusing writes rather than evicting.
+maxmem=$(redis-cli -p "$LPG_REDIS_PORT" CONFIG GET maxmemory | sed -n 2p)
+[ "$maxmem" = "4294967296" ] || fail "redis maxmemory is '$maxmem', want 4gb from deploy/redis.conf"
+policy=$(redis-cli -p "$LPG_REDIS_PORT" CONFIG GET maxmemory-policy | sed -n 2p)
+[ "$policy" = "noeviction" ] || fail "redis maxmemory-policy is '$policy', want noeviction"
 stop_run
 echo "test_run_sh: first run stopped cleanly"
 

@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 57);
+    assert_int_equal(dispatchd_settings_count, 62);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -779,6 +779,8 @@ static const struct default_case dispatchd_defaults[] = {
     {"redis_user", ""},
     {"redis_password", ""},
     {"redis_key_prefix", "lpg:"},
+    {"redis_memory_watermark", "80"},
+    {"redis_memory_check_interval", "10"},
     {"shutdown_timeout", "5000"},
     {"session_ttl", "28800"},
     {"speed_limit_road", "60"},
@@ -797,6 +799,9 @@ static const struct default_case dispatchd_defaults[] = {
     {"fix_max_accuracy", "100"},
     {"route_retention_days", "183"},
     {"position_batch_max", "500"},
+    {"position_rate_max", "10"},
+    {"position_rate_burst", "36000"},
+    {"position_seq_window", "100000000"},
     {"cylinder_inspection_interval", "4"},
     {"cylinder_design_life", "8"},
     {"cylinder_max_life", "12"},
