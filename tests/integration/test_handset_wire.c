@@ -535,6 +535,9 @@ int main(void)
     const struct CMUnitTest idle_tests[] = {
         cmocka_unit_test(test_idle_connection_times_out),
     };
+    /* LPG_TEST_FILTER=<pattern> runs some cases only (e.g. the slow reader, in a loop). */
+    if (getenv("LPG_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("LPG_TEST_FILTER"));
     int failed = cmocka_run_group_tests_name("handset_wire", tests, setup, teardown);
     failed += cmocka_run_group_tests_name("handset_wire_idle", idle_tests, setup_idle, teardown);
     return failed;
