@@ -44,6 +44,8 @@ struct dispatchd_config {
 
     int64_t route_retention_days; /* days of route history kept */
     int64_t position_batch_max;   /* fixes per PositionBatch */
+    int64_t geometry_ring_vertices_max; /* vertices of one ring of a zone or area */
+    int64_t geometry_vertices_max;      /* vertices of one zone or area */
     /* tracking rules and the filters before them (rules.h, fix_filter.h) */
     int64_t speed_limit_road; /* km/h */
     int64_t speed_limit_expressway; /* km/h */
@@ -73,7 +75,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 42
+#define DISPATCHD_SETTINGS_COUNT 44
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

@@ -180,7 +180,8 @@ static int write_status(const char *code)
         return 404;
     if (strcmp(code, "wrong_enterprise") == 0)
         return 422; /* a reference to another enterprise's entity: invalid input */
-    if (strcmp(code, "zone_outside_service_area") == 0 || strcmp(code, "unknown_reference") == 0)
+    if (strcmp(code, "zone_outside_service_area") == 0 || strcmp(code, "unknown_reference") == 0 ||
+        strcmp(code, "invalid_geometry") == 0)
         return 422;
     return 400;
 }
@@ -282,9 +283,14 @@ static void run_write(struct writer *w, void *arg)
     } else {
         e = calloc(1, ops->size);
         if (e == NULL || ops->from_json(job->body, e, &err) != 0) {
+            if (e == NULL)
+                snprintf(err.message, sizeof(err.message), "out of memory");
+            const char *code = e == NULL ? "internal" : err.code ? err.code : "invalid_field";
             free(e);
             writer_finish(w);
-            v1_reply_json_error(job->call, &err);
+            /* As v1_reply_json_error, but a shape that is not a simple polygon is 422. */
+            http_reply_error(job->call, write_status(code), code, err.message,
+                             err.field[0] ? err.field : NULL);
             write_job_free(job);
             return;
         }

@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 42);
+    assert_int_equal(dispatchd_settings_count, 44);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -782,6 +782,8 @@ static const struct default_case dispatchd_defaults[] = {
     {"fix_max_accuracy", "100"},
     {"route_retention_days", "183"},
     {"position_batch_max", "500"},
+    {"geometry_ring_vertices_max", "20000"},
+    {"geometry_vertices_max", "50000"},
     {"cylinder_inspection_interval", "4"},
     {"cylinder_design_life", "8"},
     {"cylinder_max_life", "12"},
