@@ -2,7 +2,9 @@
  * customers (docs/http-api.md, "Registry").
  *
  *   GET   /v1/{kind}        list, paged by id (?after=&limit=), scoped, filterable by any
- *                           scalar field (?on_duty=true&zone_id=Z1)
+ *                           scalar field (?on_duty=true&zone_id=Z1); zones without their
+ *                           shape unless ?geometry=1, then at most V1_ZONE_PAGE_VERTICES
+ *                           vertices a page
  *   POST  /v1/{kind}        create (201); a dispatcher's enterprise_id defaults to its own
  *   GET   /v1/{kind}/{id}   one
  *   PATCH /v1/{kind}/{id}   change the fields present (staff, vehicles, customers)
@@ -83,6 +85,33 @@ static bool filter_entity(const void *entity, void *arg)
     return ok;
 }
 
+/* Vertices of a zone's shape (closing ones included: what the JSON carries). */
+static size_t zone_vertices(const struct lpg_zone *z)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < z->shape.mp.n_polys; i++) {
+        const struct geo_polygon *p = &z->shape.mp.polys[i];
+        n += p->outer.n;
+        for (size_t h = 0; h < p->n_holes; h++)
+            n += p->holes[h].n;
+    }
+    return n;
+}
+
+/* Whether a zone listing carries the shapes: ?geometry=1 (or true). Without it, each zone is
+ * listed without "shape", so a page of large zones stays small (GET /v1/zones/{id} has it). */
+static int want_geometry(struct http_call *call, bool *out)
+{
+    const char *g = http_call_query(call, "geometry");
+    *out = g != NULL && (strcmp(g, "1") == 0 || strcmp(g, "true") == 0);
+    if (g != NULL && !*out && strcmp(g, "0") != 0 && strcmp(g, "false") != 0) {
+        http_reply_error(call, 400, "invalid_parameter", "geometry is 1, true, 0 or false",
+                         "geometry");
+        return -1;
+    }
+    return 0;
+}
+
 void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops)
 {
     const char *ent = http_call_query(call, "enterprise_id");
@@ -97,10 +126,13 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
     int limit = v1_page_limit(call);
     if (limit < 0)
         return;
+    bool zones = ops->kind == RS_ZONE, geometry = false;
+    if (zones && want_geometry(call, &geometry) != 0)
+        return;
 
     /* Every query parameter other than the paging ones is a field filter. */
     struct list_filter f = {ops, json_object()};
-    const char *names[] = {"after", "limit", "enterprise_id"};
+    const char *names[] = {"after", "limit", "enterprise_id", zones ? "geometry" : "after"};
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(http_call_request(call));
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
     if (qs) {
@@ -127,10 +159,27 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
     size_t n = ops->list(d->registry, ent, http_call_query(call, "after"), (size_t)limit,
                          json_object_size(f.want) ? filter_entity : NULL, &f, page);
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, ops->to_json(page[i]));
+    /* With shapes, a page also ends once it holds V1_ZONE_PAGE_VERTICES vertices (always at
+     * least one zone): the next page starts after the last zone listed. */
+    size_t vertices = 0;
+    bool cut = false;
+    for (size_t i = 0; i < n; i++) {
+        if (zones && geometry) {
+            size_t v = zone_vertices(page[i]);
+            if (i > 0 && vertices + v > V1_ZONE_PAGE_VERTICES) {
+                n = i;
+                cut = true;
+                break;
+            }
+            vertices += v;
+        }
+        json_t *item = ops->to_json(page[i]);
+        if (zones && !geometry)
+            json_object_del(item, "shape");
+        json_array_append_new(items, item);
+    }
     json_t *body = json_pack("{s:o, s:s?}", "items", items, "next_after",
-                             n == (size_t)limit ? ops->id(page[n - 1]) : NULL);
+                             cut || n == (size_t)limit ? ops->id(page[n - 1]) : NULL);
     free(page);
     json_decref(f.want);
     http_reply_json(call, 200, body);

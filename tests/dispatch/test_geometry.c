@@ -374,6 +374,46 @@ static void test_within_table(void **state)
     assert_false(lpg_geometry_within(NULL, NULL));
 }
 
+/* ---- the checks of client input: vertex caps, then a simple polygon ---- */
+
+static void test_validate(void **state)
+{
+    (void)state;
+    char msg[256], where[64];
+    struct lpg_geometry g;
+    /* A hexagon: 6 vertices, closing one not counted. */
+    struct poly_spec hex = {{7, {{0, 0}, {2, 0}, {3, 1}, {2, 2}, {0, 2}, {-1, 1}, {0, 0}}}, {{0}}};
+    build(&g, &hex, 1);
+    assert_int_equal(lpg_geometry_validate(&g, false, msg, sizeof(msg), where, sizeof(where)), 0);
+    lpg_geometry_set_limits(5, 10);
+    assert_int_equal(lpg_geometry_validate(&g, false, msg, sizeof(msg), where, sizeof(where)), -1);
+    assert_string_equal(where, "[0][5]");
+    assert_string_equal(msg, "too many vertices: a ring has 6, at most 5 are accepted "
+                             "(geometry_ring_vertices_max); simplify it");
+    lpg_geometry_free(&g);
+    /* Two parts of 6 vertices each: 12 > 10 in all, found at the second part. */
+    lpg_geometry_set_limits(6, 10);
+    struct poly_spec two[2] = {hex, hex};
+    for (size_t i = 0; i < 7; i++)
+        two[1].outer.xy[i][0] += 10;
+    build(&g, two, 2);
+    assert_int_equal(lpg_geometry_validate(&g, true, msg, sizeof(msg), where, sizeof(where)), -1);
+    assert_string_equal(where, "[1][0][0]");
+    assert_non_null(strstr(msg, "more than 10 in one shape (geometry_vertices_max)"));
+    lpg_geometry_set_limits(LPG_GEOMETRY_RING_VERTICES_DEFAULT, LPG_GEOMETRY_VERTICES_DEFAULT);
+    assert_int_equal(lpg_geometry_validate(&g, true, msg, sizeof(msg), where, sizeof(where)), 0);
+    lpg_geometry_free(&g);
+    /* Not simple: the message names the problem, ring and vertex; where indexes the vertex. */
+    struct poly_spec bow = {{4, {{0, 0}, {2, 2}, {2, 0}, {0, 2}}}, {{0}}};
+    build(&g, &bow, 1);
+    assert_int_equal(lpg_geometry_validate(&g, false, msg, sizeof(msg), where, sizeof(where)), -1);
+    assert_string_equal(where, "[0][0]");
+    assert_string_equal(msg, "not a simple polygon: the edge from ring 0 (outer ring) vertex 0 "
+                             "crosses or touches the edge from ring 0 (outer ring) vertex 2 "
+                             "(edges of one ring cross or touch)");
+    lpg_geometry_free(&g);
+}
+
 /* ---- within by the sweep vs the brute force, on random simple shapes ---- */
 
 static uint64_t g_rng;
@@ -514,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_copy_deep),
         cmocka_unit_test(test_within_table),
         cmocka_unit_test(test_within_random),
+        cmocka_unit_test(test_validate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
