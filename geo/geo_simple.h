@@ -18,7 +18,7 @@
  *     part, or inside one of its holes (an island in a lake).
  * A simple ring has nonzero area, so this also refuses flat rings.
  *
- * Scratch memory: O(n) (about 150 bytes a vertex), allocated and freed within the call.
+ * Scratch memory: O(n) (about 170 bytes a vertex), allocated and freed within the call.
  */
 #ifndef GEO_SIMPLE_H
 #define GEO_SIMPLE_H
@@ -69,10 +69,10 @@ enum geo_status geo_multipolygon_simple(const struct geo_multipolygon *mpoly,
                                         struct geo_simple_issue *issue);
 
 /*
- * *within = whether every point of inner (a closed set: boundary included) lies in outer, with
- * the rounding above: inner may share edges and vertices with outer's boundary, touch it from
- * inside, or exactly fill... nothing outside: an inner that fills a hole of outer, or touches
- * outer from outside, is not within. Precondition: both pass geo_multipolygon_simple (on other
+ * *within = whether every point of inner (a closed set: boundary included) lies in outer (also
+ * closed), with the rounding above: inner may share edges and vertices with outer's boundary
+ * and touch it from inside; an inner that covers a hole of outer, or lies against outer from
+ * outside, is not within. Precondition: both pass geo_multipolygon_simple (on other
  * input the call still returns, with an unspecified answer). Errors: those of
  * geo_multipolygon_check, GEO_ERR_NOMEM (*within untouched). O((n + m) log(n + m)).
  */
