@@ -374,6 +374,43 @@ static void test_within_table(void **state)
     assert_false(lpg_geometry_within(NULL, NULL));
 }
 
+/* ---- a large zone: the size that froze the service (timing: tests/bench/bench-geometry) ---- */
+
+/* A wavy circle of n vertices (radius r grid units, 2 % waves), centred at (cx, cy). */
+static void wavy(struct lpg_geometry *g, size_t n, double cx, double cy, double r)
+{
+    memset(g, 0, sizeof(*g));
+    g->pts = calloc(n, sizeof(*g->pts));
+    g->rings = calloc(1, sizeof(*g->rings));
+    g->polys = calloc(1, sizeof(*g->polys));
+    assert_true(g->pts && g->rings && g->polys);
+    for (size_t i = 0; i < n; i++) {
+        double a = 6.283185307179586 * (double)i / (double)n;
+        double rr = r * (1.0 + 0.02 * sin(500.0 * a));
+        g->pts[i] = at(cx + rr * cos(a), cy + rr * sin(a));
+    }
+    g->rings[0] = (struct geo_ring){g->pts, n};
+    g->polys[0] = (struct geo_polygon){g->rings[0], NULL, 0};
+    g->mp = (struct geo_multipolygon){g->polys, 1};
+    assert_int_equal(lpg_geometry_finish(g), GEO_OK);
+}
+
+static void test_within_large(void **state)
+{
+    (void)state;
+    struct lpg_geometry area, zone, off;
+    wavy(&area, 20000, 0, 0, 30);
+    wavy(&zone, 20000, 0, 0, 20);
+    wavy(&off, 20000, 12, 0, 20); /* reaches 32 units east: crosses the area's edge */
+    assert_true(lpg_geometry_within(&zone, &area));
+    assert_true(lpg_geometry_within(&area, &area));
+    assert_false(lpg_geometry_within(&off, &area));
+    assert_false(lpg_geometry_within(&area, &zone));
+    lpg_geometry_free(&area);
+    lpg_geometry_free(&zone);
+    lpg_geometry_free(&off);
+}
+
 /* ---- the checks of client input: vertex caps, then a simple polygon ---- */
 
 static void test_validate(void **state)
@@ -555,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_within_table),
         cmocka_unit_test(test_within_random),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_within_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
