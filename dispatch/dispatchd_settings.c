@@ -196,7 +196,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, geometry_ring_vertices_max),
      .min = 3,
      .max = 100000,
-     .default_value = "20000",
+     .default_value = "10000",
      .unit = "vertices",
      .help = "Most vertices in one ring (outer ring or hole, closing vertex not counted) of a "
              "zone or licensed area from a client; more is refused with 422 invalid_geometry."},
@@ -205,7 +205,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, geometry_vertices_max),
      .min = 3,
      .max = 100000,
-     .default_value = "50000",
+     .default_value = "20000",
      .unit = "vertices",
      .help = "Most vertices in one zone or licensed area from a client, all rings together; "
              "at least geometry_ring_vertices_max. More is refused with 422 invalid_geometry."},

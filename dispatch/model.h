@@ -63,8 +63,8 @@ bool lpg_geometry_within(const struct lpg_geometry *inner, const struct lpg_geom
 bool lpg_geometry_within_brute(const struct lpg_geometry *inner, const struct lpg_geometry *outer);
 
 /* Defaults of the settings geometry_ring_vertices_max and geometry_vertices_max. */
-#define LPG_GEOMETRY_RING_VERTICES_DEFAULT 20000
-#define LPG_GEOMETRY_VERTICES_DEFAULT      50000
+#define LPG_GEOMETRY_RING_VERTICES_DEFAULT 10000
+#define LPG_GEOMETRY_VERTICES_DEFAULT      20000
 /* Sets the vertex caps of lpg_geometry_validate (closing vertices not counted): per ring and per
  * shape. Called once at startup, before any request; the defaults hold until then. */
 void lpg_geometry_set_limits(size_t ring_vertices_max, size_t vertices_max);
