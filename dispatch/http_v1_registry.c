@@ -144,7 +144,8 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
 
     /* Every query parameter other than the paging ones is a field filter. */
     struct list_filter f = {ops, json_object()};
-    const char *names[] = {"after", "limit", "enterprise_id", zones ? "geometry" : "after"};
+    const char *names[] = {"after", "limit", "enterprise_id", "geometry"};
+    size_t n_names = zones ? 4 : 3; /* "geometry" is a parameter of zone listings only */
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(http_call_request(call));
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
     if (qs) {
@@ -153,7 +154,7 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
         if (evhttp_parse_query_str(qs, &params) == 0) {
             for (struct evkeyval *kv = params.tqh_first; kv; kv = kv->next.tqe_next) {
                 int paging = 0;
-                for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                for (size_t i = 0; i < n_names; i++)
                     paging |= strcmp(kv->key, names[i]) == 0;
                 if (!paging)
                     json_object_set_new(f.want, kv->key, json_string(kv->value));

@@ -541,7 +541,6 @@ static int point_from_json(const json_t *v, const char *path, struct geo_point *
 static int geometry_from_json(const json_t *in, const char *path, struct lpg_geometry *out,
                               bool client, struct lpg_json_error *err);
 
-
 static json_t *ring_to_json(const struct geo_ring *r)
 {
     json_t *a = json_array();
