@@ -278,6 +278,8 @@ static int dispatchd_start(struct dispatchd *d)
     fix_filter_config_default(&d->fix_filter_cfg);
     rules_config_default(&d->rules_cfg);
     const struct dispatchd_config *c = &d->cfg;
+    lpg_geometry_set_limits((size_t)c->geometry_ring_vertices_max,
+                            (size_t)c->geometry_vertices_max);
     d->rules_cfg.road_limit_kmh = (double)c->speed_limit_road;
     d->rules_cfg.expressway_limit_kmh = (double)c->speed_limit_expressway;
     d->rules_cfg.overspeed_duration_ms = c->overspeed_duration * 1000;

@@ -373,6 +373,25 @@ const struct cfg_setting dispatchd_settings[] = {
              "in ms plus a day (devices numbering fixes by time); a batch with a larger jump is "
              "refused whole (REFUSED seq_out_of_window) and the mark is kept."},
 
+    {.name = "geometry_ring_vertices_max",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, geometry_ring_vertices_max),
+     .min = 3,
+     .max = 100000,
+     .default_value = "10000",
+     .unit = "vertices",
+     .help = "Most vertices in one ring (outer ring or hole, closing vertex not counted) of a "
+             "zone or licensed area from a client; more is refused with 422 invalid_geometry."},
+    {.name = "geometry_vertices_max",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, geometry_vertices_max),
+     .min = 3,
+     .max = 100000,
+     .default_value = "20000",
+     .unit = "vertices",
+     .help = "Most vertices in one zone or licensed area from a client, all rings together; "
+             "at least geometry_ring_vertices_max. More is refused with 422 invalid_geometry."},
+
     {.name = "speed_limit_road",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, speed_limit_road),
@@ -614,6 +633,11 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
         snprintf(buf, sizeof buf,
                  "redis_reconnect_min (%lld ms) must not exceed redis_reconnect_max (%lld ms)",
                  (long long)c->redis_reconnect_min, (long long)c->redis_reconnect_max);
+        msg = buf;
+    } else if (c->geometry_ring_vertices_max > c->geometry_vertices_max) {
+        snprintf(buf, sizeof buf,
+                 "geometry_ring_vertices_max (%lld) must not exceed geometry_vertices_max (%lld)",
+                 (long long)c->geometry_ring_vertices_max, (long long)c->geometry_vertices_max);
         msg = buf;
     } else if (c->cylinder_design_life > c->cylinder_max_life) {
         snprintf(buf, sizeof buf,

@@ -65,6 +65,8 @@ struct dispatchd_config {
     int64_t position_rate_max;    /* fixes/s per device, sustained (ingest.c) */
     int64_t position_rate_burst;  /* fixes per device at once (token bucket size) */
     int64_t position_seq_window;  /* largest seq jump above a device's mark */
+    int64_t geometry_ring_vertices_max; /* vertices of one ring of a zone or area */
+    int64_t geometry_vertices_max;      /* vertices of one zone or area */
     /* tracking rules and the filters before them (rules.h, fix_filter.h) */
     int64_t speed_limit_road; /* km/h */
     int64_t speed_limit_expressway; /* km/h */
@@ -94,7 +96,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 62
+#define DISPATCHD_SETTINGS_COUNT 64
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

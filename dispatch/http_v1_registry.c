@@ -2,7 +2,9 @@
  * customers (docs/http-api.md, "Registry").
  *
  *   GET   /v1/{kind}        list, paged by id (?after=&limit=), scoped, filterable by any
- *                           scalar field (?on_duty=true&zone_id=Z1)
+ *                           scalar field (?on_duty=true&zone_id=Z1); zones without their
+ *                           shape unless ?geometry=1, then at most V1_ZONE_PAGE_VERTICES
+ *                           vertices a page
  *   POST  /v1/{kind}        create (201); a dispatcher's enterprise_id defaults to its own
  *   GET   /v1/{kind}/{id}   one
  *   PATCH /v1/{kind}/{id}   change the fields present (staff, vehicles, customers)
@@ -64,10 +66,22 @@ static bool field_matches(json_t *have, const char *want)
     }
 }
 
+/* A zone's JSON without "shape": built from a shallow copy whose shape is empty, so a large
+ * shape is never turned into JSON just to be dropped. */
+static json_t *zone_json_without_shape(const struct lpg_zone *z)
+{
+    struct lpg_zone bare = *z;
+    memset(&bare.shape, 0, sizeof(bare.shape));
+    json_t *j = lpg_json_from_zone(&bare);
+    json_object_del(j, "shape");
+    return j;
+}
+
 static bool filter_entity(const void *entity, void *arg)
 {
     struct list_filter *f = arg;
-    json_t *j = f->ops->to_json(entity);
+    /* Shapes cannot be filtered on (objects never match): leave them out of the comparison. */
+    json_t *j = f->ops->kind == RS_ZONE ? zone_json_without_shape(entity) : f->ops->to_json(entity);
     bool ok = j != NULL;
     const char *key;
     json_t *want;
@@ -81,6 +95,33 @@ static bool filter_entity(const void *entity, void *arg)
     }
     json_decref(j);
     return ok;
+}
+
+/* Vertices of a zone's shape (closing ones included: what the JSON carries). */
+static size_t zone_vertices(const struct lpg_zone *z)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < z->shape.mp.n_polys; i++) {
+        const struct geo_polygon *p = &z->shape.mp.polys[i];
+        n += p->outer.n;
+        for (size_t h = 0; h < p->n_holes; h++)
+            n += p->holes[h].n;
+    }
+    return n;
+}
+
+/* Whether a zone listing carries the shapes: ?geometry=1 (or true). Without it, each zone is
+ * listed without "shape", so a page of large zones stays small (GET /v1/zones/{id} has it). */
+static int want_geometry(struct http_call *call, bool *out)
+{
+    const char *g = http_call_query(call, "geometry");
+    *out = g != NULL && (strcmp(g, "1") == 0 || strcmp(g, "true") == 0);
+    if (g != NULL && !*out && strcmp(g, "0") != 0 && strcmp(g, "false") != 0) {
+        http_reply_error(call, 400, "invalid_parameter", "geometry is 1, true, 0 or false",
+                         "geometry");
+        return -1;
+    }
+    return 0;
 }
 
 void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops)
@@ -97,10 +138,14 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
     int limit = v1_page_limit(call);
     if (limit < 0)
         return;
+    bool zones = ops->kind == RS_ZONE, geometry = false;
+    if (zones && want_geometry(call, &geometry) != 0)
+        return;
 
     /* Every query parameter other than the paging ones is a field filter. */
     struct list_filter f = {ops, json_object()};
-    const char *names[] = {"after", "limit", "enterprise_id"};
+    const char *names[] = {"after", "limit", "enterprise_id", "geometry"};
+    size_t n_names = zones ? 4 : 3; /* "geometry" is a parameter of zone listings only */
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(http_call_request(call));
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
     if (qs) {
@@ -109,7 +154,7 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
         if (evhttp_parse_query_str(qs, &params) == 0) {
             for (struct evkeyval *kv = params.tqh_first; kv; kv = kv->next.tqe_next) {
                 int paging = 0;
-                for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                for (size_t i = 0; i < n_names; i++)
                     paging |= strcmp(kv->key, names[i]) == 0;
                 if (!paging)
                     json_object_set_new(f.want, kv->key, json_string(kv->value));
@@ -127,10 +172,25 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
     size_t n = ops->list(d->registry, ent, http_call_query(call, "after"), (size_t)limit,
                          json_object_size(f.want) ? filter_entity : NULL, &f, page);
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, ops->to_json(page[i]));
+    /* With shapes, a page also ends once it holds V1_ZONE_PAGE_VERTICES vertices (always at
+     * least one zone): the next page starts after the last zone listed. */
+    size_t vertices = 0;
+    bool cut = false;
+    for (size_t i = 0; i < n; i++) {
+        if (zones && geometry) {
+            size_t v = zone_vertices(page[i]);
+            if (i > 0 && vertices + v > V1_ZONE_PAGE_VERTICES) {
+                n = i;
+                cut = true;
+                break;
+            }
+            vertices += v;
+        }
+        json_array_append_new(items, zones && !geometry ? zone_json_without_shape(page[i])
+                                                        : ops->to_json(page[i]));
+    }
     json_t *body = json_pack("{s:o, s:s?}", "items", items, "next_after",
-                             n == (size_t)limit ? ops->id(page[n - 1]) : NULL);
+                             cut || n == (size_t)limit ? ops->id(page[n - 1]) : NULL);
     free(page);
     json_decref(f.want);
     http_reply_json(call, 200, body);
@@ -180,7 +240,8 @@ static int write_status(const char *code)
         return 404;
     if (strcmp(code, "wrong_enterprise") == 0)
         return 422; /* a reference to another enterprise's entity: invalid input */
-    if (strcmp(code, "zone_outside_service_area") == 0 || strcmp(code, "unknown_reference") == 0)
+    if (strcmp(code, "zone_outside_service_area") == 0 || strcmp(code, "unknown_reference") == 0 ||
+        strcmp(code, "invalid_geometry") == 0)
         return 422;
     return 400;
 }
@@ -283,9 +344,14 @@ static void run_write(struct writer *w, void *arg)
     } else {
         e = calloc(1, ops->size);
         if (e == NULL || ops->from_json(job->body, e, &err) != 0) {
+            if (e == NULL)
+                snprintf(err.message, sizeof(err.message), "out of memory");
+            const char *code = e == NULL ? "internal" : err.code ? err.code : "invalid_field";
             free(e);
             writer_finish(w);
-            v1_reply_json_error(job->call, &err);
+            /* As v1_reply_json_error, but a shape that is not a simple polygon is 422. */
+            http_reply_error(job->call, write_status(code), code, err.message,
+                             err.field[0] ? err.field : NULL);
             write_job_free(job);
             return;
         }

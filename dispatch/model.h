@@ -55,9 +55,26 @@ void lpg_geometry_free(struct lpg_geometry *g);
 enum geo_status lpg_geometry_finish(struct lpg_geometry *g);
 /* Deep copy; returns 0, or -1 on out-of-memory (dst is then empty). (geometry.c) */
 int lpg_geometry_copy(struct lpg_geometry *dst, const struct lpg_geometry *src);
-/* Whether `inner` lies within `outer` (boundary included): every vertex of inner is inside
- * outer and no edge of inner crosses an edge of outer. (geometry.c) */
+/* Whether `inner` lies within `outer` (boundary included; vertices rounded to 1e-9 degree):
+ * O((n + m) log(n + m)) by a sweep, for shapes that passed lpg_geometry_validate. (geometry.c) */
 bool lpg_geometry_within(const struct lpg_geometry *inner, const struct lpg_geometry *outer);
+/* The same by testing every inner edge against every outer vertex, O(n m): the reference the
+ * tests and the bench compare lpg_geometry_within with. (geometry.c) */
+bool lpg_geometry_within_brute(const struct lpg_geometry *inner, const struct lpg_geometry *outer);
+
+/* Defaults of the settings geometry_ring_vertices_max and geometry_vertices_max. */
+#define LPG_GEOMETRY_RING_VERTICES_DEFAULT 10000
+#define LPG_GEOMETRY_VERTICES_DEFAULT      20000
+/* Sets the vertex caps of lpg_geometry_validate (closing vertices not counted): per ring and per
+ * shape. Called once at startup, before any request; the defaults hold until then. */
+void lpg_geometry_set_limits(size_t ring_vertices_max, size_t vertices_max);
+/* The checks of a shape from a client (zone, licensed area), before lpg_geometry_finish: the
+ * vertex caps, then a simple polygon (geo_simple.h: no self-intersection or touching, holes
+ * inside their shell, parts disjoint). 0 when it passes; else -1 (-2: out of memory) with msg
+ * naming the problem and the ring and vertex, and where the GeoJSON index of that vertex
+ * ("[ring][vertex]", or "[polygon][ring][vertex]" when multi), to append to ".coordinates". */
+int lpg_geometry_validate(const struct lpg_geometry *g, bool multi, char *msg, size_t msg_len,
+                          char *where, size_t where_len);
 
 /* ---- enterprises ---- */
 

@@ -55,6 +55,9 @@
  *     "unknown_field"    a member the entity does not have
  *     "read_only_field"  a server-owned field in client input, or an id changed by a patch
  *     "invalid_field"    wrong type, malformed, out of range, too long, bad geometry
+ *     "invalid_geometry" client input only (not lpg_json_load_*): a shape over the vertex caps
+ *                        or not a simple polygon (lpg_geometry_validate); field is the
+ *                        offending vertex ("shape.coordinates[0][3]"), message says what is wrong
  *     "internal"         out of memory
  *   field is the dotted path of the offending value ("items[1].count", "location.lat",
  *   "area.coordinates[0][3]"), "" when about the whole input; message is for people.

@@ -28,6 +28,8 @@ const char *geo_status_str(enum geo_status status)
         return "out of memory";
     case GEO_ERR_TRUNCATED:
         return "output buffer too small, results truncated";
+    case GEO_ERR_NOT_SIMPLE:
+        return "not a simple polygon";
     }
     return "unknown geo status";
 }

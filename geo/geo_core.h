@@ -57,6 +57,8 @@ enum geo_status {
     GEO_ERR_NOMEM,          /* allocation failed (only geo_zone_index_build allocates) */
     GEO_ERR_TRUNCATED,      /* caller buffer too small: the count written is the total, only
                                the first `cap` results were stored */
+    GEO_ERR_NOT_SIMPLE,     /* a ring crosses or touches itself or another ring, or a hole is
+                               not inside its shell (geo_simple.h says where) */
 };
 
 /* Static English text for a status ("ok", "NaN or out-of-range coordinate", ...); never NULL. */

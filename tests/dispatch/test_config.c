@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 62);
+    assert_int_equal(dispatchd_settings_count, 64);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -802,6 +802,8 @@ static const struct default_case dispatchd_defaults[] = {
     {"position_rate_max", "10"},
     {"position_rate_burst", "36000"},
     {"position_seq_window", "100000000"},
+    {"geometry_ring_vertices_max", "10000"},
+    {"geometry_vertices_max", "20000"},
     {"cylinder_inspection_interval", "4"},
     {"cylinder_design_life", "8"},
     {"cylinder_max_life", "12"},

@@ -1,6 +1,7 @@
 /* test_geometry.c -- dispatch/geometry.c: lpg_geometry_finish (validation, bbox, centroid, the
  * inside point), lpg_geometry_copy (deep, canonical layout) and lpg_geometry_within (vertices,
- * proper crossings, bridges across a notch, holes). Shapes are drawn on a grid of 0.01-degree
+ * proper crossings, bridges across a notch, holes), the latter also against the old brute force
+ * (lpg_geometry_within_brute) on random simple shapes (seed: GEO_TEST_SEED, else the clock). Shapes are drawn on a grid of 0.01-degree
  * units anchored at Hailar (119.70E, 49.20N); every expected value is derived by hand in the
  * comment beside it (centroids are area-weighted sums of rectangles: geo_polygon.h's centroid
  * is planar in lon/lat scaled by a constant cos(lat0), so it is exact for these).
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model.h"
 
@@ -347,12 +349,238 @@ static void test_within_table(void **state)
         bool got = lpg_geometry_within(&inner, &outer);
         if (got != c->want)
             fail_msg("%s: within = %d, want %d", c->name, got, c->want);
+        if (lpg_geometry_within_brute(&inner, &outer) != c->want)
+            fail_msg("%s: brute force within = %d, want %d", c->name, !c->want, c->want);
         lpg_geometry_free(&outer);
         lpg_geometry_free(&inner);
     }
+    /* Found by test_within_random: the area's hole is crossed by its middle scan line only at
+     * vertex (18,18), so the brute force's "point inside the hole" lies on the hole's boundary
+     * and it misses that the zone (the area's shell) covers the hole. */
+    struct poly_spec area = {{4, {{23, 32}, {13, 26}, {17, 15}, {32, 18}}},
+                             {{4, {{20, 20}, {16, 18}, {18, 18}, {20, 16}}}}};
+    struct poly_spec shell = {area.outer, {{0}}};
+    struct lpg_geometry outer, inner;
+    build(&outer, &area, 1);
+    build(&inner, &shell, 1);
+    assert_int_equal(lpg_geometry_finish(&outer), GEO_OK);
+    assert_int_equal(lpg_geometry_finish(&inner), GEO_OK);
+    assert_false(lpg_geometry_within(&inner, &outer));
+    assert_true(lpg_geometry_within_brute(&inner, &outer)); /* the old answer, wrong */
+    lpg_geometry_free(&outer);
+    lpg_geometry_free(&inner);
     struct lpg_geometry empty = {0};
     assert_false(lpg_geometry_within(&empty, &empty));
     assert_false(lpg_geometry_within(NULL, NULL));
+}
+
+/* ---- a large zone: the size that froze the service (timing: tests/bench/bench-geometry) ---- */
+
+/* A wavy circle of n vertices (radius r grid units, 2 % waves), centred at (cx, cy). */
+static void wavy(struct lpg_geometry *g, size_t n, double cx, double cy, double r)
+{
+    memset(g, 0, sizeof(*g));
+    g->pts = calloc(n, sizeof(*g->pts));
+    g->rings = calloc(1, sizeof(*g->rings));
+    g->polys = calloc(1, sizeof(*g->polys));
+    assert_true(g->pts && g->rings && g->polys);
+    for (size_t i = 0; i < n; i++) {
+        double a = 6.283185307179586 * (double)i / (double)n;
+        double rr = r * (1.0 + 0.02 * sin(500.0 * a));
+        g->pts[i] = at(cx + rr * cos(a), cy + rr * sin(a));
+    }
+    g->rings[0] = (struct geo_ring){g->pts, n};
+    g->polys[0] = (struct geo_polygon){g->rings[0], NULL, 0};
+    g->mp = (struct geo_multipolygon){g->polys, 1};
+    assert_int_equal(lpg_geometry_finish(g), GEO_OK);
+}
+
+static void test_within_large(void **state)
+{
+    (void)state;
+    struct lpg_geometry area, zone, off;
+    wavy(&area, 20000, 0, 0, 30);
+    wavy(&zone, 20000, 0, 0, 20);
+    wavy(&off, 20000, 12, 0, 20); /* reaches 32 units east: crosses the area's edge */
+    assert_true(lpg_geometry_within(&zone, &area));
+    assert_true(lpg_geometry_within(&area, &area));
+    assert_false(lpg_geometry_within(&off, &area));
+    assert_false(lpg_geometry_within(&area, &zone));
+    lpg_geometry_free(&area);
+    lpg_geometry_free(&zone);
+    lpg_geometry_free(&off);
+}
+
+/* ---- the checks of client input: vertex caps, then a simple polygon ---- */
+
+static void test_validate(void **state)
+{
+    (void)state;
+    char msg[256], where[64];
+    struct lpg_geometry g;
+    /* A hexagon: 6 vertices, closing one not counted. */
+    struct poly_spec hex = {{7, {{0, 0}, {2, 0}, {3, 1}, {2, 2}, {0, 2}, {-1, 1}, {0, 0}}}, {{0}}};
+    build(&g, &hex, 1);
+    assert_int_equal(lpg_geometry_validate(&g, false, msg, sizeof(msg), where, sizeof(where)), 0);
+    lpg_geometry_set_limits(5, 10);
+    assert_int_equal(lpg_geometry_validate(&g, false, msg, sizeof(msg), where, sizeof(where)), -1);
+    assert_string_equal(where, "[0][5]");
+    assert_string_equal(msg, "too many vertices: a ring has 6, at most 5 are accepted "
+                             "(geometry_ring_vertices_max); simplify it");
+    lpg_geometry_free(&g);
+    /* Two parts of 6 vertices each: 12 > 10 in all, found at the second part. */
+    lpg_geometry_set_limits(6, 10);
+    struct poly_spec two[2] = {hex, hex};
+    for (size_t i = 0; i < 7; i++)
+        two[1].outer.xy[i][0] += 10;
+    build(&g, two, 2);
+    assert_int_equal(lpg_geometry_validate(&g, true, msg, sizeof(msg), where, sizeof(where)), -1);
+    assert_string_equal(where, "[1][0][0]");
+    assert_non_null(strstr(msg, "more than 10 in one shape (geometry_vertices_max)"));
+    lpg_geometry_set_limits(LPG_GEOMETRY_RING_VERTICES_DEFAULT, LPG_GEOMETRY_VERTICES_DEFAULT);
+    assert_int_equal(lpg_geometry_validate(&g, true, msg, sizeof(msg), where, sizeof(where)), 0);
+    lpg_geometry_free(&g);
+    /* Not simple: the message names the problem, ring and vertex; where indexes the vertex. */
+    struct poly_spec bow = {{4, {{0, 0}, {2, 2}, {2, 0}, {0, 2}}}, {{0}}};
+    build(&g, &bow, 1);
+    assert_int_equal(lpg_geometry_validate(&g, false, msg, sizeof(msg), where, sizeof(where)), -1);
+    assert_string_equal(where, "[0][0]");
+    assert_string_equal(msg, "not a simple polygon: the edge from ring 0 (outer ring) vertex 0 "
+                             "crosses or touches the edge from ring 0 (outer ring) vertex 2 "
+                             "(edges of one ring cross or touch)");
+    lpg_geometry_free(&g);
+}
+
+/* ---- within by the sweep vs the brute force, on random simple shapes ---- */
+
+static uint64_t g_rng;
+
+static uint32_t rnd(uint32_t n)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng % n);
+}
+
+/* A star-shaped ring of n vertices around (cx, cy), radii 1..rmax, on the integer grid: the
+ * rounding makes collinear edges and shared vertices common. */
+static void star(struct ring_spec *r, int cx, int cy, int rmax, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double a = 6.283185307179586 * ((double)i + rnd(1000) / 1000.0) / (double)n;
+        double rad = 1 + rnd((uint32_t)rmax * 100) / 100.0;
+        r->xy[i][0] = cx + round(rad * cos(a));
+        r->xy[i][1] = cy + round(rad * sin(a));
+    }
+    r->n = n;
+}
+
+/* A point of inner outside outer on a 1/8-unit lattice over inner's box, if there is one. */
+static bool witness_outside(const struct lpg_geometry *inner, const struct lpg_geometry *outer)
+{
+    for (double x = (inner->bbox.min_lon - LON0) / U; x <= (inner->bbox.max_lon - LON0) / U;
+         x += 0.125)
+        for (double y = (inner->bbox.min_lat - LAT0) / U; y <= (inner->bbox.max_lat - LAT0) / U;
+             y += 0.125)
+            if (geo_multipolygon_contains(&inner->mp, at(x, y)) &&
+                !geo_multipolygon_contains(&outer->mp, at(x, y)))
+                return true;
+    return false;
+}
+
+static bool simple(struct lpg_geometry *g)
+{
+    return geo_multipolygon_simple(&g->mp, NULL) == GEO_OK && lpg_geometry_finish(g) == GEO_OK;
+}
+
+static void test_within_random(void **state)
+{
+    (void)state;
+    const char *env = getenv("GEO_TEST_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    printf("test_within_random seed %llu (replay: GEO_TEST_SEED=%llu)\n",
+           (unsigned long long)seed, (unsigned long long)seed);
+    g_rng = seed * 2654435761u + 88172645463325252ull;
+    int n_in = 0, n_out = 0, n_brute_wrong = 0;
+    for (int iter = 0; n_in + n_out < 6000 && iter < 200000; iter++) {
+        struct poly_spec op[2], ip;
+        memset(op, 0, sizeof(op));
+        memset(&ip, 0, sizeof(ip));
+        size_t n_outer = 1 + (rnd(4) == 0); /* parts far apart: no island in a lake */
+        for (size_t k = 0; k < n_outer; k++) {
+            star(&op[k].outer, 20 + 40 * (int)k, 20, 12, 3 + rnd(MAXV - 3));
+            size_t holes = rnd(3);
+            for (size_t h = 0; h < holes; h++)
+                star(&op[k].holes[h], 16 + (int)rnd(9) + 40 * (int)k, 16 + (int)rnd(9), 3,
+                     3 + rnd(5));
+        }
+        switch (rnd(4)) {
+        case 0: /* a copy of the area, maybe without its holes: shares every edge */
+            ip = op[0];
+            if (rnd(2))
+                memset(ip.holes, 0, sizeof(ip.holes));
+            break;
+        case 1: /* a fan of consecutive area vertices and a point near the centre */
+        {
+            size_t n = op[0].outer.n, first = rnd((uint32_t)n), len = 2 + rnd((uint32_t)n - 1);
+            for (size_t i = 0; i < len && i < MAXV - 1; i++) {
+                ip.outer.xy[i][0] = op[0].outer.xy[(first + i) % n][0];
+                ip.outer.xy[i][1] = op[0].outer.xy[(first + i) % n][1];
+                ip.outer.n = i + 1;
+            }
+            ip.outer.xy[ip.outer.n][0] = 18 + rnd(5);
+            ip.outer.xy[ip.outer.n][1] = 18 + rnd(5);
+            ip.outer.n++;
+            break;
+        }
+        default: /* a star somewhere near, maybe with a hole */
+            star(&ip.outer, 14 + (int)rnd(13), 14 + (int)rnd(13), 10, 3 + rnd(MAXV - 3));
+            if (rnd(3) == 0)
+                star(&ip.holes[0], 16 + (int)rnd(9), 16 + (int)rnd(9), 3, 3 + rnd(5));
+            break;
+        }
+        struct lpg_geometry outer, inner;
+        build(&outer, op, n_outer);
+        build(&inner, &ip, 1);
+        if (simple(&outer) && simple(&inner)) {
+            bool want = lpg_geometry_within_brute(&inner, &outer);
+            bool got = lpg_geometry_within(&inner, &outer);
+            /* The brute force picks one point inside each hole of the area, on a scan line;
+             * when that point falls on the hole's boundary it misses a zone covering the hole.
+             * Such a disagreement is settled by a point of the zone outside the area. */
+            if (!got && want && witness_outside(&inner, &outer)) {
+                n_brute_wrong++;
+                want = false;
+            }
+            if (got != want) {
+                for (size_t k = 0; k < n_outer; k++)
+                    for (size_t h = 0; h < 3; h++) {
+                        const struct ring_spec *r = h ? &op[k].holes[h - 1] : &op[k].outer;
+                        printf("outer %zu ring %zu:", k, h);
+                        for (size_t i = 0; i < r->n; i++)
+                            printf(" (%g,%g)", r->xy[i][0], r->xy[i][1]);
+                        printf("\n");
+                    }
+                for (size_t h = 0; h < 3; h++) {
+                    const struct ring_spec *r = h ? &ip.holes[h - 1] : &ip.outer;
+                    printf("inner ring %zu:", h);
+                    for (size_t i = 0; i < r->n; i++)
+                        printf(" (%g,%g)", r->xy[i][0], r->xy[i][1]);
+                    printf("\n");
+                }
+                fail_msg("seed %llu iter %d: sweep says %d, brute force %d",
+                         (unsigned long long)seed, iter, got, want);
+            }
+            want ? n_in++ : n_out++;
+        }
+        lpg_geometry_free(&outer);
+        lpg_geometry_free(&inner);
+    }
+    printf("within: %d within, %d not (%d where the brute force was wrong: a witness point)\n",
+           n_in, n_out, n_brute_wrong);
+    assert_true(n_in > 600);
+    assert_true(n_out > 600);
 }
 
 int main(void)
@@ -362,6 +590,9 @@ int main(void)
         cmocka_unit_test(test_finish_errors),
         cmocka_unit_test(test_copy_deep),
         cmocka_unit_test(test_within_table),
+        cmocka_unit_test(test_within_random),
+        cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_within_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -935,6 +935,24 @@ static const struct geo_case geo_cases[] = {
     /* valid positions, but the shape is refused by geometry validation */
     {"{'type':'Polygon','coordinates':[[[-170,10],[170,10],[170,20],[-170,20]]]}", "invalid_field",
      "area", "invalid geometry: ", 0, 0, 0},
+    /* not simple polygons: 422 invalid_geometry naming the ring and vertex. The symmetric bow-tie
+     * used to be refused as "zero area", the lopsided one accepted. */
+    {"{'type':'Polygon','coordinates':[[[119,48],[120,49],[120,48],[119,49],[119,48]]]}",
+     "invalid_geometry", "area.coordinates[0][0]",
+     "not a simple polygon: the edge from ring 0 (outer ring) vertex 0 crosses or touches the edge "
+     "from ring 0 (outer ring) vertex 2",
+     0, 0, 0},
+    {"{'type':'Polygon','coordinates':[[[119,48],[121,49],[121,48],[119,48.5]]]}",
+     "invalid_geometry", "area.coordinates[0][0]", "crosses or touches", 0, 0, 0},
+    {"{'type':'Polygon','coordinates':[[[119,48.5],[120.5,48.5],[120.5,49.5],[119,49.5]],"
+     "[[121,49],[121.1,49],[121.1,49.1]]]}",
+     "invalid_geometry", "area.coordinates[1][0]",
+     "the hole at ring 1 (hole 1) vertex 0 lies outside its shell", 0, 0, 0},
+    {"{'type':'MultiPolygon','coordinates':[[[[119,48.5],[120,48.5],[120,49]]],"
+     "[[[121,48.5],[122,48.5],[122,49],[121,49]],[[121.1,48.6],[121.2,48.6],[121.2,48.7],"
+     "[121.2,48.6]]]]}",
+     "invalid_geometry", "area.coordinates[1][1][1]", "polygon 1 ring 1 (hole 1) vertex 1", 0, 0,
+     0},
 };
 
 static void test_geojson(void **state)
@@ -1021,11 +1039,12 @@ static void test_geojson_semantics(void **state)
     json_decref(out);
 }
 
-/* The vertex cap: a ring of LPG_JSON_GEOMETRY_VERTICES_MAX stored vertices is accepted, one more
- * is refused before anything is allocated. */
+/* The vertex cap: a ring of LPG_JSON_GEOMETRY_VERTICES_MAX stored vertices is accepted (with the
+ * settings' caps at their highest), one more is refused before anything is allocated. */
 static void test_geojson_vertex_cap(void **state)
 {
     (void)state;
+    lpg_geometry_set_limits(LPG_JSON_GEOMETRY_VERTICES_MAX, LPG_JSON_GEOMETRY_VERTICES_MAX);
     for (int extra = 0; extra <= 1; extra++) {
         size_t distinct = LPG_JSON_GEOMETRY_VERTICES_MAX - 1 + (size_t)extra; /* + closing */
         json_t *ring = json_array();
@@ -1051,6 +1070,7 @@ static void test_geojson_vertex_cap(void **state)
         }
         json_decref(j);
     }
+    lpg_geometry_set_limits(LPG_GEOMETRY_RING_VERTICES_DEFAULT, LPG_GEOMETRY_VERTICES_DEFAULT);
 }
 
 /* ---- PATCH semantics ---- */

@@ -446,10 +446,85 @@ static void test_everything_survives_a_restart(void **state)
     json_decref(j);
 }
 
+/* Shapes from clients are simple polygons (422 invalid_geometry naming the vertex), and zone
+ * listings carry shapes only when asked. Runs after test_onboard_enterprise (E1, Z1, Z2). */
+static void test_zone_geometry(void **state)
+{
+    (void)state;
+    json_t *j;
+    const char *e;
+    /* The symmetric bow-tie (was "zero area"): edge 0 crosses edge 2. */
+    assert_int_equal(api(&j, "POST", "/v1/zones", disp1_tok, "%s",
+                         "{\"id\":\"ZB\",\"name\":\"Bow-tie\",\"shape\":{\"type\":\"Polygon\","
+                         "\"coordinates\":[[[119.65,49.2],[119.7,49.25],[119.7,49.2],[119.65,49.25],"
+                         "[119.65,49.2]]]}}"),
+                     422);
+    assert_string_equal(error_code(j), "invalid_geometry");
+    assert_string_equal(str(json_object_get(j, "error"), "field"), "shape.coordinates[0][0]");
+    e = str(json_object_get(j, "error"), "message");
+    assert_non_null(strstr(e, "ring 0 (outer ring) vertex 0 crosses or touches the edge from "
+                              "ring 0 (outer ring) vertex 2"));
+    json_decref(j);
+    /* A lopsided bow-tie (was accepted: 201). */
+    assert_int_equal(api(&j, "POST", "/v1/zones", disp1_tok, "%s",
+                         "{\"id\":\"ZB\",\"name\":\"Bow-tie\",\"shape\":{\"type\":\"Polygon\","
+                         "\"coordinates\":[[[119.65,49.2],[119.72,49.25],[119.72,49.2],"
+                         "[119.65,49.22]]]}}"),
+                     422);
+    assert_string_equal(error_code(j), "invalid_geometry");
+    json_decref(j);
+    /* A hole outside its shell (was accepted). */
+    assert_int_equal(api(&j, "POST", "/v1/zones", disp1_tok, "%s",
+                         "{\"id\":\"ZH\",\"name\":\"Hole out\",\"shape\":{\"type\":\"Polygon\","
+                         "\"coordinates\":[[[119.65,49.2],[119.7,49.2],[119.7,49.25],[119.65,49.25]],"
+                         "[[119.8,49.2],[119.81,49.2],[119.81,49.21]]]}}"),
+                     422);
+    assert_string_equal(error_code(j), "invalid_geometry");
+    assert_string_equal(str(json_object_get(j, "error"), "field"), "shape.coordinates[1][0]");
+    assert_non_null(strstr(str(json_object_get(j, "error"), "message"), "lies outside its shell"));
+    json_decref(j);
+    /* A licensed area is held to the same rule. */
+    assert_int_equal(api(&j, "POST", "/v1/enterprises", admin_tok, "%s",
+                         "{\"id\":\"EB\",\"name\":\"Bow-tie Gas\",\"area\":{\"type\":"
+                         "\"Polygon\",\"coordinates\":[[[119,49],[120,50],[120,49],[119,50]]]}}"),
+                     422);
+    assert_string_equal(error_code(j), "invalid_geometry");
+    assert_string_equal(str(json_object_get(j, "error"), "field"), "area.coordinates[0][0]");
+    json_decref(j);
+    assert_int_equal(api(&j, "GET", "/v1/zones/ZB", disp1_tok, NULL), 404);
+    json_decref(j);
+
+    /* Listing: no shapes unless ?geometry=1; paged like every listing. */
+    assert_int_equal(api(&j, "GET", "/v1/zones", disp1_tok, NULL), 200);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(str(json_array_get(items, 0), "id"), "Z1");
+    assert_string_equal(str(json_array_get(items, 0), "name"), "West");
+    assert_null(json_object_get(json_array_get(items, 0), "shape"));
+    json_decref(j);
+    assert_int_equal(api(&j, "GET", "/v1/zones?geometry=1&limit=1", disp1_tok, NULL), 200);
+    items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(str(json_object_get(json_array_get(items, 0), "shape"), "type"),
+                        "Polygon");
+    assert_string_equal(str(j, "next_after"), "Z1");
+    json_decref(j);
+    assert_int_equal(api(&j, "GET", "/v1/zones?geometry=1&after=Z1", disp1_tok, NULL), 200);
+    items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(str(json_array_get(items, 0), "id"), "Z2");
+    assert_non_null(json_object_get(json_array_get(items, 0), "shape"));
+    json_decref(j);
+    assert_int_equal(api(&j, "GET", "/v1/zones?geometry=yes", disp1_tok, NULL), 400);
+    assert_string_equal(error_code(j), "invalid_parameter");
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_onboard_enterprise),
+        cmocka_unit_test(test_zone_geometry),
         cmocka_unit_test(test_order_assigned_to_the_licensed_person_in_the_zone),
         cmocka_unit_test(test_orders_refused_with_their_reason),
         cmocka_unit_test(test_waiting_order_is_matched_when_the_permit_is_renewed),

@@ -551,13 +551,18 @@ static void test_zones_geojson(void **state)
                       "\"properties\":{\"id\":\"Z5\",\"name\":\"x\"},\"geometry\":"
                       "{\"type\":\"Point\",\"coordinates\":[119.7,49.2]}},"
                       "{\"type\":\"Feature\",\"properties\":{\"id\":\"Z6\",\"nmae\":\"x\"},"
-                      "\"geometry\":null}]}";
+                      "\"geometry\":null},"
+                      "{\"type\":\"Feature\",\"properties\":{\"id\":\"Z7\",\"name\":\"Bow-tie\"},"
+                      "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[119.65,49.2],"
+                      "[119.7,49.25],[119.7,49.2],[119.65,49.25],[119.65,49.2]]]}}]}";
     assert_int_equal(
         http(&r, "POST", "/v1/import/zones", disp1_tok, "application/json", bad, strlen(bad)), 422);
-    assert_int_equal(num(r, "error_count"), 2);
+    assert_int_equal(num(r, "error_count"), 3);
     json_t *e0 = json_array_get(json_object_get(r, "errors"), 0);
     assert_int_equal(strncmp(str(e0, "field"), "geometry", 8), 0);
     expect_error(r, 1, 2, "unknown_field", "properties.nmae");
+    /* A self-crossing zone: invalid_geometry at its first crossing edge's vertex. */
+    expect_error(r, 2, 3, "invalid_geometry", "geometry.coordinates[0][0]");
     json_decref(r);
     const char *notfc = "{\"type\":\"Polygon\",\"coordinates\":[]}";
     assert_int_equal(
