@@ -444,7 +444,10 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     c->staff_id[0] = '\0';
     if (hooks && hooks->authenticate) {
         char why[160] = "unknown device or wrong credential";
-        int verdict = hooks->authenticate(c->srv->opt.hooks_ctx, h->device_id,
+        char addr[INET6_ADDRSTRLEN] = "?";
+        if (c->peer_family == AF_INET || c->peer_family == AF_INET6)
+            evutil_inet_ntop(c->peer_family, c->peer_addr, addr, sizeof(addr));
+        int verdict = hooks->authenticate(c->srv->opt.hooks_ctx, h->device_id, addr,
                                           h->has_credential ? h->credential.data : NULL,
                                           h->has_credential ? h->credential.len : 0, c->staff_id,
                                           sizeof(c->staff_id), why, sizeof(why));
