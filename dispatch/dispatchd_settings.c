@@ -387,7 +387,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 4096,
      .default_value = "32",
      .unit = "logins",
-     .help = "Logins waiting for a password-checking thread, at most; further logins get 503 login_busy."},
+     .help = "Logins waiting for a password-checking thread, at most; further logins get 503 busy."},
 
     {.name = "auth_max_failures",
      .type = CFG_INT,
