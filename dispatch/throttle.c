@@ -180,8 +180,11 @@ enum throttle_verdict throttle_fail(struct throttle *t, const char *key, int64_t
     } else {
         list_unlink(t, e);
         list_push_newest(t, e);
-        /* Quiet for a whole lock period since the last failure and its block: start afresh. */
-        if (now_ms >= e->until_ms && now_ms - e->last_fail_ms >= p->lock_ms)
+        /* Quiet for a whole lock period after the last failure and after its block ended:
+         * start afresh. (Counting from the failure alone would hand a fresh set of free
+         * guesses to whoever waits out each lock.) */
+        int64_t quiet_since = e->until_ms > e->last_fail_ms ? e->until_ms : e->last_fail_ms;
+        if (now_ms - quiet_since >= p->lock_ms)
             e->failures = 0;
     }
     if (e->failures < UINT32_MAX)

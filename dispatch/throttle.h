@@ -8,8 +8,10 @@
  *     long as the previous, up to lock_ms; a block of lock_ms is the "lock";
  *   - while blocked, attempts are refused without being tried (and without counting: a client
  *     that keeps hammering does not lengthen its own lock, but gets nothing either);
- *   - failures are forgotten once the key has been quiet (no failure, not blocked) for lock_ms,
- *     and at once by throttle_forget (a successful login resets its account).
+ *   - failures are forgotten once the key has been quiet for lock_ms after its last failure
+ *     and after its last block ended (so a guesser who waits out a lock gets one try per lock
+ *     period, not a fresh set of free ones), and at once by throttle_forget (a successful
+ *     login resets its account).
  *
  * Bounded memory: the table holds at most `cap` keys; adding one more evicts the key touched
  * least recently (so an attacker with endless names or addresses recycles the table instead of
