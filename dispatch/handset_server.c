@@ -317,8 +317,14 @@ static void hconn_send_error_full(struct handset_conn *c, Lpg__V1__Error__Code c
     env.error = &err;
     hconn_send(c, &env);
     c->srv->stats.errors_sent++;
-    log_info("%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "", c->device_id,
-             (int)code, fatal ? " (closing)" : "", message);
+    /* Refused logins are logged by the authenticate hook within a rate limit: a flood of bad
+     * Hellos must not write a line each here. */
+    if (code == LPG__V1__ERROR__CODE__UNAUTHORIZED)
+        log_debug("%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "",
+                  c->device_id, (int)code, fatal ? " (closing)" : "", message);
+    else
+        log_info("%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "",
+                 c->device_id, (int)code, fatal ? " (closing)" : "", message);
     if (fatal)
         hconn_close(c);
 }
