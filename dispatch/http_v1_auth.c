@@ -349,6 +349,13 @@ static void on_password_checked(void *arg)
     struct login_check *job = arg;
     struct dispatchd *d = job->d;
     struct login_guard_stats *st = login_guard_stats(d->guard);
+    if (!d->loaded) {
+        /* Accounts are being reloaded (after a lost commit): the user cannot be told now. */
+        http_reply_error(job->call, 503, "loading", "the service is loading; retry shortly",
+                         NULL);
+        login_check_free(job);
+        return;
+    }
     /* The user may have changed while its password was checked: only the hash that was
      * checked counts, and only if it is still the user's. */
     const struct auth_user *u = job->known ? accounts_user(d->accounts, job->user) : NULL;

@@ -1,7 +1,11 @@
 /* login_guard.c -- limits on failed logins and Hellos (login_guard.h). */
 #include "login_guard.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 struct log_window {
     int64_t start_ms;
@@ -56,13 +60,36 @@ void login_guard_free(struct login_guard *g)
     free(g);
 }
 
+/* The throttle key of a source address: an IPv4 address as it is; an IPv6 address by its /64
+ * (one subscriber's network usually gets a whole /64, so counting single IPv6 addresses would
+ * give a guesser 2^64 fresh ones); an IPv4-mapped IPv6 address as the IPv4 address. */
+static const char *address_key(const char *addr, char out[THROTTLE_KEY_MAX + 1])
+{
+    unsigned char a[16];
+    if (addr == NULL || strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, a) != 1)
+        return addr ? addr : "?";
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+        snprintf(out, THROTTLE_KEY_MAX + 1, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+        return out;
+    }
+    memset(a + 8, 0, 8);
+    char text[INET6_ADDRSTRLEN];
+    if (inet_ntop(AF_INET6, a, text, sizeof(text)) == NULL)
+        return addr;
+    snprintf(out, THROTTLE_KEY_MAX + 1, "%s/64", text);
+    return out;
+}
+
 enum throttle_verdict login_guard_check(struct login_guard *g, enum login_kind kind,
                                         const char *who, const char *addr, int64_t now_ms,
                                         int64_t *retry_ms)
 {
     int64_t r_who = 0, r_addr = 0;
     enum throttle_verdict v_who = throttle_check(g->who[kind], who, now_ms, &r_who);
-    enum throttle_verdict v_addr = throttle_check(g->addr[kind], addr, now_ms, &r_addr);
+    char key[THROTTLE_KEY_MAX + 1];
+    enum throttle_verdict v_addr =
+        throttle_check(g->addr[kind], address_key(addr, key), now_ms, &r_addr);
     enum throttle_verdict v = v_who > v_addr ? v_who : v_addr;
     if (retry_ms)
         *retry_ms = r_who > r_addr ? r_who : r_addr;
@@ -73,7 +100,8 @@ void login_guard_failed(struct login_guard *g, enum login_kind kind, const char 
                         const char *addr, int64_t now_ms)
 {
     throttle_fail(g->who[kind], who, now_ms);
-    throttle_fail(g->addr[kind], addr, now_ms);
+    char key[THROTTLE_KEY_MAX + 1];
+    throttle_fail(g->addr[kind], address_key(addr, key), now_ms);
 }
 
 void login_guard_succeeded(struct login_guard *g, enum login_kind kind, const char *who)

@@ -8,7 +8,7 @@
  * success forgets the account's (device's) failures, not the address's, so that an attacker
  * who knows one password cannot wash out the failures of its guesses on other accounts.
  * Unknown account names and device ids are tracked like known ones: a refusal says nothing
- * about which names exist.
+ * about which names exist. An IPv6 source counts by its /64 (an IPv4-mapped one as IPv4).
  */
 #ifndef LPG_LOGIN_GUARD_H
 #define LPG_LOGIN_GUARD_H

@@ -166,6 +166,18 @@ static void test_guard_checks_both_keys_and_success_keeps_the_address(void **sta
     assert_int_equal(login_guard_check(g, LOGIN_HTTP, "a", "10.0.0.1", now, &retry),
                      THROTTLE_DELAYED);
     assert_true(login_guard_tracked(g) > 0);
+    /* IPv6 counts by /64: other addresses of the same /64 share the block; IPv4-mapped is IPv4. */
+    for (int i = 0; i < 5; i++) {
+        char a6[64];
+        snprintf(a6, sizeof(a6), "2001:db8:1:2::%x", i + 1);
+        login_guard_failed(g, LOGIN_HTTP, names[i], a6, now);
+    }
+    assert_int_equal(login_guard_check(g, LOGIN_HTTP, "z", "2001:db8:1:2:ffff::9", now, &retry),
+                     THROTTLE_DELAYED);
+    assert_int_equal(login_guard_check(g, LOGIN_HTTP, "z", "2001:db8:1:3::1", now, &retry),
+                     THROTTLE_ALLOW);
+    assert_int_equal(login_guard_check(g, LOGIN_HTTP, "z", "::ffff:10.0.0.1", now, &retry),
+                     THROTTLE_DELAYED);
     login_guard_free(g);
 }
 
