@@ -339,9 +339,13 @@ static void run_password_check(void *arg)
     OPENSSL_cleanse(job->password, sizeof(job->password));
 }
 
+/* Shutdown with the check still queued: answered, so the call is not left unreplied (its
+ * memory would outlive the HTTP server). */
 static void cancel_password_check(void *arg)
 {
-    login_check_free(arg);
+    struct login_check *job = arg;
+    http_reply_error(job->call, 503, "busy", "the service is shutting down; retry shortly", NULL);
+    login_check_free(job);
 }
 
 static void on_password_checked(void *arg)
@@ -608,6 +612,13 @@ static void run_hash_user_password(void *arg)
     OPENSSL_cleanse(job->password, sizeof(job->password));
 }
 
+static void cancel_user_hash(void *arg)
+{
+    struct user_job *job = arg;
+    http_reply_error(job->call, 503, "busy", "the service is shutting down; retry shortly", NULL);
+    cancel_user_job(job);
+}
+
 static void on_user_password_hashed(void *arg)
 {
     struct user_job *job = arg;
@@ -681,7 +692,7 @@ static void handle_create_user(struct http_call *call, void *ctx)
     job->call = call;
     /* Hashing takes as long as a login's check: off the loop too. */
     if (work_pool_submit(d->hash_pool, run_hash_user_password, on_user_password_hashed,
-                         cancel_user_job, job) != 0) {
+                         cancel_user_hash, job) != 0) {
         cancel_user_job(job);
         reply_retry_after(call, 1, 503, "busy",
                           "too many passwords are being hashed at once; retry in a second");
