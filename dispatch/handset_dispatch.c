@@ -89,7 +89,7 @@ static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
         hello_failed(d, device_id, peer_addr);
         return -1;
     }
-    login_guard_succeeded(d->guard, LOGIN_HELLO, device_id);
+    login_guard_succeeded(d->guard, LOGIN_HELLO, device_id, peer_addr);
     snprintf(staff_id, staff_cap, "%s", dev->staff_id);
     return 0;
 }

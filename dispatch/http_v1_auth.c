@@ -355,6 +355,7 @@ static void on_password_checked(void *arg)
     struct login_guard_stats *st = login_guard_stats(d->guard);
     if (!d->loaded) {
         /* Accounts are being reloaded (after a lost commit): the user cannot be told now. */
+        login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
         http_reply_error(job->call, 503, "loading", "the service is loading; retry shortly",
                          NULL);
         login_check_free(job);
@@ -381,7 +382,7 @@ static void on_password_checked(void *arg)
         login_check_free(job);
         return;
     }
-    login_guard_succeeded(d->guard, LOGIN_HTTP, job->user);
+    login_guard_succeeded(d->guard, LOGIN_HTTP, job->user, job->addr);
     st->logins[LOGIN_OK]++;
     start_session(d, job->call, u);
     login_check_free(job);
@@ -447,8 +448,11 @@ static void handle_login(struct http_call *call, void *ctx)
     n = strnlen(password, AUTH_PASSWORD_MAX + 1); /* longer never matches (auth.h) */
     memcpy(job->password, password, n);
     json_decref(body);
+    /* Counted as a failure to come while it is checked: concurrent guesses cannot overshoot. */
+    login_guard_began(d->guard, LOGIN_HTTP, job->user, job->addr, dispatchd_now_ms());
     if (work_pool_submit(d->hash_pool, run_password_check, on_password_checked,
                          cancel_password_check, job) != 0) {
+        login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
         login_check_free(job);
         login_guard_stats(d->guard)->logins[LOGIN_BUSY]++;
         reply_retry_after(call, 1, 503, "busy",

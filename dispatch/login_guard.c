@@ -96,16 +96,37 @@ enum throttle_verdict login_guard_check(struct login_guard *g, enum login_kind k
     return v;
 }
 
+void login_guard_began(struct login_guard *g, enum login_kind kind, const char *who,
+                       const char *addr, int64_t now_ms)
+{
+    char key[THROTTLE_KEY_MAX + 1];
+    throttle_begin(g->who[kind], who, now_ms);
+    throttle_begin(g->addr[kind], address_key(addr, key), now_ms);
+}
+
+void login_guard_abandoned(struct login_guard *g, enum login_kind kind, const char *who,
+                           const char *addr)
+{
+    char key[THROTTLE_KEY_MAX + 1];
+    throttle_end(g->who[kind], who);
+    throttle_end(g->addr[kind], address_key(addr, key));
+}
+
 void login_guard_failed(struct login_guard *g, enum login_kind kind, const char *who,
                         const char *addr, int64_t now_ms)
 {
-    throttle_fail(g->who[kind], who, now_ms);
     char key[THROTTLE_KEY_MAX + 1];
-    throttle_fail(g->addr[kind], address_key(addr, key), now_ms);
+    const char *akey = address_key(addr, key);
+    throttle_end(g->who[kind], who);
+    throttle_end(g->addr[kind], akey);
+    throttle_fail(g->who[kind], who, now_ms);
+    throttle_fail(g->addr[kind], akey, now_ms);
 }
 
-void login_guard_succeeded(struct login_guard *g, enum login_kind kind, const char *who)
+void login_guard_succeeded(struct login_guard *g, enum login_kind kind, const char *who,
+                           const char *addr)
 {
+    login_guard_abandoned(g, kind, who, addr);
     throttle_forget(g->who[kind], who);
 }
 

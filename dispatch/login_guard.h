@@ -56,9 +56,19 @@ void login_guard_free(struct login_guard *g);
 enum throttle_verdict login_guard_check(struct login_guard *g, enum login_kind kind,
                                         const char *who, const char *addr, int64_t now_ms,
                                         int64_t *retry_ms);
+/* An attempt let through whose outcome comes later (an HTTP login's password check on a worker
+ * thread): counted as a failure to come until login_guard_failed, _succeeded or _abandoned
+ * (throttle_begin), so that concurrent guesses cannot overshoot the limits. */
+void login_guard_began(struct login_guard *g, enum login_kind kind, const char *who,
+                       const char *addr, int64_t now_ms);
+/* The outcome of an attempt (begun or not). */
 void login_guard_failed(struct login_guard *g, enum login_kind kind, const char *who,
                         const char *addr, int64_t now_ms);
-void login_guard_succeeded(struct login_guard *g, enum login_kind kind, const char *who);
+void login_guard_succeeded(struct login_guard *g, enum login_kind kind, const char *who,
+                           const char *addr);
+/* A begun attempt that was never tried (e.g. the hashing queue was full). */
+void login_guard_abandoned(struct login_guard *g, enum login_kind kind, const char *who,
+                           const char *addr);
 
 /* Rate limit of the failure log: 1 when the caller should write its line now (at most
  * LOGIN_GUARD_LOG_BURST lines per LOGIN_GUARD_LOG_WINDOW_MS per kind); *suppressed receives how

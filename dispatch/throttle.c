@@ -8,6 +8,7 @@
 struct entry {
     char key[THROTTLE_KEY_MAX + 1];
     uint32_t failures;
+    uint32_t pending; /* attempts in flight (throttle_begin) */
     int64_t last_fail_ms;
     int64_t until_ms; /* blocked before this instant */
     int64_t block_ms; /* length of the current (or last) block */
@@ -166,7 +167,46 @@ enum throttle_verdict throttle_check(struct throttle *t, const char *key, int64_
         return THROTTLE_ALLOW;
     list_unlink(t, e); /* touched: the last to be evicted */
     list_push_newest(t, e);
-    return blocked_verdict(t, e, now_ms, retry_ms);
+    enum throttle_verdict v = blocked_verdict(t, e, now_ms, retry_ms);
+    if (v == THROTTLE_ALLOW && e->pending > 0) {
+        /* Failures to come count: forgotten ones (quiet for a lock period) do not. */
+        int64_t quiet_since = e->until_ms > e->last_fail_ms ? e->until_ms : e->last_fail_ms;
+        uint64_t failures = now_ms - quiet_since >= t->policy.lock_ms ? 0 : e->failures;
+        if (failures + e->pending >= (uint64_t)t->policy.max_failures) {
+            if (retry_ms)
+                *retry_ms = t->policy.delay_ms;
+            v = THROTTLE_DELAYED;
+        }
+    }
+    return v;
+}
+
+void throttle_begin(struct throttle *t, const char *key, int64_t now_ms)
+{
+    (void)now_ms;
+    char k[THROTTLE_KEY_MAX + 1];
+    copy_key(k, key);
+    struct entry *e = find(t, k);
+    if (e == NULL) {
+        e = insert(t, k);
+    } else {
+        list_unlink(t, e);
+        list_push_newest(t, e);
+    }
+    if (e->pending < UINT32_MAX)
+        e->pending++;
+}
+
+void throttle_end(struct throttle *t, const char *key)
+{
+    char k[THROTTLE_KEY_MAX + 1];
+    copy_key(k, key);
+    struct entry *e = find(t, k); /* evicted meanwhile: nothing to do */
+    if (e == NULL || e->pending == 0)
+        return;
+    e->pending--;
+    if (e->pending == 0 && e->failures == 0 && e->until_ms == 0)
+        remove_entry(t, e);
 }
 
 enum throttle_verdict throttle_fail(struct throttle *t, const char *key, int64_t now_ms)

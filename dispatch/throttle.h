@@ -58,6 +58,15 @@ enum throttle_verdict throttle_fail(struct throttle *t, const char *key, int64_t
 /* Drops key's failures (after a success). */
 void throttle_forget(struct throttle *t, const char *key);
 
+/* Attempts in flight (checked and let through, outcome not known yet: a password being hashed on
+ * a worker thread). throttle_check counts them as failures to come: once failures + attempts in
+ * flight reach max_failures, further attempts are refused (THROTTLE_DELAYED, retry in delay_ms)
+ * until those end, so concurrent guesses cannot overshoot the limit. throttle_begin adds the key
+ * if needed; throttle_end (before throttle_fail or throttle_forget, or alone when the attempt
+ * was abandoned) drops the mark, and the key itself when nothing else is left of it. */
+void throttle_begin(struct throttle *t, const char *key, int64_t now_ms);
+void throttle_end(struct throttle *t, const char *key);
+
 /* Keys held, and keys evicted to make room since creation. */
 size_t throttle_count(const struct throttle *t);
 uint64_t throttle_evictions(const struct throttle *t);

@@ -71,6 +71,40 @@ static void test_success_resets_and_quiet_forgets(void **state)
     throttle_free(t);
 }
 
+static void test_attempts_in_flight_count_as_failures_to_come(void **state)
+{
+    (void)state;
+    struct throttle *t = throttle_new(100, &policy, 3); /* 3 failures */
+    int64_t now = 0, retry = 0;
+    /* Three concurrent attempts may go; a fourth waits for their outcome. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(throttle_check(t, "root", now, &retry), THROTTLE_ALLOW);
+        throttle_begin(t, "root", now);
+    }
+    assert_int_equal(throttle_check(t, "root", now, &retry), THROTTLE_DELAYED);
+    assert_int_equal(retry, policy.delay_ms);
+    /* One succeeds (forgets the failures; the other two are still in flight). */
+    throttle_end(t, "root");
+    throttle_forget(t, "root");
+    assert_int_equal(throttle_check(t, "root", now, &retry), THROTTLE_ALLOW);
+    /* Abandoned attempts leave nothing behind. */
+    throttle_begin(t, "alice", now);
+    throttle_end(t, "alice");
+    assert_int_equal(throttle_count(t), 0);
+    /* Two failures, then one in flight: the third could be the lock, so a fourth waits. */
+    throttle_fail(t, "bob", now);
+    throttle_fail(t, "bob", now);
+    throttle_begin(t, "bob", now);
+    assert_int_equal(throttle_check(t, "bob", now, &retry), THROTTLE_DELAYED);
+    throttle_end(t, "bob");
+    assert_int_equal(throttle_fail(t, "bob", now), THROTTLE_DELAYED);
+    /* Ending an attempt that never began is harmless. */
+    throttle_end(t, "bob");
+    throttle_end(t, "nobody");
+    assert_int_equal(throttle_check(t, "bob", now, &retry), THROTTLE_DELAYED);
+    throttle_free(t);
+}
+
 static void test_table_is_bounded_and_evicts_the_least_recent(void **state)
 {
     (void)state;
@@ -159,10 +193,10 @@ static void test_guard_checks_both_keys_and_success_keeps_the_address(void **sta
         login_guard_failed(g, LOGIN_HTTP, "g", "10.0.0.3", now);
     assert_int_equal(login_guard_check(g, LOGIN_HTTP, "g", "10.0.0.4", now, &retry),
                      THROTTLE_DELAYED);
-    login_guard_succeeded(g, LOGIN_HTTP, "g");
+    login_guard_succeeded(g, LOGIN_HTTP, "g", "10.0.0.4");
     assert_int_equal(login_guard_check(g, LOGIN_HTTP, "g", "10.0.0.4", now, &retry),
                      THROTTLE_ALLOW);
-    login_guard_succeeded(g, LOGIN_HTTP, "a");
+    login_guard_succeeded(g, LOGIN_HTTP, "a", "10.0.0.1");
     assert_int_equal(login_guard_check(g, LOGIN_HTTP, "a", "10.0.0.1", now, &retry),
                      THROTTLE_DELAYED);
     assert_true(login_guard_tracked(g) > 0);
@@ -209,6 +243,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delays_double_up_to_the_lock),
         cmocka_unit_test(test_success_resets_and_quiet_forgets),
+        cmocka_unit_test(test_attempts_in_flight_count_as_failures_to_come),
         cmocka_unit_test(test_table_is_bounded_and_evicts_the_least_recent),
         cmocka_unit_test(test_long_keys_are_cut_and_bad_policies_refused),
         cmocka_unit_test(test_guard_checks_both_keys_and_success_keeps_the_address),
