@@ -56,13 +56,13 @@
  * 2 cores, OpenSSL 3.0.19, best of several): one hash takes 50-70 ms at N = 2^14 (70-85 ms in
  * the ASan+UBSan test build), 140-155 ms at N = 2^15, 260-300 ms at N = 2^16; a verification
  * costs the same as a hash. tests/dispatch/test_auth.c prints the figure on every run. dispatchd
- * runs the hash on its event loop, so a login stalls every other request and handset for that long;
- * the budget is <= 100 ms, which N = 2^14 fits and N = 2^15 does not. These are the parameters
- * the scrypt paper gives for interactive logins (Percival 2009: N = 2^14, r = 8, p = 1); they
- * are below OWASP's current recommendation (N = 2^17, r = 8, p = 1). To raise them, first move
- * hashing off the event loop (a worker thread), then change these constants: every hash
- * records its own parameters, so old hashes keep verifying and auth_password_needs_rehash()
- * says which to re-hash at the next successful login. */
+ * runs hashes and checks on worker threads (work_pool.h, setting login_workers), not on its event
+ * loop; a login still waits that long, and each running hash holds 16 MiB. These are the
+ * parameters the scrypt paper gives for interactive logins (Percival 2009: N = 2^14, r = 8,
+ * p = 1); they are below OWASP's current recommendation (N = 2^17, r = 8, p = 1). To raise them,
+ * change these constants (and weigh login_workers x memory): every hash records its own
+ * parameters, so old hashes keep verifying and auth_password_needs_rehash() says which to
+ * re-hash at the next successful login. */
 #define AUTH_SCRYPT_LN       14 /* log2 of N, the CPU/memory cost */
 #define AUTH_SCRYPT_R        8  /* block size: 8 makes one block 1 KiB, the usual choice */
 #define AUTH_SCRYPT_P        1  /* parallelism: 1, dispatchd hashes on one thread */

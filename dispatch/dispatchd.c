@@ -21,12 +21,15 @@
 #include "ingest.h"
 #include "live_feed.h"
 #include "log.h"
+#include "login_guard.h"
 #include "registry.h"
 #include "registry_store.h"
 #include "store.h"
+#include "work_pool.h"
 #include "writer.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/rand.h>
 
 #include <malloc.h>
 #include <signal.h>
@@ -309,6 +312,26 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("out of memory");
         return -1;
     }
+    /* Failed-login limits, and the threads that check passwords: a login must not hold the
+     * loop for the ~60-85 ms of its scrypt (auth.h). */
+    struct login_guard_options go = {
+        .max_failures = (int)c->auth_max_failures,
+        .max_failures_address = (int)c->auth_max_failures_address,
+        .delay_ms = c->auth_delay * 1000,
+        .lock_ms = c->auth_lock_period * 1000,
+        .track_max = (size_t)c->auth_track_max,
+    };
+    uint64_t seed = 0;
+    if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+        log_warn("no random seed for the login throttle tables; using the clock");
+    seed ^= (uint64_t)dispatchd_now_ms();
+    d->guard = login_guard_new(&go, seed);
+    d->hash_pool = work_pool_new(d->base, (int)c->login_workers, (size_t)c->login_queue_max, err,
+                                 sizeof(err));
+    if (d->guard == NULL || d->hash_pool == NULL) {
+        log_error("%s", d->hash_pool ? "out of memory" : err);
+        return -1;
+    }
     d->store = store_new(d->base, &so);
     if (d->store == NULL) {
         log_error("cannot create the Redis store");
@@ -411,6 +434,9 @@ static void dispatchd_stop(struct dispatchd *d)
     handset_server_free(d->handset);
     live_feed_free(d->feed);
     ingest_free(d);
+    /* Before the HTTP server: logins still being checked are dropped with their connections. */
+    work_pool_free(d->hash_pool);
+    login_guard_free(d->guard);
     http_server_free(d->http);
     free(d->routes);
     registry_free(d->registry);

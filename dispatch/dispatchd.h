@@ -26,6 +26,8 @@ struct writer;
 struct live_feed;
 struct tracks;
 struct audit_log;
+struct work_pool;
+struct login_guard;
 
 #define DISPATCHD_VERSION "0.1.0"
 
@@ -59,6 +61,8 @@ struct dispatchd {
     struct handset_server *handset; /* handsets and vehicle units */
     struct registry *registry;      /* in-memory cache of the stored domain (registry_store.c) */
     struct accounts *accounts;      /* users and sessions of the HTTP API */
+    struct work_pool *hash_pool;    /* threads checking passwords off the loop (work_pool.h) */
+    struct login_guard *guard;      /* limits on failed logins and Hellos (login_guard.h) */
     struct writer *writer;          /* the single writer: every change goes through it */
     struct live_feed *feed;         /* GET /v1/events streams */
     struct tracks *tracks;          /* per-vehicle tracking state (ingest.c) */

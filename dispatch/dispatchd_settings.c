@@ -572,6 +572,69 @@ const struct cfg_setting dispatchd_settings[] = {
      .unit = "m",
      .help = "Fixes reporting a worse horizontal accuracy are filtered."},
 
+    {.name = "login_workers",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, login_workers),
+     .min = 1,
+     .max = 16,
+     .default_value = "2",
+     .unit = "threads",
+     .help = "Threads that check passwords (scrypt, ~60-85 ms each) off the event loop."},
+
+    {.name = "login_queue_max",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, login_queue_max),
+     .min = 1,
+     .max = 4096,
+     .default_value = "32",
+     .unit = "logins",
+     .help = "Logins waiting for a password-checking thread, at most; further logins get 503 busy."},
+
+    {.name = "auth_max_failures",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, auth_max_failures),
+     .min = 1,
+     .max = 1000,
+     .default_value = "5",
+     .unit = "failures",
+     .help = "Failed logins of one account (or Hellos of one device) before further attempts are delayed."},
+
+    {.name = "auth_max_failures_address",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, auth_max_failures_address),
+     .min = 1,
+     .max = 1000000,
+     .default_value = "20",
+     .unit = "failures",
+     .help = "Failed logins (or Hellos) from one source address before further attempts from it are delayed."},
+
+    {.name = "auth_delay",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, auth_delay),
+     .min = 1,
+     .max = 3600,
+     .default_value = "1",
+     .unit = "seconds",
+     .help = "First delay after too many failures; it doubles with each further failure, up to auth_lock_period."},
+
+    {.name = "auth_lock_period",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, auth_lock_period),
+     .min = 1,
+     .max = 86400,
+     .default_value = "900",
+     .unit = "seconds",
+     .help = "Longest delay (the temporary lock); failures are forgotten after this long without one."},
+
+    {.name = "auth_track_max",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, auth_track_max),
+     .min = 16,
+     .max = 1000000,
+     .default_value = "10000",
+     .unit = "keys",
+     .help = "Accounts, devices or addresses with failures remembered per table; the least recently seen is forgotten first."},
+
     {.name = "session_ttl",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, session_ttl),
@@ -643,6 +706,11 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
         snprintf(buf, sizeof buf,
                  "cylinder_design_life (%lld years) must not exceed cylinder_max_life (%lld years)",
                  (long long)c->cylinder_design_life, (long long)c->cylinder_max_life);
+        msg = buf;
+    } else if (c->auth_delay > c->auth_lock_period) {
+        snprintf(buf, sizeof buf,
+                 "auth_delay (%lld s) must not exceed auth_lock_period (%lld s)",
+                 (long long)c->auth_delay, (long long)c->auth_lock_period);
         msg = buf;
     } else if (c->http_port == c->handset_port &&
                (strcmp(c->http_bind, c->handset_bind) == 0 || is_wildcard(c->http_bind) ||

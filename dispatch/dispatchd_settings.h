@@ -89,6 +89,14 @@ struct dispatchd_config {
     int64_t handover_max_distance;        /* m */
     int64_t handover_max_fix_age;         /* seconds */
     int64_t rectification_deadline;       /* days */
+    /* limits on logins: hashing threads and failed-attempt throttles (login_guard.h) */
+    int64_t login_workers;             /* threads hashing passwords off the event loop */
+    int64_t login_queue_max;           /* logins waiting for a hashing thread, at most */
+    int64_t auth_max_failures;         /* per account / device before delays start */
+    int64_t auth_max_failures_address; /* per source address before delays start */
+    int64_t auth_delay;                /* seconds, the first delay */
+    int64_t auth_lock_period;          /* seconds, the longest delay (the lock) */
+    int64_t auth_track_max;            /* keys per throttle table */
     int64_t session_ttl;      /* seconds an HTTP login session lasts */
     int64_t shutdown_timeout; /* ms a graceful shutdown waits for in-flight writes */
 };
@@ -96,7 +104,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 64
+#define DISPATCHD_SETTINGS_COUNT 71
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

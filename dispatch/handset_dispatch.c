@@ -11,6 +11,7 @@
 #include "dispatcher.h"
 #include "ingest.h"
 #include "log.h"
+#include "login_guard.h"
 #include "model_json.h"
 #include "order_fsm.h"
 #include "registry.h"
@@ -32,31 +33,63 @@
 
 /* ---- login ---- */
 
-static int authenticate(void *ctx, const char *device_id, const uint8_t *credential, size_t len,
-                        char *staff_id, size_t staff_cap, char *why, size_t why_cap)
+/* A refused Hello: counted against the device id and the address, logged within the rate
+ * limit (a flood of bad Hellos must not become a flood of log lines). */
+static void hello_failed(struct dispatchd *d, const char *device_id, const char *peer_addr)
+{
+    int64_t now = dispatchd_now_ms();
+    login_guard_failed(d->guard, LOGIN_HELLO, device_id, peer_addr, now);
+    login_guard_stats(d->guard)->hello_failed++;
+    uint64_t left_out = 0;
+    if (login_guard_should_log(d->guard, LOGIN_HELLO, now, &left_out)) {
+        if (left_out)
+            log_info("refused login of device %s from %s (and %llu refusals not logged)",
+                     device_id, peer_addr, (unsigned long long)left_out);
+        else
+            log_info("refused login of device %s from %s", device_id, peer_addr);
+    }
+}
+
+static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
+                        const uint8_t *credential, size_t len, char *staff_id, size_t staff_cap,
+                        char *why, size_t why_cap)
 {
     struct dispatchd *d = ctx;
     if (!d->loaded) {
         snprintf(why, why_cap, "the service is loading; retry shortly");
         return -2;
     }
+    /* Refused untried while the device or the address is blocked (not counted again). */
+    int64_t retry_ms = 0;
+    if (login_guard_check(d->guard, LOGIN_HELLO, device_id, peer_addr, dispatchd_now_ms(),
+                          &retry_ms) != THROTTLE_ALLOW) {
+        login_guard_stats(d->guard)->hello_throttled++;
+        snprintf(why, why_cap,
+                 "too many failed logins of this device or from this address; retry in %lld s",
+                 (long long)login_guard_retry_s(retry_ms));
+        return -1;
+    }
     const struct device_record *dev = accounts_device(d->accounts, device_id);
     char presented[AUTH_DEVICE_SECRET_LEN + 1];
     if (credential == NULL || len == 0 || len > AUTH_DEVICE_SECRET_LEN) {
         snprintf(why, why_cap, "unknown device or wrong credential");
+        hello_failed(d, device_id, peer_addr);
         return -1;
     }
     memcpy(presented, credential, len);
     presented[len] = '\0';
     /* Same answer for an unknown device and a wrong secret. Only the person's current device
-     * (the last one registered for them) may log in: a replaced handset is locked out. */
+     * (the last one registered for them) may log in: a replaced handset is locked out. The
+     * check is one SHA-256 (auth.h: device secrets are random, no slow hash needed), so it
+     * stays on the loop. */
     const struct lpg_staff *s = dev ? registry_staff(d->registry, dev->staff_id) : NULL;
     if (dev == NULL || auth_device_secret_verify(presented, dev->secret_digest) != 1 ||
         s == NULL || strcmp(s->device_id, dev->device_id) != 0) {
         snprintf(why, why_cap, "unknown device or wrong credential");
-        log_info("refused login of device %s", device_id);
+        hello_failed(d, device_id, peer_addr);
         return -1;
     }
+    login_guard_succeeded(d->guard, LOGIN_HELLO, device_id, peer_addr);
     snprintf(staff_id, staff_cap, "%s", dev->staff_id);
     return 0;
 }

@@ -468,10 +468,13 @@ static void hconn_send_error_full(struct handset_conn *c, Lpg__V1__Error__Code c
     hconn_send(c, &env);
     c->srv->stats.errors_sent++;
     /* Refusals at the caps come by the thousand in a flood: counted in /metrics, logged only
-     * when debugging. */
-    log_at_(code == LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS ? LL_DEBUG : LL_INFO,
-            "%s%s%s: error %d%s: %s", hconn_peer(c), c->device_id[0] ? " device " : "",
-            c->device_id, (int)code, fatal ? " (closing)" : "", message);
+     * when debugging. Refused logins are logged by the authenticate hook within a rate limit:
+     * a flood of bad Hellos must not write a line each here. */
+    int quiet = code == LPG__V1__ERROR__CODE__TOO_MANY_CONNECTIONS ||
+                code == LPG__V1__ERROR__CODE__UNAUTHORIZED;
+    log_at_(quiet ? LL_DEBUG : LL_INFO, "%s%s%s: error %d%s: %s", hconn_peer(c),
+            c->device_id[0] ? " device " : "", c->device_id, (int)code, fatal ? " (closing)" : "",
+            message);
     if (fatal)
         hconn_close(c);
 }
@@ -596,7 +599,10 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     c->staff_id[0] = '\0';
     if (hooks && hooks->authenticate) {
         char why[160] = "unknown device or wrong credential";
-        int verdict = hooks->authenticate(c->srv->opt.hooks_ctx, h->device_id,
+        char addr[INET6_ADDRSTRLEN] = "?";
+        if (c->peer_family == AF_INET || c->peer_family == AF_INET6)
+            evutil_inet_ntop(c->peer_family, c->peer_addr, addr, sizeof(addr));
+        int verdict = hooks->authenticate(c->srv->opt.hooks_ctx, h->device_id, addr,
                                           h->has_credential ? h->credential.data : NULL,
                                           h->has_credential ? h->credential.len : 0, c->staff_id,
                                           sizeof(c->staff_id), why, sizeof(why));

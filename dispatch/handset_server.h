@@ -27,11 +27,13 @@ struct Lpg__V1__Envelope;
 /* What the service does with sessions and messages; the server only does transport. All
  * hooks are optional (NULL). */
 struct handset_hooks {
-    /* Checks a Hello's device id and credential. Returns 0 and fills staff_id (the person the
-     * device belongs to); -1 with why: refused (UNAUTHORIZED) and closed; -2 with why: cannot
-     * tell now (e.g. the service is loading): UNAVAILABLE, the device retries. */
-    int (*authenticate)(void *ctx, const char *device_id, const uint8_t *credential, size_t len,
-                        char *staff_id, size_t staff_cap, char *why, size_t why_cap);
+    /* Checks a Hello's device id and credential, from source address peer_addr (text, no
+     * port; for the limits on failures). Returns 0 and fills staff_id (the person the device
+     * belongs to); -1 with why: refused (UNAUTHORIZED) and closed; -2 with why: cannot tell now
+     * (e.g. the service is loading): UNAVAILABLE, the device retries. */
+    int (*authenticate)(void *ctx, const char *device_id, const char *peer_addr,
+                        const uint8_t *credential, size_t len, char *staff_id, size_t staff_cap,
+                        char *why, size_t why_cap);
     /* The session is open and acknowledged (e.g. send what the device missed). */
     void (*session_opened)(void *ctx, struct handset_conn *c);
     /* A message after Hello, other than Hello and Ping. Returns 0 when handled (the hook

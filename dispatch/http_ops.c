@@ -6,6 +6,7 @@
 #include "dispatchd.h"
 #include "dispatcher.h"
 #include "live_feed.h"
+#include "login_guard.h"
 #include "registry.h"
 #include "writer.h"
 #include "handset_server.h"
@@ -13,6 +14,7 @@
 #include "http_server.h"
 #include "prometheus.h"
 #include "store.h"
+#include "work_pool.h"
 
 #include <stdio.h>
 
@@ -180,6 +182,36 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_frames_rejected_total", l_trunc, hs->rejected_truncated);
     prom_family(out, "lpg_handset_errors_sent_total", "counter", "Error replies sent to devices.");
     prom_sample_u64(out, "lpg_handset_errors_sent_total", NULL, hs->errors_sent);
+
+    struct login_guard_stats *lg = login_guard_stats(d->guard);
+    prom_family(out, "lpg_login_attempts_total", "counter",
+                "POST /v1/sessions with a user and a password, by outcome: ok, wrong (wrong "
+                "password, unknown or disabled user), throttled and locked (refused untried: too "
+                "many failures of the account or the address), busy (refused untried: the "
+                "password-checking queue was full).");
+    for (int o = 0; o < LOGIN_OUTCOME_COUNT; o++) {
+        const char *l_o[] = {"outcome", login_outcome_name((enum login_outcome)o), NULL};
+        prom_sample_u64(out, "lpg_login_attempts_total", l_o, lg->logins[o]);
+    }
+    prom_family(out, "lpg_login_hash_queue_depth", "gauge",
+                "Password checks and hashes queued or running on the worker threads.");
+    prom_sample_u64(out, "lpg_login_hash_queue_depth", NULL, work_pool_depth(d->hash_pool));
+    prom_family(out, "lpg_handset_hello_failures_total", "counter",
+                "Hellos refused for an unknown device or a wrong credential.");
+    prom_sample_u64(out, "lpg_handset_hello_failures_total", NULL, lg->hello_failed);
+    prom_family(out, "lpg_handset_hello_throttled_total", "counter",
+                "Hellos refused untried: too many failures of the device or the address.");
+    prom_sample_u64(out, "lpg_handset_hello_throttled_total", NULL, lg->hello_throttled);
+    prom_family(out, "lpg_login_throttle_keys", "gauge",
+                "Accounts, devices and addresses with failures remembered (all tables).");
+    prom_sample_u64(out, "lpg_login_throttle_keys", NULL, login_guard_tracked(d->guard));
+    prom_family(out, "lpg_login_throttle_evictions_total", "counter",
+                "Remembered keys forgotten to make room (auth_track_max reached).");
+    prom_sample_u64(out, "lpg_login_throttle_evictions_total", NULL,
+                    login_guard_evictions(d->guard));
+    prom_family(out, "lpg_login_failure_logs_suppressed_total", "counter",
+                "Log lines of failed logins and Hellos left out by the log rate limit.");
+    prom_sample_u64(out, "lpg_login_failure_logs_suppressed_total", NULL, lg->log_suppressed);
 
     prom_family(out, "lpg_registry_entities", "gauge", "Entities in the registry, by kind.");
     struct registry_counts rc;

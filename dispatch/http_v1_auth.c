@@ -18,16 +18,20 @@
 
 #include "lpg/v1/envelope.pb-c.h"
 #include "log.h"
+#include "login_guard.h"
 #include "registry.h"
 #include "registry_store.h"
+#include "work_pool.h"
 #include "writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 /* ---- shared helpers ---- */
 
@@ -278,6 +282,124 @@ static void on_login_user_read(void *arg, const char *err)
     handle_login(call, http_call_user(call));
 }
 
+/* Opens a session for u (whose password was just checked): token, then the writer. */
+static void start_session(struct dispatchd *d, struct http_call *call, const struct auth_user *u)
+{
+    struct login_job *job = calloc(1, sizeof(*job));
+    char why[160] = "out of memory";
+    if (job == NULL || auth_token_new(job->token) != 0 ||
+        auth_token_digest(job->token, job->digest) != 0 ||
+        auth_principal_for_user(u, dispatchd_now_ms(), d->cfg.session_ttl * 1000, &job->principal,
+                                why, sizeof(why)) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", why, NULL);
+        return;
+    }
+    job->d = d;
+    job->call = call;
+    if (writer_submit(d->writer, run_login, cancel_job, job) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    }
+}
+
+/* The source address of the call ("?" when unknown): the key of the per-address limit. Behind
+ * a reverse proxy every client has the proxy's address (docs/configuration.md). */
+static void call_peer(struct http_call *call, char *out, size_t cap)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(http_call_request(call));
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (conn)
+        evhttp_connection_get_peer(conn, &addr, &port);
+    snprintf(out, cap, "%s", addr && *addr ? addr : "?");
+}
+
+static void reply_retry_after(struct http_call *call, int64_t seconds, int status,
+                              const char *code, const char *message)
+{
+    char v[24];
+    snprintf(v, sizeof(v), "%lld", (long long)seconds);
+    evhttp_add_header(evhttp_request_get_output_headers(http_call_request(call)), "Retry-After",
+                      v);
+    http_reply_error(call, status, code, message, NULL);
+}
+
+/* A password check, handed to a worker thread (d->hash_pool) and back. */
+struct login_check {
+    struct dispatchd *d;
+    struct http_call *call;
+    char user[LPG_ID_MAX + 1]; /* as given, cut to an id's length: the account's throttle key */
+    char addr[64];             /* source address: the address's throttle key */
+    int known;                 /* the user existed when the check began */
+    char hash[AUTH_HASH_MAX];  /* the encoded hash checked against (the dummy when unknown) */
+    char password[AUTH_PASSWORD_MAX + 2];
+    int verdict; /* auth_password_verify's, set by the worker */
+};
+
+static void login_check_free(struct login_check *job)
+{
+    OPENSSL_cleanse(job->password, sizeof(job->password));
+    free(job);
+}
+
+static void run_password_check(void *arg)
+{
+    /* On a worker thread: only the job's own bytes. */
+    struct login_check *job = arg;
+    job->verdict = auth_password_verify(job->password, job->hash);
+    OPENSSL_cleanse(job->password, sizeof(job->password));
+}
+
+/* Shutdown with the check still queued: answered, so the call is not left unreplied (its
+ * memory would outlive the HTTP server). */
+static void cancel_password_check(void *arg)
+{
+    struct login_check *job = arg;
+    http_reply_error(job->call, 503, "busy", "the service is shutting down; retry shortly", NULL);
+    login_check_free(job);
+}
+
+static void on_password_checked(void *arg)
+{
+    struct login_check *job = arg;
+    struct dispatchd *d = job->d;
+    struct login_guard_stats *st = login_guard_stats(d->guard);
+    if (!d->loaded) {
+        /* Accounts are being reloaded (after a lost commit): the user cannot be told now. */
+        login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
+        http_reply_error(job->call, 503, "loading", "the service is loading; retry shortly",
+                         NULL);
+        login_check_free(job);
+        return;
+    }
+    /* The user may have changed while its password was checked: only the hash that was
+     * checked counts, and only if it is still the user's. */
+    const struct auth_user *u = job->known ? accounts_user(d->accounts, job->user) : NULL;
+    int ok = job->verdict == 1 && u && strcmp(u->password_hash, job->hash) == 0 && !u->disabled;
+    if (!ok) {
+        int64_t now = dispatchd_now_ms();
+        login_guard_failed(d->guard, LOGIN_HTTP, job->user, job->addr, now);
+        st->logins[LOGIN_WRONG]++;
+        uint64_t left_out = 0;
+        if (login_guard_should_log(d->guard, LOGIN_HTTP, now, &left_out)) {
+            if (left_out)
+                log_info("failed login for %s from %s (and %llu failed logins not logged)",
+                         job->user, job->addr, (unsigned long long)left_out);
+            else
+                log_info("failed login for %s from %s", job->user, job->addr);
+        }
+        http_reply_error(job->call, 401, "invalid_credentials", "wrong user name or password",
+                         NULL);
+        login_check_free(job);
+        return;
+    }
+    login_guard_succeeded(d->guard, LOGIN_HTTP, job->user, job->addr);
+    st->logins[LOGIN_OK]++;
+    start_session(d, job->call, u);
+    login_check_free(job);
+}
+
 static void handle_login(struct http_call *call, void *ctx)
 {
     struct dispatchd *d = ctx;
@@ -301,6 +423,34 @@ static void handle_login(struct http_call *call, void *ctx)
                          user == NULL ? "user" : "password");
         return;
     }
+    struct login_check *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        json_decref(body);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->d = d;
+    job->call = call;
+    size_t n = strnlen(user, LPG_ID_MAX);
+    memcpy(job->user, user, n); /* user points into body */
+    call_peer(call, job->addr, sizeof(job->addr));
+    /* Refused untried while the account or the address is blocked: no hash, no count. */
+    int64_t retry_ms = 0;
+    enum throttle_verdict v =
+        login_guard_check(d->guard, LOGIN_HTTP, job->user, job->addr, dispatchd_now_ms(), &retry_ms);
+    if (v != THROTTLE_ALLOW) {
+        json_decref(body);
+        login_check_free(job);
+        int locked = v == THROTTLE_LOCKED;
+        login_guard_stats(d->guard)->logins[locked ? LOGIN_LOCKED : LOGIN_THROTTLED]++;
+        reply_retry_after(call, login_guard_retry_s(retry_ms), 429,
+                          locked ? "login_locked" : "login_throttled",
+                          locked ? "too many failed logins for this account or from this address: "
+                                   "locked for a while; see Retry-After"
+                                 : "too many failed logins for this account or from this address; "
+                                   "retry after the delay in Retry-After");
+        return;
+    }
     /* The user's record is read from Redis first (once per request: the call is marked with
      * d), so that an admin created or reset by `dispatchd --create-admin`, which writes Redis
      * directly, can log in at once. When Redis cannot be asked the table is used as it is. */
@@ -308,35 +458,27 @@ static void handle_login(struct http_call *call, void *ctx)
         accounts_refresh_user(d->store, d->accounts, user, on_login_user_read, call) == 0) {
         http_call_set_user(call, d);
         json_decref(body);
+        login_check_free(job);
         return;
     }
-    const struct auth_user *u = lpg_id_valid(user) ? accounts_user(d->accounts, user) : NULL;
     /* Verify against a dummy hash for unknown users, so timing does not reveal which names
      * exist; the reply is the same for an unknown user and a wrong password. */
-    int ok = auth_password_verify(password, u ? u->password_hash : auth_password_dummy_hash());
-    char who[LPG_ID_MAX + 1];
-    snprintf(who, sizeof(who), "%s", user); /* user points into body */
+    const struct auth_user *u = lpg_id_valid(user) ? accounts_user(d->accounts, user) : NULL;
+    job->known = u != NULL;
+    snprintf(job->hash, sizeof(job->hash), "%s",
+             u ? u->password_hash : auth_password_dummy_hash());
+    n = strnlen(password, AUTH_PASSWORD_MAX + 1); /* longer never matches (auth.h) */
+    memcpy(job->password, password, n);
     json_decref(body);
-    if (u == NULL || ok != 1 || u->disabled) {
-        log_info("failed login for %s", who);
-        http_reply_error(call, 401, "invalid_credentials", "wrong user name or password", NULL);
-        return;
-    }
-    struct login_job *job = calloc(1, sizeof(*job));
-    char why[160] = "out of memory";
-    if (job == NULL || auth_token_new(job->token) != 0 ||
-        auth_token_digest(job->token, job->digest) != 0 ||
-        auth_principal_for_user(u, dispatchd_now_ms(), d->cfg.session_ttl * 1000, &job->principal,
-                                why, sizeof(why)) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", why, NULL);
-        return;
-    }
-    job->d = d;
-    job->call = call;
-    if (writer_submit(d->writer, run_login, cancel_job, job) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    /* Counted as a failure to come while it is checked: concurrent guesses cannot overshoot. */
+    login_guard_began(d->guard, LOGIN_HTTP, job->user, job->addr, dispatchd_now_ms());
+    if (work_pool_submit(d->hash_pool, run_password_check, on_password_checked,
+                         cancel_password_check, job) != 0) {
+        login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
+        login_check_free(job);
+        login_guard_stats(d->guard)->logins[LOGIN_BUSY]++;
+        reply_retry_after(call, 1, 503, "busy",
+                          "too many logins are being checked at once; retry in a second");
     }
 }
 
@@ -436,6 +578,8 @@ struct user_job {
     struct dispatchd *d;
     struct http_call *call;
     struct auth_user user;
+    char password[AUTH_PASSWORD_MAX + 1]; /* until hashed (on a worker thread); then wiped */
+    int hashed;                           /* auth_password_hash's result, set by the worker */
 };
 
 static void on_user_stored(void *arg, const struct redisReply *reply, const char *err)
@@ -475,6 +619,43 @@ static void run_create_user(struct writer *w, void *arg)
     if (writer_commit(w, txn, on_user_stored, job, &why) != 0) {
         v1_reply_store_refused(job->call, why);
         free(job);
+    }
+}
+
+static void cancel_user_job(void *arg)
+{
+    struct user_job *job = arg;
+    OPENSSL_cleanse(job->password, sizeof(job->password));
+    free(job);
+}
+
+static void run_hash_user_password(void *arg)
+{
+    /* On a worker thread: only the job's own bytes. */
+    struct user_job *job = arg;
+    job->hashed = auth_password_hash(job->password, job->user.password_hash,
+                                     sizeof(job->user.password_hash));
+    OPENSSL_cleanse(job->password, sizeof(job->password));
+}
+
+static void cancel_user_hash(void *arg)
+{
+    struct user_job *job = arg;
+    http_reply_error(job->call, 503, "busy", "the service is shutting down; retry shortly", NULL);
+    cancel_user_job(job);
+}
+
+static void on_user_password_hashed(void *arg)
+{
+    struct user_job *job = arg;
+    if (job->hashed != 0) {
+        http_reply_error(job->call, 500, "internal", "could not hash the password", NULL);
+        cancel_user_job(job);
+        return;
+    }
+    if (writer_submit(job->d->writer, run_create_user, cancel_user_job, job) != 0) {
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+        cancel_user_job(job);
     }
 }
 
@@ -521,13 +702,12 @@ static void handle_create_user(struct http_call *call, void *ctx)
         return;
     }
     struct user_job *job = calloc(1, sizeof(*job));
-    if (job == NULL || auth_password_hash(password, job->user.password_hash,
-                                          sizeof(job->user.password_hash)) != 0) {
-        free(job);
+    if (job == NULL) {
         json_decref(body);
-        http_reply_error(call, 500, "internal", "could not hash the password", NULL);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
         return;
     }
+    snprintf(job->password, sizeof(job->password), "%s", password); /* acceptable: fits */
     snprintf(job->user.name, sizeof(job->user.name), "%s", name);
     job->user.role = (enum auth_role)r;
     if (r == AUTH_ROLE_DISPATCHER)
@@ -536,9 +716,12 @@ static void handle_create_user(struct http_call *call, void *ctx)
     json_decref(body);
     job->d = d;
     job->call = call;
-    if (writer_submit(d->writer, run_create_user, cancel_job, job) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    /* Hashing takes as long as a login's check: off the loop too. */
+    if (work_pool_submit(d->hash_pool, run_hash_user_password, on_user_password_hashed,
+                         cancel_user_hash, job) != 0) {
+        cancel_user_job(job);
+        reply_retry_after(call, 1, 503, "busy",
+                          "too many passwords are being hashed at once; retry in a second");
     }
 }
 

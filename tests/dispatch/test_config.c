@@ -674,7 +674,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 64);
+    assert_int_equal(dispatchd_settings_count, 71);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -783,6 +783,13 @@ static const struct default_case dispatchd_defaults[] = {
     {"redis_memory_check_interval", "10"},
     {"shutdown_timeout", "5000"},
     {"session_ttl", "28800"},
+    {"login_workers", "2"},
+    {"login_queue_max", "32"},
+    {"auth_max_failures", "5"},
+    {"auth_max_failures_address", "20"},
+    {"auth_delay", "1"},
+    {"auth_lock_period", "900"},
+    {"auth_track_max", "10000"},
     {"speed_limit_road", "60"},
     {"speed_limit_expressway", "80"},
     {"overspeed_duration", "10"},
