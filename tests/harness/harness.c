@@ -444,7 +444,7 @@ static int http_exchange(int port, const char *method, const char *path, const c
         harness_close(fd);
         return -1;
     }
-    long long deadline = now_ms() + 5000;
+    long long deadline = now_ms() + HARNESS_REPLY_TIMEOUT_MS;
     for (;;) {
         if (used + 1 >= size) {
             char *bigger = realloc(resp, size * 2);
@@ -622,7 +622,7 @@ int harness_redis_start(struct harness_redis *r, const char *dir, int port)
                           NULL};
     if (harness_proc_start(&r->proc, "redis-server", log, argv) != 0)
         return -1;
-    long long deadline = now_ms() + 5000;
+    long long deadline = now_ms() + HARNESS_REPLY_TIMEOUT_MS;
     while (now_ms() < deadline) {
         if (!harness_proc_alive(&r->proc)) {
             fprintf(stderr, "harness: redis-server on port %d exited at start\n", port);
@@ -714,7 +714,7 @@ int harness_stack_start(struct harness_stack *s, const char *tag, const char *co
         return -1;
     }
     /* Wait until dispatchd has connected to Redis. */
-    if (harness_http_wait_status(s->d.http_port, "/healthz", 200, 5000) != 0) {
+    if (harness_http_wait_status(s->d.http_port, "/healthz", 200, HARNESS_REPLY_TIMEOUT_MS) != 0) {
         harness_proc_dump_log(&s->d.proc, 30);
         return -1;
     }

@@ -101,6 +101,11 @@ int harness_recv_exact(int fd, void *buf, size_t len, int timeout_ms, int *eof);
 /* 1 when the peer closes the connection (EOF/reset) within timeout_ms, discarding data. */
 int harness_wait_closed(int fd, int timeout_ms);
 
+/* How long a test waits for a reply it expects (or for a close it expects): the wait ends when
+ * the reply comes, so this only bounds a failure. A busy 2-core machine (ASan, other jobs beside
+ * the suite) has taken seconds to answer a Hello: fixed waits of 3 s made tests flaky. */
+#define HARNESS_REPLY_TIMEOUT_MS 15000
+
 /* The usual stack of an integration test: a temp dir, Redis on a free port, and dispatchd
  * talking to it. stop() stops dispatchd with SIGTERM (returning its wait status), then Redis,
  * then removes the directory (kept when keep_dir is set, for post-mortems). */

@@ -97,7 +97,7 @@ int wire_login(int port, const char *device_id, const char *credential)
         return -1;
     Lpg__V1__Envelope *env = NULL;
     if (wire_send_hello(fd, 1, 1, device_id, credential) != 0 ||
-        (env = wire_recv(fd, 3000)) == NULL || env->body_case != LPG__V1__ENVELOPE__BODY_ACK) {
+        (env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS)) == NULL || env->body_case != LPG__V1__ENVELOPE__BODY_ACK) {
         fprintf(stderr, "wire_login: %s was not logged in\n", device_id);
         if (env)
             lpg__v1__envelope__free_unpacked(env, NULL);

@@ -63,7 +63,7 @@ static int64_t wait_error_and_close(int fd, int code, int timeout_ms)
     if (!ok)
         fprintf(stderr, "expected Error %d, got body %d\n", code, (int)env->body_case);
     lpg__v1__envelope__free_unpacked(env, NULL);
-    if (!ok || !harness_wait_closed(fd, 5000))
+    if (!ok || !harness_wait_closed(fd, HARNESS_REPLY_TIMEOUT_MS))
         return -1;
     return now_ms() - t0;
 }
@@ -100,7 +100,7 @@ static void test_hello_deadline(void **state)
     /* A device that logs in at once is not affected, and its session outlives the deadline. */
     int fd = wire_login(s.d.handset_port, "H1", secret);
     assert_true(fd >= 0);
-    assert_false(harness_wait_closed(fd, 3000));
+    assert_false(harness_wait_closed(fd, HARNESS_REPLY_TIMEOUT_MS));
     Lpg__V1__Ping p = LPG__V1__PING__INIT;
     Lpg__V1__Envelope ping = LPG__V1__ENVELOPE__INIT;
     ping.has_request_id = 1;
@@ -108,7 +108,7 @@ static void test_hello_deadline(void **state)
     ping.body_case = LPG__V1__ENVELOPE__BODY_PING;
     ping.ping = &p;
     assert_int_equal(wire_send(fd, &ping), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 5000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     lpg__v1__envelope__free_unpacked(env, NULL);
@@ -329,7 +329,7 @@ static void test_http_connection_cap(void **state)
     int eof = 0;
     if (harness_recv_exact(extra, buf, 12, 5000, &eof) == 0)
         assert_memory_equal(buf, "HTTP/1.1 503", 12);
-    assert_true(harness_wait_closed(extra, 5000));
+    assert_true(harness_wait_closed(extra, HARNESS_REPLY_TIMEOUT_MS));
     close(extra);
     /* Connections that go free a slot. */
     for (int i = 0; i < 8; i++)

@@ -198,7 +198,7 @@ static int teardown(void **state)
 static Lpg__V1__Envelope *reply_to(int fd, uint64_t r)
 {
     for (int i = 0; i < 20; i++) {
-        Lpg__V1__Envelope *env = wire_recv(fd, 5000);
+        Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
         assert_non_null(env);
         if ((env->body_case == LPG__V1__ENVELOPE__BODY_ACK && env->ack->ack_seq == r) ||
             (env->body_case == LPG__V1__ENVELOPE__BODY_ERROR && env->error->ack_seq == r) ||

@@ -101,7 +101,7 @@ static int login(const char *device, const char *secret)
     int fd = harness_tcp_connect(stack.d.handset_port);
     assert_true(fd >= 0);
     assert_int_equal(wire_send_hello(fd, 1, 1, device, secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     lpg__v1__envelope__free_unpacked(env, NULL);
@@ -111,7 +111,7 @@ static int login(const char *device, const char *secret)
 /* Waits for a pushed OrderAssigned and returns its order id in id. */
 static void expect_assigned(int fd, char id[80])
 {
-    Lpg__V1__Envelope *env = wire_recv(fd, 5000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED);
     const Lpg__V1__OrderAssigned *a = env->order_assigned;
@@ -149,7 +149,7 @@ static void send_answer(int fd, uint64_t req, int accept, const char *order_id, 
 /* Receives the reply to request req: 1 for Ack, or the Error code negated. */
 static int reply_to(int fd, uint64_t req)
 {
-    Lpg__V1__Envelope *env = wire_recv(fd, 5000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     int r;
     if (env->body_case == LPG__V1__ENVELOPE__BODY_ACK) {
@@ -279,15 +279,15 @@ static void test_removed_handset_is_disconnected(void **state)
     json_t *j;
     assert_int_equal(api(&j, "PATCH", "/v1/staff/S2", "{\"device_id\":null}"), 200);
     json_decref(j);
-    Lpg__V1__Envelope *env = wire_recv(fd, 5000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     while (env && env->body_case != LPG__V1__ENVELOPE__BODY_ERROR) {
         lpg__v1__envelope__free_unpacked(env, NULL);
-        env = wire_recv(fd, 5000);
+        env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     }
     assert_non_null(env);
     assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__UNAUTHORIZED);
     lpg__v1__envelope__free_unpacked(env, NULL);
-    assert_true(harness_wait_closed(fd, 3000));
+    assert_true(harness_wait_closed(fd, HARNESS_REPLY_TIMEOUT_MS));
     close(fd);
 }
 

@@ -52,7 +52,7 @@ static int login(const char *device, const char *sec)
     int fd = harness_tcp_connect(stack.d.handset_port);
     assert_true(fd >= 0);
     assert_int_equal(wire_send_hello(fd, 1, 1, device, sec), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     lpg__v1__envelope__free_unpacked(env, NULL);
@@ -90,7 +90,7 @@ static Lpg__V1__Envelope *send_batch(int fd, uint64_t req, uint64_t first, uint6
     assert_int_equal(wire_send(fd, &env), 0);
     free(fixes);
     free(ptrs);
-    Lpg__V1__Envelope *reply = wire_recv(fd, 5000);
+    Lpg__V1__Envelope *reply = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(reply);
     return reply;
 }

@@ -38,7 +38,7 @@ static char secret[64];
 static void expect_unavailable_hello(int fd, const char *device)
 {
     assert_int_equal(wire_send_hello(fd, 5, 1, device, secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
     assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__UNAVAILABLE);
@@ -83,7 +83,7 @@ static void test_down_then_up(void **state)
 
     /* The same connection can now open its session. */
     assert_int_equal(wire_send_hello(fd, 6, 1, "veh-outage", secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     assert_int_equal(env->ack->ack_seq, 6);

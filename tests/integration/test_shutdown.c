@@ -25,7 +25,7 @@ static void shutdown_with(int sig)
     int fd = harness_tcp_connect(s.d.handset_port);
     assert_true(fd >= 0);
     assert_int_equal(wire_send_hello(fd, 1, 1, "veh-shutdown", secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     lpg__v1__envelope__free_unpacked(env, NULL);
@@ -35,12 +35,12 @@ static void shutdown_with(int sig)
     assert_int_equal(WEXITSTATUS(status), 0);
 
     /* The device was told why its connection ends. */
-    env = wire_recv(fd, 3000);
+    env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
     assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__SHUTTING_DOWN);
     lpg__v1__envelope__free_unpacked(env, NULL);
-    assert_true(harness_wait_closed(fd, 3000));
+    assert_true(harness_wait_closed(fd, HARNESS_REPLY_TIMEOUT_MS));
     close(fd);
 
     /* Nothing listens any more. */

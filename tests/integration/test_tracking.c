@@ -118,7 +118,7 @@ static int drive_from(uint64_t first_seq, uint64_t ago_ms)
     int fd = harness_tcp_connect(stack.d.handset_port);
     assert_true(fd >= 0);
     assert_int_equal(wire_send_hello(fd, 1, 1, "H1", secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     lpg__v1__envelope__free_unpacked(env, NULL);
@@ -155,7 +155,7 @@ static int drive_from(uint64_t first_seq, uint64_t ago_ms)
     /* The driver is warned (Alert) and the batch acknowledged. */
     int got_alert = 0, got_ack = 0;
     for (int i = 0; i < 10 && !got_ack; i++) {
-        env = wire_recv(fd, 5000);
+        env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
         assert_non_null(env);
         if (env->body_case == LPG__V1__ENVELOPE__BODY_ALERT &&
             strcmp(env->alert->kind, "overspeed") == 0 && env->alert->severity == 2)

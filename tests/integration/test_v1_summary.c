@@ -238,7 +238,7 @@ static void test_store_drive(void **state)
     int fd = harness_tcp_connect(stack.d.handset_port);
     assert_true(fd >= 0);
     assert_int_equal(wire_send_hello(fd, 1, 1, "H1", secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, 3000);
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     lpg__v1__envelope__free_unpacked(env, NULL);
