@@ -122,8 +122,7 @@ void wire_fix_3d(Lpg__V1__Fix *f, uint64_t seq, uint64_t time_ms, int32_t lat_e7
     f->mode = LPG__V1__FIX__MODE__FIX_3D;
 }
 
-long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, size_t n,
-                              int timeout_ms)
+int wire_send_batch(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, size_t n, int late)
 {
     Lpg__V1__Fix **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
     if (ptrs == NULL)
@@ -133,6 +132,8 @@ long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, 
     Lpg__V1__PositionBatch b = LPG__V1__POSITION_BATCH__INIT;
     b.n_fixes = n;
     b.fixes = ptrs;
+    b.has_late = late != 0;
+    b.late = late != 0;
     Lpg__V1__Envelope out = LPG__V1__ENVELOPE__INIT;
     out.has_request_id = 1;
     out.request_id = request_id;
@@ -140,7 +141,13 @@ long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, 
     out.position_batch = &b;
     int rc = wire_send(fd, &out);
     free(ptrs);
-    if (rc != 0)
+    return rc;
+}
+
+long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, size_t n,
+                              int timeout_ms)
+{
+    if (wire_send_batch(fd, request_id, fixes, n, 0) != 0)
         return -1;
     for (int i = 0; i < 64; i++) {
         Lpg__V1__Envelope *env = wire_recv(fd, timeout_ms);

@@ -26,6 +26,9 @@ int wire_login(int port, const char *device_id, const char *credential);
 /* A 3D fix with a speed (the common case of tests). */
 void wire_fix_3d(Lpg__V1__Fix *f, uint64_t seq, uint64_t time_ms, int32_t lat_e7, int32_t lon_e7,
                  uint32_t speed_cm_s);
+/* Sends a PositionBatch of fixes[0..n) as request_id (late: the batch is store-and-forward
+ * backfill). Returns 0 or -1. */
+int wire_send_batch(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, size_t n, int late);
 /* Sends a PositionBatch of fixes[0..n) as request_id, then reads replies (Alerts and the like
  * are skipped) until its Ack within timeout_ms. Returns the Ack's position_seq, or -1. */
 long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, size_t n,

@@ -65,9 +65,7 @@ static Lpg__V1__Envelope *send_batch(int fd, uint64_t req, uint64_t first, uint6
 {
     size_t n = (size_t)(last - first + 1);
     Lpg__V1__Fix *fixes = calloc(n, sizeof(*fixes));
-    Lpg__V1__Fix **ptrs = calloc(n, sizeof(*ptrs));
     assert_non_null(fixes);
-    assert_non_null(ptrs);
     for (size_t i = 0; i < n; i++) {
         lpg__v1__fix__init(&fixes[i]);
         fixes[i].has_seq = fixes[i].has_time_ms = fixes[i].has_lat_e7 = fixes[i].has_lon_e7 = 1;
@@ -77,19 +75,9 @@ static Lpg__V1__Envelope *send_batch(int fd, uint64_t req, uint64_t first, uint6
         fixes[i].lon_e7 = LON;
         fixes[i].has_speed_cm_s = 1;
         fixes[i].speed_cm_s = 1000;
-        ptrs[i] = &fixes[i];
     }
-    Lpg__V1__PositionBatch b = LPG__V1__POSITION_BATCH__INIT;
-    b.n_fixes = n;
-    b.fixes = ptrs;
-    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
-    env.has_request_id = 1;
-    env.request_id = req;
-    env.body_case = LPG__V1__ENVELOPE__BODY_POSITION_BATCH;
-    env.position_batch = &b;
-    assert_int_equal(wire_send(fd, &env), 0);
+    assert_int_equal(wire_send_batch(fd, req, fixes, n, 0), 0);
     free(fixes);
-    free(ptrs);
     Lpg__V1__Envelope *reply = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(reply);
     return reply;

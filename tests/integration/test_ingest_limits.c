@@ -73,28 +73,14 @@ static Lpg__V1__Envelope *send_seqs(int fd, uint64_t req, const uint64_t *seqs, 
                                     int time_s0, int late)
 {
     Lpg__V1__Fix *fixes = calloc(n, sizeof(*fixes));
-    Lpg__V1__Fix **ptrs = calloc(n, sizeof(*ptrs));
     assert_non_null(fixes);
-    assert_non_null(ptrs);
     for (size_t i = 0; i < n; i++) {
         /* Slow walking speed, a few metres apart: no rule fires, no filter refuses. */
         wire_fix_3d(&fixes[i], seqs[i], T0 + (uint64_t)(time_s0 + (int)i) * 1000,
                     LAT + (int32_t)(i % 1000) * 10, LON, 100);
-        ptrs[i] = &fixes[i];
     }
-    Lpg__V1__PositionBatch b = LPG__V1__POSITION_BATCH__INIT;
-    b.n_fixes = n;
-    b.fixes = ptrs;
-    b.has_late = late;
-    b.late = late;
-    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
-    env.has_request_id = 1;
-    env.request_id = req;
-    env.body_case = LPG__V1__ENVELOPE__BODY_POSITION_BATCH;
-    env.position_batch = &b;
-    assert_int_equal(wire_send(fd, &env), 0);
+    assert_int_equal(wire_send_batch(fd, req, fixes, n, late), 0);
     free(fixes);
-    free(ptrs);
     for (;;) {
         Lpg__V1__Envelope *reply = wire_recv(fd, 30000);
         assert_non_null(reply);
