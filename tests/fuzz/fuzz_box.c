@@ -45,9 +45,13 @@ static const char *const seed_order =
     "{\"id\":\"O1\",\"enterprise_id\":\"E1\",\"customer_id\":\"C1\",\"kind\":\"delivery\","
     "\"state\":\"assigned\",\"staff_id\":\"S1\",\"vehicle_id\":\"V1\","
     "\"items\":[{\"spec\":\"YSP-12\",\"count\":2}]}";
+/* The two cylinders order O1 needs (2 x YSP-12), so that loading can complete. */
 static const char *const seed_cylinder =
     "{\"id\":\"CY1\",\"enterprise_id\":\"E1\",\"spec\":\"YSP-12\",\"manufactured\":\"2024-01-01\","
     "\"last_inspection\":\"2025-06-01\",\"serial\":\"SN1\"}";
+static const char *const seed_cylinder2 =
+    "{\"id\":\"CY2\",\"enterprise_id\":\"E1\",\"spec\":\"YSP-12\",\"manufactured\":\"2024-02-01\","
+    "\"last_inspection\":\"2025-06-01\",\"serial\":\"SN2\"}";
 
 static void discard_log(void *arg, enum log_level level, const char *line, size_t len)
 {
@@ -99,6 +103,7 @@ static void seed(struct dispatchd *d)
     SEED(lpg_customer, lpg_json_load_customer, registry_put_customer, seed_customer);
     SEED(lpg_order, lpg_json_load_order, registry_put_order, seed_order);
     SEED(lpg_cylinder, lpg_json_load_cylinder, registry_put_cylinder, seed_cylinder);
+    SEED(lpg_cylinder, lpg_json_load_cylinder, registry_put_cylinder, seed_cylinder2);
 
     struct device_record dev;
     memset(&dev, 0, sizeof(dev));

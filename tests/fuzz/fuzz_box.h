@@ -6,8 +6,8 @@
 
 #include "dispatchd.h"
 
-/* The seeded handset: device FUZZ_DEVICE of staff S1 (vehicle V1, order O1 assigned to S1),
- * whose Hello credential is FUZZ_SECRET. */
+/* The seeded handset: device FUZZ_DEVICE of staff S1 (vehicle V1, order O1 of 2 x YSP-12
+ * assigned to S1, cylinders CY1 and CY2 in stock), whose Hello credential is FUZZ_SECRET. */
 #define FUZZ_DEVICE "D1"
 #define FUZZ_SECRET "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuA"
 

@@ -43,8 +43,11 @@ max_len() {
   esac
 }
 
-# Sanitizers: fail on the first finding; leaks are findings too.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}"
+# Sanitizers: fail on the first finding; leaks are findings too. A 16 MiB quarantine (default
+# 256) still holds every block freed during one input (a use after free is caught within the
+# input that frees), and halves the time of the in-process targets, which build a service per
+# input: with the default, every input touches fresh pages.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1:quarantine_size_mb=16}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 failed=0
