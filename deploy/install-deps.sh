@@ -19,12 +19,15 @@ BUILD_PKGS=(
 # line: run.sh's private CA and certificates, the TLS tests'.
 RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler
           faketime openssl)
+# Fuzzing (tests/fuzz, run briefly by deploy/test.sh): clang and its libFuzzer runtime
+# (libclang_rt.fuzzer, in libclang-rt-14-dev on Debian 12).
+FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}"; do
+for pkg in "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; do
   # dpkg-query reports "install ok installed" only for a fully installed package.
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
@@ -32,7 +35,7 @@ for pkg in "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#BUILD_PKGS[@]} build and ${#RUN_PKGS[@]} run/test packages are present."
+  echo "install-deps: all ${#BUILD_PKGS[@]} build, ${#RUN_PKGS[@]} run/test and ${#FUZZ_PKGS[@]} fuzzing packages are present."
   exit 0
 fi
 

@@ -68,4 +68,27 @@ set +e
 status=$?
 set -e
 echo "test: ctest finished in $(( $(date +%s) - start )) s with status $status"
+
+# A short run of every fuzz target (tests/fuzz/README.md): 8 s each, 48 s in all, on the
+# committed seed corpus, with clang's libFuzzer; a crash, leak or UB report fails the script.
+# Skipped only where clang or its fuzzer runtime is missing (install-deps.sh installs both).
+if command -v clang >/dev/null 2>&1 &&
+   [ -n "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null | grep /)" ] &&
+   [ -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
+  fuzz_build="$top/build-fuzz"
+  echo "test: building the fuzz targets in $fuzz_build (clang, libFuzzer, ASan+UBSan)"
+  CC=clang cmake -S "$top" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=Debug -DLPG_FUZZ=ON \
+    -DLPG_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$fuzz_build" -j "$jobs" --target fuzz_frame fuzz_csv fuzz_model_json \
+    fuzz_geojson fuzz_import fuzz_handset
+  echo "test: fuzzing each target for 8 s"
+  # Logs and any crashing input stay in build-fuzz/last-run (the scratch directory goes).
+  rm -rf "$fuzz_build/last-run"
+  if ! FUZZ_WORK="$fuzz_build/last-run" "$top/tests/fuzz/run.sh" "$fuzz_build" 8; then
+    echo "test: a fuzz target failed (see its log above; reproduce as in tests/fuzz/README.md)"
+    status=1
+  fi
+else
+  echo "test: clang with libFuzzer not found: fuzz targets skipped (deploy/install-deps.sh installs them)"
+fi
 exit $status

@@ -109,6 +109,9 @@ void audit_verifier_begin(struct audit_verifier *v, int64_t from_seq, int64_t to
 }
 
 static void broken(struct audit_verifier *v, enum audit_break why, int64_t seq, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+static void broken(struct audit_verifier *v, enum audit_break why, int64_t seq, const char *fmt,
                    ...)
 {
     va_list ap;

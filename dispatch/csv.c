@@ -164,7 +164,9 @@ static int end_field(struct csv_reader *r)
 {
     r->bom_done = 1;
     size_t n = r->len - r->field_start;
-    if (!utf8_valid((const unsigned char *)r->buf + r->field_start, n))
+    /* n == 0 with no buffer yet (a first field that is empty): buf is NULL, and NULL + 0 is
+     * undefined behaviour (found by tests/fuzz/fuzz_csv). */
+    if (n > 0 && !utf8_valid((const unsigned char *)r->buf + r->field_start, n))
         return set_error(r, CSV_ERR_UTF8,
                          "field %zu is not valid UTF-8 (is the file in another encoding?)",
                          r->nfields + 1);

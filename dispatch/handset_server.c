@@ -974,6 +974,8 @@ struct handset_server *handset_server_new(struct event_base *base,
     srv->base = base;
     srv->store = store;
     srv->opt = *opt;
+    if (opt->bind == NULL)
+        return srv; /* no listener: connections come from handset_server_adopt() */
     srv->bind = strdup(opt->bind);
     srv->opt.bind = srv->bind;
     /* 0 (unset) means: no deadline beyond the idle timeout, no cap beyond the connection cap's
@@ -1021,6 +1023,17 @@ struct handset_server *handset_server_new(struct event_base *base,
              spec, srv->tls ? " with TLS" : "", opt->max_connections, opt->idle_timeout_s,
              opt->max_frame);
     return srv;
+}
+
+void handset_server_adopt(struct handset_server *srv, int fd)
+{
+    /* The same path as a real accept, so that what the fuzzer reaches is what a peer reaches. */
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        ss.ss_family = AF_UNSPEC;
+    on_accept(srv->listener, fd, (struct sockaddr *)&ss, (int)sizeof(ss), srv);
 }
 
 void handset_server_shutdown(struct handset_server *srv)

@@ -43,7 +43,7 @@ struct handset_hooks {
 };
 
 struct handset_server_options {
-    const char *bind;
+    const char *bind; /* NULL: no listener (in-process tests: handset_server_adopt) */
     int port;
     int max_connections;
     int idle_timeout_s;
@@ -85,6 +85,10 @@ struct handset_stats {
 struct handset_server *handset_server_new(struct event_base *base,
                                           const struct handset_server_options *opt,
                                           struct store *store, char *errbuf, size_t errlen);
+
+/* Serves an already connected socket as if the listener had accepted it (in-process tests and
+ * fuzzing: one end of a socketpair). The server owns fd from now on, whatever happens. */
+void handset_server_adopt(struct handset_server *hs, int fd);
 
 /* Graceful stop: closes the listener, sends SHUTTING_DOWN to every open connection and closes
  * each once its output is flushed and its store writes have been answered. */

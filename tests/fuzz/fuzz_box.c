@@ -1,0 +1,226 @@
+/* fuzz_box.c -- see fuzz_box.h. Mirrors dispatchd_start / dispatchd_stop (dispatchd.c) minus
+ * the HTTP front, signals and Redis. */
+#include "fuzz_box.h"
+
+#include "accounts.h"
+#include "audit_log.h"
+#include "auth.h"
+#include "fake_store.h"
+#include "handset_dispatch.h"
+#include "handset_server.h"
+#include "ingest.h"
+#include "live_feed.h"
+#include "log.h"
+#include "model_json.h"
+#include "registry.h"
+#include "store.h"
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+/* The seeded registry, as stored records (lpg_json_load_*). The area holds every customer. */
+#define AREA                                                                                       \
+    "{\"type\":\"Polygon\",\"coordinates\":[[[119.0,49.0],[120.5,49.0],[120.5,49.5],[119.0,"      \
+    "49.5],[119.0,49.0]]]}"
+static const char *const seed_enterprise =
+    "{\"id\":\"E1\",\"name\":\"Hailar Gas\",\"area\":" AREA "}";
+static const char *const seed_zone =
+    "{\"id\":\"Z1\",\"enterprise_id\":\"E1\",\"name\":\"North\",\"shape\":" AREA "}";
+static const char *const seed_staff =
+    "{\"id\":\"S1\",\"enterprise_id\":\"E1\",\"name\":\"Li Si\",\"role\":\"delivery\","
+    "\"vehicle_id\":\"V1\",\"device_id\":\"" FUZZ_DEVICE "\",\"on_duty\":true,\"zone_id\":\"Z1\"}";
+static const char *const seed_vehicle =
+    "{\"id\":\"V1\",\"enterprise_id\":\"E1\",\"plate\":\"MB12345\",\"kind\":\"truck\","
+    "\"capacity\":40,\"staff_id\":\"S1\"}";
+static const char *const seed_customer =
+    "{\"id\":\"C1\",\"enterprise_id\":\"E1\",\"name\":\"Wang Wu\",\"kind\":\"household\","
+    "\"location\":{\"lon\":119.7,\"lat\":49.2},\"address\":\"1 Main St\"}";
+static const char *const seed_order =
+    "{\"id\":\"O1\",\"enterprise_id\":\"E1\",\"customer_id\":\"C1\",\"kind\":\"delivery\","
+    "\"state\":\"assigned\",\"staff_id\":\"S1\",\"vehicle_id\":\"V1\","
+    "\"items\":[{\"spec\":\"YSP-12\",\"count\":2}]}";
+/* The two cylinders order O1 needs (2 x YSP-12), so that loading can complete. */
+static const char *const seed_cylinder =
+    "{\"id\":\"CY1\",\"enterprise_id\":\"E1\",\"spec\":\"YSP-12\",\"manufactured\":\"2024-01-01\","
+    "\"last_inspection\":\"2025-06-01\",\"serial\":\"SN1\"}";
+static const char *const seed_cylinder2 =
+    "{\"id\":\"CY2\",\"enterprise_id\":\"E1\",\"spec\":\"YSP-12\",\"manufactured\":\"2024-02-01\","
+    "\"last_inspection\":\"2025-06-01\",\"serial\":\"SN2\"}";
+
+static void discard_log(void *arg, enum log_level level, const char *line, size_t len)
+{
+    (void)arg;
+    (void)level;
+    (void)line;
+    (void)len;
+}
+
+static json_t *parse(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (j == NULL) {
+        fprintf(stderr, "fuzz_box: seed does not parse: %s\n", jerr.text);
+        abort();
+    }
+    return j;
+}
+
+static void check(int rc, const struct lpg_json_error *err, const char *what)
+{
+    if (rc != 0) {
+        fprintf(stderr, "fuzz_box: seed %s refused: %s %s %s\n", what, err->code, err->field,
+                err->message);
+        abort();
+    }
+}
+
+#define SEED(type, loader, putter, text)                                                           \
+    do {                                                                                           \
+        struct type *e = calloc(1, sizeof(*e));                                                    \
+        struct lpg_json_error err;                                                                 \
+        json_t *j = parse(text);                                                                   \
+        if (e == NULL)                                                                             \
+            abort();                                                                               \
+        check(loader(j, e, &err), &err, #type);                                                    \
+        json_decref(j);                                                                            \
+        if (putter(d->registry, e) != 0)                                                           \
+            abort();                                                                               \
+    } while (0)
+
+static void seed(struct dispatchd *d)
+{
+    SEED(lpg_enterprise, lpg_json_load_enterprise, registry_put_enterprise, seed_enterprise);
+    SEED(lpg_zone, lpg_json_load_zone, registry_put_zone, seed_zone);
+    SEED(lpg_vehicle, lpg_json_load_vehicle, registry_put_vehicle, seed_vehicle);
+    SEED(lpg_staff, lpg_json_load_staff, registry_put_staff, seed_staff);
+    SEED(lpg_customer, lpg_json_load_customer, registry_put_customer, seed_customer);
+    SEED(lpg_order, lpg_json_load_order, registry_put_order, seed_order);
+    SEED(lpg_cylinder, lpg_json_load_cylinder, registry_put_cylinder, seed_cylinder);
+    SEED(lpg_cylinder, lpg_json_load_cylinder, registry_put_cylinder, seed_cylinder2);
+
+    struct device_record dev;
+    memset(&dev, 0, sizeof(dev));
+    snprintf(dev.device_id, sizeof(dev.device_id), "%s", FUZZ_DEVICE);
+    snprintf(dev.staff_id, sizeof(dev.staff_id), "S1");
+    snprintf(dev.enterprise_id, sizeof(dev.enterprise_id), "E1");
+    if (auth_device_secret_digest(FUZZ_SECRET, dev.secret_digest) != 0 ||
+        accounts_put_device(d->accounts, &dev) != 0)
+        abort();
+}
+
+static void on_audit_loaded(void *arg, const char *err)
+{
+    int *done = arg;
+    if (err) {
+        fprintf(stderr, "fuzz_box: audit head: %s\n", err);
+        abort();
+    }
+    *done = 1;
+}
+
+void fuzz_box_init(struct dispatchd *d, int with_handset)
+{
+    memset(d, 0, sizeof(*d));
+    log_set_sink(discard_log, NULL); /* every line is still formatted */
+    log_set_level(LL_DEBUG);
+    if (cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &d->cfg) != 0)
+        abort();
+    fix_filter_config_default(&d->fix_filter_cfg);
+    rules_config_default(&d->rules_cfg);
+    delivery_policy_default(&d->delivery_cfg);
+    d->rectification_ms = d->cfg.rectification_deadline * 86400000LL;
+    clock_gettime(CLOCK_MONOTONIC, &d->started);
+    struct event_config *ecfg = event_config_new();
+    if (ecfg == NULL)
+        abort();
+    event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    d->base = event_base_new_with_config(ecfg);
+    event_config_free(ecfg);
+    struct store_options so = {.host = "fake", .key_prefix = d->cfg.redis_key_prefix};
+    d->registry = registry_new();
+    d->accounts = accounts_new();
+    if (d->base == NULL || d->registry == NULL || d->accounts == NULL)
+        abort();
+    d->store = store_new(d->base, &so);
+    if (d->store == NULL)
+        abort();
+    seed(d);
+    if (!with_handset)
+        return; /* the registry is all the import's validation reads */
+    d->writer = writer_new(d->base, d->store);
+    d->feed = live_feed_new(d->base);
+    d->audit = audit_log_new(d->store);
+    if (d->writer == NULL || d->feed == NULL || d->audit == NULL || ingest_init(d) != 0)
+        abort();
+
+    /* The audit head is read like at start (it answers from the fake store: empty chain). */
+    int loaded = 0;
+    fake_store_script(NULL, 0);
+    if (audit_log_reload(d->audit, on_audit_loaded, &loaded) != 0)
+        abort();
+    while (!loaded)
+        event_base_loop(d->base, EVLOOP_ONCE);
+    d->loaded = 1;
+
+    if (with_handset) {
+        char err[256];
+        struct handset_server_options hso = {
+            .bind = NULL, /* no listener: the target adopts its socket */
+            .max_connections = (int)d->cfg.handset_max_connections,
+            .idle_timeout_s = (int)d->cfg.handset_idle_timeout,
+            .max_frame = (size_t)d->cfg.handset_max_frame,
+            .hooks = &handset_dispatch_hooks,
+            .hooks_ctx = d,
+        };
+        d->handset = handset_server_new(d->base, &hso, d->store, err, sizeof(err));
+        if (d->handset == NULL) {
+            fprintf(stderr, "fuzz_box: %s\n", err);
+            abort();
+        }
+    }
+}
+
+void fuzz_box_turn(struct dispatchd *d)
+{
+    event_base_loop(d->base, EVLOOP_NONBLOCK);
+}
+
+void fuzz_box_free(struct dispatchd *d)
+{
+    store_free(d->store);
+    if (d->audit) { /* the whole service was built */
+        audit_log_free(d->audit);
+        writer_free(d->writer);
+        handset_server_free(d->handset);
+        live_feed_free(d->feed);
+        ingest_free(d);
+    }
+    registry_free(d->registry);
+    accounts_free(d->accounts);
+    cfg_free(dispatchd_settings, dispatchd_settings_count, &d->cfg);
+    event_base_free(d->base);
+    memset(d, 0, sizeof(*d));
+}
+
+/* dispatchd.c (not linked: it holds main) provides these two. */
+double dispatchd_uptime(const struct dispatchd *d)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - d->started.tv_sec) +
+           (double)(now.tv_nsec - d->started.tv_nsec) / 1e9;
+}
+
+int64_t dispatchd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
