@@ -5,11 +5,11 @@
 #ifndef LPG_DISPATCHD_H
 #define LPG_DISPATCHD_H
 
-#include "dispatchd_settings.h"
-#include "delivery_rules.h"
-#include "fix_filter.h"
-#include "http_server.h"
-#include "rules.h"
+#include "app/dispatchd_settings.h"
+#include "core/delivery_rules.h"
+#include "core/fix_filter.h"
+#include "http/http_server.h"
+#include "core/rules.h"
 
 #include <stddef.h>
 #include <stdint.h>

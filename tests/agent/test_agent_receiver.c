@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "agent_receiver.h"
+#include "agent/agent_receiver.h"
 
 #define T0 1795824000000LL /* 2026-11-28T00:00:00Z */
 

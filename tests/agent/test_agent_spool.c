@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_spool.h"
-#include "agent_spool_file.h"
+#include "agent/agent_spool.h"
+#include "agent/agent_spool_file.h"
 
 static struct agent_fix sample(uint64_t i)
 {

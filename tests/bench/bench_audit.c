@@ -1,11 +1,11 @@
-/* bench_audit.c -- the in-process cost of the tamper-evident record (dispatch/audit_chain.c):
+/* bench_audit.c -- the in-process cost of the tamper-evident record (dispatch/core/audit_chain.c):
  * building an entry's canonical text and hashing it (what audit_log_append adds to a change on
  * the event loop, before any Redis round trip), and verifying stored entries (what
  * GET /v1/audit/verify spends per entry besides reading Redis). Entries look like the order and
  * alert entries dispatchd writes (~450 bytes). Median of 7 rounds of 100,000 entries; last line
  * "bench-audit append_us=<median> verify_entries_per_s=<median> entry_bytes=<n>".
  * Not a test: timings would make CTest flaky. */
-#include "audit_chain.h"
+#include "core/audit_chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>

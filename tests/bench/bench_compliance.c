@@ -1,4 +1,4 @@
-/* bench_compliance.c -- the in-memory cost of one cylinder scan's decisions (dispatch/delivery.c):
+/* bench_compliance.c -- the in-memory cost of one cylinder scan's decisions (dispatch/app/delivery.c):
  * finding what a vehicle carries by walking the enterprise's cylinders in the registry (the
  * same filtered, paged registry_list_cylinders walk delivery.c makes, up to three times per
  * scan; the first design), against the registry's group of the vehicle's cylinders (what
@@ -7,8 +7,8 @@
  *
  * Last line: bench-compliance walk_us_100k=<x> group_us_100k=<y> ratio=<x/y> check_ns=<w>
  */
-#include "delivery_rules.h"
-#include "registry.h"
+#include "core/delivery_rules.h"
+#include "core/registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>

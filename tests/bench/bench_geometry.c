@@ -1,4 +1,4 @@
-/* bench_geometry.c -- the cost of accepting a zone (dispatch/geometry.c) at the size that froze
+/* bench_geometry.c -- the cost of accepting a zone (dispatch/core/geometry.c) at the size that froze
  * the service: a 50,000-vertex zone inside a 50,000-vertex licensed area, both wavy circles
  * around Hailar (every edge a few metres long, so bounding boxes prune nothing). Times
  *   - lpg_geometry_validate of each shape (vertex caps + the simple-polygon sweep),
@@ -10,7 +10,7 @@
  * within_equal_ms=<median> brute_ms=<one round> ratio=<brute/within>".
  * Times are CPU time of the process (the machine is shared). Not a test: timings would make
  * CTest flaky. Run it from a Release build without sanitizers. */
-#include "model.h"
+#include "core/model.h"
 
 #include <math.h>
 #include <stdio.h>

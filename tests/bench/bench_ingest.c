@@ -407,7 +407,7 @@ static void send_batch(struct handset *h)
             h->run_n = h->run_done = 0;
         }
         if (B.phase == PH_RUN && h->idx == 0) {
-            /* The member ingest stores for this fix (dispatch/ingest.c): its length. */
+            /* The member ingest stores for this fix (dispatch/app/ingest.c): its length. */
             char m[200];
             B.member_bytes += (uint64_t)snprintf(
                 m, sizeof(m), "%llu:%llu:%d:%d:%u:%u:%u:%d:0", (unsigned long long)f->seq,
@@ -1082,7 +1082,7 @@ static void rb_drop_routes(int port)
         fprintf(stderr, "bench-ingest: could not drop the ceiling's route keys\n");
 }
 
-/* The commands ingest sends for one batch of B stored fixes (dispatch/ingest.c, store_batch),
+/* The commands ingest sends for one batch of B stored fixes (dispatch/app/ingest.c, store_batch),
  * all in one MULTI/EXEC:
  *   ZADD route:{vehicle}:{day} t1 m1 ... tB mB   (one per UTC day the batch touches: one)
  *   EXPIREAT route:{vehicle}:{day} <ts>          (one per day key)

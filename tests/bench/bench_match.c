@@ -26,7 +26,7 @@
  *
  * The last line printed is exactly: bench-match median_us=<x> p99_us=<y> naive_ratio=<z>
  */
-#include "match.h"
+#include "core/match.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -12,7 +12,7 @@
  *   build-rel/tests/bench/bench-rules
  * Last line: "bench-rules fixes_per_s_per_core=<n>".
  */
-#include "rules.h"
+#include "core/rules.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_audit_chain.c -- the pure part of the tamper-evident record (dispatch/audit_chain.c):
+/* test_audit_chain.c -- the pure part of the tamper-evident record (dispatch/core/audit_chain.c):
  * the canonical text (exact bytes), SHA-256 against the FIPS 180-2 vector, and the verifier
  * over an intact chain, sub-ranges with an anchor, and every kind of tampering an attacker with
  * write access to Redis could do -- each detected at the entry that was touched. */
@@ -8,7 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "audit_chain.h"
+#include "core/audit_chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test_auth.c -- unit tests of dispatch/auth.c: scrypt against RFC 7914's vectors, password
+/* test_auth.c -- unit tests of dispatch/core/auth.c: scrypt against RFC 7914's vectors, password
  * hashing and its encoding (one case per malformed encoding), tokens and device secrets
  * (SHA-256 against FIPS 180-2's vectors), the constant-time comparisons, the whole access
  * policy table, and the JSON mapping of principals and users.
@@ -10,7 +10,7 @@
  * The test links with -Wl,--wrap=CRYPTO_memcmp (tests/dispatch/CMakeLists.txt): auth.c's calls
  * to CRYPTO_memcmp land in __wrap_CRYPTO_memcmp below, which counts them and records the
  * length compared before calling the real one. */
-#include "auth.h"
+#include "core/auth.h"
 
 #include <stdarg.h>
 #include <stddef.h>

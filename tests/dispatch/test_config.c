@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "dispatchd_settings.h"
-#include "log.h"
+#include "common/config.h"
+#include "app/dispatchd_settings.h"
+#include "common/log.h"
 
 /* ---- a test table with one setting of every type ---- */
 

@@ -1,4 +1,4 @@
-/* test_csv.c -- unit tests of the RFC 4180 reader (dispatch/csv.c).
+/* test_csv.c -- unit tests of the RFC 4180 reader (dispatch/common/csv.c).
  *
  * Records must not depend on how the bytes were split: every vector is decoded whole
  * (csv_parse), byte by byte and in seeded random chunks, and the three results (records, their
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "csv.h"
+#include "common/csv.h"
 
 #define ROUNDTRIP_ROUNDS 300   /* per seed */
 #define OUT_CAP          65536 /* bytes of a decoded transcript */

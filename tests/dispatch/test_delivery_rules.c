@@ -1,5 +1,5 @@
 /* test_delivery_rules.c -- the pure rules of loading, hand-over and collection
- * (dispatch/delivery_rules.h) at and around their limits: inspection due day, service life and
+ * (dispatch/core/delivery_rules.h) at and around their limits: inspection due day, service life and
  * its 12-year cap, the 100 m radius, the fix age, the stop speed, two-phase cylinders and
  * restaurants, ownership, every refusal code of a hand-over. */
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "delivery_rules.h"
+#include "core/delivery_rules.h"
 
 #include <math.h>
 #include <stdio.h>

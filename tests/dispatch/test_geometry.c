@@ -1,4 +1,4 @@
-/* test_geometry.c -- dispatch/geometry.c: lpg_geometry_finish (validation, bbox, centroid, the
+/* test_geometry.c -- dispatch/core/geometry.c: lpg_geometry_finish (validation, bbox, centroid, the
  * inside point), lpg_geometry_copy (deep, canonical layout) and lpg_geometry_within (vertices,
  * proper crossings, bridges across a notch, holes), the latter also against the old brute force
  * (lpg_geometry_within_brute) on random simple shapes (seed: GEO_TEST_SEED, else the clock). Shapes are drawn on a grid of 0.01-degree
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "model.h"
+#include "core/model.h"
 
 #define LON0 119.70 /* degrees east */
 #define LAT0 49.20  /* degrees north */

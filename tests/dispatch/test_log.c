@@ -19,7 +19,7 @@
 #include <event2/event.h>
 
 #define LOG_TAG "test"
-#include "log.h"
+#include "common/log.h"
 
 #define CAPTURE_LINES 16
 

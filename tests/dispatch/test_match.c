@@ -1,4 +1,4 @@
-/* test_match.c -- dispatch/match.c: one table row per eligibility condition (each alone makes an
+/* test_match.c -- dispatch/core/match.c: one table row per eligibility condition (each alone makes an
  * otherwise eligible person ineligible, and both match_order's reason and
  * match_staff_eligible's why name it), the boundaries that stay eligible, the per-zone tally,
  * ranking (distance, then active orders, then id), a customer on the border of two zones,
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "match.h"
+#include "core/match.h"
 
 #define LON0 119.70 /* degrees east */
 #define LAT0 49.20  /* degrees north */

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_json.h"
+#include "core/model_json.h"
 
 /* ---- helpers ---- */
 

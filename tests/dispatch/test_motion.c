@@ -1,4 +1,4 @@
-/* test_motion.c -- dispatch/motion.c: trips and stops from fixes with the fatigue rule's
+/* test_motion.c -- dispatch/core/motion.c: trips and stops from fixes with the fatigue rule's
  * thresholds (5 km/h, 50 m displacement, 60 s gaps, 200 m parked gaps, 20 km/h gap credit) and
  * a 5 min minimum stop. Fixes run along the meridian 120E from 30N at 1 Hz, so the distance
  * driven is exactly the difference of the path positions (metres along the meridian); every
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "motion.h"
+#include "core/motion.h"
 
 #define T0      1795215600000LL /* 2026-11-20T23:00:00Z */
 #define MAX_SEG 16

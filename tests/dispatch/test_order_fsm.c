@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "order_fsm.h"
+#include "core/order_fsm.h"
 
 enum { SYS = ORDER_ACTOR_SYSTEM, DISP = ORDER_ACTOR_DISPATCHER, DEV = ORDER_ACTOR_DEVICE };
 

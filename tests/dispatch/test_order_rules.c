@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "order_rules.h"
+#include "core/order_rules.h"
 
 /* ---- fixtures ---- */
 

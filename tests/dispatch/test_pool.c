@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "pool.h"
+#include "common/pool.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* test_registry.c -- dispatch/registry.c: put / replace / remove with ownership (ASan/LSan
+/* test_registry.c -- dispatch/core/registry.c: put / replace / remove with ownership (ASan/LSan
  * check that every entity is freed exactly once), paging by id and by enterprise with after_id,
  * filters, the derived counters (active orders, committed cylinders) across state changes,
  * reassignment, item changes and load order, staff by zone, zones at a point through the zone
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry.h"
+#include "core/registry.h"
 
 #define LON0 119.70 /* degrees east: Hailar */
 #define LAT0 49.20  /* degrees north */

@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "route_member.h"
+#include "core/route_member.h"
 
 #include <string.h>
 

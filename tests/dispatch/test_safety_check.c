@@ -1,5 +1,5 @@
 /* test_safety_check.c -- the checklist and the verdict of a safety check
- * (dispatch/safety_check.h): required sets by customer kind, not_applicable only where allowed,
+ * (dispatch/core/safety_check.h): required sets by customer kind, not_applicable only where allowed,
  * malformed checks refused, the customer's confirmation, findings for the ledger. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "safety_check.h"
+#include "core/safety_check.h"
 
 #include <stdio.h>
 #include <string.h>

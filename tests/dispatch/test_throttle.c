@@ -8,8 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "login_guard.h"
-#include "throttle.h"
+#include "core/login_guard.h"
+#include "common/throttle.h"
 
 #include <stdio.h>
 #include <string.h>

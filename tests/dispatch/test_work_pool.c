@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "work_pool.h"
+#include "common/work_pool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /* fake_store.c -- store.h without Redis, for the in-process fuzz targets (fuzz_handset,
- * fuzz_import). Replaces dispatch/store.c at link time.
+ * fuzz_import). Replaces dispatch/store/store.c at link time.
  *
  * Why a fake rather than "no Redis": with the store down every Hello is refused (UNAVAILABLE),
  * so nothing after login would be reached. Here every command is answered from the event loop
@@ -12,7 +12,7 @@
  * Redis itself is trusted: replies are never malformed for their command.
  */
 #include "fake_store.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <hiredis/hiredis.h>
 #include <stdarg.h>

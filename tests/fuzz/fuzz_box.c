@@ -2,19 +2,19 @@
  * the HTTP front, signals and Redis. */
 #include "fuzz_box.h"
 
-#include "accounts.h"
-#include "audit_log.h"
-#include "auth.h"
+#include "store/accounts.h"
+#include "store/audit_log.h"
+#include "core/auth.h"
 #include "fake_store.h"
-#include "handset_dispatch.h"
-#include "handset_server.h"
-#include "ingest.h"
-#include "live_feed.h"
-#include "log.h"
-#include "model_json.h"
-#include "registry.h"
-#include "store.h"
-#include "writer.h"
+#include "handset/handset_dispatch.h"
+#include "handset/handset_server.h"
+#include "app/ingest.h"
+#include "http/live_feed.h"
+#include "common/log.h"
+#include "core/model_json.h"
+#include "core/registry.h"
+#include "store/store.h"
+#include "store/writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * fuzz_csv.c - libFuzzer target for the RFC 4180 reader (dispatch/csv.c), the first stage of
+ * fuzz_csv.c - libFuzzer target for the RFC 4180 reader (dispatch/common/csv.c), the first stage of
  * every CSV import.
  *
  * Input: 1 configuration byte (small limits so that noise hits them, chunking seed), then the
@@ -8,7 +8,7 @@
  * same result, every field must be NUL-terminated at its length, and no field may exceed the
  * limit. Any mismatch aborts; ASan/UBSan catch the rest.
  */
-#include "csv.h"
+#include "common/csv.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_geojson.c - libFuzzer target for GeoJSON geometry (lpg_json_to_geometry in
- * dispatch/model_json.c, lpg_geometry_finish in geometry.c): what an enterprise's area and a
+ * dispatch/core/model_json.c, lpg_geometry_finish in geometry.c): what an enterprise's area and a
  * zone's shape are parsed with, in a create, a patch and the zones import.
  *
  * Input: the JSON text. An accepted geometry must be valid for the geo library
@@ -9,7 +9,7 @@
  * seeded area (only below 2,000 vertices: "within" is quadratic, a known stall of issue 10
  * item 7 that the fuzzer need not rediscover on every input).
  */
-#include "model_json.h"
+#include "core/model_json.h"
 
 #include <stdint.h>
 #include <stdio.h>

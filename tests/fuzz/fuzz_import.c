@@ -1,6 +1,6 @@
 /*
  * fuzz_import.c - libFuzzer target for the bulk import's parsing and validation
- * (dispatch/http_v1_import.c): CSV rows of staff, vehicles, customers and cylinders (header
+ * (dispatch/http/http_v1_import.c): CSV rows of staff, vehicles, customers and cylinders (header
  * mapping, typed cells, lists, locations) and GeoJSON FeatureCollections of zones, each row
  * validated by the rules of a single create against a seeded registry (fuzz_box.c).
  *
@@ -12,7 +12,7 @@
  * skip_errors, then the body. After validation the transaction is built as for a commit and
  * the accepted rows are applied to the registry as after a successful EXEC.
  */
-#include "../../dispatch/http_v1_import.c"
+#include "../../dispatch/http/http_v1_import.c"
 
 #include "fake_store.h"
 #include "fuzz_box.h"

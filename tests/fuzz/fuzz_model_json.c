@@ -1,5 +1,5 @@
 /*
- * fuzz_model_json.c - libFuzzer target for every entity's JSON (dispatch/model_json.c): client
+ * fuzz_model_json.c - libFuzzer target for every entity's JSON (dispatch/core/model_json.c): client
  * input (lpg_json_to_*), stored records (lpg_json_load_*), partial updates (lpg_json_patch_*),
  * order events and RFC 3339 instants.
  *
@@ -9,7 +9,7 @@
  * (what the store writes, it reads back identically). An instant that parses must format and
  * parse back to the same value. Any mismatch aborts with both texts on stderr.
  */
-#include "model_json.h"
+#include "core/model_json.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_audit_log.c -- dispatch/audit_log.c in-process, on the real store module and a private
+/* test_audit_log.c -- dispatch/store/audit_log.c in-process, on the real store module and a private
  * redis-server: the head read at start, appends applied with their transaction, numbers given
  * back when a transaction is never sent (freed, or refused while Redis is down), and the head
  * re-read from Redis after a transaction Redis discarded, one in which a command failed, and
@@ -10,10 +10,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "audit_chain.h"
-#include "audit_log.h"
+#include "core/audit_chain.h"
+#include "store/audit_log.h"
 #include "harness.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>

@@ -2,7 +2,7 @@
 """check_exports.py -- an independent check of GET /v1/vehicles/{id}/route (docs/tracking-api.md).
 
 Reads the vehicle's stored fixes of [from, to) straight from Redis (its own RESP client, the
-day keys documented in dispatch/ingest.h), downloads the export in every format over HTTP, and
+day keys documented in dispatch/app/ingest.h), downloads the export in every format over HTTP, and
 parses each with the standard library only -- json (floats kept as Decimal), xml.etree for GPX
 1.1, csv for CSV -- checking that each is well-formed and holds every stored fix of the range,
 in stored order, with exact coordinates and times. Shares no code with dispatchd.

@@ -5,7 +5,7 @@
 #ifndef RULES_TEST_UTIL_H
 #define RULES_TEST_UTIL_H
 
-#include "rules.h"
+#include "core/rules.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "fix_filter.h"
+#include "core/fix_filter.h"
 #include "geo_sphere.h"
 #include "rules_test_util.h"
 

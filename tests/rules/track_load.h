@@ -6,7 +6,7 @@
 #ifndef TRACK_LOAD_H
 #define TRACK_LOAD_H
 
-#include "fix.h"
+#include "core/fix.h"
 
 #include <stddef.h>
 

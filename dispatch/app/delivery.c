@@ -1,0 +1,1147 @@
+/* delivery.c -- cylinder scans, safety checks, delivery confirmation and load reconciliation
+ * from handsets (delivery.h). Decisions come from the pure rules (delivery_rules.h,
+ * safety_check.h); this file looks up the entities, builds the new versions and the records,
+ * commits them in one transaction through the writer, and answers the handset.
+ */
+#define LOG_TAG "delivery"
+#include "app/delivery.h"
+
+#include "app/alerts.h"
+#include "store/audit_log.h"
+#include "app/dispatcher.h"
+#include "store/entity.h"
+#include "geo_sphere.h"
+#include "common/log.h"
+#include "core/model_json.h"
+#include "core/order_fsm.h"
+#include "core/order_rules.h"
+#include "core/registry.h"
+#include "store/registry_store.h"
+#include "core/safety_check.h"
+#include "store/writer.h"
+
+#include "lpg/v1/envelope.pb-c.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#define WHY_MAX 320
+#define ORDER_EVENTS_MAX 3 /* transitions one request may make (accepted->arrived->delivered) */
+#define CHECK_KEY_MAX 40
+
+enum delivery_request { DR_SCAN, DR_CHECK, DR_CONFIRM, DR_RETURN };
+
+struct check_input {
+    char key[CHECK_KEY_MAX + 1];
+    enum check_result result;
+    char note[SAFETY_CHECK_NOTE_MAX + 1];
+};
+
+struct delivery_job {
+    struct dispatchd *d;
+    struct handset_conn *c; /* held until the job ends */
+    enum delivery_request kind;
+    int has_req;
+    uint64_t req;
+    char staff_id[LPG_ID_MAX + 1];
+    char device_id[LPG_ID_MAX + 1];
+    int64_t now_ms;
+    /* the request */
+    Lpg__V1__CylinderScan__Action action;
+    char order_id[LPG_ID_MAX + 1];
+    char cylinder_id[LPG_ID_MAX + 1];
+    int64_t device_time_ms; /* 0 when the device gave none */
+    bool has_pos;           /* the device's own position for the record */
+    struct geo_point pos;
+    struct check_input items[SAFETY_CHECK_ITEMS_MAX];
+    size_t n_items;
+    char customer_name[LPG_NAME_MAX + 1];
+    char signature_ref[LPG_TEXT_MAX + 1];
+    char customer_pin[16];
+    /* the outcome, committed together */
+    const char *refusal; /* NULL: accepted */
+    char why[WHY_MAX];
+    struct changeset cs;
+    char *order_events[ORDER_EVENTS_MAX]; /* JSON, for the order in order_id */
+    size_t n_order_events;
+    json_t *cylinder_events; /* [[cylinder id, event JSON], ...] */
+    json_t *audit;           /* [{kind, subject, data}, ...] */
+    json_t *check;           /* the safety-check record, or NULL */
+    char check_id[LPG_ID_MAX + 1];
+    struct lpg_alert *alert; /* a compliance alert, or NULL */
+    int orders_changed;      /* order_id changed: publish it once stored */
+    int suspension_changed;  /* a customer's supply was suspended or lifted: re-match */
+    struct delivery_stats counted; /* added to the service's counters once stored */
+    /* reconciliation reply */
+    uint32_t rec_loaded, rec_handed, rec_returned, rec_empties;
+    json_t *rec_missing; /* array of codes */
+};
+
+/* ---- helpers: ids, JSON, the entity being changed ---- */
+
+static void make_id(char *out, size_t cap, const char *prefix, int64_t now_ms)
+{
+    unsigned char rnd[4] = {0, 0, 0, 0};
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        rnd[0] = (unsigned char)now_ms;
+    snprintf(out, cap, "%s-%" PRId64 "-%02x%02x%02x%02x", prefix, now_ms, rnd[0], rnd[1], rnd[2],
+             rnd[3]);
+}
+
+
+static json_t *str_or_null(const char *s)
+{
+    return s && s[0] ? json_string(s) : json_null();
+}
+
+json_t *delivery_cylinder_event(int64_t at_ms, const char *event, const char *actor,
+                                const struct lpg_cylinder *c, const char *note)
+{
+    return json_pack("{s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "at", lpg_json_instant(at_ms), "event",
+                     event, "actor", actor, "status", lpg_cylinder_status_name(c->status),
+                     "order_id", str_or_null(c->order_id), "vehicle_id", str_or_null(c->vehicle_id),
+                     "customer_id", str_or_null(c->customer_id), "note", str_or_null(note));
+}
+
+/* The version of an entity this job changes: the pending one, else a copy of the registry's
+ * (added to the changeset). NULL when absent or out of memory. */
+static void *edit(struct delivery_job *job, enum rs_kind kind, const char *id)
+{
+    void *e = changeset_find(&job->cs, kind, id);
+    if (e)
+        return e;
+    const void *cur = entity_ops[kind].get(job->d->registry, id);
+    e = cur ? entity_ops[kind].dup(cur) : NULL;
+    if (e == NULL || changeset_add(&job->cs, kind, e) != 0)
+        return NULL;
+    return e;
+}
+
+static int add_audit(struct delivery_job *job, const char *kind, const char *subject,
+                     json_t *data /* stolen */)
+{
+    json_t *e = json_pack("{s:s, s:s, s:o}", "kind", kind, "subject", subject ? subject : "",
+                          "data", data ? data : json_object());
+    return e ? json_array_append_new(job->audit, e) : -1;
+}
+
+static int cylinder_moved(struct delivery_job *job, const struct lpg_cylinder *c,
+                          const char *event, const char *note)
+{
+    json_t *ev = delivery_cylinder_event(job->now_ms, event, job->staff_id, c, note);
+    json_t *pair = ev ? json_pack("[s, o]", c->id, ev) : NULL;
+    return pair ? json_array_append_new(job->cylinder_events, pair) : -1;
+}
+
+/* Moves the job's order (already in the changeset) to `to` as its device. */
+static int order_move(struct delivery_job *job, struct lpg_order *o, enum lpg_order_state to,
+                      const char *reason)
+{
+    struct order_event ev;
+    char why[200];
+    if (job->n_order_events == ORDER_EVENTS_MAX ||
+        order_fsm_apply(o, to, ORDER_ACTOR_DEVICE, job->staff_id, reason, job->now_ms, &ev, why,
+                        sizeof(why)) != 0) {
+        log_error("order %s: %s", o->id, why);
+        return -1;
+    }
+    json_t *j = lpg_json_from_order_event(&ev);
+    job->order_events[job->n_order_events] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (job->order_events[job->n_order_events] == NULL)
+        return -1;
+    job->n_order_events++;
+    job->orders_changed = 1;
+    return 0;
+}
+
+static struct vehicle_fix vehicle_fix_of(const struct lpg_vehicle *v)
+{
+    struct vehicle_fix f = {false, {0, 0}, 0, -1};
+    if (v && v->has_position) {
+        f.known = true;
+        f.pos = v->position;
+        f.time_ms = v->position_ms;
+        f.speed_cm_s = v->position_speed_cm_s;
+    }
+    return f;
+}
+
+/* ---- what a vehicle carries and what an order has loaded (registry groups) ---- */
+
+/* Cylinders one order may hold at the customer: the order rules' bound on its items. */
+#define ORDER_CYLINDERS_MAX 512
+_Static_assert(LPG_ORDER_ITEMS_MAX * ORDER_RULES_ITEM_COUNT_MAX <= ORDER_CYLINDERS_MAX,
+               "an order's cylinders fit the buffers below");
+
+static size_t on_vehicle(const struct registry *reg, const struct lpg_vehicle *v)
+{
+    return registry_cylinders_on_vehicle(reg, v->id, NULL, 0);
+}
+
+/* The cylinders of order o in `status` (and of `spec` unless NULL), into out (cap entries);
+ * returns how many there are. */
+static size_t of_order(const struct registry *reg, const struct lpg_order *o,
+                       enum lpg_cylinder_status status, const char *spec,
+                       const struct lpg_cylinder **out, size_t cap)
+{
+    size_t n = registry_cylinders_of_order(reg, o->id, NULL, 0);
+    const struct lpg_cylinder **all = calloc(n ? n : 1, sizeof(*all));
+    size_t found = 0;
+    if (all == NULL)
+        return 0;
+    registry_cylinders_of_order(reg, o->id, all, n);
+    for (size_t i = 0; i < n; i++) {
+        if (all[i]->status != status || (spec && strcmp(all[i]->spec, spec) != 0))
+            continue;
+        if (out && found < cap)
+            out[found] = all[i];
+        found++;
+    }
+    free(all);
+    return found;
+}
+
+/* ---- refusals ---- */
+
+static int record_refusal(struct delivery_job *job, const char *what)
+{
+    /* A refusal names what it was about: the cylinder, else the order, else (a station
+     * return, which names neither) the person who asked. Never "": the audit chain refuses an
+     * empty subject, and the refusal would then come back as "retry later". */
+    const char *subject = job->cylinder_id[0] ? job->cylinder_id
+                          : job->order_id[0]  ? job->order_id
+                                              : job->staff_id;
+    return add_audit(job, "scan_refused", subject,
+                     json_pack("{s:s, s:s, s:s, s:s}", "action", what, "order_id", job->order_id,
+                               "refusal", job->refusal, "reason", job->why));
+}
+
+/* A refused hand-over or collection (action "hand_over", "collect_empty"): recorded as a
+ * refusal and as a suspected roadside sale, alerted to the dispatchers. */
+static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v,
+                         const char *action)
+{
+    const struct lpg_staff *s = registry_staff(job->d->registry, job->staff_id);
+    job->alert = calloc(1, sizeof(*job->alert));
+    if (job->alert == NULL || s == NULL || record_refusal(job, action) != 0)
+        return -1;
+    char msg[RULE_EVENT_MESSAGE_MAX];
+    snprintf(msg, sizeof(msg), "suspected roadside sale: %s of %s refused (%s)", action,
+             job->cylinder_id, job->refusal);
+    struct vehicle_fix fix = vehicle_fix_of(v);
+    alerts_compliance(job->alert, "roadside_sale", s->enterprise_id, v ? v->id : "", s->id,
+                      fix.pos, msg, job->now_ms);
+    return add_audit(job, "roadside_sale_suspected", job->cylinder_id,
+                     json_pack("{s:s, s:s, s:s}", "order_id", job->order_id, "vehicle_id",
+                               v ? v->id : "", "alert_id", job->alert->id));
+}
+
+/* ---- scans ---- */
+
+static const char *action_name(Lpg__V1__CylinderScan__Action a)
+{
+    switch (a) {
+    case LPG__V1__CYLINDER_SCAN__ACTION__LOAD:
+        return "load";
+    case LPG__V1__CYLINDER_SCAN__ACTION__HAND_OVER:
+        return "hand_over";
+    case LPG__V1__CYLINDER_SCAN__ACTION__COLLECT_EMPTY:
+        return "collect_empty";
+    case LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL:
+        return "return_full";
+    default:
+        return "unknown";
+    }
+}
+
+static int32_t today_of(const struct dispatchd *d, const char *enterprise, int64_t now_ms)
+{
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, enterprise);
+    return lpg_local_day(now_ms, e ? e->utc_offset_min : 480);
+}
+
+static int scan_load(struct delivery_job *job, const struct lpg_staff *s,
+                     const struct lpg_vehicle *v, const struct lpg_order *o,
+                     const struct lpg_cylinder *c)
+{
+    struct dispatchd *d = job->d;
+    int32_t today = today_of(d, s->enterprise_id, job->now_ms);
+    struct load_counts n = {0, 0};
+    if (c == NULL) {
+        job->refusal = "unknown_cylinder";
+        snprintf(job->why, sizeof(job->why), "no cylinder with code %s", job->cylinder_id);
+        return record_refusal(job, "load");
+    }
+    if (v && o) {
+        n.on_vehicle = (int32_t)on_vehicle(d->registry, v);
+        n.loaded_of_spec = (int32_t)of_order(d->registry, o, LPG_CYL_LOADED, c->spec, NULL, 0);
+    }
+    job->refusal = load_check(o, s, v, c, &n, today, &d->delivery_cfg, job->why, sizeof(job->why));
+    if (job->refusal)
+        return record_refusal(job, "load");
+    struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
+    struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
+    struct lpg_order *oe = edit(job, RS_ORDER, o->id);
+    if (cy == NULL || ve == NULL || oe == NULL)
+        return -1;
+    cy->status = LPG_CYL_LOADED;
+    snprintf(cy->vehicle_id, sizeof(cy->vehicle_id), "%s", v->id);
+    snprintf(cy->order_id, sizeof(cy->order_id), "%s", o->id);
+    cy->customer_id[0] = cy->check_id[0] = '\0';
+    cy->updated_ms = job->now_ms;
+    if (ve->trip_started_ms == 0) {
+        ve->trip_started_ms = job->now_ms;
+        ve->trip_loaded = ve->trip_handed_over = ve->trip_returned_full = ve->trip_empties = 0;
+    }
+    ve->trip_loaded++;
+    /* The order is loaded once every cylinder it needs is aboard. */
+    size_t loaded = of_order(d->registry, o, LPG_CYL_LOADED, NULL, NULL, 0) + 1;
+    if ((int32_t)loaded >= lpg_order_cylinders(o) && order_move(job, oe, LPG_ORDER_LOADED, NULL))
+        return -1;
+    if (cylinder_moved(job, cy, "loaded", NULL) != 0)
+        return -1;
+    return add_audit(job, "cylinder_loaded", c->id,
+                     json_pack("{s:s, s:s, s:s, s:i}", "order_id", o->id, "vehicle_id", v->id,
+                               "spec", c->spec, "loaded_for_order", (int)loaded));
+}
+
+static int scan_hand_over(struct delivery_job *job, const struct lpg_staff *s,
+                          const struct lpg_vehicle *v, const struct lpg_order *o,
+                          const struct lpg_cylinder *c)
+{
+    struct dispatchd *d = job->d;
+    const struct lpg_customer *cu = o ? registry_customer(d->registry, o->customer_id) : NULL;
+    struct vehicle_fix fix = vehicle_fix_of(v);
+    int32_t today = today_of(d, s->enterprise_id, job->now_ms);
+    job->refusal = handover_check(o, s, v, cu, c, &fix, job->now_ms, today, &d->delivery_cfg,
+                                  job->why, sizeof(job->why));
+    if (job->refusal)
+        return roadside_sale(job, v, "hand_over");
+    struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
+    struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
+    struct lpg_order *oe = edit(job, RS_ORDER, o->id);
+    if (cy == NULL || ve == NULL || oe == NULL)
+        return -1;
+    cy->status = LPG_CYL_AT_CUSTOMER;
+    snprintf(cy->customer_id, sizeof(cy->customer_id), "%s", cu->id);
+    cy->vehicle_id[0] = cy->check_id[0] = '\0';
+    cy->updated_ms = job->now_ms;
+    ve->trip_handed_over++;
+    /* The hand-over at the customer proves arrival. */
+    if (oe->state != LPG_ORDER_ARRIVED && order_move(job, oe, LPG_ORDER_ARRIVED, NULL) != 0)
+        return -1;
+    if (cylinder_moved(job, cy, "handed_over", NULL) != 0)
+        return -1;
+    double dist = geo_distance_m(fix.pos, cu->location);
+    return add_audit(job, "cylinder_handed_over", c->id,
+                     /* integers only in audit data (canonical text, audit_log.h) */
+                     json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "order_id", o->id,
+                               "customer_id", cu->id, "vehicle_id", v->id, "distance_m",
+                               (int)lround(dist), "lon_e7", (json_int_t)llround(fix.pos.lon * 1e7),
+                               "lat_e7", (json_int_t)llround(fix.pos.lat * 1e7)));
+}
+
+static int scan_collect(struct delivery_job *job, const struct lpg_staff *s,
+                        const struct lpg_vehicle *v, const struct lpg_order *o,
+                        const struct lpg_cylinder *c)
+{
+    struct dispatchd *d = job->d;
+    const struct lpg_customer *cu = o ? registry_customer(d->registry, o->customer_id) : NULL;
+    struct vehicle_fix fix = vehicle_fix_of(v);
+    int32_t aboard = v ? (int32_t)on_vehicle(d->registry, v) : 0;
+    job->refusal = collect_check(o, s, v, cu, c, &fix, aboard, job->now_ms, &d->delivery_cfg,
+                                 job->why, sizeof(job->why));
+    if (job->refusal)
+        return roadside_sale(job, v, "collect_empty");
+    struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
+    struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
+    if (cy == NULL || ve == NULL)
+        return -1;
+    cy->status = LPG_CYL_COLLECTED_EMPTY;
+    snprintf(cy->vehicle_id, sizeof(cy->vehicle_id), "%s", v->id);
+    snprintf(cy->order_id, sizeof(cy->order_id), "%s", o->id);
+    cy->customer_id[0] = cy->check_id[0] = '\0';
+    cy->updated_ms = job->now_ms;
+    if (ve->trip_started_ms == 0)
+        ve->trip_started_ms = job->now_ms;
+    ve->trip_empties++;
+    if (cylinder_moved(job, cy, "collected_empty", NULL) != 0)
+        return -1;
+    return add_audit(job, "empty_collected", c->id,
+                     json_pack("{s:s, s:s, s:s}", "order_id", o->id, "customer_id", cu->id,
+                               "vehicle_id", v->id));
+}
+
+static int scan_return_full(struct delivery_job *job, const struct lpg_vehicle *v,
+                            const struct lpg_cylinder *c)
+{
+    if (v == NULL) {
+        job->refusal = "no_vehicle";
+        snprintf(job->why, sizeof(job->why), "you are not bound to a vehicle (人车对应)");
+    } else if (c == NULL || c->status != LPG_CYL_LOADED || strcmp(c->vehicle_id, v->id) != 0) {
+        job->refusal = "cylinder_not_on_vehicle";
+        snprintf(job->why, sizeof(job->why), "cylinder %s is not loaded on your vehicle %s",
+                 job->cylinder_id, v->id);
+    }
+    if (job->refusal)
+        return record_refusal(job, "return_full");
+    struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
+    struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
+    if (cy == NULL || ve == NULL)
+        return -1;
+    char order[LPG_ID_MAX + 1];
+    snprintf(order, sizeof(order), "%s", cy->order_id);
+    cy->status = LPG_CYL_IN_STOCK;
+    cy->vehicle_id[0] = cy->order_id[0] = cy->customer_id[0] = cy->check_id[0] = '\0';
+    cy->updated_ms = job->now_ms;
+    ve->trip_returned_full++;
+    if (cylinder_moved(job, cy, "returned_full", NULL) != 0)
+        return -1;
+    return add_audit(job, "cylinder_returned", c->id,
+                     json_pack("{s:s, s:s}", "vehicle_id", v->id, "order_id", order));
+}
+
+static int run_scan(struct delivery_job *job)
+{
+    const struct registry *reg = job->d->registry;
+    const struct lpg_staff *s = registry_staff(reg, job->staff_id);
+    const struct lpg_vehicle *v = s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id)
+                                                        : NULL;
+    const struct lpg_order *o = job->order_id[0] ? registry_order(reg, job->order_id) : NULL;
+    const struct lpg_cylinder *c = registry_cylinder(reg, job->cylinder_id);
+    /* Another enterprise's order looks exactly like a missing one. */
+    if (o && s && strcmp(o->enterprise_id, s->enterprise_id) != 0)
+        o = NULL;
+    if (s == NULL)
+        return -1;
+    switch (job->action) {
+    case LPG__V1__CYLINDER_SCAN__ACTION__LOAD:
+        return scan_load(job, s, v, o, c);
+    case LPG__V1__CYLINDER_SCAN__ACTION__HAND_OVER:
+        return scan_hand_over(job, s, v, o, c);
+    case LPG__V1__CYLINDER_SCAN__ACTION__COLLECT_EMPTY:
+        return scan_collect(job, s, v, o, c);
+    default:
+        return scan_return_full(job, v, c);
+    }
+}
+
+/* ---- safety checks ---- */
+
+static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
+                            const struct lpg_customer *cu, const struct check_verdict *verdict,
+                            struct geo_point pos)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < job->n_items; i++) {
+        const struct checklist_item *it = safety_check_item(job->items[i].key);
+        json_array_append_new(items,
+                              json_pack("{s:s, s:s, s:b, s:o}", "item", job->items[i].key,
+                                        "result", check_result_name(job->items[i].result),
+                                        "required", safety_check_required(it, cu->kind), "note",
+                                        str_or_null(job->items[i].note)));
+    }
+    const struct lpg_staff *s = registry_staff(job->d->registry, job->staff_id);
+    /* The PIN itself is not kept: only that the customer confirmed with one. */
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, "
+        "s:o, s:{s:f, s:f}}",
+        "id", job->check_id, "enterprise_id", o->enterprise_id, "order_id", o->id, "order_kind",
+        lpg_order_kind_name(o->kind), "cylinder_id", str_or_null(job->cylinder_id),
+        "customer_id", cu->id, "customer_kind", lpg_customer_kind_name(cu->kind), "items", items,
+        "passed", verdict->passed, "findings", str_or_null(verdict->findings), "customer_name",
+        job->customer_name, "confirmation", job->signature_ref[0] ? "signature" : "pin",
+        "signature_ref", str_or_null(job->signature_ref), "staff_id", job->staff_id, "device_id",
+        job->device_id, "vehicle_id", str_or_null(s ? s->vehicle_id : ""), "time",
+        lpg_json_instant(job->device_time_ms ? job->device_time_ms : job->now_ms), "received_at",
+        lpg_json_instant(job->now_ms), "position", "lon", pos.lon, "lat", pos.lat);
+}
+
+/* Every cylinder of order o still at the customer goes back on the vehicle (not connected). */
+static int cylinders_back_on_vehicle(struct delivery_job *job, const struct lpg_order *o)
+{
+    const struct lpg_cylinder *at[ORDER_CYLINDERS_MAX];
+    size_t n = of_order(job->d->registry, o, LPG_CYL_AT_CUSTOMER, NULL, at, ORDER_CYLINDERS_MAX);
+    struct lpg_vehicle *ve = o->vehicle_id[0] ? edit(job, RS_VEHICLE, o->vehicle_id) : NULL;
+    if (n > ORDER_CYLINDERS_MAX || ve == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        struct lpg_cylinder *cy = edit(job, RS_CYLINDER, at[i]->id);
+        if (cy == NULL)
+            return -1;
+        cy->status = LPG_CYL_LOADED;
+        snprintf(cy->vehicle_id, sizeof(cy->vehicle_id), "%s", ve->id);
+        cy->customer_id[0] = cy->check_id[0] = '\0';
+        cy->updated_ms = job->now_ms;
+        if (ve->trip_handed_over > 0)
+            ve->trip_handed_over--;
+        if (cylinder_moved(job, cy, "back_on_vehicle", "safety check failed: not connected"))
+            return -1;
+    }
+    return 0;
+}
+
+static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
+                        const struct lpg_customer *cu, const struct check_verdict *verdict)
+{
+    struct lpg_hazard *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return -1;
+    make_id(h->id, sizeof(h->id), "hz", job->now_ms);
+    snprintf(h->enterprise_id, sizeof(h->enterprise_id), "%s", o->enterprise_id);
+    snprintf(h->customer_id, sizeof(h->customer_id), "%s", cu->id);
+    snprintf(h->order_id, sizeof(h->order_id), "%s", o->id);
+    snprintf(h->cylinder_id, sizeof(h->cylinder_id), "%s", job->cylinder_id);
+    snprintf(h->check_id, sizeof(h->check_id), "%s", job->check_id);
+    snprintf(h->hazard, sizeof(h->hazard), "%s", verdict->findings);
+    snprintf(h->found_by, sizeof(h->found_by), "%s", job->staff_id);
+    h->found_ms = h->created_ms = job->now_ms;
+    snprintf(h->responsible, sizeof(h->responsible), "%s", cu->name);
+    h->deadline_ms = job->now_ms + job->d->rectification_ms;
+    h->status = LPG_HAZARD_OPEN;
+    char id[LPG_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", h->id);
+    if (changeset_add(&job->cs, RS_HAZARD, h) != 0)
+        return -1;
+    /* §四(一)2: supply suspended until the hazard is fixed. */
+    struct lpg_customer *ce = edit(job, RS_CUSTOMER, cu->id);
+    if (ce == NULL)
+        return -1;
+    int first = ce->status != LPG_CUSTOMER_SUSPENDED;
+    ce->status = LPG_CUSTOMER_SUSPENDED;
+    snprintf(ce->suspended_reason, sizeof(ce->suspended_reason), "hazard notice %s: %.160s", id,
+             verdict->findings);
+    job->suspension_changed = 1;
+    char deadline[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(job->now_ms + job->d->rectification_ms, deadline);
+    if (add_audit(job, "hazard_notice_issued", id,
+                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "customer_id", cu->id, "order_id",
+                            o->id, "check_id", job->check_id, "hazard", verdict->findings,
+                            "deadline", deadline)) != 0)
+        return -1;
+    if (first && add_audit(job, "supply_suspended", cu->id, json_pack("{s:s}", "notice", id)))
+        return -1;
+    /* The dispatchers must know at once: a customer whose supply stops. */
+    job->alert = calloc(1, sizeof(*job->alert));
+    if (job->alert == NULL)
+        return -1;
+    char msg[WHY_MAX];
+    snprintf(msg, sizeof(msg), "safety check failed at customer %s: supply suspended (%s)",
+             cu->id, id);
+    alerts_compliance(job->alert, "hazard", o->enterprise_id, o->vehicle_id, job->staff_id,
+                      cu->location, msg, job->now_ms);
+    return 0;
+}
+
+struct open_for {
+    const char *customer_id;
+};
+
+static bool open_hazard_of(const void *e, void *arg)
+{
+    const struct lpg_hazard *h = e;
+    const struct open_for *f = arg;
+    return h->status == LPG_HAZARD_OPEN && strcmp(h->customer_id, f->customer_id) == 0;
+}
+
+/* A passing re-inspection: every open notice of the customer closes, supply resumes. */
+static int close_notices(struct delivery_job *job, const struct lpg_order *o,
+                         const struct lpg_customer *cu)
+{
+    const struct lpg_hazard *open[64];
+    struct open_for f = {cu->id};
+    char after[LPG_ID_MAX + 1] = "";
+    size_t n;
+    do {
+        n = registry_list_hazards(job->d->registry, o->enterprise_id, after, 64, open_hazard_of,
+                                  &f, open);
+        for (size_t i = 0; i < n; i++) {
+            struct lpg_hazard *h = edit(job, RS_HAZARD, open[i]->id);
+            if (h == NULL)
+                return -1;
+            h->status = LPG_HAZARD_CLOSED;
+            h->closed_ms = job->now_ms;
+            snprintf(h->closed_by, sizeof(h->closed_by), "%s", job->staff_id);
+            snprintf(h->closing_check_id, sizeof(h->closing_check_id), "%s", job->check_id);
+            snprintf(h->closing_order_id, sizeof(h->closing_order_id), "%s", o->id);
+            if (add_audit(job, "hazard_notice_closed", h->id,
+                          json_pack("{s:s, s:s}", "check_id", job->check_id, "order_id", o->id)))
+                return -1;
+        }
+        if (n)
+            snprintf(after, sizeof(after), "%s", open[n - 1]->id);
+    } while (n == 64);
+    if (cu->status == LPG_CUSTOMER_SUSPENDED) {
+        struct lpg_customer *ce = edit(job, RS_CUSTOMER, cu->id);
+        if (ce == NULL)
+            return -1;
+        ce->status = LPG_CUSTOMER_ACTIVE;
+        ce->suspended_reason[0] = '\0';
+        job->suspension_changed = 1;
+        if (add_audit(job, "supply_resumed", cu->id, json_pack("{s:s}", "check_id", job->check_id)))
+            return -1;
+    }
+    return 0;
+}
+
+/* Refusals of a check are answered, and recorded in the audit log like a refused scan. */
+__attribute__((format(printf, 3, 4))) static int refuse_check(struct delivery_job *job,
+                                                               const char *code,
+                                                               const char *fmt, ...)
+{
+    job->refusal = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(job->why, sizeof(job->why), fmt, ap);
+    va_end(ap);
+    return record_refusal(job, job->kind == DR_CHECK     ? "safety_check"
+                               : job->kind == DR_CONFIRM ? "delivery_confirm"
+                                                         : "station_return");
+}
+
+static int run_check(struct delivery_job *job)
+{
+    struct dispatchd *d = job->d;
+    const struct registry *reg = d->registry;
+    const struct lpg_staff *s = registry_staff(reg, job->staff_id);
+    const struct lpg_order *o = registry_order(reg, job->order_id);
+    if (s == NULL)
+        return -1;
+    if (o == NULL || strcmp(o->staff_id, s->id) != 0)
+        return refuse_check(job, "not_your_order", "order %s is not assigned to you",
+                            job->order_id);
+    const struct lpg_customer *cu = registry_customer(reg, o->customer_id);
+    const struct lpg_vehicle *v = s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id) : NULL;
+    bool visit = o->kind == LPG_ORDER_REINSPECTION;
+    const struct lpg_cylinder *c = NULL;
+    if (cu == NULL)
+        return refuse_check(job, "not_at_customer", "the customer of order %s no longer exists",
+                            o->id);
+    if (visit) {
+        if (job->cylinder_id[0])
+            return refuse_check(job, "not_a_delivery",
+                                "order %s is a re-inspection visit: its check has no cylinder",
+                                o->id);
+        if (o->state != LPG_ORDER_ACCEPTED && o->state != LPG_ORDER_ARRIVED)
+            return refuse_check(job, "order_not_deliverable",
+                                "re-inspection %s must be accepted before its check", o->id);
+    } else {
+        c = registry_cylinder(reg, job->cylinder_id);
+        if (o->state != LPG_ORDER_ARRIVED)
+            return refuse_check(job, "order_not_deliverable",
+                                "order %s has no cylinder handed over yet", o->id);
+        if (c == NULL || c->status != LPG_CYL_AT_CUSTOMER || strcmp(c->order_id, o->id) != 0)
+            return refuse_check(job, "cylinder_not_handed_over",
+                                "cylinder %s was not handed over on this order", job->cylinder_id);
+        if (c->check_id[0])
+            return refuse_check(job, "already_checked", "cylinder %s has its check already",
+                                c->id);
+    }
+    /* Where the check was made: the device's position, else the vehicle's newest fix. */
+    struct vehicle_fix fix = vehicle_fix_of(v);
+    if (job->has_pos) {
+        fix.known = true;
+        fix.pos = job->pos;
+        fix.time_ms = job->now_ms;
+        fix.speed_cm_s = 0; /* a person on foot at the door */
+    }
+    job->refusal = at_customer_check(cu, &fix, job->now_ms, &d->delivery_cfg, job->why,
+                                     sizeof(job->why));
+    if (job->refusal)
+        return record_refusal(job, "safety_check");
+
+    struct check_answer answers[SAFETY_CHECK_ITEMS_MAX];
+    for (size_t i = 0; i < job->n_items; i++)
+        answers[i] = (struct check_answer){job->items[i].key, job->items[i].result,
+                                           job->items[i].note};
+    struct check_verdict verdict;
+    char why[WHY_MAX];
+    if (safety_check_evaluate(cu->kind, answers, job->n_items, job->customer_name,
+                              job->signature_ref, job->customer_pin, &verdict, why,
+                              sizeof(why)) != 0)
+        return refuse_check(job, "invalid_check", "%s", why);
+
+    make_id(job->check_id, sizeof(job->check_id), "chk", job->now_ms);
+    job->check = check_record(job, o, cu, &verdict, fix.pos);
+    struct lpg_order *oe = edit(job, RS_ORDER, o->id);
+    if (job->check == NULL || oe == NULL)
+        return -1;
+    if (add_audit(job, "safety_check", job->check_id,
+                  json_pack("{s:s, s:s, s:o, s:b, s:o}", "order_id", o->id, "customer_id", cu->id,
+                            "cylinder_id", str_or_null(job->cylinder_id), "passed",
+                            verdict.passed, "findings", str_or_null(verdict.findings))) != 0)
+        return -1;
+    if (visit && oe->state == LPG_ORDER_ACCEPTED && order_move(job, oe, LPG_ORDER_ARRIVED, NULL))
+        return -1;
+    if (!verdict.passed) {
+        job->counted.checks_failed++;
+        if (!visit && cylinders_back_on_vehicle(job, o) != 0)
+            return -1;
+        if (issue_notice(job, o, cu, &verdict) != 0)
+            return -1;
+        return order_move(job, oe, LPG_ORDER_FAILED, "hazard");
+    }
+    job->counted.checks_passed++;
+    if (visit) {
+        if (close_notices(job, o, cu) != 0)
+            return -1;
+        return order_move(job, oe, LPG_ORDER_DELIVERED, NULL);
+    }
+    struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
+    if (cy == NULL)
+        return -1;
+    snprintf(cy->check_id, sizeof(cy->check_id), "%s", job->check_id);
+    cy->updated_ms = job->now_ms;
+    return cylinder_moved(job, cy, "checked", NULL);
+}
+
+/* ---- delivery confirmation ---- */
+
+static int run_confirm(struct delivery_job *job)
+{
+    const struct registry *reg = job->d->registry;
+    const struct lpg_order *o = registry_order(reg, job->order_id);
+    if (o == NULL || strcmp(o->staff_id, job->staff_id) != 0)
+        return refuse_check(job, "not_your_order", "order %s is not assigned to you",
+                            job->order_id);
+    if (o->kind != LPG_ORDER_DELIVERY || o->state != LPG_ORDER_ARRIVED)
+        return refuse_check(job, "order_not_deliverable",
+                            "order %s has no cylinder handed over to confirm", o->id);
+    const struct lpg_cylinder *at[ORDER_CYLINDERS_MAX];
+    size_t n = of_order(reg, o, LPG_CYL_AT_CUSTOMER, NULL, at, ORDER_CYLINDERS_MAX);
+    size_t unchecked = 0;
+    for (size_t i = 0; i < n && i < ORDER_CYLINDERS_MAX; i++)
+        unchecked += at[i]->check_id[0] == '\0';
+    char msg[WHY_MAX];
+    if ((int32_t)n < lpg_order_cylinders(o)) {
+        snprintf(msg, sizeof(msg), "%zu of %d cylinders were handed over", n,
+                 (int)lpg_order_cylinders(o));
+        return refuse_check(job, "not_all_handed_over", "%s", msg);
+    }
+    if (unchecked > 0) {
+        snprintf(msg, sizeof(msg), "%zu cylinders handed over have no safety check", unchecked);
+        return refuse_check(job, "checks_missing", "%s", msg);
+    }
+    struct lpg_order *oe = edit(job, RS_ORDER, o->id);
+    if (oe == NULL || order_move(job, oe, LPG_ORDER_DELIVERED, NULL) != 0)
+        return -1;
+    job->counted.delivered++;
+    return add_audit(job, "order_delivered", o->id,
+                     json_pack("{s:s, s:i}", "customer_id", o->customer_id, "cylinders", (int)n));
+}
+
+/* ---- reconciliation at the station ---- */
+
+static int run_return(struct delivery_job *job)
+{
+    struct dispatchd *d = job->d;
+    const struct registry *reg = d->registry;
+    const struct lpg_staff *s = registry_staff(reg, job->staff_id);
+    const struct lpg_vehicle *v = s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id)
+                                                        : NULL;
+    if (v == NULL)
+        return refuse_check(job, "no_vehicle", "%s", "you are not bound to a vehicle (人车对应)");
+    if (v->trip_started_ms == 0)
+        return refuse_check(job, "no_trip", "vehicle %s has no trip to reconcile", v->id);
+    struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
+    job->rec_missing = json_array();
+    if (ve == NULL || job->rec_missing == NULL)
+        return -1;
+    /* What is still aboard: empties are unloaded; a full cylinder still aboard after the
+     * returns is unaccounted for. */
+    size_t n = on_vehicle(reg, v);
+    const struct lpg_cylinder **aboard = calloc(n ? n : 1, sizeof(*aboard));
+    if (aboard == NULL)
+        return -1;
+    registry_cylinders_on_vehicle(reg, v->id, aboard, n);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct lpg_cylinder *cy = edit(job, RS_CYLINDER, aboard[i]->id);
+        if (cy == NULL) {
+            rc = -1;
+            break;
+        }
+        bool empty = cy->status == LPG_CYL_COLLECTED_EMPTY;
+        cy->status = empty ? LPG_CYL_RETURNED_EMPTY : LPG_CYL_LOST;
+        cy->vehicle_id[0] = '\0';
+        cy->updated_ms = job->now_ms;
+        if (empty) {
+            cy->order_id[0] = '\0';
+            job->rec_empties++;
+        } else {
+            rc = json_array_append_new(job->rec_missing, json_string(cy->id));
+        }
+        if (rc == 0)
+            rc = cylinder_moved(job, cy, empty ? "returned_empty" : "lost",
+                                empty ? NULL : "unaccounted for at the load reconciliation");
+    }
+    free(aboard);
+    if (rc != 0)
+        return -1;
+    job->rec_loaded = (uint32_t)v->trip_loaded;
+    job->rec_handed = (uint32_t)v->trip_handed_over;
+    job->rec_returned = (uint32_t)v->trip_returned_full;
+    int32_t balance = v->trip_loaded - v->trip_handed_over - v->trip_returned_full;
+    size_t missing = json_array_size(job->rec_missing);
+    bool balanced = balance == 0 && missing == 0;
+    job->counted.reconciliations++;
+    json_t *data = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:O, s:b, s:o}", "vehicle_id",
+                             v->id, "loaded", (int)v->trip_loaded, "handed_over",
+                             (int)v->trip_handed_over, "returned_full",
+                             (int)v->trip_returned_full, "empties", (int)job->rec_empties,
+                             "balance", (int)balance, "missing", job->rec_missing, "balanced",
+                             balanced, "trip_started_at", lpg_json_instant(v->trip_started_ms));
+    if (add_audit(job, balanced ? "load_reconciled" : "load_mismatch", v->id, data) != 0)
+        return -1;
+    ve->trip_started_ms = 0;
+    ve->trip_loaded = ve->trip_handed_over = ve->trip_returned_full = ve->trip_empties = 0;
+    if (balanced)
+        return 0;
+    job->counted.reconciliation_mismatches++;
+    job->alert = calloc(1, sizeof(*job->alert));
+    if (job->alert == NULL)
+        return -1;
+    char msg[RULE_EVENT_MESSAGE_MAX];
+    snprintf(msg, sizeof(msg), "load mismatch on vehicle %s: %d loaded, %d handed over, %d "
+             "returned, %zu unaccounted for", v->id, (int)job->rec_loaded, (int)job->rec_handed,
+             (int)job->rec_returned, missing);
+    struct vehicle_fix fix = vehicle_fix_of(v);
+    alerts_compliance(job->alert, "load_mismatch", v->enterprise_id, v->id, s->id, fix.pos, msg,
+                      job->now_ms);
+    return 0;
+}
+
+/* ---- the job: decide, commit, answer ---- */
+
+static void job_end(struct delivery_job *job)
+{
+    handset_conn_release(job->c);
+    changeset_discard(&job->cs);
+    for (size_t i = 0; i < job->n_order_events; i++)
+        free(job->order_events[i]);
+    json_decref(job->cylinder_events);
+    json_decref(job->audit);
+    json_decref(job->check);
+    json_decref(job->rec_missing);
+    free(job->alert);
+    free(job);
+}
+
+static void cancel_job(void *arg)
+{
+    job_end(arg);
+}
+
+static void send_reconciliation(struct delivery_job *job)
+{
+    Lpg__V1__LoadReconciliation msg = LPG__V1__LOAD_RECONCILIATION__INIT;
+    size_t n = json_array_size(job->rec_missing);
+    char **missing = calloc(n ? n : 1, sizeof(*missing));
+    for (size_t i = 0; missing && i < n; i++)
+        missing[i] = (char *)json_string_value(json_array_get(job->rec_missing, i));
+    msg.has_ack_seq = job->has_req;
+    msg.ack_seq = job->req;
+    msg.has_loaded = msg.has_handed_over = msg.has_returned_full = msg.has_empties = 1;
+    msg.loaded = job->rec_loaded;
+    msg.handed_over = job->rec_handed;
+    msg.returned_full = job->rec_returned;
+    msg.empties = job->rec_empties;
+    msg.n_missing = missing ? n : 0;
+    msg.missing = missing;
+    msg.has_balanced = 1;
+    msg.balanced = n == 0 && job->rec_loaded == job->rec_handed + job->rec_returned;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_LOAD_RECONCILIATION;
+    env.load_reconciliation = &msg;
+    handset_conn_send(job->c, &env);
+    free(missing);
+}
+
+static void on_committed(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct delivery_job *job = arg;
+    struct dispatchd *d = job->d;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        handset_conn_store_failed(job->c, err, job->has_req, job->req);
+        job_end(job);
+        return;
+    }
+    if (changeset_apply(&job->cs, d->registry) != 0)
+        log_error("out of memory applying a stored change to the registry");
+    struct delivery_stats *st = &d->delivery_stats;
+    st->checks_passed += job->counted.checks_passed;
+    st->checks_failed += job->counted.checks_failed;
+    st->delivered += job->counted.delivered;
+    st->reconciliations += job->counted.reconciliations;
+    st->reconciliation_mismatches += job->counted.reconciliation_mismatches;
+    if (job->orders_changed)
+        dispatcher_order_changed(d, job->order_id);
+    if (job->alert)
+        alerts_raised(d, job->alert, NULL); /* the dispatchers'; the handset gets the refusal */
+    if (job->suspension_changed)
+        dispatcher_rematch(d);
+    if (job->refusal) {
+        d->delivery_stats.scans_refused += job->kind == DR_SCAN;
+        log_info("%s refused for %s: %s (%s)",
+                 job->kind == DR_SCAN ? action_name(job->action) : "request", job->staff_id,
+                 job->refusal, job->why);
+        handset_conn_refuse(job->c, job->refusal, job->why, job->has_req, job->req);
+    } else if (job->kind == DR_RETURN) {
+        send_reconciliation(job);
+    } else {
+        d->delivery_stats.scans_accepted += job->kind == DR_SCAN;
+        handset_conn_ack(job->c, job->has_req, job->req);
+    }
+    job_end(job);
+}
+
+/* Everything the job decided, in one transaction. */
+static int build_txn(struct delivery_job *job, struct store_txn *txn)
+{
+    struct dispatchd *d = job->d;
+    const struct lpg_staff *s = registry_staff(d->registry, job->staff_id);
+    if (changeset_save(&job->cs, d->store, txn) != 0)
+        return -1;
+    const struct lpg_order *o = changeset_find(&job->cs, RS_ORDER, job->order_id);
+    for (size_t i = 0; i < job->n_order_events; i++)
+        if (o == NULL || dispatcher_store_order_event(d, txn, o, job->order_events[i]) != 0)
+            return -1;
+    size_t i;
+    json_t *pair;
+    json_array_foreach(job->cylinder_events, i, pair)
+    {
+        char *text = json_dumps(json_array_get(pair, 1), JSON_COMPACT);
+        int rc = text ? registry_store_cylinder_event(d->store, txn,
+                                                      json_string_value(json_array_get(pair, 0)),
+                                                      text, strlen(text))
+                      : -1;
+        free(text);
+        if (rc != 0)
+            return -1;
+    }
+    if (job->check) {
+        char rel[LPG_ID_MAX * 2 + 32], k_check[256], k_order[256], k_cust[256], score[24];
+        char *text = json_dumps(job->check, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        const char *cust = json_string_value(json_object_get(job->check, "customer_id"));
+        snprintf(rel, sizeof(rel), "check:%s", job->check_id);
+        store_key(d->store, k_check, sizeof(k_check), rel);
+        snprintf(rel, sizeof(rel), "order:%s:checks", job->order_id);
+        store_key(d->store, k_order, sizeof(k_order), rel);
+        snprintf(rel, sizeof(rel), "customer:%s:checks", cust ? cust : "");
+        store_key(d->store, k_cust, sizeof(k_cust), rel);
+        snprintf(score, sizeof(score), "%" PRId64, job->now_ms);
+        int rc = text == NULL || store_txn_addv(txn, "SET", k_check, text, NULL) ||
+                 store_txn_addv(txn, "RPUSH", k_order, job->check_id, NULL) ||
+                 store_txn_addv(txn, "ZADD", k_cust, score, job->check_id, NULL);
+        free(text);
+        if (rc)
+            return -1;
+    }
+    if (job->alert && alerts_store(d, txn, job->alert) != 0)
+        return -1;
+    json_t *e;
+    json_array_foreach(job->audit, i, e)
+    {
+        struct audit_entry ae = {
+            .at_ms = job->now_ms,
+            .kind = json_string_value(json_object_get(e, "kind")),
+            .actor = job->staff_id,
+            .subject = json_string_value(json_object_get(e, "subject")),
+            .enterprise = s ? s->enterprise_id : NULL,
+            .data = json_object_get(e, "data"),
+        };
+        if (audit_log_append(d->audit, txn, &ae) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void run_job(struct writer *w, void *arg)
+{
+    struct delivery_job *job = arg;
+    job->now_ms = dispatchd_now_ms();
+    int rc;
+    switch (job->kind) {
+    case DR_SCAN:
+        rc = run_scan(job);
+        break;
+    case DR_CHECK:
+        rc = run_check(job);
+        break;
+    case DR_CONFIRM:
+        rc = run_confirm(job);
+        break;
+    default:
+        rc = run_return(job);
+        break;
+    }
+    struct store_txn *txn = rc == 0 ? store_txn_new() : NULL;
+    if (txn == NULL || build_txn(job, txn) != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                           "the request could not be recorded (store or memory); nothing was "
+                           "changed, retry later",
+                           job->has_req, job->req, 0);
+        job_end(job);
+        return;
+    }
+    const char *why;
+    if (writer_commit(w, txn, on_committed, job, &why) != 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s; nothing was recorded, retry later", why);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
+                           0);
+        job_end(job);
+    }
+}
+
+/* ---- reading the request ---- */
+
+static int invalid(struct handset_conn *c, const Lpg__V1__Envelope *env, const char *msg)
+{
+    handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, msg, env->has_request_id,
+                       env->request_id, 0);
+    return 0;
+}
+
+/* Copies a proto2 string into a fixed field: absent is "", too long or not UTF-8 is refused. */
+static int take_text(char *out, size_t cap, const char *in)
+{
+    size_t n = in ? strlen(in) : 0;
+    if (n >= cap || (n && !lpg_utf8_valid(in, n)))
+        return -1;
+    memcpy(out, in ? in : "", n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int take_position(struct delivery_job *job, bool has_lat, int32_t lat, bool has_lon,
+                         int32_t lon)
+{
+    if (!has_lat && !has_lon)
+        return 0;
+    if (!has_lat || !has_lon || lat < -900000000 || lat > 900000000 || lon < -1800000000 ||
+        lon > 1800000000)
+        return -1;
+    job->has_pos = true;
+    job->pos.lat = lat / 1e7;
+    job->pos.lon = lon / 1e7;
+    return 0;
+}
+
+static int read_check(struct delivery_job *job, const Lpg__V1__SafetyCheck *m, const char **err)
+{
+    if (m->n_items > SAFETY_CHECK_ITEMS_MAX) {
+        *err = "a safety check has at most 32 items";
+        return -1;
+    }
+    for (size_t i = 0; i < m->n_items; i++) {
+        const Lpg__V1__SafetyCheck__Item *it = m->items[i];
+        if (take_text(job->items[i].key, sizeof(job->items[i].key), it->item) != 0 ||
+            take_text(job->items[i].note, sizeof(job->items[i].note), it->note) != 0) {
+            *err = "an item key (at most 40 bytes) or note (at most 255 bytes, UTF-8) is invalid";
+            return -1;
+        }
+        job->items[i].result = it->has_result ? (enum check_result)it->result : CHECK_UNKNOWN;
+    }
+    job->n_items = m->n_items;
+    if (take_text(job->customer_name, sizeof(job->customer_name), m->customer_name) != 0 ||
+        take_text(job->signature_ref, sizeof(job->signature_ref), m->signature_ref) != 0 ||
+        take_text(job->customer_pin, sizeof(job->customer_pin), m->customer_pin) != 0) {
+        *err = "customer_name, signature_ref or customer_pin is too long or not UTF-8";
+        return -1;
+    }
+    if (take_position(job, m->has_lat_e7, m->lat_e7, m->has_lon_e7, m->lon_e7) != 0) {
+        *err = "lat_e7 and lon_e7 go together, within range";
+        return -1;
+    }
+    job->device_time_ms = m->has_time_ms ? (int64_t)m->time_ms : 0;
+    return 0;
+}
+
+int delivery_handle(struct dispatchd *d, struct handset_conn *c, const Lpg__V1__Envelope *env)
+{
+    struct delivery_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
+                           env->has_request_id, env->request_id, 0);
+        return 0;
+    }
+    const char *order = NULL, *code = NULL, *err = NULL;
+    switch (env->body_case) {
+    case LPG__V1__ENVELOPE__BODY_CYLINDER_SCAN: {
+        const Lpg__V1__CylinderScan *m = env->cylinder_scan;
+        job->kind = DR_SCAN;
+        job->action = m->has_action ? m->action : LPG__V1__CYLINDER_SCAN__ACTION__ACTION_UNKNOWN;
+        order = m->order_id;
+        code = m->cylinder_code;
+        if (job->action < LPG__V1__CYLINDER_SCAN__ACTION__LOAD ||
+            job->action > LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL)
+            err = "action must be LOAD, HAND_OVER, COLLECT_EMPTY or RETURN_FULL";
+        else if (code == NULL || !lpg_id_valid(code))
+            err = "cylinder_code is required: 1..64 characters of [A-Za-z0-9_.-]";
+        else if (job->action != LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL &&
+                 (order == NULL || !lpg_id_valid(order)))
+            err = "order_id is required";
+        else if (take_position(job, m->has_lat_e7, m->lat_e7, m->has_lon_e7, m->lon_e7) != 0)
+            err = "lat_e7 and lon_e7 go together, within range";
+        job->device_time_ms = m->has_time_ms ? (int64_t)m->time_ms : 0;
+        break;
+    }
+    case LPG__V1__ENVELOPE__BODY_SAFETY_CHECK:
+        job->kind = DR_CHECK;
+        order = env->safety_check->order_id;
+        code = env->safety_check->cylinder_code;
+        if (order == NULL || !lpg_id_valid(order))
+            err = "order_id is required";
+        else if (code && code[0] && !lpg_id_valid(code))
+            err = "cylinder_code must be 1..64 characters of [A-Za-z0-9_.-]";
+        else
+            read_check(job, env->safety_check, &err);
+        break;
+    case LPG__V1__ENVELOPE__BODY_DELIVERY_CONFIRM:
+        job->kind = DR_CONFIRM;
+        order = env->delivery_confirm->order_id;
+        if (order == NULL || !lpg_id_valid(order))
+            err = "order_id is required";
+        break;
+    case LPG__V1__ENVELOPE__BODY_STATION_RETURN:
+        job->kind = DR_RETURN;
+        break;
+    default:
+        free(job);
+        return -1;
+    }
+    if (err) {
+        free(job);
+        return invalid(c, env, err);
+    }
+    job->d = d;
+    job->c = c;
+    job->has_req = env->has_request_id;
+    job->req = env->request_id;
+    job->cylinder_events = json_array();
+    job->audit = json_array();
+    snprintf(job->staff_id, sizeof(job->staff_id), "%s", handset_conn_staff(c));
+    snprintf(job->device_id, sizeof(job->device_id), "%s", handset_conn_device(c));
+    snprintf(job->order_id, sizeof(job->order_id), "%s", order ? order : "");
+    snprintf(job->cylinder_id, sizeof(job->cylinder_id), "%s", code ? code : "");
+    handset_conn_hold(c); /* released when the job ends */
+    if (job->cylinder_events == NULL || job->audit == NULL ||
+        writer_submit(d->writer, run_job, cancel_job, job) != 0) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
+                           job->has_req, job->req, 0);
+        job_end(job);
+    }
+    return 0;
+}

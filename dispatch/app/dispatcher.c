@@ -1,0 +1,267 @@
+/* dispatcher.c -- automatic assignment and re-matching of waiting orders (dispatcher.h). */
+#define LOG_TAG "dispatch"
+#include "app/dispatcher.h"
+
+#include "store/audit_log.h"
+#include "store/entity.h"
+#include "handset/handset_dispatch.h"
+#include "http/live_feed.h"
+#include "common/log.h"
+#include "core/match.h"
+#include "core/model_json.h"
+#include "core/registry.h"
+#include "store/registry_store.h"
+#include "store/writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/* Orders one re-matching transaction may change (a pass continues in the next one). */
+#define REMATCH_ORDERS_PER_TXN 8
+
+/* Waiting orders examined per re-match job: bounds one job's time on the loop. */
+#define REMATCH_SCAN_MAX 4096
+
+void dispatcher_order_changed(struct dispatchd *d, const char *order_id)
+{
+    const struct lpg_order *o = registry_order(d->registry, order_id);
+    if (o == NULL)
+        return;
+    handset_dispatch_notify_assigned(d, o);
+    live_feed_publish_order(d->feed, o);
+}
+
+/* The audit kind of an order event: creation, a named transition, or the way back to created
+ * (a person's rejection or a dispatcher's unassignment). */
+static void order_event_kind(const struct order_event *ev, char *out, size_t cap)
+{
+    if (ev->from == ev->to && ev->to == LPG_ORDER_CREATED)
+        snprintf(out, cap, "order_created");
+    else if (ev->to == LPG_ORDER_CREATED)
+        snprintf(out, cap, ev->actor == ORDER_ACTOR_DEVICE ? "order_rejected" : "order_unassigned");
+    else
+        snprintf(out, cap, "order_%s", lpg_order_state_name(ev->to));
+}
+
+int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
+                                 const struct lpg_order *o, const char *event_json)
+{
+    size_t len = strlen(event_json);
+    json_t *data = json_loadb(event_json, len, 0, NULL);
+    struct order_event ev;
+    struct lpg_json_error jerr;
+    if (data == NULL || lpg_json_to_order_event(data, &ev, &jerr) != 0) {
+        json_decref(data);
+        return -1;
+    }
+    /* Who holds the order after the event, for an auditor following a person or vehicle. */
+    json_object_set_new(data, "staff_id", json_string(o->staff_id));
+    json_object_set_new(data, "vehicle_id", json_string(o->vehicle_id));
+    char kind[48];
+    order_event_kind(&ev, kind, sizeof(kind));
+    struct audit_entry e = {ev.at_ms, kind, ev.actor_id[0] ? ev.actor_id : "system", o->id,
+                            o->enterprise_id, data};
+    int rc = registry_store_order_event(d->store, txn, o->id, event_json, len) == 0 &&
+                     audit_log_append(d->audit, txn, &e) == 0
+                 ? 0
+                 : -1;
+    json_decref(data);
+    return rc;
+}
+
+const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d)
+{
+    return &d->dispatch_stats;
+}
+
+int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_ms,
+                          struct order_event *ev)
+{
+    struct match_result m;
+    int rc = match_order(d->registry, o, now_ms, &m);
+    if (rc != 0) {
+        snprintf(o->reason, sizeof(o->reason), "%s", m.reason);
+        return 0;
+    }
+    char why[160];
+    if (order_fsm_apply(o, LPG_ORDER_ASSIGNED, ORDER_ACTOR_SYSTEM, NULL, NULL, now_ms, ev, why,
+                        sizeof(why)) != 0) {
+        snprintf(o->reason, sizeof(o->reason), "%s", why);
+        return 0;
+    }
+    snprintf(o->staff_id, sizeof(o->staff_id), "%s", m.staff->id);
+    snprintf(o->vehicle_id, sizeof(o->vehicle_id), "%s", m.vehicle->id);
+    return 1;
+}
+
+struct rematch_job {
+    struct dispatchd *d;
+    int64_t cursor_ms; /* continue after this (created_ms, id) */
+    char cursor_id[LPG_ID_MAX + 1];
+    struct changeset cs;
+    int assigned;
+    char *events[REMATCH_ORDERS_PER_TXN]; /* JSON of each assignment's event, per changed order */
+    const struct lpg_order *event_order[REMATCH_ORDERS_PER_TXN]; /* held by cs */
+    size_t n_events;
+};
+
+static void rematch_submit(struct dispatchd *d, int64_t cursor_ms, const char *cursor_id);
+
+static void rematch_job_free(struct rematch_job *job)
+{
+    changeset_discard(&job->cs);
+    for (size_t i = 0; i < job->n_events; i++)
+        free(job->events[i]);
+    free(job);
+}
+
+static void rematch_done(struct dispatchd *d)
+{
+    d->rematch_queued = 0;
+    if (d->rematch_again) {
+        d->rematch_again = 0;
+        dispatcher_rematch(d);
+    }
+}
+
+static void on_rematch_committed(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct rematch_job *job = arg;
+    struct dispatchd *d = job->d;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        log_warn("re-matching stopped: %s", err ? err : "the store refused the change");
+        rematch_job_free(job);
+        rematch_done(d);
+        return;
+    }
+    char ids[REMATCH_ORDERS_PER_TXN][LPG_ID_MAX + 1];
+    size_t n = job->cs.n;
+    /* A full changeset means the pass stopped early (reason updates): continue after it. */
+    int more = job->assigned || n == REMATCH_ORDERS_PER_TXN;
+    for (size_t i = 0; i < n; i++)
+        snprintf(ids[i], sizeof(ids[i]), "%s", entity_ops[RS_ORDER].id(job->cs.items[i].entity));
+    changeset_apply(&job->cs, d->registry);
+    for (size_t i = 0; i < n; i++)
+        dispatcher_order_changed(d, ids[i]);
+    if (job->assigned)
+        d->dispatch_stats.assigned++;
+    if (more) {
+        rematch_submit(d, job->cursor_ms, job->cursor_id); /* more may fit */
+    } else {
+        rematch_done(d);
+    }
+    rematch_job_free(job);
+}
+
+static int before_or_at(int64_t ms, const char *id, int64_t cur_ms, const char *cur_id)
+{
+    return ms < cur_ms || (ms == cur_ms && strcmp(id, cur_id) <= 0);
+}
+
+static void run_rematch(struct writer *w, void *arg)
+{
+    struct rematch_job *job = arg;
+    struct dispatchd *d = job->d;
+    d->dispatch_stats.passes++;
+    const struct lpg_order **waiting = calloc(REMATCH_SCAN_MAX, sizeof(*waiting));
+    size_t n = waiting ? registry_waiting_orders(d->registry, waiting, REMATCH_SCAN_MAX) : 0;
+    if (n > REMATCH_SCAN_MAX)
+        n = REMATCH_SCAN_MAX; /* the rest on the next pass */
+    int64_t now = dispatchd_now_ms();
+    for (size_t i = 0; i < n && job->cs.n < REMATCH_ORDERS_PER_TXN; i++) {
+        const struct lpg_order *cur = waiting[i];
+        if (job->cursor_id[0] &&
+            before_or_at(cur->created_ms, cur->id, job->cursor_ms, job->cursor_id))
+            continue;
+        struct lpg_order *o = lpg_order_dup(cur);
+        if (o == NULL)
+            break;
+        struct order_event ev;
+        int assigned = dispatcher_try_assign(d, o, now, &ev);
+        if (!assigned && strcmp(o->reason, cur->reason) == 0) {
+            free(o); /* still waiting for the same reason: nothing to store */
+            continue;
+        }
+        if (assigned) {
+            json_t *j = lpg_json_from_order_event(&ev);
+            job->events[job->n_events] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+            json_decref(j);
+            job->event_order[job->n_events] = o;
+            job->n_events++;
+            log_info("order %s assigned to %s (vehicle %s)", o->id, o->staff_id, o->vehicle_id);
+        }
+        job->cursor_ms = o->created_ms;
+        snprintf(job->cursor_id, sizeof(job->cursor_id), "%s", o->id);
+        changeset_add(&job->cs, RS_ORDER, o);
+        if (assigned) {
+            job->assigned = 1;
+            break; /* one assignment per transaction: the next sees its load */
+        }
+    }
+    free(waiting);
+    if (job->cs.n == 0) {
+        writer_finish(w);
+        rematch_job_free(job);
+        rematch_done(d);
+        return;
+    }
+    struct store_txn *txn = store_txn_new();
+    const char *why = "out of memory";
+    int rc = txn ? changeset_save(&job->cs, d->store, txn) : -1;
+    for (size_t i = 0; rc == 0 && i < job->n_events; i++)
+        rc = job->events[i] ? dispatcher_store_order_event(d, txn, job->event_order[i],
+                                                           job->events[i])
+                            : -1;
+    if (rc != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        log_error("re-matching: %s", "out of memory, or the audit record is unavailable");
+        rematch_job_free(job);
+        rematch_done(d);
+        return;
+    }
+    if (writer_commit(w, txn, on_rematch_committed, job, &why) != 0) {
+        log_warn("re-matching stopped: %s", why);
+        rematch_job_free(job);
+        rematch_done(d);
+    }
+}
+
+static void cancel_rematch(void *arg)
+{
+    struct rematch_job *job = arg;
+    job->d->rematch_queued = 0;
+    rematch_job_free(job);
+}
+
+static void rematch_submit(struct dispatchd *d, int64_t cursor_ms, const char *cursor_id)
+{
+    struct rematch_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        d->rematch_queued = 0;
+        return;
+    }
+    job->d = d;
+    job->cursor_ms = cursor_ms;
+    snprintf(job->cursor_id, sizeof(job->cursor_id), "%s", cursor_id ? cursor_id : "");
+    d->rematch_queued = 1;
+    if (writer_submit(d->writer, run_rematch, cancel_rematch, job) != 0) {
+        free(job);
+        d->rematch_queued = 0;
+    }
+}
+
+void dispatcher_rematch(struct dispatchd *d)
+{
+    if (!d->loaded)
+        return;
+    if (d->rematch_queued) {
+        d->rematch_again = 1;
+        return;
+    }
+    rematch_submit(d, 0, NULL);
+}

@@ -1,0 +1,43 @@
+/* dispatcher.h -- putting orders in the hands of eligible staff: automatic assignment when an
+ * order is created, and re-matching of waiting orders whenever something that decides
+ * eligibility changes (someone comes on duty, a certificate or permit is renewed, a binding
+ * changes, an order completes or is rejected). Matching itself is pure (match.h); this module
+ * turns its decisions into stored changes through the writer.
+ */
+#ifndef LPG_DISPATCHER_H
+#define LPG_DISPATCHER_H
+
+#include "dispatchd.h"
+#include "core/model.h"
+#include "core/order_fsm.h"
+
+struct store_txn;
+
+/* Tries to assign o (a working copy in state CREATED) now. On a match: o becomes ASSIGNED to
+ * the person and their vehicle, ev describes the transition, returns 1. Otherwise o->reason
+ * says why it waits, returns 0. */
+int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_ms,
+                          struct order_event *ev);
+
+/* Schedules a pass over every waiting order (oldest first). Requests made while a pass runs
+ * are coalesced into one more pass. Each assignment is its own transaction, so capacity and
+ * load are always those of the committed registry. */
+void dispatcher_rematch(struct dispatchd *d);
+
+const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d);
+
+/* The one place an order event is stored: adds to txn the order's history entry
+ * (registry_store_order_event) and its entry in the tamper-evident record (audit_log.h), kind
+ * order_created, order_assigned, order_accepted, order_rejected, order_unassigned,
+ * order_cancelled, order_failed, ... (docs/audit.md). o is the order after the event,
+ * event_json its history entry (lpg_json_from_order_event). Returns 0, or -1 when out of
+ * memory or the audit record is unavailable: the caller then refuses the change as a store
+ * outage (nothing may change unrecorded). */
+int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
+                                 const struct lpg_order *o, const char *event_json);
+
+/* After a change of order `id` is committed and applied: pushes it to the assigned person's
+ * handset when it is newly assigned, and publishes it on the dispatchers' live feed. */
+void dispatcher_order_changed(struct dispatchd *d, const char *order_id);
+
+#endif

@@ -1,0 +1,1237 @@
+/* ingest.c -- PositionBatch: check, de-duplicate, store, acknowledge (ingest.h). */
+#define LOG_TAG "ingest"
+#include "app/ingest.h"
+
+#include "app/alerts.h"
+#include "core/fix_filter.h"
+#include "common/log.h"
+#include "core/model_json.h"
+#include "common/pool.h"
+#include "core/registry.h"
+#include "store/registry_store.h"
+#include "core/route_member.h"
+#include "core/rules.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "lpg/v1/envelope.pb-c.h"
+
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#define DAY_MS 86400000LL
+
+/* Events (alerts) one batch may raise; beyond it they are counted as dropped. */
+#define INGEST_EVENTS_MAX 64
+
+/* Buckets of the vehicle-track table (power of two); chains stay short for 10^4 vehicles. */
+#define TRACK_BUCKETS 4096u
+/* How often time-based rules (signal lost) are evaluated without a fix. */
+#define TRACK_TICK_S 15
+/* Returning freed heap once ingest is idle (see ingest_job_done): how long ingest must have had
+ * no batch in flight, and the least time between two trims. */
+#define TRIM_IDLE_MS       500
+#define TRIM_MIN_INTERVAL_MS 10000
+
+/* Per-vehicle tracks and per-connection state come from pools (pool.h: blocks of this many
+ * objects), not one malloc each: created while batches are in flight, single allocations would
+ * pin the heap pages of the batches' freed buffers for good. */
+#define TRACK_POOL_BLOCK 256
+#define CONN_POOL_BLOCK  1024
+
+struct tracks;
+
+/* Vehicle ids of the tracks and device ids of the rate buckets, one after another: an id
+ * costs its length, not LPG_ID_MAX + 1 bytes in every entry. */
+#define ID_BLOCK_BYTES 16000
+struct id_block {
+    struct id_block *next;
+    size_t used;
+    char text[ID_BLOCK_BYTES];
+};
+
+/* What a connection remembers between batches (handset_conn_data; from tracks->conn_pool). */
+struct ingest_conn {
+    struct tracks *t; /* its pool's owner */
+    int loaded;   /* hwm read from the store */
+    uint64_t hwm; /* highest stored seq of this device */
+};
+
+/* Per vehicle, whichever device reports for it: the newest stored fix and the rule state
+ * (persisted with each batch, loaded from the store the first time it is needed). */
+struct vehicle_track {
+    struct vehicle_track *next;
+    const char *vehicle_id; /* in the table's id blocks */
+    int loaded;
+    int64_t last_ms; /* time of the vehicle's newest stored fix */
+    /* Filters and rules: `live` is persisted; the late state (fixes older than `live` has
+     * seen) only exists once the vehicle sent a late fix, and is in memory only: a restart
+     * starts late episodes afresh. */
+    struct rules_track rules;
+};
+
+/* Per device (not per connection: reconnecting must not refill it): the position rate limit's
+ * token bucket. Devices are registered and logged in before they reach ingest, so the table is
+ * bounded by the registry; entries are never removed, like tracks. */
+struct device_rate {
+    struct device_rate *next;
+    const char *device_id; /* in the table's id blocks */
+    double tokens;         /* fixes it may send now; refilled at position_rate_max */
+    int64_t at_ms;         /* monotonic time of `tokens` */
+};
+
+/* Redis memory as last read (INFO memory), for /healthz, /metrics and the admins' alert. */
+struct redis_memory_watch {
+    struct event *poll;
+    int polling;      /* an INFO is in flight */
+    int alerted;      /* above the watermark and alerted; re-armed below it minus a margin */
+    struct ingest_redis_memory m;
+};
+
+struct tracks {
+    struct vehicle_track *buckets[TRACK_BUCKETS];
+    struct device_rate *rate_buckets[TRACK_BUCKETS];
+    struct pool rate_pool; /* struct device_rate */
+    struct redis_memory_watch mem;
+    size_t n;
+    struct event *tick;
+    struct dispatchd *d;
+    size_t jobs;          /* batches in flight (created, not yet ended) */
+    struct event *trim;   /* one-shot: ingest went idle */
+    int64_t last_trim_ms; /* monotonic-ish: dispatchd_now_ms() of the last trim */
+    struct pool track_pool; /* struct vehicle_track */
+    struct id_block *ids;   /* the tracks' vehicle ids, packed (tracks are never removed) */
+    struct pool conn_pool;  /* struct ingest_conn */
+};
+
+/* One batch on its way to the store. */
+struct ingest_job {
+    struct dispatchd *d;
+    struct handset_conn *c;
+    int has_req;
+    uint64_t req;
+    char device[LPG_ID_MAX + 1];
+    char vehicle[LPG_ID_MAX + 1];
+    char staff[LPG_ID_MAX + 1];
+    char enterprise[LPG_ID_MAX + 1];
+    Lpg__V1__PositionBatch *batch; /* a copy (unpacked from our own packing); owned */
+    struct lpg_alert *alerts;      /* grown on demand: almost every batch raises none */
+    size_t n_alerts, cap_alerts;
+    int batch_borrowed;             /* batch points into the caller's envelope: not ours to free */
+    /* The rule states once this batch is stored (owned: its late state, if any, moves to the
+     * track then, or is freed with the job). */
+    struct rules_track rules_after;
+    struct vehicle_track *track; /* owned by the table, lives as long as dispatchd */
+    size_t n_stored, n_late;     /* counted once Redis confirms */
+    uint64_t filtered[8];        /* by enum fix_filter_reason, counted once confirmed */
+    int has_newest;              /* the batch moved the vehicle's latest position */
+    struct geo_point newest_pos;
+    int32_t newest_speed_cm_s; /* -1 when the newest fix has no speed */
+    int64_t last_after; /* the track's newest time once this batch is stored */
+};
+
+/*
+ * Freed heap after a burst. Every batch in flight holds its job, its Redis transaction (the
+ * formatted commands, ~2.5 KB for 25 fixes) and its Ack: with 1,000 handsets that is a few
+ * MB at the peak, freed once the batches are stored, but glibc keeps freed memory inside the
+ * heap (only the top is trimmed, and the long-lived per-vehicle allocations made meanwhile
+ * pin it), so the process would keep the peak's RSS for good. When no batch has been in
+ * flight for TRIM_IDLE_MS, malloc_trim(0) hands the free pages back (madvise; allocations do
+ * not move). At most once every TRIM_MIN_INTERVAL_MS, so a steady trickle of batches costs one
+ * trim (about a millisecond for a 20 MB heap) per 10 s at most.
+ */
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct tracks *t = arg;
+    if (t->jobs > 0)
+        return; /* busy again: the next idle moment re-arms */
+    int64_t now = dispatchd_now_ms();
+    int64_t wait = t->last_trim_ms + TRIM_MIN_INTERVAL_MS - now;
+    if (wait > TRIM_MIN_INTERVAL_MS)
+        wait = TRIM_MIN_INTERVAL_MS; /* the wall clock went back */
+    if (t->last_trim_ms != 0 && wait > 0) {
+        struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
+        event_add(t->trim, &tv);
+        return;
+    }
+    t->last_trim_ms = now;
+#ifdef __GLIBC__
+    malloc_trim(0);
+    t->d->ingest_stats.heap_trims++;
+#endif
+}
+
+static void job_end(struct ingest_job *job)
+{
+    struct tracks *t = job->d->tracks;
+    if (job->batch && !job->batch_borrowed)
+        lpg__v1__position_batch__free_unpacked(job->batch, NULL);
+    free(job->alerts);
+    rules_track_free(&job->rules_after);
+    handset_conn_release(job->c);
+    free(job);
+    if (--t->jobs == 0 && !event_pending(t->trim, EV_TIMEOUT, NULL)) {
+        struct timeval tv = {0, TRIM_IDLE_MS * 1000};
+        event_add(t->trim, &tv);
+    }
+}
+
+static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_ms)
+{
+    /* A fix from the future would become the vehicle's latest and make every real fix after
+     * it "late": never stored. */
+    if (f->has_time_ms && (int64_t)f->time_ms > now_ms + max_future_ms)
+        return 0;
+    if (!f->has_seq || f->seq == 0 || !f->has_time_ms || !f->has_lat_e7 || !f->has_lon_e7)
+        return 0;
+    if (f->lat_e7 < -900000000 || f->lat_e7 > 900000000 || f->lon_e7 < -1800000000 ||
+        f->lon_e7 > 1800000000)
+        return 0;
+    if (f->time_ms < 946684800000ULL) /* before 2000: a receiver without a date */
+        return 0;
+    return 1;
+}
+
+static void day_key(const struct dispatchd *d, const char *vehicle, int64_t ms, char *out,
+                    size_t cap)
+{
+    char rel[LPG_ID_MAX + 32];
+    route_day_key(vehicle, lpg_local_day(ms, 0), rel, sizeof(rel));
+    store_key(d->store, out, cap, rel);
+}
+
+static void opt_u(char *out, size_t cap, int has, uint64_t v)
+{
+    if (has)
+        snprintf(out, cap, "%" PRIu64, v);
+    else
+        snprintf(out, cap, "-");
+}
+
+/* The batch is stored (or was entirely a resend): Ack with the device's high-water mark. */
+static void send_ack(struct ingest_job *job)
+{
+    struct ingest_conn *ic = handset_conn_data(job->c);
+    Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
+    ack.has_ack_seq = job->has_req;
+    ack.ack_seq = job->req;
+    ack.has_position_seq = 1;
+    ack.position_seq = ic ? ic->hwm : 0;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_ACK;
+    env.ack = &ack;
+    handset_conn_send(job->c, &env);
+    job_end(job);
+}
+
+/* A tick's events and new state, waiting for Redis to confirm them. */
+struct tick_job {
+    struct dispatchd *d;
+    struct vehicle_track *track;
+    struct rules_state after;
+    struct lpg_alert alerts[RULES_EVENTS_MAX];
+    size_t n;
+    char device[LPG_ID_MAX + 1];
+};
+
+static void on_tick_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct tick_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        log_debug("tick state not confirmed (%s); retried next tick", err ? err : "refused");
+    } else {
+        job->track->rules.live = job->after;
+        struct handset_conn *c =
+            job->device[0] ? handset_server_find_device(job->d->handset, job->device) : NULL;
+        for (size_t i = 0; i < job->n; i++)
+            alerts_raised(job->d, &job->alerts[i], c);
+    }
+    free(job);
+}
+
+static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
+                              const struct rules_state *rules);
+
+/* The vehicle's last position in the registry, which matching ranks by. A cache of
+ * {p}vehicle:{id}:last, updated in place on every batch (no copy of the vehicle): the vehicle's
+ * record is not written for it (its next stored change carries the position along). */
+static void ingest_set_position(struct dispatchd *d, const char *vehicle, struct geo_point p,
+                                int64_t ms, int32_t speed_cm_s)
+{
+    const struct lpg_vehicle *cur = registry_vehicle(d->registry, vehicle);
+    if (cur == NULL || (cur->has_position && cur->position_ms >= ms))
+        return;
+    registry_set_vehicle_position(d->registry, vehicle, p, ms, speed_cm_s);
+}
+
+/* Adds the day's ZADD (argv[1] is its key) and its expiry: the day set expires retention days
+ * after its UTC day ends -- trimming without a sweeper. */
+static int flush_day(struct dispatchd *d, struct store_txn *txn, const char **argv, int argc,
+                     int32_t day)
+{
+    char expire[24];
+    snprintf(
+        expire, sizeof(expire), "%lld",
+        (long long)(((int64_t)day + 1) * (DAY_MS / 1000) + d->cfg.route_retention_days * 86400));
+    if (store_txn_add(txn, argc, argv, NULL) != 0)
+        return -1;
+    return store_txn_addv(txn, "EXPIREAT", argv[1], expire, NULL);
+}
+
+/* What the rules need to know about the vehicle's situation, from the registry. The zone
+ * inside-zone test is made per fix by the caller. */
+static void ingest_rules_ctx(struct dispatchd *d, const struct ingest_job *job,
+                             struct rules_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->utc_offset_min = 480;
+    const struct lpg_staff *s = registry_staff(d->registry, job->staff);
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, job->enterprise);
+    if (e)
+        ctx->utc_offset_min = e->utc_offset_min;
+    if (s) {
+        ctx->on_active_delivery = s->active_orders > 0;
+        const struct lpg_zone *z = s->zone_id[0] ? registry_zone(d->registry, s->zone_id) : NULL;
+        if (z) {
+            ctx->has_zone = true;
+            ctx->zone_limit_kmh = z->speed_limit_kmh;
+            ctx->expressway = z->expressway;
+        }
+    }
+}
+
+static void on_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct ingest_job *job = arg;
+    struct ingest_conn *ic = handset_conn_data(job->c);
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s; %s", err ? err : "the store refused the batch",
+                 store_err_outcome_unknown(err) ? "resend it (resending is always safe)"
+                                                : "nothing was stored, resend later");
+        if (ic)
+            ic->loaded = 0;     /* re-read the high-water mark before the next batch */
+        job->track->loaded = 0; /* and the vehicle's state */
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
+                           0);
+        job_end(job);
+        return;
+    }
+    rules_track_move(&job->track->rules, &job->rules_after);
+    job->track->last_ms = job->last_after;
+    job->d->ingest_stats.fixes_stored += job->n_stored;
+    job->d->ingest_stats.fixes_late += job->n_late;
+    for (int r = 0; r < 8; r++)
+        job->d->ingest_stats.filtered[r] += job->filtered[r];
+    if (job->has_newest)
+        ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
+                            job->newest_speed_cm_s);
+    ingest_apply_rest(job->d, job->staff, &job->track->rules.live);
+    /* Stored: now tell the dispatchers and the driver (live events only). */
+    for (size_t i = 0; i < job->n_alerts; i++)
+        alerts_raised(job->d, &job->alerts[i], job->c);
+    send_ack(job);
+}
+
+/* A device may number its fixes by their time in ms (a client without storage, like the demo's
+ * simulated handsets): a seq up to the server's clock plus this slack is within the window
+ * whatever the mark. */
+#define SEQ_CLOCK_SLACK_MS DAY_MS
+
+/*
+ * The sequence window. Before it, one fix with seq 2^64-1 became the device's mark, and every
+ * later fix was "at or below the mark", acknowledged and dropped, for good. Now a seq is taken
+ * only if it is at most position_seq_window above the mark as the batch arrives, or at most the
+ * server's clock in ms plus a day (numbering by time). A batch with a fix beyond both is refused
+ * whole (REFUSED seq_out_of_window, nothing stored, the mark kept), so a unit that numbers
+ * wrongly is told at once instead of losing its fixes in silence. Invalid fixes are ignored here
+ * as everywhere: they never move the mark. So the mark never passes max(clock + 1 day, the
+ * previous mark + window): reaching 2^64 would take 10^11 batches at the default window.
+ *
+ * A unit whose numbering restarts (new install, spool lost) sends seqs BELOW the mark: they
+ * are skipped as resends and the Ack's position_seq (the mark) tells it where the server is;
+ * lpg-agent then continues after the mark (docs/agent.md). Returns 0, or -1 once refused.
+ */
+static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
+{
+    struct dispatchd *d = job->d;
+    const Lpg__V1__PositionBatch *b = job->batch;
+    uint64_t window = (uint64_t)d->cfg.position_seq_window;
+    uint64_t clock_max = (uint64_t)(now > 0 ? now : 0) + SEQ_CLOCK_SLACK_MS;
+    for (size_t i = 0; i < b->n_fixes; i++) {
+        const Lpg__V1__Fix *f = b->fixes[i];
+        if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms) || f->seq <= hwm ||
+            f->seq - hwm <= window || f->seq <= clock_max)
+            continue;
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "fix seq %" PRIu64 " is more than %" PRIu64 " above this device's stored "
+                 "high-water mark %" PRIu64 " (and above the server's clock in ms plus a day); "
+                 "nothing of the batch was stored: number fixes from %" PRIu64 " on",
+                 f->seq, window, hwm, hwm + 1);
+        d->ingest_stats.batches_seq_refused++;
+        log_debug("device %s: %s", job->device, msg); /* counted; bounded by the rate limit */
+        handset_conn_refuse(job->c, "seq_out_of_window", msg, job->has_req, job->req);
+        job_end(job);
+        return -1;
+    }
+    return 0;
+}
+
+/* With the high-water mark known: store what is new, in one transaction. */
+static void store_batch(struct ingest_job *job)
+{
+    struct dispatchd *d = job->d;
+    struct ingest_conn *ic = handset_conn_data(job->c);
+    const Lpg__V1__PositionBatch *b = job->batch;
+    int64_t now = dispatchd_now_ms();
+    if (seq_window_check(job, ic->hwm, now) != 0)
+        return;
+    struct store_txn *txn = store_txn_new();
+    uint64_t hwm = ic->hwm;
+    struct rules_ctx ctx;
+    ingest_rules_ctx(d, job, &ctx);
+    const struct lpg_staff *person = registry_staff(d->registry, job->staff);
+    const struct lpg_zone *zone =
+        person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
+    int rc = rules_track_copy(&job->rules_after, &job->track->rules);
+    struct rule_event events[RULES_EVENTS_MAX];
+    int64_t newest = job->track->last_ms;
+    const Lpg__V1__Fix *newest_fix = NULL;
+    size_t stored = 0, dup = 0, invalid = 0, late = 0;
+    /* The current day's ZADD: argv = ZADD key (score member)*, strings in zpool. */
+    char zkey[256];
+    int32_t zday = INT32_MIN;
+    int zargc = 0;
+    const char **zargv = malloc((2 + 2 * b->n_fixes) * sizeof(*zargv));
+    char *zpool = malloc(b->n_fixes * (24 + ROUTE_MEMBER_MAX) + 1);
+    size_t zused = 0;
+    if (!txn || !zargv || !zpool)
+        rc = -1;
+    if (zargv) {
+        zargv[0] = "ZADD";
+        zargv[1] = zkey;
+    }
+    for (size_t i = 0; rc == 0 && i < b->n_fixes; i++) {
+        const Lpg__V1__Fix *f = b->fixes[i];
+        if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms)) {
+            invalid++;
+            continue;
+        }
+        if (f->seq <= hwm) {
+            dup++;
+            continue;
+        }
+        hwm = f->seq;
+        /* One ZADD (and one EXPIREAT) per day key per batch, not per fix: a batch almost
+         * always falls in one UTC day. */
+        int32_t day = lpg_local_day((int64_t)f->time_ms, 0);
+        if (day != zday && zargc > 2)
+            rc = flush_day(d, txn, zargv, zargc, zday);
+        if (day != zday) {
+            zargc = 2;
+            zday = day;
+            day_key(d, job->vehicle, (int64_t)f->time_ms, zkey, sizeof(zkey));
+        }
+        char *score = zpool + zused;
+        zused += (size_t)snprintf(score, 24, "%" PRIu64, f->time_ms) + 1;
+        char *member = zpool + zused;
+        struct route_fix rf = {
+            .seq = f->seq,
+            .time_ms = (int64_t)f->time_ms,
+            .lat_e7 = f->lat_e7,
+            .lon_e7 = f->lon_e7,
+            .has_speed = f->has_speed_cm_s,
+            .speed_cm_s = f->speed_cm_s,
+            .has_heading = f->has_heading_cdeg,
+            .heading_cdeg = f->heading_cdeg,
+            .has_acc = f->has_accuracy_cm,
+            .accuracy_cm = f->accuracy_cm,
+            .mode = f->has_mode ? (int)f->mode : 0,
+            .flags = (f->has_speed_derived && f->speed_derived ? ROUTE_FLAG_DERIVED : 0) |
+                     (b->late ? ROUTE_FLAG_LATE : 0),
+        };
+        zused += (size_t)route_member_format(&rf, member, ROUTE_MEMBER_MAX) + 1;
+        zargv[zargc++] = score;
+        zargv[zargc++] = member;
+        stored++;
+        /* The rules see the fixes that pass the filters, in arrival order. A fix older than
+         * what they have seen (a unit uploading what it buffered) is evaluated on the
+         * vehicle's separate late state instead: its violations are recorded, marked late. */
+        struct lpg_fix fx;
+        route_fix_to_lpg_fix(&rf, &fx);
+        ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
+        size_t n_ev = 0;
+        bool late_evaluated;
+        enum fix_filter_reason fr = rules_track_process_fix(
+            &d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now, &ctx, events,
+            RULES_EVENTS_MAX, &n_ev, &late_evaluated);
+        job->filtered[fr]++;
+        if (fr == FIX_FILTER_OUT_OF_ORDER && !late_evaluated)
+            d->ingest_stats.events_dropped++; /* no memory for the late state: not evaluated */
+        for (size_t e = 0; e < n_ev; e++) {
+            if (job->n_alerts == job->cap_alerts) {
+                size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
+                struct lpg_alert *bigger =
+                    cap <= INGEST_EVENTS_MAX ? realloc(job->alerts, cap * sizeof(*bigger)) : NULL;
+                if (bigger == NULL) {
+                    d->ingest_stats.events_dropped++;
+                    continue;
+                }
+                job->alerts = bigger;
+                job->cap_alerts = cap;
+            }
+            alerts_from_event(&job->alerts[job->n_alerts++], &events[e], job->enterprise,
+                              job->vehicle, job->staff, now);
+        }
+        /* Only a fix the filters accept may become the vehicle's latest position. */
+        if (fr == FIX_FILTER_OK && (int64_t)f->time_ms > newest) {
+            newest = (int64_t)f->time_ms;
+            newest_fix = f;
+        } else {
+            late++;
+        }
+    }
+    if (rc == 0 && zargc > 2)
+        rc = flush_day(d, txn, zargv, zargc, zday);
+    free(zargv);
+    free(zpool);
+    char rel[LPG_ID_MAX + 32], key[256], v[24];
+    if (rc == 0 && stored > 0) {
+        snprintf(rel, sizeof(rel), "device:%s:seq", job->device);
+        store_key(d->store, key, sizeof(key), rel);
+        snprintf(v, sizeof(v), "%" PRIu64, hwm);
+        rc = store_txn_addv(txn, "SET", key, v, NULL);
+    }
+    if (newest_fix) {
+        job->has_newest = 1;
+        job->newest_pos.lon = newest_fix->lon_e7 / 1e7;
+        job->newest_pos.lat = newest_fix->lat_e7 / 1e7;
+        job->newest_speed_cm_s = newest_fix->has_speed_cm_s && newest_fix->speed_cm_s <= INT32_MAX
+                                     ? (int32_t)newest_fix->speed_cm_s
+                                     : -1;
+    }
+    if (rc == 0 && newest_fix) {
+        char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96];
+        snprintf(rel, sizeof(rel), "vehicle:%s:last", job->vehicle);
+        store_key(d->store, key, sizeof(key), rel);
+        snprintf(t, sizeof(t), "%" PRIu64, newest_fix->time_ms);
+        snprintf(lat, sizeof(lat), "%d", (int)newest_fix->lat_e7);
+        snprintf(lon, sizeof(lon), "%d", (int)newest_fix->lon_e7);
+        opt_u(sp, sizeof(sp), newest_fix->has_speed_cm_s, newest_fix->speed_cm_s);
+        snprintf(v, sizeof(v), "%" PRIu64, newest_fix->seq);
+        rc = store_txn_addv(txn, "HSET", key, "time_ms", t, "lat_e7", lat, "lon_e7", lon,
+                            "speed_cm_s", sp, "seq", v, "device", job->device, NULL);
+        /* Coordinates formatted by us: hiredis' %f would keep only 6 decimals. */
+        snprintf(glon, sizeof(glon), "%.7f", newest_fix->lon_e7 / 1e7);
+        snprintf(glat, sizeof(glat), "%.7f", newest_fix->lat_e7 / 1e7);
+        store_key(d->store, geo, sizeof(geo), "geo:vehicles");
+        /* GEO covers |lat| <= 85.05; such latitudes are far from any delivery. */
+        if (rc == 0 && newest_fix->lat_e7 < 850500000 && newest_fix->lat_e7 > -850500000)
+            rc = store_txn_addv(txn, "GEOADD", geo, glon, glat, job->vehicle, NULL);
+    }
+    /* The rule state travels with the batch: a restart continues every episode. */
+    if (rc == 0 && stored > 0) {
+        char text[RULES_STATE_TEXT_MAX];
+        int tl = rules_state_encode(&job->rules_after.live, text, sizeof(text));
+        snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
+        store_key(d->store, key, sizeof(key), rel);
+        rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
+    }
+    for (size_t i = 0; rc == 0 && i < job->n_alerts; i++)
+        rc = alerts_store(d, txn, &job->alerts[i]);
+    d->ingest_stats.batches++;
+    d->ingest_stats.fixes_duplicate += dup;
+    d->ingest_stats.fixes_invalid += invalid;
+    if (rc != 0) {
+        store_txn_free(txn);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                           "the batch could not be recorded (audit record unavailable or out "
+                           "of memory); nothing was stored, resend later", job->has_req, job->req,
+                           0);
+        job_end(job);
+        return;
+    }
+    if (stored == 0) {
+        /* Nothing new (a resend): acknowledge at once with the high-water mark. */
+        store_txn_free(txn);
+        send_ack(job);
+        return;
+    }
+    const char *why;
+    /* Remember the new mark and newest time now: the next batch waits for this one's reply
+     * (the connection is held), and a failure resets `loaded`. */
+    uint64_t old_hwm = ic->hwm;
+    ic->hwm = hwm;
+    job->last_after = newest;
+    if (store_txn_exec(d->store, txn, on_stored, job, &why) != 0) {
+        ic->hwm = old_hwm;
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s; nothing was stored, resend later", why);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
+                           0);
+        job_end(job);
+        return;
+    }
+    job->n_stored = stored;
+    job->n_late = late;
+}
+
+static void on_marks(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct ingest_job *job = arg;
+    struct ingest_conn *ic = handset_conn_data(job->c);
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                           "could not read the device's position state; resend later", job->has_req,
+                           job->req, 0);
+        job_end(job);
+        return;
+    }
+    const redisReply *h = reply->element[0], *t = reply->element[1];
+    if (!ic->loaded) {
+        ic->hwm = h->type == REDIS_REPLY_STRING ? strtoull(h->str, NULL, 10) : 0;
+        ic->loaded = 1;
+    }
+    struct vehicle_track *tr = job->track;
+    if (!tr->loaded) {
+        tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
+        const redisReply *r = reply->element[2];
+        rules_state_init(&tr->rules.live);
+        if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0) {
+            /* Better to start the episodes afresh than to refuse the vehicle's positions. */
+            log_warn("stored rule state of vehicle %s does not decode; starting afresh",
+                     job->vehicle);
+            rules_state_init(&tr->rules.live);
+        }
+        tr->loaded = 1;
+    }
+    store_batch(job);
+}
+
+/* ---- the vehicle-track table ---- */
+
+static unsigned track_bucket(const char *id)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h & (TRACK_BUCKETS - 1);
+}
+
+/* Room in the id blocks for id (a registry id: <= LPG_ID_MAX + 1 bytes). 0 or -1 (OOM). */
+static int id_room(struct tracks *t, const char *id)
+{
+    size_t len = strlen(id) + 1;
+    if (t->ids == NULL || t->ids->used + len > ID_BLOCK_BYTES) {
+        struct id_block *blk = malloc(sizeof(*blk));
+        if (blk == NULL)
+            return -1;
+        blk->next = t->ids;
+        blk->used = 0;
+        t->ids = blk;
+    }
+    return 0;
+}
+
+/* A copy of id in the id blocks, after id_room() said there is room. */
+static const char *id_keep(struct tracks *t, const char *id)
+{
+    size_t len = strlen(id) + 1;
+    char *copy = t->ids->text + t->ids->used;
+    memcpy(copy, id, len);
+    t->ids->used += len;
+    return copy;
+}
+
+static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
+{
+    struct tracks *t = d->tracks;
+    unsigned b = track_bucket(vehicle);
+    for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
+        if (strcmp(tr->vehicle_id, vehicle) == 0)
+            return tr;
+    if (id_room(t, vehicle) != 0)
+        return NULL;
+    struct vehicle_track *tr = pool_take(&t->track_pool);
+    if (tr == NULL)
+        return NULL;
+    tr->vehicle_id = id_keep(t, vehicle);
+    rules_track_init(&tr->rules);
+    tr->next = t->buckets[b];
+    t->buckets[b] = tr;
+    t->n++;
+    return tr;
+}
+
+/* ---- fatigue -> eligibility: a person in mandatory rest takes no new orders ---- */
+
+struct rest_job {
+    struct dispatchd *d;
+    char staff[LPG_ID_MAX + 1];
+    int64_t rest_until_ms;
+    struct lpg_staff *updated;
+};
+
+static void on_rest_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct rest_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        log_warn("could not record the mandatory rest of %s: %s", job->staff,
+                 err ? err : "refused");
+    } else {
+        registry_put_staff(job->d->registry, job->updated);
+        job->updated = NULL;
+    }
+    free(job->updated);
+    free(job);
+}
+
+static void run_rest(struct writer *w, void *arg)
+{
+    struct rest_job *job = arg;
+    const struct lpg_staff *cur = registry_staff(job->d->registry, job->staff);
+    if (cur == NULL || cur->rest_until_ms == job->rest_until_ms) {
+        writer_finish(w);
+        free(job);
+        return;
+    }
+    job->updated = lpg_staff_dup(cur);
+    json_t *rec = NULL;
+    char *text = NULL;
+    if (job->updated) {
+        job->updated->rest_until_ms = job->rest_until_ms;
+        rec = lpg_json_from_staff(job->updated);
+        text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    }
+    json_decref(rec);
+    struct store_txn *txn = store_txn_new();
+    int rc = txn && text
+                 ? registry_store_save(job->d->store, txn, RS_STAFF, job->staff, text, strlen(text))
+                 : -1;
+    free(text);
+    const char *why = "out of memory";
+    if (rc != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+    } else if (writer_commit(w, txn, on_rest_stored, job, &why) == 0) {
+        return;
+    }
+    log_warn("could not record the mandatory rest of %s: %s", job->staff, why);
+    free(job->updated);
+    free(job);
+}
+
+static void cancel_rest(void *arg)
+{
+    struct rest_job *job = arg;
+    free(job->updated);
+    free(job);
+}
+
+/* The fatigue rule's "rest until" goes into the person's record (through the writer, like any
+ * change of a stored entity), where matching reads it. */
+static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
+                              const struct rules_state *rules)
+{
+    int64_t until = rules_rest_until_ms(rules);
+    const struct lpg_staff *s = registry_staff(d->registry, staff_id);
+    if (s == NULL || s->rest_until_ms == until)
+        return;
+    struct rest_job *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return;
+    job->d = d;
+    snprintf(job->staff, sizeof(job->staff), "%s", staff_id);
+    job->rest_until_ms = until;
+    if (writer_submit(d->writer, run_rest, cancel_rest, job) != 0)
+        free(job);
+}
+
+/* ---- time-based rules: signal lost ---- */
+
+static void tick_vehicle(struct dispatchd *d, struct vehicle_track *tr, int64_t now)
+{
+    const struct lpg_vehicle *v = registry_vehicle(d->registry, tr->vehicle_id);
+    const struct lpg_staff *s =
+        v && v->staff_id[0] ? registry_staff(d->registry, v->staff_id) : NULL;
+    if (s == NULL)
+        return;
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, s->enterprise_id);
+    struct rules_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.utc_offset_min = e ? e->utc_offset_min : 480;
+    ctx.on_active_delivery = s->active_orders > 0;
+    ctx.has_zone = s->zone_id[0] != '\0';
+    ctx.inside_zone = true;
+    struct rule_event events[RULES_EVENTS_MAX];
+    struct rules_state after = tr->rules.live;
+    size_t n = rules_tick(&d->rules_cfg, &after, now, &ctx, events, RULES_EVENTS_MAX);
+    if (n == 0)
+        return;
+    /* Store the events with the new state, then raise them. */
+    struct lpg_alert alerts[RULES_EVENTS_MAX];
+    struct store_txn *txn = store_txn_new();
+    int rc = txn ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        alerts_from_event(&alerts[i], &events[i], s->enterprise_id, v->id, s->id, now);
+        rc = alerts_store(d, txn, &alerts[i]);
+    }
+    char text[RULES_STATE_TEXT_MAX], rel[LPG_ID_MAX + 32], key[256];
+    int tl = rules_state_encode(&after, text, sizeof(text));
+    snprintf(rel, sizeof(rel), "vehicle:%s:rules", v->id);
+    store_key(d->store, key, sizeof(key), rel);
+    if (rc == 0)
+        rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
+    const char *why = "out of memory";
+    struct tick_job *job = rc == 0 ? calloc(1, sizeof(*job)) : NULL;
+    if (job == NULL) {
+        store_txn_free(txn);
+    } else {
+        job->d = d;
+        job->track = tr;
+        job->after = after;
+        memcpy(job->alerts, alerts, n * sizeof(alerts[0]));
+        job->n = n;
+        snprintf(job->device, sizeof(job->device), "%s", s->device_id);
+        /* Applied and raised once Redis confirms (on_tick_stored); else retried next tick. */
+        if (store_txn_exec(d->store, txn, on_tick_stored, job, &why) == 0)
+            return;
+        free(job);
+    }
+    log_debug("tick of vehicle %s not stored (%s); retried next tick", v->id, why);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct tracks *t = arg;
+    struct dispatchd *d = t->d;
+    if (!d->loaded || store_state(d->store) != STORE_UP)
+        return;
+    int64_t now = dispatchd_now_ms();
+    for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+        for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
+            if (tr->loaded)
+                tick_vehicle(d, tr, now);
+}
+
+/* ---- at start: vehicles on an active delivery are watched even before they report ---- */
+
+static void on_track_loaded(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct vehicle_track *tr = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || tr->loaded)
+        return; /* loaded by a batch meanwhile, or lost: the next batch loads it */
+    const redisReply *t = reply->element[0], *r = reply->element[1];
+    tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
+    rules_state_init(&tr->rules.live);
+    if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0)
+        rules_state_init(&tr->rules.live);
+    tr->loaded = 1;
+}
+
+void ingest_watch_active(struct dispatchd *d)
+{
+    const struct lpg_vehicle *page[256];
+    const char *after = NULL;
+    char cursor[LPG_ID_MAX + 1] = "";
+    size_t watched = 0, n;
+    do {
+        n = registry_list_vehicles(d->registry, NULL, after, 256, NULL, NULL, page);
+        for (size_t i = 0; i < n; i++) {
+            const struct lpg_vehicle *v = page[i];
+            const struct lpg_staff *s =
+                v->staff_id[0] ? registry_staff(d->registry, v->staff_id) : NULL;
+            if (s == NULL || s->active_orders == 0)
+                continue;
+            struct vehicle_track *tr = track_get(d, v->id);
+            if (tr == NULL || tr->loaded)
+                continue;
+            char rel[LPG_ID_MAX + 32], k1[256], k2[256];
+            snprintf(rel, sizeof(rel), "vehicle:%s:last", v->id);
+            store_key(d->store, k1, sizeof(k1), rel);
+            snprintf(rel, sizeof(rel), "vehicle:%s:rules", v->id);
+            store_key(d->store, k2, sizeof(k2), rel);
+            struct store_txn *txn = store_txn_new();
+            const char *why;
+            if (txn == NULL || store_txn_addv(txn, "HGET", k1, "time_ms", NULL) != 0 ||
+                store_txn_addv(txn, "GET", k2, NULL) != 0) {
+                store_txn_free(txn);
+                continue;
+            }
+            if (store_txn_exec(d->store, txn, on_track_loaded, tr, &why) == 0)
+                watched++;
+        }
+        if (n > 0) {
+            snprintf(cursor, sizeof(cursor), "%s", page[n - 1]->id);
+            after = cursor;
+        }
+    } while (n == 256);
+    if (watched)
+        log_info("watching %zu vehicles on active deliveries for signal loss", watched);
+}
+
+/* ---- Redis memory: the watermark ---- */
+
+/* The value of "name:" in INFO's text, or -1. */
+static long long info_field(const char *text, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (ll > nl && memcmp(p, name, nl) == 0 && p[nl] == ':') {
+            char num[32];
+            size_t k = ll - nl - 1 < sizeof(num) - 1 ? ll - nl - 1 : sizeof(num) - 1;
+            memcpy(num, p + nl + 1, k);
+            num[k] = '\0';
+            char *e;
+            long long v = strtoll(num, &e, 10);
+            return e != num && v >= 0 ? v : -1;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return -1;
+}
+
+static void on_system_alert_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY)
+        log_warn("the Redis memory alert was not recorded (%s); it was logged and sent live",
+                 err ? err : "refused");
+}
+
+static void on_memory_info(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct dispatchd *d = arg;
+    struct redis_memory_watch *w = &d->tracks->mem;
+    w->polling = 0;
+    if (err || reply->type != REDIS_REPLY_STRING) {
+        w->m.known = 0;
+        return;
+    }
+    long long used = info_field(reply->str, reply->len, "used_memory");
+    long long max = info_field(reply->str, reply->len, "maxmemory");
+    if (used < 0 || max < 0) {
+        w->m.known = 0;
+        return;
+    }
+    w->m.known = 1;
+    w->m.used = (uint64_t)used;
+    w->m.max = (uint64_t)max;
+    w->m.read_ms = dispatchd_now_ms();
+    int64_t mark = d->cfg.redis_memory_watermark;
+    /* Percent of maxmemory, rounded down; no maxmemory: never "above" (the /healthz warning
+     * says that there is no limit at all). */
+    int64_t pct = max > 0 ? (int64_t)((double)used * 100.0 / (double)max) : 0;
+    w->m.percent = (int)pct;
+    w->m.above = max > 0 && pct >= mark;
+    if (!w->m.above) {
+        /* Re-armed only well below the mark: memory wobbling around it alerts once. */
+        if (w->alerted && pct < mark - 5)
+            w->alerted = 0;
+        return;
+    }
+    if (w->alerted)
+        return;
+    w->alerted = 1;
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "Redis memory at %lld%% of maxmemory (%lld of %lld bytes; watermark %lld%%): at "
+             "maxmemory every write is refused (positions, orders); add memory or shorten "
+             "retention",
+             (long long)pct, used, max, (long long)mark);
+    d->ingest_stats.memory_alerts++;
+    struct store_txn *txn = store_txn_new();
+    if (alerts_system(d, "redis_memory", msg, txn) != 0) {
+        store_txn_free(txn);
+        return;
+    }
+    const char *why;
+    if (store_txn_exec(d->store, txn, on_system_alert_stored, NULL, &why) != 0)
+        log_warn("the Redis memory alert was not recorded (%s); it was logged and sent live",
+                 why);
+}
+
+static void on_memory_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct dispatchd *d = arg;
+    struct redis_memory_watch *w = &d->tracks->mem;
+    if (w->polling)
+        return; /* the last INFO has not come back: no pile-up */
+    if (store_state(d->store) != STORE_UP) {
+        w->m.known = 0;
+        return;
+    }
+    const char *argv[] = {"INFO", "memory"};
+    const char *why;
+    if (store_command_argv(d->store, on_memory_info, d, 2, argv, NULL, &why) == 0)
+        w->polling = 1;
+}
+
+const struct ingest_redis_memory *ingest_redis_memory(const struct dispatchd *d)
+{
+    return d->tracks ? &d->tracks->mem.m : NULL;
+}
+
+int ingest_init(struct dispatchd *d)
+{
+    struct tracks *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -1;
+    t->d = d;
+    pool_init(&t->track_pool, sizeof(struct vehicle_track), TRACK_POOL_BLOCK);
+    pool_init(&t->conn_pool, sizeof(struct ingest_conn), CONN_POOL_BLOCK);
+    pool_init(&t->rate_pool, sizeof(struct device_rate), TRACK_POOL_BLOCK);
+    t->tick = event_new(d->base, -1, EV_PERSIST, on_tick, t);
+    t->trim = event_new(d->base, -1, 0, on_trim, t);
+    t->mem.poll = event_new(d->base, -1, EV_PERSIST, on_memory_poll, d);
+    struct timeval tv = {TRACK_TICK_S, 0};
+    struct timeval mem_tv = {(time_t)d->cfg.redis_memory_check_interval, 0};
+    if (t->tick == NULL || t->trim == NULL || t->mem.poll == NULL || event_add(t->tick, &tv) != 0 ||
+        event_add(t->mem.poll, &mem_tv) != 0) {
+        if (t->tick)
+            event_free(t->tick);
+        if (t->trim)
+            event_free(t->trim);
+        if (t->mem.poll)
+            event_free(t->mem.poll);
+        free(t);
+        return -1;
+    }
+    d->tracks = t;
+    return 0;
+}
+
+void ingest_free(struct dispatchd *d)
+{
+    struct tracks *t = d->tracks;
+    if (t == NULL)
+        return;
+    for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+        for (struct vehicle_track *tr = t->buckets[b], *next; tr; tr = next) {
+            next = tr->next;
+            rules_track_free(&tr->rules);
+        }
+    event_free(t->tick);
+    event_free(t->trim);
+    event_free(t->mem.poll);
+    pool_free_all(&t->track_pool);
+    pool_free_all(&t->rate_pool);
+    for (struct id_block *blk = t->ids, *next; blk; blk = next) {
+        next = blk->next;
+        free(blk);
+    }
+    pool_free_all(&t->conn_pool); /* the handset server, freed first, gave them all back */
+    free(t);
+    d->tracks = NULL;
+}
+
+/* ---- the per-device position rate limit ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct device_rate *rate_get(struct tracks *t, const char *device, double burst,
+                                    int64_t now)
+{
+    unsigned b = track_bucket(device);
+    for (struct device_rate *r = t->rate_buckets[b]; r; r = r->next)
+        if (strcmp(r->device_id, device) == 0)
+            return r;
+    if (id_room(t, device) != 0)
+        return NULL;
+    struct device_rate *r = pool_take(&t->rate_pool);
+    if (r == NULL)
+        return NULL;
+    r->device_id = id_keep(t, device);
+    r->tokens = burst; /* a device starts with a full bucket: its backlog goes in at once */
+    r->at_ms = now;
+    r->next = t->rate_buckets[b];
+    t->rate_buckets[b] = r;
+    return r;
+}
+
+/*
+ * A token bucket per device: position_rate_burst fixes at once, refilled at
+ * position_rate_max fixes/s. A batch costs its number of fixes and goes in whole or not at all
+ * (a refused batch is not acknowledged: the device resends it, nothing is lost). Store and
+ * forward: a unit back after an hour offline at 1 Hz sends its 3,600 late fixes at once and the
+ * full bucket (36,000 by default) takes them; a longer backlog drains at the refill rate minus
+ * what the unit sends live, so it is delayed, never refused for good (the burst is at least
+ * 2,000, the largest batch, so every batch fits in a full bucket). Resends cost again: the
+ * limit is on what a device makes the service do, not on what it stores.
+ * Returns 0 when admitted, else the seconds after which the batch would be (>= 1).
+ */
+static int64_t rate_admit(struct dispatchd *d, const char *device, size_t n)
+{
+    struct tracks *t = d->tracks;
+    double rate = (double)d->cfg.position_rate_max;
+    double burst = (double)d->cfg.position_rate_burst;
+    int64_t now = mono_ms();
+    struct device_rate *r = rate_get(t, device, burst, now);
+    if (r == NULL)
+        return 0; /* out of memory for the bucket: better to take the batch than refuse it */
+    if (now > r->at_ms) {
+        r->tokens += (double)(now - r->at_ms) * rate / 1000.0;
+        if (r->tokens > burst)
+            r->tokens = burst;
+    }
+    r->at_ms = now;
+    if (r->tokens >= (double)n) {
+        r->tokens -= (double)n;
+        return 0;
+    }
+    int64_t wait = (int64_t)(((double)n - r->tokens) / rate) + 1;
+    return wait;
+}
+
+static void ingest_conn_free(void *arg)
+{
+    struct ingest_conn *ic = arg;
+    pool_give(&ic->t->conn_pool, ic);
+}
+
+void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
+                           const Lpg__V1__Envelope *env)
+{
+    const Lpg__V1__PositionBatch *b = env->position_batch;
+    if (!d->loaded) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                           "the service is loading; nothing was stored, resend shortly",
+                           env->has_request_id, env->request_id, 0);
+        return;
+    }
+    const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
+    const char *refusal = NULL;
+    char msg[160];
+    if (s == NULL || s->vehicle_id[0] == '\0') {
+        refusal = "no vehicle is bound to you: positions are recorded per vehicle";
+    } else if (b->n_fixes == 0 || b->n_fixes > (size_t)d->cfg.position_batch_max) {
+        snprintf(msg, sizeof(msg), "a batch carries 1..%lld fixes (got %zu)",
+                 (long long)d->cfg.position_batch_max, b->n_fixes);
+        refusal = msg;
+    }
+    if (refusal) {
+        d->ingest_stats.batches_refused++;
+        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, refusal, env->has_request_id,
+                           env->request_id, 0);
+        return;
+    }
+    int64_t wait_s = rate_admit(d, handset_conn_device(c), b->n_fixes);
+    if (wait_s > 0) {
+        d->ingest_stats.batches_rate_limited++;
+        d->ingest_stats.fixes_rate_limited += b->n_fixes;
+        char limited[256];
+        snprintf(limited, sizeof(limited),
+                 "position rate limit (%lld fixes/s per device, %lld at once): nothing of the "
+                 "batch was stored; resend it in %lld s",
+                 (long long)d->cfg.position_rate_max, (long long)d->cfg.position_rate_burst,
+                 (long long)wait_s);
+        handset_conn_refuse(c, "rate_limited", limited, env->has_request_id, env->request_id);
+        return;
+    }
+    struct ingest_conn *ic = handset_conn_data(c);
+    if (ic == NULL) {
+        ic = pool_take(&d->tracks->conn_pool);
+        if (ic == NULL) {
+            handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
+                               env->has_request_id, env->request_id, 0);
+            return;
+        }
+        ic->t = d->tracks;
+        handset_conn_set_data(c, ic, ingest_conn_free);
+    }
+    struct ingest_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
+                           env->has_request_id, env->request_id, 0);
+        return;
+    }
+    job->d = d;
+    job->c = c;
+    job->has_req = env->has_request_id;
+    job->req = env->request_id;
+    snprintf(job->device, sizeof(job->device), "%s", handset_conn_device(c));
+    snprintf(job->vehicle, sizeof(job->vehicle), "%s", s->vehicle_id);
+    snprintf(job->staff, sizeof(job->staff), "%s", s->id);
+    snprintf(job->enterprise, sizeof(job->enterprise), "%s", s->enterprise_id);
+    job->track = track_get(d, job->vehicle);
+    if (job->track == NULL) {
+        free(job);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
+                           env->has_request_id, env->request_id, 0);
+        return;
+    }
+    if (ic->loaded && job->track->loaded) {
+        /* The usual case: the batch is turned into commands now, while the envelope lives. */
+        job->batch = (Lpg__V1__PositionBatch *)b;
+        job->batch_borrowed = 1;
+        handset_conn_hold(c); /* job_end releases the connection */
+        d->tracks->jobs++;    /* and counts the job out */
+        store_batch(job); /* may end (free) the job */
+        return;
+    }
+    /* The device's state must be read first, and the envelope dies when this call returns:
+     * keep a copy of the batch (pack + unpack is the protobuf-c way to deep-copy). */
+    size_t len = lpg__v1__position_batch__get_packed_size(b);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf) {
+        lpg__v1__position_batch__pack(b, buf);
+        job->batch = lpg__v1__position_batch__unpack(NULL, len, buf);
+    }
+    free(buf);
+    if (job->batch == NULL) {
+        free(job);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
+                           env->has_request_id, env->request_id, 0);
+        return;
+    }
+    handset_conn_hold(c);
+    d->tracks->jobs++;
+    /* First batch on this connection (or of this vehicle since start): read the device's mark,
+     * the vehicle's newest time and its rule state. */
+    char k1[256], k2[256], rel[LPG_ID_MAX + 32];
+    snprintf(rel, sizeof(rel), "device:%s:seq", job->device);
+    store_key(d->store, k1, sizeof(k1), rel);
+    snprintf(rel, sizeof(rel), "vehicle:%s:last", job->vehicle);
+    store_key(d->store, k2, sizeof(k2), rel);
+    struct store_txn *txn = store_txn_new();
+    const char *why = "out of memory";
+    char k3[256];
+    snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
+    store_key(d->store, k3, sizeof(k3), rel);
+    if (txn == NULL || store_txn_addv(txn, "GET", k1, NULL) != 0 ||
+        store_txn_addv(txn, "HGET", k2, "time_ms", NULL) != 0 ||
+        store_txn_addv(txn, "GET", k3, NULL) != 0) {
+        store_txn_free(txn);
+        txn = NULL;
+    }
+    /* store_txn_exec owns txn from here, whatever it returns. */
+    if (txn == NULL || store_txn_exec(d->store, txn, on_marks, job, &why) != 0) {
+        char m[200];
+        snprintf(m, sizeof(m), "%s; nothing was stored, resend later", why);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, m, job->has_req, job->req, 0);
+        job_end(job);
+    }
+}

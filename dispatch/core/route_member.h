@@ -1,0 +1,47 @@
+/* route_member.h -- the stored form of one fix in a vehicle's route history: the member of
+ * the day sorted set {p}route:{vehicle}:{yyyymmdd} (ingest.h), written by ingest and read by
+ * the route export and the trips/summary endpoints. Pure: no I/O.
+ *
+ *   "seq:time_ms:lat_e7:lon_e7:speed_cm_s:heading_cdeg:accuracy_cm:mode:flags"
+ *
+ * Integers in decimal; '-' for an absent speed, heading or accuracy; flags bit 0: speed derived
+ * from positions, bit 1: uploaded late.
+ */
+#ifndef LPG_ROUTE_MEMBER_H
+#define LPG_ROUTE_MEMBER_H
+
+#include "core/fix.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROUTE_MEMBER_MAX 200 /* bytes of a member, with the NUL */
+
+#define ROUTE_FLAG_DERIVED 1
+#define ROUTE_FLAG_LATE    2
+
+struct route_fix {
+    uint64_t seq;
+    int64_t time_ms;        /* UTC ms */
+    int64_t lat_e7, lon_e7; /* 1e-7 degrees */
+    int has_speed, has_heading, has_acc;
+    uint64_t speed_cm_s, heading_cdeg, accuracy_cm;
+    int mode;  /* Fix.Mode */
+    int flags; /* ROUTE_FLAG_* */
+};
+
+/* Writes the member (at most ROUTE_MEMBER_MAX bytes with the NUL); returns its length. */
+int route_member_format(const struct route_fix *f, char *out, size_t cap);
+/* Parses a member of len bytes; 0, or -1 when it is not in the stored format. */
+int route_member_parse(const char *m, size_t len, struct route_fix *f);
+/* The member's field syntax, for other stored integers (the latest-fix hash): a decimal
+ * int64 / a decimal uint64 or '-' for absent. 0, or -1 when malformed. */
+int route_parse_i64(const char *s, size_t len, int64_t *out);
+int route_parse_opt(const char *s, size_t len, int *has, uint64_t *v);
+/* The key (without the store prefix) of a vehicle's route day set: "route:{vehicle}:{yyyymmdd}"
+ * for UTC day `utc_day` (days since 1970-01-01). Returns the length, or -1 if it does not fit. */
+int route_day_key(const char *vehicle, int32_t utc_day, char *out, size_t cap);
+/* The fix as the rules and the motion segmenter see it (mode 0, unknown, becomes 3D). */
+void route_fix_to_lpg_fix(const struct route_fix *rf, struct lpg_fix *out);
+
+#endif

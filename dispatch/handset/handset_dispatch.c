@@ -1,0 +1,420 @@
+/* handset_dispatch.c -- handset sessions of delivery staff: login, assignments, answers, duty
+ * (handset_dispatch.h). A handset can never create an order or change its contents: it can
+ * only answer an assignment made to its own person.
+ */
+#define LOG_TAG "handset"
+#include "handset/handset_dispatch.h"
+
+#include "store/accounts.h"
+#include "core/auth.h"
+#include "app/delivery.h"
+#include "app/dispatcher.h"
+#include "app/ingest.h"
+#include "common/log.h"
+#include "core/login_guard.h"
+#include "core/model_json.h"
+#include "core/order_fsm.h"
+#include "core/registry.h"
+#include "store/registry_store.h"
+#include "store/writer.h"
+
+#include "lpg/v1/envelope.pb-c.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/* Orders re-sent to a device at login, at most (more wait for the next login). */
+#define HANDSET_RESEND_MAX 64
+
+/* ---- login ---- */
+
+/* A refused Hello: counted against the device id and the address, logged within the rate
+ * limit (a flood of bad Hellos must not become a flood of log lines). */
+static void hello_failed(struct dispatchd *d, const char *device_id, const char *peer_addr)
+{
+    int64_t now = dispatchd_now_ms();
+    login_guard_failed(d->guard, LOGIN_HELLO, device_id, peer_addr, now);
+    login_guard_stats(d->guard)->hello_failed++;
+    uint64_t left_out = 0;
+    if (login_guard_should_log(d->guard, LOGIN_HELLO, now, &left_out)) {
+        if (left_out)
+            log_info("refused login of device %s from %s (and %llu refusals not logged)",
+                     device_id, peer_addr, (unsigned long long)left_out);
+        else
+            log_info("refused login of device %s from %s", device_id, peer_addr);
+    }
+}
+
+static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
+                        const uint8_t *credential, size_t len, char *staff_id, size_t staff_cap,
+                        char *why, size_t why_cap)
+{
+    struct dispatchd *d = ctx;
+    if (!d->loaded) {
+        snprintf(why, why_cap, "the service is loading; retry shortly");
+        return -2;
+    }
+    /* Refused untried while the device or the address is blocked (not counted again). */
+    int64_t retry_ms = 0;
+    if (login_guard_check(d->guard, LOGIN_HELLO, device_id, peer_addr, dispatchd_now_ms(),
+                          &retry_ms) != THROTTLE_ALLOW) {
+        login_guard_stats(d->guard)->hello_throttled++;
+        snprintf(why, why_cap,
+                 "too many failed logins of this device or from this address; retry in %lld s",
+                 (long long)login_guard_retry_s(retry_ms));
+        return -1;
+    }
+    const struct device_record *dev = accounts_device(d->accounts, device_id);
+    char presented[AUTH_DEVICE_SECRET_LEN + 1];
+    if (credential == NULL || len == 0 || len > AUTH_DEVICE_SECRET_LEN) {
+        snprintf(why, why_cap, "unknown device or wrong credential");
+        hello_failed(d, device_id, peer_addr);
+        return -1;
+    }
+    memcpy(presented, credential, len);
+    presented[len] = '\0';
+    /* Same answer for an unknown device and a wrong secret. Only the person's current device
+     * (the last one registered for them) may log in: a replaced handset is locked out. The
+     * check is one SHA-256 (auth.h: device secrets are random, no slow hash needed), so it
+     * stays on the loop. */
+    const struct lpg_staff *s = dev ? registry_staff(d->registry, dev->staff_id) : NULL;
+    if (dev == NULL || auth_device_secret_verify(presented, dev->secret_digest) != 1 ||
+        s == NULL || strcmp(s->device_id, dev->device_id) != 0) {
+        snprintf(why, why_cap, "unknown device or wrong credential");
+        hello_failed(d, device_id, peer_addr);
+        return -1;
+    }
+    login_guard_succeeded(d->guard, LOGIN_HELLO, device_id, peer_addr);
+    snprintf(staff_id, staff_cap, "%s", dev->staff_id);
+    return 0;
+}
+
+/* ---- OrderAssigned ---- */
+
+static int32_t to_e7(double deg)
+{
+    return (int32_t)lround(deg * 1e7);
+}
+
+static void send_assigned(struct dispatchd *d, struct handset_conn *c, const struct lpg_order *o)
+{
+    const struct lpg_customer *cust = registry_customer(d->registry, o->customer_id);
+    Lpg__V1__OrderAssigned msg = LPG__V1__ORDER_ASSIGNED__INIT;
+    Lpg__V1__OrderAssigned__Item items[LPG_ORDER_ITEMS_MAX];
+    Lpg__V1__OrderAssigned__Item *item_ptrs[LPG_ORDER_ITEMS_MAX];
+    msg.order_id = (char *)o->id;
+    msg.customer_id = (char *)o->customer_id;
+    if (cust) {
+        msg.customer_name = (char *)cust->name;
+        msg.address = (char *)cust->address;
+        msg.has_lat_e7 = msg.has_lon_e7 = 1;
+        msg.lat_e7 = to_e7(cust->location.lat);
+        msg.lon_e7 = to_e7(cust->location.lon);
+    }
+    for (int32_t i = 0; i < o->n_items && i < LPG_ORDER_ITEMS_MAX; i++) {
+        lpg__v1__order_assigned__item__init(&items[i]);
+        items[i].cylinder_spec = (char *)o->items[i].spec;
+        items[i].has_count = 1;
+        items[i].count = (uint32_t)o->items[i].count;
+        item_ptrs[i] = &items[i];
+    }
+    msg.n_items = (size_t)o->n_items;
+    msg.items = item_ptrs;
+    if (o->window_start_ms) {
+        msg.has_window_start_ms = 1;
+        msg.window_start_ms = (uint64_t)o->window_start_ms;
+    }
+    if (o->window_end_ms) {
+        msg.has_window_end_ms = 1;
+        msg.window_end_ms = (uint64_t)o->window_end_ms;
+    }
+    if (o->notes[0])
+        msg.notes = (char *)o->notes;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED;
+    env.order_assigned = &msg;
+    handset_conn_send(c, &env);
+}
+
+void handset_dispatch_notify_assigned(struct dispatchd *d, const struct lpg_order *o)
+{
+    if (o == NULL || o->state != LPG_ORDER_ASSIGNED || d->handset == NULL)
+        return;
+    /* To the person's current handset only (a replaced one may still be connected). */
+    const struct lpg_staff *s = registry_staff(d->registry, o->staff_id);
+    struct handset_conn *c =
+        s && s->device_id[0] ? handset_server_find_device(d->handset, s->device_id) : NULL;
+    /* And only to a session logged in as that person: an order (customer, address, notes)
+     * never reaches a handset of somebody else, whatever a person's device_id says. */
+    if (c && strcmp(handset_conn_staff(c), s->id) == 0)
+        send_assigned(d, c, o);
+}
+
+struct staff_filter {
+    const char *staff_id;
+};
+
+static bool assigned_to(const void *entity, void *arg)
+{
+    const struct lpg_order *o = entity;
+    const struct staff_filter *f = arg;
+    return o->state == LPG_ORDER_ASSIGNED && strcmp(o->staff_id, f->staff_id) == 0;
+}
+
+/* At every login: what is assigned and not yet answered, so an offline device misses
+ * nothing. */
+static void session_opened(void *ctx, struct handset_conn *c)
+{
+    struct dispatchd *d = ctx;
+    const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
+    if (s == NULL)
+        return;
+    const struct lpg_order *pending[HANDSET_RESEND_MAX];
+    struct staff_filter f = {s->id};
+    size_t n = registry_list_orders(d->registry, s->enterprise_id, NULL, HANDSET_RESEND_MAX,
+                                    assigned_to, &f, pending);
+    for (size_t i = 0; i < n; i++)
+        send_assigned(d, c, pending[i]);
+    if (n)
+        log_info("re-sent %zu unanswered assignments to %s", n, s->id);
+}
+
+/* ---- answers: accept, reject, duty ---- */
+
+enum answer { ANSWER_ACCEPT, ANSWER_REJECT, ANSWER_DUTY };
+
+struct answer_job {
+    struct dispatchd *d;
+    struct handset_conn *c; /* held until the job ends */
+    enum answer kind;
+    int has_req;
+    uint64_t req;
+    char staff_id[LPG_ID_MAX + 1];
+    char order_id[LPG_ID_MAX + 1];
+    char reason[LPG_TEXT_MAX + 1];
+    bool on_duty;
+    struct lpg_order *order;  /* new version (accept/reject) */
+    struct lpg_staff *staff;  /* new version (duty) */
+    char *event;              /* JSON of the order's transition */
+};
+
+static void answer_job_end(struct answer_job *job)
+{
+    handset_conn_release(job->c);
+    free(job->order);
+    free(job->staff);
+    free(job->event);
+    free(job);
+}
+
+static void cancel_answer(void *arg)
+{
+    answer_job_end(arg);
+}
+
+static void refuse(struct writer *w, struct answer_job *job, const char *msg)
+{
+    writer_finish(w);
+    handset_conn_error(job->c, LPG__V1__ERROR__CODE__REFUSED, msg, job->has_req, job->req, 0);
+    answer_job_end(job);
+}
+
+static void on_answer_committed(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct answer_job *job = arg;
+    struct dispatchd *d = job->d;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        handset_conn_store_failed(job->c, err, job->has_req, job->req);
+        answer_job_end(job);
+        return;
+    }
+    if (job->order) {
+        log_info("order %s %s by %s", job->order->id,
+                 job->kind == ANSWER_ACCEPT ? "accepted" : "rejected", job->staff_id);
+        char id[LPG_ID_MAX + 1];
+        snprintf(id, sizeof(id), "%s", job->order->id);
+        registry_put_order(d->registry, job->order);
+        job->order = NULL;
+        dispatcher_order_changed(d, id);
+    }
+    if (job->staff) {
+        log_info("%s is %s duty", job->staff_id, job->staff->on_duty ? "on" : "off");
+        registry_put_staff(d->registry, job->staff);
+        job->staff = NULL;
+    }
+    handset_conn_ack(job->c, job->has_req, job->req);
+    /* A rejected order waits for someone else; someone coming on duty may take waiting ones. */
+    if (job->kind != ANSWER_ACCEPT)
+        dispatcher_rematch(d);
+    answer_job_end(job);
+}
+
+static void run_answer(struct writer *w, void *arg)
+{
+    struct answer_job *job = arg;
+    struct dispatchd *d = job->d;
+    int64_t now = dispatchd_now_ms();
+    char why[300];
+    struct store_txn *txn = NULL;
+
+    if (job->kind == ANSWER_DUTY) {
+        const struct lpg_staff *cur = registry_staff(d->registry, job->staff_id);
+        if (cur == NULL) {
+            refuse(w, job, "your staff record no longer exists");
+            return;
+        }
+        job->staff = lpg_staff_dup(cur);
+        if (job->staff == NULL) {
+            refuse(w, job, "out of memory");
+            return;
+        }
+        job->staff->on_duty = job->on_duty;
+    } else {
+        const struct lpg_order *cur = registry_order(d->registry, job->order_id);
+        if (cur == NULL || strcmp(cur->staff_id, job->staff_id) != 0) {
+            snprintf(why, sizeof(why), "order %s is not assigned to you", job->order_id);
+            refuse(w, job, why);
+            return;
+        }
+        job->order = lpg_order_dup(cur);
+        if (job->order == NULL) {
+            refuse(w, job, "out of memory");
+            return;
+        }
+        enum lpg_order_state to =
+            job->kind == ANSWER_ACCEPT ? LPG_ORDER_ACCEPTED : LPG_ORDER_CREATED;
+        struct order_event ev;
+        if (order_fsm_apply(job->order, to, ORDER_ACTOR_DEVICE, job->staff_id,
+                            job->kind == ANSWER_REJECT ? job->reason : NULL, now, &ev, why,
+                            sizeof(why)) != 0) {
+            refuse(w, job, why);
+            return;
+        }
+        if (job->kind == ANSWER_REJECT)
+            lpg_order_add_rejection(job->order, job->staff_id);
+        json_t *j = lpg_json_from_order_event(&ev);
+        job->event = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (job->event == NULL) {
+            refuse(w, job, "the order's history entry could not be written");
+            return;
+        }
+    }
+    txn = store_txn_new();
+    json_t *rec = job->order ? lpg_json_from_order(job->order) : lpg_json_from_staff(job->staff);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    json_decref(rec);
+    int rc = txn && text ? registry_store_save(d->store, txn, job->order ? RS_ORDER : RS_STAFF,
+                                               job->order ? job->order->id : job->staff->id,
+                                               text, strlen(text))
+                         : -1;
+    free(text);
+    if (rc == 0 && job->order)
+        rc = job->event ? dispatcher_store_order_event(d, txn, job->order, job->event) : -1;
+    if (rc != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+                           "the change could not be recorded (audit record unavailable or out "
+                           "of memory); nothing was recorded, retry later",
+                           job->has_req, job->req, 0);
+        answer_job_end(job);
+        return;
+    }
+    const char *fail;
+    if (writer_commit(w, txn, on_answer_committed, job, &fail) != 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s; nothing was recorded, retry later", fail);
+        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
+                           0);
+        answer_job_end(job);
+    }
+}
+
+static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope *env)
+{
+    struct dispatchd *d = ctx;
+    enum answer kind;
+    const char *order_id = NULL, *reason = NULL;
+    bool on_duty = false;
+    switch (env->body_case) {
+    case LPG__V1__ENVELOPE__BODY_POSITION_BATCH:
+        ingest_position_batch(d, c, env);
+        return 0;
+    case LPG__V1__ENVELOPE__BODY_ORDER_ACCEPT:
+        kind = ANSWER_ACCEPT;
+        order_id = env->order_accept->order_id;
+        break;
+    case LPG__V1__ENVELOPE__BODY_ORDER_REJECT:
+        kind = ANSWER_REJECT;
+        order_id = env->order_reject->order_id;
+        reason = env->order_reject->reason;
+        break;
+    case LPG__V1__ENVELOPE__BODY_DUTY_CHANGE:
+        kind = ANSWER_DUTY;
+        if (!env->duty_change->has_on_duty) {
+            handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
+                               "DutyChange.on_duty is required", env->has_request_id,
+                               env->request_id, 0);
+            return 0;
+        }
+        on_duty = env->duty_change->on_duty;
+        break;
+    default:
+        return delivery_handle(d, c, env); /* scans, checks, confirmation, station return */
+    }
+    if (kind != ANSWER_DUTY && (order_id == NULL || !lpg_id_valid(order_id))) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "order_id is required",
+                           env->has_request_id, env->request_id, 0);
+        return 0;
+    }
+    if (kind == ANSWER_REJECT && (reason == NULL || reason[0] == '\0')) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
+                           "a rejection needs a reason", env->has_request_id, env->request_id,
+                           0);
+        return 0;
+    }
+    /* protobuf-c does not check proto2 strings: the reason goes into JSON and the history, so
+     * it must be whole, valid UTF-8 -- refused, never cut. */
+    if (reason && (strlen(reason) > LPG_TEXT_MAX || !lpg_utf8_valid(reason, strlen(reason)))) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "reason must be valid UTF-8 of at most %d bytes",
+                 LPG_TEXT_MAX);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, msg, env->has_request_id,
+                           env->request_id, 0);
+        return 0;
+    }
+    struct answer_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
+                           env->has_request_id, env->request_id, 0);
+        return 0;
+    }
+    job->d = d;
+    job->c = c;
+    job->kind = kind;
+    job->has_req = env->has_request_id;
+    job->req = env->request_id;
+    job->on_duty = on_duty;
+    snprintf(job->staff_id, sizeof(job->staff_id), "%s", handset_conn_staff(c));
+    snprintf(job->order_id, sizeof(job->order_id), "%s", order_id ? order_id : "");
+    snprintf(job->reason, sizeof(job->reason), "%s", reason ? reason : "");
+    handset_conn_hold(c); /* released when the job ends */
+    if (writer_submit(d->writer, run_answer, cancel_answer, job) != 0) {
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
+                           job->has_req, job->req, 0);
+        answer_job_end(job);
+    }
+    return 0;
+}
+
+const struct handset_hooks handset_dispatch_hooks = {
+    .authenticate = authenticate,
+    .session_opened = session_opened,
+    .message = on_message,
+};

@@ -1,0 +1,190 @@
+/* http_v1_audit.c -- the auditors' read-only view of the tamper-evident record (audit_log.h,
+ * docs/audit.md): GET /v1/audit/entries (a bounded page of entries, optionally filtered) and
+ * GET /v1/audit/verify (the chain recomputed over a range). There is deliberately no route
+ * that writes: entries are only ever appended by the service, with the change they record.
+ * Admins and auditors only (the log spans every enterprise).
+ */
+#define LOG_TAG "audit"
+#include "core/audit_chain.h"
+#include "store/audit_log.h"
+#include "http/http_v1.h"
+#include "store/store.h"
+
+#include <hiredis/hiredis.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Entries examined by one filtered page, at most: a filter that matches rarely answers with
+ * fewer items and next_from_seq rather than reading on. */
+#define AUDIT_SCAN_MAX 2000
+
+/* An optional ?name= sequence number >= 1; dflt when absent. -1 after replying 400. */
+static int query_seq(struct http_call *call, const char *name, int64_t dflt, int64_t *out)
+{
+    const char *s = http_call_query(call, name);
+    *out = dflt;
+    if (s == NULL)
+        return 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1 || v > INT64_MAX / 2) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%s must be an entry number (an integer >= 1)", name);
+        http_reply_error(call, 400, "invalid_parameter", msg, name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Whether the entry's member `name` is the string `want`. */
+static bool member_is(const json_t *entry, const char *name, const char *want)
+{
+    const char *v = json_string_value(json_object_get(entry, name));
+    return v != NULL && strcmp(v, want) == 0;
+}
+
+/* ---- GET /v1/audit/entries?from_seq=&to_seq=&limit=&kind=&enterprise_id= ---- */
+
+struct entries_job {
+    struct http_call *call;
+    int64_t from, to, head;
+    int limit;
+    char kind[AUDIT_NAME_MAX + 1], enterprise[AUDIT_NAME_MAX + 1];
+};
+
+static void on_entries(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct entries_job *job = arg;
+    struct http_call *call = job->call;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        free(job);
+        v1_reply_store_unreadable(call);
+        return;
+    }
+    json_t *items = json_array();
+    int64_t seq = job->from, last = job->from - 1;
+    for (size_t i = 0; i < reply->elements && (int)json_array_size(items) < job->limit;
+         i++, seq++) {
+        last = seq;
+        const redisReply *r = reply->element[i];
+        const char *text = r->type == REDIS_REPLY_STRING ? r->str : "";
+        size_t len = r->type == REDIS_REPLY_STRING ? r->len : 0;
+        json_t *entry = json_loadb(text, len, 0, NULL);
+        if ((job->kind[0] && !member_is(entry, "kind", job->kind)) ||
+            (job->enterprise[0] && !member_is(entry, "enterprise", job->enterprise))) {
+            json_decref(entry);
+            continue;
+        }
+        char h[AUDIT_HASH_HEX_LEN + 1];
+        audit_chain_hash(text, len, h);
+        /* The exact stored text too: an auditor can rehash it independently. An unparsable
+         * entry is listed with entry null (verify says why). */
+        json_array_append_new(items, json_pack("{s:I, s:s, s:o, s:s%}", "seq", (json_int_t)seq,
+                                               "hash", h, "entry", entry ? entry : json_null(),
+                                               "text", text, len));
+    }
+    json_t *next = last < job->to && last >= job->from - 1 && reply->elements > 0
+                       ? json_integer((json_int_t)(last + 1))
+                       : json_null();
+    http_reply_json(call, 200, json_pack("{s:o, s:o, s:I}", "items", items, "next_from_seq", next,
+                                         "head_seq", (json_int_t)job->head));
+    free(job);
+}
+
+static void handle_entries(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
+        return;
+    int64_t head = audit_log_head_seq(d->audit), from, to;
+    int limit = v1_page_limit(call);
+    if (limit < 0 || query_seq(call, "from_seq", 1, &from) != 0 ||
+        query_seq(call, "to_seq", head, &to) != 0)
+        return;
+    const char *kind = http_call_query(call, "kind");
+    const char *ent = http_call_query(call, "enterprise_id");
+    if ((kind && strlen(kind) > AUDIT_NAME_MAX) || (ent && strlen(ent) > AUDIT_NAME_MAX)) {
+        http_reply_error(call, 400, "invalid_parameter", "kind and enterprise_id are at most 256 bytes",
+                         kind && strlen(kind) > AUDIT_NAME_MAX ? "kind" : "enterprise_id");
+        return;
+    }
+    if (to > head)
+        to = head;
+    if (from > to) {
+        http_reply_json(call, 200, json_pack("{s:[], s:n, s:I}", "items", "next_from_seq",
+                                             "head_seq", (json_int_t)head));
+        return;
+    }
+    struct entries_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->call = call;
+    job->from = from;
+    job->to = to;
+    job->head = head;
+    job->limit = limit;
+    snprintf(job->kind, sizeof(job->kind), "%s", kind ? kind : "");
+    snprintf(job->enterprise, sizeof(job->enterprise), "%s", ent ? ent : "");
+    /* Unfiltered, a page is `limit` entries; filtered, at most AUDIT_SCAN_MAX are examined. */
+    int64_t window = job->kind[0] || job->enterprise[0] ? AUDIT_SCAN_MAX : limit;
+    int64_t stop = from + window - 1 < to ? from + window - 1 : to;
+    char k[256], a1[24], a2[24];
+    audit_log_entries_key(d->audit, k, sizeof(k));
+    snprintf(a1, sizeof(a1), "%" PRId64, from - 1);
+    snprintf(a2, sizeof(a2), "%" PRId64, stop - 1);
+    const char *argv[] = {"LRANGE", k, a1, a2}, *why;
+    if (store_command_argv(d->store, on_entries, job, 4, argv, NULL, &why) != 0) {
+        free(job);
+        v1_reply_store_unreadable(call);
+    }
+}
+
+/* ---- GET /v1/audit/verify?from_seq=&to_seq= ---- */
+
+static void on_verified(void *arg, const struct audit_verify_result *r, const char *err)
+{
+    struct http_call *call = arg;
+    if (err) {
+        v1_reply_store_unreadable(call);
+        return;
+    }
+    json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:I, s:s}", "ok", r->reason == AUDIT_OK,
+                            "checked", (json_int_t)r->checked, "from_seq", (json_int_t)r->from_seq,
+                            "to_seq", (json_int_t)r->to_seq, "head_seq", (json_int_t)r->head_seq,
+                            "head_hash", r->head_hash);
+    if (out && r->reason != AUDIT_OK) {
+        json_object_set_new(out, "first_broken_seq", json_integer(r->first_broken_seq));
+        json_object_set_new(out, "reason", json_string(audit_break_name(r->reason)));
+        json_object_set_new(out, "detail", json_string(r->detail));
+    }
+    http_reply_json(call, 200, out);
+}
+
+static void handle_verify(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
+        return;
+    int64_t from, to;
+    if (query_seq(call, "from_seq", 1, &from) != 0 || query_seq(call, "to_seq", 0, &to) != 0)
+        return;
+    if (to > 0 && to < from) {
+        http_reply_error(call, 400, "invalid_parameter", "to_seq must not be below from_seq",
+                         "to_seq");
+        return;
+    }
+    if (audit_log_verify(d->audit, from, to, on_verified, call) != 0)
+        v1_reply_store_unreadable(call);
+}
+
+const struct http_route v1_audit_routes[] = {
+    {"GET", "/v1/audit/entries", handle_entries, HTTP_ROUTE_READ},
+    {"GET", "/v1/audit/verify", handle_verify, HTTP_ROUTE_READ},
+};
+const size_t v1_audit_routes_count = sizeof(v1_audit_routes) / sizeof(v1_audit_routes[0]);

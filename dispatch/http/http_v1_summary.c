@@ -1,0 +1,712 @@
+/* http_v1_summary.c -- the auditor's derived views (docs/tracking-api.md, "Trips, stops and
+ * daily summaries"):
+ *   GET /v1/vehicles/{id}/trips?from=&to=&min_stop_s=   trips and stops (motion.h) in [from, to)
+ *   GET /v1/vehicles/{id}/summary?date=YYYY-MM-DD       one local day of a vehicle
+ *   GET /v1/enterprises/{id}/summary?date=YYYY-MM-DD    the same for every vehicle of it
+ *
+ * Memory is bounded however long the range: fixes are read from the per-day route sets
+ * (ingest.h) WALK_CHUNK members per command and fed to the motion segmenter (O(1) state), one
+ * chunk at a time; only the output list is kept (at most TRIPS_MAX_ITEMS trips and stops; the
+ * totals still cover the whole range). An enterprise summary processes its vehicles one after
+ * another. Violations of a day are read from {p}alerts:vehicle:{id} (scored by the event's
+ * time; by the storage time for alerts of earlier versions) SUMMARY_ALERTS_PAGE ids at a time and MGET, at most SUMMARY_ALERTS_SCAN_MAX
+ * per vehicle.
+ */
+#define LOG_TAG "summary"
+#include "http/http_v1.h"
+
+#include "common/log.h"
+#include "core/route_member.h"
+#include "core/motion.h"
+#include "core/registry.h"
+#include "core/rules.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#define DAY_MS 86400000LL
+/* Longest range of one trips request. */
+#define TRIPS_MAX_DAYS 31
+/* Trips and stops returned by one request, at most (then "truncated": true). */
+#define TRIPS_MAX_ITEMS 10000
+/* ?min_stop_s= bounds (default MOTION_MIN_STOP_MS_DEFAULT). */
+#define MIN_STOP_S_MIN 60
+#define MIN_STOP_S_MAX 86400
+/* Route members per store command. */
+#define WALK_CHUNK 2000
+/* Alerts: ids per ZRANGE, and most scanned per vehicle and day. Alerts are scored by their
+ * event's time; those stored by earlier versions by when they were stored, never more than the
+ * filters' future tolerance before the event: the scan starts that long before the day
+ * (ALERT_EARLY_MS) and runs forwards (such alerts of late uploads were stored later). */
+#define SUMMARY_ALERTS_PAGE     500
+#define SUMMARY_ALERTS_SCAN_MAX 10000
+#define ALERT_EARLY_MS          120000
+/* Vehicles of one enterprise summary, at most. */
+#define ENTERPRISE_SUMMARY_MAX 1000
+
+/* A stored member (route_member.h) as a fix for the segmenter. 0, or -1 when malformed. */
+static int member_to_fix(const char *m, size_t len, struct lpg_fix *f)
+{
+    struct route_fix rf;
+    if (route_member_parse(m, len, &rf) != 0)
+        return -1;
+    route_fix_to_lpg_fix(&rf, f);
+    return 0;
+}
+
+/* ---- walking a vehicle's fixes in [from, to), chunk by chunk ---- */
+
+struct walk;
+typedef void walk_done_fn(struct walk *w, const char *err);
+
+struct walk {
+    struct dispatchd *d;
+    char vehicle[LPG_ID_MAX + 1];
+    int64_t from_ms, to_ms;
+    int32_t day, last_day; /* UTC days of the route keys */
+    int cursor_set;
+    int64_t cursor_ms;
+    long cursor_offset;
+    uint64_t skipped; /* members not in the stored format */
+    struct motion motion;
+    walk_done_fn *done;
+};
+
+static void walk_fetch(struct walk *w);
+
+static void on_walk_chunk(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct walk *w = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        const char *e = err ? err : store_reply_error(reply);
+        w->done(w, e ? e : "unexpected reply from the store");
+        return;
+    }
+    if (w->d->shutting_down) {
+        w->done(w, "dispatchd is shutting down");
+        return;
+    }
+    size_t n = reply->elements;
+    int64_t last_ms = 0;
+    long same = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct redisReply *e = reply->element[i];
+        struct lpg_fix f;
+        if (e->type != REDIS_REPLY_STRING || member_to_fix(e->str, e->len, &f) != 0) {
+            w->skipped++;
+            continue;
+        }
+        if (f.time_ms == last_ms) {
+            same++;
+        } else {
+            last_ms = f.time_ms;
+            same = 1;
+        }
+        motion_push(&w->motion, &f);
+    }
+    if (n == WALK_CHUNK && last_ms > 0) {
+        /* Possibly more in this day: continue after the members of the last score seen. */
+        if (w->cursor_set && last_ms == w->cursor_ms && same == (long)n)
+            w->cursor_offset += same;
+        else
+            w->cursor_offset = same;
+        w->cursor_set = 1;
+        w->cursor_ms = last_ms;
+    } else {
+        w->day++;
+        w->cursor_set = 0;
+    }
+    if (w->day > w->last_day) {
+        motion_finish(&w->motion);
+        w->done(w, NULL);
+        return;
+    }
+    walk_fetch(w);
+}
+
+static void walk_fetch(struct walk *w)
+{
+    char rel[LPG_ID_MAX + 32], key[256], min[24], max[24], off[24], cnt[24];
+    route_day_key(w->vehicle, w->day, rel, sizeof(rel));
+    store_key(w->d->store, key, sizeof(key), rel);
+    snprintf(min, sizeof(min), "%" PRId64, w->cursor_set ? w->cursor_ms : w->from_ms);
+    snprintf(max, sizeof(max), "(%" PRId64, w->to_ms);
+    snprintf(off, sizeof(off), "%ld", w->cursor_set ? w->cursor_offset : 0L);
+    snprintf(cnt, sizeof(cnt), "%d", WALK_CHUNK);
+    const char *argv[] = {"ZRANGEBYSCORE", key, min, max, "LIMIT", off, cnt};
+    const char *why;
+    if (store_command_argv(w->d->store, on_walk_chunk, w, 7, argv, NULL, &why) != 0)
+        w->done(w, why);
+}
+
+static void walk_start(struct walk *w, struct dispatchd *d, const char *vehicle, int64_t from,
+                       int64_t to, int64_t min_stop_ms, motion_emit_fn *emit, walk_done_fn *done)
+{
+    struct motion_config mc;
+    w->d = d;
+    snprintf(w->vehicle, sizeof(w->vehicle), "%s", vehicle);
+    w->from_ms = from;
+    w->to_ms = to;
+    w->day = lpg_local_day(from, 0);
+    w->last_day = lpg_local_day(to - 1, 0);
+    w->cursor_set = 0;
+    w->cursor_offset = 0;
+    w->skipped = 0;
+    w->done = done;
+    motion_config_from_rules(&mc, &d->rules_cfg, min_stop_ms);
+    motion_init(&w->motion, &mc, emit, w);
+    walk_fetch(w);
+}
+
+/* ---- JSON helpers ---- */
+
+
+static json_t *position(struct geo_point p)
+{
+    return json_pack("{s:f, s:f}", "lon", round(p.lon * 1e7) / 1e7, "lat",
+                     round(p.lat * 1e7) / 1e7);
+}
+
+static double r1(double x)
+{
+    return round(x * 10.0) / 10.0;
+}
+
+static json_t *segment_json(const struct motion_segment *s)
+{
+    json_t *j;
+    if (s->kind == MOTION_TRIP) {
+        j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:f, s:f, s:o, s:b, s:b}", "type", "trip",
+                      "start", lpg_json_instant(s->start_ms), "end", lpg_json_instant(s->end_ms), "start_position",
+                      position(s->start_pos), "end_position", position(s->end_pos), "duration_s",
+                      (double)(s->end_ms - s->start_ms) / 1000.0, "distance_m", r1(s->distance_m),
+                      "driving_s", (double)s->driving_ms / 1000.0, "max_speed_kmh",
+                      s->has_max_speed ? json_real(r1(s->max_speed_kmh)) : json_null(),
+                      "open_start", s->open_start, "open_end", s->open_end);
+    } else {
+        j = json_pack("{s:s, s:o, s:o, s:o, s:f, s:b, s:b}", "type", "stop", "start",
+                      lpg_json_instant(s->start_ms), "end", lpg_json_instant(s->end_ms), "position",
+                      position(s->start_pos), "duration_s",
+                      (double)(s->end_ms - s->start_ms) / 1000.0, "open_start", s->open_start,
+                      "open_end", s->open_end);
+    }
+    return j;
+}
+
+/* Totals over the emitted segments. */
+struct totals {
+    uint64_t trips, stops;
+    double distance_m;
+    int64_t driving_ms;
+    double max_speed_kmh;
+    bool has_max_speed;
+};
+
+static void totals_add(struct totals *t, const struct motion_segment *s)
+{
+    if (s->kind == MOTION_STOP) {
+        t->stops++;
+        return;
+    }
+    t->trips++;
+    t->distance_m += s->distance_m;
+    t->driving_ms += s->driving_ms;
+    if (s->has_max_speed && (!t->has_max_speed || s->max_speed_kmh > t->max_speed_kmh)) {
+        t->max_speed_kmh = s->max_speed_kmh;
+        t->has_max_speed = true;
+    }
+}
+
+/* ---- shared request checks ---- */
+
+/* 404 for a vehicle that does not exist or (to a dispatcher) belongs to another enterprise. */
+
+
+static int query_min_stop(struct http_call *call, int64_t *ms)
+{
+    const char *s = http_call_query(call, "min_stop_s");
+    *ms = MOTION_MIN_STOP_MS_DEFAULT;
+    if (s == NULL)
+        return 0;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < MIN_STOP_S_MIN || v > MIN_STOP_S_MAX) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "min_stop_s is an integer in [%d, %d]", MIN_STOP_S_MIN,
+                 MIN_STOP_S_MAX);
+        http_reply_error(call, 400, "invalid_parameter", msg, "min_stop_s");
+        return -1;
+    }
+    *ms = (int64_t)v * 1000;
+    return 0;
+}
+
+static void reply_store_error(struct http_call *call, const char *what, const char *why)
+{
+    char msg[240];
+    snprintf(msg, sizeof(msg), "cannot read the %s: %s; retry later", what, why);
+    http_reply_error(call, 503, "store_unavailable", msg, NULL);
+}
+
+/* ---- GET /v1/vehicles/{id}/trips ---- */
+
+struct trips_job {
+    struct walk w; /* first: the walk's callbacks get the job */
+    struct http_call *call;
+    int64_t min_stop_ms;
+    json_t *items;
+    struct totals tot;
+    bool truncated;
+};
+
+static void on_trip_segment(void *arg, const struct motion_segment *s)
+{
+    struct trips_job *job = arg;
+    totals_add(&job->tot, s);
+    if (json_array_size(job->items) >= TRIPS_MAX_ITEMS) {
+        job->truncated = true;
+        return;
+    }
+    json_t *j = segment_json(s);
+    if (j)
+        json_array_append_new(job->items, j);
+}
+
+static void on_trips_done(struct walk *w, const char *err)
+{
+    struct trips_job *job = (struct trips_job *)w;
+    if (err) {
+        reply_store_error(job->call, "route", err);
+    } else {
+        json_t *body =
+            json_pack("{s:s, s:o, s:o, s:I, s:o, s:I, s:I, s:f, s:f, s:o, s:I, s:b}", "vehicle_id",
+                      w->vehicle, "from", lpg_json_instant(w->from_ms), "to", lpg_json_instant(w->to_ms),
+                      "min_stop_s", (json_int_t)(job->min_stop_ms / 1000), "items",
+                      json_incref(job->items), "trips", (json_int_t)job->tot.trips, "stops",
+                      (json_int_t)job->tot.stops, "distance_m", r1(job->tot.distance_m),
+                      "driving_s", (double)job->tot.driving_ms / 1000.0, "max_speed_kmh",
+                      job->tot.has_max_speed ? json_real(r1(job->tot.max_speed_kmh)) : json_null(),
+                      "fixes", (json_int_t)w->motion.n_fixes, "truncated", job->truncated);
+        if (body)
+            http_reply_json(job->call, 200, body);
+        else
+            http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+    }
+    json_decref(job->items);
+    free(job);
+}
+
+static void handle_trips(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
+    if (v == NULL)
+        return;
+    int64_t from, to, min_stop;
+    if (v1_query_instant(call, "from", &from) != 0 || v1_query_instant(call, "to", &to) != 0 ||
+        query_min_stop(call, &min_stop) != 0)
+        return;
+    if (to <= from) {
+        http_reply_error(call, 400, "invalid_parameter", "to must be after from", "to");
+        return;
+    }
+    if (to - from > TRIPS_MAX_DAYS * DAY_MS) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "the range may cover at most %d days", TRIPS_MAX_DAYS);
+        http_reply_error(call, 400, "range_too_long", msg, "to");
+        return;
+    }
+    struct trips_job *job = calloc(1, sizeof(*job));
+    if (job)
+        job->items = json_array();
+    if (job == NULL || job->items == NULL) {
+        free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->call = call;
+    job->min_stop_ms = min_stop;
+    walk_start(&job->w, d, v->id, from, to, min_stop, on_trip_segment, on_trips_done);
+}
+
+/* ---- daily summaries ---- */
+
+struct summary_job {
+    struct walk w; /* first */
+    struct http_call *call;
+    struct dispatchd *d;
+    char enterprise_id[LPG_ID_MAX + 1]; /* "" for a single vehicle's summary */
+    int32_t day;
+    int32_t utc_offset_min;
+    int64_t day_start_ms, day_end_ms;
+    char (*vehicles)[LPG_ID_MAX + 1];
+    size_t n_vehicles, next;
+    bool vehicles_truncated;
+    json_t *items; /* enterprise: one summary per vehicle */
+    /* the vehicle being summarised */
+    struct totals tot;
+    uint64_t alerts_scanned;
+    uint64_t alert_count[RULE_COUNT][RULE_EVENT_KIND_COUNT];
+    bool alerts_truncated;
+};
+
+static void summary_job_free(struct summary_job *job)
+{
+    json_decref(job->items);
+    free(job->vehicles);
+    free(job);
+}
+
+static void summary_next_vehicle(struct summary_job *job);
+
+static void on_summary_segment(void *arg, const struct motion_segment *s)
+{
+    struct summary_job *job = arg;
+    totals_add(&job->tot, s);
+}
+
+static json_t *summary_json(struct summary_job *job)
+{
+    json_t *by_rule = json_object();
+    uint64_t violations = 0, total = 0;
+    for (int r = 0; r < RULE_COUNT; r++) {
+        json_t *kinds = json_object();
+        for (int k = 0; k < RULE_EVENT_KIND_COUNT; k++) {
+            json_object_set_new(kinds, rule_event_kind_name((enum rule_event_kind)k),
+                                json_integer((json_int_t)job->alert_count[r][k]));
+            total += job->alert_count[r][k];
+        }
+        violations += job->alert_count[r][RULE_EVENT_VIOLATION_START];
+        json_object_set_new(by_rule, rules_table[r]->name, kinds);
+    }
+    char date[11];
+    lpg_day_format(job->day, date);
+    const struct lpg_vehicle *v = registry_vehicle(job->d->registry, job->w.vehicle);
+    return json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:I, s:f, s:f, s:o, s:I, s:I, s:{s:I, s:I, "
+                     "s:o, s:b}}",
+                     "vehicle_id", job->w.vehicle, "enterprise_id", v ? v->enterprise_id : "",
+                     "date", date, "utc_offset_min", (int)job->utc_offset_min, "from",
+                     lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms), "fixes",
+                     (json_int_t)job->w.motion.n_fixes, "distance_m", r1(job->tot.distance_m),
+                     "driving_s", (double)job->tot.driving_ms / 1000.0, "max_speed_kmh",
+                     job->tot.has_max_speed ? json_real(r1(job->tot.max_speed_kmh)) : json_null(),
+                     "trips", (json_int_t)job->tot.trips, "stops", (json_int_t)job->tot.stops,
+                     "violations", "count", (json_int_t)violations, "alerts", (json_int_t)total,
+                     "by_rule", by_rule, "truncated", job->alerts_truncated);
+}
+
+/* The vehicle is done: reply (single vehicle) or go on with the next one. */
+static void summary_vehicle_done(struct summary_job *job)
+{
+    json_t *s = summary_json(job);
+    if (s == NULL) {
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+        summary_job_free(job);
+        return;
+    }
+    if (job->enterprise_id[0] == '\0') {
+        http_reply_json(job->call, 200, s);
+        summary_job_free(job);
+        return;
+    }
+    json_array_append_new(job->items, s);
+    summary_next_vehicle(job);
+}
+
+static void summary_fail(struct summary_job *job, const char *what, const char *why)
+{
+    reply_store_error(job->call, what, why);
+    summary_job_free(job);
+}
+
+static void summary_alert_page(struct summary_job *job);
+
+/* When an alert happened: its "end" (the instant it was decided, or the episode's end), else
+ * its "start", else when it was stored. */
+static int alert_time(json_t *a, int64_t *ms)
+{
+    const char *names[] = {"end", "start", "created_at"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *s = json_string_value(json_object_get(a, names[i]));
+        if (s && lpg_json_instant_parse(s, ms) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+static void count_alert(struct summary_job *job, json_t *a)
+{
+    int64_t t;
+    if (alert_time(a, &t) != 0 || t < job->day_start_ms || t >= job->day_end_ms)
+        return;
+    const char *rule = json_string_value(json_object_get(a, "rule"));
+    const char *kind = json_string_value(json_object_get(a, "kind"));
+    if (rule == NULL || kind == NULL)
+        return;
+    for (int r = 0; r < RULE_COUNT; r++)
+        for (int k = 0; k < RULE_EVENT_KIND_COUNT; k++)
+            if (strcmp(rule, rules_table[r]->name) == 0 &&
+                strcmp(kind, rule_event_kind_name((enum rule_event_kind)k)) == 0)
+                job->alert_count[r][k]++;
+}
+
+struct alert_page {
+    struct summary_job *job;
+    size_t n_ids; /* ids in the page: a full page means there may be more */
+};
+
+static void on_alert_bodies(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct alert_page *pg = arg;
+    struct summary_job *job = pg->job;
+    size_t n_ids = pg->n_ids;
+    free(pg);
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        summary_fail(job, "alerts", err ? err : "unexpected reply from the store");
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++) {
+        const struct redisReply *r = reply->element[i];
+        json_t *a = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
+        if (a) /* expired alerts are simply absent */
+            count_alert(job, a);
+        json_decref(a);
+    }
+    job->alerts_scanned += n_ids;
+    if (n_ids < SUMMARY_ALERTS_PAGE) {
+        summary_vehicle_done(job);
+    } else if (job->alerts_scanned >= SUMMARY_ALERTS_SCAN_MAX) {
+        job->alerts_truncated = true;
+        summary_vehicle_done(job);
+    } else {
+        summary_alert_page(job);
+    }
+}
+
+static void on_alert_ids(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct summary_job *job = arg;
+    struct dispatchd *d = job->d;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        summary_fail(job, "alerts", err ? err : "unexpected reply from the store");
+        return;
+    }
+    if (reply->elements == 0) {
+        summary_vehicle_done(job);
+        return;
+    }
+    const char **argv = calloc(reply->elements + 1, sizeof(char *));
+    char(*keys)[256] = calloc(reply->elements, sizeof(*keys));
+    struct alert_page *pg = calloc(1, sizeof(*pg));
+    if (argv == NULL || keys == NULL || pg == NULL) {
+        free(argv);
+        free(keys);
+        free(pg);
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+        summary_job_free(job);
+        return;
+    }
+    argv[0] = "MGET";
+    for (size_t i = 0; i < reply->elements; i++) {
+        char rel[LPG_ID_MAX + 16];
+        const struct redisReply *e = reply->element[i];
+        snprintf(rel, sizeof(rel), "alert:%.*s", e->type == REDIS_REPLY_STRING ? (int)e->len : 0,
+                 e->type == REDIS_REPLY_STRING ? e->str : "");
+        store_key(d->store, keys[i], sizeof(keys[i]), rel);
+        argv[i + 1] = keys[i];
+    }
+    pg->job = job;
+    pg->n_ids = reply->elements;
+    const char *why;
+    int rc = store_command_argv(d->store, on_alert_bodies, pg, (int)reply->elements + 1, argv, NULL,
+                                &why);
+    free(argv);
+    free(keys);
+    if (rc != 0) {
+        free(pg);
+        summary_fail(job, "alerts", why);
+    }
+}
+
+static void summary_alert_page(struct summary_job *job)
+{
+    char rel[LPG_ID_MAX + 32], key[256], min[24], off[24], cnt[24];
+    snprintf(rel, sizeof(rel), "alerts:vehicle:%s", job->w.vehicle);
+    store_key(job->d->store, key, sizeof(key), rel);
+    snprintf(min, sizeof(min), "%" PRId64, job->day_start_ms - ALERT_EARLY_MS);
+    snprintf(off, sizeof(off), "%" PRIu64, job->alerts_scanned);
+    snprintf(cnt, sizeof(cnt), "%d", SUMMARY_ALERTS_PAGE);
+    const char *argv[] = {"ZRANGE", key, min, "+inf", "BYSCORE", "LIMIT", off, cnt};
+    const char *why;
+    if (store_command_argv(job->d->store, on_alert_ids, job, 8, argv, NULL, &why) != 0)
+        summary_fail(job, "alerts", why);
+}
+
+static void on_summary_route_done(struct walk *w, const char *err)
+{
+    struct summary_job *job = (struct summary_job *)w;
+    if (err) {
+        summary_fail(job, "route", err);
+        return;
+    }
+    summary_alert_page(job);
+}
+
+static void summary_vehicle_start(struct summary_job *job, const char *vehicle)
+{
+    memset(&job->tot, 0, sizeof(job->tot));
+    memset(job->alert_count, 0, sizeof(job->alert_count));
+    job->alerts_scanned = 0;
+    job->alerts_truncated = false;
+    walk_start(&job->w, job->d, vehicle, job->day_start_ms, job->day_end_ms,
+               MOTION_MIN_STOP_MS_DEFAULT, on_summary_segment, on_summary_route_done);
+}
+
+static void summary_next_vehicle(struct summary_job *job)
+{
+    if (job->d->shutting_down) {
+        summary_fail(job, "route", "dispatchd is shutting down");
+        return;
+    }
+    /* Vehicles removed since the request started are skipped. */
+    while (job->next < job->n_vehicles &&
+           registry_vehicle(job->d->registry, job->vehicles[job->next]) == NULL)
+        job->next++;
+    if (job->next < job->n_vehicles) {
+        summary_vehicle_start(job, job->vehicles[job->next++]);
+        return;
+    }
+    char date[11];
+    lpg_day_format(job->day, date);
+    json_t *body = json_pack(
+        "{s:s, s:s, s:i, s:o, s:o, s:O, s:b}", "enterprise_id", job->enterprise_id, "date", date,
+        "utc_offset_min", (int)job->utc_offset_min, "from", lpg_json_instant(job->day_start_ms), "to",
+        lpg_json_instant(job->day_end_ms), "items", job->items, "truncated", job->vehicles_truncated);
+    if (body)
+        http_reply_json(job->call, 200, body);
+    else
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+    summary_job_free(job);
+}
+
+/* ?date=YYYY-MM-DD -> the local day; -1 after replying. */
+static int query_date(struct http_call *call, int32_t *day)
+{
+    const char *s = http_call_query(call, "date");
+    if (s == NULL || lpg_day_parse(s, day) != 0) {
+        http_reply_error(call, 400, "invalid_parameter",
+                         "date is required: a calendar date YYYY-MM-DD (the enterprise's time "
+                         "zone)",
+                         "date");
+        return -1;
+    }
+    return 0;
+}
+
+static struct summary_job *summary_job_new(struct http_call *call, struct dispatchd *d, int32_t day,
+                                           const struct lpg_enterprise *e)
+{
+    struct summary_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return NULL;
+    }
+    job->call = call;
+    job->d = d;
+    job->day = day;
+    job->utc_offset_min = e ? e->utc_offset_min : 480;
+    job->day_start_ms = (int64_t)day * DAY_MS - (int64_t)job->utc_offset_min * 60000;
+    job->day_end_ms = job->day_start_ms + DAY_MS;
+    return job;
+}
+
+static void handle_vehicle_summary(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
+    if (v == NULL)
+        return;
+    int32_t day;
+    if (query_date(call, &day) != 0)
+        return;
+    struct summary_job *job =
+        summary_job_new(call, d, day, registry_enterprise(d->registry, v->enterprise_id));
+    if (job)
+        summary_vehicle_start(job, v->id);
+}
+
+static void handle_enterprise_summary(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    const char *id = http_call_param(call, "id");
+    const struct lpg_enterprise *e = id ? registry_enterprise(d->registry, id) : NULL;
+    if (e && v1_hidden(p, e->id))
+        e = NULL;
+    if (e == NULL) {
+        if (v1_allow(call, d, p, AUTH_READ,
+                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+            return;
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no enterprise with id %.64s", id ? id : "");
+        http_reply_error(call, 404, "not_found", msg, NULL);
+        return;
+    }
+    if (v1_allow(call, d, p, AUTH_READ, e->id) != 0)
+        return;
+    int32_t day;
+    if (query_date(call, &day) != 0)
+        return;
+    struct summary_job *job = summary_job_new(call, d, day, e);
+    if (job == NULL)
+        return;
+    snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", e->id);
+    job->items = json_array();
+    job->vehicles = calloc(ENTERPRISE_SUMMARY_MAX, sizeof(*job->vehicles));
+    const struct lpg_vehicle **page = calloc(V1_PAGE_MAX, sizeof(*page));
+    if (job->items == NULL || job->vehicles == NULL || page == NULL) {
+        free(page);
+        summary_job_free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    /* The ids now (the registry may change while the summaries are read). */
+    char after[LPG_ID_MAX + 1] = "";
+    for (;;) {
+        size_t n = registry_list_vehicles(d->registry, e->id, after, V1_PAGE_MAX, NULL, NULL, page);
+        for (size_t i = 0; i < n; i++) {
+            if (job->n_vehicles == ENTERPRISE_SUMMARY_MAX) {
+                job->vehicles_truncated = true;
+                break;
+            }
+            snprintf(job->vehicles[job->n_vehicles++], LPG_ID_MAX + 1, "%s", page[i]->id);
+        }
+        if (n < V1_PAGE_MAX || job->vehicles_truncated)
+            break;
+        snprintf(after, sizeof(after), "%s", page[n - 1]->id);
+    }
+    free(page);
+    summary_next_vehicle(job);
+}
+
+const struct http_route v1_summary_routes[] = {
+    {"GET", "/v1/vehicles/{id}/trips", handle_trips, HTTP_ROUTE_READ},
+    {"GET", "/v1/vehicles/{id}/summary", handle_vehicle_summary, HTTP_ROUTE_READ},
+    {"GET", "/v1/enterprises/{id}/summary", handle_enterprise_summary, HTTP_ROUTE_READ},
+};
+const size_t v1_summary_routes_count = sizeof(v1_summary_routes) / sizeof(v1_summary_routes[0]);

@@ -1,0 +1,762 @@
+/* http_v1_tracking.c -- the tracking read API (docs/tracking-api.md):
+ *   GET /v1/vehicles/{id}/route?from=&to=&format=json|geojson|gpx|csv   a vehicle's stored fixes
+ *                                              in [from, to), streamed in chunks from Redis
+ *   GET /v1/vehicles/{id}/position             the vehicle's newest fix
+ *   GET /v1/vehicles/nearest?lon=&lat=&radius_m=&limit=   vehicles nearest a point
+ *
+ * Routes are read from the per-day sorted sets written by ingest.c (ingest.h has the layout).
+ * An export never holds the route in memory: it walks the day keys from `from` to `to` and,
+ * within each day, fetches at most ROUTE_CHUNK members after a (score, member) cursor, formats
+ * them, hands them to the client, and only then fetches the next chunk. While the client's
+ * backlog is above ROUTE_MAX_BACKLOG the formatted chunk waits (retried every ROUTE_RETRY_MS);
+ * a client that accepts nothing for ROUTE_STALL_MS is dropped.
+ */
+#define LOG_TAG "tracking"
+#include "http/http_v1.h"
+
+#include "common/log.h"
+#include "core/route_member.h"
+#include "core/registry.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/* Longest range one export may cover (from..to). */
+#define ROUTE_MAX_DAYS 31
+/* Members fetched from Redis per command, and formatted before being handed to the client. */
+#define ROUTE_CHUNK 2000
+/* Bytes queued for a client above which the next chunk waits. */
+#define ROUTE_MAX_BACKLOG (1024 * 1024)
+/* How often a waiting chunk retries, and how long a client may accept nothing. */
+#define ROUTE_RETRY_MS 20
+#define ROUTE_STALL_MS 30000
+/* A route member ("seq:time:lat:lon:speed:heading:acc:mode:flags"), see ingest.c. */
+
+#define DAY_MS 86400000LL
+
+/* Nearest-vehicle queries. */
+#define NEAREST_RADIUS_DEFAULT 5000
+#define NEAREST_RADIUS_MAX     100000
+#define NEAREST_LIMIT_DEFAULT  10
+#define NEAREST_LIMIT_MAX      100
+
+/* ---- fixes as stored: route_member.h ---- */
+
+/* Degrees from 1e-7 degrees, exactly 7 decimals (no binary floating point involved). */
+static void fmt_e7(char *out, size_t cap, int64_t v)
+{
+    uint64_t a = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+    snprintf(out, cap, "%s%" PRIu64 ".%07" PRIu64, v < 0 ? "-" : "", a / 10000000u, a % 10000000u);
+}
+
+/* v / 10^decimals with exactly `decimals` decimals, or "null" when absent. */
+static void fmt_scaled(char *out, size_t cap, int has, uint64_t v, int decimals)
+{
+    if (!has) {
+        snprintf(out, cap, "null");
+        return;
+    }
+    uint64_t div = decimals == 2 ? 100 : 1000;
+    snprintf(out, cap, "%" PRIu64 ".%0*" PRIu64, v / div, decimals, v % div);
+}
+
+static const char *mode_name(int mode)
+{
+    switch (mode) {
+    case 0:
+        return "unknown";
+    case 1:
+        return "no_fix";
+    case 2:
+        return "2d";
+    case 3:
+        return "3d";
+    }
+    return NULL;
+}
+
+/* ---- the route export ---- */
+
+enum route_format { RF_JSON, RF_GEOJSON, RF_GPX, RF_CSV };
+
+static const struct {
+    const char *name, *content_type, *ext;
+} route_formats[] = {
+    [RF_JSON] = {"json", "application/json; charset=utf-8", "json"},
+    [RF_GEOJSON] = {"geojson", "application/geo+json", "geojson"},
+    [RF_GPX] = {"gpx", "application/gpx+xml", "gpx"},
+    [RF_CSV] = {"csv", "text/csv; charset=utf-8; header=present", "csv"},
+};
+
+struct route_export {
+    struct dispatchd *d;
+    struct http_call *call; /* NULL once the client went away */
+    enum route_format fmt;
+    char vehicle[LPG_ID_MAX + 1];
+    int64_t from_ms, to_ms; /* [from, to) */
+    int32_t day, last_day;  /* UTC day numbers; day is the one being read */
+    /* Cursor inside the day: the last member handed out, its score, and how many members with
+     * that score were handed out (the LIMIT offset of the next fetch). */
+    int cursor_set;
+    int64_t cursor_ms;
+    long cursor_offset;
+    char cursor_member[ROUTE_MEMBER_MAX];
+    size_t cursor_len;
+    /* GeoJSON is written in two passes over the range: times (properties) then positions
+     * (geometry), checked to be the same fixes by count and hash. */
+    int pass;
+    uint64_t count, hash;
+    uint64_t pass0_count, pass0_hash;
+    uint64_t skipped;     /* members not in the stored format */
+    struct evbuffer *out; /* formatted, not yet accepted by the stream */
+    struct event *retry;
+    int64_t stalled_since; /* 0 while the client keeps up */
+    int started;           /* the stream (200) has started */
+    int in_flight;         /* a store command is pending */
+    int ending;            /* the closer is in `out`: end the stream once it is written */
+    int64_t t0;            /* for the log line */
+};
+
+static void export_free(struct route_export *x)
+{
+    if (x->retry)
+        event_free(x->retry);
+    if (x->out)
+        evbuffer_free(x->out);
+    free(x);
+}
+
+static void export_step(struct route_export *x);
+static void export_flush(struct route_export *x);
+
+/* The client went away: the server has freed the call. */
+static void on_export_closed(void *arg)
+{
+    struct route_export *x = arg;
+    log_info("route export of %s: client went away after %" PRIu64 " fixes", x->vehicle, x->count);
+    x->call = NULL;
+    if (!x->in_flight)
+        export_free(x); /* else freed when the reply arrives */
+}
+
+/* Ends the export without its closing part: a truncated export is not a complete document
+ * (JSON, GeoJSON, GPX) or lacks its "# end" line (CSV). Before the stream started, an error. */
+static void export_abort(struct route_export *x, const char *why)
+{
+    log_warn("route export of %s ended early after %" PRIu64 " fixes: %s", x->vehicle, x->count,
+             why);
+    if (x->call) {
+        if (x->started) {
+            http_stream_end(x->call);
+        } else {
+            char msg[240];
+            snprintf(msg, sizeof(msg), "cannot read the route: %s; retry later", why);
+            http_reply_error(x->call, 503, "store_unavailable", msg, NULL);
+        }
+    }
+    export_free(x);
+}
+
+static void export_day_key(const struct route_export *x, char *out, size_t cap)
+{
+    char rel[LPG_ID_MAX + 32];
+    route_day_key(x->vehicle, x->day, rel, sizeof(rel));
+    store_key(x->d->store, out, cap, rel);
+}
+
+static void add_instant(struct evbuffer *b, int64_t ms)
+{
+    char t[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(ms, t);
+    evbuffer_add(b, t, LPG_JSON_INSTANT_LEN);
+}
+
+static void export_opener(struct route_export *x)
+{
+    char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(x->from_ms, from);
+    lpg_json_instant_format(x->to_ms, to);
+    switch (x->fmt) {
+    case RF_JSON:
+        evbuffer_add_printf(x->out, "{\"vehicle\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"fixes\":[",
+                            x->vehicle, from, to);
+        break;
+    case RF_GEOJSON:
+        evbuffer_add_printf(x->out,
+                            "{\"type\":\"Feature\",\"properties\":{\"vehicle\":\"%s\",\"from\":"
+                            "\"%s\",\"to\":\"%s\",\"times\":[",
+                            x->vehicle, from, to);
+        break;
+    case RF_GPX:
+        /* Vehicle ids are [A-Za-z0-9_.-] (lpg_id_valid): nothing to escape. */
+        evbuffer_add_printf(
+            x->out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<gpx version=\"1.1\" creator=\"lpg-dispatch\" "
+            "xmlns=\"http://www.topografix.com/GPX/1/1\" "
+            "xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/TrackPointExtension/v2\" "
+            "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+            "xsi:schemaLocation=\"http://www.topografix.com/GPX/1/1 "
+            "http://www.topografix.com/GPX/1/1/gpx.xsd\">\n"
+            "<metadata><name>vehicle %s, %s to %s</name></metadata>\n"
+            "<trk><name>%s</name><trkseg>\n",
+            x->vehicle, from, to, x->vehicle);
+        break;
+    case RF_CSV:
+        evbuffer_add_printf(x->out, "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
+                                    "speed_derived\r\n");
+        break;
+    }
+}
+
+static void export_fix(struct route_export *x, const struct route_fix *f)
+{
+    char lat[24], lon[24], sp[32], hd[32], acc[32];
+    fmt_e7(lat, sizeof(lat), f->lat_e7);
+    fmt_e7(lon, sizeof(lon), f->lon_e7);
+    const char *sep = x->count > 0 ? "," : "";
+    const char *mode = mode_name(f->mode);
+    struct evbuffer *b = x->out;
+    switch (x->fmt) {
+    case RF_JSON:
+        /* km/h = cm/s * 0.036: thousandths of km/h are cm/s * 36, printed exactly. */
+        fmt_scaled(sp, sizeof(sp), f->has_speed, f->speed_cm_s * 36, 3);
+        fmt_scaled(hd, sizeof(hd), f->has_heading, f->heading_cdeg, 2);
+        fmt_scaled(acc, sizeof(acc), f->has_acc, f->accuracy_cm, 2);
+        evbuffer_add_printf(b, "%s\n{\"seq\":%" PRIu64 ",\"time\":\"", sep, f->seq);
+        add_instant(b, f->time_ms);
+        evbuffer_add_printf(b,
+                            "\",\"lat\":%s,\"lon\":%s,\"speed_kmh\":%s,\"heading_deg\":%s,"
+                            "\"accuracy_m\":%s,\"mode\":%s%s%s,\"late\":%s,\"speed_derived\":%s}",
+                            lat, lon, sp, hd, acc, mode ? "\"" : "", mode ? mode : "null",
+                            mode ? "\"" : "", (f->flags & 2) ? "true" : "false",
+                            (f->flags & 1) ? "true" : "false");
+        break;
+    case RF_GEOJSON:
+        if (x->pass == 0) {
+            evbuffer_add_printf(b, "%s\n\"", sep);
+            add_instant(b, f->time_ms);
+            evbuffer_add(b, "\"", 1);
+        } else {
+            evbuffer_add_printf(b, "%s\n[%s,%s]", sep, lon, lat);
+        }
+        break;
+    case RF_GPX:
+        evbuffer_add_printf(b, "<trkpt lat=\"%s\" lon=\"%s\"><time>", lat, lon);
+        add_instant(b, f->time_ms);
+        evbuffer_add(b, "</time>", 7);
+        if (f->has_speed || f->has_heading) {
+            evbuffer_add_printf(b, "<extensions><gpxtpx:TrackPointExtension>");
+            if (f->has_speed) {
+                fmt_scaled(sp, sizeof(sp), 1, f->speed_cm_s, 2); /* m/s */
+                evbuffer_add_printf(b, "<gpxtpx:speed>%s</gpxtpx:speed>", sp);
+            }
+            if (f->has_heading) {
+                fmt_scaled(hd, sizeof(hd), 1, f->heading_cdeg, 2);
+                evbuffer_add_printf(b, "<gpxtpx:course>%s</gpxtpx:course>", hd);
+            }
+            evbuffer_add_printf(b, "</gpxtpx:TrackPointExtension></extensions>");
+        }
+        evbuffer_add(b, "</trkpt>\n", 9);
+        break;
+    case RF_CSV:
+        fmt_scaled(sp, sizeof(sp), f->has_speed, f->speed_cm_s * 36, 3);
+        fmt_scaled(hd, sizeof(hd), f->has_heading, f->heading_cdeg, 2);
+        fmt_scaled(acc, sizeof(acc), f->has_acc, f->accuracy_cm, 2);
+        evbuffer_add_printf(b, "%" PRIu64 ",", f->seq);
+        add_instant(b, f->time_ms);
+        evbuffer_add_printf(b, ",%s,%s,%s,%s,%s,%s,%s,%s\r\n", lat, lon, f->has_speed ? sp : "",
+                            f->has_heading ? hd : "", f->has_acc ? acc : "", mode ? mode : "",
+                            (f->flags & 2) ? "true" : "false", (f->flags & 1) ? "true" : "false");
+        break;
+    }
+}
+
+/* FNV-1a over the members of a pass, to check that both GeoJSON passes saw the same fixes. */
+static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
+{
+    if (h == 0)
+        h = 14695981039346656037ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    h ^= 0xff; /* separator */
+    return h * 1099511628211ULL;
+}
+
+/* Every day of the range has been read once: close the document, or start pass 2. */
+static void export_end_of_pass(struct route_export *x)
+{
+    switch (x->fmt) {
+    case RF_JSON:
+        evbuffer_add_printf(x->out, "\n],\"count\":%" PRIu64 "}\n", x->count);
+        break;
+    case RF_GPX:
+        evbuffer_add_printf(x->out, "</trkseg></trk>\n</gpx>\n");
+        break;
+    case RF_CSV:
+        evbuffer_add_printf(x->out, "# end: %" PRIu64 " fixes\r\n", x->count);
+        break;
+    case RF_GEOJSON:
+        if (x->pass == 0) {
+            evbuffer_add_printf(x->out, "],\"count\":%" PRIu64 "},\n\"geometry\":", x->count);
+            if (x->count == 0) {
+                /* No fix: an unlocated Feature (RFC 7946 3.2). */
+                evbuffer_add_printf(x->out, "null}\n");
+                break;
+            }
+            /* One fix is a Point: a LineString needs two positions (RFC 7946 3.1.4). */
+            evbuffer_add_printf(x->out, "{\"type\":\"%s\",\"coordinates\":",
+                                x->count == 1 ? "Point" : "LineString");
+            if (x->count > 1)
+                evbuffer_add(x->out, "[", 1);
+            x->pass = 1;
+            x->pass0_count = x->count;
+            x->pass0_hash = x->hash;
+            x->count = 0;
+            x->hash = 0;
+            x->day = lpg_local_day(x->from_ms, 0);
+            x->cursor_set = 0;
+            return; /* not ending */
+        }
+        if (x->count != x->pass0_count || x->hash != x->pass0_hash) {
+            /* Fixes were stored into the range between the passes (a late upload): the
+             * geometry would not match the times. Leave the document unterminated. */
+            x->ending = 0;
+            return;
+        }
+        evbuffer_add_printf(x->out, "%s}}\n", x->pass0_count > 1 ? "\n]" : "");
+        break;
+    }
+    x->ending = 1;
+}
+
+static void on_export_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    export_flush(arg);
+}
+
+/* Hands `out` to the client, waiting while its backlog is above the cap; then the next step. */
+static void export_flush(struct route_export *x)
+{
+    size_t len = evbuffer_get_length(x->out);
+    if (len > 0) {
+        const char *data = (const char *)evbuffer_pullup(x->out, -1);
+        if (data == NULL || http_stream_write(x->call, data, len, ROUTE_MAX_BACKLOG) != 0) {
+            int64_t now = dispatchd_now_ms();
+            if (x->stalled_since == 0)
+                x->stalled_since = now;
+            if (data == NULL || now - x->stalled_since > ROUTE_STALL_MS) {
+                export_abort(x, data ? "the client stopped reading" : "out of memory");
+                return;
+            }
+            struct timeval tv = {0, ROUTE_RETRY_MS * 1000};
+            evtimer_add(x->retry, &tv);
+            return;
+        }
+        evbuffer_drain(x->out, len);
+        x->stalled_since = 0;
+    }
+    export_step(x);
+}
+
+static void on_export_chunk(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct route_export *x = arg;
+    x->in_flight = 0;
+    if (x->call == NULL) { /* the client went away meanwhile */
+        export_free(x);
+        return;
+    }
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        const char *e = err ? err : store_reply_error(reply);
+        export_abort(x, e ? e : "unexpected reply from the store");
+        return;
+    }
+    if (!x->started) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(http_call_request(x->call));
+        if (x->fmt == RF_GPX || x->fmt == RF_CSV) {
+            char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1], disp[256];
+            lpg_json_instant_format(x->from_ms, from);
+            lpg_json_instant_format(x->to_ms, to);
+            /* "2026-11-20T23:00:00.000Z" -> "20261120T230000Z" */
+            char f[17], t[17];
+            snprintf(f, sizeof(f), "%.4s%.2s%.2sT%.2s%.2s%.2sZ", from, from + 5, from + 8,
+                     from + 11, from + 14, from + 17);
+            snprintf(t, sizeof(t), "%.4s%.2s%.2sT%.2s%.2s%.2sZ", to, to + 5, to + 8, to + 11,
+                     to + 14, to + 17);
+            snprintf(disp, sizeof(disp), "attachment; filename=\"route-%s-%s-%s.%s\"", x->vehicle,
+                     f, t, route_formats[x->fmt].ext);
+            evhttp_add_header(h, "Content-Disposition", disp);
+        }
+        x->started = 1;
+        http_stream_start(x->call, route_formats[x->fmt].content_type, on_export_closed, x);
+        export_opener(x);
+    }
+    size_t n = reply->elements;
+    long same = 0; /* members of this chunk with the last member's score */
+    int64_t last_ms = 0;
+    const struct redisReply *last = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct redisReply *e = reply->element[i];
+        struct route_fix f;
+        if (e->type != REDIS_REPLY_STRING || route_member_parse(e->str, e->len, &f) != 0) {
+            x->skipped++;
+            continue;
+        }
+        if (f.time_ms != last_ms)
+            same = 0;
+        same++;
+        last_ms = f.time_ms;
+        last = e;
+        /* Members at the cursor's score sort by member (byte order): those not after the
+         * cursor's member were sent already (possible when fixes were added meanwhile). */
+        if (x->cursor_set && f.time_ms == x->cursor_ms) {
+            size_t l = e->len < x->cursor_len ? e->len : x->cursor_len;
+            int c = memcmp(e->str, x->cursor_member, l);
+            if (c < 0 || (c == 0 && e->len <= x->cursor_len))
+                continue;
+        }
+        if (x->pass == 1 && x->count >= x->pass0_count) {
+            x->count++; /* more fixes than pass 1: reported at the end of the pass */
+            continue;
+        }
+        export_fix(x, &f);
+        x->count++;
+        x->hash = fnv1a(x->hash, e->str, e->len);
+    }
+    if (n == ROUTE_CHUNK && last != NULL) {
+        /* Possibly more in this day: continue after the last member. */
+        if (x->cursor_set && last_ms == x->cursor_ms && same == (long)n)
+            x->cursor_offset += same;
+        else
+            x->cursor_offset = same;
+        x->cursor_set = 1;
+        x->cursor_ms = last_ms;
+        x->cursor_len = last->len < sizeof(x->cursor_member) ? last->len : sizeof(x->cursor_member);
+        memcpy(x->cursor_member, last->str, x->cursor_len);
+    } else {
+        x->day++;
+        x->cursor_set = 0;
+    }
+    export_flush(x);
+}
+
+static void export_fetch(struct route_export *x)
+{
+    char key[256], min[24], max[24], off[24], cnt[24];
+    export_day_key(x, key, sizeof(key));
+    snprintf(min, sizeof(min), "%" PRId64, x->cursor_set ? x->cursor_ms : x->from_ms);
+    snprintf(max, sizeof(max), "(%" PRId64, x->to_ms);
+    snprintf(off, sizeof(off), "%ld", x->cursor_set ? x->cursor_offset : 0L);
+    snprintf(cnt, sizeof(cnt), "%d", ROUTE_CHUNK);
+    const char *argv[] = {"ZRANGEBYSCORE", key, min, max, "LIMIT", off, cnt};
+    const char *why;
+    if (store_command_argv(x->d->store, on_export_chunk, x, 7, argv, NULL, &why) != 0) {
+        export_abort(x, why);
+        return;
+    }
+    x->in_flight = 1;
+}
+
+static void export_step(struct route_export *x)
+{
+    if (x->ending) {
+        double s = (double)(dispatchd_now_ms() - x->t0) / 1000.0;
+        log_info("route export of %s (%s): %" PRIu64 " fixes in %.3f s%s", x->vehicle,
+                 route_formats[x->fmt].name, x->fmt == RF_GEOJSON ? x->pass0_count : x->count, s,
+                 x->skipped ? " (some members skipped: not in the stored format)" : "");
+        http_stream_end(x->call);
+        export_free(x);
+        return;
+    }
+    if (x->d->shutting_down) {
+        export_abort(x, "dispatchd is shutting down");
+        return;
+    }
+    if (x->day > x->last_day) {
+        int pass = x->pass;
+        export_end_of_pass(x);
+        if (!x->ending && x->pass == pass) {
+            export_abort(x, "fixes were stored into the range during the export");
+            return;
+        }
+        export_flush(x);
+        return;
+    }
+    export_fetch(x);
+}
+
+static void handle_route(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
+    if (v == NULL)
+        return;
+    int64_t from, to;
+    if (v1_query_instant(call, "from", &from) != 0 || v1_query_instant(call, "to", &to) != 0)
+        return;
+    if (to <= from) {
+        http_reply_error(call, 400, "invalid_parameter", "to must be after from", "to");
+        return;
+    }
+    if (to - from > ROUTE_MAX_DAYS * DAY_MS) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "the range may cover at most %d days", ROUTE_MAX_DAYS);
+        http_reply_error(call, 400, "range_too_long", msg, "to");
+        return;
+    }
+    const char *fs = http_call_query(call, "format");
+    int fmt = -1;
+    for (int i = 0; i < (int)(sizeof(route_formats) / sizeof(route_formats[0])); i++)
+        if (fs == NULL ? i == RF_JSON : strcmp(fs, route_formats[i].name) == 0)
+            fmt = i;
+    if (fmt < 0) {
+        http_reply_error(call, 400, "invalid_parameter",
+                         "format must be one of json, geojson, gpx, csv", "format");
+        return;
+    }
+    struct route_export *x = calloc(1, sizeof(*x));
+    if (x)
+        x->out = evbuffer_new();
+    if (x)
+        x->retry = evtimer_new(d->base, on_export_retry, x);
+    if (x == NULL || x->out == NULL || x->retry == NULL) {
+        if (x)
+            export_free(x);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    x->d = d;
+    x->call = call;
+    x->fmt = (enum route_format)fmt;
+    snprintf(x->vehicle, sizeof(x->vehicle), "%s", v->id);
+    x->from_ms = from;
+    x->to_ms = to;
+    x->day = lpg_local_day(from, 0);
+    x->last_day = lpg_local_day(to - 1, 0);
+    x->t0 = dispatchd_now_ms();
+    /* The first fetch happens before the stream starts: a store that is down is a 503. */
+    export_fetch(x);
+}
+
+/* ---- latest position ---- */
+
+struct position_job {
+    struct http_call *call;
+    char vehicle[LPG_ID_MAX + 1];
+};
+
+static const char *hash_field(const struct redisReply *r, const char *name)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const struct redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strcmp(k->str, name) == 0)
+            return v->str;
+    }
+    return NULL;
+}
+
+static void on_position(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct position_job *job = arg;
+    struct http_call *call = job->call;
+    if (err || (reply->type != REDIS_REPLY_ARRAY)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "cannot read the position: %s; retry later",
+                 err ? err : "unexpected reply from the store");
+        http_reply_error(call, 503, "store_unavailable", msg, NULL);
+        free(job);
+        return;
+    }
+    const char *t = hash_field(reply, "time_ms"), *lat = hash_field(reply, "lat_e7"),
+               *lon = hash_field(reply, "lon_e7"), *sp = hash_field(reply, "speed_cm_s"),
+               *seq = hash_field(reply, "seq");
+    int64_t tm, la, lo, sq;
+    json_t *fix = json_null();
+    if (t && lat && lon && seq && route_parse_i64(t, strlen(t), &tm) == 0 &&
+        route_parse_i64(lat, strlen(lat), &la) == 0 && route_parse_i64(lon, strlen(lon), &lo) == 0 &&
+        route_parse_i64(seq, strlen(seq), &sq) == 0) {
+        char when[LPG_JSON_INSTANT_LEN + 1];
+        lpg_json_instant_format(tm, when);
+        uint64_t s = 0;
+        int has_speed = 0;
+        if (sp)
+            route_parse_opt(sp, strlen(sp), &has_speed, &s);
+        fix = json_pack("{s:I, s:s, s:f, s:f, s:o}", "seq", (json_int_t)sq, "time", when, "lat",
+                        (double)la / 1e7, "lon", (double)lo / 1e7, "speed_kmh",
+                        has_speed ? json_real((double)s * 0.036) : json_null());
+    }
+    http_reply_json(call, 200, json_pack("{s:s, s:o}", "vehicle", job->vehicle, "fix", fix));
+    free(job);
+}
+
+static void handle_position(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    const struct lpg_vehicle *v = v1_scoped_vehicle(call, d, p);
+    if (v == NULL)
+        return;
+    struct position_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->call = call;
+    snprintf(job->vehicle, sizeof(job->vehicle), "%s", v->id);
+    char rel[LPG_ID_MAX + 32], key[256];
+    snprintf(rel, sizeof(rel), "vehicle:%s:last", v->id);
+    store_key(d->store, key, sizeof(key), rel);
+    const char *argv[] = {"HGETALL", key};
+    const char *why;
+    if (store_command_argv(d->store, on_position, job, 2, argv, NULL, &why) != 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "cannot read the position: %s; retry later", why);
+        http_reply_error(call, 503, "store_unavailable", msg, NULL);
+        free(job);
+    }
+}
+
+/* ---- nearest vehicles ---- */
+
+struct nearest_job {
+    struct dispatchd *d;
+    struct http_call *call;
+    char enterprise_id[LPG_ID_MAX + 1]; /* "" = every enterprise */
+    int limit;
+};
+
+static void on_nearest(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct nearest_job *job = arg;
+    struct http_call *call = job->call;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        char msg[200];
+        const char *e = err ? err : store_reply_error(reply);
+        snprintf(msg, sizeof(msg), "cannot search positions: %s; retry later",
+                 e ? e : "unexpected reply from the store");
+        http_reply_error(call, 503, "store_unavailable", msg, NULL);
+        free(job);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < reply->elements && (int)json_array_size(items) < job->limit; i++) {
+        /* [name, dist, [lon, lat]] (WITHDIST WITHCOORD) */
+        const struct redisReply *e = reply->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+            e->element[0]->type != REDIS_REPLY_STRING || e->element[2]->type != REDIS_REPLY_ARRAY ||
+            e->element[2]->elements < 2)
+            continue;
+        const struct lpg_vehicle *v = registry_vehicle(job->d->registry, e->element[0]->str);
+        if (v == NULL || (job->enterprise_id[0] && strcmp(v->enterprise_id, job->enterprise_id)))
+            continue;
+        const struct redisReply *dist = e->element[1], *lon = e->element[2]->element[0],
+                                *lat = e->element[2]->element[1];
+        double dm = dist->type == REDIS_REPLY_STRING ? strtod(dist->str, NULL) : 0;
+        double lo = lon->type == REDIS_REPLY_STRING ? strtod(lon->str, NULL) : 0;
+        double la = lat->type == REDIS_REPLY_STRING ? strtod(lat->str, NULL) : 0;
+        json_array_append_new(items, json_pack("{s:s, s:s, s:f, s:{s:f, s:f}}", "vehicle_id", v->id,
+                                               "enterprise_id", v->enterprise_id, "distance_m", dm,
+                                               "location", "lon", lo, "lat", la));
+    }
+    http_reply_json(call, 200, json_pack("{s:o}", "items", items));
+    free(job);
+}
+
+static int query_number(struct http_call *call, const char *name, double lo, double hi, double dflt,
+                        int required, double *out)
+{
+    const char *s = http_call_query(call, name);
+    if (s == NULL && !required) {
+        *out = dflt;
+        return 0;
+    }
+    char *end = NULL;
+    double v = s ? strtod(s, &end) : 0;
+    if (s == NULL || *s == '\0' || *end != '\0' || !(v >= lo && v <= hi)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s %sis a number in [%g, %g]", name,
+                 required ? "is required and " : "", lo, hi);
+        http_reply_error(call, 400, "invalid_parameter", msg, name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void handle_nearest(struct http_call *call, void *ctx)
+{
+    struct dispatchd *d = ctx;
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    if (v1_allow(call, d, p, AUTH_READ,
+                 p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+        return;
+    double lon, lat, radius, limit;
+    if (query_number(call, "lon", -180, 180, 0, 1, &lon) != 0 ||
+        query_number(call, "lat", -85.05112878, 85.05112878, 0, 1, &lat) != 0 ||
+        query_number(call, "radius_m", 1, NEAREST_RADIUS_MAX, NEAREST_RADIUS_DEFAULT, 0, &radius) !=
+            0 ||
+        query_number(call, "limit", 1, NEAREST_LIMIT_MAX, NEAREST_LIMIT_DEFAULT, 0, &limit) != 0)
+        return;
+    if (limit != (double)(int)limit) {
+        http_reply_error(call, 400, "invalid_parameter", "limit must be an integer", "limit");
+        return;
+    }
+    struct nearest_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->d = d;
+    job->call = call;
+    job->limit = (int)limit;
+    if (p->role == AUTH_ROLE_DISPATCHER)
+        snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", p->enterprise_id);
+    char key[256], slon[32], slat[32], srad[32], scount[16];
+    store_key(d->store, key, sizeof(key), "geo:vehicles");
+    snprintf(slon, sizeof(slon), "%.7f", lon);
+    snprintf(slat, sizeof(slat), "%.7f", lat);
+    snprintf(srad, sizeof(srad), "%.3f", radius);
+    snprintf(scount, sizeof(scount), "%d", job->limit);
+    /* A dispatcher's vehicles are filtered after the search, so every vehicle within the
+     * radius is fetched (bounded by the fleet); others get exactly `limit`. */
+    const char *argv[] = {"GEOSEARCH", key,   "FROMLONLAT", slon,        slat,    "BYRADIUS", srad,
+                          "m",         "ASC", "WITHDIST",   "WITHCOORD", "COUNT", scount};
+    int argc = job->enterprise_id[0] ? 11 : 13;
+    const char *why;
+    if (store_command_argv(d->store, on_nearest, job, argc, argv, NULL, &why) != 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "cannot search positions: %s; retry later", why);
+        http_reply_error(call, 503, "store_unavailable", msg, NULL);
+        free(job);
+    }
+}
+
+const struct http_route v1_tracking_routes[] = {
+    /* Before the registry's /v1/vehicles/{id}, which would otherwise take "nearest". */
+    {"GET", "/v1/vehicles/nearest", handle_nearest, HTTP_ROUTE_READ},
+    {"GET", "/v1/vehicles/{id}/route", handle_route, HTTP_ROUTE_READ},
+    {"GET", "/v1/vehicles/{id}/position", handle_position, HTTP_ROUTE_READ},
+};
+const size_t v1_tracking_routes_count = sizeof(v1_tracking_routes) / sizeof(v1_tracking_routes[0]);

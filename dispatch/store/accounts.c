@@ -1,0 +1,510 @@
+/* accounts.c -- users and sessions: in-memory tables, Redis persistence, loading. */
+#define LOG_TAG "accounts"
+#include "store/accounts.h"
+
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/* Buckets of the chained hash tables; a power of two. Users and sessions number in the
+ * thousands at most, so chains stay short without resizing. */
+#define ACC_BUCKETS 1024u
+
+struct user_node {
+    struct user_node *next;
+    struct auth_user user;
+};
+
+struct session_node {
+    struct session_node *next;
+    char digest[AUTH_DIGEST_HEX_LEN + 1];
+    struct auth_principal principal;
+};
+
+struct device_node {
+    struct device_node *next;
+    struct device_record dev;
+};
+
+struct accounts {
+    struct device_node *devices[ACC_BUCKETS];
+    struct user_node *users[ACC_BUCKETS];
+    struct session_node *sessions[ACC_BUCKETS];
+    size_t n_users, n_sessions, n_devices;
+    unsigned refreshing; /* accounts_refresh_user reads in flight */
+};
+
+static unsigned bucket_of(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (ACC_BUCKETS - 1);
+}
+
+struct accounts *accounts_new(void)
+{
+    return calloc(1, sizeof(struct accounts));
+}
+
+void accounts_free(struct accounts *acc)
+{
+    if (acc == NULL)
+        return;
+    for (unsigned b = 0; b < ACC_BUCKETS; b++) {
+        for (struct user_node *n = acc->users[b], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+        for (struct session_node *n = acc->sessions[b], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+        for (struct device_node *n = acc->devices[b], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+    }
+    free(acc);
+}
+
+const struct auth_user *accounts_user(const struct accounts *acc, const char *name)
+{
+    for (struct user_node *n = acc->users[bucket_of(name)]; n; n = n->next)
+        if (strcmp(n->user.name, name) == 0)
+            return &n->user;
+    return NULL;
+}
+
+int accounts_put_user(struct accounts *acc, const struct auth_user *u)
+{
+    unsigned b = bucket_of(u->name);
+    for (struct user_node *n = acc->users[b]; n; n = n->next)
+        if (strcmp(n->user.name, u->name) == 0) {
+            n->user = *u;
+            return 0;
+        }
+    struct user_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return -1;
+    n->user = *u;
+    n->next = acc->users[b];
+    acc->users[b] = n;
+    acc->n_users++;
+    return 0;
+}
+
+size_t accounts_user_count(const struct accounts *acc)
+{
+    return acc->n_users;
+}
+
+/* Users are few: a selection pass per page is simpler than keeping a sorted index. */
+size_t accounts_list_users(const struct accounts *acc, const char *after, size_t limit,
+                           const struct auth_user **out)
+{
+    size_t n = 0;
+    const char *floor = after ? after : "";
+    while (n < limit) {
+        const struct auth_user *best = NULL;
+        for (unsigned b = 0; b < ACC_BUCKETS; b++)
+            for (struct user_node *u = acc->users[b]; u; u = u->next)
+                if (strcmp(u->user.name, floor) > 0 &&
+                    (best == NULL || strcmp(u->user.name, best->name) < 0))
+                    best = &u->user;
+        if (best == NULL)
+            break;
+        out[n++] = best;
+        floor = best->name;
+    }
+    return n;
+}
+
+const struct device_record *accounts_device(const struct accounts *acc, const char *device_id)
+{
+    for (struct device_node *n = acc->devices[bucket_of(device_id)]; n; n = n->next)
+        if (strcmp(n->dev.device_id, device_id) == 0)
+            return &n->dev;
+    return NULL;
+}
+
+int accounts_put_device(struct accounts *acc, const struct device_record *dev)
+{
+    unsigned b = bucket_of(dev->device_id);
+    for (struct device_node *n = acc->devices[b]; n; n = n->next)
+        if (strcmp(n->dev.device_id, dev->device_id) == 0) {
+            n->dev = *dev;
+            return 0;
+        }
+    struct device_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return -1;
+    n->dev = *dev;
+    n->next = acc->devices[b];
+    acc->devices[b] = n;
+    acc->n_devices++;
+    return 0;
+}
+
+static json_t *device_to_json(const struct device_record *dev)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", dev->device_id, "staff_id",
+                     dev->staff_id, "enterprise_id", dev->enterprise_id, "secret_digest",
+                     dev->secret_digest, "created_ms", (json_int_t)dev->created_ms);
+}
+
+static int device_from_json(const json_t *j, struct device_record *out, char *why, size_t cap)
+{
+    memset(out, 0, sizeof(*out));
+    const char *id = json_string_value(json_object_get(j, "device_id"));
+    const char *staff = json_string_value(json_object_get(j, "staff_id"));
+    const char *ent = json_string_value(json_object_get(j, "enterprise_id"));
+    const char *dig = json_string_value(json_object_get(j, "secret_digest"));
+    json_t *created = json_object_get(j, "created_ms");
+    if (!id || !lpg_id_valid(id) || !staff || !lpg_id_valid(staff) || !ent ||
+        !lpg_id_valid(ent) || !dig || strlen(dig) != AUTH_DIGEST_HEX_LEN ||
+        !json_is_integer(created)) {
+        snprintf(why, cap, "a device record needs device_id, staff_id, enterprise_id, "
+                           "secret_digest (64 hex) and created_ms");
+        return -1;
+    }
+    snprintf(out->device_id, sizeof(out->device_id), "%s", id);
+    snprintf(out->staff_id, sizeof(out->staff_id), "%s", staff);
+    snprintf(out->enterprise_id, sizeof(out->enterprise_id), "%s", ent);
+    snprintf(out->secret_digest, sizeof(out->secret_digest), "%s", dig);
+    out->created_ms = (int64_t)json_integer_value(created);
+    return 0;
+}
+
+const struct auth_principal *accounts_session(struct accounts *acc, const char *digest,
+                                              int64_t now_ms)
+{
+    unsigned b = bucket_of(digest);
+    for (struct session_node **pp = &acc->sessions[b]; *pp; pp = &(*pp)->next) {
+        struct session_node *n = *pp;
+        if (strcmp(n->digest, digest) != 0)
+            continue;
+        if (now_ms >= n->principal.expires_ms) {
+            *pp = n->next;
+            free(n);
+            acc->n_sessions--;
+            return NULL;
+        }
+        return &n->principal;
+    }
+    return NULL;
+}
+
+int accounts_put_session(struct accounts *acc, const char *digest,
+                         const struct auth_principal *p)
+{
+    struct session_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return -1;
+    snprintf(n->digest, sizeof(n->digest), "%s", digest);
+    n->principal = *p;
+    unsigned b = bucket_of(digest);
+    n->next = acc->sessions[b];
+    acc->sessions[b] = n;
+    acc->n_sessions++;
+    return 0;
+}
+
+void accounts_remove_session(struct accounts *acc, const char *digest)
+{
+    unsigned b = bucket_of(digest);
+    for (struct session_node **pp = &acc->sessions[b]; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->digest, digest) == 0) {
+            struct session_node *n = *pp;
+            *pp = n->next;
+            free(n);
+            acc->n_sessions--;
+            return;
+        }
+    }
+}
+
+/* ---- persistence ---- */
+
+static int save_json(const struct store *st, struct store_txn *txn, const char *kind,
+                     const char *id, json_t *json, int64_t expire_at_ms)
+{
+    char rel[160], key[256], idx[96], exp[24];
+    snprintf(rel, sizeof(rel), "%s:%s", kind, id);
+    char idxrel[64];
+    snprintf(idxrel, sizeof(idxrel), "index:%s", kind);
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    if (text == NULL || store_key(st, key, sizeof(key), rel) < 0 ||
+        store_key(st, idx, sizeof(idx), idxrel) < 0) {
+        free(text);
+        return -1;
+    }
+    int rc = store_txn_addv(txn, "SET", key, text, NULL) || store_txn_addv(txn, "SADD", idx, id, NULL);
+    if (rc == 0 && expire_at_ms > 0) {
+        snprintf(exp, sizeof(exp), "%lld", (long long)expire_at_ms);
+        rc = store_txn_addv(txn, "PEXPIREAT", key, exp, NULL);
+    }
+    free(text);
+    return rc ? -1 : 0;
+}
+
+int accounts_store_user(const struct store *st, struct store_txn *txn, const struct auth_user *u)
+{
+    return save_json(st, txn, "user", u->name, auth_user_to_store_json(u), 0);
+}
+
+int accounts_store_device(const struct store *st, struct store_txn *txn,
+                          const struct device_record *dev)
+{
+    return save_json(st, txn, "device", dev->device_id, device_to_json(dev), 0);
+}
+
+int accounts_store_session(const struct store *st, struct store_txn *txn, const char *digest,
+                           const struct auth_principal *p)
+{
+    return save_json(st, txn, "session", digest, auth_principal_to_json(p), p->expires_ms);
+}
+
+int accounts_store_session_end(const struct store *st, struct store_txn *txn,
+                               const char *digest)
+{
+    char rel[160], key[256], idx[96];
+    snprintf(rel, sizeof(rel), "session:%s", digest);
+    if (store_key(st, key, sizeof(key), rel) < 0 ||
+        store_key(st, idx, sizeof(idx), "index:session") < 0)
+        return -1;
+    return (store_txn_addv(txn, "DEL", key, NULL) || store_txn_addv(txn, "SREM", idx, digest, NULL))
+               ? -1
+               : 0;
+}
+
+/* ---- one user read again (accounts_refresh_user) ---- */
+
+struct user_refresh {
+    struct accounts *acc;
+    char name[LPG_ID_MAX + 1];
+    accounts_refresh_fn *done;
+    void *arg;
+};
+
+static void on_user_read(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct user_refresh *r = arg;
+    r->acc->refreshing--;
+    if (err == NULL && reply->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loadb(reply->str, reply->len, 0, NULL);
+        struct auth_user u;
+        char why[160] = "not JSON";
+        if (j && auth_user_from_json(j, &u, why, sizeof(why)) == 0 &&
+            strcmp(u.name, r->name) == 0) {
+            const struct auth_user *cur = accounts_user(r->acc, u.name);
+            if (cur == NULL || strcmp(cur->password_hash, u.password_hash) != 0 ||
+                cur->role != u.role || cur->disabled != u.disabled)
+                log_info("user %s %s from the store", u.name, cur ? "reloaded" : "loaded");
+            if (accounts_put_user(r->acc, &u) != 0)
+                log_error("out of memory loading user %s", u.name);
+        } else {
+            log_warn("stored user %s does not load: %s", r->name, why);
+        }
+        json_decref(j);
+    }
+    accounts_refresh_fn *done = r->done;
+    void *done_arg = r->arg;
+    free(r);
+    done(done_arg, err);
+}
+
+int accounts_refresh_user(struct store *st, struct accounts *acc, const char *name,
+                          accounts_refresh_fn *done, void *arg)
+{
+    /* A cap, so that a flood of logins cannot queue unbounded reads. */
+    if (acc->refreshing >= ACCOUNTS_REFRESH_MAX || strlen(name) > LPG_ID_MAX)
+        return -1;
+    char rel[LPG_ID_MAX + 8], key[256];
+    snprintf(rel, sizeof(rel), "user:%s", name);
+    struct user_refresh *r = calloc(1, sizeof(*r));
+    if (r == NULL || store_key(st, key, sizeof(key), rel) < 0) {
+        free(r);
+        return -1;
+    }
+    r->acc = acc;
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    r->done = done;
+    r->arg = arg;
+    const char *argv[] = {"GET", key};
+    const char *why;
+    if (store_command_argv(st, on_user_read, r, 2, argv, NULL, &why) != 0) {
+        free(r);
+        return -1;
+    }
+    acc->refreshing++;
+    return 0;
+}
+
+/* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */
+
+static const char *const phase_kind[] = {"user", "session", "device"};
+static const char *const phase_index[] = {"index:user", "index:session", "index:device"};
+
+struct acc_loader {
+    struct store *st;
+    struct accounts *acc;
+    int64_t now_ms;
+    accounts_load_fn *done;
+    void *arg;
+    int phase; /* 0 users, 1 sessions, 2 devices */
+    char **ids;
+    size_t n_ids;
+};
+
+static void acc_loader_end(struct acc_loader *ld, const char *err)
+{
+    for (size_t i = 0; i < ld->n_ids; i++)
+        free(ld->ids[i]);
+    free(ld->ids);
+    ld->done(ld->arg, err);
+    free(ld);
+}
+
+static void acc_load_phase(struct acc_loader *ld);
+
+static void on_ignored_reply(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg;
+    (void)reply;
+    (void)err;
+}
+
+static void on_acc_mget(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct acc_loader *ld = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
+        return;
+    }
+    size_t stale = 0;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *r = reply->element[i];
+        if (r->type != REDIS_REPLY_STRING) {
+            /* An expired session: Redis dropped its key; drop its index entry too. Idempotent
+             * housekeeping, so it need not go through the writer. */
+            stale++;
+            char idx[96];
+            const char *why;
+            store_key(ld->st, idx, sizeof(idx), phase_index[ld->phase]);
+            const char *srem[] = {"SREM", idx, ld->ids[i]};
+            if (store_command_argv(ld->st, on_ignored_reply, NULL, 3, srem, NULL, &why) != 0)
+                log_debug("could not remove a stale index entry: %s", why);
+            continue;
+        }
+        json_t *j = json_loadb(r->str, r->len, 0, NULL);
+        char why[160] = "not JSON";
+        int rc = -1;
+        if (j && ld->phase == 0) {
+            struct auth_user u;
+            rc = auth_user_from_json(j, &u, why, sizeof(why));
+            if (rc == 0)
+                rc = accounts_put_user(ld->acc, &u);
+        } else if (j && ld->phase == 1) {
+            struct auth_principal p;
+            rc = auth_principal_from_json(j, &p, why, sizeof(why));
+            if (rc == 0 && p.expires_ms > ld->now_ms)
+                rc = accounts_put_session(ld->acc, ld->ids[i], &p);
+        } else if (j) {
+            struct device_record dev;
+            rc = device_from_json(j, &dev, why, sizeof(why));
+            if (rc == 0)
+                rc = accounts_put_device(ld->acc, &dev);
+        }
+        json_decref(j);
+        if (rc != 0) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "stored %s %.64s does not load: %s", phase_kind[ld->phase],
+                     ld->ids[i], why);
+            acc_loader_end(ld, msg);
+            return;
+        }
+    }
+    if (stale)
+        log_debug("%zu expired sessions removed from the index", stale);
+    for (size_t i = 0; i < ld->n_ids; i++)
+        free(ld->ids[i]);
+    free(ld->ids);
+    ld->ids = NULL;
+    ld->n_ids = 0;
+    ld->phase++;
+    acc_load_phase(ld);
+}
+
+static void on_acc_index(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct acc_loader *ld = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
+        return;
+    }
+    const char *kind = phase_kind[ld->phase];
+    if (reply->elements == 0) {
+        ld->phase++;
+        acc_load_phase(ld);
+        return;
+    }
+    size_t n = reply->elements;
+    ld->ids = calloc(n, sizeof(char *));
+    const char **argv = calloc(n + 1, sizeof(char *));
+    char (*keys)[160] = calloc(n, sizeof(*keys));
+    int oom = ld->ids == NULL || argv == NULL || keys == NULL;
+    if (!oom)
+        argv[0] = "MGET";
+    for (size_t i = 0; !oom && i < n; i++) {
+        char rel[140];
+        ld->ids[i] = strdup(reply->element[i]->str ? reply->element[i]->str : "");
+        ld->n_ids = i + 1;
+        snprintf(rel, sizeof(rel), "%s:%.100s", kind, ld->ids[i] ? ld->ids[i] : "");
+        oom = ld->ids[i] == NULL || store_key(ld->st, keys[i], sizeof(keys[i]), rel) < 0;
+        argv[i + 1] = keys[i];
+    }
+    const char *why = "out of memory loading accounts";
+    int rc = oom ? -1 : store_command_argv(ld->st, on_acc_mget, ld, (int)(n + 1), argv, NULL, &why);
+    free(argv);
+    free(keys);
+    if (rc != 0)
+        acc_loader_end(ld, why);
+}
+
+static void acc_load_phase(struct acc_loader *ld)
+{
+    if (ld->phase == 3) {
+        log_info("accounts loaded: %zu users, %zu live sessions, %zu devices", ld->acc->n_users,
+                 ld->acc->n_sessions, ld->acc->n_devices);
+        acc_loader_end(ld, NULL);
+        return;
+    }
+    char idx[96];
+    store_key(ld->st, idx, sizeof(idx), phase_index[ld->phase]);
+    const char *argv[] = {"SMEMBERS", idx};
+    const char *why;
+    if (store_command_argv(ld->st, on_acc_index, ld, 2, argv, NULL, &why) != 0)
+        acc_loader_end(ld, why);
+}
+
+int accounts_load(struct store *st, struct accounts *acc, int64_t now_ms, accounts_load_fn *done,
+                  void *arg)
+{
+    struct acc_loader *ld = calloc(1, sizeof(*ld));
+    if (ld == NULL)
+        return -1;
+    ld->st = st;
+    ld->acc = acc;
+    ld->now_ms = now_ms;
+    ld->done = done;
+    ld->arg = arg;
+    acc_load_phase(ld);
+    return 0;
+}
