@@ -94,8 +94,8 @@ static void on_registry_loaded(void *arg, const char *err, const struct registry
         return;
     }
     log_info("registry loaded: %zu enterprises, %zu zones, %zu staff, %zu vehicles, %zu "
-             "customers, %zu orders", c->enterprises, c->zones, c->staff, c->vehicles,
-             c->customers, c->orders);
+             "customers, %zu orders",
+             c->enterprises, c->zones, c->staff, c->vehicles, c->customers, c->orders);
     if (audit_log_reload(d->audit, on_audit_loaded, d) != 0) {
         d->loading = 0;
         log_error("reading the audit head could not start: the store is down");
@@ -326,8 +326,8 @@ static int dispatchd_start(struct dispatchd *d)
         log_warn("no random seed for the login throttle tables; using the clock");
     seed ^= (uint64_t)dispatchd_now_ms();
     d->guard = login_guard_new(&go, seed);
-    d->hash_pool = work_pool_new(d->base, (int)c->login_workers, (size_t)c->login_queue_max, err,
-                                 sizeof(err));
+    d->hash_pool =
+        work_pool_new(d->base, (int)c->login_workers, (size_t)c->login_queue_max, err, sizeof(err));
     if (d->guard == NULL || d->hash_pool == NULL) {
         log_error("%s", d->hash_pool ? "out of memory" : err);
         return -1;
@@ -512,8 +512,10 @@ static int read_password(const char *name, char *buf, size_t cap)
 static int create_admin(const struct dispatchd_config *cfg, const char *name)
 {
     if (!lpg_id_valid(name)) {
-        fprintf(stderr, "dispatchd: --create-admin: '%s' is not a valid user name "
-                        "(1..64 characters of [A-Za-z0-9_.-])\n", name);
+        fprintf(stderr,
+                "dispatchd: --create-admin: '%s' is not a valid user name "
+                "(1..64 characters of [A-Za-z0-9_.-])\n",
+                name);
         return 2;
     }
     char password[AUTH_PASSWORD_MAX + 2];
@@ -663,8 +665,8 @@ static void raise_fd_limit(const struct dispatchd_config *cfg)
     rlim_t want = (rlim_t)(cfg->handset_max_connections + cfg->http_max_connections + 64);
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
         log_warn("open-file limit %llu is below the connection caps (%llu descriptors); raise "
-                 "LimitNOFILE / ulimit -n", (unsigned long long)rl.rlim_cur,
-                 (unsigned long long)want);
+                 "LimitNOFILE / ulimit -n",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 int main(int argc, char **argv)

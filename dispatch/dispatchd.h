@@ -80,7 +80,7 @@ struct dispatchd {
     struct delivery_policy delivery_cfg;     /* loading and hand-over rules (settings) */
     int64_t rectification_ms;                /* deadline of a rectification notice */
     struct delivery_stats delivery_stats;
-    struct http_route *routes;      /* the combined route table (owned) */
+    struct http_route *routes; /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */
     struct timespec started;        /* CLOCK_MONOTONIC at start, for uptime */

@@ -228,12 +228,13 @@ static enum geo_status world_build(struct world *w, const struct geo_multipolygo
                 const struct geo_ring *ring = h == 0 ? &poly->outer : &poly->holes[h - 1];
                 size_t len = ring_open_len(ring);
                 struct ring_info *ri = &w->rings[r];
-                *ri = (struct ring_info){(uint32_t)v, (uint32_t)len, (uint32_t)i, (uint32_t)h,
-                                         (uint8_t)m, 0, h > 0};
+                *ri = (struct ring_info){
+                    (uint32_t)v, (uint32_t)len, (uint32_t)i, (uint32_t)h, (uint8_t)m, 0, h > 0};
                 i128 area2 = 0;
                 for (size_t k = 0; k < len; k++) {
-                    w->pt[v + k] = (struct qpt){(int64_t)llround(ring->pts[k].lon / GEO_BOUNDARY_TOL_DEG),
-                                                (int64_t)llround(ring->pts[k].lat / GEO_BOUNDARY_TOL_DEG)};
+                    w->pt[v + k] =
+                        (struct qpt){(int64_t)llround(ring->pts[k].lon / GEO_BOUNDARY_TOL_DEG),
+                                     (int64_t)llround(ring->pts[k].lat / GEO_BOUNDARY_TOL_DEG)};
                     w->ring_of[v + k] = (uint32_t)r;
                 }
                 for (size_t k = 0; k < len; k++)
@@ -276,8 +277,8 @@ static void pull(struct world *w, int32_t x)
     struct tnode *t = w->t;
     unsigned c = edge_color(w, x);
     for (unsigned k = 0; k < 2; k++)
-        t[x].cnt[k] = (k == c) + (t[x].l >= 0 ? t[t[x].l].cnt[k] : 0) +
-                      (t[x].r >= 0 ? t[t[x].r].cnt[k] : 0);
+        t[x].cnt[k] =
+            (k == c) + (t[x].l >= 0 ? t[t[x].l].cnt[k] : 0) + (t[x].r >= 0 ? t[t[x].r].cnt[k] : 0);
 }
 
 static void pull_up(struct world *w, int32_t x)
@@ -353,10 +354,10 @@ static void tree_remove(struct world *w, int32_t s)
 {
     struct tnode *t = w->t;
     while (t[s].l >= 0 || t[s].r >= 0) {
-        int32_t c = t[s].l < 0                    ? t[s].r
-                    : t[s].r < 0                  ? t[s].l
+        int32_t c = t[s].l < 0                      ? t[s].r
+                    : t[s].r < 0                    ? t[s].l
                     : t[t[s].l].pri > t[t[s].r].pri ? t[s].l
-                                                  : t[s].r;
+                                                    : t[s].r;
         rotate_up(w, c);
     }
     int32_t p = t[s].p;
@@ -539,8 +540,8 @@ static bool pair_ok(const struct world *w, int32_t s, int32_t t, struct geo_simp
     if (s < 0 || t < 0 || !segs_meet(&w->seg[s], &w->seg[t]))
         return true;
     uint32_t rs = w->ring_of[s], rt = w->ring_of[t];
-    if (rs == rt && (ring_next(w, (uint32_t)s) == (uint32_t)t ||
-                     ring_next(w, (uint32_t)t) == (uint32_t)s)) {
+    if (rs == rt &&
+        (ring_next(w, (uint32_t)s) == (uint32_t)t || ring_next(w, (uint32_t)t) == (uint32_t)s)) {
         /* Consecutive edges meet at their shared vertex v; only a fold back is wrong. */
         uint32_t v = ring_next(w, (uint32_t)s) == (uint32_t)t ? (uint32_t)t : (uint32_t)s;
         struct qpt x = w->pt[ring_prev(w, v)], y = w->pt[ring_next(w, v)], pv = w->pt[v];
@@ -551,8 +552,9 @@ static bool pair_ok(const struct world *w, int32_t s, int32_t t, struct geo_simp
         return false;
     }
     enum geo_simple_problem pr = rs == rt ? GEO_SIMPLE_SELF_INTERSECTION
-                                 : w->rings[rs].poly == w->rings[rt].poly ? GEO_SIMPLE_RINGS_INTERSECT
-                                                                          : GEO_SIMPLE_PARTS_INTERSECT;
+                                 : w->rings[rs].poly == w->rings[rt].poly
+                                     ? GEO_SIMPLE_RINGS_INTERSECT
+                                     : GEO_SIMPLE_PARTS_INTERSECT;
     uint32_t a = (uint32_t)(s < t ? s : t), b = (uint32_t)(s < t ? t : s);
     *issue = (struct geo_simple_issue){pr, vref(w, a), vref(w, b)};
     return false;

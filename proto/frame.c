@@ -126,8 +126,8 @@ static void start_payload(struct lpg_frame_decoder *dec)
         /* The raw bytes help spot a peer speaking another protocol ("GET " = 47 45 54 20). */
         set_error(dec, LPG_FRAME_ERR_OVERSIZE,
                   "frame length %lu exceeds maximum %lu bytes (header %02x %02x %02x %02x)",
-                  (unsigned long)n, (unsigned long)dec->max_payload, dec->hdr[0], dec->hdr[1], dec->hdr[2],
-                  dec->hdr[3]);
+                  (unsigned long)n, (unsigned long)dec->max_payload, dec->hdr[0], dec->hdr[1],
+                  dec->hdr[2], dec->hdr[3]);
         return;
     }
     if (reserve(dec, n) != 0) {

@@ -28,7 +28,7 @@
 #include "common/log.h"
 #include "common/timeval_ms.h"
 
-#define AGENT_VERSION "0.1.0"
+#define AGENT_VERSION  "0.1.0"
 #define CREDENTIAL_MAX 256 /* bytes: the protocol's bound on Hello.credential */
 
 struct agent {
@@ -68,8 +68,8 @@ static void pump(struct agent *a)
             return;
         size_t limit = agent_link_batch_limit(a->link);
         uint64_t next;
-        size_t n = agent_spool_read(a->spool, agent_spool_index_first_pending(ix), a->buf, limit,
-                                    &next);
+        size_t n =
+            agent_spool_read(a->spool, agent_spool_index_first_pending(ix), a->buf, limit, &next);
         if (n == 0) {
             /* Every pending record up to `next` was torn (power cut): nothing to send there. */
             log_warn("skipping %llu unreadable spool records",
@@ -231,8 +231,8 @@ static int read_credential(const char *path, char *out, size_t cap)
         p++;
     memmove(out, p, strlen(p) + 1);
     n = strlen(out);
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t' || out[n - 1] == '\n' ||
-                     out[n - 1] == '\r'))
+    while (n > 0 &&
+           (out[n - 1] == ' ' || out[n - 1] == '\t' || out[n - 1] == '\n' || out[n - 1] == '\r'))
         out[--n] = '\0';
     if (n == 0 || n > CREDENTIAL_MAX) {
         log_error("credential_file %s must hold the device secret (1..%d bytes)", path,
@@ -264,8 +264,8 @@ static const struct cfg_program agent_program = {
 static int run(struct agent *a, const char *credential)
 {
     char err[512];
-    a->spool = agent_spool_open(a->cfg.spool_dir, (uint64_t)a->cfg.spool_max_fixes, err,
-                                sizeof(err));
+    a->spool =
+        agent_spool_open(a->cfg.spool_dir, (uint64_t)a->cfg.spool_max_fixes, err, sizeof(err));
     if (!a->spool) {
         log_error("%s", err);
         return 1;
@@ -316,8 +316,8 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     char err[512];
     const char *opt_values[sizeof(agent_options) / sizeof(agent_options[0])];
-    int rc = cfg_parse_args(&agent_program, &a.cfg, argc, argv, opt_values, stdout, err,
-                            sizeof(err));
+    int rc =
+        cfg_parse_args(&agent_program, &a.cfg, argc, argv, opt_values, stdout, err, sizeof(err));
     if (rc != CFG_PARSE_RUN) {
         if (rc == CFG_PARSE_ERROR)
             fprintf(stderr, "lpg-agent: %s\n(try lpg-agent --help)\n", err);

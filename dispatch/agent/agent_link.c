@@ -42,16 +42,16 @@ struct agent_link {
     struct bufferevent *bev;
     SSL_CTX *tls; /* NULL: plain TCP */
     struct lpg_frame_decoder *dec;
-    struct event *retry_ev;   /* reconnect, or end of a hold */
-    struct event *timeout_ev; /* connect+Hello, or the answer to the request in flight */
-    struct event *ping_ev;    /* idle keep-alive */
+    struct event *retry_ev;       /* reconnect, or end of a hold */
+    struct event *timeout_ev;     /* connect+Hello, or the answer to the request in flight */
+    struct event *ping_ev;        /* idle keep-alive */
     struct backoff backoff;       /* reconnections */
     struct backoff retry_backoff; /* refused batches */
     uint64_t next_request_id;
-    uint64_t inflight;       /* request_id awaiting an answer; 0 none */
+    uint64_t inflight; /* request_id awaiting an answer; 0 none */
     bool inflight_is_batch;
     uint64_t inflight_last_seq; /* seq of the last fix of the batch in flight */
-    bool hold;               /* a refused batch waits for retry_ev */
+    bool hold;                  /* a refused batch waits for retry_ev */
     size_t batch_limit;
     uint32_t server_max_frame;
     struct agent_link_counters c;
@@ -130,8 +130,7 @@ static void send_hello(struct agent_link *l)
 static void on_open(struct agent_link *l, const Lpg__V1__Ack *ack)
 {
     l->state = OPEN;
-    l->server_max_frame = ack->has_max_frame && ack->max_frame >= 16 ? ack->max_frame
-                                                                     : 65536;
+    l->server_max_frame = ack->has_max_frame && ack->max_frame >= 16 ? ack->max_frame : 65536;
     backoff_reset(&l->backoff);
     evtimer_del(l->timeout_ev);
     arm(l->ping_ev, l->cfg->ping_interval * 1000);
@@ -252,8 +251,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         size_t plen;
         int rc;
         /* handle() may end the session, which frees the decoder. */
-        while (l->state != DOWN && (rc = lpg_frame_next(l->dec, &payload, &plen)) ==
-                                       LPG_FRAME_READY)
+        while (l->state != DOWN &&
+               (rc = lpg_frame_next(l->dec, &payload, &plen)) == LPG_FRAME_READY)
             handle(l, payload, plen);
         if (l->state == DOWN)
             return;
@@ -314,8 +313,7 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
         /* Connected (BEV_EVENT_CONNECTED) only once the handshake verified the server's
          * certificate and name. */
         SSL *ssl = tls_client_new_ssl(l->tls, l->cfg->server_host);
-        l->bev = ssl ? bufferevent_openssl_socket_new(l->base, -1, ssl,
-                                                      BUFFEREVENT_SSL_CONNECTING,
+        l->bev = ssl ? bufferevent_openssl_socket_new(l->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                       BEV_OPT_CLOSE_ON_FREE)
                      : NULL;
         if (ssl && !l->bev)

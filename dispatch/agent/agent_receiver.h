@@ -37,25 +37,25 @@
 
 /* One TPV as libgps decoded it. Doubles are NaN when the receiver did not say. */
 struct agent_reading {
-    int mode;       /* 0 unknown, 1 no fix, 2 2D, 3 3D */
-    bool has_time;  /* a TPV without "time" */
+    int mode;      /* 0 unknown, 1 no fix, 2 2D, 3 3D */
+    bool has_time; /* a TPV without "time" */
     int64_t time_ms;
-    double lat, lon;      /* degrees */
-    double speed_m_s;     /* ground speed */
-    double track_deg;     /* course over ground, true */
+    double lat, lon;            /* degrees */
+    double speed_m_s;           /* ground speed */
+    double track_deg;           /* course over ground, true */
     double eph_m, epx_m, epy_m; /* horizontal error estimates */
     double alt_msl_m;
-    int satellites_used;  /* -1 unknown */
+    int satellites_used; /* -1 unknown */
 };
 
 struct agent_receiver_counters {
-    uint64_t reports;   /* TPVs offered */
-    uint64_t epochs;    /* fixes produced */
+    uint64_t reports; /* TPVs offered */
+    uint64_t epochs;  /* fixes produced */
     uint64_t no_fix;
     uint64_t no_time;
     uint64_t backwards;
     uint64_t reanchored; /* times the receiver's timeline was taken after a jump back */
-    uint64_t derived;   /* fixes whose speed was derived */
+    uint64_t derived;    /* fixes whose speed was derived */
 };
 
 struct agent_receiver {

@@ -11,8 +11,14 @@
 /* Bytes covered by the CRC: everything after the magic and the CRC itself. */
 #define CRC_FROM 8
 
-enum { FL_SPEED = 1, FL_HEADING = 2, FL_ACCURACY = 4, FL_ALTITUDE = 8, FL_DERIVED = 16,
-       FL_SATELLITES = 32 };
+enum {
+    FL_SPEED = 1,
+    FL_HEADING = 2,
+    FL_ACCURACY = 4,
+    FL_ALTITUDE = 8,
+    FL_DERIVED = 16,
+    FL_SATELLITES = 32
+};
 
 uint32_t agent_spool_crc32(const uint8_t *p, size_t len)
 {
@@ -80,11 +86,10 @@ void agent_spool_fix_encode(const struct agent_fix *f, uint8_t out[AGENT_SPOOL_R
     put32(out + 52, (uint32_t)f->altitude_cm);
     out[56] = f->mode;
     out[57] = f->source;
-    out[58] = (uint8_t)((f->has_speed ? FL_SPEED : 0) | (f->has_heading ? FL_HEADING : 0) |
-                        (f->has_accuracy ? FL_ACCURACY : 0) |
-                        (f->has_altitude ? FL_ALTITUDE : 0) |
-                        (f->speed_derived ? FL_DERIVED : 0) |
-                        (f->has_satellites ? FL_SATELLITES : 0));
+    out[58] =
+        (uint8_t)((f->has_speed ? FL_SPEED : 0) | (f->has_heading ? FL_HEADING : 0) |
+                  (f->has_accuracy ? FL_ACCURACY : 0) | (f->has_altitude ? FL_ALTITUDE : 0) |
+                  (f->speed_derived ? FL_DERIVED : 0) | (f->has_satellites ? FL_SATELLITES : 0));
     out[59] = f->satellites;
     seal(out, FIX_MAGIC);
 }

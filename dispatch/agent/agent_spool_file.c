@@ -15,9 +15,9 @@
 
 #include "common/log.h"
 
-#define REC AGENT_SPOOL_REC_SIZE
-#define RING_OFF (2 * REC) /* the two state slots come first */
-#define SCAN_CHUNK 4096    /* records read at a time while recovering */
+#define REC        AGENT_SPOOL_REC_SIZE
+#define RING_OFF   (2 * REC) /* the two state slots come first */
+#define SCAN_CHUNK 4096      /* records read at a time while recovering */
 
 struct agent_spool {
     int fd;
@@ -181,9 +181,9 @@ static int resize_ring(struct agent_spool *sp, const struct agent_spool_state *s
         agent_spool_fix_encode(&c.v[i], buf);
         rc = pwrite_all(sp->fd, buf, REC, slot_off(agent_spool_slot(&sp->ix, c.v[i].seq)));
     }
-    log_warn("spool %s resized from %llu to %llu fixes: %zu pending kept, %zu dropped",
-             sp->path, (unsigned long long)st->capacity, (unsigned long long)sp->ix.capacity,
-             c.n - skip, skip);
+    log_warn("spool %s resized from %llu to %llu fixes: %zu pending kept, %zu dropped", sp->path,
+             (unsigned long long)st->capacity, (unsigned long long)sp->ix.capacity, c.n - skip,
+             skip);
     free(c.v);
     return rc == 0 ? write_state(sp) : -1;
 }

@@ -14,21 +14,19 @@ size_t agent_status_format(const struct agent_status *s, char *buf, size_t cap)
     gmtime_r(&t, &tm);
     char when[32];
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int n = snprintf(buf, cap,
-                     "gpsd=%s server=%s read=%llu sent=%llu acked=%llu spooled=%llu "
-                     "dropped=%llu no_fix=%llu no_time=%llu backwards=%llu derived=%llu "
-                     "unreadable=%llu next_seq=%llu acked_seq=%llu gpsd_connects=%llu "
-                     "server_connects=%llu pid=%ld updated=%s",
-                     s->gpsd_up ? "up" : "down", s->server_up ? "up" : "down",
-                     (unsigned long long)s->read, (unsigned long long)s->sent,
-                     (unsigned long long)s->acked, (unsigned long long)s->spooled,
-                     (unsigned long long)s->dropped, (unsigned long long)s->no_fix,
-                     (unsigned long long)s->no_time, (unsigned long long)s->backwards,
-                     (unsigned long long)s->derived, (unsigned long long)s->unreadable,
-                     (unsigned long long)s->next_seq, (unsigned long long)s->acked_seq,
-                     (unsigned long long)s->gpsd_connects,
-                     (unsigned long long)s->server_connects, s->pid,
-                     when);
+    int n = snprintf(
+        buf, cap,
+        "gpsd=%s server=%s read=%llu sent=%llu acked=%llu spooled=%llu "
+        "dropped=%llu no_fix=%llu no_time=%llu backwards=%llu derived=%llu "
+        "unreadable=%llu next_seq=%llu acked_seq=%llu gpsd_connects=%llu "
+        "server_connects=%llu pid=%ld updated=%s",
+        s->gpsd_up ? "up" : "down", s->server_up ? "up" : "down", (unsigned long long)s->read,
+        (unsigned long long)s->sent, (unsigned long long)s->acked, (unsigned long long)s->spooled,
+        (unsigned long long)s->dropped, (unsigned long long)s->no_fix,
+        (unsigned long long)s->no_time, (unsigned long long)s->backwards,
+        (unsigned long long)s->derived, (unsigned long long)s->unreadable,
+        (unsigned long long)s->next_seq, (unsigned long long)s->acked_seq,
+        (unsigned long long)s->gpsd_connects, (unsigned long long)s->server_connects, s->pid, when);
     if (n < 0)
         return 0;
     return (size_t)n < cap ? (size_t)n : cap - 1;
@@ -57,8 +55,9 @@ int agent_status_print(const char *dir)
     snprintf(path, sizeof(path), "%s/status", dir);
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "lpg-agent: no status in %s (%s): has the agent run with this "
-                        "spool_dir?\n",
+        fprintf(stderr,
+                "lpg-agent: no status in %s (%s): has the agent run with this "
+                "spool_dir?\n",
                 path, strerror(errno));
         return 1;
     }

@@ -32,8 +32,8 @@ void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const c
     unsigned char rnd[4] = {0, 0, 0, 0};
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         rnd[0] = (unsigned char)now_ms;
-    snprintf(a->id, sizeof(a->id), "a-%" PRId64 "-%02x%02x%02x%02x", now_ms, rnd[0], rnd[1],
-             rnd[2], rnd[3]);
+    snprintf(a->id, sizeof(a->id), "a-%" PRId64 "-%02x%02x%02x%02x", now_ms, rnd[0], rnd[1], rnd[2],
+             rnd[3]);
     snprintf(a->enterprise_id, sizeof(a->enterprise_id), "%s", enterprise);
     snprintf(a->vehicle_id, sizeof(a->vehicle_id), "%s", vehicle);
     snprintf(a->staff_id, sizeof(a->staff_id), "%s", staff);
@@ -73,26 +73,24 @@ const char *alerts_rule_name(const struct lpg_alert *a)
     return a->source[0] ? a->source : rules_table[a->ev.rule]->name;
 }
 
-
 json_t *alerts_to_json(const struct lpg_alert *a)
 {
     const struct rule_event *ev = &a->ev;
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:{s:f, s:f}, s:b, s:s, "
-                          "s:o}",
-                          "id", a->id, "enterprise_id", a->enterprise_id, "vehicle_id",
-                          a->vehicle_id, "staff_id", a->staff_id, "rule",
-                          alerts_rule_name(a), "kind", rule_event_kind_name(ev->kind),
-                          "start", lpg_json_instant(ev->start_ms), "end", lpg_json_instant(ev->end_ms),
-                          "duration_ms", (json_int_t)ev->duration_ms, "position", "lon",
-                          ev->pos.lon, "lat", ev->pos.lat, "late", ev->late, "message",
-                          ev->message, "created_at", lpg_json_instant(a->created_ms));
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:{s:f, s:f}, s:b, s:s, "
+        "s:o}",
+        "id", a->id, "enterprise_id", a->enterprise_id, "vehicle_id", a->vehicle_id, "staff_id",
+        a->staff_id, "rule", alerts_rule_name(a), "kind", rule_event_kind_name(ev->kind), "start",
+        lpg_json_instant(ev->start_ms), "end", lpg_json_instant(ev->end_ms), "duration_ms",
+        (json_int_t)ev->duration_ms, "position", "lon", ev->pos.lon, "lat", ev->pos.lat, "late",
+        ev->late, "message", ev->message, "created_at", lpg_json_instant(a->created_ms));
     if (j && a->source[0] == '\0' && ev->rule == RULE_OVERSPEED) {
         json_object_set_new(j, "max_speed_kmh", json_real(ev->max_speed_kmh));
         json_object_set_new(j, "limit_kmh", json_real(ev->limit));
     }
     if (j && a->source[0] == '\0' && ev->rule == RULE_FATIGUE)
-        json_object_set_new(j, "code", json_string(ev->code == RULE_FATIGUE_DAILY ? "daily"
-                                                                                  : "continuous"));
+        json_object_set_new(j, "code",
+                            json_string(ev->code == RULE_FATIGUE_DAILY ? "daily" : "continuous"));
     if (j && ev->rest_until_ms > 0)
         json_object_set_new(j, "rest_until", lpg_json_instant(ev->rest_until_ms));
     return j;
@@ -112,15 +110,16 @@ static int key_of(const struct dispatchd *d, char *out, size_t cap, const char *
 static int audit_alert(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a)
 {
     const struct rule_event *ev = &a->ev;
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:s, s:I, s:I}", "rule",
-                             alerts_rule_name(a), "event", rule_event_kind_name(ev->kind),
-                             "vehicle_id", a->vehicle_id, "staff_id", a->staff_id, "start_ms",
-                             (json_int_t)ev->start_ms, "end_ms", (json_int_t)ev->end_ms,
-                             "duration_ms", (json_int_t)ev->duration_ms, "late", ev->late,
-                             "message", ev->message, "lon_e7", (json_int_t)llround(ev->pos.lon * 1e7),
-                             "lat_e7", (json_int_t)llround(ev->pos.lat * 1e7));
+    json_t *data = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:s, s:I, s:I}", "rule", alerts_rule_name(a),
+        "event", rule_event_kind_name(ev->kind), "vehicle_id", a->vehicle_id, "staff_id",
+        a->staff_id, "start_ms", (json_int_t)ev->start_ms, "end_ms", (json_int_t)ev->end_ms,
+        "duration_ms", (json_int_t)ev->duration_ms, "late", ev->late, "message", ev->message,
+        "lon_e7", (json_int_t)llround(ev->pos.lon * 1e7), "lat_e7",
+        (json_int_t)llround(ev->pos.lat * 1e7));
     if (data && a->source[0] == '\0' && ev->rule == RULE_OVERSPEED) {
-        json_object_set_new(data, "max_speed_kmh", json_integer((json_int_t)llround(ev->max_speed_kmh)));
+        json_object_set_new(data, "max_speed_kmh",
+                            json_integer((json_int_t)llround(ev->max_speed_kmh)));
         json_object_set_new(data, "limit_kmh", json_integer((json_int_t)llround(ev->limit)));
     }
     char actor[64];
@@ -183,9 +182,8 @@ int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_al
 
 void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handset_conn *c)
 {
-    log_info("%s%s %s: vehicle %s (%s): %s", a->ev.late ? "late " : "",
-             alerts_rule_name(a), rule_event_kind_name(a->ev.kind), a->vehicle_id,
-             a->staff_id, a->ev.message);
+    log_info("%s%s %s: vehicle %s (%s): %s", a->ev.late ? "late " : "", alerts_rule_name(a),
+             rule_event_kind_name(a->ev.kind), a->vehicle_id, a->staff_id, a->ev.message);
     if (a->ev.late)
         return; /* recorded, but not a live alert */
     json_t *j = alerts_to_json(a);
@@ -219,8 +217,8 @@ int alerts_system(struct dispatchd *d, const char *source, const char *message,
     struct lpg_alert a;
     alerts_from_event(&a, &ev, "", "", "", now); /* for its id */
     log_warn("system alert %s (%s): %s", a.id, source, message);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", a.id, "kind", "system", "rule",
-                          source, "message", message, "created_at", lpg_json_instant(now));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", a.id, "kind", "system", "rule", source,
+                          "message", message, "created_at", lpg_json_instant(now));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     /* Live at once, before the record is confirmed: the alert may be about the store itself. */
     if (j)
@@ -328,7 +326,7 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
         snprintf(job->next, sizeof(job->next), "%" PRId64 ".%" PRIu64, last, same);
     }
     const char **argv = calloc(n + 1, sizeof(char *));
-    char (*keys)[256] = calloc(n, sizeof(*keys));
+    char(*keys)[256] = calloc(n, sizeof(*keys));
     if (argv == NULL || keys == NULL) {
         free(argv);
         free(keys);
@@ -378,8 +376,8 @@ static void handle_list(struct http_call *call, void *ctx)
     const char *veh = http_call_query(call, "vehicle_id");
     if (veh) {
         const struct lpg_vehicle *v = lpg_id_valid(veh) ? registry_vehicle(d->registry, veh) : NULL;
-        if (v == NULL || (p->role == AUTH_ROLE_DISPATCHER &&
-                          strcmp(v->enterprise_id, p->enterprise_id) != 0)) {
+        if (v == NULL ||
+            (p->role == AUTH_ROLE_DISPATCHER && strcmp(v->enterprise_id, p->enterprise_id) != 0)) {
             http_reply_error(call, 404, "not_found", "no such vehicle", "vehicle_id");
             return;
         }
@@ -388,8 +386,8 @@ static void handle_list(struct http_call *call, void *ctx)
         ent = p->enterprise_id;
     }
     if (ent == NULL) {
-        http_reply_error(call, 400, "missing_parameter",
-                         "name an enterprise_id or a vehicle_id", "enterprise_id");
+        http_reply_error(call, 400, "missing_parameter", "name an enterprise_id or a vehicle_id",
+                         "enterprise_id");
         return;
     }
     if (!lpg_id_valid(ent)) {
@@ -434,8 +432,8 @@ static void handle_list(struct http_call *call, void *ctx)
     snprintf(smax, sizeof(smax), "(%" PRId64, to);
     snprintf(soff, sizeof(soff), "%" PRIu64, at.skip);
     snprintf(slimit, sizeof(slimit), "%d", limit);
-    const char *argv[] = {"ZRANGE", key, smin, smax, "BYSCORE", "LIMIT", soff, slimit,
-                          "WITHSCORES"};
+    const char *argv[] = {"ZRANGE", key,  smin,   smax,        "BYSCORE",
+                          "LIMIT",  soff, slimit, "WITHSCORES"};
     struct list_job *job = calloc(1, sizeof(*job));
     const char *why = "out of memory";
     if (job == NULL) {
@@ -544,8 +542,8 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
         return;
     }
     json_t *data = json_pack("{s:s}", "note", job->note);
-    struct audit_entry e = {dispatchd_now_ms(), "alert_acknowledged", job->principal.user,
-                            job->id, ent, data};
+    struct audit_entry e = {
+        dispatchd_now_ms(), "alert_acknowledged", job->principal.user, job->id, ent, data};
     rc = data ? audit_log_append(d->audit, txn, &e) : -1;
     json_decref(data);
     if (rc != 0) {

@@ -33,9 +33,9 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
-#define WHY_MAX 320
+#define WHY_MAX          320
 #define ORDER_EVENTS_MAX 3 /* transitions one request may make (accepted->arrived->delivered) */
-#define CHECK_KEY_MAX 40
+#define CHECK_KEY_MAX    40
 
 enum delivery_request { DR_SCAN, DR_CHECK, DR_CONFIRM, DR_RETURN };
 
@@ -76,9 +76,9 @@ struct delivery_job {
     json_t *audit;           /* [{kind, subject, data}, ...] */
     json_t *check;           /* the safety-check record, or NULL */
     char check_id[LPG_ID_MAX + 1];
-    struct lpg_alert *alert; /* a compliance alert, or NULL */
-    int orders_changed;      /* order_id changed: publish it once stored */
-    int suspension_changed;  /* a customer's supply was suspended or lifted: re-match */
+    struct lpg_alert *alert;       /* a compliance alert, or NULL */
+    int orders_changed;            /* order_id changed: publish it once stored */
+    int suspension_changed;        /* a customer's supply was suspended or lifted: re-match */
     struct delivery_stats counted; /* added to the service's counters once stored */
     /* reconciliation reply */
     uint32_t rec_loaded, rec_handed, rec_returned, rec_empties;
@@ -96,7 +96,6 @@ static void make_id(char *out, size_t cap, const char *prefix, int64_t now_ms)
              rnd[3]);
 }
 
-
 static json_t *str_or_null(const char *s)
 {
     return s && s[0] ? json_string(s) : json_null();
@@ -105,8 +104,8 @@ static json_t *str_or_null(const char *s)
 json_t *delivery_cylinder_event(int64_t at_ms, const char *event, const char *actor,
                                 const struct lpg_cylinder *c, const char *note)
 {
-    return json_pack("{s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "at", lpg_json_instant(at_ms), "event",
-                     event, "actor", actor, "status", lpg_cylinder_status_name(c->status),
+    return json_pack("{s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "at", lpg_json_instant(at_ms),
+                     "event", event, "actor", actor, "status", lpg_cylinder_status_name(c->status),
                      "order_id", str_or_null(c->order_id), "vehicle_id", str_or_null(c->vehicle_id),
                      "customer_id", str_or_null(c->customer_id), "note", str_or_null(note));
 }
@@ -133,8 +132,8 @@ static int add_audit(struct delivery_job *job, const char *kind, const char *sub
     return e ? json_array_append_new(job->audit, e) : -1;
 }
 
-static int cylinder_moved(struct delivery_job *job, const struct lpg_cylinder *c,
-                          const char *event, const char *note)
+static int cylinder_moved(struct delivery_job *job, const struct lpg_cylinder *c, const char *event,
+                          const char *note)
 {
     json_t *ev = delivery_cylinder_event(job->now_ms, event, job->staff_id, c, note);
     json_t *pair = ev ? json_pack("[s, o]", c->id, ev) : NULL;
@@ -179,7 +178,7 @@ static struct vehicle_fix vehicle_fix_of(const struct lpg_vehicle *v)
 
 /* Cylinders one order may hold at the customer: the order rules' bound on its items. */
 #define ORDER_CYLINDERS_MAX 512
-_Static_assert(LPG_ORDER_ITEMS_MAX * ORDER_RULES_ITEM_COUNT_MAX <= ORDER_CYLINDERS_MAX,
+_Static_assert(LPG_ORDER_ITEMS_MAX *ORDER_RULES_ITEM_COUNT_MAX <= ORDER_CYLINDERS_MAX,
                "an order's cylinders fit the buffers below");
 
 static size_t on_vehicle(const struct registry *reg, const struct lpg_vehicle *v)
@@ -227,8 +226,7 @@ static int record_refusal(struct delivery_job *job, const char *what)
 
 /* A refused hand-over or collection (action "hand_over", "collect_empty"): recorded as a
  * refusal and as a suspected roadside sale, alerted to the dispatchers. */
-static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v,
-                         const char *action)
+static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v, const char *action)
 {
     const struct lpg_staff *s = registry_staff(job->d->registry, job->staff_id);
     job->alert = calloc(1, sizeof(*job->alert));
@@ -238,8 +236,8 @@ static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v,
     snprintf(msg, sizeof(msg), "suspected roadside sale: %s of %s refused (%s)", action,
              job->cylinder_id, job->refusal);
     struct vehicle_fix fix = vehicle_fix_of(v);
-    alerts_compliance(job->alert, "roadside_sale", s->enterprise_id, v ? v->id : "", s->id,
-                      fix.pos, msg, job->now_ms);
+    alerts_compliance(job->alert, "roadside_sale", s->enterprise_id, v ? v->id : "", s->id, fix.pos,
+                      msg, job->now_ms);
     return add_audit(job, "roadside_sale_suspected", job->cylinder_id,
                      json_pack("{s:s, s:s, s:s}", "order_id", job->order_id, "vehicle_id",
                                v ? v->id : "", "alert_id", job->alert->id));
@@ -344,10 +342,10 @@ static int scan_hand_over(struct delivery_job *job, const struct lpg_staff *s,
     double dist = geo_distance_m(fix.pos, cu->location);
     return add_audit(job, "cylinder_handed_over", c->id,
                      /* integers only in audit data (canonical text, audit_log.h) */
-                     json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "order_id", o->id,
-                               "customer_id", cu->id, "vehicle_id", v->id, "distance_m",
-                               (int)lround(dist), "lon_e7", (json_int_t)llround(fix.pos.lon * 1e7),
-                               "lat_e7", (json_int_t)llround(fix.pos.lat * 1e7)));
+                     json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "order_id", o->id, "customer_id",
+                               cu->id, "vehicle_id", v->id, "distance_m", (int)lround(dist),
+                               "lon_e7", (json_int_t)llround(fix.pos.lon * 1e7), "lat_e7",
+                               (json_int_t)llround(fix.pos.lat * 1e7)));
 }
 
 static int scan_collect(struct delivery_job *job, const struct lpg_staff *s,
@@ -414,8 +412,8 @@ static int run_scan(struct delivery_job *job)
 {
     const struct registry *reg = job->d->registry;
     const struct lpg_staff *s = registry_staff(reg, job->staff_id);
-    const struct lpg_vehicle *v = s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id)
-                                                        : NULL;
+    const struct lpg_vehicle *v =
+        s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id) : NULL;
     const struct lpg_order *o = job->order_id[0] ? registry_order(reg, job->order_id) : NULL;
     const struct lpg_cylinder *c = registry_cylinder(reg, job->cylinder_id);
     /* Another enterprise's order looks exactly like a missing one. */
@@ -444,11 +442,10 @@ static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
     json_t *items = json_array();
     for (size_t i = 0; items && i < job->n_items; i++) {
         const struct checklist_item *it = safety_check_item(job->items[i].key);
-        json_array_append_new(items,
-                              json_pack("{s:s, s:s, s:b, s:o}", "item", job->items[i].key,
-                                        "result", check_result_name(job->items[i].result),
-                                        "required", safety_check_required(it, cu->kind), "note",
-                                        str_or_null(job->items[i].note)));
+        json_array_append_new(items, json_pack("{s:s, s:s, s:b, s:o}", "item", job->items[i].key,
+                                               "result", check_result_name(job->items[i].result),
+                                               "required", safety_check_required(it, cu->kind),
+                                               "note", str_or_null(job->items[i].note)));
     }
     const struct lpg_staff *s = registry_staff(job->d->registry, job->staff_id);
     /* The PIN itself is not kept: only that the customer confirmed with one. */
@@ -456,9 +453,9 @@ static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
         "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, "
         "s:o, s:{s:f, s:f}}",
         "id", job->check_id, "enterprise_id", o->enterprise_id, "order_id", o->id, "order_kind",
-        lpg_order_kind_name(o->kind), "cylinder_id", str_or_null(job->cylinder_id),
-        "customer_id", cu->id, "customer_kind", lpg_customer_kind_name(cu->kind), "items", items,
-        "passed", verdict->passed, "findings", str_or_null(verdict->findings), "customer_name",
+        lpg_order_kind_name(o->kind), "cylinder_id", str_or_null(job->cylinder_id), "customer_id",
+        cu->id, "customer_kind", lpg_customer_kind_name(cu->kind), "items", items, "passed",
+        verdict->passed, "findings", str_or_null(verdict->findings), "customer_name",
         job->customer_name, "confirmation", job->signature_ref[0] ? "signature" : "pin",
         "signature_ref", str_or_null(job->signature_ref), "staff_id", job->staff_id, "device_id",
         job->device_id, "vehicle_id", str_or_null(s ? s->vehicle_id : ""), "time",
@@ -524,9 +521,9 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
     char deadline[LPG_JSON_INSTANT_LEN + 1];
     lpg_json_instant_format(job->now_ms + job->d->rectification_ms, deadline);
     if (add_audit(job, "hazard_notice_issued", id,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "customer_id", cu->id, "order_id",
-                            o->id, "check_id", job->check_id, "hazard", verdict->findings,
-                            "deadline", deadline)) != 0)
+                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "customer_id", cu->id, "order_id", o->id,
+                            "check_id", job->check_id, "hazard", verdict->findings, "deadline",
+                            deadline)) != 0)
         return -1;
     if (first && add_audit(job, "supply_suspended", cu->id, json_pack("{s:s}", "notice", id)))
         return -1;
@@ -535,8 +532,8 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
     if (job->alert == NULL)
         return -1;
     char msg[WHY_MAX];
-    snprintf(msg, sizeof(msg), "safety check failed at customer %s: supply suspended (%s)",
-             cu->id, id);
+    snprintf(msg, sizeof(msg), "safety check failed at customer %s: supply suspended (%s)", cu->id,
+             id);
     alerts_compliance(job->alert, "hazard", o->enterprise_id, o->vehicle_id, job->staff_id,
                       cu->location, msg, job->now_ms);
     return 0;
@@ -562,8 +559,8 @@ static int close_notices(struct delivery_job *job, const struct lpg_order *o,
     char after[LPG_ID_MAX + 1] = "";
     size_t n;
     do {
-        n = registry_list_hazards(job->d->registry, o->enterprise_id, after, 64, open_hazard_of,
-                                  &f, open);
+        n = registry_list_hazards(job->d->registry, o->enterprise_id, after, 64, open_hazard_of, &f,
+                                  open);
         for (size_t i = 0; i < n; i++) {
             struct lpg_hazard *h = edit(job, RS_HAZARD, open[i]->id);
             if (h == NULL)
@@ -594,9 +591,8 @@ static int close_notices(struct delivery_job *job, const struct lpg_order *o,
 }
 
 /* Refusals of a check are answered, and recorded in the audit log like a refused scan. */
-__attribute__((format(printf, 3, 4))) static int refuse_check(struct delivery_job *job,
-                                                               const char *code,
-                                                               const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+refuse_check(struct delivery_job *job, const char *code, const char *fmt, ...)
 {
     job->refusal = code;
     va_list ap;
@@ -643,8 +639,7 @@ static int run_check(struct delivery_job *job)
             return refuse_check(job, "cylinder_not_handed_over",
                                 "cylinder %s was not handed over on this order", job->cylinder_id);
         if (c->check_id[0])
-            return refuse_check(job, "already_checked", "cylinder %s has its check already",
-                                c->id);
+            return refuse_check(job, "already_checked", "cylinder %s has its check already", c->id);
     }
     /* Where the check was made: the device's position, else the vehicle's newest fix. */
     struct vehicle_fix fix = vehicle_fix_of(v);
@@ -654,15 +649,15 @@ static int run_check(struct delivery_job *job)
         fix.time_ms = job->now_ms;
         fix.speed_cm_s = 0; /* a person on foot at the door */
     }
-    job->refusal = at_customer_check(cu, &fix, job->now_ms, &d->delivery_cfg, job->why,
-                                     sizeof(job->why));
+    job->refusal =
+        at_customer_check(cu, &fix, job->now_ms, &d->delivery_cfg, job->why, sizeof(job->why));
     if (job->refusal)
         return record_refusal(job, "safety_check");
 
     struct check_answer answers[SAFETY_CHECK_ITEMS_MAX];
     for (size_t i = 0; i < job->n_items; i++)
-        answers[i] = (struct check_answer){job->items[i].key, job->items[i].result,
-                                           job->items[i].note};
+        answers[i] =
+            (struct check_answer){job->items[i].key, job->items[i].result, job->items[i].note};
     struct check_verdict verdict;
     char why[WHY_MAX];
     if (safety_check_evaluate(cu->kind, answers, job->n_items, job->customer_name,
@@ -677,8 +672,8 @@ static int run_check(struct delivery_job *job)
         return -1;
     if (add_audit(job, "safety_check", job->check_id,
                   json_pack("{s:s, s:s, s:o, s:b, s:o}", "order_id", o->id, "customer_id", cu->id,
-                            "cylinder_id", str_or_null(job->cylinder_id), "passed",
-                            verdict.passed, "findings", str_or_null(verdict.findings))) != 0)
+                            "cylinder_id", str_or_null(job->cylinder_id), "passed", verdict.passed,
+                            "findings", str_or_null(verdict.findings))) != 0)
         return -1;
     if (visit && oe->state == LPG_ORDER_ACCEPTED && order_move(job, oe, LPG_ORDER_ARRIVED, NULL))
         return -1;
@@ -746,8 +741,8 @@ static int run_return(struct delivery_job *job)
     struct dispatchd *d = job->d;
     const struct registry *reg = d->registry;
     const struct lpg_staff *s = registry_staff(reg, job->staff_id);
-    const struct lpg_vehicle *v = s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id)
-                                                        : NULL;
+    const struct lpg_vehicle *v =
+        s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id) : NULL;
     if (v == NULL)
         return refuse_check(job, "no_vehicle", "%s", "you are not bound to a vehicle (人车对应)");
     if (v->trip_started_ms == 0)
@@ -794,12 +789,12 @@ static int run_return(struct delivery_job *job)
     size_t missing = json_array_size(job->rec_missing);
     bool balanced = balance == 0 && missing == 0;
     job->counted.reconciliations++;
-    json_t *data = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:O, s:b, s:o}", "vehicle_id",
-                             v->id, "loaded", (int)v->trip_loaded, "handed_over",
-                             (int)v->trip_handed_over, "returned_full",
-                             (int)v->trip_returned_full, "empties", (int)job->rec_empties,
-                             "balance", (int)balance, "missing", job->rec_missing, "balanced",
-                             balanced, "trip_started_at", lpg_json_instant(v->trip_started_ms));
+    json_t *data =
+        json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:O, s:b, s:o}", "vehicle_id", v->id, "loaded",
+                  (int)v->trip_loaded, "handed_over", (int)v->trip_handed_over, "returned_full",
+                  (int)v->trip_returned_full, "empties", (int)job->rec_empties, "balance",
+                  (int)balance, "missing", job->rec_missing, "balanced", balanced,
+                  "trip_started_at", lpg_json_instant(v->trip_started_ms));
     if (add_audit(job, balanced ? "load_reconciled" : "load_mismatch", v->id, data) != 0)
         return -1;
     ve->trip_started_ms = 0;
@@ -811,9 +806,10 @@ static int run_return(struct delivery_job *job)
     if (job->alert == NULL)
         return -1;
     char msg[RULE_EVENT_MESSAGE_MAX];
-    snprintf(msg, sizeof(msg), "load mismatch on vehicle %s: %d loaded, %d handed over, %d "
-             "returned, %zu unaccounted for", v->id, (int)job->rec_loaded, (int)job->rec_handed,
-             (int)job->rec_returned, missing);
+    snprintf(msg, sizeof(msg),
+             "load mismatch on vehicle %s: %d loaded, %d handed over, %d "
+             "returned, %zu unaccounted for",
+             v->id, (int)job->rec_loaded, (int)job->rec_handed, (int)job->rec_returned, missing);
     struct vehicle_fix fix = vehicle_fix_of(v);
     alerts_compliance(job->alert, "load_mismatch", v->enterprise_id, v->id, s->id, fix.pos, msg,
                       job->now_ms);

@@ -166,7 +166,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 86400,
      .default_value = "300",
      .unit = "seconds",
-     .help = "A handset connection that sends nothing for this long is closed (a Ping keeps it open)."},
+     .help =
+         "A handset connection that sends nothing for this long is closed (a Ping keeps it open)."},
     {.name = "handset_max_frame",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, handset_max_frame),
@@ -248,7 +249,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 60000,
      .default_value = "2000",
      .unit = "ms",
-     .help = "Time allowed for one connection attempt to Redis, and for the reply to a health-check PING; past it Redis is declared down."},
+     .help = "Time allowed for one connection attempt to Redis, and for the reply to a "
+             "health-check PING; past it Redis is declared down."},
     {.name = "redis_ping_interval",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, redis_ping_interval),
@@ -399,7 +401,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 200,
      .default_value = "60",
      .unit = "km/h",
-     .help = "Speed limit of dangerous-goods vehicles on ordinary roads (reg.; JT/T 808 0x0055); a zone's own lower limit wins."},
+     .help = "Speed limit of dangerous-goods vehicles on ordinary roads (reg.; JT/T 808 0x0055); a "
+             "zone's own lower limit wins."},
 
     {.name = "speed_limit_expressway",
      .type = CFG_INT,
@@ -417,7 +420,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 600,
      .default_value = "10",
      .unit = "seconds",
-     .help = "Overspeed is raised only when the limit is exceeded continuously this long (JT/T 808 0x0056)."},
+     .help = "Overspeed is raised only when the limit is exceeded continuously this long (JT/T 808 "
+             "0x0056)."},
 
     {.name = "overspeed_warning_margin",
      .type = CFG_INT,
@@ -435,7 +439,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 1440,
      .default_value = "240",
      .unit = "minutes",
-     .help = "Continuous driving without a rest beyond this is fatigue driving (reg.: 4 h; JT/T 808 0x0057)."},
+     .help = "Continuous driving without a rest beyond this is fatigue driving (reg.: 4 h; JT/T "
+             "808 0x0057)."},
 
     {.name = "fatigue_warning",
      .type = CFG_INT,
@@ -444,7 +449,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 120,
      .default_value = "15",
      .unit = "minutes",
-     .help = "The fatigue warning comes this long before the continuous-driving limit (JT/T 808 0x005C)."},
+     .help = "The fatigue warning comes this long before the continuous-driving limit (JT/T 808 "
+             "0x005C)."},
 
     {.name = "daily_driving_max",
      .type = CFG_INT,
@@ -453,7 +459,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 1440,
      .default_value = "480",
      .unit = "minutes",
-     .help = "Cumulative driving per local calendar day beyond this is a violation (JT/T 808 0x0058)."},
+     .help =
+         "Cumulative driving per local calendar day beyond this is a violation (JT/T 808 0x0058)."},
 
     {.name = "min_rest",
      .type = CFG_INT,
@@ -462,7 +469,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 600,
      .default_value = "20",
      .unit = "minutes",
-     .help = "A stop at least this long resets continuous driving (reg.: 20 min; JT/T 808 0x0059)."},
+     .help =
+         "A stop at least this long resets continuous driving (reg.: 20 min; JT/T 808 0x0059)."},
 
     {.name = "stop_speed",
      .type = CFG_INT,
@@ -498,7 +506,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 20,
      .default_value = "4",
      .unit = "years",
-     .help = "A cylinder without a next-inspection date is due this long after its last inspection (or manufacture); overdue cylinders are neither loaded nor handed over."},
+     .help = "A cylinder without a next-inspection date is due this long after its last inspection "
+             "(or manufacture); overdue cylinders are neither loaded nor handed over."},
 
     {.name = "cylinder_design_life",
      .type = CFG_INT,
@@ -516,7 +525,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 50,
      .default_value = "12",
      .unit = "years",
-     .help = "No cylinder is used beyond this age, whatever its record says (even after passing inspection)."},
+     .help = "No cylinder is used beyond this age, whatever its record says (even after passing "
+             "inspection)."},
 
     {.name = "handover_max_distance",
      .type = CFG_INT,
@@ -525,7 +535,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 5000,
      .default_value = "100",
      .unit = "m",
-     .help = "A cylinder leaves the vehicle only this close to the customer's registered location."},
+     .help =
+         "A cylinder leaves the vehicle only this close to the customer's registered location."},
 
     {.name = "handover_max_fix_age",
      .type = CFG_INT,
@@ -534,7 +545,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 3600,
      .default_value = "120",
      .unit = "seconds",
-     .help = "A hand-over needs a vehicle fix at most this old (its position and speed prove where the vehicle is)."},
+     .help = "A hand-over needs a vehicle fix at most this old (its position and speed prove where "
+             "the vehicle is)."},
 
     {.name = "rectification_deadline",
      .type = CFG_INT,
@@ -552,7 +564,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 3600,
      .default_value = "60",
      .unit = "seconds",
-     .help = "Fixes timed further ahead of the server's clock are invalid (use a larger value to replay old or shifted logs)."},
+     .help = "Fixes timed further ahead of the server's clock are invalid (use a larger value to "
+             "replay old or shifted logs)."},
 
     {.name = "fix_max_implied_speed",
      .type = CFG_INT,
@@ -561,7 +574,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 2000,
      .default_value = "250",
      .unit = "km/h",
-     .help = "A fix implying a faster move from the previous one is a position jump and is filtered."},
+     .help =
+         "A fix implying a faster move from the previous one is a position jump and is filtered."},
 
     {.name = "fix_max_accuracy",
      .type = CFG_INT,
@@ -588,7 +602,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 4096,
      .default_value = "32",
      .unit = "logins",
-     .help = "Logins waiting for a password-checking thread, at most; further logins get 503 busy."},
+     .help =
+         "Logins waiting for a password-checking thread, at most; further logins get 503 busy."},
 
     {.name = "auth_max_failures",
      .type = CFG_INT,
@@ -597,7 +612,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 1000,
      .default_value = "5",
      .unit = "failures",
-     .help = "Failed logins of one account (or Hellos of one device) before further attempts are delayed."},
+     .help = "Failed logins of one account (or Hellos of one device) before further attempts are "
+             "delayed."},
 
     {.name = "auth_max_failures_address",
      .type = CFG_INT,
@@ -606,7 +622,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 1000000,
      .default_value = "20",
      .unit = "failures",
-     .help = "Failed logins (or Hellos) from one source address before further attempts from it are delayed."},
+     .help = "Failed logins (or Hellos) from one source address before further attempts from it "
+             "are delayed."},
 
     {.name = "auth_delay",
      .type = CFG_INT,
@@ -615,7 +632,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 3600,
      .default_value = "1",
      .unit = "seconds",
-     .help = "First delay after too many failures; it doubles with each further failure, up to auth_lock_period."},
+     .help = "First delay after too many failures; it doubles with each further failure, up to "
+             "auth_lock_period."},
 
     {.name = "auth_lock_period",
      .type = CFG_INT,
@@ -624,7 +642,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 86400,
      .default_value = "900",
      .unit = "seconds",
-     .help = "Longest delay (the temporary lock); failures are forgotten after this long without one."},
+     .help =
+         "Longest delay (the temporary lock); failures are forgotten after this long without one."},
 
     {.name = "auth_track_max",
      .type = CFG_INT,
@@ -633,7 +652,8 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 1000000,
      .default_value = "10000",
      .unit = "keys",
-     .help = "Accounts, devices or addresses with failures remembered per table; the least recently seen is forgotten first."},
+     .help = "Accounts, devices or addresses with failures remembered per table; the least "
+             "recently seen is forgotten first."},
 
     {.name = "session_ttl",
      .type = CFG_INT,
@@ -663,8 +683,8 @@ static int is_loopback(const char *addr)
 
 /* A listener's TLS settings: both files or neither; in clear only on loopback unless the
  * operator said so. Returns 0, or -1 with the message in buf. */
-static int check_listener_tls(const char *what, const char *bind, const char *cert,
-                              const char *key, bool allow_plaintext, char *buf, size_t len)
+static int check_listener_tls(const char *what, const char *bind, const char *cert, const char *key,
+                              bool allow_plaintext, char *buf, size_t len)
 {
     if ((cert[0] != '\0') != (key[0] != '\0')) {
         snprintf(buf, len, "%s_tls_cert and %s_tls_key must be set together", what, what);
@@ -708,8 +728,7 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
                  (long long)c->cylinder_design_life, (long long)c->cylinder_max_life);
         msg = buf;
     } else if (c->auth_delay > c->auth_lock_period) {
-        snprintf(buf, sizeof buf,
-                 "auth_delay (%lld s) must not exceed auth_lock_period (%lld s)",
+        snprintf(buf, sizeof buf, "auth_delay (%lld s) must not exceed auth_lock_period (%lld s)",
                  (long long)c->auth_delay, (long long)c->auth_lock_period);
         msg = buf;
     } else if (c->http_port == c->handset_port &&

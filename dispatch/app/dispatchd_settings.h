@@ -21,67 +21,67 @@ struct dispatchd_config {
     int log_level; /* enum log_level (log.h) */
 
     /* HTTP API */
-    char *http_bind;          /* address; default loopback */
-    int64_t http_port;        /* TCP port */
-    int64_t http_max_body;    /* bytes */
-    int64_t http_max_headers; /* bytes */
-    int64_t http_timeout;     /* seconds */
-    int64_t http_max_connections; /* count */
-    int64_t http_header_timeout;  /* seconds */
-    int64_t http_body_timeout;    /* seconds */
+    char *http_bind;                   /* address; default loopback */
+    int64_t http_port;                 /* TCP port */
+    int64_t http_max_body;             /* bytes */
+    int64_t http_max_headers;          /* bytes */
+    int64_t http_timeout;              /* seconds */
+    int64_t http_max_connections;      /* count */
+    int64_t http_header_timeout;       /* seconds */
+    int64_t http_body_timeout;         /* seconds */
     int64_t events_max_per_enterprise; /* live-feed streams */
     int64_t events_max_per_user;       /* live-feed streams */
-    char *http_tls_cert;      /* PEM file; "" = plain HTTP */
-    char *http_tls_key;       /* PEM file */
+    char *http_tls_cert;               /* PEM file; "" = plain HTTP */
+    char *http_tls_key;                /* PEM file */
 
     /* handset listener */
-    char *handset_bind;              /* address; default loopback */
-    int64_t handset_port;            /* TCP port */
-    int64_t handset_max_connections; /* count */
-    int64_t handset_idle_timeout;    /* seconds */
-    int64_t handset_max_frame;       /* bytes */
-    int64_t handset_hello_timeout;   /* seconds */
+    char *handset_bind;                              /* address; default loopback */
+    int64_t handset_port;                            /* TCP port */
+    int64_t handset_max_connections;                 /* count */
+    int64_t handset_idle_timeout;                    /* seconds */
+    int64_t handset_max_frame;                       /* bytes */
+    int64_t handset_hello_timeout;                   /* seconds */
     int64_t handset_max_unauthenticated;             /* count */
     int64_t handset_max_unauthenticated_per_address; /* count */
-    char *handset_tls_cert;          /* PEM file; "" = plain TCP */
-    char *handset_tls_key;           /* PEM file */
+    char *handset_tls_cert;                          /* PEM file; "" = plain TCP */
+    char *handset_tls_key;                           /* PEM file */
     bool allow_plaintext; /* a listener without TLS may bind to a non-loopback address */
 
     /* Redis store */
-    char *redis_host;              /* host name or address */
-    int64_t redis_port;            /* TCP port */
-    int64_t redis_connect_timeout; /* ms */
-    int64_t redis_ping_interval;   /* ms */
-    int64_t redis_reconnect_min;   /* ms, first reconnect delay */
-    int64_t redis_reconnect_max;   /* ms, cap of the reconnect backoff */
-    char *redis_user;              /* ACL user; "" = default user */
-    char *redis_password;          /* AUTH password; "" = no AUTH; never logged */
-    char *redis_key_prefix;        /* every key the service writes starts with it */
+    char *redis_host;                    /* host name or address */
+    int64_t redis_port;                  /* TCP port */
+    int64_t redis_connect_timeout;       /* ms */
+    int64_t redis_ping_interval;         /* ms */
+    int64_t redis_reconnect_min;         /* ms, first reconnect delay */
+    int64_t redis_reconnect_max;         /* ms, cap of the reconnect backoff */
+    char *redis_user;                    /* ACL user; "" = default user */
+    char *redis_password;                /* AUTH password; "" = no AUTH; never logged */
+    char *redis_key_prefix;              /* every key the service writes starts with it */
     int64_t redis_memory_watermark;      /* % of maxmemory: /healthz warns, admins alerted */
     int64_t redis_memory_check_interval; /* seconds between INFO memory polls */
 
-    int64_t route_retention_days; /* days of route history kept */
-    int64_t position_batch_max;   /* fixes per PositionBatch */
-    int64_t position_rate_max;    /* fixes/s per device, sustained (ingest.c) */
-    int64_t position_rate_burst;  /* fixes per device at once (token bucket size) */
-    int64_t position_seq_window;  /* largest seq jump above a device's mark */
+    int64_t route_retention_days;       /* days of route history kept */
+    int64_t position_batch_max;         /* fixes per PositionBatch */
+    int64_t position_rate_max;          /* fixes/s per device, sustained (ingest.c) */
+    int64_t position_rate_burst;        /* fixes per device at once (token bucket size) */
+    int64_t position_seq_window;        /* largest seq jump above a device's mark */
     int64_t geometry_ring_vertices_max; /* vertices of one ring of a zone or area */
     int64_t geometry_vertices_max;      /* vertices of one zone or area */
     /* tracking rules and the filters before them (rules.h, fix_filter.h) */
-    int64_t speed_limit_road; /* km/h */
-    int64_t speed_limit_expressway; /* km/h */
-    int64_t overspeed_duration; /* seconds */
+    int64_t speed_limit_road;         /* km/h */
+    int64_t speed_limit_expressway;   /* km/h */
+    int64_t overspeed_duration;       /* seconds */
     int64_t overspeed_warning_margin; /* km/h */
-    int64_t continuous_driving_max; /* minutes */
-    int64_t fatigue_warning; /* minutes */
-    int64_t daily_driving_max; /* minutes */
-    int64_t min_rest; /* minutes */
-    int64_t stop_speed; /* km/h */
-    int64_t zone_exit_duration; /* seconds */
-    int64_t signal_lost_after; /* minutes */
-    int64_t fix_max_future; /* seconds */
-    int64_t fix_max_implied_speed; /* km/h */
-    int64_t fix_max_accuracy; /* m */
+    int64_t continuous_driving_max;   /* minutes */
+    int64_t fatigue_warning;          /* minutes */
+    int64_t daily_driving_max;        /* minutes */
+    int64_t min_rest;                 /* minutes */
+    int64_t stop_speed;               /* km/h */
+    int64_t zone_exit_duration;       /* seconds */
+    int64_t signal_lost_after;        /* minutes */
+    int64_t fix_max_future;           /* seconds */
+    int64_t fix_max_implied_speed;    /* km/h */
+    int64_t fix_max_accuracy;         /* m */
     /* delivery compliance (delivery_rules.h) */
     int64_t cylinder_inspection_interval; /* years */
     int64_t cylinder_design_life;         /* years */
@@ -97,8 +97,8 @@ struct dispatchd_config {
     int64_t auth_delay;                /* seconds, the first delay */
     int64_t auth_lock_period;          /* seconds, the longest delay (the lock) */
     int64_t auth_track_max;            /* keys per throttle table */
-    int64_t session_ttl;      /* seconds an HTTP login session lasts */
-    int64_t shutdown_timeout; /* ms a graceful shutdown waits for in-flight writes */
+    int64_t session_ttl;               /* seconds an HTTP login session lasts */
+    int64_t shutdown_timeout;          /* ms a graceful shutdown waits for in-flight writes */
 };
 
 /* Number of settings; a constant expression, so it can size arrays and static initializers.

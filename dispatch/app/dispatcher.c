@@ -63,7 +63,7 @@ int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
     json_object_set_new(data, "vehicle_id", json_string(o->vehicle_id));
     char kind[48];
     order_event_kind(&ev, kind, sizeof(kind));
-    struct audit_entry e = {ev.at_ms, kind, ev.actor_id[0] ? ev.actor_id : "system", o->id,
+    struct audit_entry e = {ev.at_ms,         kind, ev.actor_id[0] ? ev.actor_id : "system", o->id,
                             o->enterprise_id, data};
     int rc = registry_store_order_event(d->store, txn, o->id, event_json, len) == 0 &&
                      audit_log_append(d->audit, txn, &e) == 0
@@ -213,9 +213,9 @@ static void run_rematch(struct writer *w, void *arg)
     const char *why = "out of memory";
     int rc = txn ? changeset_save(&job->cs, d->store, txn) : -1;
     for (size_t i = 0; rc == 0 && i < job->n_events; i++)
-        rc = job->events[i] ? dispatcher_store_order_event(d, txn, job->event_order[i],
-                                                           job->events[i])
-                            : -1;
+        rc = job->events[i]
+                 ? dispatcher_store_order_event(d, txn, job->event_order[i], job->events[i])
+                 : -1;
     if (rc != 0) {
         store_txn_free(txn);
         writer_finish(w);

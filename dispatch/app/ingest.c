@@ -39,7 +39,7 @@
 #define TRACK_TICK_S 15
 /* Returning freed heap once ingest is idle (see ingest_job_done): how long ingest must have had
  * no batch in flight, and the least time between two trims. */
-#define TRIM_IDLE_MS       500
+#define TRIM_IDLE_MS         500
 #define TRIM_MIN_INTERVAL_MS 10000
 
 /* Per-vehicle tracks and per-connection state come from pools (pool.h: blocks of this many
@@ -62,8 +62,8 @@ struct id_block {
 /* What a connection remembers between batches (handset_conn_data; from tracks->conn_pool). */
 struct ingest_conn {
     struct tracks *t; /* its pool's owner */
-    int loaded;   /* hwm read from the store */
-    uint64_t hwm; /* highest stored seq of this device */
+    int loaded;       /* hwm read from the store */
+    uint64_t hwm;     /* highest stored seq of this device */
 };
 
 /* Per vehicle, whichever device reports for it: the newest stored fix and the rule state
@@ -92,8 +92,8 @@ struct device_rate {
 /* Redis memory as last read (INFO memory), for /healthz, /metrics and the admins' alert. */
 struct redis_memory_watch {
     struct event *poll;
-    int polling;      /* an INFO is in flight */
-    int alerted;      /* above the watermark and alerted; re-armed below it minus a margin */
+    int polling; /* an INFO is in flight */
+    int alerted; /* above the watermark and alerted; re-armed below it minus a margin */
     struct ingest_redis_memory m;
 };
 
@@ -105,9 +105,9 @@ struct tracks {
     size_t n;
     struct event *tick;
     struct dispatchd *d;
-    size_t jobs;          /* batches in flight (created, not yet ended) */
-    struct event *trim;   /* one-shot: ingest went idle */
-    int64_t last_trim_ms; /* monotonic-ish: dispatchd_now_ms() of the last trim */
+    size_t jobs;            /* batches in flight (created, not yet ended) */
+    struct event *trim;     /* one-shot: ingest went idle */
+    int64_t last_trim_ms;   /* monotonic-ish: dispatchd_now_ms() of the last trim */
     struct pool track_pool; /* struct vehicle_track */
     struct id_block *ids;   /* the tracks' vehicle ids, packed (tracks are never removed) */
     struct pool conn_pool;  /* struct ingest_conn */
@@ -126,7 +126,7 @@ struct ingest_job {
     Lpg__V1__PositionBatch *batch; /* a copy (unpacked from our own packing); owned */
     struct lpg_alert *alerts;      /* grown on demand: almost every batch raises none */
     size_t n_alerts, cap_alerts;
-    int batch_borrowed;             /* batch points into the caller's envelope: not ours to free */
+    int batch_borrowed; /* batch points into the caller's envelope: not ours to free */
     /* The rule states once this batch is stored (owned: its late state, if any, moves to the
      * track then, or is freed with the job). */
     struct rules_track rules_after;
@@ -136,7 +136,7 @@ struct ingest_job {
     int has_newest;              /* the batch moved the vehicle's latest position */
     struct geo_point newest_pos;
     int32_t newest_speed_cm_s; /* -1 when the newest fix has no speed */
-    int64_t last_after; /* the track's newest time once this batch is stored */
+    int64_t last_after;        /* the track's newest time once this batch is stored */
 };
 
 /*
@@ -474,9 +474,9 @@ static void store_batch(struct ingest_job *job)
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
         size_t n_ev = 0;
         bool late_evaluated;
-        enum fix_filter_reason fr = rules_track_process_fix(
-            &d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now, &ctx, events,
-            RULES_EVENTS_MAX, &n_ev, &late_evaluated);
+        enum fix_filter_reason fr =
+            rules_track_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now,
+                                    &ctx, events, RULES_EVENTS_MAX, &n_ev, &late_evaluated);
         job->filtered[fr]++;
         if (fr == FIX_FILTER_OUT_OF_ORDER && !late_evaluated)
             d->ingest_stats.events_dropped++; /* no memory for the late state: not evaluated */
@@ -558,8 +558,8 @@ static void store_batch(struct ingest_job *job)
         store_txn_free(txn);
         handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
                            "the batch could not be recorded (audit record unavailable or out "
-                           "of memory); nothing was stored, resend later", job->has_req, job->req,
-                           0);
+                           "of memory); nothing was stored, resend later",
+                           job->has_req, job->req, 0);
         job_end(job);
         return;
     }
@@ -609,7 +609,8 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
         tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
         const redisReply *r = reply->element[2];
         rules_state_init(&tr->rules.live);
-        if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0) {
+        if (r->type == REDIS_REPLY_STRING &&
+            rules_state_decode(&tr->rules.live, r->str, r->len) != 0) {
             /* Better to start the episodes afresh than to refuse the vehicle's positions. */
             log_warn("stored rule state of vehicle %s does not decode; starting afresh",
                      job->vehicle);
@@ -963,8 +964,7 @@ static void on_memory_info(void *arg, const struct redisReply *reply, const char
     }
     const char *why;
     if (store_txn_exec(d->store, txn, on_system_alert_stored, NULL, &why) != 0)
-        log_warn("the Redis memory alert was not recorded (%s); it was logged and sent live",
-                 why);
+        log_warn("the Redis memory alert was not recorded (%s); it was logged and sent live", why);
 }
 
 static void on_memory_poll(evutil_socket_t fd, short what, void *arg)
@@ -1052,8 +1052,7 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct device_rate *rate_get(struct tracks *t, const char *device, double burst,
-                                    int64_t now)
+static struct device_rate *rate_get(struct tracks *t, const char *device, double burst, int64_t now)
 {
     unsigned b = track_bucket(device);
     for (struct device_rate *r = t->rate_buckets[b]; r; r = r->next)
@@ -1189,7 +1188,7 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
         job->batch_borrowed = 1;
         handset_conn_hold(c); /* job_end releases the connection */
         d->tracks->jobs++;    /* and counts the job out */
-        store_batch(job); /* may end (free) the job */
+        store_batch(job);     /* may end (free) the job */
         return;
     }
     /* The device's state must be read first, and the envelope dies when this call returns:

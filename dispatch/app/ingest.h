@@ -26,8 +26,8 @@
  * ms plus a day, refuses its batch whole (REFUSED seq_out_of_window) and never becomes the mark.
  *
  * Positions are attributed to the vehicle bound to the device's person (人车对应); a device
- * whose person has no vehicle gets INVALID_ARGUMENT. Ingest does not go through the writer: a device's
- * connection processes one request at a time, which orders its batches.
+ * whose person has no vehicle gets INVALID_ARGUMENT. Ingest does not go through the writer: a
+ * device's connection processes one request at a time, which orders its batches.
  */
 #ifndef LPG_INGEST_H
 #define LPG_INGEST_H
@@ -54,12 +54,12 @@ void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
  * refuses every write). Passing redis_memory_watermark % of maxmemory raises a system alert to
  * the admins once (alerts_system), re-armed 5 points below the mark. */
 struct ingest_redis_memory {
-    int known;         /* a recent reading (Redis up) */
-    uint64_t used;     /* used_memory, bytes */
-    uint64_t max;      /* maxmemory, bytes; 0 = no limit */
-    int percent;       /* used / max, rounded down; 0 without a limit */
-    int above;         /* at or above the watermark */
-    int64_t read_ms;   /* when read (UTC ms) */
+    int known;       /* a recent reading (Redis up) */
+    uint64_t used;   /* used_memory, bytes */
+    uint64_t max;    /* maxmemory, bytes; 0 = no limit */
+    int percent;     /* used / max, rounded down; 0 without a limit */
+    int above;       /* at or above the watermark */
+    int64_t read_ms; /* when read (UTC ms) */
 };
 const struct ingest_redis_memory *ingest_redis_memory(const struct dispatchd *d);
 

@@ -25,8 +25,8 @@ struct pool {
     size_t per_block; /* objects per block */
     struct pool_block *blocks;
     void *free_list;
-    size_t used;      /* next unused slot of blocks (the newest) */
-    size_t live;      /* objects taken and not given back */
+    size_t used; /* next unused slot of blocks (the newest) */
+    size_t live; /* objects taken and not given back */
     size_t n_blocks;
 };
 

@@ -10,10 +10,10 @@ struct entry {
     uint32_t failures;
     uint32_t pending; /* attempts in flight (throttle_begin) */
     int64_t last_fail_ms;
-    int64_t until_ms; /* blocked before this instant */
-    int64_t block_ms; /* length of the current (or last) block */
-    struct entry *hnext;            /* hash chain */
-    struct entry *newer, *older;    /* recency list: newest at t->newest */
+    int64_t until_ms;            /* blocked before this instant */
+    int64_t block_ms;            /* length of the current (or last) block */
+    struct entry *hnext;         /* hash chain */
+    struct entry *newer, *older; /* recency list: newest at t->newest */
 };
 
 struct throttle {

@@ -64,8 +64,8 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, char *e
         snprintf(errbuf, errlen, "cannot load the private key %s: %s", key_file, e);
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
         ERR_clear_error();
-        snprintf(errbuf, errlen, "the private key %s does not match the certificate %s",
-                 key_file, cert_file);
+        snprintf(errbuf, errlen, "the private key %s does not match the certificate %s", key_file,
+                 cert_file);
     } else {
         /* No session cache: a handset reconnects rarely, and a cache is memory held for
          * connections that are gone. */
@@ -98,8 +98,8 @@ SSL_CTX *tls_client_ctx_new(const char *ca_file, const char *cert_file, const ch
         snprintf(errbuf, errlen, "cannot load the client key %s: %s", key_file, e);
     } else if (with_cert && SSL_CTX_check_private_key(ctx) != 1) {
         ERR_clear_error();
-        snprintf(errbuf, errlen, "the client key %s does not match the certificate %s",
-                 key_file, cert_file);
+        snprintf(errbuf, errlen, "the client key %s does not match the certificate %s", key_file,
+                 cert_file);
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         return ctx;

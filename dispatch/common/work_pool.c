@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include "common/work_pool.h"
 
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

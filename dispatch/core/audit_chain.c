@@ -40,9 +40,8 @@ char *audit_chain_canonical(const struct audit_entry *e, int64_t seq, const char
     json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:s}", "seq", (json_int_t)seq, "at_ms",
                           (json_int_t)e->at_ms, "kind", e->kind, "actor", e->actor, "subject",
                           e->subject, "data", data, "prev", prev_hex);
-    int ok = j != NULL &&
-             (e->enterprise == NULL ||
-              json_object_set_new(j, "enterprise", json_string(e->enterprise)) == 0);
+    int ok = j != NULL && (e->enterprise == NULL ||
+                           json_object_set_new(j, "enterprise", json_string(e->enterprise)) == 0);
     char *text = ok ? json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
@@ -64,8 +63,7 @@ int audit_chain_hash(const char *text, size_t len, char out[AUDIT_HASH_HEX_LEN +
     return 0;
 }
 
-int audit_chain_parse(const char *text, size_t len, int64_t *seq,
-                      char prev[AUDIT_HASH_HEX_LEN + 1])
+int audit_chain_parse(const char *text, size_t len, int64_t *seq, char prev[AUDIT_HASH_HEX_LEN + 1])
 {
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *s = json_object_get(j, "seq");
@@ -83,13 +81,20 @@ int audit_chain_parse(const char *text, size_t len, int64_t *seq,
 const char *audit_break_name(enum audit_break b)
 {
     switch (b) {
-    case AUDIT_OK: return "ok";
-    case AUDIT_HASH_MISMATCH: return "hash_mismatch";
-    case AUDIT_PREV_MISMATCH: return "prev_mismatch";
-    case AUDIT_MISSING: return "missing";
-    case AUDIT_SEQ_MISMATCH: return "seq_mismatch";
-    case AUDIT_UNPARSABLE: return "unparsable";
-    case AUDIT_HEAD_MISMATCH: return "head_mismatch";
+    case AUDIT_OK:
+        return "ok";
+    case AUDIT_HASH_MISMATCH:
+        return "hash_mismatch";
+    case AUDIT_PREV_MISMATCH:
+        return "prev_mismatch";
+    case AUDIT_MISSING:
+        return "missing";
+    case AUDIT_SEQ_MISMATCH:
+        return "seq_mismatch";
+    case AUDIT_UNPARSABLE:
+        return "unparsable";
+    case AUDIT_HEAD_MISMATCH:
+        return "head_mismatch";
     }
     return "unknown";
 }
@@ -140,11 +145,12 @@ static void decide(struct audit_verifier *v, const char *successor_prev)
     if (successor_prev != NULL && strcmp(successor_prev, v->pending_hash) != 0)
         broken(v, AUDIT_PREV_MISMATCH, k + 1,
                "entry %" PRId64 " was changed: its prev is not entry %" PRId64 "'s hash, and its "
-               "own hash is not what its successor recorded", k + 1, k);
+               "own hash is not what its successor recorded",
+               k + 1, k);
     else
         broken(v, AUDIT_HASH_MISMATCH, k,
-               "entry %" PRId64 " was changed: its hash is not what entry %" PRId64 " recorded",
-               k, k + 1);
+               "entry %" PRId64 " was changed: its hash is not what entry %" PRId64 " recorded", k,
+               k + 1);
 }
 
 bool audit_verifier_feed(struct audit_verifier *v, const char *text, size_t len)
@@ -166,7 +172,8 @@ bool audit_verifier_feed(struct audit_verifier *v, const char *text, size_t len)
         else if (seq > m)
             broken(v, AUDIT_MISSING, m,
                    "entry %" PRId64 " is missing from its place (deleted or moved): entry %" PRId64
-                   " is there", m, seq);
+                   " is there",
+                   m, seq);
         else
             broken(v, AUDIT_SEQ_MISMATCH, m,
                    "the entry in place %" PRId64 " carries seq %" PRId64 " (reordered or copied)",

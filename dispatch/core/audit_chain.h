@@ -3,8 +3,9 @@
  * No I/O: audit_log.c feeds it what it reads from Redis; tests feed it tampered sequences.
  *
  * Canonical text: jansson's JSON_SORT_KEYS | JSON_COMPACT (UTF-8 as is), members seq, at_ms,
- * kind, actor, subject, enterprise (only when set), data (an object, {} when none), prev. Reals print with 17 digits and are best
- * avoided in data: integers and strings only keep the text stable across libraries.
+ * kind, actor, subject, enterprise (only when set), data (an object, {} when none), prev. Reals
+ * print with 17 digits and are best avoided in data: integers and strings only keep the text stable
+ * across libraries.
  *
  * How the verifier attributes a broken link. Entry k's hash is recorded by its successor (entry
  * k+1's "prev", or the head for the last entry). When entry k+1's prev differs from hash(k),
@@ -52,12 +53,12 @@ const char *audit_break_name(enum audit_break b);
 
 struct audit_verify_result {
     enum audit_break reason;
-    int64_t first_broken_seq; /* 0 when ok */
-    int64_t checked;          /* entries of the range found intact before the break */
-    int64_t from_seq, to_seq; /* the range verified (after clamping to the head) */
-    int64_t head_seq;         /* the head the entries were checked against */
+    int64_t first_broken_seq;               /* 0 when ok */
+    int64_t checked;                        /* entries of the range found intact before the break */
+    int64_t from_seq, to_seq;               /* the range verified (after clamping to the head) */
+    int64_t head_seq;                       /* the head the entries were checked against */
     char head_hash[AUDIT_HASH_HEX_LEN + 1]; /* its hash (set by audit_log_verify) */
-    char detail[200];         /* for people */
+    char detail[200];                       /* for people */
 };
 
 /* Streaming verifier of entries [from_seq, to_seq]. Feed the stored texts of entries from_seq,
@@ -66,9 +67,9 @@ struct audit_verify_result {
  * audit_verifier_end with the head (the recorded hash of the last entry). */
 struct audit_verifier {
     int64_t from, to, next;
-    char prev[AUDIT_HASH_HEX_LEN + 1]; /* hash of the last entry fed (or the anchor) */
-    bool pending;                      /* a broken link awaits the next one's evidence */
-    int64_t pending_k;                 /* the link k -> k+1 that broke */
+    char prev[AUDIT_HASH_HEX_LEN + 1];         /* hash of the last entry fed (or the anchor) */
+    bool pending;                              /* a broken link awaits the next one's evidence */
+    int64_t pending_k;                         /* the link k -> k+1 that broke */
     char pending_hash[AUDIT_HASH_HEX_LEN + 1]; /* hash(k+1) */
     bool done;
     struct audit_verify_result r;

@@ -17,9 +17,8 @@ void delivery_policy_default(struct delivery_policy *p)
     p->stopped_speed_cm_s = 139; /* 5 km/h */
 }
 
-__attribute__((format(printf, 4, 5))) static const char *refuse(char *why, size_t cap,
-                                                                const char *code,
-                                                                const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static const char *
+refuse(char *why, size_t cap, const char *code, const char *fmt, ...)
 {
     if (why != NULL && cap > 0) {
         va_list ap;
@@ -34,8 +33,8 @@ int32_t cylinder_inspection_due_day(const struct lpg_cylinder *c, const struct d
 {
     if (c->next_inspection_day != LPG_DAY_NONE)
         return c->next_inspection_day;
-    int32_t base = c->last_inspection_day != LPG_DAY_NONE ? c->last_inspection_day
-                                                          : c->manufactured_day;
+    int32_t base =
+        c->last_inspection_day != LPG_DAY_NONE ? c->last_inspection_day : c->manufactured_day;
     return lpg_day_add_years(base, p->inspection_interval_years);
 }
 
@@ -48,8 +47,7 @@ int32_t cylinder_end_of_life_day(const struct lpg_cylinder *c, const struct deli
 }
 
 const char *cylinder_unusable(const struct lpg_cylinder *c, const char *enterprise_id,
-                              int32_t today, const struct delivery_policy *p, char *why,
-                              size_t cap)
+                              int32_t today, const struct delivery_policy *p, char *why, size_t cap)
 {
     char day[11];
     if (strcmp(c->enterprise_id, enterprise_id) != 0)
@@ -69,14 +67,16 @@ const char *cylinder_unusable(const struct lpg_cylinder *c, const char *enterpri
     int32_t due = cylinder_inspection_due_day(c, p);
     if (today > due) {
         lpg_day_format(due, day);
-        return refuse(why, cap, "overdue_inspection",
-                      "cylinder %s was due for inspection on %s", c->id, day);
+        return refuse(why, cap, "overdue_inspection", "cylinder %s was due for inspection on %s",
+                      c->id, day);
     }
     int32_t end = cylinder_end_of_life_day(c, p);
     if (today > end) {
         lpg_day_format(end, day);
-        return refuse(why, cap, "past_service_life", "cylinder %s reached the end of its "
-                      "service life on %s", c->id, day);
+        return refuse(why, cap, "past_service_life",
+                      "cylinder %s reached the end of its "
+                      "service life on %s",
+                      c->id, day);
     }
     return NULL;
 }
@@ -92,8 +92,8 @@ static const char *order_holder_check(const struct lpg_order *o, const struct lp
         return refuse(why, cap, "no_vehicle", "you are not bound to a vehicle (人车对应)");
     if (strcmp(v->id, o->vehicle_id) != 0 || strcmp(v->staff_id, s->id) != 0)
         return refuse(why, cap, "wrong_vehicle",
-                      "order %s travels on vehicle %s; you are bound to %s", o->id,
-                      o->vehicle_id, v->id);
+                      "order %s travels on vehicle %s; you are bound to %s", o->id, o->vehicle_id,
+                      v->id);
     return NULL;
 }
 
@@ -120,8 +120,7 @@ const char *load_check(const struct lpg_order *o, const struct lpg_staff *s,
         if (strcmp(o->items[i].spec, c->spec) == 0)
             wanted += o->items[i].count;
     if (wanted == 0)
-        return refuse(why, cap, "spec_not_ordered", "order %s has no %s cylinder", o->id,
-                      c->spec);
+        return refuse(why, cap, "spec_not_ordered", "order %s has no %s cylinder", o->id, c->spec);
     if (n->loaded_of_spec >= wanted)
         return refuse(why, cap, "spec_already_loaded",
                       "order %s needs %d %s; %d are loaded already", o->id, (int)wanted, c->spec,
@@ -214,12 +213,10 @@ const char *collect_check(const struct lpg_order *o, const struct lpg_staff *s,
     if (code || (code = deliverable(o, why, cap)) != NULL)
         return code;
     if (c == NULL || strcmp(c->enterprise_id, o->enterprise_id) != 0)
-        return refuse(why, cap, "not_owned", "the cylinder is not one of %s's",
-                      o->enterprise_id);
+        return refuse(why, cap, "not_owned", "the cylinder is not one of %s's", o->enterprise_id);
     if (c->status != LPG_CYL_AT_CUSTOMER || strcmp(c->customer_id, o->customer_id) != 0)
-        return refuse(why, cap, "cylinder_not_at_customer",
-                      "cylinder %s is %s, not at customer %s", c->id,
-                      lpg_cylinder_status_name(c->status), o->customer_id);
+        return refuse(why, cap, "cylinder_not_at_customer", "cylinder %s is %s, not at customer %s",
+                      c->id, lpg_cylinder_status_name(c->status), o->customer_id);
     if (cu == NULL)
         return refuse(why, cap, "not_at_customer", "the order's customer no longer exists");
     if ((code = at_customer_check(cu, fix, now_ms, p, why, cap)) != NULL)

@@ -56,8 +56,8 @@ const char *cylinder_unusable(const struct lpg_cylinder *c, const char *enterpri
 
 /* What the vehicle carries now and what an order has loaded, counted by the caller. */
 struct load_counts {
-    int32_t on_vehicle;                       /* full and empty cylinders aboard */
-    int32_t loaded_of_spec;                   /* cylinders of the scanned spec loaded for it */
+    int32_t on_vehicle;     /* full and empty cylinders aboard */
+    int32_t loaded_of_spec; /* cylinders of the scanned spec loaded for it */
 };
 
 const char *load_check(const struct lpg_order *o, const struct lpg_staff *s,

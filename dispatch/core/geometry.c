@@ -395,8 +395,7 @@ static void vertex_words(char *buf, size_t len, bool multi, struct geo_vertex_re
     else
         snprintf(ring, sizeof(ring), "hole %zu", v.ring);
     if (multi)
-        snprintf(buf, len, "polygon %zu ring %zu (%s) vertex %zu", v.poly, v.ring, ring,
-                 v.vertex);
+        snprintf(buf, len, "polygon %zu ring %zu (%s) vertex %zu", v.poly, v.ring, ring, v.vertex);
     else
         snprintf(buf, len, "ring %zu (%s) vertex %zu", v.ring, ring, v.vertex);
 }
@@ -481,8 +480,8 @@ int lpg_geometry_validate(const struct lpg_geometry *g, bool multi, char *msg, s
                  at, is.other.poly);
         break;
     default:
-        snprintf(msg, msg_len, "not a simple polygon: %s at %s",
-                 geo_simple_problem_str(is.problem), at);
+        snprintf(msg, msg_len, "not a simple polygon: %s at %s", geo_simple_problem_str(is.problem),
+                 at);
         break;
     }
     return -1;

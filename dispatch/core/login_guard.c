@@ -21,8 +21,8 @@ struct login_guard {
 };
 
 static const char *const outcome_names[LOGIN_OUTCOME_COUNT] = {
-    [LOGIN_OK] = "ok",           [LOGIN_WRONG] = "wrong", [LOGIN_THROTTLED] = "throttled",
-    [LOGIN_LOCKED] = "locked",   [LOGIN_BUSY] = "busy",
+    [LOGIN_OK] = "ok",         [LOGIN_WRONG] = "wrong", [LOGIN_THROTTLED] = "throttled",
+    [LOGIN_LOCKED] = "locked", [LOGIN_BUSY] = "busy",
 };
 
 const char *login_outcome_name(enum login_outcome o)
@@ -39,8 +39,10 @@ struct login_guard *login_guard_new(const struct login_guard_options *opt, uint6
     struct throttle_policy addr = {opt->max_failures_address, opt->delay_ms, opt->lock_ms};
     for (int k = 0; k < LOGIN_KIND_COUNT; k++) {
         /* Distinct seeds: a collision found in one table says nothing about another. */
-        g->who[k] = throttle_new(opt->track_max, &who, seed ^ (0x9e3779b97f4a7c15ULL * (2u * k + 1)));
-        g->addr[k] = throttle_new(opt->track_max, &addr, seed ^ (0x9e3779b97f4a7c15ULL * (2u * k + 2)));
+        g->who[k] =
+            throttle_new(opt->track_max, &who, seed ^ (0x9e3779b97f4a7c15ULL * (2u * k + 1)));
+        g->addr[k] =
+            throttle_new(opt->track_max, &addr, seed ^ (0x9e3779b97f4a7c15ULL * (2u * k + 2)));
         if (g->who[k] == NULL || g->addr[k] == NULL) {
             login_guard_free(g);
             return NULL;

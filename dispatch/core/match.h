@@ -26,10 +26,10 @@
 #include <stddef.h>
 
 struct match_result {
-    const struct lpg_staff *staff;     /* NULL when nobody is eligible */
+    const struct lpg_staff *staff; /* NULL when nobody is eligible */
     const struct lpg_vehicle *vehicle;
     double distance_m;
-    char reason[LPG_TEXT_MAX + 1];     /* why nobody is eligible; "" when matched */
+    char reason[LPG_TEXT_MAX + 1]; /* why nobody is eligible; "" when matched */
 };
 
 /* Finds the best eligible person for order o (its customer must exist). Returns 0 when

@@ -48,7 +48,7 @@ bool lpg_order_rejected_by(const struct lpg_order *o, const char *staff_id)
 /* GB 5842 welded steel LPG cylinders; the -II variant is the gas-liquid two-phase 50 kg
  * cylinder that may not be supplied to restaurants (§二(四)3). */
 static const struct lpg_cylinder_spec cylinder_specs[] = {
-    {"YSP-4.7", 2.0, false},  {"YSP-12", 5.0, false},    {"YSP-26.2", 11.0, false},
+    {"YSP-4.7", 2.0, false},   {"YSP-12", 5.0, false},   {"YSP-26.2", 11.0, false},
     {"YSP-35.5", 15.0, false}, {"YSP-118", 50.0, false}, {"YSP-118-II", 50.0, true},
 };
 
@@ -64,16 +64,16 @@ const struct lpg_cylinder_spec *lpg_cylinder_spec_find(const char *name)
 
 static const char *const staff_role_names[] = {"driver", "escort", "delivery"};
 static const char *const vehicle_kind_names[] = {"truck", "van", "tricycle", "e-bike"};
-static const char *const customer_kind_names[] = {"household", "restaurant", "school",
-                                                  "hospital",  "market",     "elder-care",
-                                                  "mixed-use"};
-static const char *const order_state_names[] = {"created", "assigned", "accepted",
-                                                "loaded",  "en_route", "arrived",
-                                                "delivered", "failed", "cancelled"};
+static const char *const customer_kind_names[] = {"household", "restaurant", "school",   "hospital",
+                                                  "market",    "elder-care", "mixed-use"};
+static const char *const order_state_names[] = {"created",   "assigned", "accepted",
+                                                "loaded",    "en_route", "arrived",
+                                                "delivered", "failed",   "cancelled"};
 static const char *const order_kind_names[] = {"delivery", "re-inspection"};
 static const char *const cylinder_status_names[] = {
-    "in_stock",       "loaded",           "at_customer", "collected_empty", "returned_empty",
-    "due_inspection", "sent_inspection", "scrapped",    "lost"};
+    "in_stock",        "loaded",         "at_customer",
+    "collected_empty", "returned_empty", "due_inspection",
+    "sent_inspection", "scrapped",       "lost"};
 static const char *const hazard_status_names[] = {"open", "closed"};
 _Static_assert(sizeof(cylinder_status_names) / sizeof(cylinder_status_names[0]) ==
                    LPG_CYL_STATUS_COUNT,

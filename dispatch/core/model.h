@@ -28,14 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LPG_ID_MAX 64         /* bytes of an id, without the NUL */
-#define LPG_NAME_MAX 127      /* bytes of a display name */
-#define LPG_TEXT_MAX 255      /* bytes of an address, a certificate number, a reason */
-#define LPG_NOTES_MAX 511     /* bytes of free-text notes */
-#define LPG_SPEC_MAX 23       /* bytes of a cylinder spec such as "YSP-118-II" */
-#define LPG_ORDER_ITEMS_MAX 8 /* distinct cylinder specs in one order */
-#define LPG_ORDER_REJECTS_MAX 8 /* people remembered as having rejected one order */
-#define LPG_DAY_NONE INT32_MIN
+#define LPG_ID_MAX            64  /* bytes of an id, without the NUL */
+#define LPG_NAME_MAX          127 /* bytes of a display name */
+#define LPG_TEXT_MAX          255 /* bytes of an address, a certificate number, a reason */
+#define LPG_NOTES_MAX         511 /* bytes of free-text notes */
+#define LPG_SPEC_MAX          23  /* bytes of a cylinder spec such as "YSP-118-II" */
+#define LPG_ORDER_ITEMS_MAX   8   /* distinct cylinder specs in one order */
+#define LPG_ORDER_REJECTS_MAX 8   /* people remembered as having rejected one order */
+#define LPG_DAY_NONE          INT32_MIN
 
 /* ---- geometry owned by an entity (enterprise service area, zone) ---- */
 
@@ -93,10 +93,10 @@ struct lpg_zone {
     char id[LPG_ID_MAX + 1];
     char enterprise_id[LPG_ID_MAX + 1];
     char name[LPG_NAME_MAX + 1];
-    struct lpg_geometry shape;  /* must lie within the enterprise's area */
-    int32_t speed_limit_kmh;    /* 0: none beyond the road-class default */
-    bool expressway;            /* road-class default 80 km/h instead of 60 */
-    uint32_t index_id;          /* dense id used in the zone index (assigned by the registry) */
+    struct lpg_geometry shape; /* must lie within the enterprise's area */
+    int32_t speed_limit_kmh;   /* 0: none beyond the road-class default */
+    bool expressway;           /* road-class default 80 km/h instead of 60 */
+    uint32_t index_id;         /* dense id used in the zone index (assigned by the registry) */
     int64_t created_ms;
 };
 
@@ -116,11 +116,11 @@ struct lpg_staff {
     enum lpg_staff_role role;
     char qualification_no[LPG_TEXT_MAX + 1]; /* 从业资格证; "" when missing */
     int32_t qualification_expiry_day;
-    char training_no[LPG_TEXT_MAX + 1];      /* safety-training certificate; "" when missing */
+    char training_no[LPG_TEXT_MAX + 1]; /* safety-training certificate; "" when missing */
     int32_t training_expiry_day;
-    char zone_id[LPG_ID_MAX + 1];            /* "" when not assigned to a zone */
-    char vehicle_id[LPG_ID_MAX + 1];         /* bound vehicle (人车对应); "" when none */
-    char device_id[LPG_ID_MAX + 1];          /* handset; "" when none registered */
+    char zone_id[LPG_ID_MAX + 1];    /* "" when not assigned to a zone */
+    char vehicle_id[LPG_ID_MAX + 1]; /* bound vehicle (人车对应); "" when none */
+    char device_id[LPG_ID_MAX + 1];  /* handset; "" when none registered */
     bool on_duty;
     int64_t rest_until_ms; /* mandatory rest (fatigue) until this instant; 0 when none */
     int32_t active_orders; /* orders assigned and not yet finished (derived, not stored) */
@@ -144,16 +144,16 @@ struct lpg_vehicle {
     enum lpg_vehicle_kind kind;
     char permit_no[LPG_TEXT_MAX + 1]; /* dangerous-goods road transport permit; "" missing */
     int32_t permit_expiry_day;
-    int32_t capacity;         /* cylinders */
+    int32_t capacity;              /* cylinders */
     char staff_id[LPG_ID_MAX + 1]; /* bound person; "" when none (mirrors lpg_staff.vehicle_id) */
-    bool has_position;        /* last known fix (tracking issue); else the zone is used */
+    bool has_position;             /* last known fix (tracking issue); else the zone is used */
     struct geo_point position;
     int64_t position_ms;
     int32_t position_speed_cm_s; /* speed of that fix; -1 when unknown (not stored) */
-    int32_t committed;        /* cylinders on active orders (derived, not stored) */
+    int32_t committed;           /* cylinders on active orders (derived, not stored) */
     /* The load of the current trip, from the first loading scan to the reconciliation at the
      * station (server-owned): loaded - handed over - returned full must be 0 at the end. */
-    int64_t trip_started_ms;  /* 0: no trip open */
+    int64_t trip_started_ms; /* 0: no trip open */
     int32_t trip_loaded, trip_handed_over, trip_returned_full, trip_empties;
     int64_t created_ms;
 };
@@ -187,7 +187,7 @@ struct lpg_customer {
     enum lpg_customer_kind kind;
     struct geo_point location;
     char address[LPG_TEXT_MAX + 1];
-    uint32_t premises; /* enum lpg_premises bits */
+    uint32_t premises;                  /* enum lpg_premises bits */
     char contract_no[LPG_TEXT_MAX + 1]; /* supply contract (供用气合同); "" when none */
     int32_t contract_from_day;
     int32_t contract_to_day;
@@ -199,7 +199,7 @@ struct lpg_customer {
 /* ---- orders ---- */
 
 enum lpg_order_state {
-    LPG_ORDER_CREATED,  /* accepted by the rules, not yet assigned (waiting, with a reason) */
+    LPG_ORDER_CREATED, /* accepted by the rules, not yet assigned (waiting, with a reason) */
     LPG_ORDER_ASSIGNED,
     LPG_ORDER_ACCEPTED,
     LPG_ORDER_LOADED,
@@ -252,9 +252,9 @@ int32_t lpg_order_cylinders(const struct lpg_order *o);
 /* ---- cylinder specs ---- */
 
 struct lpg_cylinder_spec {
-    const char *name;   /* "YSP-12", "YSP-35.5", "YSP-118", "YSP-118-II" */
-    double nominal_kg;  /* filling mass */
-    bool two_phase;     /* gas-liquid two-phase (never to restaurants, §二(四)3) */
+    const char *name;  /* "YSP-12", "YSP-35.5", "YSP-118", "YSP-118-II" */
+    double nominal_kg; /* filling mass */
+    bool two_phase;    /* gas-liquid two-phase (never to restaurants, §二(四)3) */
 };
 /* The known specs, or NULL for an unknown name. */
 const struct lpg_cylinder_spec *lpg_cylinder_spec_find(const char *name);
@@ -281,11 +281,11 @@ struct lpg_cylinder {
     char enterprise_id[LPG_ID_MAX + 1]; /* owner */
     char spec[LPG_SPEC_MAX + 1];        /* a known spec, lpg_cylinder_spec_find() */
     char manufacturer[LPG_NAME_MAX + 1];
-    char serial[LPG_NAME_MAX + 1];      /* steel stamp */
-    int32_t manufactured_day;           /* required */
-    int32_t last_inspection_day;        /* LPG_DAY_NONE: never inspected */
-    int32_t next_inspection_day;        /* LPG_DAY_NONE: last (or manufacture) + the interval */
-    int32_t service_life_years;         /* 0: the design-life setting; capped by the maximum */
+    char serial[LPG_NAME_MAX + 1]; /* steel stamp */
+    int32_t manufactured_day;      /* required */
+    int32_t last_inspection_day;   /* LPG_DAY_NONE: never inspected */
+    int32_t next_inspection_day;   /* LPG_DAY_NONE: last (or manufacture) + the interval */
+    int32_t service_life_years;    /* 0: the design-life setting; capped by the maximum */
     bool blacklisted;
     char blacklist_reason[LPG_TEXT_MAX + 1];
     /* movement state (server-owned) */
@@ -306,17 +306,17 @@ struct lpg_hazard {
     char id[LPG_ID_MAX + 1];
     char enterprise_id[LPG_ID_MAX + 1];
     char customer_id[LPG_ID_MAX + 1];
-    char order_id[LPG_ID_MAX + 1];      /* the delivery or re-inspection that found it */
-    char cylinder_id[LPG_ID_MAX + 1];   /* the cylinder whose check found it; "" for a visit */
-    char check_id[LPG_ID_MAX + 1];      /* the safety check that found it */
-    char hazard[LPG_NOTES_MAX + 1];     /* the failed items with their notes */
-    char found_by[LPG_ID_MAX + 1];      /* the staff member who checked (谁检查、谁签名) */
+    char order_id[LPG_ID_MAX + 1];    /* the delivery or re-inspection that found it */
+    char cylinder_id[LPG_ID_MAX + 1]; /* the cylinder whose check found it; "" for a visit */
+    char check_id[LPG_ID_MAX + 1];    /* the safety check that found it */
+    char hazard[LPG_NOTES_MAX + 1];   /* the failed items with their notes */
+    char found_by[LPG_ID_MAX + 1];    /* the staff member who checked (谁检查、谁签名) */
     int64_t found_ms;
     char responsible[LPG_NAME_MAX + 1]; /* who must fix it: the customer's name */
     int64_t deadline_ms;
     enum lpg_hazard_status status;
     int64_t closed_ms;
-    char closed_by[LPG_ID_MAX + 1];     /* staff member whose re-inspection passed */
+    char closed_by[LPG_ID_MAX + 1]; /* staff member whose re-inspection passed */
     char closing_check_id[LPG_ID_MAX + 1];
     char closing_order_id[LPG_ID_MAX + 1];
     int64_t created_ms;

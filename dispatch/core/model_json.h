@@ -28,10 +28,10 @@
  *     (staff); position, position_at, committed (vehicle); status, suspended_reason (customer:
  *     suspension is set and lifted by safety checks, never by editing); state, staff_id,
  *     vehicle_id, reason (order); trip_* (vehicle: the load of the current trip); status,
- *     vehicle_id, customer_id, order_id, check_id (cylinder: set only by movements). The store reads its own records back with lpg_json_load_*,
- *     which accepts them. Derived counters (active_orders, committed: maintained by the registry,
- *     never stored) are written but ignored by every reader. zone.index_id is internal and never
- *     written.
+ *     vehicle_id, customer_id, order_id, check_id (cylinder: set only by movements). The store
+ * reads its own records back with lpg_json_load_*, which accepts them. Derived counters
+ * (active_orders, committed: maintained by the registry, never stored) are written but ignored by
+ * every reader. zone.index_id is internal and never written.
  *   - Geometry (enterprise "area", zone "shape") is GeoJSON (RFC 7946): a Polygon, a MultiPolygon,
  *     or a Feature whose "geometry" is one of them; anything else is refused with a message
  *     naming what was found. Positions are [lon, lat] (an altitude third value is ignored);
@@ -77,11 +77,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LPG_JSON_GEOMETRY_VERTICES_MAX 100000 /* vertices of one geometry, closing ones included   \
-                                               */
-#define LPG_JSON_INSTANT_LEN 24               /* "2026-11-28T21:15:22.123Z" */
-#define LPG_JSON_FIELD_MAX   127              /* bytes of an error's field path */
-#define LPG_JSON_MESSAGE_MAX 383              /* bytes of an error's message */
+#define LPG_JSON_GEOMETRY_VERTICES_MAX                                                             \
+    100000                       /* vertices of one geometry, closing ones included                \
+                                  */
+#define LPG_JSON_INSTANT_LEN 24  /* "2026-11-28T21:15:22.123Z" */
+#define LPG_JSON_FIELD_MAX   127 /* bytes of an error's field path */
+#define LPG_JSON_MESSAGE_MAX 383 /* bytes of an error's message */
 
 struct lpg_json_error {
     const char *code; /* see above; static string */

@@ -1,6 +1,6 @@
 /* registry.h -- the in-memory registry of a dispatchd: every enterprise, zone, staff member,
- * vehicle, customer, order, cylinder and hazard notice, indexed for the lookups dispatch needs (by id, by enterprise,
- * staff by zone, zones containing a point through a geo zone index).
+ * vehicle, customer, order, cylinder and hazard notice, indexed for the lookups dispatch needs (by
+ * id, by enterprise, staff by zone, zones containing a point through a geo zone index).
  *
  * Redis is the store of record; the registry is a cache of it, loaded at start and updated
  * after each write is confirmed by Redis (registry_store.c). Pure: no I/O.
@@ -37,8 +37,8 @@ int registry_put_order(struct registry *reg, struct lpg_order *o);
 int registry_put_cylinder(struct registry *reg, struct lpg_cylinder *c);
 int registry_put_hazard(struct registry *reg, struct lpg_hazard *h);
 
-/* Sets a vehicle's last known position (and its speed, -1 when unknown) in place (a cache of the tracking store; no index
- * depends on it). 0, or -1 when the vehicle is absent. */
+/* Sets a vehicle's last known position (and its speed, -1 when unknown) in place (a cache of the
+ * tracking store; no index depends on it). 0, or -1 when the vehicle is absent. */
 int registry_set_vehicle_position(struct registry *reg, const char *id, struct geo_point pos,
                                   int64_t ms, int32_t speed_cm_s);
 

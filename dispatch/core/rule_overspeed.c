@@ -38,7 +38,8 @@ struct overspeed_state {
     bool raised; /* the run was raised (START pushed) */
     bool warned; /* the warning run was warned */
 };
-_Static_assert(sizeof(struct overspeed_state) <= RULES_STATE_BYTES_OVERSPEED, "overspeed state too big");
+_Static_assert(sizeof(struct overspeed_state) <= RULES_STATE_BYTES_OVERSPEED,
+               "overspeed state too big");
 
 static void overspeed_init(void *state)
 {

@@ -19,7 +19,8 @@ struct signal_lost_state {
     double last_lon, last_lat;
     bool raised;
 };
-_Static_assert(sizeof(struct signal_lost_state) <= RULES_STATE_BYTES_SIGNAL_LOST, "signal state too big");
+_Static_assert(sizeof(struct signal_lost_state) <= RULES_STATE_BYTES_SIGNAL_LOST,
+               "signal state too big");
 
 static void signal_lost_init(void *state)
 {

@@ -180,8 +180,8 @@ enum fix_filter_reason rules_track_process_fix(const struct fix_filter_config *f
                                                const struct rules_config *cfg,
                                                struct rules_track *t, const struct lpg_fix *fix,
                                                int64_t now_ms, const struct rules_ctx *ctx,
-                                               struct rule_event *out, size_t cap,
-                                               size_t *n_events, bool *late_evaluated)
+                                               struct rule_event *out, size_t cap, size_t *n_events,
+                                               bool *late_evaluated)
 {
     *late_evaluated = false;
     enum fix_filter_reason r =

@@ -204,8 +204,8 @@ struct rules_track {
     struct rules_state live;
     struct rules_state *late; /* owned; NULL until the first late fix */
 };
-void rules_track_init(struct rules_track *t);      /* live initialised, no late state */
-void rules_track_free(struct rules_track *t);      /* releases late; t stays initialised */
+void rules_track_init(struct rules_track *t); /* live initialised, no late state */
+void rules_track_free(struct rules_track *t); /* releases late; t stays initialised */
 /* dst = a deep copy of src (dst is overwritten, not freed); -1 when out of memory (dst then
  * holds no late state and needs no free). */
 int rules_track_copy(struct rules_track *dst, const struct rules_track *src);
@@ -223,8 +223,8 @@ enum fix_filter_reason rules_track_process_fix(const struct fix_filter_config *f
                                                const struct rules_config *cfg,
                                                struct rules_track *t, const struct lpg_fix *fix,
                                                int64_t now_ms, const struct rules_ctx *ctx,
-                                               struct rule_event *out, size_t cap,
-                                               size_t *n_events, bool *late_evaluated);
+                                               struct rule_event *out, size_t cap, size_t *n_events,
+                                               bool *late_evaluated);
 
 /* Time passes without a fix: runs every rule's tick. Returns the event count. */
 size_t rules_tick(const struct rules_config *cfg, struct rules_state *st, int64_t now_ms,

@@ -7,13 +7,15 @@
 
 /* docs/domain.md, "The safety check with every cylinder", item by item. */
 const struct checklist_item safety_checklist[] = {
-    {"leak_test", "leak test at valve, regulator and hose joints (soapy water or detector, never "
-                  "a flame)", false, false},
+    {"leak_test",
+     "leak test at valve, regulator and hose joints (soapy water or detector, never "
+     "a flame)",
+     false, false},
     {"hose_gas_specific", "hose is gas-specific", false, false},
     {"hose_length", "hose at most 2 m long", false, false},
     {"hose_no_joints", "hose without joints or tee (三通)", false, false},
-    {"hose_not_through_structure", "hose not through a wall, door, window, ceiling or floor",
-     false, false},
+    {"hose_not_through_structure", "hose not through a wall, door, window, ceiling or floor", false,
+     false},
     {"regulator_non_adjustable", "regulator of the non-adjustable type", false, false},
     {"regulator_service_life", "regulator within its service life", false, false},
     {"premises_not_underground", "premises not underground or semi-underground", false, false},
@@ -81,8 +83,8 @@ static void add_finding(struct check_verdict *v, const struct check_answer *a)
              a->note && a->note[0] ? ": " : "", a->note ? a->note : "");
 }
 
-int safety_check_evaluate(enum lpg_customer_kind kind, const struct check_answer *answers,
-                          size_t n, const char *customer_name, const char *signature_ref,
+int safety_check_evaluate(enum lpg_customer_kind kind, const struct check_answer *answers, size_t n,
+                          const char *customer_name, const char *signature_ref,
                           const char *customer_pin, struct check_verdict *out, char *why,
                           size_t cap)
 {

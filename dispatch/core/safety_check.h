@@ -26,17 +26,17 @@
 enum check_result { CHECK_UNKNOWN, CHECK_PASS, CHECK_FAIL, CHECK_NOT_APPLICABLE };
 
 struct checklist_item {
-    const char *key;     /* wire and JSON name, e.g. "leak_test" */
-    const char *text;    /* what is checked, for people */
-    bool business_only;  /* required only for the crowded-venue kinds */
-    bool na_allowed;     /* may be answered not_applicable */
+    const char *key;    /* wire and JSON name, e.g. "leak_test" */
+    const char *text;   /* what is checked, for people */
+    bool business_only; /* required only for the crowded-venue kinds */
+    bool na_allowed;    /* may be answered not_applicable */
 };
 
 extern const struct checklist_item safety_checklist[];
 extern const size_t safety_checklist_count;
 
-#define SAFETY_CHECK_ITEMS_MAX 32 /* answers in one check */
-#define SAFETY_CHECK_NOTE_MAX 255 /* bytes of one item's note */
+#define SAFETY_CHECK_ITEMS_MAX 32  /* answers in one check */
+#define SAFETY_CHECK_NOTE_MAX  255 /* bytes of one item's note */
 
 struct check_answer {
     const char *key;
@@ -59,8 +59,8 @@ const char *check_result_name(enum check_result r);
 
 /* Validates the answers and the confirmation and gives the verdict. Returns 0, or -1 with why[]
  * when the check is invalid. */
-int safety_check_evaluate(enum lpg_customer_kind kind, const struct check_answer *answers,
-                          size_t n, const char *customer_name, const char *signature_ref,
+int safety_check_evaluate(enum lpg_customer_kind kind, const struct check_answer *answers, size_t n,
+                          const char *customer_name, const char *signature_ref,
                           const char *customer_pin, struct check_verdict *out, char *why,
                           size_t cap);
 

@@ -43,8 +43,8 @@ static void hello_failed(struct dispatchd *d, const char *device_id, const char 
     uint64_t left_out = 0;
     if (login_guard_should_log(d->guard, LOGIN_HELLO, now, &left_out)) {
         if (left_out)
-            log_info("refused login of device %s from %s (and %llu refusals not logged)",
-                     device_id, peer_addr, (unsigned long long)left_out);
+            log_info("refused login of device %s from %s (and %llu refusals not logged)", device_id,
+                     peer_addr, (unsigned long long)left_out);
         else
             log_info("refused login of device %s from %s", device_id, peer_addr);
     }
@@ -83,8 +83,8 @@ static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
      * check is one SHA-256 (auth.h: device secrets are random, no slow hash needed), so it
      * stays on the loop. */
     const struct lpg_staff *s = dev ? registry_staff(d->registry, dev->staff_id) : NULL;
-    if (dev == NULL || auth_device_secret_verify(presented, dev->secret_digest) != 1 ||
-        s == NULL || strcmp(s->device_id, dev->device_id) != 0) {
+    if (dev == NULL || auth_device_secret_verify(presented, dev->secret_digest) != 1 || s == NULL ||
+        strcmp(s->device_id, dev->device_id) != 0) {
         snprintf(why, why_cap, "unknown device or wrong credential");
         hello_failed(d, device_id, peer_addr);
         return -1;
@@ -198,9 +198,9 @@ struct answer_job {
     char order_id[LPG_ID_MAX + 1];
     char reason[LPG_TEXT_MAX + 1];
     bool on_duty;
-    struct lpg_order *order;  /* new version (accept/reject) */
-    struct lpg_staff *staff;  /* new version (duty) */
-    char *event;              /* JSON of the order's transition */
+    struct lpg_order *order; /* new version (accept/reject) */
+    struct lpg_staff *staff; /* new version (duty) */
+    char *event;             /* JSON of the order's transition */
 };
 
 static void answer_job_end(struct answer_job *job)
@@ -310,8 +310,8 @@ static void run_answer(struct writer *w, void *arg)
     char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(rec);
     int rc = txn && text ? registry_store_save(d->store, txn, job->order ? RS_ORDER : RS_STAFF,
-                                               job->order ? job->order->id : job->staff->id,
-                                               text, strlen(text))
+                                               job->order ? job->order->id : job->staff->id, text,
+                                               strlen(text))
                          : -1;
     free(text);
     if (rc == 0 && job->order)
@@ -374,17 +374,15 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
         return 0;
     }
     if (kind == ANSWER_REJECT && (reason == NULL || reason[0] == '\0')) {
-        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
-                           "a rejection needs a reason", env->has_request_id, env->request_id,
-                           0);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "a rejection needs a reason",
+                           env->has_request_id, env->request_id, 0);
         return 0;
     }
     /* protobuf-c does not check proto2 strings: the reason goes into JSON and the history, so
      * it must be whole, valid UTF-8 -- refused, never cut. */
     if (reason && (strlen(reason) > LPG_TEXT_MAX || !lpg_utf8_valid(reason, strlen(reason)))) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "reason must be valid UTF-8 of at most %d bytes",
-                 LPG_TEXT_MAX);
+        snprintf(msg, sizeof(msg), "reason must be valid UTF-8 of at most %d bytes", LPG_TEXT_MAX);
         handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, msg, env->has_request_id,
                            env->request_id, 0);
         return 0;

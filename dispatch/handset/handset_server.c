@@ -55,8 +55,8 @@
 /* How long a closing connection may take to flush its last frames. */
 #define HANDSET_FLUSH_TIMEOUT_S 5
 /* Connections accepted beyond the cap only to be told so; past this many, close silently. */
-#define HANDSET_REFUSAL_SLACK 64
-#define HANDSET_DEVICE_ID_MAX 64  /* bytes */
+#define HANDSET_REFUSAL_SLACK  64
+#define HANDSET_DEVICE_ID_MAX  64  /* bytes */
 #define HANDSET_CREDENTIAL_MAX 256 /* bytes */
 /* A device may announce a smaller frame limit in Hello.max_frame, but not below this: every
  * message the server sends fits (the largest, OrderAssigned, is about 1.5 KB at most). */
@@ -90,13 +90,13 @@ struct hello_wait {
 struct handset_conn {
     struct handset_server *srv;
     struct handset_conn *prev, *next;
-    evutil_socket_t fd;            /* owned: closed with the connection */
+    evutil_socket_t fd; /* owned: closed with the connection */
     /* Persistent, with the idle timeout; added while reading. Lives in the same allocation,
      * right after this struct (event_assign): one malloc per connection, not two. */
     struct event *ev_read;
-    struct event *ev_write;        /* created when output is first queued; NULL before */
-    struct evbuffer *out;          /* what the socket did not take yet; NULL when none */
-    SSL *ssl;                      /* TLS state when the listener has TLS; NULL for plain TCP */
+    struct event *ev_write; /* created when output is first queued; NULL before */
+    struct evbuffer *out;   /* what the socket did not take yet; NULL when none */
+    SSL *ssl;               /* TLS state when the listener has TLS; NULL for plain TCP */
     struct lpg_frame_decoder *dec;
     /* The peer's address, kept compact and formatted for logs only (hconn_peer). */
     uint8_t peer_addr[16]; /* in_addr or in6_addr */
@@ -114,7 +114,7 @@ struct handset_conn {
     struct addr_count *unauth;
     int64_t hello_deadline_ms;
     uint32_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
-    void *data;            /* the hooks' per-connection state */
+    void *data;              /* the hooks' per-connection state */
     void (*data_free)(void *);
 };
 
@@ -127,9 +127,9 @@ struct handset_server {
     char *bind;
     struct handset_conn *conns;
     size_t nconns;
-    size_t n_unauth;     /* connections without an acknowledged Hello */
-    int max_unauth;      /* opt.max_unauthenticated, at most half of max_connections */
-    uint32_t addr_seed;  /* random: which addresses share a bucket is not predictable */
+    size_t n_unauth;    /* connections without an acknowledged Hello */
+    int max_unauth;     /* opt.max_unauthenticated, at most half of max_connections */
+    uint32_t addr_seed; /* random: which addresses share a bucket is not predictable */
     struct addr_count *addrs[HANDSET_ADDR_BUCKETS];
     int shutting_down;
     int freeing;
@@ -391,13 +391,13 @@ static void hconn_write(struct handset_conn *c, const uint8_t *bytes, size_t n)
             return;
     }
     if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
-        log_error("%s: out of memory queueing %zu bytes; dropping the peer", hconn_peer(c), n - done);
+        log_error("%s: out of memory queueing %zu bytes; dropping the peer", hconn_peer(c),
+                  n - done);
         hconn_peer_failed(c, ENOMEM);
         return;
     }
-    if (c->ev_write == NULL &&
-        (c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c)) ==
-            NULL) {
+    if (c->ev_write == NULL && (c->ev_write = event_new(c->srv->base, c->fd, EV_WRITE | EV_PERSIST,
+                                                        on_write, c)) == NULL) {
         log_error("%s: out of memory for a write event; dropping the peer", hconn_peer(c));
         hconn_peer_failed(c, ENOMEM);
         return;
@@ -541,8 +541,8 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
         ack.has_max_frame = 1;
         ack.max_frame = (uint32_t)srv->opt.max_frame;
         hconn_send_ack(c, &ack);
-        log_info("%s: session %s opened for device %s%s%s", hconn_peer(c), hw->session_id, c->device_id,
-                 c->staff_id[0] ? " of " : "", c->staff_id);
+        log_info("%s: session %s opened for device %s%s%s", hconn_peer(c), hw->session_id,
+                 c->device_id, c->staff_id[0] ? " of " : "", c->staff_id);
         /* One session per device: an older connection of the same device is closed. */
         for (struct handset_conn *o = srv->conns; o; o = o->next)
             if (o != c && o->session == HC_OPEN && !o->closing &&
@@ -583,8 +583,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     }
     if (h->has_max_frame && h->max_frame < HANDSET_DEVICE_MIN_FRAME) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "max_frame must be at least %d bytes",
-                 HANDSET_DEVICE_MIN_FRAME);
+        snprintf(msg, sizeof(msg), "max_frame must be at least %d bytes", HANDSET_DEVICE_MIN_FRAME);
         hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, msg, has_req, req, 1);
         return;
     }
@@ -645,17 +644,17 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     snprintf(now_ms, sizeof(now_ms), "%lld",
              (long long)ts.tv_sec * 1000 + (long long)(ts.tv_nsec / 1000000));
     const char *software = h->software ? h->software : "";
-    const char *argv[] = {"HSET",     key,          "session_id", hw->session_id, "peer",
-                          hconn_peer(c),    "opened_ms",  now_ms,       "protocol",    "1",
-                          "software", software};
+    const char *argv[] = {"HSET",     key,           "session_id", hw->session_id,
+                          "peer",     hconn_peer(c), "opened_ms",  now_ms,
+                          "protocol", "1",           "software",   software};
     size_t argvlen[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         argvlen[i] = strlen(argv[i]);
     if (argvlen[11] > 128)
         argvlen[11] = 128; /* software is free text for logs; keep it short */
     const char *why;
-    if (store_command_argv(c->srv->store, on_hello_stored, hw, (int)(sizeof(argv) / sizeof(argv[0])),
-                           argv, argvlen, &why) != 0) {
+    if (store_command_argv(c->srv->store, on_hello_stored, hw,
+                           (int)(sizeof(argv) / sizeof(argv[0])), argv, argvlen, &why) != 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "%s; the session was not opened, retry later", why);
         hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, has_req, req, 0);
@@ -684,8 +683,8 @@ static void hconn_handle_frame(struct handset_conn *c, const uint8_t *payload, s
         hconn_handle_hello(c, env);
         break;
     case LPG__V1__ENVELOPE__BODY__NOT_SET:
-        hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "envelope has no body",
-                         has_req, req, 0);
+        hconn_send_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "envelope has no body", has_req,
+                         req, 0);
         break;
     default:
         if (c->session != HC_OPEN) {
@@ -756,12 +755,12 @@ static void hconn_process_input(struct handset_conn *c)
             /* Framing errors are fatal: after a bad length we cannot find the next frame. */
             if (rc == LPG_FRAME_ERR_OVERSIZE) {
                 c->srv->stats.rejected_oversize++;
-                hconn_send_error(c, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE,
-                                 lpg_frame_errstr(c->dec), 0, 0, 1);
+                hconn_send_error(c, LPG__V1__ERROR__CODE__FRAME_TOO_LARGE, lpg_frame_errstr(c->dec),
+                                 0, 0, 1);
             } else {
                 c->srv->stats.rejected_malformed++;
-                hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED, lpg_frame_errstr(c->dec),
-                                 0, 0, 1);
+                hconn_send_error(c, LPG__V1__ERROR__CODE__MALFORMED, lpg_frame_errstr(c->dec), 0, 0,
+                                 1);
             }
             break;
         }
@@ -857,8 +856,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
 /* ---- listener ---- */
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
     (void)l;
     (void)salen;
@@ -1007,10 +1006,9 @@ struct handset_server *handset_server_new(struct event_base *base,
         handset_server_free(srv);
         return NULL;
     }
-    srv->listener = evconnlistener_new_bind(base, on_accept, srv,
-                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                                LEV_OPT_CLOSE_ON_EXEC,
-                                            512, (struct sockaddr *)&ss, sslen);
+    srv->listener = evconnlistener_new_bind(
+        base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        512, (struct sockaddr *)&ss, sslen);
     if (srv->listener == NULL) {
         snprintf(errbuf, errlen, "cannot listen for handsets on %s: %s", spec,
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));

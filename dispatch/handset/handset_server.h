@@ -64,22 +64,22 @@ struct handset_server_options {
 
 /* Counters for /metrics. */
 struct handset_stats {
-    uint64_t accepted;          /* connections accepted */
-    uint64_t refused_cap;       /* connections refused at the cap */
-    uint64_t refused_unauth;    /* refused: too many without Hello in all */
-    uint64_t refused_address;   /* refused: too many without Hello from one address */
-    uint64_t hello_timeouts;    /* closed: no acknowledged Hello within hello_timeout_s */
-    uint64_t closed;            /* connections closed, for any reason */
-    uint64_t frames_in;         /* frames decoded */
-    uint64_t frames_out;        /* frames sent */
-    uint64_t rejected_oversize; /* frames refused: length above the limit */
-    uint64_t rejected_malformed;/* frames refused: zero length or not an Envelope */
-    uint64_t rejected_truncated;/* connections closed mid-frame */
+    uint64_t accepted;           /* connections accepted */
+    uint64_t refused_cap;        /* connections refused at the cap */
+    uint64_t refused_unauth;     /* refused: too many without Hello in all */
+    uint64_t refused_address;    /* refused: too many without Hello from one address */
+    uint64_t hello_timeouts;     /* closed: no acknowledged Hello within hello_timeout_s */
+    uint64_t closed;             /* connections closed, for any reason */
+    uint64_t frames_in;          /* frames decoded */
+    uint64_t frames_out;         /* frames sent */
+    uint64_t rejected_oversize;  /* frames refused: length above the limit */
+    uint64_t rejected_malformed; /* frames refused: zero length or not an Envelope */
+    uint64_t rejected_truncated; /* connections closed mid-frame */
     uint64_t idle_timeouts;
-    uint64_t sessions_opened;   /* Hello acknowledged */
-    uint64_t errors_sent;       /* Error replies of any code */
-    uint64_t output_queued;     /* replies (or their rest) the socket did not take at once */
-    uint64_t dropped_slow;      /* peers dropped: more than 1 MiB of replies queued */
+    uint64_t sessions_opened; /* Hello acknowledged */
+    uint64_t errors_sent;     /* Error replies of any code */
+    uint64_t output_queued;   /* replies (or their rest) the socket did not take at once */
+    uint64_t dropped_slow;    /* peers dropped: more than 1 MiB of replies queued */
 };
 
 struct handset_server *handset_server_new(struct event_base *base,

@@ -33,11 +33,12 @@ static void healthz_memory(struct dispatchd *d, json_t *body, json_t *redis)
     json_object_set_new(redis, "maxmemory", json_integer((json_int_t)m->max));
     char w[200];
     if (m->max == 0)
-        snprintf(w, sizeof(w), "redis has no maxmemory: one flood of writes can take all of the "
-                               "host's memory (set maxmemory, deploy/redis.conf)");
+        snprintf(w, sizeof(w),
+                 "redis has no maxmemory: one flood of writes can take all of the "
+                 "host's memory (set maxmemory, deploy/redis.conf)");
     else if (m->above)
-        snprintf(w, sizeof(w), "redis memory at %d%% of maxmemory (watermark %lld%%)",
-                 m->percent, (long long)d->cfg.redis_memory_watermark);
+        snprintf(w, sizeof(w), "redis memory at %d%% of maxmemory (watermark %lld%%)", m->percent,
+                 (long long)d->cfg.redis_memory_watermark);
     else
         return;
     json_object_set_new(redis, "memory_percent", json_integer(m->percent));
@@ -55,16 +56,15 @@ static void handle_healthz(struct http_call *call, void *ctx)
                               d->cfg.redis_host, "port", (json_int_t)d->cfg.redis_port);
     if (redis && st != STORE_UP && store_last_error(d->store)[0])
         json_object_set_new(redis, "last_error", json_string(store_last_error(d->store)));
-    const char *status = ok ? "ok"
-                            : d->shutting_down ? "shutting_down"
-                            : st != STORE_UP   ? "unavailable"
-                                               : "loading";
-    json_t *body = json_pack("{s:s, s:s, s:I, s:o, s:s, s:I}", "status", status, "version",
-                             DISPATCHD_VERSION, "uptime_seconds",
-                             (json_int_t)dispatchd_uptime(d), "redis", redis, "registry",
-                             d->loaded ? "loaded" : (d->loading ? "loading" : "not_loaded"),
-                             "handset_connections",
-                             (json_int_t)handset_server_connections(d->handset));
+    const char *status = ok                 ? "ok"
+                         : d->shutting_down ? "shutting_down"
+                         : st != STORE_UP   ? "unavailable"
+                                            : "loading";
+    json_t *body =
+        json_pack("{s:s, s:s, s:I, s:o, s:s, s:I}", "status", status, "version", DISPATCHD_VERSION,
+                  "uptime_seconds", (json_int_t)dispatchd_uptime(d), "redis", redis, "registry",
+                  d->loaded ? "loaded" : (d->loading ? "loading" : "not_loaded"),
+                  "handset_connections", (json_int_t)handset_server_connections(d->handset));
     healthz_memory(d, body, redis);
     http_reply_json(call, ok ? 200 : 503, body);
 }

@@ -85,7 +85,7 @@ struct http_conn {
     struct http_call *stream;           /* a stream on it, told when the connection goes */
     unsigned busy;                      /* requests with a handler, not yet answered */
     enum http_conn_phase phase;
-    uint8_t scan;     /* end-of-headers scanner: 0, 1 after LF, 2 after LF CR */
+    uint8_t scan;         /* end-of-headers scanner: 0, 1 after LF, 2 after LF CR */
     unsigned refused : 1; /* beyond max_connections: told so and closed at set-up */
 };
 
@@ -98,7 +98,7 @@ struct http_call {
     size_t nparams;
     struct evkeyvalq query;
     int query_parsed;
-    void *user; /* handler's state across asynchronous steps */
+    void *user;            /* handler's state across asynchronous steps */
     const char *bad_param; /* why a path parameter is unusable (static text); NULL: none */
     http_stream_closed_fn *stream_closed;
     void *stream_arg;
@@ -769,8 +769,7 @@ static void on_request(struct evhttp_request *req, void *arg)
                 http_reply_error(call, 400, "invalid_parameter", msg, NULL);
                 return;
             }
-            if ((r->flags & HTTP_ROUTE_WRITE) && hs->store &&
-                store_state(hs->store) != STORE_UP) {
+            if ((r->flags & HTTP_ROUTE_WRITE) && hs->store && store_state(hs->store) != STORE_UP) {
                 http_reply_error(call, 503, "store_unavailable",
                                  "the store (Redis) is unavailable; nothing was written, retry "
                                  "later",
@@ -867,7 +866,7 @@ void http_server_free(struct http_server *hs)
         evhttp_free(hs->http); /* closes every connection: their trackers go */
     while (hs->conns)
         conn_drop(hs->conns); /* not yet set up */
-    tls_ctx_free(hs->tls); /* after the connections: each SSL holds a reference anyway */
+    tls_ctx_free(hs->tls);    /* after the connections: each SSL holds a reference anyway */
     free(hs->stats);
     free(hs);
 }

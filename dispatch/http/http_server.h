@@ -37,7 +37,7 @@ enum http_route_flags {
 
 /* Path parameters: at most this many per route, each at most this many bytes decoded. */
 #define HTTP_MAX_PARAMS 4
-#define HTTP_PARAM_MAX 128
+#define HTTP_PARAM_MAX  128
 
 struct http_route {
     const char *method; /* "GET", "POST", ... */
@@ -69,9 +69,9 @@ struct http_server_options {
 
 /* Counters of the connection limits, for /metrics. */
 struct http_conn_stats {
-    uint64_t refused;          /* at max_connections */
-    uint64_t header_timeouts;  /* closed: headers not in within header_timeout_s */
-    uint64_t body_timeouts;    /* closed: body not in within body_timeout_s */
+    uint64_t refused;         /* at max_connections */
+    uint64_t header_timeouts; /* closed: headers not in within header_timeout_s */
+    uint64_t body_timeouts;   /* closed: body not in within body_timeout_s */
 };
 
 /* Binds and starts serving `routes` (the table must outlive the server). `ctx` is passed to

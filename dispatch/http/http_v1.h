@@ -15,7 +15,7 @@
 
 /* Default and maximum page sizes of list endpoints (?limit=). */
 #define V1_PAGE_DEFAULT 100
-#define V1_PAGE_MAX 1000
+#define V1_PAGE_MAX     1000
 /* A page of GET /v1/zones?geometry=1 ends once its shapes hold this many vertices (~4 MB). */
 #define V1_ZONE_PAGE_VERTICES 100000
 

@@ -83,15 +83,16 @@ static void on_entries(void *arg, const struct redisReply *reply, const char *er
         audit_chain_hash(text, len, h);
         /* The exact stored text too: an auditor can rehash it independently. An unparsable
          * entry is listed with entry null (verify says why). */
-        json_array_append_new(items, json_pack("{s:I, s:s, s:o, s:s%}", "seq", (json_int_t)seq,
-                                               "hash", h, "entry", entry ? entry : json_null(),
-                                               "text", text, len));
+        json_array_append_new(items,
+                              json_pack("{s:I, s:s, s:o, s:s%}", "seq", (json_int_t)seq, "hash", h,
+                                        "entry", entry ? entry : json_null(), "text", text, len));
     }
     json_t *next = last < job->to && last >= job->from - 1 && reply->elements > 0
                        ? json_integer((json_int_t)(last + 1))
                        : json_null();
-    http_reply_json(call, 200, json_pack("{s:o, s:o, s:I}", "items", items, "next_from_seq", next,
-                                         "head_seq", (json_int_t)job->head));
+    http_reply_json(call, 200,
+                    json_pack("{s:o, s:o, s:I}", "items", items, "next_from_seq", next, "head_seq",
+                              (json_int_t)job->head));
     free(job);
 }
 
@@ -108,15 +109,17 @@ static void handle_entries(struct http_call *call, void *ctx)
     const char *kind = http_call_query(call, "kind");
     const char *ent = http_call_query(call, "enterprise_id");
     if ((kind && strlen(kind) > AUDIT_NAME_MAX) || (ent && strlen(ent) > AUDIT_NAME_MAX)) {
-        http_reply_error(call, 400, "invalid_parameter", "kind and enterprise_id are at most 256 bytes",
+        http_reply_error(call, 400, "invalid_parameter",
+                         "kind and enterprise_id are at most 256 bytes",
                          kind && strlen(kind) > AUDIT_NAME_MAX ? "kind" : "enterprise_id");
         return;
     }
     if (to > head)
         to = head;
     if (from > to) {
-        http_reply_json(call, 200, json_pack("{s:[], s:n, s:I}", "items", "next_from_seq",
-                                             "head_seq", (json_int_t)head));
+        http_reply_json(
+            call, 200,
+            json_pack("{s:[], s:n, s:I}", "items", "next_from_seq", "head_seq", (json_int_t)head));
         return;
     }
     struct entries_job *job = calloc(1, sizeof(*job));

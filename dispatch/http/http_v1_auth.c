@@ -315,13 +315,12 @@ static void call_peer(struct http_call *call, char *out, size_t cap)
     snprintf(out, cap, "%s", addr && *addr ? addr : "?");
 }
 
-static void reply_retry_after(struct http_call *call, int64_t seconds, int status,
-                              const char *code, const char *message)
+static void reply_retry_after(struct http_call *call, int64_t seconds, int status, const char *code,
+                              const char *message)
 {
     char v[24];
     snprintf(v, sizeof(v), "%lld", (long long)seconds);
-    evhttp_add_header(evhttp_request_get_output_headers(http_call_request(call)), "Retry-After",
-                      v);
+    evhttp_add_header(evhttp_request_get_output_headers(http_call_request(call)), "Retry-After", v);
     http_reply_error(call, status, code, message, NULL);
 }
 
@@ -368,8 +367,7 @@ static void on_password_checked(void *arg)
     if (!d->loaded) {
         /* Accounts are being reloaded (after a lost commit): the user cannot be told now. */
         login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
-        http_reply_error(job->call, 503, "loading", "the service is loading; retry shortly",
-                         NULL);
+        http_reply_error(job->call, 503, "loading", "the service is loading; retry shortly", NULL);
         login_check_free(job);
         return;
     }
@@ -436,8 +434,8 @@ static void handle_login(struct http_call *call, void *ctx)
     call_peer(call, job->addr, sizeof(job->addr));
     /* Refused untried while the account or the address is blocked: no hash, no count. */
     int64_t retry_ms = 0;
-    enum throttle_verdict v =
-        login_guard_check(d->guard, LOGIN_HTTP, job->user, job->addr, dispatchd_now_ms(), &retry_ms);
+    enum throttle_verdict v = login_guard_check(d->guard, LOGIN_HTTP, job->user, job->addr,
+                                                dispatchd_now_ms(), &retry_ms);
     if (v != THROTTLE_ALLOW) {
         json_decref(body);
         login_check_free(job);
@@ -465,8 +463,7 @@ static void handle_login(struct http_call *call, void *ctx)
      * exist; the reply is the same for an unknown user and a wrong password. */
     const struct auth_user *u = lpg_id_valid(user) ? accounts_user(d->accounts, user) : NULL;
     job->known = u != NULL;
-    snprintf(job->hash, sizeof(job->hash), "%s",
-             u ? u->password_hash : auth_password_dummy_hash());
+    snprintf(job->hash, sizeof(job->hash), "%s", u ? u->password_hash : auth_password_dummy_hash());
     n = strnlen(password, AUTH_PASSWORD_MAX + 1); /* longer never matches (auth.h) */
     memcpy(job->password, password, n);
     json_decref(body);
@@ -563,8 +560,8 @@ static void handle_list_users(struct http_call *call, void *ctx)
         http_reply_error(call, 500, "internal", "out of memory", NULL);
         return;
     }
-    size_t n = accounts_list_users(d->accounts, http_call_query(call, "after"), (size_t)limit,
-                                   page);
+    size_t n =
+        accounts_list_users(d->accounts, http_call_query(call, "after"), (size_t)limit, page);
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(items, auth_user_to_public_json(page[i]));
@@ -602,8 +599,7 @@ static void run_create_user(struct writer *w, void *arg)
     /* Checked here, in the writer, so two concurrent creations cannot both pass. */
     if (accounts_user(job->d->accounts, job->user.name) != NULL) {
         writer_finish(w);
-        http_reply_error(job->call, 409, "already_exists", "a user with this name exists",
-                         "name");
+        http_reply_error(job->call, 409, "already_exists", "a user with this name exists", "name");
         free(job);
         return;
     }
@@ -633,8 +629,8 @@ static void run_hash_user_password(void *arg)
 {
     /* On a worker thread: only the job's own bytes. */
     struct user_job *job = arg;
-    job->hashed = auth_password_hash(job->password, job->user.password_hash,
-                                     sizeof(job->user.password_hash));
+    job->hashed =
+        auth_password_hash(job->password, job->user.password_hash, sizeof(job->user.password_hash));
     OPENSSL_cleanse(job->password, sizeof(job->password));
 }
 

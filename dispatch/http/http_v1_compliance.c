@@ -54,8 +54,8 @@ static void handle_history(struct http_call *call, void *ctx)
 {
     struct dispatchd *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
-    const struct lpg_cylinder *c = p ? v1_scoped_entity(call, d, p, &entity_ops[RS_CYLINDER])
-                                     : NULL;
+    const struct lpg_cylinder *c =
+        p ? v1_scoped_entity(call, d, p, &entity_ops[RS_CYLINDER]) : NULL;
     if (c == NULL)
         return;
     char rel[LPG_ID_MAX + 32];
@@ -167,8 +167,8 @@ static void run_event(struct writer *w, void *arg)
     }
     if (job->ev->to == LPG_CYL_RETURNED_EMPTY) { /* inspected */
         if (job->next_inspection_day <= today) {
-            event_refuse(w, job, 400, "invalid_field",
-                         "next_inspection must be a date after today", "next_inspection");
+            event_refuse(w, job, 400, "invalid_field", "next_inspection must be a date after today",
+                         "next_inspection");
             return;
         }
         c->last_inspection_day = today;
@@ -196,8 +196,8 @@ static void run_event(struct writer *w, void *arg)
     const char *fail = "out of memory";
     int rc = txn && job->history ? changeset_save(&job->cs, d->store, txn) : -1;
     if (rc == 0)
-        rc = registry_store_cylinder_event(d->store, txn, c->id, job->history,
-                                           strlen(job->history));
+        rc =
+            registry_store_cylinder_event(d->store, txn, c->id, job->history, strlen(job->history));
     if (rc == 0 && audit_log_append(d->audit, txn, &ae) != 0) {
         rc = -1;
         fail = "the audit record is unavailable";
@@ -225,8 +225,8 @@ static void handle_event(struct http_call *call, void *ctx)
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
-    static const char *const allowed[] = {"event", "note", "next_inspection",
-                                          "service_life_years", NULL};
+    static const char *const allowed[] = {"event", "note", "next_inspection", "service_life_years",
+                                          NULL};
     struct event_job *job = NULL;
     const char *name = json_string_value(json_object_get(body, "event"));
     const char *note = json_string_value(json_object_get(body, "note"));
@@ -246,8 +246,7 @@ static void handle_event(struct http_call *call, void *ctx)
         goto done;
     }
     if (note && (strlen(note) > LPG_TEXT_MAX || !lpg_utf8_valid(note, strlen(note)))) {
-        http_reply_error(call, 400, "invalid_field", "note is UTF-8 of at most 255 bytes",
-                         "note");
+        http_reply_error(call, 400, "invalid_field", "note is UTF-8 of at most 255 bytes", "note");
         goto done;
     }
     job = calloc(1, sizeof(*job));
@@ -326,9 +325,9 @@ static void handle_load(struct http_call *call, void *ctx)
         if (n)
             snprintf(after, sizeof(after), "%s", page[n - 1]->id);
     } while (n == 256);
-    json_t *trip = json_pack("{s:i, s:i, s:i, s:i}", "loaded", (int)v->trip_loaded,
-                             "handed_over", (int)v->trip_handed_over, "returned_full",
-                             (int)v->trip_returned_full, "empties", (int)v->trip_empties);
+    json_t *trip = json_pack("{s:i, s:i, s:i, s:i}", "loaded", (int)v->trip_loaded, "handed_over",
+                             (int)v->trip_handed_over, "returned_full", (int)v->trip_returned_full,
+                             "empties", (int)v->trip_empties);
     json_object_set_new(trip, "started_at", lpg_json_instant(v->trip_started_ms));
     http_reply_json(call, 200,
                     json_pack("{s:s, s:i, s:o, s:o, s:o}", "vehicle_id", v->id, "capacity",
@@ -345,9 +344,8 @@ struct checks_read {
 
 /* Sends one read of the checks' keys (argv[1] is the key suffix, prefixed here) for the
  * principal p; fn gets a struct checks_read it must free. Replies 500/503 itself on failure. */
-static void read_checks(struct http_call *call, struct dispatchd *d,
-                        const struct auth_principal *p, store_reply_fn *fn, int argc,
-                        const char **argv)
+static void read_checks(struct http_call *call, struct dispatchd *d, const struct auth_principal *p,
+                        store_reply_fn *fn, int argc, const char **argv)
 {
     struct checks_read *rd = calloc(1, sizeof(*rd));
     if (rd == NULL) {
@@ -384,7 +382,7 @@ static void on_check_ids(void *arg, const struct redisReply *reply, const char *
     }
     size_t n = reply->elements;
     const char **argv = calloc(n + 1, sizeof(*argv));
-    char (*keys)[128] = calloc(n, sizeof(*keys));
+    char(*keys)[128] = calloc(n, sizeof(*keys));
     const char *why = "out of memory";
     int rc = argv && keys ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -425,9 +423,9 @@ static void on_check(void *arg, const struct redisReply *reply, const char *err)
 {
     struct checks_read *rd = arg;
     struct http_call *call = rd->call;
-    json_t *j = !err && reply->type == REDIS_REPLY_STRING ? json_loadb(reply->str, reply->len, 0,
-                                                                       NULL)
-                                                          : NULL;
+    json_t *j = !err && reply->type == REDIS_REPLY_STRING
+                    ? json_loadb(reply->str, reply->len, 0, NULL)
+                    : NULL;
     const char *ent = json_string_value(json_object_get(j, "enterprise_id"));
     if (err || (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL)) {
         v1_reply_store_unreadable(call);

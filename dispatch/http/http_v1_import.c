@@ -2,8 +2,8 @@
  *
  *   POST /v1/import/{kind}?enterprise_id=E&skip_errors=true&dry_run=true
  *
- * kind is zones (body: a GeoJSON FeatureCollection) or staff, vehicles, customers, cylinders (body: CSV,
- * RFC 4180, a header row naming JSON fields of the entity).
+ * kind is zones (body: a GeoJSON FeatureCollection) or staff, vehicles, customers, cylinders (body:
+ * CSV, RFC 4180, a header row naming JSON fields of the entity).
  *
  * Every row becomes the JSON object a single create (POST /v1/{kind}) would take -- CSV cells
  * typed by the kind's column table below, a Feature's properties plus its geometry as "shape"
@@ -829,7 +829,8 @@ static void import_handler(struct http_call *call, void *ctx)
             k = &import_kinds[i];
     if (k == NULL) {
         http_reply_error(call, 404, "not_found",
-                         "no such import; kinds: zones, staff, vehicles, customers, cylinders", NULL);
+                         "no such import; kinds: zones, staff, vehicles, customers, cylinders",
+                         NULL);
         return;
     }
     /* One enterprise per import: a dispatcher's own unless named; an admin names it. */
@@ -850,12 +851,13 @@ static void import_handler(struct http_call *call, void *ctx)
     static const char *const csv_types[] = {"text/csv", NULL};
     static const char *const geo_types[] = {"application/geo+json", "application/json", NULL};
     if (!media_type_is(call, k->columns ? csv_types : geo_types)) {
-        http_reply_error(call, 415, "unsupported_media_type",
-                         k->columns ? "the body of a staff, vehicles, customers or cylinders import is CSV: "
-                                      "Content-Type: text/csv"
-                                    : "the body of a zones import is a GeoJSON FeatureCollection: "
-                                      "Content-Type: application/geo+json",
-                         NULL);
+        http_reply_error(
+            call, 415, "unsupported_media_type",
+            k->columns ? "the body of a staff, vehicles, customers or cylinders import is CSV: "
+                         "Content-Type: text/csv"
+                       : "the body of a zones import is a GeoJSON FeatureCollection: "
+                         "Content-Type: application/geo+json",
+            NULL);
         return;
     }
 

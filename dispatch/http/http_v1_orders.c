@@ -104,8 +104,8 @@ static void on_order_committed(void *arg, const struct redisReply *reply, const 
     order_job_free(job);
 }
 
-static void finish_with_error(struct writer *w, struct order_job *job, int status,
-                              const char *code, const char *msg, const char *field)
+static void finish_with_error(struct writer *w, struct order_job *job, int status, const char *code,
+                              const char *msg, const char *field)
 {
     writer_finish(w);
     http_reply_error(job->call, status, code, msg, field);
@@ -209,10 +209,9 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
         if (s && strcmp(s->enterprise_id, o->enterprise_id) != 0)
             s = NULL; /* another enterprise's person: never named, never assignable */
         if (s == NULL) {
-            finish_with_error(w, job, staff_id ? 422 : 400,
-                              staff_id ? "unknown_reference" : "missing_field",
-                              staff_id ? "no such staff member" : "staff_id is required",
-                              "staff_id");
+            finish_with_error(
+                w, job, staff_id ? 422 : 400, staff_id ? "unknown_reference" : "missing_field",
+                staff_id ? "no such staff member" : "staff_id is required", "staff_id");
             return -1;
         }
         if (o->state == LPG_ORDER_CREATED &&
@@ -239,8 +238,8 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
     char previous[LPG_ID_MAX + 1];
     snprintf(previous, sizeof(previous), "%s", o->staff_id);
     struct order_event ev;
-    if (order_fsm_apply(o, to, ORDER_ACTOR_DISPATCHER, job->principal.user, reason, now, &ev,
-                        why, sizeof(why)) != 0) {
+    if (order_fsm_apply(o, to, ORDER_ACTOR_DISPATCHER, job->principal.user, reason, now, &ev, why,
+                        sizeof(why)) != 0) {
         finish_with_error(w, job, 409, "illegal_transition", why, NULL);
         return -1;
     }
@@ -272,9 +271,9 @@ static void run_order_job(struct writer *w, void *arg)
     json_t *j = lpg_json_from_order(job->order);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    rc = txn && text ? registry_store_save(d->store, txn, RS_ORDER, job->order->id, text,
-                                           strlen(text))
-                     : -1;
+    rc = txn && text
+             ? registry_store_save(d->store, txn, RS_ORDER, job->order->id, text, strlen(text))
+             : -1;
     free(text);
     if (rc != 0) {
         store_txn_free(txn);

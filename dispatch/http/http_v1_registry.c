@@ -205,8 +205,8 @@ void v1_get_one(struct http_call *call, struct dispatchd *d, const struct entity
     const void *e = id ? ops->get(d->registry, id) : NULL;
     /* Scope first: a dispatcher learns nothing about another enterprise's ids. */
     if (e == NULL) {
-        if (v1_allow(call, d, p, AUTH_READ, p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id
-                                                                            : NULL) != 0)
+        if (v1_allow(call, d, p, AUTH_READ,
+                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
             return;
         char msg[160];
         snprintf(msg, sizeof(msg), "no %s with id %.64s", ops->name, id ? id : "");
@@ -253,11 +253,11 @@ struct write_job {
     struct http_call *call;
     const struct entity_ops *ops;
     struct auth_principal principal;
-    json_t *body;  /* create: the entity; patch: the changes */
+    json_t *body; /* create: the entity; patch: the changes */
     char id[LPG_ID_MAX + 1];
     int is_patch;
     struct changeset cs;
-    void *entity; /* the written entity (in cs) */
+    void *entity;                    /* the written entity (in cs) */
     char old_device[LPG_ID_MAX + 1]; /* a staff member's handset before the change */
 };
 
@@ -318,8 +318,8 @@ static void run_write(struct writer *w, void *arg)
     if (job->is_patch) {
         if (old && v1_hidden(&job->principal, ops->enterprise(old)))
             old = NULL; /* another enterprise's: exactly like a missing one */
-        if (old == NULL || v1_allow(job->call, d, &job->principal, AUTH_WRITE,
-                                    ops->enterprise(old)) != 0) {
+        if (old == NULL ||
+            v1_allow(job->call, d, &job->principal, AUTH_WRITE, ops->enterprise(old)) != 0) {
             if (old == NULL) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "no %s with id %s", ops->name, job->id);
@@ -399,8 +399,8 @@ static void run_write(struct writer *w, void *arg)
     }
 }
 
-static void submit_write(struct http_call *call, struct dispatchd *d,
-                         const struct entity_ops *ops, int is_patch)
+static void submit_write(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops,
+                         int is_patch)
 {
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
@@ -408,8 +408,8 @@ static void submit_write(struct http_call *call, struct dispatchd *d,
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
-    const char *id = is_patch ? http_call_param(call, "id")
-                              : json_string_value(json_object_get(body, "id"));
+    const char *id =
+        is_patch ? http_call_param(call, "id") : json_string_value(json_object_get(body, "id"));
     if (!is_patch) {
         /* A dispatcher works in its own enterprise: fill it in when omitted. */
         if (ops->kind != RS_ENTERPRISE && p->role == AUTH_ROLE_DISPATCHER &&
@@ -455,11 +455,11 @@ static void submit_write(struct http_call *call, struct dispatchd *d,
 #define KIND_HANDLERS(kind, KIND)                                                                  \
     static void list_##kind(struct http_call *c, void *d)                                          \
     {                                                                                              \
-        v1_list_kind(c, d, &entity_ops[KIND]);                                                        \
+        v1_list_kind(c, d, &entity_ops[KIND]);                                                     \
     }                                                                                              \
     static void get_##kind(struct http_call *c, void *d)                                           \
     {                                                                                              \
-        v1_get_one(c, d, &entity_ops[KIND]);                                                          \
+        v1_get_one(c, d, &entity_ops[KIND]);                                                       \
     }                                                                                              \
     static void create_##kind(struct http_call *c, void *d)                                        \
     {                                                                                              \
@@ -480,7 +480,9 @@ KIND_HANDLERS(cylinders, RS_CYLINDER)
 #define KIND_ROUTES(kind, path)                                                                    \
     {"GET", "/v1/" path, list_##kind, HTTP_ROUTE_READ},                                            \
         {"POST", "/v1/" path, create_##kind, HTTP_ROUTE_WRITE},                                    \
-        {"GET", "/v1/" path "/{id}", get_##kind, HTTP_ROUTE_READ}
+    {                                                                                              \
+        "GET", "/v1/" path "/{id}", get_##kind, HTTP_ROUTE_READ                                    \
+    }
 
 const struct http_route v1_registry_routes[] = {
     KIND_ROUTES(enterprises, "enterprises"),
@@ -497,5 +499,5 @@ const struct http_route v1_registry_routes[] = {
 const size_t v1_registry_routes_count = sizeof(v1_registry_routes) / sizeof(v1_registry_routes[0]);
 
 /* Unused handlers of kinds without PATCH would warn; reference them in one place. */
-static void (*const unused_patch_handlers[])(struct http_call *, void *) __attribute__((unused)) = {
-    patch_enterprises, patch_zones};
+static void (*const unused_patch_handlers[])(struct http_call *, void *)
+    __attribute__((unused)) = {patch_enterprises, patch_zones};

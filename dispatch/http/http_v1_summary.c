@@ -9,8 +9,8 @@
  * chunk at a time; only the output list is kept (at most TRIPS_MAX_ITEMS trips and stops; the
  * totals still cover the whole range). An enterprise summary processes its vehicles one after
  * another. Violations of a day are read from {p}alerts:vehicle:{id} (scored by the event's
- * time; by the storage time for alerts of earlier versions) SUMMARY_ALERTS_PAGE ids at a time and MGET, at most SUMMARY_ALERTS_SCAN_MAX
- * per vehicle.
+ * time; by the storage time for alerts of earlier versions) SUMMARY_ALERTS_PAGE ids at a time and
+ * MGET, at most SUMMARY_ALERTS_SCAN_MAX per vehicle.
  */
 #define LOG_TAG "summary"
 #include "http/http_v1.h"
@@ -167,7 +167,6 @@ static void walk_start(struct walk *w, struct dispatchd *d, const char *vehicle,
 
 /* ---- JSON helpers ---- */
 
-
 static json_t *position(struct geo_point p)
 {
     return json_pack("{s:f, s:f}", "lon", round(p.lon * 1e7) / 1e7, "lat",
@@ -184,8 +183,9 @@ static json_t *segment_json(const struct motion_segment *s)
     json_t *j;
     if (s->kind == MOTION_TRIP) {
         j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:f, s:f, s:o, s:b, s:b}", "type", "trip",
-                      "start", lpg_json_instant(s->start_ms), "end", lpg_json_instant(s->end_ms), "start_position",
-                      position(s->start_pos), "end_position", position(s->end_pos), "duration_s",
+                      "start", lpg_json_instant(s->start_ms), "end", lpg_json_instant(s->end_ms),
+                      "start_position", position(s->start_pos), "end_position",
+                      position(s->end_pos), "duration_s",
                       (double)(s->end_ms - s->start_ms) / 1000.0, "distance_m", r1(s->distance_m),
                       "driving_s", (double)s->driving_ms / 1000.0, "max_speed_kmh",
                       s->has_max_speed ? json_real(r1(s->max_speed_kmh)) : json_null(),
@@ -227,7 +227,6 @@ static void totals_add(struct totals *t, const struct motion_segment *s)
 /* ---- shared request checks ---- */
 
 /* 404 for a vehicle that does not exist or (to a dispatcher) belongs to another enterprise. */
-
 
 static int query_min_stop(struct http_call *call, int64_t *ms)
 {
@@ -285,15 +284,15 @@ static void on_trips_done(struct walk *w, const char *err)
     if (err) {
         reply_store_error(job->call, "route", err);
     } else {
-        json_t *body =
-            json_pack("{s:s, s:o, s:o, s:I, s:o, s:I, s:I, s:f, s:f, s:o, s:I, s:b}", "vehicle_id",
-                      w->vehicle, "from", lpg_json_instant(w->from_ms), "to", lpg_json_instant(w->to_ms),
-                      "min_stop_s", (json_int_t)(job->min_stop_ms / 1000), "items",
-                      json_incref(job->items), "trips", (json_int_t)job->tot.trips, "stops",
-                      (json_int_t)job->tot.stops, "distance_m", r1(job->tot.distance_m),
-                      "driving_s", (double)job->tot.driving_ms / 1000.0, "max_speed_kmh",
-                      job->tot.has_max_speed ? json_real(r1(job->tot.max_speed_kmh)) : json_null(),
-                      "fixes", (json_int_t)w->motion.n_fixes, "truncated", job->truncated);
+        json_t *body = json_pack(
+            "{s:s, s:o, s:o, s:I, s:o, s:I, s:I, s:f, s:f, s:o, s:I, s:b}", "vehicle_id",
+            w->vehicle, "from", lpg_json_instant(w->from_ms), "to", lpg_json_instant(w->to_ms),
+            "min_stop_s", (json_int_t)(job->min_stop_ms / 1000), "items", json_incref(job->items),
+            "trips", (json_int_t)job->tot.trips, "stops", (json_int_t)job->tot.stops, "distance_m",
+            r1(job->tot.distance_m), "driving_s", (double)job->tot.driving_ms / 1000.0,
+            "max_speed_kmh",
+            job->tot.has_max_speed ? json_real(r1(job->tot.max_speed_kmh)) : json_null(), "fixes",
+            (json_int_t)w->motion.n_fixes, "truncated", job->truncated);
         if (body)
             http_reply_json(job->call, 200, body);
         else
@@ -396,9 +395,10 @@ static json_t *summary_json(struct summary_job *job)
                      "s:o, s:b}}",
                      "vehicle_id", job->w.vehicle, "enterprise_id", v ? v->enterprise_id : "",
                      "date", date, "utc_offset_min", (int)job->utc_offset_min, "from",
-                     lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms), "fixes",
-                     (json_int_t)job->w.motion.n_fixes, "distance_m", r1(job->tot.distance_m),
-                     "driving_s", (double)job->tot.driving_ms / 1000.0, "max_speed_kmh",
+                     lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms),
+                     "fixes", (json_int_t)job->w.motion.n_fixes, "distance_m",
+                     r1(job->tot.distance_m), "driving_s", (double)job->tot.driving_ms / 1000.0,
+                     "max_speed_kmh",
                      job->tot.has_max_speed ? json_real(r1(job->tot.max_speed_kmh)) : json_null(),
                      "trips", (json_int_t)job->tot.trips, "stops", (json_int_t)job->tot.stops,
                      "violations", "count", (json_int_t)violations, "alerts", (json_int_t)total,
@@ -588,10 +588,11 @@ static void summary_next_vehicle(struct summary_job *job)
     }
     char date[11];
     lpg_day_format(job->day, date);
-    json_t *body = json_pack(
-        "{s:s, s:s, s:i, s:o, s:o, s:O, s:b}", "enterprise_id", job->enterprise_id, "date", date,
-        "utc_offset_min", (int)job->utc_offset_min, "from", lpg_json_instant(job->day_start_ms), "to",
-        lpg_json_instant(job->day_end_ms), "items", job->items, "truncated", job->vehicles_truncated);
+    json_t *body =
+        json_pack("{s:s, s:s, s:i, s:o, s:o, s:O, s:b}", "enterprise_id", job->enterprise_id,
+                  "date", date, "utc_offset_min", (int)job->utc_offset_min, "from",
+                  lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms),
+                  "items", job->items, "truncated", job->vehicles_truncated);
     if (body)
         http_reply_json(job->call, 200, body);
     else

@@ -591,7 +591,8 @@ static void on_position(void *arg, const struct redisReply *reply, const char *e
     int64_t tm, la, lo, sq;
     json_t *fix = json_null();
     if (t && lat && lon && seq && route_parse_i64(t, strlen(t), &tm) == 0 &&
-        route_parse_i64(lat, strlen(lat), &la) == 0 && route_parse_i64(lon, strlen(lon), &lo) == 0 &&
+        route_parse_i64(lat, strlen(lat), &la) == 0 &&
+        route_parse_i64(lon, strlen(lon), &lo) == 0 &&
         route_parse_i64(seq, strlen(seq), &sq) == 0) {
         char when[LPG_JSON_INSTANT_LEN + 1];
         lpg_json_instant_format(tm, when);

@@ -249,7 +249,8 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
     uint64_t first = last + 1;
     if (!ours || last >= f->next_id || f->next_id - first > LIVE_FEED_RING) {
         char reset[96];
-        int n = snprintf(reset, sizeof(reset), "event: reset\ndata: {\"reload\":\"/v1/orders\"}\n\n");
+        int n =
+            snprintf(reset, sizeof(reset), "event: reset\ndata: {\"reload\":\"/v1/orders\"}\n\n");
         sub_send(s, reset, (size_t)n);
         return;
     }

@@ -20,10 +20,10 @@
 
 #include <jansson.h>
 
-#define LIVE_FEED_RING 1024                  /* events kept for replay */
-#define LIVE_FEED_MAX_SUBSCRIBERS 256        /* open streams per instance */
-#define LIVE_FEED_HEARTBEAT_S 15             /* seconds between keep-alive comments */
-#define LIVE_FEED_MAX_BACKLOG (1024u * 1024u) /* bytes queued for one slow client */
+#define LIVE_FEED_RING            1024            /* events kept for replay */
+#define LIVE_FEED_MAX_SUBSCRIBERS 256             /* open streams per instance */
+#define LIVE_FEED_HEARTBEAT_S     15              /* seconds between keep-alive comments */
+#define LIVE_FEED_MAX_BACKLOG     (1024u * 1024u) /* bytes queued for one slow client */
 
 struct event_base;
 struct live_feed;

@@ -166,11 +166,11 @@ static int device_from_json(const json_t *j, struct device_record *out, char *wh
     const char *ent = json_string_value(json_object_get(j, "enterprise_id"));
     const char *dig = json_string_value(json_object_get(j, "secret_digest"));
     json_t *created = json_object_get(j, "created_ms");
-    if (!id || !lpg_id_valid(id) || !staff || !lpg_id_valid(staff) || !ent ||
-        !lpg_id_valid(ent) || !dig || strlen(dig) != AUTH_DIGEST_HEX_LEN ||
-        !json_is_integer(created)) {
-        snprintf(why, cap, "a device record needs device_id, staff_id, enterprise_id, "
-                           "secret_digest (64 hex) and created_ms");
+    if (!id || !lpg_id_valid(id) || !staff || !lpg_id_valid(staff) || !ent || !lpg_id_valid(ent) ||
+        !dig || strlen(dig) != AUTH_DIGEST_HEX_LEN || !json_is_integer(created)) {
+        snprintf(why, cap,
+                 "a device record needs device_id, staff_id, enterprise_id, "
+                 "secret_digest (64 hex) and created_ms");
         return -1;
     }
     snprintf(out->device_id, sizeof(out->device_id), "%s", id);
@@ -200,8 +200,7 @@ const struct auth_principal *accounts_session(struct accounts *acc, const char *
     return NULL;
 }
 
-int accounts_put_session(struct accounts *acc, const char *digest,
-                         const struct auth_principal *p)
+int accounts_put_session(struct accounts *acc, const char *digest, const struct auth_principal *p)
 {
     struct session_node *n = calloc(1, sizeof(*n));
     if (n == NULL)
@@ -245,7 +244,8 @@ static int save_json(const struct store *st, struct store_txn *txn, const char *
         free(text);
         return -1;
     }
-    int rc = store_txn_addv(txn, "SET", key, text, NULL) || store_txn_addv(txn, "SADD", idx, id, NULL);
+    int rc =
+        store_txn_addv(txn, "SET", key, text, NULL) || store_txn_addv(txn, "SADD", idx, id, NULL);
     if (rc == 0 && expire_at_ms > 0) {
         snprintf(exp, sizeof(exp), "%lld", (long long)expire_at_ms);
         rc = store_txn_addv(txn, "PEXPIREAT", key, exp, NULL);
@@ -271,8 +271,7 @@ int accounts_store_session(const struct store *st, struct store_txn *txn, const 
     return save_json(st, txn, "session", digest, auth_principal_to_json(p), p->expires_ms);
 }
 
-int accounts_store_session_end(const struct store *st, struct store_txn *txn,
-                               const char *digest)
+int accounts_store_session_end(const struct store *st, struct store_txn *txn, const char *digest)
 {
     char rel[160], key[256], idx[96];
     snprintf(rel, sizeof(rel), "session:%s", digest);
@@ -458,7 +457,7 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
     size_t n = reply->elements;
     ld->ids = calloc(n, sizeof(char *));
     const char **argv = calloc(n + 1, sizeof(char *));
-    char (*keys)[160] = calloc(n, sizeof(*keys));
+    char(*keys)[160] = calloc(n, sizeof(*keys));
     int oom = ld->ids == NULL || argv == NULL || keys == NULL;
     if (!oom)
         argv[0] = "MGET";

@@ -66,16 +66,14 @@ int accounts_store_device(const struct store *st, struct store_txn *txn,
  * (an expired one is dropped). */
 const struct auth_principal *accounts_session(struct accounts *acc, const char *digest,
                                               int64_t now_ms);
-int accounts_put_session(struct accounts *acc, const char *digest,
-                         const struct auth_principal *p);
+int accounts_put_session(struct accounts *acc, const char *digest, const struct auth_principal *p);
 void accounts_remove_session(struct accounts *acc, const char *digest);
 
 /* Commands that persist a user / a session / the end of a session. 0 or -1 (OOM). */
 int accounts_store_user(const struct store *st, struct store_txn *txn, const struct auth_user *u);
 int accounts_store_session(const struct store *st, struct store_txn *txn, const char *digest,
                            const struct auth_principal *p);
-int accounts_store_session_end(const struct store *st, struct store_txn *txn,
-                               const char *digest);
+int accounts_store_session_end(const struct store *st, struct store_txn *txn, const char *digest);
 
 /* Loads users and live sessions; done(arg, err) with err NULL on success. 0 when started. */
 typedef void accounts_load_fn(void *arg, const char *err);

@@ -18,7 +18,7 @@
 
 /* Entries read from Redis per verification step: bounds the memory of one reply. */
 #define AUDIT_VERIFY_CHUNK 256
-#define AUDIT_KEY_MAX 256
+#define AUDIT_KEY_MAX      256
 
 struct audit_log {
     struct store *store;
@@ -126,7 +126,8 @@ static void on_txn_outcome(void *arg, const struct redisReply *reply, const char
     } else if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         forget_head(a, "a transaction with entries was discarded");
         log_error("a transaction with audit entries %" PRId64 "..%" PRId64 " was discarded by "
-                  "Redis (%s)", mk->seq_before + 1, mk->last_seq,
+                  "Redis (%s)",
+                  mk->seq_before + 1, mk->last_seq,
                   store_reply_error(reply) ? store_reply_error(reply) : "nil reply");
     } else {
         for (size_t i = 0; i < reply->elements; i++)
@@ -134,8 +135,8 @@ static void on_txn_outcome(void *arg, const struct redisReply *reply, const char
                 /* Redis applies the other commands of a transaction even when one fails:
                  * the audit list may not hold what was numbered. */
                 log_error("a command of a transaction with audit entries %" PRId64 "..%" PRId64
-                          " failed: %s", mk->seq_before + 1, mk->last_seq,
-                          reply->element[i]->str);
+                          " failed: %s",
+                          mk->seq_before + 1, mk->last_seq, reply->element[i]->str);
                 forget_head(a, "a command of a transaction with entries failed");
                 break;
             }
@@ -259,13 +260,11 @@ static void on_reload(void *arg, const struct redisReply *reply, const char *err
     /* The list is what the chain continues from; the head key must say the same. */
     char expect[AUDIT_HASH_HEX_LEN + 64];
     snprintf(expect, sizeof(expect), "{\"hash\":\"%s\",\"seq\":%" PRId64 "}", h, n);
-    bool agree = head ? head_len == strlen(expect) && memcmp(head, expect, head_len) == 0
-                      : n == 0;
+    bool agree = head ? head_len == strlen(expect) && memcmp(head, expect, head_len) == 0 : n == 0;
     if (!agree) {
         log_error("the audit head key (%.*s) disagrees with the log (%" PRId64 " entries, last "
                   "hash %s): Redis was edited; the next entry records this",
-                  head ? (int)(head_len > 200 ? 200 : head_len) : 6, head ? head : "absent", n,
-                  h);
+                  head ? (int)(head_len > 200 ? 200 : head_len) : 6, head ? head : "absent", n, h);
         json_decref(a->note);
         a->note = json_pack("{s:s%, s:I, s:s}", "head_key", head ? head : "", head ? head_len : 0,
                             "entries", (json_int_t)n, "last_hash", h);
@@ -347,7 +346,8 @@ static void verify_end(struct verify_job *job, const char *err)
             r->first_broken_seq = job->stored_ok && job->stored_seq == job->mem_seq ? s : s + 1;
             snprintf(r->detail, sizeof(r->detail),
                      "the head key (seq %" PRId64 ") is not the service's head (seq %" PRId64
-                     ", hash %.12s...)", job->stored_seq, job->mem_seq, job->mem_hash);
+                     ", hash %.12s...)",
+                     job->stored_seq, job->mem_seq, job->mem_hash);
         } else if (!job->mem_known && !job->stored_ok && job->llen > 0) {
             r->reason = AUDIT_HEAD_MISMATCH;
             r->first_broken_seq = 1;
@@ -441,8 +441,7 @@ static int parse_head(const char *text, size_t len, int64_t *seq, char hash[AUDI
     json_t *s = json_object_get(j, "seq");
     const char *h = json_string_value(json_object_get(j, "hash"));
     int rc = -1;
-    if (json_is_integer(s) && json_integer_value(s) >= 0 && h &&
-        strlen(h) == AUDIT_HASH_HEX_LEN) {
+    if (json_is_integer(s) && json_integer_value(s) >= 0 && h && strlen(h) == AUDIT_HASH_HEX_LEN) {
         *seq = (int64_t)json_integer_value(s);
         memcpy(hash, h, AUDIT_HASH_HEX_LEN + 1);
         rc = 0;
@@ -462,8 +461,8 @@ static void on_verify_head(void *arg, const struct redisReply *reply, const char
     size_t len = 0;
     const char *head = reply_str(reply->element[0], &len);
     job->llen = (int64_t)reply->element[1]->integer;
-    job->stored_ok = head ? parse_head(head, len, &job->stored_seq, job->stored_hash) == 0
-                          : job->llen == 0;
+    job->stored_ok =
+        head ? parse_head(head, len, &job->stored_seq, job->stored_hash) == 0 : job->llen == 0;
     if (head == NULL && job->llen == 0) {
         job->stored_seq = 0;
         memcpy(job->stored_hash, AUDIT_ZERO_HASH, sizeof(job->stored_hash));
@@ -505,8 +504,8 @@ static void on_verify_head(void *arg, const struct redisReply *reply, const char
         verify_end(job, why);
 }
 
-int audit_log_verify(struct audit_log *a, int64_t from_seq, int64_t to_seq,
-                     audit_log_verify_fn *fn, void *arg)
+int audit_log_verify(struct audit_log *a, int64_t from_seq, int64_t to_seq, audit_log_verify_fn *fn,
+                     void *arg)
 {
     char k_entries[AUDIT_KEY_MAX], k_head[AUDIT_KEY_MAX];
     if (audit_log_entries_key(a, k_entries, sizeof(k_entries)) < 0 ||

@@ -23,12 +23,12 @@ struct store;
 struct store_txn;
 struct audit_log;
 struct audit_entry {
-    int64_t at_ms;         /* when it happened (UTC ms) */
-    const char *kind;      /* e.g. "order_assigned", "cylinder_handed_over", "scan_refused" */
-    const char *actor;     /* who did it: user id, staff id, "system", "rule:overspeed" */
-    const char *subject;   /* what it is about: order id, cylinder code, alert id... */
-    const char *enterprise;/* the enterprise concerned, or NULL when none */
-    json_t *data;          /* borrowed; may be NULL (stored as {}) */
+    int64_t at_ms;          /* when it happened (UTC ms) */
+    const char *kind;       /* e.g. "order_assigned", "cylinder_handed_over", "scan_refused" */
+    const char *actor;      /* who did it: user id, staff id, "system", "rule:overspeed" */
+    const char *subject;    /* what it is about: order id, cylinder code, alert id... */
+    const char *enterprise; /* the enterprise concerned, or NULL when none */
+    json_t *data;           /* borrowed; may be NULL (stored as {}) */
 };
 /* Adds the commands that append *e to txn. Returns 0, or -1 when the head is not known yet
  * (still loading, or reloading after an unknown outcome) or out of memory: the caller must then
@@ -85,8 +85,8 @@ const char *audit_log_head_hash(const struct audit_log *a);
 struct audit_verify_result;
 typedef void audit_log_verify_fn(void *arg, const struct audit_verify_result *r, const char *err);
 /* Returns 0 when started; -1 when the store is not up or out of memory (fn not called). */
-int audit_log_verify(struct audit_log *a, int64_t from_seq, int64_t to_seq,
-                     audit_log_verify_fn *fn, void *arg);
+int audit_log_verify(struct audit_log *a, int64_t from_seq, int64_t to_seq, audit_log_verify_fn *fn,
+                     void *arg);
 
 /* The key names (for readers such as GET /v1/audit/entries). */
 int audit_log_entries_key(const struct audit_log *a, char *buf, size_t cap);

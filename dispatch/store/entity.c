@@ -132,8 +132,7 @@ static int patch_cylinder(const json_t *in, void *e, struct lpg_json_error *err)
 }
 
 static size_t list_enterprise(const struct registry *reg, const char *ent, const char *after,
-                              size_t limit, registry_filter_fn *filter, void *arg,
-                              const void **out)
+                              size_t limit, registry_filter_fn *filter, void *arg, const void **out)
 {
     /* Enterprises are few; the enterprise scope of an enterprise is itself. */
     const struct lpg_enterprise **page = (const struct lpg_enterprise **)out;
@@ -170,9 +169,21 @@ LISTER(cylinder, lpg_cylinder, registry_list_cylinders)
 LISTER(hazard, lpg_hazard, registry_list_hazards)
 
 #define ROW(KIND, kind, type, plural, patch, destroy)                                              \
-    [KIND] = {KIND,          #kind,          plural,       sizeof(struct type), to_json_##kind,    \
-              from_json_##kind, patch,        get_##kind,   put_##kind,          dup_##kind,       \
-              destroy,       id_##kind,      enterprise_##kind, stamp_##kind,   list_##kind}
+    [KIND] = {KIND,                                                                                \
+              #kind,                                                                               \
+              plural,                                                                              \
+              sizeof(struct type),                                                                 \
+              to_json_##kind,                                                                      \
+              from_json_##kind,                                                                    \
+              patch,                                                                               \
+              get_##kind,                                                                          \
+              put_##kind,                                                                          \
+              dup_##kind,                                                                          \
+              destroy,                                                                             \
+              id_##kind,                                                                           \
+              enterprise_##kind,                                                                   \
+              stamp_##kind,                                                                        \
+              list_##kind}
 
 const struct entity_ops entity_ops[RS_KIND_COUNT] = {
     ROW(RS_ENTERPRISE, enterprise, lpg_enterprise, "enterprises", NULL, destroy_enterprise),
@@ -190,8 +201,7 @@ const struct entity_ops entity_ops[RS_KIND_COUNT] = {
 void *changeset_find(struct changeset *cs, enum rs_kind kind, const char *id)
 {
     for (size_t i = 0; i < cs->n; i++)
-        if (cs->items[i].kind == kind &&
-            strcmp(entity_ops[kind].id(cs->items[i].entity), id) == 0)
+        if (cs->items[i].kind == kind && strcmp(entity_ops[kind].id(cs->items[i].entity), id) == 0)
             return cs->items[i].entity;
     return NULL;
 }
@@ -231,8 +241,8 @@ int changeset_save(const struct changeset *cs, const struct store *st, struct st
         json_t *j = ops->to_json(cs->items[i].entity);
         char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
         json_decref(j);
-        int rc = text ? registry_store_save(st, txn, ops->kind, ops->id(cs->items[i].entity),
-                                            text, strlen(text))
+        int rc = text ? registry_store_save(st, txn, ops->kind, ops->id(cs->items[i].entity), text,
+                                            strlen(text))
                       : -1;
         free(text);
         if (rc != 0)

@@ -45,7 +45,7 @@ struct changeset {
     struct changeset_item {
         enum rs_kind kind;
         void *entity; /* the new version, owned by the changeset until applied */
-    } *items;
+    } * items;
     size_t n, cap;
 };
 

@@ -16,16 +16,16 @@
 /* Ids fetched per MGET while loading: bounds one reply's size and the loop's pause. */
 #define RS_LOAD_BATCH 500
 
-static const char *const kind_names[RS_KIND_COUNT] = {
-    "enterprise", "zone", "staff", "vehicle", "customer", "order", "cylinder", "hazard"};
+static const char *const kind_names[RS_KIND_COUNT] = {"enterprise", "zone",  "staff",    "vehicle",
+                                                      "customer",   "order", "cylinder", "hazard"};
 
 const char *rs_kind_name(enum rs_kind k)
 {
     return (unsigned)k < RS_KIND_COUNT ? kind_names[k] : "?";
 }
 
-static int entity_key(const struct store *st, char *buf, size_t cap, enum rs_kind k,
-                      const char *id, const char *suffix)
+static int entity_key(const struct store *st, char *buf, size_t cap, enum rs_kind k, const char *id,
+                      const char *suffix)
 {
     char rel[LPG_ID_MAX + 64];
     snprintf(rel, sizeof(rel), "%s:%s%s", kind_names[k], id, suffix ? suffix : "");
@@ -64,8 +64,8 @@ int registry_store_delete(const struct store *st, struct store_txn *txn, enum rs
     return store_txn_addv(txn, "DEL", key, NULL) || store_txn_addv(txn, "SREM", idx, id, NULL);
 }
 
-int registry_store_order_event(const struct store *st, struct store_txn *txn,
-                               const char *order_id, const char *event_json, size_t len)
+int registry_store_order_event(const struct store *st, struct store_txn *txn, const char *order_id,
+                               const char *event_json, size_t len)
 {
     char key[256];
     if (entity_key(st, key, sizeof(key), RS_ORDER, order_id, ":history") < 0)
@@ -92,12 +92,12 @@ int registry_store_cylinder_event(const struct store *st, struct store_txn *txn,
 typedef int load_one_fn(struct registry *reg, const json_t *json, struct lpg_json_error *err);
 
 #define LOADER(kind, type, put)                                                                    \
-    static int load_##kind(struct registry *reg, const json_t *json, struct lpg_json_error *err)  \
+    static int load_##kind(struct registry *reg, const json_t *json, struct lpg_json_error *err)   \
     {                                                                                              \
         struct type *e = calloc(1, sizeof(*e));                                                    \
         if (e == NULL)                                                                             \
             return -1;                                                                             \
-        if (lpg_json_load_##kind(json, e, err) != 0) {                              \
+        if (lpg_json_load_##kind(json, e, err) != 0) {                                             \
             free(e);                                                                               \
             return -1;                                                                             \
         }                                                                                          \
@@ -129,10 +129,10 @@ struct rs_loader {
     struct registry *reg;
     registry_load_fn *done;
     void *arg;
-    size_t step;   /* index into load_plan */
-    char **ids;    /* ids of the current kind (owned) */
+    size_t step; /* index into load_plan */
+    char **ids;  /* ids of the current kind (owned) */
     size_t n_ids;
-    size_t pos;    /* next id to fetch */
+    size_t pos; /* next id to fetch */
 };
 
 static void loader_next_kind(struct rs_loader *ld);
@@ -169,7 +169,8 @@ static void on_mget(void *arg, const struct redisReply *reply, const char *err)
     enum rs_kind kind = load_plan[ld->step].kind;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         loader_fail(ld, "loading %s records failed: %s", kind_names[kind],
-                    err ? err : (store_reply_error(reply) ? store_reply_error(reply) : "bad reply"));
+                    err ? err
+                        : (store_reply_error(reply) ? store_reply_error(reply) : "bad reply"));
         return;
     }
     size_t first = ld->pos - reply->elements;
@@ -214,7 +215,7 @@ static void loader_fetch(struct rs_loader *ld)
     if (n > RS_LOAD_BATCH)
         n = RS_LOAD_BATCH;
     const char **argv = calloc(n + 1, sizeof(char *));
-    char (*keys)[256] = calloc(n, sizeof(*keys));
+    char(*keys)[256] = calloc(n, sizeof(*keys));
     if (argv == NULL || keys == NULL) {
         free(argv);
         free(keys);
@@ -243,7 +244,8 @@ static void on_index(void *arg, const struct redisReply *reply, const char *err)
     enum rs_kind kind = load_plan[ld->step].kind;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         loader_fail(ld, "reading the %s index failed: %s", kind_names[kind],
-                    err ? err : (store_reply_error(reply) ? store_reply_error(reply) : "bad reply"));
+                    err ? err
+                        : (store_reply_error(reply) ? store_reply_error(reply) : "bad reply"));
         return;
     }
     ld->ids = calloc(reply->elements ? reply->elements : 1, sizeof(char *));
@@ -284,8 +286,7 @@ static void loader_next_kind(struct rs_loader *ld)
                     why);
 }
 
-int registry_store_load(struct store *st, struct registry *reg, registry_load_fn *done,
-                        void *arg)
+int registry_store_load(struct store *st, struct registry *reg, registry_load_fn *done, void *arg)
 {
     if (store_state(st) != STORE_UP)
         return -1;

@@ -38,8 +38,8 @@ int registry_store_save(const struct store *st, struct store_txn *txn, enum rs_k
 int registry_store_delete(const struct store *st, struct store_txn *txn, enum rs_kind kind,
                           const char *id);
 /* Adds RPUSH {p}order:{id}:history event_json. */
-int registry_store_order_event(const struct store *st, struct store_txn *txn,
-                               const char *order_id, const char *event_json, size_t len);
+int registry_store_order_event(const struct store *st, struct store_txn *txn, const char *order_id,
+                               const char *event_json, size_t len);
 
 /* Adds RPUSH {p}cylinder:{id}:history event_json. */
 int registry_store_cylinder_event(const struct store *st, struct store_txn *txn,
@@ -53,7 +53,6 @@ typedef void registry_load_fn(void *arg, const char *err, const struct registry_
  * order. Asynchronous: done runs when finished. Returns 0 when started, -1 (done not called)
  * when the store is not up. A stored record that does not parse is an error: the service must
  * not run on a partial registry. */
-int registry_store_load(struct store *st, struct registry *reg, registry_load_fn *done,
-                        void *arg);
+int registry_store_load(struct store *st, struct registry *reg, registry_load_fn *done, void *arg);
 
 #endif

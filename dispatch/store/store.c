@@ -38,8 +38,8 @@ struct store {
     struct store_options opt; /* strings below are our own copies */
     char *host;
     char *prefix;
-    char *user;     /* NULL: the default user */
-    char *password; /* NULL: no AUTH; never logged */
+    char *user;        /* NULL: the default user */
+    char *password;    /* NULL: no AUTH; never logged */
     char refused[128]; /* why Redis refused the connection's first commands ("" when it did not) */
 
     redisAsyncContext *ac; /* current context, NULL while down */
@@ -52,7 +52,7 @@ struct store {
     int ping_outstanding;          /* a PING is waiting for its reply */
     struct timeval ping_sent;
 
-    struct backoff backoff; /* delay before the next attempt */
+    struct backoff backoff;   /* delay before the next attempt */
     unsigned failed_attempts; /* since the store was last up */
     size_t inflight;
     int freeing;
@@ -196,8 +196,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     st->refused[0] = '\0';
     if (st->password != NULL) {
         const char *auth[] = {"AUTH", st->user ? st->user : st->password, st->password};
-        if (redisAsyncCommandArgv(st->ac, on_auth, st, st->user ? 3 : 2, auth, NULL) !=
-            REDIS_OK) {
+        if (redisAsyncCommandArgv(st->ac, on_auth, st, st->user ? 3 : 2, auth, NULL) != REDIS_OK) {
             log_warn("could not send AUTH to redis %s:%d", st->host, st->opt.port);
             return; /* the connect timer drops the connection */
         }
@@ -235,11 +234,11 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     struct store *st = arg;
     char why[200];
     if (st->refused[0] != '\0')
-        snprintf(why, sizeof(why), "redis %s:%d refused the connection: %s", st->host,
-                 st->opt.port, st->refused);
+        snprintf(why, sizeof(why), "redis %s:%d refused the connection: %s", st->host, st->opt.port,
+                 st->refused);
     else
-        snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms (no answer)",
-                 st->host, st->opt.port, st->opt.connect_timeout_ms);
+        snprintf(why, sizeof(why), "connect to %s:%d timed out after %d ms (no answer)", st->host,
+                 st->opt.port, st->opt.connect_timeout_ms);
     store_drop_connection(st, why);
 }
 
@@ -436,8 +435,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     free(op);
 }
 
-int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc,
-                       const char **argv, const size_t *argvlen, const char **why)
+int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc, const char **argv,
+                       const size_t *argvlen, const char **why)
 {
     if (st->state != STORE_UP || st->ac == NULL) {
         st->stats.commands_refused++;

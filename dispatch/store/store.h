@@ -29,13 +29,13 @@ struct store;
 struct store_options {
     const char *host;
     int port;
-    int connect_timeout_ms;   /* also the deadline for a PING reply */
-    int ping_interval_ms;     /* heartbeat period while connected */
-    int reconnect_min_ms;     /* first retry delay after a failure */
-    int reconnect_max_ms;     /* backoff ceiling */
-    const char *key_prefix;   /* every key starts with it, e.g. "lpg:" */
-    const char *user;         /* Redis ACL user for AUTH; NULL or "" for the default user */
-    const char *password;     /* AUTH after every connect; NULL or "": no AUTH */
+    int connect_timeout_ms; /* also the deadline for a PING reply */
+    int ping_interval_ms;   /* heartbeat period while connected */
+    int reconnect_min_ms;   /* first retry delay after a failure */
+    int reconnect_max_ms;   /* backoff ceiling */
+    const char *key_prefix; /* every key starts with it, e.g. "lpg:" */
+    const char *user;       /* Redis ACL user for AUTH; NULL or "" for the default user */
+    const char *password;   /* AUTH after every connect; NULL or "": no AUTH */
 };
 
 enum store_state {
@@ -50,7 +50,7 @@ typedef void store_state_fn(void *arg, enum store_state state, const char *detai
 
 /* The two errors of a command that was sent but not answered: nothing is known about whether
  * Redis executed it. Compare with store_err_outcome_unknown(). */
-#define STORE_ERR_LOST store_err_lost_
+#define STORE_ERR_LOST     store_err_lost_
 #define STORE_ERR_SHUTDOWN store_err_shutdown_
 extern const char store_err_lost_[];     /* "connection to Redis lost before it answered" */
 extern const char store_err_shutdown_[]; /* "store shutting down" */
@@ -83,8 +83,8 @@ const char *store_last_error(const struct store *st);
 /* Sends a command given as an argument vector (binary-safe; no format-string pitfalls such
  * as %f rounding). Returns 0 when sent; -1 when the store is not up or the command could not
  * be queued, with *why set to a static human-readable reason, and the callback not called. */
-int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc,
-                       const char **argv, const size_t *argvlen, const char **why);
+int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc, const char **argv,
+                       const size_t *argvlen, const char **why);
 
 /* ---- transactions: several commands applied atomically (MULTI ... EXEC) ---- */
 
@@ -125,11 +125,11 @@ int store_key(const struct store *st, char *buf, size_t cap, const char *suffix)
 
 /* Counters for /metrics. */
 struct store_stats {
-    uint64_t connects;          /* successful connections */
-    uint64_t connect_failures;  /* failed attempts (refused, timeout, lost) */
+    uint64_t connects;         /* successful connections */
+    uint64_t connect_failures; /* failed attempts (refused, timeout, lost) */
     uint64_t commands_sent;
-    uint64_t commands_failed;   /* lost with a connection */
-    uint64_t commands_refused;  /* refused because the store was not up */
+    uint64_t commands_failed;  /* lost with a connection */
+    uint64_t commands_refused; /* refused because the store was not up */
 };
 const struct store_stats *store_stats(const struct store *st);
 

@@ -44,9 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DAY_S 86400LL
+#define DAY_S        86400LL
 #define WEEKS_1024_S (1024LL * 7 * DAY_S)
-#define KNOT_KMH 1.852
+#define KNOT_KMH     1.852
 
 static struct harness_stack stack;
 static char auth[128];
@@ -98,9 +98,21 @@ static void start_replay(struct harness_proc *p, const char *log, int port, cons
     char a_port[16], logf[400];
     snprintf(a_port, sizeof(a_port), "%d", port);
     snprintf(logf, sizeof(logf), "%s/replay-%d-%ld.log", stack.dir, port, (long)now_s());
-    char *argv[] = {"/usr/bin/python3", AGENT_TEST_DIR "/gps_replay.py", "--port", a_port,
-                    "--log", (char *)log, "--delay", (char *)delay, "--go", (char *)go,
-                    "--linger", "1", pause ? "--pause" : NULL, (char *)pause, NULL};
+    char *argv[] = {"/usr/bin/python3",
+                    AGENT_TEST_DIR "/gps_replay.py",
+                    "--port",
+                    a_port,
+                    "--log",
+                    (char *)log,
+                    "--delay",
+                    (char *)delay,
+                    "--go",
+                    (char *)go,
+                    "--linger",
+                    "1",
+                    pause ? "--pause" : NULL,
+                    (char *)pause,
+                    NULL};
     assert_int_equal(harness_proc_start(p, "replay", logf, argv), 0);
 }
 
@@ -110,8 +122,8 @@ struct agent_run {
     char cred[300];
 };
 
-static void start_agent(struct agent_run *a, const char *device, const char *secret,
-                        int gpsd_port, long long offset_s, const char *batch_age,
+static void start_agent(struct agent_run *a, const char *device, const char *secret, int gpsd_port,
+                        long long offset_s, const char *batch_age,
                         const char *extra /* one more --name=value, or NULL */)
 {
     char logf[400], a_dev[80], a_cred[340], a_spool[340], a_gpsd[40], a_srv[40], a_off[40],
@@ -134,9 +146,20 @@ static void start_agent(struct agent_run *a, const char *device, const char *sec
     snprintf(a_srv, sizeof(a_srv), "--server-port=%d", stack.d.handset_port);
     snprintf(a_off, sizeof(a_off), "--time-offset=%lld", offset_s);
     snprintf(a_age, sizeof(a_age), "--batch-max-age=%s", batch_age);
-    char *argv[] = {LPG_AGENT_BIN, a_dev, a_cred, a_spool, a_gpsd, a_srv, a_off, a_age,
-                    "--reconnect-min=100", "--reconnect-max=800", "--log-level=debug",
-                    "--spool-max-fixes=5000", (char *)extra, NULL};
+    char *argv[] = {LPG_AGENT_BIN,
+                    a_dev,
+                    a_cred,
+                    a_spool,
+                    a_gpsd,
+                    a_srv,
+                    a_off,
+                    a_age,
+                    "--reconnect-min=100",
+                    "--reconnect-max=800",
+                    "--log-level=debug",
+                    "--spool-max-fixes=5000",
+                    (char *)extra,
+                    NULL};
     assert_int_equal(harness_proc_start(&a->proc, "lpg-agent", logf, argv), 0);
 }
 
@@ -174,8 +197,7 @@ static int wait_status(const struct agent_run *a, const char *key, long long at_
             return 0;
         harness_sleep_ms(50);
     }
-    fprintf(stderr, "status %s did not reach %lld (is %lld)\n", key, at_least,
-            status_get(a, key));
+    fprintf(stderr, "status %s did not reach %lld (is %lld)\n", key, at_least, status_get(a, key));
     return -1;
 }
 
@@ -251,8 +273,8 @@ static long long parse_iso_ms(const char *s)
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
     int ms = 0;
-    assert_int_equal(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                            &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
+    assert_int_equal(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
                      7);
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -323,16 +345,16 @@ static void check_route(json_t *route, const struct want *w, size_t n, int conti
             assert_int_equal(seq, (long long)i + 1);
         prev_seq = seq;
         if (t != w[i].time_ms || !position_matches(&w[i], lat, lon)) {
-            fprintf(stderr, "fix %zu: stored %lld %.7f,%.7f, log %lld %.7f,%.7f\n", i, t, lat,
-                    lon, w[i].time_ms, w[i].lat, w[i].lon);
+            fprintf(stderr, "fix %zu: stored %lld %.7f,%.7f, log %lld %.7f,%.7f\n", i, t, lat, lon,
+                    w[i].time_ms, w[i].lat, w[i].lon);
             fail();
         }
         if (!isnan(w[i].kmh)) {
             json_t *sp = json_object_get(f, "speed_kmh");
             assert_true(json_is_number(sp));
             if (!speed_matches(&w[i], json_number_value(sp), tol_kmh)) {
-                fprintf(stderr, "fix %zu speed %.3f km/h, log %.3f\n", i,
-                        json_number_value(sp), w[i].kmh);
+                fprintf(stderr, "fix %zu speed %.3f km/h, log %.3f\n", i, json_number_value(sp),
+                        w[i].kmh);
                 fail();
             }
         }
@@ -345,9 +367,9 @@ static int overspeed_alerts(const char *vehicle, long long *start)
     char path[128], body[65536];
     snprintf(path, sizeof(path), "/v1/alerts?vehicle_id=%s&limit=500", vehicle);
     int status;
-    assert_int_equal(harness_http_req(stack.d.http_port, "GET", path, auth, NULL, &status, body,
-                                      sizeof(body)),
-                     0);
+    assert_int_equal(
+        harness_http_req(stack.d.http_port, "GET", path, auth, NULL, &status, body, sizeof(body)),
+        0);
     assert_int_equal(status, 200);
     json_t *j = json_loads(body, 0, NULL);
     assert_non_null(j);
@@ -442,8 +464,8 @@ static size_t nmea_wants(const char *path, long long day_s, struct want *w, size
             s = hms_s(fl[5]);
             lat = nmea_deg(fl[1], fl[2]);
             lon = nmea_deg(fl[3], fl[4]);
-        } else if (n >= 6 && strcmp(fl[0] + 3, "VTG") == 0 && cur >= 0 && have[cur] &&
-                   fl[5][0] && by_s[cur].n_alt_kmh < ALT_MAX) {
+        } else if (n >= 6 && strcmp(fl[0] + 3, "VTG") == 0 && cur >= 0 && have[cur] && fl[5][0] &&
+                   by_s[cur].n_alt_kmh < ALT_MAX) {
             /* VTG has no time: it speaks of the second in progress. */
             by_s[cur].alt_kmh[by_s[cur].n_alt_kmh++] = atof(fl[5]) * KNOT_KMH;
             continue;
@@ -454,8 +476,8 @@ static size_t nmea_wants(const char *path, long long day_s, struct want *w, size
         /* Every position the log gives for the second is a candidate (which one gpsd reports
          * depends on its sentence order); the speed is the RMC's. */
         if (!have[s]) {
-            by_s[s] = (struct want){.time_ms = (day_s + s) * 1000LL, .lat = lat, .lon = lon,
-                                    .kmh = NAN};
+            by_s[s] =
+                (struct want){.time_ms = (day_s + s) * 1000LL, .lat = lat, .lon = lon, .kmh = NAN};
             have[s] = 1;
         } else if (by_s[s].n_alt < ALT_MAX) {
             by_s[s].alt_lat[by_s[s].n_alt] = lat;
@@ -493,8 +515,8 @@ static void test_nmea_log_as_is(void **state)
 
     struct agent_run a;
     struct harness_proc rep;
-    replay_to_agent(&a, &rep, "A1", secret, TRACKS_DIR "/bundg_zeus_9.log", "0.002", offset,
-                    "1000", "--spool-fsync=always");
+    replay_to_agent(&a, &rep, "A1", secret, TRACKS_DIR "/bundg_zeus_9.log", "0.002", offset, "1000",
+                    "--spool-fsync=always");
     assert_int_equal(wait_exit(&rep, 40000), 0);
     assert_int_equal(wait_status(&a, "acked_seq", (long long)n, 15000), 0);
     harness_sleep_ms(1200);
@@ -552,7 +574,9 @@ static size_t csv_wants(const char *path, long long offset_s, struct want *w, si
             continue;
         if (sp[0])
             ms = atof(sp);
-        struct want x = {.time_ms = t + offset_s * 1000, .lat = lat, .lon = lon,
+        struct want x = {.time_ms = t + offset_s * 1000,
+                         .lat = lat,
+                         .lon = lon,
                          .kmh = isnan(ms) ? NAN : ms * 3.6};
         /* The GPX repeats some seconds: an epoch is one fix, the last report wins. */
         if (n > 0 && w[n - 1].time_ms == x.time_ms)
@@ -623,8 +647,8 @@ static void test_gpx_drive_through_outages(void **state)
     assert_int_equal(kill(stack.d.proc.pid, SIGSTOP), 0);
     touch(pause);
     harness_sleep_ms(1600);
-    for (int waited = 0;
-         status_get(&a, "next_seq") - 1 <= status_get(&a, "acked_seq"); waited += 50) {
+    for (int waited = 0; status_get(&a, "next_seq") - 1 <= status_get(&a, "acked_seq");
+         waited += 50) {
         if (waited > 20000) {
             kill(stack.d.proc.pid, SIGCONT);
             fail_msg("no fix waiting for an acknowledgement in the agent's spool after 20 s");
@@ -637,8 +661,8 @@ static void test_gpx_drive_through_outages(void **state)
     /* The restarted agent found unacknowledged fixes in the spool and sends them. */
     assert_int_equal(wait_status(&a, "server", 1, 15000), 0);
     char grep[1000];
-    snprintf(grep, sizeof(grep),
-             "grep -Eq 'spool .*: [1-9][0-9]* fixes waiting for the server' %s", a.proc.log);
+    snprintf(grep, sizeof(grep), "grep -Eq 'spool .*: [1-9][0-9]* fixes waiting for the server' %s",
+             a.proc.log);
     if (system(grep) != 0) {
         harness_proc_dump_log(&a.proc, 20);
         fail_msg("the agent was killed with nothing in its spool: the test proves nothing");
@@ -711,8 +735,7 @@ static void test_receiver_start_and_time_jump(void **state)
     }
     struct agent_run a;
     struct harness_proc rep;
-    replay_to_agent(&a, &rep, "A3", secret, TRACKS_DIR "/bt451.log", "0.01", offset, "500",
-                    NULL);
+    replay_to_agent(&a, &rep, "A3", secret, TRACKS_DIR "/bt451.log", "0.01", offset, "500", NULL);
     assert_int_equal(wait_exit(&rep, 40000), 0);
     assert_int_equal(wait_status(&a, "acked_seq", (long long)n + 1, 15000), 0);
     harness_sleep_ms(2500); /* anything more would have arrived by now */

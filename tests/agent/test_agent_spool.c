@@ -205,9 +205,10 @@ static void test_file_survives_reopen(void **state)
     int fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     uint8_t junk = 0xff;
-    assert_int_equal(pwrite(fd, &junk, 1, (off_t)(2 * AGENT_SPOOL_REC_SIZE +
-                                                  (10 % 16) * AGENT_SPOOL_REC_SIZE + 20)),
-                     1);
+    assert_int_equal(
+        pwrite(fd, &junk, 1,
+               (off_t)(2 * AGENT_SPOOL_REC_SIZE + (10 % 16) * AGENT_SPOOL_REC_SIZE + 20)),
+        1);
     close(fd);
     sp = agent_spool_open(dir, 16, err, sizeof(err));
     assert_non_null(sp);

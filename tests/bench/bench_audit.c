@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#define ROUNDS 7
+#define ROUNDS  7
 #define ENTRIES 100000
 
 static double now_s(void)
@@ -30,10 +30,10 @@ static int cmp(const void *a, const void *b)
 
 int main(void)
 {
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s}", "actor", "dispatcher",
-                             "actor_id", "disp-hailar-01", "at", "2026-12-03T06:41:44.161Z",
-                             "from", "created", "to", "assigned", "reason", "staff_id",
-                             "S-000123", "vehicle_id", "V-000045");
+    json_t *data =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s}", "actor", "dispatcher", "actor_id",
+                  "disp-hailar-01", "at", "2026-12-03T06:41:44.161Z", "from", "created", "to",
+                  "assigned", "reason", "staff_id", "S-000123", "vehicle_id", "V-000045");
     char **texts = calloc(ENTRIES + 1, sizeof(char *));
     if (data == NULL || texts == NULL)
         return 1;
@@ -45,8 +45,8 @@ int main(void)
         double t0 = now_s();
         for (int n = 1; n <= ENTRIES; n++) {
             snprintf(subject, sizeof(subject), "o-20261203064144-%06d", n);
-            struct audit_entry e = {1796280104161 + n, "order_assigned", "system", subject,
-                                    "E-hailar-gas", data};
+            struct audit_entry e = {1796280104161 + n, "order_assigned", "system",
+                                    subject,           "E-hailar-gas",   data};
             free(texts[n]);
             texts[n] = audit_chain_canonical(&e, n, prev);
             if (texts[n] == NULL || audit_chain_hash(texts[n], strlen(texts[n]), prev) != 0)

@@ -1,8 +1,8 @@
-/* bench_compliance.c -- the in-memory cost of one cylinder scan's decisions (dispatch/app/delivery.c):
- * finding what a vehicle carries by walking the enterprise's cylinders in the registry (the
- * same filtered, paged registry_list_cylinders walk delivery.c makes, up to three times per
- * scan; the first design), against the registry's group of the vehicle's cylinders (what
- * delivery.c uses), and the pure hand-over check. Enterprises of 1,000, 10,000 and 100,000
+/* bench_compliance.c -- the in-memory cost of one cylinder scan's decisions
+ * (dispatch/app/delivery.c): finding what a vehicle carries by walking the enterprise's cylinders
+ * in the registry (the same filtered, paged registry_list_cylinders walk delivery.c makes, up to
+ * three times per scan; the first design), against the registry's group of the vehicle's cylinders
+ * (what delivery.c uses), and the pure hand-over check. Enterprises of 1,000, 10,000 and 100,000
  * cylinders, 30 of them aboard the vehicle; median of 201 lookups each, one core.
  *
  * Last line: bench-compliance walk_us_100k=<x> group_us_100k=<y> ratio=<x/y> check_ns=<w>
@@ -101,8 +101,8 @@ static double median_walk_us(size_t n_cylinders)
         exit(1);
     }
     group_us = median_us(t);
-    printf("  %7zu cylinders: walk median %.1f us, group median %.3f us\n", n_cylinders,
-           walk_med, group_us);
+    printf("  %7zu cylinders: walk median %.1f us, group median %.3f us\n", n_cylinders, walk_med,
+           group_us);
     registry_free(reg);
     return walk_med;
 }
@@ -111,13 +111,20 @@ static double check_ns(void)
 {
     struct delivery_policy p;
     delivery_policy_default(&p);
-    struct lpg_order o = {.id = "O1", .enterprise_id = "E1", .staff_id = "S1", .vehicle_id = "V1",
+    struct lpg_order o = {.id = "O1",
+                          .enterprise_id = "E1",
+                          .staff_id = "S1",
+                          .vehicle_id = "V1",
                           .state = LPG_ORDER_LOADED};
     struct lpg_staff s = {.id = "S1", .enterprise_id = "E1", .vehicle_id = "V1"};
     struct lpg_vehicle v = {.id = "V1", .enterprise_id = "E1", .staff_id = "S1", .capacity = 30};
     struct lpg_customer cu = {.id = "C1", .enterprise_id = "E1", .location = {119.7, 49.2}};
-    struct lpg_cylinder c = {.id = "CY1", .enterprise_id = "E1", .spec = "YSP-35.5",
-                             .status = LPG_CYL_LOADED, .vehicle_id = "V1", .order_id = "O1"};
+    struct lpg_cylinder c = {.id = "CY1",
+                             .enterprise_id = "E1",
+                             .spec = "YSP-35.5",
+                             .status = LPG_CYL_LOADED,
+                             .vehicle_id = "V1",
+                             .order_id = "O1"};
     int32_t today;
     lpg_day_parse("2026-12-03", &today);
     lpg_day_parse("2024-01-01", &c.manufactured_day);
@@ -129,8 +136,8 @@ static double check_ns(void)
     double t0 = now_us();
     for (int i = 0; i < n; i++) {
         fix.time_ms = 1000 + (i & 1); /* defeat hoisting */
-        refused += handover_check(&o, &s, &v, &cu, &c, &fix, 2000, today, &p, why,
-                                  sizeof(why)) != NULL;
+        refused +=
+            handover_check(&o, &s, &v, &cu, &c, &fix, 2000, today, &p, why, sizeof(why)) != NULL;
     }
     double ns = (now_us() - t0) * 1000.0 / n;
     if (refused) {
@@ -148,7 +155,7 @@ int main(void)
     double w100 = median_walk_us(100000), g100 = group_us;
     double c = check_ns();
     printf("  handover_check: %.0f ns per call\n", c);
-    printf("bench-compliance walk_us_100k=%.1f group_us_100k=%.3f ratio=%.0f check_ns=%.0f\n",
-           w100, g100, g100 > 0 ? w100 / g100 : 0.0, c);
+    printf("bench-compliance walk_us_100k=%.1f group_us_100k=%.3f ratio=%.0f check_ns=%.0f\n", w100,
+           g100, g100 > 0 ? w100 / g100 : 0.0, c);
     return 0;
 }

@@ -1,5 +1,5 @@
-/* bench_geometry.c -- the cost of accepting a zone (dispatch/core/geometry.c) at the size that froze
- * the service: a 50,000-vertex zone inside a 50,000-vertex licensed area, both wavy circles
+/* bench_geometry.c -- the cost of accepting a zone (dispatch/core/geometry.c) at the size that
+ * froze the service: a 50,000-vertex zone inside a 50,000-vertex licensed area, both wavy circles
  * around Hailar (every edge a few metres long, so bounding boxes prune nothing). Times
  *   - lpg_geometry_validate of each shape (vertex caps + the simple-polygon sweep),
  *   - lpg_geometry_within, the sweep (median of 5 rounds), also for the zone that is the area
@@ -20,8 +20,8 @@
 
 /* CPU time of this process: the machine is shared, and wall time would measure the others. */
 #define BENCH_CLOCK CLOCK_PROCESS_CPUTIME_ID
-#define N      50000
-#define ROUNDS 5
+#define N           50000
+#define ROUNDS      5
 
 static double now_ms(void)
 {
@@ -93,8 +93,7 @@ int main(int argc, char **argv)
     }
     double within_ms = median(within, ROUNDS), equal_ms = median(equal, ROUNDS);
     printf("validate (zone + area, %d vertices each): %.1f ms\n", N, validate_ms);
-    printf("within, sweep: median %.1f ms; the area within itself: %.1f ms\n", within_ms,
-           equal_ms);
+    printf("within, sweep: median %.1f ms; the area within itself: %.1f ms\n", within_ms, equal_ms);
     double brute_ms = 0;
     if (!quick) {
         t0 = now_ms();

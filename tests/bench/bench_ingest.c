@@ -1401,8 +1401,7 @@ int main(int argc, char **argv)
     double s_cpu = M.self_cpu1 - M.self_cpu0;
     int tracked = B.logged_in;
     rss_per_vehicle = tracked > 0 ? (double)(rss_after - rss_before) / tracked : 0;
-    double rss_peak_per_vehicle =
-        tracked > 0 ? (double)(M.rss_peak - rss_before) / tracked : 0;
+    double rss_peak_per_vehicle = tracked > 0 ? (double)(M.rss_peak - rss_before) / tracked : 0;
 
     printf("\nresults over %.2f s with %d handsets logged in (%d failed):\n", secs, B.logged_in,
            B.dead);

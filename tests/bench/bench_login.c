@@ -5,15 +5,14 @@
  * scenario:
  *   1. baseline: --samples sequential GET /healthz on an idle service;
  *   2. flood: a sampler thread sends GET /healthz every --interval-ms (5; one connection each,
- *      HTTP/1.0; the next one at once when a sample took longer) while the main thread opens --logins connections at once, sends a wrong login on each
- *      (distinct unknown user names), and waits for every answer; the samples taken between
- *      the first login sent and the last answer received are the figure.
- * Scenarios:
- *   all-hashed: limits out of the way (--auth-max-failures, --auth-max-failures-address very
- *               high, --login-queue-max 4096): every login costs a full scrypt, as a flood from
- *               as many addresses would; the worst case for the loop;
- *   defaults:   the shipped settings: the queue (32) answers the excess 503 busy and the
- *               per-address limit (20) answers 429 once reached.
+ *      HTTP/1.0; the next one at once when a sample took longer) while the main thread opens
+ * --logins connections at once, sends a wrong login on each (distinct unknown user names), and
+ * waits for every answer; the samples taken between the first login sent and the last answer
+ * received are the figure. Scenarios: all-hashed: limits out of the way (--auth-max-failures,
+ * --auth-max-failures-address very high, --login-queue-max 4096): every login costs a full scrypt,
+ * as a flood from as many addresses would; the worst case for the loop; defaults:   the shipped
+ * settings: the queue (32) answers the excess 503 busy and the per-address limit (20) answers 429
+ * once reached.
  * --scenario=NAME runs one (defaults also runs against a dispatchd without these settings).
  * Last line: "bench-login healthz_p99_ms=<all-hashed> defaults_p99_ms=<> baseline_p99_ms=<>
  * logins=<n>". tests/bench/README.md has the method and figures.
@@ -32,7 +31,7 @@
 #include <unistd.h>
 
 #define MAX_SAMPLES 200000
-#define MAX_LOGINS 4096
+#define MAX_LOGINS  4096
 
 static double now_ms(void)
 {
@@ -195,7 +194,7 @@ static int run_scenario(const char *name, const char *const *args, int logins, i
     r->other = logins - open_fds;
     char buf[4096];
     size_t *used = calloc((size_t)logins, sizeof(size_t));
-    char (*head)[16] = calloc((size_t)logins, sizeof(*head));
+    char(*head)[16] = calloc((size_t)logins, sizeof(*head));
     struct pollfd *pfd = calloc((size_t)logins, sizeof(*pfd));
     double deadline = now_ms() + 300000;
     while (open_fds > 0 && used && head && pfd && now_ms() < deadline) {
@@ -257,12 +256,12 @@ static int run_scenario(const char *name, const char *const *args, int logins, i
         if (s.at[i] >= t_first && s.at[i] <= t_last)
             s.ms[m++] = s.ms[i];
     r->flood = percentiles(s.ms, m);
-    printf("%-10s  logins %d: 401 %d, 429 %d, 503 %d, other %d in %.0f ms\n", name, logins,
-           r->s401, r->s429, r->s503, r->other, r->flood_ms);
+    printf("%-10s  logins %d: 401 %d, 429 %d, 503 %d, other %d in %.0f ms\n", name, logins, r->s401,
+           r->s429, r->s503, r->other, r->flood_ms);
     printf("%-10s  /healthz idle:  n=%zu p50=%.2f p99=%.2f max=%.2f ms\n", name, r->baseline.n,
            r->baseline.p50, r->baseline.p99, r->baseline.max);
-    printf("%-10s  /healthz flood: n=%zu p50=%.2f p99=%.2f max=%.2f ms (sampler errors %d)\n",
-           name, r->flood.n, r->flood.p50, r->flood.p99, r->flood.max, s.errors);
+    printf("%-10s  /healthz flood: n=%zu p50=%.2f p99=%.2f max=%.2f ms (sampler errors %d)\n", name,
+           r->flood.n, r->flood.p50, r->flood.p99, r->flood.max, s.errors);
     fflush(stdout);
     rc = r->other == 0 && r->flood.n > 0 ? 0 : -1;
 out:
@@ -296,8 +295,7 @@ int main(int argc, char **argv)
     }
     if (logins < 1 || logins > MAX_LOGINS || samples < 1 || samples > MAX_SAMPLES ||
         !(interval_ms >= 0)) {
-        fprintf(stderr, "bench-login: --logins 1..%d, --samples 1..%d\n", MAX_LOGINS,
-                MAX_SAMPLES);
+        fprintf(stderr, "bench-login: --logins 1..%d, --samples 1..%d\n", MAX_LOGINS, MAX_SAMPLES);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -316,9 +314,8 @@ int main(int argc, char **argv)
         run_scenario("defaults", defaults, logins, samples, interval_ms, &d) != 0)
         status = 1;
     printf("bench-login healthz_p99_ms=%.2f defaults_p99_ms=%.2f baseline_p99_ms=%.2f logins=%d\n",
-           a.flood.p99, d.flood.p99, only && strcmp(only, "defaults") == 0 ? d.baseline.p99
-                                                                          : a.baseline.p99,
-           logins);
+           a.flood.p99, d.flood.p99,
+           only && strcmp(only, "defaults") == 0 ? d.baseline.p99 : a.baseline.p99, logins);
     harness_cleanup_all();
     return status;
 }

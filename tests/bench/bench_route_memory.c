@@ -25,8 +25,8 @@
 
 /* 2026-11-28T00:00:00Z (a UTC day start), Hailar. */
 #define DAY0_MS 1795824000000ULL
-#define LAT 492100000
-#define LON 1197500000
+#define LAT     492100000
+#define LON     1197500000
 
 static long long mono_ms(void)
 {
@@ -50,8 +50,8 @@ static long long used_memory(struct harness_stack *s)
     long long until = mono_ms() + 2500, v = -1;
     while (mono_ms() < until || v < 0) {
         int status;
-        if (harness_http(s->d.http_port, "GET", "/healthz", &status, body, sizeof(body), NULL,
-                         0) == 0)
+        if (harness_http(s->d.http_port, "GET", "/healthz", &status, body, sizeof(body), NULL, 0) ==
+            0)
             v = json_int(body, "used_memory");
         harness_sleep_ms(200);
         if (mono_ms() > until + 30000)
@@ -72,7 +72,8 @@ int main(int argc, char **argv)
             keep = 1;
             continue;
         }
-        fprintf(stderr, "usage: bench-route-memory [--vehicles=N] [--fixes=N] [--listpack-entries=N] [--keep]\n");
+        fprintf(stderr, "usage: bench-route-memory [--vehicles=N] [--fixes=N] "
+                        "[--listpack-entries=N] [--keep]\n");
         return 2;
     }
     if (vehicles < 1 || vehicles > 100 || fixes < 1 || fixes > 86400) {
@@ -127,8 +128,8 @@ int main(int argc, char **argv)
                 int32_t lat = LAT + (int32_t)((k * 1103) % 180000);
                 int32_t lon = LON + (int32_t)((k * 1409) % 270000);
                 wire_fix_3d(&batch[i], seq0 + (uint64_t)k,
-                            DAY0_MS + 6ULL * 3600000 + (uint64_t)k * 1000 + (uint64_t)(k % 7),
-                            lat, lon, (uint32_t)(k % 60 < 5 ? 0 : 1000 + (k * 37) % 400));
+                            DAY0_MS + 6ULL * 3600000 + (uint64_t)k * 1000 + (uint64_t)(k % 7), lat,
+                            lon, (uint32_t)(k % 60 < 5 ? 0 : 1000 + (k * 37) % 400));
                 batch[i].has_heading_cdeg = batch[i].has_accuracy_cm = 1;
                 batch[i].heading_cdeg = (uint32_t)((k * 173) % 36000);
                 batch[i].accuracy_cm = (uint32_t)(300 + (k * 13) % 500);
@@ -151,8 +152,7 @@ int main(int argc, char **argv)
         char key[64], reply[64];
         snprintf(key, sizeof(key), "lpg:route:VM%03d:20261128", v);
         const char *cmd[] = {"MEMORY", "USAGE", key, "SAMPLES", "0"};
-        if (harness_redis_cmd(s.redis.port, reply, sizeof(reply), 5, cmd) != 0 ||
-            reply[0] != ':') {
+        if (harness_redis_cmd(s.redis.port, reply, sizeof(reply), 5, cmd) != 0 || reply[0] != ':') {
             fprintf(stderr, "bench-route-memory: MEMORY USAGE %s: %s\n", key, reply);
             goto out;
         }
@@ -160,8 +160,7 @@ int main(int argc, char **argv)
         const char *card[] = {"ZCARD", key};
         if (harness_redis_cmd(s.redis.port, reply, sizeof(reply), 2, card) != 0 ||
             strtoll(reply + 1, NULL, 10) != fixes) {
-            fprintf(stderr, "bench-route-memory: %s holds %s fixes, want %d\n", key, reply,
-                    fixes);
+            fprintf(stderr, "bench-route-memory: %s holds %s fixes, want %d\n", key, reply, fixes);
             goto out;
         }
     }

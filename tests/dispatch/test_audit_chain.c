@@ -28,8 +28,12 @@ static int build(void **state)
         json_t *data = json_pack("{s:i, s:s}", "count", n, "note", "第n瓶");
         char subject[16];
         snprintf(subject, sizeof(subject), "O%d", n);
-        struct audit_entry e = {1764000000000 + n, n % 2 ? "order_created" : "order_assigned",
-                                "disp1", subject, n % 3 ? "E1" : NULL, data};
+        struct audit_entry e = {1764000000000 + n,
+                                n % 2 ? "order_created" : "order_assigned",
+                                "disp1",
+                                subject,
+                                n % 3 ? "E1" : NULL,
+                                data};
         chain[n] = audit_chain_canonical(&e, n, prev);
         json_decref(data);
         if (chain[n] == NULL || audit_chain_hash(chain[n], strlen(chain[n]), prev) != 0)
@@ -268,8 +272,8 @@ static void test_parse(void **state)
     char prev[AUDIT_HASH_HEX_LEN + 1];
     assert_int_equal(audit_chain_parse(chain[3], strlen(chain[3]), &seq, prev), 0);
     assert_int_equal(seq, 3);
-    assert_int_equal(audit_chain_parse("{\"seq\":0,\"prev\":\"" AUDIT_ZERO_HASH "\"}", 83, &seq,
-                                       prev), -1);
+    assert_int_equal(
+        audit_chain_parse("{\"seq\":0,\"prev\":\"" AUDIT_ZERO_HASH "\"}", 83, &seq, prev), -1);
     assert_int_equal(audit_chain_parse("{\"seq\":1,\"prev\":\"ABC\"}", 23, &seq, prev), -1);
     assert_int_equal(audit_chain_parse("[]", 2, &seq, prev), -1);
     for (int b = AUDIT_OK; b <= AUDIT_HEAD_MISMATCH; b++)

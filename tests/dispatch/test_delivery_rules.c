@@ -183,9 +183,9 @@ static void test_hand_over_who_and_what(void **state)
     strcpy(o.staff_id, "S2");
     assert_string_equal(hand_over(), "not_your_order");
     strcpy(o.staff_id, "S1");
-    assert_string_equal(handover_check(&o, &s, NULL, &cu, &c, &fix, NOW, today, &pol, why,
-                                       sizeof(why)),
-                        "no_vehicle");
+    assert_string_equal(
+        handover_check(&o, &s, NULL, &cu, &c, &fix, NOW, today, &pol, why, sizeof(why)),
+        "no_vehicle");
     strcpy(o.vehicle_id, "V9"); /* rebound since the assignment */
     assert_string_equal(hand_over(), "wrong_vehicle");
     strcpy(o.vehicle_id, "V1");

@@ -1,10 +1,11 @@
 /* test_geometry.c -- dispatch/core/geometry.c: lpg_geometry_finish (validation, bbox, centroid, the
  * inside point), lpg_geometry_copy (deep, canonical layout) and lpg_geometry_within (vertices,
  * proper crossings, bridges across a notch, holes), the latter also against the old brute force
- * (lpg_geometry_within_brute) on random simple shapes (seed: GEO_TEST_SEED, else the clock). Shapes are drawn on a grid of 0.01-degree
- * units anchored at Hailar (119.70E, 49.20N); every expected value is derived by hand in the
- * comment beside it (centroids are area-weighted sums of rectangles: geo_polygon.h's centroid
- * is planar in lon/lat scaled by a constant cos(lat0), so it is exact for these).
+ * (lpg_geometry_within_brute) on random simple shapes (seed: GEO_TEST_SEED, else the clock). Shapes
+ * are drawn on a grid of 0.01-degree units anchored at Hailar (119.70E, 49.20N); every expected
+ * value is derived by hand in the comment beside it (centroids are area-weighted sums of
+ * rectangles: geo_polygon.h's centroid is planar in lon/lat scaled by a constant cos(lat0), so it
+ * is exact for these).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -499,8 +500,8 @@ static void test_within_random(void **state)
     (void)state;
     const char *env = getenv("GEO_TEST_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-    printf("test_within_random seed %llu (replay: GEO_TEST_SEED=%llu)\n",
-           (unsigned long long)seed, (unsigned long long)seed);
+    printf("test_within_random seed %llu (replay: GEO_TEST_SEED=%llu)\n", (unsigned long long)seed,
+           (unsigned long long)seed);
     g_rng = seed * 2654435761u + 88172645463325252ull;
     int n_in = 0, n_out = 0, n_brute_wrong = 0;
     for (int iter = 0; n_in + n_out < 6000 && iter < 200000; iter++) {
@@ -586,12 +587,9 @@ static void test_within_random(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_finish_table),
-        cmocka_unit_test(test_finish_errors),
-        cmocka_unit_test(test_copy_deep),
-        cmocka_unit_test(test_within_table),
-        cmocka_unit_test(test_within_random),
-        cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_finish_table),  cmocka_unit_test(test_finish_errors),
+        cmocka_unit_test(test_copy_deep),     cmocka_unit_test(test_within_table),
+        cmocka_unit_test(test_within_random), cmocka_unit_test(test_validate),
         cmocka_unit_test(test_within_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,8 @@
-/* test_match.c -- dispatch/core/match.c: one table row per eligibility condition (each alone makes an
- * otherwise eligible person ineligible, and both match_order's reason and
- * match_staff_eligible's why name it), the boundaries that stay eligible, the per-zone tally,
- * ranking (distance, then active orders, then id), a customer on the border of two zones,
- * a vehicle without a position (the zone's inside point), certificate expiry in the
- * enterprise's local time (UTC+8), and bad input.
+/* test_match.c -- dispatch/core/match.c: one table row per eligibility condition (each alone makes
+ * an otherwise eligible person ineligible, and both match_order's reason and match_staff_eligible's
+ * why name it), the boundaries that stay eligible, the per-zone tally, ranking (distance, then
+ * active orders, then id), a customer on the border of two zones, a vehicle without a position (the
+ * zone's inside point), certificate expiry in the enterprise's local time (UTC+8), and bad input.
  *
  * World: enterprise E1 (UTC+8); zones Z1 = grid 0..10 x 0..10 and Z2 = 10..20 x 0..10 sharing
  * the edge x = 10, in units of 0.01 degree from (119.70E, 49.20N); customer C1 at (5, 5) in Z1,

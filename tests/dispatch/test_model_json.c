@@ -300,10 +300,9 @@ static void test_round_trip_vehicle(void **state)
     json_t *j = lpg_json_from_vehicle(&x);
     assert_int_equal(lpg_json_load_vehicle(j, &y, &err), 0);
     assert_memory_equal(&x, &y, sizeof(x));
-    static const char *const ro[] = {"position",         "position_at",        "committed",
-                                     "created_at",       "trip_started_at",    "trip_loaded",
-                                     "trip_handed_over", "trip_returned_full", "trip_empties",
-                                     NULL};
+    static const char *const ro[] = {
+        "position",    "position_at",      "committed",          "created_at",   "trip_started_at",
+        "trip_loaded", "trip_handed_over", "trip_returned_full", "trip_empties", NULL};
     strip(j, ro);
     assert_int_equal(lpg_json_to_vehicle(j, &y, &err), 0);
     x.has_position = false;

@@ -1,6 +1,6 @@
 /* test_safety_check.c -- the checklist and the verdict of a safety check
- * (dispatch/core/safety_check.h): required sets by customer kind, not_applicable only where allowed,
- * malformed checks refused, the customer's confirmation, findings for the ledger. */
+ * (dispatch/core/safety_check.h): required sets by customer kind, not_applicable only where
+ * allowed, malformed checks refused, the customer's confirmation, findings for the ledger. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,8 +27,7 @@ static size_t all_required(enum lpg_customer_kind kind)
 
 static int eval(enum lpg_customer_kind kind, size_t n, struct check_verdict *v)
 {
-    return safety_check_evaluate(kind, answers, n, "Zhang San", NULL, "4321", v, why,
-                                 sizeof(why));
+    return safety_check_evaluate(kind, answers, n, "Zhang San", NULL, "4321", v, why, sizeof(why));
 }
 
 static struct check_answer *answer(size_t n, const char *key)
@@ -129,8 +128,8 @@ static void test_confirmation(void **state)
     assert_int_equal(safety_check_evaluate(LPG_CUSTOMER_HOUSEHOLD, answers, n, "Zhang", NULL,
                                            "12a4", &v, why, sizeof(why)),
                      -1);
-    assert_int_equal(safety_check_evaluate(LPG_CUSTOMER_HOUSEHOLD, answers, n, "Zhang", NULL,
-                                           "123", &v, why, sizeof(why)),
+    assert_int_equal(safety_check_evaluate(LPG_CUSTOMER_HOUSEHOLD, answers, n, "Zhang", NULL, "123",
+                                           &v, why, sizeof(why)),
                      -1);
     assert_int_equal(safety_check_evaluate(LPG_CUSTOMER_HOUSEHOLD, answers, n, "Zhang",
                                            "sig-2026-12-03-1", NULL, &v, why, sizeof(why)),

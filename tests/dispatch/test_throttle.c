@@ -14,8 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct throttle_policy policy = {.max_failures = 3, .delay_ms = 1000,
-                                              .lock_ms = 8000};
+static const struct throttle_policy policy = {.max_failures = 3, .delay_ms = 1000, .lock_ms = 8000};
 
 static void test_delays_double_up_to_the_lock(void **state)
 {
@@ -166,8 +165,11 @@ static void test_long_keys_are_cut_and_bad_policies_refused(void **state)
 static void test_guard_checks_both_keys_and_success_keeps_the_address(void **state)
 {
     (void)state;
-    struct login_guard_options opt = {.max_failures = 3, .max_failures_address = 5,
-                                      .delay_ms = 1000, .lock_ms = 4000, .track_max = 64};
+    struct login_guard_options opt = {.max_failures = 3,
+                                      .max_failures_address = 5,
+                                      .delay_ms = 1000,
+                                      .lock_ms = 4000,
+                                      .track_max = 64};
     struct login_guard *g = login_guard_new(&opt, 99);
     assert_non_null(g);
     int64_t now = 0, retry = 0;

@@ -163,9 +163,8 @@ static void test_full_queue_refuses_and_free_cancels(void **state)
     atomic_int gate = 0;
     /* The one worker takes the first job and waits at the gate; three more fill the queue
      * (give the worker the time to take its job: poll the depth of the queue by submitting). */
-    assert_int_equal(work_pool_submit(wp, run, done, cancel,
-                                      new_job(base, &dones, &cancels, &gate, -1)),
-                     0);
+    assert_int_equal(
+        work_pool_submit(wp, run, done, cancel, new_job(base, &dones, &cancels, &gate, -1)), 0);
     int queued = 0;
     struct job *spare = new_job(base, &dones, &cancels, &gate, -1);
     time_t until = time(NULL) + 30;

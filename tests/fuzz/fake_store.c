@@ -387,8 +387,8 @@ static void free_cmd(struct fake_cmd *c)
 
 static const char refused_why[] = "Redis is down (fuzz script)";
 
-int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc,
-                       const char **argv, const size_t *argvlen, const char **why)
+int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc, const char **argv,
+                       const size_t *argvlen, const char **why)
 {
     enum outcome o = next_outcome();
     if (o == REFUSED || argc <= 0) {
@@ -401,10 +401,9 @@ int store_command_argv(struct store *st, store_reply_fn *cb, void *arg, int argc
     memset(&c, 0, sizeof(c));
     if (copy_cmd(&c, argc, argv, argvlen) != 0)
         abort();
-    redisReply *r = o == LOST ? NULL
-                    : o == ERR_REPLY
-                        ? reply_str(REDIS_REPLY_ERROR, "ERR fuzz script", 15)
-                        : answer(st, &c);
+    redisReply *r = o == LOST        ? NULL
+                    : o == ERR_REPLY ? reply_str(REDIS_REPLY_ERROR, "ERR fuzz script", 15)
+                                     : answer(st, &c);
     free_cmd(&c);
     queue(st, cb, arg, NULL, NULL, r);
     return 0;

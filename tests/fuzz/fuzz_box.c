@@ -26,7 +26,7 @@
 
 /* The seeded registry, as stored records (lpg_json_load_*). The area holds every customer. */
 #define AREA                                                                                       \
-    "{\"type\":\"Polygon\",\"coordinates\":[[[119.0,49.0],[120.5,49.0],[120.5,49.5],[119.0,"      \
+    "{\"type\":\"Polygon\",\"coordinates\":[[[119.0,49.0],[120.5,49.0],[120.5,49.5],[119.0,"       \
     "49.5],[119.0,49.0]]]}"
 static const char *const seed_enterprise =
     "{\"id\":\"E1\",\"name\":\"Hailar Gas\",\"area\":" AREA "}";

@@ -16,7 +16,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 /* The records of the whole-buffer parse, flattened: for each, nfields, index, line, then
  * every field's length and bytes. */
 struct flat {

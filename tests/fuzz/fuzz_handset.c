@@ -1,8 +1,8 @@
 /*
  * fuzz_handset.c - libFuzzer target for the handset protocol as the service runs it: the real
- * handset server (dispatch/handset/handset_server.c: framing, Envelope decoding, Hello, Ping, errors,
- * hold/release) with the real hooks (handset_dispatch.c, ingest.c, delivery.c: every message
- * kind, resends of batches, OrderAssigned re-sent at login), in process, on one event loop,
+ * handset server (dispatch/handset/handset_server.c: framing, Envelope decoding, Hello, Ping,
+ * errors, hold/release) with the real hooks (handset_dispatch.c, ingest.c, delivery.c: every
+ * message kind, resends of batches, OrderAssigned re-sent at login), in process, on one event loop,
  * with the fake store (fake_store.c) instead of Redis and a seeded registry (fuzz_box.c).
  *
  * Input:

@@ -48,8 +48,7 @@ static void poly_from(struct tpoly *t, size_t n_rings, const int *const *xy, con
             t->pts[r][i] = gp(xy[r][2 * i], xy[r][2 * i + 1]);
         t->rings[r] = (struct geo_ring){t->pts[r], lens[r]};
     }
-    t->polys[0] = (struct geo_polygon){t->rings[0], n_rings > 1 ? &t->rings[1] : NULL,
-                                       n_rings - 1};
+    t->polys[0] = (struct geo_polygon){t->rings[0], n_rings > 1 ? &t->rings[1] : NULL, n_rings - 1};
     t->n_polys = 1;
 }
 
@@ -172,10 +171,10 @@ static void test_holes(void **state)
     poly_from(&t, 2, (const int *const[]){shell, RING(0, 0, 3, 1, 1, 3)}, (size_t[]){4, 3});
     expect_issue("hole shares a vertex", &t, GEO_SIMPLE_REPEATED_VERTEX, 0, 0);
     /* Two holes crossing. */
-    poly_from(&t, 3,
-              (const int *const[]){shell, RING(2, 2, 6, 2, 6, 6, 2, 6),
-                                   RING(4, 4, 8, 4, 8, 8, 4, 8)},
-              (size_t[]){4, 4, 4});
+    poly_from(
+        &t, 3,
+        (const int *const[]){shell, RING(2, 2, 6, 2, 6, 6, 2, 6), RING(4, 4, 8, 4, 8, 8, 4, 8)},
+        (size_t[]){4, 4, 4});
     GEO_ASSERT_STATUS("holes cross", check(&t, NULL), GEO_ERR_NOT_SIMPLE);
 }
 
@@ -453,9 +452,12 @@ static void test_large(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simple_rings), cmocka_unit_test(test_bow_ties),
-        cmocka_unit_test(test_degenerate_touches), cmocka_unit_test(test_holes),
-        cmocka_unit_test(test_parts), cmocka_unit_test(test_oracle),
+        cmocka_unit_test(test_simple_rings),
+        cmocka_unit_test(test_bow_ties),
+        cmocka_unit_test(test_degenerate_touches),
+        cmocka_unit_test(test_holes),
+        cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_oracle),
         cmocka_unit_test(test_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -180,8 +180,8 @@ int harness_proc_stop(struct harness_proc *p, int sig, int timeout_ms)
         if (r == p->pid)
             break;
         if (now_ms() >= deadline) {
-            fprintf(stderr, "harness: %s (pid %d) did not stop within %d ms; killing it\n",
-                    p->name, (int)p->pid, timeout_ms);
+            fprintf(stderr, "harness: %s (pid %d) did not stop within %d ms; killing it\n", p->name,
+                    (int)p->pid, timeout_ms);
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &status, 0);
             status = -1;
@@ -209,7 +209,7 @@ void harness_proc_dump_log(const struct harness_proc *p, int lines)
 static SSL *tls_of[HARNESS_MAX_FD];
 static SSL_CTX *tls_ctx_cache;
 static char tls_ctx_ca[512];
-static char http_ca[512];     /* harness_set_tls_ca(); "" = plain HTTP */
+static char http_ca[512];        /* harness_set_tls_ca(); "" = plain HTTP */
 static char redis_password[128]; /* harness_set_redis_password(); "" = none */
 
 static SSL *fd_tls(int fd)
@@ -305,8 +305,9 @@ int harness_tls_connect(int port, const char *ca_file, const char *host, char *e
         unsigned long e = ERR_get_error();
         long vr = SSL_get_verify_result(ssl);
         if (err && errlen)
-            snprintf(err, errlen, "%s%s%s", vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "",
-                     vr != X509_V_OK ? ": " : "", e ? ERR_reason_error_string(e) : "handshake failed");
+            snprintf(
+                err, errlen, "%s%s%s", vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "",
+                vr != X509_V_OK ? ": " : "", e ? ERR_reason_error_string(e) : "handshake failed");
         ERR_clear_error();
         SSL_free(ssl);
         close(fd);
@@ -512,8 +513,8 @@ int harness_http_wait_status(int port, const char *path, int want_status, int ti
             return 0;
         harness_sleep_ms(50);
     } while (now_ms() < deadline);
-    fprintf(stderr, "harness: GET %s on port %d did not return %d within %d ms (last %d)\n",
-            path, port, want_status, timeout_ms, status);
+    fprintf(stderr, "harness: GET %s on port %d did not return %d within %d ms (last %d)\n", path,
+            port, want_status, timeout_ms, status);
     return -1;
 }
 
@@ -527,12 +528,11 @@ int harness_redis_cmd(int port, char *reply, size_t cap, int argc, const char *c
     char buf[4096];
     int n = 0;
     if (redis_password[0]) /* its +OK is skipped below */
-        n = snprintf(buf, sizeof(buf), "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n",
-                     strlen(redis_password), redis_password);
+        n = snprintf(buf, sizeof(buf), "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n", strlen(redis_password),
+                     redis_password);
     n += snprintf(buf + n, sizeof(buf) - (size_t)n, "*%d\r\n", argc);
     for (int i = 0; i < argc && n < (int)sizeof(buf); i++)
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "$%zu\r\n%s\r\n", strlen(argv[i]),
-                      argv[i]);
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
     if (n >= (int)sizeof(buf) || harness_send_all(fd, buf, (size_t)n) != 0) {
         close(fd);
         return -1;
@@ -758,8 +758,8 @@ int harness_stack_admin_token(struct harness_stack *s, char tok[64])
     char resp[4096];
     int status;
     if (harness_http_req(s->d.http_port, "POST", "/v1/sessions", NULL,
-                         "{\"user\":\"root\",\"password\":\"" HARNESS_ADMIN_PASSWORD "\"}",
-                         &status, resp, sizeof(resp)) != 0 ||
+                         "{\"user\":\"root\",\"password\":\"" HARNESS_ADMIN_PASSWORD "\"}", &status,
+                         resp, sizeof(resp)) != 0 ||
         status != 201 || harness_json_str(resp, "token", tok, 64) != 0) {
         fprintf(stderr, "harness: admin login failed (%d): %s\n", status, resp);
         return -1;
@@ -781,8 +781,7 @@ int harness_stack_vehicle(struct harness_stack *s, const char *vehicle_id, const
     if (harness_http_req(s->d.http_port, "POST", "/v1/vehicles", auth, body, &status, resp,
                          sizeof(resp)) != 0 ||
         status != 201) {
-        fprintf(stderr, "harness: creating vehicle %s failed (%d): %s\n", vehicle_id, status,
-                resp);
+        fprintf(stderr, "harness: creating vehicle %s failed (%d): %s\n", vehicle_id, status, resp);
         return -1;
     }
     return 0;
@@ -806,8 +805,7 @@ int harness_stack_device(struct harness_stack *s, const char *device_id, char se
              "{\"id\":\"S-%s\",\"enterprise_id\":\"E0\",\"name\":\"Tester\","
              "\"role\":\"delivery\"}",
              device_id);
-    harness_http_req(s->d.http_port, "POST", "/v1/staff", auth, body, &status, resp,
-                     sizeof(resp));
+    harness_http_req(s->d.http_port, "POST", "/v1/staff", auth, body, &status, resp, sizeof(resp));
     snprintf(body, sizeof(body), "{\"device_id\":\"%s\",\"staff_id\":\"S-%s\"}", device_id,
              device_id);
     if (harness_http_req(s->d.http_port, "POST", "/v1/devices", auth, body, &status, resp,

@@ -14,8 +14,8 @@
 #include <sys/types.h>
 
 struct harness_proc {
-    pid_t pid;      /* 0 when not running */
-    char log[512];  /* file receiving the process's stdout and stderr */
+    pid_t pid;     /* 0 when not running */
+    char log[512]; /* file receiving the process's stdout and stderr */
     char name[32];
 };
 

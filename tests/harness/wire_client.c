@@ -97,7 +97,8 @@ int wire_login(int port, const char *device_id, const char *credential)
         return -1;
     Lpg__V1__Envelope *env = NULL;
     if (wire_send_hello(fd, 1, 1, device_id, credential) != 0 ||
-        (env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS)) == NULL || env->body_case != LPG__V1__ENVELOPE__BODY_ACK) {
+        (env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS)) == NULL ||
+        env->body_case != LPG__V1__ENVELOPE__BODY_ACK) {
         fprintf(stderr, "wire_login: %s was not logged in\n", device_id);
         if (env)
             lpg__v1__envelope__free_unpacked(env, NULL);
@@ -153,9 +154,8 @@ long long wire_send_positions(int fd, uint64_t request_id, Lpg__V1__Fix *fixes, 
         Lpg__V1__Envelope *env = wire_recv(fd, timeout_ms);
         if (env == NULL)
             return -1;
-        long long acked = env->body_case == LPG__V1__ENVELOPE__BODY_ACK
-                              ? (long long)env->ack->position_seq
-                              : -2;
+        long long acked =
+            env->body_case == LPG__V1__ENVELOPE__BODY_ACK ? (long long)env->ack->position_seq : -2;
         lpg__v1__envelope__free_unpacked(env, NULL);
         if (acked != -2)
             return acked;

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define ENTRIES_KEY "lpg:audit:entries"
-#define HEAD_KEY "lpg:audit:head"
+#define HEAD_KEY    "lpg:audit:head"
 
 static struct harness_stack stack;
 static char secret[64], admin_tok[64], auditor_tok[64], disp_tok[64];
@@ -97,8 +97,7 @@ static int provision(void)
         int st = call(&j, steps[i][0], steps[i][1], admin_tok, steps[i][2]);
         if (st != 200 && st != 201) {
             char *t = j ? json_dumps(j, 0) : NULL;
-            fprintf(stderr, "provision %s %s -> %d %s\n", steps[i][0], steps[i][1], st,
-                    t ? t : "");
+            fprintf(stderr, "provision %s %s -> %d %s\n", steps[i][0], steps[i][1], st, t ? t : "");
             free(t);
             json_decref(j);
             return -1;
@@ -231,7 +230,8 @@ static json_t *find_entry(json_t *page, const char *kind, const char *subject)
 {
     size_t i;
     json_t *it;
-    json_array_foreach(json_object_get(page, "items"), i, it) {
+    json_array_foreach(json_object_get(page, "items"), i, it)
+    {
         json_t *e = json_object_get(it, "entry");
         if (strcmp(string(e, "kind"), kind) == 0 &&
             (subject == NULL || strcmp(string(e, "subject"), subject) == 0))
@@ -247,17 +247,21 @@ static void test_changes_are_recorded_in_a_chain(void **state)
     /* O1 assigned automatically, O2 too, then unassigned and cancelled by the dispatcher. */
     assert_int_equal(call(&j, "POST", "/v1/orders", disp_tok,
                           "{\"id\":\"O1\",\"customer_id\":\"C1\",\"items\":[{\"spec\":"
-                          "\"YSP-35.5\",\"count\":1}]}"), 201);
+                          "\"YSP-35.5\",\"count\":1}]}"),
+                     201);
     assert_string_equal(string(j, "state"), "assigned");
     json_decref(j);
     assert_int_equal(call(&j, "POST", "/v1/orders", disp_tok,
                           "{\"id\":\"O2\",\"customer_id\":\"C1\",\"items\":[{\"spec\":"
-                          "\"YSP-12\",\"count\":2}]}"), 201);
+                          "\"YSP-12\",\"count\":2}]}"),
+                     201);
     json_decref(j);
     assert_int_equal(call(NULL, "POST", "/v1/orders/O2/unassign", disp_tok,
-                          "{\"reason\":\"customer asked for tomorrow\"}"), 200);
+                          "{\"reason\":\"customer asked for tomorrow\"}"),
+                     200);
     assert_int_equal(call(NULL, "POST", "/v1/orders/O2/cancel", disp_tok,
-                          "{\"reason\":\"customer moved away\"}"), 200);
+                          "{\"reason\":\"customer moved away\"}"),
+                     200);
     /* An overspeed alert, acknowledged. */
     drive_overspeed();
     assert_int_equal(call(&j, "GET", "/v1/alerts?enterprise_id=E0", disp_tok, NULL), 200);
@@ -291,7 +295,8 @@ static void test_changes_are_recorded_in_a_chain(void **state)
     size_t i;
     json_t *it;
     const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
-    json_array_foreach(json_object_get(page, "items"), i, it) {
+    json_array_foreach(json_object_get(page, "items"), i, it)
+    {
         assert_int_equal(integer(it, "seq"), (int64_t)i + 1);
         assert_string_equal(string(json_object_get(it, "entry"), "prev"), prev);
         prev = string(it, "hash");
@@ -313,8 +318,9 @@ static void test_changes_are_recorded_in_a_chain(void **state)
     /* The head is a metric. */
     static char metrics[65536];
     int st = 0;
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &st, metrics,
-                                  sizeof(metrics), NULL, 0), 0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/metrics", &st, metrics, sizeof(metrics), NULL, 0),
+        0);
     char line[64];
     snprintf(line, sizeof(line), "\nlpg_audit_head_seq %lld\n", (long long)head);
     assert_non_null(strstr(metrics, line));
@@ -347,8 +353,8 @@ static void test_an_edited_entry_is_found_at_that_entry(void **state)
     stored_entry(4, orig, sizeof(orig));
     p = strstr(orig, "\"prev\":\"");
     assert_non_null(p);
-    snprintf(bad, sizeof(bad), "%.*s\"prev\":\"%c%s", (int)(p - orig), orig, p[8] == 'a' ? 'b' : 'a',
-             p + 9);
+    snprintf(bad, sizeof(bad), "%.*s\"prev\":\"%c%s", (int)(p - orig), orig,
+             p[8] == 'a' ? 'b' : 'a', p + 9);
     set_entry(4, bad);
     expect_broken(NULL, "prev_mismatch", 4);
     set_entry(4, orig);
@@ -357,8 +363,8 @@ static void test_an_edited_entry_is_found_at_that_entry(void **state)
     expect_broken(NULL, "unparsable", 2);
     stored_entry(3, orig, sizeof(orig)); /* entry 3 untouched */
     json_t *page = entries("from_seq=2&to_seq=2");
-    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(page, "items"), 0),
-                                             "entry")));
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(page, "items"), 0), "entry")));
     json_decref(page);
     json_t *good = entries("from_seq=1&to_seq=1");
     json_decref(good);
@@ -461,7 +467,8 @@ static void test_a_restart_continues_the_chain(void **state)
     assert_int_equal(restart(), 0);
     assert_int_equal(call(NULL, "POST", "/v1/orders", disp_tok,
                           "{\"id\":\"O3\",\"customer_id\":\"C1\",\"items\":[{\"spec\":"
-                          "\"YSP-12\",\"count\":1}]}"), 201);
+                          "\"YSP-12\",\"count\":1}]}"),
+                     201);
     char q[48];
     snprintf(q, sizeof(q), "from_seq=%lld", (long long)head + 1);
     page = entries(q);
@@ -482,8 +489,9 @@ static void test_a_head_key_edited_while_stopped_is_recorded(void **state)
     const char *set[] = {"SET", HEAD_KEY, "{\"hash\":\"forged\",\"seq\":2}"};
     redis(r, sizeof(r), 3, set);
     assert_int_equal(restart(), 0);
-    assert_int_equal(call(NULL, "POST", "/v1/orders/O3/cancel", disp_tok,
-                          "{\"reason\":\"duplicate order\"}"), 200);
+    assert_int_equal(
+        call(NULL, "POST", "/v1/orders/O3/cancel", disp_tok, "{\"reason\":\"duplicate order\"}"),
+        200);
     char q[48];
     snprintf(q, sizeof(q), "from_seq=%lld", (long long)head + 1);
     json_t *page = entries(q);

@@ -66,9 +66,13 @@ static int setup(void **state)
         harness_redis_start(&redis, dir, port) != 0)
         return -1;
     base = event_base_new();
-    struct store_options so = {.host = "127.0.0.1", .port = port, .connect_timeout_ms = 300,
-                               .ping_interval_ms = 100, .reconnect_min_ms = 50,
-                               .reconnect_max_ms = 200, .key_prefix = "t:"};
+    struct store_options so = {.host = "127.0.0.1",
+                               .port = port,
+                               .connect_timeout_ms = 300,
+                               .ping_interval_ms = 100,
+                               .reconnect_min_ms = 50,
+                               .reconnect_max_ms = 200,
+                               .key_prefix = "t:"};
     st = store_new(base, &so);
     a = audit_log_new(st);
     store_set_state_callback(st, on_state, NULL);

@@ -30,7 +30,7 @@ static struct harness_stack stack;
 static char secret[64], other_secret[64];
 
 /* 2026-11-28T00:00:00Z and a position in Hailar. */
-#define T0 1795824000000ULL
+#define T0  1795824000000ULL
 #define LAT 492100000
 #define LON 1197500000
 

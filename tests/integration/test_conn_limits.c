@@ -114,7 +114,8 @@ static void test_hello_deadline(void **state)
     lpg__v1__envelope__free_unpacked(env, NULL);
     close(fd);
     long long hto = metric(s.d.http_port, "lpg_handset_hello_timeouts_total ");
-    fprintf(stderr, "trickle closed after %lld ms; hello timeouts %lld\n", (long long)trickle_ms, hto);
+    fprintf(stderr, "trickle closed after %lld ms; hello timeouts %lld\n", (long long)trickle_ms,
+            hto);
     assert_true(hto >= 2);
     assert_int_equal(harness_stack_stop(&s), 0);
 }
@@ -186,8 +187,9 @@ static void test_idle_flood_does_not_lock_devices_out(void **state)
     /* The server holds at most the per-address cap (default 32) of them. */
     long long anon = metric(s.d.http_port, "lpg_handset_unauthenticated ");
     assert_true(anon >= 0 && anon <= 32);
-    assert_true(metric(s.d.http_port, "lpg_handset_connections_total{result=\"refused_address\"} ") >=
-                opened - 33);
+    assert_true(
+        metric(s.d.http_port, "lpg_handset_connections_total{result=\"refused_address\"} ") >=
+        opened - 33);
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -267,8 +269,8 @@ static void test_http_slow_requests_are_cut(void **state)
      * header deadline. */
     int fd = harness_tcp_connect(s.d.http_port);
     assert_true(fd >= 0);
-    int64_t ms = trickle_until_closed(fd, "GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaa", 300,
-                                      15000);
+    int64_t ms =
+        trickle_until_closed(fd, "GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaa", 300, 15000);
     fprintf(stderr, "trickled headers cut after %lld ms\n", (long long)ms);
     assert_true(ms >= 1000 && ms < 12000);
     close(fd);
@@ -353,8 +355,8 @@ static int api(struct harness_stack *s, const char *token, const char *method, c
     return status;
 }
 
-static void make_user(struct harness_stack *s, const char *admin, const char *name,
-                      const char *ent, char tok[64])
+static void make_user(struct harness_stack *s, const char *admin, const char *name, const char *ent,
+                      char tok[64])
 {
     char body[256], resp[2048];
     snprintf(body, sizeof(body),

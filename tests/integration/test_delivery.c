@@ -29,10 +29,10 @@
 #include <unistd.h>
 
 /* The customers' registered locations; a degree of latitude is ~111.2 km. */
-#define C1_LON 119.70
-#define C1_LAT 49.20
-#define C2_LON 119.85
-#define C2_LAT 49.25
+#define C1_LON        119.70
+#define C1_LAT        49.20
+#define C2_LON        119.85
+#define C2_LAT        49.25
 #define M_PER_DEG_LAT 111195.0
 
 static struct harness_stack stack;
@@ -220,8 +220,8 @@ static void expect(int fd, Lpg__V1__Envelope *env, const char *refusal)
     Lpg__V1__Envelope *r = reply_to(fd, env->request_id);
     if (refusal == NULL) {
         if (r->body_case != LPG__V1__ENVELOPE__BODY_ACK)
-            fail_msg("expected Ack, got error %s: %s",
-                     r->error->refusal ? r->error->refusal : "-", r->error->message);
+            fail_msg("expected Ack, got error %s: %s", r->error->refusal ? r->error->refusal : "-",
+                     r->error->message);
     } else {
         assert_int_equal(r->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
         if (r->error->refusal == NULL || strcmp(r->error->refusal, refusal) != 0)
@@ -232,8 +232,8 @@ static void expect(int fd, Lpg__V1__Envelope *env, const char *refusal)
     lpg__v1__envelope__free_unpacked(r, NULL);
 }
 
-static void scan(int fd, Lpg__V1__CylinderScan__Action action, const char *order,
-                 const char *code, const char *refusal)
+static void scan(int fd, Lpg__V1__CylinderScan__Action action, const char *order, const char *code,
+                 const char *refusal)
 {
     Lpg__V1__CylinderScan m = LPG__V1__CYLINDER_SCAN__INIT;
     m.has_action = 1;
@@ -245,9 +245,9 @@ static void scan(int fd, Lpg__V1__CylinderScan__Action action, const char *order
     env.cylinder_scan = &m;
     expect(fd, &env, refusal);
 }
-#define LOAD LPG__V1__CYLINDER_SCAN__ACTION__LOAD
-#define HAND_OVER LPG__V1__CYLINDER_SCAN__ACTION__HAND_OVER
-#define COLLECT LPG__V1__CYLINDER_SCAN__ACTION__COLLECT_EMPTY
+#define LOAD        LPG__V1__CYLINDER_SCAN__ACTION__LOAD
+#define HAND_OVER   LPG__V1__CYLINDER_SCAN__ACTION__HAND_OVER
+#define COLLECT     LPG__V1__CYLINDER_SCAN__ACTION__COLLECT_EMPTY
 #define RETURN_FULL LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL
 
 /* One fix of handset fd's vehicle, `north_m` metres north of (lon, lat), age_s old. */
@@ -261,12 +261,19 @@ static void fix_at(int fd, uint64_t *seq, double lon, double lat, double north_m
     assert_true(wire_send_positions(fd, ++req, &f, 1, 5000) == (long long)*seq);
 }
 
-static const char *household_items[] = {
-    "leak_test",        "hose_gas_specific",          "hose_length",
-    "hose_no_joints",   "hose_not_through_structure", "regulator_non_adjustable",
-    "regulator_service_life", "premises_not_underground", "premises_not_high_rise",
-    "ventilation",      "cylinder_placement",         "no_second_gas_source",
-    "stove_flame_failure"};
+static const char *household_items[] = {"leak_test",
+                                        "hose_gas_specific",
+                                        "hose_length",
+                                        "hose_no_joints",
+                                        "hose_not_through_structure",
+                                        "regulator_non_adjustable",
+                                        "regulator_service_life",
+                                        "premises_not_underground",
+                                        "premises_not_high_rise",
+                                        "ventilation",
+                                        "cylinder_placement",
+                                        "no_second_gas_source",
+                                        "stove_flame_failure"};
 #define N_HOUSEHOLD (sizeof(household_items) / sizeof(household_items[0]))
 
 /* A household checklist, every item passing except `failing` (NULL: none). */
@@ -280,8 +287,8 @@ static void check(int fd, const char *order, const char *code, const char *faili
         items[i].item = (char *)household_items[i];
         items[i].has_result = 1;
         bool fails = failing && strcmp(failing, household_items[i]) == 0;
-        items[i].result = fails ? LPG__V1__SAFETY_CHECK__RESULT__FAIL
-                                : LPG__V1__SAFETY_CHECK__RESULT__PASS;
+        items[i].result =
+            fails ? LPG__V1__SAFETY_CHECK__RESULT__FAIL : LPG__V1__SAFETY_CHECK__RESULT__PASS;
         items[i].note = fails ? "bubbles at the valve" : NULL;
         ptrs[i] = &items[i];
     }
@@ -595,13 +602,12 @@ static void test_station_events(void **state)
                      409);
     assert_string_equal(str(json_object_get(j, "error"), "code"), "illegal_transition");
     json_decref(j);
-    assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OVERDUE/events", "{\"event\":\"repainted\"}"),
-                     400);
+    assert_int_equal(
+        api(&j, "POST", "/v1/cylinders/CY-OVERDUE/events", "{\"event\":\"repainted\"}"), 400);
     json_decref(j);
     post_ok("/v1/cylinders/CY-OVERDUE/events", "{\"event\":\"sent_for_inspection\"}");
     char body[160];
-    snprintf(body, sizeof(body), "{\"event\":\"inspected\",\"next_inspection\":\"%s\"}",
-             day(-1));
+    snprintf(body, sizeof(body), "{\"event\":\"inspected\",\"next_inspection\":\"%s\"}", day(-1));
     assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OVERDUE/events", body), 400);
     json_decref(j);
     snprintf(body, sizeof(body),
@@ -614,11 +620,9 @@ static void test_station_events(void **state)
     expect_field("/v1/cylinders/CY-OVERDUE", "status", "in_stock");
     /* A cylinder past its life cannot be filled either, whatever its inspection says. */
     post_ok("/v1/cylinders/CY-OLD/events", "{\"event\":\"sent_for_inspection\"}");
-    snprintf(body, sizeof(body), "{\"event\":\"inspected\",\"next_inspection\":\"%s\"}",
-             day(365));
+    snprintf(body, sizeof(body), "{\"event\":\"inspected\",\"next_inspection\":\"%s\"}", day(365));
     post_ok("/v1/cylinders/CY-OLD/events", body);
-    assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OLD/events", "{\"event\":\"filled\"}"),
-                     409);
+    assert_int_equal(api(&j, "POST", "/v1/cylinders/CY-OLD/events", "{\"event\":\"filled\"}"), 409);
     assert_string_equal(str(json_object_get(j, "error"), "code"), "cylinder_unusable");
     json_decref(j);
     post_ok("/v1/cylinders/CY-OLD/events", "{\"event\":\"scrapped\"}");
@@ -636,9 +640,9 @@ static void test_metrics(void **state)
     (void)state;
     static char body[262144];
     int status = 0;
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body,
-                                  sizeof(body), NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/metrics", &status, body, sizeof(body), NULL, 0),
+        0);
     assert_int_equal(status, 200);
     const char *want[] = {
         "lpg_safety_checks_total{result=\"passed\"} 3",
@@ -661,15 +665,13 @@ static void test_audit_chain(void **state)
     assert_true(json_is_true(json_object_get(v, "ok")));
     json_int_t head = json_integer_value(json_object_get(v, "head_seq"));
     json_decref(v);
-    const char *kinds[] = {"cylinder_loaded",        "scan_refused",
-                           "roadside_sale_suspected", "cylinder_handed_over",
-                           "safety_check",           "hazard_notice_issued",
-                           "supply_suspended",       "hazard_notice_closed",
-                           "supply_resumed",         "load_mismatch",
-                           "load_reconciled",        "empty_collected",
-                           "cylinder_returned",      "order_delivered",
-                           "cylinder_filled",        "cylinder_inspected",
-                           "cylinder_scrapped"};
+    const char *kinds[] = {
+        "cylinder_loaded",      "scan_refused",         "roadside_sale_suspected",
+        "cylinder_handed_over", "safety_check",         "hazard_notice_issued",
+        "supply_suspended",     "hazard_notice_closed", "supply_resumed",
+        "load_mismatch",        "load_reconciled",      "empty_collected",
+        "cylinder_returned",    "order_delivered",      "cylinder_filled",
+        "cylinder_inspected",   "cylinder_scrapped"};
     json_int_t tamper_seq = 0;
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         char path[160];
@@ -681,8 +683,8 @@ static void test_audit_chain(void **state)
             fail_msg("no audit entry of kind %s", kinds[k]);
         if (strcmp(kinds[k], "cylinder_handed_over") == 0) {
             /* where it happened, in integers: the canonical text has no reals */
-            json_t *data = json_object_get(
-                json_object_get(json_array_get(items, 0), "entry"), "data");
+            json_t *data =
+                json_object_get(json_object_get(json_array_get(items, 0), "entry"), "data");
             assert_true(json_is_integer(json_object_get(data, "lat_e7")));
             assert_true(json_integer_value(json_object_get(data, "distance_m")) <= 100);
         }

@@ -55,7 +55,8 @@ static int setup(void **state)
          "[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}}"},
         {"/v1/zones",
          "{\"id\":\"Z1\",\"enterprise_id\":\"E1\",\"name\":\"All\",\"shape\":{\"type\":\"Polygon\","
-         "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}}"},
+         "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}"
+         "}"},
         {"/v1/vehicles",
          "{\"id\":\"V1\",\"enterprise_id\":\"E1\",\"plate\":\"蒙E00001\",\"kind\":\"van\","
          "\"permit_no\":\"P1\",\"permit_expiry\":\"2030-01-01\",\"capacity\":30}"},
@@ -75,7 +76,8 @@ static int setup(void **state)
         {"/v1/customers",
          "{\"id\":\"C1\",\"enterprise_id\":\"E1\",\"name\":\"Household\",\"kind\":\"household\","
          "\"location\":{\"lon\":119.7654321,\"lat\":49.2123456},\"address\":\"1 Road\","
-         "\"contract_no\":\"SC1\",\"contract_from\":\"2025-01-01\",\"contract_to\":\"2030-12-31\"}"},
+         "\"contract_no\":\"SC1\",\"contract_from\":\"2025-01-01\",\"contract_to\":\"2030-12-"
+         "31\"}"},
         {"/v1/devices", "{\"device_id\":\"H1\",\"staff_id\":\"S1\"}"},
         {"/v1/devices", "{\"device_id\":\"H2\",\"staff_id\":\"S2\"}"},
     };
@@ -220,7 +222,7 @@ static void test_rejected_order_is_never_offered_again_to_the_same_person(void *
     (void)state;
     int fd = login("H1", secret1);
     char id[80];
-    expect_assigned(fd, id); /* O2 again: still unanswered */
+    expect_assigned(fd, id);           /* O2 again: still unanswered */
     send_answer(fd, 7, 0, "O2", NULL); /* a rejection needs a reason */
     assert_int_equal(reply_to(fd, 7), -LPG__V1__ERROR__CODE__INVALID_ARGUMENT);
     send_answer(fd, 8, 0, "O2", "vehicle breakdown");
@@ -232,8 +234,8 @@ static void test_rejected_order_is_never_offered_again_to_the_same_person(void *
     for (int i = 0; i < 100 && !found; i++) {
         assert_int_equal(api(&j, "GET", "/v1/orders/O2", NULL), 200);
         assert_string_equal(str(j, "state"), "created");
-        assert_string_equal(
-            json_string_value(json_array_get(json_object_get(j, "rejected_by"), 0)), "S1");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(j, "rejected_by"), 0)),
+                            "S1");
         found = strstr(str(j, "reason"), "rejected this order") != NULL;
         json_decref(j);
         if (!found)

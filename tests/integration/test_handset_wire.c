@@ -21,9 +21,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define IDLE_TIMEOUT_S 2
-#define MAX_CONNECTIONS 4
-#define MAX_FRAME 1024
+#define IDLE_TIMEOUT_S   2
+#define MAX_CONNECTIONS  4
+#define MAX_FRAME        1024
 #define REPLY_TIMEOUT_MS HARNESS_REPLY_TIMEOUT_MS
 
 static struct harness_stack stack;
@@ -254,8 +254,8 @@ static void test_wrong_or_missing_credential_is_unauthorized(void **state)
     (void)state;
     (void)cred("veh-cred");
     int fd = connect_handset();
-    assert_int_equal(wire_send_hello(fd, 1, 1, "veh-cred", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-                     0);
+    assert_int_equal(
+        wire_send_hello(fd, 1, 1, "veh-cred", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), 0);
     assert_true(expect_error(fd, LPG__V1__ERROR__CODE__UNAUTHORIZED));
     assert_true(harness_wait_closed(fd, REPLY_TIMEOUT_MS));
     close(fd);
@@ -314,9 +314,9 @@ static long metric(const char *name_and_labels)
 {
     int status;
     static char body[32768];
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body,
-                                  sizeof(body), NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/metrics", &status, body, sizeof(body), NULL, 0),
+        0);
     const char *p = strstr(body, name_and_labels);
     assert_non_null(p);
     return strtol(p + strlen(name_and_labels), NULL, 10);
@@ -396,7 +396,8 @@ static int connect_small_rcvbuf(void)
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
     struct timeval tv = {5, 0};
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)stack.d.handset_port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)stack.d.handset_port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     return fd;

@@ -56,8 +56,8 @@ static void test_healthz_ok_with_redis(void **state)
     (void)state;
     int status;
     char body[4096], headers[4096];
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/healthz", &status, body,
-                                  sizeof(body), headers, sizeof(headers)),
+    assert_int_equal(harness_http(stack.d.http_port, "GET", "/healthz", &status, body, sizeof(body),
+                                  headers, sizeof(headers)),
                      0);
     assert_int_equal(status, 200);
     assert_non_null(strstr(headers, "Content-Type: application/json"));
@@ -75,11 +75,10 @@ static void test_metrics_prometheus_text(void **state)
     char body[16384], headers[4096];
     /* One /healthz first, so its counter must show up. */
     char tmp[4096];
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/healthz", &status, tmp,
-                                  sizeof(tmp), NULL, 0),
-                     0);
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body,
-                                  sizeof(body), headers, sizeof(headers)),
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/healthz", &status, tmp, sizeof(tmp), NULL, 0), 0);
+    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body, sizeof(body),
+                                  headers, sizeof(headers)),
                      0);
     assert_int_equal(status, 200);
     assert_non_null(strstr(headers, "Content-Type: text/plain; version=0.0.4"));
@@ -124,12 +123,12 @@ static void test_unknown_paths_are_counted_unmatched(void **state)
     (void)state;
     int status;
     char body[16384];
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/missing", &status, body,
-                                  sizeof(body), NULL, 0),
-                     0);
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body,
-                                  sizeof(body), NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/missing", &status, body, sizeof(body), NULL, 0),
+        0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/metrics", &status, body, sizeof(body), NULL, 0),
+        0);
     assert_non_null(strstr(body, "lpg_http_requests_total{route=\"unmatched\",method=\"any\","
                                  "status=\"404\"}"));
 }
@@ -220,7 +219,7 @@ static void test_help_lists_every_setting(void **state)
     int st = run_dispatchd(args, out, sizeof(out));
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    const char *names[] = {"http_port",        "handset_port",      "redis_port",
+    const char *names[] = {"http_port",         "handset_port",        "redis_port",
                            "handset_max_frame", "redis_reconnect_max", "shutdown_timeout",
                            "log_level"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -34,7 +34,7 @@ static uint64_t hq_mark; /* HQ's mark after test_seq_window_edge_and_restart */
 static char secret_q[64], secret_r[64], auth[128], admin_tok[64];
 
 /* 2026-11-28T00:00:00Z and a position in Hailar. */
-#define T0 1795824000000ULL
+#define T0  1795824000000ULL
 #define LAT 492100000
 #define LON 1197500000
 
@@ -114,8 +114,8 @@ static uint64_t expect_ack(Lpg__V1__Envelope *reply, uint64_t req)
 }
 
 /* Asserts Error REFUSED with `refusal`, answering req; copies the message. */
-static void expect_refused(Lpg__V1__Envelope *reply, uint64_t req, const char *refusal,
-                           char *msg, size_t cap)
+static void expect_refused(Lpg__V1__Envelope *reply, uint64_t req, const char *refusal, char *msg,
+                           size_t cap)
 {
     assert_int_equal(reply->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
     assert_int_equal(reply->error->code, LPG__V1__ERROR__CODE__REFUSED);
@@ -147,9 +147,9 @@ static long long metric(const char *sample)
 {
     static char body[262144];
     int status;
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, body,
-                                  sizeof(body), NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/metrics", &status, body, sizeof(body), NULL, 0),
+        0);
     assert_int_equal(status, 200);
     char needle[200];
     snprintf(needle, sizeof(needle), "\n%s ", sample);
@@ -306,9 +306,8 @@ static void test_backfill_passes_flood_is_limited_then_admitted(void **state)
 static void healthz(char *body, size_t cap)
 {
     int status;
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/healthz", &status, body, cap,
-                                  NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/healthz", &status, body, cap, NULL, 0), 0);
     assert_int_equal(status, 200); /* a warning does not take the instance out of rotation */
 }
 
@@ -341,8 +340,8 @@ static void dispatcher_auth(char *hdr, size_t cap)
     int status;
     const char *user = "{\"name\":\"d0\",\"role\":\"dispatcher\",\"enterprise_id\":\"E0\","
                        "\"password\":\"dispatcher-zero-pw\"}";
-    assert_int_equal(harness_http_req(stack.d.http_port, "POST", "/v1/users", auth, user,
-                                      &status, resp, sizeof(resp)),
+    assert_int_equal(harness_http_req(stack.d.http_port, "POST", "/v1/users", auth, user, &status,
+                                      resp, sizeof(resp)),
                      0);
     assert_int_equal(status, 201);
     const char *login = "{\"user\":\"d0\",\"password\":\"dispatcher-zero-pw\"}";

@@ -208,9 +208,9 @@ static void test_flood_of_wrong_logins_does_not_stall_healthz(void **state)
         int status = 0;
         char body[2048];
         long long t0 = now_ms();
-        assert_int_equal(
-            harness_http(stack.d.http_port, "GET", "/healthz", &status, body, sizeof(body), NULL, 0),
-            0);
+        assert_int_equal(harness_http(stack.d.http_port, "GET", "/healthz", &status, body,
+                                      sizeof(body), NULL, 0),
+                         0);
         long long took = now_ms() - t0;
         assert_int_equal(status, 200);
         if (took > worst)
@@ -298,14 +298,16 @@ static void test_flood_of_bad_hellos_is_throttled(void **state)
     (void)state;
     /* At the shipped log level (the harness's default is debug). */
     const char *args[] = {"--auth-max-failures=3", "--auth-max-failures-address=10",
-                          "--auth-delay=600", "--auth-lock-period=600", "--log-level=info", NULL};
+                          "--auth-delay=600",      "--auth-lock-period=600",
+                          "--log-level=info",      NULL};
     start("hello-flood", args);
     char secret[64], other[64], msg[256];
     assert_int_equal(harness_stack_device(&stack, "dev-1", secret), 0);
     assert_int_equal(harness_stack_device(&stack, "dev-2", other), 0);
     /* Per device: 3 wrong secrets, then even the right one is refused untried. */
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(hello("dev-1", other, msg, sizeof(msg)), LPG__V1__ERROR__CODE__UNAUTHORIZED);
+        assert_int_equal(hello("dev-1", other, msg, sizeof(msg)),
+                         LPG__V1__ERROR__CODE__UNAUTHORIZED);
         assert_non_null(strstr(msg, "wrong credential"));
     }
     assert_int_equal(hello("dev-1", secret, msg, sizeof(msg)), LPG__V1__ERROR__CODE__UNAUTHORIZED);
@@ -329,8 +331,10 @@ static void test_flood_of_bad_hellos_is_throttled(void **state)
      * Hellos write at most 10 lines naming a device. */
     int lines = count_lines(stack.d.proc.log, "refused login of device");
     int all = count_lines(stack.d.proc.log, "ghost-") + count_lines(stack.d.proc.log, "dev-1");
-    fprintf(stderr, "%d refusal lines, %d lines naming a device, for 10 failed and 295 "
-                    "throttled Hellos\n", lines, all);
+    fprintf(stderr,
+            "%d refusal lines, %d lines naming a device, for 10 failed and 295 "
+            "throttled Hellos\n",
+            lines, all);
     assert_true(lines >= 1 && lines <= 10);
     assert_true(all <= 12); /* + dev-1's registration */
 }

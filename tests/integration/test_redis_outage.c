@@ -22,8 +22,8 @@ static int setup(void **state)
     (void)state;
     /* Short backoff ceiling so the test sees the recovery quickly. */
     static const char *const args[] = {"--redis-reconnect-min=50", "--redis-reconnect-max=500",
-                                       "--redis-ping-interval=200",
-                                       "--redis-connect-timeout=500", NULL};
+                                       "--redis-ping-interval=200", "--redis-connect-timeout=500",
+                                       NULL};
     return harness_stack_start(&stack, "outage", args);
 }
 
@@ -58,9 +58,9 @@ static void test_down_then_up(void **state)
     assert_int_equal(harness_http_wait_status(stack.d.http_port, "/healthz", 503, 5000), 0);
     int status;
     char body[4096];
-    assert_int_equal(harness_http(stack.d.http_port, "GET", "/healthz", &status, body,
-                                  sizeof(body), NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/healthz", &status, body, sizeof(body), NULL, 0),
+        0);
     assert_int_equal(status, 503);
     assert_non_null(strstr(body, "\"state\":\"down\""));
     assert_non_null(strstr(body, "\"last_error\""));

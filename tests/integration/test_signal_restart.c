@@ -55,7 +55,8 @@ static int setup(void **state)
          "[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}}"},
         {"/v1/zones",
          "{\"id\":\"Z1\",\"enterprise_id\":\"E1\",\"name\":\"All\",\"shape\":{\"type\":\"Polygon\","
-         "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}}"},
+         "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}"
+         "}"},
         {"/v1/vehicles",
          "{\"id\":\"V1\",\"enterprise_id\":\"E1\",\"plate\":\"P1\",\"kind\":\"van\","
          "\"permit_no\":\"P1\",\"permit_expiry\":\"2030-01-01\",\"capacity\":30}"},
@@ -67,7 +68,8 @@ static int setup(void **state)
         {"/v1/customers",
          "{\"id\":\"C1\",\"enterprise_id\":\"E1\",\"name\":\"Household\",\"kind\":\"household\","
          "\"location\":{\"lon\":119.7654321,\"lat\":49.2123456},\"address\":\"1 Road\","
-         "\"contract_no\":\"SC1\",\"contract_from\":\"2025-01-01\",\"contract_to\":\"2030-12-31\"}"},
+         "\"contract_no\":\"SC1\",\"contract_from\":\"2025-01-01\",\"contract_to\":\"2030-12-"
+         "31\"}"},
         {"/v1/devices", "{\"device_id\":\"H1\",\"staff_id\":\"S1\"}"},
     };
     for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
@@ -75,8 +77,7 @@ static int setup(void **state)
         if (api(&j, "POST", calls[i][0], calls[i][1]) != 201)
             return -1;
         if (strcmp(calls[i][0], "/v1/devices") == 0)
-            snprintf(secret, sizeof(secret), "%s",
-                     json_string_value(json_object_get(j, "secret")));
+            snprintf(secret, sizeof(secret), "%s", json_string_value(json_object_get(j, "secret")));
         json_decref(j);
     }
     return 0;
@@ -149,8 +150,8 @@ static void test_signal_lost_raised_after_restart_without_new_fix(void **state)
 
     /* Restart: the new process has never seen V1's handset. */
     assert_int_equal(harness_proc_stop(&stack.d.proc, SIGTERM, 10000), 0);
-    assert_int_equal(
-        harness_dispatchd_start(&stack.d, stack.dir, stack.redis.port, dispatchd_args), 0);
+    assert_int_equal(harness_dispatchd_start(&stack.d, stack.dir, stack.redis.port, dispatchd_args),
+                     0);
 
     /* No fix for 1 min, found by the 15 s tick: at most ~75 s after the last fix (plus slack
      * for a loaded machine). Not before the minute is up. */

@@ -142,17 +142,15 @@ static void test_https_and_handset_session_over_tls(void **state)
     /* HTTPS works (the stack's own readiness check was HTTPS too). */
     int status = 0;
     char body[4096];
-    assert_int_equal(harness_http(s.d.http_port, "GET", "/healthz", &status, body, sizeof(body),
-                                  NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(s.d.http_port, "GET", "/healthz", &status, body, sizeof(body), NULL, 0), 0);
     assert_int_equal(status, 200);
 
     /* Plain HTTP to the TLS port gets no HTTP answer: nothing is served in clear. */
     harness_set_tls_ca(NULL);
     status = 0;
-    assert_int_not_equal(harness_http(s.d.http_port, "GET", "/healthz", &status, body,
-                                      sizeof(body), NULL, 0),
-                         0);
+    assert_int_not_equal(
+        harness_http(s.d.http_port, "GET", "/healthz", &status, body, sizeof(body), NULL, 0), 0);
     assert_int_equal(status, 0);
     harness_set_tls_ca(ca);
 
@@ -241,9 +239,17 @@ static void test_https_and_handset_session_over_tls(void **state)
     snprintf(a_spool, sizeof(a_spool), "--spool-dir=%s/spool-ok", dir);
     snprintf(a_ca, sizeof(a_ca), "--tls-ca=%s", ca);
     snprintf(logok, sizeof(logok), "%s/agent-ok.log", dir);
-    char *argv_ok[] = {LPG_AGENT_BIN, "--device-id=tls-hs-1", a_cred, a_spool, a_gpsd, a_srv,
-                       a_ca, "--server-host=localhost", "--reconnect-min=100",
-                       "--reconnect-max=800", NULL};
+    char *argv_ok[] = {LPG_AGENT_BIN,
+                       "--device-id=tls-hs-1",
+                       a_cred,
+                       a_spool,
+                       a_gpsd,
+                       a_srv,
+                       a_ca,
+                       "--server-host=localhost",
+                       "--reconnect-min=100",
+                       "--reconnect-max=800",
+                       NULL};
     struct harness_proc agent;
     memset(&agent, 0, sizeof(agent));
     assert_int_equal(harness_proc_start(&agent, "lpg-agent", logok, argv_ok), 0);
@@ -256,8 +262,9 @@ static void test_https_and_handset_session_over_tls(void **state)
     snprintf(a_spool, sizeof(a_spool), "--spool-dir=%s/spool-bad", dir);
     snprintf(a_ca, sizeof(a_ca), "--tls-ca=%s", other_ca);
     snprintf(logbad, sizeof(logbad), "%s/agent-bad.log", dir);
-    char *argv_bad[] = {LPG_AGENT_BIN, "--device-id=tls-hs-1", a_cred, a_spool, a_gpsd, a_srv,
-                        a_ca, "--reconnect-min=100", "--reconnect-max=800", NULL};
+    char *argv_bad[] = {
+        LPG_AGENT_BIN,         "--device-id=tls-hs-1", a_cred, a_spool, a_gpsd, a_srv, a_ca,
+        "--reconnect-min=100", "--reconnect-max=800",  NULL};
     memset(&agent, 0, sizeof(agent));
     assert_int_equal(harness_proc_start(&agent, "lpg-agent", logbad, argv_bad), 0);
     int refused = wait_log(logbad, "certificate is not trusted", 30000);
@@ -278,8 +285,7 @@ static void test_agent_refuses_certificate_for_another_name(void **state)
     struct harness_stack s;
     start_tls_stack(&s, "tls-name", wrong_cert, wrong_key);
     char err[256];
-    assert_int_equal(harness_tls_connect(s.d.handset_port, ca, "127.0.0.1", err, sizeof(err)),
-                     -1);
+    assert_int_equal(harness_tls_connect(s.d.handset_port, ca, "127.0.0.1", err, sizeof(err)), -1);
     int fd = harness_tls_connect(s.d.handset_port, ca, "wrong.example", err, sizeof(err));
     assert_true(fd >= 0); /* the same certificate is fine for its own name */
     harness_close(fd);
@@ -299,9 +305,17 @@ static void test_agent_refuses_certificate_for_another_name(void **state)
     snprintf(a_ca, sizeof(a_ca), "--tls-ca=%s", ca);
     snprintf(a_gpsd, sizeof(a_gpsd), "--gpsd-port=%d", harness_free_port());
     snprintf(logf, sizeof(logf), "%s/agent.log", s.dir);
-    char *argv[] = {LPG_AGENT_BIN, "--device-id=tls-hs-2", a_cred, a_spool, a_gpsd, a_srv,
-                    a_ca, "--server-host=127.0.0.1", "--reconnect-min=100",
-                    "--reconnect-max=800", NULL};
+    char *argv[] = {LPG_AGENT_BIN,
+                    "--device-id=tls-hs-2",
+                    a_cred,
+                    a_spool,
+                    a_gpsd,
+                    a_srv,
+                    a_ca,
+                    "--server-host=127.0.0.1",
+                    "--reconnect-min=100",
+                    "--reconnect-max=800",
+                    NULL};
     struct harness_proc agent;
     memset(&agent, 0, sizeof(agent));
     assert_int_equal(harness_proc_start(&agent, "lpg-agent", logf, argv), 0);
@@ -325,8 +339,8 @@ static int dispatchd_check(const char *args, char *err, size_t cap)
     char dir[256];
     assert_int_equal(harness_tmpdir(dir, sizeof(dir), "tls-cfg"), 0);
     snprintf(out, sizeof(out), "%s/stderr", dir);
-    snprintf(cmd, sizeof(cmd), "'%s' %s --print-config >/dev/null 2>'%s'",
-             harness_dispatchd_path(), args, out);
+    snprintf(cmd, sizeof(cmd), "'%s' %s --print-config >/dev/null 2>'%s'", harness_dispatchd_path(),
+             args, out);
     int st = system(cmd);
     err[0] = '\0';
     FILE *f = fopen(out, "r");
@@ -360,12 +374,10 @@ static void test_plaintext_refused_off_loopback(void **state)
              "--handset-tls-cert=%s --handset-tls-key=%s",
              server_cert, server_key, server_cert, server_key);
     assert_int_equal(dispatchd_check(args, err, sizeof(err)), 0);
-    assert_int_equal(
-        dispatchd_check("--http-bind=0.0.0.0 --handset-bind=:: --allow-plaintext=true", err,
-                        sizeof(err)),
-        0);
-    assert_int_equal(dispatchd_check("--http-bind=127.0.0.2 --handset-bind=::1", err,
-                                     sizeof(err)),
+    assert_int_equal(dispatchd_check("--http-bind=0.0.0.0 --handset-bind=:: --allow-plaintext=true",
+                                     err, sizeof(err)),
+                     0);
+    assert_int_equal(dispatchd_check("--http-bind=127.0.0.2 --handset-bind=::1", err, sizeof(err)),
                      0);
     /* A certificate without its key. */
     snprintf(args, sizeof(args), "--http-tls-cert=%s", server_cert);
@@ -412,9 +424,8 @@ static void test_redis_password(void **state)
     int said = wait_log(bad.proc.log, "WRONGPASS", 20000);
     int status = 0;
     char body[2048];
-    assert_int_equal(harness_http(bad.http_port, "GET", "/healthz", &status, body,
-                                  sizeof(body), NULL, 0),
-                     0);
+    assert_int_equal(
+        harness_http(bad.http_port, "GET", "/healthz", &status, body, sizeof(body), NULL, 0), 0);
     assert_int_equal(status, 503);
     harness_proc_stop(&bad.proc, SIGTERM, 10000);
     assert_true(said);

@@ -270,8 +270,9 @@ static void test_alerts_by_event_time_rule_and_cursor(void **state)
         json_t *pi = json_object_get(page, "items");
         if (json_array_size(pi) == 1) {
             assert_true(seen < n);
-            assert_string_equal(json_string_value(json_object_get(json_array_get(pi, 0), "id")),
-                                json_string_value(json_object_get(json_array_get(items, seen), "id")));
+            assert_string_equal(
+                json_string_value(json_object_get(json_array_get(pi, 0), "id")),
+                json_string_value(json_object_get(json_array_get(items, seen), "id")));
             seen++;
         } else {
             assert_int_equal(json_array_size(pi), 0);

@@ -61,8 +61,8 @@ static int request(const char *method, const char *path, const char *token, cons
         snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", token);
     int status = 0;
     static char resp[65536];
-    assert_int_equal(harness_http_req(stack.d.http_port, method, path, headers, body, &status,
-                                      resp, sizeof(resp)),
+    assert_int_equal(harness_http_req(stack.d.http_port, method, path, headers, body, &status, resp,
+                                      sizeof(resp)),
                      0);
     if (out)
         *out = json_loads(resp, 0, NULL);
@@ -92,10 +92,9 @@ static void test_wrong_password_and_unknown_user_are_refused_alike(void **state)
 {
     (void)state;
     json_t *j;
-    assert_int_equal(
-        request("POST", "/v1/sessions", NULL, "{\"user\":\"root\",\"password\":\"nope-nope-nope\"}",
-                &j),
-        401);
+    assert_int_equal(request("POST", "/v1/sessions", NULL,
+                             "{\"user\":\"root\",\"password\":\"nope-nope-nope\"}", &j),
+                     401);
     assert_string_equal(error_code(j), "invalid_credentials");
     json_decref(j);
     assert_int_equal(request("POST", "/v1/sessions", NULL,
@@ -127,9 +126,8 @@ static void test_missing_or_bad_token_is_401(void **state)
     assert_int_equal(request("GET", "/v1/users", NULL, NULL, &j), 401);
     assert_string_equal(error_code(j), "unauthenticated");
     json_decref(j);
-    assert_int_equal(request("GET", "/v1/users", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                             NULL, &j),
-                     401);
+    assert_int_equal(
+        request("GET", "/v1/users", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, &j), 401);
     assert_string_equal(error_code(j), "unauthenticated");
     json_decref(j);
 }

@@ -48,8 +48,8 @@ static int api(json_t **out, const char *method, const char *path, const char *t
     if (token)
         snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", token);
     int status = 0;
-    if (harness_http_req(stack.d.http_port, method, path, headers, fmt ? body : NULL, &status,
-                         resp, sizeof(resp)) != 0)
+    if (harness_http_req(stack.d.http_port, method, path, headers, fmt ? body : NULL, &status, resp,
+                         sizeof(resp)) != 0)
         return -1;
     json_t *j = json_loads(resp, 0, NULL);
     if (out)
@@ -124,8 +124,7 @@ static void test_onboard_enterprise(void **state)
     (void)state;
     char g[512], body[2048];
     login("root", ADMIN_PASSWORD, admin_tok);
-    snprintf(body, sizeof(body),
-             "{\"id\":\"E1\",\"name\":\"Hailar Gas\",\"area\":%s}",
+    snprintf(body, sizeof(body), "{\"id\":\"E1\",\"name\":\"Hailar Gas\",\"area\":%s}",
              rect(g, sizeof(g), 119.60, 49.15, 119.90, 49.30));
     create_ok("/v1/enterprises", admin_tok, body);
     snprintf(body, sizeof(body), "{\"id\":\"E2\",\"name\":\"Other Gas\",\"area\":%s}",
@@ -266,9 +265,8 @@ static void test_waiting_order_is_matched_when_the_permit_is_renewed(void **stat
     assert_non_null(strstr(reason, "2026-01-01")); /* the expired permit, named */
     json_decref(j);
 
-    assert_int_equal(api(&j, "PATCH", "/v1/vehicles/V2", disp1_tok,
-                         "{\"permit_expiry\":\"2031-06-30\"}"),
-                     200);
+    assert_int_equal(
+        api(&j, "PATCH", "/v1/vehicles/V2", disp1_tok, "{\"permit_expiry\":\"2031-06-30\"}"), 200);
     json_decref(j);
     /* Re-matching runs after the change is committed. */
     const char *state_now = NULL;
@@ -320,9 +318,9 @@ static void test_illegal_transitions_are_409_and_change_nothing(void **state)
     assert_int_equal(api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok, "{}"), 400);
     assert_string_equal(error_code(j), "missing_field"); /* a reason is required */
     json_decref(j);
-    assert_int_equal(api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok,
-                         "{\"reason\":\"customer called off\"}"),
-                     200);
+    assert_int_equal(
+        api(&j, "POST", "/v1/orders/O5/cancel", disp1_tok, "{\"reason\":\"customer called off\"}"),
+        200);
     assert_string_equal(str(j, "state"), "cancelled");
     json_decref(j);
     assert_int_equal(api(&j, "POST", "/v1/orders/O5/assign", disp1_tok, "{\"staff_id\":\"S1\"}"),
@@ -403,9 +401,8 @@ static void test_rematch_reaches_every_waiting_order(void **state)
         json_decref(j);
     }
     /* S2's training certificate lapses: every waiting reason in zone Z2 changes. */
-    assert_int_equal(api(&j, "PATCH", "/v1/staff/S2", disp1_tok,
-                         "{\"training_expiry\":\"2020-01-01\"}"),
-                     200);
+    assert_int_equal(
+        api(&j, "PATCH", "/v1/staff/S2", disp1_tok, "{\"training_expiry\":\"2020-01-01\"}"), 200);
     json_decref(j);
     int all = 0;
     for (int round = 0; round < 100 && !all; round++) {
@@ -454,11 +451,12 @@ static void test_zone_geometry(void **state)
     json_t *j;
     const char *e;
     /* The symmetric bow-tie (was "zero area"): edge 0 crosses edge 2. */
-    assert_int_equal(api(&j, "POST", "/v1/zones", disp1_tok, "%s",
-                         "{\"id\":\"ZB\",\"name\":\"Bow-tie\",\"shape\":{\"type\":\"Polygon\","
-                         "\"coordinates\":[[[119.65,49.2],[119.7,49.25],[119.7,49.2],[119.65,49.25],"
-                         "[119.65,49.2]]]}}"),
-                     422);
+    assert_int_equal(
+        api(&j, "POST", "/v1/zones", disp1_tok, "%s",
+            "{\"id\":\"ZB\",\"name\":\"Bow-tie\",\"shape\":{\"type\":\"Polygon\","
+            "\"coordinates\":[[[119.65,49.2],[119.7,49.25],[119.7,49.2],[119.65,49.25],"
+            "[119.65,49.2]]]}}"),
+        422);
     assert_string_equal(error_code(j), "invalid_geometry");
     assert_string_equal(str(json_object_get(j, "error"), "field"), "shape.coordinates[0][0]");
     e = str(json_object_get(j, "error"), "message");
@@ -474,11 +472,12 @@ static void test_zone_geometry(void **state)
     assert_string_equal(error_code(j), "invalid_geometry");
     json_decref(j);
     /* A hole outside its shell (was accepted). */
-    assert_int_equal(api(&j, "POST", "/v1/zones", disp1_tok, "%s",
-                         "{\"id\":\"ZH\",\"name\":\"Hole out\",\"shape\":{\"type\":\"Polygon\","
-                         "\"coordinates\":[[[119.65,49.2],[119.7,49.2],[119.7,49.25],[119.65,49.25]],"
-                         "[[119.8,49.2],[119.81,49.2],[119.81,49.21]]]}}"),
-                     422);
+    assert_int_equal(
+        api(&j, "POST", "/v1/zones", disp1_tok, "%s",
+            "{\"id\":\"ZH\",\"name\":\"Hole out\",\"shape\":{\"type\":\"Polygon\","
+            "\"coordinates\":[[[119.65,49.2],[119.7,49.2],[119.7,49.25],[119.65,49.25]],"
+            "[[119.8,49.2],[119.81,49.2],[119.81,49.21]]]}}"),
+        422);
     assert_string_equal(error_code(j), "invalid_geometry");
     assert_string_equal(str(json_object_get(j, "error"), "field"), "shape.coordinates[1][0]");
     assert_non_null(strstr(str(json_object_get(j, "error"), "message"), "lies outside its shell"));
@@ -505,8 +504,7 @@ static void test_zone_geometry(void **state)
     assert_int_equal(api(&j, "GET", "/v1/zones?geometry=1&limit=1", disp1_tok, NULL), 200);
     items = json_object_get(j, "items");
     assert_int_equal(json_array_size(items), 1);
-    assert_string_equal(str(json_object_get(json_array_get(items, 0), "shape"), "type"),
-                        "Polygon");
+    assert_string_equal(str(json_object_get(json_array_get(items, 0), "shape"), "type"), "Polygon");
     assert_string_equal(str(j, "next_after"), "Z1");
     json_decref(j);
     assert_int_equal(api(&j, "GET", "/v1/zones?geometry=1&after=Z1", disp1_tok, NULL), 200);

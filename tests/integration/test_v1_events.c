@@ -127,7 +127,8 @@ static int sse_wait(int fd, const char *needle, int timeout_ms, char *buf, size_
             return 1;
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
-        long left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        long left =
+            timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
         if (left <= 0 || used + 1 >= cap)
             return 0;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -174,7 +175,7 @@ static void test_dispatcher_sees_only_its_enterprise(void **state)
     const char *idline = strstr(buf, "id: ");
     assert_non_null(idline);
     sscanf(idline + 4, "%63[0-9.]", first_id);
-    assert_non_null(strchr(first_id, '.')); /* "<boot>.<n>" */
+    assert_non_null(strchr(first_id, '.'));                     /* "<boot>.<n>" */
     assert_non_null(strstr(buf, "\"type\":\"order.created\"")); /* nobody to assign it to */
     assert_null(strstr(buf, "OB1"));
     close(fd);

@@ -611,9 +611,9 @@ static void test_track_late_state_is_lazy(void **state)
         evlog_add(&got, ev, n);
         struct lpg_fix lf = f;
         lf.flags |= LPG_FIX_LATE;
-        assert_int_equal(rules_process_fix(&fcfg, &cfg, &ref, &lf, now, &ctx, ev,
-                                           RULES_EVENTS_MAX, &n),
-                         FIX_FILTER_OK);
+        assert_int_equal(
+            rules_process_fix(&fcfg, &cfg, &ref, &lf, now, &ctx, ev, RULES_EVENTS_MAX, &n),
+            FIX_FILTER_OK);
         evlog_add(&want, ev, n);
         if (i == 7)
             assert_int_equal(rules_track_copy(&copy, &tr), 0); /* mid-episode */
@@ -634,8 +634,7 @@ static void test_track_late_state_is_lazy(void **state)
     lon = 119.7 + 8 * step;
     for (int i = 8; i < 18; i++) {
         struct lpg_fix f = mkfix(T0_MS + i * SEC, lon += step, lat, i < 15 ? 90 : 30);
-        rules_track_process_fix(&fcfg, &cfg, &copy, &f, now, &ctx, ev, RULES_EVENTS_MAX, &n,
-                                &late);
+        rules_track_process_fix(&fcfg, &cfg, &copy, &f, now, &ctx, ev, RULES_EVENTS_MAX, &n, &late);
         evlog_add(&from_copy, ev, n);
     }
     assert_int_equal(evlog_count(&from_copy, RULE_OVERSPEED, RULE_EVENT_VIOLATION_START, -1), 1);
