@@ -20,8 +20,8 @@ BUILD_PKGS=(
 RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler
           faketime openssl)
 # Fuzzing (tests/fuzz, run briefly by deploy/test.sh): clang and its libFuzzer runtime
-# (libclang_rt.fuzzer, in libclang-rt-14-dev on Debian 12).
-FUZZ_PKGS=(clang libclang-rt-14-dev)
+# (libclang_rt.fuzzer, in libclang-rt-14-dev on Debian 12); clang-format checks the style (tests/tree).
+FUZZ_PKGS=(clang libclang-rt-14-dev clang-format)
 
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1

@@ -8,6 +8,7 @@
  */
 #define LOG_TAG "dispatchd"
 #include "dispatchd.h"
+#include "common/clock.h"
 
 #include "store/accounts.h"
 #include "app/alerts.h"
@@ -17,6 +18,7 @@
 #include "handset/handset_server.h"
 #include "http/http_server.h"
 #include "app/dispatcher.h"
+#include "app/events.h"
 #include "http/http_v1.h"
 #include "app/ingest.h"
 #include "http/live_feed.h"
@@ -54,41 +56,29 @@ static double elapsed_s(const struct timespec *since)
     return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
-double dispatchd_uptime(const struct dispatchd *d)
-{
-    return elapsed_s(&d->started);
-}
-
-int64_t dispatchd_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void dispatchd_load(struct dispatchd *d);
 
 /* The last step of the load: the audit head, so that the first change can be recorded. */
 static void on_audit_loaded(void *arg, const char *err)
 {
     struct dispatchd *d = arg;
-    d->loading = 0;
+    d->s.loading = 0;
     if (err) {
         log_error("reading the audit head failed: %s; /v1 stays unavailable", err);
         return;
     }
-    d->loaded = 1;
-    writer_resume(d->writer);
-    ingest_watch_active(d);
-    dispatcher_rematch(d); /* orders that waited while the service was down */
-    log_info("audit head at seq %lld; serving /v1", (long long)audit_log_head_seq(d->audit));
+    d->s.loaded = 1;
+    writer_resume(d->s.writer);
+    ingest_watch_active(&d->s);
+    dispatcher_rematch(&d->s); /* orders that waited while the service was down */
+    log_info("audit head at seq %lld; serving /v1", (long long)audit_log_head_seq(d->s.audit));
 }
 
 static void on_registry_loaded(void *arg, const char *err, const struct registry_counts *c)
 {
     struct dispatchd *d = arg;
     if (err) {
-        d->loading = 0;
+        d->s.loading = 0;
         /* Serving on a partial registry would answer wrongly; retry on the next connection. */
         log_error("loading the registry failed: %s; /v1 stays unavailable", err);
         return;
@@ -96,8 +86,8 @@ static void on_registry_loaded(void *arg, const char *err, const struct registry
     log_info("registry loaded: %zu enterprises, %zu zones, %zu staff, %zu vehicles, %zu "
              "customers, %zu orders",
              c->enterprises, c->zones, c->staff, c->vehicles, c->customers, c->orders);
-    if (audit_log_reload(d->audit, on_audit_loaded, d) != 0) {
-        d->loading = 0;
+    if (audit_log_reload(d->s.audit, on_audit_loaded, d) != 0) {
+        d->s.loading = 0;
         log_error("reading the audit head could not start: the store is down");
     }
 }
@@ -106,12 +96,12 @@ static void on_accounts_loaded(void *arg, const char *err)
 {
     struct dispatchd *d = arg;
     if (err) {
-        d->loading = 0;
+        d->s.loading = 0;
         log_error("loading accounts failed: %s; /v1 stays unavailable", err);
         return;
     }
-    if (registry_store_load(d->store, d->registry, on_registry_loaded, d) != 0) {
-        d->loading = 0;
+    if (registry_store_load(d->s.store, d->s.registry, on_registry_loaded, d) != 0) {
+        d->s.loading = 0;
         log_error("loading the registry could not start: the store is down");
     }
 }
@@ -120,12 +110,12 @@ static void on_accounts_loaded(void *arg, const char *err)
  * is kept in step by the writer, and a Redis outage does not require a reload. */
 static void dispatchd_load(struct dispatchd *d)
 {
-    if (d->loaded || d->loading || store_state(d->store) != STORE_UP)
+    if (d->s.loaded || d->s.loading || store_state(d->s.store) != STORE_UP)
         return;
-    d->loading = 1;
+    d->s.loading = 1;
     log_info("loading accounts and registry from Redis");
-    if (accounts_load(d->store, d->accounts, dispatchd_now_ms(), on_accounts_loaded, d) != 0) {
-        d->loading = 0;
+    if (accounts_load(d->s.store, d->s.accounts, lpg_now_ms(), on_accounts_loaded, d) != 0) {
+        d->s.loading = 0;
         log_error("out of memory starting the load");
     }
 }
@@ -135,10 +125,10 @@ static void dispatchd_load(struct dispatchd *d)
 static void on_commit_lost(void *arg)
 {
     struct dispatchd *d = arg;
-    if (!d->reload_needed)
+    if (!d->s.reload_needed)
         log_warn("a change was sent to Redis but never confirmed; the registry will be "
                  "reloaded from Redis when it is back");
-    d->reload_needed = 1;
+    d->s.reload_needed = 1;
 }
 
 /* The audit head was read again after a failed transaction: matching refused meanwhile (it
@@ -146,8 +136,8 @@ static void on_commit_lost(void *arg)
 static void on_audit_reread(void *arg, const char *err)
 {
     struct dispatchd *d = arg;
-    if (err == NULL && d->loaded)
-        dispatcher_rematch(d);
+    if (err == NULL && d->s.loaded)
+        dispatcher_rematch(&d->s);
 }
 
 static void on_store_state(void *arg, enum store_state state, const char *detail)
@@ -159,26 +149,26 @@ static void on_store_state(void *arg, enum store_state state, const char *detail
     /* A transaction with audit entries failed while Redis was away (ingest's included): the
      * head is re-read before the next append, behind nothing (a new connection). A full
      * reload below re-reads it anyway. */
-    if (d->loaded && !d->reload_needed && !audit_log_ready(d->audit) && !d->shutting_down)
-        audit_log_reload(d->audit, on_audit_reread, d);
-    if (d->reload_needed && d->loaded && !d->shutting_down) {
+    if (d->s.loaded && !d->s.reload_needed && !audit_log_ready(d->s.audit) && !d->s.shutting_down)
+        audit_log_reload(d->s.audit, on_audit_reread, d);
+    if (d->s.reload_needed && d->s.loaded && !d->s.shutting_down) {
         /* Jobs wait (paused writer) until the fresh registry is loaded. */
-        writer_pause(d->writer);
+        writer_pause(d->s.writer);
         struct registry *reg = registry_new();
         struct accounts *acc = accounts_new();
         if (reg == NULL || acc == NULL) {
             registry_free(reg);
             accounts_free(acc);
-            writer_resume(d->writer);
+            writer_resume(d->s.writer);
             log_error("out of memory reloading the registry");
             return;
         }
-        registry_free(d->registry);
-        accounts_free(d->accounts);
-        d->registry = reg;
-        d->accounts = acc;
-        d->loaded = 0;
-        d->reload_needed = 0;
+        registry_free(d->s.registry);
+        accounts_free(d->s.accounts);
+        d->s.registry = reg;
+        d->s.accounts = acc;
+        d->s.loaded = 0;
+        d->s.reload_needed = 0;
     }
     dispatchd_load(d);
 }
@@ -188,20 +178,20 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct dispatchd *d = arg;
-    size_t writes = store_inflight(d->store) + writer_pending(d->writer);
-    size_t conns = handset_server_connections(d->handset);
-    size_t http = http_server_inflight(d->http);
+    size_t writes = store_inflight(d->s.store) + writer_pending(d->s.writer);
+    size_t conns = handset_server_connections(d->s.handset);
+    size_t http = http_server_inflight(d->s.http);
     double waited_ms = elapsed_s(&d->shutdown_began) * 1000.0;
     if (writes == 0 && conns == 0 && http == 0) {
         log_info("drained after %.0f ms", waited_ms);
-        event_base_loopexit(d->base, NULL);
+        event_base_loopexit(d->s.base, NULL);
         return;
     }
-    if (waited_ms >= (double)d->cfg.shutdown_timeout) {
+    if (waited_ms >= (double)d->s.cfg.shutdown_timeout) {
         log_warn("shutdown timeout (%lld ms) reached with %zu store writes, %zu handset "
                  "connections and %zu HTTP requests outstanding; exiting anyway",
-                 (long long)d->cfg.shutdown_timeout, writes, conns, http);
-        event_base_loopexit(d->base, NULL);
+                 (long long)d->s.cfg.shutdown_timeout, writes, conns, http);
+        event_base_loopexit(d->s.base, NULL);
         return;
     }
     struct timeval tv = {0, DISPATCHD_DRAIN_POLL_MS * 1000};
@@ -210,17 +200,17 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
 
 static void begin_shutdown(struct dispatchd *d, const char *why)
 {
-    if (d->shutting_down) {
+    if (d->s.shutting_down) {
         log_warn("%s again during shutdown: exiting now", why);
-        event_base_loopbreak(d->base);
+        event_base_loopbreak(d->s.base);
         return;
     }
-    d->shutting_down = 1;
+    d->s.shutting_down = 1;
     clock_gettime(CLOCK_MONOTONIC, &d->shutdown_began);
     log_info("%s: shutting down (stop accepting, flush, exit)", why);
-    http_server_stop_accepting(d->http);
-    live_feed_close_all(d->feed);
-    handset_server_shutdown(d->handset);
+    http_server_stop_accepting(d->s.http);
+    live_feed_close_all(d->s.feed);
+    handset_server_shutdown(d->s.handset);
     on_drain_poll(-1, 0, d);
 }
 
@@ -258,57 +248,57 @@ static int dispatchd_start(struct dispatchd *d)
     struct event_config *ecfg = event_config_new();
     if (ecfg)
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-    d->base = ecfg ? event_base_new_with_config(ecfg) : event_base_new();
+    d->s.base = ecfg ? event_base_new_with_config(ecfg) : event_base_new();
     if (ecfg)
         event_config_free(ecfg);
-    if (d->base == NULL) {
+    if (d->s.base == NULL) {
         log_error("cannot create the event loop");
         return -1;
     }
     struct store_options so = {
-        .host = d->cfg.redis_host,
-        .port = (int)d->cfg.redis_port,
-        .connect_timeout_ms = (int)d->cfg.redis_connect_timeout,
-        .ping_interval_ms = (int)d->cfg.redis_ping_interval,
-        .reconnect_min_ms = (int)d->cfg.redis_reconnect_min,
-        .reconnect_max_ms = (int)d->cfg.redis_reconnect_max,
-        .key_prefix = d->cfg.redis_key_prefix,
-        .user = d->cfg.redis_user,
-        .password = d->cfg.redis_password,
+        .host = d->s.cfg.redis_host,
+        .port = (int)d->s.cfg.redis_port,
+        .connect_timeout_ms = (int)d->s.cfg.redis_connect_timeout,
+        .ping_interval_ms = (int)d->s.cfg.redis_ping_interval,
+        .reconnect_min_ms = (int)d->s.cfg.redis_reconnect_min,
+        .reconnect_max_ms = (int)d->s.cfg.redis_reconnect_max,
+        .key_prefix = d->s.cfg.redis_key_prefix,
+        .user = d->s.cfg.redis_user,
+        .password = d->s.cfg.redis_password,
     };
     /* The figures of the rules are settings (docs/configuration.md); the rest of the rules'
      * tuning (e.g. the 200 m gap-as-rest radius) keeps rules_config_default's values. */
-    fix_filter_config_default(&d->fix_filter_cfg);
-    rules_config_default(&d->rules_cfg);
-    const struct dispatchd_config *c = &d->cfg;
+    fix_filter_config_default(&d->s.fix_filter_cfg);
+    rules_config_default(&d->s.rules_cfg);
+    const struct dispatchd_config *c = &d->s.cfg;
     lpg_geometry_set_limits((size_t)c->geometry_ring_vertices_max,
                             (size_t)c->geometry_vertices_max);
-    d->rules_cfg.road_limit_kmh = (double)c->speed_limit_road;
-    d->rules_cfg.expressway_limit_kmh = (double)c->speed_limit_expressway;
-    d->rules_cfg.overspeed_duration_ms = c->overspeed_duration * 1000;
-    d->rules_cfg.overspeed_warning_margin_kmh = (double)c->overspeed_warning_margin;
-    d->rules_cfg.continuous_driving_max_ms = c->continuous_driving_max * 60000;
-    d->rules_cfg.fatigue_warning_ms = c->fatigue_warning * 60000;
-    d->rules_cfg.daily_driving_max_ms = c->daily_driving_max * 60000;
-    d->rules_cfg.min_rest_ms = c->min_rest * 60000;
-    d->rules_cfg.stop_speed_kmh = (double)c->stop_speed;
-    d->rules_cfg.zone_exit_duration_ms = c->zone_exit_duration * 1000;
-    d->rules_cfg.signal_lost_ms = c->signal_lost_after * 60000;
-    d->fix_filter_cfg.max_future_ms = c->fix_max_future * 1000;
-    d->fix_filter_cfg.max_implied_speed_kmh = (double)c->fix_max_implied_speed;
-    d->fix_filter_cfg.max_accuracy_m = (double)c->fix_max_accuracy;
-    delivery_policy_default(&d->delivery_cfg);
-    d->delivery_cfg.inspection_interval_years = (int32_t)c->cylinder_inspection_interval;
-    d->delivery_cfg.design_life_years = (int32_t)c->cylinder_design_life;
-    d->delivery_cfg.max_life_years = (int32_t)c->cylinder_max_life;
-    d->delivery_cfg.handover_max_distance_m = (double)c->handover_max_distance;
-    d->delivery_cfg.handover_max_fix_age_ms = c->handover_max_fix_age * 1000;
+    d->s.rules_cfg.road_limit_kmh = (double)c->speed_limit_road;
+    d->s.rules_cfg.expressway_limit_kmh = (double)c->speed_limit_expressway;
+    d->s.rules_cfg.overspeed_duration_ms = c->overspeed_duration * 1000;
+    d->s.rules_cfg.overspeed_warning_margin_kmh = (double)c->overspeed_warning_margin;
+    d->s.rules_cfg.continuous_driving_max_ms = c->continuous_driving_max * 60000;
+    d->s.rules_cfg.fatigue_warning_ms = c->fatigue_warning * 60000;
+    d->s.rules_cfg.daily_driving_max_ms = c->daily_driving_max * 60000;
+    d->s.rules_cfg.min_rest_ms = c->min_rest * 60000;
+    d->s.rules_cfg.stop_speed_kmh = (double)c->stop_speed;
+    d->s.rules_cfg.zone_exit_duration_ms = c->zone_exit_duration * 1000;
+    d->s.rules_cfg.signal_lost_ms = c->signal_lost_after * 60000;
+    d->s.fix_filter_cfg.max_future_ms = c->fix_max_future * 1000;
+    d->s.fix_filter_cfg.max_implied_speed_kmh = (double)c->fix_max_implied_speed;
+    d->s.fix_filter_cfg.max_accuracy_m = (double)c->fix_max_accuracy;
+    delivery_policy_default(&d->s.delivery_cfg);
+    d->s.delivery_cfg.inspection_interval_years = (int32_t)c->cylinder_inspection_interval;
+    d->s.delivery_cfg.design_life_years = (int32_t)c->cylinder_design_life;
+    d->s.delivery_cfg.max_life_years = (int32_t)c->cylinder_max_life;
+    d->s.delivery_cfg.handover_max_distance_m = (double)c->handover_max_distance;
+    d->s.delivery_cfg.handover_max_fix_age_ms = c->handover_max_fix_age * 1000;
     /* stopped for a hand-over = stopped for the fatigue rule: one notion of "stopped" */
-    d->delivery_cfg.stopped_speed_cm_s = (int32_t)(c->stop_speed * 100000 / 3600);
-    d->rectification_ms = c->rectification_deadline * 86400000LL;
-    d->registry = registry_new();
-    d->accounts = accounts_new();
-    if (d->registry == NULL || d->accounts == NULL) {
+    d->s.delivery_cfg.stopped_speed_cm_s = (int32_t)(c->stop_speed * 100000 / 3600);
+    d->s.rectification_ms = c->rectification_deadline * 86400000LL;
+    d->s.registry = registry_new();
+    d->s.accounts = accounts_new();
+    if (d->s.registry == NULL || d->s.accounts == NULL) {
         log_error("out of memory");
         return -1;
     }
@@ -324,49 +314,51 @@ static int dispatchd_start(struct dispatchd *d)
     uint64_t seed = 0;
     if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
         log_warn("no random seed for the login throttle tables; using the clock");
-    seed ^= (uint64_t)dispatchd_now_ms();
-    d->guard = login_guard_new(&go, seed);
-    d->hash_pool =
-        work_pool_new(d->base, (int)c->login_workers, (size_t)c->login_queue_max, err, sizeof(err));
-    if (d->guard == NULL || d->hash_pool == NULL) {
-        log_error("%s", d->hash_pool ? "out of memory" : err);
+    seed ^= (uint64_t)lpg_now_ms();
+    d->s.guard = login_guard_new(&go, seed);
+    d->s.hash_pool = work_pool_new(d->s.base, (int)c->login_workers, (size_t)c->login_queue_max,
+                                   err, sizeof(err));
+    if (d->s.guard == NULL || d->s.hash_pool == NULL) {
+        log_error("%s", d->s.hash_pool ? "out of memory" : err);
         return -1;
     }
-    d->store = store_new(d->base, &so);
-    if (d->store == NULL) {
+    d->s.store = store_new(d->s.base, &so);
+    if (d->s.store == NULL) {
         log_error("cannot create the Redis store");
         return -1;
     }
-    d->writer = writer_new(d->base, d->store);
-    d->feed = live_feed_new(d->base);
-    d->audit = audit_log_new(d->store);
-    if (d->writer == NULL || d->feed == NULL || d->audit == NULL || ingest_init(d) != 0) {
+    d->s.writer = writer_new(d->s.base, d->s.store);
+    d->s.bus = event_bus_new();
+    d->s.feed = live_feed_new(d->s.base);
+    d->s.audit = audit_log_new(d->s.store);
+    if (d->s.writer == NULL || d->s.bus == NULL || d->s.feed == NULL || d->s.audit == NULL ||
+        ingest_init(&d->s) != 0) {
         log_error("out of memory");
         return -1;
     }
-    live_feed_set_limits(d->feed, (size_t)d->cfg.events_max_per_enterprise,
-                         (size_t)d->cfg.events_max_per_user);
-    store_set_state_callback(d->store, on_store_state, d);
-    writer_set_lost_callback(d->writer, on_commit_lost, d);
-    writer_pause(d->writer); /* until the registry is loaded */
+    live_feed_set_limits(d->s.feed, (size_t)d->s.cfg.events_max_per_enterprise,
+                         (size_t)d->s.cfg.events_max_per_user);
+    store_set_state_callback(d->s.store, on_store_state, d);
+    writer_set_lost_callback(d->s.writer, on_commit_lost, d);
+    writer_pause(d->s.writer); /* until the registry is loaded */
 
     struct http_server_options ho = {
-        .bind = d->cfg.http_bind,
-        .port = (int)d->cfg.http_port,
-        .max_body = d->cfg.http_max_body,
-        .max_headers = d->cfg.http_max_headers,
-        .timeout_s = (int)d->cfg.http_timeout,
-        .max_connections = (int)d->cfg.http_max_connections,
-        .header_timeout_s = (int)d->cfg.http_header_timeout,
-        .body_timeout_s = (int)d->cfg.http_body_timeout,
-        .tls_cert = d->cfg.http_tls_cert,
-        .tls_key = d->cfg.http_tls_key,
+        .bind = d->s.cfg.http_bind,
+        .port = (int)d->s.cfg.http_port,
+        .max_body = d->s.cfg.http_max_body,
+        .max_headers = d->s.cfg.http_max_headers,
+        .timeout_s = (int)d->s.cfg.http_timeout,
+        .max_connections = (int)d->s.cfg.http_max_connections,
+        .header_timeout_s = (int)d->s.cfg.http_header_timeout,
+        .body_timeout_s = (int)d->s.cfg.http_body_timeout,
+        .tls_cert = d->s.cfg.http_tls_cert,
+        .tls_key = d->s.cfg.http_tls_key,
     };
     /* One route table from the areas' tables. */
     const struct {
         const struct http_route *routes;
         size_t n;
-    } areas[] = {{dispatchd_routes, dispatchd_routes_count},
+    } areas[] = {{ops_routes, ops_routes_count},
                  {v1_auth_routes, v1_auth_routes_count},
                  {v1_tracking_routes, v1_tracking_routes_count},
                  {v1_summary_routes, v1_summary_routes_count},
@@ -389,33 +381,34 @@ static int dispatchd_start(struct dispatchd *d)
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
         for (size_t r = 0; r < areas[i].n; r++)
             d->routes[nroutes++] = areas[i].routes[r];
-    d->http = http_server_new(d->base, &ho, d->routes, nroutes, d, d->store, err, sizeof(err));
-    if (d->http == NULL) {
+    d->s.http =
+        http_server_new(d->s.base, &ho, d->routes, nroutes, d, d->s.store, err, sizeof(err));
+    if (d->s.http == NULL) {
         log_error("%s", err);
         return -1;
     }
     struct handset_server_options hso = {
-        .bind = d->cfg.handset_bind,
-        .port = (int)d->cfg.handset_port,
-        .max_connections = (int)d->cfg.handset_max_connections,
-        .idle_timeout_s = (int)d->cfg.handset_idle_timeout,
-        .hello_timeout_s = (int)d->cfg.handset_hello_timeout,
-        .max_unauthenticated = (int)d->cfg.handset_max_unauthenticated,
-        .max_unauthenticated_per_address = (int)d->cfg.handset_max_unauthenticated_per_address,
-        .max_frame = (size_t)d->cfg.handset_max_frame,
-        .tls_cert = d->cfg.handset_tls_cert,
-        .tls_key = d->cfg.handset_tls_key,
+        .bind = d->s.cfg.handset_bind,
+        .port = (int)d->s.cfg.handset_port,
+        .max_connections = (int)d->s.cfg.handset_max_connections,
+        .idle_timeout_s = (int)d->s.cfg.handset_idle_timeout,
+        .hello_timeout_s = (int)d->s.cfg.handset_hello_timeout,
+        .max_unauthenticated = (int)d->s.cfg.handset_max_unauthenticated,
+        .max_unauthenticated_per_address = (int)d->s.cfg.handset_max_unauthenticated_per_address,
+        .max_frame = (size_t)d->s.cfg.handset_max_frame,
+        .tls_cert = d->s.cfg.handset_tls_cert,
+        .tls_key = d->s.cfg.handset_tls_key,
         .hooks = &handset_dispatch_hooks,
         .hooks_ctx = d,
     };
-    d->handset = handset_server_new(d->base, &hso, d->store, err, sizeof(err));
-    if (d->handset == NULL) {
+    d->s.handset = handset_server_new(d->s.base, &hso, d->s.store, err, sizeof(err));
+    if (d->s.handset == NULL) {
         log_error("%s", err);
         return -1;
     }
-    d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
-    d->sigint = evsignal_new(d->base, SIGINT, on_signal, d);
-    d->drain_timer = evtimer_new(d->base, on_drain_poll, d);
+    d->sigterm = evsignal_new(d->s.base, SIGTERM, on_signal, d);
+    d->sigint = evsignal_new(d->s.base, SIGINT, on_signal, d);
+    d->drain_timer = evtimer_new(d->s.base, on_drain_poll, d);
     if (!d->sigterm || !d->sigint || !d->drain_timer || evsignal_add(d->sigterm, NULL) != 0 ||
         evsignal_add(d->sigint, NULL) != 0) {
         log_error("cannot install signal handlers");
@@ -428,27 +421,28 @@ static int dispatchd_start(struct dispatchd *d)
  * while the connections that issued them still exist; then the listeners. */
 static void dispatchd_stop(struct dispatchd *d)
 {
-    store_free(d->store);
-    audit_log_free(d->audit); /* after the store: its pending transactions report to it */
-    writer_free(d->writer);
-    handset_server_free(d->handset);
-    live_feed_free(d->feed);
-    ingest_free(d);
+    store_free(d->s.store);
+    audit_log_free(d->s.audit); /* after the store: its pending transactions report to it */
+    writer_free(d->s.writer);
+    event_bus_free(d->s.bus);
+    handset_server_free(d->s.handset);
+    live_feed_free(d->s.feed);
+    ingest_free(&d->s);
     /* Before the HTTP server: logins still being checked are dropped with their connections. */
-    work_pool_free(d->hash_pool);
-    login_guard_free(d->guard);
-    http_server_free(d->http);
+    work_pool_free(d->s.hash_pool);
+    login_guard_free(d->s.guard);
+    http_server_free(d->s.http);
     free(d->routes);
-    registry_free(d->registry);
-    accounts_free(d->accounts);
+    registry_free(d->s.registry);
+    accounts_free(d->s.accounts);
     if (d->sigterm)
         event_free(d->sigterm);
     if (d->sigint)
         event_free(d->sigint);
     if (d->drain_timer)
         event_free(d->drain_timer);
-    if (d->base)
-        event_base_free(d->base);
+    if (d->s.base)
+        event_base_free(d->s.base);
 }
 
 /* The terminal's settings while a password is typed without echo; put back on a signal too,
@@ -539,7 +533,7 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
     memset(&u, 0, sizeof(u));
     snprintf(u.name, sizeof(u.name), "%s", name);
     u.role = AUTH_ROLE_ADMIN;
-    u.created_ms = dispatchd_now_ms();
+    u.created_ms = lpg_now_ms();
     int hashed = auth_password_hash(password, u.password_hash, sizeof(u.password_hash));
     memset(password, 0, sizeof(password));
     json_t *j = hashed == 0 ? auth_user_to_store_json(&u) : NULL;
@@ -674,42 +668,43 @@ int main(int argc, char **argv)
     tune_malloc(argv);
     struct dispatchd d;
     memset(&d, 0, sizeof(d));
-    clock_gettime(CLOCK_MONOTONIC, &d.started);
+    clock_gettime(CLOCK_MONOTONIC, &d.s.started);
 
     char err[512];
     const char *opt_values[sizeof(dispatchd_options) / sizeof(dispatchd_options[0])];
-    int rc = cfg_parse_args(&dispatchd_program, &d.cfg, argc, argv, opt_values, stdout, err,
+    int rc = cfg_parse_args(&dispatchd_program, &d.s.cfg, argc, argv, opt_values, stdout, err,
                             sizeof(err));
     if (rc != CFG_PARSE_RUN) {
         if (rc == CFG_PARSE_ERROR)
             fprintf(stderr, "dispatchd: %s\n(try dispatchd --help)\n", err);
-        cfg_free(dispatchd_settings, dispatchd_settings_count, &d.cfg);
+        cfg_free(dispatchd_settings, dispatchd_settings_count, &d.s.cfg);
         return rc == CFG_PARSE_EXIT ? 0 : 2;
     }
-    log_set_level((enum log_level)d.cfg.log_level);
+    log_set_level((enum log_level)d.s.cfg.log_level);
     log_route_libevent();
     if (opt_values[OPT_CREATE_ADMIN]) {
-        int status = create_admin(&d.cfg, opt_values[OPT_CREATE_ADMIN]);
-        cfg_free(dispatchd_settings, dispatchd_settings_count, &d.cfg);
+        int status = create_admin(&d.s.cfg, opt_values[OPT_CREATE_ADMIN]);
+        cfg_free(dispatchd_settings, dispatchd_settings_count, &d.s.cfg);
         return status;
     }
     /* A peer closing its socket must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit(&d.cfg);
+    raise_fd_limit(&d.s.cfg);
     /* Jitter of reconnection delays only: not a security use. */
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
 
     log_info("dispatchd %s starting (pid %d)", DISPATCHD_VERSION, (int)getpid());
     int status = 1;
     if (dispatchd_start(&d) == 0) {
-        log_info("ready: HTTP %s:%lld, handsets %s:%lld, Redis %s:%lld", d.cfg.http_bind,
-                 (long long)d.cfg.http_port, d.cfg.handset_bind, (long long)d.cfg.handset_port,
-                 d.cfg.redis_host, (long long)d.cfg.redis_port);
-        if (event_base_dispatch(d.base) == 0 || d.shutting_down)
+        log_info("ready: HTTP %s:%lld, handsets %s:%lld, Redis %s:%lld", d.s.cfg.http_bind,
+                 (long long)d.s.cfg.http_port, d.s.cfg.handset_bind,
+                 (long long)d.s.cfg.handset_port, d.s.cfg.redis_host,
+                 (long long)d.s.cfg.redis_port);
+        if (event_base_dispatch(d.s.base) == 0 || d.s.shutting_down)
             status = 0;
     }
     dispatchd_stop(&d);
     log_info("dispatchd stopped (exit %d)", status);
-    cfg_free(dispatchd_settings, dispatchd_settings_count, &d.cfg);
+    cfg_free(dispatchd_settings, dispatchd_settings_count, &d.s.cfg);
     return status;
 }

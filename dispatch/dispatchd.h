@@ -1,100 +1,22 @@
-/* dispatchd.h -- the service context: one documented struct that owns every module of a
- * running dispatchd (no mutable globals elsewhere). Created and torn down by dispatchd.c;
- * handlers receive it as their context pointer.
+/* dispatchd.h -- the binary's own wiring around the service context (app/service.h): the
+ * combined HTTP route table, the signal events and the shutdown drain. Only dispatchd.c uses it.
  */
 #ifndef LPG_DISPATCHD_H
 #define LPG_DISPATCHD_H
 
-#include "app/dispatchd_settings.h"
-#include "core/delivery_rules.h"
-#include "core/fix_filter.h"
-#include "http/http_server.h"
-#include "core/rules.h"
+#include "app/service.h"
 
-#include <stddef.h>
-#include <stdint.h>
 #include <time.h>
 
-struct event_base;
 struct event;
-struct store;
-struct http_server;
-struct handset_server;
-struct registry;
-struct accounts;
-struct writer;
-struct live_feed;
-struct tracks;
-struct audit_log;
-struct work_pool;
-struct login_guard;
-
-#define DISPATCHD_VERSION "0.1.0"
-
-/* Re-matching passes and the assignments they made, for /metrics (dispatcher.c). */
-struct dispatcher_stats {
-    unsigned long long passes, assigned;
-};
-
-/* Delivery compliance counters, for /metrics (delivery.c). */
-struct delivery_stats {
-    uint64_t scans_accepted, scans_refused, checks_passed, checks_failed, delivered,
-        reconciliations, reconciliation_mismatches;
-};
-
-/* Position ingest counters, for /metrics (ingest.c). */
-struct ingest_stats {
-    uint64_t batches, fixes_stored, fixes_duplicate, fixes_invalid, fixes_late, batches_refused;
-    uint64_t filtered[8];    /* by enum fix_filter_reason (0 = passed to the rules) */
-    uint64_t events_dropped; /* rule events beyond the per-batch cap */
-    uint64_t heap_trims;     /* freed heap handed back once ingest was idle (ingest.c) */
-    uint64_t batches_rate_limited, fixes_rate_limited; /* refused by position_rate_max */
-    uint64_t batches_seq_refused; /* refused: a seq beyond position_seq_window */
-    uint64_t memory_alerts;       /* Redis memory passed redis_memory_watermark (alerted) */
-};
+struct http_route;
 
 struct dispatchd {
-    struct dispatchd_config cfg;    /* owned; released with cfg_free() */
-    struct event_base *base;        /* the one event loop */
-    struct store *store;            /* Redis, the store of record */
-    struct http_server *http;       /* dispatcher/auditor HTTP API, /healthz, /metrics */
-    struct handset_server *handset; /* handsets and vehicle units */
-    struct registry *registry;      /* in-memory cache of the stored domain (registry_store.c) */
-    struct accounts *accounts;      /* users and sessions of the HTTP API */
-    struct work_pool *hash_pool;    /* threads checking passwords off the loop (work_pool.h) */
-    struct login_guard *guard;      /* limits on failed logins and Hellos (login_guard.h) */
-    struct writer *writer;          /* the single writer: every change goes through it */
-    struct live_feed *feed;         /* GET /v1/events streams */
-    struct tracks *tracks;          /* per-vehicle tracking state (ingest.c) */
-    struct audit_log *audit;        /* the tamper-evident record (audit_log.h); every change
-                                       appends to it in its own transaction */
-    int loaded;                     /* registry, accounts and audit head loaded: serving /v1 */
-    int loading;                    /* a load is in progress */
-    int reload_needed;              /* a commit's outcome is unknown: reload when Redis is back */
-    int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */
-    int rematch_again;              /* another pass was requested meanwhile */
-    struct dispatcher_stats dispatch_stats;
-    struct ingest_stats ingest_stats;
-    struct fix_filter_config fix_filter_cfg; /* filters before the rules (defaults for now) */
-    struct rules_config rules_cfg;           /* tracking rule thresholds (defaults for now) */
-    struct delivery_policy delivery_cfg;     /* loading and hand-over rules (settings) */
-    int64_t rectification_ms;                /* deadline of a rectification notice */
-    struct delivery_stats delivery_stats;
+    struct service s;          /* first: a context pointer to either is the same address */
     struct http_route *routes; /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */
-    struct timespec started;        /* CLOCK_MONOTONIC at start, for uptime */
     struct timespec shutdown_began; /* CLOCK_MONOTONIC when shutdown began */
-    int shutting_down;
 };
-
-/* Routes served by the HTTP front (http_ops.c). */
-extern const struct http_route dispatchd_routes[];
-extern const size_t dispatchd_routes_count;
-
-/* Seconds since start (monotonic). */
-double dispatchd_uptime(const struct dispatchd *d);
-/* Wall-clock now, UTC ms. */
-int64_t dispatchd_now_ms(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* alerts.c -- storing, pushing, listing and acknowledging tracking alerts (alerts.h). */
 #define LOG_TAG "alerts"
 #include "app/alerts.h"
+#include "common/clock.h"
 
 #include "store/audit_log.h"
 #include "http/http_v1.h"
@@ -97,8 +98,7 @@ json_t *alerts_to_json(const struct lpg_alert *a)
 }
 
 /* {p}<kind><id>, kind being "alert:", "alerts:" or "alerts:vehicle:". */
-static int key_of(const struct dispatchd *d, char *out, size_t cap, const char *kind,
-                  const char *id)
+static int key_of(const struct service *d, char *out, size_t cap, const char *kind, const char *id)
 {
     char rel[LPG_ID_MAX * 2 + 32];
     snprintf(rel, sizeof(rel), "%s%s", kind, id);
@@ -107,7 +107,7 @@ static int key_of(const struct dispatchd *d, char *out, size_t cap, const char *
 
 /* The audit entry of a raised alert: integers and strings only (audit_chain.h), the position
  * in 1e-7 degrees, speeds in whole km/h as the rules compare them. */
-static int audit_alert(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a)
+static int audit_alert(struct service *d, struct store_txn *txn, const struct lpg_alert *a)
 {
     const struct rule_event *ev = &a->ev;
     json_t *data = json_pack(
@@ -140,7 +140,7 @@ static int64_t alert_event_ms(const struct lpg_alert *a)
 }
 
 /* {p}alerts-by-rule:{rule}:{enterprise} or {p}alerts-by-rule:{rule}:vehicle:{vehicle}. */
-static int rule_key(const struct dispatchd *d, char *out, size_t cap, const char *rule,
+static int rule_key(const struct service *d, char *out, size_t cap, const char *rule,
                     int per_vehicle, const char *id)
 {
     char kind[64];
@@ -148,7 +148,7 @@ static int rule_key(const struct dispatchd *d, char *out, size_t cap, const char
     return key_of(d, out, cap, kind, id);
 }
 
-int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a)
+int alerts_store(struct service *d, struct store_txn *txn, const struct lpg_alert *a)
 {
     json_t *j = alerts_to_json(a);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
@@ -180,7 +180,7 @@ int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_al
     return rc ? -1 : 0;
 }
 
-void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handset_conn *c)
+void alerts_raised(struct service *d, const struct lpg_alert *a, struct handset_conn *c)
 {
     log_info("%s%s %s: vehicle %s (%s): %s", a->ev.late ? "late " : "", alerts_rule_name(a),
              rule_event_kind_name(a->ev.kind), a->vehicle_id, a->staff_id, a->ev.message);
@@ -208,10 +208,9 @@ void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handse
     handset_conn_send(c, &env);
 }
 
-int alerts_system(struct dispatchd *d, const char *source, const char *message,
-                  struct store_txn *txn)
+int alerts_system(struct service *d, const char *source, const char *message, struct store_txn *txn)
 {
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     struct rule_event ev;
     memset(&ev, 0, sizeof(ev));
     struct lpg_alert a;
@@ -268,7 +267,7 @@ static int cursor_parse(const char *s, struct alerts_cursor *c)
 
 struct list_job {
     struct http_call *call;
-    struct dispatchd *d;
+    struct service *d;
     int limit;
     struct alerts_cursor at; /* where this page starts */
     char next[48];           /* the cursor of the next page; "" when this is the last */
@@ -301,7 +300,7 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
 {
     struct list_job *job = arg;
     struct http_call *call = job->call;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     /* ZRANGE ... WITHSCORES: id, score, id, score... */
     if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
         free(job);
@@ -368,7 +367,7 @@ static int parse_time_param(struct http_call *call, const char *name, int64_t df
 
 static void handle_list(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -453,7 +452,7 @@ static void handle_list(struct http_call *call, void *ctx)
 /* ---- POST /v1/alerts/{id}/ack {"note"} ---- */
 
 struct ack_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     struct auth_principal principal;
     char id[LPG_ID_MAX + 1];
@@ -489,7 +488,7 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
 {
     struct ack_job *job = arg;
     struct writer *w = job->w;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     json_t *a = NULL;
     if (err || reply->type == REDIS_REPLY_ERROR) {
         writer_finish(w);
@@ -524,7 +523,7 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
         return;
     }
     json_object_set_new(a, "acknowledged_by", json_string(job->principal.user));
-    json_object_set_new(a, "acknowledged_at", lpg_json_instant(dispatchd_now_ms()));
+    json_object_set_new(a, "acknowledged_at", lpg_json_instant(lpg_now_ms()));
     json_object_set_new(a, "ack_note", json_string(job->note));
     job->acked = a;
     char *text = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -542,8 +541,8 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
         return;
     }
     json_t *data = json_pack("{s:s}", "note", job->note);
-    struct audit_entry e = {
-        dispatchd_now_ms(), "alert_acknowledged", job->principal.user, job->id, ent, data};
+    struct audit_entry e = {lpg_now_ms(), "alert_acknowledged", job->principal.user, job->id, ent,
+                            data};
     rc = data ? audit_log_append(d->audit, txn, &e) : -1;
     json_decref(data);
     if (rc != 0) {
@@ -578,7 +577,7 @@ static void run_ack(struct writer *w, void *arg)
 
 static void handle_ack(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

@@ -17,7 +17,7 @@
 #ifndef LPG_ALERTS_H
 #define LPG_ALERTS_H
 
-#include "dispatchd.h"
+#include "app/service.h"
 #include "handset/handset_server.h"
 #include "core/model.h"
 #include "core/rules.h"
@@ -52,10 +52,10 @@ bool alerts_rule_known(const char *name);
 /* The name in the alert's "rule" field: the tracking rule, or the compliance source. */
 const char *alerts_rule_name(const struct lpg_alert *a);
 /* Adds the commands that store a (new) alert. 0 or -1 (OOM). */
-int alerts_store(struct dispatchd *d, struct store_txn *txn, const struct lpg_alert *a);
+int alerts_store(struct service *d, struct store_txn *txn, const struct lpg_alert *a);
 /* After the alert is stored: logs it and, unless late, pushes it to the dispatchers' live
  * feed and to the handset `c` (the driver's; may be NULL). */
-void alerts_raised(struct dispatchd *d, const struct lpg_alert *a, struct handset_conn *c);
+void alerts_raised(struct service *d, const struct lpg_alert *a, struct handset_conn *c);
 json_t *alerts_to_json(const struct lpg_alert *a);
 
 /* A system alert for the admins (not a tracking rule, no enterprise): e.g. source
@@ -66,10 +66,7 @@ json_t *alerts_to_json(const struct lpg_alert *a);
  *                      expires after ALERT_RETENTION_DAYS
  *   {p}alerts:system   sorted set: ids by creation time (ms)
  * Returns 0, or -1 when the record could not be added to txn. */
-int alerts_system(struct dispatchd *d, const char *source, const char *message,
+int alerts_system(struct service *d, const char *source, const char *message,
                   struct store_txn *txn);
-
-extern const struct http_route v1_alert_routes[];
-extern const size_t v1_alert_routes_count;
 
 #endif

@@ -5,6 +5,7 @@
  */
 #define LOG_TAG "delivery"
 #include "app/delivery.h"
+#include "common/clock.h"
 
 #include "app/alerts.h"
 #include "store/audit_log.h"
@@ -46,7 +47,7 @@ struct check_input {
 };
 
 struct delivery_job {
-    struct dispatchd *d;
+    struct service *d;
     struct handset_conn *c; /* held until the job ends */
     enum delivery_request kind;
     int has_req;
@@ -261,7 +262,7 @@ static const char *action_name(Lpg__V1__CylinderScan__Action a)
     }
 }
 
-static int32_t today_of(const struct dispatchd *d, const char *enterprise, int64_t now_ms)
+static int32_t today_of(const struct service *d, const char *enterprise, int64_t now_ms)
 {
     const struct lpg_enterprise *e = registry_enterprise(d->registry, enterprise);
     return lpg_local_day(now_ms, e ? e->utc_offset_min : 480);
@@ -271,7 +272,7 @@ static int scan_load(struct delivery_job *job, const struct lpg_staff *s,
                      const struct lpg_vehicle *v, const struct lpg_order *o,
                      const struct lpg_cylinder *c)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     int32_t today = today_of(d, s->enterprise_id, job->now_ms);
     struct load_counts n = {0, 0};
     if (c == NULL) {
@@ -316,7 +317,7 @@ static int scan_hand_over(struct delivery_job *job, const struct lpg_staff *s,
                           const struct lpg_vehicle *v, const struct lpg_order *o,
                           const struct lpg_cylinder *c)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct lpg_customer *cu = o ? registry_customer(d->registry, o->customer_id) : NULL;
     struct vehicle_fix fix = vehicle_fix_of(v);
     int32_t today = today_of(d, s->enterprise_id, job->now_ms);
@@ -352,7 +353,7 @@ static int scan_collect(struct delivery_job *job, const struct lpg_staff *s,
                         const struct lpg_vehicle *v, const struct lpg_order *o,
                         const struct lpg_cylinder *c)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct lpg_customer *cu = o ? registry_customer(d->registry, o->customer_id) : NULL;
     struct vehicle_fix fix = vehicle_fix_of(v);
     int32_t aboard = v ? (int32_t)on_vehicle(d->registry, v) : 0;
@@ -606,7 +607,7 @@ refuse_check(struct delivery_job *job, const char *code, const char *fmt, ...)
 
 static int run_check(struct delivery_job *job)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct registry *reg = d->registry;
     const struct lpg_staff *s = registry_staff(reg, job->staff_id);
     const struct lpg_order *o = registry_order(reg, job->order_id);
@@ -738,7 +739,7 @@ static int run_confirm(struct delivery_job *job)
 
 static int run_return(struct delivery_job *job)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct registry *reg = d->registry;
     const struct lpg_staff *s = registry_staff(reg, job->staff_id);
     const struct lpg_vehicle *v =
@@ -865,7 +866,7 @@ static void send_reconciliation(struct delivery_job *job)
 static void on_committed(void *arg, const struct redisReply *reply, const char *err)
 {
     struct delivery_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         handset_conn_store_failed(job->c, err, job->has_req, job->req);
         job_end(job);
@@ -903,7 +904,7 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
 /* Everything the job decided, in one transaction. */
 static int build_txn(struct delivery_job *job, struct store_txn *txn)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct lpg_staff *s = registry_staff(d->registry, job->staff_id);
     if (changeset_save(&job->cs, d->store, txn) != 0)
         return -1;
@@ -964,7 +965,7 @@ static int build_txn(struct delivery_job *job, struct store_txn *txn)
 static void run_job(struct writer *w, void *arg)
 {
     struct delivery_job *job = arg;
-    job->now_ms = dispatchd_now_ms();
+    job->now_ms = lpg_now_ms();
     int rc;
     switch (job->kind) {
     case DR_SCAN:
@@ -1065,7 +1066,7 @@ static int read_check(struct delivery_job *job, const Lpg__V1__SafetyCheck *m, c
     return 0;
 }
 
-int delivery_handle(struct dispatchd *d, struct handset_conn *c, const Lpg__V1__Envelope *env)
+int delivery_handle(struct service *d, struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
     struct delivery_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {

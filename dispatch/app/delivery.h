@@ -21,7 +21,9 @@
 #ifndef LPG_DELIVERY_H
 #define LPG_DELIVERY_H
 
-#include "dispatchd.h"
+#include "app/service.h"
+
+#include <jansson.h>
 #include "handset/handset_server.h"
 
 struct Lpg__V1__Envelope;
@@ -29,8 +31,7 @@ struct Lpg__V1__Envelope;
 /* Handles CylinderScan, SafetyCheck, DeliveryConfirm and StationReturn from a logged-in
  * handset. Returns 0 when the envelope was one of them (answered now or later), -1 when it is
  * not a delivery message. */
-int delivery_handle(struct dispatchd *d, struct handset_conn *c,
-                    const struct Lpg__V1__Envelope *env);
+int delivery_handle(struct service *d, struct handset_conn *c, const struct Lpg__V1__Envelope *env);
 
 /* One life event of a cylinder as JSON: {"at", "event", "actor", "order_id", "vehicle_id",
  * "customer_id", "note"}; shared with the station's events over HTTP. New reference. */

@@ -1,6 +1,7 @@
 /* dispatcher.c -- automatic assignment and re-matching of waiting orders (dispatcher.h). */
 #define LOG_TAG "dispatch"
 #include "app/dispatcher.h"
+#include "common/clock.h"
 
 #include "store/audit_log.h"
 #include "store/entity.h"
@@ -26,7 +27,7 @@
 /* Waiting orders examined per re-match job: bounds one job's time on the loop. */
 #define REMATCH_SCAN_MAX 4096
 
-void dispatcher_order_changed(struct dispatchd *d, const char *order_id)
+void dispatcher_order_changed(struct service *d, const char *order_id)
 {
     const struct lpg_order *o = registry_order(d->registry, order_id);
     if (o == NULL)
@@ -47,7 +48,7 @@ static void order_event_kind(const struct order_event *ev, char *out, size_t cap
         snprintf(out, cap, "order_%s", lpg_order_state_name(ev->to));
 }
 
-int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
+int dispatcher_store_order_event(struct service *d, struct store_txn *txn,
                                  const struct lpg_order *o, const char *event_json)
 {
     size_t len = strlen(event_json);
@@ -73,12 +74,12 @@ int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
     return rc;
 }
 
-const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d)
+const struct dispatcher_stats *dispatcher_stats(const struct service *d)
 {
     return &d->dispatch_stats;
 }
 
-int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_ms,
+int dispatcher_try_assign(struct service *d, struct lpg_order *o, int64_t now_ms,
                           struct order_event *ev)
 {
     struct match_result m;
@@ -99,7 +100,7 @@ int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_
 }
 
 struct rematch_job {
-    struct dispatchd *d;
+    struct service *d;
     int64_t cursor_ms; /* continue after this (created_ms, id) */
     char cursor_id[LPG_ID_MAX + 1];
     struct changeset cs;
@@ -109,7 +110,7 @@ struct rematch_job {
     size_t n_events;
 };
 
-static void rematch_submit(struct dispatchd *d, int64_t cursor_ms, const char *cursor_id);
+static void rematch_submit(struct service *d, int64_t cursor_ms, const char *cursor_id);
 
 static void rematch_job_free(struct rematch_job *job)
 {
@@ -119,7 +120,7 @@ static void rematch_job_free(struct rematch_job *job)
     free(job);
 }
 
-static void rematch_done(struct dispatchd *d)
+static void rematch_done(struct service *d)
 {
     d->rematch_queued = 0;
     if (d->rematch_again) {
@@ -131,7 +132,7 @@ static void rematch_done(struct dispatchd *d)
 static void on_rematch_committed(void *arg, const struct redisReply *reply, const char *err)
 {
     struct rematch_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         log_warn("re-matching stopped: %s", err ? err : "the store refused the change");
         rematch_job_free(job);
@@ -165,13 +166,13 @@ static int before_or_at(int64_t ms, const char *id, int64_t cur_ms, const char *
 static void run_rematch(struct writer *w, void *arg)
 {
     struct rematch_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     d->dispatch_stats.passes++;
     const struct lpg_order **waiting = calloc(REMATCH_SCAN_MAX, sizeof(*waiting));
     size_t n = waiting ? registry_waiting_orders(d->registry, waiting, REMATCH_SCAN_MAX) : 0;
     if (n > REMATCH_SCAN_MAX)
         n = REMATCH_SCAN_MAX; /* the rest on the next pass */
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     for (size_t i = 0; i < n && job->cs.n < REMATCH_ORDERS_PER_TXN; i++) {
         const struct lpg_order *cur = waiting[i];
         if (job->cursor_id[0] &&
@@ -238,7 +239,7 @@ static void cancel_rematch(void *arg)
     rematch_job_free(job);
 }
 
-static void rematch_submit(struct dispatchd *d, int64_t cursor_ms, const char *cursor_id)
+static void rematch_submit(struct service *d, int64_t cursor_ms, const char *cursor_id)
 {
     struct rematch_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {
@@ -255,7 +256,7 @@ static void rematch_submit(struct dispatchd *d, int64_t cursor_ms, const char *c
     }
 }
 
-void dispatcher_rematch(struct dispatchd *d)
+void dispatcher_rematch(struct service *d)
 {
     if (!d->loaded)
         return;

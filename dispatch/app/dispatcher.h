@@ -7,7 +7,7 @@
 #ifndef LPG_DISPATCHER_H
 #define LPG_DISPATCHER_H
 
-#include "dispatchd.h"
+#include "app/service.h"
 #include "core/model.h"
 #include "core/order_fsm.h"
 
@@ -16,15 +16,15 @@ struct store_txn;
 /* Tries to assign o (a working copy in state CREATED) now. On a match: o becomes ASSIGNED to
  * the person and their vehicle, ev describes the transition, returns 1. Otherwise o->reason
  * says why it waits, returns 0. */
-int dispatcher_try_assign(struct dispatchd *d, struct lpg_order *o, int64_t now_ms,
+int dispatcher_try_assign(struct service *d, struct lpg_order *o, int64_t now_ms,
                           struct order_event *ev);
 
 /* Schedules a pass over every waiting order (oldest first). Requests made while a pass runs
  * are coalesced into one more pass. Each assignment is its own transaction, so capacity and
  * load are always those of the committed registry. */
-void dispatcher_rematch(struct dispatchd *d);
+void dispatcher_rematch(struct service *d);
 
-const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d);
+const struct dispatcher_stats *dispatcher_stats(const struct service *d);
 
 /* The one place an order event is stored: adds to txn the order's history entry
  * (registry_store_order_event) and its entry in the tamper-evident record (audit_log.h), kind
@@ -33,11 +33,11 @@ const struct dispatcher_stats *dispatcher_stats(const struct dispatchd *d);
  * event_json its history entry (lpg_json_from_order_event). Returns 0, or -1 when out of
  * memory or the audit record is unavailable: the caller then refuses the change as a store
  * outage (nothing may change unrecorded). */
-int dispatcher_store_order_event(struct dispatchd *d, struct store_txn *txn,
+int dispatcher_store_order_event(struct service *d, struct store_txn *txn,
                                  const struct lpg_order *o, const char *event_json);
 
 /* After a change of order `id` is committed and applied: pushes it to the assigned person's
  * handset when it is newly assigned, and publishes it on the dispatchers' live feed. */
-void dispatcher_order_changed(struct dispatchd *d, const char *order_id);
+void dispatcher_order_changed(struct service *d, const char *order_id);
 
 #endif

@@ -1,6 +1,7 @@
 /* ingest.c -- PositionBatch: check, de-duplicate, store, acknowledge (ingest.h). */
 #define LOG_TAG "ingest"
 #include "app/ingest.h"
+#include "common/clock.h"
 
 #include "app/alerts.h"
 #include "core/fix_filter.h"
@@ -104,10 +105,10 @@ struct tracks {
     struct redis_memory_watch mem;
     size_t n;
     struct event *tick;
-    struct dispatchd *d;
+    struct service *d;
     size_t jobs;            /* batches in flight (created, not yet ended) */
     struct event *trim;     /* one-shot: ingest went idle */
-    int64_t last_trim_ms;   /* monotonic-ish: dispatchd_now_ms() of the last trim */
+    int64_t last_trim_ms;   /* monotonic-ish: lpg_now_ms() of the last trim */
     struct pool track_pool; /* struct vehicle_track */
     struct id_block *ids;   /* the tracks' vehicle ids, packed (tracks are never removed) */
     struct pool conn_pool;  /* struct ingest_conn */
@@ -115,7 +116,7 @@ struct tracks {
 
 /* One batch on its way to the store. */
 struct ingest_job {
-    struct dispatchd *d;
+    struct service *d;
     struct handset_conn *c;
     int has_req;
     uint64_t req;
@@ -156,7 +157,7 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
     struct tracks *t = arg;
     if (t->jobs > 0)
         return; /* busy again: the next idle moment re-arms */
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     int64_t wait = t->last_trim_ms + TRIM_MIN_INTERVAL_MS - now;
     if (wait > TRIM_MIN_INTERVAL_MS)
         wait = TRIM_MIN_INTERVAL_MS; /* the wall clock went back */
@@ -203,8 +204,7 @@ static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_m
     return 1;
 }
 
-static void day_key(const struct dispatchd *d, const char *vehicle, int64_t ms, char *out,
-                    size_t cap)
+static void day_key(const struct service *d, const char *vehicle, int64_t ms, char *out, size_t cap)
 {
     char rel[LPG_ID_MAX + 32];
     route_day_key(vehicle, lpg_local_day(ms, 0), rel, sizeof(rel));
@@ -237,7 +237,7 @@ static void send_ack(struct ingest_job *job)
 
 /* A tick's events and new state, waiting for Redis to confirm them. */
 struct tick_job {
-    struct dispatchd *d;
+    struct service *d;
     struct vehicle_track *track;
     struct rules_state after;
     struct lpg_alert alerts[RULES_EVENTS_MAX];
@@ -260,13 +260,13 @@ static void on_tick_stored(void *arg, const struct redisReply *reply, const char
     free(job);
 }
 
-static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
+static void ingest_apply_rest(struct service *d, const char *staff_id,
                               const struct rules_state *rules);
 
 /* The vehicle's last position in the registry, which matching ranks by. A cache of
  * {p}vehicle:{id}:last, updated in place on every batch (no copy of the vehicle): the vehicle's
  * record is not written for it (its next stored change carries the position along). */
-static void ingest_set_position(struct dispatchd *d, const char *vehicle, struct geo_point p,
+static void ingest_set_position(struct service *d, const char *vehicle, struct geo_point p,
                                 int64_t ms, int32_t speed_cm_s)
 {
     const struct lpg_vehicle *cur = registry_vehicle(d->registry, vehicle);
@@ -277,7 +277,7 @@ static void ingest_set_position(struct dispatchd *d, const char *vehicle, struct
 
 /* Adds the day's ZADD (argv[1] is its key) and its expiry: the day set expires retention days
  * after its UTC day ends -- trimming without a sweeper. */
-static int flush_day(struct dispatchd *d, struct store_txn *txn, const char **argv, int argc,
+static int flush_day(struct service *d, struct store_txn *txn, const char **argv, int argc,
                      int32_t day)
 {
     char expire[24];
@@ -291,8 +291,7 @@ static int flush_day(struct dispatchd *d, struct store_txn *txn, const char **ar
 
 /* What the rules need to know about the vehicle's situation, from the registry. The zone
  * inside-zone test is made per fix by the caller. */
-static void ingest_rules_ctx(struct dispatchd *d, const struct ingest_job *job,
-                             struct rules_ctx *ctx)
+static void ingest_rules_ctx(struct service *d, const struct ingest_job *job, struct rules_ctx *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->utc_offset_min = 480;
@@ -365,7 +364,7 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
  */
 static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const Lpg__V1__PositionBatch *b = job->batch;
     uint64_t window = (uint64_t)d->cfg.position_seq_window;
     uint64_t clock_max = (uint64_t)(now > 0 ? now : 0) + SEQ_CLOCK_SLACK_MS;
@@ -392,10 +391,10 @@ static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
 /* With the high-water mark known: store what is new, in one transaction. */
 static void store_batch(struct ingest_job *job)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     struct ingest_conn *ic = handset_conn_data(job->c);
     const Lpg__V1__PositionBatch *b = job->batch;
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     if (seq_window_check(job, ic->hwm, now) != 0)
         return;
     struct store_txn *txn = store_txn_new();
@@ -656,7 +655,7 @@ static const char *id_keep(struct tracks *t, const char *id)
     return copy;
 }
 
-static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
+static struct vehicle_track *track_get(struct service *d, const char *vehicle)
 {
     struct tracks *t = d->tracks;
     unsigned b = track_bucket(vehicle);
@@ -679,7 +678,7 @@ static struct vehicle_track *track_get(struct dispatchd *d, const char *vehicle)
 /* ---- fatigue -> eligibility: a person in mandatory rest takes no new orders ---- */
 
 struct rest_job {
-    struct dispatchd *d;
+    struct service *d;
     char staff[LPG_ID_MAX + 1];
     int64_t rest_until_ms;
     struct lpg_staff *updated;
@@ -743,7 +742,7 @@ static void cancel_rest(void *arg)
 
 /* The fatigue rule's "rest until" goes into the person's record (through the writer, like any
  * change of a stored entity), where matching reads it. */
-static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
+static void ingest_apply_rest(struct service *d, const char *staff_id,
                               const struct rules_state *rules)
 {
     int64_t until = rules_rest_until_ms(rules);
@@ -762,7 +761,7 @@ static void ingest_apply_rest(struct dispatchd *d, const char *staff_id,
 
 /* ---- time-based rules: signal lost ---- */
 
-static void tick_vehicle(struct dispatchd *d, struct vehicle_track *tr, int64_t now)
+static void tick_vehicle(struct service *d, struct vehicle_track *tr, int64_t now)
 {
     const struct lpg_vehicle *v = registry_vehicle(d->registry, tr->vehicle_id);
     const struct lpg_staff *s =
@@ -819,10 +818,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct tracks *t = arg;
-    struct dispatchd *d = t->d;
+    struct service *d = t->d;
     if (!d->loaded || store_state(d->store) != STORE_UP)
         return;
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         for (struct vehicle_track *tr = t->buckets[b]; tr; tr = tr->next)
             if (tr->loaded)
@@ -844,7 +843,7 @@ static void on_track_loaded(void *arg, const struct redisReply *reply, const cha
     tr->loaded = 1;
 }
 
-void ingest_watch_active(struct dispatchd *d)
+void ingest_watch_active(struct service *d)
 {
     const struct lpg_vehicle *page[256];
     const char *after = NULL;
@@ -918,7 +917,7 @@ static void on_system_alert_stored(void *arg, const struct redisReply *reply, co
 
 static void on_memory_info(void *arg, const struct redisReply *reply, const char *err)
 {
-    struct dispatchd *d = arg;
+    struct service *d = arg;
     struct redis_memory_watch *w = &d->tracks->mem;
     w->polling = 0;
     if (err || reply->type != REDIS_REPLY_STRING) {
@@ -934,7 +933,7 @@ static void on_memory_info(void *arg, const struct redisReply *reply, const char
     w->m.known = 1;
     w->m.used = (uint64_t)used;
     w->m.max = (uint64_t)max;
-    w->m.read_ms = dispatchd_now_ms();
+    w->m.read_ms = lpg_now_ms();
     int64_t mark = d->cfg.redis_memory_watermark;
     /* Percent of maxmemory, rounded down; no maxmemory: never "above" (the /healthz warning
      * says that there is no limit at all). */
@@ -971,7 +970,7 @@ static void on_memory_poll(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct dispatchd *d = arg;
+    struct service *d = arg;
     struct redis_memory_watch *w = &d->tracks->mem;
     if (w->polling)
         return; /* the last INFO has not come back: no pile-up */
@@ -985,12 +984,12 @@ static void on_memory_poll(evutil_socket_t fd, short what, void *arg)
         w->polling = 1;
 }
 
-const struct ingest_redis_memory *ingest_redis_memory(const struct dispatchd *d)
+const struct ingest_redis_memory *ingest_redis_memory(const struct service *d)
 {
     return d->tracks ? &d->tracks->mem.m : NULL;
 }
 
-int ingest_init(struct dispatchd *d)
+int ingest_init(struct service *d)
 {
     struct tracks *t = calloc(1, sizeof(*t));
     if (t == NULL)
@@ -1019,7 +1018,7 @@ int ingest_init(struct dispatchd *d)
     return 0;
 }
 
-void ingest_free(struct dispatchd *d)
+void ingest_free(struct service *d)
 {
     struct tracks *t = d->tracks;
     if (t == NULL)
@@ -1082,7 +1081,7 @@ static struct device_rate *rate_get(struct tracks *t, const char *device, double
  * limit is on what a device makes the service do, not on what it stores.
  * Returns 0 when admitted, else the seconds after which the batch would be (>= 1).
  */
-static int64_t rate_admit(struct dispatchd *d, const char *device, size_t n)
+static int64_t rate_admit(struct service *d, const char *device, size_t n)
 {
     struct tracks *t = d->tracks;
     double rate = (double)d->cfg.position_rate_max;
@@ -1111,8 +1110,7 @@ static void ingest_conn_free(void *arg)
     pool_give(&ic->t->conn_pool, ic);
 }
 
-void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
-                           const Lpg__V1__Envelope *env)
+void ingest_position_batch(struct service *d, struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
     const Lpg__V1__PositionBatch *b = env->position_batch;
     if (!d->loaded) {

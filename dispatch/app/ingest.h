@@ -32,21 +32,21 @@
 #ifndef LPG_INGEST_H
 #define LPG_INGEST_H
 
-#include "dispatchd.h"
+#include "app/service.h"
 #include "handset/handset_server.h"
 
 struct Lpg__V1__Envelope;
 
 /* The vehicle-track table and its tick timer (time-based rules such as signal lost). */
-int ingest_init(struct dispatchd *d);
-void ingest_free(struct dispatchd *d);
+int ingest_init(struct service *d);
+void ingest_free(struct service *d);
 /* After the registry is loaded: load the track state of every vehicle on an active delivery, so
  * that signal loss is noticed even if its device never reports again after a restart. */
-void ingest_watch_active(struct dispatchd *d);
+void ingest_watch_active(struct service *d);
 
 /* Handles a PositionBatch (replies Ack or Error, now or later; holds the connection while
  * the store works). */
-void ingest_position_batch(struct dispatchd *d, struct handset_conn *c,
+void ingest_position_batch(struct service *d, struct handset_conn *c,
                            const struct Lpg__V1__Envelope *env);
 
 /* Redis's memory as last read with INFO memory, every redis_memory_check_interval seconds
@@ -61,6 +61,6 @@ struct ingest_redis_memory {
     int above;       /* at or above the watermark */
     int64_t read_ms; /* when read (UTC ms) */
 };
-const struct ingest_redis_memory *ingest_redis_memory(const struct dispatchd *d);
+const struct ingest_redis_memory *ingest_redis_memory(const struct service *d);
 
 #endif

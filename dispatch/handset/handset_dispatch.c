@@ -4,6 +4,7 @@
  */
 #define LOG_TAG "handset"
 #include "handset/handset_dispatch.h"
+#include "common/clock.h"
 
 #include "store/accounts.h"
 #include "core/auth.h"
@@ -35,9 +36,9 @@
 
 /* A refused Hello: counted against the device id and the address, logged within the rate
  * limit (a flood of bad Hellos must not become a flood of log lines). */
-static void hello_failed(struct dispatchd *d, const char *device_id, const char *peer_addr)
+static void hello_failed(struct service *d, const char *device_id, const char *peer_addr)
 {
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     login_guard_failed(d->guard, LOGIN_HELLO, device_id, peer_addr, now);
     login_guard_stats(d->guard)->hello_failed++;
     uint64_t left_out = 0;
@@ -54,15 +55,15 @@ static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
                         const uint8_t *credential, size_t len, char *staff_id, size_t staff_cap,
                         char *why, size_t why_cap)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     if (!d->loaded) {
         snprintf(why, why_cap, "the service is loading; retry shortly");
         return -2;
     }
     /* Refused untried while the device or the address is blocked (not counted again). */
     int64_t retry_ms = 0;
-    if (login_guard_check(d->guard, LOGIN_HELLO, device_id, peer_addr, dispatchd_now_ms(),
-                          &retry_ms) != THROTTLE_ALLOW) {
+    if (login_guard_check(d->guard, LOGIN_HELLO, device_id, peer_addr, lpg_now_ms(), &retry_ms) !=
+        THROTTLE_ALLOW) {
         login_guard_stats(d->guard)->hello_throttled++;
         snprintf(why, why_cap,
                  "too many failed logins of this device or from this address; retry in %lld s",
@@ -101,7 +102,7 @@ static int32_t to_e7(double deg)
     return (int32_t)lround(deg * 1e7);
 }
 
-static void send_assigned(struct dispatchd *d, struct handset_conn *c, const struct lpg_order *o)
+static void send_assigned(struct service *d, struct handset_conn *c, const struct lpg_order *o)
 {
     const struct lpg_customer *cust = registry_customer(d->registry, o->customer_id);
     Lpg__V1__OrderAssigned msg = LPG__V1__ORDER_ASSIGNED__INIT;
@@ -141,7 +142,7 @@ static void send_assigned(struct dispatchd *d, struct handset_conn *c, const str
     handset_conn_send(c, &env);
 }
 
-void handset_dispatch_notify_assigned(struct dispatchd *d, const struct lpg_order *o)
+void handset_dispatch_notify_assigned(struct service *d, const struct lpg_order *o)
 {
     if (o == NULL || o->state != LPG_ORDER_ASSIGNED || d->handset == NULL)
         return;
@@ -170,7 +171,7 @@ static bool assigned_to(const void *entity, void *arg)
  * nothing. */
 static void session_opened(void *ctx, struct handset_conn *c)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
     if (s == NULL)
         return;
@@ -189,7 +190,7 @@ static void session_opened(void *ctx, struct handset_conn *c)
 enum answer { ANSWER_ACCEPT, ANSWER_REJECT, ANSWER_DUTY };
 
 struct answer_job {
-    struct dispatchd *d;
+    struct service *d;
     struct handset_conn *c; /* held until the job ends */
     enum answer kind;
     int has_req;
@@ -227,7 +228,7 @@ static void refuse(struct writer *w, struct answer_job *job, const char *msg)
 static void on_answer_committed(void *arg, const struct redisReply *reply, const char *err)
 {
     struct answer_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         handset_conn_store_failed(job->c, err, job->has_req, job->req);
         answer_job_end(job);
@@ -257,8 +258,8 @@ static void on_answer_committed(void *arg, const struct redisReply *reply, const
 static void run_answer(struct writer *w, void *arg)
 {
     struct answer_job *job = arg;
-    struct dispatchd *d = job->d;
-    int64_t now = dispatchd_now_ms();
+    struct service *d = job->d;
+    int64_t now = lpg_now_ms();
     char why[300];
     struct store_txn *txn = NULL;
 
@@ -338,7 +339,7 @@ static void run_answer(struct writer *w, void *arg)
 
 static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     enum answer kind;
     const char *order_id = NULL, *reason = NULL;
     bool on_duty = false;

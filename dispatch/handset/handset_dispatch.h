@@ -6,13 +6,13 @@
 #ifndef LPG_HANDSET_DISPATCH_H
 #define LPG_HANDSET_DISPATCH_H
 
-#include "dispatchd.h"
+#include "app/service.h"
 #include "handset/handset_server.h"
 #include "core/model.h"
 
-extern const struct handset_hooks handset_dispatch_hooks; /* ctx: struct dispatchd * */
+extern const struct handset_hooks handset_dispatch_hooks; /* ctx: struct service * */
 
 /* Tells the person's device, if connected, that order o is assigned to them. */
-void handset_dispatch_notify_assigned(struct dispatchd *d, const struct lpg_order *o);
+void handset_dispatch_notify_assigned(struct service *d, const struct lpg_order *o);
 
 #endif

@@ -3,7 +3,7 @@
  */
 #define LOG_TAG "http"
 #include "store/audit_log.h"
-#include "dispatchd.h"
+#include "app/service.h"
 #include "app/dispatcher.h"
 #include "http/live_feed.h"
 #include "core/login_guard.h"
@@ -24,7 +24,7 @@
 /* Redis memory (ingest.h: read every redis_memory_check_interval s) under "redis", and a
  * "warnings" list when it passed the watermark or has no limit at all. A warning does not
  * change the status: the instance still serves, an operator must act before Redis is full. */
-static void healthz_memory(struct dispatchd *d, json_t *body, json_t *redis)
+static void healthz_memory(struct service *d, json_t *body, json_t *redis)
 {
     const struct ingest_redis_memory *m = ingest_redis_memory(d);
     if (body == NULL || redis == NULL || m == NULL || !m->known)
@@ -49,7 +49,7 @@ static void healthz_memory(struct dispatchd *d, json_t *body, json_t *redis)
  * takes the instance out of rotation while it cannot serve or record anything. */
 static void handle_healthz(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     enum store_state st = store_state(d->store);
     int ok = st == STORE_UP && d->loaded && !d->shutting_down;
     json_t *redis = json_pack("{s:s, s:s, s:I}", "state", store_state_name(st), "host",
@@ -62,7 +62,7 @@ static void handle_healthz(struct http_call *call, void *ctx)
                                             : "loading";
     json_t *body =
         json_pack("{s:s, s:s, s:I, s:o, s:s, s:I}", "status", status, "version", DISPATCHD_VERSION,
-                  "uptime_seconds", (json_int_t)dispatchd_uptime(d), "redis", redis, "registry",
+                  "uptime_seconds", (json_int_t)service_uptime(d), "redis", redis, "registry",
                   d->loaded ? "loaded" : (d->loading ? "loading" : "not_loaded"),
                   "handset_connections", (json_int_t)handset_server_connections(d->handset));
     healthz_memory(d, body, redis);
@@ -85,14 +85,14 @@ static void emit_http_stat(void *arg, const char *route, const char *method, int
 
 static void handle_metrics(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     struct evbuffer *out = evbuffer_new();
     if (out == NULL) {
         http_reply_error(call, 500, "internal", "out of memory", NULL);
         return;
     }
     prom_family(out, "lpg_uptime_seconds", "gauge", "Seconds since dispatchd started.");
-    prom_sample_double(out, "lpg_uptime_seconds", NULL, dispatchd_uptime(d));
+    prom_sample_double(out, "lpg_uptime_seconds", NULL, service_uptime(d));
 
     prom_family(out, "lpg_http_requests_total", "counter",
                 "HTTP requests answered, by route, method and status (this scrape excluded).");
@@ -345,8 +345,8 @@ static void handle_metrics(struct http_call *call, void *ctx)
     evbuffer_free(out);
 }
 
-const struct http_route dispatchd_routes[] = {
+const struct http_route ops_routes[] = {
     {"GET", "/healthz", handle_healthz, HTTP_ROUTE_READ},
     {"GET", "/metrics", handle_metrics, HTTP_ROUTE_READ},
 };
-const size_t dispatchd_routes_count = sizeof(dispatchd_routes) / sizeof(dispatchd_routes[0]);
+const size_t ops_routes_count = sizeof(ops_routes) / sizeof(ops_routes[0]);

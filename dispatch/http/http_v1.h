@@ -9,7 +9,7 @@
 #define LPG_HTTP_V1_H
 
 #include "core/auth.h"
-#include "dispatchd.h"
+#include "app/service.h"
 #include "http/http_server.h"
 #include "core/model_json.h"
 
@@ -21,14 +21,14 @@
 
 /* Checks that the service is ready and the request carries a live session token; returns its
  * principal, or NULL after replying 503 / 401. */
-const struct auth_principal *v1_authenticate(struct http_call *call, struct dispatchd *d);
+const struct auth_principal *v1_authenticate(struct http_call *call, struct service *d);
 /* Checks that the service is ready and the caller (Authorization: Bearer <token>) may do
  * `action` on a resource of `enterprise_id` (NULL: unscoped). Returns the principal, or NULL
  * after replying 503 / 401 / 403. */
-const struct auth_principal *v1_begin(struct http_call *call, struct dispatchd *d,
+const struct auth_principal *v1_begin(struct http_call *call, struct service *d,
                                       enum auth_action action, const char *enterprise_id);
 /* Scope check for a principal already authenticated (0 allowed; -1 after replying). */
-int v1_allow(struct http_call *call, struct dispatchd *d, const struct auth_principal *p,
+int v1_allow(struct http_call *call, struct service *d, const struct auth_principal *p,
              enum auth_action action, const char *enterprise_id);
 
 /* Whether a dispatcher p must not learn that an entity of `enterprise_id` exists: another
@@ -39,9 +39,9 @@ struct entity_ops;
 /* The entity of kind ops named by the route's {id}, after the read check: NULL after replying
  * 404 for one that does not exist or, to a dispatcher, belongs to another enterprise (the two
  * cannot be told apart), or 403. v1_scoped_vehicle is the vehicle's. */
-const void *v1_scoped_entity(struct http_call *call, struct dispatchd *d,
+const void *v1_scoped_entity(struct http_call *call, struct service *d,
                              const struct auth_principal *p, const struct entity_ops *ops);
-const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct dispatchd *d,
+const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct service *d,
                                             const struct auth_principal *p);
 /* The required query parameter `name` as an RFC 3339 instant; -1 after replying 400. */
 int v1_query_instant(struct http_call *call, const char *name, int64_t *ms);
@@ -65,10 +65,13 @@ void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err)
 void v1_reply_store_refused(struct http_call *call, const char *why);
 
 /* Generic list and get of a kind of entity (http_v1_registry.c), shared with orders. */
-void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops);
-void v1_get_one(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops);
+void v1_list_kind(struct http_call *call, struct service *d, const struct entity_ops *ops);
+void v1_get_one(struct http_call *call, struct service *d, const struct entity_ops *ops);
 
-/* Routes of each area, spliced into one table by dispatchd.c. */
+/* Routes of each area, spliced into one table by dispatchd.c. The operational routes
+ * (/healthz, /metrics) are http_ops.c's. */
+extern const struct http_route ops_routes[];
+extern const size_t ops_routes_count;
 extern const struct http_route v1_auth_routes[];
 extern const size_t v1_auth_routes_count;
 extern const struct http_route v1_registry_routes[];
@@ -83,6 +86,8 @@ extern const struct http_route v1_tracking_routes[];
 extern const size_t v1_tracking_routes_count;
 extern const struct http_route v1_summary_routes[];
 extern const size_t v1_summary_routes_count;
+extern const struct http_route v1_alert_routes[]; /* app/alerts.c, until its handlers move */
+extern const size_t v1_alert_routes_count;
 extern const struct http_route v1_compliance_routes[];
 extern const size_t v1_compliance_routes_count;
 extern const struct http_route v1_audit_routes[];

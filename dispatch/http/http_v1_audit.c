@@ -98,7 +98,7 @@ static void on_entries(void *arg, const struct redisReply *reply, const char *er
 
 static void handle_entries(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
         return;
     int64_t head = audit_log_head_seq(d->audit), from, to;
@@ -171,7 +171,7 @@ static void on_verified(void *arg, const struct audit_verify_result *r, const ch
 
 static void handle_verify(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
         return;
     int64_t from, to;

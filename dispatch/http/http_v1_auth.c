@@ -12,6 +12,7 @@
 #include "http/http_v1.h"
 
 #include "store/entity.h"
+#include "common/clock.h"
 
 #include "store/accounts.h"
 #include "handset/handset_server.h"
@@ -46,19 +47,19 @@ static const char *bearer_token(struct http_call *call)
     return h;
 }
 
-int v1_allow(struct http_call *call, struct dispatchd *d, const struct auth_principal *p,
+int v1_allow(struct http_call *call, struct service *d, const struct auth_principal *p,
              enum auth_action action, const char *enterprise_id)
 {
     (void)d;
     struct auth_denial why;
-    if (auth_check(p, action, enterprise_id, dispatchd_now_ms(), &why) != 0) {
+    if (auth_check(p, action, enterprise_id, lpg_now_ms(), &why) != 0) {
         http_reply_error(call, why.http_status, why.code, why.message, NULL);
         return -1;
     }
     return 0;
 }
 
-const struct auth_principal *v1_authenticate(struct http_call *call, struct dispatchd *d)
+const struct auth_principal *v1_authenticate(struct http_call *call, struct service *d)
 {
     if (!d->loaded) {
         http_reply_error(call, 503, "loading",
@@ -76,7 +77,7 @@ const struct auth_principal *v1_authenticate(struct http_call *call, struct disp
     char digest[AUTH_DIGEST_HEX_LEN + 1];
     const struct auth_principal *p = NULL;
     if (auth_token_digest(token, digest) == 0)
-        p = accounts_session(d->accounts, digest, dispatchd_now_ms());
+        p = accounts_session(d->accounts, digest, lpg_now_ms());
     if (p == NULL) {
         http_reply_error(call, 401, "unauthenticated",
                          "the token is unknown, expired or logged out; log in again", NULL);
@@ -85,7 +86,7 @@ const struct auth_principal *v1_authenticate(struct http_call *call, struct disp
     return p;
 }
 
-const struct auth_principal *v1_begin(struct http_call *call, struct dispatchd *d,
+const struct auth_principal *v1_begin(struct http_call *call, struct service *d,
                                       enum auth_action action, const char *enterprise_id)
 {
     const struct auth_principal *p = v1_authenticate(call, d);
@@ -114,7 +115,7 @@ int v1_only_fields(struct http_call *call, const json_t *body, const char *const
     return 0;
 }
 
-const void *v1_scoped_entity(struct http_call *call, struct dispatchd *d,
+const void *v1_scoped_entity(struct http_call *call, struct service *d,
                              const struct auth_principal *p, const struct entity_ops *ops)
 {
     const char *id = http_call_param(call, "id");
@@ -135,7 +136,7 @@ const void *v1_scoped_entity(struct http_call *call, struct dispatchd *d,
     return e;
 }
 
-const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct dispatchd *d,
+const struct lpg_vehicle *v1_scoped_vehicle(struct http_call *call, struct service *d,
                                             const struct auth_principal *p)
 {
     return v1_scoped_entity(call, d, p, &entity_ops[RS_VEHICLE]);
@@ -220,7 +221,7 @@ static json_t *principal_json(const struct auth_principal *p)
 /* ---- POST /v1/sessions ---- */
 
 struct login_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     char token[AUTH_TOKEN_LEN + 1];
     char digest[AUTH_DIGEST_HEX_LEN + 1];
@@ -283,14 +284,14 @@ static void on_login_user_read(void *arg, const char *err)
 }
 
 /* Opens a session for u (whose password was just checked): token, then the writer. */
-static void start_session(struct dispatchd *d, struct http_call *call, const struct auth_user *u)
+static void start_session(struct service *d, struct http_call *call, const struct auth_user *u)
 {
     struct login_job *job = calloc(1, sizeof(*job));
     char why[160] = "out of memory";
     if (job == NULL || auth_token_new(job->token) != 0 ||
         auth_token_digest(job->token, job->digest) != 0 ||
-        auth_principal_for_user(u, dispatchd_now_ms(), d->cfg.session_ttl * 1000, &job->principal,
-                                why, sizeof(why)) != 0) {
+        auth_principal_for_user(u, lpg_now_ms(), d->cfg.session_ttl * 1000, &job->principal, why,
+                                sizeof(why)) != 0) {
         free(job);
         http_reply_error(call, 500, "internal", why, NULL);
         return;
@@ -326,7 +327,7 @@ static void reply_retry_after(struct http_call *call, int64_t seconds, int statu
 
 /* A password check, handed to a worker thread (d->hash_pool) and back. */
 struct login_check {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     char user[LPG_ID_MAX + 1]; /* as given, cut to an id's length: the account's throttle key */
     char addr[64];             /* source address: the address's throttle key */
@@ -362,7 +363,7 @@ static void cancel_password_check(void *arg)
 static void on_password_checked(void *arg)
 {
     struct login_check *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     struct login_guard_stats *st = login_guard_stats(d->guard);
     if (!d->loaded) {
         /* Accounts are being reloaded (after a lost commit): the user cannot be told now. */
@@ -376,7 +377,7 @@ static void on_password_checked(void *arg)
     const struct auth_user *u = job->known ? accounts_user(d->accounts, job->user) : NULL;
     int ok = job->verdict == 1 && u && strcmp(u->password_hash, job->hash) == 0 && !u->disabled;
     if (!ok) {
-        int64_t now = dispatchd_now_ms();
+        int64_t now = lpg_now_ms();
         login_guard_failed(d->guard, LOGIN_HTTP, job->user, job->addr, now);
         st->logins[LOGIN_WRONG]++;
         uint64_t left_out = 0;
@@ -400,7 +401,7 @@ static void on_password_checked(void *arg)
 
 static void handle_login(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     if (!d->loaded) {
         http_reply_error(call, 503, "loading", "the service is loading; retry shortly", NULL);
         return;
@@ -434,8 +435,8 @@ static void handle_login(struct http_call *call, void *ctx)
     call_peer(call, job->addr, sizeof(job->addr));
     /* Refused untried while the account or the address is blocked: no hash, no count. */
     int64_t retry_ms = 0;
-    enum throttle_verdict v = login_guard_check(d->guard, LOGIN_HTTP, job->user, job->addr,
-                                                dispatchd_now_ms(), &retry_ms);
+    enum throttle_verdict v =
+        login_guard_check(d->guard, LOGIN_HTTP, job->user, job->addr, lpg_now_ms(), &retry_ms);
     if (v != THROTTLE_ALLOW) {
         json_decref(body);
         login_check_free(job);
@@ -468,7 +469,7 @@ static void handle_login(struct http_call *call, void *ctx)
     memcpy(job->password, password, n);
     json_decref(body);
     /* Counted as a failure to come while it is checked: concurrent guesses cannot overshoot. */
-    login_guard_began(d->guard, LOGIN_HTTP, job->user, job->addr, dispatchd_now_ms());
+    login_guard_began(d->guard, LOGIN_HTTP, job->user, job->addr, lpg_now_ms());
     if (work_pool_submit(d->hash_pool, run_password_check, on_password_checked,
                          cancel_password_check, job) != 0) {
         login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
@@ -491,7 +492,7 @@ static void handle_whoami(struct http_call *call, void *ctx)
 }
 
 struct logout_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     char digest[AUTH_DIGEST_HEX_LEN + 1];
 };
@@ -528,7 +529,7 @@ static void run_logout(struct writer *w, void *arg)
 
 static void handle_logout(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     if (v1_authenticate(call, d) == NULL)
         return;
     struct logout_job *job = calloc(1, sizeof(*job));
@@ -549,7 +550,7 @@ static void handle_logout(struct http_call *call, void *ctx)
 
 static void handle_list_users(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
         return;
     int limit = v1_page_limit(call);
@@ -572,7 +573,7 @@ static void handle_list_users(struct http_call *call, void *ctx)
 }
 
 struct user_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     struct auth_user user;
     char password[AUTH_PASSWORD_MAX + 1]; /* until hashed (on a worker thread); then wiped */
@@ -657,7 +658,7 @@ static void on_user_password_hashed(void *arg)
 
 static void handle_create_user(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     if (v1_begin(call, d, AUTH_ADMIN, NULL) == NULL)
         return;
     json_t *body = http_call_json_body(call);
@@ -708,7 +709,7 @@ static void handle_create_user(struct http_call *call, void *ctx)
     job->user.role = (enum auth_role)r;
     if (r == AUTH_ROLE_DISPATCHER)
         snprintf(job->user.enterprise_id, sizeof(job->user.enterprise_id), "%s", ent);
-    job->user.created_ms = dispatchd_now_ms();
+    job->user.created_ms = lpg_now_ms();
     json_decref(body);
     job->d = d;
     job->call = call;
@@ -733,7 +734,7 @@ const size_t v1_auth_routes_count = sizeof(v1_auth_routes) / sizeof(v1_auth_rout
 /* ---- devices: POST /v1/devices {"device_id","staff_id"} -> 201 with the secret, once ---- */
 
 struct device_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     struct auth_principal principal;
     struct device_record dev;
@@ -783,7 +784,7 @@ static void on_device_stored(void *arg, const struct redisReply *reply, const ch
 static void run_device(struct writer *w, void *arg)
 {
     struct device_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct lpg_staff *s = registry_staff(d->registry, job->dev.staff_id);
     const char *fail_code = NULL, *fail_msg = NULL, *fail_field = NULL;
     int fail_status = 422;
@@ -840,7 +841,7 @@ static void run_device(struct writer *w, void *arg)
  * stops working. */
 static void handle_register_device(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -876,7 +877,7 @@ static void handle_register_device(struct http_call *call, void *ctx)
     job->principal = *p;
     snprintf(job->dev.device_id, sizeof(job->dev.device_id), "%s", device_id);
     snprintf(job->dev.staff_id, sizeof(job->dev.staff_id), "%s", staff_id);
-    job->dev.created_ms = dispatchd_now_ms();
+    job->dev.created_ms = lpg_now_ms();
     json_decref(body);
     if (writer_submit(d->writer, run_device, cancel_device_job, job) != 0) {
         device_job_free(job);

@@ -19,6 +19,7 @@
 #include "http/http_v1.h"
 
 #include "store/audit_log.h"
+#include "common/clock.h"
 #include "app/delivery.h"
 #include "core/delivery_rules.h"
 #include "store/entity.h"
@@ -39,7 +40,7 @@
  * movements a year). */
 #define HISTORY_MAX 5000
 
-static void lrange(struct http_call *call, struct dispatchd *d, const char *rel, long last)
+static void lrange(struct http_call *call, struct service *d, const char *rel, long last)
 {
     char key[256], stop[24];
     store_key(d->store, key, sizeof(key), rel);
@@ -52,7 +53,7 @@ static void lrange(struct http_call *call, struct dispatchd *d, const char *rel,
 
 static void handle_history(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     const struct lpg_cylinder *c =
         p ? v1_scoped_entity(call, d, p, &entity_ops[RS_CYLINDER]) : NULL;
@@ -88,7 +89,7 @@ static const struct station_event {
 #define N_STATION_EVENTS (sizeof(station_events) / sizeof(station_events[0]))
 
 struct event_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     struct auth_principal principal;
     char id[LPG_ID_MAX + 1];
@@ -138,8 +139,8 @@ static void event_refuse(struct writer *w, struct event_job *job, int status, co
 static void run_event(struct writer *w, void *arg)
 {
     struct event_job *job = arg;
-    struct dispatchd *d = job->d;
-    int64_t now = dispatchd_now_ms();
+    struct service *d = job->d;
+    int64_t now = lpg_now_ms();
     const struct lpg_cylinder *cur = registry_cylinder(d->registry, job->id);
     char msg[300];
     if (cur == NULL || v1_hidden(&job->principal, cur->enterprise_id)) {
@@ -218,7 +219,7 @@ static void run_event(struct writer *w, void *arg)
 
 static void handle_event(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -305,7 +306,7 @@ static bool aboard(const void *e, void *arg)
 
 static void handle_load(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     const struct lpg_vehicle *v = p ? v1_scoped_vehicle(call, d, p) : NULL;
     if (v == NULL)
@@ -338,13 +339,13 @@ static void handle_load(struct http_call *call, void *ctx)
 
 struct checks_read {
     struct http_call *call;
-    struct dispatchd *d;
+    struct service *d;
     struct auth_principal principal;
 };
 
 /* Sends one read of the checks' keys (argv[1] is the key suffix, prefixed here) for the
  * principal p; fn gets a struct checks_read it must free. Replies 500/503 itself on failure. */
-static void read_checks(struct http_call *call, struct dispatchd *d, const struct auth_principal *p,
+static void read_checks(struct http_call *call, struct service *d, const struct auth_principal *p,
                         store_reply_fn *fn, int argc, const char **argv)
 {
     struct checks_read *rd = calloc(1, sizeof(*rd));
@@ -370,7 +371,7 @@ static void on_check_ids(void *arg, const struct redisReply *reply, const char *
 {
     struct checks_read *rd = arg;
     struct http_call *call = rd->call;
-    struct dispatchd *d = rd->d;
+    struct service *d = rd->d;
     free(rd);
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         v1_reply_store_unreadable(call);
@@ -405,7 +406,7 @@ static void on_check_ids(void *arg, const struct redisReply *reply, const char *
 
 static void handle_order_checks(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -441,7 +442,7 @@ static void on_check(void *arg, const struct redisReply *reply, const char *err)
 
 static void handle_check(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -489,7 +490,7 @@ static bool ledger_match(const void *e, void *arg)
 
 static void handle_hazards(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -501,7 +502,7 @@ static void handle_hazards(struct http_call *call, void *ctx)
     int limit = v1_page_limit(call);
     if (limit < 0)
         return;
-    struct ledger_filter f = {-1, http_call_query(call, "customer_id"), 0, 0, dispatchd_now_ms()};
+    struct ledger_filter f = {-1, http_call_query(call, "customer_id"), 0, 0, lpg_now_ms()};
     const char *status = http_call_query(call, "status");
     if (status) {
         f.status = strcmp(status, "overdue") == 0 ? 2 : lpg_hazard_status_parse(status);
@@ -532,13 +533,13 @@ static void handle_hazards(struct http_call *call, void *ctx)
 
 static void handle_hazard(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
     const struct lpg_hazard *h = v1_scoped_entity(call, d, p, &entity_ops[RS_HAZARD]);
     if (h != NULL)
-        http_reply_json(call, 200, hazard_json(h, dispatchd_now_ms()));
+        http_reply_json(call, 200, hazard_json(h, lpg_now_ms()));
 }
 
 const struct http_route v1_compliance_routes[] = {

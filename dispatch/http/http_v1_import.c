@@ -26,6 +26,7 @@
 #include "http/http_v1.h"
 
 #include "common/csv.h"
+#include "common/clock.h"
 #include "app/dispatcher.h"
 #include "store/entity.h"
 #include "common/log.h"
@@ -208,7 +209,7 @@ static void pending_free(struct pending *p)
 /* ---- the job ---- */
 
 struct import_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     const struct import_kind *kind;
     char enterprise_id[LPG_ID_MAX + 1];
@@ -741,7 +742,7 @@ static void run_import(struct writer *w, void *arg)
         import_job_free(job);
         return;
     }
-    job->now_ms = dispatchd_now_ms();
+    job->now_ms = lpg_now_ms();
     job->started_ms = monotonic_ms();
     if (job->kind->columns)
         import_csv(job);
@@ -818,7 +819,7 @@ static int media_type_is(struct http_call *call, const char *const *types)
 
 static void import_handler(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

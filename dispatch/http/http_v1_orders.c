@@ -17,6 +17,7 @@
 #include "http/http_v1.h"
 
 #include "app/dispatcher.h"
+#include "common/clock.h"
 #include "store/entity.h"
 #include "http/live_feed.h"
 #include "common/log.h"
@@ -36,7 +37,7 @@
 enum order_op { OP_CREATE, OP_ASSIGN, OP_UNASSIGN, OP_CANCEL, OP_FAIL };
 
 struct order_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     struct auth_principal principal;
     enum order_op op;
@@ -78,7 +79,7 @@ static int add_event(struct order_job *job, const struct order_event *ev)
 static void on_order_committed(void *arg, const struct redisReply *reply, const char *err)
 {
     struct order_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         v1_reply_store_refused(job->call, err ? err : "the store refused the change");
         order_job_free(job);
@@ -115,7 +116,7 @@ static void finish_with_error(struct writer *w, struct order_job *job, int statu
 /* Creation: rules, then an immediate match. */
 static int prepare_create(struct order_job *job, struct writer *w, int64_t now)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     struct lpg_json_error err;
     memset(&err, 0, sizeof(err));
     job->order = calloc(1, sizeof(*job->order));
@@ -178,7 +179,7 @@ static int prepare_create(struct order_job *job, struct writer *w, int64_t now)
 /* A transition of an existing order by a dispatcher. */
 static int prepare_transition(struct order_job *job, struct writer *w, int64_t now)
 {
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct lpg_order *cur = registry_order(d->registry, job->id);
     if (cur && v1_hidden(&job->principal, cur->enterprise_id))
         cur = NULL; /* another enterprise's: exactly like a missing one */
@@ -261,11 +262,11 @@ static int prepare_transition(struct order_job *job, struct writer *w, int64_t n
 static void run_order_job(struct writer *w, void *arg)
 {
     struct order_job *job = arg;
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     int rc = job->op == OP_CREATE ? prepare_create(job, w, now) : prepare_transition(job, w, now);
     if (rc != 0)
         return; /* replied and freed */
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     struct store_txn *txn = store_txn_new();
     const char *why = "out of memory";
     json_t *j = lpg_json_from_order(job->order);
@@ -299,7 +300,7 @@ static void run_order_job(struct writer *w, void *arg)
  * (random suffix), e.g. "o-2026112821152212-3f9a1c". */
 static void new_order_id(char out[LPG_ID_MAX + 1])
 {
-    int64_t now = dispatchd_now_ms();
+    int64_t now = lpg_now_ms();
     char stamp[LPG_JSON_INSTANT_LEN + 1];
     lpg_json_instant_format(now, stamp);
     unsigned char rnd[3] = {0, 0, 0};
@@ -316,7 +317,7 @@ static void new_order_id(char out[LPG_ID_MAX + 1])
 
 static void submit_order_job(struct http_call *call, void *ctx, enum order_op op)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -407,7 +408,7 @@ void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err)
 /* GET /v1/events: the live feed of order changes (live_feed.h). */
 static void handle_events(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -420,7 +421,7 @@ static void handle_events(struct http_call *call, void *ctx)
 
 static void handle_history(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

@@ -19,6 +19,7 @@
 #include "http/http_v1.h"
 
 #include "app/dispatcher.h"
+#include "common/clock.h"
 #include "store/entity.h"
 #include "handset/handset_server.h"
 #include "common/log.h"
@@ -124,7 +125,7 @@ static int want_geometry(struct http_call *call, bool *out)
     return 0;
 }
 
-void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops)
+void v1_list_kind(struct http_call *call, struct service *d, const struct entity_ops *ops)
 {
     const char *ent = http_call_query(call, "enterprise_id");
     const struct auth_principal *p = v1_authenticate(call, d);
@@ -196,7 +197,7 @@ void v1_list_kind(struct http_call *call, struct dispatchd *d, const struct enti
     http_reply_json(call, 200, body);
 }
 
-void v1_get_one(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops)
+void v1_get_one(struct http_call *call, struct service *d, const struct entity_ops *ops)
 {
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
@@ -249,7 +250,7 @@ static int write_status(const char *code)
 /* ---- create / patch through the writer ---- */
 
 struct write_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     const struct entity_ops *ops;
     struct auth_principal principal;
@@ -305,7 +306,7 @@ static void on_written(void *arg, const struct redisReply *reply, const char *er
 static void run_write(struct writer *w, void *arg)
 {
     struct write_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     const struct entity_ops *ops = job->ops;
     struct lpg_json_error err;
     memset(&err, 0, sizeof(err));
@@ -370,7 +371,7 @@ static void run_write(struct writer *w, void *arg)
             write_job_free(job);
             return;
         }
-        ops->stamp(e, dispatchd_now_ms());
+        ops->stamp(e, lpg_now_ms());
     }
     job->entity = e;
     if (changeset_add(&job->cs, ops->kind, e) != 0 ||
@@ -399,7 +400,7 @@ static void run_write(struct writer *w, void *arg)
     }
 }
 
-static void submit_write(struct http_call *call, struct dispatchd *d, const struct entity_ops *ops,
+static void submit_write(struct http_call *call, struct service *d, const struct entity_ops *ops,
                          int is_patch)
 {
     const struct auth_principal *p = v1_authenticate(call, d);

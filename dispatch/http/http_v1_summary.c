@@ -67,7 +67,7 @@ struct walk;
 typedef void walk_done_fn(struct walk *w, const char *err);
 
 struct walk {
-    struct dispatchd *d;
+    struct service *d;
     char vehicle[LPG_ID_MAX + 1];
     int64_t from_ms, to_ms;
     int32_t day, last_day; /* UTC days of the route keys */
@@ -146,7 +146,7 @@ static void walk_fetch(struct walk *w)
         w->done(w, why);
 }
 
-static void walk_start(struct walk *w, struct dispatchd *d, const char *vehicle, int64_t from,
+static void walk_start(struct walk *w, struct service *d, const char *vehicle, int64_t from,
                        int64_t to, int64_t min_stop_ms, motion_emit_fn *emit, walk_done_fn *done)
 {
     struct motion_config mc;
@@ -304,7 +304,7 @@ static void on_trips_done(struct walk *w, const char *err)
 
 static void handle_trips(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -343,7 +343,7 @@ static void handle_trips(struct http_call *call, void *ctx)
 struct summary_job {
     struct walk w; /* first */
     struct http_call *call;
-    struct dispatchd *d;
+    struct service *d;
     char enterprise_id[LPG_ID_MAX + 1]; /* "" for a single vehicle's summary */
     int32_t day;
     int32_t utc_offset_min;
@@ -496,7 +496,7 @@ static void on_alert_bodies(void *arg, const struct redisReply *reply, const cha
 static void on_alert_ids(void *arg, const struct redisReply *reply, const char *err)
 {
     struct summary_job *job = arg;
-    struct dispatchd *d = job->d;
+    struct service *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         summary_fail(job, "alerts", err ? err : "unexpected reply from the store");
         return;
@@ -614,7 +614,7 @@ static int query_date(struct http_call *call, int32_t *day)
     return 0;
 }
 
-static struct summary_job *summary_job_new(struct http_call *call, struct dispatchd *d, int32_t day,
+static struct summary_job *summary_job_new(struct http_call *call, struct service *d, int32_t day,
                                            const struct lpg_enterprise *e)
 {
     struct summary_job *job = calloc(1, sizeof(*job));
@@ -633,7 +633,7 @@ static struct summary_job *summary_job_new(struct http_call *call, struct dispat
 
 static void handle_vehicle_summary(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -651,7 +651,7 @@ static void handle_vehicle_summary(struct http_call *call, void *ctx)
 
 static void handle_enterprise_summary(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

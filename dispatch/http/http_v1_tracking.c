@@ -15,6 +15,7 @@
 #include "http/http_v1.h"
 
 #include "common/log.h"
+#include "common/clock.h"
 #include "core/route_member.h"
 #include "core/registry.h"
 #include "store/store.h"
@@ -98,7 +99,7 @@ static const struct {
 };
 
 struct route_export {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call; /* NULL once the client went away */
     enum route_format fmt;
     char vehicle[LPG_ID_MAX + 1];
@@ -355,7 +356,7 @@ static void export_flush(struct route_export *x)
     if (len > 0) {
         const char *data = (const char *)evbuffer_pullup(x->out, -1);
         if (data == NULL || http_stream_write(x->call, data, len, ROUTE_MAX_BACKLOG) != 0) {
-            int64_t now = dispatchd_now_ms();
+            int64_t now = lpg_now_ms();
             if (x->stalled_since == 0)
                 x->stalled_since = now;
             if (data == NULL || now - x->stalled_since > ROUTE_STALL_MS) {
@@ -474,7 +475,7 @@ static void export_fetch(struct route_export *x)
 static void export_step(struct route_export *x)
 {
     if (x->ending) {
-        double s = (double)(dispatchd_now_ms() - x->t0) / 1000.0;
+        double s = (double)(lpg_now_ms() - x->t0) / 1000.0;
         log_info("route export of %s (%s): %" PRIu64 " fixes in %.3f s%s", x->vehicle,
                  route_formats[x->fmt].name, x->fmt == RF_GEOJSON ? x->pass0_count : x->count, s,
                  x->skipped ? " (some members skipped: not in the stored format)" : "");
@@ -501,7 +502,7 @@ static void export_step(struct route_export *x)
 
 static void handle_route(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -550,7 +551,7 @@ static void handle_route(struct http_call *call, void *ctx)
     x->to_ms = to;
     x->day = lpg_local_day(from, 0);
     x->last_day = lpg_local_day(to - 1, 0);
-    x->t0 = dispatchd_now_ms();
+    x->t0 = lpg_now_ms();
     /* The first fetch happens before the stream starts: a store that is down is a 503. */
     export_fetch(x);
 }
@@ -610,7 +611,7 @@ static void on_position(void *arg, const struct redisReply *reply, const char *e
 
 static void handle_position(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -640,7 +641,7 @@ static void handle_position(struct http_call *call, void *ctx)
 /* ---- nearest vehicles ---- */
 
 struct nearest_job {
-    struct dispatchd *d;
+    struct service *d;
     struct http_call *call;
     char enterprise_id[LPG_ID_MAX + 1]; /* "" = every enterprise */
     int limit;
@@ -706,7 +707,7 @@ static int query_number(struct http_call *call, const char *name, double lo, dou
 
 static void handle_nearest(struct http_call *call, void *ctx)
 {
-    struct dispatchd *d = ctx;
+    struct service *d = ctx;
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

@@ -46,7 +46,7 @@ int audit_log_append(struct audit_log *a, struct store_txn *txn, const struct au
  * connection when the owner calls audit_log_reload once the store is up again (dispatchd.c
  * does). Several appends may share one transaction.
  *
- * In a running dispatchd the log is `d->audit` (struct dispatchd, dispatchd.h); it is ready
+ * In a running dispatchd the log is `d->audit` (struct service, dispatchd.h); it is ready
  * once d->loaded is set.
  *
  * Keys (docs/redis-keys.md, docs/audit.md):

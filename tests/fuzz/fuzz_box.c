@@ -1,5 +1,6 @@
 /* fuzz_box.c -- see fuzz_box.h. Mirrors dispatchd_start / dispatchd_stop (dispatchd.c) minus
  * the HTTP front, signals and Redis. */
+#include "app/events.h"
 #include "fuzz_box.h"
 
 #include "store/accounts.h"
@@ -94,7 +95,7 @@ static void check(int rc, const struct lpg_json_error *err, const char *what)
             abort();                                                                               \
     } while (0)
 
-static void seed(struct dispatchd *d)
+static void seed(struct service *d)
 {
     SEED(lpg_enterprise, lpg_json_load_enterprise, registry_put_enterprise, seed_enterprise);
     SEED(lpg_zone, lpg_json_load_zone, registry_put_zone, seed_zone);
@@ -125,7 +126,7 @@ static void on_audit_loaded(void *arg, const char *err)
     *done = 1;
 }
 
-void fuzz_box_init(struct dispatchd *d, int with_handset)
+void fuzz_box_init(struct service *d, int with_handset)
 {
     memset(d, 0, sizeof(*d));
     log_set_sink(discard_log, NULL); /* every line is still formatted */
@@ -155,9 +156,11 @@ void fuzz_box_init(struct dispatchd *d, int with_handset)
     if (!with_handset)
         return; /* the registry is all the import's validation reads */
     d->writer = writer_new(d->base, d->store);
+    d->bus = event_bus_new();
     d->feed = live_feed_new(d->base);
     d->audit = audit_log_new(d->store);
-    if (d->writer == NULL || d->feed == NULL || d->audit == NULL || ingest_init(d) != 0)
+    if (d->writer == NULL || d->bus == NULL || d->feed == NULL || d->audit == NULL ||
+        ingest_init(d) != 0)
         abort();
 
     /* The audit head is read like at start (it answers from the fake store: empty chain). */
@@ -187,17 +190,18 @@ void fuzz_box_init(struct dispatchd *d, int with_handset)
     }
 }
 
-void fuzz_box_turn(struct dispatchd *d)
+void fuzz_box_turn(struct service *d)
 {
     event_base_loop(d->base, EVLOOP_NONBLOCK);
 }
 
-void fuzz_box_free(struct dispatchd *d)
+void fuzz_box_free(struct service *d)
 {
     store_free(d->store);
     if (d->audit) { /* the whole service was built */
         audit_log_free(d->audit);
         writer_free(d->writer);
+        event_bus_free(d->bus);
         handset_server_free(d->handset);
         live_feed_free(d->feed);
         ingest_free(d);
@@ -207,20 +211,4 @@ void fuzz_box_free(struct dispatchd *d)
     cfg_free(dispatchd_settings, dispatchd_settings_count, &d->cfg);
     event_base_free(d->base);
     memset(d, 0, sizeof(*d));
-}
-
-/* dispatchd.c (not linked: it holds main) provides these two. */
-double dispatchd_uptime(const struct dispatchd *d)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - d->started.tv_sec) +
-           (double)(now.tv_nsec - d->started.tv_nsec) / 1e9;
-}
-
-int64_t dispatchd_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

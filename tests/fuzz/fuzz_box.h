@@ -4,7 +4,7 @@
 #ifndef LPG_FUZZ_BOX_H
 #define LPG_FUZZ_BOX_H
 
-#include "dispatchd.h"
+#include "app/service.h"
 
 /* The seeded handset: device FUZZ_DEVICE of staff S1 (vehicle V1, order O1 of 2 x YSP-12
  * assigned to S1, cylinders CY1 and CY2 in stock), whose Hello credential is FUZZ_SECRET. */
@@ -14,10 +14,10 @@
 /* Builds the box (aborts on failure: that is a harness bug, not a finding). with_handset: the
  * whole service (writer, live feed, audit log, ingest) and a handset server without a listener
  * (handset_server_adopt) with the service's hooks; else only the seeded registry and the store. */
-void fuzz_box_init(struct dispatchd *d, int with_handset);
+void fuzz_box_init(struct service *d, int with_handset);
 /* Runs the loop once without blocking. */
-void fuzz_box_turn(struct dispatchd *d);
+void fuzz_box_turn(struct service *d);
 /* Tears the box down in dispatchd's order (store first, so pending callbacks run). */
-void fuzz_box_free(struct dispatchd *d);
+void fuzz_box_free(struct service *d);
 
 #endif

@@ -86,7 +86,7 @@ static size_t peer_drain(struct peer *p)
     return total;
 }
 
-static uint64_t progress(const struct dispatchd *d, const struct peer *p)
+static uint64_t progress(const struct service *d, const struct peer *p)
 {
     const struct handset_stats *s = handset_server_stats(d->handset);
     const struct store_stats *ss = store_stats(d->store);
@@ -95,7 +95,7 @@ static uint64_t progress(const struct dispatchd *d, const struct peer *p)
 }
 
 /* Turns the loop until three turns in a row change nothing and no store reply is pending. */
-static void settle(struct dispatchd *d, struct peer *p)
+static void settle(struct service *d, struct peer *p)
 {
     int quiet = 0;
     for (int i = 0; i < 20000 && quiet < 3; i++) {
@@ -111,7 +111,7 @@ static void settle(struct dispatchd *d, struct peer *p)
 
 /* Writes the whole of bytes to the device's end, settling the loop whenever the socket is full
  * (the server reads one frame at a time). */
-static void peer_write(struct dispatchd *d, struct peer *p, const uint8_t *bytes, size_t n)
+static void peer_write(struct service *d, struct peer *p, const uint8_t *bytes, size_t n)
 {
     while (n > 0) {
         ssize_t w = send(p->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -149,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += script_len;
     size -= script_len;
 
-    struct dispatchd d;
+    struct service d;
     fuzz_box_init(&d, 1);
     if (flags & 4)
         fake_store_script(script, script_len);

@@ -13,6 +13,7 @@
  * the accepted rows are applied to the registry as after a successful EXEC.
  */
 #include "../../dispatch/http/http_v1_import.c"
+#include "common/clock.h"
 
 #include "fake_store.h"
 #include "fuzz_box.h"
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
-    struct dispatchd d;
+    struct service d;
     fuzz_box_init(&d, 0);
     struct import_job *job = calloc(1, sizeof(*job));
     if (job == NULL || (job->body = malloc(size + 1)) == NULL ||
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     job->skip_errors = skip_errors;
     snprintf(job->enterprise_id, sizeof(job->enterprise_id), "E1");
     snprintf(job->user, sizeof(job->user), "fuzz");
-    job->now_ms = dispatchd_now_ms();
+    job->now_ms = lpg_now_ms();
     if (k->columns)
         import_csv(job);
     else
