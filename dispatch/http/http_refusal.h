@@ -1,0 +1,16 @@
+/* http_refusal.h -- the HTTP form of a refusal (app/refusal.h): the one table of status codes
+ * and the error body {error:{code, message, field}} (docs/http-api.md, "Errors"). */
+#ifndef LPG_HTTP_REFUSAL_H
+#define LPG_HTTP_REFUSAL_H
+
+#include "app/refusal.h"
+
+struct http_call;
+
+/* The HTTP status of a kind of refusal. */
+int http_status_of(enum refusal_kind kind);
+
+/* Replies with the refusal's status and error body. */
+void http_reply_refusal(struct http_call *call, const struct refusal *r);
+
+#endif
