@@ -259,6 +259,9 @@ run: the demo is running: 8 simulated handsets and 2 vehicle units (gpsd + lpg-a
 MSG
 }
 
+# glibc's per-thread malloc cache off, as the systemd unit runs it (dispatch/dispatchd.c,
+# tune_malloc); an operator's own GLIBC_TUNABLES is kept.
+dispatchd_tunables="${GLIBC_TUNABLES:-glibc.malloc.tcache_count=0}"
 dispatchd_args=(--config "$top/deploy/dispatchd.conf" --config "$var_dir/dispatchd-secrets.conf"
                 --redis-port="$redis_port" --http-port="$http_port" --handset-port="$handset_port"
                 --http-tls-cert="$server_cert" --http-tls-key="$server_key"
@@ -267,7 +270,7 @@ if [ "$demo" != 0 ]; then
   prepare_demo
   echo "run: starting dispatchd (config deploy/dispatchd.conf, log: $var_dir/log/dispatchd.log)"
   # In its own session (see below); its log to a file, so the terminal shows the demo.
-  setsid "$dispatchd" "${dispatchd_args[@]}" >>"$var_dir/log/dispatchd.log" 2>&1 &
+  GLIBC_TUNABLES="$dispatchd_tunables" setsid "$dispatchd" "${dispatchd_args[@]}" >>"$var_dir/log/dispatchd.log" 2>&1 &
   dispatchd_pid=$!
   if ! wait_healthy; then
     echo "run: error: dispatchd did not become healthy; see $var_dir/log/dispatchd.log" >&2
@@ -299,7 +302,7 @@ run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 MSG
 # dispatchd in its own session too: the terminal's Ctrl-C reaches only this script, which
 # forwards exactly one SIGTERM (a second signal would make dispatchd skip its drain).
-setsid "$dispatchd" "${dispatchd_args[@]}" &
+GLIBC_TUNABLES="$dispatchd_tunables" setsid "$dispatchd" "${dispatchd_args[@]}" &
 dispatchd_pid=$!
 fi
 set +e

@@ -25,4 +25,7 @@ for u in dispatchd lpg-agent; do
     grep -q -- "$key" "$src/deploy/systemd/$u.service" || { echo "units: $u lacks $key" >&2; exit 1; }
   done
 done
+# dispatchd no longer tunes malloc by re-executing itself: the unit sets the tunable.
+grep -q '^Environment=GLIBC_TUNABLES=glibc.malloc.tcache_count=0$' "$src/deploy/systemd/dispatchd.service" ||
+  { echo "units: dispatchd lacks Environment=GLIBC_TUNABLES=glibc.malloc.tcache_count=0" >&2; exit 1; }
 echo "units: dispatchd.service and lpg-agent.service verify, hardened, with a restart policy"
