@@ -332,7 +332,8 @@ static int dispatchd_start(struct dispatchd *d)
     d->s.feed = live_feed_new(d->s.base);
     d->s.audit = audit_log_new(d->s.store);
     if (d->s.writer == NULL || d->s.bus == NULL || d->s.feed == NULL || d->s.audit == NULL ||
-        ingest_init(&d->s) != 0) {
+        ingest_init(&d->s) != 0 || live_feed_watch_orders(d->s.feed, d->s.bus) != 0 ||
+        handset_dispatch_watch(&d->s) != 0) {
         log_error("out of memory");
         return -1;
     }

@@ -1,7 +1,7 @@
 /* delivery.c -- cylinder scans, safety checks, delivery confirmation and load reconciliation
- * from handsets (delivery.h). Decisions come from the pure rules (delivery_rules.h,
+ * (delivery.h), from plain commands. Decisions come from the pure rules (delivery_rules.h,
  * safety_check.h); this file looks up the entities, builds the new versions and the records,
- * commits them in one transaction through the writer, and answers the handset.
+ * commits them in one transaction through the writer, and answers through the callback.
  */
 #define LOG_TAG "delivery"
 #include "app/delivery.h"
@@ -21,8 +21,6 @@
 #include "core/safety_check.h"
 #include "store/writer.h"
 
-#include "lpg/v1/envelope.pb-c.h"
-
 #include <inttypes.h>
 #include <stdarg.h>
 #include <math.h>
@@ -36,37 +34,13 @@
 
 #define WHY_MAX          320
 #define ORDER_EVENTS_MAX 3 /* transitions one request may make (accepted->arrived->delivered) */
-#define CHECK_KEY_MAX    40
-
-enum delivery_request { DR_SCAN, DR_CHECK, DR_CONFIRM, DR_RETURN };
-
-struct check_input {
-    char key[CHECK_KEY_MAX + 1];
-    enum check_result result;
-    char note[SAFETY_CHECK_NOTE_MAX + 1];
-};
 
 struct delivery_job {
     struct service *d;
-    struct handset_conn *c; /* held until the job ends */
-    enum delivery_request kind;
-    int has_req;
-    uint64_t req;
-    char staff_id[LPG_ID_MAX + 1];
-    char device_id[LPG_ID_MAX + 1];
+    delivery_done_fn *done;
+    void *arg;
     int64_t now_ms;
-    /* the request */
-    Lpg__V1__CylinderScan__Action action;
-    char order_id[LPG_ID_MAX + 1];
-    char cylinder_id[LPG_ID_MAX + 1];
-    int64_t device_time_ms; /* 0 when the device gave none */
-    bool has_pos;           /* the device's own position for the record */
-    struct geo_point pos;
-    struct check_input items[SAFETY_CHECK_ITEMS_MAX];
-    size_t n_items;
-    char customer_name[LPG_NAME_MAX + 1];
-    char signature_ref[LPG_TEXT_MAX + 1];
-    char customer_pin[16];
+    struct delivery_command cmd; /* the request */
     /* the outcome, committed together */
     const char *refusal; /* NULL: accepted */
     char why[WHY_MAX];
@@ -136,7 +110,7 @@ static int add_audit(struct delivery_job *job, const char *kind, const char *sub
 static int cylinder_moved(struct delivery_job *job, const struct lpg_cylinder *c, const char *event,
                           const char *note)
 {
-    json_t *ev = delivery_cylinder_event(job->now_ms, event, job->staff_id, c, note);
+    json_t *ev = delivery_cylinder_event(job->now_ms, event, job->cmd.staff_id, c, note);
     json_t *pair = ev ? json_pack("[s, o]", c->id, ev) : NULL;
     return pair ? json_array_append_new(job->cylinder_events, pair) : -1;
 }
@@ -148,7 +122,7 @@ static int order_move(struct delivery_job *job, struct lpg_order *o, enum lpg_or
     struct order_event ev;
     char why[200];
     if (job->n_order_events == ORDER_EVENTS_MAX ||
-        order_fsm_apply(o, to, ORDER_ACTOR_DEVICE, job->staff_id, reason, job->now_ms, &ev, why,
+        order_fsm_apply(o, to, ORDER_ACTOR_DEVICE, job->cmd.staff_id, reason, job->now_ms, &ev, why,
                         sizeof(why)) != 0) {
         log_error("order %s: %s", o->id, why);
         return -1;
@@ -217,45 +191,45 @@ static int record_refusal(struct delivery_job *job, const char *what)
     /* A refusal names what it was about: the cylinder, else the order, else (a station
      * return, which names neither) the person who asked. Never "": the audit chain refuses an
      * empty subject, and the refusal would then come back as "retry later". */
-    const char *subject = job->cylinder_id[0] ? job->cylinder_id
-                          : job->order_id[0]  ? job->order_id
-                                              : job->staff_id;
+    const char *subject = job->cmd.cylinder_id[0] ? job->cmd.cylinder_id
+                          : job->cmd.order_id[0]  ? job->cmd.order_id
+                                                  : job->cmd.staff_id;
     return add_audit(job, "scan_refused", subject,
-                     json_pack("{s:s, s:s, s:s, s:s}", "action", what, "order_id", job->order_id,
-                               "refusal", job->refusal, "reason", job->why));
+                     json_pack("{s:s, s:s, s:s, s:s}", "action", what, "order_id",
+                               job->cmd.order_id, "refusal", job->refusal, "reason", job->why));
 }
 
 /* A refused hand-over or collection (action "hand_over", "collect_empty"): recorded as a
  * refusal and as a suspected roadside sale, alerted to the dispatchers. */
 static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v, const char *action)
 {
-    const struct lpg_staff *s = registry_staff(job->d->registry, job->staff_id);
+    const struct lpg_staff *s = registry_staff(job->d->registry, job->cmd.staff_id);
     job->alert = calloc(1, sizeof(*job->alert));
     if (job->alert == NULL || s == NULL || record_refusal(job, action) != 0)
         return -1;
     char msg[RULE_EVENT_MESSAGE_MAX];
     snprintf(msg, sizeof(msg), "suspected roadside sale: %s of %s refused (%s)", action,
-             job->cylinder_id, job->refusal);
+             job->cmd.cylinder_id, job->refusal);
     struct vehicle_fix fix = vehicle_fix_of(v);
     alerts_compliance(job->alert, "roadside_sale", s->enterprise_id, v ? v->id : "", s->id, fix.pos,
                       msg, job->now_ms);
-    return add_audit(job, "roadside_sale_suspected", job->cylinder_id,
-                     json_pack("{s:s, s:s, s:s}", "order_id", job->order_id, "vehicle_id",
+    return add_audit(job, "roadside_sale_suspected", job->cmd.cylinder_id,
+                     json_pack("{s:s, s:s, s:s}", "order_id", job->cmd.order_id, "vehicle_id",
                                v ? v->id : "", "alert_id", job->alert->id));
 }
 
 /* ---- scans ---- */
 
-static const char *action_name(Lpg__V1__CylinderScan__Action a)
+static const char *action_name(enum delivery_action a)
 {
     switch (a) {
-    case LPG__V1__CYLINDER_SCAN__ACTION__LOAD:
+    case DELIVERY_LOAD:
         return "load";
-    case LPG__V1__CYLINDER_SCAN__ACTION__HAND_OVER:
+    case DELIVERY_HAND_OVER:
         return "hand_over";
-    case LPG__V1__CYLINDER_SCAN__ACTION__COLLECT_EMPTY:
+    case DELIVERY_COLLECT_EMPTY:
         return "collect_empty";
-    case LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL:
+    case DELIVERY_RETURN_FULL:
         return "return_full";
     default:
         return "unknown";
@@ -277,7 +251,7 @@ static int scan_load(struct delivery_job *job, const struct lpg_staff *s,
     struct load_counts n = {0, 0};
     if (c == NULL) {
         job->refusal = "unknown_cylinder";
-        snprintf(job->why, sizeof(job->why), "no cylinder with code %s", job->cylinder_id);
+        snprintf(job->why, sizeof(job->why), "no cylinder with code %s", job->cmd.cylinder_id);
         return record_refusal(job, "load");
     }
     if (v && o) {
@@ -389,7 +363,7 @@ static int scan_return_full(struct delivery_job *job, const struct lpg_vehicle *
     } else if (c == NULL || c->status != LPG_CYL_LOADED || strcmp(c->vehicle_id, v->id) != 0) {
         job->refusal = "cylinder_not_on_vehicle";
         snprintf(job->why, sizeof(job->why), "cylinder %s is not loaded on your vehicle %s",
-                 job->cylinder_id, v->id);
+                 job->cmd.cylinder_id, v->id);
     }
     if (job->refusal)
         return record_refusal(job, "return_full");
@@ -412,22 +386,23 @@ static int scan_return_full(struct delivery_job *job, const struct lpg_vehicle *
 static int run_scan(struct delivery_job *job)
 {
     const struct registry *reg = job->d->registry;
-    const struct lpg_staff *s = registry_staff(reg, job->staff_id);
+    const struct lpg_staff *s = registry_staff(reg, job->cmd.staff_id);
     const struct lpg_vehicle *v =
         s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id) : NULL;
-    const struct lpg_order *o = job->order_id[0] ? registry_order(reg, job->order_id) : NULL;
-    const struct lpg_cylinder *c = registry_cylinder(reg, job->cylinder_id);
+    const struct lpg_order *o =
+        job->cmd.order_id[0] ? registry_order(reg, job->cmd.order_id) : NULL;
+    const struct lpg_cylinder *c = registry_cylinder(reg, job->cmd.cylinder_id);
     /* Another enterprise's order looks exactly like a missing one. */
     if (o && s && strcmp(o->enterprise_id, s->enterprise_id) != 0)
         o = NULL;
     if (s == NULL)
         return -1;
-    switch (job->action) {
-    case LPG__V1__CYLINDER_SCAN__ACTION__LOAD:
+    switch (job->cmd.action) {
+    case DELIVERY_LOAD:
         return scan_load(job, s, v, o, c);
-    case LPG__V1__CYLINDER_SCAN__ACTION__HAND_OVER:
+    case DELIVERY_HAND_OVER:
         return scan_hand_over(job, s, v, o, c);
-    case LPG__V1__CYLINDER_SCAN__ACTION__COLLECT_EMPTY:
+    case DELIVERY_COLLECT_EMPTY:
         return scan_collect(job, s, v, o, c);
     default:
         return scan_return_full(job, v, c);
@@ -441,27 +416,28 @@ static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
                             struct geo_point pos)
 {
     json_t *items = json_array();
-    for (size_t i = 0; items && i < job->n_items; i++) {
-        const struct checklist_item *it = safety_check_item(job->items[i].key);
-        json_array_append_new(items, json_pack("{s:s, s:s, s:b, s:o}", "item", job->items[i].key,
-                                               "result", check_result_name(job->items[i].result),
-                                               "required", safety_check_required(it, cu->kind),
-                                               "note", str_or_null(job->items[i].note)));
+    for (size_t i = 0; items && i < job->cmd.n_items; i++) {
+        const struct checklist_item *it = safety_check_item(job->cmd.items[i].key);
+        json_array_append_new(items,
+                              json_pack("{s:s, s:s, s:b, s:o}", "item", job->cmd.items[i].key,
+                                        "result", check_result_name(job->cmd.items[i].result),
+                                        "required", safety_check_required(it, cu->kind), "note",
+                                        str_or_null(job->cmd.items[i].note)));
     }
-    const struct lpg_staff *s = registry_staff(job->d->registry, job->staff_id);
+    const struct lpg_staff *s = registry_staff(job->d->registry, job->cmd.staff_id);
     /* The PIN itself is not kept: only that the customer confirmed with one. */
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, "
         "s:o, s:{s:f, s:f}}",
         "id", job->check_id, "enterprise_id", o->enterprise_id, "order_id", o->id, "order_kind",
-        lpg_order_kind_name(o->kind), "cylinder_id", str_or_null(job->cylinder_id), "customer_id",
-        cu->id, "customer_kind", lpg_customer_kind_name(cu->kind), "items", items, "passed",
-        verdict->passed, "findings", str_or_null(verdict->findings), "customer_name",
-        job->customer_name, "confirmation", job->signature_ref[0] ? "signature" : "pin",
-        "signature_ref", str_or_null(job->signature_ref), "staff_id", job->staff_id, "device_id",
-        job->device_id, "vehicle_id", str_or_null(s ? s->vehicle_id : ""), "time",
-        lpg_json_instant(job->device_time_ms ? job->device_time_ms : job->now_ms), "received_at",
-        lpg_json_instant(job->now_ms), "position", "lon", pos.lon, "lat", pos.lat);
+        lpg_order_kind_name(o->kind), "cylinder_id", str_or_null(job->cmd.cylinder_id),
+        "customer_id", cu->id, "customer_kind", lpg_customer_kind_name(cu->kind), "items", items,
+        "passed", verdict->passed, "findings", str_or_null(verdict->findings), "customer_name",
+        job->cmd.customer_name, "confirmation", job->cmd.signature_ref[0] ? "signature" : "pin",
+        "signature_ref", str_or_null(job->cmd.signature_ref), "staff_id", job->cmd.staff_id,
+        "device_id", job->cmd.device_id, "vehicle_id", str_or_null(s ? s->vehicle_id : ""), "time",
+        lpg_json_instant(job->cmd.device_time_ms ? job->cmd.device_time_ms : job->now_ms),
+        "received_at", lpg_json_instant(job->now_ms), "position", "lon", pos.lon, "lat", pos.lat);
 }
 
 /* Every cylinder of order o still at the customer goes back on the vehicle (not connected). */
@@ -498,10 +474,10 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
     snprintf(h->enterprise_id, sizeof(h->enterprise_id), "%s", o->enterprise_id);
     snprintf(h->customer_id, sizeof(h->customer_id), "%s", cu->id);
     snprintf(h->order_id, sizeof(h->order_id), "%s", o->id);
-    snprintf(h->cylinder_id, sizeof(h->cylinder_id), "%s", job->cylinder_id);
+    snprintf(h->cylinder_id, sizeof(h->cylinder_id), "%s", job->cmd.cylinder_id);
     snprintf(h->check_id, sizeof(h->check_id), "%s", job->check_id);
     snprintf(h->hazard, sizeof(h->hazard), "%s", verdict->findings);
-    snprintf(h->found_by, sizeof(h->found_by), "%s", job->staff_id);
+    snprintf(h->found_by, sizeof(h->found_by), "%s", job->cmd.staff_id);
     h->found_ms = h->created_ms = job->now_ms;
     snprintf(h->responsible, sizeof(h->responsible), "%s", cu->name);
     h->deadline_ms = job->now_ms + job->d->rectification_ms;
@@ -535,7 +511,7 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
     char msg[WHY_MAX];
     snprintf(msg, sizeof(msg), "safety check failed at customer %s: supply suspended (%s)", cu->id,
              id);
-    alerts_compliance(job->alert, "hazard", o->enterprise_id, o->vehicle_id, job->staff_id,
+    alerts_compliance(job->alert, "hazard", o->enterprise_id, o->vehicle_id, job->cmd.staff_id,
                       cu->location, msg, job->now_ms);
     return 0;
 }
@@ -568,7 +544,7 @@ static int close_notices(struct delivery_job *job, const struct lpg_order *o,
                 return -1;
             h->status = LPG_HAZARD_CLOSED;
             h->closed_ms = job->now_ms;
-            snprintf(h->closed_by, sizeof(h->closed_by), "%s", job->staff_id);
+            snprintf(h->closed_by, sizeof(h->closed_by), "%s", job->cmd.staff_id);
             snprintf(h->closing_check_id, sizeof(h->closing_check_id), "%s", job->check_id);
             snprintf(h->closing_order_id, sizeof(h->closing_order_id), "%s", o->id);
             if (add_audit(job, "hazard_notice_closed", h->id,
@@ -600,22 +576,22 @@ refuse_check(struct delivery_job *job, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(job->why, sizeof(job->why), fmt, ap);
     va_end(ap);
-    return record_refusal(job, job->kind == DR_CHECK     ? "safety_check"
-                               : job->kind == DR_CONFIRM ? "delivery_confirm"
-                                                         : "station_return");
+    return record_refusal(job, job->cmd.kind == DELIVERY_CHECK     ? "safety_check"
+                               : job->cmd.kind == DELIVERY_CONFIRM ? "delivery_confirm"
+                                                                   : "station_return");
 }
 
 static int run_check(struct delivery_job *job)
 {
     struct service *d = job->d;
     const struct registry *reg = d->registry;
-    const struct lpg_staff *s = registry_staff(reg, job->staff_id);
-    const struct lpg_order *o = registry_order(reg, job->order_id);
+    const struct lpg_staff *s = registry_staff(reg, job->cmd.staff_id);
+    const struct lpg_order *o = registry_order(reg, job->cmd.order_id);
     if (s == NULL)
         return -1;
     if (o == NULL || strcmp(o->staff_id, s->id) != 0)
         return refuse_check(job, "not_your_order", "order %s is not assigned to you",
-                            job->order_id);
+                            job->cmd.order_id);
     const struct lpg_customer *cu = registry_customer(reg, o->customer_id);
     const struct lpg_vehicle *v = s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id) : NULL;
     bool visit = o->kind == LPG_ORDER_REINSPECTION;
@@ -624,7 +600,7 @@ static int run_check(struct delivery_job *job)
         return refuse_check(job, "not_at_customer", "the customer of order %s no longer exists",
                             o->id);
     if (visit) {
-        if (job->cylinder_id[0])
+        if (job->cmd.cylinder_id[0])
             return refuse_check(job, "not_a_delivery",
                                 "order %s is a re-inspection visit: its check has no cylinder",
                                 o->id);
@@ -632,21 +608,22 @@ static int run_check(struct delivery_job *job)
             return refuse_check(job, "order_not_deliverable",
                                 "re-inspection %s must be accepted before its check", o->id);
     } else {
-        c = registry_cylinder(reg, job->cylinder_id);
+        c = registry_cylinder(reg, job->cmd.cylinder_id);
         if (o->state != LPG_ORDER_ARRIVED)
             return refuse_check(job, "order_not_deliverable",
                                 "order %s has no cylinder handed over yet", o->id);
         if (c == NULL || c->status != LPG_CYL_AT_CUSTOMER || strcmp(c->order_id, o->id) != 0)
             return refuse_check(job, "cylinder_not_handed_over",
-                                "cylinder %s was not handed over on this order", job->cylinder_id);
+                                "cylinder %s was not handed over on this order",
+                                job->cmd.cylinder_id);
         if (c->check_id[0])
             return refuse_check(job, "already_checked", "cylinder %s has its check already", c->id);
     }
     /* Where the check was made: the device's position, else the vehicle's newest fix. */
     struct vehicle_fix fix = vehicle_fix_of(v);
-    if (job->has_pos) {
+    if (job->cmd.has_pos) {
         fix.known = true;
-        fix.pos = job->pos;
+        fix.pos = job->cmd.pos;
         fix.time_ms = job->now_ms;
         fix.speed_cm_s = 0; /* a person on foot at the door */
     }
@@ -656,13 +633,13 @@ static int run_check(struct delivery_job *job)
         return record_refusal(job, "safety_check");
 
     struct check_answer answers[SAFETY_CHECK_ITEMS_MAX];
-    for (size_t i = 0; i < job->n_items; i++)
-        answers[i] =
-            (struct check_answer){job->items[i].key, job->items[i].result, job->items[i].note};
+    for (size_t i = 0; i < job->cmd.n_items; i++)
+        answers[i] = (struct check_answer){job->cmd.items[i].key, job->cmd.items[i].result,
+                                           job->cmd.items[i].note};
     struct check_verdict verdict;
     char why[WHY_MAX];
-    if (safety_check_evaluate(cu->kind, answers, job->n_items, job->customer_name,
-                              job->signature_ref, job->customer_pin, &verdict, why,
+    if (safety_check_evaluate(cu->kind, answers, job->cmd.n_items, job->cmd.customer_name,
+                              job->cmd.signature_ref, job->cmd.customer_pin, &verdict, why,
                               sizeof(why)) != 0)
         return refuse_check(job, "invalid_check", "%s", why);
 
@@ -673,8 +650,8 @@ static int run_check(struct delivery_job *job)
         return -1;
     if (add_audit(job, "safety_check", job->check_id,
                   json_pack("{s:s, s:s, s:o, s:b, s:o}", "order_id", o->id, "customer_id", cu->id,
-                            "cylinder_id", str_or_null(job->cylinder_id), "passed", verdict.passed,
-                            "findings", str_or_null(verdict.findings))) != 0)
+                            "cylinder_id", str_or_null(job->cmd.cylinder_id), "passed",
+                            verdict.passed, "findings", str_or_null(verdict.findings))) != 0)
         return -1;
     if (visit && oe->state == LPG_ORDER_ACCEPTED && order_move(job, oe, LPG_ORDER_ARRIVED, NULL))
         return -1;
@@ -705,10 +682,10 @@ static int run_check(struct delivery_job *job)
 static int run_confirm(struct delivery_job *job)
 {
     const struct registry *reg = job->d->registry;
-    const struct lpg_order *o = registry_order(reg, job->order_id);
-    if (o == NULL || strcmp(o->staff_id, job->staff_id) != 0)
+    const struct lpg_order *o = registry_order(reg, job->cmd.order_id);
+    if (o == NULL || strcmp(o->staff_id, job->cmd.staff_id) != 0)
         return refuse_check(job, "not_your_order", "order %s is not assigned to you",
-                            job->order_id);
+                            job->cmd.order_id);
     if (o->kind != LPG_ORDER_DELIVERY || o->state != LPG_ORDER_ARRIVED)
         return refuse_check(job, "order_not_deliverable",
                             "order %s has no cylinder handed over to confirm", o->id);
@@ -741,7 +718,7 @@ static int run_return(struct delivery_job *job)
 {
     struct service *d = job->d;
     const struct registry *reg = d->registry;
-    const struct lpg_staff *s = registry_staff(reg, job->staff_id);
+    const struct lpg_staff *s = registry_staff(reg, job->cmd.staff_id);
     const struct lpg_vehicle *v =
         s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id) : NULL;
     if (v == NULL)
@@ -819,9 +796,8 @@ static int run_return(struct delivery_job *job)
 
 /* ---- the job: decide, commit, answer ---- */
 
-static void job_end(struct delivery_job *job)
+static void job_free(struct delivery_job *job)
 {
-    handset_conn_release(job->c);
     changeset_discard(&job->cs);
     for (size_t i = 0; i < job->n_order_events; i++)
         free(job->order_events[i]);
@@ -833,33 +809,55 @@ static void job_end(struct delivery_job *job)
     free(job);
 }
 
-static void cancel_job(void *arg)
+/* Answers and frees the job. */
+static void job_end(struct delivery_job *job, const struct delivery_result *res)
 {
-    job_end(arg);
+    job->done(job->arg, res);
+    job_free(job);
 }
 
-static void send_reconciliation(struct delivery_job *job)
+static void cancel_job(void *arg)
 {
-    Lpg__V1__LoadReconciliation msg = LPG__V1__LOAD_RECONCILIATION__INIT;
+    struct delivery_result res = {.cancelled = true};
+    job_end(arg, &res);
+}
+
+static void job_store_failed(struct delivery_job *job, const char *err)
+{
+    struct delivery_result res = {.store_err = err ? err : "the store refused the change"};
+    job_end(job, &res);
+}
+
+static void answer(struct delivery_job *job)
+{
+    struct refusal r;
+    struct delivery_result res = {0};
+    if (job->refusal) {
+        /* The rule's stable code; the message quotes the input, truncated to the refusal's. */
+        refuse(&r, REFUSAL_RULE, job->refusal, NULL, "%s", job->why);
+        res.refusal = &r;
+        job_end(job, &res);
+        return;
+    }
+    if (job->cmd.kind != DELIVERY_RETURN) {
+        job_end(job, &res);
+        return;
+    }
     size_t n = json_array_size(job->rec_missing);
-    char **missing = calloc(n ? n : 1, sizeof(*missing));
+    const char **missing = calloc(n ? n : 1, sizeof(*missing));
     for (size_t i = 0; missing && i < n; i++)
-        missing[i] = (char *)json_string_value(json_array_get(job->rec_missing, i));
-    msg.has_ack_seq = job->has_req;
-    msg.ack_seq = job->req;
-    msg.has_loaded = msg.has_handed_over = msg.has_returned_full = msg.has_empties = 1;
-    msg.loaded = job->rec_loaded;
-    msg.handed_over = job->rec_handed;
-    msg.returned_full = job->rec_returned;
-    msg.empties = job->rec_empties;
-    msg.n_missing = missing ? n : 0;
-    msg.missing = missing;
-    msg.has_balanced = 1;
-    msg.balanced = n == 0 && job->rec_loaded == job->rec_handed + job->rec_returned;
-    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
-    env.body_case = LPG__V1__ENVELOPE__BODY_LOAD_RECONCILIATION;
-    env.load_reconciliation = &msg;
-    handset_conn_send(job->c, &env);
+        missing[i] = json_string_value(json_array_get(job->rec_missing, i));
+    struct delivery_reconciliation rec = {
+        .loaded = job->rec_loaded,
+        .handed_over = job->rec_handed,
+        .returned_full = job->rec_returned,
+        .empties = job->rec_empties,
+        .missing = missing,
+        .n_missing = missing ? n : 0,
+        .balanced = n == 0 && job->rec_loaded == job->rec_handed + job->rec_returned,
+    };
+    res.reconciliation = &rec;
+    job_end(job, &res);
     free(missing);
 }
 
@@ -868,8 +866,7 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
     struct delivery_job *job = arg;
     struct service *d = job->d;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        handset_conn_store_failed(job->c, err, job->has_req, job->req);
-        job_end(job);
+        job_store_failed(job, err);
         return;
     }
     if (changeset_apply(&job->cs, d->registry) != 0)
@@ -881,34 +878,30 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
     st->reconciliations += job->counted.reconciliations;
     st->reconciliation_mismatches += job->counted.reconciliation_mismatches;
     if (job->orders_changed)
-        dispatcher_order_changed(d, job->order_id);
+        dispatcher_order_changed(d, job->cmd.order_id);
     if (job->alert)
         alerts_raised(d, job->alert, NULL); /* the dispatchers'; the handset gets the refusal */
     if (job->suspension_changed)
         dispatcher_rematch(d);
     if (job->refusal) {
-        d->delivery_stats.scans_refused += job->kind == DR_SCAN;
+        d->delivery_stats.scans_refused += job->cmd.kind == DELIVERY_SCAN;
         log_info("%s refused for %s: %s (%s)",
-                 job->kind == DR_SCAN ? action_name(job->action) : "request", job->staff_id,
-                 job->refusal, job->why);
-        handset_conn_refuse(job->c, job->refusal, job->why, job->has_req, job->req);
-    } else if (job->kind == DR_RETURN) {
-        send_reconciliation(job);
-    } else {
-        d->delivery_stats.scans_accepted += job->kind == DR_SCAN;
-        handset_conn_ack(job->c, job->has_req, job->req);
+                 job->cmd.kind == DELIVERY_SCAN ? action_name(job->cmd.action) : "request",
+                 job->cmd.staff_id, job->refusal, job->why);
+    } else if (job->cmd.kind != DELIVERY_RETURN) {
+        d->delivery_stats.scans_accepted += job->cmd.kind == DELIVERY_SCAN;
     }
-    job_end(job);
+    answer(job);
 }
 
 /* Everything the job decided, in one transaction. */
 static int build_txn(struct delivery_job *job, struct store_txn *txn)
 {
     struct service *d = job->d;
-    const struct lpg_staff *s = registry_staff(d->registry, job->staff_id);
+    const struct lpg_staff *s = registry_staff(d->registry, job->cmd.staff_id);
     if (changeset_save(&job->cs, d->store, txn) != 0)
         return -1;
-    const struct lpg_order *o = changeset_find(&job->cs, RS_ORDER, job->order_id);
+    const struct lpg_order *o = changeset_find(&job->cs, RS_ORDER, job->cmd.order_id);
     for (size_t i = 0; i < job->n_order_events; i++)
         if (o == NULL || dispatcher_store_order_event(d, txn, o, job->order_events[i]) != 0)
             return -1;
@@ -931,7 +924,7 @@ static int build_txn(struct delivery_job *job, struct store_txn *txn)
         const char *cust = json_string_value(json_object_get(job->check, "customer_id"));
         snprintf(rel, sizeof(rel), "check:%s", job->check_id);
         store_key(d->store, k_check, sizeof(k_check), rel);
-        snprintf(rel, sizeof(rel), "order:%s:checks", job->order_id);
+        snprintf(rel, sizeof(rel), "order:%s:checks", job->cmd.order_id);
         store_key(d->store, k_order, sizeof(k_order), rel);
         snprintf(rel, sizeof(rel), "customer:%s:checks", cust ? cust : "");
         store_key(d->store, k_cust, sizeof(k_cust), rel);
@@ -951,7 +944,7 @@ static int build_txn(struct delivery_job *job, struct store_txn *txn)
         struct audit_entry ae = {
             .at_ms = job->now_ms,
             .kind = json_string_value(json_object_get(e, "kind")),
-            .actor = job->staff_id,
+            .actor = job->cmd.staff_id,
             .subject = json_string_value(json_object_get(e, "subject")),
             .enterprise = s ? s->enterprise_id : NULL,
             .data = json_object_get(e, "data"),
@@ -967,14 +960,14 @@ static void run_job(struct writer *w, void *arg)
     struct delivery_job *job = arg;
     job->now_ms = lpg_now_ms();
     int rc;
-    switch (job->kind) {
-    case DR_SCAN:
+    switch (job->cmd.kind) {
+    case DELIVERY_SCAN:
         rc = run_scan(job);
         break;
-    case DR_CHECK:
+    case DELIVERY_CHECK:
         rc = run_check(job);
         break;
-    case DR_CONFIRM:
+    case DELIVERY_CONFIRM:
         rc = run_confirm(job);
         break;
     default:
@@ -985,160 +978,35 @@ static void run_job(struct writer *w, void *arg)
     if (txn == NULL || build_txn(job, txn) != 0) {
         store_txn_free(txn);
         writer_finish(w);
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
-                           "the request could not be recorded (store or memory); nothing was "
-                           "changed, retry later",
-                           job->has_req, job->req, 0);
-        job_end(job);
+        struct refusal r;
+        refuse(&r, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
+               "the request could not be recorded (store or memory); nothing was changed, retry "
+               "later");
+        struct delivery_result res = {.refusal = &r};
+        job_end(job, &res);
         return;
     }
     const char *why;
-    if (writer_commit(w, txn, on_committed, job, &why) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "%s; nothing was recorded, retry later", why);
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
-                           0);
-        job_end(job);
-    }
+    if (writer_commit(w, txn, on_committed, job, &why) != 0)
+        job_store_failed(job, why);
 }
 
-/* ---- reading the request ---- */
-
-static int invalid(struct handset_conn *c, const Lpg__V1__Envelope *env, const char *msg)
-{
-    handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, msg, env->has_request_id,
-                       env->request_id, 0);
-    return 0;
-}
-
-/* Copies a proto2 string into a fixed field: absent is "", too long or not UTF-8 is refused. */
-static int take_text(char *out, size_t cap, const char *in)
-{
-    size_t n = in ? strlen(in) : 0;
-    if (n >= cap || (n && !lpg_utf8_valid(in, n)))
-        return -1;
-    memcpy(out, in ? in : "", n);
-    out[n] = '\0';
-    return 0;
-}
-
-static int take_position(struct delivery_job *job, bool has_lat, int32_t lat, bool has_lon,
-                         int32_t lon)
-{
-    if (!has_lat && !has_lon)
-        return 0;
-    if (!has_lat || !has_lon || lat < -900000000 || lat > 900000000 || lon < -1800000000 ||
-        lon > 1800000000)
-        return -1;
-    job->has_pos = true;
-    job->pos.lat = lat / 1e7;
-    job->pos.lon = lon / 1e7;
-    return 0;
-}
-
-static int read_check(struct delivery_job *job, const Lpg__V1__SafetyCheck *m, const char **err)
-{
-    if (m->n_items > SAFETY_CHECK_ITEMS_MAX) {
-        *err = "a safety check has at most 32 items";
-        return -1;
-    }
-    for (size_t i = 0; i < m->n_items; i++) {
-        const Lpg__V1__SafetyCheck__Item *it = m->items[i];
-        if (take_text(job->items[i].key, sizeof(job->items[i].key), it->item) != 0 ||
-            take_text(job->items[i].note, sizeof(job->items[i].note), it->note) != 0) {
-            *err = "an item key (at most 40 bytes) or note (at most 255 bytes, UTF-8) is invalid";
-            return -1;
-        }
-        job->items[i].result = it->has_result ? (enum check_result)it->result : CHECK_UNKNOWN;
-    }
-    job->n_items = m->n_items;
-    if (take_text(job->customer_name, sizeof(job->customer_name), m->customer_name) != 0 ||
-        take_text(job->signature_ref, sizeof(job->signature_ref), m->signature_ref) != 0 ||
-        take_text(job->customer_pin, sizeof(job->customer_pin), m->customer_pin) != 0) {
-        *err = "customer_name, signature_ref or customer_pin is too long or not UTF-8";
-        return -1;
-    }
-    if (take_position(job, m->has_lat_e7, m->lat_e7, m->has_lon_e7, m->lon_e7) != 0) {
-        *err = "lat_e7 and lon_e7 go together, within range";
-        return -1;
-    }
-    job->device_time_ms = m->has_time_ms ? (int64_t)m->time_ms : 0;
-    return 0;
-}
-
-int delivery_handle(struct service *d, struct handset_conn *c, const Lpg__V1__Envelope *env)
+int delivery_submit(struct service *d, const struct delivery_command *cmd, delivery_done_fn *done,
+                    void *arg, struct refusal *r)
 {
     struct delivery_job *job = calloc(1, sizeof(*job));
-    if (job == NULL) {
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
-                           env->has_request_id, env->request_id, 0);
-        return 0;
-    }
-    const char *order = NULL, *code = NULL, *err = NULL;
-    switch (env->body_case) {
-    case LPG__V1__ENVELOPE__BODY_CYLINDER_SCAN: {
-        const Lpg__V1__CylinderScan *m = env->cylinder_scan;
-        job->kind = DR_SCAN;
-        job->action = m->has_action ? m->action : LPG__V1__CYLINDER_SCAN__ACTION__ACTION_UNKNOWN;
-        order = m->order_id;
-        code = m->cylinder_code;
-        if (job->action < LPG__V1__CYLINDER_SCAN__ACTION__LOAD ||
-            job->action > LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL)
-            err = "action must be LOAD, HAND_OVER, COLLECT_EMPTY or RETURN_FULL";
-        else if (code == NULL || !lpg_id_valid(code))
-            err = "cylinder_code is required: 1..64 characters of [A-Za-z0-9_.-]";
-        else if (job->action != LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL &&
-                 (order == NULL || !lpg_id_valid(order)))
-            err = "order_id is required";
-        else if (take_position(job, m->has_lat_e7, m->lat_e7, m->has_lon_e7, m->lon_e7) != 0)
-            err = "lat_e7 and lon_e7 go together, within range";
-        job->device_time_ms = m->has_time_ms ? (int64_t)m->time_ms : 0;
-        break;
-    }
-    case LPG__V1__ENVELOPE__BODY_SAFETY_CHECK:
-        job->kind = DR_CHECK;
-        order = env->safety_check->order_id;
-        code = env->safety_check->cylinder_code;
-        if (order == NULL || !lpg_id_valid(order))
-            err = "order_id is required";
-        else if (code && code[0] && !lpg_id_valid(code))
-            err = "cylinder_code must be 1..64 characters of [A-Za-z0-9_.-]";
-        else
-            read_check(job, env->safety_check, &err);
-        break;
-    case LPG__V1__ENVELOPE__BODY_DELIVERY_CONFIRM:
-        job->kind = DR_CONFIRM;
-        order = env->delivery_confirm->order_id;
-        if (order == NULL || !lpg_id_valid(order))
-            err = "order_id is required";
-        break;
-    case LPG__V1__ENVELOPE__BODY_STATION_RETURN:
-        job->kind = DR_RETURN;
-        break;
-    default:
-        free(job);
-        return -1;
-    }
-    if (err) {
-        free(job);
-        return invalid(c, env, err);
-    }
+    if (job == NULL)
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     job->d = d;
-    job->c = c;
-    job->has_req = env->has_request_id;
-    job->req = env->request_id;
+    job->done = done;
+    job->arg = arg;
+    job->cmd = *cmd;
     job->cylinder_events = json_array();
     job->audit = json_array();
-    snprintf(job->staff_id, sizeof(job->staff_id), "%s", handset_conn_staff(c));
-    snprintf(job->device_id, sizeof(job->device_id), "%s", handset_conn_device(c));
-    snprintf(job->order_id, sizeof(job->order_id), "%s", order ? order : "");
-    snprintf(job->cylinder_id, sizeof(job->cylinder_id), "%s", code ? code : "");
-    handset_conn_hold(c); /* released when the job ends */
     if (job->cylinder_events == NULL || job->audit == NULL ||
         writer_submit(d->writer, run_job, cancel_job, job) != 0) {
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
-                           job->has_req, job->req, 0);
-        job_end(job);
+        job_free(job);
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
     return 0;
 }

@@ -3,10 +3,9 @@
 #include "app/dispatcher.h"
 #include "common/clock.h"
 
+#include "app/events.h"
 #include "store/audit_log.h"
 #include "store/entity.h"
-#include "handset/handset_dispatch.h"
-#include "http/live_feed.h"
 #include "common/log.h"
 #include "core/match.h"
 #include "core/model_json.h"
@@ -32,8 +31,17 @@ void dispatcher_order_changed(struct service *d, const char *order_id)
     const struct lpg_order *o = registry_order(d->registry, order_id);
     if (o == NULL)
         return;
-    handset_dispatch_notify_assigned(d, o);
-    live_feed_publish_order(d->feed, o);
+    struct service_event ev = {.kind = EV_ORDER_ASSIGNED,
+                               .enterprise_id = o->enterprise_id,
+                               .order_id = o->id,
+                               .staff_id = o->staff_id,
+                               .vehicle_id = o->vehicle_id,
+                               .order = o};
+    /* The assignee's handset hears of it first, then the dispatchers' feed (as before). */
+    if (o->state == LPG_ORDER_ASSIGNED)
+        event_bus_publish(d->bus, &ev);
+    ev.kind = EV_ORDER_CHANGED;
+    event_bus_publish(d->bus, &ev);
 }
 
 /* The audit kind of an order event: creation, a named transition, or the way back to created

@@ -36,8 +36,9 @@ const struct dispatcher_stats *dispatcher_stats(const struct service *d);
 int dispatcher_store_order_event(struct service *d, struct store_txn *txn,
                                  const struct lpg_order *o, const char *event_json);
 
-/* After a change of order `id` is committed and applied: pushes it to the assigned person's
- * handset when it is newly assigned, and publishes it on the dispatchers' live feed. */
+/* After a change of order `id` is committed and applied: publishes EV_ORDER_ASSIGNED when it
+ * is (still) assigned, for the assignee's handset, then EV_ORDER_CHANGED, for the dispatchers'
+ * live feed (events.h; the transports subscribe). */
 void dispatcher_order_changed(struct service *d, const char *order_id);
 
 #endif

@@ -25,7 +25,7 @@ enum refusal_kind {
 
 #define REFUSAL_CODE_MAX    48
 #define REFUSAL_FIELD_MAX   64
-#define REFUSAL_MESSAGE_MAX 256
+#define REFUSAL_MESSAGE_MAX 768 /* the longest passed through whole: order_rules.h's 767 */
 
 struct refusal {
     enum refusal_kind kind;

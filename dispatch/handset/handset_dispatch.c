@@ -4,20 +4,18 @@
  */
 #define LOG_TAG "handset"
 #include "handset/handset_dispatch.h"
+#include "handset/handset_delivery.h"
+#include "app/events.h"
+#include "app/orders.h"
 #include "common/clock.h"
 
 #include "store/accounts.h"
 #include "core/auth.h"
-#include "app/delivery.h"
-#include "app/dispatcher.h"
 #include "app/ingest.h"
 #include "common/log.h"
 #include "core/login_guard.h"
 #include "core/model_json.h"
-#include "core/order_fsm.h"
 #include "core/registry.h"
-#include "store/registry_store.h"
-#include "store/writer.h"
 
 #include "lpg/v1/envelope.pb-c.h"
 
@@ -26,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 /* Orders re-sent to a device at login, at most (more wait for the next login). */
@@ -156,6 +153,16 @@ void handset_dispatch_notify_assigned(struct service *d, const struct lpg_order 
         send_assigned(d, c, o);
 }
 
+static void on_order_assigned(void *arg, const struct service_event *ev)
+{
+    handset_dispatch_notify_assigned(arg, ev->order);
+}
+
+int handset_dispatch_watch(struct service *d)
+{
+    return event_bus_subscribe(d->bus, EV_ORDER_ASSIGNED, on_order_assigned, d);
+}
+
 struct staff_filter {
     const char *staff_id;
 };
@@ -185,162 +192,43 @@ static void session_opened(void *ctx, struct handset_conn *c)
         log_info("re-sent %zu unanswered assignments to %s", n, s->id);
 }
 
-/* ---- answers: accept, reject, duty ---- */
+/* ---- answers: accept, reject, duty (app/orders.h) ---- */
 
-enum answer { ANSWER_ACCEPT, ANSWER_REJECT, ANSWER_DUTY };
-
-struct answer_job {
-    struct service *d;
-    struct handset_conn *c; /* held until the job ends */
-    enum answer kind;
+/* A request waiting for its use case: the connection is held until the answer. */
+struct answer {
+    struct handset_conn *c;
     int has_req;
     uint64_t req;
-    char staff_id[LPG_ID_MAX + 1];
-    char order_id[LPG_ID_MAX + 1];
-    char reason[LPG_TEXT_MAX + 1];
-    bool on_duty;
-    struct lpg_order *order; /* new version (accept/reject) */
-    struct lpg_staff *staff; /* new version (duty) */
-    char *event;             /* JSON of the order's transition */
 };
 
-static void answer_job_end(struct answer_job *job)
+/* The use case's result in the protocol's form: Ack, or Error UNAVAILABLE (nothing recorded,
+ * or the store's outcome) or REFUSED with the reason. */
+static void on_answered(void *arg, const struct orders_result *res)
 {
-    handset_conn_release(job->c);
-    free(job->order);
-    free(job->staff);
-    free(job->event);
-    free(job);
-}
-
-static void cancel_answer(void *arg)
-{
-    answer_job_end(arg);
-}
-
-static void refuse(struct writer *w, struct answer_job *job, const char *msg)
-{
-    writer_finish(w);
-    handset_conn_error(job->c, LPG__V1__ERROR__CODE__REFUSED, msg, job->has_req, job->req, 0);
-    answer_job_end(job);
-}
-
-static void on_answer_committed(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct answer_job *job = arg;
-    struct service *d = job->d;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        handset_conn_store_failed(job->c, err, job->has_req, job->req);
-        answer_job_end(job);
-        return;
-    }
-    if (job->order) {
-        log_info("order %s %s by %s", job->order->id,
-                 job->kind == ANSWER_ACCEPT ? "accepted" : "rejected", job->staff_id);
-        char id[LPG_ID_MAX + 1];
-        snprintf(id, sizeof(id), "%s", job->order->id);
-        registry_put_order(d->registry, job->order);
-        job->order = NULL;
-        dispatcher_order_changed(d, id);
-    }
-    if (job->staff) {
-        log_info("%s is %s duty", job->staff_id, job->staff->on_duty ? "on" : "off");
-        registry_put_staff(d->registry, job->staff);
-        job->staff = NULL;
-    }
-    handset_conn_ack(job->c, job->has_req, job->req);
-    /* A rejected order waits for someone else; someone coming on duty may take waiting ones. */
-    if (job->kind != ANSWER_ACCEPT)
-        dispatcher_rematch(d);
-    answer_job_end(job);
-}
-
-static void run_answer(struct writer *w, void *arg)
-{
-    struct answer_job *job = arg;
-    struct service *d = job->d;
-    int64_t now = lpg_now_ms();
-    char why[300];
-    struct store_txn *txn = NULL;
-
-    if (job->kind == ANSWER_DUTY) {
-        const struct lpg_staff *cur = registry_staff(d->registry, job->staff_id);
-        if (cur == NULL) {
-            refuse(w, job, "your staff record no longer exists");
-            return;
-        }
-        job->staff = lpg_staff_dup(cur);
-        if (job->staff == NULL) {
-            refuse(w, job, "out of memory");
-            return;
-        }
-        job->staff->on_duty = job->on_duty;
-    } else {
-        const struct lpg_order *cur = registry_order(d->registry, job->order_id);
-        if (cur == NULL || strcmp(cur->staff_id, job->staff_id) != 0) {
-            snprintf(why, sizeof(why), "order %s is not assigned to you", job->order_id);
-            refuse(w, job, why);
-            return;
-        }
-        job->order = lpg_order_dup(cur);
-        if (job->order == NULL) {
-            refuse(w, job, "out of memory");
-            return;
-        }
-        enum lpg_order_state to =
-            job->kind == ANSWER_ACCEPT ? LPG_ORDER_ACCEPTED : LPG_ORDER_CREATED;
-        struct order_event ev;
-        if (order_fsm_apply(job->order, to, ORDER_ACTOR_DEVICE, job->staff_id,
-                            job->kind == ANSWER_REJECT ? job->reason : NULL, now, &ev, why,
-                            sizeof(why)) != 0) {
-            refuse(w, job, why);
-            return;
-        }
-        if (job->kind == ANSWER_REJECT)
-            lpg_order_add_rejection(job->order, job->staff_id);
-        json_t *j = lpg_json_from_order_event(&ev);
-        job->event = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        if (job->event == NULL) {
-            refuse(w, job, "the order's history entry could not be written");
-            return;
-        }
-    }
-    txn = store_txn_new();
-    json_t *rec = job->order ? lpg_json_from_order(job->order) : lpg_json_from_staff(job->staff);
-    char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
-    json_decref(rec);
-    int rc = txn && text ? registry_store_save(d->store, txn, job->order ? RS_ORDER : RS_STAFF,
-                                               job->order ? job->order->id : job->staff->id, text,
-                                               strlen(text))
-                         : -1;
-    free(text);
-    if (rc == 0 && job->order)
-        rc = job->event ? dispatcher_store_order_event(d, txn, job->order, job->event) : -1;
-    if (rc != 0) {
-        store_txn_free(txn);
-        writer_finish(w);
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
+    struct answer *a = arg;
+    if (res->cancelled) {
+        /* shutting down: nothing to answer */
+    } else if (res->store_err) {
+        handset_conn_store_failed(a->c, res->store_err, a->has_req, a->req);
+    } else if (res->refusal && res->refusal->kind == REFUSAL_UNAVAILABLE) {
+        handset_conn_error(a->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
                            "the change could not be recorded (audit record unavailable or out "
                            "of memory); nothing was recorded, retry later",
-                           job->has_req, job->req, 0);
-        answer_job_end(job);
-        return;
+                           a->has_req, a->req, 0);
+    } else if (res->refusal) {
+        handset_conn_error(a->c, LPG__V1__ERROR__CODE__REFUSED, res->refusal->message, a->has_req,
+                           a->req, 0);
+    } else {
+        handset_conn_ack(a->c, a->has_req, a->req);
     }
-    const char *fail;
-    if (writer_commit(w, txn, on_answer_committed, job, &fail) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "%s; nothing was recorded, retry later", fail);
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
-                           0);
-        answer_job_end(job);
-    }
+    handset_conn_release(a->c);
+    free(a);
 }
 
 static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
     struct service *d = ctx;
-    enum answer kind;
+    enum orders_op op;
     const char *order_id = NULL, *reason = NULL;
     bool on_duty = false;
     switch (env->body_case) {
@@ -348,16 +236,16 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
         ingest_position_batch(d, c, env);
         return 0;
     case LPG__V1__ENVELOPE__BODY_ORDER_ACCEPT:
-        kind = ANSWER_ACCEPT;
+        op = ORDERS_ACCEPT;
         order_id = env->order_accept->order_id;
         break;
     case LPG__V1__ENVELOPE__BODY_ORDER_REJECT:
-        kind = ANSWER_REJECT;
+        op = ORDERS_REJECT;
         order_id = env->order_reject->order_id;
         reason = env->order_reject->reason;
         break;
     case LPG__V1__ENVELOPE__BODY_DUTY_CHANGE:
-        kind = ANSWER_DUTY;
+        op = ORDERS_DUTY;
         if (!env->duty_change->has_on_duty) {
             handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT,
                                "DutyChange.on_duty is required", env->has_request_id,
@@ -367,14 +255,14 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
         on_duty = env->duty_change->on_duty;
         break;
     default:
-        return delivery_handle(d, c, env); /* scans, checks, confirmation, station return */
+        return handset_delivery_handle(d, c, env); /* scans, checks, confirmation, return */
     }
-    if (kind != ANSWER_DUTY && (order_id == NULL || !lpg_id_valid(order_id))) {
+    if (op != ORDERS_DUTY && (order_id == NULL || !lpg_id_valid(order_id))) {
         handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "order_id is required",
                            env->has_request_id, env->request_id, 0);
         return 0;
     }
-    if (kind == ANSWER_REJECT && (reason == NULL || reason[0] == '\0')) {
+    if (op == ORDERS_REJECT && (reason == NULL || reason[0] == '\0')) {
         handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, "a rejection needs a reason",
                            env->has_request_id, env->request_id, 0);
         return 0;
@@ -388,26 +276,29 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
                            env->request_id, 0);
         return 0;
     }
-    struct answer_job *job = calloc(1, sizeof(*job));
-    if (job == NULL) {
+    struct answer *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
         handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
                            env->has_request_id, env->request_id, 0);
         return 0;
     }
-    job->d = d;
-    job->c = c;
-    job->kind = kind;
-    job->has_req = env->has_request_id;
-    job->req = env->request_id;
-    job->on_duty = on_duty;
-    snprintf(job->staff_id, sizeof(job->staff_id), "%s", handset_conn_staff(c));
-    snprintf(job->order_id, sizeof(job->order_id), "%s", order_id ? order_id : "");
-    snprintf(job->reason, sizeof(job->reason), "%s", reason ? reason : "");
-    handset_conn_hold(c); /* released when the job ends */
-    if (writer_submit(d->writer, run_answer, cancel_answer, job) != 0) {
+    a->c = c;
+    a->has_req = env->has_request_id;
+    a->req = env->request_id;
+    struct orders_request req = {
+        .op = op,
+        .staff_id = handset_conn_staff(c),
+        .order_id = order_id,
+        .reason = reason,
+        .on_duty = on_duty,
+    };
+    struct refusal r;
+    handset_conn_hold(c); /* released with the answer */
+    if (orders_submit(d, &req, on_answered, a, &r) != 0) {
         handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
-                           job->has_req, job->req, 0);
-        answer_job_end(job);
+                           a->has_req, a->req, 0);
+        handset_conn_release(c);
+        free(a);
     }
     return 0;
 }

@@ -1,7 +1,8 @@
 /* handset_dispatch.h -- the delivery person's side of dispatch over the handset protocol:
  * device login with its credential, OrderAssigned pushed on assignment and re-sent at every
  * login until answered, OrderAccept / OrderReject, and DutyChange. Implements the handset
- * server's hooks (handset_server.h) on top of the registry, the writer and the dispatcher.
+ * server's hooks (handset_server.h) on top of the registry and the order use cases
+ * (app/orders.h); assignments reach the handsets through the event bus (handset_dispatch_watch).
  */
 #ifndef LPG_HANDSET_DISPATCH_H
 #define LPG_HANDSET_DISPATCH_H
@@ -14,5 +15,8 @@ extern const struct handset_hooks handset_dispatch_hooks; /* ctx: struct service
 
 /* Tells the person's device, if connected, that order o is assigned to them. */
 void handset_dispatch_notify_assigned(struct service *d, const struct lpg_order *o);
+/* Subscribes the handsets to the service's assignments (EV_ORDER_ASSIGNED, app/events.h): each
+ * is pushed as by handset_dispatch_notify_assigned. 0, or -1 when the bus is full. */
+int handset_dispatch_watch(struct service *d);
 
 #endif

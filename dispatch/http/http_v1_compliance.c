@@ -12,21 +12,20 @@
  *
  * Cylinders themselves are listed, created and patched by the registry handlers
  * (http_v1_registry.c); their movements (status, vehicle, customer, order) are never edited:
- * handsets scan them (delivery.c) and the station records its events here. Every station
- * event goes into the cylinder's history and the audit log in the same transaction.
+ * handsets scan them (app/delivery.c) and the station records its events here (the state
+ * machine is app/stations.c). Every station event goes into the cylinder's history and the
+ * audit log in the same transaction.
  */
 #define LOG_TAG "http"
 #include "http/http_v1.h"
 
-#include "store/audit_log.h"
 #include "common/clock.h"
-#include "app/delivery.h"
-#include "core/delivery_rules.h"
+#include "app/stations.h"
+#include "http/http_refusal.h"
 #include "store/entity.h"
 #include "common/log.h"
 #include "core/registry.h"
 #include "store/registry_store.h"
-#include "store/writer.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -66,155 +65,18 @@ static void handle_history(struct http_call *call, void *ctx)
 
 /* ---- station events ---- */
 
-/* What a station event does: from which statuses, to which. */
-static const struct station_event {
-    const char *name;
-    unsigned from; /* bit per enum lpg_cylinder_status */
-    enum lpg_cylinder_status to;
-} station_events[] = {
-    {"filled", 1u << LPG_CYL_RETURNED_EMPTY, LPG_CYL_IN_STOCK},
-    {"due_inspection", 1u << LPG_CYL_IN_STOCK | 1u << LPG_CYL_RETURNED_EMPTY,
-     LPG_CYL_DUE_INSPECTION},
-    {"sent_for_inspection",
-     1u << LPG_CYL_IN_STOCK | 1u << LPG_CYL_RETURNED_EMPTY | 1u << LPG_CYL_DUE_INSPECTION,
-     LPG_CYL_SENT_INSPECTION},
-    {"inspected", 1u << LPG_CYL_SENT_INSPECTION, LPG_CYL_RETURNED_EMPTY},
-    /* A cylinder on a vehicle or at a customer is not at the station to be scrapped. */
-    {"scrapped",
-     1u << LPG_CYL_IN_STOCK | 1u << LPG_CYL_RETURNED_EMPTY | 1u << LPG_CYL_DUE_INSPECTION |
-         1u << LPG_CYL_SENT_INSPECTION | 1u << LPG_CYL_LOST,
-     LPG_CYL_SCRAPPED},
-    {"lost", ~(1u << LPG_CYL_SCRAPPED | 1u << LPG_CYL_LOST), LPG_CYL_LOST},
-};
-#define N_STATION_EVENTS (sizeof(station_events) / sizeof(station_events[0]))
-
-struct event_job {
-    struct service *d;
-    struct http_call *call;
-    struct auth_principal principal;
-    char id[LPG_ID_MAX + 1];
-    const struct station_event *ev;
-    char note[LPG_TEXT_MAX + 1];
-    int32_t next_inspection_day; /* inspected: required */
-    int32_t service_life_years;  /* inspected: optional extension; 0 = unchanged */
-    struct changeset cs;
-    char *history; /* the life event, JSON */
-};
-
-static void event_job_free(struct event_job *job)
+/* The use case's answer (app/stations.h): the cylinder, or the refusal's HTTP form. */
+static void on_event_done(void *arg, const struct station_result *res)
 {
-    changeset_discard(&job->cs);
-    free(job->history);
-    free(job);
-}
-
-static void cancel_event(void *arg)
-{
-    event_job_free(arg);
-}
-
-static void on_event_committed(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct event_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(job->call, err ? err : "the store refused the change");
-        event_job_free(job);
-        return;
-    }
-    json_t *out = lpg_json_from_cylinder(job->cs.items[0].entity);
-    changeset_apply(&job->cs, job->d->registry);
-    log_info("cylinder %s %s by %s", job->id, job->ev->name, job->principal.user);
-    http_reply_json(job->call, 200, out);
-    event_job_free(job);
-}
-
-static void event_refuse(struct writer *w, struct event_job *job, int status, const char *code,
-                         const char *msg, const char *field)
-{
-    writer_finish(w);
-    http_reply_error(job->call, status, code, msg, field);
-    event_job_free(job);
-}
-
-static void run_event(struct writer *w, void *arg)
-{
-    struct event_job *job = arg;
-    struct service *d = job->d;
-    int64_t now = lpg_now_ms();
-    const struct lpg_cylinder *cur = registry_cylinder(d->registry, job->id);
-    char msg[300];
-    if (cur == NULL || v1_hidden(&job->principal, cur->enterprise_id)) {
-        snprintf(msg, sizeof(msg), "no cylinder with code %s", job->id);
-        event_refuse(w, job, 404, "not_found", msg, NULL);
-        return;
-    }
-    if (v1_allow(job->call, d, &job->principal, AUTH_WRITE, cur->enterprise_id) != 0) {
-        writer_finish(w);
-        event_job_free(job);
-        return;
-    }
-    if ((job->ev->from & (1u << cur->status)) == 0) {
-        snprintf(msg, sizeof(msg), "cylinder %s is %s: it cannot be %s", cur->id,
-                 lpg_cylinder_status_name(cur->status), job->ev->name);
-        event_refuse(w, job, 409, "illegal_transition", msg, "event");
-        return;
-    }
-    const struct lpg_enterprise *e = registry_enterprise(d->registry, cur->enterprise_id);
-    int32_t today = lpg_local_day(now, e ? e->utc_offset_min : 480);
-    struct lpg_cylinder *c = lpg_cylinder_dup(cur);
-    if (c == NULL || changeset_add(&job->cs, RS_CYLINDER, c) != 0) {
-        event_refuse(w, job, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    if (job->ev->to == LPG_CYL_RETURNED_EMPTY) { /* inspected */
-        if (job->next_inspection_day <= today) {
-            event_refuse(w, job, 400, "invalid_field", "next_inspection must be a date after today",
-                         "next_inspection");
-            return;
-        }
-        c->last_inspection_day = today;
-        c->next_inspection_day = job->next_inspection_day;
-        if (job->service_life_years)
-            c->service_life_years = job->service_life_years;
-    }
-    c->status = job->ev->to;
-    c->vehicle_id[0] = c->customer_id[0] = c->order_id[0] = c->check_id[0] = '\0';
-    c->updated_ms = now;
-    /* A cylinder filled for delivery must be deliverable: filling an overdue one is refused. */
-    char why[300];
-    if (c->status == LPG_CYL_IN_STOCK &&
-        cylinder_unusable(c, c->enterprise_id, today, &d->delivery_cfg, why, sizeof(why))) {
-        event_refuse(w, job, 409, "cylinder_unusable", why, "event");
-        return;
-    }
-    json_t *hist = delivery_cylinder_event(now, job->ev->name, job->principal.user, c,
-                                           job->note[0] ? job->note : NULL);
-    job->history = hist ? json_dumps(hist, JSON_COMPACT) : NULL;
-    char kind[48];
-    snprintf(kind, sizeof(kind), "cylinder_%s", job->ev->name);
-    struct audit_entry ae = {now, kind, job->principal.user, c->id, c->enterprise_id, hist};
-    struct store_txn *txn = store_txn_new();
-    const char *fail = "out of memory";
-    int rc = txn && job->history ? changeset_save(&job->cs, d->store, txn) : -1;
-    if (rc == 0)
-        rc =
-            registry_store_cylinder_event(d->store, txn, c->id, job->history, strlen(job->history));
-    if (rc == 0 && audit_log_append(d->audit, txn, &ae) != 0) {
-        rc = -1;
-        fail = "the audit record is unavailable";
-    }
-    json_decref(hist);
-    if (rc != 0) {
-        store_txn_free(txn);
-        writer_finish(w);
-        v1_reply_store_refused(job->call, fail);
-        event_job_free(job);
-        return;
-    }
-    if (writer_commit(w, txn, on_event_committed, job, &fail) != 0) {
-        v1_reply_store_refused(job->call, fail);
-        event_job_free(job);
-    }
+    struct http_call *call = arg;
+    if (res->cancelled)
+        return; /* shutting down: the server ends the call */
+    if (res->store_err)
+        v1_reply_store_refused(call, res->store_err);
+    else if (res->refusal)
+        http_reply_refusal(call, res->refusal);
+    else
+        http_reply_json(call, 200, lpg_json_from_cylinder(res->cylinder));
 }
 
 static void handle_event(struct http_call *call, void *ctx)
@@ -228,44 +90,35 @@ static void handle_event(struct http_call *call, void *ctx)
         return;
     static const char *const allowed[] = {"event", "note", "next_inspection", "service_life_years",
                                           NULL};
-    struct event_job *job = NULL;
     const char *name = json_string_value(json_object_get(body, "event"));
     const char *note = json_string_value(json_object_get(body, "note"));
     const char *next = json_string_value(json_object_get(body, "next_inspection"));
     json_t *life = json_object_get(body, "service_life_years");
-    const struct station_event *ev = NULL;
-    for (size_t i = 0; name && i < N_STATION_EVENTS; i++)
-        if (strcmp(station_events[i].name, name) == 0)
-            ev = &station_events[i];
+    const struct station_event *ev = station_event_find(name);
+    struct station_request req = {.user = p, .event = ev, .note = note};
+    struct refusal r;
     if (v1_only_fields(call, body, allowed) != 0)
         goto done;
     if (ev == NULL) {
-        http_reply_error(call, 400, name ? "invalid_field" : "missing_field",
-                         "event is one of filled, due_inspection, sent_for_inspection, "
-                         "inspected, scrapped, lost",
-                         "event");
+        char msg[160];
+        snprintf(msg, sizeof(msg), "event is one of %s", station_event_names());
+        http_reply_error(call, 400, name ? "invalid_field" : "missing_field", msg, "event");
         goto done;
     }
     if (note && (strlen(note) > LPG_TEXT_MAX || !lpg_utf8_valid(note, strlen(note)))) {
         http_reply_error(call, 400, "invalid_field", "note is UTF-8 of at most 255 bytes", "note");
         goto done;
     }
-    job = calloc(1, sizeof(*job));
-    if (job == NULL) {
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        goto done;
-    }
-    job->next_inspection_day = LPG_DAY_NONE;
-    if (ev->to == LPG_CYL_RETURNED_EMPTY &&
-        (next == NULL || lpg_day_parse(next, &job->next_inspection_day) != 0)) {
+    bool inspection = station_event_is_inspection(ev);
+    req.next_inspection_day = LPG_DAY_NONE;
+    if (inspection && (next == NULL || lpg_day_parse(next, &req.next_inspection_day) != 0)) {
         http_reply_error(call, 400, next ? "invalid_field" : "missing_field",
                          "an inspection records the next inspection date, YYYY-MM-DD",
                          "next_inspection");
         goto done;
     }
     if (life && (!json_is_integer(life) || json_integer_value(life) < 1 ||
-                 json_integer_value(life) > d->delivery_cfg.max_life_years ||
-                 ev->to != LPG_CYL_RETURNED_EMPTY)) {
+                 json_integer_value(life) > d->delivery_cfg.max_life_years || !inspection)) {
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "service_life_years (an inspection's extension) is 1..%d (cylinder_max_life)",
@@ -273,20 +126,11 @@ static void handle_event(struct http_call *call, void *ctx)
         http_reply_error(call, 400, "invalid_field", msg, "service_life_years");
         goto done;
     }
-    job->d = d;
-    job->call = call;
-    job->principal = *p;
-    job->ev = ev;
-    job->service_life_years = life ? (int32_t)json_integer_value(life) : 0;
-    snprintf(job->id, sizeof(job->id), "%s", http_call_param(call, "id"));
-    snprintf(job->note, sizeof(job->note), "%s", note ? note : "");
-    if (writer_submit(d->writer, run_event, cancel_event, job) != 0) {
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        goto done;
-    }
-    job = NULL; /* the writer owns it */
+    req.service_life_years = life ? (int32_t)json_integer_value(life) : 0;
+    req.cylinder_id = http_call_param(call, "id");
+    if (stations_submit(d, &req, on_event_done, call, &r) != 0)
+        http_reply_refusal(call, &r);
 done:
-    free(job);
     json_decref(body);
 }
 

@@ -1,6 +1,7 @@
 /* live_feed.c -- server-sent events of order changes (live_feed.h). */
 #define LOG_TAG "feed"
 #include "http/live_feed.h"
+#include "app/events.h"
 
 #include "common/log.h"
 #include "core/model_json.h"
@@ -174,6 +175,16 @@ void live_feed_publish_order(struct live_feed *f, const struct lpg_order *o)
         return;
     }
     live_feed_publish(f, o->enterprise_id, "order", data);
+}
+
+static void on_order_changed(void *arg, const struct service_event *ev)
+{
+    live_feed_publish_order(arg, ev->order);
+}
+
+int live_feed_watch_orders(struct live_feed *f, struct event_bus *bus)
+{
+    return event_bus_subscribe(bus, EV_ORDER_CHANGED, on_order_changed, f);
 }
 
 void live_feed_subscribe(struct live_feed *f, struct http_call *call,

@@ -36,6 +36,10 @@ void live_feed_close_all(struct live_feed *feed);
 
 /* Publishes the new state of an order to the streams allowed to see it. */
 void live_feed_publish_order(struct live_feed *feed, const struct lpg_order *o);
+struct event_bus;
+/* Subscribes the feed to the service's order changes (EV_ORDER_CHANGED, app/events.h), which it
+ * publishes like live_feed_publish_order. 0, or -1 when the bus is full (a wiring error). */
+int live_feed_watch_orders(struct live_feed *feed, struct event_bus *bus);
 /* Publishes an event of type `event` (an SSE event name: "alert", ...) with `data` (stolen)
  * to the streams of `enterprise_id`. */
 void live_feed_publish(struct live_feed *feed, const char *enterprise_id, const char *event,

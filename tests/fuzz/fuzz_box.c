@@ -160,7 +160,8 @@ void fuzz_box_init(struct service *d, int with_handset)
     d->feed = live_feed_new(d->base);
     d->audit = audit_log_new(d->store);
     if (d->writer == NULL || d->bus == NULL || d->feed == NULL || d->audit == NULL ||
-        ingest_init(d) != 0)
+        ingest_init(d) != 0 || live_feed_watch_orders(d->feed, d->bus) != 0 ||
+        handset_dispatch_watch(d) != 0)
         abort();
 
     /* The audit head is read like at start (it answers from the fake store: empty chain). */

@@ -1,0 +1,426 @@
+/* orders.c -- the order use cases (orders.h): decide against the registry, commit the order
+ * with its history and audit entries in one transaction, then update the registry, publish
+ * and answer. The one implementation of every order transition a person or a user asks for.
+ */
+#define LOG_TAG "orders"
+#include "app/orders.h"
+
+#include "app/dispatcher.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "core/match.h"
+#include "core/model_json.h"
+#include "core/order_fsm.h"
+#include "core/order_rules.h"
+#include "core/registry.h"
+#include "store/registry_store.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/rand.h>
+
+#define ORDERS_EVENTS_MAX 2 /* transitions one request makes (created, then assigned) */
+
+struct orders_job {
+    struct service *s;
+    orders_done_fn *done;
+    void *arg;
+    enum orders_op op;
+    bool by_user;
+    struct auth_principal user;
+    char staff_id[LPG_ID_MAX + 1]; /* the device's person */
+    char order_id[LPG_ID_MAX + 1];
+    char *assignee; /* owned; NULL when absent */
+    char *reason;   /* owned; NULL when absent */
+    json_t *body;   /* CREATE: owned reference */
+    bool on_duty;
+    struct lpg_order *order;         /* the new version (owned until committed) */
+    struct lpg_staff *staff;         /* DUTY: the new version */
+    char *events[ORDERS_EVENTS_MAX]; /* JSON of the transitions this write makes */
+    size_t n_events;
+    struct refusal refusal;
+};
+
+static void job_free(struct orders_job *job)
+{
+    free(job->order);
+    free(job->staff);
+    for (size_t i = 0; i < job->n_events; i++)
+        free(job->events[i]);
+    free(job->assignee);
+    free(job->reason);
+    json_decref(job->body);
+    free(job);
+}
+
+/* Answers and frees the job. */
+static void job_end(struct orders_job *job, const struct orders_result *res)
+{
+    job->done(job->arg, res);
+    job_free(job);
+}
+
+static void job_refused(struct orders_job *job)
+{
+    struct orders_result res = {.refusal = &job->refusal};
+    job_end(job, &res);
+}
+
+static void job_store_failed(struct orders_job *job, const char *err)
+{
+    struct orders_result res = {.store_err = err ? err : "the store refused the change"};
+    job_end(job, &res);
+}
+
+/* A refusal decided in the writer's turn: nothing was written. Returns -1. */
+__attribute__((format(printf, 6, 7))) static int
+refuse_job(struct writer *w, struct orders_job *job, enum refusal_kind kind, const char *code,
+           const char *field, const char *fmt, ...)
+{
+    struct refusal *r = &job->refusal;
+    r->kind = kind;
+    snprintf(r->code, sizeof(r->code), "%s", code);
+    snprintf(r->field, sizeof(r->field), "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof(r->message), fmt, ap);
+    va_end(ap);
+    writer_finish(w);
+    job_refused(job);
+    return -1;
+}
+
+static int out_of_memory(struct writer *w, struct orders_job *job)
+{
+    return refuse_job(w, job, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+}
+
+static int add_event(struct orders_job *job, const struct order_event *ev)
+{
+    json_t *j = lpg_json_from_order_event(ev);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL || job->n_events == ORDERS_EVENTS_MAX) {
+        free(text);
+        return -1;
+    }
+    job->events[job->n_events++] = text;
+    return 0;
+}
+
+/* ---- after the commit ---- */
+
+static void on_committed(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct orders_job *job = arg;
+    struct service *s = job->s;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        job_store_failed(job, err);
+        return;
+    }
+    struct orders_result res = {0};
+    bool rematch;
+    if (job->op == ORDERS_DUTY) {
+        log_info("%s is %s duty", job->staff_id, job->staff->on_duty ? "on" : "off");
+        /* The registry takes a copy: the job's version is the answer's. */
+        struct lpg_staff *put = lpg_staff_dup(job->staff);
+        if (put == NULL || registry_put_staff(s->registry, put) != 0)
+            log_error("out of memory applying a staff record to the registry");
+        res.staff = job->staff;
+        rematch = true; /* someone coming on duty may take waiting orders */
+    } else {
+        struct lpg_order *o = job->order;
+        if (job->by_user)
+            log_info("order %s: %s%s%s", o->id, lpg_order_state_name(o->state),
+                     o->staff_id[0] ? " to " : (o->reason[0] ? ": " : ""),
+                     o->staff_id[0] ? o->staff_id : o->reason);
+        else
+            log_info("order %s %s by %s", o->id, job->op == ORDERS_ACCEPT ? "accepted" : "rejected",
+                     job->staff_id);
+        struct lpg_order *put = lpg_order_dup(o);
+        if (put == NULL || registry_put_order(s->registry, put) != 0)
+            log_error("out of memory applying an order to the registry");
+        else
+            dispatcher_order_changed(s, o->id);
+        res.order = o;
+        res.created = job->op == ORDERS_CREATE;
+        /* An order leaving a person (rejected, unassigned, cancelled, failed) frees capacity
+         * for others; a new one was matched already, an accepted one stays. */
+        rematch =
+            job->op != ORDERS_CREATE && job->op != ORDERS_ACCEPT && o->state != LPG_ORDER_ASSIGNED;
+    }
+    job->done(job->arg, &res);
+    if (rematch)
+        dispatcher_rematch(s);
+    job_free(job);
+}
+
+/* ---- deciding ---- */
+
+/* Creation: the rules, then an immediate match. */
+static int prepare_create(struct writer *w, struct orders_job *job, int64_t now)
+{
+    struct service *s = job->s;
+    struct lpg_json_error err;
+    memset(&err, 0, sizeof(err));
+    job->order = calloc(1, sizeof(*job->order));
+    if (job->order == NULL)
+        return out_of_memory(w, job);
+    if (lpg_json_to_order(job->body, job->order, &err) != 0) {
+        bool internal = err.code && strcmp(err.code, "internal") == 0;
+        return refuse_job(w, job, internal ? REFUSAL_INTERNAL : REFUSAL_INVALID,
+                          err.code ? err.code : "invalid_field", err.field[0] ? err.field : NULL,
+                          "%s", err.message);
+    }
+    struct lpg_order *o = job->order;
+    if (registry_order(s->registry, o->id))
+        return refuse_job(w, job, REFUSAL_CONFLICT, "already_exists", "id",
+                          "an order with this id exists");
+    const struct lpg_enterprise *e = registry_enterprise(s->registry, o->enterprise_id);
+    const struct lpg_customer *c = registry_customer(s->registry, o->customer_id);
+    /* Another enterprise's customer is answered exactly like a missing one: an order names
+     * its own enterprise's customers only, and the answer must not tell which ids exist
+     * elsewhere (nor, as customer_not_in_enterprise once did, whose they are). */
+    if (c && strcmp(c->enterprise_id, o->enterprise_id) != 0)
+        c = NULL;
+    if (e == NULL)
+        return refuse_job(w, job, REFUSAL_RULE, "unknown_reference", "enterprise_id",
+                          "no enterprise with id %s", o->enterprise_id);
+    if (c == NULL)
+        return refuse_job(w, job, REFUSAL_RULE, "unknown_reference", "customer_id",
+                          "no customer with id %s in enterprise %s", o->customer_id,
+                          o->enterprise_id);
+    struct order_refusal refusal;
+    if (order_rules_check(e, c, o, now, &refusal) != 0)
+        return refuse_job(w, job, REFUSAL_RULE, refusal.code, refusal.field, "%s", refusal.message);
+    o->state = LPG_ORDER_CREATED;
+    o->created_ms = o->updated_ms = now;
+    struct order_event created = {.at_ms = now,
+                                  .from = LPG_ORDER_CREATED,
+                                  .to = LPG_ORDER_CREATED,
+                                  .actor = ORDER_ACTOR_DISPATCHER};
+    snprintf(created.actor_id, sizeof(created.actor_id), "%s", job->user.user);
+    struct order_event assigned;
+    bool ok = add_event(job, &created) == 0;
+    if (ok && dispatcher_try_assign(s, o, now, &assigned))
+        ok = add_event(job, &assigned) == 0;
+    return ok ? 0 : out_of_memory(w, job);
+}
+
+static bool blank(const char *s)
+{
+    return s[strspn(s, " \t\r\n\v\f")] == '\0';
+}
+
+/* A transition of an existing order: by a user (assign, unassign, cancel, fail) or by the
+ * assignee's device (accept, reject). */
+static int prepare_transition(struct writer *w, struct orders_job *job, int64_t now)
+{
+    struct service *s = job->s;
+    const struct lpg_order *cur = registry_order(s->registry, job->order_id);
+    if (!job->by_user) {
+        /* A device answers only what is assigned to its person; anything else, whether it
+         * exists or not, is answered the same. */
+        if (cur == NULL || strcmp(cur->staff_id, job->staff_id) != 0)
+            return refuse_job(w, job, REFUSAL_NOT_FOUND, "not_your_order", NULL,
+                              "order %s is not assigned to you", job->order_id);
+    } else {
+        /* Another enterprise's order: exactly like a missing one. */
+        if (cur && job->user.role == AUTH_ROLE_DISPATCHER &&
+            strcmp(cur->enterprise_id, job->user.enterprise_id) != 0)
+            cur = NULL;
+        if (cur == NULL)
+            return refuse_job(w, job, REFUSAL_NOT_FOUND, "not_found", NULL, "no order with id %s",
+                              job->order_id);
+        struct auth_denial denial;
+        if (auth_check(&job->user, AUTH_WRITE, cur->enterprise_id, lpg_now_ms(), &denial) != 0)
+            return refuse_job(
+                w, job, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
+                denial.code, NULL, "%s", denial.message);
+    }
+    job->order = lpg_order_dup(cur);
+    if (job->order == NULL)
+        return out_of_memory(w, job);
+    struct lpg_order *o = job->order;
+    enum lpg_order_state to = LPG_ORDER_CREATED;
+    const struct lpg_staff *st = NULL;
+    char why[300];
+    switch (job->op) {
+    case ORDERS_ASSIGN:
+        st = job->assignee ? registry_staff(s->registry, job->assignee) : NULL;
+        if (st && strcmp(st->enterprise_id, o->enterprise_id) != 0)
+            st = NULL; /* another enterprise's person: never named, never assignable */
+        if (job->assignee == NULL)
+            return refuse_job(w, job, REFUSAL_INVALID, "missing_field", "staff_id",
+                              "staff_id is required");
+        if (st == NULL)
+            return refuse_job(w, job, REFUSAL_RULE, "unknown_reference", "staff_id",
+                              "no such staff member");
+        if (o->state == LPG_ORDER_CREATED &&
+            !match_staff_eligible(s->registry, o, st, now, why, sizeof(why)))
+            return refuse_job(w, job, REFUSAL_RULE, "not_eligible", "staff_id", "%s", why);
+        to = LPG_ORDER_ASSIGNED;
+        break;
+    case ORDERS_CANCEL:
+        to = LPG_ORDER_CANCELLED;
+        break;
+    case ORDERS_FAIL:
+        to = LPG_ORDER_FAILED;
+        break;
+    case ORDERS_ACCEPT:
+        to = LPG_ORDER_ACCEPTED;
+        break;
+    default: /* UNASSIGN, REJECT: back to waiting */
+        break;
+    }
+    /* A user's reason is checked here; a device's by its transport (which refuses a missing or
+     * oversized one before it gets here), the state machine saying the rest. */
+    if (job->by_user) {
+        if (to != LPG_ORDER_ASSIGNED && order_fsm_reason_required(o->state, to) &&
+            (job->reason == NULL || blank(job->reason)))
+            return refuse_job(w, job, REFUSAL_INVALID, "missing_field", "reason",
+                              "a reason is required");
+        if (job->reason && strlen(job->reason) > LPG_TEXT_MAX)
+            return refuse_job(w, job, REFUSAL_INVALID, "invalid_field", "reason",
+                              "reason is longer than 255 bytes");
+    }
+    char previous[LPG_ID_MAX + 1];
+    snprintf(previous, sizeof(previous), "%s", o->staff_id);
+    struct order_event ev;
+    const char *actor_id = job->by_user ? job->user.user : job->staff_id;
+    const char *reason = job->by_user || job->op == ORDERS_REJECT ? job->reason : NULL;
+    if (order_fsm_apply(o, to, job->by_user ? ORDER_ACTOR_DISPATCHER : ORDER_ACTOR_DEVICE, actor_id,
+                        reason, now, &ev, why, sizeof(why)) != 0)
+        return refuse_job(w, job, REFUSAL_CONFLICT, "illegal_transition", NULL, "%s", why);
+    /* Taken away from someone, or refused by them: matching must not hand it straight back. */
+    if (job->op == ORDERS_UNASSIGN && previous[0])
+        lpg_order_add_rejection(o, previous);
+    if (job->op == ORDERS_REJECT)
+        lpg_order_add_rejection(o, job->staff_id);
+    if (st) {
+        snprintf(o->staff_id, sizeof(o->staff_id), "%s", st->id);
+        snprintf(o->vehicle_id, sizeof(o->vehicle_id), "%s", st->vehicle_id);
+    }
+    return add_event(job, &ev) == 0 ? 0 : out_of_memory(w, job);
+}
+
+/* A person's duty: their staff record's on_duty. */
+static int prepare_duty(struct writer *w, struct orders_job *job)
+{
+    const struct lpg_staff *cur = registry_staff(job->s->registry, job->staff_id);
+    if (cur == NULL)
+        return refuse_job(w, job, REFUSAL_NOT_FOUND, "not_found", NULL,
+                          "your staff record no longer exists");
+    job->staff = lpg_staff_dup(cur);
+    if (job->staff == NULL)
+        return out_of_memory(w, job);
+    job->staff->on_duty = job->on_duty;
+    return 0;
+}
+
+/* The new version of the record, its history and audit entries, in one transaction. */
+static int build_txn(struct orders_job *job, struct store_txn *txn)
+{
+    struct service *s = job->s;
+    json_t *rec = job->order ? lpg_json_from_order(job->order) : lpg_json_from_staff(job->staff);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    json_decref(rec);
+    int rc =
+        text ? registry_store_save(s->store, txn, job->order ? RS_ORDER : RS_STAFF,
+                                   job->order ? job->order->id : job->staff->id, text, strlen(text))
+             : -1;
+    free(text);
+    if (rc != 0)
+        return -1;
+    for (size_t i = 0; i < job->n_events; i++)
+        if (dispatcher_store_order_event(s, txn, job->order, job->events[i]) != 0)
+            return -2;
+    return 0;
+}
+
+static void run_job(struct writer *w, void *arg)
+{
+    struct orders_job *job = arg;
+    int64_t now = lpg_now_ms();
+    int rc = job->op == ORDERS_CREATE ? prepare_create(w, job, now)
+             : job->op == ORDERS_DUTY ? prepare_duty(w, job)
+                                      : prepare_transition(w, job, now);
+    if (rc != 0)
+        return; /* answered and freed */
+    struct store_txn *txn = store_txn_new();
+    rc = txn ? build_txn(job, txn) : -1;
+    if (rc != 0) {
+        store_txn_free(txn);
+        if (rc == -1)
+            out_of_memory(w, job);
+        else /* nothing changes unrecorded: refused like a store outage */
+            refuse_job(w, job, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
+                       "the change could not be recorded in the audit log; retry later");
+        return;
+    }
+    const char *why = "out of memory";
+    if (writer_commit(w, txn, on_committed, job, &why) != 0)
+        job_store_failed(job, why);
+}
+
+static void cancel_job(void *arg)
+{
+    struct orders_job *job = arg;
+    struct orders_result res = {.cancelled = true};
+    job_end(job, &res);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int orders_submit(struct service *s, const struct orders_request *req, orders_done_fn *done,
+                  void *arg, struct refusal *r)
+{
+    struct orders_job *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    job->s = s;
+    job->done = done;
+    job->arg = arg;
+    job->op = req->op;
+    job->by_user = req->user != NULL;
+    if (req->user)
+        job->user = *req->user;
+    job->on_duty = req->on_duty;
+    snprintf(job->staff_id, sizeof(job->staff_id), "%s", req->staff_id ? req->staff_id : "");
+    snprintf(job->order_id, sizeof(job->order_id), "%s", req->order_id ? req->order_id : "");
+    job->assignee = dup_or_null(req->assignee);
+    job->reason = dup_or_null(req->reason);
+    job->body = json_incref(req->order);
+    if ((req->assignee && job->assignee == NULL) || (req->reason && job->reason == NULL) ||
+        writer_submit(s->writer, run_job, cancel_job, job) != 0) {
+        job_free(job);
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    }
+    return 0;
+}
+
+void orders_new_id(char out[LPG_ID_MAX + 1])
+{
+    int64_t now = lpg_now_ms();
+    char stamp[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(now, stamp);
+    unsigned char rnd[3] = {0, 0, 0};
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        rnd[0] = (unsigned char)(now & 0xff);
+    char digits[20];
+    size_t n = 0;
+    for (const char *p = stamp; *p && n < 17; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    digits[n] = '\0';
+    snprintf(out, LPG_ID_MAX + 1, "o-%s-%02x%02x%02x", digits, rnd[0], rnd[1], rnd[2]);
+}
