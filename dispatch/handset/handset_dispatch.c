@@ -215,6 +215,10 @@ static void on_answered(void *arg, const struct orders_result *res)
                            "the change could not be recorded (audit record unavailable or out "
                            "of memory); nothing was recorded, retry later",
                            a->has_req, a->req, 0);
+    } else if (res->refusal && res->refusal->kind == REFUSAL_INTERNAL) {
+        /* out of memory: a fault of ours, nothing recorded; the device may retry */
+        handset_conn_error(a->c, LPG__V1__ERROR__CODE__UNAVAILABLE, res->refusal->message,
+                           a->has_req, a->req, 0);
     } else if (res->refusal) {
         handset_conn_error(a->c, LPG__V1__ERROR__CODE__REFUSED, res->refusal->message, a->has_req,
                            a->req, 0);
