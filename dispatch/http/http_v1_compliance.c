@@ -60,7 +60,7 @@ static void handle_history(struct http_call *call, void *ctx)
     if (c == NULL)
         return;
     char rel[LPG_ID_MAX + 32];
-    snprintf(rel, sizeof(rel), "cylinder:%s:history", c->id);
+    keys_cylinder_history(rel, sizeof(rel), c->id);
     lrange(call, d, rel, HISTORY_MAX - 1);
 }
 
@@ -389,8 +389,7 @@ static void on_check_ids(void *arg, const struct redisReply *reply, const char *
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct redisReply *r = reply->element[i];
         char rel[LPG_ID_MAX + 16];
-        snprintf(rel, sizeof(rel), "check:%.*s", r->type == REDIS_REPLY_STRING ? (int)r->len : 0,
-                 r->type == REDIS_REPLY_STRING ? r->str : "");
+        keys_check(rel, sizeof(rel), r->type == REDIS_REPLY_STRING ? r->str : "");
         store_key(d->store, keys[i], sizeof(keys[i]), rel);
         argv[i + 1] = keys[i];
     }
@@ -414,7 +413,7 @@ static void handle_order_checks(struct http_call *call, void *ctx)
     if (o == NULL)
         return;
     char rel[LPG_ID_MAX + 32];
-    snprintf(rel, sizeof(rel), "order:%s:checks", o->id);
+    keys_order_checks(rel, sizeof(rel), o->id);
     /* An order has one check per cylinder: bounded by its items. */
     const char *argv[] = {"LRANGE", rel, "0", "999"};
     read_checks(call, d, p, on_check_ids, 4, argv);
@@ -452,7 +451,7 @@ static void handle_check(struct http_call *call, void *ctx)
         return;
     }
     char rel[LPG_ID_MAX + 16];
-    snprintf(rel, sizeof(rel), "check:%s", id);
+    keys_check(rel, sizeof(rel), id);
     const char *argv[] = {"GET", rel};
     read_checks(call, d, p, on_check, 2, argv);
 }

@@ -134,7 +134,7 @@ static void on_walk_chunk(void *arg, const struct redisReply *reply, const char 
 static void walk_fetch(struct walk *w)
 {
     char rel[LPG_ID_MAX + 32], key[256], min[24], max[24], off[24], cnt[24];
-    route_day_key(w->vehicle, w->day, rel, sizeof(rel));
+    keys_route_day(rel, sizeof(rel), w->vehicle, w->day);
     store_key(w->d->store, key, sizeof(key), rel);
     snprintf(min, sizeof(min), "%" PRId64, w->cursor_set ? w->cursor_ms : w->from_ms);
     snprintf(max, sizeof(max), "(%" PRId64, w->to_ms);
@@ -520,8 +520,7 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     for (size_t i = 0; i < reply->elements; i++) {
         char rel[LPG_ID_MAX + 16];
         const struct redisReply *e = reply->element[i];
-        snprintf(rel, sizeof(rel), "alert:%.*s", e->type == REDIS_REPLY_STRING ? (int)e->len : 0,
-                 e->type == REDIS_REPLY_STRING ? e->str : "");
+        keys_alert(rel, sizeof(rel), e->type == REDIS_REPLY_STRING ? e->str : "");
         store_key(d->store, keys[i], sizeof(keys[i]), rel);
         argv[i + 1] = keys[i];
     }
@@ -541,7 +540,7 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
 static void summary_alert_page(struct summary_job *job)
 {
     char rel[LPG_ID_MAX + 32], key[256], min[24], off[24], cnt[24];
-    snprintf(rel, sizeof(rel), "alerts:vehicle:%s", job->w.vehicle);
+    keys_alerts_vehicle(rel, sizeof(rel), job->w.vehicle);
     store_key(job->d->store, key, sizeof(key), rel);
     snprintf(min, sizeof(min), "%" PRId64, job->day_start_ms - ALERT_EARLY_MS);
     snprintf(off, sizeof(off), "%" PRIu64, job->alerts_scanned);

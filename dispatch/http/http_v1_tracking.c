@@ -170,7 +170,7 @@ static void export_abort(struct route_export *x, const char *why)
 static void export_day_key(const struct route_export *x, char *out, size_t cap)
 {
     char rel[LPG_ID_MAX + 32];
-    route_day_key(x->vehicle, x->day, rel, sizeof(rel));
+    keys_route_day(rel, sizeof(rel), x->vehicle, x->day);
     store_key(x->d->store, out, cap, rel);
 }
 
@@ -626,7 +626,7 @@ static void handle_position(struct http_call *call, void *ctx)
     job->call = call;
     snprintf(job->vehicle, sizeof(job->vehicle), "%s", v->id);
     char rel[LPG_ID_MAX + 32], key[256];
-    snprintf(rel, sizeof(rel), "vehicle:%s:last", v->id);
+    keys_vehicle_last(rel, sizeof(rel), v->id);
     store_key(d->store, key, sizeof(key), rel);
     const char *argv[] = {"HGETALL", key};
     const char *why;
@@ -736,7 +736,7 @@ static void handle_nearest(struct http_call *call, void *ctx)
     if (p->role == AUTH_ROLE_DISPATCHER)
         snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", p->enterprise_id);
     char key[256], slon[32], slat[32], srad[32], scount[16];
-    store_key(d->store, key, sizeof(key), "geo:vehicles");
+    store_key(d->store, key, sizeof(key), KEYS_GEO_VEHICLES);
     snprintf(slon, sizeof(slon), "%.7f", lon);
     snprintf(slat, sizeof(slat), "%.7f", lat);
     snprintf(srad, sizeof(srad), "%.3f", radius);
