@@ -97,11 +97,11 @@ json_t *alerts_to_json(const struct lpg_alert *a)
     return j;
 }
 
-/* {p}<kind><id>, kind being "alert:", "alerts:" or "alerts:vehicle:". */
-static int key_of(const struct service *d, char *out, size_t cap, const char *kind, const char *id)
+/* {p} + the key `kind` names for id (keys.h: keys_alert, keys_alerts_enterprise, ...). */
+static int key_of(const struct service *d, char *out, size_t cap, keys_id_fn *kind, const char *id)
 {
     char rel[LPG_ID_MAX * 2 + 32];
-    snprintf(rel, sizeof(rel), "%s%s", kind, id);
+    kind(rel, sizeof(rel), id);
     return store_key(d->store, out, cap, rel);
 }
 
@@ -143,9 +143,9 @@ static int64_t alert_event_ms(const struct lpg_alert *a)
 static int rule_key(const struct service *d, char *out, size_t cap, const char *rule,
                     int per_vehicle, const char *id)
 {
-    char kind[64];
-    snprintf(kind, sizeof(kind), "alerts-by-rule:%s:%s", rule, per_vehicle ? "vehicle:" : "");
-    return key_of(d, out, cap, kind, id);
+    char rel[LPG_ID_MAX * 2 + 32];
+    keys_alerts_by_rule(rel, sizeof(rel), rule, per_vehicle, id);
+    return store_key(d->store, out, cap, rel);
 }
 
 int alerts_store(struct service *d, struct store_txn *txn, const struct lpg_alert *a)
@@ -156,9 +156,9 @@ int alerts_store(struct service *d, struct store_txn *txn, const struct lpg_aler
     if (text == NULL)
         return -1;
     char k_alert[256], k_ent[256], k_veh[256], k_rent[256], k_rveh[256], score[24], ttl[24];
-    key_of(d, k_alert, sizeof(k_alert), "alert:", a->id);
-    key_of(d, k_ent, sizeof(k_ent), "alerts:", a->enterprise_id);
-    key_of(d, k_veh, sizeof(k_veh), "alerts:vehicle:", a->vehicle_id);
+    key_of(d, k_alert, sizeof(k_alert), keys_alert, a->id);
+    key_of(d, k_ent, sizeof(k_ent), keys_alerts_enterprise, a->enterprise_id);
+    key_of(d, k_veh, sizeof(k_veh), keys_alerts_vehicle, a->vehicle_id);
     rule_key(d, k_rent, sizeof(k_rent), alerts_rule_name(a), 0, a->enterprise_id);
     rule_key(d, k_rveh, sizeof(k_rveh), alerts_rule_name(a), 1, a->vehicle_id);
     /* Listed by the event's time, not the storage time: a late upload's violations sit where
@@ -227,8 +227,8 @@ int alerts_system(struct service *d, const char *source, const char *message, st
         return -1;
     }
     char k_alert[256], k_idx[256], score[24], ttl[24], oldest[32];
-    key_of(d, k_alert, sizeof(k_alert), "alert:", a.id);
-    store_key(d->store, k_idx, sizeof(k_idx), "alerts:system");
+    key_of(d, k_alert, sizeof(k_alert), keys_alert, a.id);
+    store_key(d->store, k_idx, sizeof(k_idx), KEYS_ALERTS_SYSTEM);
     snprintf(score, sizeof(score), "%" PRId64, now);
     snprintf(ttl, sizeof(ttl), "%d", ALERT_RETENTION_DAYS * 86400);
     snprintf(oldest, sizeof(oldest), "(%lld",
@@ -335,7 +335,7 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     }
     argv[0] = "MGET";
     for (size_t i = 0; i < n; i++) {
-        key_of(d, keys[i], sizeof(keys[i]), "alert:", reply->element[2 * i]->str);
+        key_of(d, keys[i], sizeof(keys[i]), keys_alert, reply->element[2 * i]->str);
         argv[i + 1] = keys[i];
     }
     const char *why;
@@ -426,7 +426,8 @@ static void handle_list(struct http_call *call, void *ctx)
     if (rule_name)
         rule_key(d, key, sizeof(key), rule_name, veh != NULL, veh ? veh : ent);
     else
-        key_of(d, key, sizeof(key), veh ? "alerts:vehicle:" : "alerts:", veh ? veh : ent);
+        key_of(d, key, sizeof(key), veh ? keys_alerts_vehicle : keys_alerts_enterprise,
+               veh ? veh : ent);
     snprintf(smin, sizeof(smin), "%" PRId64, at.ms);
     snprintf(smax, sizeof(smax), "(%" PRId64, to);
     snprintf(soff, sizeof(soff), "%" PRIu64, at.skip);
@@ -528,7 +529,7 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
     job->acked = a;
     char *text = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(10));
     char key[256];
-    key_of(d, key, sizeof(key), "alert:", job->id);
+    key_of(d, key, sizeof(key), keys_alert, job->id);
     struct store_txn *txn = store_txn_new();
     /* KEEPTTL: the acknowledgement does not extend the record's retention. */
     int rc = text && txn ? store_txn_addv(txn, "SET", key, text, "KEEPTTL", NULL) : -1;
@@ -564,7 +565,7 @@ static void run_ack(struct writer *w, void *arg)
     struct ack_job *job = arg;
     job->w = w;
     char key[256];
-    key_of(job->d, key, sizeof(key), "alert:", job->id);
+    key_of(job->d, key, sizeof(key), keys_alert, job->id);
     const char *argv[] = {"GET", key};
     const char *why;
     /* Read, then commit, inside the writer job: acknowledgements never race. */

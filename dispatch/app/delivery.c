@@ -922,11 +922,11 @@ static int build_txn(struct delivery_job *job, struct store_txn *txn)
         char rel[LPG_ID_MAX * 2 + 32], k_check[256], k_order[256], k_cust[256], score[24];
         char *text = json_dumps(job->check, JSON_COMPACT | JSON_REAL_PRECISION(10));
         const char *cust = json_string_value(json_object_get(job->check, "customer_id"));
-        snprintf(rel, sizeof(rel), "check:%s", job->check_id);
+        keys_check(rel, sizeof(rel), job->check_id);
         store_key(d->store, k_check, sizeof(k_check), rel);
-        snprintf(rel, sizeof(rel), "order:%s:checks", job->cmd.order_id);
+        keys_order_checks(rel, sizeof(rel), job->cmd.order_id);
         store_key(d->store, k_order, sizeof(k_order), rel);
-        snprintf(rel, sizeof(rel), "customer:%s:checks", cust ? cust : "");
+        keys_customer_checks(rel, sizeof(rel), cust ? cust : "");
         store_key(d->store, k_cust, sizeof(k_cust), rel);
         snprintf(score, sizeof(score), "%" PRId64, job->now_ms);
         int rc = text == NULL || store_txn_addv(txn, "SET", k_check, text, NULL) ||

@@ -207,7 +207,7 @@ static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_m
 static void day_key(const struct service *d, const char *vehicle, int64_t ms, char *out, size_t cap)
 {
     char rel[LPG_ID_MAX + 32];
-    route_day_key(vehicle, lpg_local_day(ms, 0), rel, sizeof(rel));
+    keys_route_day(rel, sizeof(rel), vehicle, lpg_local_day(ms, 0));
     store_key(d->store, out, cap, rel);
 }
 
@@ -508,7 +508,7 @@ static void store_batch(struct ingest_job *job)
     free(zpool);
     char rel[LPG_ID_MAX + 32], key[256], v[24];
     if (rc == 0 && stored > 0) {
-        snprintf(rel, sizeof(rel), "device:%s:seq", job->device);
+        keys_device_seq(rel, sizeof(rel), job->device);
         store_key(d->store, key, sizeof(key), rel);
         snprintf(v, sizeof(v), "%" PRIu64, hwm);
         rc = store_txn_addv(txn, "SET", key, v, NULL);
@@ -523,7 +523,7 @@ static void store_batch(struct ingest_job *job)
     }
     if (rc == 0 && newest_fix) {
         char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96];
-        snprintf(rel, sizeof(rel), "vehicle:%s:last", job->vehicle);
+        keys_vehicle_last(rel, sizeof(rel), job->vehicle);
         store_key(d->store, key, sizeof(key), rel);
         snprintf(t, sizeof(t), "%" PRIu64, newest_fix->time_ms);
         snprintf(lat, sizeof(lat), "%d", (int)newest_fix->lat_e7);
@@ -535,7 +535,7 @@ static void store_batch(struct ingest_job *job)
         /* Coordinates formatted by us: hiredis' %f would keep only 6 decimals. */
         snprintf(glon, sizeof(glon), "%.7f", newest_fix->lon_e7 / 1e7);
         snprintf(glat, sizeof(glat), "%.7f", newest_fix->lat_e7 / 1e7);
-        store_key(d->store, geo, sizeof(geo), "geo:vehicles");
+        store_key(d->store, geo, sizeof(geo), KEYS_GEO_VEHICLES);
         /* GEO covers |lat| <= 85.05; such latitudes are far from any delivery. */
         if (rc == 0 && newest_fix->lat_e7 < 850500000 && newest_fix->lat_e7 > -850500000)
             rc = store_txn_addv(txn, "GEOADD", geo, glon, glat, job->vehicle, NULL);
@@ -544,7 +544,7 @@ static void store_batch(struct ingest_job *job)
     if (rc == 0 && stored > 0) {
         char text[RULES_STATE_TEXT_MAX];
         int tl = rules_state_encode(&job->rules_after.live, text, sizeof(text));
-        snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
+        keys_vehicle_rules(rel, sizeof(rel), job->vehicle);
         store_key(d->store, key, sizeof(key), rel);
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
     }
@@ -790,7 +790,7 @@ static void tick_vehicle(struct service *d, struct vehicle_track *tr, int64_t no
     }
     char text[RULES_STATE_TEXT_MAX], rel[LPG_ID_MAX + 32], key[256];
     int tl = rules_state_encode(&after, text, sizeof(text));
-    snprintf(rel, sizeof(rel), "vehicle:%s:rules", v->id);
+    keys_vehicle_rules(rel, sizeof(rel), v->id);
     store_key(d->store, key, sizeof(key), rel);
     if (rc == 0)
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
@@ -861,9 +861,9 @@ void ingest_watch_active(struct service *d)
             if (tr == NULL || tr->loaded)
                 continue;
             char rel[LPG_ID_MAX + 32], k1[256], k2[256];
-            snprintf(rel, sizeof(rel), "vehicle:%s:last", v->id);
+            keys_vehicle_last(rel, sizeof(rel), v->id);
             store_key(d->store, k1, sizeof(k1), rel);
-            snprintf(rel, sizeof(rel), "vehicle:%s:rules", v->id);
+            keys_vehicle_rules(rel, sizeof(rel), v->id);
             store_key(d->store, k2, sizeof(k2), rel);
             struct store_txn *txn = store_txn_new();
             const char *why;
@@ -1209,14 +1209,14 @@ void ingest_position_batch(struct service *d, struct handset_conn *c, const Lpg_
     /* First batch on this connection (or of this vehicle since start): read the device's mark,
      * the vehicle's newest time and its rule state. */
     char k1[256], k2[256], rel[LPG_ID_MAX + 32];
-    snprintf(rel, sizeof(rel), "device:%s:seq", job->device);
+    keys_device_seq(rel, sizeof(rel), job->device);
     store_key(d->store, k1, sizeof(k1), rel);
-    snprintf(rel, sizeof(rel), "vehicle:%s:last", job->vehicle);
+    keys_vehicle_last(rel, sizeof(rel), job->vehicle);
     store_key(d->store, k2, sizeof(k2), rel);
     struct store_txn *txn = store_txn_new();
     const char *why = "out of memory";
     char k3[256];
-    snprintf(rel, sizeof(rel), "vehicle:%s:rules", job->vehicle);
+    keys_vehicle_rules(rel, sizeof(rel), job->vehicle);
     store_key(d->store, k3, sizeof(k3), rel);
     if (txn == NULL || store_txn_addv(txn, "GET", k1, NULL) != 0 ||
         store_txn_addv(txn, "HGET", k2, "time_ms", NULL) != 0 ||

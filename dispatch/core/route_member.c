@@ -93,14 +93,6 @@ int route_member_format(const struct route_fix *f, char *out, size_t cap)
                     f->flags);
 }
 
-int route_day_key(const char *vehicle, int32_t utc_day, char *out, size_t cap)
-{
-    char date[11];
-    lpg_day_format(utc_day, date);
-    int n = snprintf(out, cap, "route:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
 void route_fix_to_lpg_fix(const struct route_fix *rf, struct lpg_fix *f)
 {
     memset(f, 0, sizeof(*f));

@@ -1,6 +1,6 @@
 /* route_member.h -- the stored form of one fix in a vehicle's route history: the member of
- * the day sorted set {p}route:{vehicle}:{yyyymmdd} (ingest.h), written by ingest and read by
- * the route export and the trips/summary endpoints. Pure: no I/O.
+ * the day sorted set {p}route:{vehicle}:{yyyymmdd} (store/keys.h keys_route_day), written by ingest
+ * and read by the route export and the trips/summary endpoints. Pure: no I/O.
  *
  *   "seq:time_ms:lat_e7:lon_e7:speed_cm_s:heading_cdeg:accuracy_cm:mode:flags"
  *
@@ -38,9 +38,6 @@ int route_member_parse(const char *m, size_t len, struct route_fix *f);
  * int64 / a decimal uint64 or '-' for absent. 0, or -1 when malformed. */
 int route_parse_i64(const char *s, size_t len, int64_t *out);
 int route_parse_opt(const char *s, size_t len, int *has, uint64_t *v);
-/* The key (without the store prefix) of a vehicle's route day set: "route:{vehicle}:{yyyymmdd}"
- * for UTC day `utc_day` (days since 1970-01-01). Returns the length, or -1 if it does not fit. */
-int route_day_key(const char *vehicle, int32_t utc_day, char *out, size_t cap);
 /* The fix as the rules and the motion segmenter see it (mode 0, unknown, becomes 3D). */
 void route_fix_to_lpg_fix(const struct route_fix *rf, struct lpg_fix *out);
 

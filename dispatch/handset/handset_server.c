@@ -637,7 +637,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     /* Record the session before acknowledging: an Ack means it is stored. */
     char key[160], now_ms[24];
     char suffix[120];
-    snprintf(suffix, sizeof(suffix), "device:%s:session", c->device_id);
+    keys_device_session(suffix, sizeof(suffix), c->device_id);
     store_key(c->srv->store, key, sizeof(key), suffix);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

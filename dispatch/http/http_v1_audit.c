@@ -7,10 +7,8 @@
 #define LOG_TAG "audit"
 #include "core/audit_chain.h"
 #include "store/audit_log.h"
+#include "store/audit_reads.h"
 #include "http/http_v1.h"
-#include "store/store.h"
-
-#include <hiredis/hiredis.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,23 +54,23 @@ struct entries_job {
     char kind[AUDIT_NAME_MAX + 1], enterprise[AUDIT_NAME_MAX + 1];
 };
 
-static void on_entries(void *arg, const struct redisReply *reply, const char *err)
+static void on_entries(void *arg, const struct audit_texts *texts, const char *err)
 {
     struct entries_job *job = arg;
     struct http_call *call = job->call;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
+    if (err) {
         free(job);
         v1_reply_store_unreadable(call);
         return;
     }
     json_t *items = json_array();
     int64_t seq = job->from, last = job->from - 1;
-    for (size_t i = 0; i < reply->elements && (int)json_array_size(items) < job->limit;
-         i++, seq++) {
+    size_t n = audit_texts_count(texts);
+    for (size_t i = 0; i < n && (int)json_array_size(items) < job->limit; i++, seq++) {
         last = seq;
-        const redisReply *r = reply->element[i];
-        const char *text = r->type == REDIS_REPLY_STRING ? r->str : "";
-        size_t len = r->type == REDIS_REPLY_STRING ? r->len : 0;
+        const char *text;
+        size_t len;
+        audit_texts_get(texts, i, &text, &len);
         json_t *entry = json_loadb(text, len, 0, NULL);
         if ((job->kind[0] && !member_is(entry, "kind", job->kind)) ||
             (job->enterprise[0] && !member_is(entry, "enterprise", job->enterprise))) {
@@ -87,7 +85,7 @@ static void on_entries(void *arg, const struct redisReply *reply, const char *er
                               json_pack("{s:I, s:s, s:o, s:s%}", "seq", (json_int_t)seq, "hash", h,
                                         "entry", entry ? entry : json_null(), "text", text, len));
     }
-    json_t *next = last < job->to && last >= job->from - 1 && reply->elements > 0
+    json_t *next = last < job->to && last >= job->from - 1 && n > 0
                        ? json_integer((json_int_t)(last + 1))
                        : json_null();
     http_reply_json(call, 200,
@@ -137,14 +135,13 @@ static void handle_entries(struct http_call *call, void *ctx)
     /* Unfiltered, a page is `limit` entries; filtered, at most AUDIT_SCAN_MAX are examined. */
     int64_t window = job->kind[0] || job->enterprise[0] ? AUDIT_SCAN_MAX : limit;
     int64_t stop = from + window - 1 < to ? from + window - 1 : to;
-    char k[256], a1[24], a2[24];
-    audit_log_entries_key(d->audit, k, sizeof(k));
-    snprintf(a1, sizeof(a1), "%" PRId64, from - 1);
-    snprintf(a2, sizeof(a2), "%" PRId64, stop - 1);
-    const char *argv[] = {"LRANGE", k, a1, a2}, *why;
-    if (store_command_argv(d->store, on_entries, job, 4, argv, NULL, &why) != 0) {
+    const char *why;
+    if (audit_read_entries(d->store, from, stop, on_entries, job, &why) != 0) {
         free(job);
-        v1_reply_store_unreadable(call);
+        if (why == STORE_READ_NOMEM)
+            http_reply_error(call, 500, "internal", "out of memory", NULL);
+        else
+            v1_reply_store_unreadable(call);
     }
 }
 

@@ -19,6 +19,7 @@
 #define LOG_TAG "http"
 #include "http/http_v1.h"
 
+#include "store/compliance_reads.h"
 #include "common/clock.h"
 #include "app/stations.h"
 #include "http/http_refusal.h"
@@ -32,22 +33,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 /* Events returned by one history request, at most (a cylinder's whole life is a few hundred
  * movements a year). */
 #define HISTORY_MAX 5000
 
-static void lrange(struct http_call *call, struct service *d, const char *rel, long last)
+/* A read of the store that could not be started: 500 when out of memory, else 503. */
+static void reply_unsent(struct http_call *call, const char *why)
 {
-    char key[256], stop[24];
-    store_key(d->store, key, sizeof(key), rel);
-    snprintf(stop, sizeof(stop), "%ld", last);
-    const char *argv[] = {"LRANGE", key, "0", stop};
-    const char *why;
-    if (store_command_argv(d->store, v1_on_json_list, call, 4, argv, NULL, &why) != 0)
+    if (why == STORE_READ_NOMEM)
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    else
         v1_reply_store_unreadable(call);
+}
+
+/* A list read answered (arg: the call): {"items": [...]}, or 503. */
+static void on_list(void *arg, json_t *items, const char *err)
+{
+    struct http_call *call = arg;
+    if (err)
+        v1_reply_store_unreadable(call);
+    else
+        http_reply_json(call, 200, json_pack("{s:O}", "items", items));
 }
 
 static void handle_history(struct http_call *call, void *ctx)
@@ -58,9 +66,9 @@ static void handle_history(struct http_call *call, void *ctx)
         p ? v1_scoped_entity(call, d, p, &entity_ops[RS_CYLINDER]) : NULL;
     if (c == NULL)
         return;
-    char rel[LPG_ID_MAX + 32];
-    snprintf(rel, sizeof(rel), "cylinder:%s:history", c->id);
-    lrange(call, d, rel, HISTORY_MAX - 1);
+    const char *why;
+    if (compliance_read_cylinder_history(d->store, c->id, HISTORY_MAX, on_list, call, &why) != 0)
+        reply_unsent(call, why);
 }
 
 /* ---- station events ---- */
@@ -181,73 +189,6 @@ static void handle_load(struct http_call *call, void *ctx)
 
 /* ---- safety checks ---- */
 
-struct checks_read {
-    struct http_call *call;
-    struct service *d;
-    struct auth_principal principal;
-};
-
-/* Sends one read of the checks' keys (argv[1] is the key suffix, prefixed here) for the
- * principal p; fn gets a struct checks_read it must free. Replies 500/503 itself on failure. */
-static void read_checks(struct http_call *call, struct service *d, const struct auth_principal *p,
-                        store_reply_fn *fn, int argc, const char **argv)
-{
-    struct checks_read *rd = calloc(1, sizeof(*rd));
-    if (rd == NULL) {
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    rd->call = call;
-    rd->d = d;
-    rd->principal = *p;
-    char key[256];
-    store_key(d->store, key, sizeof(key), argv[1]);
-    argv[1] = key;
-    const char *why;
-    if (store_command_argv(d->store, fn, rd, argc, argv, NULL, &why) != 0) {
-        free(rd);
-        v1_reply_store_unreadable(call);
-    }
-}
-
-/* LRANGE of the order's check ids answered: fetch the records. */
-static void on_check_ids(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct checks_read *rd = arg;
-    struct http_call *call = rd->call;
-    struct service *d = rd->d;
-    free(rd);
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_unreadable(call);
-        return;
-    }
-    if (reply->elements == 0) {
-        http_reply_json(call, 200, json_pack("{s:[]}", "items"));
-        return;
-    }
-    size_t n = reply->elements;
-    const char **argv = calloc(n + 1, sizeof(*argv));
-    char(*keys)[128] = calloc(n, sizeof(*keys));
-    const char *why = "out of memory";
-    int rc = argv && keys ? 0 : -1;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const struct redisReply *r = reply->element[i];
-        char rel[LPG_ID_MAX + 16];
-        snprintf(rel, sizeof(rel), "check:%.*s", r->type == REDIS_REPLY_STRING ? (int)r->len : 0,
-                 r->type == REDIS_REPLY_STRING ? r->str : "");
-        store_key(d->store, keys[i], sizeof(keys[i]), rel);
-        argv[i + 1] = keys[i];
-    }
-    if (rc == 0) {
-        argv[0] = "MGET";
-        rc = store_command_argv(d->store, v1_on_json_list, call, (int)n + 1, argv, NULL, &why);
-    }
-    free(argv);
-    free(keys);
-    if (rc != 0)
-        v1_reply_store_unreadable(call);
-}
-
 static void handle_order_checks(struct http_call *call, void *ctx)
 {
     struct service *d = ctx;
@@ -257,30 +198,30 @@ static void handle_order_checks(struct http_call *call, void *ctx)
     const struct lpg_order *o = v1_scoped_entity(call, d, p, &entity_ops[RS_ORDER]);
     if (o == NULL)
         return;
-    char rel[LPG_ID_MAX + 32];
-    snprintf(rel, sizeof(rel), "order:%s:checks", o->id);
     /* An order has one check per cylinder: bounded by its items. */
-    const char *argv[] = {"LRANGE", rel, "0", "999"};
-    read_checks(call, d, p, on_check_ids, 4, argv);
+    const char *why;
+    if (compliance_read_order_checks(d->store, o->id, 1000, on_list, call, &why) != 0)
+        reply_unsent(call, why);
 }
 
-static void on_check(void *arg, const struct redisReply *reply, const char *err)
+struct check_read {
+    struct http_call *call;
+    struct service *d;
+    struct auth_principal principal;
+};
+
+static void on_check(void *arg, json_t *j, const char *err)
 {
-    struct checks_read *rd = arg;
+    struct check_read *rd = arg;
     struct http_call *call = rd->call;
-    json_t *j = !err && reply->type == REDIS_REPLY_STRING
-                    ? json_loadb(reply->str, reply->len, 0, NULL)
-                    : NULL;
     const char *ent = json_string_value(json_object_get(j, "enterprise_id"));
-    if (err || (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL)) {
+    if (err) {
         v1_reply_store_unreadable(call);
     } else if (j == NULL || ent == NULL || v1_hidden(&rd->principal, ent)) {
         http_reply_error(call, 404, "not_found", "no such safety check", NULL);
     } else if (v1_allow(call, rd->d, &rd->principal, AUTH_READ, ent) == 0) {
-        http_reply_json(call, 200, j);
-        j = NULL;
+        http_reply_json(call, 200, json_incref(j));
     }
-    json_decref(j);
     free(rd);
 }
 
@@ -295,10 +236,19 @@ static void handle_check(struct http_call *call, void *ctx)
         http_reply_error(call, 404, "not_found", "no such safety check", NULL);
         return;
     }
-    char rel[LPG_ID_MAX + 16];
-    snprintf(rel, sizeof(rel), "check:%s", id);
-    const char *argv[] = {"GET", rel};
-    read_checks(call, d, p, on_check, 2, argv);
+    struct check_read *rd = calloc(1, sizeof(*rd));
+    if (rd == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    rd->call = call;
+    rd->d = d;
+    rd->principal = *p;
+    const char *why;
+    if (compliance_read_check(d->store, id, on_check, rd, &why) != 0) {
+        free(rd);
+        reply_unsent(call, why);
+    }
 }
 
 /* ---- the hazard ledger ---- */

@@ -150,7 +150,7 @@ static void handle_history(struct http_call *call, void *ctx)
     if (o == NULL)
         return;
     char rel[LPG_ID_MAX + 32], key[256];
-    snprintf(rel, sizeof(rel), "order:%s:history", o->id);
+    keys_order_history(rel, sizeof(rel), o->id);
     store_key(d->store, key, sizeof(key), rel);
     const char *argv[] = {"LRANGE", key, "0", "-1"};
     const char *why;

@@ -6,11 +6,11 @@
  *
  * Memory is bounded however long the range: fixes are read from the per-day route sets
  * (ingest.h) WALK_CHUNK members per command and fed to the motion segmenter (O(1) state), one
- * chunk at a time; only the output list is kept (at most TRIPS_MAX_ITEMS trips and stops; the
- * totals still cover the whole range). An enterprise summary processes its vehicles one after
- * another. Violations of a day are read from {p}alerts:vehicle:{id} (scored by the event's
- * time; by the storage time for alerts of earlier versions) SUMMARY_ALERTS_PAGE ids at a time and
- * MGET, at most SUMMARY_ALERTS_SCAN_MAX per vehicle.
+ * chunk at a time (store/route_reads.h); only the output list is kept (at most TRIPS_MAX_ITEMS
+ * trips and stops; the totals still cover the whole range). An enterprise summary processes its
+ * vehicles one after another. Violations of a day are read from {p}alerts:vehicle:{id} (scored by
+ * the event's time; by the storage time for alerts of earlier versions) SUMMARY_ALERTS_PAGE at a
+ * time (store/alert_reads.h), at most SUMMARY_ALERTS_SCAN_MAX per vehicle.
  */
 #define LOG_TAG "summary"
 #include "http/http_v1.h"
@@ -20,7 +20,8 @@
 #include "core/motion.h"
 #include "core/registry.h"
 #include "core/rules.h"
-#include "store/store.h"
+#include "store/alert_reads.h"
+#include "store/route_reads.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -28,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 #define DAY_MS 86400000LL
@@ -51,16 +51,6 @@
 /* Vehicles of one enterprise summary, at most. */
 #define ENTERPRISE_SUMMARY_MAX 1000
 
-/* A stored member (route_member.h) as a fix for the segmenter. 0, or -1 when malformed. */
-static int member_to_fix(const char *m, size_t len, struct lpg_fix *f)
-{
-    struct route_fix rf;
-    if (route_member_parse(m, len, &rf) != 0)
-        return -1;
-    route_fix_to_lpg_fix(&rf, f);
-    return 0;
-}
-
 /* ---- walking a vehicle's fixes in [from, to), chunk by chunk ---- */
 
 struct walk;
@@ -81,28 +71,29 @@ struct walk {
 
 static void walk_fetch(struct walk *w);
 
-static void on_walk_chunk(void *arg, const struct redisReply *reply, const char *err)
+static void on_walk_chunk(void *arg, const struct route_chunk *chunk, const char *err)
 {
     struct walk *w = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        const char *e = err ? err : store_reply_error(reply);
-        w->done(w, e ? e : "unexpected reply from the store");
+    if (err) {
+        w->done(w, err);
         return;
     }
     if (w->d->shutting_down) {
         w->done(w, "dispatchd is shutting down");
         return;
     }
-    size_t n = reply->elements;
+    size_t n = route_chunk_size(chunk);
     int64_t last_ms = 0;
     long same = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct redisReply *e = reply->element[i];
+        struct route_member_read m;
         struct lpg_fix f;
-        if (e->type != REDIS_REPLY_STRING || member_to_fix(e->str, e->len, &f) != 0) {
+        route_chunk_member(chunk, i, &m);
+        if (!m.ok) {
             w->skipped++;
             continue;
         }
+        route_fix_to_lpg_fix(&m.fix, &f);
         if (f.time_ms == last_ms) {
             same++;
         } else {
@@ -133,16 +124,10 @@ static void on_walk_chunk(void *arg, const struct redisReply *reply, const char 
 
 static void walk_fetch(struct walk *w)
 {
-    char rel[LPG_ID_MAX + 32], key[256], min[24], max[24], off[24], cnt[24];
-    route_day_key(w->vehicle, w->day, rel, sizeof(rel));
-    store_key(w->d->store, key, sizeof(key), rel);
-    snprintf(min, sizeof(min), "%" PRId64, w->cursor_set ? w->cursor_ms : w->from_ms);
-    snprintf(max, sizeof(max), "(%" PRId64, w->to_ms);
-    snprintf(off, sizeof(off), "%ld", w->cursor_set ? w->cursor_offset : 0L);
-    snprintf(cnt, sizeof(cnt), "%d", WALK_CHUNK);
-    const char *argv[] = {"ZRANGEBYSCORE", key, min, max, "LIMIT", off, cnt};
     const char *why;
-    if (store_command_argv(w->d->store, on_walk_chunk, w, 7, argv, NULL, &why) != 0)
+    if (route_read_chunk(w->d->store, w->vehicle, w->day, w->cursor_set ? w->cursor_ms : w->from_ms,
+                         w->to_ms, w->cursor_set ? w->cursor_offset : 0L, WALK_CHUNK, on_walk_chunk,
+                         w, &why) != 0)
         w->done(w, why);
 }
 
@@ -460,30 +445,29 @@ static void count_alert(struct summary_job *job, json_t *a)
                 job->alert_count[r][k]++;
 }
 
-struct alert_page {
-    struct summary_job *job;
-    size_t n_ids; /* ids in the page: a full page means there may be more */
-};
-
-static void on_alert_bodies(void *arg, const struct redisReply *reply, const char *err)
+/* A read of the store that failed: 500 when it ran out of memory, else 503. */
+static void summary_read_failed(struct summary_job *job, const char *why)
 {
-    struct alert_page *pg = arg;
-    struct summary_job *job = pg->job;
-    size_t n_ids = pg->n_ids;
-    free(pg);
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        summary_fail(job, "alerts", err ? err : "unexpected reply from the store");
+    if (why == STORE_READ_NOMEM) {
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+        summary_job_free(job);
         return;
     }
-    for (size_t i = 0; i < reply->elements; i++) {
-        const struct redisReply *r = reply->element[i];
-        json_t *a = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
-        if (a) /* expired alerts are simply absent */
-            count_alert(job, a);
-        json_decref(a);
+    summary_fail(job, "alerts", why);
+}
+
+static void on_alert_page(void *arg, const struct alert_page *page, const char *err)
+{
+    struct summary_job *job = arg;
+    if (err) {
+        summary_read_failed(job, err);
+        return;
     }
-    job->alerts_scanned += n_ids;
-    if (n_ids < SUMMARY_ALERTS_PAGE) {
+    for (size_t i = 0; i < page->n_alerts; i++)
+        if (page->alerts[i]) /* expired alerts are simply absent */
+            count_alert(job, page->alerts[i]);
+    job->alerts_scanned += page->n_ids;
+    if (page->n_ids < SUMMARY_ALERTS_PAGE) {
         summary_vehicle_done(job);
     } else if (job->alerts_scanned >= SUMMARY_ALERTS_SCAN_MAX) {
         job->alerts_truncated = true;
@@ -493,63 +477,13 @@ static void on_alert_bodies(void *arg, const struct redisReply *reply, const cha
     }
 }
 
-static void on_alert_ids(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct summary_job *job = arg;
-    struct service *d = job->d;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        summary_fail(job, "alerts", err ? err : "unexpected reply from the store");
-        return;
-    }
-    if (reply->elements == 0) {
-        summary_vehicle_done(job);
-        return;
-    }
-    const char **argv = calloc(reply->elements + 1, sizeof(char *));
-    char(*keys)[256] = calloc(reply->elements, sizeof(*keys));
-    struct alert_page *pg = calloc(1, sizeof(*pg));
-    if (argv == NULL || keys == NULL || pg == NULL) {
-        free(argv);
-        free(keys);
-        free(pg);
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-        summary_job_free(job);
-        return;
-    }
-    argv[0] = "MGET";
-    for (size_t i = 0; i < reply->elements; i++) {
-        char rel[LPG_ID_MAX + 16];
-        const struct redisReply *e = reply->element[i];
-        snprintf(rel, sizeof(rel), "alert:%.*s", e->type == REDIS_REPLY_STRING ? (int)e->len : 0,
-                 e->type == REDIS_REPLY_STRING ? e->str : "");
-        store_key(d->store, keys[i], sizeof(keys[i]), rel);
-        argv[i + 1] = keys[i];
-    }
-    pg->job = job;
-    pg->n_ids = reply->elements;
-    const char *why;
-    int rc = store_command_argv(d->store, on_alert_bodies, pg, (int)reply->elements + 1, argv, NULL,
-                                &why);
-    free(argv);
-    free(keys);
-    if (rc != 0) {
-        free(pg);
-        summary_fail(job, "alerts", why);
-    }
-}
-
 static void summary_alert_page(struct summary_job *job)
 {
-    char rel[LPG_ID_MAX + 32], key[256], min[24], off[24], cnt[24];
-    snprintf(rel, sizeof(rel), "alerts:vehicle:%s", job->w.vehicle);
-    store_key(job->d->store, key, sizeof(key), rel);
-    snprintf(min, sizeof(min), "%" PRId64, job->day_start_ms - ALERT_EARLY_MS);
-    snprintf(off, sizeof(off), "%" PRIu64, job->alerts_scanned);
-    snprintf(cnt, sizeof(cnt), "%d", SUMMARY_ALERTS_PAGE);
-    const char *argv[] = {"ZRANGE", key, min, "+inf", "BYSCORE", "LIMIT", off, cnt};
     const char *why;
-    if (store_command_argv(job->d->store, on_alert_ids, job, 8, argv, NULL, &why) != 0)
-        summary_fail(job, "alerts", why);
+    if (alert_read_vehicle_page(job->d->store, job->w.vehicle, job->day_start_ms - ALERT_EARLY_MS,
+                                job->alerts_scanned, SUMMARY_ALERTS_PAGE, on_alert_page, job,
+                                &why) != 0)
+        summary_read_failed(job, why);
 }
 
 static void on_summary_route_done(struct walk *w, const char *err)

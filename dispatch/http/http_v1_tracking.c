@@ -4,7 +4,7 @@
  *   GET /v1/vehicles/{id}/position             the vehicle's newest fix
  *   GET /v1/vehicles/nearest?lon=&lat=&radius_m=&limit=   vehicles nearest a point
  *
- * Routes are read from the per-day sorted sets written by ingest.c (ingest.h has the layout).
+ * Routes are read from the per-day sorted sets written by ingest.c, through store/route_reads.h.
  * An export never holds the route in memory: it walks the day keys from `from` to `to` and,
  * within each day, fetches at most ROUTE_CHUNK members after a (score, member) cursor, formats
  * them, hands them to the client, and only then fetches the next chunk. While the client's
@@ -18,7 +18,7 @@
 #include "common/clock.h"
 #include "core/route_member.h"
 #include "core/registry.h"
-#include "store/store.h"
+#include "store/route_reads.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,7 +28,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 /* Longest range one export may cover (from..to). */
@@ -165,13 +164,6 @@ static void export_abort(struct route_export *x, const char *why)
         }
     }
     export_free(x);
-}
-
-static void export_day_key(const struct route_export *x, char *out, size_t cap)
-{
-    char rel[LPG_ID_MAX + 32];
-    route_day_key(x->vehicle, x->day, rel, sizeof(rel));
-    store_key(x->d->store, out, cap, rel);
 }
 
 static void add_instant(struct evbuffer *b, int64_t ms)
@@ -373,7 +365,7 @@ static void export_flush(struct route_export *x)
     export_step(x);
 }
 
-static void on_export_chunk(void *arg, const struct redisReply *reply, const char *err)
+static void on_export_chunk(void *arg, const struct route_chunk *chunk, const char *err)
 {
     struct route_export *x = arg;
     x->in_flight = 0;
@@ -381,9 +373,8 @@ static void on_export_chunk(void *arg, const struct redisReply *reply, const cha
         export_free(x);
         return;
     }
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        const char *e = err ? err : store_reply_error(reply);
-        export_abort(x, e ? e : "unexpected reply from the store");
+    if (err) {
+        export_abort(x, err);
         return;
     }
     if (!x->started) {
@@ -406,39 +397,39 @@ static void on_export_chunk(void *arg, const struct redisReply *reply, const cha
         http_stream_start(x->call, route_formats[x->fmt].content_type, on_export_closed, x);
         export_opener(x);
     }
-    size_t n = reply->elements;
+    size_t n = route_chunk_size(chunk);
     long same = 0; /* members of this chunk with the last member's score */
     int64_t last_ms = 0;
-    const struct redisReply *last = NULL;
+    struct route_member_read e, last = {0};
     for (size_t i = 0; i < n; i++) {
-        const struct redisReply *e = reply->element[i];
-        struct route_fix f;
-        if (e->type != REDIS_REPLY_STRING || route_member_parse(e->str, e->len, &f) != 0) {
+        route_chunk_member(chunk, i, &e);
+        if (!e.ok) {
             x->skipped++;
             continue;
         }
-        if (f.time_ms != last_ms)
+        const struct route_fix *f = &e.fix;
+        if (f->time_ms != last_ms)
             same = 0;
         same++;
-        last_ms = f.time_ms;
+        last_ms = f->time_ms;
         last = e;
         /* Members at the cursor's score sort by member (byte order): those not after the
          * cursor's member were sent already (possible when fixes were added meanwhile). */
-        if (x->cursor_set && f.time_ms == x->cursor_ms) {
-            size_t l = e->len < x->cursor_len ? e->len : x->cursor_len;
-            int c = memcmp(e->str, x->cursor_member, l);
-            if (c < 0 || (c == 0 && e->len <= x->cursor_len))
+        if (x->cursor_set && f->time_ms == x->cursor_ms) {
+            size_t l = e.len < x->cursor_len ? e.len : x->cursor_len;
+            int c = memcmp(e.text, x->cursor_member, l);
+            if (c < 0 || (c == 0 && e.len <= x->cursor_len))
                 continue;
         }
         if (x->pass == 1 && x->count >= x->pass0_count) {
             x->count++; /* more fixes than pass 1: reported at the end of the pass */
             continue;
         }
-        export_fix(x, &f);
+        export_fix(x, f);
         x->count++;
-        x->hash = fnv1a(x->hash, e->str, e->len);
+        x->hash = fnv1a(x->hash, e.text, e.len);
     }
-    if (n == ROUTE_CHUNK && last != NULL) {
+    if (n == ROUTE_CHUNK && last.ok) {
         /* Possibly more in this day: continue after the last member. */
         if (x->cursor_set && last_ms == x->cursor_ms && same == (long)n)
             x->cursor_offset += same;
@@ -446,8 +437,8 @@ static void on_export_chunk(void *arg, const struct redisReply *reply, const cha
             x->cursor_offset = same;
         x->cursor_set = 1;
         x->cursor_ms = last_ms;
-        x->cursor_len = last->len < sizeof(x->cursor_member) ? last->len : sizeof(x->cursor_member);
-        memcpy(x->cursor_member, last->str, x->cursor_len);
+        x->cursor_len = last.len < sizeof(x->cursor_member) ? last.len : sizeof(x->cursor_member);
+        memcpy(x->cursor_member, last.text, x->cursor_len);
     } else {
         x->day++;
         x->cursor_set = 0;
@@ -457,15 +448,10 @@ static void on_export_chunk(void *arg, const struct redisReply *reply, const cha
 
 static void export_fetch(struct route_export *x)
 {
-    char key[256], min[24], max[24], off[24], cnt[24];
-    export_day_key(x, key, sizeof(key));
-    snprintf(min, sizeof(min), "%" PRId64, x->cursor_set ? x->cursor_ms : x->from_ms);
-    snprintf(max, sizeof(max), "(%" PRId64, x->to_ms);
-    snprintf(off, sizeof(off), "%ld", x->cursor_set ? x->cursor_offset : 0L);
-    snprintf(cnt, sizeof(cnt), "%d", ROUTE_CHUNK);
-    const char *argv[] = {"ZRANGEBYSCORE", key, min, max, "LIMIT", off, cnt};
     const char *why;
-    if (store_command_argv(x->d->store, on_export_chunk, x, 7, argv, NULL, &why) != 0) {
+    if (route_read_chunk(x->d->store, x->vehicle, x->day, x->cursor_set ? x->cursor_ms : x->from_ms,
+                         x->to_ms, x->cursor_set ? x->cursor_offset : 0L, ROUTE_CHUNK,
+                         on_export_chunk, x, &why) != 0) {
         export_abort(x, why);
         return;
     }
@@ -563,47 +549,37 @@ struct position_job {
     char vehicle[LPG_ID_MAX + 1];
 };
 
-static const char *hash_field(const struct redisReply *r, const char *name)
+/* A read that could not be started: 500 when it ran out of memory, else 503. */
+static void reply_unsent(struct http_call *call, const char *what, const char *why)
 {
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        const struct redisReply *k = r->element[i], *v = r->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strcmp(k->str, name) == 0)
-            return v->str;
+    char msg[200];
+    if (why == STORE_READ_NOMEM) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
     }
-    return NULL;
+    snprintf(msg, sizeof(msg), "cannot %s: %s; retry later", what, why);
+    http_reply_error(call, 503, "store_unavailable", msg, NULL);
 }
 
-static void on_position(void *arg, const struct redisReply *reply, const char *err)
+static void on_position(void *arg, const struct route_last *last, const char *err)
 {
     struct position_job *job = arg;
     struct http_call *call = job->call;
-    if (err || (reply->type != REDIS_REPLY_ARRAY)) {
+    if (err) {
         char msg[200];
-        snprintf(msg, sizeof(msg), "cannot read the position: %s; retry later",
-                 err ? err : "unexpected reply from the store");
+        snprintf(msg, sizeof(msg), "cannot read the position: %s; retry later", err);
         http_reply_error(call, 503, "store_unavailable", msg, NULL);
         free(job);
         return;
     }
-    const char *t = hash_field(reply, "time_ms"), *lat = hash_field(reply, "lat_e7"),
-               *lon = hash_field(reply, "lon_e7"), *sp = hash_field(reply, "speed_cm_s"),
-               *seq = hash_field(reply, "seq");
-    int64_t tm, la, lo, sq;
     json_t *fix = json_null();
-    if (t && lat && lon && seq && route_parse_i64(t, strlen(t), &tm) == 0 &&
-        route_parse_i64(lat, strlen(lat), &la) == 0 &&
-        route_parse_i64(lon, strlen(lon), &lo) == 0 &&
-        route_parse_i64(seq, strlen(seq), &sq) == 0) {
+    if (last->has_fix) {
         char when[LPG_JSON_INSTANT_LEN + 1];
-        lpg_json_instant_format(tm, when);
-        uint64_t s = 0;
-        int has_speed = 0;
-        if (sp)
-            route_parse_opt(sp, strlen(sp), &has_speed, &s);
-        fix = json_pack("{s:I, s:s, s:f, s:f, s:o}", "seq", (json_int_t)sq, "time", when, "lat",
-                        (double)la / 1e7, "lon", (double)lo / 1e7, "speed_kmh",
-                        has_speed ? json_real((double)s * 0.036) : json_null());
+        lpg_json_instant_format(last->time_ms, when);
+        fix = json_pack(
+            "{s:I, s:s, s:f, s:f, s:o}", "seq", (json_int_t)last->seq, "time", when, "lat",
+            (double)last->lat_e7 / 1e7, "lon", (double)last->lon_e7 / 1e7, "speed_kmh",
+            last->has_speed ? json_real((double)last->speed_cm_s * 0.036) : json_null());
     }
     http_reply_json(call, 200, json_pack("{s:s, s:o}", "vehicle", job->vehicle, "fix", fix));
     free(job);
@@ -625,15 +601,9 @@ static void handle_position(struct http_call *call, void *ctx)
     }
     job->call = call;
     snprintf(job->vehicle, sizeof(job->vehicle), "%s", v->id);
-    char rel[LPG_ID_MAX + 32], key[256];
-    snprintf(rel, sizeof(rel), "vehicle:%s:last", v->id);
-    store_key(d->store, key, sizeof(key), rel);
-    const char *argv[] = {"HGETALL", key};
     const char *why;
-    if (store_command_argv(d->store, on_position, job, 2, argv, NULL, &why) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "cannot read the position: %s; retry later", why);
-        http_reply_error(call, 503, "store_unavailable", msg, NULL);
+    if (route_read_last(d->store, v->id, on_position, job, &why) != 0) {
+        reply_unsent(call, "read the position", why);
         free(job);
     }
 }
@@ -647,38 +617,30 @@ struct nearest_job {
     int limit;
 };
 
-static void on_nearest(void *arg, const struct redisReply *reply, const char *err)
+static void on_nearest(void *arg, const struct route_nearby_list *list, const char *err)
 {
     struct nearest_job *job = arg;
     struct http_call *call = job->call;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
+    if (err) {
         char msg[200];
-        const char *e = err ? err : store_reply_error(reply);
-        snprintf(msg, sizeof(msg), "cannot search positions: %s; retry later",
-                 e ? e : "unexpected reply from the store");
+        snprintf(msg, sizeof(msg), "cannot search positions: %s; retry later", err);
         http_reply_error(call, 503, "store_unavailable", msg, NULL);
         free(job);
         return;
     }
     json_t *items = json_array();
-    for (size_t i = 0; i < reply->elements && (int)json_array_size(items) < job->limit; i++) {
-        /* [name, dist, [lon, lat]] (WITHDIST WITHCOORD) */
-        const struct redisReply *e = reply->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
-            e->element[0]->type != REDIS_REPLY_STRING || e->element[2]->type != REDIS_REPLY_ARRAY ||
-            e->element[2]->elements < 2)
+    size_t n = route_nearby_size(list);
+    for (size_t i = 0; i < n && (int)json_array_size(items) < job->limit; i++) {
+        struct route_nearby e;
+        if (route_nearby_get(list, i, &e) != 0)
             continue;
-        const struct lpg_vehicle *v = registry_vehicle(job->d->registry, e->element[0]->str);
+        const struct lpg_vehicle *v = registry_vehicle(job->d->registry, e.vehicle_id);
         if (v == NULL || (job->enterprise_id[0] && strcmp(v->enterprise_id, job->enterprise_id)))
             continue;
-        const struct redisReply *dist = e->element[1], *lon = e->element[2]->element[0],
-                                *lat = e->element[2]->element[1];
-        double dm = dist->type == REDIS_REPLY_STRING ? strtod(dist->str, NULL) : 0;
-        double lo = lon->type == REDIS_REPLY_STRING ? strtod(lon->str, NULL) : 0;
-        double la = lat->type == REDIS_REPLY_STRING ? strtod(lat->str, NULL) : 0;
-        json_array_append_new(items, json_pack("{s:s, s:s, s:f, s:{s:f, s:f}}", "vehicle_id", v->id,
-                                               "enterprise_id", v->enterprise_id, "distance_m", dm,
-                                               "location", "lon", lo, "lat", la));
+        json_array_append_new(items,
+                              json_pack("{s:s, s:s, s:f, s:{s:f, s:f}}", "vehicle_id", v->id,
+                                        "enterprise_id", v->enterprise_id, "distance_m",
+                                        e.distance_m, "location", "lon", e.lon, "lat", e.lat));
     }
     http_reply_json(call, 200, json_pack("{s:o}", "items", items));
     free(job);
@@ -735,22 +697,12 @@ static void handle_nearest(struct http_call *call, void *ctx)
     job->limit = (int)limit;
     if (p->role == AUTH_ROLE_DISPATCHER)
         snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", p->enterprise_id);
-    char key[256], slon[32], slat[32], srad[32], scount[16];
-    store_key(d->store, key, sizeof(key), "geo:vehicles");
-    snprintf(slon, sizeof(slon), "%.7f", lon);
-    snprintf(slat, sizeof(slat), "%.7f", lat);
-    snprintf(srad, sizeof(srad), "%.3f", radius);
-    snprintf(scount, sizeof(scount), "%d", job->limit);
     /* A dispatcher's vehicles are filtered after the search, so every vehicle within the
      * radius is fetched (bounded by the fleet); others get exactly `limit`. */
-    const char *argv[] = {"GEOSEARCH", key,   "FROMLONLAT", slon,        slat,    "BYRADIUS", srad,
-                          "m",         "ASC", "WITHDIST",   "WITHCOORD", "COUNT", scount};
-    int argc = job->enterprise_id[0] ? 11 : 13;
     const char *why;
-    if (store_command_argv(d->store, on_nearest, job, argc, argv, NULL, &why) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "cannot search positions: %s; retry later", why);
-        http_reply_error(call, 503, "store_unavailable", msg, NULL);
+    if (route_read_nearest(d->store, lon, lat, radius, job->enterprise_id[0] ? 0 : job->limit,
+                           on_nearest, job, &why) != 0) {
+        reply_unsent(call, "search positions", why);
         free(job);
     }
 }

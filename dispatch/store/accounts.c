@@ -234,12 +234,11 @@ static int save_json(const struct store *st, struct store_txn *txn, const char *
                      const char *id, json_t *json, int64_t expire_at_ms)
 {
     char rel[160], key[256], idx[96], exp[24];
-    snprintf(rel, sizeof(rel), "%s:%s", kind, id);
     char idxrel[64];
-    snprintf(idxrel, sizeof(idxrel), "index:%s", kind);
     char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
     json_decref(json);
-    if (text == NULL || store_key(st, key, sizeof(key), rel) < 0 ||
+    if (text == NULL || keys_record(rel, sizeof(rel), kind, id) < 0 ||
+        keys_index(idxrel, sizeof(idxrel), kind) < 0 || store_key(st, key, sizeof(key), rel) < 0 ||
         store_key(st, idx, sizeof(idx), idxrel) < 0) {
         free(text);
         return -1;
@@ -274,9 +273,9 @@ int accounts_store_session(const struct store *st, struct store_txn *txn, const 
 int accounts_store_session_end(const struct store *st, struct store_txn *txn, const char *digest)
 {
     char rel[160], key[256], idx[96];
-    snprintf(rel, sizeof(rel), "session:%s", digest);
-    if (store_key(st, key, sizeof(key), rel) < 0 ||
-        store_key(st, idx, sizeof(idx), "index:session") < 0)
+    if (keys_record(rel, sizeof(rel), "session", digest) < 0 ||
+        store_key(st, key, sizeof(key), rel) < 0 ||
+        store_key(st, idx, sizeof(idx), KEYS_INDEX("session")) < 0)
         return -1;
     return (store_txn_addv(txn, "DEL", key, NULL) || store_txn_addv(txn, "SREM", idx, digest, NULL))
                ? -1
@@ -326,9 +325,9 @@ int accounts_refresh_user(struct store *st, struct accounts *acc, const char *na
     if (acc->refreshing >= ACCOUNTS_REFRESH_MAX || strlen(name) > LPG_ID_MAX)
         return -1;
     char rel[LPG_ID_MAX + 8], key[256];
-    snprintf(rel, sizeof(rel), "user:%s", name);
     struct user_refresh *r = calloc(1, sizeof(*r));
-    if (r == NULL || store_key(st, key, sizeof(key), rel) < 0) {
+    if (r == NULL || keys_record(rel, sizeof(rel), "user", name) < 0 ||
+        store_key(st, key, sizeof(key), rel) < 0) {
         free(r);
         return -1;
     }
@@ -349,7 +348,8 @@ int accounts_refresh_user(struct store *st, struct accounts *acc, const char *na
 /* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */
 
 static const char *const phase_kind[] = {"user", "session", "device"};
-static const char *const phase_index[] = {"index:user", "index:session", "index:device"};
+static const char *const phase_index[] = {KEYS_INDEX("user"), KEYS_INDEX("session"),
+                                          KEYS_INDEX("device")};
 
 struct acc_loader {
     struct store *st;
@@ -462,11 +462,13 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
     if (!oom)
         argv[0] = "MGET";
     for (size_t i = 0; !oom && i < n; i++) {
-        char rel[140];
+        char rel[140], id[101];
         ld->ids[i] = strdup(reply->element[i]->str ? reply->element[i]->str : "");
         ld->n_ids = i + 1;
-        snprintf(rel, sizeof(rel), "%s:%.100s", kind, ld->ids[i] ? ld->ids[i] : "");
-        oom = ld->ids[i] == NULL || store_key(ld->st, keys[i], sizeof(keys[i]), rel) < 0;
+        /* At most 100 bytes of a (damaged) index member: its record is then simply missing. */
+        snprintf(id, sizeof(id), "%s", ld->ids[i] ? ld->ids[i] : "");
+        oom = ld->ids[i] == NULL || keys_record(rel, sizeof(rel), kind, id) < 0 ||
+              store_key(ld->st, keys[i], sizeof(keys[i]), rel) < 0;
         argv[i + 1] = keys[i];
     }
     const char *why = "out of memory loading accounts";

@@ -51,7 +51,7 @@ static int key(const struct audit_log *a, char *buf, size_t cap, const char *suf
 
 int audit_log_entries_key(const struct audit_log *a, char *buf, size_t cap)
 {
-    return key(a, buf, cap, "audit:entries");
+    return key(a, buf, cap, KEYS_AUDIT_ENTRIES);
 }
 
 struct audit_log *audit_log_new(struct store *st)
@@ -159,7 +159,7 @@ static int append_one(struct audit_log *a, struct store_txn *txn, const struct a
         k_head[AUDIT_KEY_MAX];
     int rc = text && audit_chain_hash(text, strlen(text), h) == 0 &&
                      audit_log_entries_key(a, k_entries, sizeof(k_entries)) > 0 &&
-                     key(a, k_head, sizeof(k_head), "audit:head") > 0
+                     key(a, k_head, sizeof(k_head), KEYS_AUDIT_HEAD) > 0
                  ? 0
                  : -1;
     if (rc == 0) {
@@ -291,7 +291,7 @@ int audit_log_reload(struct audit_log *a, audit_log_done_fn *done, void *arg)
     }
     char k_entries[AUDIT_KEY_MAX], k_head[AUDIT_KEY_MAX];
     if (audit_log_entries_key(a, k_entries, sizeof(k_entries)) < 0 ||
-        key(a, k_head, sizeof(k_head), "audit:head") < 0)
+        key(a, k_head, sizeof(k_head), KEYS_AUDIT_HEAD) < 0)
         return -1;
     struct store_txn *txn = store_txn_new();
     if (txn == NULL || store_txn_addv(txn, "GET", k_head, NULL) ||
@@ -509,7 +509,7 @@ int audit_log_verify(struct audit_log *a, int64_t from_seq, int64_t to_seq, audi
 {
     char k_entries[AUDIT_KEY_MAX], k_head[AUDIT_KEY_MAX];
     if (audit_log_entries_key(a, k_entries, sizeof(k_entries)) < 0 ||
-        key(a, k_head, sizeof(k_head), "audit:head") < 0)
+        key(a, k_head, sizeof(k_head), KEYS_AUDIT_HEAD) < 0)
         return -1;
     struct verify_job *job = calloc(1, sizeof(*job));
     struct store_txn *txn = job ? store_txn_new() : NULL;

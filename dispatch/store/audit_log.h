@@ -49,7 +49,7 @@ int audit_log_append(struct audit_log *a, struct store_txn *txn, const struct au
  * In a running dispatchd the log is `d->audit` (struct service, dispatchd.h); it is ready
  * once d->loaded is set.
  *
- * Keys (docs/redis-keys.md, docs/audit.md):
+ * Keys (named by store/keys.h; docs/redis-keys.md, docs/audit.md):
  *   {p}audit:entries  list: entry n's canonical text at index n-1 (RPUSH only)
  *   {p}audit:head     string: {"hash":"<hex>","seq":n}, written with every append
  */
@@ -88,7 +88,8 @@ typedef void audit_log_verify_fn(void *arg, const struct audit_verify_result *r,
 int audit_log_verify(struct audit_log *a, int64_t from_seq, int64_t to_seq, audit_log_verify_fn *fn,
                      void *arg);
 
-/* The key names (for readers such as GET /v1/audit/entries). */
+/* The entries' key with the prefix (KEYS_AUDIT_ENTRIES, store/keys.h); readers above the store
+ * use store/audit_reads.h. */
 int audit_log_entries_key(const struct audit_log *a, char *buf, size_t cap);
 
 struct audit_log_stats {

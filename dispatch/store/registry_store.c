@@ -24,18 +24,28 @@ const char *rs_kind_name(enum rs_kind k)
     return (unsigned)k < RS_KIND_COUNT ? kind_names[k] : "?";
 }
 
-static int entity_key(const struct store *st, char *buf, size_t cap, enum rs_kind k, const char *id,
-                      const char *suffix)
+static int entity_key(const struct store *st, char *buf, size_t cap, enum rs_kind k, const char *id)
 {
-    char rel[LPG_ID_MAX + 64];
-    snprintf(rel, sizeof(rel), "%s:%s%s", kind_names[k], id, suffix ? suffix : "");
+    char rel[KEYS_REL_MAX];
+    if (keys_record(rel, sizeof(rel), kind_names[k], id) < 0)
+        return -1;
+    return store_key(st, buf, cap, rel);
+}
+
+/* {p} + the key `name` gives id (keys.h). */
+static int id_key(const struct store *st, char *buf, size_t cap, keys_id_fn *name, const char *id)
+{
+    char rel[KEYS_REL_MAX];
+    if (name(rel, sizeof(rel), id) < 0)
+        return -1;
     return store_key(st, buf, cap, rel);
 }
 
 static int index_key(const struct store *st, char *buf, size_t cap, enum rs_kind k)
 {
     char rel[64];
-    snprintf(rel, sizeof(rel), "index:%s", kind_names[k]);
+    if (keys_index(rel, sizeof(rel), kind_names[k]) < 0)
+        return -1;
     return store_key(st, buf, cap, rel);
 }
 
@@ -43,8 +53,7 @@ int registry_store_save(const struct store *st, struct store_txn *txn, enum rs_k
                         const char *id, const char *json, size_t json_len)
 {
     char key[256], idx[128];
-    if (entity_key(st, key, sizeof(key), kind, id, NULL) < 0 ||
-        index_key(st, idx, sizeof(idx), kind) < 0)
+    if (entity_key(st, key, sizeof(key), kind, id) < 0 || index_key(st, idx, sizeof(idx), kind) < 0)
         return -1;
     const char *set[] = {"SET", key, json};
     const size_t setlen[] = {3, strlen(key), json_len};
@@ -58,8 +67,7 @@ int registry_store_delete(const struct store *st, struct store_txn *txn, enum rs
                           const char *id)
 {
     char key[256], idx[128];
-    if (entity_key(st, key, sizeof(key), kind, id, NULL) < 0 ||
-        index_key(st, idx, sizeof(idx), kind) < 0)
+    if (entity_key(st, key, sizeof(key), kind, id) < 0 || index_key(st, idx, sizeof(idx), kind) < 0)
         return -1;
     return store_txn_addv(txn, "DEL", key, NULL) || store_txn_addv(txn, "SREM", idx, id, NULL);
 }
@@ -68,7 +76,7 @@ int registry_store_order_event(const struct store *st, struct store_txn *txn, co
                                const char *event_json, size_t len)
 {
     char key[256];
-    if (entity_key(st, key, sizeof(key), RS_ORDER, order_id, ":history") < 0)
+    if (id_key(st, key, sizeof(key), keys_order_history, order_id) < 0)
         return -1;
     const char *argv[] = {"RPUSH", key, event_json};
     const size_t argvlen[] = {5, strlen(key), len};
@@ -79,7 +87,7 @@ int registry_store_cylinder_event(const struct store *st, struct store_txn *txn,
                                   const char *cylinder_id, const char *event_json, size_t len)
 {
     char key[256];
-    if (entity_key(st, key, sizeof(key), RS_CYLINDER, cylinder_id, ":history") < 0)
+    if (id_key(st, key, sizeof(key), keys_cylinder_history, cylinder_id) < 0)
         return -1;
     const char *argv[] = {"RPUSH", key, event_json};
     const size_t argvlen[] = {5, strlen(key), len};
@@ -224,7 +232,7 @@ static void loader_fetch(struct rs_loader *ld)
     }
     argv[0] = "MGET";
     for (size_t i = 0; i < n; i++) {
-        entity_key(ld->st, keys[i], sizeof(keys[i]), kind, ld->ids[ld->pos + i], NULL);
+        entity_key(ld->st, keys[i], sizeof(keys[i]), kind, ld->ids[ld->pos + i]);
         argv[i + 1] = keys[i];
     }
     const char *why;

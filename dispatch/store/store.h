@@ -8,14 +8,16 @@
  *     -1 and sets *why) instead of queueing it, so callers can refuse writes with a clear
  *     error rather than lose them.
  *
- * This is the only module that talks to hiredis. Key names live with the modules that own
- * the data and are documented in docs/redis-keys.md; all of them start with the configured
- * prefix (store_key()).
+ * This is the only module that talks to hiredis. Every key is named by store/keys.h (included
+ * here, so that every user of the store names its keys there) and documented in
+ * docs/redis-keys.md; all of them start with the configured prefix (store_key()).
  *
  * Error convention: functions returning int give 0 on success and -1 on failure.
  */
 #ifndef LPG_STORE_H
 #define LPG_STORE_H
+
+#include "store/keys.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -120,7 +122,8 @@ int store_txn_exec(struct store *st, struct store_txn *txn, store_reply_fn *cb, 
 /* Commands sent and not yet answered; graceful shutdown waits for this to reach zero. */
 size_t store_inflight(const struct store *st);
 
-/* Writes prefix + suffix into buf. Returns the length, or -1 when it does not fit. */
+/* Writes prefix + suffix into buf (suffix: a key named by keys.h). Returns the length, or -1
+ * when it does not fit. */
 int store_key(const struct store *st, char *buf, size_t cap, const char *suffix);
 
 /* Counters for /metrics. */
