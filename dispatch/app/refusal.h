@@ -23,9 +23,11 @@ enum refusal_kind {
     REFUSAL_KIND_COUNT
 };
 
-#define REFUSAL_CODE_MAX    48
-#define REFUSAL_FIELD_MAX   64
-#define REFUSAL_MESSAGE_MAX 256
+#define REFUSAL_CODE_MAX 48
+/* Field and message hold the model's longest (core/model_json.h: 127 and 383 bytes), so that a
+ * validation error passes through a refusal unshortened. */
+#define REFUSAL_FIELD_MAX   128
+#define REFUSAL_MESSAGE_MAX 384
 
 struct refusal {
     enum refusal_kind kind;

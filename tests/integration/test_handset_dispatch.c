@@ -288,6 +288,9 @@ static void test_removed_handset_is_disconnected(void **state)
     }
     assert_non_null(env);
     assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__UNAUTHORIZED);
+    /* The reason the registry write gave (EV_SESSION_REVOKED), word for word. */
+    assert_string_equal(env->error->message,
+                        "this handset was replaced; log in with the new device");
     lpg__v1__envelope__free_unpacked(env, NULL);
     assert_true(harness_wait_closed(fd, HARNESS_REPLY_TIMEOUT_MS));
     close(fd);
