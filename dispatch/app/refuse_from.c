@@ -1,7 +1,7 @@
 /* refuse_from.c -- see refuse_from.h. */
 #include "app/refuse_from.h"
 
-#include "core/auth.h"
+#include "common/clock.h"
 #include "core/model_json.h"
 #include "store/store.h"
 
@@ -29,4 +29,18 @@ int refuse_json(struct refusal *r, const struct lpg_json_error *err)
     const char *code = err->code ? err->code : "invalid_field";
     return refuse(r, strcmp(code, "internal") == 0 ? REFUSAL_INTERNAL : REFUSAL_INVALID, code,
                   err->field, "%s", err->message);
+}
+
+int refuse_unless_allowed(struct refusal *r, const struct auth_principal *p,
+                          enum auth_action action, const char *enterprise_id)
+{
+    struct auth_denial why;
+    if (auth_check(p, action, enterprise_id, lpg_now_ms(), &why) != 0)
+        return refuse_denied(r, &why);
+    return 0;
+}
+
+bool hidden_from(const struct auth_principal *p, const char *enterprise_id)
+{
+    return p->role == AUTH_ROLE_DISPATCHER && strcmp(p->enterprise_id, enterprise_id) != 0;
 }

@@ -51,22 +51,6 @@ static int refuse_write(struct refusal *r, const struct lpg_json_error *err)
     return refuse(r, kind, code, err->field, "%s", err->message);
 }
 
-/* Whether a dispatcher p must not learn that an entity of `enterprise_id` exists. */
-static bool hidden_from(const struct auth_principal *p, const char *enterprise_id)
-{
-    return p->role == AUTH_ROLE_DISPATCHER && strcmp(p->enterprise_id, enterprise_id) != 0;
-}
-
-/* auth_check as a refusal. 0 allowed, -1 with *r. */
-static int allowed(const struct auth_principal *p, enum auth_action action,
-                   const char *enterprise_id, struct refusal *r)
-{
-    struct auth_denial why;
-    if (auth_check(p, action, enterprise_id, lpg_now_ms(), &why) != 0)
-        return refuse_denied(r, &why);
-    return 0;
-}
-
 struct write_job {
     struct service *s;
     const struct entity_ops *ops;
@@ -145,7 +129,7 @@ static void *new_version(struct write_job *job, const void *old, struct refusal 
             refuse(r, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %s", ops->name, job->id);
             return NULL;
         }
-        if (allowed(&job->principal, AUTH_WRITE, ops->enterprise(old), r) != 0)
+        if (refuse_unless_allowed(r, &job->principal, AUTH_WRITE, ops->enterprise(old)) != 0)
             return NULL;
         void *e = ops->dup(old);
         if (e == NULL) {
@@ -244,8 +228,8 @@ int registry_write(struct service *s, const struct auth_principal *p, enum rs_ki
                               ? NULL
                               : json_string_value(json_object_get(body, "enterprise_id"));
         /* Enterprises are created by admins; everything else within one's enterprise. */
-        if (allowed(p, kind == RS_ENTERPRISE ? AUTH_ADMIN : AUTH_WRITE,
-                    ent && lpg_id_valid(ent) ? ent : NULL, r) != 0) {
+        if (refuse_unless_allowed(r, p, kind == RS_ENTERPRISE ? AUTH_ADMIN : AUTH_WRITE,
+                                  ent && lpg_id_valid(ent) ? ent : NULL) != 0) {
             json_decref(body);
             return -1;
         }
