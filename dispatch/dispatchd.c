@@ -407,6 +407,10 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("%s", err);
         return -1;
     }
+    if (handset_server_subscribe(d->s.handset, d->s.bus) != 0) {
+        log_error("the event bus is full: a wiring error");
+        return -1;
+    }
     d->sigterm = evsignal_new(d->s.base, SIGTERM, on_signal, d);
     d->sigint = evsignal_new(d->s.base, SIGINT, on_signal, d);
     d->drain_timer = evtimer_new(d->s.base, on_drain_poll, d);

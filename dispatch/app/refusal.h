@@ -23,9 +23,11 @@ enum refusal_kind {
     REFUSAL_KIND_COUNT
 };
 
-#define REFUSAL_CODE_MAX    48
-#define REFUSAL_FIELD_MAX   64
-#define REFUSAL_MESSAGE_MAX 768 /* the longest passed through whole: order_rules.h's 767 */
+#define REFUSAL_CODE_MAX 48
+/* Field and message hold the longest passed through whole: core/model_json.h's validation
+ * errors (127 and 383 bytes) and core/order_rules.h's messages (767). */
+#define REFUSAL_FIELD_MAX   128
+#define REFUSAL_MESSAGE_MAX 768
 
 struct refusal {
     enum refusal_kind kind;

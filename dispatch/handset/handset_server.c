@@ -24,6 +24,8 @@
 #define LOG_TAG "handset"
 #include "handset/handset_server.h"
 
+#include "app/events.h"
+
 #include "common/conn_ref.h"
 #include "frame.h"
 #include "common/log.h"
@@ -1136,6 +1138,20 @@ struct handset_conn *handset_server_find_device(struct handset_server *srv, cons
         if (c->session == HC_OPEN && !c->closing && strcmp(c->device_id, device_id) == 0)
             return c;
     return NULL;
+}
+
+/* EV_SESSION_REVOKED: the device's session ends, as the use case says why. */
+static void on_session_revoked(void *arg, const struct service_event *ev)
+{
+    struct handset_conn *c = handset_server_find_device(arg, ev->device_id);
+    /* Only a session of this very person: a handset never answers for someone else. */
+    if (c && (ev->staff_id == NULL || strcmp(handset_conn_staff(c), ev->staff_id) == 0))
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAUTHORIZED, ev->reason, 0, 0, 1);
+}
+
+int handset_server_subscribe(struct handset_server *hs, struct event_bus *bus)
+{
+    return event_bus_subscribe(bus, EV_SESSION_REVOKED, on_session_revoked, hs);
 }
 
 struct handset_conn *handset_server_find_staff(struct handset_server *srv, const char *staff_id)

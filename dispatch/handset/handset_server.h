@@ -133,6 +133,12 @@ struct handset_conn *handset_server_find_device(struct handset_server *hs, const
 /* The open session of a staff member's device, or NULL. */
 struct handset_conn *handset_server_find_staff(struct handset_server *hs, const char *staff_id);
 
+struct event_bus;
+/* Subscribes hs to the service events that end a handset's session: EV_SESSION_REVOKED closes
+ * the open session of ev->device_id (only if it is ev->staff_id's, when that is set) with Error
+ * UNAUTHORIZED and ev->reason. Returns 0, or -1 when the bus is full (a wiring error). */
+int handset_server_subscribe(struct handset_server *hs, struct event_bus *bus);
+
 /* Closes every connection at once and frees the server. Call after store_free() has run
  * pending callbacks, or when no store command is in flight. */
 void handset_server_free(struct handset_server *hs);

@@ -2,6 +2,9 @@
 #include "http/http_refusal.h"
 #include "http/http_server.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 int http_status_of(enum refusal_kind kind)
 {
     /* The whole mapping, in one place: docs/http-api.md's table of statuses follows it. */
@@ -26,4 +29,16 @@ void http_reply_refusal(struct http_call *call, const struct refusal *r)
 {
     http_reply_error(call, http_status_of(r->kind), r->code, r->message,
                      r->field[0] ? r->field : NULL);
+}
+
+void http_refuse(struct http_call *call, enum refusal_kind kind, const char *code,
+                 const char *field, const char *fmt, ...)
+{
+    struct refusal r;
+    refuse(&r, kind, code, field, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r.message, sizeof(r.message), fmt, ap);
+    va_end(ap);
+    http_reply_refusal(call, &r);
 }

@@ -50,18 +50,20 @@ int v1_query_instant(struct http_call *call, const char *name, int64_t *ms);
  * list), so a typo such as "reson" is not silently ignored. Returns 0, or -1 after replying. */
 int v1_only_fields(struct http_call *call, const json_t *body, const char *const *allowed);
 
-/* 400 (or 500 for "internal") with the validation error's code, message and field. */
+/* The validation error as a refusal (refuse_json: 400, or 500 for "internal"), through
+ * http_reply_refusal. */
 void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *err);
 /* The ?limit= of a list request within 1..V1_PAGE_MAX (default V1_PAGE_DEFAULT); -1 after
  * replying 400. */
 int v1_page_limit(struct http_call *call);
-/* Replies 503 store_unavailable for a read the store could not answer. */
+/* Refuses (UNAVAILABLE, store_unavailable) a read the store could not answer. */
 void v1_reply_store_unreadable(struct http_call *call);
 /* A store reply callback (arg: the http_call) answering {"items": [...]} from an array reply of
  * JSON texts (LRANGE, MGET); missing or unparsable elements are skipped. 503 on a store error. */
 struct redisReply;
 void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err);
-/* Replies 503 for a write the store refused. */
+/* A write the store refused, as refuse_store() words it (store_unavailable, or
+ * store_outcome_unknown when it may have been saved), through http_reply_refusal. */
 void v1_reply_store_refused(struct http_call *call, const char *why);
 
 /* Generic list and get of a kind of entity (http_v1_registry.c), shared with orders. */

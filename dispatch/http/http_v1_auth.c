@@ -6,33 +6,25 @@
  *   GET    /v1/users              admin, auditor
  *   POST   /v1/users              admin: {"name","role","enterprise_id"?,"password"}
  *   POST   /v1/devices            {"device_id","staff_id"} -> 201 with the device's secret
- * docs/http-api.md documents them with examples.
+ * docs/http-api.md documents them with examples. The use cases are app/account_cases.h's: this
+ * file parses the requests and maps the results.
  */
 #define LOG_TAG "http"
 #include "http/http_v1.h"
 
-#include "store/entity.h"
+#include "app/account_cases.h"
+#include "app/refuse_from.h"
 #include "common/clock.h"
-
+#include "http/http_refusal.h"
 #include "store/accounts.h"
-#include "handset/handset_server.h"
-
-#include "lpg/v1/envelope.pb-c.h"
-#include "common/log.h"
-#include "core/login_guard.h"
-#include "core/registry.h"
-#include "store/registry_store.h"
-#include "common/work_pool.h"
-#include "store/writer.h"
+#include "store/entity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/http.h>
-#include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 
 /* ---- shared helpers ---- */
 
@@ -51,9 +43,9 @@ int v1_allow(struct http_call *call, struct service *d, const struct auth_princi
              enum auth_action action, const char *enterprise_id)
 {
     (void)d;
-    struct auth_denial why;
-    if (auth_check(p, action, enterprise_id, lpg_now_ms(), &why) != 0) {
-        http_reply_error(call, why.http_status, why.code, why.message, NULL);
+    struct refusal r;
+    if (refuse_unless_allowed(&r, p, action, enterprise_id) != 0) {
+        http_reply_refusal(call, &r);
         return -1;
     }
     return 0;
@@ -62,16 +54,15 @@ int v1_allow(struct http_call *call, struct service *d, const struct auth_princi
 const struct auth_principal *v1_authenticate(struct http_call *call, struct service *d)
 {
     if (!d->loaded) {
-        http_reply_error(call, 503, "loading",
-                         "the service is loading its data from the store; retry shortly", NULL);
+        http_refuse(call, REFUSAL_UNAVAILABLE, "loading", NULL,
+                    "the service is loading its data from the store; retry shortly");
         return NULL;
     }
     const char *token = bearer_token(call);
     if (token == NULL || !auth_token_well_formed(token)) {
-        http_reply_error(call, 401, "unauthenticated",
-                         "an 'Authorization: Bearer <token>' header from POST /v1/sessions is "
-                         "required",
-                         NULL);
+        http_refuse(call, REFUSAL_UNAUTHENTICATED, "unauthenticated", NULL,
+                    "an 'Authorization: Bearer <token>' header from POST /v1/sessions is "
+                    "required");
         return NULL;
     }
     char digest[AUTH_DIGEST_HEX_LEN + 1];
@@ -79,8 +70,8 @@ const struct auth_principal *v1_authenticate(struct http_call *call, struct serv
     if (auth_token_digest(token, digest) == 0)
         p = accounts_session(d->accounts, digest, lpg_now_ms());
     if (p == NULL) {
-        http_reply_error(call, 401, "unauthenticated",
-                         "the token is unknown, expired or logged out; log in again", NULL);
+        http_refuse(call, REFUSAL_UNAUTHENTICATED, "unauthenticated", NULL,
+                    "the token is unknown, expired or logged out; log in again");
         return NULL;
     }
     return p;
@@ -106,9 +97,8 @@ int v1_only_fields(struct http_call *call, const json_t *body, const char *const
         for (size_t i = 0; allowed[i] && !known; i++)
             known = strcmp(allowed[i], key) == 0;
         if (!known) {
-            char msg[160];
-            snprintf(msg, sizeof(msg), "unknown field \"%.64s\"", key);
-            http_reply_error(call, 400, "unknown_field", msg, key);
+            http_refuse(call, REFUSAL_INVALID, "unknown_field", key, "unknown field \"%.64s\"",
+                        key);
             return -1;
         }
     }
@@ -126,9 +116,8 @@ const void *v1_scoped_entity(struct http_call *call, struct service *d,
         if (v1_allow(call, d, p, AUTH_READ,
                      p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
             return NULL;
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no %s with id %.64s", ops->name, id ? id : "");
-        http_reply_error(call, 404, "not_found", msg, NULL);
+        http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %.64s", ops->name,
+                    id ? id : "");
         return NULL;
     }
     if (v1_allow(call, d, p, AUTH_READ, ops->enterprise(e)) != 0)
@@ -146,12 +135,10 @@ int v1_query_instant(struct http_call *call, const char *name, int64_t *ms)
 {
     const char *s = http_call_query(call, name);
     if (s == NULL || lpg_json_instant_parse(s, ms) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "%s is required: an RFC 3339 instant, e.g. 2026-11-28T00:00:00Z or "
-                 "2026-11-28T08:00:00+08:00",
-                 name);
-        http_reply_error(call, 400, "invalid_parameter", msg, name);
+        http_refuse(call, REFUSAL_INVALID, "invalid_parameter", name,
+                    "%s is required: an RFC 3339 instant, e.g. 2026-11-28T00:00:00Z or "
+                    "2026-11-28T08:00:00+08:00",
+                    name);
         return -1;
     }
     return 0;
@@ -159,14 +146,14 @@ int v1_query_instant(struct http_call *call, const char *name, int64_t *ms)
 
 bool v1_hidden(const struct auth_principal *p, const char *enterprise_id)
 {
-    return p->role == AUTH_ROLE_DISPATCHER && strcmp(p->enterprise_id, enterprise_id) != 0;
+    return hidden_from(p, enterprise_id);
 }
 
 void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *err)
 {
-    int internal = err->code && strcmp(err->code, "internal") == 0;
-    http_reply_error(call, internal ? 500 : 400, err->code ? err->code : "invalid_field",
-                     err->message, err->field[0] ? err->field : NULL);
+    struct refusal r;
+    refuse_json(&r, err);
+    http_reply_refusal(call, &r);
 }
 
 int v1_page_limit(struct http_call *call)
@@ -177,9 +164,8 @@ int v1_page_limit(struct http_call *call)
     char *end;
     long v = strtol(s, &end, 10);
     if (*s == '\0' || *end != '\0' || v < 1 || v > V1_PAGE_MAX) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "limit must be an integer in 1..%d", V1_PAGE_MAX);
-        http_reply_error(call, 400, "invalid_parameter", msg, "limit");
+        http_refuse(call, REFUSAL_INVALID, "invalid_parameter", "limit",
+                    "limit must be an integer in 1..%d", V1_PAGE_MAX);
         return -1;
     }
     return (int)v;
@@ -187,24 +173,15 @@ int v1_page_limit(struct http_call *call)
 
 void v1_reply_store_unreadable(struct http_call *call)
 {
-    http_reply_error(call, 503, "store_unavailable", "the store could not be read; retry later",
-                     NULL);
+    http_refuse(call, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
+                "the store could not be read; retry later");
 }
 
 void v1_reply_store_refused(struct http_call *call, const char *why)
 {
-    char msg[240];
-    if (store_err_outcome_unknown(why)) {
-        /* Sent, never confirmed: say so rather than claim nothing happened. */
-        snprintf(msg, sizeof(msg),
-                 "%s: the change may or may not have been saved; read the resource again "
-                 "before retrying",
-                 why);
-        http_reply_error(call, 503, "store_outcome_unknown", msg, NULL);
-        return;
-    }
-    snprintf(msg, sizeof(msg), "%s; nothing was written, retry later", why);
-    http_reply_error(call, 503, "store_unavailable", msg, NULL);
+    struct refusal r;
+    refuse_store(&r, why);
+    http_reply_refusal(call, &r);
 }
 
 static json_t *principal_json(const struct auth_principal *p)
@@ -220,90 +197,6 @@ static json_t *principal_json(const struct auth_principal *p)
 
 /* ---- POST /v1/sessions ---- */
 
-struct login_job {
-    struct service *d;
-    struct http_call *call;
-    char token[AUTH_TOKEN_LEN + 1];
-    char digest[AUTH_DIGEST_HEX_LEN + 1];
-    struct auth_principal principal;
-};
-
-static void on_login_stored(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct login_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(job->call, err ? err : "the store refused the session");
-    } else if (accounts_put_session(job->d->accounts, job->digest, &job->principal) != 0) {
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-    } else {
-        json_t *body = json_pack("{s:s, s:o}", "token", job->token, "session",
-                                 principal_json(&job->principal));
-        log_info("user %s logged in (%s)", job->principal.user,
-                 auth_role_name(job->principal.role));
-        http_reply_json(job->call, 201, body);
-    }
-    memset(job->token, 0, sizeof(job->token));
-    free(job);
-}
-
-static void run_login(struct writer *w, void *arg)
-{
-    struct login_job *job = arg;
-    struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
-    if (txn == NULL ||
-        accounts_store_session(job->d->store, txn, job->digest, &job->principal) != 0) {
-        store_txn_free(txn);
-        writer_finish(w);
-        http_reply_error(job->call, 500, "internal", why, NULL);
-        free(job);
-        return;
-    }
-    if (writer_commit(w, txn, on_login_stored, job, &why) != 0) {
-        v1_reply_store_refused(job->call, why);
-        free(job);
-    }
-}
-
-static void cancel_job(void *arg)
-{
-    /* Shutdown with the job still queued: the request is dropped with its connection. */
-    free(arg);
-}
-
-static void handle_login(struct http_call *call, void *ctx);
-
-static void on_login_user_read(void *arg, const char *err)
-{
-    struct http_call *call = arg;
-    if (err && strcmp(err, STORE_ERR_SHUTDOWN) == 0) {
-        http_reply_error(call, 503, "store_unavailable", "the service is stopping", NULL);
-        return;
-    }
-    handle_login(call, http_call_user(call));
-}
-
-/* Opens a session for u (whose password was just checked): token, then the writer. */
-static void start_session(struct service *d, struct http_call *call, const struct auth_user *u)
-{
-    struct login_job *job = calloc(1, sizeof(*job));
-    char why[160] = "out of memory";
-    if (job == NULL || auth_token_new(job->token) != 0 ||
-        auth_token_digest(job->token, job->digest) != 0 ||
-        auth_principal_for_user(u, lpg_now_ms(), d->cfg.session_ttl * 1000, &job->principal, why,
-                                sizeof(why)) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", why, NULL);
-        return;
-    }
-    job->d = d;
-    job->call = call;
-    if (writer_submit(d->writer, run_login, cancel_job, job) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-    }
-}
-
 /* The source address of the call ("?" when unknown): the key of the per-address limit. Behind
  * a reverse proxy every client has the proxy's address (docs/configuration.md). */
 static void call_peer(struct http_call *call, char *out, size_t cap)
@@ -316,94 +209,37 @@ static void call_peer(struct http_call *call, char *out, size_t cap)
     snprintf(out, cap, "%s", addr && *addr ? addr : "?");
 }
 
-static void reply_retry_after(struct http_call *call, int64_t seconds, int status, const char *code,
-                              const char *message)
+/* A refusal, with Retry-After when the use case advises a delay. */
+static void reply_refused(struct http_call *call, const struct refusal *r, int64_t retry_after_s)
 {
-    char v[24];
-    snprintf(v, sizeof(v), "%lld", (long long)seconds);
-    evhttp_add_header(evhttp_request_get_output_headers(http_call_request(call)), "Retry-After", v);
-    http_reply_error(call, status, code, message, NULL);
+    if (retry_after_s > 0) {
+        char v[24];
+        snprintf(v, sizeof(v), "%lld", (long long)retry_after_s);
+        evhttp_add_header(evhttp_request_get_output_headers(http_call_request(call)), "Retry-After",
+                          v);
+    }
+    http_reply_refusal(call, r);
 }
 
-/* A password check, handed to a worker thread (d->hash_pool) and back. */
-struct login_check {
-    struct service *d;
-    struct http_call *call;
-    char user[LPG_ID_MAX + 1]; /* as given, cut to an id's length: the account's throttle key */
-    char addr[64];             /* source address: the address's throttle key */
-    int known;                 /* the user existed when the check began */
-    char hash[AUTH_HASH_MAX];  /* the encoded hash checked against (the dummy when unknown) */
-    char password[AUTH_PASSWORD_MAX + 2];
-    int verdict; /* auth_password_verify's, set by the worker */
-};
-
-static void login_check_free(struct login_check *job)
+static void on_logged_in(void *arg, const struct account_session *ok, const struct refusal *r,
+                         int64_t retry_after_s)
 {
-    OPENSSL_cleanse(job->password, sizeof(job->password));
-    free(job);
-}
-
-static void run_password_check(void *arg)
-{
-    /* On a worker thread: only the job's own bytes. */
-    struct login_check *job = arg;
-    job->verdict = auth_password_verify(job->password, job->hash);
-    OPENSSL_cleanse(job->password, sizeof(job->password));
-}
-
-/* Shutdown with the check still queued: answered, so the call is not left unreplied (its
- * memory would outlive the HTTP server). */
-static void cancel_password_check(void *arg)
-{
-    struct login_check *job = arg;
-    http_reply_error(job->call, 503, "busy", "the service is shutting down; retry shortly", NULL);
-    login_check_free(job);
-}
-
-static void on_password_checked(void *arg)
-{
-    struct login_check *job = arg;
-    struct service *d = job->d;
-    struct login_guard_stats *st = login_guard_stats(d->guard);
-    if (!d->loaded) {
-        /* Accounts are being reloaded (after a lost commit): the user cannot be told now. */
-        login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
-        http_reply_error(job->call, 503, "loading", "the service is loading; retry shortly", NULL);
-        login_check_free(job);
+    struct http_call *call = arg;
+    if (ok == NULL) {
+        reply_refused(call, r, retry_after_s);
         return;
     }
-    /* The user may have changed while its password was checked: only the hash that was
-     * checked counts, and only if it is still the user's. */
-    const struct auth_user *u = job->known ? accounts_user(d->accounts, job->user) : NULL;
-    int ok = job->verdict == 1 && u && strcmp(u->password_hash, job->hash) == 0 && !u->disabled;
-    if (!ok) {
-        int64_t now = lpg_now_ms();
-        login_guard_failed(d->guard, LOGIN_HTTP, job->user, job->addr, now);
-        st->logins[LOGIN_WRONG]++;
-        uint64_t left_out = 0;
-        if (login_guard_should_log(d->guard, LOGIN_HTTP, now, &left_out)) {
-            if (left_out)
-                log_info("failed login for %s from %s (and %llu failed logins not logged)",
-                         job->user, job->addr, (unsigned long long)left_out);
-            else
-                log_info("failed login for %s from %s", job->user, job->addr);
-        }
-        http_reply_error(job->call, 401, "invalid_credentials", "wrong user name or password",
-                         NULL);
-        login_check_free(job);
-        return;
-    }
-    login_guard_succeeded(d->guard, LOGIN_HTTP, job->user, job->addr);
-    st->logins[LOGIN_OK]++;
-    start_session(d, job->call, u);
-    login_check_free(job);
+    http_reply_json(
+        call, 201,
+        json_pack("{s:s, s:o}", "token", ok->token, "session", principal_json(&ok->principal)));
 }
 
 static void handle_login(struct http_call *call, void *ctx)
 {
     struct service *d = ctx;
     if (!d->loaded) {
-        http_reply_error(call, 503, "loading", "the service is loading; retry shortly", NULL);
+        http_refuse(call, REFUSAL_UNAVAILABLE, "loading", NULL,
+                    "the service is loading; retry shortly");
         return;
     }
     json_t *body = http_call_json_body(call);
@@ -414,70 +250,15 @@ static void handle_login(struct http_call *call, void *ctx)
         json_decref(body);
         return;
     }
-    const char *user = json_string_value(json_object_get(body, "user"));
-    const char *password = json_string_value(json_object_get(body, "password"));
-    if (user == NULL || password == NULL) {
-        json_decref(body);
-        http_reply_error(call, 400, "missing_field", "user and password are required",
-                         user == NULL ? "user" : "password");
-        return;
-    }
-    struct login_check *job = calloc(1, sizeof(*job));
-    if (job == NULL) {
-        json_decref(body);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    job->d = d;
-    job->call = call;
-    size_t n = strnlen(user, LPG_ID_MAX);
-    memcpy(job->user, user, n); /* user points into body */
-    call_peer(call, job->addr, sizeof(job->addr));
-    /* Refused untried while the account or the address is blocked: no hash, no count. */
-    int64_t retry_ms = 0;
-    enum throttle_verdict v =
-        login_guard_check(d->guard, LOGIN_HTTP, job->user, job->addr, lpg_now_ms(), &retry_ms);
-    if (v != THROTTLE_ALLOW) {
-        json_decref(body);
-        login_check_free(job);
-        int locked = v == THROTTLE_LOCKED;
-        login_guard_stats(d->guard)->logins[locked ? LOGIN_LOCKED : LOGIN_THROTTLED]++;
-        reply_retry_after(call, login_guard_retry_s(retry_ms), 429,
-                          locked ? "login_locked" : "login_throttled",
-                          locked ? "too many failed logins for this account or from this address: "
-                                   "locked for a while; see Retry-After"
-                                 : "too many failed logins for this account or from this address; "
-                                   "retry after the delay in Retry-After");
-        return;
-    }
-    /* The user's record is read from Redis first (once per request: the call is marked with
-     * d), so that an admin created or reset by `dispatchd --create-admin`, which writes Redis
-     * directly, can log in at once. When Redis cannot be asked the table is used as it is. */
-    if (lpg_id_valid(user) && http_call_user(call) != d &&
-        accounts_refresh_user(d->store, d->accounts, user, on_login_user_read, call) == 0) {
-        http_call_set_user(call, d);
-        json_decref(body);
-        login_check_free(job);
-        return;
-    }
-    /* Verify against a dummy hash for unknown users, so timing does not reveal which names
-     * exist; the reply is the same for an unknown user and a wrong password. */
-    const struct auth_user *u = lpg_id_valid(user) ? accounts_user(d->accounts, user) : NULL;
-    job->known = u != NULL;
-    snprintf(job->hash, sizeof(job->hash), "%s", u ? u->password_hash : auth_password_dummy_hash());
-    n = strnlen(password, AUTH_PASSWORD_MAX + 1); /* longer never matches (auth.h) */
-    memcpy(job->password, password, n);
+    char addr[64];
+    call_peer(call, addr, sizeof(addr));
+    struct refusal r;
+    int64_t retry_after_s = 0;
+    if (account_login(d, json_string_value(json_object_get(body, "user")),
+                      json_string_value(json_object_get(body, "password")), addr, on_logged_in,
+                      call, &r, &retry_after_s) != 0)
+        reply_refused(call, &r, retry_after_s);
     json_decref(body);
-    /* Counted as a failure to come while it is checked: concurrent guesses cannot overshoot. */
-    login_guard_began(d->guard, LOGIN_HTTP, job->user, job->addr, lpg_now_ms());
-    if (work_pool_submit(d->hash_pool, run_password_check, on_password_checked,
-                         cancel_password_check, job) != 0) {
-        login_guard_abandoned(d->guard, LOGIN_HTTP, job->user, job->addr);
-        login_check_free(job);
-        login_guard_stats(d->guard)->logins[LOGIN_BUSY]++;
-        reply_retry_after(call, 1, 503, "busy",
-                          "too many logins are being checked at once; retry in a second");
-    }
 }
 
 /* ---- /v1/sessions/current ---- */
@@ -491,40 +272,13 @@ static void handle_whoami(struct http_call *call, void *ctx)
     http_reply_json(call, 200, principal_json(p));
 }
 
-struct logout_job {
-    struct service *d;
-    struct http_call *call;
-    char digest[AUTH_DIGEST_HEX_LEN + 1];
-};
-
-static void on_logout_stored(void *arg, const struct redisReply *reply, const char *err)
+static void on_logged_out(void *arg, const struct refusal *r)
 {
-    struct logout_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(job->call, err ? err : "the store refused the logout");
-    } else {
-        accounts_remove_session(job->d->accounts, job->digest);
-        http_reply_json(job->call, 200, json_pack("{s:s}", "status", "logged_out"));
-    }
-    free(job);
-}
-
-static void run_logout(struct writer *w, void *arg)
-{
-    struct logout_job *job = arg;
-    struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
-    if (txn == NULL || accounts_store_session_end(job->d->store, txn, job->digest) != 0) {
-        store_txn_free(txn);
-        writer_finish(w);
-        http_reply_error(job->call, 500, "internal", why, NULL);
-        free(job);
-        return;
-    }
-    if (writer_commit(w, txn, on_logout_stored, job, &why) != 0) {
-        v1_reply_store_refused(job->call, why);
-        free(job);
-    }
+    struct http_call *call = arg;
+    if (r)
+        http_reply_refusal(call, r);
+    else
+        http_reply_json(call, 200, json_pack("{s:s}", "status", "logged_out"));
 }
 
 static void handle_logout(struct http_call *call, void *ctx)
@@ -532,18 +286,9 @@ static void handle_logout(struct http_call *call, void *ctx)
     struct service *d = ctx;
     if (v1_authenticate(call, d) == NULL)
         return;
-    struct logout_job *job = calloc(1, sizeof(*job));
-    if (job == NULL || auth_token_digest(bearer_token(call), job->digest) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    job->d = d;
-    job->call = call;
-    if (writer_submit(d->writer, run_logout, cancel_job, job) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-    }
+    struct refusal r;
+    if (account_logout(d, bearer_token(call), on_logged_out, call, &r) != 0)
+        http_reply_refusal(call, &r);
 }
 
 /* ---- users ---- */
@@ -558,7 +303,7 @@ static void handle_list_users(struct http_call *call, void *ctx)
         return;
     const struct auth_user **page = calloc((size_t)limit, sizeof(*page));
     if (page == NULL) {
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        http_refuse(call, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
         return;
     }
     size_t n =
@@ -572,88 +317,13 @@ static void handle_list_users(struct http_call *call, void *ctx)
     http_reply_json(call, 200, body);
 }
 
-struct user_job {
-    struct service *d;
-    struct http_call *call;
-    struct auth_user user;
-    char password[AUTH_PASSWORD_MAX + 1]; /* until hashed (on a worker thread); then wiped */
-    int hashed;                           /* auth_password_hash's result, set by the worker */
-};
-
-static void on_user_stored(void *arg, const struct redisReply *reply, const char *err)
+static void on_user_created(void *arg, const struct auth_user *u, const struct refusal *r)
 {
-    struct user_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(job->call, err ? err : "the store refused the user");
-    } else if (accounts_put_user(job->d->accounts, &job->user) != 0) {
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-    } else {
-        log_info("user %s created (%s)", job->user.name, auth_role_name(job->user.role));
-        http_reply_json(job->call, 201, auth_user_to_public_json(&job->user));
-    }
-    free(job);
-}
-
-static void run_create_user(struct writer *w, void *arg)
-{
-    struct user_job *job = arg;
-    /* Checked here, in the writer, so two concurrent creations cannot both pass. */
-    if (accounts_user(job->d->accounts, job->user.name) != NULL) {
-        writer_finish(w);
-        http_reply_error(job->call, 409, "already_exists", "a user with this name exists", "name");
-        free(job);
-        return;
-    }
-    struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
-    if (txn == NULL || accounts_store_user(job->d->store, txn, &job->user) != 0) {
-        store_txn_free(txn);
-        writer_finish(w);
-        http_reply_error(job->call, 500, "internal", why, NULL);
-        free(job);
-        return;
-    }
-    if (writer_commit(w, txn, on_user_stored, job, &why) != 0) {
-        v1_reply_store_refused(job->call, why);
-        free(job);
-    }
-}
-
-static void cancel_user_job(void *arg)
-{
-    struct user_job *job = arg;
-    OPENSSL_cleanse(job->password, sizeof(job->password));
-    free(job);
-}
-
-static void run_hash_user_password(void *arg)
-{
-    /* On a worker thread: only the job's own bytes. */
-    struct user_job *job = arg;
-    job->hashed =
-        auth_password_hash(job->password, job->user.password_hash, sizeof(job->user.password_hash));
-    OPENSSL_cleanse(job->password, sizeof(job->password));
-}
-
-static void cancel_user_hash(void *arg)
-{
-    struct user_job *job = arg;
-    http_reply_error(job->call, 503, "busy", "the service is shutting down; retry shortly", NULL);
-    cancel_user_job(job);
-}
-
-static void on_user_password_hashed(void *arg)
-{
-    struct user_job *job = arg;
-    if (job->hashed != 0) {
-        http_reply_error(job->call, 500, "internal", "could not hash the password", NULL);
-        cancel_user_job(job);
-        return;
-    }
-    if (writer_submit(job->d->writer, run_create_user, cancel_user_job, job) != 0) {
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-        cancel_user_job(job);
-    }
+    struct http_call *call = arg;
+    if (u == NULL)
+        http_reply_refusal(call, r);
+    else
+        http_reply_json(call, 201, auth_user_to_public_json(u));
 }
 
 static void handle_create_user(struct http_call *call, void *ctx)
@@ -669,57 +339,15 @@ static void handle_create_user(struct http_call *call, void *ctx)
         json_decref(body);
         return;
     }
-    const char *name = json_string_value(json_object_get(body, "name"));
-    const char *role = json_string_value(json_object_get(body, "role"));
-    const char *ent = json_string_value(json_object_get(body, "enterprise_id"));
-    const char *password = json_string_value(json_object_get(body, "password"));
-    char why[160];
-    int r = role ? auth_role_parse(role) : -1;
-    const char *field = NULL, *msg = NULL;
-    if (name == NULL || !lpg_id_valid(name)) {
-        field = "name";
-        msg = "name must be 1..64 characters of [A-Za-z0-9_.-]";
-    } else if (r < 0) {
-        field = "role";
-        msg = "role must be admin, dispatcher or auditor";
-    } else if (r == AUTH_ROLE_DISPATCHER &&
-               (ent == NULL || registry_enterprise(d->registry, ent) == NULL)) {
-        field = "enterprise_id";
-        msg = "a dispatcher needs the id of an existing enterprise";
-    } else if (r != AUTH_ROLE_DISPATCHER && ent != NULL) {
-        field = "enterprise_id";
-        msg = "only a dispatcher belongs to an enterprise";
-    } else if (password == NULL || !auth_password_acceptable(password, why, sizeof(why))) {
-        field = "password";
-        msg = password ? why : "password is required";
-    }
-    if (field) {
-        http_reply_error(call, 400, "invalid_field", msg, field);
-        json_decref(body);
-        return;
-    }
-    struct user_job *job = calloc(1, sizeof(*job));
-    if (job == NULL) {
-        json_decref(body);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    snprintf(job->password, sizeof(job->password), "%s", password); /* acceptable: fits */
-    snprintf(job->user.name, sizeof(job->user.name), "%s", name);
-    job->user.role = (enum auth_role)r;
-    if (r == AUTH_ROLE_DISPATCHER)
-        snprintf(job->user.enterprise_id, sizeof(job->user.enterprise_id), "%s", ent);
-    job->user.created_ms = lpg_now_ms();
+    struct refusal r;
+    int64_t retry_after_s = 0;
+    if (account_create_user(d, json_string_value(json_object_get(body, "name")),
+                            json_string_value(json_object_get(body, "role")),
+                            json_string_value(json_object_get(body, "enterprise_id")),
+                            json_string_value(json_object_get(body, "password")), on_user_created,
+                            call, &r, &retry_after_s) != 0)
+        reply_refused(call, &r, retry_after_s);
     json_decref(body);
-    job->d = d;
-    job->call = call;
-    /* Hashing takes as long as a login's check: off the loop too. */
-    if (work_pool_submit(d->hash_pool, run_hash_user_password, on_user_password_hashed,
-                         cancel_user_hash, job) != 0) {
-        cancel_user_job(job);
-        reply_retry_after(call, 1, 503, "busy",
-                          "too many passwords are being hashed at once; retry in a second");
-    }
 }
 
 const struct http_route v1_auth_routes[] = {
@@ -733,107 +361,17 @@ const size_t v1_auth_routes_count = sizeof(v1_auth_routes) / sizeof(v1_auth_rout
 
 /* ---- devices: POST /v1/devices {"device_id","staff_id"} -> 201 with the secret, once ---- */
 
-struct device_job {
-    struct service *d;
-    struct http_call *call;
-    struct auth_principal principal;
-    struct device_record dev;
-    char secret[AUTH_DEVICE_SECRET_LEN + 1];
-    struct lpg_staff *staff; /* new version with device_id set */
-};
-
-static void device_job_free(struct device_job *job)
+static void on_device_registered(void *arg, const struct account_device *dev,
+                                 const struct refusal *r)
 {
-    memset(job->secret, 0, sizeof(job->secret));
-    free(job->staff);
-    free(job);
-}
-
-static void cancel_device_job(void *arg)
-{
-    device_job_free(arg);
-}
-
-static void on_device_stored(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct device_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(job->call, err ? err : "the store refused the device");
-        device_job_free(job);
+    struct http_call *call = arg;
+    if (dev == NULL) {
+        http_reply_refusal(call, r);
         return;
     }
-    accounts_put_device(job->d->accounts, &job->dev);
-    /* A replaced handset stops working at once: close its open session too. */
-    const struct lpg_staff *before = registry_staff(job->d->registry, job->dev.staff_id);
-    if (before && before->device_id[0] && strcmp(before->device_id, job->dev.device_id) != 0) {
-        struct handset_conn *old = handset_server_find_device(job->d->handset, before->device_id);
-        if (old)
-            handset_conn_error(old, LPG__V1__ERROR__CODE__UNAUTHORIZED,
-                               "this handset was replaced; log in with the new device", 0, 0, 1);
-    }
-    registry_put_staff(job->d->registry, job->staff);
-    job->staff = NULL;
-    log_info("device %s registered for %s by %s", job->dev.device_id, job->dev.staff_id,
-             job->principal.user);
-    http_reply_json(job->call, 201,
-                    json_pack("{s:s, s:s, s:s}", "device_id", job->dev.device_id, "staff_id",
-                              job->dev.staff_id, "secret", job->secret));
-    device_job_free(job);
-}
-
-static void run_device(struct writer *w, void *arg)
-{
-    struct device_job *job = arg;
-    struct service *d = job->d;
-    const struct lpg_staff *s = registry_staff(d->registry, job->dev.staff_id);
-    const char *fail_code = NULL, *fail_msg = NULL, *fail_field = NULL;
-    int fail_status = 422;
-    if (s == NULL || v1_hidden(&job->principal, s->enterprise_id)) {
-        fail_code = "unknown_reference", fail_msg = "no such staff member", fail_field = "staff_id";
-    } else if (v1_allow(job->call, d, &job->principal, AUTH_WRITE, s->enterprise_id) != 0) {
-        writer_finish(w);
-        device_job_free(job);
-        return;
-    } else {
-        const struct device_record *existing = accounts_device(d->accounts, job->dev.device_id);
-        if (existing && strcmp(existing->staff_id, s->id) != 0) {
-            fail_status = 409, fail_code = "already_exists", fail_field = "device_id";
-            fail_msg = "this device id belongs to another person";
-        }
-    }
-    if (fail_code) {
-        writer_finish(w);
-        http_reply_error(job->call, fail_status, fail_code, fail_msg, fail_field);
-        device_job_free(job);
-        return;
-    }
-    snprintf(job->dev.enterprise_id, sizeof(job->dev.enterprise_id), "%s", s->enterprise_id);
-    job->staff = lpg_staff_dup(s);
-    const char *why = "out of memory";
-    struct store_txn *txn = store_txn_new();
-    json_t *rec = NULL;
-    char *text = NULL;
-    if (job->staff) {
-        snprintf(job->staff->device_id, sizeof(job->staff->device_id), "%s", job->dev.device_id);
-        rec = lpg_json_from_staff(job->staff);
-        text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
-    }
-    json_decref(rec);
-    int rc = txn && text && accounts_store_device(d->store, txn, &job->dev) == 0
-                 ? registry_store_save(d->store, txn, RS_STAFF, job->staff->id, text, strlen(text))
-                 : -1;
-    free(text);
-    if (rc != 0) {
-        store_txn_free(txn);
-        writer_finish(w);
-        http_reply_error(job->call, 500, "internal", why, NULL);
-        device_job_free(job);
-        return;
-    }
-    if (writer_commit(w, txn, on_device_stored, job, &why) != 0) {
-        v1_reply_store_refused(job->call, why);
-        device_job_free(job);
-    }
+    http_reply_json(call, 201,
+                    json_pack("{s:s, s:s, s:s}", "device_id", dev->device_id, "staff_id",
+                              dev->staff_id, "secret", dev->secret));
 }
 
 /* Registers (or re-keys) a handset for a staff member. The secret is returned once and stored
@@ -853,36 +391,12 @@ static void handle_register_device(struct http_call *call, void *ctx)
         json_decref(body);
         return;
     }
-    const char *device_id = json_string_value(json_object_get(body, "device_id"));
-    const char *staff_id = json_string_value(json_object_get(body, "staff_id"));
-    if (device_id == NULL || !lpg_id_valid(device_id) || staff_id == NULL ||
-        !lpg_id_valid(staff_id)) {
-        json_decref(body);
-        http_reply_error(call, 400, "invalid_field",
-                         "device_id and staff_id are required ids ([A-Za-z0-9_.-], 1..64)",
-                         device_id && lpg_id_valid(device_id) ? "staff_id" : "device_id");
-        return;
-    }
-    struct device_job *job = calloc(1, sizeof(*job));
-    if (job == NULL || auth_device_secret_new(job->secret) != 0 ||
-        auth_device_secret_digest(job->secret, job->dev.secret_digest) != 0) {
-        json_decref(body);
-        if (job)
-            device_job_free(job);
-        http_reply_error(call, 500, "internal", "could not create a device secret", NULL);
-        return;
-    }
-    job->d = d;
-    job->call = call;
-    job->principal = *p;
-    snprintf(job->dev.device_id, sizeof(job->dev.device_id), "%s", device_id);
-    snprintf(job->dev.staff_id, sizeof(job->dev.staff_id), "%s", staff_id);
-    job->dev.created_ms = lpg_now_ms();
+    struct refusal r;
+    if (account_register_device(d, p, json_string_value(json_object_get(body, "device_id")),
+                                json_string_value(json_object_get(body, "staff_id")),
+                                on_device_registered, call, &r) != 0)
+        http_reply_refusal(call, &r);
     json_decref(body);
-    if (writer_submit(d->writer, run_device, cancel_device_job, job) != 0) {
-        device_job_free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-    }
 }
 
 const struct http_route v1_device_routes[] = {

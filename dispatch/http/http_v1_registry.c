@@ -9,23 +9,17 @@
  *   GET   /v1/{kind}/{id}   one
  *   PATCH /v1/{kind}/{id}   change the fields present (staff, vehicles, customers)
  *
- * Consistency across entities is checked in the writer job, against the registry as it is
- * when the change is committed (registry_rules.h, shared with the bulk import): a zone lies
- * within its enterprise's licensed area; a person's zone and vehicle belong to the same
- * enterprise; a vehicle is bound to at most one person, and both sides of a binding are kept
- * in step in the same transaction.
+ * Creating and changing is the use case of app/registry_writes.h (checks, consistency across
+ * entities, the transaction); this file parses the request and maps the result.
  */
 #define LOG_TAG "http"
 #include "http/http_v1.h"
 
-#include "app/dispatcher.h"
-#include "common/clock.h"
-#include "store/entity.h"
-#include "handset/handset_server.h"
+#include "app/registry_writes.h"
 #include "common/log.h"
 #include "core/registry.h"
-#include "core/registry_rules.h"
-#include "store/writer.h"
+#include "http/http_refusal.h"
+#include "store/entity.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,8 +28,6 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <hiredis/hiredis.h>
-#include "lpg/v1/envelope.pb-c.h"
 #include <jansson.h>
 #include <sys/queue.h>
 
@@ -118,8 +110,8 @@ static int want_geometry(struct http_call *call, bool *out)
     const char *g = http_call_query(call, "geometry");
     *out = g != NULL && (strcmp(g, "1") == 0 || strcmp(g, "true") == 0);
     if (g != NULL && !*out && strcmp(g, "0") != 0 && strcmp(g, "false") != 0) {
-        http_reply_error(call, 400, "invalid_parameter", "geometry is 1, true, 0 or false",
-                         "geometry");
+        http_refuse(call, REFUSAL_INVALID, "invalid_parameter", "geometry",
+                    "geometry is 1, true, 0 or false");
         return -1;
     }
     return 0;
@@ -167,7 +159,7 @@ void v1_list_kind(struct http_call *call, struct service *d, const struct entity
     if (page == NULL || f.want == NULL) {
         free(page);
         json_decref(f.want);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        http_refuse(call, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
         return;
     }
     size_t n = ops->list(d->registry, ent, http_call_query(call, "after"), (size_t)limit,
@@ -209,18 +201,16 @@ void v1_get_one(struct http_call *call, struct service *d, const struct entity_o
         if (v1_allow(call, d, p, AUTH_READ,
                      p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
             return;
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no %s with id %.64s", ops->name, id ? id : "");
-        http_reply_error(call, 404, "not_found", msg, NULL);
+        http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %.64s", ops->name,
+                    id ? id : "");
         return;
     }
     /* Another enterprise's entity looks exactly like a missing one to a dispatcher. */
     if (p->role == AUTH_ROLE_DISPATCHER && strcmp(ops->enterprise(e), p->enterprise_id) != 0)
         e = NULL;
     if (e == NULL) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no %s with id %.64s", ops->name, id);
-        http_reply_error(call, 404, "not_found", msg, NULL);
+        http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %.64s", ops->name,
+                    id);
         return;
     }
     if (v1_allow(call, d, p, AUTH_READ, ops->enterprise(e)) != 0)
@@ -228,176 +218,15 @@ void v1_get_one(struct http_call *call, struct service *d, const struct entity_o
     http_reply_json(call, 200, ops->to_json(e));
 }
 
-/* ---- consistency across entities: registry_rules.h, in the writer ---- */
+/* ---- create / patch: app/registry_writes.h ---- */
 
-static int write_status(const char *code)
+static void on_write_done(void *arg, json_t *entity, int created, const struct refusal *r)
 {
-    if (strcmp(code, "already_exists") == 0 || strcmp(code, "vehicle_already_bound") == 0 ||
-        strcmp(code, "staff_already_bound") == 0)
-        return 409;
-    if (strcmp(code, "internal") == 0)
-        return 500;
-    if (strcmp(code, "not_found") == 0)
-        return 404;
-    if (strcmp(code, "wrong_enterprise") == 0)
-        return 422; /* a reference to another enterprise's entity: invalid input */
-    if (strcmp(code, "zone_outside_service_area") == 0 || strcmp(code, "unknown_reference") == 0 ||
-        strcmp(code, "invalid_geometry") == 0)
-        return 422;
-    return 400;
-}
-
-/* ---- create / patch through the writer ---- */
-
-struct write_job {
-    struct service *d;
-    struct http_call *call;
-    const struct entity_ops *ops;
-    struct auth_principal principal;
-    json_t *body; /* create: the entity; patch: the changes */
-    char id[LPG_ID_MAX + 1];
-    int is_patch;
-    struct changeset cs;
-    void *entity;                    /* the written entity (in cs) */
-    char old_device[LPG_ID_MAX + 1]; /* a staff member's handset before the change */
-};
-
-static void write_job_free(struct write_job *job)
-{
-    changeset_discard(&job->cs);
-    json_decref(job->body);
-    free(job);
-}
-
-static void cancel_write(void *arg)
-{
-    write_job_free(arg);
-}
-
-static void on_written(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct write_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(job->call, err ? err : "the store refused the change");
-        write_job_free(job);
-        return;
-    }
-    json_t *out = job->ops->to_json(job->entity);
-    /* A person's handset replaced (or removed) here: its open session ends now, as with
-     * POST /v1/devices. */
-    if (job->ops->kind == RS_STAFF && job->old_device[0] &&
-        strcmp(job->old_device, ((const struct lpg_staff *)job->entity)->device_id) != 0) {
-        struct handset_conn *c = handset_server_find_device(job->d->handset, job->old_device);
-        /* Only a session of this very person: a handset never answers for someone else. */
-        if (c && strcmp(handset_conn_staff(c), job->id) == 0)
-            handset_conn_error(c, LPG__V1__ERROR__CODE__UNAUTHORIZED,
-                               "this handset was replaced; log in with the new device", 0, 0, 1);
-    }
-    if (changeset_apply(&job->cs, job->d->registry) != 0)
-        log_error("out of memory applying a stored change to the registry");
-    log_info("%s %s %s by %s", job->ops->name, job->id, job->is_patch ? "changed" : "created",
-             job->principal.user);
-    http_reply_json(job->call, job->is_patch ? 200 : 201, out);
-    /* Staff, vehicles and customers decide who can take waiting orders. */
-    dispatcher_rematch(job->d);
-    write_job_free(job);
-}
-
-static void run_write(struct writer *w, void *arg)
-{
-    struct write_job *job = arg;
-    struct service *d = job->d;
-    const struct entity_ops *ops = job->ops;
-    struct lpg_json_error err;
-    memset(&err, 0, sizeof(err));
-    const void *old = ops->get(d->registry, job->id);
-    void *e = NULL;
-    if (old && ops->kind == RS_STAFF)
-        snprintf(job->old_device, sizeof(job->old_device), "%s",
-                 ((const struct lpg_staff *)old)->device_id);
-
-    if (job->is_patch) {
-        if (old && v1_hidden(&job->principal, ops->enterprise(old)))
-            old = NULL; /* another enterprise's: exactly like a missing one */
-        if (old == NULL ||
-            v1_allow(job->call, d, &job->principal, AUTH_WRITE, ops->enterprise(old)) != 0) {
-            if (old == NULL) {
-                char msg[160];
-                snprintf(msg, sizeof(msg), "no %s with id %s", ops->name, job->id);
-                http_reply_error(job->call, 404, "not_found", msg, NULL);
-            }
-            writer_finish(w);
-            write_job_free(job);
-            return;
-        }
-        e = ops->dup(old);
-        if (e == NULL || ops->patch(job->body, e, &err) != 0) {
-            if (e == NULL)
-                err.code = "internal";
-            if (e)
-                ops->destroy(e);
-            writer_finish(w);
-            http_reply_error(job->call, write_status(err.code), err.code,
-                             e ? err.message : "out of memory", err.field[0] ? err.field : NULL);
-            write_job_free(job);
-            return;
-        }
-    } else {
-        e = calloc(1, ops->size);
-        if (e == NULL || ops->from_json(job->body, e, &err) != 0) {
-            if (e == NULL)
-                snprintf(err.message, sizeof(err.message), "out of memory");
-            const char *code = e == NULL ? "internal" : err.code ? err.code : "invalid_field";
-            free(e);
-            writer_finish(w);
-            /* As v1_reply_json_error, but a shape that is not a simple polygon is 422. */
-            http_reply_error(job->call, write_status(code), code, err.message,
-                             err.field[0] ? err.field : NULL);
-            write_job_free(job);
-            return;
-        }
-        if (old != NULL) {
-            /* The answer is the same whoever holds the id (one namespace per kind,
-             * docs/http-api.md "Ids: one namespace, the same answer"); the log tells an
-             * operator when a dispatcher keeps hitting another enterprise's ids. */
-            if (v1_hidden(&job->principal, ops->enterprise(old)))
-                log_info("%s %s: create by %s refused: the id is taken in another enterprise",
-                         ops->name, job->id, job->principal.user);
-            ops->destroy(e);
-            writer_finish(w);
-            char msg[160];
-            snprintf(msg, sizeof(msg), "a %s with id %s exists", ops->name, job->id);
-            http_reply_error(job->call, 409, "already_exists", msg, "id");
-            write_job_free(job);
-            return;
-        }
-        ops->stamp(e, lpg_now_ms());
-    }
-    job->entity = e;
-    if (changeset_add(&job->cs, ops->kind, e) != 0 ||
-        registry_rules_check(&(struct registry_rules_view){.reg = d->registry, .acc = d->accounts},
-                             ops->kind, e, old, &job->cs, &err) != 0) {
-        if (err.code == NULL)
-            err.code = "internal";
-        writer_finish(w);
-        http_reply_error(job->call, write_status(err.code), err.code, err.message,
-                         err.field[0] ? err.field : NULL);
-        write_job_free(job);
-        return;
-    }
-    struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
-    if (txn == NULL || changeset_save(&job->cs, d->store, txn) != 0) {
-        store_txn_free(txn);
-        writer_finish(w);
-        http_reply_error(job->call, 500, "internal", why, NULL);
-        write_job_free(job);
-        return;
-    }
-    if (writer_commit(w, txn, on_written, job, &why) != 0) {
-        v1_reply_store_refused(job->call, why);
-        write_job_free(job);
-    }
+    struct http_call *call = arg;
+    if (r)
+        http_reply_refusal(call, r);
+    else
+        http_reply_json(call, created ? 201 : 200, entity);
 }
 
 static void submit_write(struct http_call *call, struct service *d, const struct entity_ops *ops,
@@ -409,46 +238,10 @@ static void submit_write(struct http_call *call, struct service *d, const struct
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
-    const char *id =
-        is_patch ? http_call_param(call, "id") : json_string_value(json_object_get(body, "id"));
-    if (!is_patch) {
-        /* A dispatcher works in its own enterprise: fill it in when omitted. */
-        if (ops->kind != RS_ENTERPRISE && p->role == AUTH_ROLE_DISPATCHER &&
-            json_object_get(body, "enterprise_id") == NULL)
-            json_object_set_new(body, "enterprise_id", json_string(p->enterprise_id));
-        const char *ent = ops->kind == RS_ENTERPRISE
-                              ? NULL
-                              : json_string_value(json_object_get(body, "enterprise_id"));
-        /* Enterprises are created by admins; everything else within one's enterprise. */
-        if (v1_allow(call, d, p, ops->kind == RS_ENTERPRISE ? AUTH_ADMIN : AUTH_WRITE,
-                     ent && lpg_id_valid(ent) ? ent : NULL) != 0) {
-            json_decref(body);
-            return;
-        }
-    }
-    if (id == NULL || !lpg_id_valid(id)) {
-        json_decref(body);
-        http_reply_error(call, 400, id ? "invalid_field" : "missing_field",
-                         "id must be 1..64 characters of [A-Za-z0-9_.-]", "id");
-        return;
-    }
-    struct write_job *job = calloc(1, sizeof(*job));
-    if (job == NULL) {
-        json_decref(body);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    job->d = d;
-    job->call = call;
-    job->ops = ops;
-    job->principal = *p;
-    job->body = body;
-    job->is_patch = is_patch;
-    snprintf(job->id, sizeof(job->id), "%s", id);
-    if (writer_submit(d->writer, run_write, cancel_write, job) != 0) {
-        write_job_free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-    }
+    struct refusal r;
+    if (registry_write(d, p, ops->kind, http_call_param(call, "id"), body, is_patch, on_write_done,
+                       call, &r) != 0)
+        http_reply_refusal(call, &r);
 }
 
 /* ---- routes: one set of handlers per kind ---- */

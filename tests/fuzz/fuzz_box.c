@@ -188,6 +188,8 @@ void fuzz_box_init(struct service *d, int with_handset)
             fprintf(stderr, "fuzz_box: %s\n", err);
             abort();
         }
+        if (handset_server_subscribe(d->handset, d->bus) != 0)
+            abort();
     }
 }
 

@@ -1,18 +1,18 @@
 /*
  * fuzz_import.c - libFuzzer target for the bulk import's parsing and validation
- * (dispatch/http/http_v1_import.c): CSV rows of staff, vehicles, customers and cylinders (header
+ * (dispatch/app/import.c): CSV rows of staff, vehicles, customers and cylinders (header
  * mapping, typed cells, lists, locations) and GeoJSON FeatureCollections of zones, each row
  * validated by the rules of a single create against a seeded registry (fuzz_box.c).
  *
- * The import's parser is static in http_v1_import.c, behind an HTTP handler and the writer; the
- * file is included here so that the fuzzer calls import_csv() / import_geojson() on a job as
- * the handler builds it, without an HTTP server and without changing the file.
+ * The import's parser is static in import.c, behind import_submit() and the writer; the file is
+ * included here so that the fuzzer calls import_csv() / import_geojson() on a job as
+ * import_submit builds it, without the writer and without changing the file.
  *
  * Input: 1 byte choosing the kind (zones, staff, vehicles, customers, cylinders) and
  * skip_errors, then the body. After validation the transaction is built as for a commit and
  * the accepted rows are applied to the registry as after a successful EXEC.
  */
-#include "../../dispatch/http/http_v1_import.c"
+#include "../../dispatch/app/import.c"
 #include "common/clock.h"
 
 #include "fake_store.h"
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (job->errors = json_array()) == NULL || (job->seen = json_object()) == NULL)
         abort();
     memcpy(job->body, data, size);
-    job->body[size] = '\0'; /* as import_handler copies it */
+    job->body[size] = '\0'; /* as the HTTP handler copies it */
     job->body_len = size;
     job->d = &d;
     job->kind = k;
@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else
         import_geojson(job);
 
-    if (job->fatal_status) {
-        if (job->fatal_code == NULL || job->fatal_message[0] == '\0')
+    if (job->fatal.kind != REFUSAL_NONE) {
+        if (job->fatal.code[0] == '\0' || job->fatal.message[0] == '\0')
             abort();
     } else {
         json_t *r = report(job, 0);

@@ -273,6 +273,23 @@ static void test_duty_change_makes_waiting_orders_move(void **state)
     close(fd);
 }
 
+/* The session on fd ends with Error UNAUTHORIZED and the use case's reason (EV_SESSION_REVOKED),
+ * word for word, whatever was pushed before it; then the connection closes. */
+static void expect_replaced(int fd)
+{
+    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+    while (env && env->body_case != LPG__V1__ENVELOPE__BODY_ERROR) {
+        lpg__v1__envelope__free_unpacked(env, NULL);
+        env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+    }
+    assert_non_null(env);
+    assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__UNAUTHORIZED);
+    assert_string_equal(env->error->message,
+                        "this handset was replaced; log in with the new device");
+    lpg__v1__envelope__free_unpacked(env, NULL);
+    assert_true(harness_wait_closed(fd, HARNESS_REPLY_TIMEOUT_MS));
+}
+
 /* Taking the handset off a person (PATCH device_id) ends its open session at once. */
 static void test_removed_handset_is_disconnected(void **state)
 {
@@ -281,15 +298,20 @@ static void test_removed_handset_is_disconnected(void **state)
     json_t *j;
     assert_int_equal(api(&j, "PATCH", "/v1/staff/S2", "{\"device_id\":null}"), 200);
     json_decref(j);
-    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
-    while (env && env->body_case != LPG__V1__ENVELOPE__BODY_ERROR) {
-        lpg__v1__envelope__free_unpacked(env, NULL);
-        env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
-    }
-    assert_non_null(env);
-    assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__UNAUTHORIZED);
-    lpg__v1__envelope__free_unpacked(env, NULL);
-    assert_true(harness_wait_closed(fd, HARNESS_REPLY_TIMEOUT_MS));
+    expect_replaced(fd);
+    close(fd);
+}
+
+/* Registering another handset for a person (POST /v1/devices) ends the old one's session. */
+static void test_replaced_handset_is_disconnected(void **state)
+{
+    (void)state;
+    int fd = login("H1", secret1);
+    json_t *j;
+    assert_int_equal(api(&j, "POST", "/v1/devices", "{\"device_id\":\"H3\",\"staff_id\":\"S1\"}"),
+                     201);
+    json_decref(j);
+    expect_replaced(fd);
     close(fd);
 }
 
@@ -301,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_rejected_order_is_never_offered_again_to_the_same_person),
         cmocka_unit_test(test_duty_change_makes_waiting_orders_move),
         cmocka_unit_test(test_removed_handset_is_disconnected),
+        cmocka_unit_test(test_replaced_handset_is_disconnected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,260 @@
+/* registry_writes.c -- see registry_writes.h. */
+#define LOG_TAG "registry"
+#include "app/registry_writes.h"
+
+#include "app/dispatcher.h"
+#include "app/events.h"
+#include "app/refuse_from.h"
+#include "app/service.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "core/auth.h"
+#include "core/registry.h"
+#include "core/registry_rules.h"
+#include "store/entity.h"
+#include "store/writer.h"
+
+#include <hiredis/hiredis.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char registry_handset_replaced[] = "this handset was replaced; log in with the new device";
+
+/* The kinds of the codes a write can be refused with beyond plain invalid input: the model's
+ * (invalid_geometry) and the rules' (registry_rules.h). The codes are theirs; the kinds are
+ * what HTTP has always answered for them (docs/http-api.md). */
+static const struct {
+    const char *code;
+    enum refusal_kind kind;
+} write_code_kinds[] = {
+    {"internal", REFUSAL_INTERNAL},
+    {"not_found", REFUSAL_NOT_FOUND},
+    {"already_exists", REFUSAL_CONFLICT},
+    {"vehicle_already_bound", REFUSAL_CONFLICT},
+    {"staff_already_bound", REFUSAL_CONFLICT},
+    {"wrong_enterprise", REFUSAL_RULE}, /* a reference to another enterprise's entity */
+    {"zone_outside_service_area", REFUSAL_RULE},
+    {"unknown_reference", REFUSAL_RULE},
+    {"invalid_geometry", REFUSAL_RULE}, /* a shape that is not a simple polygon */
+};
+
+/* A refused write: the model's or the rules' error, with its kind. NULL code: internal. */
+static int refuse_write(struct refusal *r, const struct lpg_json_error *err)
+{
+    const char *code = err->code ? err->code : "internal";
+    enum refusal_kind kind = REFUSAL_INVALID;
+    for (size_t i = 0; i < sizeof(write_code_kinds) / sizeof(write_code_kinds[0]); i++)
+        if (strcmp(code, write_code_kinds[i].code) == 0)
+            kind = write_code_kinds[i].kind;
+    return refuse(r, kind, code, err->field, "%s", err->message);
+}
+
+struct write_job {
+    struct service *s;
+    const struct entity_ops *ops;
+    struct auth_principal principal;
+    json_t *body; /* create: the entity; patch: the changes */
+    char id[LPG_ID_MAX + 1];
+    int is_patch;
+    struct changeset cs;
+    void *entity;                    /* the written entity (in cs) */
+    char old_device[LPG_ID_MAX + 1]; /* a staff member's handset before the change */
+    registry_write_done_fn *done;
+    void *arg;
+};
+
+static void write_job_free(struct write_job *job)
+{
+    changeset_discard(&job->cs);
+    json_decref(job->body);
+    free(job);
+}
+
+static void cancel_write(void *arg)
+{
+    write_job_free(arg);
+}
+
+static void write_refused(struct write_job *job, const struct refusal *r)
+{
+    job->done(job->arg, NULL, 0, r);
+    write_job_free(job);
+}
+
+static void on_written(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct write_job *job = arg;
+    if (err || reply->type != REDIS_REPLY_ARRAY) {
+        struct refusal r;
+        refuse_store(&r, err ? err : "the store refused the change");
+        write_refused(job, &r);
+        return;
+    }
+    json_t *out = job->ops->to_json(job->entity);
+    /* A person's handset replaced (or removed) here: its open session ends now, as with a
+     * device registration -- only a session of this very person (staff_id): a handset never
+     * answers for someone else. */
+    if (job->ops->kind == RS_STAFF && job->old_device[0] &&
+        strcmp(job->old_device, ((const struct lpg_staff *)job->entity)->device_id) != 0) {
+        struct service_event ev = {.kind = EV_SESSION_REVOKED,
+                                   .enterprise_id = job->ops->enterprise(job->entity),
+                                   .staff_id = job->id,
+                                   .device_id = job->old_device,
+                                   .reason = registry_handset_replaced};
+        event_bus_publish(job->s->bus, &ev);
+    }
+    if (changeset_apply(&job->cs, job->s->registry) != 0)
+        log_error("out of memory applying a stored change to the registry");
+    log_info("%s %s %s by %s", job->ops->name, job->id, job->is_patch ? "changed" : "created",
+             job->principal.user);
+    job->done(job->arg, out, !job->is_patch, NULL);
+    /* Staff, vehicles and customers decide who can take waiting orders. */
+    dispatcher_rematch(job->s);
+    write_job_free(job);
+}
+
+/* The new version of the entity, checked alone: a patch of the stored one, or a creation.
+ * Returns it, or NULL with *r. */
+static void *new_version(struct write_job *job, const void *old, struct refusal *r)
+{
+    const struct entity_ops *ops = job->ops;
+    struct lpg_json_error err;
+    memset(&err, 0, sizeof(err));
+    if (job->is_patch) {
+        if (old && hidden_from(&job->principal, ops->enterprise(old)))
+            old = NULL; /* another enterprise's: exactly like a missing one */
+        if (old == NULL) {
+            refuse(r, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %s", ops->name, job->id);
+            return NULL;
+        }
+        if (refuse_unless_allowed(r, &job->principal, AUTH_WRITE, ops->enterprise(old)) != 0)
+            return NULL;
+        void *e = ops->dup(old);
+        if (e == NULL) {
+            refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+            return NULL;
+        }
+        if (ops->patch(job->body, e, &err) != 0) {
+            ops->destroy(e);
+            refuse_write(r, &err);
+            return NULL;
+        }
+        return e;
+    }
+    void *e = calloc(1, ops->size);
+    if (e == NULL) {
+        refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    if (ops->from_json(job->body, e, &err) != 0) {
+        free(e);
+        if (err.code == NULL)
+            err.code = "invalid_field";
+        refuse_write(r, &err); /* a shape that is not a simple polygon is a rule's refusal */
+        return NULL;
+    }
+    if (old != NULL) {
+        /* The answer is the same whoever holds the id (one namespace per kind,
+         * docs/http-api.md "Ids: one namespace, the same answer"); the log tells an operator
+         * when a dispatcher keeps hitting another enterprise's ids. */
+        if (hidden_from(&job->principal, ops->enterprise(old)))
+            log_info("%s %s: create by %s refused: the id is taken in another enterprise",
+                     ops->name, job->id, job->principal.user);
+        ops->destroy(e);
+        refuse(r, REFUSAL_CONFLICT, "already_exists", "id", "a %s with id %s exists", ops->name,
+               job->id);
+        return NULL;
+    }
+    ops->stamp(e, lpg_now_ms());
+    return e;
+}
+
+static void run_write(struct writer *w, void *arg)
+{
+    struct write_job *job = arg;
+    struct service *s = job->s;
+    const struct entity_ops *ops = job->ops;
+    struct refusal r;
+    const void *old = ops->get(s->registry, job->id);
+    if (old && ops->kind == RS_STAFF)
+        snprintf(job->old_device, sizeof(job->old_device), "%s",
+                 ((const struct lpg_staff *)old)->device_id);
+    void *e = new_version(job, old, &r);
+    if (e == NULL) {
+        writer_finish(w);
+        write_refused(job, &r);
+        return;
+    }
+    job->entity = e;
+    struct lpg_json_error err;
+    memset(&err, 0, sizeof(err));
+    if (changeset_add(&job->cs, ops->kind, e) != 0 ||
+        registry_rules_check(&(struct registry_rules_view){.reg = s->registry, .acc = s->accounts},
+                             ops->kind, e, old, &job->cs, &err) != 0) {
+        writer_finish(w);
+        refuse_write(&r, &err);
+        write_refused(job, &r);
+        return;
+    }
+    struct store_txn *txn = store_txn_new();
+    const char *why = "out of memory";
+    if (txn == NULL || changeset_save(&job->cs, s->store, txn) != 0) {
+        store_txn_free(txn);
+        writer_finish(w);
+        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
+        write_refused(job, &r);
+        return;
+    }
+    if (writer_commit(w, txn, on_written, job, &why) != 0) {
+        refuse_store(&r, why);
+        write_refused(job, &r);
+    }
+}
+
+int registry_write(struct service *s, const struct auth_principal *p, enum rs_kind kind,
+                   const char *id, json_t *body, int is_patch, registry_write_done_fn *done,
+                   void *arg, struct refusal *r)
+{
+    const struct entity_ops *ops = &entity_ops[kind];
+    if (!is_patch) {
+        id = json_string_value(json_object_get(body, "id"));
+        /* A dispatcher works in its own enterprise: fill it in when omitted. */
+        if (kind != RS_ENTERPRISE && p->role == AUTH_ROLE_DISPATCHER &&
+            json_object_get(body, "enterprise_id") == NULL)
+            json_object_set_new(body, "enterprise_id", json_string(p->enterprise_id));
+        const char *ent = kind == RS_ENTERPRISE
+                              ? NULL
+                              : json_string_value(json_object_get(body, "enterprise_id"));
+        /* Enterprises are created by admins; everything else within one's enterprise. */
+        if (refuse_unless_allowed(r, p, kind == RS_ENTERPRISE ? AUTH_ADMIN : AUTH_WRITE,
+                                  ent && lpg_id_valid(ent) ? ent : NULL) != 0) {
+            json_decref(body);
+            return -1;
+        }
+    }
+    if (id == NULL || !lpg_id_valid(id)) {
+        json_decref(body);
+        return refuse(r, REFUSAL_INVALID, id ? "invalid_field" : "missing_field", "id",
+                      "id must be 1..64 characters of [A-Za-z0-9_.-]");
+    }
+    struct write_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        json_decref(body);
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    }
+    job->s = s;
+    job->ops = ops;
+    job->principal = *p;
+    job->body = body;
+    job->is_patch = is_patch;
+    job->done = done;
+    job->arg = arg;
+    snprintf(job->id, sizeof(job->id), "%s", id);
+    if (writer_submit(s->writer, run_write, cancel_write, job) != 0) {
+        write_job_free(job);
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    }
+    return 0;
+}
