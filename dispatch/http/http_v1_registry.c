@@ -20,6 +20,7 @@
 
 #include "app/dispatcher.h"
 #include "common/clock.h"
+#include "store/accounts.h"
 #include "store/entity.h"
 #include "handset/handset_server.h"
 #include "common/log.h"
@@ -375,7 +376,9 @@ static void run_write(struct writer *w, void *arg)
     }
     job->entity = e;
     if (changeset_add(&job->cs, ops->kind, e) != 0 ||
-        registry_rules_check(&(struct registry_rules_view){.reg = d->registry, .acc = d->accounts},
+        registry_rules_check(&(struct registry_rules_view){.reg = d->registry,
+                                                           .device = accounts_device_lookup,
+                                                           .device_arg = d->accounts},
                              ops->kind, e, old, &job->cs, &err) != 0) {
         if (err.code == NULL)
             err.code = "internal";
