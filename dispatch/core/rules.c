@@ -101,12 +101,19 @@ void rules_state_init(struct rules_state *st)
         rules_table[i]->init(rules_state_rule(st, (enum rule_id)i));
 }
 
-/* Defined in rule_fatigue.c. */
-int64_t rule_fatigue_rest_until_ms(const void *state);
-
 int64_t rules_rest_until_ms(const struct rules_state *st)
 {
-    return rule_fatigue_rest_until_ms(rules_state_rule((struct rules_state *)st, RULE_FATIGUE));
+    /* The latest rest any rule imposes: today only fatigue has one. */
+    int64_t until = 0;
+    for (size_t i = 0; i < RULE_COUNT; i++) {
+        if (rules_table[i]->rest_until_ms == NULL)
+            continue;
+        int64_t r = rules_table[i]->rest_until_ms(
+            rules_state_rule((struct rules_state *)st, (enum rule_id)i));
+        if (r > until)
+            until = r;
+    }
+    return until;
 }
 
 size_t rules_evaluate(const struct rules_config *cfg, struct rules_state *st,
