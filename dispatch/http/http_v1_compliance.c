@@ -160,7 +160,7 @@ static void run_event(struct writer *w, void *arg)
         return;
     }
     const struct lpg_enterprise *e = registry_enterprise(d->registry, cur->enterprise_id);
-    int32_t today = lpg_local_day(now, e ? e->utc_offset_min : 480);
+    int32_t today = lpg_local_day(now, e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN);
     struct lpg_cylinder *c = lpg_cylinder_dup(cur);
     if (c == NULL || changeset_add(&job->cs, RS_CYLINDER, c) != 0) {
         event_refuse(w, job, 500, "internal", "out of memory", NULL);
