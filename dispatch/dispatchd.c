@@ -268,34 +268,11 @@ static int dispatchd_start(struct dispatchd *d)
     };
     /* The figures of the rules are settings (docs/configuration.md); the rest of the rules'
      * tuning (e.g. the 200 m gap-as-rest radius) keeps rules_config_default's values. */
-    fix_filter_config_default(&d->s.fix_filter_cfg);
-    rules_config_default(&d->s.rules_cfg);
     const struct dispatchd_config *c = &d->s.cfg;
     lpg_geometry_set_limits((size_t)c->geometry_ring_vertices_max,
                             (size_t)c->geometry_vertices_max);
-    d->s.rules_cfg.road_limit_kmh = (double)c->speed_limit_road;
-    d->s.rules_cfg.expressway_limit_kmh = (double)c->speed_limit_expressway;
-    d->s.rules_cfg.overspeed_duration_ms = c->overspeed_duration * 1000;
-    d->s.rules_cfg.overspeed_warning_margin_kmh = (double)c->overspeed_warning_margin;
-    d->s.rules_cfg.continuous_driving_max_ms = c->continuous_driving_max * 60000;
-    d->s.rules_cfg.fatigue_warning_ms = c->fatigue_warning * 60000;
-    d->s.rules_cfg.daily_driving_max_ms = c->daily_driving_max * 60000;
-    d->s.rules_cfg.min_rest_ms = c->min_rest * 60000;
-    d->s.rules_cfg.stop_speed_kmh = (double)c->stop_speed;
-    d->s.rules_cfg.zone_exit_duration_ms = c->zone_exit_duration * 1000;
-    d->s.rules_cfg.signal_lost_ms = c->signal_lost_after * 60000;
-    d->s.fix_filter_cfg.max_future_ms = c->fix_max_future * 1000;
-    d->s.fix_filter_cfg.max_implied_speed_kmh = (double)c->fix_max_implied_speed;
-    d->s.fix_filter_cfg.max_accuracy_m = (double)c->fix_max_accuracy;
-    delivery_policy_default(&d->s.delivery_cfg);
-    d->s.delivery_cfg.inspection_interval_years = (int32_t)c->cylinder_inspection_interval;
-    d->s.delivery_cfg.design_life_years = (int32_t)c->cylinder_design_life;
-    d->s.delivery_cfg.max_life_years = (int32_t)c->cylinder_max_life;
-    d->s.delivery_cfg.handover_max_distance_m = (double)c->handover_max_distance;
-    d->s.delivery_cfg.handover_max_fix_age_ms = c->handover_max_fix_age * 1000;
-    /* stopped for a hand-over = stopped for the fatigue rule: one notion of "stopped" */
-    d->s.delivery_cfg.stopped_speed_cm_s = (int32_t)(c->stop_speed * 100000 / 3600);
-    d->s.rectification_ms = c->rectification_deadline * 86400000LL;
+    dispatchd_settings_apply_rules(c, &d->s.fix_filter_cfg, &d->s.rules_cfg, &d->s.delivery_cfg,
+                                   &d->s.rectification_ms);
     d->s.registry = registry_new();
     d->s.accounts = accounts_new();
     if (d->s.registry == NULL || d->s.accounts == NULL) {
