@@ -140,21 +140,23 @@ static void on_audit_reread(void *arg, const char *err)
         dispatcher_rematch(&d->s);
 }
 
-static void on_store_state(void *arg, enum store_state state, const char *detail)
+/* A registry of the service: every failed put asks for a reload (registry.h). */
+static struct registry *dispatchd_registry_new(struct dispatchd *d)
 {
-    struct dispatchd *d = arg;
-    (void)detail; /* store.c logs transitions; metrics read the state directly */
-    if (state != STORE_UP)
-        return;
-    /* A transaction with audit entries failed while Redis was away (ingest's included): the
-     * head is re-read before the next append, behind nothing (a new connection). A full
-     * reload below re-reads it anyway. */
-    if (d->s.loaded && !d->s.reload_needed && !audit_log_ready(d->s.audit) && !d->s.shutting_down)
-        audit_log_reload(d->s.audit, on_audit_reread, d);
+    struct registry *reg = registry_new();
+    if (reg != NULL)
+        registry_set_put_failed(reg, service_registry_put_failed, &d->s);
+    return reg;
+}
+
+/* Replaces the registry and accounts with empty ones and loads them again from Redis, when a
+ * reload is needed and Redis is up. */
+static void reload_if_needed(struct dispatchd *d)
+{
     if (d->s.reload_needed && d->s.loaded && !d->s.shutting_down) {
         /* Jobs wait (paused writer) until the fresh registry is loaded. */
         writer_pause(d->s.writer);
-        struct registry *reg = registry_new();
+        struct registry *reg = dispatchd_registry_new(d);
         struct accounts *acc = accounts_new();
         if (reg == NULL || acc == NULL) {
             registry_free(reg);
@@ -171,6 +173,40 @@ static void on_store_state(void *arg, enum store_state state, const char *detail
         d->s.reload_needed = 0;
     }
     dispatchd_load(d);
+}
+
+static void on_store_state(void *arg, enum store_state state, const char *detail)
+{
+    struct dispatchd *d = arg;
+    (void)detail; /* store.c logs transitions; metrics read the state directly */
+    if (state != STORE_UP)
+        return;
+    /* A transaction with audit entries failed while Redis was away (ingest's included): the
+     * head is re-read before the next append, behind nothing (a new connection). A full
+     * reload below re-reads it anyway. */
+    if (d->s.loaded && !d->s.reload_needed && !audit_log_ready(d->s.audit) && !d->s.shutting_down)
+        audit_log_reload(d->s.audit, on_audit_reread, d);
+    reload_if_needed(d);
+}
+
+/* service_request_reload's request (a committed change that could not be applied): the
+ * writer stops at once, so that no job validates against the wrong registry, and the reload
+ * runs on the next turn of the loop, outside the job that found the failure; when Redis is
+ * down it runs once Redis is back (on_store_state). */
+static void dispatchd_reload_start(void *arg)
+{
+    struct dispatchd *d = arg;
+    writer_pause(d->s.writer);
+    event_active(d->reload_ev, EV_TIMEOUT, 0);
+}
+
+static void on_reload_requested(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct dispatchd *d = arg;
+    if (store_state(d->s.store) == STORE_UP)
+        reload_if_needed(d);
 }
 
 static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
@@ -273,7 +309,7 @@ static int dispatchd_start(struct dispatchd *d)
                             (size_t)c->geometry_vertices_max);
     dispatchd_settings_apply_rules(c, &d->s.fix_filter_cfg, &d->s.rules_cfg, &d->s.delivery_cfg,
                                    &d->s.rectification_ms);
-    d->s.registry = registry_new();
+    d->s.registry = dispatchd_registry_new(d);
     d->s.accounts = accounts_new();
     if (d->s.registry == NULL || d->s.accounts == NULL) {
         log_error("out of memory");
@@ -386,8 +422,11 @@ static int dispatchd_start(struct dispatchd *d)
     d->sigterm = evsignal_new(d->s.base, SIGTERM, on_signal, d);
     d->sigint = evsignal_new(d->s.base, SIGINT, on_signal, d);
     d->drain_timer = evtimer_new(d->s.base, on_drain_poll, d);
-    if (!d->sigterm || !d->sigint || !d->drain_timer || evsignal_add(d->sigterm, NULL) != 0 ||
-        evsignal_add(d->sigint, NULL) != 0) {
+    d->reload_ev = event_new(d->s.base, -1, 0, on_reload_requested, d);
+    d->s.reload_start = dispatchd_reload_start;
+    d->s.reload_arg = d;
+    if (!d->sigterm || !d->sigint || !d->drain_timer || !d->reload_ev ||
+        evsignal_add(d->sigterm, NULL) != 0 || evsignal_add(d->sigint, NULL) != 0) {
         log_error("cannot install signal handlers");
         return -1;
     }
@@ -418,6 +457,8 @@ static void dispatchd_stop(struct dispatchd *d)
         event_free(d->sigint);
     if (d->drain_timer)
         event_free(d->drain_timer);
+    if (d->reload_ev)
+        event_free(d->reload_ev);
     if (d->s.base)
         event_base_free(d->s.base);
 }

@@ -57,7 +57,7 @@ int changeset_add(struct changeset *cs, enum rs_kind kind, void *entity);
 void *changeset_find(struct changeset *cs, enum rs_kind kind, const char *id);
 /* Puts every entity into the registry (ownership moves); the changeset is empty after.
  * Returns 0, or -1 when a put failed (out of memory): the registry then lacks a change Redis
- * has. */
+ * has, and its owner has been told (registry_set_put_failed: dispatchd reloads it). */
 int changeset_apply(struct changeset *cs, struct registry *reg);
 /* Destroys every entity; the changeset is empty after. */
 void changeset_discard(struct changeset *cs);

@@ -328,6 +328,8 @@ struct registry {
     size_t n_free, free_cap;
     struct geo_zone_index *zindex;
     bool zindex_dirty;
+    registry_put_failed_fn *put_failed; /* the owner's hook (registry_set_put_failed) */
+    void *put_failed_arg;
 };
 
 struct registry *registry_new(void)
@@ -519,7 +521,7 @@ static void counter_trim(struct idmap *m, const char *id)
 
 /* ---- enterprises ---- */
 
-int registry_put_enterprise(struct registry *reg, struct lpg_enterprise *e)
+static int put_enterprise(struct registry *reg, struct lpg_enterprise *e)
 {
     if (reg == NULL || e == NULL || !id_ok(e->id)) {
         obj_free(K_ENTERPRISE, e);
@@ -538,7 +540,7 @@ int registry_put_enterprise(struct registry *reg, struct lpg_enterprise *e)
 
 /* ---- zones ---- */
 
-int registry_put_zone(struct registry *reg, struct lpg_zone *z)
+static int put_zone(struct registry *reg, struct lpg_zone *z)
 {
     if (reg == NULL || z == NULL || !id_ok(z->id)) {
         obj_free(K_ZONE, z);
@@ -692,7 +694,7 @@ static void group_move_end(struct idmap *m, struct slot *s, const char *old_key,
         group_insert(to, s, id);
 }
 
-int registry_put_staff(struct registry *reg, struct lpg_staff *st)
+static int put_staff(struct registry *reg, struct lpg_staff *st)
 {
     if (reg == NULL || st == NULL || !id_ok(st->id)) {
         free(st);
@@ -733,7 +735,7 @@ int registry_remove_staff(struct registry *reg, const char *id)
 
 /* ---- vehicles ---- */
 
-int registry_put_vehicle(struct registry *reg, struct lpg_vehicle *v)
+static int put_vehicle(struct registry *reg, struct lpg_vehicle *v)
 {
     if (reg == NULL || v == NULL || !id_ok(v->id)) {
         free(v);
@@ -762,7 +764,7 @@ int registry_remove_vehicle(struct registry *reg, const char *id)
 
 /* ---- customers ---- */
 
-int registry_put_customer(struct registry *reg, struct lpg_customer *cu)
+static int put_customer(struct registry *reg, struct lpg_customer *cu)
 {
     if (reg == NULL || cu == NULL || !id_ok(cu->id)) {
         free(cu);
@@ -791,7 +793,7 @@ int registry_remove_customer(struct registry *reg, const char *id)
 /* ---- cylinders and hazards: plain entities scoped by enterprise ---- */
 
 #define PLAIN_PUT_REMOVE(kind, type, K)                                                            \
-    int registry_put_##kind(struct registry *reg, struct type *e)                                  \
+    static int put_##kind(struct registry *reg, struct type *e)                                    \
     {                                                                                              \
         if (reg == NULL || e == NULL || !id_ok(e->id)) {                                           \
             free(e);                                                                               \
@@ -819,7 +821,7 @@ int registry_remove_customer(struct registry *reg, const char *id)
 PLAIN_PUT_REMOVE(hazard, lpg_hazard, K_HAZARD)
 
 /* Cylinders are also grouped by the vehicle they are aboard and the order they travel on. */
-int registry_put_cylinder(struct registry *reg, struct lpg_cylinder *cy)
+static int put_cylinder(struct registry *reg, struct lpg_cylinder *cy)
 {
     if (reg == NULL || cy == NULL || !id_ok(cy->id)) {
         free(cy);
@@ -881,7 +883,7 @@ static void refresh_loads(struct registry *reg, const char *staff_id, const char
         ((struct lpg_vehicle *)v->obj)->committed = counter_get(&reg->vehicle_load, vehicle_id);
 }
 
-int registry_put_order(struct registry *reg, struct lpg_order *o)
+static int put_order(struct registry *reg, struct lpg_order *o)
 {
     if (reg == NULL || o == NULL || !id_ok(o->id)) {
         free(o);
@@ -1273,3 +1275,33 @@ void registry_counts(const struct registry *reg, struct registry_counts *out)
     out->cylinders = reg->k[K_CYLINDER].map.n;
     out->hazards = reg->k[K_HAZARD].map.n;
 }
+
+/* ---- the public puts: every failure is reported to the owner ---- */
+
+void registry_set_put_failed(struct registry *reg, registry_put_failed_fn *fn, void *arg)
+{
+    reg->put_failed = fn;
+    reg->put_failed_arg = arg;
+}
+
+static int put_reported(struct registry *reg, int rc)
+{
+    if (rc != 0 && reg != NULL && reg->put_failed != NULL)
+        reg->put_failed(reg->put_failed_arg);
+    return rc;
+}
+
+#define REPORTED_PUT(kind, type)                                                                   \
+    int registry_put_##kind(struct registry *reg, struct type *e)                                  \
+    {                                                                                              \
+        return put_reported(reg, put_##kind(reg, e));                                              \
+    }
+
+REPORTED_PUT(enterprise, lpg_enterprise)
+REPORTED_PUT(zone, lpg_zone)
+REPORTED_PUT(staff, lpg_staff)
+REPORTED_PUT(vehicle, lpg_vehicle)
+REPORTED_PUT(customer, lpg_customer)
+REPORTED_PUT(order, lpg_order)
+REPORTED_PUT(cylinder, lpg_cylinder)
+REPORTED_PUT(hazard, lpg_hazard)
