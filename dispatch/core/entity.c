@@ -1,6 +1,7 @@
 /* entity.c -- the per-kind operations table and changesets (entity.h). */
 #include "core/entity.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,8 +199,17 @@ const struct entity_ops entity_ops[RS_KIND_COUNT] = {
 
 /* ---- changesets ---- */
 
+/* The table is indexed by kind, and every row says which kind it is. */
+static const struct entity_ops *ops_of(enum rs_kind kind)
+{
+    assert((unsigned)kind < RS_KIND_COUNT && entity_ops[kind].kind == kind);
+    return &entity_ops[kind];
+}
+
 void *changeset_find(struct changeset *cs, enum rs_kind kind, const char *id)
 {
+    assert(cs->n <= cs->cap);
+    (void)ops_of(kind);
     for (size_t i = 0; i < cs->n; i++)
         if (cs->items[i].kind == kind && strcmp(entity_ops[kind].id(cs->items[i].entity), id) == 0)
             return cs->items[i].entity;
@@ -208,6 +218,8 @@ void *changeset_find(struct changeset *cs, enum rs_kind kind, const char *id)
 
 int changeset_add(struct changeset *cs, enum rs_kind kind, void *entity)
 {
+    assert(entity != NULL && cs->n <= cs->cap);
+    (void)ops_of(kind);
     for (size_t i = 0; i < cs->n; i++) {
         if (cs->items[i].kind == kind &&
             strcmp(entity_ops[kind].id(cs->items[i].entity), entity_ops[kind].id(entity)) == 0) {
@@ -228,6 +240,7 @@ int changeset_add(struct changeset *cs, enum rs_kind kind, void *entity)
         cs->items = items;
         cs->cap = cap;
     }
+    assert(cs->n < cs->cap);
     cs->items[cs->n].kind = kind;
     cs->items[cs->n].entity = entity;
     cs->n++;
@@ -238,7 +251,7 @@ int changeset_apply(struct changeset *cs, struct registry *reg)
 {
     int rc = 0;
     for (size_t i = 0; i < cs->n; i++)
-        if (entity_ops[cs->items[i].kind].put(reg, cs->items[i].entity) != 0)
+        if (ops_of(cs->items[i].kind)->put(reg, cs->items[i].entity) != 0)
             rc = -1; /* put frees the entity on failure */
     free(cs->items);
     memset(cs, 0, sizeof(*cs));
@@ -248,7 +261,7 @@ int changeset_apply(struct changeset *cs, struct registry *reg)
 void changeset_discard(struct changeset *cs)
 {
     for (size_t i = 0; i < cs->n; i++)
-        entity_ops[cs->items[i].kind].destroy(cs->items[i].entity);
+        ops_of(cs->items[i].kind)->destroy(cs->items[i].entity);
     free(cs->items);
     memset(cs, 0, sizeof(*cs));
 }

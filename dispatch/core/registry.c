@@ -37,6 +37,7 @@
  */
 #include "core/registry.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,8 @@ static uint64_t hash_str(const char *s)
 
 static size_t idmap_find(const struct idmap *m, const char *key, uint64_t h)
 {
+    /* A power-of-two table never full (load <= 3/4): the probe ends on a match or a hole. */
+    assert(m->cap > 0 && (m->cap & (m->cap - 1)) == 0 && m->n < m->cap);
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         if (m->e[i].key == NULL || (m->e[i].hash == h && strcmp(m->e[i].key, key) == 0))
@@ -119,6 +122,7 @@ static void idmap_set(struct idmap *m, const char *key, void *val)
     if (m->e[i].key == NULL)
         m->n++;
     m->e[i] = (struct idmap_entry){h, key, val};
+    assert(m->n * 4 <= m->cap * 3); /* idmap_reserve was called for a new key */
 }
 
 static void *idmap_del(struct idmap *m, const char *key)
@@ -213,6 +217,7 @@ static int slist_reserve(struct slist *l, size_t extra)
 /* Call slist_reserve(l, 1) first: this never fails. */
 static void slist_add(struct slist *l, struct slot *s)
 {
+    assert(l->n < l->cap); /* slist_reserve was called */
     l->v[l->n++] = s;
 }
 
@@ -445,6 +450,9 @@ static void put_commit(struct put_ctx *c, struct slot *s, bool is_new)
 {
     struct kind *kd = &c->reg->k[c->k];
     const char *ent = c->ent ? c->ent : "";
+    /* Ownership: a put hands over a new object. Putting back the one the registry holds would
+     * free it below (callers put a copy: lpg_*_dup). */
+    assert(c->obj != NULL && (is_new ? s->obj == NULL : s->obj != c->obj));
     if (is_new) {
         s->obj = c->obj;
         s->id = c->id;
@@ -564,6 +572,7 @@ static int put_zone(struct registry *reg, struct lpg_zone *z)
             reg->index_cap = cap;
         }
         z->index_id = reg->n_free ? reg->free_ids[--reg->n_free] : (uint32_t)reg->n_index++;
+        assert(z->index_id < reg->index_cap);
         reg->zone_by_index[z->index_id] = s;
     } else {
         z->index_id = ((struct lpg_zone *)s->obj)->index_id;
@@ -590,6 +599,8 @@ int registry_remove_zone(struct registry *reg, const char *id)
         reg->free_cap = reg->index_cap;
     }
     uint32_t index_id = ((struct lpg_zone *)s->obj)->index_id;
+    assert(index_id < reg->n_index && reg->zone_by_index[index_id] == s);
+    assert(reg->n_free < reg->free_cap); /* a free id per handed-out id at most */
     reg->zone_by_index[index_id] = NULL;
     reg->free_ids[reg->n_free++] = index_id;
     remove_slot(reg, K_ZONE, s);

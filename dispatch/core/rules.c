@@ -6,6 +6,7 @@
 
 #include "core/legal_defaults.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -81,6 +82,7 @@ struct rule_event *rule_events_push(struct rule_events *out, enum rule_id rule,
 
 void *rules_state_rule(struct rules_state *st, enum rule_id id)
 {
+    assert((unsigned)id < RULE_COUNT);
     switch (id) {
     case RULE_OVERSPEED:
         return st->overspeed;
@@ -99,8 +101,11 @@ void rules_state_init(struct rules_state *st)
 {
     memset(st, 0, sizeof *st);
     fix_filter_state_init(&st->filter);
-    for (size_t i = 0; i < RULE_COUNT; i++)
+    for (size_t i = 0; i < RULE_COUNT; i++) {
+        /* The table is indexed by rule id: every slot holds the rule of that id. */
+        assert(rules_table[i] != NULL && rules_table[i]->id == (enum rule_id)i);
         rules_table[i]->init(rules_state_rule(st, (enum rule_id)i));
+    }
 }
 
 int64_t rules_rest_until_ms(const struct rules_state *st)
