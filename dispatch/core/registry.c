@@ -1295,6 +1295,25 @@ void registry_set_put_failed(struct registry *reg, registry_put_failed_fn *fn, v
     reg->put_failed_arg = arg;
 }
 
+#ifndef NDEBUG
+/* Test hook, in Debug builds only (Release and RelWithDebInfo define NDEBUG): the first put of
+ * the entity whose id the environment variable LPG_TEST_FAIL_PUT names fails as if out of
+ * memory, once per process, so that an integration test can make a change Redis committed
+ * fail to apply (tests/integration/test_registry_reload.c). */
+static bool test_put_fails(const char *id)
+{
+    static bool fired;
+    const char *want = fired ? NULL : getenv("LPG_TEST_FAIL_PUT");
+    if (want == NULL || strcmp(want, id) != 0)
+        return false;
+    fired = true;
+    return true;
+}
+#define TEST_PUT_TARGET(reg, e) (e != NULL && test_put_fails(e->id) ? NULL : reg)
+#else
+#define TEST_PUT_TARGET(reg, e) (reg)
+#endif
+
 static int put_reported(struct registry *reg, int rc)
 {
     if (rc != 0 && reg != NULL && reg->put_failed != NULL)
@@ -1305,7 +1324,8 @@ static int put_reported(struct registry *reg, int rc)
 #define REPORTED_PUT(kind, type)                                                                   \
     int registry_put_##kind(struct registry *reg, struct type *e)                                  \
     {                                                                                              \
-        return put_reported(reg, put_##kind(reg, e));                                              \
+        /* a put into no registry fails and frees e, as one out of memory does */                  \
+        return put_reported(reg, put_##kind(TEST_PUT_TARGET(reg, e), e));                          \
     }
 
 REPORTED_PUT(enterprise, lpg_enterprise)
