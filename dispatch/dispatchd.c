@@ -140,21 +140,23 @@ static void on_audit_reread(void *arg, const char *err)
         dispatcher_rematch(&d->s);
 }
 
-static void on_store_state(void *arg, enum store_state state, const char *detail)
+/* A registry of the service: every failed put asks for a reload (registry.h). */
+static struct registry *dispatchd_registry_new(struct dispatchd *d)
 {
-    struct dispatchd *d = arg;
-    (void)detail; /* store.c logs transitions; metrics read the state directly */
-    if (state != STORE_UP)
-        return;
-    /* A transaction with audit entries failed while Redis was away (ingest's included): the
-     * head is re-read before the next append, behind nothing (a new connection). A full
-     * reload below re-reads it anyway. */
-    if (d->s.loaded && !d->s.reload_needed && !audit_log_ready(d->s.audit) && !d->s.shutting_down)
-        audit_log_reload(d->s.audit, on_audit_reread, d);
+    struct registry *reg = registry_new();
+    if (reg != NULL)
+        registry_set_put_failed(reg, service_registry_put_failed, &d->s);
+    return reg;
+}
+
+/* Replaces the registry and accounts with empty ones and loads them again from Redis, when a
+ * reload is needed and Redis is up. */
+static void reload_if_needed(struct dispatchd *d)
+{
     if (d->s.reload_needed && d->s.loaded && !d->s.shutting_down) {
         /* Jobs wait (paused writer) until the fresh registry is loaded. */
         writer_pause(d->s.writer);
-        struct registry *reg = registry_new();
+        struct registry *reg = dispatchd_registry_new(d);
         struct accounts *acc = accounts_new();
         if (reg == NULL || acc == NULL) {
             registry_free(reg);
@@ -171,6 +173,40 @@ static void on_store_state(void *arg, enum store_state state, const char *detail
         d->s.reload_needed = 0;
     }
     dispatchd_load(d);
+}
+
+static void on_store_state(void *arg, enum store_state state, const char *detail)
+{
+    struct dispatchd *d = arg;
+    (void)detail; /* store.c logs transitions; metrics read the state directly */
+    if (state != STORE_UP)
+        return;
+    /* A transaction with audit entries failed while Redis was away (ingest's included): the
+     * head is re-read before the next append, behind nothing (a new connection). A full
+     * reload below re-reads it anyway. */
+    if (d->s.loaded && !d->s.reload_needed && !audit_log_ready(d->s.audit) && !d->s.shutting_down)
+        audit_log_reload(d->s.audit, on_audit_reread, d);
+    reload_if_needed(d);
+}
+
+/* service_request_reload's request (a committed change that could not be applied): the
+ * writer stops at once, so that no job validates against the wrong registry, and the reload
+ * runs on the next turn of the loop, outside the job that found the failure; when Redis is
+ * down it runs once Redis is back (on_store_state). */
+static void dispatchd_reload_start(void *arg)
+{
+    struct dispatchd *d = arg;
+    writer_pause(d->s.writer);
+    event_active(d->reload_ev, EV_TIMEOUT, 0);
+}
+
+static void on_reload_requested(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct dispatchd *d = arg;
+    if (store_state(d->s.store) == STORE_UP)
+        reload_if_needed(d);
 }
 
 static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
@@ -268,35 +304,12 @@ static int dispatchd_start(struct dispatchd *d)
     };
     /* The figures of the rules are settings (docs/configuration.md); the rest of the rules'
      * tuning (e.g. the 200 m gap-as-rest radius) keeps rules_config_default's values. */
-    fix_filter_config_default(&d->s.fix_filter_cfg);
-    rules_config_default(&d->s.rules_cfg);
     const struct dispatchd_config *c = &d->s.cfg;
     lpg_geometry_set_limits((size_t)c->geometry_ring_vertices_max,
                             (size_t)c->geometry_vertices_max);
-    d->s.rules_cfg.road_limit_kmh = (double)c->speed_limit_road;
-    d->s.rules_cfg.expressway_limit_kmh = (double)c->speed_limit_expressway;
-    d->s.rules_cfg.overspeed_duration_ms = c->overspeed_duration * 1000;
-    d->s.rules_cfg.overspeed_warning_margin_kmh = (double)c->overspeed_warning_margin;
-    d->s.rules_cfg.continuous_driving_max_ms = c->continuous_driving_max * 60000;
-    d->s.rules_cfg.fatigue_warning_ms = c->fatigue_warning * 60000;
-    d->s.rules_cfg.daily_driving_max_ms = c->daily_driving_max * 60000;
-    d->s.rules_cfg.min_rest_ms = c->min_rest * 60000;
-    d->s.rules_cfg.stop_speed_kmh = (double)c->stop_speed;
-    d->s.rules_cfg.zone_exit_duration_ms = c->zone_exit_duration * 1000;
-    d->s.rules_cfg.signal_lost_ms = c->signal_lost_after * 60000;
-    d->s.fix_filter_cfg.max_future_ms = c->fix_max_future * 1000;
-    d->s.fix_filter_cfg.max_implied_speed_kmh = (double)c->fix_max_implied_speed;
-    d->s.fix_filter_cfg.max_accuracy_m = (double)c->fix_max_accuracy;
-    delivery_policy_default(&d->s.delivery_cfg);
-    d->s.delivery_cfg.inspection_interval_years = (int32_t)c->cylinder_inspection_interval;
-    d->s.delivery_cfg.design_life_years = (int32_t)c->cylinder_design_life;
-    d->s.delivery_cfg.max_life_years = (int32_t)c->cylinder_max_life;
-    d->s.delivery_cfg.handover_max_distance_m = (double)c->handover_max_distance;
-    d->s.delivery_cfg.handover_max_fix_age_ms = c->handover_max_fix_age * 1000;
-    /* stopped for a hand-over = stopped for the fatigue rule: one notion of "stopped" */
-    d->s.delivery_cfg.stopped_speed_cm_s = (int32_t)(c->stop_speed * 100000 / 3600);
-    d->s.rectification_ms = c->rectification_deadline * 86400000LL;
-    d->s.registry = registry_new();
+    dispatchd_settings_apply_rules(c, &d->s.fix_filter_cfg, &d->s.rules_cfg, &d->s.delivery_cfg,
+                                   &d->s.rectification_ms);
+    d->s.registry = dispatchd_registry_new(d);
     d->s.accounts = accounts_new();
     if (d->s.registry == NULL || d->s.accounts == NULL) {
         log_error("out of memory");
@@ -414,8 +427,11 @@ static int dispatchd_start(struct dispatchd *d)
     d->sigterm = evsignal_new(d->s.base, SIGTERM, on_signal, d);
     d->sigint = evsignal_new(d->s.base, SIGINT, on_signal, d);
     d->drain_timer = evtimer_new(d->s.base, on_drain_poll, d);
-    if (!d->sigterm || !d->sigint || !d->drain_timer || evsignal_add(d->sigterm, NULL) != 0 ||
-        evsignal_add(d->sigint, NULL) != 0) {
+    d->reload_ev = event_new(d->s.base, -1, 0, on_reload_requested, d);
+    d->s.reload_start = dispatchd_reload_start;
+    d->s.reload_arg = d;
+    if (!d->sigterm || !d->sigint || !d->drain_timer || !d->reload_ev ||
+        evsignal_add(d->sigterm, NULL) != 0 || evsignal_add(d->sigint, NULL) != 0) {
         log_error("cannot install signal handlers");
         return -1;
     }
@@ -446,6 +462,8 @@ static void dispatchd_stop(struct dispatchd *d)
         event_free(d->sigint);
     if (d->drain_timer)
         event_free(d->drain_timer);
+    if (d->reload_ev)
+        event_free(d->reload_ev);
     if (d->s.base)
         event_base_free(d->s.base);
 }

@@ -16,6 +16,7 @@ struct dispatchd {
     struct http_route *routes; /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */
+    struct event *reload_ev;        /* runs a reload asked for by service_request_reload */
     struct timespec shutdown_began; /* CLOCK_MONOTONIC when shutdown began */
 };
 

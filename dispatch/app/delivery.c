@@ -239,7 +239,7 @@ static const char *action_name(enum delivery_action a)
 static int32_t today_of(const struct service *d, const char *enterprise, int64_t now_ms)
 {
     const struct lpg_enterprise *e = registry_enterprise(d->registry, enterprise);
-    return lpg_local_day(now_ms, e ? e->utc_offset_min : 480);
+    return lpg_local_day(now_ms, e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN);
 }
 
 static int scan_load(struct delivery_job *job, const struct lpg_staff *s,

@@ -13,6 +13,10 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "core/delivery_rules.h"
+#include "core/fix_filter.h"
+#include "core/legal_defaults.h"
+#include "core/rules.h"
 
 #define DC struct dispatchd_config
 
@@ -328,9 +332,9 @@ const struct cfg_setting dispatchd_settings[] = {
     {.name = "route_retention_days",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, route_retention_days),
-     .min = 183,
+     .min = LEGAL_ROUTE_RETENTION_MIN_DAYS,
      .max = 3650,
-     .default_value = "183",
+     .default_value = LPG_STR(LEGAL_ROUTE_RETENTION_MIN_DAYS),
      .unit = "days",
      .help = "Days a vehicle's route history is kept (monitoring data: at least 6 months by "
              "regulation, so at least 183)."},
@@ -399,7 +403,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, speed_limit_road),
      .min = 1,
      .max = 200,
-     .default_value = "60",
+     .default_value = LPG_STR(LEGAL_ROAD_LIMIT_KMH),
      .unit = "km/h",
      .help = "Speed limit of dangerous-goods vehicles on ordinary roads (reg.; JT/T 808 0x0055); a "
              "zone's own lower limit wins."},
@@ -409,7 +413,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, speed_limit_expressway),
      .min = 1,
      .max = 200,
-     .default_value = "80",
+     .default_value = LPG_STR(LEGAL_EXPRESSWAY_LIMIT_KMH),
      .unit = "km/h",
      .help = "Speed limit on expressways, for zones marked expressway (reg.; JT/T 808 0x0055)."},
 
@@ -418,7 +422,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, overspeed_duration),
      .min = 1,
      .max = 600,
-     .default_value = "10",
+     .default_value = LPG_STR(LEGAL_OVERSPEED_DURATION_S),
      .unit = "seconds",
      .help = "Overspeed is raised only when the limit is exceeded continuously this long (JT/T 808 "
              "0x0056)."},
@@ -428,7 +432,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, overspeed_warning_margin),
      .min = 0,
      .max = 50,
-     .default_value = "5",
+     .default_value = LPG_STR(LEGAL_OVERSPEED_WARNING_KMH),
      .unit = "km/h",
      .help = "A warning is raised this far below the limit (JT/T 808 0x005B)."},
 
@@ -437,7 +441,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, continuous_driving_max),
      .min = 10,
      .max = 1440,
-     .default_value = "240",
+     .default_value = LPG_STR(LEGAL_CONTINUOUS_DRIVING_MAX_MIN),
      .unit = "minutes",
      .help = "Continuous driving without a rest beyond this is fatigue driving (reg.: 4 h; JT/T "
              "808 0x0057)."},
@@ -447,7 +451,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, fatigue_warning),
      .min = 0,
      .max = 120,
-     .default_value = "15",
+     .default_value = LPG_STR(LEGAL_FATIGUE_WARNING_MIN),
      .unit = "minutes",
      .help = "The fatigue warning comes this long before the continuous-driving limit (JT/T 808 "
              "0x005C)."},
@@ -457,7 +461,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, daily_driving_max),
      .min = 10,
      .max = 1440,
-     .default_value = "480",
+     .default_value = LPG_STR(LEGAL_DAILY_DRIVING_MAX_MIN),
      .unit = "minutes",
      .help =
          "Cumulative driving per local calendar day beyond this is a violation (JT/T 808 0x0058)."},
@@ -467,7 +471,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, min_rest),
      .min = 1,
      .max = 600,
-     .default_value = "20",
+     .default_value = LPG_STR(LEGAL_MIN_REST_MIN),
      .unit = "minutes",
      .help =
          "A stop at least this long resets continuous driving (reg.: 20 min; JT/T 808 0x0059)."},
@@ -477,7 +481,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, stop_speed),
      .min = 1,
      .max = 30,
-     .default_value = "5",
+     .default_value = LPG_STR(LEGAL_STOP_SPEED_KMH),
      .unit = "km/h",
      .help = "Below this measured speed the vehicle counts as stopped."},
 
@@ -486,7 +490,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, zone_exit_duration),
      .min = 1,
      .max = 3600,
-     .default_value = "60",
+     .default_value = LPG_STR(LEGAL_ZONE_EXIT_DURATION_S),
      .unit = "seconds",
      .help = "A vehicle outside its person's fixed zone this long raises a zone-exit alert."},
 
@@ -495,7 +499,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, signal_lost_after),
      .min = 1,
      .max = 120,
-     .default_value = "5",
+     .default_value = LPG_STR(LEGAL_SIGNAL_LOST_MIN),
      .unit = "minutes",
      .help = "No fix this long from a vehicle on an active delivery raises a signal-lost alert."},
 
@@ -504,7 +508,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, cylinder_inspection_interval),
      .min = 1,
      .max = 20,
-     .default_value = "4",
+     .default_value = LPG_STR(LEGAL_INSPECTION_INTERVAL_YEARS),
      .unit = "years",
      .help = "A cylinder without a next-inspection date is due this long after its last inspection "
              "(or manufacture); overdue cylinders are neither loaded nor handed over."},
@@ -514,7 +518,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, cylinder_design_life),
      .min = 1,
      .max = 50,
-     .default_value = "8",
+     .default_value = LPG_STR(LEGAL_DESIGN_LIFE_YEARS),
      .unit = "years",
      .help = "Service life of a cylinder whose record gives none (design life)."},
 
@@ -523,7 +527,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, cylinder_max_life),
      .min = 1,
      .max = 50,
-     .default_value = "12",
+     .default_value = LPG_STR(LEGAL_MAX_LIFE_YEARS),
      .unit = "years",
      .help = "No cylinder is used beyond this age, whatever its record says (even after passing "
              "inspection)."},
@@ -533,7 +537,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, handover_max_distance),
      .min = 5,
      .max = 5000,
-     .default_value = "100",
+     .default_value = LPG_STR(LEGAL_HANDOVER_MAX_DISTANCE_M),
      .unit = "m",
      .help =
          "A cylinder leaves the vehicle only this close to the customer's registered location."},
@@ -543,7 +547,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, handover_max_fix_age),
      .min = 5,
      .max = 3600,
-     .default_value = "120",
+     .default_value = LPG_STR(LEGAL_HANDOVER_MAX_FIX_AGE_S),
      .unit = "seconds",
      .help = "A hand-over needs a vehicle fix at most this old (its position and speed prove where "
              "the vehicle is)."},
@@ -553,7 +557,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, rectification_deadline),
      .min = 1,
      .max = 365,
-     .default_value = "7",
+     .default_value = LPG_STR(LEGAL_RECTIFICATION_DEADLINE_DAYS),
      .unit = "days",
      .help = "Deadline of a rectification notice issued by a failed safety check."},
 
@@ -562,7 +566,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, fix_max_future),
      .min = 0,
      .max = 3600,
-     .default_value = "60",
+     .default_value = LPG_STR(LEGAL_FIX_MAX_FUTURE_S),
      .unit = "seconds",
      .help = "Fixes timed further ahead of the server's clock are invalid (use a larger value to "
              "replay old or shifted logs)."},
@@ -572,7 +576,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, fix_max_implied_speed),
      .min = 50,
      .max = 2000,
-     .default_value = "250",
+     .default_value = LPG_STR(LEGAL_FIX_MAX_IMPLIED_SPEED_KMH),
      .unit = "km/h",
      .help =
          "A fix implying a faster move from the previous one is a position jump and is filtered."},
@@ -582,7 +586,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .offset = CFG_OFF_INT(DC, fix_max_accuracy),
      .min = 1,
      .max = 100000,
-     .default_value = "100",
+     .default_value = LPG_STR(LEGAL_FIX_MAX_ACCURACY_M),
      .unit = "m",
      .help = "Fixes reporting a worse horizontal accuracy are filtered."},
 
@@ -753,4 +757,35 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
     if (errbuf != NULL && errlen > 0)
         snprintf(errbuf, errlen, "%s", msg);
     return -1;
+}
+
+void dispatchd_settings_apply_rules(const struct dispatchd_config *c, struct fix_filter_config *fix,
+                                    struct rules_config *rules, struct delivery_policy *delivery,
+                                    int64_t *rectification_ms)
+{
+    fix_filter_config_default(fix);
+    rules_config_default(rules);
+    delivery_policy_default(delivery);
+    rules->road_limit_kmh = (double)c->speed_limit_road;
+    rules->expressway_limit_kmh = (double)c->speed_limit_expressway;
+    rules->overspeed_duration_ms = c->overspeed_duration * 1000;
+    rules->overspeed_warning_margin_kmh = (double)c->overspeed_warning_margin;
+    rules->continuous_driving_max_ms = c->continuous_driving_max * 60000;
+    rules->fatigue_warning_ms = c->fatigue_warning * 60000;
+    rules->daily_driving_max_ms = c->daily_driving_max * 60000;
+    rules->min_rest_ms = c->min_rest * 60000;
+    rules->stop_speed_kmh = (double)c->stop_speed;
+    rules->zone_exit_duration_ms = c->zone_exit_duration * 1000;
+    rules->signal_lost_ms = c->signal_lost_after * 60000;
+    fix->max_future_ms = c->fix_max_future * 1000;
+    fix->max_implied_speed_kmh = (double)c->fix_max_implied_speed;
+    fix->max_accuracy_m = (double)c->fix_max_accuracy;
+    delivery->inspection_interval_years = (int32_t)c->cylinder_inspection_interval;
+    delivery->design_life_years = (int32_t)c->cylinder_design_life;
+    delivery->max_life_years = (int32_t)c->cylinder_max_life;
+    delivery->handover_max_distance_m = (double)c->handover_max_distance;
+    delivery->handover_max_fix_age_ms = c->handover_max_fix_age * 1000;
+    /* stopped for a hand-over = stopped for the fatigue rule: one notion of "stopped" */
+    delivery->stopped_speed_cm_s = LPG_KMH_TO_CM_S(c->stop_speed);
+    *rectification_ms = c->rectification_deadline * 86400000LL;
 }

@@ -17,6 +17,10 @@
 
 #include "common/config.h"
 
+struct fix_filter_config;
+struct rules_config;
+struct delivery_policy;
+
 struct dispatchd_config {
     int log_level; /* enum log_level (log.h) */
 
@@ -119,5 +123,14 @@ extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */
  * conf is a struct dispatchd_config (void * so it fits cfg_program.validate). Returns 0, or -1
  * with a message naming the settings in errbuf (config.h error convention). */
 int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen);
+
+/* The figures of the rules as the settings give them: each config is first set to its default
+ * (fix_filter_config_default, rules_config_default, delivery_policy_default: the tuning that
+ * has no setting keeps it), then every figure that is a setting is taken from c, converted to
+ * the rules' units. The defaults of both come from core/legal_defaults.h; test_config checks
+ * that the settings' defaults give exactly the rules' defaults. */
+void dispatchd_settings_apply_rules(const struct dispatchd_config *c, struct fix_filter_config *fix,
+                                    struct rules_config *rules, struct delivery_policy *delivery,
+                                    int64_t *rectification_ms);
 
 #endif /* LPG_DISPATCHD_SETTINGS_H */

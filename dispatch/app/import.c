@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "core/registry.h"
 #include "core/registry_rules.h"
+#include "store/accounts.h"
 #include "store/entity.h"
 #include "store/writer.h"
 
@@ -358,7 +359,8 @@ static int validate_row(struct import_job *job, size_t row, json_t *obj, struct 
 
     struct changeset cs;
     memset(&cs, 0, sizeof(cs));
-    struct registry_rules_view view = {reg, pending_find, &job->pending, job->d->accounts};
+    struct registry_rules_view view = {reg, pending_find, &job->pending, accounts_device_lookup,
+                                       job->d->accounts};
     if (changeset_add(&cs, ops->kind, e) != 0)
         goto nomem;
     if (registry_rules_check(&view, ops->kind, e, NULL, &cs, err) != 0) {

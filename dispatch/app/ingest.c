@@ -294,7 +294,7 @@ static int flush_day(struct service *d, struct store_txn *txn, const char **argv
 static void ingest_rules_ctx(struct service *d, const struct ingest_job *job, struct rules_ctx *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
-    ctx->utc_offset_min = 480;
+    ctx->utc_offset_min = LPG_DEFAULT_UTC_OFFSET_MIN;
     const struct lpg_staff *s = registry_staff(d->registry, job->staff);
     const struct lpg_enterprise *e = registry_enterprise(d->registry, job->enterprise);
     if (e)
@@ -771,7 +771,7 @@ static void tick_vehicle(struct service *d, struct vehicle_track *tr, int64_t no
     const struct lpg_enterprise *e = registry_enterprise(d->registry, s->enterprise_id);
     struct rules_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
-    ctx.utc_offset_min = e ? e->utc_offset_min : 480;
+    ctx.utc_offset_min = e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN;
     ctx.on_active_delivery = s->active_orders > 0;
     ctx.has_zone = s->zone_id[0] != '\0';
     ctx.inside_zone = true;

@@ -11,6 +11,7 @@
 #include "core/auth.h"
 #include "core/registry.h"
 #include "core/registry_rules.h"
+#include "store/accounts.h"
 #include "store/entity.h"
 #include "store/writer.h"
 
@@ -191,7 +192,9 @@ static void run_write(struct writer *w, void *arg)
     struct lpg_json_error err;
     memset(&err, 0, sizeof(err));
     if (changeset_add(&job->cs, ops->kind, e) != 0 ||
-        registry_rules_check(&(struct registry_rules_view){.reg = s->registry, .acc = s->accounts},
+        registry_rules_check(&(struct registry_rules_view){.reg = s->registry,
+                                                           .device = accounts_device_lookup,
+                                                           .device_arg = s->accounts},
                              ops->kind, e, old, &job->cs, &err) != 0) {
         writer_finish(w);
         refuse_write(&r, &err);

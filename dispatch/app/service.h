@@ -84,9 +84,22 @@ struct service {
     struct delivery_stats delivery_stats;
     struct timespec started; /* CLOCK_MONOTONIC at start, for uptime */
     int shutting_down;
+    /* Set by the binary (dispatchd.c), which owns the load: starts the reload that
+     * service_request_reload asks for, on a later turn of the loop. NULL: the reload waits for
+     * the next time Redis comes back up (as after a lost commit). */
+    void (*reload_start)(void *arg);
+    void *reload_arg;
 };
 
 /* Seconds since start (monotonic). */
 double service_uptime(const struct service *s);
+
+/* The registry no longer holds what Redis, the store of record, has (a change Redis committed
+ * could not be applied): sets reload_needed and asks the binary to reload the registry and
+ * accounts from Redis (s->reload_start, once per reload). Ignored while nothing is loaded yet
+ * (a load under way reports its own failure) and during shutdown. */
+void service_request_reload(struct service *s);
+/* registry_put_failed_fn (core/registry.h) of the service's registry: arg is the service. */
+void service_registry_put_failed(void *arg);
 
 #endif

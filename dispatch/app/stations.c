@@ -158,7 +158,7 @@ static int decide(struct writer *w, struct station_job *job, int64_t now)
                           "cylinder %s is %s: it cannot be %s", cur->id,
                           lpg_cylinder_status_name(cur->status), job->ev->name);
     const struct lpg_enterprise *e = registry_enterprise(d->registry, cur->enterprise_id);
-    int32_t today = lpg_local_day(now, e ? e->utc_offset_min : 480);
+    int32_t today = lpg_local_day(now, e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN);
     struct lpg_cylinder *c = lpg_cylinder_dup(cur);
     if (c == NULL || changeset_add(&job->cs, RS_CYLINDER, c) != 0)
         return refuse_job(w, job, REFUSAL_INTERNAL, "internal", NULL, "out of memory");

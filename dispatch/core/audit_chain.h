@@ -19,13 +19,25 @@
 #ifndef LPG_AUDIT_CHAIN_H
 #define LPG_AUDIT_CHAIN_H
 
-#include "store/audit_log.h"
-
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+/* One entry of the record, as the use cases describe it (audit_log_append numbers and chains
+ * it). Defined here, with the canonical text, so that the pure chain needs nothing of the
+ * Redis log above it. */
+struct audit_entry {
+    int64_t at_ms;          /* when it happened (UTC ms) */
+    const char *kind;       /* e.g. "order_assigned", "cylinder_handed_over", "scan_refused" */
+    const char *actor;      /* who did it: user id, staff id, "system", "rule:overspeed" */
+    const char *subject;    /* what it is about: order id, cylinder code, alert id... */
+    const char *enterprise; /* the enterprise concerned, or NULL when none */
+    json_t *data;           /* borrowed; may be NULL (stored as {}) */
+};
+
+#define AUDIT_HASH_HEX_LEN 64 /* SHA-256 in lower-case hex */
+#define AUDIT_ZERO_HASH    "0000000000000000000000000000000000000000000000000000000000000000"
 /* Longest kind, actor, subject or enterprise accepted in an entry (bytes). */
 #define AUDIT_NAME_MAX 256
 

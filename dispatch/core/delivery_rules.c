@@ -1,6 +1,8 @@
 /* delivery_rules.c -- loading, hand-over and collection rules (delivery_rules.h). Pure. */
 #include "core/delivery_rules.h"
 
+#include "core/legal_defaults.h"
+
 #include "geo_sphere.h"
 
 #include <stdarg.h>
@@ -9,12 +11,13 @@
 
 void delivery_policy_default(struct delivery_policy *p)
 {
-    p->inspection_interval_years = 4;
-    p->design_life_years = 8;
-    p->max_life_years = 12;
-    p->handover_max_distance_m = 100.0;
-    p->handover_max_fix_age_ms = 120000;
-    p->stopped_speed_cm_s = 139; /* 5 km/h */
+    p->inspection_interval_years = LEGAL_INSPECTION_INTERVAL_YEARS;
+    p->design_life_years = LEGAL_DESIGN_LIFE_YEARS;
+    p->max_life_years = LEGAL_MAX_LIFE_YEARS;
+    p->handover_max_distance_m = LEGAL_HANDOVER_MAX_DISTANCE_M;
+    p->handover_max_fix_age_ms = LEGAL_HANDOVER_MAX_FIX_AGE_S * 1000LL;
+    /* the tracking rules' stop speed, converted as dispatchd converts the setting */
+    p->stopped_speed_cm_s = LPG_KMH_TO_CM_S(LEGAL_STOP_SPEED_KMH);
 }
 
 __attribute__((format(printf, 4, 5))) static const char *

@@ -3,6 +3,8 @@
  */
 #include "core/fix_filter.h"
 
+#include "core/legal_defaults.h"
+
 #include "geo_sphere.h"
 
 #include <math.h>
@@ -28,9 +30,9 @@ const char *fix_filter_reason_name(enum fix_filter_reason r)
 
 void fix_filter_config_default(struct fix_filter_config *cfg)
 {
-    cfg->max_future_ms = 60 * 1000;
-    cfg->max_implied_speed_kmh = 250.0;
-    cfg->max_accuracy_m = 100.0;
+    cfg->max_future_ms = LEGAL_FIX_MAX_FUTURE_S * 1000LL;
+    cfg->max_implied_speed_kmh = LEGAL_FIX_MAX_IMPLIED_SPEED_KMH;
+    cfg->max_accuracy_m = LEGAL_FIX_MAX_ACCURACY_M;
     cfg->jump_confirm_fixes = 3;
 }
 

@@ -78,12 +78,16 @@ int lpg_geometry_validate(const struct lpg_geometry *g, bool multi, char *msg, s
 
 /* ---- enterprises ---- */
 
+/* The time zone of an enterprise that names none: China Standard Time, UTC+8 (Asia/Shanghai).
+ * Local calendar days (daily driving, inspection due dates, summaries) are counted in it. */
+#define LPG_DEFAULT_UTC_OFFSET_MIN 480
+
 struct lpg_enterprise {
     char id[LPG_ID_MAX + 1];
     char name[LPG_NAME_MAX + 1];
     char licence_no[LPG_TEXT_MAX + 1]; /* gas business licence (燃气经营许可证) */
     struct lpg_geometry area;          /* licensed service area: bounds all zones and customers */
-    int32_t utc_offset_min;            /* local time = UTC + this; default 480 (Asia/Shanghai) */
+    int32_t utc_offset_min;            /* local time = UTC + this; LPG_DEFAULT_UTC_OFFSET_MIN */
     int64_t created_ms;
 };
 

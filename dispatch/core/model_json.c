@@ -1218,7 +1218,7 @@ static int customer_check(const struct lpg_customer *c, struct lpg_json_error *e
 static void enterprise_defaults(struct lpg_enterprise *e)
 {
     memset(e, 0, sizeof(*e));
-    e->utc_offset_min = 480; /* Asia/Shanghai */
+    e->utc_offset_min = LPG_DEFAULT_UTC_OFFSET_MIN;
 }
 
 static void staff_defaults(struct lpg_staff *s)

@@ -46,8 +46,9 @@
  *   - Required fields on creation: id and enterprise_id everywhere (except enterprise: id),
  *     name (enterprise, zone, staff, customer), area / shape, role (staff), plate, kind,
  *     capacity (vehicle), kind, location (customer), customer_id (order). The rest is optional
- *     with defaults: utc_offset_min 480, speed_limit_kmh 0, expressway false, on_duty false,
- *     premises [], order kind "delivery", items [] (order_rules decides what an order needs).
+ *     with defaults: utc_offset_min LPG_DEFAULT_UTC_OFFSET_MIN (480), speed_limit_kmh 0, expressway
+ * false, on_duty false, premises [], order kind "delivery", items [] (order_rules decides what an
+ * order needs).
  *
  * Errors: 0 / -1 with *err filled: code is one of
  *     "invalid_body"     the input is not a JSON object

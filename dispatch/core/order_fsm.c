@@ -2,6 +2,7 @@
  * that read it (see order_fsm.h for the rules in words). Pure. */
 #include "core/order_fsm.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,8 +81,41 @@ bool order_fsm_is_active(enum lpg_order_state s)
     return s >= LPG_ORDER_ASSIGNED && s <= LPG_ORDER_ARRIVED;
 }
 
+#ifndef NDEBUG
+/* The table's invariants: known states and actors, no transition out of a final state or to
+ * the same state, no pair listed twice (find takes the first), and a way out of every state
+ * that is not final. */
+static bool table_sound(void)
+{
+    for (size_t i = 0; i < N_TRANSITIONS; i++) {
+        const struct transition *t = &transitions[i];
+        if (!state_valid(t->from) || !state_valid(t->to) || t->from == t->to ||
+            order_fsm_is_final(t->from) || t->actors == 0 || (t->actors & ~ORDER_ACTOR_ANY) != 0)
+            return false;
+        for (size_t j = i + 1; j < N_TRANSITIONS; j++)
+            if (transitions[j].from == t->from && transitions[j].to == t->to)
+                return false;
+    }
+    for (int s = 0; s < LPG_ORDER_STATE_COUNT; s++) {
+        bool way_out = order_fsm_is_final((enum lpg_order_state)s);
+        for (size_t i = 0; i < N_TRANSITIONS && !way_out; i++)
+            way_out = transitions[i].from == (enum lpg_order_state)s;
+        if (!way_out)
+            return false;
+    }
+    return true;
+}
+#endif
+
 static const struct transition *find(enum lpg_order_state from, enum lpg_order_state to)
 {
+#ifndef NDEBUG
+    static bool checked; /* once: the table is constant */
+    if (!checked) {
+        assert(table_sound());
+        checked = true;
+    }
+#endif
     for (size_t i = 0; i < N_TRANSITIONS; i++)
         if (transitions[i].from == from && transitions[i].to == to)
             return &transitions[i];

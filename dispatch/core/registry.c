@@ -37,6 +37,7 @@
  */
 #include "core/registry.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,8 @@ static uint64_t hash_str(const char *s)
 
 static size_t idmap_find(const struct idmap *m, const char *key, uint64_t h)
 {
+    /* A power-of-two table never full (load <= 3/4): the probe ends on a match or a hole. */
+    assert(m->cap > 0 && (m->cap & (m->cap - 1)) == 0 && m->n < m->cap);
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         if (m->e[i].key == NULL || (m->e[i].hash == h && strcmp(m->e[i].key, key) == 0))
@@ -119,6 +122,7 @@ static void idmap_set(struct idmap *m, const char *key, void *val)
     if (m->e[i].key == NULL)
         m->n++;
     m->e[i] = (struct idmap_entry){h, key, val};
+    assert(m->n * 4 <= m->cap * 3); /* idmap_reserve was called for a new key */
 }
 
 static void *idmap_del(struct idmap *m, const char *key)
@@ -213,6 +217,7 @@ static int slist_reserve(struct slist *l, size_t extra)
 /* Call slist_reserve(l, 1) first: this never fails. */
 static void slist_add(struct slist *l, struct slot *s)
 {
+    assert(l->n < l->cap); /* slist_reserve was called */
     l->v[l->n++] = s;
 }
 
@@ -328,6 +333,8 @@ struct registry {
     size_t n_free, free_cap;
     struct geo_zone_index *zindex;
     bool zindex_dirty;
+    registry_put_failed_fn *put_failed; /* the owner's hook (registry_set_put_failed) */
+    void *put_failed_arg;
 };
 
 struct registry *registry_new(void)
@@ -443,6 +450,9 @@ static void put_commit(struct put_ctx *c, struct slot *s, bool is_new)
 {
     struct kind *kd = &c->reg->k[c->k];
     const char *ent = c->ent ? c->ent : "";
+    /* Ownership: a put hands over a new object. Putting back the one the registry holds would
+     * free it below (callers put a copy: lpg_*_dup). */
+    assert(c->obj != NULL && (is_new ? s->obj == NULL : s->obj != c->obj));
     if (is_new) {
         s->obj = c->obj;
         s->id = c->id;
@@ -519,7 +529,7 @@ static void counter_trim(struct idmap *m, const char *id)
 
 /* ---- enterprises ---- */
 
-int registry_put_enterprise(struct registry *reg, struct lpg_enterprise *e)
+static int put_enterprise(struct registry *reg, struct lpg_enterprise *e)
 {
     if (reg == NULL || e == NULL || !id_ok(e->id)) {
         obj_free(K_ENTERPRISE, e);
@@ -538,7 +548,7 @@ int registry_put_enterprise(struct registry *reg, struct lpg_enterprise *e)
 
 /* ---- zones ---- */
 
-int registry_put_zone(struct registry *reg, struct lpg_zone *z)
+static int put_zone(struct registry *reg, struct lpg_zone *z)
 {
     if (reg == NULL || z == NULL || !id_ok(z->id)) {
         obj_free(K_ZONE, z);
@@ -562,6 +572,7 @@ int registry_put_zone(struct registry *reg, struct lpg_zone *z)
             reg->index_cap = cap;
         }
         z->index_id = reg->n_free ? reg->free_ids[--reg->n_free] : (uint32_t)reg->n_index++;
+        assert(z->index_id < reg->index_cap);
         reg->zone_by_index[z->index_id] = s;
     } else {
         z->index_id = ((struct lpg_zone *)s->obj)->index_id;
@@ -588,6 +599,8 @@ int registry_remove_zone(struct registry *reg, const char *id)
         reg->free_cap = reg->index_cap;
     }
     uint32_t index_id = ((struct lpg_zone *)s->obj)->index_id;
+    assert(index_id < reg->n_index && reg->zone_by_index[index_id] == s);
+    assert(reg->n_free < reg->free_cap); /* a free id per handed-out id at most */
     reg->zone_by_index[index_id] = NULL;
     reg->free_ids[reg->n_free++] = index_id;
     remove_slot(reg, K_ZONE, s);
@@ -692,7 +705,7 @@ static void group_move_end(struct idmap *m, struct slot *s, const char *old_key,
         group_insert(to, s, id);
 }
 
-int registry_put_staff(struct registry *reg, struct lpg_staff *st)
+static int put_staff(struct registry *reg, struct lpg_staff *st)
 {
     if (reg == NULL || st == NULL || !id_ok(st->id)) {
         free(st);
@@ -733,7 +746,7 @@ int registry_remove_staff(struct registry *reg, const char *id)
 
 /* ---- vehicles ---- */
 
-int registry_put_vehicle(struct registry *reg, struct lpg_vehicle *v)
+static int put_vehicle(struct registry *reg, struct lpg_vehicle *v)
 {
     if (reg == NULL || v == NULL || !id_ok(v->id)) {
         free(v);
@@ -762,7 +775,7 @@ int registry_remove_vehicle(struct registry *reg, const char *id)
 
 /* ---- customers ---- */
 
-int registry_put_customer(struct registry *reg, struct lpg_customer *cu)
+static int put_customer(struct registry *reg, struct lpg_customer *cu)
 {
     if (reg == NULL || cu == NULL || !id_ok(cu->id)) {
         free(cu);
@@ -791,7 +804,7 @@ int registry_remove_customer(struct registry *reg, const char *id)
 /* ---- cylinders and hazards: plain entities scoped by enterprise ---- */
 
 #define PLAIN_PUT_REMOVE(kind, type, K)                                                            \
-    int registry_put_##kind(struct registry *reg, struct type *e)                                  \
+    static int put_##kind(struct registry *reg, struct type *e)                                    \
     {                                                                                              \
         if (reg == NULL || e == NULL || !id_ok(e->id)) {                                           \
             free(e);                                                                               \
@@ -819,7 +832,7 @@ int registry_remove_customer(struct registry *reg, const char *id)
 PLAIN_PUT_REMOVE(hazard, lpg_hazard, K_HAZARD)
 
 /* Cylinders are also grouped by the vehicle they are aboard and the order they travel on. */
-int registry_put_cylinder(struct registry *reg, struct lpg_cylinder *cy)
+static int put_cylinder(struct registry *reg, struct lpg_cylinder *cy)
 {
     if (reg == NULL || cy == NULL || !id_ok(cy->id)) {
         free(cy);
@@ -881,7 +894,7 @@ static void refresh_loads(struct registry *reg, const char *staff_id, const char
         ((struct lpg_vehicle *)v->obj)->committed = counter_get(&reg->vehicle_load, vehicle_id);
 }
 
-int registry_put_order(struct registry *reg, struct lpg_order *o)
+static int put_order(struct registry *reg, struct lpg_order *o)
 {
     if (reg == NULL || o == NULL || !id_ok(o->id)) {
         free(o);
@@ -1273,3 +1286,53 @@ void registry_counts(const struct registry *reg, struct registry_counts *out)
     out->cylinders = reg->k[K_CYLINDER].map.n;
     out->hazards = reg->k[K_HAZARD].map.n;
 }
+
+/* ---- the public puts: every failure is reported to the owner ---- */
+
+void registry_set_put_failed(struct registry *reg, registry_put_failed_fn *fn, void *arg)
+{
+    reg->put_failed = fn;
+    reg->put_failed_arg = arg;
+}
+
+#ifndef NDEBUG
+/* Test hook, in Debug builds only (Release and RelWithDebInfo define NDEBUG): the first put of
+ * the entity whose id the environment variable LPG_TEST_FAIL_PUT names fails as if out of
+ * memory, once per process, so that an integration test can make a change Redis committed
+ * fail to apply (tests/integration/test_registry_reload.c). */
+static bool test_put_fails(const char *id)
+{
+    static bool fired;
+    const char *want = fired ? NULL : getenv("LPG_TEST_FAIL_PUT");
+    if (want == NULL || strcmp(want, id) != 0)
+        return false;
+    fired = true;
+    return true;
+}
+#define TEST_PUT_TARGET(reg, e) (e != NULL && test_put_fails(e->id) ? NULL : reg)
+#else
+#define TEST_PUT_TARGET(reg, e) (reg)
+#endif
+
+static int put_reported(struct registry *reg, int rc)
+{
+    if (rc != 0 && reg != NULL && reg->put_failed != NULL)
+        reg->put_failed(reg->put_failed_arg);
+    return rc;
+}
+
+#define REPORTED_PUT(kind, type)                                                                   \
+    int registry_put_##kind(struct registry *reg, struct type *e)                                  \
+    {                                                                                              \
+        /* a put into no registry fails and frees e, as one out of memory does */                  \
+        return put_reported(reg, put_##kind(TEST_PUT_TARGET(reg, e), e));                          \
+    }
+
+REPORTED_PUT(enterprise, lpg_enterprise)
+REPORTED_PUT(zone, lpg_zone)
+REPORTED_PUT(staff, lpg_staff)
+REPORTED_PUT(vehicle, lpg_vehicle)
+REPORTED_PUT(customer, lpg_customer)
+REPORTED_PUT(order, lpg_order)
+REPORTED_PUT(cylinder, lpg_cylinder)
+REPORTED_PUT(hazard, lpg_hazard)

@@ -28,6 +28,13 @@ struct registry;
 struct registry *registry_new(void);
 void registry_free(struct registry *reg);
 
+/* A put that fails (-1: out of memory, or an entity without a valid id) loses the entity, so
+ * the registry no longer holds what the caller stored in Redis: the owner of the registry is
+ * told through fn(arg) (dispatchd reloads the registry from Redis, app/service.h), once per
+ * failed put, after the put returned its -1 to its caller. fn NULL: nobody is told. */
+typedef void registry_put_failed_fn(void *arg);
+void registry_set_put_failed(struct registry *reg, registry_put_failed_fn *fn, void *arg);
+
 int registry_put_enterprise(struct registry *reg, struct lpg_enterprise *e);
 int registry_put_zone(struct registry *reg, struct lpg_zone *z);
 int registry_put_staff(struct registry *reg, struct lpg_staff *s);

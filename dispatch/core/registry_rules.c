@@ -2,8 +2,6 @@
  * Moved here from http_v1_registry.c so that single writes and bulk imports share one copy. */
 #include "core/registry_rules.h"
 
-#include "store/accounts.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +48,8 @@ static int check_device(const struct registry_rules_view *view, const struct lpg
 {
     if (s->device_id[0] == '\0' || (old && strcmp(old->device_id, s->device_id) == 0))
         return 0;
-    const struct device_record *dev = view->acc ? accounts_device(view->acc, s->device_id) : NULL;
+    const struct device_record *dev =
+        view->device ? view->device(view->device_arg, s->device_id) : NULL;
     if (dev == NULL || strcmp(dev->staff_id, s->id) != 0 ||
         strcmp(dev->enterprise_id, s->enterprise_id) != 0)
         return fail(err, "unknown_reference", "device_id",

@@ -30,19 +30,23 @@
 #ifndef LPG_REGISTRY_RULES_H
 #define LPG_REGISTRY_RULES_H
 
-#include "store/entity.h"
+#include "core/auth.h"
+#include "core/entity.h"
 
 /* Pending entities of a caller, not yet in the registry: the current version of (kind, id),
  * or NULL. Valid until the caller changes its set. */
 typedef const void *registry_pending_fn(void *arg, enum rs_kind kind, const char *id);
 
-struct accounts;
+/* The handset registered as device_id (POST /v1/devices), or NULL. The table belongs to the
+ * accounts (store/accounts.h: accounts_device_lookup); the rules only read it. */
+typedef const struct device_record *registry_device_fn(const void *arg, const char *device_id);
 
 struct registry_rules_view {
     const struct registry *reg;
     registry_pending_fn *pending; /* NULL: none */
     void *arg;
-    const struct accounts *acc; /* registered handsets; NULL: none (no device_id accepted) */
+    registry_device_fn *device; /* registered handsets; NULL: none (no device_id accepted) */
+    const void *device_arg;     /* device's argument (the accounts) */
 };
 
 /* Checks entity e of `kind` (the new version, already in cs; old: the stored version or NULL

@@ -3,9 +3,14 @@
 
 #include "core/model.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The longest member: seven 64-bit fields of up to 20 characters, two ints of up to 11, and
+ * eight colons. */
+_Static_assert(7 * 20 + 2 * 11 + 8 < ROUTE_MEMBER_MAX, "a route member always fits");
 
 static int parse_u64(const char *s, size_t len, uint64_t *out)
 {
@@ -88,9 +93,13 @@ int route_member_format(const struct route_fix *f, char *out, size_t cap)
     opt_u(speed, sizeof(speed), f->has_speed, f->speed_cm_s);
     opt_u(heading, sizeof(heading), f->has_heading, f->heading_cdeg);
     opt_u(acc, sizeof(acc), f->has_acc, f->accuracy_cm);
-    return snprintf(out, cap, "%" PRIu64 ":%" PRId64 ":%" PRId64 ":%" PRId64 ":%s:%s:%s:%d:%d",
-                    f->seq, f->time_ms, f->lat_e7, f->lon_e7, speed, heading, acc, f->mode,
-                    f->flags);
+    int n =
+        snprintf(out, cap, "%" PRIu64 ":%" PRId64 ":%" PRId64 ":%" PRId64 ":%s:%s:%s:%d:%d", f->seq,
+                 f->time_ms, f->lat_e7, f->lon_e7, speed, heading, acc, f->mode, f->flags);
+    /* Nine fields of at most 20 characters (11 for the ints) and 8 colons always fit in
+     * ROUTE_MEMBER_MAX: callers add the length to buffers sized by it (ingest.c). */
+    assert(n > 0 && n < ROUTE_MEMBER_MAX && (size_t)n < cap);
+    return n;
 }
 
 void route_fix_to_lpg_fix(const struct route_fix *rf, struct lpg_fix *f)

@@ -75,8 +75,7 @@ static void fatigue_init(void *state)
     *(struct fatigue_state *)state = (struct fatigue_state){0};
 }
 
-int64_t rule_fatigue_rest_until_ms(const void *state);
-int64_t rule_fatigue_rest_until_ms(const void *state)
+static int64_t fatigue_rest_until_ms(const void *state)
 {
     return ((const struct fatigue_state *)state)->rest_until_ms;
 }
@@ -330,4 +329,5 @@ const struct rule_def rule_fatigue = {
     .fields = fatigue_fields,
     .n_fields = sizeof fatigue_fields / sizeof fatigue_fields[0],
     .state_valid = fatigue_state_valid,
+    .rest_until_ms = fatigue_rest_until_ms,
 };

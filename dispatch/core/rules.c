@@ -4,6 +4,9 @@
  */
 #include "core/rules.h"
 
+#include "core/legal_defaults.h"
+
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -20,23 +23,23 @@ const struct rule_def *const rules_table[RULE_COUNT] = {
 
 void rules_config_default(struct rules_config *cfg)
 {
-    cfg->road_limit_kmh = 60.0;
-    cfg->expressway_limit_kmh = 80.0;
-    cfg->overspeed_duration_ms = 10 * 1000;
-    cfg->overspeed_warning_margin_kmh = 5.0;
+    cfg->road_limit_kmh = LEGAL_ROAD_LIMIT_KMH;
+    cfg->expressway_limit_kmh = LEGAL_EXPRESSWAY_LIMIT_KMH;
+    cfg->overspeed_duration_ms = LEGAL_OVERSPEED_DURATION_S * 1000LL;
+    cfg->overspeed_warning_margin_kmh = LEGAL_OVERSPEED_WARNING_KMH;
     cfg->overspeed_min_fixes = 3;
     cfg->overspeed_max_gap_ms = 15 * 1000;
-    cfg->continuous_driving_max_ms = 4 * 3600 * 1000;
-    cfg->fatigue_warning_ms = 15 * 60 * 1000;
-    cfg->daily_driving_max_ms = 8 * 3600 * 1000;
-    cfg->min_rest_ms = 20 * 60 * 1000;
-    cfg->stop_speed_kmh = 5.0;
+    cfg->continuous_driving_max_ms = LEGAL_CONTINUOUS_DRIVING_MAX_MIN * 60000LL;
+    cfg->fatigue_warning_ms = LEGAL_FATIGUE_WARNING_MIN * 60000LL;
+    cfg->daily_driving_max_ms = LEGAL_DAILY_DRIVING_MAX_MIN * 60000LL;
+    cfg->min_rest_ms = LEGAL_MIN_REST_MIN * 60000LL;
+    cfg->stop_speed_kmh = LEGAL_STOP_SPEED_KMH;
     cfg->min_displacement_m = 50.0;
     cfg->fix_gap_ms = 60 * 1000;
     cfg->gap_rest_max_distance_m = 200.0;
     cfg->gap_assumed_speed_kmh = 20.0;
-    cfg->zone_exit_duration_ms = 60 * 1000;
-    cfg->signal_lost_ms = 5 * 60 * 1000;
+    cfg->zone_exit_duration_ms = LEGAL_ZONE_EXIT_DURATION_S * 1000LL;
+    cfg->signal_lost_ms = LEGAL_SIGNAL_LOST_MIN * 60000LL;
 }
 
 double rules_speed_limit_kmh(const struct rules_config *cfg, const struct rules_ctx *ctx)
@@ -79,6 +82,7 @@ struct rule_event *rule_events_push(struct rule_events *out, enum rule_id rule,
 
 void *rules_state_rule(struct rules_state *st, enum rule_id id)
 {
+    assert((unsigned)id < RULE_COUNT);
     switch (id) {
     case RULE_OVERSPEED:
         return st->overspeed;
@@ -97,16 +101,26 @@ void rules_state_init(struct rules_state *st)
 {
     memset(st, 0, sizeof *st);
     fix_filter_state_init(&st->filter);
-    for (size_t i = 0; i < RULE_COUNT; i++)
+    for (size_t i = 0; i < RULE_COUNT; i++) {
+        /* The table is indexed by rule id: every slot holds the rule of that id. */
+        assert(rules_table[i] != NULL && rules_table[i]->id == (enum rule_id)i);
         rules_table[i]->init(rules_state_rule(st, (enum rule_id)i));
+    }
 }
-
-/* Defined in rule_fatigue.c. */
-int64_t rule_fatigue_rest_until_ms(const void *state);
 
 int64_t rules_rest_until_ms(const struct rules_state *st)
 {
-    return rule_fatigue_rest_until_ms(rules_state_rule((struct rules_state *)st, RULE_FATIGUE));
+    /* The latest rest any rule imposes: today only fatigue has one. */
+    int64_t until = 0;
+    for (size_t i = 0; i < RULE_COUNT; i++) {
+        if (rules_table[i]->rest_until_ms == NULL)
+            continue;
+        int64_t r = rules_table[i]->rest_until_ms(
+            rules_state_rule((struct rules_state *)st, (enum rule_id)i));
+        if (r > until)
+            until = r;
+    }
+    return until;
 }
 
 size_t rules_evaluate(const struct rules_config *cfg, struct rules_state *st,

@@ -97,7 +97,7 @@ struct rules_ctx {
     bool has_zone;            /* the person has a fixed zone */
     bool inside_zone;         /* the fix lies inside it (the caller asks geo/) */
     bool on_active_delivery;  /* for signal lost */
-    int32_t utc_offset_min;   /* enterprise's time zone, for the daily driving day: 480 */
+    int32_t utc_offset_min;   /* enterprise's time zone, for the daily driving day */
 };
 /* The overspeed limit at this fix: min(vehicle, zone, road-class default), limits of 0 ignored. */
 double rules_speed_limit_kmh(const struct rules_config *cfg, const struct rules_ctx *ctx);
@@ -144,6 +144,9 @@ struct rule_def {
     size_t n_fields;
     /* Semantic check of a decoded state; NULL when any field values are acceptable. */
     bool (*state_valid)(const void *state);
+    /* The end of a mandatory rest the rule imposes (0 when none); NULL for rules that impose
+     * none. Read through the table by rules_rest_until_ms. */
+    int64_t (*rest_until_ms)(const void *state);
 };
 
 extern const struct rule_def rule_overspeed;

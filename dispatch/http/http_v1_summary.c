@@ -559,7 +559,7 @@ static struct summary_job *summary_job_new(struct http_call *call, struct servic
     job->call = call;
     job->d = d;
     job->day = day;
-    job->utc_offset_min = e ? e->utc_offset_min : 480;
+    job->utc_offset_min = e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN;
     job->day_start_ms = (int64_t)day * DAY_MS - (int64_t)job->utc_offset_min * 60000;
     job->day_end_ms = job->day_start_ms + DAY_MS;
     return job;

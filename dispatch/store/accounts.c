@@ -133,6 +133,11 @@ const struct device_record *accounts_device(const struct accounts *acc, const ch
     return NULL;
 }
 
+const struct device_record *accounts_device_lookup(const void *acc, const char *device_id)
+{
+    return accounts_device(acc, device_id);
+}
+
 int accounts_put_device(struct accounts *acc, const struct device_record *dev)
 {
     unsigned b = bucket_of(dev->device_id);

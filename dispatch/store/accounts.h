@@ -49,15 +49,12 @@ typedef void accounts_refresh_fn(void *arg, const char *err);
 int accounts_refresh_user(struct store *st, struct accounts *acc, const char *name,
                           accounts_refresh_fn *done, void *arg);
 
-/* Handsets: a device id belongs to one staff member; it logs in with its secret. */
-struct device_record {
-    char device_id[LPG_ID_MAX + 1];
-    char staff_id[LPG_ID_MAX + 1];
-    char enterprise_id[LPG_ID_MAX + 1];
-    char secret_digest[AUTH_DIGEST_HEX_LEN + 1];
-    int64_t created_ms;
-};
+/* Handsets (struct device_record, core/auth.h): a device id belongs to one staff member; it
+ * logs in with its secret. */
 const struct device_record *accounts_device(const struct accounts *acc, const char *device_id);
+/* accounts_device with the table as a plain pointer: the lookup a registry_rules_view takes
+ * (registry_device_fn, core/registry_rules.h). */
+const struct device_record *accounts_device_lookup(const void *acc, const char *device_id);
 int accounts_put_device(struct accounts *acc, const struct device_record *dev);
 int accounts_store_device(const struct store *st, struct store_txn *txn,
                           const struct device_record *dev);

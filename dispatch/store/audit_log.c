@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "store/store.h"
 
+#include <assert.h>
 #include <hiredis/hiredis.h>
 
 #include <inttypes.h>
@@ -110,6 +111,7 @@ static void on_txn_outcome(void *arg, const struct redisReply *reply, const char
         /* The head was re-read since: it already reflects this transaction, or is unknown. */
     } else if (err == STORE_ERR_NOT_SENT) {
         if (a->known && a->seq == mk->last_seq) {
+            assert(mk->seq_before <= mk->last_seq);
             /* Nothing later was numbered: give the numbers back. */
             a->stats.given_back += (uint64_t)(mk->last_seq - mk->seq_before);
             a->seq = mk->seq_before;
@@ -197,6 +199,8 @@ int audit_log_append(struct audit_log *a, struct store_txn *txn, const struct au
         mk->seq_before = a->seq;
         memcpy(mk->hash_before, a->hash, sizeof(a->hash));
     }
+    /* A transaction's entries belong to one log, numbered without a gap from its mark. */
+    assert(mk->a == a && a->seq >= mk->seq_before);
     if (a->note) {
         struct audit_entry n = {e->at_ms, "audit_head_mismatch", "system", "audit", NULL, a->note};
         if (append_one(a, txn, &n) != 0)

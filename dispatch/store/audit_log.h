@@ -17,19 +17,13 @@
  */
 #ifndef LPG_AUDIT_LOG_H
 #define LPG_AUDIT_LOG_H
+#include "core/audit_chain.h" /* struct audit_entry, AUDIT_HASH_HEX_LEN, the verify result */
+
 #include <jansson.h>
 #include <stdint.h>
 struct store;
 struct store_txn;
 struct audit_log;
-struct audit_entry {
-    int64_t at_ms;          /* when it happened (UTC ms) */
-    const char *kind;       /* e.g. "order_assigned", "cylinder_handed_over", "scan_refused" */
-    const char *actor;      /* who did it: user id, staff id, "system", "rule:overspeed" */
-    const char *subject;    /* what it is about: order id, cylinder code, alert id... */
-    const char *enterprise; /* the enterprise concerned, or NULL when none */
-    json_t *data;           /* borrowed; may be NULL (stored as {}) */
-};
 /* Adds the commands that append *e to txn. Returns 0, or -1 when the head is not known yet
  * (still loading, or reloading after an unknown outcome) or out of memory: the caller must then
  * refuse its change as "store unavailable" rather than write it unrecorded. */
@@ -56,8 +50,6 @@ int audit_log_append(struct audit_log *a, struct store_txn *txn, const struct au
 
 #include <stdbool.h>
 
-#define AUDIT_HASH_HEX_LEN 64
-
 /* The log of store st (which must outlive it). Head unknown until audit_log_reload. */
 struct audit_log *audit_log_new(struct store *st);
 /* Frees the log. Free the store first (its pending transactions report to the log). */
@@ -82,7 +74,6 @@ const char *audit_log_head_hash(const struct audit_log *a);
 /* Verification of entries [from_seq, to_seq] against Redis (to_seq <= 0 or beyond the head:
  * up to the head), read in bounded chunks on the event loop. The result is valid during the
  * callback only; err is set (and r NULL) when Redis could not be read. */
-struct audit_verify_result;
 typedef void audit_log_verify_fn(void *arg, const struct audit_verify_result *r, const char *err);
 /* Returns 0 when started; -1 when the store is not up or out of memory (fn not called). */
 int audit_log_verify(struct audit_log *a, int64_t from_seq, int64_t to_seq, audit_log_verify_fn *fn,

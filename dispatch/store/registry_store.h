@@ -14,20 +14,9 @@
 #ifndef LPG_REGISTRY_STORE_H
 #define LPG_REGISTRY_STORE_H
 
+#include "core/entity_kind.h"
 #include "core/registry.h"
 #include "store/store.h"
-
-enum rs_kind {
-    RS_ENTERPRISE,
-    RS_ZONE,
-    RS_STAFF,
-    RS_VEHICLE,
-    RS_CUSTOMER,
-    RS_ORDER,
-    RS_CYLINDER,
-    RS_HAZARD,
-    RS_KIND_COUNT
-};
 
 const char *rs_kind_name(enum rs_kind k);
 

@@ -16,6 +16,7 @@
 #include "common/backoff.h"
 #include "common/log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -425,6 +426,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     struct store_op *op = privdata;
     struct store *st = op->st;
+    assert(st->inflight > 0); /* every reply answers a command counted when sent */
     st->inflight--;
     if (r == NULL) {
         st->stats.commands_failed++;

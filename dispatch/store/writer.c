@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -42,6 +43,8 @@ static void writer_kick(struct writer *w)
 
 static void writer_next(struct writer *w)
 {
+    /* Only the running job ends itself, once (writer_commit's callback or writer_finish). */
+    assert(w->running && w->head != NULL && w->pending > 0);
     struct writer_job *job = w->head;
     w->head = job->next;
     if (w->head == NULL)
@@ -59,6 +62,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     struct writer *w = arg;
     if (w->running || w->paused || w->head == NULL)
         return;
+    assert(w->done == NULL); /* the previous job's commit callback has run */
     w->running = 1;
     w->head->run(w, w->head->arg);
 }
@@ -101,6 +105,7 @@ void writer_free(struct writer *w)
 
 int writer_submit(struct writer *w, writer_run_fn *run, writer_cancel_fn *cancel, void *arg)
 {
+    assert(run != NULL);
     struct writer_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return -1;
@@ -120,6 +125,7 @@ int writer_submit(struct writer *w, writer_run_fn *run, writer_cancel_fn *cancel
 static void on_commit(void *arg, const struct redisReply *reply, const char *err)
 {
     struct writer *w = arg;
+    assert(w->running && w->done != NULL); /* the one commit of the running job */
     store_reply_fn *done = w->done;
     void *done_arg = w->done_arg;
     w->done = NULL;
@@ -133,6 +139,8 @@ static void on_commit(void *arg, const struct redisReply *reply, const char *err
 int writer_commit(struct writer *w, struct store_txn *txn, store_reply_fn *done, void *arg,
                   const char **why)
 {
+    /* Only the running job commits, and only once. */
+    assert(w->running && w->done == NULL && done != NULL);
     w->done = done;
     w->done_arg = arg;
     if (store_txn_exec(w->store, txn, on_commit, w, why) != 0) {

@@ -19,6 +19,10 @@
 #include "common/config.h"
 #include "app/dispatchd_settings.h"
 #include "common/log.h"
+#include "core/delivery_rules.h"
+#include "core/fix_filter.h"
+#include "core/legal_defaults.h"
+#include "core/rules.h"
 
 /* ---- a test table with one setting of every type ---- */
 
@@ -850,6 +854,77 @@ static void test_dispatchd_defaults(void **state)
     cfg_free(dispatchd_settings, dispatchd_settings_count, &c);
 }
 
+/* Every figure with both a setting and a rule default (core/legal_defaults.h): the settings'
+ * defaults, applied as dispatchd applies them, give exactly the rules' own defaults, field by
+ * field, so the two tables cannot drift apart. A setting changed from its default does reach
+ * its rule (the comparison is not vacuous). */
+static void assert_rules_equal(const struct fix_filter_config *fa, const struct rules_config *ra,
+                               const struct delivery_policy *da, const struct fix_filter_config *fb,
+                               const struct rules_config *rb, const struct delivery_policy *db)
+{
+    assert_int_equal(fa->max_future_ms, fb->max_future_ms);
+    assert_true(fa->max_implied_speed_kmh == fb->max_implied_speed_kmh);
+    assert_true(fa->max_accuracy_m == fb->max_accuracy_m);
+    assert_int_equal(fa->jump_confirm_fixes, fb->jump_confirm_fixes);
+
+    assert_true(ra->road_limit_kmh == rb->road_limit_kmh);
+    assert_true(ra->expressway_limit_kmh == rb->expressway_limit_kmh);
+    assert_int_equal(ra->overspeed_duration_ms, rb->overspeed_duration_ms);
+    assert_true(ra->overspeed_warning_margin_kmh == rb->overspeed_warning_margin_kmh);
+    assert_int_equal(ra->overspeed_min_fixes, rb->overspeed_min_fixes);
+    assert_int_equal(ra->overspeed_max_gap_ms, rb->overspeed_max_gap_ms);
+    assert_int_equal(ra->continuous_driving_max_ms, rb->continuous_driving_max_ms);
+    assert_int_equal(ra->fatigue_warning_ms, rb->fatigue_warning_ms);
+    assert_int_equal(ra->daily_driving_max_ms, rb->daily_driving_max_ms);
+    assert_int_equal(ra->min_rest_ms, rb->min_rest_ms);
+    assert_true(ra->stop_speed_kmh == rb->stop_speed_kmh);
+    assert_true(ra->min_displacement_m == rb->min_displacement_m);
+    assert_int_equal(ra->fix_gap_ms, rb->fix_gap_ms);
+    assert_true(ra->gap_rest_max_distance_m == rb->gap_rest_max_distance_m);
+    assert_true(ra->gap_assumed_speed_kmh == rb->gap_assumed_speed_kmh);
+    assert_int_equal(ra->zone_exit_duration_ms, rb->zone_exit_duration_ms);
+    assert_int_equal(ra->signal_lost_ms, rb->signal_lost_ms);
+
+    assert_int_equal(da->inspection_interval_years, db->inspection_interval_years);
+    assert_int_equal(da->design_life_years, db->design_life_years);
+    assert_int_equal(da->max_life_years, db->max_life_years);
+    assert_true(da->handover_max_distance_m == db->handover_max_distance_m);
+    assert_int_equal(da->handover_max_fix_age_ms, db->handover_max_fix_age_ms);
+    assert_int_equal(da->stopped_speed_cm_s, db->stopped_speed_cm_s);
+}
+
+static void test_settings_defaults_are_rules_defaults(void **state)
+{
+    (void)state;
+    struct dispatchd_config c;
+    assert_int_equal(cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &c), 0);
+    struct fix_filter_config fs, fd;
+    struct rules_config rs, rd;
+    struct delivery_policy ds, dd;
+    int64_t rect_ms = 0;
+    dispatchd_settings_apply_rules(&c, &fs, &rs, &ds, &rect_ms);
+    fix_filter_config_default(&fd);
+    rules_config_default(&rd);
+    delivery_policy_default(&dd);
+    assert_rules_equal(&fs, &rs, &ds, &fd, &rd, &dd);
+    /* No rule default for it: the notice's deadline is the setting's alone. */
+    assert_int_equal(rect_ms, LEGAL_RECTIFICATION_DEADLINE_DAYS * 86400000LL);
+    /* The regulatory figures themselves (docs/domain.md), in the rules' units. */
+    assert_true(rd.road_limit_kmh == 60.0 && rd.expressway_limit_kmh == 80.0);
+    assert_int_equal(rd.continuous_driving_max_ms, 4 * 3600 * 1000);
+    assert_int_equal(rd.min_rest_ms, 20 * 60 * 1000);
+    assert_int_equal(dd.inspection_interval_years, 4);
+    assert_int_equal(dd.max_life_years, 12);
+
+    char err[256];
+    assert_int_equal(cfg_set(dispatchd_settings, dispatchd_settings_count, &c, "speed_limit_road",
+                             "59", err, sizeof err),
+                     0);
+    dispatchd_settings_apply_rules(&c, &fs, &rs, &ds, &rect_ms);
+    assert_true(rs.road_limit_kmh == 59.0);
+    cfg_free(dispatchd_settings, dispatchd_settings_count, &c);
+}
+
 struct validate_case {
     const char *sets[5][2]; /* name, value pairs applied over the defaults */
     bool ok;
@@ -1012,6 +1087,7 @@ int main(void)
         cmocka_unit_test(test_dispatchd_table_shape),
         cmocka_unit_test(test_dispatchd_table_ranges),
         cmocka_unit_test(test_dispatchd_defaults),
+        cmocka_unit_test(test_settings_defaults_are_rules_defaults),
         cmocka_unit_test(test_dispatchd_validate),
         cmocka_unit_test(test_dispatchd_cli),
     };

@@ -133,10 +133,8 @@ void fuzz_box_init(struct service *d, int with_handset)
     log_set_level(LL_DEBUG);
     if (cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &d->cfg) != 0)
         abort();
-    fix_filter_config_default(&d->fix_filter_cfg);
-    rules_config_default(&d->rules_cfg);
-    delivery_policy_default(&d->delivery_cfg);
-    d->rectification_ms = d->cfg.rectification_deadline * 86400000LL;
+    dispatchd_settings_apply_rules(&d->cfg, &d->fix_filter_cfg, &d->rules_cfg, &d->delivery_cfg,
+                                   &d->rectification_ms);
     clock_gettime(CLOCK_MONOTONIC, &d->started);
     struct event_config *ecfg = event_config_new();
     if (ecfg == NULL)
