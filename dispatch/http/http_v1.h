@@ -58,10 +58,6 @@ void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *er
 int v1_page_limit(struct http_call *call);
 /* Refuses (UNAVAILABLE, store_unavailable) a read the store could not answer. */
 void v1_reply_store_unreadable(struct http_call *call);
-/* A store reply callback (arg: the http_call) answering {"items": [...]} from an array reply of
- * JSON texts (LRANGE, MGET); missing or unparsable elements are skipped. 503 on a store error. */
-struct redisReply;
-void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err);
 /* A write the store refused, as refuse_store() words it (store_unavailable, or
  * store_outcome_unknown when it may have been saved), through http_reply_refusal. */
 void v1_reply_store_refused(struct http_call *call, const char *why);

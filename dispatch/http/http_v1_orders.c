@@ -19,13 +19,13 @@
 #include "app/orders.h"
 #include "http/http_refusal.h"
 #include "http/live_feed.h"
+#include "store/compliance_reads.h"
 #include "store/entity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 /* The answer of the use case (app/orders.h): the order, or the refusal's HTTP form. */
@@ -107,23 +107,19 @@ static void handle_fail(struct http_call *call, void *ctx)
     submit_order(call, ctx, ORDERS_FAIL);
 }
 
-/* ---- history: read straight from the store ---- */
+/* ---- history: read from the store (store/compliance_reads.h) ---- */
 
-void v1_on_json_list(void *arg, const struct redisReply *reply, const char *err)
+/* Events returned by one history request, at most (an order has a handful of transitions; a
+ * cap all the same, as on every list). */
+#define ORDER_HISTORY_MAX 5000
+
+static void on_history(void *arg, json_t *items, const char *err)
 {
     struct http_call *call = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
+    if (err)
         v1_reply_store_unreadable(call);
-        return;
-    }
-    json_t *items = json_array();
-    for (size_t i = 0; i < reply->elements; i++) {
-        const struct redisReply *r = reply->element[i];
-        json_t *ev = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
-        if (ev)
-            json_array_append_new(items, ev);
-    }
-    http_reply_json(call, 200, json_pack("{s:o}", "items", items));
+    else
+        http_reply_json(call, 200, json_pack("{s:O}", "items", items));
 }
 
 /* GET /v1/events: the live feed of order changes (live_feed.h). */
@@ -149,13 +145,14 @@ static void handle_history(struct http_call *call, void *ctx)
     const struct lpg_order *o = v1_scoped_entity(call, d, p, &entity_ops[RS_ORDER]);
     if (o == NULL)
         return;
-    char rel[LPG_ID_MAX + 32], key[256];
-    keys_order_history(rel, sizeof(rel), o->id);
-    store_key(d->store, key, sizeof(key), rel);
-    const char *argv[] = {"LRANGE", key, "0", "-1"};
     const char *why;
-    if (store_command_argv(d->store, v1_on_json_list, call, 4, argv, NULL, &why) != 0)
-        v1_reply_store_unreadable(call);
+    if (compliance_read_order_history(d->store, o->id, ORDER_HISTORY_MAX, on_history, call, &why) !=
+        0) {
+        if (why == STORE_READ_NOMEM)
+            http_reply_error(call, 500, "internal", "out of memory", NULL);
+        else
+            v1_reply_store_unreadable(call);
+    }
 }
 
 /* List and get come from the generic registry handlers, bound to the order kind here. */

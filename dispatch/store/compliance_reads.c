@@ -92,6 +92,19 @@ int compliance_read_cylinder_history(struct store *st, const char *cylinder_id, 
     return lrange(rd, key, max, on_json_list, why);
 }
 
+int compliance_read_order_history(struct store *st, const char *order_id, long max,
+                                  compliance_list_fn *fn, void *arg, const char **why)
+{
+    char key[256];
+    if (id_key(st, key, sizeof(key), keys_order_history, order_id, why) != 0)
+        return -1;
+    struct list_read *rd = read_new(st, arg, why);
+    if (rd == NULL)
+        return -1;
+    rd->fn.list = fn;
+    return lrange(rd, key, max, on_json_list, why);
+}
+
 /* LRANGE of the order's check ids answered: fetch the records. */
 static void on_check_ids(void *arg, const struct redisReply *reply, const char *err)
 {

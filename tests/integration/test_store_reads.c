@@ -363,6 +363,14 @@ static void test_compliance_reads(void **state)
     assert_string_equal(err_copy, "");
     assert_string_equal(list_dump, "[{\"event\":\"filled\"},{\"event\":\"loaded\"}]");
 
+    REDIS("RPUSH", "t:order:O1:history", "{\"to\":\"assigned\"}", "{bad", "{\"to\":\"accepted\"}",
+          "{\"to\":\"loaded\"}");
+    got = 0; /* an order's history: unparsable entries left out, at most max */
+    assert_int_equal(compliance_read_order_history(st, "O1", 3, on_list, NULL, &why), 0);
+    assert_true(run_until(&got, 3000));
+    assert_string_equal(err_copy, "");
+    assert_string_equal(list_dump, "[{\"to\":\"assigned\"},{\"to\":\"accepted\"}]");
+
     got = 0; /* an order without checks */
     assert_int_equal(compliance_read_order_checks(st, "O0", 1000, on_list, NULL, &why), 0);
     assert_true(run_until(&got, 3000));
