@@ -15,6 +15,7 @@
 #include "store/audit_log.h"
 #include "common/config.h"
 #include "handset/handset_dispatch.h"
+#include "handset/handset_metrics.h"
 #include "handset/handset_server.h"
 #include "http/http_server.h"
 #include "app/dispatcher.h"
@@ -420,6 +421,7 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("%s", err);
         return -1;
     }
+    d->s.transports[d->s.n_transports++] = handset_metrics_probe(d->s.handset);
     if (handset_server_subscribe(d->s.handset, d->s.bus) != 0) {
         log_error("the event bus is full: a wiring error");
         return -1;

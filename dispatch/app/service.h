@@ -29,6 +29,17 @@ struct audit_log;
 struct work_pool;
 struct login_guard;
 struct event_bus;
+struct evbuffer;
+
+/* What a device transport reports on the operational endpoints (/healthz, /metrics), registered
+ * when dispatchd wires it: http/ knows the other transports only through these. */
+struct transport_probe {
+    const char *name;                                 /* "handset": /healthz' handset_connections */
+    size_t (*connections)(void *arg);                 /* open connections */
+    void (*metrics)(void *arg, struct evbuffer *out); /* its Prometheus families */
+    void *arg;
+};
+#define SERVICE_MAX_TRANSPORTS 4
 
 #define DISPATCHD_VERSION "0.1.0"
 
@@ -84,6 +95,8 @@ struct service {
     struct delivery_stats delivery_stats;
     struct timespec started; /* CLOCK_MONOTONIC at start, for uptime */
     int shutting_down;
+    struct transport_probe transports[SERVICE_MAX_TRANSPORTS]; /* the device transports' probes */
+    size_t n_transports;
     /* Set by the binary (dispatchd.c), which owns the load: starts the reload that
      * service_request_reload asks for, on a later turn of the loop. NULL: the reload waits for
      * the next time Redis comes back up (as after a lost commit). */

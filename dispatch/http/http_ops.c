@@ -9,7 +9,6 @@
 #include "core/login_guard.h"
 #include "core/registry.h"
 #include "store/writer.h"
-#include "handset/handset_server.h"
 #include "app/ingest.h"
 #include "http/http_server.h"
 #include "common/prometheus.h"
@@ -61,10 +60,16 @@ static void handle_healthz(struct http_call *call, void *ctx)
                          : st != STORE_UP   ? "unavailable"
                                             : "loading";
     json_t *body =
-        json_pack("{s:s, s:s, s:I, s:o, s:s, s:I}", "status", status, "version", DISPATCHD_VERSION,
+        json_pack("{s:s, s:s, s:I, s:o, s:s}", "status", status, "version", DISPATCHD_VERSION,
                   "uptime_seconds", (json_int_t)service_uptime(d), "redis", redis, "registry",
-                  d->loaded ? "loaded" : (d->loading ? "loading" : "not_loaded"),
-                  "handset_connections", (json_int_t)handset_server_connections(d->handset));
+                  d->loaded ? "loaded" : (d->loading ? "loading" : "not_loaded"));
+    for (size_t i = 0; body && i < d->n_transports; i++) { /* "handset_connections": 3 */
+        char key[64];
+        snprintf(key, sizeof(key), "%s_connections", d->transports[i].name);
+        json_object_set_new(
+            body, key,
+            json_integer((json_int_t)d->transports[i].connections(d->transports[i].arg)));
+    }
     healthz_memory(d, body, redis);
     http_reply_json(call, ok ? 200 : 503, body);
 }
@@ -135,53 +140,8 @@ static void handle_metrics(struct http_call *call, void *ctx)
     const char *l_tb[] = {"phase", "body", NULL};
     prom_sample_u64(out, "lpg_http_request_timeouts_total", l_th, hcs->header_timeouts);
     prom_sample_u64(out, "lpg_http_request_timeouts_total", l_tb, hcs->body_timeouts);
-    const struct handset_stats *hs = handset_server_stats(d->handset);
-    prom_family(out, "lpg_handset_connections", "gauge", "Open handset/vehicle-unit connections.");
-    prom_sample_u64(out, "lpg_handset_connections", NULL, handset_server_connections(d->handset));
-    prom_family(out, "lpg_handset_unauthenticated", "gauge",
-                "Open handset connections without an acknowledged Hello.");
-    prom_sample_u64(out, "lpg_handset_unauthenticated", NULL,
-                    handset_server_unauthenticated(d->handset));
-    prom_family(out, "lpg_handset_connections_total", "counter",
-                "Handset connections by outcome: accepted, or refused at the connection cap, at "
-                "the cap of connections without Hello, or at that cap per source address.");
-    const char *l_acc[] = {"result", "accepted", NULL};
-    const char *l_cap[] = {"result", "refused_cap", NULL};
-    const char *l_unauth[] = {"result", "refused_unauthenticated", NULL};
-    const char *l_addr[] = {"result", "refused_address", NULL};
-    prom_sample_u64(out, "lpg_handset_connections_total", l_acc, hs->accepted);
-    prom_sample_u64(out, "lpg_handset_connections_total", l_cap, hs->refused_cap);
-    prom_sample_u64(out, "lpg_handset_connections_total", l_unauth, hs->refused_unauth);
-    prom_sample_u64(out, "lpg_handset_connections_total", l_addr, hs->refused_address);
-    prom_family(out, "lpg_handset_hello_timeouts_total", "counter",
-                "Handset connections closed for not having a Hello acknowledged in time.");
-    prom_sample_u64(out, "lpg_handset_hello_timeouts_total", NULL, hs->hello_timeouts);
-    prom_family(out, "lpg_handset_idle_timeouts_total", "counter",
-                "Handset connections closed for idleness.");
-    prom_sample_u64(out, "lpg_handset_idle_timeouts_total", NULL, hs->idle_timeouts);
-    prom_family(out, "lpg_handset_output_queued_total", "counter",
-                "Replies (or their rest) the socket did not take at once, queued in memory.");
-    prom_sample_u64(out, "lpg_handset_output_queued_total", NULL, hs->output_queued);
-    prom_family(out, "lpg_handset_dropped_slow_total", "counter",
-                "Handset connections dropped for not reading their replies (over 1 MiB queued).");
-    prom_sample_u64(out, "lpg_handset_dropped_slow_total", NULL, hs->dropped_slow);
-    prom_family(out, "lpg_handset_sessions_opened_total", "counter", "Hello acknowledged.");
-    prom_sample_u64(out, "lpg_handset_sessions_opened_total", NULL, hs->sessions_opened);
-    prom_family(out, "lpg_frames_total", "counter", "Handset frames by direction.");
-    const char *l_in[] = {"direction", "in", NULL};
-    const char *l_out[] = {"direction", "out", NULL};
-    prom_sample_u64(out, "lpg_frames_total", l_in, hs->frames_in);
-    prom_sample_u64(out, "lpg_frames_total", l_out, hs->frames_out);
-    prom_family(out, "lpg_frames_rejected_total", "counter",
-                "Handset frames refused, by reason (oversize, malformed, truncated).");
-    const char *l_over[] = {"reason", "oversize", NULL};
-    const char *l_mal[] = {"reason", "malformed", NULL};
-    const char *l_trunc[] = {"reason", "truncated", NULL};
-    prom_sample_u64(out, "lpg_frames_rejected_total", l_over, hs->rejected_oversize);
-    prom_sample_u64(out, "lpg_frames_rejected_total", l_mal, hs->rejected_malformed);
-    prom_sample_u64(out, "lpg_frames_rejected_total", l_trunc, hs->rejected_truncated);
-    prom_family(out, "lpg_handset_errors_sent_total", "counter", "Error replies sent to devices.");
-    prom_sample_u64(out, "lpg_handset_errors_sent_total", NULL, hs->errors_sent);
+    for (size_t i = 0; i < d->n_transports; i++) /* the device transports' own figures */
+        d->transports[i].metrics(d->transports[i].arg, out);
 
     struct login_guard_stats *lg = login_guard_stats(d->guard);
     prom_family(out, "lpg_login_attempts_total", "counter",

@@ -1,5 +1,6 @@
 /* fuzz_box.c -- see fuzz_box.h. Mirrors dispatchd_start / dispatchd_stop (dispatchd.c) minus
  * the HTTP front, signals and Redis. */
+#include "handset/handset_metrics.h"
 #include "app/events.h"
 #include "fuzz_box.h"
 
@@ -186,6 +187,7 @@ void fuzz_box_init(struct service *d, int with_handset)
             fprintf(stderr, "fuzz_box: %s\n", err);
             abort();
         }
+        d->transports[d->n_transports++] = handset_metrics_probe(d->handset);
         if (handset_server_subscribe(d->handset, d->bus) != 0)
             abort();
     }

@@ -145,6 +145,10 @@ int harness_proc_start(struct harness_proc *p, const char *name, const char *log
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
+        /* dispatchd runs as its systemd unit starts it: glibc's per-thread malloc cache off
+         * (deploy/systemd/dispatchd.service; dispatch/dispatchd.c, tune_malloc). */
+        if (strcmp(name, "dispatchd") == 0)
+            setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", 0);
         execv(argv[0], argv);
         fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);

@@ -28,29 +28,6 @@ static int teardown(void **state)
     return harness_stack_stop(&stack) == 0 ? 0 : -1;
 }
 
-/* dispatchd runs without glibc's per-thread malloc cache (dispatchd.c, tune_malloc: it would
- * keep a burst's freed heap resident): it set GLIBC_TUNABLES and executed itself again, in the
- * same process. */
-static void test_runs_without_malloc_tcache(void **state)
-{
-    (void)state;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/environ", (int)stack.d.proc.pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    static char env[65536];
-    size_t n = fread(env, 1, sizeof(env) - 1, f);
-    fclose(f);
-    int found = 0;
-    for (size_t i = 0; i < n; i += strlen(env + i) + 1) {
-        env[n] = '\0';
-        if (strncmp(env + i, "GLIBC_TUNABLES=", 15) == 0 &&
-            strstr(env + i, "glibc.malloc.tcache_count=0") != NULL)
-            found = 1;
-    }
-    assert_true(found);
-}
-
 static void test_healthz_ok_with_redis(void **state)
 {
     (void)state;
@@ -241,7 +218,6 @@ static void test_bad_setting_exits_2_with_reason(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_runs_without_malloc_tcache),
         cmocka_unit_test(test_healthz_ok_with_redis),
         cmocka_unit_test(test_metrics_prometheus_text),
         cmocka_unit_test(test_unknown_path_is_json_404),
