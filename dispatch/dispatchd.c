@@ -15,6 +15,7 @@
 #include "store/audit_log.h"
 #include "common/config.h"
 #include "handset/handset_dispatch.h"
+#include "handset/handset_positions.h"
 #include "handset/handset_server.h"
 #include "http/http_server.h"
 #include "app/dispatcher.h"
@@ -404,6 +405,11 @@ static int dispatchd_start(struct dispatchd *d)
     d->s.handset = handset_server_new(d->s.base, &hso, d->s.store, err, sizeof(err));
     if (d->s.handset == NULL) {
         log_error("%s", err);
+        return -1;
+    }
+    /* The transports hear the use cases' events (app/events.h). */
+    if (live_feed_listen(d->s.feed, d->s.bus) != 0 || handset_positions_listen(&d->s) != 0) {
+        log_error("the event bus is full");
         return -1;
     }
     d->sigterm = evsignal_new(d->s.base, SIGTERM, on_signal, d);

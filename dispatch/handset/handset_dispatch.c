@@ -10,7 +10,7 @@
 #include "core/auth.h"
 #include "app/delivery.h"
 #include "app/dispatcher.h"
-#include "app/ingest.h"
+#include "handset/handset_positions.h"
 #include "common/log.h"
 #include "core/login_guard.h"
 #include "core/model_json.h"
@@ -345,7 +345,7 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
     bool on_duty = false;
     switch (env->body_case) {
     case LPG__V1__ENVELOPE__BODY_POSITION_BATCH:
-        ingest_position_batch(d, c, env);
+        handset_positions_batch(d, c, env);
         return 0;
     case LPG__V1__ENVELOPE__BODY_ORDER_ACCEPT:
         kind = ANSWER_ACCEPT;

@@ -2,6 +2,7 @@
 #define LOG_TAG "feed"
 #include "http/live_feed.h"
 
+#include "app/events.h"
 #include "common/log.h"
 #include "core/model_json.h"
 
@@ -174,6 +175,21 @@ void live_feed_publish_order(struct live_feed *f, const struct lpg_order *o)
         return;
     }
     live_feed_publish(f, o->enterprise_id, "order", data);
+}
+
+/* An alert (a rule's, a compliance check's, a system alert with enterprise "") as event
+ * "alert"; the bus lends the JSON, the feed keeps its own reference. */
+static void on_alert_raised(void *arg, const struct service_event *ev)
+{
+    struct live_feed *f = arg;
+    if (ev->json)
+        live_feed_publish(f, ev->enterprise_id ? ev->enterprise_id : "", "alert",
+                          json_incref(ev->json));
+}
+
+int live_feed_listen(struct live_feed *f, struct event_bus *bus)
+{
+    return event_bus_subscribe(bus, EV_ALERT_RAISED, on_alert_raised, f);
 }
 
 void live_feed_subscribe(struct live_feed *f, struct http_call *call,

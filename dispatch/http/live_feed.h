@@ -26,6 +26,7 @@
 #define LIVE_FEED_MAX_BACKLOG     (1024u * 1024u) /* bytes queued for one slow client */
 
 struct event_base;
+struct event_bus;
 struct live_feed;
 
 struct live_feed *live_feed_new(struct event_base *base);
@@ -40,6 +41,10 @@ void live_feed_publish_order(struct live_feed *feed, const struct lpg_order *o);
  * to the streams of `enterprise_id`. */
 void live_feed_publish(struct live_feed *feed, const char *enterprise_id, const char *event,
                        json_t *data);
+
+/* Subscribes the feed to the service's events it streams (EV_ALERT_RAISED as event "alert").
+ * 0, or -1 when the bus is full (a wiring error). */
+int live_feed_listen(struct live_feed *feed, struct event_bus *bus);
 
 /* Turns the call into a stream for principal p (already authenticated). */
 void live_feed_subscribe(struct live_feed *feed, struct http_call *call,

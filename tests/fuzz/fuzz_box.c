@@ -8,6 +8,7 @@
 #include "core/auth.h"
 #include "fake_store.h"
 #include "handset/handset_dispatch.h"
+#include "handset/handset_positions.h"
 #include "handset/handset_server.h"
 #include "app/ingest.h"
 #include "http/live_feed.h"
@@ -187,6 +188,9 @@ void fuzz_box_init(struct service *d, int with_handset)
             fprintf(stderr, "fuzz_box: %s\n", err);
             abort();
         }
+        /* The transports hear the service's events, as dispatchd wires them. */
+        if (live_feed_listen(d->feed, d->bus) != 0 || handset_positions_listen(d) != 0)
+            abort();
     }
 }
 
