@@ -584,8 +584,8 @@ static void store_batch(struct ingest_job *job)
         return;
     }
     const char *why;
-    /* Remember the new mark and newest time now: the next batch waits for this one's reply
-     * (the connection is held), and a failure resets `loaded`. */
+    /* Remember the new mark and newest time now: the device's next batch waits for this one's
+     * answer (its transport hands over one at a time), and a failure resets `loaded`. */
     uint64_t old_hwm = dev->hwm;
     dev->hwm = hwm;
     job->last_after = newest;
