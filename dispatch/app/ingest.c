@@ -113,8 +113,7 @@ struct ingest_job {
     struct service *d;
     ingest_done_fn *done; /* called once, when the job ends */
     void *done_arg;
-    struct ingest_result result; /* what `done` hears */
-    struct ingest_device *dev;   /* owned by the table, lives as long as ingest */
+    struct ingest_device *dev; /* owned by the table, lives as long as ingest */
     char device[LPG_ID_MAX + 1];
     char vehicle[LPG_ID_MAX + 1];
     char staff[LPG_ID_MAX + 1];
@@ -169,14 +168,23 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 #endif
 }
 
-/* Ends the job and tells its caller, last: `done` may hand over the device's next batch at
- * once (the transport resumes reading), which must find the job counted out. */
-static void job_end(struct ingest_job *job)
+/* Ends the job and tells its caller the refusal `no`, or (NULL) the device's mark: last, since
+ * `done` may hand over the device's next batch at once (the transport resumes reading), which
+ * must find the job counted out. The answer is built here, not carried by every job in flight. */
+static void job_end(struct ingest_job *job, const struct refusal *no)
 {
     struct tracks *t = job->d->tracks;
     ingest_done_fn *done = job->done;
     void *arg = job->done_arg;
-    struct ingest_result r = job->result;
+    struct ingest_result r;
+    if (no) {
+        r.position_seq = 0;
+        r.refusal = *no;
+    } else {
+        r.position_seq = job->dev->hwm;
+        r.refusal.kind = REFUSAL_NONE;
+        r.refusal.code[0] = r.refusal.field[0] = r.refusal.message[0] = '\0';
+    }
     free(job->fixes_copy);
     free(job->alerts);
     rules_track_free(&job->rules_after);
@@ -192,8 +200,9 @@ static void job_end(struct ingest_job *job)
 static void job_refuse(struct ingest_job *job, enum refusal_kind kind, const char *code,
                        const char *message)
 {
-    refuse(&job->result.refusal, kind, code, NULL, "%s", message);
-    job_end(job);
+    struct refusal no;
+    refuse(&no, kind, code, NULL, "%s", message);
+    job_end(job, &no);
 }
 
 /* A store failure: err is the store's reason (NULL: Redis refused the transaction). */
@@ -270,8 +279,7 @@ static void opt_u(char *out, size_t cap, int has, uint64_t v)
 /* The batch is stored (or was entirely a resend): acknowledged with the device's mark. */
 static void send_ack(struct ingest_job *job)
 {
-    job->result.position_seq = job->dev->hwm;
-    job_end(job);
+    job_end(job, NULL);
 }
 
 /* A tick's events and new state, waiting for Redis to confirm them. */
