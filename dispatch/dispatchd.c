@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "handset/handset_dispatch.h"
 #include "handset/handset_metrics.h"
+#include "handset/handset_positions.h"
 #include "handset/handset_server.h"
 #include "http/http_server.h"
 #include "app/dispatcher.h"
@@ -346,7 +347,7 @@ static int dispatchd_start(struct dispatchd *d)
     d->s.feed = live_feed_new(d->s.base);
     d->s.audit = audit_log_new(d->s.store);
     if (d->s.writer == NULL || d->s.bus == NULL || d->s.feed == NULL || d->s.audit == NULL ||
-        ingest_init(&d->s) != 0 || live_feed_watch_orders(d->s.feed, d->s.bus) != 0 ||
+        ingest_init(&d->s) != 0 || live_feed_listen(d->s.feed, d->s.bus) != 0 ||
         handset_dispatch_watch(&d->s) != 0) {
         log_error("out of memory");
         return -1;
@@ -422,7 +423,9 @@ static int dispatchd_start(struct dispatchd *d)
         return -1;
     }
     d->s.transports[d->s.n_transports++] = handset_metrics_probe(d->s.handset);
-    if (handset_server_subscribe(d->s.handset, d->s.bus) != 0) {
+    /* The transports hear the use cases' events (app/events.h). */
+    if (handset_server_subscribe(d->s.handset, d->s.bus) != 0 ||
+        handset_positions_listen(&d->s) != 0) {
         log_error("the event bus is full: a wiring error");
         return -1;
     }

@@ -1,17 +1,14 @@
-/* alerts.c -- storing, pushing, listing and acknowledging tracking alerts (alerts.h). */
+/* alerts.c -- storing, raising, listing and acknowledging tracking alerts (alerts.h). */
 #define LOG_TAG "alerts"
 #include "app/alerts.h"
 #include "common/clock.h"
 
-#include "store/audit_log.h"
-#include "http/http_v1.h"
-#include "http/live_feed.h"
+#include "app/events.h"
 #include "common/log.h"
 #include "core/model_json.h"
 #include "core/registry.h"
+#include "store/audit_log.h"
 #include "store/writer.h"
-
-#include "lpg/v1/envelope.pb-c.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,9 +19,6 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/rand.h>
-
-/* Alerts returned by one list request, at most. */
-#define ALERTS_PAGE_MAX 500
 
 void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const char *enterprise,
                        const char *vehicle, const char *staff, int64_t now_ms)
@@ -180,32 +174,26 @@ int alerts_store(struct service *d, struct store_txn *txn, const struct lpg_aler
     return rc ? -1 : 0;
 }
 
-void alerts_raised(struct service *d, const struct lpg_alert *a, struct handset_conn *c)
+void alerts_raised(struct service *d, const struct lpg_alert *a, const char *device_id)
 {
     log_info("%s%s %s: vehicle %s (%s): %s", a->ev.late ? "late " : "", alerts_rule_name(a),
              rule_event_kind_name(a->ev.kind), a->vehicle_id, a->staff_id, a->ev.message);
     if (a->ev.late)
         return; /* recorded, but not a live alert */
     json_t *j = alerts_to_json(a);
-    if (j)
-        live_feed_publish(d->feed, a->enterprise_id, "alert", j);
-    if (c == NULL)
-        return;
-    Lpg__V1__Alert msg = LPG__V1__ALERT__INIT;
-    msg.alert_id = (char *)a->id;
-    msg.kind = (char *)alerts_rule_name(a);
-    msg.message = (char *)a->ev.message;
-    msg.has_time_ms = 1;
-    msg.time_ms = (uint64_t)a->ev.end_ms;
-    msg.has_severity = 1;
-    /* 1 warning, 2 a violation begins, 0 an episode ended (information). */
-    msg.severity = a->ev.kind == RULE_EVENT_WARNING         ? 1
-                   : a->ev.kind == RULE_EVENT_VIOLATION_END ? 0
-                                                            : 2;
-    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
-    env.body_case = LPG__V1__ENVELOPE__BODY_ALERT;
-    env.alert = &msg;
-    handset_conn_send(c, &env);
+    if (j == NULL)
+        return; /* out of memory: recorded and logged, not pushed */
+    struct service_event ev = {
+        .kind = EV_ALERT_RAISED,
+        .enterprise_id = a->enterprise_id,
+        .staff_id = a->staff_id,
+        .device_id = device_id && device_id[0] ? device_id : NULL,
+        .vehicle_id = a->vehicle_id,
+        .json = j,
+        .alert = a,
+    };
+    event_bus_publish(d->bus, &ev); /* the live feed, the device's transport */
+    json_decref(j);
 }
 
 int alerts_system(struct service *d, const char *source, const char *message, struct store_txn *txn)
@@ -219,9 +207,13 @@ int alerts_system(struct service *d, const char *source, const char *message, st
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", a.id, "kind", "system", "rule", source,
                           "message", message, "created_at", lpg_json_instant(now));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    /* Live at once, before the record is confirmed: the alert may be about the store itself. */
-    if (j)
-        live_feed_publish(d->feed, "", "alert", j); /* "": only all-enterprise streams */
+    /* Live at once, before the record is confirmed: the alert may be about the store itself.
+     * Enterprise "": only the streams that see every enterprise hear it. */
+    if (j) {
+        struct service_event raised = {.kind = EV_ALERT_RAISED, .enterprise_id = "", .json = j};
+        event_bus_publish(d->bus, &raised);
+        json_decref(j);
+    }
     if (text == NULL || txn == NULL) {
         free(text);
         return -1;
@@ -240,16 +232,9 @@ int alerts_system(struct service *d, const char *source, const char *message, st
     return rc ? -1 : 0;
 }
 
-/* ---- GET /v1/alerts?enterprise_id=&vehicle_id=&rule=&from=&to=&limit=&cursor= ---- */
+/* ---- listing: ZRANGE of an index by event time, then MGET of the records ---- */
 
-/* A page's position: the event time of the next alert to list, and how many alerts of that
- * very time were already listed (alerts of one batch share it). Text form "<ms>.<skip>". */
-struct alerts_cursor {
-    int64_t ms;
-    uint64_t skip;
-};
-
-static int cursor_parse(const char *s, struct alerts_cursor *c)
+int alerts_cursor_parse(const char *s, struct alerts_cursor *c)
 {
     char *end;
     errno = 0;
@@ -265,21 +250,57 @@ static int cursor_parse(const char *s, struct alerts_cursor *c)
     return 0;
 }
 
+/* The refusal of a read the store could not answer. */
+static void refuse_unreadable(struct refusal *r)
+{
+    refuse(r, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
+           "the store could not be read; retry later");
+}
+
+/* The refusal of a write the store refused (why: its reason): sent but never confirmed is not
+ * "nothing happened". */
+static void refuse_store(struct refusal *r, const char *why)
+{
+    if (store_err_outcome_unknown(why))
+        refuse(r, REFUSAL_OUTCOME_UNKNOWN, "store_outcome_unknown", NULL,
+               "%s: the change may or may not have been saved; read the resource again before "
+               "retrying",
+               why);
+    else
+        refuse(r, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
+               "%s; nothing was written, retry later", why);
+}
+
 struct list_job {
-    struct http_call *call;
     struct service *d;
+    alerts_page_fn *done;
+    void *arg;
     int limit;
     struct alerts_cursor at; /* where this page starts */
     char next[48];           /* the cursor of the next page; "" when this is the last */
 };
 
+/* Answers and frees the job: page (stolen) or the refusal r. */
+static void list_end(struct list_job *job, json_t *page, const struct refusal *r)
+{
+    alerts_page_fn *done = job->done;
+    void *arg = job->arg;
+    free(job);
+    done(arg, page, r);
+}
+
+static void list_unreadable(struct list_job *job)
+{
+    struct refusal r;
+    refuse_unreadable(&r);
+    list_end(job, NULL, &r);
+}
+
 static void on_alert_bodies(void *arg, const struct redisReply *reply, const char *err)
 {
     struct list_job *job = arg;
-    struct http_call *call = job->call;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        free(job);
-        v1_reply_store_unreadable(call);
+        list_unreadable(job);
         return;
     }
     json_t *items = json_array();
@@ -292,25 +313,21 @@ static void on_alert_bodies(void *arg, const struct redisReply *reply, const cha
     json_t *body = json_pack("{s:o}", "items", items);
     if (body && job->next[0])
         json_object_set_new(body, "next", json_string(job->next));
-    free(job);
-    http_reply_json(call, 200, body);
+    list_end(job, body, NULL);
 }
 
 static void on_alert_ids(void *arg, const struct redisReply *reply, const char *err)
 {
     struct list_job *job = arg;
-    struct http_call *call = job->call;
     struct service *d = job->d;
     /* ZRANGE ... WITHSCORES: id, score, id, score... */
     if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
-        free(job);
-        v1_reply_store_unreadable(call);
+        list_unreadable(job);
         return;
     }
     size_t n = reply->elements / 2;
     if (n == 0) {
-        free(job);
-        http_reply_json(call, 200, json_pack("{s:[]}", "items"));
+        list_end(job, json_pack("{s:[]}", "items"), NULL);
         return;
     }
     if (n == (size_t)job->limit) {
@@ -329,8 +346,9 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     if (argv == NULL || keys == NULL) {
         free(argv);
         free(keys);
-        free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        struct refusal r;
+        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+        list_end(job, NULL, &r);
         return;
     }
     argv[0] = "MGET";
@@ -342,119 +360,48 @@ static void on_alert_ids(void *arg, const struct redisReply *reply, const char *
     int rc = store_command_argv(d->store, on_alert_bodies, job, (int)n + 1, argv, NULL, &why);
     free(argv);
     free(keys);
-    if (rc != 0) {
-        free(job);
-        v1_reply_store_unreadable(call);
-    }
+    if (rc != 0)
+        list_unreadable(job);
 }
 
-static int parse_time_param(struct http_call *call, const char *name, int64_t dflt, int64_t *out)
+void alerts_list(struct service *d, const struct alerts_query *q, alerts_page_fn *done, void *arg)
 {
-    const char *s = http_call_query(call, name);
-    if (s == NULL) {
-        *out = dflt;
-        return 0;
-    }
-    if (lpg_json_instant_parse(s, out) != 0) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "%s must be an RFC 3339 instant, e.g. 2026-11-28T00:00:00Z",
-                 name);
-        http_reply_error(call, 400, "invalid_parameter", msg, name);
-        return -1;
-    }
-    return 0;
-}
-
-static void handle_list(struct http_call *call, void *ctx)
-{
-    struct service *d = ctx;
-    const struct auth_principal *p = v1_authenticate(call, d);
-    if (p == NULL)
-        return;
-    const char *ent = http_call_query(call, "enterprise_id");
-    const char *veh = http_call_query(call, "vehicle_id");
-    if (veh) {
-        const struct lpg_vehicle *v = lpg_id_valid(veh) ? registry_vehicle(d->registry, veh) : NULL;
-        if (v == NULL ||
-            (p->role == AUTH_ROLE_DISPATCHER && strcmp(v->enterprise_id, p->enterprise_id) != 0)) {
-            http_reply_error(call, 404, "not_found", "no such vehicle", "vehicle_id");
-            return;
-        }
-        ent = v->enterprise_id;
-    } else if (ent == NULL && p->role == AUTH_ROLE_DISPATCHER) {
-        ent = p->enterprise_id;
-    }
-    if (ent == NULL) {
-        http_reply_error(call, 400, "missing_parameter", "name an enterprise_id or a vehicle_id",
-                         "enterprise_id");
-        return;
-    }
-    if (!lpg_id_valid(ent)) {
-        http_reply_error(call, 400, "invalid_parameter", "enterprise_id is not a valid id",
-                         "enterprise_id");
-        return;
-    }
-    if (v1_allow(call, d, p, AUTH_READ, lpg_id_valid(ent) ? ent : NULL) != 0)
-        return;
-    int64_t from, to;
-    if (parse_time_param(call, "from", 0, &from) != 0 ||
-        parse_time_param(call, "to", INT64_MAX / 2, &to) != 0)
-        return;
-    int limit = v1_page_limit(call);
-    if (limit < 0)
-        return;
-    if (limit > ALERTS_PAGE_MAX)
-        limit = ALERTS_PAGE_MAX;
-    const char *rule_name = http_call_query(call, "rule");
-    if (rule_name && !alerts_rule_known(rule_name)) {
-        http_reply_error(call, 400, "invalid_parameter",
-                         "rule must be overspeed, fatigue, zone_exit, signal_lost, "
-                         "roadside_sale, load_mismatch or hazard",
-                         "rule");
-        return;
-    }
-    struct alerts_cursor at = {from, 0};
-    const char *cursor = http_call_query(call, "cursor");
-    if (cursor && cursor_parse(cursor, &at) != 0) {
-        http_reply_error(call, 400, "invalid_parameter",
-                         "cursor must be the \"next\" of a previous page", "cursor");
-        return;
-    }
-    if (at.ms < from) /* a cursor never reaches before `from` */
-        at = (struct alerts_cursor){from, 0};
     char key[256], smin[24], smax[24], soff[24], slimit[16];
-    if (rule_name)
-        rule_key(d, key, sizeof(key), rule_name, veh != NULL, veh ? veh : ent);
+    const char *veh = q->vehicle_id;
+    if (q->rule)
+        rule_key(d, key, sizeof(key), q->rule, veh != NULL, veh ? veh : q->enterprise_id);
     else
         key_of(d, key, sizeof(key), veh ? keys_alerts_vehicle : keys_alerts_enterprise,
-               veh ? veh : ent);
-    snprintf(smin, sizeof(smin), "%" PRId64, at.ms);
-    snprintf(smax, sizeof(smax), "(%" PRId64, to);
-    snprintf(soff, sizeof(soff), "%" PRIu64, at.skip);
-    snprintf(slimit, sizeof(slimit), "%d", limit);
+               veh ? veh : q->enterprise_id);
+    snprintf(smin, sizeof(smin), "%" PRId64, q->at.ms);
+    snprintf(smax, sizeof(smax), "(%" PRId64, q->to_ms);
+    snprintf(soff, sizeof(soff), "%" PRIu64, q->at.skip);
+    snprintf(slimit, sizeof(slimit), "%d", q->limit);
     const char *argv[] = {"ZRANGE", key,  smin,   smax,        "BYSCORE",
                           "LIMIT",  soff, slimit, "WITHSCORES"};
     struct list_job *job = calloc(1, sizeof(*job));
-    const char *why = "out of memory";
     if (job == NULL) {
-        http_reply_error(call, 500, "internal", why, NULL);
+        struct refusal r;
+        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+        done(arg, NULL, &r);
         return;
     }
-    job->call = call;
     job->d = d;
-    job->limit = limit;
-    job->at = at;
-    if (store_command_argv(d->store, on_alert_ids, job, 9, argv, NULL, &why) != 0) {
-        free(job);
-        v1_reply_store_unreadable(call);
-    }
+    job->done = done;
+    job->arg = arg;
+    job->limit = q->limit;
+    job->at = q->at;
+    const char *why;
+    if (store_command_argv(d->store, on_alert_ids, job, 9, argv, NULL, &why) != 0)
+        list_unreadable(job);
 }
 
-/* ---- POST /v1/alerts/{id}/ack {"note"} ---- */
+/* ---- acknowledging: read, check, write with its audit entry, inside one writer job ---- */
 
 struct ack_job {
     struct service *d;
-    struct http_call *call;
+    alerts_ack_fn *done;
+    void *arg;
     struct auth_principal principal;
     char id[LPG_ID_MAX + 1];
     char note[LPG_TEXT_MAX + 1];
@@ -462,27 +409,55 @@ struct ack_job {
     json_t *acked;
 };
 
-static void ack_job_free(struct ack_job *job)
+/* Answers (acked, or the refusal r) and frees the job. */
+static void ack_end(struct ack_job *job, const struct refusal *r)
 {
+    alerts_ack_fn *done = job->done;
+    void *arg = job->arg;
+    json_t *acked = r ? NULL : json_incref(job->acked);
     json_decref(job->acked);
     free(job);
+    done(arg, acked, r);
 }
 
+/* Ends the writer job (when one is open) and answers the refusal. */
+static void ack_refused(struct ack_job *job, struct writer *w, enum refusal_kind kind,
+                        const char *code, const char *message)
+{
+    struct refusal r;
+    refuse(&r, kind, code, NULL, "%s", message);
+    if (w)
+        writer_finish(w);
+    ack_end(job, &r);
+}
+
+static void ack_store_refused(struct ack_job *job, struct writer *w, const char *why)
+{
+    struct refusal r;
+    refuse_store(&r, why);
+    if (w)
+        writer_finish(w);
+    ack_end(job, &r);
+}
+
+/* The writer is torn down with the job queued (shutdown): dropped unanswered, like the
+ * requests still open on the HTTP server that is freed next. */
 static void cancel_ack(void *arg)
 {
-    ack_job_free(arg);
+    struct ack_job *job = arg;
+    json_decref(job->acked);
+    free(job);
 }
 
 static void on_ack_stored(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ack_job *job = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        v1_reply_store_refused(job->call, err ? err : "the store refused the change");
-    } else {
-        log_info("alert %s acknowledged by %s", job->id, job->principal.user);
-        http_reply_json(job->call, 200, json_incref(job->acked));
+        ack_store_refused(job, NULL, err ? err : "the store refused the change");
+        return;
     }
-    ack_job_free(job);
+    log_info("alert %s acknowledged by %s", job->id, job->principal.user);
+    ack_end(job, NULL);
 }
 
 static void on_ack_read(void *arg, const struct redisReply *reply, const char *err)
@@ -492,35 +467,31 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
     struct service *d = job->d;
     json_t *a = NULL;
     if (err || reply->type == REDIS_REPLY_ERROR) {
-        writer_finish(w);
-        v1_reply_store_refused(job->call, err ? err : "the store could not read the alert");
-        ack_job_free(job);
+        ack_store_refused(job, w, err ? err : "the store could not read the alert");
         return;
     }
     if (reply->type == REDIS_REPLY_STRING)
         a = json_loadb(reply->str, reply->len, 0, NULL);
     const char *ent = a ? json_string_value(json_object_get(a, "enterprise_id")) : NULL;
+    /* Another enterprise's alert is answered to a dispatcher exactly like a missing one. */
     if (a == NULL || ent == NULL ||
         (job->principal.role == AUTH_ROLE_DISPATCHER &&
          strcmp(ent, job->principal.enterprise_id) != 0)) {
         json_decref(a);
-        writer_finish(w);
-        http_reply_error(job->call, 404, "not_found", "no such alert", NULL);
-        ack_job_free(job);
+        ack_refused(job, w, REFUSAL_NOT_FOUND, "not_found", "no such alert");
         return;
     }
-    if (v1_allow(job->call, d, &job->principal, AUTH_WRITE, ent) != 0) {
+    struct auth_denial denial;
+    if (auth_check(&job->principal, AUTH_WRITE, ent, lpg_now_ms(), &denial) != 0) {
         json_decref(a);
-        writer_finish(w);
-        ack_job_free(job);
+        ack_refused(job, w, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
+                    denial.code, denial.message);
         return;
     }
     if (json_object_get(a, "acknowledged_by") != NULL) {
         json_decref(a);
-        writer_finish(w);
-        http_reply_error(job->call, 409, "already_acknowledged",
-                         "this alert was already acknowledged", NULL);
-        ack_job_free(job);
+        ack_refused(job, w, REFUSAL_CONFLICT, "already_acknowledged",
+                    "this alert was already acknowledged");
         return;
     }
     json_object_set_new(a, "acknowledged_by", json_string(job->principal.user));
@@ -536,9 +507,7 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
     free(text);
     if (rc != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-        ack_job_free(job);
+        ack_refused(job, w, REFUSAL_INTERNAL, "internal", "out of memory");
         return;
     }
     json_t *data = json_pack("{s:s}", "note", job->note);
@@ -548,16 +517,12 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
     json_decref(data);
     if (rc != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        v1_reply_store_refused(job->call, "the audit record is not available");
-        ack_job_free(job);
+        ack_store_refused(job, w, "the audit record is not available");
         return;
     }
     const char *why;
-    if (writer_commit(w, txn, on_ack_stored, job, &why) != 0) {
-        v1_reply_store_refused(job->call, why);
-        ack_job_free(job);
-    }
+    if (writer_commit(w, txn, on_ack_stored, job, &why) != 0)
+        ack_store_refused(job, NULL, why);
 }
 
 static void run_ack(struct writer *w, void *arg)
@@ -569,57 +534,26 @@ static void run_ack(struct writer *w, void *arg)
     const char *argv[] = {"GET", key};
     const char *why;
     /* Read, then commit, inside the writer job: acknowledgements never race. */
-    if (store_command_argv(job->d->store, on_ack_read, job, 2, argv, NULL, &why) != 0) {
-        writer_finish(w);
-        v1_reply_store_refused(job->call, why);
-        ack_job_free(job);
-    }
+    if (store_command_argv(job->d->store, on_ack_read, job, 2, argv, NULL, &why) != 0)
+        ack_store_refused(job, w, why);
 }
 
-static void handle_ack(struct http_call *call, void *ctx)
+void alerts_acknowledge(struct service *d, const struct auth_principal *p, const char *id,
+                        const char *note, alerts_ack_fn *done, void *arg)
 {
-    struct service *d = ctx;
-    const struct auth_principal *p = v1_authenticate(call, d);
-    if (p == NULL)
-        return;
-    const char *id = http_call_param(call, "id");
-    json_t *body = http_call_json_body(call);
-    if (body == NULL)
-        return;
-    static const char *const ack_fields[] = {"note", NULL};
-    if (v1_only_fields(call, body, ack_fields) != 0) {
-        json_decref(body);
-        return;
-    }
-    const char *note = json_string_value(json_object_get(body, "note"));
-    int blank = note == NULL || note[strspn(note, " \t\r\n\v\f")] == '\0';
-    if (blank || strlen(note) > LPG_TEXT_MAX) {
-        json_decref(body);
-        http_reply_error(call, 400, blank ? "missing_field" : "invalid_field",
-                         "an acknowledgement needs a note (1..255 bytes): what was done", "note");
-        return;
-    }
     struct ack_job *job = calloc(1, sizeof(*job));
-    if (job == NULL || id == NULL || !lpg_id_valid(id)) {
-        free(job);
-        json_decref(body);
-        http_reply_error(call, 404, "not_found", "no such alert", NULL);
+    if (job == NULL) {
+        struct refusal r;
+        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+        done(arg, NULL, &r);
         return;
     }
     job->d = d;
-    job->call = call;
+    job->done = done;
+    job->arg = arg;
     job->principal = *p;
     snprintf(job->id, sizeof(job->id), "%s", id);
     snprintf(job->note, sizeof(job->note), "%s", note);
-    json_decref(body);
-    if (writer_submit(d->writer, run_ack, cancel_ack, job) != 0) {
-        ack_job_free(job);
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-    }
+    if (writer_submit(d->writer, run_ack, cancel_ack, job) != 0)
+        ack_refused(job, NULL, REFUSAL_INTERNAL, "internal", "out of memory");
 }
-
-const struct http_route v1_alert_routes[] = {
-    {"GET", "/v1/alerts", handle_list, HTTP_ROUTE_READ},
-    {"POST", "/v1/alerts/{id}/ack", handle_ack, HTTP_ROUTE_WRITE},
-};
-const size_t v1_alert_routes_count = sizeof(v1_alert_routes) / sizeof(v1_alert_routes[0]);

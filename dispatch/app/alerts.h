@@ -1,7 +1,9 @@
 /* alerts.h -- alerts raised by the tracking rules (rules.h): stored in Redis with the batch
- * that caused them, pushed to the enterprise's dispatchers on the live feed (event "alert")
- * and to the driver's handset (Alert message), listed for dispatchers and auditors, and
- * acknowledged by a dispatcher with a note.
+ * that caused them, published once stored (EV_ALERT_RAISED, events.h: the live feed pushes them
+ * to the enterprise's dispatchers as event "alert", the handset transport to the reporting
+ * device as an Alert message), listed for dispatchers and auditors, and acknowledged by a
+ * dispatcher with a note (the use cases of GET /v1/alerts and POST /v1/alerts/{id}/ack, whose
+ * HTTP side is http/http_v1_alerts.c).
  *
  * Keys (docs/redis-keys.md):
  *   {p}alert:{id}               string: the alert as JSON; expires after ALERT_RETENTION_DAYS
@@ -17,8 +19,9 @@
 #ifndef LPG_ALERTS_H
 #define LPG_ALERTS_H
 
+#include "app/refusal.h"
 #include "app/service.h"
-#include "handset/handset_server.h"
+#include "core/auth.h"
 #include "core/model.h"
 #include "core/rules.h"
 #include "store/store.h"
@@ -53,20 +56,59 @@ bool alerts_rule_known(const char *name);
 const char *alerts_rule_name(const struct lpg_alert *a);
 /* Adds the commands that store a (new) alert. 0 or -1 (OOM). */
 int alerts_store(struct service *d, struct store_txn *txn, const struct lpg_alert *a);
-/* After the alert is stored: logs it and, unless late, pushes it to the dispatchers' live
- * feed and to the handset `c` (the driver's; may be NULL). */
-void alerts_raised(struct service *d, const struct lpg_alert *a, struct handset_conn *c);
+/* After the alert is stored: logs it and, unless late, publishes it (EV_ALERT_RAISED) for the
+ * dispatchers' live feed and for the device device_id (the one whose fixes raised it; NULL:
+ * no device is told). */
+void alerts_raised(struct service *d, const struct lpg_alert *a, const char *device_id);
 json_t *alerts_to_json(const struct lpg_alert *a);
 
 /* A system alert for the admins (not a tracking rule, no enterprise): e.g. source
- * "redis_memory". Logged (warn), published at once on the live feed as event "alert" to the
- * streams that see every enterprise (admins, auditors; never a dispatcher's), and its record
- * added to txn (may be NULL: not recorded):
+ * "redis_memory". Logged (warn), published at once (EV_ALERT_RAISED, enterprise "", alert
+ * NULL): the live feed sends it as event "alert" to the streams that see every enterprise (admins,
+ * auditors; never a dispatcher's), and its record added to txn (may be NULL: not recorded):
  *   {p}alert:{id}      the alert as JSON {id, kind:"system", rule, message, created_at},
  *                      expires after ALERT_RETENTION_DAYS
  *   {p}alerts:system   sorted set: ids by creation time (ms)
  * Returns 0, or -1 when the record could not be added to txn. */
 int alerts_system(struct service *d, const char *source, const char *message,
                   struct store_txn *txn);
+
+/* ---- listing and acknowledging (the HTTP side parses, checks the caller, maps) ---- */
+
+#define ALERTS_PAGE_MAX 500 /* alerts returned by one list request, at most */
+
+/* A page's position: the event time of the next alert to list, and how many alerts of that
+ * very time were already listed (alerts of one batch share it). Text form "<ms>.<skip>". */
+struct alerts_cursor {
+    int64_t ms;
+    uint64_t skip;
+};
+/* Parses the text form; 0, or -1 when it is not one. */
+int alerts_cursor_parse(const char *s, struct alerts_cursor *c);
+
+/* One page of an index, by event time: a vehicle's (vehicle_id set) or an enterprise's, all
+ * rules or one (rule: a name alerts_rule_known accepts). The caller checked the scope. */
+struct alerts_query {
+    const char *enterprise_id; /* used when vehicle_id is NULL */
+    const char *vehicle_id;
+    const char *rule;        /* NULL: every rule */
+    int64_t to_ms;           /* exclusive */
+    struct alerts_cursor at; /* where the page starts (at.ms >= the from bound) */
+    int limit;               /* 1..ALERTS_PAGE_MAX */
+};
+/* page {"items": [...], "next": "<cursor>" (when a full page)} is the callee's to free; NULL
+ * with the refusal r (store_unavailable, internal). Called once, now or later. */
+typedef void alerts_page_fn(void *arg, json_t *page, const struct refusal *r);
+void alerts_list(struct service *d, const struct alerts_query *q, alerts_page_fn *done, void *arg);
+
+/* Acknowledges alert id with a note (1..LPG_TEXT_MAX bytes, checked by the caller) for
+ * principal p, through the writer, with its audit entry. acked: the alert as now stored (the
+ * callee's to free); NULL with the refusal: not_found (missing, or another enterprise's for a
+ * dispatcher), the auth_check denial, already_acknowledged, store_unavailable /
+ * store_outcome_unknown, internal. Called once -- except when the service is torn down with
+ * the request queued, which drops it unanswered. */
+typedef void alerts_ack_fn(void *arg, json_t *acked, const struct refusal *r);
+void alerts_acknowledge(struct service *d, const struct auth_principal *p, const char *id,
+                        const char *note, alerts_ack_fn *done, void *arg);
 
 #endif

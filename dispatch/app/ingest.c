@@ -1,4 +1,5 @@
-/* ingest.c -- PositionBatch: check, de-duplicate, store, acknowledge (ingest.h). */
+/* ingest.c -- a batch of fixes from any source: check, de-duplicate, store, acknowledge
+ * (ingest.h). */
 #define LOG_TAG "ingest"
 #include "app/ingest.h"
 #include "common/clock.h"
@@ -18,10 +19,9 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "lpg/v1/envelope.pb-c.h"
-
 #include <inttypes.h>
 #include <malloc.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +43,10 @@
 #define TRIM_IDLE_MS         500
 #define TRIM_MIN_INTERVAL_MS 10000
 
-/* Per-vehicle tracks and per-connection state come from pools (pool.h: blocks of this many
+/* Per-vehicle tracks and per-device state come from pools (pool.h: blocks of this many
  * objects), not one malloc each: created while batches are in flight, single allocations would
  * pin the heap pages of the batches' freed buffers for good. */
 #define TRACK_POOL_BLOCK 256
-#define CONN_POOL_BLOCK  1024
 
 struct tracks;
 
@@ -58,13 +57,6 @@ struct id_block {
     struct id_block *next;
     size_t used;
     char text[ID_BLOCK_BYTES];
-};
-
-/* What a connection remembers between batches (handset_conn_data; from tracks->conn_pool). */
-struct ingest_conn {
-    struct tracks *t; /* its pool's owner */
-    int loaded;       /* hwm read from the store */
-    uint64_t hwm;     /* highest stored seq of this device */
 };
 
 /* Per vehicle, whichever device reports for it: the newest stored fix and the rule state
@@ -80,14 +72,17 @@ struct vehicle_track {
     struct rules_track rules;
 };
 
-/* Per device (not per connection: reconnecting must not refill it): the position rate limit's
- * token bucket. Devices are registered and logged in before they reach ingest, so the table is
- * bounded by the registry; entries are never removed, like tracks. */
-struct device_rate {
-    struct device_rate *next;
+/* Per device (not per connection: reconnecting must not refill the bucket): the position rate
+ * limit's token bucket and the cached high-water mark. Devices are authenticated by their
+ * transport before they reach ingest, so the table is bounded by the registry; entries are
+ * never removed, like tracks (ingest.h, ingest_device_of). */
+struct ingest_device {
+    struct ingest_device *next;
     const char *device_id; /* in the table's id blocks */
     double tokens;         /* fixes it may send now; refilled at position_rate_max */
-    int64_t at_ms;         /* monotonic time of `tokens` */
+    int64_t at_ms;         /* monotonic time of `tokens`; 0: the bucket is new (full) */
+    int loaded;            /* hwm read from the store (dropped when its session ends) */
+    uint64_t hwm;          /* highest stored seq of this device */
 };
 
 /* Redis memory as last read (INFO memory), for /healthz, /metrics and the admins' alert. */
@@ -100,8 +95,8 @@ struct redis_memory_watch {
 
 struct tracks {
     struct vehicle_track *buckets[TRACK_BUCKETS];
-    struct device_rate *rate_buckets[TRACK_BUCKETS];
-    struct pool rate_pool; /* struct device_rate */
+    struct ingest_device *device_buckets[TRACK_BUCKETS];
+    struct pool device_pool; /* struct ingest_device */
     struct redis_memory_watch mem;
     size_t n;
     struct event *tick;
@@ -110,24 +105,24 @@ struct tracks {
     struct event *trim;     /* one-shot: ingest went idle */
     int64_t last_trim_ms;   /* monotonic-ish: lpg_now_ms() of the last trim */
     struct pool track_pool; /* struct vehicle_track */
-    struct id_block *ids;   /* the tracks' vehicle ids, packed (tracks are never removed) */
-    struct pool conn_pool;  /* struct ingest_conn */
+    struct id_block *ids;   /* the tracks' and devices' ids, packed (never removed) */
 };
 
 /* One batch on its way to the store. */
 struct ingest_job {
     struct service *d;
-    struct handset_conn *c;
-    int has_req;
-    uint64_t req;
+    ingest_done_fn *done; /* called once, when the job ends */
+    void *done_arg;
+    struct ingest_device *dev; /* owned by the table, lives as long as ingest */
     char device[LPG_ID_MAX + 1];
     char vehicle[LPG_ID_MAX + 1];
     char staff[LPG_ID_MAX + 1];
     char enterprise[LPG_ID_MAX + 1];
-    Lpg__V1__PositionBatch *batch; /* a copy (unpacked from our own packing); owned */
+    const struct ingest_fix *fixes; /* the caller's (borrowed) or fixes_copy */
+    size_t n_fixes;
+    struct ingest_fix *fixes_copy; /* owned: when the device's state must be read first */
     struct lpg_alert *alerts;      /* grown on demand: almost every batch raises none */
     size_t n_alerts, cap_alerts;
-    int batch_borrowed; /* batch points into the caller's envelope: not ours to free */
     /* The rule states once this batch is stored (owned: its late state, if any, moves to the
      * track then, or is freed with the job). */
     struct rules_track rules_after;
@@ -173,35 +168,97 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 #endif
 }
 
-static void job_end(struct ingest_job *job)
+/* Ends the job and tells its caller the refusal `no`, or (NULL) the device's mark: last, since
+ * `done` may hand over the device's next batch at once (the transport resumes reading), which
+ * must find the job counted out. The answer is built here, not carried by every job in flight. */
+static void job_end(struct ingest_job *job, const struct refusal *no)
 {
     struct tracks *t = job->d->tracks;
-    if (job->batch && !job->batch_borrowed)
-        lpg__v1__position_batch__free_unpacked(job->batch, NULL);
+    ingest_done_fn *done = job->done;
+    void *arg = job->done_arg;
+    struct ingest_result r;
+    if (no) {
+        r.position_seq = 0;
+        r.refusal = *no;
+    } else {
+        r.position_seq = job->dev->hwm;
+        r.refusal.kind = REFUSAL_NONE;
+        r.refusal.code[0] = r.refusal.field[0] = r.refusal.message[0] = '\0';
+    }
+    free(job->fixes_copy);
     free(job->alerts);
     rules_track_free(&job->rules_after);
-    handset_conn_release(job->c);
     free(job);
     if (--t->jobs == 0 && !event_pending(t->trim, EV_TIMEOUT, NULL)) {
         struct timeval tv = {0, TRIM_IDLE_MS * 1000};
         event_add(t->trim, &tv);
     }
+    done(arg, &r);
 }
 
-static int fix_valid(const Lpg__V1__Fix *f, int64_t now_ms, int64_t max_future_ms)
+/* Ends the job with a refusal: nothing of the batch was stored. */
+static void job_refuse(struct ingest_job *job, enum refusal_kind kind, const char *code,
+                       const char *message)
 {
+    struct refusal no;
+    refuse(&no, kind, code, NULL, "%s", message);
+    job_end(job, &no);
+}
+
+/* A store failure: err is the store's reason (NULL: Redis refused the transaction). */
+static void job_store_failed(struct ingest_job *job, const char *err)
+{
+    int unknown = store_err_outcome_unknown(err);
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s; %s", err ? err : "the store refused the batch",
+             unknown ? "resend it (resending is always safe)" : "nothing was stored, resend later");
+    job_refuse(job, unknown ? REFUSAL_OUTCOME_UNKNOWN : REFUSAL_UNAVAILABLE,
+               unknown ? "store_outcome_unknown" : "store_unavailable", msg);
+}
+
+static int fix_valid(const struct ingest_fix *f, int64_t now_ms, int64_t max_future_ms)
+{
+    const struct lpg_fix *x = &f->fix;
     /* A fix from the future would become the vehicle's latest and make every real fix after
      * it "late": never stored. */
-    if (f->has_time_ms && (int64_t)f->time_ms > now_ms + max_future_ms)
+    if (x->time_ms > now_ms + max_future_ms)
         return 0;
-    if (!f->has_seq || f->seq == 0 || !f->has_time_ms || !f->has_lat_e7 || !f->has_lon_e7)
+    if (f->seq == 0)
         return 0;
-    if (f->lat_e7 < -900000000 || f->lat_e7 > 900000000 || f->lon_e7 < -1800000000 ||
-        f->lon_e7 > 1800000000)
+    /* Written so that NaN (no position from the source) fails too. */
+    if (!(x->pos.lat >= -90.0 && x->pos.lat <= 90.0) ||
+        !(x->pos.lon >= -180.0 && x->pos.lon <= 180.0))
         return 0;
-    if (f->time_ms < 946684800000ULL) /* before 2000: a receiver without a date */
+    if (x->time_ms < 946684800000LL) /* before 2000: a receiver without a date */
         return 0;
     return 1;
+}
+
+/* An optional measure in the stored integer unit (value / unit, rounded), or absent when the
+ * source gave none or one that is negative or not finite. */
+static void stored_unit(bool has, double value, double unit, int *has_out, uint64_t *out)
+{
+    double v = value / unit;
+    *has_out = has && isfinite(v) && v >= 0.0 && v < 1.8e19;
+    *out = *has_out ? (uint64_t)llround(v) : 0;
+}
+
+/* The fix in the stored units (route_member.h). A fix that came in them (the handset's
+ * integers, through fix.h's units) comes back exactly: the doubles carry them without loss. */
+static void to_route_fix(const struct ingest_fix *f, struct route_fix *rf)
+{
+    const struct lpg_fix *x = &f->fix;
+    memset(rf, 0, sizeof(*rf));
+    rf->seq = f->seq;
+    rf->time_ms = x->time_ms;
+    rf->lat_e7 = llround(x->pos.lat * 1e7);
+    rf->lon_e7 = llround(x->pos.lon * 1e7);
+    stored_unit(x->has_speed, x->speed_kmh, 0.036, &rf->has_speed, &rf->speed_cm_s);
+    stored_unit(x->has_heading, x->heading_deg, 0.01, &rf->has_heading, &rf->heading_cdeg);
+    stored_unit(x->has_accuracy, x->accuracy_m, 0.01, &rf->has_acc, &rf->accuracy_cm);
+    rf->mode = x->mode;
+    rf->flags = (x->flags & LPG_FIX_DERIVED_SPEED ? ROUTE_FLAG_DERIVED : 0) |
+                (x->flags & LPG_FIX_LATE ? ROUTE_FLAG_LATE : 0);
 }
 
 static void day_key(const struct service *d, const char *vehicle, int64_t ms, char *out, size_t cap)
@@ -219,20 +276,10 @@ static void opt_u(char *out, size_t cap, int has, uint64_t v)
         snprintf(out, cap, "-");
 }
 
-/* The batch is stored (or was entirely a resend): Ack with the device's high-water mark. */
+/* The batch is stored (or was entirely a resend): acknowledged with the device's mark. */
 static void send_ack(struct ingest_job *job)
 {
-    struct ingest_conn *ic = handset_conn_data(job->c);
-    Lpg__V1__Ack ack = LPG__V1__ACK__INIT;
-    ack.has_ack_seq = job->has_req;
-    ack.ack_seq = job->req;
-    ack.has_position_seq = 1;
-    ack.position_seq = ic ? ic->hwm : 0;
-    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
-    env.body_case = LPG__V1__ENVELOPE__BODY_ACK;
-    env.ack = &ack;
-    handset_conn_send(job->c, &env);
-    job_end(job);
+    job_end(job, NULL);
 }
 
 /* A tick's events and new state, waiting for Redis to confirm them. */
@@ -252,10 +299,8 @@ static void on_tick_stored(void *arg, const struct redisReply *reply, const char
         log_debug("tick state not confirmed (%s); retried next tick", err ? err : "refused");
     } else {
         job->track->rules.live = job->after;
-        struct handset_conn *c =
-            job->device[0] ? handset_server_find_device(job->d->handset, job->device) : NULL;
         for (size_t i = 0; i < job->n; i++)
-            alerts_raised(job->d, &job->alerts[i], c);
+            alerts_raised(job->d, &job->alerts[i], job->device[0] ? job->device : NULL);
     }
     free(job);
 }
@@ -313,18 +358,10 @@ static void ingest_rules_ctx(struct service *d, const struct ingest_job *job, st
 static void on_stored(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ingest_job *job = arg;
-    struct ingest_conn *ic = handset_conn_data(job->c);
     if (err || reply->type != REDIS_REPLY_ARRAY) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "%s; %s", err ? err : "the store refused the batch",
-                 store_err_outcome_unknown(err) ? "resend it (resending is always safe)"
-                                                : "nothing was stored, resend later");
-        if (ic)
-            ic->loaded = 0;     /* re-read the high-water mark before the next batch */
+        job->dev->loaded = 0;   /* re-read the high-water mark before the next batch */
         job->track->loaded = 0; /* and the vehicle's state */
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
-                           0);
-        job_end(job);
+        job_store_failed(job, err);
         return;
     }
     rules_track_move(&job->track->rules, &job->rules_after);
@@ -337,9 +374,10 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
                             job->newest_speed_cm_s);
     ingest_apply_rest(job->d, job->staff, &job->track->rules.live);
-    /* Stored: now tell the dispatchers and the driver (live events only). */
+    /* Stored: now tell the dispatchers and the reporting device (live events only), before the
+     * batch's acknowledgement. */
     for (size_t i = 0; i < job->n_alerts; i++)
-        alerts_raised(job->d, &job->alerts[i], job->c);
+        alerts_raised(job->d, &job->alerts[i], job->device);
     send_ack(job);
 }
 
@@ -365,11 +403,10 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
 static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
 {
     struct service *d = job->d;
-    const Lpg__V1__PositionBatch *b = job->batch;
     uint64_t window = (uint64_t)d->cfg.position_seq_window;
     uint64_t clock_max = (uint64_t)(now > 0 ? now : 0) + SEQ_CLOCK_SLACK_MS;
-    for (size_t i = 0; i < b->n_fixes; i++) {
-        const Lpg__V1__Fix *f = b->fixes[i];
+    for (size_t i = 0; i < job->n_fixes; i++) {
+        const struct ingest_fix *f = &job->fixes[i];
         if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms) || f->seq <= hwm ||
             f->seq - hwm <= window || f->seq <= clock_max)
             continue;
@@ -381,8 +418,7 @@ static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
                  f->seq, window, hwm, hwm + 1);
         d->ingest_stats.batches_seq_refused++;
         log_debug("device %s: %s", job->device, msg); /* counted; bounded by the rate limit */
-        handset_conn_refuse(job->c, "seq_out_of_window", msg, job->has_req, job->req);
-        job_end(job);
+        job_refuse(job, REFUSAL_RULE, "seq_out_of_window", msg);
         return -1;
     }
     return 0;
@@ -392,13 +428,13 @@ static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
 static void store_batch(struct ingest_job *job)
 {
     struct service *d = job->d;
-    struct ingest_conn *ic = handset_conn_data(job->c);
-    const Lpg__V1__PositionBatch *b = job->batch;
+    struct ingest_device *dev = job->dev;
+    size_t n_fixes = job->n_fixes;
     int64_t now = lpg_now_ms();
-    if (seq_window_check(job, ic->hwm, now) != 0)
+    if (seq_window_check(job, dev->hwm, now) != 0)
         return;
     struct store_txn *txn = store_txn_new();
-    uint64_t hwm = ic->hwm;
+    uint64_t hwm = dev->hwm;
     struct rules_ctx ctx;
     ingest_rules_ctx(d, job, &ctx);
     const struct lpg_staff *person = registry_staff(d->registry, job->staff);
@@ -407,14 +443,15 @@ static void store_batch(struct ingest_job *job)
     int rc = rules_track_copy(&job->rules_after, &job->track->rules);
     struct rule_event events[RULES_EVENTS_MAX];
     int64_t newest = job->track->last_ms;
-    const Lpg__V1__Fix *newest_fix = NULL;
+    struct route_fix newest_rf;
+    const struct route_fix *newest_fix = NULL;
     size_t stored = 0, dup = 0, invalid = 0, late = 0;
     /* The current day's ZADD: argv = ZADD key (score member)*, strings in zpool. */
     char zkey[256];
     int32_t zday = INT32_MIN;
     int zargc = 0;
-    const char **zargv = malloc((2 + 2 * b->n_fixes) * sizeof(*zargv));
-    char *zpool = malloc(b->n_fixes * (24 + ROUTE_MEMBER_MAX) + 1);
+    const char **zargv = malloc((2 + 2 * n_fixes) * sizeof(*zargv));
+    char *zpool = malloc(n_fixes * (24 + ROUTE_MEMBER_MAX) + 1);
     size_t zused = 0;
     if (!txn || !zargv || !zpool)
         rc = -1;
@@ -422,8 +459,8 @@ static void store_batch(struct ingest_job *job)
         zargv[0] = "ZADD";
         zargv[1] = zkey;
     }
-    for (size_t i = 0; rc == 0 && i < b->n_fixes; i++) {
-        const Lpg__V1__Fix *f = b->fixes[i];
+    for (size_t i = 0; rc == 0 && i < n_fixes; i++) {
+        const struct ingest_fix *f = &job->fixes[i];
         if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms)) {
             invalid++;
             continue;
@@ -435,32 +472,19 @@ static void store_batch(struct ingest_job *job)
         hwm = f->seq;
         /* One ZADD (and one EXPIREAT) per day key per batch, not per fix: a batch almost
          * always falls in one UTC day. */
-        int32_t day = lpg_local_day((int64_t)f->time_ms, 0);
+        int32_t day = lpg_local_day(f->fix.time_ms, 0);
         if (day != zday && zargc > 2)
             rc = flush_day(d, txn, zargv, zargc, zday);
         if (day != zday) {
             zargc = 2;
             zday = day;
-            day_key(d, job->vehicle, (int64_t)f->time_ms, zkey, sizeof(zkey));
+            day_key(d, job->vehicle, f->fix.time_ms, zkey, sizeof(zkey));
         }
+        struct route_fix rf;
+        to_route_fix(f, &rf);
         char *score = zpool + zused;
-        zused += (size_t)snprintf(score, 24, "%" PRIu64, f->time_ms) + 1;
+        zused += (size_t)snprintf(score, 24, "%" PRId64, rf.time_ms) + 1;
         char *member = zpool + zused;
-        struct route_fix rf = {
-            .seq = f->seq,
-            .time_ms = (int64_t)f->time_ms,
-            .lat_e7 = f->lat_e7,
-            .lon_e7 = f->lon_e7,
-            .has_speed = f->has_speed_cm_s,
-            .speed_cm_s = f->speed_cm_s,
-            .has_heading = f->has_heading_cdeg,
-            .heading_cdeg = f->heading_cdeg,
-            .has_acc = f->has_accuracy_cm,
-            .accuracy_cm = f->accuracy_cm,
-            .mode = f->has_mode ? (int)f->mode : 0,
-            .flags = (f->has_speed_derived && f->speed_derived ? ROUTE_FLAG_DERIVED : 0) |
-                     (b->late ? ROUTE_FLAG_LATE : 0),
-        };
         zused += (size_t)route_member_format(&rf, member, ROUTE_MEMBER_MAX) + 1;
         zargv[zargc++] = score;
         zargv[zargc++] = member;
@@ -495,9 +519,10 @@ static void store_batch(struct ingest_job *job)
                               job->vehicle, job->staff, now);
         }
         /* Only a fix the filters accept may become the vehicle's latest position. */
-        if (fr == FIX_FILTER_OK && (int64_t)f->time_ms > newest) {
-            newest = (int64_t)f->time_ms;
-            newest_fix = f;
+        if (fr == FIX_FILTER_OK && rf.time_ms > newest) {
+            newest = rf.time_ms;
+            newest_rf = rf;
+            newest_fix = &newest_rf;
         } else {
             late++;
         }
@@ -517,7 +542,7 @@ static void store_batch(struct ingest_job *job)
         job->has_newest = 1;
         job->newest_pos.lon = newest_fix->lon_e7 / 1e7;
         job->newest_pos.lat = newest_fix->lat_e7 / 1e7;
-        job->newest_speed_cm_s = newest_fix->has_speed_cm_s && newest_fix->speed_cm_s <= INT32_MAX
+        job->newest_speed_cm_s = newest_fix->has_speed && newest_fix->speed_cm_s <= INT32_MAX
                                      ? (int32_t)newest_fix->speed_cm_s
                                      : -1;
     }
@@ -525,10 +550,10 @@ static void store_batch(struct ingest_job *job)
         char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96];
         keys_vehicle_last(rel, sizeof(rel), job->vehicle);
         store_key(d->store, key, sizeof(key), rel);
-        snprintf(t, sizeof(t), "%" PRIu64, newest_fix->time_ms);
+        snprintf(t, sizeof(t), "%" PRId64, newest_fix->time_ms);
         snprintf(lat, sizeof(lat), "%d", (int)newest_fix->lat_e7);
         snprintf(lon, sizeof(lon), "%d", (int)newest_fix->lon_e7);
-        opt_u(sp, sizeof(sp), newest_fix->has_speed_cm_s, newest_fix->speed_cm_s);
+        opt_u(sp, sizeof(sp), newest_fix->has_speed, newest_fix->speed_cm_s);
         snprintf(v, sizeof(v), "%" PRIu64, newest_fix->seq);
         rc = store_txn_addv(txn, "HSET", key, "time_ms", t, "lat_e7", lat, "lon_e7", lon,
                             "speed_cm_s", sp, "seq", v, "device", job->device, NULL);
@@ -555,11 +580,9 @@ static void store_batch(struct ingest_job *job)
     d->ingest_stats.fixes_invalid += invalid;
     if (rc != 0) {
         store_txn_free(txn);
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
-                           "the batch could not be recorded (audit record unavailable or out "
-                           "of memory); nothing was stored, resend later",
-                           job->has_req, job->req, 0);
-        job_end(job);
+        job_refuse(job, REFUSAL_UNAVAILABLE, "not_recorded",
+                   "the batch could not be recorded (audit record unavailable or out of memory); "
+                   "nothing was stored, resend later");
         return;
     }
     if (stored == 0) {
@@ -569,18 +592,16 @@ static void store_batch(struct ingest_job *job)
         return;
     }
     const char *why;
-    /* Remember the new mark and newest time now: the next batch waits for this one's reply
-     * (the connection is held), and a failure resets `loaded`. */
-    uint64_t old_hwm = ic->hwm;
-    ic->hwm = hwm;
+    /* Remember the new mark and newest time now: the device's next batch waits for this one's
+     * answer (its transport hands over one at a time), and a failure resets `loaded`. */
+    uint64_t old_hwm = dev->hwm;
+    dev->hwm = hwm;
     job->last_after = newest;
     if (store_txn_exec(d->store, txn, on_stored, job, &why) != 0) {
-        ic->hwm = old_hwm;
+        dev->hwm = old_hwm;
         char msg[200];
         snprintf(msg, sizeof(msg), "%s; nothing was stored, resend later", why);
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, job->has_req, job->req,
-                           0);
-        job_end(job);
+        job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable", msg);
         return;
     }
     job->n_stored = stored;
@@ -590,18 +611,16 @@ static void store_batch(struct ingest_job *job)
 static void on_marks(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ingest_job *job = arg;
-    struct ingest_conn *ic = handset_conn_data(job->c);
+    struct ingest_device *dev = job->dev;
     if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
-        handset_conn_error(job->c, LPG__V1__ERROR__CODE__UNAVAILABLE,
-                           "could not read the device's position state; resend later", job->has_req,
-                           job->req, 0);
-        job_end(job);
+        job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable",
+                   "could not read the device's position state; resend later");
         return;
     }
     const redisReply *h = reply->element[0], *t = reply->element[1];
-    if (!ic->loaded) {
-        ic->hwm = h->type == REDIS_REPLY_STRING ? strtoull(h->str, NULL, 10) : 0;
-        ic->loaded = 1;
+    if (!dev->loaded) {
+        dev->hwm = h->type == REDIS_REPLY_STRING ? strtoull(h->str, NULL, 10) : 0;
+        dev->loaded = 1;
     }
     struct vehicle_track *tr = job->track;
     if (!tr->loaded) {
@@ -996,8 +1015,7 @@ int ingest_init(struct service *d)
         return -1;
     t->d = d;
     pool_init(&t->track_pool, sizeof(struct vehicle_track), TRACK_POOL_BLOCK);
-    pool_init(&t->conn_pool, sizeof(struct ingest_conn), CONN_POOL_BLOCK);
-    pool_init(&t->rate_pool, sizeof(struct device_rate), TRACK_POOL_BLOCK);
+    pool_init(&t->device_pool, sizeof(struct ingest_device), TRACK_POOL_BLOCK);
     t->tick = event_new(d->base, -1, EV_PERSIST, on_tick, t);
     t->trim = event_new(d->base, -1, 0, on_trim, t);
     t->mem.poll = event_new(d->base, -1, EV_PERSIST, on_memory_poll, d);
@@ -1032,12 +1050,11 @@ void ingest_free(struct service *d)
     event_free(t->trim);
     event_free(t->mem.poll);
     pool_free_all(&t->track_pool);
-    pool_free_all(&t->rate_pool);
+    pool_free_all(&t->device_pool);
     for (struct id_block *blk = t->ids, *next; blk; blk = next) {
         next = blk->next;
         free(blk);
     }
-    pool_free_all(&t->conn_pool); /* the handset server, freed first, gave them all back */
     free(t);
     d->tracks = NULL;
 }
@@ -1051,23 +1068,35 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct device_rate *rate_get(struct tracks *t, const char *device, double burst, int64_t now)
+static struct ingest_device *device_get(struct tracks *t, const char *device)
 {
     unsigned b = track_bucket(device);
-    for (struct device_rate *r = t->rate_buckets[b]; r; r = r->next)
+    for (struct ingest_device *r = t->device_buckets[b]; r; r = r->next)
         if (strcmp(r->device_id, device) == 0)
             return r;
     if (id_room(t, device) != 0)
         return NULL;
-    struct device_rate *r = pool_take(&t->rate_pool);
+    struct ingest_device *r = pool_take(&t->device_pool);
     if (r == NULL)
         return NULL;
+    memset(r, 0, sizeof(*r));
     r->device_id = id_keep(t, device);
-    r->tokens = burst; /* a device starts with a full bucket: its backlog goes in at once */
-    r->at_ms = now;
-    r->next = t->rate_buckets[b];
-    t->rate_buckets[b] = r;
+    r->next = t->device_buckets[b];
+    t->device_buckets[b] = r;
     return r;
+}
+
+struct ingest_device *ingest_device_of(struct service *s, const char *device_id)
+{
+    return s->tracks && device_id && device_id[0] ? device_get(s->tracks, device_id) : NULL;
+}
+
+void ingest_device_session_ended(struct ingest_device *dev)
+{
+    /* Read again at the next batch, as a new session always did: the mark in the store is the
+     * truth (it may have been changed meanwhile by hand or by a test); the bucket stays. */
+    if (dev)
+        dev->loaded = 0;
 }
 
 /*
@@ -1081,15 +1110,15 @@ static struct device_rate *rate_get(struct tracks *t, const char *device, double
  * limit is on what a device makes the service do, not on what it stores.
  * Returns 0 when admitted, else the seconds after which the batch would be (>= 1).
  */
-static int64_t rate_admit(struct service *d, const char *device, size_t n)
+static int64_t rate_admit(struct service *d, struct ingest_device *r, size_t n)
 {
-    struct tracks *t = d->tracks;
     double rate = (double)d->cfg.position_rate_max;
     double burst = (double)d->cfg.position_rate_burst;
     int64_t now = mono_ms();
-    struct device_rate *r = rate_get(t, device, burst, now);
-    if (r == NULL)
-        return 0; /* out of memory for the bucket: better to take the batch than refuse it */
+    if (r->at_ms == 0) {
+        r->tokens = burst; /* a device starts with a full bucket: its backlog goes in at once */
+        r->at_ms = now;
+    }
     if (now > r->at_ms) {
         r->tokens += (double)(now - r->at_ms) * rate / 1000.0;
         if (r->tokens > burst)
@@ -1104,110 +1133,114 @@ static int64_t rate_admit(struct service *d, const char *device, size_t n)
     return wait;
 }
 
-static void ingest_conn_free(void *arg)
+/* A refusal before any job exists: answered at once. */
+static void answer_now(ingest_done_fn *done, void *arg, enum refusal_kind kind, const char *code,
+                       const char *message)
 {
-    struct ingest_conn *ic = arg;
-    pool_give(&ic->t->conn_pool, ic);
+    struct ingest_result r;
+    r.position_seq = 0;
+    refuse(&r.refusal, kind, code, NULL, "%s", message);
+    done(arg, &r);
 }
 
-void ingest_position_batch(struct service *d, struct handset_conn *c, const Lpg__V1__Envelope *env)
+void ingest_positions(struct service *d, const struct ingest_source *src,
+                      const struct ingest_fix *fixes, size_t n, ingest_done_fn *done, void *arg)
 {
-    const Lpg__V1__PositionBatch *b = env->position_batch;
     if (!d->loaded) {
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE,
-                           "the service is loading; nothing was stored, resend shortly",
-                           env->has_request_id, env->request_id, 0);
+        answer_now(done, arg, REFUSAL_UNAVAILABLE, "loading",
+                   "the service is loading; nothing was stored, resend shortly");
         return;
     }
-    const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
-    const char *refusal = NULL;
+    if (src->device_id == NULL || src->device_id[0] == '\0') {
+        answer_now(done, arg, REFUSAL_INTERNAL, "internal", "the source has no device id");
+        return;
+    }
+    /* The vehicle: the one the source names, else its person's. The person: the one the source
+     * is logged in as, else the vehicle's (the rules read their zone, deliveries and rest). */
+    const struct lpg_staff *s = src->staff_id ? registry_staff(d->registry, src->staff_id) : NULL;
+    const struct lpg_vehicle *v = NULL;
+    const char *refusal = NULL, *code = NULL;
     char msg[160];
-    if (s == NULL || s->vehicle_id[0] == '\0') {
+    if (src->vehicle_id) {
+        v = registry_vehicle(d->registry, src->vehicle_id);
+        if (v == NULL) {
+            refusal = "the vehicle this device reports for is not registered";
+            code = "unknown_vehicle";
+        } else if (s == NULL && v->staff_id[0]) {
+            s = registry_staff(d->registry, v->staff_id);
+        }
+    } else if (s == NULL || s->vehicle_id[0] == '\0') {
         refusal = "no vehicle is bound to you: positions are recorded per vehicle";
-    } else if (b->n_fixes == 0 || b->n_fixes > (size_t)d->cfg.position_batch_max) {
+        code = "no_vehicle";
+    }
+    if (refusal == NULL && (n == 0 || n > (size_t)d->cfg.position_batch_max)) {
         snprintf(msg, sizeof(msg), "a batch carries 1..%lld fixes (got %zu)",
-                 (long long)d->cfg.position_batch_max, b->n_fixes);
+                 (long long)d->cfg.position_batch_max, n);
         refusal = msg;
+        code = "batch_size";
     }
     if (refusal) {
         d->ingest_stats.batches_refused++;
-        handset_conn_error(c, LPG__V1__ERROR__CODE__INVALID_ARGUMENT, refusal, env->has_request_id,
-                           env->request_id, 0);
+        answer_now(done, arg, REFUSAL_INVALID, code, refusal);
         return;
     }
-    int64_t wait_s = rate_admit(d, handset_conn_device(c), b->n_fixes);
+    struct ingest_device *dev = device_get(d->tracks, src->device_id);
+    if (dev == NULL) {
+        answer_now(done, arg, REFUSAL_INTERNAL, "internal", "out of memory");
+        return;
+    }
+    int64_t wait_s = rate_admit(d, dev, n);
     if (wait_s > 0) {
         d->ingest_stats.batches_rate_limited++;
-        d->ingest_stats.fixes_rate_limited += b->n_fixes;
+        d->ingest_stats.fixes_rate_limited += n;
         char limited[256];
         snprintf(limited, sizeof(limited),
                  "position rate limit (%lld fixes/s per device, %lld at once): nothing of the "
                  "batch was stored; resend it in %lld s",
                  (long long)d->cfg.position_rate_max, (long long)d->cfg.position_rate_burst,
                  (long long)wait_s);
-        handset_conn_refuse(c, "rate_limited", limited, env->has_request_id, env->request_id);
+        answer_now(done, arg, REFUSAL_RATE_LIMITED, "rate_limited", limited);
         return;
-    }
-    struct ingest_conn *ic = handset_conn_data(c);
-    if (ic == NULL) {
-        ic = pool_take(&d->tracks->conn_pool);
-        if (ic == NULL) {
-            handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
-                               env->has_request_id, env->request_id, 0);
-            return;
-        }
-        ic->t = d->tracks;
-        handset_conn_set_data(c, ic, ingest_conn_free);
     }
     struct ingest_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
-                           env->has_request_id, env->request_id, 0);
+        answer_now(done, arg, REFUSAL_INTERNAL, "internal", "out of memory");
         return;
     }
     job->d = d;
-    job->c = c;
-    job->has_req = env->has_request_id;
-    job->req = env->request_id;
-    snprintf(job->device, sizeof(job->device), "%s", handset_conn_device(c));
-    snprintf(job->vehicle, sizeof(job->vehicle), "%s", s->vehicle_id);
-    snprintf(job->staff, sizeof(job->staff), "%s", s->id);
-    snprintf(job->enterprise, sizeof(job->enterprise), "%s", s->enterprise_id);
+    job->done = done;
+    job->done_arg = arg;
+    job->dev = dev;
+    snprintf(job->device, sizeof(job->device), "%s", src->device_id);
+    snprintf(job->vehicle, sizeof(job->vehicle), "%s", v ? v->id : s->vehicle_id);
+    snprintf(job->staff, sizeof(job->staff), "%s", s ? s->id : "");
+    snprintf(job->enterprise, sizeof(job->enterprise), "%s",
+             s ? s->enterprise_id : v->enterprise_id);
     job->track = track_get(d, job->vehicle);
     if (job->track == NULL) {
         free(job);
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
-                           env->has_request_id, env->request_id, 0);
+        answer_now(done, arg, REFUSAL_INTERNAL, "internal", "out of memory");
         return;
     }
-    if (ic->loaded && job->track->loaded) {
-        /* The usual case: the batch is turned into commands now, while the envelope lives. */
-        job->batch = (Lpg__V1__PositionBatch *)b;
-        job->batch_borrowed = 1;
-        handset_conn_hold(c); /* job_end releases the connection */
-        d->tracks->jobs++;    /* and counts the job out */
-        store_batch(job);     /* may end (free) the job */
+    job->fixes = fixes;
+    job->n_fixes = n;
+    d->tracks->jobs++; /* job_end counts the job out and answers */
+    if (dev->loaded && job->track->loaded) {
+        /* The usual case: the batch is turned into commands now, while the fixes are lent. */
+        store_batch(job); /* may end (free) the job */
         return;
     }
-    /* The device's state must be read first, and the envelope dies when this call returns:
-     * keep a copy of the batch (pack + unpack is the protobuf-c way to deep-copy). */
-    size_t len = lpg__v1__position_batch__get_packed_size(b);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (buf) {
-        lpg__v1__position_batch__pack(b, buf);
-        job->batch = lpg__v1__position_batch__unpack(NULL, len, buf);
-    }
-    free(buf);
-    if (job->batch == NULL) {
-        free(job);
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
-                           env->has_request_id, env->request_id, 0);
+    /* The device's state must be read first, and the caller's fixes are lent for this call
+     * only: keep a copy. */
+    job->fixes_copy = malloc(n * sizeof(*fixes));
+    if (job->fixes_copy == NULL) {
+        job_refuse(job, REFUSAL_INTERNAL, "internal", "out of memory");
         return;
     }
-    handset_conn_hold(c);
-    d->tracks->jobs++;
-    /* First batch on this connection (or of this vehicle since start): read the device's mark,
-     * the vehicle's newest time and its rule state. */
+    memcpy(job->fixes_copy, fixes, n * sizeof(*fixes));
+    job->fixes = job->fixes_copy;
+    /* First batch of this device's session (or of this vehicle since start): read the device's
+     * mark, the vehicle's newest time and its rule state. */
     char k1[256], k2[256], rel[LPG_ID_MAX + 32];
     keys_device_seq(rel, sizeof(rel), job->device);
     store_key(d->store, k1, sizeof(k1), rel);
@@ -1228,7 +1261,6 @@ void ingest_position_batch(struct service *d, struct handset_conn *c, const Lpg_
     if (txn == NULL || store_txn_exec(d->store, txn, on_marks, job, &why) != 0) {
         char m[200];
         snprintf(m, sizeof(m), "%s; nothing was stored, resend later", why);
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, m, job->has_req, job->req, 0);
-        job_end(job);
+        job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable", m);
     }
 }

@@ -1,7 +1,8 @@
-/* ingest.h -- position ingest from handsets and vehicle units: a PositionBatch from a logged-in
- * device is checked, de-duplicated by (device, seq), stored in Redis in one transaction, and
- * only then acknowledged with the highest stored sequence number. Resending a batch is always
- * safe: fixes at or below the device's stored high-water mark are skipped.
+/* ingest.h -- position ingest from any source (handsets, vehicle units, JT/T 808 terminals):
+ * a batch of fixes from an authenticated device is checked, de-duplicated by (device, seq), stored
+ * in Redis in one transaction, and only then acknowledged with the highest stored sequence number.
+ * Resending a batch is always safe: fixes at or below the device's stored high-water mark are
+ * skipped.
  *
  * Keys (docs/redis-keys.md):
  *   {p}device:{id}:seq           string: the device's highest stored fix seq (high-water mark)
@@ -21,21 +22,31 @@
  * time-based rules (signal lost) run for every vehicle seen since start.
  *
  * Limits (proto/README.md, "Positions"): a per-device token bucket (position_rate_max fixes/s,
- * position_rate_burst at once) refuses a batch beyond it whole (REFUSED rate_limited, resent
+ * position_rate_burst at once) refuses a batch beyond it whole (refusal rate_limited, resent
  * later); a fix more than position_seq_window above the device's mark, and above the clock in
- * ms plus a day, refuses its batch whole (REFUSED seq_out_of_window) and never becomes the mark.
+ * ms plus a day, refuses its batch whole (refusal seq_out_of_window) and never becomes the mark.
  *
- * Positions are attributed to the vehicle bound to the device's person (人车对应); a device
- * whose person has no vehicle gets INVALID_ARGUMENT. Ingest does not go through the writer: a
- * device's connection processes one request at a time, which orders its batches.
+ * Sources. Ingest takes plain fixes (core/fix.h) with the identity of the source that sent them
+ * (struct ingest_source), whatever the transport: the handset protocol's PositionBatch
+ * (handset/handset_positions.c) today, JT/T 808 terminals next. It never talks to a transport:
+ * the answer comes back through the caller's `done` callback (the transport keeps its
+ * connection alive until then and writes its own reply), and the alerts a batch raises are
+ * published on the bus (EV_ALERT_RAISED, events.h), naming the reporting device.
+ *
+ * Positions are attributed to a vehicle: the one the source names, else the one bound to the
+ * source's person (人车对应); a person with no vehicle gets REFUSAL_INVALID. Ingest does not go
+ * through the writer: a source's connection hands over one batch at a time (it waits for
+ * `done`), which orders the device's batches.
  */
 #ifndef LPG_INGEST_H
 #define LPG_INGEST_H
 
+#include "app/refusal.h"
 #include "app/service.h"
-#include "handset/handset_server.h"
+#include "core/fix.h"
 
-struct Lpg__V1__Envelope;
+#include <stddef.h>
+#include <stdint.h>
 
 /* The vehicle-track table and its tick timer (time-based rules such as signal lost). */
 int ingest_init(struct service *d);
@@ -44,10 +55,77 @@ void ingest_free(struct service *d);
  * that signal loss is noticed even if its device never reports again after a restart. */
 void ingest_watch_active(struct service *d);
 
-/* Handles a PositionBatch (replies Ack or Error, now or later; holds the connection while
- * the store works). */
-void ingest_position_batch(struct service *d, struct handset_conn *c,
-                           const struct Lpg__V1__Envelope *env);
+/* What kind of source sent the fixes (for logs and per-source rules to come). */
+enum ingest_source_kind {
+    INGEST_SOURCE_HANDSET,      /* a person's handset or a vehicle unit on lpg.v1 (handset/) */
+    INGEST_SOURCE_VEHICLE_UNIT, /* an in-vehicle unit bound to a vehicle, not a person */
+    INGEST_SOURCE_JT808,        /* a JT/T 808 terminal (issue 12) */
+};
+
+/* Who sends: authenticated by its transport before it reaches ingest. Borrowed for the call. */
+struct ingest_source {
+    enum ingest_source_kind kind;
+    /* Required: whose sequence numbers these are (its high-water mark {p}device:{id}:seq and
+     * its rate bucket) and where alerts of its batches are told (EV_ALERT_RAISED device_id). */
+    const char *device_id;
+    /* The person the device is logged in as, or NULL (a unit bound to a vehicle). */
+    const char *staff_id;
+    /* The vehicle the fixes are of, or NULL: the vehicle bound to staff_id. When set, the rules
+     * run with the vehicle's bound person (zone, deliveries, rest) unless staff_id names one. */
+    const char *vehicle_id;
+};
+
+/*
+ * One fix of a batch: the fix (units in core/fix.h; flags LPG_FIX_LATE for what the source
+ * buffered while offline, LPG_FIX_DERIVED_SPEED) and the source's sequence number.
+ *
+ * Batch semantics (proto/README.md, "Positions"), the same for every source:
+ *   - seq is per device, > 0, increasing; a fix at or below the device's stored mark is a
+ *     resend: skipped (acknowledged, not stored twice). So resending a batch is always safe.
+ *   - an unusable fix (seq 0, time before 2000 or beyond the clock's future margin, a position
+ *     out of range or NaN: the source had none) is counted invalid and skipped; it never
+ *     moves the mark.
+ *   - a batch is refused whole, nothing stored, when it is empty or above position_batch_max,
+ *     beyond the device's rate limit, or when a usable fix's seq is beyond the window.
+ *   - mode 0 is "the source did not say" (stored as 0, taken as a 3D fix by the rules).
+ * Stored members keep the wire's integer units (route_member.h): 1e-7 degrees, cm/s, 0.01
+ * degrees, cm, rounded to the nearest; a fix that came in those units goes back unchanged.
+ */
+struct ingest_fix {
+    uint64_t seq;
+    struct lpg_fix fix;
+};
+
+/* The answer to a batch. refusal.kind == REFUSAL_NONE: stored (or nothing new: all resends),
+ * position_seq is the device's high-water mark once stored -- the Ack. Otherwise nothing of the
+ * batch was stored and refusal says why (codes: "rate_limited" and "seq_out_of_window" for
+ * REFUSAL_RATE_LIMITED / REFUSAL_RULE; REFUSAL_INVALID for a bad batch or an unbound person;
+ * REFUSAL_UNAVAILABLE / REFUSAL_OUTCOME_UNKNOWN / REFUSAL_INTERNAL: resend later, resending
+ * is safe). */
+struct ingest_result {
+    uint64_t position_seq;
+    struct refusal refusal;
+};
+
+typedef void ingest_done_fn(void *arg, const struct ingest_result *r);
+
+/* Checks, stores and acknowledges n fixes of src. `done` is called exactly once, before this
+ * returns (a refusal, a pure resend) or later once the store answered; the fixes are borrowed
+ * for this call only. Alerts raised by the batch are published (EV_ALERT_RAISED) once stored,
+ * before `done`. */
+void ingest_positions(struct service *s, const struct ingest_source *src,
+                      const struct ingest_fix *fixes, size_t n, ingest_done_fn *done, void *arg);
+
+/* Per-device state (the rate bucket and the cached high-water mark), owned by ingest: one entry
+ * per device that sent a batch since start, so bounded by the registered devices (a device
+ * reaches ingest only once its transport authenticated it); entries live until ingest_free,
+ * like the vehicle tracks, because the rate bucket must outlive a reconnection. A transport may
+ * keep the handle of a device's entry for its session and call ingest_device_session_ended when
+ * the session ends: the cached mark is then read again from the store at the next batch (as a
+ * new session always did). NULL when out of memory. */
+struct ingest_device;
+struct ingest_device *ingest_device_of(struct service *s, const char *device_id);
+void ingest_device_session_ended(struct ingest_device *dev);
 
 /* Redis's memory as last read with INFO memory, every redis_memory_check_interval seconds
  * (also the position ingest's last line of defence: at maxmemory, with noeviction, Redis

@@ -11,7 +11,7 @@
 
 #include "store/accounts.h"
 #include "core/auth.h"
-#include "app/ingest.h"
+#include "handset/handset_positions.h"
 #include "common/log.h"
 #include "core/login_guard.h"
 #include "core/model_json.h"
@@ -237,7 +237,7 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
     bool on_duty = false;
     switch (env->body_case) {
     case LPG__V1__ENVELOPE__BODY_POSITION_BATCH:
-        ingest_position_batch(d, c, env);
+        handset_positions_batch(d, c, env);
         return 0;
     case LPG__V1__ENVELOPE__BODY_ORDER_ACCEPT:
         op = ORDERS_ACCEPT;

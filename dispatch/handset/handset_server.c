@@ -29,6 +29,7 @@
 #include "common/conn_ref.h"
 #include "frame.h"
 #include "common/log.h"
+#include "store/device_sessions.h"
 #include "store/store.h"
 #include "common/tls.h"
 
@@ -46,7 +47,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <hiredis/hiredis.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -511,7 +511,7 @@ static int device_id_valid(const char *id)
     return 1;
 }
 
-static void on_hello_stored(void *arg, const struct redisReply *reply, const char *err)
+static void on_hello_stored(void *arg, const char *err)
 {
     struct hello_wait *hw = arg;
     struct handset_conn *c = hw->c;
@@ -522,12 +522,10 @@ static void on_hello_stored(void *arg, const struct redisReply *reply, const cha
     }
     hconn_enter(c);
     conn_ref_release(&c->life); /* the Hello's job (handset_conn_hold in hconn_handle_hello) */
-    const char *redis_err = store_reply_error(reply);
-    if (err || redis_err) {
+    if (err) {
         char msg[200];
         snprintf(msg, sizeof(msg),
-                 "the store did not record the session (%s); nothing was opened, retry later",
-                 err ? err : redis_err);
+                 "the store did not record the session (%s); nothing was opened, retry later", err);
         hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, 1, hw->request_id, 0);
         c->device_id[0] = '\0';
     } else if (!c->closing) {
@@ -637,26 +635,18 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
     snprintf(c->device_id, sizeof(c->device_id), "%s", h->device_id);
 
     /* Record the session before acknowledging: an Ack means it is stored. */
-    char key[160], now_ms[24];
-    char suffix[120];
-    keys_device_session(suffix, sizeof(suffix), c->device_id);
-    store_key(c->srv->store, key, sizeof(key), suffix);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(now_ms, sizeof(now_ms), "%lld",
-             (long long)ts.tv_sec * 1000 + (long long)(ts.tv_nsec / 1000000));
-    const char *software = h->software ? h->software : "";
-    const char *argv[] = {"HSET",     key,           "session_id", hw->session_id,
-                          "peer",     hconn_peer(c), "opened_ms",  now_ms,
-                          "protocol", "1",           "software",   software};
-    size_t argvlen[sizeof(argv) / sizeof(argv[0])];
-    for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
-        argvlen[i] = strlen(argv[i]);
-    if (argvlen[11] > 128)
-        argvlen[11] = 128; /* software is free text for logs; keep it short */
+    struct device_session ds = {
+        .device_id = c->device_id,
+        .session_id = hw->session_id,
+        .peer = hconn_peer(c),
+        .opened_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+        .protocol = HANDSET_PROTOCOL_VERSION,
+        .software = h->software,
+    };
     const char *why;
-    if (store_command_argv(c->srv->store, on_hello_stored, hw,
-                           (int)(sizeof(argv) / sizeof(argv[0])), argv, argvlen, &why) != 0) {
+    if (device_session_record(c->srv->store, &ds, on_hello_stored, hw, &why) != 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "%s; the session was not opened, retry later", why);
         hconn_send_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, has_req, req, 0);

@@ -84,7 +84,7 @@ extern const struct http_route v1_tracking_routes[];
 extern const size_t v1_tracking_routes_count;
 extern const struct http_route v1_summary_routes[];
 extern const size_t v1_summary_routes_count;
-extern const struct http_route v1_alert_routes[]; /* app/alerts.c, until its handlers move */
+extern const struct http_route v1_alert_routes[]; /* http_v1_alerts.c */
 extern const size_t v1_alert_routes_count;
 extern const struct http_route v1_compliance_routes[];
 extern const size_t v1_compliance_routes_count;

@@ -3,6 +3,7 @@
 #include "http/live_feed.h"
 #include "app/events.h"
 
+#include "app/events.h"
 #include "common/log.h"
 #include "core/model_json.h"
 
@@ -182,9 +183,22 @@ static void on_order_changed(void *arg, const struct service_event *ev)
     live_feed_publish_order(arg, ev->order);
 }
 
-int live_feed_watch_orders(struct live_feed *f, struct event_bus *bus)
+/* An alert (a rule's, a compliance check's, a system alert with enterprise "") as event
+ * "alert"; the bus lends the JSON, the feed keeps its own reference. */
+static void on_alert_raised(void *arg, const struct service_event *ev)
 {
-    return event_bus_subscribe(bus, EV_ORDER_CHANGED, on_order_changed, f);
+    struct live_feed *f = arg;
+    if (ev->json)
+        live_feed_publish(f, ev->enterprise_id ? ev->enterprise_id : "", "alert",
+                          json_incref(ev->json));
+}
+
+int live_feed_listen(struct live_feed *f, struct event_bus *bus)
+{
+    return event_bus_subscribe(bus, EV_ORDER_CHANGED, on_order_changed, f) != 0 ||
+                   event_bus_subscribe(bus, EV_ALERT_RAISED, on_alert_raised, f) != 0
+               ? -1
+               : 0;
 }
 
 void live_feed_subscribe(struct live_feed *f, struct http_call *call,

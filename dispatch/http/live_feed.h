@@ -26,6 +26,7 @@
 #define LIVE_FEED_MAX_BACKLOG     (1024u * 1024u) /* bytes queued for one slow client */
 
 struct event_base;
+struct event_bus;
 struct live_feed;
 
 struct live_feed *live_feed_new(struct event_base *base);
@@ -36,14 +37,16 @@ void live_feed_close_all(struct live_feed *feed);
 
 /* Publishes the new state of an order to the streams allowed to see it. */
 void live_feed_publish_order(struct live_feed *feed, const struct lpg_order *o);
-struct event_bus;
-/* Subscribes the feed to the service's order changes (EV_ORDER_CHANGED, app/events.h), which it
- * publishes like live_feed_publish_order. 0, or -1 when the bus is full (a wiring error). */
-int live_feed_watch_orders(struct live_feed *feed, struct event_bus *bus);
 /* Publishes an event of type `event` (an SSE event name: "alert", ...) with `data` (stolen)
  * to the streams of `enterprise_id`. */
 void live_feed_publish(struct live_feed *feed, const char *enterprise_id, const char *event,
                        json_t *data);
+
+/* Subscribes the feed to the service's events it streams (app/events.h): EV_ORDER_CHANGED as
+ * live_feed_publish_order does, EV_ALERT_RAISED as event "alert". 0, or -1 when the bus is full
+ * (a wiring error). */
+struct event_bus;
+int live_feed_listen(struct live_feed *feed, struct event_bus *bus);
 
 /* Turns the call into a stream for principal p (already authenticated). */
 void live_feed_subscribe(struct live_feed *feed, struct http_call *call,

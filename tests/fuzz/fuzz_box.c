@@ -9,6 +9,7 @@
 #include "core/auth.h"
 #include "fake_store.h"
 #include "handset/handset_dispatch.h"
+#include "handset/handset_positions.h"
 #include "handset/handset_server.h"
 #include "app/ingest.h"
 #include "http/live_feed.h"
@@ -159,7 +160,7 @@ void fuzz_box_init(struct service *d, int with_handset)
     d->feed = live_feed_new(d->base);
     d->audit = audit_log_new(d->store);
     if (d->writer == NULL || d->bus == NULL || d->feed == NULL || d->audit == NULL ||
-        ingest_init(d) != 0 || live_feed_watch_orders(d->feed, d->bus) != 0 ||
+        ingest_init(d) != 0 || live_feed_listen(d->feed, d->bus) != 0 ||
         handset_dispatch_watch(d) != 0)
         abort();
 
@@ -188,7 +189,8 @@ void fuzz_box_init(struct service *d, int with_handset)
             abort();
         }
         d->transports[d->n_transports++] = handset_metrics_probe(d->handset);
-        if (handset_server_subscribe(d->handset, d->bus) != 0)
+        /* The transports hear the service's events, as dispatchd wires them. */
+        if (handset_server_subscribe(d->handset, d->bus) != 0 || handset_positions_listen(d) != 0)
             abort();
     }
 }
