@@ -19,6 +19,7 @@
 #include "handset/handset_positions.h"
 #include "handset/handset_server.h"
 #include "http/http_server.h"
+#include "app/delivery.h"
 #include "app/dispatcher.h"
 #include "app/events.h"
 #include "http/http_v1.h"
@@ -347,8 +348,8 @@ static int dispatchd_start(struct dispatchd *d)
     d->s.feed = live_feed_new(d->s.base);
     d->s.audit = audit_log_new(d->s.store);
     if (d->s.writer == NULL || d->s.bus == NULL || d->s.feed == NULL || d->s.audit == NULL ||
-        ingest_init(&d->s) != 0 || live_feed_listen(d->s.feed, d->s.bus) != 0 ||
-        handset_dispatch_watch(&d->s) != 0) {
+        ingest_init(&d->s) != 0 || dispatcher_init(&d->s) != 0 || delivery_init(&d->s) != 0 ||
+        live_feed_listen(d->s.feed, d->s.bus) != 0 || handset_dispatch_watch(&d->s) != 0) {
         log_error("out of memory");
         return -1;
     }
@@ -454,6 +455,8 @@ static void dispatchd_stop(struct dispatchd *d)
     handset_server_free(d->s.handset);
     live_feed_free(d->s.feed);
     ingest_free(&d->s);
+    dispatcher_free(&d->s); /* after the writer: its cancelled re-matching jobs write to it */
+    delivery_free(&d->s);
     /* Before the HTTP server: logins still being checked are dropped with their connections. */
     work_pool_free(d->s.hash_pool);
     login_guard_free(d->s.guard);

@@ -30,6 +30,8 @@ struct work_pool;
 struct login_guard;
 struct event_bus;
 struct evbuffer;
+struct dispatcher;
+struct delivery;
 
 /* What a device transport reports on the operational endpoints (/healthz, /metrics), registered
  * when dispatchd wires it: http/ knows the other transports only through these. */
@@ -42,28 +44,6 @@ struct transport_probe {
 #define SERVICE_MAX_TRANSPORTS 4
 
 #define DISPATCHD_VERSION "0.1.0"
-
-/* Re-matching passes and the assignments they made, for /metrics (dispatcher.c). */
-struct dispatcher_stats {
-    unsigned long long passes, assigned;
-};
-
-/* Delivery compliance counters, for /metrics (delivery.c). */
-struct delivery_stats {
-    uint64_t scans_accepted, scans_refused, checks_passed, checks_failed, delivered,
-        reconciliations, reconciliation_mismatches;
-};
-
-/* Position ingest counters, for /metrics (ingest.c). */
-struct ingest_stats {
-    uint64_t batches, fixes_stored, fixes_duplicate, fixes_invalid, fixes_late, batches_refused;
-    uint64_t filtered[8];    /* by enum fix_filter_reason (0 = passed to the rules) */
-    uint64_t events_dropped; /* rule events beyond the per-batch cap */
-    uint64_t heap_trims;     /* freed heap handed back once ingest was idle (ingest.c) */
-    uint64_t batches_rate_limited, fixes_rate_limited; /* refused by position_rate_max */
-    uint64_t batches_seq_refused; /* refused: a seq beyond position_seq_window */
-    uint64_t memory_alerts;       /* Redis memory passed redis_memory_watermark (alerted) */
-};
 
 struct service {
     struct dispatchd_config cfg;    /* owned; released with cfg_free() */
@@ -78,22 +58,19 @@ struct service {
     struct event_bus *bus;          /* events of the use cases, for the transports (events.h) */
     struct writer *writer;          /* the single writer: every change goes through it */
     struct live_feed *feed;         /* GET /v1/events streams */
-    struct tracks *tracks;          /* per-vehicle tracking state (ingest.c) */
+    struct tracks *tracks;          /* ingest's state: tracks, devices, counters (ingest_init) */
     struct audit_log *audit;        /* the tamper-evident record (audit_log.h); every change
                                        appends to it in its own transaction */
     int loaded;                     /* registry, accounts and audit head loaded: serving /v1 */
     int loading;                    /* a load is in progress */
     int reload_needed;              /* a commit's outcome is unknown: reload when Redis is back */
-    int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */
-    int rematch_again;              /* another pass was requested meanwhile */
-    struct dispatcher_stats dispatch_stats;
-    struct ingest_stats ingest_stats;
+    struct dispatcher *dispatcher;  /* re-matching state and counters (dispatcher_init) */
+    struct delivery *delivery;      /* delivery counters (delivery_init) */
     struct fix_filter_config fix_filter_cfg; /* filters before the rules (defaults for now) */
     struct rules_config rules_cfg;           /* tracking rule thresholds (defaults for now) */
     struct delivery_policy delivery_cfg;     /* loading and hand-over rules (settings) */
     int64_t rectification_ms;                /* deadline of a rectification notice */
-    struct delivery_stats delivery_stats;
-    struct timespec started; /* CLOCK_MONOTONIC at start, for uptime */
+    struct timespec started;                 /* CLOCK_MONOTONIC at start, for uptime */
     int shutting_down;
     struct transport_probe transports[SERVICE_MAX_TRANSPORTS]; /* the device transports' probes */
     size_t n_transports;

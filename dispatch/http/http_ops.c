@@ -4,6 +4,7 @@
 #define LOG_TAG "http"
 #include "store/audit_log.h"
 #include "app/service.h"
+#include "app/delivery.h"
 #include "app/dispatcher.h"
 #include "http/live_feed.h"
 #include "core/login_guard.h"
@@ -207,7 +208,7 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_live_feed_refused_total", l_fent, fs->refused_enterprise);
     prom_sample_u64(out, "lpg_live_feed_refused_total", l_fuser, fs->refused_user);
 
-    const struct ingest_stats *is = &d->ingest_stats;
+    const struct ingest_stats *is = ingest_stats(d);
     prom_family(out, "lpg_position_batches_total", "counter", "PositionBatch requests handled.");
     prom_sample_u64(out, "lpg_position_batches_total", NULL, is->batches);
     prom_family(out, "lpg_position_batches_refused_total", "counter",
@@ -255,7 +256,7 @@ static void handle_metrics(struct http_call *call, void *ctx)
                 "Rule events beyond the per-batch cap (not stored).");
     prom_sample_u64(out, "lpg_rule_events_dropped_total", NULL, is->events_dropped);
 
-    const struct delivery_stats *dl = &d->delivery_stats;
+    const struct delivery_stats *dl = delivery_stats(d);
     prom_family(out, "lpg_cylinder_scans_total", "counter",
                 "Cylinder scans from handsets: accepted, refused (a refused hand-over or "
                 "collection is a suspected roadside sale).");

@@ -11,6 +11,8 @@
 #include "handset/handset_dispatch.h"
 #include "handset/handset_positions.h"
 #include "handset/handset_server.h"
+#include "app/delivery.h"
+#include "app/dispatcher.h"
 #include "app/ingest.h"
 #include "http/live_feed.h"
 #include "common/log.h"
@@ -160,8 +162,8 @@ void fuzz_box_init(struct service *d, int with_handset)
     d->feed = live_feed_new(d->base);
     d->audit = audit_log_new(d->store);
     if (d->writer == NULL || d->bus == NULL || d->feed == NULL || d->audit == NULL ||
-        ingest_init(d) != 0 || live_feed_listen(d->feed, d->bus) != 0 ||
-        handset_dispatch_watch(d) != 0)
+        ingest_init(d) != 0 || dispatcher_init(d) != 0 || delivery_init(d) != 0 ||
+        live_feed_listen(d->feed, d->bus) != 0 || handset_dispatch_watch(d) != 0)
         abort();
 
     /* The audit head is read like at start (it answers from the fake store: empty chain). */
@@ -210,6 +212,8 @@ void fuzz_box_free(struct service *d)
         handset_server_free(d->handset);
         live_feed_free(d->feed);
         ingest_free(d);
+        dispatcher_free(d);
+        delivery_free(d);
     }
     registry_free(d->registry);
     accounts_free(d->accounts);
