@@ -218,7 +218,7 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct dispatchd *d = arg;
     size_t writes = store_inflight(d->s.store) + writer_pending(d->s.writer);
-    size_t conns = handset_server_connections(d->s.handset);
+    size_t conns = handset_server_connections(d->handset.srv);
     size_t http = http_server_inflight(d->s.http);
     double waited_ms = elapsed_s(&d->shutdown_began) * 1000.0;
     if (writes == 0 && conns == 0 && http == 0) {
@@ -249,7 +249,7 @@ static void begin_shutdown(struct dispatchd *d, const char *why)
     log_info("%s: shutting down (stop accepting, flush, exit)", why);
     http_server_stop_accepting(d->s.http);
     live_feed_close_all(d->s.feed);
-    handset_server_shutdown(d->s.handset);
+    handset_server_shutdown(d->handset.srv);
     on_drain_poll(-1, 0, d);
 }
 
@@ -343,13 +343,14 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("cannot create the Redis store");
         return -1;
     }
+    d->handset.s = &d->s;
     d->s.writer = writer_new(d->s.base, d->s.store);
     d->s.bus = event_bus_new();
     d->s.feed = live_feed_new(d->s.base);
     d->s.audit = audit_log_new(d->s.store);
     if (d->s.writer == NULL || d->s.bus == NULL || d->s.feed == NULL || d->s.audit == NULL ||
         ingest_init(&d->s) != 0 || dispatcher_init(&d->s) != 0 || delivery_init(&d->s) != 0 ||
-        live_feed_listen(d->s.feed, d->s.bus) != 0 || handset_dispatch_watch(&d->s) != 0) {
+        live_feed_listen(d->s.feed, d->s.bus) != 0 || handset_dispatch_watch(&d->handset) != 0) {
         log_error("out of memory");
         return -1;
     }
@@ -416,17 +417,17 @@ static int dispatchd_start(struct dispatchd *d)
         .tls_cert = d->s.cfg.handset_tls_cert,
         .tls_key = d->s.cfg.handset_tls_key,
         .hooks = &handset_dispatch_hooks,
-        .hooks_ctx = d,
+        .hooks_ctx = &d->handset,
     };
-    d->s.handset = handset_server_new(d->s.base, &hso, d->s.store, err, sizeof(err));
-    if (d->s.handset == NULL) {
+    d->handset.srv = handset_server_new(d->s.base, &hso, d->s.store, err, sizeof(err));
+    if (d->handset.srv == NULL) {
         log_error("%s", err);
         return -1;
     }
-    d->s.transports[d->s.n_transports++] = handset_metrics_probe(d->s.handset);
+    d->s.transports[d->s.n_transports++] = handset_metrics_probe(d->handset.srv);
     /* The transports hear the use cases' events (app/events.h). */
-    if (handset_server_subscribe(d->s.handset, d->s.bus) != 0 ||
-        handset_positions_listen(&d->s) != 0) {
+    if (handset_server_subscribe(d->handset.srv, d->s.bus) != 0 ||
+        handset_positions_listen(&d->handset) != 0) {
         log_error("the event bus is full: a wiring error");
         return -1;
     }
@@ -452,7 +453,7 @@ static void dispatchd_stop(struct dispatchd *d)
     audit_log_free(d->s.audit); /* after the store: its pending transactions report to it */
     writer_free(d->s.writer);
     event_bus_free(d->s.bus);
-    handset_server_free(d->s.handset);
+    handset_server_free(d->handset.srv);
     live_feed_free(d->s.feed);
     ingest_free(&d->s);
     dispatcher_free(&d->s); /* after the writer: its cancelled re-matching jobs write to it */

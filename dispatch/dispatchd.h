@@ -5,6 +5,7 @@
 #define LPG_DISPATCHD_H
 
 #include "app/service.h"
+#include "handset/handset_ctx.h"
 
 #include <time.h>
 
@@ -12,8 +13,9 @@ struct event;
 struct http_route;
 
 struct dispatchd {
-    struct service s;          /* first: a context pointer to either is the same address */
-    struct http_route *routes; /* the combined route table (owned) */
+    struct service s;           /* first: a context pointer to either is the same address */
+    struct handset_ctx handset; /* the handset listener and its service */
+    struct http_route *routes;  /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */
     struct event *reload_ev;        /* runs a reload asked for by service_request_reload */

@@ -19,7 +19,6 @@ struct event_base;
 struct event;
 struct store;
 struct http_server;
-struct handset_server;
 struct registry;
 struct accounts;
 struct writer;
@@ -46,26 +45,25 @@ struct transport_probe {
 #define DISPATCHD_VERSION "0.1.0"
 
 struct service {
-    struct dispatchd_config cfg;    /* owned; released with cfg_free() */
-    struct event_base *base;        /* the one event loop */
-    struct store *store;            /* Redis, the store of record */
-    struct http_server *http;       /* dispatcher/auditor HTTP API, /healthz, /metrics */
-    struct handset_server *handset; /* handsets and vehicle units */
-    struct registry *registry;      /* in-memory cache of the stored domain (registry_store.c) */
-    struct accounts *accounts;      /* users and sessions of the HTTP API */
-    struct work_pool *hash_pool;    /* threads checking passwords off the loop (work_pool.h) */
-    struct login_guard *guard;      /* limits on failed logins and Hellos (login_guard.h) */
-    struct event_bus *bus;          /* events of the use cases, for the transports (events.h) */
-    struct writer *writer;          /* the single writer: every change goes through it */
-    struct live_feed *feed;         /* GET /v1/events streams */
-    struct tracks *tracks;          /* ingest's state: tracks, devices, counters (ingest_init) */
-    struct audit_log *audit;        /* the tamper-evident record (audit_log.h); every change
-                                       appends to it in its own transaction */
-    int loaded;                     /* registry, accounts and audit head loaded: serving /v1 */
-    int loading;                    /* a load is in progress */
-    int reload_needed;              /* a commit's outcome is unknown: reload when Redis is back */
-    struct dispatcher *dispatcher;  /* re-matching state and counters (dispatcher_init) */
-    struct delivery *delivery;      /* delivery counters (delivery_init) */
+    struct dispatchd_config cfg;   /* owned; released with cfg_free() */
+    struct event_base *base;       /* the one event loop */
+    struct store *store;           /* Redis, the store of record */
+    struct http_server *http;      /* dispatcher/auditor HTTP API, /healthz, /metrics */
+    struct registry *registry;     /* in-memory cache of the stored domain (registry_store.c) */
+    struct accounts *accounts;     /* users and sessions of the HTTP API */
+    struct work_pool *hash_pool;   /* threads checking passwords off the loop (work_pool.h) */
+    struct login_guard *guard;     /* limits on failed logins and Hellos (login_guard.h) */
+    struct event_bus *bus;         /* events of the use cases, for the transports (events.h) */
+    struct writer *writer;         /* the single writer: every change goes through it */
+    struct live_feed *feed;        /* GET /v1/events streams */
+    struct tracks *tracks;         /* ingest's state: tracks, devices, counters (ingest_init) */
+    struct audit_log *audit;       /* the tamper-evident record (audit_log.h); every change
+                                      appends to it in its own transaction */
+    int loaded;                    /* registry, accounts and audit head loaded: serving /v1 */
+    int loading;                   /* a load is in progress */
+    int reload_needed;             /* a commit's outcome is unknown: reload when Redis is back */
+    struct dispatcher *dispatcher; /* re-matching state and counters (dispatcher_init) */
+    struct delivery *delivery;     /* delivery counters (delivery_init) */
     struct fix_filter_config fix_filter_cfg; /* filters before the rules (defaults for now) */
     struct rules_config rules_cfg;           /* tracking rule thresholds (defaults for now) */
     struct delivery_policy delivery_cfg;     /* loading and hand-over rules (settings) */
