@@ -6,6 +6,7 @@
 
 #include "app/service.h"
 #include "handset/handset_ctx.h"
+#include "http/http_ctx.h"
 
 #include <time.h>
 
@@ -13,7 +14,8 @@ struct event;
 struct http_route;
 
 struct dispatchd {
-    struct service s;           /* first: a context pointer to either is the same address */
+    struct service s;           /* the use cases' context */
+    struct http_ctx http;       /* the HTTP front: its server, the live feed, the service */
     struct handset_ctx handset; /* the handset listener and its service */
     struct http_route *routes;  /* the combined route table (owned) */
     struct event *sigterm, *sigint;

@@ -18,11 +18,9 @@
 struct event_base;
 struct event;
 struct store;
-struct http_server;
 struct registry;
 struct accounts;
 struct writer;
-struct live_feed;
 struct tracks;
 struct audit_log;
 struct work_pool;
@@ -48,14 +46,12 @@ struct service {
     struct dispatchd_config cfg;   /* owned; released with cfg_free() */
     struct event_base *base;       /* the one event loop */
     struct store *store;           /* Redis, the store of record */
-    struct http_server *http;      /* dispatcher/auditor HTTP API, /healthz, /metrics */
     struct registry *registry;     /* in-memory cache of the stored domain (registry_store.c) */
     struct accounts *accounts;     /* users and sessions of the HTTP API */
     struct work_pool *hash_pool;   /* threads checking passwords off the loop (work_pool.h) */
     struct login_guard *guard;     /* limits on failed logins and Hellos (login_guard.h) */
     struct event_bus *bus;         /* events of the use cases, for the transports (events.h) */
     struct writer *writer;         /* the single writer: every change goes through it */
-    struct live_feed *feed;        /* GET /v1/events streams */
     struct tracks *tracks;         /* ingest's state: tracks, devices, counters (ingest_init) */
     struct audit_log *audit;       /* the tamper-evident record (audit_log.h); every change
                                       appends to it in its own transaction */
