@@ -1,7 +1,9 @@
-/* service.h -- the service context: the handles of the modules a running service is made of
- * (store, registry, accounts, writer, audit log, tracking state) and their counters. Created
- * and torn down by dispatchd.c, which embeds it in its own wiring (listeners, signals); the use
- * cases and the transports' handlers receive it as their context pointer.
+/* service.h -- the service context: what the use cases share -- the store, writer, registry,
+ * accounts, audit log, event bus, login guard and password pool, the configuration, the
+ * modules' own state as opaque handles, and the service's lifecycle flags. It holds no transport
+ * handle: the HTTP front and the handset listener keep theirs in their own contexts
+ * (http/http_ctx.h, handset/handset_ctx.h), which point to it. Created and torn down by
+ * dispatchd.c, which embeds it in its own wiring (transports' contexts, listeners, signals).
  */
 #ifndef LPG_SERVICE_H
 #define LPG_SERVICE_H
@@ -43,29 +45,41 @@ struct transport_probe {
 #define DISPATCHD_VERSION "0.1.0"
 
 struct service {
-    struct dispatchd_config cfg;   /* owned; released with cfg_free() */
-    struct event_base *base;       /* the one event loop */
-    struct store *store;           /* Redis, the store of record */
-    struct registry *registry;     /* in-memory cache of the stored domain (registry_store.c) */
-    struct accounts *accounts;     /* users and sessions of the HTTP API */
-    struct work_pool *hash_pool;   /* threads checking passwords off the loop (work_pool.h) */
-    struct login_guard *guard;     /* limits on failed logins and Hellos (login_guard.h) */
-    struct event_bus *bus;         /* events of the use cases, for the transports (events.h) */
-    struct writer *writer;         /* the single writer: every change goes through it */
-    struct tracks *tracks;         /* ingest's state: tracks, devices, counters (ingest_init) */
-    struct audit_log *audit;       /* the tamper-evident record (audit_log.h); every change
-                                      appends to it in its own transaction */
-    int loaded;                    /* registry, accounts and audit head loaded: serving /v1 */
-    int loading;                   /* a load is in progress */
-    int reload_needed;             /* a commit's outcome is unknown: reload when Redis is back */
-    struct dispatcher *dispatcher; /* re-matching state and counters (dispatcher_init) */
-    struct delivery *delivery;     /* delivery counters (delivery_init) */
-    struct fix_filter_config fix_filter_cfg; /* filters before the rules (defaults for now) */
-    struct rules_config rules_cfg;           /* tracking rule thresholds (defaults for now) */
-    struct delivery_policy delivery_cfg;     /* loading and hand-over rules (settings) */
+    /* Configuration: read-only once started. The rules' structs are the settings in the form
+     * the rules read (dispatchd_settings_apply_rules), shared like cfg: rules_cfg is read by
+     * ingest and the summaries, delivery_cfg by delivery, stations and the compliance handlers. */
+    struct dispatchd_config cfg;             /* owned; released with cfg_free() */
+    struct fix_filter_config fix_filter_cfg; /* filters before the rules */
+    struct rules_config rules_cfg;           /* tracking rule thresholds */
+    struct delivery_policy delivery_cfg;     /* loading and hand-over rules */
     int64_t rectification_ms;                /* deadline of a rectification notice */
-    struct timespec started;                 /* CLOCK_MONOTONIC at start, for uptime */
-    int shutting_down;
+
+    /* The shared handles. */
+    struct event_base *base;     /* the one event loop */
+    struct store *store;         /* Redis, the store of record */
+    struct registry *registry;   /* in-memory cache of the stored domain (registry_store.c) */
+    struct accounts *accounts;   /* users and sessions of the HTTP API */
+    struct work_pool *hash_pool; /* threads checking passwords off the loop (work_pool.h) */
+    struct login_guard *guard;   /* limits on failed logins and Hellos (login_guard.h) */
+    struct event_bus *bus;       /* events of the use cases, for the transports (events.h) */
+    struct writer *writer;       /* the single writer: every change goes through it */
+    struct audit_log *audit;     /* the tamper-evident record (audit_log.h); every change
+                                    appends to it in its own transaction */
+
+    /* The modules' own state, opaque: each is read and written by its module only (the
+     * counters through its accessor, for /metrics). */
+    struct tracks *tracks;         /* ingest: tracks, devices, counters (ingest_init) */
+    struct dispatcher *dispatcher; /* re-matching queue and counters (dispatcher_init) */
+    struct delivery *delivery;     /* delivery counters (delivery_init) */
+
+    /* Lifecycle: written by the binary (the load, shutdown) and service_request_reload; read
+     * by the use cases and the transports (refused while not loaded, or shutting down). */
+    int loaded;              /* registry, accounts and audit head loaded: serving /v1 */
+    int loading;             /* a load is in progress */
+    int reload_needed;       /* a commit's outcome is unknown: reload when Redis is back */
+    int shutting_down;       /* SIGTERM/SIGINT: draining */
+    struct timespec started; /* CLOCK_MONOTONIC at start, for uptime */
+
     struct transport_probe transports[SERVICE_MAX_TRANSPORTS]; /* the device transports' probes */
     size_t n_transports;
     /* Set by the binary (dispatchd.c), which owns the load: starts the reload that
