@@ -19,6 +19,7 @@
 #include "handset/handset_positions.h"
 #include "handset/handset_server.h"
 #include "http/http_server.h"
+#include "app/delivery.h"
 #include "app/dispatcher.h"
 #include "app/events.h"
 #include "http/http_v1.h"
@@ -217,8 +218,8 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct dispatchd *d = arg;
     size_t writes = store_inflight(d->s.store) + writer_pending(d->s.writer);
-    size_t conns = handset_server_connections(d->s.handset);
-    size_t http = http_server_inflight(d->s.http);
+    size_t conns = handset_server_connections(d->handset.srv);
+    size_t http = http_server_inflight(d->http.srv);
     double waited_ms = elapsed_s(&d->shutdown_began) * 1000.0;
     if (writes == 0 && conns == 0 && http == 0) {
         log_info("drained after %.0f ms", waited_ms);
@@ -246,9 +247,9 @@ static void begin_shutdown(struct dispatchd *d, const char *why)
     d->s.shutting_down = 1;
     clock_gettime(CLOCK_MONOTONIC, &d->shutdown_began);
     log_info("%s: shutting down (stop accepting, flush, exit)", why);
-    http_server_stop_accepting(d->s.http);
-    live_feed_close_all(d->s.feed);
-    handset_server_shutdown(d->s.handset);
+    http_server_stop_accepting(d->http.srv);
+    live_feed_close_all(d->http.feed);
+    handset_server_shutdown(d->handset.srv);
     on_drain_poll(-1, 0, d);
 }
 
@@ -342,17 +343,19 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("cannot create the Redis store");
         return -1;
     }
+    d->handset.s = &d->s;
+    d->http.s = &d->s;
     d->s.writer = writer_new(d->s.base, d->s.store);
     d->s.bus = event_bus_new();
-    d->s.feed = live_feed_new(d->s.base);
+    d->http.feed = live_feed_new(d->s.base);
     d->s.audit = audit_log_new(d->s.store);
-    if (d->s.writer == NULL || d->s.bus == NULL || d->s.feed == NULL || d->s.audit == NULL ||
-        ingest_init(&d->s) != 0 || live_feed_listen(d->s.feed, d->s.bus) != 0 ||
-        handset_dispatch_watch(&d->s) != 0) {
+    if (d->s.writer == NULL || d->s.bus == NULL || d->http.feed == NULL || d->s.audit == NULL ||
+        ingest_init(&d->s) != 0 || dispatcher_init(&d->s) != 0 || delivery_init(&d->s) != 0 ||
+        live_feed_listen(d->http.feed, d->s.bus) != 0 || handset_dispatch_watch(&d->handset) != 0) {
         log_error("out of memory");
         return -1;
     }
-    live_feed_set_limits(d->s.feed, (size_t)d->s.cfg.events_max_per_enterprise,
+    live_feed_set_limits(d->http.feed, (size_t)d->s.cfg.events_max_per_enterprise,
                          (size_t)d->s.cfg.events_max_per_user);
     store_set_state_callback(d->s.store, on_store_state, d);
     writer_set_lost_callback(d->s.writer, on_commit_lost, d);
@@ -397,9 +400,9 @@ static int dispatchd_start(struct dispatchd *d)
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
         for (size_t r = 0; r < areas[i].n; r++)
             d->routes[nroutes++] = areas[i].routes[r];
-    d->s.http =
-        http_server_new(d->s.base, &ho, d->routes, nroutes, d, d->s.store, err, sizeof(err));
-    if (d->s.http == NULL) {
+    d->http.srv =
+        http_server_new(d->s.base, &ho, d->routes, nroutes, &d->http, d->s.store, err, sizeof(err));
+    if (d->http.srv == NULL) {
         log_error("%s", err);
         return -1;
     }
@@ -415,17 +418,17 @@ static int dispatchd_start(struct dispatchd *d)
         .tls_cert = d->s.cfg.handset_tls_cert,
         .tls_key = d->s.cfg.handset_tls_key,
         .hooks = &handset_dispatch_hooks,
-        .hooks_ctx = d,
+        .hooks_ctx = &d->handset,
     };
-    d->s.handset = handset_server_new(d->s.base, &hso, d->s.store, err, sizeof(err));
-    if (d->s.handset == NULL) {
+    d->handset.srv = handset_server_new(d->s.base, &hso, d->s.store, err, sizeof(err));
+    if (d->handset.srv == NULL) {
         log_error("%s", err);
         return -1;
     }
-    d->s.transports[d->s.n_transports++] = handset_metrics_probe(d->s.handset);
+    d->s.transports[d->s.n_transports++] = handset_metrics_probe(d->handset.srv);
     /* The transports hear the use cases' events (app/events.h). */
-    if (handset_server_subscribe(d->s.handset, d->s.bus) != 0 ||
-        handset_positions_listen(&d->s) != 0) {
+    if (handset_server_subscribe(d->handset.srv, d->s.bus) != 0 ||
+        handset_positions_listen(&d->handset) != 0) {
         log_error("the event bus is full: a wiring error");
         return -1;
     }
@@ -451,13 +454,15 @@ static void dispatchd_stop(struct dispatchd *d)
     audit_log_free(d->s.audit); /* after the store: its pending transactions report to it */
     writer_free(d->s.writer);
     event_bus_free(d->s.bus);
-    handset_server_free(d->s.handset);
-    live_feed_free(d->s.feed);
+    handset_server_free(d->handset.srv);
+    live_feed_free(d->http.feed);
     ingest_free(&d->s);
+    dispatcher_free(&d->s); /* after the writer: its cancelled re-matching jobs write to it */
+    delivery_free(&d->s);
     /* Before the HTTP server: logins still being checked are dropped with their connections. */
     work_pool_free(d->s.hash_pool);
     login_guard_free(d->s.guard);
-    http_server_free(d->s.http);
+    http_server_free(d->http.srv);
     free(d->routes);
     registry_free(d->s.registry);
     accounts_free(d->s.accounts);

@@ -5,6 +5,8 @@
 #define LPG_DISPATCHD_H
 
 #include "app/service.h"
+#include "handset/handset_ctx.h"
+#include "http/http_ctx.h"
 
 #include <time.h>
 
@@ -12,8 +14,10 @@ struct event;
 struct http_route;
 
 struct dispatchd {
-    struct service s;          /* first: a context pointer to either is the same address */
-    struct http_route *routes; /* the combined route table (owned) */
+    struct service s;           /* the use cases' context */
+    struct http_ctx http;       /* the HTTP front: its server, the live feed, the service */
+    struct handset_ctx handset; /* the handset listener and its service */
+    struct http_route *routes;  /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */
     struct event *reload_ev;        /* runs a reload asked for by service_request_reload */

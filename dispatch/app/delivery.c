@@ -32,6 +32,11 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
+/* What only delivery writes: /metrics reads it through delivery_stats(). */
+struct delivery {
+    struct delivery_stats stats;
+};
+
 #define WHY_MAX          320
 #define ORDER_EVENTS_MAX 3 /* transitions one request may make (accepted->arrived->delivered) */
 
@@ -871,7 +876,7 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
     }
     if (changeset_apply(&job->cs, d->registry) != 0)
         log_error("out of memory applying a stored change to the registry");
-    struct delivery_stats *st = &d->delivery_stats;
+    struct delivery_stats unwired = {0}, *st = d->delivery ? &d->delivery->stats : &unwired;
     st->checks_passed += job->counted.checks_passed;
     st->checks_failed += job->counted.checks_failed;
     st->delivered += job->counted.delivered;
@@ -884,12 +889,12 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
     if (job->suspension_changed)
         dispatcher_rematch(d);
     if (job->refusal) {
-        d->delivery_stats.scans_refused += job->cmd.kind == DELIVERY_SCAN;
+        st->scans_refused += job->cmd.kind == DELIVERY_SCAN;
         log_info("%s refused for %s: %s (%s)",
                  job->cmd.kind == DELIVERY_SCAN ? action_name(job->cmd.action) : "request",
                  job->cmd.staff_id, job->refusal, job->why);
     } else if (job->cmd.kind != DELIVERY_RETURN) {
-        d->delivery_stats.scans_accepted += job->cmd.kind == DELIVERY_SCAN;
+        st->scans_accepted += job->cmd.kind == DELIVERY_SCAN;
     }
     answer(job);
 }
@@ -989,6 +994,24 @@ static void run_job(struct writer *w, void *arg)
     const char *why;
     if (writer_commit(w, txn, on_committed, job, &why) != 0)
         job_store_failed(job, why);
+}
+
+int delivery_init(struct service *s)
+{
+    s->delivery = calloc(1, sizeof(*s->delivery));
+    return s->delivery ? 0 : -1;
+}
+
+void delivery_free(struct service *s)
+{
+    free(s->delivery);
+    s->delivery = NULL;
+}
+
+const struct delivery_stats *delivery_stats(const struct service *s)
+{
+    static const struct delivery_stats none;
+    return s->delivery ? &s->delivery->stats : &none;
 }
 
 int delivery_submit(struct service *d, const struct delivery_command *cmd, delivery_done_fn *done,

@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 enum delivery_kind { DELIVERY_SCAN, DELIVERY_CHECK, DELIVERY_CONFIRM, DELIVERY_RETURN };
 
@@ -88,6 +89,19 @@ struct delivery_result {
 };
 
 typedef void delivery_done_fn(void *arg, const struct delivery_result *res);
+
+/* Delivery compliance counters, for /metrics. */
+struct delivery_stats {
+    uint64_t scans_accepted, scans_refused, checks_passed, checks_failed, delivered,
+        reconciliations, reconciliation_mismatches;
+};
+
+/* The delivery module's own state (s->delivery): its counters. 0, or -1 out of memory. A
+ * service without it (a use-case test) answers the same and counts nothing. */
+int delivery_init(struct service *s);
+void delivery_free(struct service *s);
+/* Its counters (zeros when delivery is not wired). */
+const struct delivery_stats *delivery_stats(const struct service *s);
 
 /* Queues the command. Returns 0: done(arg, ...) is called exactly once, later. Returns -1 with
  * *r filled (out of memory) when nothing was queued: done is not called. */

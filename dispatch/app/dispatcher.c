@@ -82,9 +82,29 @@ int dispatcher_store_order_event(struct service *d, struct store_txn *txn,
     return rc;
 }
 
+/* What only the dispatcher reads and writes. */
+struct dispatcher {
+    int rematch_queued; /* a re-matching job is queued or running */
+    int rematch_again;  /* another pass was requested meanwhile */
+    struct dispatcher_stats stats;
+};
+
+int dispatcher_init(struct service *s)
+{
+    s->dispatcher = calloc(1, sizeof(*s->dispatcher));
+    return s->dispatcher ? 0 : -1;
+}
+
+void dispatcher_free(struct service *s)
+{
+    free(s->dispatcher);
+    s->dispatcher = NULL;
+}
+
 const struct dispatcher_stats *dispatcher_stats(const struct service *d)
 {
-    return &d->dispatch_stats;
+    static const struct dispatcher_stats none;
+    return d->dispatcher ? &d->dispatcher->stats : &none;
 }
 
 int dispatcher_try_assign(struct service *d, struct lpg_order *o, int64_t now_ms,
@@ -130,9 +150,9 @@ static void rematch_job_free(struct rematch_job *job)
 
 static void rematch_done(struct service *d)
 {
-    d->rematch_queued = 0;
-    if (d->rematch_again) {
-        d->rematch_again = 0;
+    d->dispatcher->rematch_queued = 0;
+    if (d->dispatcher->rematch_again) {
+        d->dispatcher->rematch_again = 0;
         dispatcher_rematch(d);
     }
 }
@@ -157,7 +177,7 @@ static void on_rematch_committed(void *arg, const struct redisReply *reply, cons
     for (size_t i = 0; i < n; i++)
         dispatcher_order_changed(d, ids[i]);
     if (job->assigned)
-        d->dispatch_stats.assigned++;
+        d->dispatcher->stats.assigned++;
     if (more) {
         rematch_submit(d, job->cursor_ms, job->cursor_id); /* more may fit */
     } else {
@@ -175,7 +195,7 @@ static void run_rematch(struct writer *w, void *arg)
 {
     struct rematch_job *job = arg;
     struct service *d = job->d;
-    d->dispatch_stats.passes++;
+    d->dispatcher->stats.passes++;
     const struct lpg_order **waiting = calloc(REMATCH_SCAN_MAX, sizeof(*waiting));
     size_t n = waiting ? registry_waiting_orders(d->registry, waiting, REMATCH_SCAN_MAX) : 0;
     if (n > REMATCH_SCAN_MAX)
@@ -243,7 +263,7 @@ static void run_rematch(struct writer *w, void *arg)
 static void cancel_rematch(void *arg)
 {
     struct rematch_job *job = arg;
-    job->d->rematch_queued = 0;
+    job->d->dispatcher->rematch_queued = 0;
     rematch_job_free(job);
 }
 
@@ -251,25 +271,25 @@ static void rematch_submit(struct service *d, int64_t cursor_ms, const char *cur
 {
     struct rematch_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {
-        d->rematch_queued = 0;
+        d->dispatcher->rematch_queued = 0;
         return;
     }
     job->d = d;
     job->cursor_ms = cursor_ms;
     snprintf(job->cursor_id, sizeof(job->cursor_id), "%s", cursor_id ? cursor_id : "");
-    d->rematch_queued = 1;
+    d->dispatcher->rematch_queued = 1;
     if (writer_submit(d->writer, run_rematch, cancel_rematch, job) != 0) {
         free(job);
-        d->rematch_queued = 0;
+        d->dispatcher->rematch_queued = 0;
     }
 }
 
 void dispatcher_rematch(struct service *d)
 {
-    if (!d->loaded)
+    if (!d->loaded || d->dispatcher == NULL)
         return;
-    if (d->rematch_queued) {
-        d->rematch_again = 1;
+    if (d->dispatcher->rematch_queued) {
+        d->dispatcher->rematch_again = 1;
         return;
     }
     rematch_submit(d, 0, NULL);

@@ -24,6 +24,18 @@ int dispatcher_try_assign(struct service *d, struct lpg_order *o, int64_t now_ms
  * load are always those of the committed registry. */
 void dispatcher_rematch(struct service *d);
 
+/* Re-matching passes and the assignments they made, for /metrics. */
+struct dispatcher_stats {
+    unsigned long long passes, assigned;
+};
+
+/* The dispatcher's own state (s->dispatcher): whether a re-matching pass is queued, and its
+ * counters. 0, or -1 out of memory. A service without it (a use-case test) does not re-match. */
+int dispatcher_init(struct service *s);
+/* After writer_free: the writer's cancelled re-matching jobs still reach the state. */
+void dispatcher_free(struct service *s);
+
+/* Its counters (zeros when the dispatcher is not wired). */
 const struct dispatcher_stats *dispatcher_stats(const struct service *d);
 
 /* The one place an order event is stored: adds to txn the order's history entry

@@ -106,6 +106,7 @@ struct tracks {
     int64_t last_trim_ms;   /* monotonic-ish: lpg_now_ms() of the last trim */
     struct pool track_pool; /* struct vehicle_track */
     struct id_block *ids;   /* the tracks' and devices' ids, packed (never removed) */
+    struct ingest_stats stats;
 };
 
 /* One batch on its way to the store. */
@@ -164,7 +165,7 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
     t->last_trim_ms = now;
 #ifdef __GLIBC__
     malloc_trim(0);
-    t->d->ingest_stats.heap_trims++;
+    t->stats.heap_trims++;
 #endif
 }
 
@@ -366,10 +367,10 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     }
     rules_track_move(&job->track->rules, &job->rules_after);
     job->track->last_ms = job->last_after;
-    job->d->ingest_stats.fixes_stored += job->n_stored;
-    job->d->ingest_stats.fixes_late += job->n_late;
+    job->d->tracks->stats.fixes_stored += job->n_stored;
+    job->d->tracks->stats.fixes_late += job->n_late;
     for (int r = 0; r < 8; r++)
-        job->d->ingest_stats.filtered[r] += job->filtered[r];
+        job->d->tracks->stats.filtered[r] += job->filtered[r];
     if (job->has_newest)
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
                             job->newest_speed_cm_s);
@@ -416,7 +417,7 @@ static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
                  "high-water mark %" PRIu64 " (and above the server's clock in ms plus a day); "
                  "nothing of the batch was stored: number fixes from %" PRIu64 " on",
                  f->seq, window, hwm, hwm + 1);
-        d->ingest_stats.batches_seq_refused++;
+        d->tracks->stats.batches_seq_refused++;
         log_debug("device %s: %s", job->device, msg); /* counted; bounded by the rate limit */
         job_refuse(job, REFUSAL_RULE, "seq_out_of_window", msg);
         return -1;
@@ -502,14 +503,14 @@ static void store_batch(struct ingest_job *job)
                                     &ctx, events, RULES_EVENTS_MAX, &n_ev, &late_evaluated);
         job->filtered[fr]++;
         if (fr == FIX_FILTER_OUT_OF_ORDER && !late_evaluated)
-            d->ingest_stats.events_dropped++; /* no memory for the late state: not evaluated */
+            d->tracks->stats.events_dropped++; /* no memory for the late state: not evaluated */
         for (size_t e = 0; e < n_ev; e++) {
             if (job->n_alerts == job->cap_alerts) {
                 size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
                 struct lpg_alert *bigger =
                     cap <= INGEST_EVENTS_MAX ? realloc(job->alerts, cap * sizeof(*bigger)) : NULL;
                 if (bigger == NULL) {
-                    d->ingest_stats.events_dropped++;
+                    d->tracks->stats.events_dropped++;
                     continue;
                 }
                 job->alerts = bigger;
@@ -575,9 +576,9 @@ static void store_batch(struct ingest_job *job)
     }
     for (size_t i = 0; rc == 0 && i < job->n_alerts; i++)
         rc = alerts_store(d, txn, &job->alerts[i]);
-    d->ingest_stats.batches++;
-    d->ingest_stats.fixes_duplicate += dup;
-    d->ingest_stats.fixes_invalid += invalid;
+    d->tracks->stats.batches++;
+    d->tracks->stats.fixes_duplicate += dup;
+    d->tracks->stats.fixes_invalid += invalid;
     if (rc != 0) {
         store_txn_free(txn);
         job_refuse(job, REFUSAL_UNAVAILABLE, "not_recorded",
@@ -974,7 +975,7 @@ static void on_memory_info(void *arg, const struct redisReply *reply, const char
              "maxmemory every write is refused (positions, orders); add memory or shorten "
              "retention",
              (long long)pct, used, max, (long long)mark);
-    d->ingest_stats.memory_alerts++;
+    d->tracks->stats.memory_alerts++;
     struct store_txn *txn = store_txn_new();
     if (alerts_system(d, "redis_memory", msg, txn) != 0) {
         store_txn_free(txn);
@@ -1006,6 +1007,12 @@ static void on_memory_poll(evutil_socket_t fd, short what, void *arg)
 const struct ingest_redis_memory *ingest_redis_memory(const struct service *d)
 {
     return d->tracks ? &d->tracks->mem.m : NULL;
+}
+
+const struct ingest_stats *ingest_stats(const struct service *d)
+{
+    static const struct ingest_stats none;
+    return d->tracks ? &d->tracks->stats : &none;
 }
 
 int ingest_init(struct service *d)
@@ -1180,7 +1187,7 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
         code = "batch_size";
     }
     if (refusal) {
-        d->ingest_stats.batches_refused++;
+        d->tracks->stats.batches_refused++;
         answer_now(done, arg, REFUSAL_INVALID, code, refusal);
         return;
     }
@@ -1191,8 +1198,8 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
     }
     int64_t wait_s = rate_admit(d, dev, n);
     if (wait_s > 0) {
-        d->ingest_stats.batches_rate_limited++;
-        d->ingest_stats.fixes_rate_limited += n;
+        d->tracks->stats.batches_rate_limited++;
+        d->tracks->stats.fixes_rate_limited += n;
         char limited[256];
         snprintf(limited, sizeof(limited),
                  "position rate limit (%lld fixes/s per device, %lld at once): nothing of the "

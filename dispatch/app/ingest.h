@@ -48,6 +48,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Position ingest counters, for /metrics. */
+struct ingest_stats {
+    uint64_t batches, fixes_stored, fixes_duplicate, fixes_invalid, fixes_late, batches_refused;
+    uint64_t filtered[8];    /* by enum fix_filter_reason (0 = passed to the rules) */
+    uint64_t events_dropped; /* rule events beyond the per-batch cap */
+    uint64_t heap_trims;     /* freed heap handed back once ingest was idle */
+    uint64_t batches_rate_limited, fixes_rate_limited; /* refused by position_rate_max */
+    uint64_t batches_seq_refused; /* refused: a seq beyond position_seq_window */
+    uint64_t memory_alerts;       /* Redis memory passed redis_memory_watermark (alerted) */
+};
+
 /* The vehicle-track table and its tick timer (time-based rules such as signal lost). */
 int ingest_init(struct service *d);
 void ingest_free(struct service *d);
@@ -140,5 +151,8 @@ struct ingest_redis_memory {
     int64_t read_ms; /* when read (UTC ms) */
 };
 const struct ingest_redis_memory *ingest_redis_memory(const struct service *d);
+
+/* Its counters (zeros before ingest_init). */
+const struct ingest_stats *ingest_stats(const struct service *d);
 
 #endif

@@ -1,7 +1,9 @@
-/* service.h -- the service context: the handles of the modules a running service is made of
- * (store, registry, accounts, writer, audit log, tracking state) and their counters. Created
- * and torn down by dispatchd.c, which embeds it in its own wiring (listeners, signals); the use
- * cases and the transports' handlers receive it as their context pointer.
+/* service.h -- the service context: what the use cases share -- the store, writer, registry,
+ * accounts, audit log, event bus, login guard and password pool, the configuration, the
+ * modules' own state as opaque handles, and the service's lifecycle flags. It holds no transport
+ * handle: the HTTP front and the handset listener keep theirs in their own contexts
+ * (http/http_ctx.h, handset/handset_ctx.h), which point to it. Created and torn down by
+ * dispatchd.c, which embeds it in its own wiring (transports' contexts, listeners, signals).
  */
 #ifndef LPG_SERVICE_H
 #define LPG_SERVICE_H
@@ -18,18 +20,17 @@
 struct event_base;
 struct event;
 struct store;
-struct http_server;
-struct handset_server;
 struct registry;
 struct accounts;
 struct writer;
-struct live_feed;
 struct tracks;
 struct audit_log;
 struct work_pool;
 struct login_guard;
 struct event_bus;
 struct evbuffer;
+struct dispatcher;
+struct delivery;
 
 /* What a device transport reports on the operational endpoints (/healthz, /metrics), registered
  * when dispatchd wires it: http/ knows the other transports only through these. */
@@ -43,58 +44,42 @@ struct transport_probe {
 
 #define DISPATCHD_VERSION "0.1.0"
 
-/* Re-matching passes and the assignments they made, for /metrics (dispatcher.c). */
-struct dispatcher_stats {
-    unsigned long long passes, assigned;
-};
-
-/* Delivery compliance counters, for /metrics (delivery.c). */
-struct delivery_stats {
-    uint64_t scans_accepted, scans_refused, checks_passed, checks_failed, delivered,
-        reconciliations, reconciliation_mismatches;
-};
-
-/* Position ingest counters, for /metrics (ingest.c). */
-struct ingest_stats {
-    uint64_t batches, fixes_stored, fixes_duplicate, fixes_invalid, fixes_late, batches_refused;
-    uint64_t filtered[8];    /* by enum fix_filter_reason (0 = passed to the rules) */
-    uint64_t events_dropped; /* rule events beyond the per-batch cap */
-    uint64_t heap_trims;     /* freed heap handed back once ingest was idle (ingest.c) */
-    uint64_t batches_rate_limited, fixes_rate_limited; /* refused by position_rate_max */
-    uint64_t batches_seq_refused; /* refused: a seq beyond position_seq_window */
-    uint64_t memory_alerts;       /* Redis memory passed redis_memory_watermark (alerted) */
-};
-
 struct service {
-    struct dispatchd_config cfg;    /* owned; released with cfg_free() */
-    struct event_base *base;        /* the one event loop */
-    struct store *store;            /* Redis, the store of record */
-    struct http_server *http;       /* dispatcher/auditor HTTP API, /healthz, /metrics */
-    struct handset_server *handset; /* handsets and vehicle units */
-    struct registry *registry;      /* in-memory cache of the stored domain (registry_store.c) */
-    struct accounts *accounts;      /* users and sessions of the HTTP API */
-    struct work_pool *hash_pool;    /* threads checking passwords off the loop (work_pool.h) */
-    struct login_guard *guard;      /* limits on failed logins and Hellos (login_guard.h) */
-    struct event_bus *bus;          /* events of the use cases, for the transports (events.h) */
-    struct writer *writer;          /* the single writer: every change goes through it */
-    struct live_feed *feed;         /* GET /v1/events streams */
-    struct tracks *tracks;          /* per-vehicle tracking state (ingest.c) */
-    struct audit_log *audit;        /* the tamper-evident record (audit_log.h); every change
-                                       appends to it in its own transaction */
-    int loaded;                     /* registry, accounts and audit head loaded: serving /v1 */
-    int loading;                    /* a load is in progress */
-    int reload_needed;              /* a commit's outcome is unknown: reload when Redis is back */
-    int rematch_queued;             /* a re-matching job is queued or running (dispatcher.c) */
-    int rematch_again;              /* another pass was requested meanwhile */
-    struct dispatcher_stats dispatch_stats;
-    struct ingest_stats ingest_stats;
-    struct fix_filter_config fix_filter_cfg; /* filters before the rules (defaults for now) */
-    struct rules_config rules_cfg;           /* tracking rule thresholds (defaults for now) */
-    struct delivery_policy delivery_cfg;     /* loading and hand-over rules (settings) */
+    /* Configuration: read-only once started. The rules' structs are the settings in the form
+     * the rules read (dispatchd_settings_apply_rules), shared like cfg: rules_cfg is read by
+     * ingest and the summaries, delivery_cfg by delivery, stations and the compliance handlers. */
+    struct dispatchd_config cfg;             /* owned; released with cfg_free() */
+    struct fix_filter_config fix_filter_cfg; /* filters before the rules */
+    struct rules_config rules_cfg;           /* tracking rule thresholds */
+    struct delivery_policy delivery_cfg;     /* loading and hand-over rules */
     int64_t rectification_ms;                /* deadline of a rectification notice */
-    struct delivery_stats delivery_stats;
+
+    /* The shared handles. */
+    struct event_base *base;     /* the one event loop */
+    struct store *store;         /* Redis, the store of record */
+    struct registry *registry;   /* in-memory cache of the stored domain (registry_store.c) */
+    struct accounts *accounts;   /* users and sessions of the HTTP API */
+    struct work_pool *hash_pool; /* threads checking passwords off the loop (work_pool.h) */
+    struct login_guard *guard;   /* limits on failed logins and Hellos (login_guard.h) */
+    struct event_bus *bus;       /* events of the use cases, for the transports (events.h) */
+    struct writer *writer;       /* the single writer: every change goes through it */
+    struct audit_log *audit;     /* the tamper-evident record (audit_log.h); every change
+                                    appends to it in its own transaction */
+
+    /* The modules' own state, opaque: each is read and written by its module only (the
+     * counters through its accessor, for /metrics). */
+    struct tracks *tracks;         /* ingest: tracks, devices, counters (ingest_init) */
+    struct dispatcher *dispatcher; /* re-matching queue and counters (dispatcher_init) */
+    struct delivery *delivery;     /* delivery counters (delivery_init) */
+
+    /* Lifecycle: written by the binary (the load, shutdown) and service_request_reload; read
+     * by the use cases and the transports (refused while not loaded, or shutting down). */
+    int loaded;              /* registry, accounts and audit head loaded: serving /v1 */
+    int loading;             /* a load is in progress */
+    int reload_needed;       /* a commit's outcome is unknown: reload when Redis is back */
+    int shutting_down;       /* SIGTERM/SIGINT: draining */
     struct timespec started; /* CLOCK_MONOTONIC at start, for uptime */
-    int shutting_down;
+
     struct transport_probe transports[SERVICE_MAX_TRANSPORTS]; /* the device transports' probes */
     size_t n_transports;
     /* Set by the binary (dispatchd.c), which owns the load: starts the reload that

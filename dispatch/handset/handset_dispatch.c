@@ -52,7 +52,7 @@ static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
                         const uint8_t *credential, size_t len, char *staff_id, size_t staff_cap,
                         char *why, size_t why_cap)
 {
-    struct service *d = ctx;
+    struct service *d = ((struct handset_ctx *)ctx)->s;
     if (!d->loaded) {
         snprintf(why, why_cap, "the service is loading; retry shortly");
         return -2;
@@ -139,14 +139,15 @@ static void send_assigned(struct service *d, struct handset_conn *c, const struc
     handset_conn_send(c, &env);
 }
 
-void handset_dispatch_notify_assigned(struct service *d, const struct lpg_order *o)
+void handset_dispatch_notify_assigned(struct handset_ctx *h, const struct lpg_order *o)
 {
-    if (o == NULL || o->state != LPG_ORDER_ASSIGNED || d->handset == NULL)
+    if (o == NULL || o->state != LPG_ORDER_ASSIGNED || h->srv == NULL)
         return;
+    struct service *d = h->s;
     /* To the person's current handset only (a replaced one may still be connected). */
     const struct lpg_staff *s = registry_staff(d->registry, o->staff_id);
     struct handset_conn *c =
-        s && s->device_id[0] ? handset_server_find_device(d->handset, s->device_id) : NULL;
+        s && s->device_id[0] ? handset_server_find_device(h->srv, s->device_id) : NULL;
     /* And only to a session logged in as that person: an order (customer, address, notes)
      * never reaches a handset of somebody else, whatever a person's device_id says. */
     if (c && strcmp(handset_conn_staff(c), s->id) == 0)
@@ -158,9 +159,9 @@ static void on_order_assigned(void *arg, const struct service_event *ev)
     handset_dispatch_notify_assigned(arg, ev->order);
 }
 
-int handset_dispatch_watch(struct service *d)
+int handset_dispatch_watch(struct handset_ctx *h)
 {
-    return event_bus_subscribe(d->bus, EV_ORDER_ASSIGNED, on_order_assigned, d);
+    return event_bus_subscribe(h->s->bus, EV_ORDER_ASSIGNED, on_order_assigned, h);
 }
 
 struct staff_filter {
@@ -178,7 +179,7 @@ static bool assigned_to(const void *entity, void *arg)
  * nothing. */
 static void session_opened(void *ctx, struct handset_conn *c)
 {
-    struct service *d = ctx;
+    struct service *d = ((struct handset_ctx *)ctx)->s;
     const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
     if (s == NULL)
         return;
@@ -231,7 +232,7 @@ static void on_answered(void *arg, const struct orders_result *res)
 
 static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope *env)
 {
-    struct service *d = ctx;
+    struct service *d = ((struct handset_ctx *)ctx)->s;
     enum orders_op op;
     const char *order_id = NULL, *reason = NULL;
     bool on_duty = false;

@@ -8,15 +8,16 @@
 #define LPG_HANDSET_DISPATCH_H
 
 #include "app/service.h"
+#include "handset/handset_ctx.h"
 #include "handset/handset_server.h"
 #include "core/model.h"
 
-extern const struct handset_hooks handset_dispatch_hooks; /* ctx: struct service * */
+extern const struct handset_hooks handset_dispatch_hooks; /* ctx: struct handset_ctx * */
 
 /* Tells the person's device, if connected, that order o is assigned to them. */
-void handset_dispatch_notify_assigned(struct service *d, const struct lpg_order *o);
+void handset_dispatch_notify_assigned(struct handset_ctx *h, const struct lpg_order *o);
 /* Subscribes the handsets to the service's assignments (EV_ORDER_ASSIGNED, app/events.h): each
  * is pushed as by handset_dispatch_notify_assigned. 0, or -1 when the bus is full. */
-int handset_dispatch_watch(struct service *d);
+int handset_dispatch_watch(struct handset_ctx *h);
 
 #endif

@@ -131,11 +131,11 @@ void handset_positions_batch(struct service *s, struct handset_conn *c,
 
 static void on_alert_raised(void *arg, const struct service_event *ev)
 {
-    struct service *s = arg;
+    struct handset_ctx *h = arg;
     const struct lpg_alert *a = ev->alert;
-    if (a == NULL || ev->device_id == NULL || s->handset == NULL)
+    if (a == NULL || ev->device_id == NULL || h->srv == NULL)
         return; /* a system alert, or no device to tell */
-    struct handset_conn *c = handset_server_find_device(s->handset, ev->device_id);
+    struct handset_conn *c = handset_server_find_device(h->srv, ev->device_id);
     if (c == NULL)
         return; /* not connected here: it sees its alerts in the app's lists */
     Lpg__V1__Alert msg = LPG__V1__ALERT__INIT;
@@ -155,7 +155,7 @@ static void on_alert_raised(void *arg, const struct service_event *ev)
     handset_conn_send(c, &env);
 }
 
-int handset_positions_listen(struct service *s)
+int handset_positions_listen(struct handset_ctx *h)
 {
-    return event_bus_subscribe(s->bus, EV_ALERT_RAISED, on_alert_raised, s);
+    return event_bus_subscribe(h->s->bus, EV_ALERT_RAISED, on_alert_raised, h);
 }

@@ -7,6 +7,7 @@
 #define LPG_HANDSET_POSITIONS_H
 
 #include "app/service.h"
+#include "handset/handset_ctx.h"
 #include "handset/handset_server.h"
 
 struct Lpg__V1__Envelope;
@@ -19,6 +20,6 @@ void handset_positions_batch(struct service *s, struct handset_conn *c,
 
 /* Subscribes to EV_ALERT_RAISED: an alert naming a device whose session is open here is sent to
  * it as an Alert message. 0, or -1 when the bus is full (a wiring error). */
-int handset_positions_listen(struct service *s);
+int handset_positions_listen(struct handset_ctx *h);
 
 #endif

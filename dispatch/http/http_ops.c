@@ -4,12 +4,14 @@
 #define LOG_TAG "http"
 #include "store/audit_log.h"
 #include "app/service.h"
+#include "app/delivery.h"
 #include "app/dispatcher.h"
 #include "http/live_feed.h"
 #include "core/login_guard.h"
 #include "core/registry.h"
 #include "store/writer.h"
 #include "app/ingest.h"
+#include "http/http_ctx.h"
 #include "http/http_server.h"
 #include "common/prometheus.h"
 #include "store/store.h"
@@ -48,7 +50,7 @@ static void healthz_memory(struct service *d, json_t *body, json_t *redis)
  * takes the instance out of rotation while it cannot serve or record anything. */
 static void handle_healthz(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     enum store_state st = store_state(d->store);
     int ok = st == STORE_UP && d->loaded && !d->shutting_down;
     json_t *redis = json_pack("{s:s, s:s, s:I}", "state", store_state_name(st), "host",
@@ -90,7 +92,8 @@ static void emit_http_stat(void *arg, const char *route, const char *method, int
 
 static void handle_metrics(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct http_ctx *h = ctx;
+    struct service *d = h->s;
     struct evbuffer *out = evbuffer_new();
     if (out == NULL) {
         http_reply_error(call, 500, "internal", "out of memory", NULL);
@@ -102,9 +105,9 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_http_requests_total", "counter",
                 "HTTP requests answered, by route, method and status (this scrape excluded).");
     struct stat_ctx sc = {out};
-    http_server_foreach_stat(d->http, emit_http_stat, &sc);
+    http_server_foreach_stat(h->srv, emit_http_stat, &sc);
     prom_family(out, "lpg_http_requests_in_flight", "gauge", "HTTP requests not yet answered.");
-    prom_sample_u64(out, "lpg_http_requests_in_flight", NULL, http_server_inflight(d->http));
+    prom_sample_u64(out, "lpg_http_requests_in_flight", NULL, http_server_inflight(h->srv));
 
     enum store_state st = store_state(d->store);
     const struct store_stats *ss = store_stats(d->store);
@@ -127,9 +130,9 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_redis_commands_in_flight", "gauge", "Redis commands awaiting a reply.");
     prom_sample_u64(out, "lpg_redis_commands_in_flight", NULL, store_inflight(d->store));
 
-    const struct http_conn_stats *hcs = http_server_conn_stats(d->http);
+    const struct http_conn_stats *hcs = http_server_conn_stats(h->srv);
     prom_family(out, "lpg_http_connections", "gauge", "Open HTTP connections.");
-    prom_sample_u64(out, "lpg_http_connections", NULL, http_server_connections(d->http));
+    prom_sample_u64(out, "lpg_http_connections", NULL, http_server_connections(h->srv));
     prom_family(out, "lpg_http_connections_refused_total", "counter",
                 "HTTP connections refused at http_max_connections (503 too_many_connections).");
     prom_sample_u64(out, "lpg_http_connections_refused_total", NULL, hcs->refused);
@@ -195,8 +198,8 @@ static void handle_metrics(struct http_call *call, void *ctx)
                 "Waiting orders assigned by re-matching.");
     prom_sample_u64(out, "lpg_rematch_assigned_total", NULL, ds->assigned);
     prom_family(out, "lpg_live_feed_subscribers", "gauge", "Open GET /v1/events streams.");
-    prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(d->feed));
-    const struct live_feed_stats *fs = live_feed_stats(d->feed);
+    prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(h->feed));
+    const struct live_feed_stats *fs = live_feed_stats(h->feed);
     prom_family(out, "lpg_live_feed_refused_total", "counter",
                 "GET /v1/events streams refused, by limit: capacity (503), enterprise, user "
                 "(429).");
@@ -207,7 +210,7 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_live_feed_refused_total", l_fent, fs->refused_enterprise);
     prom_sample_u64(out, "lpg_live_feed_refused_total", l_fuser, fs->refused_user);
 
-    const struct ingest_stats *is = &d->ingest_stats;
+    const struct ingest_stats *is = ingest_stats(d);
     prom_family(out, "lpg_position_batches_total", "counter", "PositionBatch requests handled.");
     prom_sample_u64(out, "lpg_position_batches_total", NULL, is->batches);
     prom_family(out, "lpg_position_batches_refused_total", "counter",
@@ -255,7 +258,7 @@ static void handle_metrics(struct http_call *call, void *ctx)
                 "Rule events beyond the per-batch cap (not stored).");
     prom_sample_u64(out, "lpg_rule_events_dropped_total", NULL, is->events_dropped);
 
-    const struct delivery_stats *dl = &d->delivery_stats;
+    const struct delivery_stats *dl = delivery_stats(d);
     prom_family(out, "lpg_cylinder_scans_total", "counter",
                 "Cylinder scans from handsets: accepted, refused (a refused hand-over or "
                 "collection is a suspected roadside sale).");

@@ -10,6 +10,7 @@
 
 #include "core/auth.h"
 #include "app/service.h"
+#include "http/http_ctx.h"
 #include "http/http_server.h"
 #include "core/model_json.h"
 

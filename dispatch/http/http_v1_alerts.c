@@ -41,7 +41,7 @@ static int parse_time_param(struct http_call *call, const char *name, int64_t df
 
 static void handle_list(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -120,7 +120,7 @@ static void on_acked(void *arg, json_t *acked, const struct refusal *r)
 
 static void handle_ack(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

@@ -96,7 +96,7 @@ static void on_entries(void *arg, const struct audit_texts *texts, const char *e
 
 static void handle_entries(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
         return;
     int64_t head = audit_log_head_seq(d->audit), from, to;
@@ -168,7 +168,7 @@ static void on_verified(void *arg, const struct audit_verify_result *r, const ch
 
 static void handle_verify(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
         return;
     int64_t from, to;

@@ -236,7 +236,7 @@ static void on_logged_in(void *arg, const struct account_session *ok, const stru
 
 static void handle_login(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     if (!d->loaded) {
         http_refuse(call, REFUSAL_UNAVAILABLE, "loading", NULL,
                     "the service is loading; retry shortly");
@@ -266,7 +266,7 @@ static void handle_login(struct http_call *call, void *ctx)
 static void handle_whoami(struct http_call *call, void *ctx)
 {
     /* Every principal may read its own session, whatever its role's scope. */
-    const struct auth_principal *p = v1_authenticate(call, ctx);
+    const struct auth_principal *p = v1_authenticate(call, http_service(ctx));
     if (p == NULL)
         return;
     http_reply_json(call, 200, principal_json(p));
@@ -283,7 +283,7 @@ static void on_logged_out(void *arg, const struct refusal *r)
 
 static void handle_logout(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     if (v1_authenticate(call, d) == NULL)
         return;
     struct refusal r;
@@ -295,7 +295,7 @@ static void handle_logout(struct http_call *call, void *ctx)
 
 static void handle_list_users(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
         return;
     int limit = v1_page_limit(call);
@@ -328,7 +328,7 @@ static void on_user_created(void *arg, const struct auth_user *u, const struct r
 
 static void handle_create_user(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     if (v1_begin(call, d, AUTH_ADMIN, NULL) == NULL)
         return;
     json_t *body = http_call_json_body(call);
@@ -379,7 +379,7 @@ static void on_device_registered(void *arg, const struct account_device *dev,
  * stops working. */
 static void handle_register_device(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

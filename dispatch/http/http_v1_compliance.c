@@ -60,7 +60,7 @@ static void on_list(void *arg, json_t *items, const char *err)
 
 static void handle_history(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     const struct lpg_cylinder *c =
         p ? v1_scoped_entity(call, d, p, &entity_ops[RS_CYLINDER]) : NULL;
@@ -89,7 +89,7 @@ static void on_event_done(void *arg, const struct station_result *res)
 
 static void handle_event(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -158,7 +158,7 @@ static bool aboard(const void *e, void *arg)
 
 static void handle_load(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     const struct lpg_vehicle *v = p ? v1_scoped_vehicle(call, d, p) : NULL;
     if (v == NULL)
@@ -191,7 +191,7 @@ static void handle_load(struct http_call *call, void *ctx)
 
 static void handle_order_checks(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -227,7 +227,7 @@ static void on_check(void *arg, json_t *j, const char *err)
 
 static void handle_check(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -284,7 +284,7 @@ static bool ledger_match(const void *e, void *arg)
 
 static void handle_hazards(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -327,7 +327,7 @@ static void handle_hazards(struct http_call *call, void *ctx)
 
 static void handle_hazard(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

@@ -63,7 +63,7 @@ static void on_imported(void *arg, json_t *report, int refused, const struct ref
 
 static void import_handler(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

@@ -44,7 +44,7 @@ static void on_order_done(void *arg, const struct orders_result *res)
 
 static void submit_order(struct http_call *call, void *ctx, enum orders_op op)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -125,7 +125,7 @@ static void on_history(void *arg, json_t *items, const char *err)
 /* GET /v1/events: the live feed of order changes (live_feed.h). */
 static void handle_events(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -133,12 +133,13 @@ static void handle_events(struct http_call *call, void *ctx)
     if (v1_allow(call, d, p, AUTH_READ,
                  p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
         return;
-    live_feed_subscribe(d->feed, call, p, http_call_header(call, "Last-Event-ID"));
+    live_feed_subscribe(((struct http_ctx *)ctx)->feed, call, p,
+                        http_call_header(call, "Last-Event-ID"));
 }
 
 static void handle_history(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -158,11 +159,11 @@ static void handle_history(struct http_call *call, void *ctx)
 /* List and get come from the generic registry handlers, bound to the order kind here. */
 static void handle_list(struct http_call *call, void *ctx)
 {
-    v1_list_kind(call, ctx, &entity_ops[RS_ORDER]);
+    v1_list_kind(call, http_service(ctx), &entity_ops[RS_ORDER]);
 }
 static void handle_get(struct http_call *call, void *ctx)
 {
-    v1_get_one(call, ctx, &entity_ops[RS_ORDER]);
+    v1_get_one(call, http_service(ctx), &entity_ops[RS_ORDER]);
 }
 
 const struct http_route v1_order_routes[] = {

@@ -249,19 +249,19 @@ static void submit_write(struct http_call *call, struct service *d, const struct
 #define KIND_HANDLERS(kind, KIND)                                                                  \
     static void list_##kind(struct http_call *c, void *d)                                          \
     {                                                                                              \
-        v1_list_kind(c, d, &entity_ops[KIND]);                                                     \
+        v1_list_kind(c, http_service(d), &entity_ops[KIND]);                                       \
     }                                                                                              \
     static void get_##kind(struct http_call *c, void *d)                                           \
     {                                                                                              \
-        v1_get_one(c, d, &entity_ops[KIND]);                                                       \
+        v1_get_one(c, http_service(d), &entity_ops[KIND]);                                         \
     }                                                                                              \
     static void create_##kind(struct http_call *c, void *d)                                        \
     {                                                                                              \
-        submit_write(c, d, &entity_ops[KIND], 0);                                                  \
+        submit_write(c, http_service(d), &entity_ops[KIND], 0);                                    \
     }                                                                                              \
     static void patch_##kind(struct http_call *c, void *d)                                         \
     {                                                                                              \
-        submit_write(c, d, &entity_ops[KIND], 1);                                                  \
+        submit_write(c, http_service(d), &entity_ops[KIND], 1);                                    \
     }
 
 KIND_HANDLERS(enterprises, RS_ENTERPRISE)

@@ -289,7 +289,7 @@ static void on_trips_done(struct walk *w, const char *err)
 
 static void handle_trips(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -567,7 +567,7 @@ static struct summary_job *summary_job_new(struct http_call *call, struct servic
 
 static void handle_vehicle_summary(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -585,7 +585,7 @@ static void handle_vehicle_summary(struct http_call *call, void *ctx)
 
 static void handle_enterprise_summary(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

@@ -488,7 +488,7 @@ static void export_step(struct route_export *x)
 
 static void handle_route(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -587,7 +587,7 @@ static void on_position(void *arg, const struct route_last *last, const char *er
 
 static void handle_position(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
@@ -669,7 +669,7 @@ static int query_number(struct http_call *call, const char *name, double lo, dou
 
 static void handle_nearest(struct http_call *call, void *ctx)
 {
-    struct service *d = ctx;
+    struct service *d = http_service(ctx);
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;

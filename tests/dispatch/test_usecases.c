@@ -122,6 +122,39 @@ static void order_changes_go_out_on_the_bus(void **state)
     service_free(s);
 }
 
+/* ---- module state: owned by the module, read through its accessor ---- */
+
+static void run_until_written(struct service *s)
+{
+    while (writer_pending(s->writer) > 0)
+        event_base_loop(s->base, EVLOOP_ONCE);
+}
+
+/* The re-matching queue and its counters are the dispatcher's (dispatcher_init): without it a
+ * loaded service queues no pass and reports zeros; with it a request during a pass is coalesced
+ * into one more pass, counted where /metrics reads it. */
+static void the_dispatcher_owns_its_rematch_state(void **state)
+{
+    (void)state;
+    struct service *s = service_new();
+    s->loaded = 1;
+    dispatcher_rematch(s);
+    assert_int_equal(writer_pending(s->writer), 0);
+    assert_int_equal(dispatcher_stats(s)->passes, 0);
+    assert_int_equal(delivery_stats(s)->scans_accepted, 0);
+
+    assert_int_equal(dispatcher_init(s), 0);
+    dispatcher_rematch(s);
+    dispatcher_rematch(s); /* queued already: one more pass after this one */
+    assert_int_equal(writer_pending(s->writer), 1);
+    run_until_written(s);
+    assert_int_equal(dispatcher_stats(s)->passes, 2);
+    assert_int_equal(dispatcher_stats(s)->assigned, 0); /* nothing waits */
+    dispatcher_free(s);
+    assert_null(s->dispatcher);
+    service_free(s);
+}
+
 /* ---- orders: one implementation for users and devices ---- */
 
 struct answer {
@@ -334,6 +367,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(order_changes_go_out_on_the_bus),
+        cmocka_unit_test(the_dispatcher_owns_its_rematch_state),
         cmocka_unit_test(a_device_answers_only_its_own_orders),
         cmocka_unit_test(a_user_is_scoped_and_checked),
         cmocka_unit_test(an_illegal_transition_is_a_conflict_for_both),

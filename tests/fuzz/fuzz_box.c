@@ -11,6 +11,8 @@
 #include "handset/handset_dispatch.h"
 #include "handset/handset_positions.h"
 #include "handset/handset_server.h"
+#include "app/delivery.h"
+#include "app/dispatcher.h"
 #include "app/ingest.h"
 #include "http/live_feed.h"
 #include "common/log.h"
@@ -128,9 +130,11 @@ static void on_audit_loaded(void *arg, const char *err)
     *done = 1;
 }
 
-void fuzz_box_init(struct service *d, int with_handset)
+void fuzz_box_init(struct fuzz_box *box, int with_handset)
 {
-    memset(d, 0, sizeof(*d));
+    memset(box, 0, sizeof(*box));
+    struct service *d = &box->s;
+    box->handset.s = d;
     log_set_sink(discard_log, NULL); /* every line is still formatted */
     log_set_level(LL_DEBUG);
     if (cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &d->cfg) != 0)
@@ -157,11 +161,11 @@ void fuzz_box_init(struct service *d, int with_handset)
         return; /* the registry is all the import's validation reads */
     d->writer = writer_new(d->base, d->store);
     d->bus = event_bus_new();
-    d->feed = live_feed_new(d->base);
+    box->feed = live_feed_new(d->base);
     d->audit = audit_log_new(d->store);
-    if (d->writer == NULL || d->bus == NULL || d->feed == NULL || d->audit == NULL ||
-        ingest_init(d) != 0 || live_feed_listen(d->feed, d->bus) != 0 ||
-        handset_dispatch_watch(d) != 0)
+    if (d->writer == NULL || d->bus == NULL || box->feed == NULL || d->audit == NULL ||
+        ingest_init(d) != 0 || dispatcher_init(d) != 0 || delivery_init(d) != 0 ||
+        live_feed_listen(box->feed, d->bus) != 0 || handset_dispatch_watch(&box->handset) != 0)
         abort();
 
     /* The audit head is read like at start (it answers from the fake store: empty chain). */
@@ -181,39 +185,43 @@ void fuzz_box_init(struct service *d, int with_handset)
             .idle_timeout_s = (int)d->cfg.handset_idle_timeout,
             .max_frame = (size_t)d->cfg.handset_max_frame,
             .hooks = &handset_dispatch_hooks,
-            .hooks_ctx = d,
+            .hooks_ctx = &box->handset,
         };
-        d->handset = handset_server_new(d->base, &hso, d->store, err, sizeof(err));
-        if (d->handset == NULL) {
+        box->handset.srv = handset_server_new(d->base, &hso, d->store, err, sizeof(err));
+        if (box->handset.srv == NULL) {
             fprintf(stderr, "fuzz_box: %s\n", err);
             abort();
         }
-        d->transports[d->n_transports++] = handset_metrics_probe(d->handset);
+        d->transports[d->n_transports++] = handset_metrics_probe(box->handset.srv);
         /* The transports hear the service's events, as dispatchd wires them. */
-        if (handset_server_subscribe(d->handset, d->bus) != 0 || handset_positions_listen(d) != 0)
+        if (handset_server_subscribe(box->handset.srv, d->bus) != 0 ||
+            handset_positions_listen(&box->handset) != 0)
             abort();
     }
 }
 
-void fuzz_box_turn(struct service *d)
+void fuzz_box_turn(struct fuzz_box *box)
 {
-    event_base_loop(d->base, EVLOOP_NONBLOCK);
+    event_base_loop(box->s.base, EVLOOP_NONBLOCK);
 }
 
-void fuzz_box_free(struct service *d)
+void fuzz_box_free(struct fuzz_box *box)
 {
+    struct service *d = &box->s;
     store_free(d->store);
     if (d->audit) { /* the whole service was built */
         audit_log_free(d->audit);
         writer_free(d->writer);
         event_bus_free(d->bus);
-        handset_server_free(d->handset);
-        live_feed_free(d->feed);
+        handset_server_free(box->handset.srv);
+        live_feed_free(box->feed);
         ingest_free(d);
+        dispatcher_free(d);
+        delivery_free(d);
     }
     registry_free(d->registry);
     accounts_free(d->accounts);
     cfg_free(dispatchd_settings, dispatchd_settings_count, &d->cfg);
     event_base_free(d->base);
-    memset(d, 0, sizeof(*d));
+    memset(box, 0, sizeof(*box));
 }

@@ -86,23 +86,23 @@ static size_t peer_drain(struct peer *p)
     return total;
 }
 
-static uint64_t progress(const struct service *d, const struct peer *p)
+static uint64_t progress(const struct fuzz_box *d, const struct peer *p)
 {
-    const struct handset_stats *s = handset_server_stats(d->handset);
-    const struct store_stats *ss = store_stats(d->store);
+    const struct handset_stats *s = handset_server_stats(d->handset.srv);
+    const struct store_stats *ss = store_stats(d->s.store);
     return s->frames_in + s->frames_out + s->closed + s->errors_sent + s->sessions_opened +
            ss->commands_sent + ss->commands_refused + p->bytes_in;
 }
 
 /* Turns the loop until three turns in a row change nothing and no store reply is pending. */
-static void settle(struct service *d, struct peer *p)
+static void settle(struct fuzz_box *d, struct peer *p)
 {
     int quiet = 0;
     for (int i = 0; i < 20000 && quiet < 3; i++) {
         uint64_t before = progress(d, p);
         fuzz_box_turn(d);
         peer_drain(p);
-        if (progress(d, p) == before && fake_store_pending(d->store) == 0)
+        if (progress(d, p) == before && fake_store_pending(d->s.store) == 0)
             quiet++;
         else
             quiet = 0;
@@ -111,7 +111,7 @@ static void settle(struct service *d, struct peer *p)
 
 /* Writes the whole of bytes to the device's end, settling the loop whenever the socket is full
  * (the server reads one frame at a time). */
-static void peer_write(struct service *d, struct peer *p, const uint8_t *bytes, size_t n)
+static void peer_write(struct fuzz_box *d, struct peer *p, const uint8_t *bytes, size_t n)
 {
     while (n > 0) {
         ssize_t w = send(p->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -149,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += script_len;
     size -= script_len;
 
-    struct service d;
+    struct fuzz_box d;
     fuzz_box_init(&d, 1);
     if (flags & 4)
         fake_store_script(script, script_len);
@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct peer p = {.fd = sv[0], .dec = lpg_frame_decoder_new(LPG_FRAME_MAX_PAYLOAD)};
     if (p.dec == NULL)
         abort();
-    handset_server_adopt(d.handset, sv[1]);
+    handset_server_adopt(d.handset.srv, sv[1]);
 
     size_t off = 0;
     int first = 1;
@@ -177,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         shutdown(p.fd, SHUT_WR);
     settle(&d, &p);
     if (flags & 2) {
-        handset_server_shutdown(d.handset);
+        handset_server_shutdown(d.handset.srv);
         settle(&d, &p);
     }
     fake_store_script(NULL, 0);

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
-    struct service d;
+    struct fuzz_box d;
     fuzz_box_init(&d, 0);
     struct import_job *job = calloc(1, sizeof(*job));
     if (job == NULL || (job->body = malloc(size + 1)) == NULL ||
@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(job->body, data, size);
     job->body[size] = '\0'; /* as the HTTP handler copies it */
     job->body_len = size;
-    job->d = &d;
+    job->d = &d.s;
     job->kind = k;
     job->skip_errors = skip_errors;
     snprintf(job->enterprise_id, sizeof(job->enterprise_id), "E1");
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* Applied as on_imported does once Redis confirmed the transaction. */
             for (size_t i = 0; i < job->pending.n; i++) {
                 struct pending_item *it = &job->pending.items[i];
-                if (entity_ops[it->kind].put(d.registry, it->entity) != 0)
+                if (entity_ops[it->kind].put(d.s.registry, it->entity) != 0)
                     abort();
                 it->entity = NULL;
             }
