@@ -97,12 +97,13 @@ static void run_login(struct usecase_job *base)
     usecase_job_commit(&job->base, txn);
 }
 
-static const struct usecase_job_ops login_job_ops = {.store_refused =
-                                                         "the store refused the session",
-                                                     .run = run_login,
-                                                     .applied = on_login_stored,
-                                                     .failed = login_failed,
-                                                     .free = login_job_free};
+static const struct usecase_job_ops login_job_ops = {
+    .store_refused = "the store refused the session",
+    .run = run_login,
+    .applied = on_login_stored,
+    .failed = login_failed,
+    .free = login_job_free,
+};
 
 /* Opens a session for u (whose password was just checked): token, then the writer. */
 static void start_session(struct login_check *check, const struct auth_user *u)
@@ -328,12 +329,13 @@ static void run_logout(struct usecase_job *base)
     usecase_job_commit(&job->base, txn);
 }
 
-static const struct usecase_job_ops logout_job_ops = {.store_refused =
-                                                          "the store refused the logout",
-                                                      .run = run_logout,
-                                                      .applied = on_logout_stored,
-                                                      .failed = logout_failed,
-                                                      .free = logout_job_free};
+static const struct usecase_job_ops logout_job_ops = {
+    .store_refused = "the store refused the logout",
+    .run = run_logout,
+    .applied = on_logout_stored,
+    .failed = logout_failed,
+    .free = logout_job_free,
+};
 
 int account_logout(struct service *s, const char *token, account_done_fn *done, void *arg,
                    struct refusal *r)
@@ -406,11 +408,13 @@ static void run_create_user(struct usecase_job *base)
     usecase_job_commit(&job->base, txn);
 }
 
-static const struct usecase_job_ops user_job_ops = {.store_refused = "the store refused the user",
-                                                    .run = run_create_user,
-                                                    .applied = on_user_stored,
-                                                    .failed = user_failed,
-                                                    .free = user_job_free};
+static const struct usecase_job_ops user_job_ops = {
+    .store_refused = "the store refused the user",
+    .run = run_create_user,
+    .applied = on_user_stored,
+    .failed = user_failed,
+    .free = user_job_free,
+};
 
 static void run_hash_user_password(void *arg)
 {
@@ -582,12 +586,13 @@ static void run_device(struct usecase_job *base)
     usecase_job_commit(&job->base, txn);
 }
 
-static const struct usecase_job_ops device_job_ops = {.store_refused =
-                                                          "the store refused the device",
-                                                      .run = run_device,
-                                                      .applied = on_device_stored,
-                                                      .failed = device_failed,
-                                                      .free = device_job_free};
+static const struct usecase_job_ops device_job_ops = {
+    .store_refused = "the store refused the device",
+    .run = run_device,
+    .applied = on_device_stored,
+    .failed = device_failed,
+    .free = device_job_free,
+};
 
 int account_register_device(struct service *s, const struct auth_principal *p,
                             const char *device_id, const char *staff_id,

@@ -493,7 +493,11 @@ static void run_ack(struct usecase_job *base)
 }
 
 static const struct usecase_job_ops ack_job_ops = {
-    .run = run_ack, .applied = on_ack_stored, .failed = ack_failed, .free = ack_free};
+    .run = run_ack,
+    .applied = on_ack_stored,
+    .failed = ack_failed,
+    .free = ack_free,
+};
 
 void alerts_acknowledge(struct service *d, const struct auth_principal *p, const char *id,
                         const char *note, alerts_ack_fn *done, void *arg)

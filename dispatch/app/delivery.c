@@ -975,7 +975,11 @@ static void run_job(struct usecase_job *base)
 }
 
 static const struct usecase_job_ops delivery_job_ops = {
-    .run = run_job, .applied = on_committed, .failed = job_failed, .free = job_free};
+    .run = run_job,
+    .applied = on_committed,
+    .failed = job_failed,
+    .free = job_free,
+};
 
 int delivery_submit(struct service *d, const struct delivery_command *cmd, delivery_done_fn *done,
                     void *arg, struct refusal *r)

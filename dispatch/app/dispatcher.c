@@ -238,10 +238,12 @@ static void run_rematch(struct usecase_job *base)
     usecase_job_commit(&job->base, txn);
 }
 
-static const struct usecase_job_ops rematch_job_ops = {.run = run_rematch,
-                                                       .applied = on_rematch_committed,
-                                                       .failed = rematch_failed,
-                                                       .free = rematch_job_free};
+static const struct usecase_job_ops rematch_job_ops = {
+    .run = run_rematch,
+    .applied = on_rematch_committed,
+    .failed = rematch_failed,
+    .free = rematch_job_free,
+};
 
 static void rematch_submit(struct service *d, int64_t cursor_ms, const char *cursor_id)
 {

@@ -768,12 +768,13 @@ static void run_import(struct usecase_job *base)
     usecase_job_commit(&job->base, txn);
 }
 
-static const struct usecase_job_ops import_job_ops = {.store_refused =
-                                                          "the store refused the import",
-                                                      .run = run_import,
-                                                      .applied = on_imported,
-                                                      .failed = import_failed,
-                                                      .free = import_job_free};
+static const struct usecase_job_ops import_job_ops = {
+    .store_refused = "the store refused the import",
+    .run = run_import,
+    .applied = on_imported,
+    .failed = import_failed,
+    .free = import_job_free,
+};
 
 /* ---- the use case ---- */
 

@@ -755,11 +755,13 @@ static void run_rest(struct usecase_job *base)
     usecase_job_commit(&job->base, txn);
 }
 
-static const struct usecase_job_ops rest_job_ops = {.store_refused = "refused",
-                                                    .run = run_rest,
-                                                    .applied = on_rest_stored,
-                                                    .failed = rest_failed,
-                                                    .free = rest_free};
+static const struct usecase_job_ops rest_job_ops = {
+    .store_refused = "refused",
+    .run = run_rest,
+    .applied = on_rest_stored,
+    .failed = rest_failed,
+    .free = rest_free,
+};
 
 /* The fatigue rule's "rest until" goes into the person's record (through the writer, like any
  * change of a stored entity), where matching reads it. */

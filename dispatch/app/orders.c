@@ -333,7 +333,11 @@ static void run_job(struct usecase_job *base)
 }
 
 static const struct usecase_job_ops orders_job_ops = {
-    .run = run_job, .applied = job_applied, .failed = job_failed, .free = job_free};
+    .run = run_job,
+    .applied = job_applied,
+    .failed = job_failed,
+    .free = job_free,
+};
 
 static char *dup_or_null(const char *s)
 {

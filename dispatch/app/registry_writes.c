@@ -199,7 +199,11 @@ static void run_write(struct usecase_job *base)
 }
 
 static const struct usecase_job_ops write_job_ops = {
-    .run = run_write, .applied = on_written, .failed = write_failed, .free = write_job_free};
+    .run = run_write,
+    .applied = on_written,
+    .failed = write_failed,
+    .free = write_job_free,
+};
 
 int registry_write(struct service *s, const struct auth_principal *p, enum rs_kind kind,
                    const char *id, json_t *body, int is_patch, registry_write_done_fn *done,

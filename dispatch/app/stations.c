@@ -186,7 +186,11 @@ static void run_job(struct usecase_job *base)
 }
 
 static const struct usecase_job_ops station_job_ops = {
-    .run = run_job, .applied = job_applied, .failed = job_failed, .free = job_free};
+    .run = run_job,
+    .applied = job_applied,
+    .failed = job_failed,
+    .free = job_free,
+};
 
 int stations_submit(struct service *s, const struct station_request *req, station_done_fn *done,
                     void *arg, struct refusal *r)

@@ -78,7 +78,9 @@ int usecase_job_submit(struct usecase_job *job);
 void usecase_job_discard(struct usecase_job *job);
 
 /* The endings. Each answers through ops->failed (but usecase_job_end), ends the writer's turn
- * when the job holds it, and frees the job (inside ops->applied: after applied returns). */
+ * when the job holds it, and frees the job (inside ops->applied: after applied returns). One
+ * may also end a NEW job, one that a step before the writer (a password hashed on the work
+ * pool) did not get as far as the queue: answered and freed, no turn to end. */
 
 /* A refusal: nothing was written. Returns -1, so that `return usecase_job_refuse(...)` reads
  * as a refusal. */
