@@ -23,6 +23,7 @@ void usecase_job_init(struct usecase_job *job, const struct usecase_job_ops *ops
 static void run(struct writer *w, void *arg)
 {
     struct usecase_job *job = arg;
+    (void)w; /* the job's own: only asserted */
     assert(job->state == USECASE_JOB_QUEUED && job->w == w);
     job->state = USECASE_JOB_RUNNING;
     job->ops->run(job);
