@@ -6,6 +6,7 @@
 #include "app/refuse_from.h"
 #include "app/registry_writes.h"
 #include "app/service.h"
+#include "app/usecase_job.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/work_pool.h"
@@ -14,9 +15,7 @@
 #include "core/registry.h"
 #include "store/accounts.h"
 #include "store/registry_store.h"
-#include "store/writer.h"
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 
@@ -51,70 +50,60 @@ static void login_check_free(struct login_check *job)
 }
 
 struct login_job {
-    struct service *s;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     account_login_done_fn *done;
     void *arg;
     char digest[AUTH_DIGEST_HEX_LEN + 1];
     struct account_session session;
 };
 
-static void login_job_free(struct login_job *job)
+static void login_job_free(struct usecase_job *base)
 {
+    struct login_job *job = (struct login_job *)base;
     OPENSSL_cleanse(job->session.token, sizeof(job->session.token));
     free(job);
 }
 
-static void cancel_login_job(void *arg)
+static void login_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
+    struct login_job *job = (struct login_job *)base;
     /* Shutdown with the job still queued: the request is dropped with its connection. */
-    login_job_free(arg);
+    if (!f->cancelled)
+        job->done(job->arg, NULL, f->refusal, 0);
 }
 
-static void login_refused(struct login_job *job, const struct refusal *r)
+static void on_login_stored(struct usecase_job *base)
 {
-    job->done(job->arg, NULL, r, 0);
-    login_job_free(job);
-}
-
-static void on_login_stored(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct login_job *job = arg;
-    struct refusal r;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        refuse_store(&r, err ? err : "the store refused the session");
-        login_refused(job, &r);
-        return;
-    }
-    if (accounts_put_session(job->s->accounts, job->digest, &job->session.principal) != 0) {
-        refuse_oom(&r);
-        login_refused(job, &r);
+    struct login_job *job = (struct login_job *)base;
+    if (accounts_put_session(job->base.s->accounts, job->digest, &job->session.principal) != 0) {
+        usecase_job_out_of_memory(&job->base);
         return;
     }
     log_info("user %s logged in (%s)", job->session.principal.user,
              auth_role_name(job->session.principal.role));
     job->done(job->arg, &job->session, NULL, 0);
-    login_job_free(job);
 }
 
-static void run_login(struct writer *w, void *arg)
+static void run_login(struct usecase_job *base)
 {
-    struct login_job *job = arg;
+    struct login_job *job = (struct login_job *)base;
     struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
-    struct refusal r;
-    if (txn == NULL ||
-        accounts_store_session(job->s->store, txn, job->digest, &job->session.principal) != 0) {
+    if (txn == NULL || accounts_store_session(job->base.s->store, txn, job->digest,
+                                              &job->session.principal) != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
-        login_refused(job, &r);
+        usecase_job_out_of_memory(&job->base);
         return;
     }
-    if (writer_commit(w, txn, on_login_stored, job, &why) != 0) {
-        refuse_store(&r, why);
-        login_refused(job, &r);
-    }
+    usecase_job_commit(&job->base, txn);
 }
+
+static const struct usecase_job_ops login_job_ops = {
+    .store_refused = "the store refused the session",
+    .run = run_login,
+    .applied = on_login_stored,
+    .failed = login_failed,
+    .free = login_job_free,
+};
 
 /* Opens a session for u (whose password was just checked): token, then the writer. */
 static void start_session(struct login_check *check, const struct auth_user *u)
@@ -122,25 +111,24 @@ static void start_session(struct login_check *check, const struct auth_user *u)
     struct service *s = check->s;
     struct login_job *job = calloc(1, sizeof(*job));
     char why[160] = "out of memory";
-    struct refusal r;
-    if (job == NULL || auth_token_new(job->session.token) != 0 ||
-        auth_token_digest(job->session.token, job->digest) != 0 ||
-        auth_principal_for_user(u, lpg_now_ms(), s->cfg.session_ttl * 1000, &job->session.principal,
-                                why, sizeof(why)) != 0) {
-        if (job)
-            login_job_free(job);
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
+    if (job == NULL) {
+        struct refusal r;
+        refuse_oom(&r);
         check->done(check->arg, NULL, &r, 0);
         return;
     }
-    job->s = s;
+    usecase_job_init(&job->base, &login_job_ops, s);
     job->done = check->done;
     job->arg = check->arg;
-    if (writer_submit(s->writer, run_login, cancel_login_job, job) != 0) {
-        login_job_free(job);
-        refuse_oom(&r);
-        check->done(check->arg, NULL, &r, 0);
+    if (auth_token_new(job->session.token) != 0 ||
+        auth_token_digest(job->session.token, job->digest) != 0 ||
+        auth_principal_for_user(u, lpg_now_ms(), s->cfg.session_ttl * 1000, &job->session.principal,
+                                why, sizeof(why)) != 0) {
+        usecase_job_refuse(&job->base, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
+        return;
     }
+    if (usecase_job_submit(&job->base) != 0)
+        usecase_job_out_of_memory(&job->base);
 }
 
 static void run_password_check(void *arg)
@@ -304,65 +292,63 @@ int account_login(struct service *s, const char *user, const char *password, con
 /* ---- logging out ---- */
 
 struct logout_job {
-    struct service *s;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     account_done_fn *done;
     void *arg;
     char digest[AUTH_DIGEST_HEX_LEN + 1];
 };
 
-static void cancel_logout_job(void *arg)
+static void logout_job_free(struct usecase_job *base)
 {
-    free(arg); /* shutdown: dropped with its caller's connection */
+    free(base);
 }
 
-static void on_logout_stored(void *arg, const struct redisReply *reply, const char *err)
+static void logout_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    struct logout_job *job = arg;
-    struct refusal r;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        refuse_store(&r, err ? err : "the store refused the logout");
-        job->done(job->arg, &r);
-    } else {
-        accounts_remove_session(job->s->accounts, job->digest);
-        job->done(job->arg, NULL);
-    }
-    free(job);
+    struct logout_job *job = (struct logout_job *)base;
+    if (!f->cancelled) /* shutdown: dropped with its caller's connection */
+        job->done(job->arg, f->refusal);
 }
 
-static void run_logout(struct writer *w, void *arg)
+static void on_logout_stored(struct usecase_job *base)
 {
-    struct logout_job *job = arg;
+    struct logout_job *job = (struct logout_job *)base;
+    accounts_remove_session(job->base.s->accounts, job->digest);
+    job->done(job->arg, NULL);
+}
+
+static void run_logout(struct usecase_job *base)
+{
+    struct logout_job *job = (struct logout_job *)base;
     struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
-    struct refusal r;
-    if (txn == NULL || accounts_store_session_end(job->s->store, txn, job->digest) != 0) {
+    if (txn == NULL || accounts_store_session_end(job->base.s->store, txn, job->digest) != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
-        job->done(job->arg, &r);
-        free(job);
+        usecase_job_out_of_memory(&job->base);
         return;
     }
-    if (writer_commit(w, txn, on_logout_stored, job, &why) != 0) {
-        refuse_store(&r, why);
-        job->done(job->arg, &r);
-        free(job);
-    }
+    usecase_job_commit(&job->base, txn);
 }
+
+static const struct usecase_job_ops logout_job_ops = {
+    .store_refused = "the store refused the logout",
+    .run = run_logout,
+    .applied = on_logout_stored,
+    .failed = logout_failed,
+    .free = logout_job_free,
+};
 
 int account_logout(struct service *s, const char *token, account_done_fn *done, void *arg,
                    struct refusal *r)
 {
     struct logout_job *job = calloc(1, sizeof(*job));
-    if (job == NULL || token == NULL || auth_token_digest(token, job->digest) != 0) {
-        free(job);
+    if (job == NULL)
         return refuse_oom(r);
-    }
-    job->s = s;
+    usecase_job_init(&job->base, &logout_job_ops, s);
     job->done = done;
     job->arg = arg;
-    if (writer_submit(s->writer, run_logout, cancel_logout_job, job) != 0) {
-        free(job);
+    if (token == NULL || auth_token_digest(token, job->digest) != 0 ||
+        usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         return refuse_oom(r);
     }
     return 0;
@@ -371,7 +357,7 @@ int account_logout(struct service *s, const char *token, account_done_fn *done, 
 /* ---- users ---- */
 
 struct user_job {
-    struct service *s;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     account_user_done_fn *done;
     void *arg;
     struct auth_user user;
@@ -379,67 +365,56 @@ struct user_job {
     int hashed;                           /* auth_password_hash's result, set by the worker */
 };
 
-static void user_job_free(struct user_job *job)
+static void user_job_free(struct usecase_job *base)
 {
+    struct user_job *job = (struct user_job *)base;
     OPENSSL_cleanse(job->password, sizeof(job->password));
     free(job);
 }
 
-static void cancel_user_job(void *arg)
+static void user_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    user_job_free(arg); /* shutdown: dropped with its caller's connection */
+    struct user_job *job = (struct user_job *)base;
+    if (!f->cancelled) /* shutdown: dropped with its caller's connection */
+        job->done(job->arg, NULL, f->refusal);
 }
 
-static void user_refused(struct user_job *job, const struct refusal *r)
+static void on_user_stored(struct usecase_job *base)
 {
-    job->done(job->arg, NULL, r);
-    user_job_free(job);
-}
-
-static void on_user_stored(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct user_job *job = arg;
-    struct refusal r;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        refuse_store(&r, err ? err : "the store refused the user");
-        user_refused(job, &r);
-        return;
-    }
-    if (accounts_put_user(job->s->accounts, &job->user) != 0) {
-        refuse_oom(&r);
-        user_refused(job, &r);
+    struct user_job *job = (struct user_job *)base;
+    if (accounts_put_user(job->base.s->accounts, &job->user) != 0) {
+        usecase_job_out_of_memory(&job->base);
         return;
     }
     log_info("user %s created (%s)", job->user.name, auth_role_name(job->user.role));
     job->done(job->arg, &job->user, NULL);
-    user_job_free(job);
 }
 
-static void run_create_user(struct writer *w, void *arg)
+static void run_create_user(struct usecase_job *base)
 {
-    struct user_job *job = arg;
-    struct refusal r;
+    struct user_job *job = (struct user_job *)base;
     /* Checked here, in the writer, so two concurrent creations cannot both pass. */
-    if (accounts_user(job->s->accounts, job->user.name) != NULL) {
-        writer_finish(w);
-        refuse(&r, REFUSAL_CONFLICT, "already_exists", "name", "a user with this name exists");
-        user_refused(job, &r);
+    if (accounts_user(job->base.s->accounts, job->user.name) != NULL) {
+        usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "already_exists", "name",
+                           "a user with this name exists");
         return;
     }
     struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
-    if (txn == NULL || accounts_store_user(job->s->store, txn, &job->user) != 0) {
+    if (txn == NULL || accounts_store_user(job->base.s->store, txn, &job->user) != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
-        user_refused(job, &r);
+        usecase_job_out_of_memory(&job->base);
         return;
     }
-    if (writer_commit(w, txn, on_user_stored, job, &why) != 0) {
-        refuse_store(&r, why);
-        user_refused(job, &r);
-    }
+    usecase_job_commit(&job->base, txn);
 }
+
+static const struct usecase_job_ops user_job_ops = {
+    .store_refused = "the store refused the user",
+    .run = run_create_user,
+    .applied = on_user_stored,
+    .failed = user_failed,
+    .free = user_job_free,
+};
 
 static void run_hash_user_password(void *arg)
 {
@@ -452,24 +427,21 @@ static void run_hash_user_password(void *arg)
 
 static void cancel_user_hash(void *arg)
 {
-    struct refusal r;
-    refuse(&r, REFUSAL_UNAVAILABLE, "busy", NULL, "the service is shutting down; retry shortly");
-    user_refused(arg, &r);
+    struct user_job *job = arg;
+    usecase_job_refuse(&job->base, REFUSAL_UNAVAILABLE, "busy", NULL,
+                       "the service is shutting down; retry shortly");
 }
 
 static void on_user_password_hashed(void *arg)
 {
     struct user_job *job = arg;
-    struct refusal r;
     if (job->hashed != 0) {
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "could not hash the password");
-        user_refused(job, &r);
+        usecase_job_refuse(&job->base, REFUSAL_INTERNAL, "internal", NULL,
+                           "could not hash the password");
         return;
     }
-    if (writer_submit(job->s->writer, run_create_user, cancel_user_job, job) != 0) {
-        refuse_oom(&r);
-        user_refused(job, &r);
-    }
+    if (usecase_job_submit(&job->base) != 0)
+        usecase_job_out_of_memory(&job->base);
 }
 
 int account_create_user(struct service *s, const char *name, const char *role,
@@ -502,7 +474,7 @@ int account_create_user(struct service *s, const char *name, const char *role,
     struct user_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return refuse_oom(r);
-    job->s = s;
+    usecase_job_init(&job->base, &user_job_ops, s);
     job->done = done;
     job->arg = arg;
     snprintf(job->password, sizeof(job->password), "%s", password); /* acceptable: fits */
@@ -514,7 +486,7 @@ int account_create_user(struct service *s, const char *name, const char *role,
     /* Hashing takes as long as a login's check: off the loop too. */
     if (work_pool_submit(s->hash_pool, run_hash_user_password, on_user_password_hashed,
                          cancel_user_hash, job) != 0) {
-        user_job_free(job);
+        usecase_job_discard(&job->base);
         *retry_after_s = 1;
         return refuse(r, REFUSAL_UNAVAILABLE, "busy", NULL,
                       "too many passwords are being hashed at once; retry in a second");
@@ -525,7 +497,7 @@ int account_create_user(struct service *s, const char *name, const char *role,
 /* ---- devices ---- */
 
 struct device_job {
-    struct service *s;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     account_device_done_fn *done;
     void *arg;
     struct auth_principal principal;
@@ -534,34 +506,25 @@ struct device_job {
     struct lpg_staff *staff; /* new version with device_id set */
 };
 
-static void device_job_free(struct device_job *job)
+static void device_job_free(struct usecase_job *base)
 {
+    struct device_job *job = (struct device_job *)base;
     OPENSSL_cleanse(job->out.secret, sizeof(job->out.secret));
     free(job->staff);
     free(job);
 }
 
-static void cancel_device_job(void *arg)
+static void device_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    device_job_free(arg); /* shutdown: dropped with its caller's connection */
+    struct device_job *job = (struct device_job *)base;
+    if (!f->cancelled) /* shutdown: dropped with its caller's connection */
+        job->done(job->arg, NULL, f->refusal);
 }
 
-static void device_refused(struct device_job *job, const struct refusal *r)
+static void on_device_stored(struct usecase_job *base)
 {
-    job->done(job->arg, NULL, r);
-    device_job_free(job);
-}
-
-static void on_device_stored(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct device_job *job = arg;
-    struct service *s = job->s;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        struct refusal r;
-        refuse_store(&r, err ? err : "the store refused the device");
-        device_refused(job, &r);
-        return;
-    }
+    struct device_job *job = (struct device_job *)base;
+    struct service *s = job->base.s;
     accounts_put_device(s->accounts, &job->dev);
     /* A replaced handset stops working at once: its open session ends too. */
     const struct lpg_staff *before = registry_staff(s->registry, job->dev.staff_id);
@@ -577,13 +540,12 @@ static void on_device_stored(void *arg, const struct redisReply *reply, const ch
     log_info("device %s registered for %s by %s", job->dev.device_id, job->dev.staff_id,
              job->principal.user);
     job->done(job->arg, &job->out, NULL);
-    device_job_free(job);
 }
 
-static void run_device(struct writer *w, void *arg)
+static void run_device(struct usecase_job *base)
 {
-    struct device_job *job = arg;
-    struct service *s = job->s;
+    struct device_job *job = (struct device_job *)base;
+    struct service *s = job->base.s;
     struct refusal r;
     const struct lpg_staff *st = registry_staff(s->registry, job->dev.staff_id);
     int refused = 0;
@@ -598,13 +560,11 @@ static void run_device(struct writer *w, void *arg)
                              "this device id belongs to another person");
     }
     if (refused) {
-        writer_finish(w);
-        device_refused(job, &r);
+        usecase_job_refused(&job->base, &r);
         return;
     }
     snprintf(job->dev.enterprise_id, sizeof(job->dev.enterprise_id), "%s", st->enterprise_id);
     job->staff = lpg_staff_dup(st);
-    const char *why = "out of memory";
     struct store_txn *txn = store_txn_new();
     json_t *rec = NULL;
     char *text = NULL;
@@ -620,16 +580,19 @@ static void run_device(struct writer *w, void *arg)
     free(text);
     if (rc != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
-        device_refused(job, &r);
+        usecase_job_out_of_memory(&job->base);
         return;
     }
-    if (writer_commit(w, txn, on_device_stored, job, &why) != 0) {
-        refuse_store(&r, why);
-        device_refused(job, &r);
-    }
+    usecase_job_commit(&job->base, txn);
 }
+
+static const struct usecase_job_ops device_job_ops = {
+    .store_refused = "the store refused the device",
+    .run = run_device,
+    .applied = on_device_stored,
+    .failed = device_failed,
+    .free = device_job_free,
+};
 
 int account_register_device(struct service *s, const struct auth_principal *p,
                             const char *device_id, const char *staff_id,
@@ -641,13 +604,14 @@ int account_register_device(struct service *s, const struct auth_principal *p,
                       device_id && lpg_id_valid(device_id) ? "staff_id" : "device_id",
                       "device_id and staff_id are required ids ([A-Za-z0-9_.-], 1..64)");
     struct device_job *job = calloc(1, sizeof(*job));
+    if (job)
+        usecase_job_init(&job->base, &device_job_ops, s);
     if (job == NULL || auth_device_secret_new(job->out.secret) != 0 ||
         auth_device_secret_digest(job->out.secret, job->dev.secret_digest) != 0) {
         if (job)
-            device_job_free(job);
+            usecase_job_discard(&job->base);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "could not create a device secret");
     }
-    job->s = s;
     job->done = done;
     job->arg = arg;
     job->principal = *p;
@@ -656,8 +620,8 @@ int account_register_device(struct service *s, const struct auth_principal *p,
     snprintf(job->out.device_id, sizeof(job->out.device_id), "%s", device_id);
     snprintf(job->out.staff_id, sizeof(job->out.staff_id), "%s", staff_id);
     job->dev.created_ms = lpg_now_ms();
-    if (writer_submit(s->writer, run_device, cancel_device_job, job) != 0) {
-        device_job_free(job);
+    if (usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         return refuse_oom(r);
     }
     return 0;

@@ -4,11 +4,11 @@
 #include "common/clock.h"
 
 #include "app/events.h"
+#include "app/usecase_job.h"
 #include "common/log.h"
 #include "core/model_json.h"
 #include "core/registry.h"
 #include "store/audit_log.h"
-#include "store/writer.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -257,20 +257,6 @@ static void refuse_unreadable(struct refusal *r)
            "the store could not be read; retry later");
 }
 
-/* The refusal of a write the store refused (why: its reason): sent but never confirmed is not
- * "nothing happened". */
-static void refuse_store(struct refusal *r, const char *why)
-{
-    if (store_err_outcome_unknown(why))
-        refuse(r, REFUSAL_OUTCOME_UNKNOWN, "store_outcome_unknown", NULL,
-               "%s: the change may or may not have been saved; read the resource again before "
-               "retrying",
-               why);
-    else
-        refuse(r, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
-               "%s; nothing was written, retry later", why);
-}
-
 struct list_job {
     struct service *d;
     alerts_page_fn *done;
@@ -399,75 +385,45 @@ void alerts_list(struct service *d, const struct alerts_query *q, alerts_page_fn
 /* ---- acknowledging: read, check, write with its audit entry, inside one writer job ---- */
 
 struct ack_job {
-    struct service *d;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     alerts_ack_fn *done;
     void *arg;
     struct auth_principal principal;
     char id[LPG_ID_MAX + 1];
     char note[LPG_TEXT_MAX + 1];
-    struct writer *w;
     json_t *acked;
 };
 
-/* Answers (acked, or the refusal r) and frees the job. */
-static void ack_end(struct ack_job *job, const struct refusal *r)
+static void ack_free(struct usecase_job *base)
 {
-    alerts_ack_fn *done = job->done;
-    void *arg = job->arg;
-    json_t *acked = r ? NULL : json_incref(job->acked);
+    struct ack_job *job = (struct ack_job *)base;
     json_decref(job->acked);
     free(job);
-    done(arg, acked, r);
-}
-
-/* Ends the writer job (when one is open) and answers the refusal. */
-static void ack_refused(struct ack_job *job, struct writer *w, enum refusal_kind kind,
-                        const char *code, const char *message)
-{
-    struct refusal r;
-    refuse(&r, kind, code, NULL, "%s", message);
-    if (w)
-        writer_finish(w);
-    ack_end(job, &r);
-}
-
-static void ack_store_refused(struct ack_job *job, struct writer *w, const char *why)
-{
-    struct refusal r;
-    refuse_store(&r, why);
-    if (w)
-        writer_finish(w);
-    ack_end(job, &r);
 }
 
 /* The writer is torn down with the job queued (shutdown): dropped unanswered, like the
  * requests still open on the HTTP server that is freed next. */
-static void cancel_ack(void *arg)
+static void ack_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    struct ack_job *job = arg;
-    json_decref(job->acked);
-    free(job);
+    struct ack_job *job = (struct ack_job *)base;
+    if (!f->cancelled)
+        job->done(job->arg, NULL, f->refusal);
 }
 
-static void on_ack_stored(void *arg, const struct redisReply *reply, const char *err)
+static void on_ack_stored(struct usecase_job *base)
 {
-    struct ack_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        ack_store_refused(job, NULL, err ? err : "the store refused the change");
-        return;
-    }
+    struct ack_job *job = (struct ack_job *)base;
     log_info("alert %s acknowledged by %s", job->id, job->principal.user);
-    ack_end(job, NULL);
+    job->done(job->arg, json_incref(job->acked), NULL);
 }
 
 static void on_ack_read(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ack_job *job = arg;
-    struct writer *w = job->w;
-    struct service *d = job->d;
+    struct service *d = job->base.s;
     json_t *a = NULL;
     if (err || reply->type == REDIS_REPLY_ERROR) {
-        ack_store_refused(job, w, err ? err : "the store could not read the alert");
+        usecase_job_store_failed(&job->base, err ? err : "the store could not read the alert");
         return;
     }
     if (reply->type == REDIS_REPLY_STRING)
@@ -478,20 +434,21 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
         (job->principal.role == AUTH_ROLE_DISPATCHER &&
          strcmp(ent, job->principal.enterprise_id) != 0)) {
         json_decref(a);
-        ack_refused(job, w, REFUSAL_NOT_FOUND, "not_found", "no such alert");
+        usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_found", NULL, "%s", "no such alert");
         return;
     }
     struct auth_denial denial;
     if (auth_check(&job->principal, AUTH_WRITE, ent, lpg_now_ms(), &denial) != 0) {
         json_decref(a);
-        ack_refused(job, w, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
-                    denial.code, denial.message);
+        usecase_job_refuse(&job->base,
+                           denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
+                           denial.code, NULL, "%s", denial.message);
         return;
     }
     if (json_object_get(a, "acknowledged_by") != NULL) {
         json_decref(a);
-        ack_refused(job, w, REFUSAL_CONFLICT, "already_acknowledged",
-                    "this alert was already acknowledged");
+        usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "already_acknowledged", NULL, "%s",
+                           "this alert was already acknowledged");
         return;
     }
     json_object_set_new(a, "acknowledged_by", json_string(job->principal.user));
@@ -507,7 +464,7 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
     free(text);
     if (rc != 0) {
         store_txn_free(txn);
-        ack_refused(job, w, REFUSAL_INTERNAL, "internal", "out of memory");
+        usecase_job_out_of_memory(&job->base);
         return;
     }
     json_t *data = json_pack("{s:s}", "note", job->note);
@@ -517,26 +474,30 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
     json_decref(data);
     if (rc != 0) {
         store_txn_free(txn);
-        ack_store_refused(job, w, "the audit record is not available");
+        usecase_job_store_failed(&job->base, "the audit record is not available");
         return;
     }
-    const char *why;
-    if (writer_commit(w, txn, on_ack_stored, job, &why) != 0)
-        ack_store_refused(job, NULL, why);
+    usecase_job_commit(&job->base, txn);
 }
 
-static void run_ack(struct writer *w, void *arg)
+static void run_ack(struct usecase_job *base)
 {
-    struct ack_job *job = arg;
-    job->w = w;
+    struct ack_job *job = (struct ack_job *)base;
     char key[256];
-    key_of(job->d, key, sizeof(key), keys_alert, job->id);
+    key_of(job->base.s, key, sizeof(key), keys_alert, job->id);
     const char *argv[] = {"GET", key};
     const char *why;
     /* Read, then commit, inside the writer job: acknowledgements never race. */
-    if (store_command_argv(job->d->store, on_ack_read, job, 2, argv, NULL, &why) != 0)
-        ack_store_refused(job, w, why);
+    if (store_command_argv(job->base.s->store, on_ack_read, job, 2, argv, NULL, &why) != 0)
+        usecase_job_store_failed(&job->base, why);
 }
+
+static const struct usecase_job_ops ack_job_ops = {
+    .run = run_ack,
+    .applied = on_ack_stored,
+    .failed = ack_failed,
+    .free = ack_free,
+};
 
 void alerts_acknowledge(struct service *d, const struct auth_principal *p, const char *id,
                         const char *note, alerts_ack_fn *done, void *arg)
@@ -548,12 +509,12 @@ void alerts_acknowledge(struct service *d, const struct auth_principal *p, const
         done(arg, NULL, &r);
         return;
     }
-    job->d = d;
+    usecase_job_init(&job->base, &ack_job_ops, d);
     job->done = done;
     job->arg = arg;
     job->principal = *p;
     snprintf(job->id, sizeof(job->id), "%s", id);
     snprintf(job->note, sizeof(job->note), "%s", note);
-    if (writer_submit(d->writer, run_ack, cancel_ack, job) != 0)
-        ack_refused(job, NULL, REFUSAL_INTERNAL, "internal", "out of memory");
+    if (usecase_job_submit(&job->base) != 0)
+        usecase_job_out_of_memory(&job->base);
 }

@@ -10,6 +10,7 @@
 #include "app/alerts.h"
 #include "store/audit_log.h"
 #include "app/dispatcher.h"
+#include "app/usecase_job.h"
 #include "store/entity.h"
 #include "geo_sphere.h"
 #include "common/log.h"
@@ -19,7 +20,6 @@
 #include "core/registry.h"
 #include "store/registry_store.h"
 #include "core/safety_check.h"
-#include "store/writer.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/rand.h>
 
@@ -41,7 +40,7 @@ struct delivery {
 #define ORDER_EVENTS_MAX 3 /* transitions one request may make (accepted->arrived->delivered) */
 
 struct delivery_job {
-    struct service *d;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     delivery_done_fn *done;
     void *arg;
     int64_t now_ms;
@@ -97,7 +96,7 @@ static void *edit(struct delivery_job *job, enum rs_kind kind, const char *id)
     void *e = changeset_find(&job->cs, kind, id);
     if (e)
         return e;
-    const void *cur = entity_ops[kind].get(job->d->registry, id);
+    const void *cur = entity_ops[kind].get(job->base.s->registry, id);
     e = cur ? entity_ops[kind].dup(cur) : NULL;
     if (e == NULL || changeset_add(&job->cs, kind, e) != 0)
         return NULL;
@@ -208,7 +207,7 @@ static int record_refusal(struct delivery_job *job, const char *what)
  * refusal and as a suspected roadside sale, alerted to the dispatchers. */
 static int roadside_sale(struct delivery_job *job, const struct lpg_vehicle *v, const char *action)
 {
-    const struct lpg_staff *s = registry_staff(job->d->registry, job->cmd.staff_id);
+    const struct lpg_staff *s = registry_staff(job->base.s->registry, job->cmd.staff_id);
     job->alert = calloc(1, sizeof(*job->alert));
     if (job->alert == NULL || s == NULL || record_refusal(job, action) != 0)
         return -1;
@@ -251,7 +250,7 @@ static int scan_load(struct delivery_job *job, const struct lpg_staff *s,
                      const struct lpg_vehicle *v, const struct lpg_order *o,
                      const struct lpg_cylinder *c)
 {
-    struct service *d = job->d;
+    struct service *d = job->base.s;
     int32_t today = today_of(d, s->enterprise_id, job->now_ms);
     struct load_counts n = {0, 0};
     if (c == NULL) {
@@ -296,7 +295,7 @@ static int scan_hand_over(struct delivery_job *job, const struct lpg_staff *s,
                           const struct lpg_vehicle *v, const struct lpg_order *o,
                           const struct lpg_cylinder *c)
 {
-    struct service *d = job->d;
+    struct service *d = job->base.s;
     const struct lpg_customer *cu = o ? registry_customer(d->registry, o->customer_id) : NULL;
     struct vehicle_fix fix = vehicle_fix_of(v);
     int32_t today = today_of(d, s->enterprise_id, job->now_ms);
@@ -332,7 +331,7 @@ static int scan_collect(struct delivery_job *job, const struct lpg_staff *s,
                         const struct lpg_vehicle *v, const struct lpg_order *o,
                         const struct lpg_cylinder *c)
 {
-    struct service *d = job->d;
+    struct service *d = job->base.s;
     const struct lpg_customer *cu = o ? registry_customer(d->registry, o->customer_id) : NULL;
     struct vehicle_fix fix = vehicle_fix_of(v);
     int32_t aboard = v ? (int32_t)on_vehicle(d->registry, v) : 0;
@@ -390,7 +389,7 @@ static int scan_return_full(struct delivery_job *job, const struct lpg_vehicle *
 
 static int run_scan(struct delivery_job *job)
 {
-    const struct registry *reg = job->d->registry;
+    const struct registry *reg = job->base.s->registry;
     const struct lpg_staff *s = registry_staff(reg, job->cmd.staff_id);
     const struct lpg_vehicle *v =
         s && s->vehicle_id[0] ? registry_vehicle(reg, s->vehicle_id) : NULL;
@@ -429,7 +428,7 @@ static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
                                         "required", safety_check_required(it, cu->kind), "note",
                                         str_or_null(job->cmd.items[i].note)));
     }
-    const struct lpg_staff *s = registry_staff(job->d->registry, job->cmd.staff_id);
+    const struct lpg_staff *s = registry_staff(job->base.s->registry, job->cmd.staff_id);
     /* The PIN itself is not kept: only that the customer confirmed with one. */
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, "
@@ -449,7 +448,8 @@ static json_t *check_record(struct delivery_job *job, const struct lpg_order *o,
 static int cylinders_back_on_vehicle(struct delivery_job *job, const struct lpg_order *o)
 {
     const struct lpg_cylinder *at[ORDER_CYLINDERS_MAX];
-    size_t n = of_order(job->d->registry, o, LPG_CYL_AT_CUSTOMER, NULL, at, ORDER_CYLINDERS_MAX);
+    size_t n =
+        of_order(job->base.s->registry, o, LPG_CYL_AT_CUSTOMER, NULL, at, ORDER_CYLINDERS_MAX);
     struct lpg_vehicle *ve = o->vehicle_id[0] ? edit(job, RS_VEHICLE, o->vehicle_id) : NULL;
     if (n > ORDER_CYLINDERS_MAX || ve == NULL)
         return -1;
@@ -485,7 +485,7 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
     snprintf(h->found_by, sizeof(h->found_by), "%s", job->cmd.staff_id);
     h->found_ms = h->created_ms = job->now_ms;
     snprintf(h->responsible, sizeof(h->responsible), "%s", cu->name);
-    h->deadline_ms = job->now_ms + job->d->rectification_ms;
+    h->deadline_ms = job->now_ms + job->base.s->rectification_ms;
     h->status = LPG_HAZARD_OPEN;
     char id[LPG_ID_MAX + 1];
     snprintf(id, sizeof(id), "%s", h->id);
@@ -501,7 +501,7 @@ static int issue_notice(struct delivery_job *job, const struct lpg_order *o,
              verdict->findings);
     job->suspension_changed = 1;
     char deadline[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(job->now_ms + job->d->rectification_ms, deadline);
+    lpg_json_instant_format(job->now_ms + job->base.s->rectification_ms, deadline);
     if (add_audit(job, "hazard_notice_issued", id,
                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "customer_id", cu->id, "order_id", o->id,
                             "check_id", job->check_id, "hazard", verdict->findings, "deadline",
@@ -541,8 +541,8 @@ static int close_notices(struct delivery_job *job, const struct lpg_order *o,
     char after[LPG_ID_MAX + 1] = "";
     size_t n;
     do {
-        n = registry_list_hazards(job->d->registry, o->enterprise_id, after, 64, open_hazard_of, &f,
-                                  open);
+        n = registry_list_hazards(job->base.s->registry, o->enterprise_id, after, 64,
+                                  open_hazard_of, &f, open);
         for (size_t i = 0; i < n; i++) {
             struct lpg_hazard *h = edit(job, RS_HAZARD, open[i]->id);
             if (h == NULL)
@@ -588,7 +588,7 @@ refuse_check(struct delivery_job *job, const char *code, const char *fmt, ...)
 
 static int run_check(struct delivery_job *job)
 {
-    struct service *d = job->d;
+    struct service *d = job->base.s;
     const struct registry *reg = d->registry;
     const struct lpg_staff *s = registry_staff(reg, job->cmd.staff_id);
     const struct lpg_order *o = registry_order(reg, job->cmd.order_id);
@@ -686,7 +686,7 @@ static int run_check(struct delivery_job *job)
 
 static int run_confirm(struct delivery_job *job)
 {
-    const struct registry *reg = job->d->registry;
+    const struct registry *reg = job->base.s->registry;
     const struct lpg_order *o = registry_order(reg, job->cmd.order_id);
     if (o == NULL || strcmp(o->staff_id, job->cmd.staff_id) != 0)
         return refuse_check(job, "not_your_order", "order %s is not assigned to you",
@@ -721,7 +721,7 @@ static int run_confirm(struct delivery_job *job)
 
 static int run_return(struct delivery_job *job)
 {
-    struct service *d = job->d;
+    struct service *d = job->base.s;
     const struct registry *reg = d->registry;
     const struct lpg_staff *s = registry_staff(reg, job->cmd.staff_id);
     const struct lpg_vehicle *v =
@@ -801,8 +801,9 @@ static int run_return(struct delivery_job *job)
 
 /* ---- the job: decide, commit, answer ---- */
 
-static void job_free(struct delivery_job *job)
+static void job_free(struct usecase_job *base)
 {
+    struct delivery_job *job = (struct delivery_job *)base;
     changeset_discard(&job->cs);
     for (size_t i = 0; i < job->n_order_events; i++)
         free(job->order_events[i]);
@@ -814,23 +815,15 @@ static void job_free(struct delivery_job *job)
     free(job);
 }
 
-/* Answers and frees the job. */
-static void job_end(struct delivery_job *job, const struct delivery_result *res)
+static void job_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    job->done(job->arg, res);
-    job_free(job);
-}
-
-static void cancel_job(void *arg)
-{
-    struct delivery_result res = {.cancelled = true};
-    job_end(arg, &res);
-}
-
-static void job_store_failed(struct delivery_job *job, const char *err)
-{
-    struct delivery_result res = {.store_err = err ? err : "the store refused the change"};
-    job_end(job, &res);
+    struct delivery_job *job = (struct delivery_job *)base;
+    struct delivery_result res = {.cancelled = f->cancelled};
+    if (f->store_err)
+        res.store_err = f->store_err;
+    else
+        res.refusal = f->refusal;
+    job->done(job->arg, &res);
 }
 
 static void answer(struct delivery_job *job)
@@ -841,11 +834,11 @@ static void answer(struct delivery_job *job)
         /* The rule's stable code; the message quotes the input, truncated to the refusal's. */
         refuse(&r, REFUSAL_RULE, job->refusal, NULL, "%s", job->why);
         res.refusal = &r;
-        job_end(job, &res);
+        job->done(job->arg, &res);
         return;
     }
     if (job->cmd.kind != DELIVERY_RETURN) {
-        job_end(job, &res);
+        job->done(job->arg, &res);
         return;
     }
     size_t n = json_array_size(job->rec_missing);
@@ -862,18 +855,14 @@ static void answer(struct delivery_job *job)
         .balanced = n == 0 && job->rec_loaded == job->rec_handed + job->rec_returned,
     };
     res.reconciliation = &rec;
-    job_end(job, &res);
+    job->done(job->arg, &res);
     free(missing);
 }
 
-static void on_committed(void *arg, const struct redisReply *reply, const char *err)
+static void on_committed(struct usecase_job *base)
 {
-    struct delivery_job *job = arg;
-    struct service *d = job->d;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        job_store_failed(job, err);
-        return;
-    }
+    struct delivery_job *job = (struct delivery_job *)base;
+    struct service *d = job->base.s;
     if (changeset_apply(&job->cs, d->registry) != 0)
         log_error("out of memory applying a stored change to the registry");
     struct delivery_stats unwired = {0}, *st = d->delivery ? &d->delivery->stats : &unwired;
@@ -902,7 +891,7 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
 /* Everything the job decided, in one transaction. */
 static int build_txn(struct delivery_job *job, struct store_txn *txn)
 {
-    struct service *d = job->d;
+    struct service *d = job->base.s;
     const struct lpg_staff *s = registry_staff(d->registry, job->cmd.staff_id);
     if (changeset_save(&job->cs, d->store, txn) != 0)
         return -1;
@@ -960,9 +949,9 @@ static int build_txn(struct delivery_job *job, struct store_txn *txn)
     return 0;
 }
 
-static void run_job(struct writer *w, void *arg)
+static void run_job(struct usecase_job *base)
 {
-    struct delivery_job *job = arg;
+    struct delivery_job *job = (struct delivery_job *)base;
     job->now_ms = lpg_now_ms();
     int rc;
     switch (job->cmd.kind) {
@@ -982,18 +971,12 @@ static void run_job(struct writer *w, void *arg)
     struct store_txn *txn = rc == 0 ? store_txn_new() : NULL;
     if (txn == NULL || build_txn(job, txn) != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        struct refusal r;
-        refuse(&r, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
-               "the request could not be recorded (store or memory); nothing was changed, retry "
-               "later");
-        struct delivery_result res = {.refusal = &r};
-        job_end(job, &res);
+        usecase_job_refuse(&job->base, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
+                           "the request could not be recorded (store or memory); nothing was "
+                           "changed, retry later");
         return;
     }
-    const char *why;
-    if (writer_commit(w, txn, on_committed, job, &why) != 0)
-        job_store_failed(job, why);
+    usecase_job_commit(&job->base, txn);
 }
 
 int delivery_init(struct service *s)
@@ -1014,21 +997,27 @@ const struct delivery_stats *delivery_stats(const struct service *s)
     return s->delivery ? &s->delivery->stats : &none;
 }
 
+static const struct usecase_job_ops delivery_job_ops = {
+    .run = run_job,
+    .applied = on_committed,
+    .failed = job_failed,
+    .free = job_free,
+};
+
 int delivery_submit(struct service *d, const struct delivery_command *cmd, delivery_done_fn *done,
                     void *arg, struct refusal *r)
 {
     struct delivery_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
-    job->d = d;
+    usecase_job_init(&job->base, &delivery_job_ops, d);
     job->done = done;
     job->arg = arg;
     job->cmd = *cmd;
     job->cylinder_events = json_array();
     job->audit = json_array();
-    if (job->cylinder_events == NULL || job->audit == NULL ||
-        writer_submit(d->writer, run_job, cancel_job, job) != 0) {
-        job_free(job);
+    if (job->cylinder_events == NULL || job->audit == NULL || usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
     return 0;

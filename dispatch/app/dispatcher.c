@@ -4,6 +4,7 @@
 #include "common/clock.h"
 
 #include "app/events.h"
+#include "app/usecase_job.h"
 #include "store/audit_log.h"
 #include "store/entity.h"
 #include "common/log.h"
@@ -11,13 +12,11 @@
 #include "core/model_json.h"
 #include "core/registry.h"
 #include "store/registry_store.h"
-#include "store/writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 /* Orders one re-matching transaction may change (a pass continues in the next one). */
@@ -128,8 +127,8 @@ int dispatcher_try_assign(struct service *d, struct lpg_order *o, int64_t now_ms
 }
 
 struct rematch_job {
-    struct service *d;
-    int64_t cursor_ms; /* continue after this (created_ms, id) */
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
+    int64_t cursor_ms;       /* continue after this (created_ms, id) */
     char cursor_id[LPG_ID_MAX + 1];
     struct changeset cs;
     int assigned;
@@ -140,8 +139,9 @@ struct rematch_job {
 
 static void rematch_submit(struct service *d, int64_t cursor_ms, const char *cursor_id);
 
-static void rematch_job_free(struct rematch_job *job)
+static void rematch_job_free(struct usecase_job *base)
 {
+    struct rematch_job *job = (struct rematch_job *)base;
     changeset_discard(&job->cs);
     for (size_t i = 0; i < job->n_events; i++)
         free(job->events[i]);
@@ -157,16 +157,22 @@ static void rematch_done(struct service *d)
     }
 }
 
-static void on_rematch_committed(void *arg, const struct redisReply *reply, const char *err)
+/* Nobody waits for a pass: a failure is logged, and the next request starts over. */
+static void rematch_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    struct rematch_job *job = arg;
-    struct service *d = job->d;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        log_warn("re-matching stopped: %s", err ? err : "the store refused the change");
-        rematch_job_free(job);
-        rematch_done(d);
+    struct service *d = base->s;
+    if (f->cancelled) {
+        d->dispatcher->rematch_queued = 0;
         return;
     }
+    log_warn("re-matching stopped: %s", f->store_err ? f->store_err : f->refusal->message);
+    rematch_done(d);
+}
+
+static void on_rematch_committed(struct usecase_job *base)
+{
+    struct rematch_job *job = (struct rematch_job *)base;
+    struct service *d = job->base.s;
     char ids[REMATCH_ORDERS_PER_TXN][LPG_ID_MAX + 1];
     size_t n = job->cs.n;
     /* A full changeset means the pass stopped early (reason updates): continue after it. */
@@ -183,7 +189,6 @@ static void on_rematch_committed(void *arg, const struct redisReply *reply, cons
     } else {
         rematch_done(d);
     }
-    rematch_job_free(job);
 }
 
 static int before_or_at(int64_t ms, const char *id, int64_t cur_ms, const char *cur_id)
@@ -191,10 +196,10 @@ static int before_or_at(int64_t ms, const char *id, int64_t cur_ms, const char *
     return ms < cur_ms || (ms == cur_ms && strcmp(id, cur_id) <= 0);
 }
 
-static void run_rematch(struct writer *w, void *arg)
+static void run_rematch(struct usecase_job *base)
 {
-    struct rematch_job *job = arg;
-    struct service *d = job->d;
+    struct rematch_job *job = (struct rematch_job *)base;
+    struct service *d = job->base.s;
     d->dispatcher->stats.passes++;
     const struct lpg_order **waiting = calloc(REMATCH_SCAN_MAX, sizeof(*waiting));
     size_t n = waiting ? registry_waiting_orders(d->registry, waiting, REMATCH_SCAN_MAX) : 0;
@@ -233,13 +238,11 @@ static void run_rematch(struct writer *w, void *arg)
     }
     free(waiting);
     if (job->cs.n == 0) {
-        writer_finish(w);
-        rematch_job_free(job);
+        usecase_job_end(&job->base);
         rematch_done(d);
         return;
     }
     struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
     int rc = txn ? changeset_save(&job->cs, d->store, txn) : -1;
     for (size_t i = 0; rc == 0 && i < job->n_events; i++)
         rc = job->events[i]
@@ -247,25 +250,20 @@ static void run_rematch(struct writer *w, void *arg)
                  : -1;
     if (rc != 0) {
         store_txn_free(txn);
-        writer_finish(w);
         log_error("re-matching: %s", "out of memory, or the audit record is unavailable");
-        rematch_job_free(job);
+        usecase_job_end(&job->base);
         rematch_done(d);
         return;
     }
-    if (writer_commit(w, txn, on_rematch_committed, job, &why) != 0) {
-        log_warn("re-matching stopped: %s", why);
-        rematch_job_free(job);
-        rematch_done(d);
-    }
+    usecase_job_commit(&job->base, txn);
 }
 
-static void cancel_rematch(void *arg)
-{
-    struct rematch_job *job = arg;
-    job->d->dispatcher->rematch_queued = 0;
-    rematch_job_free(job);
-}
+static const struct usecase_job_ops rematch_job_ops = {
+    .run = run_rematch,
+    .applied = on_rematch_committed,
+    .failed = rematch_failed,
+    .free = rematch_job_free,
+};
 
 static void rematch_submit(struct service *d, int64_t cursor_ms, const char *cursor_id)
 {
@@ -274,12 +272,12 @@ static void rematch_submit(struct service *d, int64_t cursor_ms, const char *cur
         d->dispatcher->rematch_queued = 0;
         return;
     }
-    job->d = d;
+    usecase_job_init(&job->base, &rematch_job_ops, d);
     job->cursor_ms = cursor_ms;
     snprintf(job->cursor_id, sizeof(job->cursor_id), "%s", cursor_id ? cursor_id : "");
     d->dispatcher->rematch_queued = 1;
-    if (writer_submit(d->writer, run_rematch, cancel_rematch, job) != 0) {
-        free(job);
+    if (usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         d->dispatcher->rematch_queued = 0;
     }
 }

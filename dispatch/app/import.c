@@ -28,6 +28,7 @@
 #include "app/dispatcher.h"
 #include "app/refuse_from.h"
 #include "app/service.h"
+#include "app/usecase_job.h"
 #include "common/clock.h"
 #include "common/csv.h"
 #include "common/log.h"
@@ -35,7 +36,6 @@
 #include "core/registry_rules.h"
 #include "store/accounts.h"
 #include "store/entity.h"
-#include "store/writer.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -47,7 +47,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 #define IMPORT_MAX_ROWS    20000 /* data rows (CSV) or features (GeoJSON) in one request */
@@ -210,7 +209,7 @@ static void pending_free(struct pending *p)
 /* ---- the job ---- */
 
 struct import_job {
-    struct service *d;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     import_done_fn *done;
     void *arg;
     const struct import_kind *kind;
@@ -238,8 +237,9 @@ struct import_job {
     struct refusal fatal; /* kind REFUSAL_NONE: none */
 };
 
-static void import_job_free(struct import_job *job)
+static void import_job_free(struct usecase_job *base)
 {
+    struct import_job *job = (struct import_job *)base;
     pending_free(&job->pending);
     json_decref(job->errors);
     json_decref(job->seen);
@@ -311,7 +311,7 @@ static void map_field(const struct import_job *job, const char *field, char *out
 static int validate_row(struct import_job *job, size_t row, json_t *obj, struct lpg_json_error *err)
 {
     const struct entity_ops *ops = &entity_ops[job->kind->kind];
-    struct registry *reg = job->d->registry;
+    struct registry *reg = job->base.s->registry;
 
     /* Remember the id even if the row fails below: a later row with it is still a duplicate. */
     const char *raw_id = json_string_value(json_object_get(obj, "id"));
@@ -360,7 +360,7 @@ static int validate_row(struct import_job *job, size_t row, json_t *obj, struct 
     struct changeset cs;
     memset(&cs, 0, sizeof(cs));
     struct registry_rules_view view = {reg, pending_find, &job->pending, accounts_device_lookup,
-                                       job->d->accounts};
+                                       job->base.s->accounts};
     if (changeset_add(&cs, ops->kind, e) != 0)
         goto nomem;
     if (registry_rules_check(&view, ops->kind, e, NULL, &cs, err) != 0) {
@@ -679,30 +679,20 @@ static json_t *report(const struct import_job *job, int imported)
     return body;
 }
 
-static void cancel_import(void *arg)
+static void import_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    import_job_free(arg);
+    struct import_job *job = (struct import_job *)base;
+    if (!f->cancelled) /* shutdown: dropped with its caller's connection */
+        job->done(job->arg, NULL, 0, f->refusal);
 }
 
-static void import_refused(struct import_job *job, const struct refusal *r)
+static void on_imported(struct usecase_job *base)
 {
-    job->done(job->arg, NULL, 0, r);
-    import_job_free(job);
-}
-
-static void on_imported(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct import_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        struct refusal r;
-        refuse_store(&r, err ? err : "the store refused the import");
-        import_refused(job, &r);
-        return;
-    }
+    struct import_job *job = (struct import_job *)base;
     int rc = 0;
     for (size_t i = 0; i < job->pending.n; i++) {
         struct pending_item *it = &job->pending.items[i];
-        rc |= entity_ops[it->kind].put(job->d->registry, it->entity); /* ownership moves */
+        rc |= entity_ops[it->kind].put(job->base.s->registry, it->entity); /* ownership moves */
         it->entity = NULL;
     }
     if (rc != 0)
@@ -714,8 +704,7 @@ static void on_imported(void *arg, const struct redisReply *reply, const char *e
              job->error_count, job->validated_ms - job->started_ms, now - job->validated_ms);
     job->done(job->arg, report(job, 1), 0, NULL);
     /* New staff, vehicles and customers may let waiting orders go. */
-    dispatcher_rematch(job->d);
-    import_job_free(job);
+    dispatcher_rematch(job->base.s);
 }
 
 /* Every pending entity as SET + SADD in one transaction. */
@@ -728,7 +717,7 @@ static struct store_txn *build_txn(struct import_job *job)
         json_t *j = ops->to_json(e);
         char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
         json_decref(j);
-        int rc = text ? registry_store_save(job->d->store, txn, ops->kind, ops->id(e), text,
+        int rc = text ? registry_store_save(job->base.s->store, txn, ops->kind, ops->id(e), text,
                                             strlen(text))
                       : -1;
         free(text);
@@ -740,15 +729,12 @@ static struct store_txn *build_txn(struct import_job *job)
     return txn;
 }
 
-static void run_import(struct writer *w, void *arg)
+static void run_import(struct usecase_job *base)
 {
-    struct import_job *job = arg;
-    if (registry_enterprise(job->d->registry, job->enterprise_id) == NULL) {
-        writer_finish(w);
-        struct refusal r;
-        refuse(&r, REFUSAL_RULE, "unknown_reference", "enterprise_id", "no enterprise with id %s",
-               job->enterprise_id);
-        import_refused(job, &r);
+    struct import_job *job = (struct import_job *)base;
+    if (registry_enterprise(job->base.s->registry, job->enterprise_id) == NULL) {
+        usecase_job_refuse(&job->base, REFUSAL_RULE, "unknown_reference", "enterprise_id",
+                           "no enterprise with id %s", job->enterprise_id);
         return;
     }
     job->now_ms = lpg_now_ms();
@@ -759,38 +745,36 @@ static void run_import(struct writer *w, void *arg)
         import_geojson(job);
 
     if (job->fatal.kind != REFUSAL_NONE) {
-        writer_finish(w);
-        import_refused(job, &job->fatal);
+        usecase_job_refused(&job->base, &job->fatal);
         return;
     }
     int refused = job->error_count > 0 && !job->skip_errors;
     if (refused || job->dry_run || job->valid == 0) {
-        writer_finish(w);
         log_info("import of %s into %s by %s: %zu rows, %zu valid, %zu errors, %s", job->kind->path,
                  job->enterprise_id, job->user, job->rows, job->valid, job->error_count,
                  refused        ? "nothing imported"
                  : job->dry_run ? "dry run"
                                 : "nothing to import");
         job->done(job->arg, report(job, 0), refused, NULL);
-        import_job_free(job);
+        usecase_job_end(&job->base);
         return;
     }
     job->validated_ms = monotonic_ms();
     struct store_txn *txn = build_txn(job);
     if (txn == NULL) {
-        writer_finish(w);
-        struct refusal r;
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
-        import_refused(job, &r);
+        usecase_job_out_of_memory(&job->base);
         return;
     }
-    const char *why = NULL;
-    if (writer_commit(w, txn, on_imported, job, &why) != 0) {
-        struct refusal r;
-        refuse_store(&r, why);
-        import_refused(job, &r);
-    }
+    usecase_job_commit(&job->base, txn);
 }
+
+static const struct usecase_job_ops import_job_ops = {
+    .store_refused = "the store refused the import",
+    .run = run_import,
+    .applied = on_imported,
+    .failed = import_failed,
+    .free = import_job_free,
+};
 
 /* ---- the use case ---- */
 
@@ -822,13 +806,13 @@ int import_submit(struct service *s, const struct auth_principal *p, const struc
     }
     if (job == NULL || body == NULL || job->errors == NULL || job->seen == NULL) {
         if (job)
-            import_job_free(job); /* frees nothing of body yet */
+            import_job_free(&job->base); /* frees nothing of body yet */
         free(body);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
     job->body = body;
     job->body_len = body_len;
-    job->d = s;
+    usecase_job_init(&job->base, &import_job_ops, s);
     job->done = done;
     job->arg = arg;
     job->kind = k;
@@ -836,8 +820,8 @@ int import_submit(struct service *s, const struct auth_principal *p, const struc
     job->dry_run = dry_run;
     snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", enterprise_id);
     snprintf(job->user, sizeof(job->user), "%s", p->user);
-    if (writer_submit(s->writer, run_import, cancel_import, job) != 0) {
-        import_job_free(job);
+    if (usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
     return 0;

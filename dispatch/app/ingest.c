@@ -5,6 +5,7 @@
 #include "common/clock.h"
 
 #include "app/alerts.h"
+#include "app/usecase_job.h"
 #include "core/fix_filter.h"
 #include "common/log.h"
 #include "core/model_json.h"
@@ -14,7 +15,6 @@
 #include "core/route_member.h"
 #include "core/rules.h"
 #include "store/store.h"
-#include "store/writer.h"
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -698,33 +698,40 @@ static struct vehicle_track *track_get(struct service *d, const char *vehicle)
 /* ---- fatigue -> eligibility: a person in mandatory rest takes no new orders ---- */
 
 struct rest_job {
-    struct service *d;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     char staff[LPG_ID_MAX + 1];
     int64_t rest_until_ms;
     struct lpg_staff *updated;
 };
 
-static void on_rest_stored(void *arg, const struct redisReply *reply, const char *err)
+static void rest_free(struct usecase_job *base)
 {
-    struct rest_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        log_warn("could not record the mandatory rest of %s: %s", job->staff,
-                 err ? err : "refused");
-    } else {
-        registry_put_staff(job->d->registry, job->updated);
-        job->updated = NULL;
-    }
+    struct rest_job *job = (struct rest_job *)base;
     free(job->updated);
     free(job);
 }
 
-static void run_rest(struct writer *w, void *arg)
+/* Nobody waits for it: logged; the rule asks again on the person's next batch. */
+static void rest_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    struct rest_job *job = arg;
-    const struct lpg_staff *cur = registry_staff(job->d->registry, job->staff);
+    struct rest_job *job = (struct rest_job *)base;
+    if (!f->cancelled)
+        log_warn("could not record the mandatory rest of %s: %s", job->staff, f->store_err);
+}
+
+static void on_rest_stored(struct usecase_job *base)
+{
+    struct rest_job *job = (struct rest_job *)base;
+    registry_put_staff(job->base.s->registry, job->updated);
+    job->updated = NULL;
+}
+
+static void run_rest(struct usecase_job *base)
+{
+    struct rest_job *job = (struct rest_job *)base;
+    const struct lpg_staff *cur = registry_staff(job->base.s->registry, job->staff);
     if (cur == NULL || cur->rest_until_ms == job->rest_until_ms) {
-        writer_finish(w);
-        free(job);
+        usecase_job_end(&job->base);
         return;
     }
     job->updated = lpg_staff_dup(cur);
@@ -737,28 +744,25 @@ static void run_rest(struct writer *w, void *arg)
     }
     json_decref(rec);
     struct store_txn *txn = store_txn_new();
-    int rc = txn && text
-                 ? registry_store_save(job->d->store, txn, RS_STAFF, job->staff, text, strlen(text))
-                 : -1;
+    int rc = txn && text ? registry_store_save(job->base.s->store, txn, RS_STAFF, job->staff, text,
+                                               strlen(text))
+                         : -1;
     free(text);
-    const char *why = "out of memory";
     if (rc != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-    } else if (writer_commit(w, txn, on_rest_stored, job, &why) == 0) {
+        usecase_job_store_failed(&job->base, "out of memory");
         return;
     }
-    log_warn("could not record the mandatory rest of %s: %s", job->staff, why);
-    free(job->updated);
-    free(job);
+    usecase_job_commit(&job->base, txn);
 }
 
-static void cancel_rest(void *arg)
-{
-    struct rest_job *job = arg;
-    free(job->updated);
-    free(job);
-}
+static const struct usecase_job_ops rest_job_ops = {
+    .store_refused = "refused",
+    .run = run_rest,
+    .applied = on_rest_stored,
+    .failed = rest_failed,
+    .free = rest_free,
+};
 
 /* The fatigue rule's "rest until" goes into the person's record (through the writer, like any
  * change of a stored entity), where matching reads it. */
@@ -772,11 +776,11 @@ static void ingest_apply_rest(struct service *d, const char *staff_id,
     struct rest_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return;
-    job->d = d;
+    usecase_job_init(&job->base, &rest_job_ops, d);
     snprintf(job->staff, sizeof(job->staff), "%s", staff_id);
     job->rest_until_ms = until;
-    if (writer_submit(d->writer, run_rest, cancel_rest, job) != 0)
-        free(job);
+    if (usecase_job_submit(&job->base) != 0)
+        usecase_job_discard(&job->base);
 }
 
 /* ---- time-based rules: signal lost ---- */

@@ -6,6 +6,7 @@
 #include "app/orders.h"
 
 #include "app/dispatcher.h"
+#include "app/usecase_job.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/match.h"
@@ -15,20 +16,17 @@
 #include "core/registry.h"
 #include "store/registry_store.h"
 #include "store/store.h"
-#include "store/writer.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <openssl/rand.h>
 
 #define ORDERS_EVENTS_MAX 2 /* transitions one request makes (created, then assigned) */
 
 struct orders_job {
-    struct service *s;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     orders_done_fn *done;
     void *arg;
     enum orders_op op;
@@ -44,11 +42,11 @@ struct orders_job {
     struct lpg_staff *staff;         /* DUTY: the new version */
     char *events[ORDERS_EVENTS_MAX]; /* JSON of the transitions this write makes */
     size_t n_events;
-    struct refusal refusal;
 };
 
-static void job_free(struct orders_job *job)
+static void job_free(struct usecase_job *base)
 {
+    struct orders_job *job = (struct orders_job *)base;
     free(job->order);
     free(job->staff);
     for (size_t i = 0; i < job->n_events; i++)
@@ -59,46 +57,15 @@ static void job_free(struct orders_job *job)
     free(job);
 }
 
-/* Answers and frees the job. */
-static void job_end(struct orders_job *job, const struct orders_result *res)
+static void job_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    job->done(job->arg, res);
-    job_free(job);
-}
-
-static void job_refused(struct orders_job *job)
-{
-    struct orders_result res = {.refusal = &job->refusal};
-    job_end(job, &res);
-}
-
-static void job_store_failed(struct orders_job *job, const char *err)
-{
-    struct orders_result res = {.store_err = err ? err : "the store refused the change"};
-    job_end(job, &res);
-}
-
-/* A refusal decided in the writer's turn: nothing was written. Returns -1. */
-__attribute__((format(printf, 6, 7))) static int
-refuse_job(struct writer *w, struct orders_job *job, enum refusal_kind kind, const char *code,
-           const char *field, const char *fmt, ...)
-{
-    struct refusal *r = &job->refusal;
-    r->kind = kind;
-    snprintf(r->code, sizeof(r->code), "%s", code);
-    snprintf(r->field, sizeof(r->field), "%s", field ? field : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->message, sizeof(r->message), fmt, ap);
-    va_end(ap);
-    writer_finish(w);
-    job_refused(job);
-    return -1;
-}
-
-static int out_of_memory(struct writer *w, struct orders_job *job)
-{
-    return refuse_job(w, job, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    struct orders_job *job = (struct orders_job *)base;
+    struct orders_result res = {.cancelled = f->cancelled};
+    if (f->store_err)
+        res.store_err = f->store_err;
+    else
+        res.refusal = f->refusal;
+    job->done(job->arg, &res);
 }
 
 static int add_event(struct orders_job *job, const struct order_event *ev)
@@ -116,14 +83,10 @@ static int add_event(struct orders_job *job, const struct order_event *ev)
 
 /* ---- after the commit ---- */
 
-static void on_committed(void *arg, const struct redisReply *reply, const char *err)
+static void job_applied(struct usecase_job *base)
 {
-    struct orders_job *job = arg;
-    struct service *s = job->s;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        job_store_failed(job, err);
-        return;
-    }
+    struct orders_job *job = (struct orders_job *)base;
+    struct service *s = job->base.s;
     struct orders_result res = {0};
     bool rematch;
     if (job->op == ORDERS_DUTY) {
@@ -158,30 +121,29 @@ static void on_committed(void *arg, const struct redisReply *reply, const char *
     job->done(job->arg, &res);
     if (rematch)
         dispatcher_rematch(s);
-    job_free(job);
 }
 
 /* ---- deciding ---- */
 
 /* Creation: the rules, then an immediate match. */
-static int prepare_create(struct writer *w, struct orders_job *job, int64_t now)
+static int prepare_create(struct orders_job *job, int64_t now)
 {
-    struct service *s = job->s;
+    struct service *s = job->base.s;
     struct lpg_json_error err;
     memset(&err, 0, sizeof(err));
     job->order = calloc(1, sizeof(*job->order));
     if (job->order == NULL)
-        return out_of_memory(w, job);
+        return usecase_job_out_of_memory(&job->base);
     if (lpg_json_to_order(job->body, job->order, &err) != 0) {
         bool internal = err.code && strcmp(err.code, "internal") == 0;
-        return refuse_job(w, job, internal ? REFUSAL_INTERNAL : REFUSAL_INVALID,
-                          err.code ? err.code : "invalid_field", err.field[0] ? err.field : NULL,
-                          "%s", err.message);
+        return usecase_job_refuse(&job->base, internal ? REFUSAL_INTERNAL : REFUSAL_INVALID,
+                                  err.code ? err.code : "invalid_field",
+                                  err.field[0] ? err.field : NULL, "%s", err.message);
     }
     struct lpg_order *o = job->order;
     if (registry_order(s->registry, o->id))
-        return refuse_job(w, job, REFUSAL_CONFLICT, "already_exists", "id",
-                          "an order with this id exists");
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "already_exists", "id",
+                                  "an order with this id exists");
     const struct lpg_enterprise *e = registry_enterprise(s->registry, o->enterprise_id);
     const struct lpg_customer *c = registry_customer(s->registry, o->customer_id);
     /* Another enterprise's customer is answered exactly like a missing one: an order names
@@ -190,15 +152,16 @@ static int prepare_create(struct writer *w, struct orders_job *job, int64_t now)
     if (c && strcmp(c->enterprise_id, o->enterprise_id) != 0)
         c = NULL;
     if (e == NULL)
-        return refuse_job(w, job, REFUSAL_RULE, "unknown_reference", "enterprise_id",
-                          "no enterprise with id %s", o->enterprise_id);
+        return usecase_job_refuse(&job->base, REFUSAL_RULE, "unknown_reference", "enterprise_id",
+                                  "no enterprise with id %s", o->enterprise_id);
     if (c == NULL)
-        return refuse_job(w, job, REFUSAL_RULE, "unknown_reference", "customer_id",
-                          "no customer with id %s in enterprise %s", o->customer_id,
-                          o->enterprise_id);
+        return usecase_job_refuse(&job->base, REFUSAL_RULE, "unknown_reference", "customer_id",
+                                  "no customer with id %s in enterprise %s", o->customer_id,
+                                  o->enterprise_id);
     struct order_refusal refusal;
     if (order_rules_check(e, c, o, now, &refusal) != 0)
-        return refuse_job(w, job, REFUSAL_RULE, refusal.code, refusal.field, "%s", refusal.message);
+        return usecase_job_refuse(&job->base, REFUSAL_RULE, refusal.code, refusal.field, "%s",
+                                  refusal.message);
     o->state = LPG_ORDER_CREATED;
     o->created_ms = o->updated_ms = now;
     struct order_event created = {.at_ms = now,
@@ -210,7 +173,7 @@ static int prepare_create(struct writer *w, struct orders_job *job, int64_t now)
     bool ok = add_event(job, &created) == 0;
     if (ok && dispatcher_try_assign(s, o, now, &assigned))
         ok = add_event(job, &assigned) == 0;
-    return ok ? 0 : out_of_memory(w, job);
+    return ok ? 0 : usecase_job_out_of_memory(&job->base);
 }
 
 static bool blank(const char *s)
@@ -220,33 +183,33 @@ static bool blank(const char *s)
 
 /* A transition of an existing order: by a user (assign, unassign, cancel, fail) or by the
  * assignee's device (accept, reject). */
-static int prepare_transition(struct writer *w, struct orders_job *job, int64_t now)
+static int prepare_transition(struct orders_job *job, int64_t now)
 {
-    struct service *s = job->s;
+    struct service *s = job->base.s;
     const struct lpg_order *cur = registry_order(s->registry, job->order_id);
     if (!job->by_user) {
         /* A device answers only what is assigned to its person; anything else, whether it
          * exists or not, is answered the same. */
         if (cur == NULL || strcmp(cur->staff_id, job->staff_id) != 0)
-            return refuse_job(w, job, REFUSAL_NOT_FOUND, "not_your_order", NULL,
-                              "order %s is not assigned to you", job->order_id);
+            return usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_your_order", NULL,
+                                      "order %s is not assigned to you", job->order_id);
     } else {
         /* Another enterprise's order: exactly like a missing one. */
         if (cur && job->user.role == AUTH_ROLE_DISPATCHER &&
             strcmp(cur->enterprise_id, job->user.enterprise_id) != 0)
             cur = NULL;
         if (cur == NULL)
-            return refuse_job(w, job, REFUSAL_NOT_FOUND, "not_found", NULL, "no order with id %s",
-                              job->order_id);
+            return usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_found", NULL,
+                                      "no order with id %s", job->order_id);
         struct auth_denial denial;
         if (auth_check(&job->user, AUTH_WRITE, cur->enterprise_id, lpg_now_ms(), &denial) != 0)
-            return refuse_job(
-                w, job, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
+            return usecase_job_refuse(
+                &job->base, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
                 denial.code, NULL, "%s", denial.message);
     }
     job->order = lpg_order_dup(cur);
     if (job->order == NULL)
-        return out_of_memory(w, job);
+        return usecase_job_out_of_memory(&job->base);
     struct lpg_order *o = job->order;
     enum lpg_order_state to = LPG_ORDER_CREATED;
     const struct lpg_staff *st = NULL;
@@ -257,14 +220,15 @@ static int prepare_transition(struct writer *w, struct orders_job *job, int64_t 
         if (st && strcmp(st->enterprise_id, o->enterprise_id) != 0)
             st = NULL; /* another enterprise's person: never named, never assignable */
         if (job->assignee == NULL)
-            return refuse_job(w, job, REFUSAL_INVALID, "missing_field", "staff_id",
-                              "staff_id is required");
+            return usecase_job_refuse(&job->base, REFUSAL_INVALID, "missing_field", "staff_id",
+                                      "staff_id is required");
         if (st == NULL)
-            return refuse_job(w, job, REFUSAL_RULE, "unknown_reference", "staff_id",
-                              "no such staff member");
+            return usecase_job_refuse(&job->base, REFUSAL_RULE, "unknown_reference", "staff_id",
+                                      "no such staff member");
         if (o->state == LPG_ORDER_CREATED &&
             !match_staff_eligible(s->registry, o, st, now, why, sizeof(why)))
-            return refuse_job(w, job, REFUSAL_RULE, "not_eligible", "staff_id", "%s", why);
+            return usecase_job_refuse(&job->base, REFUSAL_RULE, "not_eligible", "staff_id", "%s",
+                                      why);
         to = LPG_ORDER_ASSIGNED;
         break;
     case ORDERS_CANCEL:
@@ -284,11 +248,11 @@ static int prepare_transition(struct writer *w, struct orders_job *job, int64_t 
     if (job->by_user) {
         if (to != LPG_ORDER_ASSIGNED && order_fsm_reason_required(o->state, to) &&
             (job->reason == NULL || blank(job->reason)))
-            return refuse_job(w, job, REFUSAL_INVALID, "missing_field", "reason",
-                              "a reason is required");
+            return usecase_job_refuse(&job->base, REFUSAL_INVALID, "missing_field", "reason",
+                                      "a reason is required");
         if (job->reason && strlen(job->reason) > LPG_TEXT_MAX)
-            return refuse_job(w, job, REFUSAL_INVALID, "invalid_field", "reason",
-                              "reason is longer than 255 bytes");
+            return usecase_job_refuse(&job->base, REFUSAL_INVALID, "invalid_field", "reason",
+                                      "reason is longer than 255 bytes");
     }
     char previous[LPG_ID_MAX + 1];
     snprintf(previous, sizeof(previous), "%s", o->staff_id);
@@ -297,7 +261,8 @@ static int prepare_transition(struct writer *w, struct orders_job *job, int64_t 
     const char *reason = job->by_user || job->op == ORDERS_REJECT ? job->reason : NULL;
     if (order_fsm_apply(o, to, job->by_user ? ORDER_ACTOR_DISPATCHER : ORDER_ACTOR_DEVICE, actor_id,
                         reason, now, &ev, why, sizeof(why)) != 0)
-        return refuse_job(w, job, REFUSAL_CONFLICT, "illegal_transition", NULL, "%s", why);
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "illegal_transition", NULL, "%s",
+                                  why);
     /* Taken away from someone, or refused by them: matching must not hand it straight back. */
     if (job->op == ORDERS_UNASSIGN && previous[0])
         lpg_order_add_rejection(o, previous);
@@ -307,19 +272,19 @@ static int prepare_transition(struct writer *w, struct orders_job *job, int64_t 
         snprintf(o->staff_id, sizeof(o->staff_id), "%s", st->id);
         snprintf(o->vehicle_id, sizeof(o->vehicle_id), "%s", st->vehicle_id);
     }
-    return add_event(job, &ev) == 0 ? 0 : out_of_memory(w, job);
+    return add_event(job, &ev) == 0 ? 0 : usecase_job_out_of_memory(&job->base);
 }
 
 /* A person's duty: their staff record's on_duty. */
-static int prepare_duty(struct writer *w, struct orders_job *job)
+static int prepare_duty(struct orders_job *job)
 {
-    const struct lpg_staff *cur = registry_staff(job->s->registry, job->staff_id);
+    const struct lpg_staff *cur = registry_staff(job->base.s->registry, job->staff_id);
     if (cur == NULL)
-        return refuse_job(w, job, REFUSAL_NOT_FOUND, "not_found", NULL,
-                          "your staff record no longer exists");
+        return usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_found", NULL,
+                                  "your staff record no longer exists");
     job->staff = lpg_staff_dup(cur);
     if (job->staff == NULL)
-        return out_of_memory(w, job);
+        return usecase_job_out_of_memory(&job->base);
     job->staff->on_duty = job->on_duty;
     return 0;
 }
@@ -327,7 +292,7 @@ static int prepare_duty(struct writer *w, struct orders_job *job)
 /* The new version of the record, its history and audit entries, in one transaction. */
 static int build_txn(struct orders_job *job, struct store_txn *txn)
 {
-    struct service *s = job->s;
+    struct service *s = job->base.s;
     json_t *rec = job->order ? lpg_json_from_order(job->order) : lpg_json_from_staff(job->staff);
     char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(rec);
@@ -344,13 +309,13 @@ static int build_txn(struct orders_job *job, struct store_txn *txn)
     return 0;
 }
 
-static void run_job(struct writer *w, void *arg)
+static void run_job(struct usecase_job *base)
 {
-    struct orders_job *job = arg;
+    struct orders_job *job = (struct orders_job *)base;
     int64_t now = lpg_now_ms();
-    int rc = job->op == ORDERS_CREATE ? prepare_create(w, job, now)
-             : job->op == ORDERS_DUTY ? prepare_duty(w, job)
-                                      : prepare_transition(w, job, now);
+    int rc = job->op == ORDERS_CREATE ? prepare_create(job, now)
+             : job->op == ORDERS_DUTY ? prepare_duty(job)
+                                      : prepare_transition(job, now);
     if (rc != 0)
         return; /* answered and freed */
     struct store_txn *txn = store_txn_new();
@@ -358,23 +323,21 @@ static void run_job(struct writer *w, void *arg)
     if (rc != 0) {
         store_txn_free(txn);
         if (rc == -1)
-            out_of_memory(w, job);
+            usecase_job_out_of_memory(&job->base);
         else /* nothing changes unrecorded: refused like a store outage */
-            refuse_job(w, job, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
-                       "the change could not be recorded in the audit log; retry later");
+            usecase_job_refuse(&job->base, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
+                               "the change could not be recorded in the audit log; retry later");
         return;
     }
-    const char *why = "out of memory";
-    if (writer_commit(w, txn, on_committed, job, &why) != 0)
-        job_store_failed(job, why);
+    usecase_job_commit(&job->base, txn);
 }
 
-static void cancel_job(void *arg)
-{
-    struct orders_job *job = arg;
-    struct orders_result res = {.cancelled = true};
-    job_end(job, &res);
-}
+static const struct usecase_job_ops orders_job_ops = {
+    .run = run_job,
+    .applied = job_applied,
+    .failed = job_failed,
+    .free = job_free,
+};
 
 static char *dup_or_null(const char *s)
 {
@@ -387,7 +350,7 @@ int orders_submit(struct service *s, const struct orders_request *req, orders_do
     struct orders_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
-    job->s = s;
+    usecase_job_init(&job->base, &orders_job_ops, s);
     job->done = done;
     job->arg = arg;
     job->op = req->op;
@@ -401,8 +364,8 @@ int orders_submit(struct service *s, const struct orders_request *req, orders_do
     job->reason = dup_or_null(req->reason);
     job->body = json_incref(req->order);
     if ((req->assignee && job->assignee == NULL) || (req->reason && job->reason == NULL) ||
-        writer_submit(s->writer, run_job, cancel_job, job) != 0) {
-        job_free(job);
+        usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
     return 0;

@@ -6,6 +6,7 @@
 #include "app/events.h"
 #include "app/refuse_from.h"
 #include "app/service.h"
+#include "app/usecase_job.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/auth.h"
@@ -13,9 +14,6 @@
 #include "core/registry_rules.h"
 #include "store/accounts.h"
 #include "store/entity.h"
-#include "store/writer.h"
-
-#include <hiredis/hiredis.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +51,7 @@ static int refuse_write(struct refusal *r, const struct lpg_json_error *err)
 }
 
 struct write_job {
-    struct service *s;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     const struct entity_ops *ops;
     struct auth_principal principal;
     json_t *body; /* create: the entity; patch: the changes */
@@ -66,33 +64,26 @@ struct write_job {
     void *arg;
 };
 
-static void write_job_free(struct write_job *job)
+static void write_job_free(struct usecase_job *base)
 {
+    struct write_job *job = (struct write_job *)base;
     changeset_discard(&job->cs);
     json_decref(job->body);
     free(job);
 }
 
-static void cancel_write(void *arg)
+static void write_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    write_job_free(arg);
+    struct write_job *job = (struct write_job *)base;
+    /* Cancelled at shutdown: dropped with its caller's request, freed with the server. */
+    if (!f->cancelled)
+        job->done(job->arg, NULL, 0, f->refusal);
 }
 
-static void write_refused(struct write_job *job, const struct refusal *r)
+static void on_written(struct usecase_job *base)
 {
-    job->done(job->arg, NULL, 0, r);
-    write_job_free(job);
-}
-
-static void on_written(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct write_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        struct refusal r;
-        refuse_store(&r, err ? err : "the store refused the change");
-        write_refused(job, &r);
-        return;
-    }
+    struct write_job *job = (struct write_job *)base;
+    struct service *s = job->base.s;
     json_t *out = job->ops->to_json(job->entity);
     /* A person's handset replaced (or removed) here: its open session ends now, as with a
      * device registration -- only a session of this very person (staff_id): a handset never
@@ -104,16 +95,15 @@ static void on_written(void *arg, const struct redisReply *reply, const char *er
                                    .staff_id = job->id,
                                    .device_id = job->old_device,
                                    .reason = registry_handset_replaced};
-        event_bus_publish(job->s->bus, &ev);
+        event_bus_publish(s->bus, &ev);
     }
-    if (changeset_apply(&job->cs, job->s->registry) != 0)
+    if (changeset_apply(&job->cs, s->registry) != 0)
         log_error("out of memory applying a stored change to the registry");
     log_info("%s %s %s by %s", job->ops->name, job->id, job->is_patch ? "changed" : "created",
              job->principal.user);
     job->done(job->arg, out, !job->is_patch, NULL);
     /* Staff, vehicles and customers decide who can take waiting orders. */
-    dispatcher_rematch(job->s);
-    write_job_free(job);
+    dispatcher_rematch(s);
 }
 
 /* The new version of the entity, checked alone: a patch of the stored one, or a creation.
@@ -172,10 +162,10 @@ static void *new_version(struct write_job *job, const void *old, struct refusal 
     return e;
 }
 
-static void run_write(struct writer *w, void *arg)
+static void run_write(struct usecase_job *base)
 {
-    struct write_job *job = arg;
-    struct service *s = job->s;
+    struct write_job *job = (struct write_job *)base;
+    struct service *s = job->base.s;
     const struct entity_ops *ops = job->ops;
     struct refusal r;
     const void *old = ops->get(s->registry, job->id);
@@ -184,8 +174,7 @@ static void run_write(struct writer *w, void *arg)
                  ((const struct lpg_staff *)old)->device_id);
     void *e = new_version(job, old, &r);
     if (e == NULL) {
-        writer_finish(w);
-        write_refused(job, &r);
+        usecase_job_refused(&job->base, &r);
         return;
     }
     job->entity = e;
@@ -196,25 +185,25 @@ static void run_write(struct writer *w, void *arg)
                                                            .device = accounts_device_lookup,
                                                            .device_arg = s->accounts},
                              ops->kind, e, old, &job->cs, &err) != 0) {
-        writer_finish(w);
         refuse_write(&r, &err);
-        write_refused(job, &r);
+        usecase_job_refused(&job->base, &r);
         return;
     }
     struct store_txn *txn = store_txn_new();
-    const char *why = "out of memory";
     if (txn == NULL || changeset_save(&job->cs, s->store, txn) != 0) {
         store_txn_free(txn);
-        writer_finish(w);
-        refuse(&r, REFUSAL_INTERNAL, "internal", NULL, "%s", why);
-        write_refused(job, &r);
+        usecase_job_out_of_memory(&job->base);
         return;
     }
-    if (writer_commit(w, txn, on_written, job, &why) != 0) {
-        refuse_store(&r, why);
-        write_refused(job, &r);
-    }
+    usecase_job_commit(&job->base, txn);
 }
+
+static const struct usecase_job_ops write_job_ops = {
+    .run = run_write,
+    .applied = on_written,
+    .failed = write_failed,
+    .free = write_job_free,
+};
 
 int registry_write(struct service *s, const struct auth_principal *p, enum rs_kind kind,
                    const char *id, json_t *body, int is_patch, registry_write_done_fn *done,
@@ -247,7 +236,7 @@ int registry_write(struct service *s, const struct auth_principal *p, enum rs_ki
         json_decref(body);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
-    job->s = s;
+    usecase_job_init(&job->base, &write_job_ops, s);
     job->ops = ops;
     job->principal = *p;
     job->body = body;
@@ -255,8 +244,8 @@ int registry_write(struct service *s, const struct auth_principal *p, enum rs_ki
     job->done = done;
     job->arg = arg;
     snprintf(job->id, sizeof(job->id), "%s", id);
-    if (writer_submit(s->writer, run_write, cancel_write, job) != 0) {
-        write_job_free(job);
+    if (usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
     return 0;

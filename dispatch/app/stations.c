@@ -3,6 +3,7 @@
 #include "app/stations.h"
 
 #include "app/delivery.h"
+#include "app/usecase_job.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/delivery_rules.h"
@@ -11,14 +12,11 @@
 #include "store/audit_log.h"
 #include "store/entity.h"
 #include "store/registry_store.h"
-#include "store/writer.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 /* What a station event does: from which statuses, to which. */
@@ -64,7 +62,7 @@ bool station_event_is_inspection(const struct station_event *ev)
 }
 
 struct station_job {
-    struct service *s;
+    struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     station_done_fn *done;
     void *arg;
     struct auth_principal user;
@@ -75,97 +73,67 @@ struct station_job {
     int32_t service_life_years;
     struct changeset cs;
     char *history; /* the life event, JSON */
-    struct refusal refusal;
 };
 
-static void job_free(struct station_job *job)
+static void job_free(struct usecase_job *base)
 {
+    struct station_job *job = (struct station_job *)base;
     changeset_discard(&job->cs);
     free(job->history);
     free(job);
 }
 
-static void job_end(struct station_job *job, const struct station_result *res)
+static void job_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
-    job->done(job->arg, res);
-    job_free(job);
+    struct station_job *job = (struct station_job *)base;
+    struct station_result res = {.cancelled = f->cancelled};
+    if (f->store_err)
+        res.store_err = f->store_err;
+    else
+        res.refusal = f->refusal;
+    job->done(job->arg, &res);
 }
 
-static void cancel_job(void *arg)
+static void job_applied(struct usecase_job *base)
 {
-    struct station_result res = {.cancelled = true};
-    job_end(arg, &res);
-}
-
-static void job_store_failed(struct station_job *job, const char *err)
-{
-    struct station_result res = {.store_err = err ? err : "the store refused the change"};
-    job_end(job, &res);
-}
-
-/* A refusal decided in the writer's turn: nothing was written. Returns -1. */
-__attribute__((format(printf, 6, 7))) static int
-refuse_job(struct writer *w, struct station_job *job, enum refusal_kind kind, const char *code,
-           const char *field, const char *fmt, ...)
-{
-    struct refusal *r = &job->refusal;
-    r->kind = kind;
-    snprintf(r->code, sizeof(r->code), "%s", code);
-    snprintf(r->field, sizeof(r->field), "%s", field ? field : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->message, sizeof(r->message), fmt, ap);
-    va_end(ap);
-    writer_finish(w);
-    struct station_result res = {.refusal = r};
-    job_end(job, &res);
-    return -1;
-}
-
-static void on_committed(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct station_job *job = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
-        job_store_failed(job, err);
-        return;
-    }
+    struct station_job *job = (struct station_job *)base;
     log_info("cylinder %s %s by %s", job->id, job->ev->name, job->user.user);
     struct station_result res = {.cylinder = job->cs.items[0].entity};
     job->done(job->arg, &res);
-    changeset_apply(&job->cs, job->s->registry);
-    job_free(job);
+    changeset_apply(&job->cs, job->base.s->registry);
 }
 
 /* The state machine: the new version of the cylinder, into the changeset; -1 once refused. */
-static int decide(struct writer *w, struct station_job *job, int64_t now)
+static int decide(struct station_job *job, int64_t now)
 {
-    struct service *d = job->s;
+    struct service *d = job->base.s;
     const struct lpg_cylinder *cur = registry_cylinder(d->registry, job->id);
     /* Another enterprise's cylinder: exactly like a missing one. */
     if (cur && job->user.role == AUTH_ROLE_DISPATCHER &&
         strcmp(job->user.enterprise_id, cur->enterprise_id) != 0)
         cur = NULL;
     if (cur == NULL)
-        return refuse_job(w, job, REFUSAL_NOT_FOUND, "not_found", NULL, "no cylinder with code %s",
-                          job->id);
+        return usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_found", NULL,
+                                  "no cylinder with code %s", job->id);
     struct auth_denial denial;
     if (auth_check(&job->user, AUTH_WRITE, cur->enterprise_id, lpg_now_ms(), &denial) != 0)
-        return refuse_job(w, job,
-                          denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
-                          denial.code, NULL, "%s", denial.message);
+        return usecase_job_refuse(
+            &job->base, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
+            denial.code, NULL, "%s", denial.message);
     if ((job->ev->from & (1u << cur->status)) == 0)
-        return refuse_job(w, job, REFUSAL_CONFLICT, "illegal_transition", "event",
-                          "cylinder %s is %s: it cannot be %s", cur->id,
-                          lpg_cylinder_status_name(cur->status), job->ev->name);
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "illegal_transition", "event",
+                                  "cylinder %s is %s: it cannot be %s", cur->id,
+                                  lpg_cylinder_status_name(cur->status), job->ev->name);
     const struct lpg_enterprise *e = registry_enterprise(d->registry, cur->enterprise_id);
     int32_t today = lpg_local_day(now, e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN);
     struct lpg_cylinder *c = lpg_cylinder_dup(cur);
     if (c == NULL || changeset_add(&job->cs, RS_CYLINDER, c) != 0)
-        return refuse_job(w, job, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+        return usecase_job_refuse(&job->base, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     if (station_event_is_inspection(job->ev)) {
         if (job->next_inspection_day <= today)
-            return refuse_job(w, job, REFUSAL_INVALID, "invalid_field", "next_inspection",
-                              "next_inspection must be a date after today");
+            return usecase_job_refuse(&job->base, REFUSAL_INVALID, "invalid_field",
+                                      "next_inspection",
+                                      "next_inspection must be a date after today");
         c->last_inspection_day = today;
         c->next_inspection_day = job->next_inspection_day;
         if (job->service_life_years)
@@ -178,16 +146,17 @@ static int decide(struct writer *w, struct station_job *job, int64_t now)
     char why[300];
     if (c->status == LPG_CYL_IN_STOCK &&
         cylinder_unusable(c, c->enterprise_id, today, &d->delivery_cfg, why, sizeof(why)))
-        return refuse_job(w, job, REFUSAL_CONFLICT, "cylinder_unusable", "event", "%s", why);
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "cylinder_unusable", "event", "%s",
+                                  why);
     return 0;
 }
 
-static void run_job(struct writer *w, void *arg)
+static void run_job(struct usecase_job *base)
 {
-    struct station_job *job = arg;
-    struct service *d = job->s;
+    struct station_job *job = (struct station_job *)base;
+    struct service *d = job->base.s;
     int64_t now = lpg_now_ms();
-    if (decide(w, job, now) != 0)
+    if (decide(job, now) != 0)
         return; /* answered and freed */
     const struct lpg_cylinder *c = job->cs.items[0].entity;
     json_t *hist = delivery_cylinder_event(now, job->ev->name, job->user.user, c,
@@ -210,13 +179,18 @@ static void run_job(struct writer *w, void *arg)
     if (rc != 0) {
         /* Nothing is written: answered like a store that refused. */
         store_txn_free(txn);
-        writer_finish(w);
-        job_store_failed(job, fail);
+        usecase_job_store_failed(&job->base, fail);
         return;
     }
-    if (writer_commit(w, txn, on_committed, job, &fail) != 0)
-        job_store_failed(job, fail);
+    usecase_job_commit(&job->base, txn);
 }
+
+static const struct usecase_job_ops station_job_ops = {
+    .run = run_job,
+    .applied = job_applied,
+    .failed = job_failed,
+    .free = job_free,
+};
 
 int stations_submit(struct service *s, const struct station_request *req, station_done_fn *done,
                     void *arg, struct refusal *r)
@@ -224,7 +198,7 @@ int stations_submit(struct service *s, const struct station_request *req, statio
     struct station_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
-    job->s = s;
+    usecase_job_init(&job->base, &station_job_ops, s);
     job->done = done;
     job->arg = arg;
     job->user = *req->user;
@@ -233,8 +207,8 @@ int stations_submit(struct service *s, const struct station_request *req, statio
     job->service_life_years = req->service_life_years;
     snprintf(job->id, sizeof(job->id), "%s", req->cylinder_id ? req->cylinder_id : "");
     snprintf(job->note, sizeof(job->note), "%s", req->note ? req->note : "");
-    if (writer_submit(s->writer, run_job, cancel_job, job) != 0) {
-        free(job);
+    if (usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
     }
     return 0;

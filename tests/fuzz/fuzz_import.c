@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(job->body, data, size);
     job->body[size] = '\0'; /* as the HTTP handler copies it */
     job->body_len = size;
-    job->d = &d.s;
+    job->base.s = &d.s; /* not queued: the lifecycle (usecase_job.h) is not used */
     job->kind = k;
     job->skip_errors = skip_errors;
     snprintf(job->enterprise_id, sizeof(job->enterprise_id), "E1");
@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
     }
-    import_job_free(job);
+    import_job_free(&job->base);
     fuzz_box_free(&d);
     return 0;
 }
