@@ -1303,6 +1303,7 @@ static int closed_phase(int b, struct closed_result *r)
         fprintf(stderr, "bench-ingest: cannot open the AOF of %s\n", S.dir);
         return -1;
     }
+    uint64_t errors0 = B.errors;
     B.batch_now = b;
     B.mode = MODE_CLOSED;
     B.lo = 0;
@@ -1331,9 +1332,9 @@ static int closed_phase(int b, struct closed_result *r)
         ((c1.machine - c0.machine) - (c1.d - c0.d) - (c1.r - c0.r) - (c1.self - c0.self)) / r->secs;
     printf("  ingest  batch %2d: %.0f positions/s, %.0f batches/s, queue delay (closed-loop Ack) "
            "p50 %.2f ms p99 %.2f ms; %.0f alerts/s; CPU per position dispatchd %.2f us, Redis "
-           "%.2f us; other processes %.2f cores\n",
+           "%.2f us; other processes %.2f cores; %llu Error replies\n",
            b, r->pps, r->bps, quantile(B.lat, B.n_lat, 0.5), r->p99, r->alerts_ps, r->d_us, r->r_us,
-           r->others);
+           r->others, (unsigned long long)(B.errors - errors0));
     /* The replay: the same pre-filled state, the warm-up's writes, then the timed part. */
     if (restore_prefilled() != 0)
         return -1;
@@ -1372,6 +1373,7 @@ static int closed_phase(int b, struct closed_result *r)
 static double paced_phase(int b, double rate, const char *label, double *alert_p99)
 {
     int n = opt.connections;
+    uint64_t errors0 = B.errors;
     B.batch_now = b;
     B.period_ns = (int64_t)((double)b * n / rate * 1e9);
     int64_t now = mono_ns();
@@ -1398,9 +1400,10 @@ static double paced_phase(int b, double rate, const char *label, double *alert_p
     printf("  paced   batch %2d at %s of the maximum (%.0f positions/s asked): %.0f reached; "
            "Ack from the intended send p50 %.2f ms p99 %.2f ms max %.2f ms (from the actual "
            "send p99 %.2f ms); %llu batches held back (8 outstanding); overspeed Alert p99 %.2f ms "
-           "(%zu); other processes %.2f cores\n",
+           "(%zu); other processes %.2f cores; %llu Error replies\n",
            b, label, rate, (double)B.positions / secs, p50, p99, B.n_lat ? B.lat[B.n_lat - 1] : 0,
-           s99, (unsigned long long)B.deferred, *alert_p99, B.n_alert_lat, others);
+           s99, (unsigned long long)B.deferred, *alert_p99, B.n_alert_lat, others,
+           (unsigned long long)(B.errors - errors0));
     return p99;
 }
 
@@ -1761,6 +1764,7 @@ int main(int argc, char **argv)
         B.lo = 0;
         B.hi = opt.mem_connections;
         B.mode = MODE_CLOSED;
+        uint64_t errors0 = B.errors;
         B.rss_peak = 0;
         B.sample_peak = 1;
         for (int i = B.lo; i < B.hi; i++)
@@ -1769,6 +1773,9 @@ int main(int argc, char **argv)
         drain();
         B.sample_peak = 0;
         rss_hi = settled_rss();
+        if (B.errors > errors0)
+            printf("memory: %llu Error replies while the %d handsets sent\n",
+                   (unsigned long long)(B.errors - errors0), opt.mem_connections);
         slope = (double)(rss_hi - rss_lo) / (opt.mem_connections - opt.connections);
         peak_per_conn = (double)(B.rss_peak - rss_hi) / opt.mem_connections;
         printf("memory: dispatchd VmRSS %.2f MiB provisioned (no handset), %.2f MiB with %d "
