@@ -695,7 +695,7 @@ static int login(int from, int to)
     }
     printf("logged in: handsets %d..%d (%d in all, %d failed) in %.1f s%s%s\n", from, to - 1,
            B.logged_in, B.dead, (double)(mono_ns() - t0) / 1e9, B.dead ? "; first problem: " : "",
-           B.first_error);
+           B.dead ? B.first_error : "");
     return B.dead > 0 ? -1 : 0;
 }
 
@@ -1373,6 +1373,8 @@ static int closed_phase(int b, struct closed_result *r)
 static double paced_phase(int b, double rate, const char *label, double *alert_p99)
 {
     int n = opt.connections;
+    /* Not inside an AOF rewrite the replay's writes triggered (ingest would trigger its own). */
+    redis_wait_bg();
     uint64_t errors0 = B.errors;
     B.batch_now = b;
     B.period_ns = (int64_t)((double)b * n / rate * 1e9);
