@@ -836,6 +836,7 @@ struct seg {
 
 struct replay_count {
     long long commands, route_members, bytes, errors;
+    long long tail; /* bytes of an incomplete last command, not sent */
 };
 
 /* Length of the complete RESP command at p (n bytes available), 0 when incomplete, -1 when
@@ -880,8 +881,11 @@ static long long resp_command(const char *p, size_t n, struct replay_count *c)
     return q - p;
 }
 
-/* Sends the commands of segs through ONE connection, pipelined (writing while the replies are
- * read), then ECHO of a token, and waits for the token: every command has been executed.
+/* Sends the complete commands of segs through ONE connection, pipelined (writing while the
+ * replies are read), then ECHO of a token, and waits for the token: every command has been
+ * executed. A mark is the AOF's size when it was read, which can fall inside a large write()
+ * still being copied (Redis writes seconds of commands at once after a postponed fsync): an
+ * incomplete last command is left out and its length returned in cnt->tail.
  * Returns the seconds from the first byte sent to the token, or -1. */
 static double redis_pipe(const struct seg *segs, int nseg, struct replay_count *cnt)
 {
@@ -910,12 +914,13 @@ static double redis_pipe(const struct seg *segs, int nseg, struct replay_count *
     size_t tl = 0;
     int64_t t0 = mono_ns();
     while (!found && !bad && !interrupted) {
-        if (osent == olen && !token_queued) {
-            /* Refill: keep the unparsed (already sent) tail of an incomplete command. */
+        if (osent == parsed && !token_queued) {
+            /* Every complete command read so far is sent: keep the start of an incomplete one
+             * (not sent) and read on. */
             size_t keep = olen - parsed;
             memmove(out, out + parsed, keep);
-            olen = osent = keep;
-            parsed = 0;
+            olen = keep;
+            osent = parsed = 0;
             while (si < nseg && pos >= segs[si].end && ++si < nseg)
                 pos = segs[si].start;
             if (si < nseg) {
@@ -940,19 +945,21 @@ static double redis_pipe(const struct seg *segs, int nseg, struct replay_count *
                         break;
                     parsed += (size_t)l;
                 }
-                osent = keep;
             } else {
+                /* The input ended inside a command (a mark taken while Redis was still writing
+                 * it): not sent; the caller starts the next stretch there. */
+                cnt->tail = (long long)olen;
                 memcpy(out, token_cmd, (size_t)tcl);
-                olen = (size_t)tcl;
-                osent = parsed = 0;
+                olen = parsed = (size_t)tcl;
+                osent = 0;
                 token_queued = 1;
             }
         }
-        struct pollfd pfd = {.fd = fd, .events = POLLIN | (osent < olen ? POLLOUT : 0)};
+        struct pollfd pfd = {.fd = fd, .events = POLLIN | (osent < parsed ? POLLOUT : 0)};
         if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
             break;
         if (pfd.revents & POLLOUT) {
-            ssize_t w = send(fd, out + osent, olen - osent, MSG_NOSIGNAL);
+            ssize_t w = send(fd, out + osent, parsed - osent, MSG_NOSIGNAL);
             if (w > 0)
                 osent += (size_t)w;
             else if (w < 0 && errno != EAGAIN && errno != EINTR)
@@ -1346,6 +1353,10 @@ static int closed_phase(int b, struct closed_result *r)
         aof_end();
         return -1;
     }
+    /* The measured stretch starts where the warm-up's last complete command ended (a command
+     * lies within one increment file, so the cut is in the warm-up's last stretch). */
+    if (cw.tail > 0 && meas[0].fd == warm[nw - 1].fd)
+        meas[0].start -= (off_t)cw.tail;
     double c_r0 = proc_cpu_s(S.redis);
     double secs = redis_pipe(meas, nm, &cm);
     double c_r1 = proc_cpu_s(S.redis);
