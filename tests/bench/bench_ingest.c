@@ -1731,6 +1731,8 @@ int main(int argc, char **argv)
     struct harness_stack stack;
     if (harness_stack_start(&stack, "bench-ingest", extra) != 0) {
         fprintf(stderr, "bench-ingest: cannot start redis-server and dispatchd\n");
+        if (stack.dir[0]) /* the harness stopped what it started; its dir is left */
+            harness_rmdir(stack.dir);
         return 1;
     }
     stack.keep_dir = opt.keep;
