@@ -72,9 +72,12 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* LPG_TEST_DISPATCHD overrides the binary found at build time: tests/bench/compare_trees.sh
+ * runs the benchmarks of one tree against the dispatchd of another. */
 const char *harness_dispatchd_path(void)
 {
-    return HARNESS_DISPATCHD;
+    const char *path = getenv("LPG_TEST_DISPATCHD");
+    return path != NULL && *path != '\0' ? path : HARNESS_DISPATCHD;
 }
 
 void harness_sleep_ms(int ms)
@@ -500,7 +503,7 @@ int harness_create_admin(int redis_port, const char *name, const char *password)
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
              "printf '%%s\\n' '%s' | '%s' --redis-port=%d %s%s%s --create-admin '%s'", password,
-             HARNESS_DISPATCHD, redis_port, redis_password[0] ? "--redis-password='" : "",
+             harness_dispatchd_path(), redis_port, redis_password[0] ? "--redis-password='" : "",
              redis_password, redis_password[0] ? "'" : "", name);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -666,7 +669,7 @@ int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int re
     snprintf(log, sizeof(log), "%s/dispatchd-%d.log", dir, d->http_port);
     char *argv[32];
     int n = 0;
-    argv[n++] = (char *)HARNESS_DISPATCHD;
+    argv[n++] = (char *)harness_dispatchd_path();
     argv[n++] = a_http;
     argv[n++] = a_handset;
     argv[n++] = a_redis;

@@ -131,7 +131,7 @@ int harness_json_str(const char *json, const char *key, char *out, size_t cap);
 int harness_stack_stop(struct harness_stack *s);
 
 void harness_sleep_ms(int ms);
-/* Path of the dispatchd binary under test. */
+/* Path of the dispatchd binary under test ($LPG_TEST_DISPATCHD, else the one built). */
 const char *harness_dispatchd_path(void);
 /* Kills every process still running that this harness started. */
 void harness_cleanup_all(void);
