@@ -25,7 +25,11 @@ start_and_read() {
     sleep 0.05
   done
   line=$(grep 'malloc:' "$tmp/log" || true)
-  [ -n "$line" ] || { echo "malloc: no 'malloc:' line in the start-up log:" >&2; cat "$tmp/log" >&2; exit 1; }
+  if [ -z "$line" ]; then
+    # (this runs in a command substitution: the EXIT trap does not, so stop it here)
+    kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    echo "malloc: no 'malloc:' line in the start-up log:" >&2; cat "$tmp/log" >&2; exit 1
+  fi
   # The environment of the running process is the one it was started with.
   if [ -r "/proc/$pid/environ" ]; then
     env_now=$(tr '\0' '\n' <"/proc/$pid/environ" | grep '^GLIBC_TUNABLES=' || true)
