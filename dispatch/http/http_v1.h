@@ -59,6 +59,10 @@ void v1_reply_json_error(struct http_call *call, const struct lpg_json_error *er
 int v1_page_limit(struct http_call *call);
 /* Refuses (UNAVAILABLE, store_unavailable) a read the store could not answer. */
 void v1_reply_store_unreadable(struct http_call *call);
+/* A store read (store/reads.h) that could not be started: 500 when out of memory, else 503. */
+void v1_reply_read_unsent(struct http_call *call, const char *why);
+/* A list read's answer (arg: the call): {"items": [...]} (items borrowed), or 503. */
+void v1_on_items(void *arg, json_t *items, const char *err);
 /* A write the store refused, as refuse_store() words it (store_unavailable, or
  * store_outcome_unknown when it may have been saved), through http_reply_refusal. */
 void v1_reply_store_refused(struct http_call *call, const char *why);

@@ -16,6 +16,7 @@
 #include "app/refuse_from.h"
 #include "common/clock.h"
 #include "http/http_refusal.h"
+#include "store/reads.h"
 #include "store/accounts.h"
 #include "store/entity.h"
 
@@ -175,6 +176,23 @@ void v1_reply_store_unreadable(struct http_call *call)
 {
     http_refuse(call, REFUSAL_UNAVAILABLE, "store_unavailable", NULL,
                 "the store could not be read; retry later");
+}
+
+void v1_reply_read_unsent(struct http_call *call, const char *why)
+{
+    if (why == STORE_READ_NOMEM)
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    else
+        v1_reply_store_unreadable(call);
+}
+
+void v1_on_items(void *arg, json_t *items, const char *err)
+{
+    struct http_call *call = arg;
+    if (err)
+        v1_reply_store_unreadable(call);
+    else
+        http_reply_json(call, 200, json_pack("{s:O}", "items", items));
 }
 
 void v1_reply_store_refused(struct http_call *call, const char *why)

@@ -39,25 +39,6 @@
  * movements a year). */
 #define HISTORY_MAX 5000
 
-/* A read of the store that could not be started: 500 when out of memory, else 503. */
-static void reply_unsent(struct http_call *call, const char *why)
-{
-    if (why == STORE_READ_NOMEM)
-        http_reply_error(call, 500, "internal", "out of memory", NULL);
-    else
-        v1_reply_store_unreadable(call);
-}
-
-/* A list read answered (arg: the call): {"items": [...]}, or 503. */
-static void on_list(void *arg, json_t *items, const char *err)
-{
-    struct http_call *call = arg;
-    if (err)
-        v1_reply_store_unreadable(call);
-    else
-        http_reply_json(call, 200, json_pack("{s:O}", "items", items));
-}
-
 static void handle_history(struct http_call *call, void *ctx)
 {
     struct service *d = http_service(ctx);
@@ -67,8 +48,9 @@ static void handle_history(struct http_call *call, void *ctx)
     if (c == NULL)
         return;
     const char *why;
-    if (compliance_read_cylinder_history(d->store, c->id, HISTORY_MAX, on_list, call, &why) != 0)
-        reply_unsent(call, why);
+    if (compliance_read_cylinder_history(d->store, c->id, HISTORY_MAX, v1_on_items, call, &why) !=
+        0)
+        v1_reply_read_unsent(call, why);
 }
 
 /* ---- station events ---- */
@@ -200,8 +182,8 @@ static void handle_order_checks(struct http_call *call, void *ctx)
         return;
     /* An order has one check per cylinder: bounded by its items. */
     const char *why;
-    if (compliance_read_order_checks(d->store, o->id, 1000, on_list, call, &why) != 0)
-        reply_unsent(call, why);
+    if (compliance_read_order_checks(d->store, o->id, 1000, v1_on_items, call, &why) != 0)
+        v1_reply_read_unsent(call, why);
 }
 
 struct check_read {
@@ -247,7 +229,7 @@ static void handle_check(struct http_call *call, void *ctx)
     const char *why;
     if (compliance_read_check(d->store, id, on_check, rd, &why) != 0) {
         free(rd);
-        reply_unsent(call, why);
+        v1_reply_read_unsent(call, why);
     }
 }
 

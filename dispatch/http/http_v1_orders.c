@@ -113,15 +113,6 @@ static void handle_fail(struct http_call *call, void *ctx)
  * cap all the same, as on every list). */
 #define ORDER_HISTORY_MAX 5000
 
-static void on_history(void *arg, json_t *items, const char *err)
-{
-    struct http_call *call = arg;
-    if (err)
-        v1_reply_store_unreadable(call);
-    else
-        http_reply_json(call, 200, json_pack("{s:O}", "items", items));
-}
-
 /* GET /v1/events: the live feed of order changes (live_feed.h). */
 static void handle_events(struct http_call *call, void *ctx)
 {
@@ -147,13 +138,9 @@ static void handle_history(struct http_call *call, void *ctx)
     if (o == NULL)
         return;
     const char *why;
-    if (compliance_read_order_history(d->store, o->id, ORDER_HISTORY_MAX, on_history, call, &why) !=
-        0) {
-        if (why == STORE_READ_NOMEM)
-            http_reply_error(call, 500, "internal", "out of memory", NULL);
-        else
-            v1_reply_store_unreadable(call);
-    }
+    if (compliance_read_order_history(d->store, o->id, ORDER_HISTORY_MAX, v1_on_items, call,
+                                      &why) != 0)
+        v1_reply_read_unsent(call, why);
 }
 
 /* List and get come from the generic registry handlers, bound to the order kind here. */
