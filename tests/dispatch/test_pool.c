@@ -1,4 +1,4 @@
-/* test_pool.c - dispatch/pool.[ch]: objects come zeroed, aligned, from blocks, are reused
+/* test_pool.c - dispatch/common/pool.[ch]: objects come zeroed, aligned, from blocks, are reused
  * after being given back, and never overlap. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_throttle.c - dispatch/throttle.[ch] and login_guard.[ch]: free failures, then delays
+/* test_throttle.c - dispatch/common/throttle.[ch] and login_guard.[ch]: free failures, then delays
  * that double up to the lock, refusals that do not count, a success that resets, failures
  * forgotten after a quiet lock period, a table that never grows past its cap (least recently
  * touched evicted), and the rate limit of failure log lines. Time is passed in. */
