@@ -1,5 +1,5 @@
-/* test_work_pool.c - dispatch/common/work_pool.[ch]: jobs run on worker threads, not on the loop, and
- * come back to the loop thread; the loop stays responsive while they run; a full queue refuses
+/* test_work_pool.c - dispatch/common/work_pool.[ch]: jobs run on worker threads, not on the loop,
+ * and come back to the loop thread; the loop stays responsive while they run; a full queue refuses
  * at once; freeing the pool joins the workers and cancels what is left (no leak under ASan). */
 #include <stdarg.h>
 #include <stddef.h>
