@@ -131,9 +131,7 @@ static int order_move(struct delivery_job *job, struct lpg_order *o, enum lpg_or
         log_error("order %s: %s", o->id, why);
         return -1;
     }
-    json_t *j = lpg_json_from_order_event(&ev);
-    job->order_events[job->n_order_events] = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
+    job->order_events[job->n_order_events] = lpg_order_event_text(&ev);
     if (job->order_events[job->n_order_events] == NULL)
         return -1;
     job->n_order_events++;

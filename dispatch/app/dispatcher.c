@@ -221,9 +221,7 @@ static void run_rematch(struct usecase_job *base)
             continue;
         }
         if (assigned) {
-            json_t *j = lpg_json_from_order_event(&ev);
-            job->events[job->n_events] = j ? json_dumps(j, JSON_COMPACT) : NULL;
-            json_decref(j);
+            job->events[job->n_events] = lpg_order_event_text(&ev);
             job->event_order[job->n_events] = o;
             job->n_events++;
             log_info("order %s assigned to %s (vehicle %s)", o->id, o->staff_id, o->vehicle_id);

@@ -42,7 +42,7 @@ const struct dispatcher_stats *dispatcher_stats(const struct service *d);
  * (registry_store_order_event) and its entry in the tamper-evident record (audit_log.h), kind
  * order_created, order_assigned, order_accepted, order_rejected, order_unassigned,
  * order_cancelled, order_failed, ... (docs/audit.md). o is the order after the event,
- * event_json its history entry (lpg_json_from_order_event). Returns 0, or -1 when out of
+ * event_json its history entry (lpg_order_event_text). Returns 0, or -1 when out of
  * memory or the audit record is unavailable: the caller then refuses the change as a store
  * outage (nothing may change unrecorded). */
 int dispatcher_store_order_event(struct service *d, struct store_txn *txn,

@@ -70,9 +70,7 @@ static void job_failed(struct usecase_job *base, const struct usecase_failure *f
 
 static int add_event(struct orders_job *job, const struct order_event *ev)
 {
-    json_t *j = lpg_json_from_order_event(ev);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
+    char *text = lpg_order_event_text(ev);
     if (text == NULL || job->n_events == ORDERS_EVENTS_MAX) {
         free(text);
         return -1;

@@ -1456,6 +1456,14 @@ json_t *lpg_json_from_order_event(const struct order_event *ev)
 {
     return emit_object(event_fields, N(event_fields), ev);
 }
+
+char *lpg_order_event_text(const struct order_event *ev)
+{
+    json_t *j = lpg_json_from_order_event(ev);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
+}
 int lpg_json_to_order_event(const json_t *in, struct order_event *out, struct lpg_json_error *err)
 {
     memset(out, 0, sizeof(*out));

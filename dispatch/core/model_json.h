@@ -142,6 +142,9 @@ int lpg_json_patch_customer(const json_t *in, struct lpg_customer *inout,
 /* Order history: {"at", "from", "to", "actor", "actor_id", "reason"}. Events are written by the
  * server only, so reading one is a load (every field accepted). */
 json_t *lpg_json_from_order_event(const struct order_event *ev);
+/* The same as compact JSON text, as an order's history stores it (malloc'd; NULL when out of
+ * memory). Every use case that moves an order records its event through this. */
+char *lpg_order_event_text(const struct order_event *ev);
 int lpg_json_to_order_event(const json_t *in, struct order_event *out, struct lpg_json_error *err);
 
 /* ---- building blocks ---- */

@@ -467,6 +467,16 @@ static void test_round_trip_order_event(void **state)
     assert_memory_equal(&x, &y, sizeof(x));
     assert_json_text(j, "{'actor':'system','actor_id':null,'at':'2026-11-28T21:15:22.123Z',"
                         "'from':'assigned','reason':null,'to':'created'}");
+    /* The stored text (the history entry) reads back as the same event. */
+    char *text = lpg_order_event_text(&x);
+    assert_non_null(text);
+    json_t *back = json_loads(text, 0, NULL);
+    assert_non_null(back);
+    assert_int_equal(lpg_json_to_order_event(back, &y, &err), 0);
+    assert_memory_equal(&x, &y, sizeof(x));
+    assert_null(strchr(text, '\n')); /* compact: one line */
+    json_decref(back);
+    free(text);
     j = J("{'at':'2026-11-28T21:15:22.123Z','from':'assigned','to':'created','actor':'robot'}");
     assert_int_equal(lpg_json_to_order_event(j, &y, &err), -1);
     assert_string_equal(err.code, "invalid_field");
