@@ -23,7 +23,7 @@ runs=${3:-0}
 shift $(( $# < 3 ? $# : 3 ))
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] &&
-  targets=(fuzz_frame fuzz_csv fuzz_model_json fuzz_geojson fuzz_import fuzz_handset)
+  targets=(fuzz_frame fuzz_csv fuzz_model_json fuzz_geojson fuzz_import fuzz_handset fuzz_jt808)
 
 keep=1
 if [ -z "${FUZZ_WORK:-}" ]; then

@@ -21,7 +21,11 @@ import os
 import re
 import sys
 
-LEVEL = {"common": 0, "core": 1, "store": 2, "app": 3, "http": 4, "handset": 4, "dispatchd": 5}
+LEVEL = {
+    "common": 0, "core": 1, "store": 2, "app": 3,
+    "http": 4, "handset": 4, "jt808": 4,  # the transports
+    "dispatchd": 5,
+}
 # Headers of outside libraries each folder must not include (prefix match on the <...> path).
 FORBIDDEN_SYSTEM = {
     "common": ("hiredis/", "protobuf-c/"),
@@ -30,6 +34,7 @@ FORBIDDEN_SYSTEM = {
     "app": ("protobuf-c/",),
     "http": ("hiredis/", "protobuf-c/"),
     "handset": ("hiredis/",),
+    "jt808": ("hiredis/", "protobuf-c/"),
     "agent": ("hiredis/",),
 }
 PROTO_ALLOWED = {"http", "handset", "dispatchd", "agent"}
