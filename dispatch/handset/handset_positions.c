@@ -96,15 +96,19 @@ void handset_positions_batch(struct service *s, struct handset_conn *c,
     const Lpg__V1__PositionBatch *b = env->position_batch;
     struct batch_reply *br = malloc(sizeof(*br));
     struct ingest_fix local[FIXES_ON_STACK];
-    struct ingest_fix *fixes =
-        b->n_fixes <= FIXES_ON_STACK ? local : malloc(b->n_fixes * sizeof(*fixes));
-    if (br == NULL || fixes == NULL) {
+    /* A batch beyond position_batch_max is refused by ingest without reading its fixes: it is
+     * not converted (a 64 KiB frame of empty fixes would otherwise cost MBs of copies). */
+    int convert = b->n_fixes > 0 && b->n_fixes <= (size_t)s->cfg.position_batch_max;
+    struct ingest_fix *fixes = !convert                       ? NULL
+                               : b->n_fixes <= FIXES_ON_STACK ? local
+                                                              : malloc(b->n_fixes * sizeof(*fixes));
+    if (br == NULL || (convert && fixes == NULL)) {
         free(br);
         handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory",
                            env->has_request_id, env->request_id, 0);
         return;
     }
-    for (size_t i = 0; i < b->n_fixes; i++)
+    for (size_t i = 0; convert && i < b->n_fixes; i++)
         fix_of(b->fixes[i], b->has_late && b->late, &fixes[i]);
     /* The device's state in ingest is dropped with the connection: a new session re-reads it. */
     if (handset_conn_data(c) == NULL) {
@@ -124,7 +128,7 @@ void handset_positions_batch(struct service *s, struct handset_conn *c,
     handset_conn_hold(c); /* released by on_ingested, now or once stored */
     ingest_positions(s, &src, fixes, b->n_fixes, on_ingested, br);
     if (fixes != local)
-        free(fixes);
+        free(fixes); /* NULL when not converted */
 }
 
 /* ---- alerts to the device ---- */

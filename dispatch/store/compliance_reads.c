@@ -79,30 +79,30 @@ static int lrange(struct list_read *rd, const char *key, long max, store_reply_f
     return 0;
 }
 
-int compliance_read_cylinder_history(struct store *st, const char *cylinder_id, long max,
-                                     compliance_list_fn *fn, void *arg, const char **why)
+/* The first `max` elements of the list named by key_of(id), handed to `then`. */
+static int list_read(struct store *st, keys_id_fn *key_of, const char *id, long max,
+                     store_reply_fn *then, compliance_list_fn *fn, void *arg, const char **why)
 {
     char key[256];
-    if (id_key(st, key, sizeof(key), keys_cylinder_history, cylinder_id, why) != 0)
+    if (id_key(st, key, sizeof(key), key_of, id, why) != 0)
         return -1;
     struct list_read *rd = read_new(st, arg, why);
     if (rd == NULL)
         return -1;
     rd->fn.list = fn;
-    return lrange(rd, key, max, on_json_list, why);
+    return lrange(rd, key, max, then, why);
+}
+
+int compliance_read_cylinder_history(struct store *st, const char *cylinder_id, long max,
+                                     compliance_list_fn *fn, void *arg, const char **why)
+{
+    return list_read(st, keys_cylinder_history, cylinder_id, max, on_json_list, fn, arg, why);
 }
 
 int compliance_read_order_history(struct store *st, const char *order_id, long max,
                                   compliance_list_fn *fn, void *arg, const char **why)
 {
-    char key[256];
-    if (id_key(st, key, sizeof(key), keys_order_history, order_id, why) != 0)
-        return -1;
-    struct list_read *rd = read_new(st, arg, why);
-    if (rd == NULL)
-        return -1;
-    rd->fn.list = fn;
-    return lrange(rd, key, max, on_json_list, why);
+    return list_read(st, keys_order_history, order_id, max, on_json_list, fn, arg, why);
 }
 
 /* LRANGE of the order's check ids answered: fetch the records. */
@@ -148,14 +148,7 @@ static void on_check_ids(void *arg, const struct redisReply *reply, const char *
 int compliance_read_order_checks(struct store *st, const char *order_id, long max,
                                  compliance_list_fn *fn, void *arg, const char **why)
 {
-    char key[256];
-    if (id_key(st, key, sizeof(key), keys_order_checks, order_id, why) != 0)
-        return -1;
-    struct list_read *rd = read_new(st, arg, why);
-    if (rd == NULL)
-        return -1;
-    rd->fn.list = fn;
-    return lrange(rd, key, max, on_check_ids, why);
+    return list_read(st, keys_order_checks, order_id, max, on_check_ids, fn, arg, why);
 }
 
 static void on_check(void *arg, const struct redisReply *reply, const char *err)
