@@ -1,5 +1,6 @@
 /* alerts.c -- storing, raising, listing and acknowledging tracking alerts (alerts.h). */
 #define LOG_TAG "alerts"
+#include "app/refuse_from.h"
 #include "app/alerts.h"
 #include "common/clock.h"
 
@@ -430,19 +431,15 @@ static void on_ack_read(void *arg, const struct redisReply *reply, const char *e
         a = json_loadb(reply->str, reply->len, 0, NULL);
     const char *ent = a ? json_string_value(json_object_get(a, "enterprise_id")) : NULL;
     /* Another enterprise's alert is answered to a dispatcher exactly like a missing one. */
-    if (a == NULL || ent == NULL ||
-        (job->principal.role == AUTH_ROLE_DISPATCHER &&
-         strcmp(ent, job->principal.enterprise_id) != 0)) {
+    if (a == NULL || ent == NULL || hidden_from(&job->principal, ent)) {
         json_decref(a);
         usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_found", NULL, "%s", "no such alert");
         return;
     }
-    struct auth_denial denial;
-    if (auth_check(&job->principal, AUTH_WRITE, ent, lpg_now_ms(), &denial) != 0) {
+    struct refusal denied;
+    if (refuse_unless_allowed(&denied, &job->principal, AUTH_WRITE, ent) != 0) {
         json_decref(a);
-        usecase_job_refuse(&job->base,
-                           denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
-                           denial.code, NULL, "%s", denial.message);
+        usecase_job_refused(&job->base, &denied);
         return;
     }
     if (json_object_get(a, "acknowledged_by") != NULL) {

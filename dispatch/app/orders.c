@@ -3,6 +3,7 @@
  * and answer. The one implementation of every order transition a person or a user asks for.
  */
 #define LOG_TAG "orders"
+#include "app/refuse_from.h"
 #include "app/orders.h"
 
 #include "app/dispatcher.h"
@@ -193,17 +194,14 @@ static int prepare_transition(struct orders_job *job, int64_t now)
                                       "order %s is not assigned to you", job->order_id);
     } else {
         /* Another enterprise's order: exactly like a missing one. */
-        if (cur && job->user.role == AUTH_ROLE_DISPATCHER &&
-            strcmp(cur->enterprise_id, job->user.enterprise_id) != 0)
+        if (cur && hidden_from(&job->user, cur->enterprise_id))
             cur = NULL;
         if (cur == NULL)
             return usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_found", NULL,
                                       "no order with id %s", job->order_id);
-        struct auth_denial denial;
-        if (auth_check(&job->user, AUTH_WRITE, cur->enterprise_id, lpg_now_ms(), &denial) != 0)
-            return usecase_job_refuse(
-                &job->base, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
-                denial.code, NULL, "%s", denial.message);
+        struct refusal denied;
+        if (refuse_unless_allowed(&denied, &job->user, AUTH_WRITE, cur->enterprise_id) != 0)
+            return usecase_job_refused(&job->base, &denied);
     }
     job->order = lpg_order_dup(cur);
     if (job->order == NULL)

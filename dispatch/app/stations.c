@@ -1,5 +1,6 @@
 /* stations.c -- the station's cylinder events (stations.h). */
 #define LOG_TAG "stations"
+#include "app/refuse_from.h"
 #include "app/stations.h"
 
 #include "app/delivery.h"
@@ -109,17 +110,14 @@ static int decide(struct station_job *job, int64_t now)
     struct service *d = job->base.s;
     const struct lpg_cylinder *cur = registry_cylinder(d->registry, job->id);
     /* Another enterprise's cylinder: exactly like a missing one. */
-    if (cur && job->user.role == AUTH_ROLE_DISPATCHER &&
-        strcmp(job->user.enterprise_id, cur->enterprise_id) != 0)
+    if (cur && hidden_from(&job->user, cur->enterprise_id))
         cur = NULL;
     if (cur == NULL)
         return usecase_job_refuse(&job->base, REFUSAL_NOT_FOUND, "not_found", NULL,
                                   "no cylinder with code %s", job->id);
-    struct auth_denial denial;
-    if (auth_check(&job->user, AUTH_WRITE, cur->enterprise_id, lpg_now_ms(), &denial) != 0)
-        return usecase_job_refuse(
-            &job->base, denial.http_status == 401 ? REFUSAL_UNAUTHENTICATED : REFUSAL_FORBIDDEN,
-            denial.code, NULL, "%s", denial.message);
+    struct refusal denied;
+    if (refuse_unless_allowed(&denied, &job->user, AUTH_WRITE, cur->enterprise_id) != 0)
+        return usecase_job_refused(&job->base, &denied);
     if ((job->ev->from & (1u << cur->status)) == 0)
         return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "illegal_transition", "event",
                                   "cylinder %s is %s: it cannot be %s", cur->id,
