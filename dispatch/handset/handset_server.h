@@ -99,7 +99,8 @@ size_t handset_server_connections(const struct handset_server *hs);
 /* Of those, connections without an acknowledged Hello. */
 size_t handset_server_unauthenticated(const struct handset_server *hs);
 
-const struct handset_stats *handset_server_stats(const struct handset_server *hs);
+/* The stream server's connection counters with the protocol's own. */
+const struct handset_stats *handset_server_stats(struct handset_server *hs);
 
 /* ---- connections, for the hooks ---- */
 
@@ -128,10 +129,8 @@ void handset_conn_release(struct handset_conn *c);
  * freed (free_fn may be NULL). */
 void handset_conn_set_data(struct handset_conn *c, void *data, void (*free_fn)(void *));
 void *handset_conn_data(const struct handset_conn *c);
-/* The open session of a device, or NULL. */
+/* The open session of a device, or NULL. O(1). */
 struct handset_conn *handset_server_find_device(struct handset_server *hs, const char *device_id);
-/* The open session of a staff member's device, or NULL. */
-struct handset_conn *handset_server_find_staff(struct handset_server *hs, const char *staff_id);
 
 struct event_bus;
 /* Subscribes hs to the service events that end a handset's session: EV_SESSION_REVOKED closes
