@@ -487,12 +487,44 @@ static void test_terminal_alarm_episodes(void **state)
     freeReplyObject(st);
 }
 
+static long long zcard_key(const char *key)
+{
+    redisReply *r = redisCommand(rc, "ZCARD %s", key);
+    assert_non_null(r);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Backfill that overspeeds makes one late overspeed alert (recorded, not heard); the terminal
+ * resending that backfill makes no second one, the day set stays the same. */
+static void test_resent_backfill_not_evaluated_again(void **state)
+{
+    (void)state;
+    struct ingest_fix f[5];
+    for (int i = 0; i < 5; i++) {
+        f[i] = fix_at(11 + i, t0 + 130000 + i * 4000, 0, LPG_FIX_LATE);
+        f[i].fix.speed_kmh = 90.0; /* over the 60 km/h road limit for 16 s */
+    }
+    const char *k = "lpg:alerts-by-rule:overspeed:vehicle:VT";
+    long long alerts0 = zcard_key(k), fixes0 = zcard();
+    int heard0 = heard.n;
+    feed(f, 5);
+    assert_int_equal(zcard(), fixes0 + 5);
+    assert_int_equal(zcard_key(k), alerts0 + 1);
+    assert_int_equal(heard.n, heard0); /* late: recorded, never pushed */
+    feed(f, 5);
+    assert_int_equal(zcard(), fixes0 + 5);
+    assert_int_equal(zcard_key(k), alerts0 + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resend_and_backfill),
         cmocka_unit_test(test_vehicle_data_read_back),
         cmocka_unit_test(test_terminal_alarm_episodes),
+        cmocka_unit_test(test_resent_backfill_not_evaluated_again),
     };
     int rc_ = cmocka_run_group_tests(tests, setup, teardown);
     harness_cleanup_all();
