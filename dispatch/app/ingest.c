@@ -637,25 +637,26 @@ static void store_batch(struct ingest_job *job)
         struct lpg_fix fx;
         route_fix_to_lpg_fix(&rf, &fx);
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
-        size_t n_ev = 0;
-        bool late_evaluated = false;
-        enum fix_filter_reason fr = FIX_FILTER_OUT_OF_ORDER;
         if (backfill && rf.time_ms <= backfill_ms) {
             late++; /* a resent backfill: its member is the same, its events were recorded */
             continue;
         }
         if (backfill)
             backfill_ms = rf.time_ms;
-        fr = rules_track_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now,
-                                     &ctx, events, RULES_EVENTS_MAX, &n_ev, &late_evaluated);
+        size_t n_ev = 0;
+        bool late_evaluated;
+        enum fix_filter_reason fr =
+            rules_track_process_fix(&d->fix_filter_cfg, &d->rules_cfg, &job->rules_after, &fx, now,
+                                    &ctx, events, RULES_EVENTS_MAX, &n_ev, &late_evaluated);
         job->filtered[fr]++;
         if (fr == FIX_FILTER_OUT_OF_ORDER && !late_evaluated)
             d->tracks->stats.events_dropped++; /* no memory for the late state: not evaluated */
         for (size_t e = 0; e < n_ev; e++)
             job_add_alert(job, &events[e], now);
         /* The terminal's own alarms follow its live fixes (a report without a valid position
-         * too: a GNSS fault comes with one), never its backfill. */
-        if (!backfill && rf.has_vd)
+         * too: a GNSS fault comes without one), never what it uploads late: its backfill, or
+         * anything flagged late (then stored with the fix, raising nothing). */
+        if (rf.has_vd && !(rf.flags & ROUTE_FLAG_LATE))
             apply_terminal_alarms(job, &rf, now);
         /* Only a fix the filters accept may become the vehicle's latest position; late is a
          * stored fix older than the vehicle's newest (not one the filters refused). */

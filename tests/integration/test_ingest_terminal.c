@@ -462,6 +462,11 @@ static void test_terminal_alarm_episodes(void **state)
     struct route_fix m;
     member_at(t0 + 40000, &m);
     assert_int_equal(m.vd.alarm, SOS);
+    /* Flagged late but newer than the mark (the terminal uploads what it buffered before any
+     * live report): stored as new, still no edge. */
+    f = fix_at(11, t0 + 230000, SOS, LPG_FIX_LATE);
+    feed(&f, 1);
+    assert_int_equal(heard.n, 3);
 
     /* Stored like every alert: GET /v1/alerts lists them, told apart from the server's rules. */
     static char body[16384];
