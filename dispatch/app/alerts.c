@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "core/model_json.h"
 #include "core/registry.h"
+#include "core/terminal_alarms.h"
 #include "store/audit_log.h"
 
 #include <errno.h>
@@ -53,6 +54,17 @@ void alerts_compliance(struct lpg_alert *a, const char *source, const char *ente
 
 static const char *const compliance_sources[] = {"roadside_sale", "load_mismatch", "hazard"};
 
+void alerts_set_terminal(struct lpg_alert *a, const char *name)
+{
+    snprintf(a->source, sizeof(a->source), "%s", name);
+}
+
+/* A terminal's alarm, not the server's judgement. */
+static bool alert_is_terminal(const struct lpg_alert *a)
+{
+    return a->source[0] && terminal_alarm_by_name(a->source) != NULL;
+}
+
 bool alerts_rule_known(const char *name)
 {
     for (int r = 0; r < RULE_COUNT; r++)
@@ -61,7 +73,7 @@ bool alerts_rule_known(const char *name)
     for (size_t i = 0; i < sizeof(compliance_sources) / sizeof(compliance_sources[0]); i++)
         if (strcmp(compliance_sources[i], name) == 0)
             return true;
-    return false;
+    return terminal_alarm_by_name(name) != NULL;
 }
 
 const char *alerts_rule_name(const struct lpg_alert *a)
@@ -89,6 +101,10 @@ json_t *alerts_to_json(const struct lpg_alert *a)
                             json_string(ev->code == RULE_FATIGUE_DAILY ? "daily" : "continuous"));
     if (j && ev->rest_until_ms > 0)
         json_object_set_new(j, "rest_until", lpg_json_instant(ev->rest_until_ms));
+    if (j && alert_is_terminal(a)) {
+        json_object_set_new(j, "source", json_string("terminal"));
+        json_object_set_new(j, "alarm_bit", json_integer(terminal_alarm_by_name(a->source)->bit));
+    }
     return j;
 }
 
@@ -118,9 +134,12 @@ static int audit_alert(struct service *d, struct store_txn *txn, const struct lp
         json_object_set_new(data, "limit_kmh", json_integer((json_int_t)llround(ev->limit)));
     }
     char actor[64];
-    /* A tracking rule raised it, or the compliance checks of a handset request (whose own
-     * audit entries name the person). */
-    snprintf(actor, sizeof(actor), "%s:%s", a->source[0] ? "compliance" : "rule",
+    /* A tracking rule raised it, the compliance checks of a handset request (whose own audit
+     * entries name the person), or the vehicle's terminal. */
+    snprintf(actor, sizeof(actor), "%s:%s",
+             alert_is_terminal(a) ? "terminal"
+             : a->source[0]       ? "compliance"
+                                  : "rule",
              alerts_rule_name(a));
     struct audit_entry e = {a->created_ms, "alert_raised", actor, a->id, a->enterprise_id, data};
     int rc = data ? audit_log_append(d->audit, txn, &e) : -1;

@@ -31,8 +31,10 @@
 #define ALERT_RETENTION_DAYS 1100 /* 3 years and some: violation records are kept 3 years */
 
 /* Compliance alerts (delivery.c) are not raised by a tracking rule: their `source` names
- * what raised them ("roadside_sale", "load_mismatch", "hazard") and ev.rule is unused. */
-#define ALERT_SOURCE_MAX 23
+ * what raised them ("roadside_sale", "load_mismatch", "hazard") and ev.rule is unused. So do a
+ * terminal's own alarms ("terminal_sos", ..., core/terminal_alarms.h), whose JSON also says
+ * "source": "terminal". */
+#define ALERT_SOURCE_MAX 31
 
 struct lpg_alert {
     char id[LPG_ID_MAX + 1];
@@ -50,7 +52,11 @@ void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const c
 void alerts_compliance(struct lpg_alert *a, const char *source, const char *enterprise,
                        const char *vehicle, const char *staff, struct geo_point pos,
                        const char *message, int64_t now_ms);
-/* Whether name is a tracking rule's or a compliance source's (the `rule` of alerts). */
+/* Makes a an alert of the terminal's alarm `name` (a terminal_alarms entry): its rule is the
+ * name, its JSON says "source": "terminal". */
+void alerts_set_terminal(struct lpg_alert *a, const char *name);
+/* Whether name is a tracking rule's, a compliance source's or a terminal alarm's (the `rule` of
+ * alerts). */
 bool alerts_rule_known(const char *name);
 /* The name in the alert's "rule" field: the tracking rule, or the compliance source. */
 const char *alerts_rule_name(const struct lpg_alert *a);

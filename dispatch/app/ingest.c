@@ -14,6 +14,7 @@
 #include "store/registry_store.h"
 #include "core/route_member.h"
 #include "core/rules.h"
+#include "core/terminal_alarms.h"
 #include "store/store.h"
 
 #include <event2/event.h>
@@ -70,6 +71,9 @@ struct vehicle_track {
      * seen) only exists once the vehicle sent a late fix, and is in memory only: a restart
      * starts late episodes afresh. */
     struct rules_track rules;
+    /* The terminal's alarm episodes (persisted with the batch that changes them): NULL until a
+     * watched alarm bit is first seen set, so a vehicle without alarms costs a pointer. */
+    struct terminal_alarm_state *alarms;
 };
 
 /* Per device (not per connection: reconnecting must not refill the bucket): the position rate
@@ -83,6 +87,9 @@ struct ingest_device {
     int64_t at_ms;         /* monotonic time of `tokens`; 0: the bucket is new (full) */
     int loaded;            /* hwm read from the store (dropped when its session ends) */
     uint64_t hwm;          /* highest stored seq of this device */
+    /* INGEST_SEQ_TIME: the newest backfill fix (late, at or below the mark) stored since start.
+     * One not newer is a resend of backfill: stored again (a no-op), not evaluated again. */
+    int64_t backfill_ms;
 };
 
 /* Redis memory as last read (INFO memory), for /healthz, /metrics and the admins' alert. */
@@ -115,13 +122,15 @@ struct ingest_job {
     ingest_done_fn *done; /* called once, when the job ends */
     void *done_arg;
     struct ingest_device *dev; /* owned by the table, lives as long as ingest */
+    enum ingest_seq_mode seq_mode;
     char device[LPG_ID_MAX + 1];
     char vehicle[LPG_ID_MAX + 1];
     char staff[LPG_ID_MAX + 1];
     char enterprise[LPG_ID_MAX + 1];
     const struct ingest_fix *fixes; /* the caller's (borrowed) or fixes_copy */
     size_t n_fixes;
-    struct ingest_fix *fixes_copy; /* owned: when the device's state must be read first */
+    struct ingest_fix *fixes_copy; /* owned: when the device's state must be read first (with
+                                      the vehicle data the fixes point to, after them) */
     struct lpg_alert *alerts;      /* grown on demand: almost every batch raises none */
     size_t n_alerts, cap_alerts;
     /* The rule states once this batch is stored (owned: its late state, if any, moves to the
@@ -134,6 +143,11 @@ struct ingest_job {
     struct geo_point newest_pos;
     int32_t newest_speed_cm_s; /* -1 when the newest fix has no speed */
     int64_t last_after;        /* the track's newest time once this batch is stored */
+    /* The terminal's alarm episodes once this batch is stored (alarms_applied: a live fix with
+     * vehicle data was applied; alarms_changed: an edge, so the state is written). */
+    struct terminal_alarm_state alarms_after;
+    int alarms_applied, alarms_changed;
+    int64_t backfill_before; /* dev->backfill_ms before this batch: restored if not stored */
 };
 
 /*
@@ -217,14 +231,23 @@ static void job_store_failed(struct ingest_job *job, const char *err)
                unknown ? "store_outcome_unknown" : "store_unavailable", msg);
 }
 
-static int fix_valid(const struct ingest_fix *f, int64_t now_ms, int64_t max_future_ms)
+/* The fix's sequence number: its own, or its time for a source without one. */
+static uint64_t fix_seq(const struct ingest_job *job, const struct ingest_fix *f)
+{
+    if (job->seq_mode == INGEST_SEQ_TIME)
+        return f->fix.time_ms > 0 ? (uint64_t)f->fix.time_ms : 0;
+    return f->seq;
+}
+
+static int fix_valid(const struct ingest_job *job, const struct ingest_fix *f, int64_t now_ms,
+                     int64_t max_future_ms)
 {
     const struct lpg_fix *x = &f->fix;
     /* A fix from the future would become the vehicle's latest and make every real fix after
      * it "late": never stored. */
     if (x->time_ms > now_ms + max_future_ms)
         return 0;
-    if (f->seq == 0)
+    if (fix_seq(job, f) == 0)
         return 0;
     /* Written so that NaN (no position from the source) fails too. */
     if (!(x->pos.lat >= -90.0 && x->pos.lat <= 90.0) ||
@@ -246,11 +269,11 @@ static void stored_unit(bool has, double value, double unit, int *has_out, uint6
 
 /* The fix in the stored units (route_member.h). A fix that came in them (the handset's
  * integers, through fix.h's units) comes back exactly: the doubles carry them without loss. */
-static void to_route_fix(const struct ingest_fix *f, struct route_fix *rf)
+static void to_route_fix(const struct ingest_fix *f, uint64_t seq, struct route_fix *rf)
 {
     const struct lpg_fix *x = &f->fix;
     memset(rf, 0, sizeof(*rf));
-    rf->seq = f->seq;
+    rf->seq = seq;
     rf->time_ms = x->time_ms;
     rf->lat_e7 = llround(x->pos.lat * 1e7);
     rf->lon_e7 = llround(x->pos.lon * 1e7);
@@ -260,6 +283,22 @@ static void to_route_fix(const struct ingest_fix *f, struct route_fix *rf)
     rf->mode = x->mode;
     rf->flags = (x->flags & LPG_FIX_DERIVED_SPEED ? ROUTE_FLAG_DERIVED : 0) |
                 (x->flags & LPG_FIX_LATE ? ROUTE_FLAG_LATE : 0);
+    const struct lpg_vehicle_data *vd = f->vehicle_data;
+    if (vd) {
+        /* Only what was sent: a measure not in present is 0, so that the same report always
+         * makes the same member (a resent backfill adds nothing to the day set). */
+        uint32_t p = vd->present & LPG_VD_ALL;
+        rf->has_vd = 1;
+        rf->vd.status = vd->status;
+        rf->vd.alarm = vd->alarm;
+        rf->vd.present = p;
+        rf->vd.altitude_m = p & LPG_VD_ALTITUDE ? vd->altitude_m : 0;
+        rf->vd.mileage_100m = p & LPG_VD_MILEAGE ? vd->mileage_100m : 0;
+        rf->vd.fuel_dl = p & LPG_VD_FUEL ? vd->fuel_dl : 0;
+        rf->vd.recorder_speed_dkmh = p & LPG_VD_RECORDER_SPEED ? vd->recorder_speed_dkmh : 0;
+        rf->vd.signal = p & LPG_VD_SIGNAL ? vd->signal : 0;
+        rf->vd.satellites = p & LPG_VD_SATELLITES ? vd->satellites : 0;
+    }
 }
 
 static void day_key(const struct service *d, const char *vehicle, int64_t ms, char *out, size_t cap)
@@ -356,16 +395,51 @@ static void ingest_rules_ctx(struct service *d, const struct ingest_job *job, st
     }
 }
 
+/* The vehicle's alarm episodes become st: kept only once a watched bit was ever set. Out of
+ * memory: the track is read again from the store (which has the state) at its next batch. */
+static void track_set_alarms(struct vehicle_track *tr, const struct terminal_alarm_state *st)
+{
+    if (tr->alarms == NULL && st->word == 0)
+        return; /* nothing open, and never was: the initial state says the same */
+    if (tr->alarms == NULL)
+        tr->alarms = malloc(sizeof(*tr->alarms));
+    if (tr->alarms == NULL) {
+        tr->loaded = 0;
+        return;
+    }
+    *tr->alarms = *st;
+}
+
+/* The stored episodes (GET {p}vehicle:{id}:alarms): none, or one that does not decode, is the
+ * initial state. */
+static void track_load_alarms(struct vehicle_track *tr, const redisReply *r)
+{
+    struct terminal_alarm_state st;
+    terminal_alarm_state_init(&st);
+    if (r->type == REDIS_REPLY_STRING && terminal_alarm_state_decode(&st, r->str, r->len) != 0) {
+        log_warn("stored alarm state of vehicle %s does not decode; starting afresh",
+                 tr->vehicle_id);
+        terminal_alarm_state_init(&st);
+    }
+    if (tr->alarms)
+        *tr->alarms = st;
+    else
+        track_set_alarms(tr, &st);
+}
+
 static void on_stored(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ingest_job *job = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         job->dev->loaded = 0;   /* re-read the high-water mark before the next batch */
         job->track->loaded = 0; /* and the vehicle's state */
+        job->dev->backfill_ms = job->backfill_before;
         job_store_failed(job, err);
         return;
     }
     rules_track_move(&job->track->rules, &job->rules_after);
+    if (job->alarms_applied)
+        track_set_alarms(job->track, &job->alarms_after);
     job->track->last_ms = job->last_after;
     job->d->tracks->stats.fixes_stored += job->n_stored;
     job->d->tracks->stats.fixes_late += job->n_late;
@@ -408,21 +482,74 @@ static int seq_window_check(struct ingest_job *job, uint64_t hwm, int64_t now)
     uint64_t clock_max = (uint64_t)(now > 0 ? now : 0) + SEQ_CLOCK_SLACK_MS;
     for (size_t i = 0; i < job->n_fixes; i++) {
         const struct ingest_fix *f = &job->fixes[i];
-        if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms) || f->seq <= hwm ||
-            f->seq - hwm <= window || f->seq <= clock_max)
+        uint64_t seq = fix_seq(job, f);
+        /* Backfill by time is late by definition: never beyond the window. */
+        if (!fix_valid(job, f, now, d->fix_filter_cfg.max_future_ms) || seq <= hwm ||
+            seq - hwm <= window || seq <= clock_max ||
+            (job->seq_mode == INGEST_SEQ_TIME && (f->fix.flags & LPG_FIX_LATE)))
             continue;
         char msg[300];
         snprintf(msg, sizeof(msg),
                  "fix seq %" PRIu64 " is more than %" PRIu64 " above this device's stored "
                  "high-water mark %" PRIu64 " (and above the server's clock in ms plus a day); "
                  "nothing of the batch was stored: number fixes from %" PRIu64 " on",
-                 f->seq, window, hwm, hwm + 1);
+                 seq, window, hwm, hwm + 1);
         d->tracks->stats.batches_seq_refused++;
         log_debug("device %s: %s", job->device, msg); /* counted; bounded by the rate limit */
         job_refuse(job, REFUSAL_RULE, "seq_out_of_window", msg);
         return -1;
     }
     return 0;
+}
+
+/* Adds an alert of ev to the batch (source: "" for a tracking rule, else its name); beyond
+ * INGEST_EVENTS_MAX, or out of memory, it is counted as dropped. Returns the alert or NULL. */
+static struct lpg_alert *job_add_alert(struct ingest_job *job, const struct rule_event *ev,
+                                       int64_t now)
+{
+    if (job->n_alerts == job->cap_alerts) {
+        size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
+        struct lpg_alert *bigger =
+            cap <= INGEST_EVENTS_MAX ? realloc(job->alerts, cap * sizeof(*bigger)) : NULL;
+        if (bigger == NULL) {
+            job->d->tracks->stats.events_dropped++;
+            return NULL;
+        }
+        job->alerts = bigger;
+        job->cap_alerts = cap;
+    }
+    struct lpg_alert *a = &job->alerts[job->n_alerts++];
+    alerts_from_event(a, ev, job->enterprise, job->vehicle, job->staff, now);
+    return a;
+}
+
+/* A live fix's alarm word: its edges become the terminal's alerts (one per episode start and
+ * end), the state moves on (stored with the batch when an edge was found). */
+static void apply_terminal_alarms(struct ingest_job *job, const struct route_fix *rf, int64_t now)
+{
+    struct terminal_alarm_edge edges[TERMINAL_ALARM_COUNT];
+    size_t n = terminal_alarms_apply(&job->alarms_after, rf->vd.alarm, rf->time_ms, edges);
+    job->alarms_applied = 1;
+    for (size_t i = 0; i < n; i++) {
+        const struct terminal_alarm_edge *e = &edges[i];
+        struct rule_event ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = e->raised ? RULE_EVENT_VIOLATION_START : RULE_EVENT_VIOLATION_END;
+        ev.start_ms = e->start_ms;
+        ev.end_ms = e->end_ms;
+        ev.duration_ms = e->end_ms - e->start_ms;
+        ev.pos.lat = (double)rf->lat_e7 / 1e7;
+        ev.pos.lon = (double)rf->lon_e7 / 1e7;
+        if (e->raised)
+            snprintf(ev.message, sizeof(ev.message), "terminal alarm: %s", e->def->what);
+        else
+            snprintf(ev.message, sizeof(ev.message), "terminal alarm over: %s after %lld s",
+                     e->def->what, (long long)(ev.duration_ms / 1000));
+        struct lpg_alert *a = job_add_alert(job, &ev, now);
+        if (a)
+            alerts_set_terminal(a, e->def->name);
+        job->alarms_changed = 1;
+    }
 }
 
 /* With the high-water mark known: store what is new, in one transaction. */
@@ -442,6 +569,12 @@ static void store_batch(struct ingest_job *job)
     const struct lpg_zone *zone =
         person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
     int rc = rules_track_copy(&job->rules_after, &job->track->rules);
+    if (job->track->alarms)
+        job->alarms_after = *job->track->alarms;
+    else
+        terminal_alarm_state_init(&job->alarms_after);
+    int64_t backfill_ms = dev->backfill_ms; /* resent backfill is not evaluated again */
+    job->backfill_before = backfill_ms;
     struct rule_event events[RULES_EVENTS_MAX];
     int64_t newest = job->track->last_ms;
     struct route_fix newest_rf;
@@ -462,15 +595,23 @@ static void store_batch(struct ingest_job *job)
     }
     for (size_t i = 0; rc == 0 && i < n_fixes; i++) {
         const struct ingest_fix *f = &job->fixes[i];
-        if (!fix_valid(f, now, d->fix_filter_cfg.max_future_ms)) {
+        if (!fix_valid(job, f, now, d->fix_filter_cfg.max_future_ms)) {
             invalid++;
             continue;
         }
-        if (f->seq <= hwm) {
-            dup++;
-            continue;
+        uint64_t seq = fix_seq(job, f);
+        /* Backfill (INGEST_SEQ_TIME, flagged late, at or below the mark): stored as a late fix,
+         * the mark and the newest position stay. */
+        int backfill = 0;
+        if (seq <= hwm) {
+            if (job->seq_mode != INGEST_SEQ_TIME || !(f->fix.flags & LPG_FIX_LATE)) {
+                dup++;
+                continue;
+            }
+            backfill = 1;
+        } else {
+            hwm = seq;
         }
-        hwm = f->seq;
         /* One ZADD (and one EXPIREAT) per day key per batch, not per fix: a batch almost
          * always falls in one UTC day. */
         int32_t day = lpg_local_day(f->fix.time_ms, 0);
@@ -482,7 +623,7 @@ static void store_batch(struct ingest_job *job)
             day_key(d, job->vehicle, f->fix.time_ms, zkey, sizeof(zkey));
         }
         struct route_fix rf;
-        to_route_fix(f, &rf);
+        to_route_fix(f, seq, &rf);
         char *score = zpool + zused;
         zused += (size_t)snprintf(score, 24, "%" PRId64, rf.time_ms) + 1;
         char *member = zpool + zused;
@@ -496,6 +637,12 @@ static void store_batch(struct ingest_job *job)
         struct lpg_fix fx;
         route_fix_to_lpg_fix(&rf, &fx);
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
+        if (backfill && rf.time_ms <= backfill_ms) {
+            late++; /* a resent backfill: its member is the same, its events were recorded */
+            continue;
+        }
+        if (backfill)
+            backfill_ms = rf.time_ms;
         size_t n_ev = 0;
         bool late_evaluated;
         enum fix_filter_reason fr =
@@ -504,27 +651,20 @@ static void store_batch(struct ingest_job *job)
         job->filtered[fr]++;
         if (fr == FIX_FILTER_OUT_OF_ORDER && !late_evaluated)
             d->tracks->stats.events_dropped++; /* no memory for the late state: not evaluated */
-        for (size_t e = 0; e < n_ev; e++) {
-            if (job->n_alerts == job->cap_alerts) {
-                size_t cap = job->cap_alerts ? job->cap_alerts * 2 : 4;
-                struct lpg_alert *bigger =
-                    cap <= INGEST_EVENTS_MAX ? realloc(job->alerts, cap * sizeof(*bigger)) : NULL;
-                if (bigger == NULL) {
-                    d->tracks->stats.events_dropped++;
-                    continue;
-                }
-                job->alerts = bigger;
-                job->cap_alerts = cap;
-            }
-            alerts_from_event(&job->alerts[job->n_alerts++], &events[e], job->enterprise,
-                              job->vehicle, job->staff, now);
-        }
-        /* Only a fix the filters accept may become the vehicle's latest position. */
-        if (fr == FIX_FILTER_OK && rf.time_ms > newest) {
+        for (size_t e = 0; e < n_ev; e++)
+            job_add_alert(job, &events[e], now);
+        /* The terminal's own alarms follow its live fixes (a report without a valid position
+         * too: a GNSS fault comes without one), never what it uploads late: its backfill, or
+         * anything flagged late (then stored with the fix, raising nothing). */
+        if (rf.has_vd && !(rf.flags & ROUTE_FLAG_LATE))
+            apply_terminal_alarms(job, &rf, now);
+        /* Only a fix the filters accept may become the vehicle's latest position; late is a
+         * stored fix older than the vehicle's newest (not one the filters refused). */
+        if (!backfill && fr == FIX_FILTER_OK && rf.time_ms > newest) {
             newest = rf.time_ms;
             newest_rf = rf;
             newest_fix = &newest_rf;
-        } else {
+        } else if (backfill || rf.time_ms <= newest) {
             late++;
         }
     }
@@ -548,7 +688,7 @@ static void store_batch(struct ingest_job *job)
                                      : -1;
     }
     if (rc == 0 && newest_fix) {
-        char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96];
+        char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96], vd[ROUTE_VD_MAX];
         keys_vehicle_last(rel, sizeof(rel), job->vehicle);
         store_key(d->store, key, sizeof(key), rel);
         snprintf(t, sizeof(t), "%" PRId64, newest_fix->time_ms);
@@ -556,8 +696,14 @@ static void store_batch(struct ingest_job *job)
         snprintf(lon, sizeof(lon), "%d", (int)newest_fix->lon_e7);
         opt_u(sp, sizeof(sp), newest_fix->has_speed, newest_fix->speed_cm_s);
         snprintf(v, sizeof(v), "%" PRIu64, newest_fix->seq);
+        /* Always written: a newer fix without vehicle data must not show an older one's. */
+        if (newest_fix->has_vd)
+            route_vd_format(&newest_fix->vd, vd, sizeof(vd));
+        else
+            snprintf(vd, sizeof(vd), "-");
         rc = store_txn_addv(txn, "HSET", key, "time_ms", t, "lat_e7", lat, "lon_e7", lon,
-                            "speed_cm_s", sp, "seq", v, "device", job->device, NULL);
+                            "speed_cm_s", sp, "seq", v, "device", job->device, "vehicle_data", vd,
+                            NULL);
         /* Coordinates formatted by us: hiredis' %f would keep only 6 decimals. */
         snprintf(glon, sizeof(glon), "%.7f", newest_fix->lon_e7 / 1e7);
         snprintf(glat, sizeof(glat), "%.7f", newest_fix->lat_e7 / 1e7);
@@ -571,6 +717,14 @@ static void store_batch(struct ingest_job *job)
         char text[RULES_STATE_TEXT_MAX];
         int tl = rules_state_encode(&job->rules_after.live, text, sizeof(text));
         keys_vehicle_rules(rel, sizeof(rel), job->vehicle);
+        store_key(d->store, key, sizeof(key), rel);
+        rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
+    }
+    /* The terminal's episodes travel with the batch too: a restart raises nothing again. */
+    if (rc == 0 && job->alarms_changed) {
+        char text[TERMINAL_ALARM_STATE_TEXT_MAX];
+        int tl = terminal_alarm_state_encode(&job->alarms_after, text, sizeof(text));
+        keys_vehicle_alarms(rel, sizeof(rel), job->vehicle);
         store_key(d->store, key, sizeof(key), rel);
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
     }
@@ -597,9 +751,11 @@ static void store_batch(struct ingest_job *job)
      * answer (its transport hands over one at a time), and a failure resets `loaded`. */
     uint64_t old_hwm = dev->hwm;
     dev->hwm = hwm;
+    dev->backfill_ms = backfill_ms;
     job->last_after = newest;
     if (store_txn_exec(d->store, txn, on_stored, job, &why) != 0) {
         dev->hwm = old_hwm;
+        dev->backfill_ms = job->backfill_before;
         char msg[200];
         snprintf(msg, sizeof(msg), "%s; nothing was stored, resend later", why);
         job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable", msg);
@@ -613,7 +769,7 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ingest_job *job = arg;
     struct ingest_device *dev = job->dev;
-    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
         job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable",
                    "could not read the device's position state; resend later");
         return;
@@ -635,6 +791,7 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
                      job->vehicle);
             rules_state_init(&tr->rules.live);
         }
+        track_load_alarms(tr, reply->element[3]);
         tr->loaded = 1;
     }
     store_batch(job);
@@ -689,6 +846,7 @@ static struct vehicle_track *track_get(struct service *d, const char *vehicle)
         return NULL;
     tr->vehicle_id = id_keep(t, vehicle);
     rules_track_init(&tr->rules);
+    tr->alarms = NULL;
     tr->next = t->buckets[b];
     t->buckets[b] = tr;
     t->n++;
@@ -857,13 +1015,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void on_track_loaded(void *arg, const struct redisReply *reply, const char *err)
 {
     struct vehicle_track *tr = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || tr->loaded)
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || tr->loaded)
         return; /* loaded by a batch meanwhile, or lost: the next batch loads it */
     const redisReply *t = reply->element[0], *r = reply->element[1];
     tr->last_ms = t->type == REDIS_REPLY_STRING ? strtoll(t->str, NULL, 10) : 0;
     rules_state_init(&tr->rules.live);
     if (r->type == REDIS_REPLY_STRING && rules_state_decode(&tr->rules.live, r->str, r->len) != 0)
         rules_state_init(&tr->rules.live);
+    track_load_alarms(tr, reply->element[2]);
     tr->loaded = 1;
 }
 
@@ -884,15 +1043,18 @@ void ingest_watch_active(struct service *d)
             struct vehicle_track *tr = track_get(d, v->id);
             if (tr == NULL || tr->loaded)
                 continue;
-            char rel[LPG_ID_MAX + 32], k1[256], k2[256];
+            char rel[LPG_ID_MAX + 32], k1[256], k2[256], k3[256];
             keys_vehicle_last(rel, sizeof(rel), v->id);
             store_key(d->store, k1, sizeof(k1), rel);
             keys_vehicle_rules(rel, sizeof(rel), v->id);
             store_key(d->store, k2, sizeof(k2), rel);
+            keys_vehicle_alarms(rel, sizeof(rel), v->id);
+            store_key(d->store, k3, sizeof(k3), rel);
             struct store_txn *txn = store_txn_new();
             const char *why;
             if (txn == NULL || store_txn_addv(txn, "HGET", k1, "time_ms", NULL) != 0 ||
-                store_txn_addv(txn, "GET", k2, NULL) != 0) {
+                store_txn_addv(txn, "GET", k2, NULL) != 0 ||
+                store_txn_addv(txn, "GET", k3, NULL) != 0) {
                 store_txn_free(txn);
                 continue;
             }
@@ -1056,6 +1218,7 @@ void ingest_free(struct service *d)
         for (struct vehicle_track *tr = t->buckets[b], *next; tr; tr = next) {
             next = tr->next;
             rules_track_free(&tr->rules);
+            free(tr->alarms);
         }
     event_free(t->tick);
     event_free(t->trim);
@@ -1222,6 +1385,7 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
     job->done = done;
     job->done_arg = arg;
     job->dev = dev;
+    job->seq_mode = src->seq_mode == INGEST_SEQ_TIME ? INGEST_SEQ_TIME : INGEST_SEQ_DEVICE;
     snprintf(job->device, sizeof(job->device), "%s", src->device_id);
     snprintf(job->vehicle, sizeof(job->vehicle), "%s", v ? v->id : s->vehicle_id);
     snprintf(job->staff, sizeof(job->staff), "%s", s ? s->id : "");
@@ -1243,12 +1407,25 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
     }
     /* The device's state must be read first, and the caller's fixes are lent for this call
      * only: keep a copy. */
-    job->fixes_copy = malloc(n * sizeof(*fixes));
+    size_t n_vd = 0;
+    for (size_t i = 0; i < n; i++)
+        n_vd += fixes[i].vehicle_data != NULL;
+    /* One block: the fixes, then the vehicle data they point to (a multiple of 8 bytes apart,
+     * so aligned). Bounded by position_batch_max. */
+    _Static_assert(sizeof(struct ingest_fix) % _Alignof(struct lpg_vehicle_data) == 0,
+                   "vehicle data after the fixes is aligned");
+    job->fixes_copy = malloc(n * sizeof(*fixes) + n_vd * sizeof(struct lpg_vehicle_data));
     if (job->fixes_copy == NULL) {
         job_refuse(job, REFUSAL_INTERNAL, "internal", "out of memory");
         return;
     }
     memcpy(job->fixes_copy, fixes, n * sizeof(*fixes));
+    struct lpg_vehicle_data *vds = (struct lpg_vehicle_data *)(job->fixes_copy + n);
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (fixes[i].vehicle_data) {
+            vds[k] = *fixes[i].vehicle_data;
+            job->fixes_copy[i].vehicle_data = &vds[k++];
+        }
     job->fixes = job->fixes_copy;
     /* First batch of this device's session (or of this vehicle since start): read the device's
      * mark, the vehicle's newest time and its rule state. */
@@ -1262,9 +1439,12 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
     char k3[256];
     keys_vehicle_rules(rel, sizeof(rel), job->vehicle);
     store_key(d->store, k3, sizeof(k3), rel);
+    char k4[256];
+    keys_vehicle_alarms(rel, sizeof(rel), job->vehicle);
+    store_key(d->store, k4, sizeof(k4), rel);
     if (txn == NULL || store_txn_addv(txn, "GET", k1, NULL) != 0 ||
         store_txn_addv(txn, "HGET", k2, "time_ms", NULL) != 0 ||
-        store_txn_addv(txn, "GET", k3, NULL) != 0) {
+        store_txn_addv(txn, "GET", k3, NULL) != 0 || store_txn_addv(txn, "GET", k4, NULL) != 0) {
         store_txn_free(txn);
         txn = NULL;
     }

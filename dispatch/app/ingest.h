@@ -10,7 +10,11 @@
  *                                fix time (ms), member = "seq:time_ms:lat_e7:lon_e7:speed_cm_s:
  *                                heading_cdeg:accuracy_cm:mode:flags" ('-' when absent); expires
  *                                route_retention_days after the day ends (automatic trimming)
- *   {p}vehicle:{id}:last         hash: the newest fix (late fixes never replace it)
+ *                                A terminal's fix (ingest_fix.vehicle_data) has eight more
+ *                                fields: its status and alarm words and measures.
+ *   {p}vehicle:{id}:last         hash: the newest fix (late fixes never replace it), with its
+ *                                vehicle data (field vehicle_data, '-' when it had none)
+ *   {p}vehicle:{id}:alarms       string: the terminal's open alarm episodes
  *   {p}geo:vehicles              GEO set: every vehicle's newest position (nearest queries)
  * Late fixes (older than the vehicle's newest) go into the day sets in time order like any
  * other, but do not move the vehicle's latest position.
@@ -20,6 +24,13 @@
  * episode, and alerts are stored in the same transaction (alerts.h). A fatigue rest goes into
  * the person's record (rest_until), which matching reads. Every TRACK_TICK_S seconds the
  * time-based rules (signal lost) run for every vehicle seen since start.
+ *
+ * A terminal's own alarms (core/terminal_alarms.h): the watched bits of the alarm word of each
+ * live fix with vehicle data, in time order, raise an alert on the bit's rising edge (kind
+ * violation_start, rule "terminal_sos", ..., source "terminal") and another on its falling edge
+ * (violation_end, with the episode's start and duration): one episode, like the server's rules.
+ * The last word is stored with the batch ({p}vehicle:{id}:alarms), so a restart raises nothing
+ * for a bit still set. A late fix's alarm bits are stored with it and raise nothing.
  *
  * Limits (proto/README.md, "Positions"): a per-device token bucket (position_rate_max fixes/s,
  * position_rate_burst at once) refuses a batch beyond it whole (refusal rate_limited, resent
@@ -73,9 +84,26 @@ enum ingest_source_kind {
     INGEST_SOURCE_JT808,        /* a JT/T 808 terminal (issue 12) */
 };
 
+/* What the source's fix numbers are. */
+enum ingest_seq_mode {
+    /* The device numbers its fixes (ingest_fix.seq, increasing); the mark is the highest. */
+    INGEST_SEQ_DEVICE = 0,
+    /* The source has no per-fix sequence (JT/T 808: a 16-bit wrapping message serial): a fix's
+     * seq is its time in ms (ingest takes fix.time_ms, whatever seq says), the device's mark is
+     * the newest time stored. A fix above the mark is new; at or below it, a retransmission
+     * (skipped, acknowledged) -- unless it is flagged LPG_FIX_LATE (the terminal said it is
+     * blind-area backfill): then it is stored as a late fix, never moves the mark nor the
+     * vehicle's newest position, and is exempt from the seq window. Its member is the same for
+     * the same fix (seq = time, same values and flags), so a resent backfill adds nothing to
+     * the day set; a backfill not newer than the device's newest backfill since start is
+     * stored again (a no-op) but not evaluated again by the rules (no second late alert). */
+    INGEST_SEQ_TIME = 1,
+};
+
 /* Who sends: authenticated by its transport before it reaches ingest. Borrowed for the call. */
 struct ingest_source {
     enum ingest_source_kind kind;
+    enum ingest_seq_mode seq_mode; /* INGEST_SEQ_DEVICE (0) unless said */
     /* Required: whose sequence numbers these are (its high-water mark {p}device:{id}:seq and
      * its rate bucket) and where alerts of its batches are told (EV_ALERT_RAISED device_id). */
     const char *device_id;
@@ -93,6 +121,7 @@ struct ingest_source {
  * Batch semantics (proto/README.md, "Positions"), the same for every source:
  *   - seq is per device, > 0, increasing; a fix at or below the device's stored mark is a
  *     resend: skipped (acknowledged, not stored twice). So resending a batch is always safe.
+ *     (A source without sequence numbers numbers its fixes by time: INGEST_SEQ_TIME.)
  *   - an unusable fix (seq 0, time before 2000 or beyond the clock's future margin, a position
  *     out of range or NaN: the source had none) is counted invalid and skipped; it never
  *     moves the mark.
@@ -101,10 +130,17 @@ struct ingest_source {
  *   - mode 0 is "the source did not say" (stored as 0, taken as a 3D fix by the rules).
  * Stored members keep the wire's integer units (route_member.h): 1e-7 degrees, cm/s, 0.01
  * degrees, cm, rounded to the nearest; a fix that came in those units goes back unchanged.
+ * A terminal's report without a valid position (JT/T 808 status bit 1 clear) should still come
+ * with the coordinates the terminal sent and mode LPG_FIX_MODE_NONE: it is then stored (the
+ * filters keep it from the rules and from the newest position) and its alarm bits count; a NaN
+ * position makes it invalid, skipped whole.
  */
 struct ingest_fix {
     uint64_t seq;
     struct lpg_fix fix;
+    /* NULL for sources without it; borrowed like the fix. Measures not in present are ignored;
+     * its alarm word drives the terminal's alarm episodes (live fixes only). */
+    const struct lpg_vehicle_data *vehicle_data;
 };
 
 /* The answer to a batch. refusal.kind == REFUSAL_NONE: stored (or nothing new: all resends),

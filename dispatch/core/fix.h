@@ -47,4 +47,29 @@ struct lpg_fix {
     uint32_t flags; /* enum lpg_fix_flags bits */
 };
 
+/* Which optional measures of struct lpg_vehicle_data the terminal sent. */
+enum lpg_vehicle_data_present {
+    LPG_VD_MILEAGE = 1u << 0,
+    LPG_VD_FUEL = 1u << 1,
+    LPG_VD_RECORDER_SPEED = 1u << 2,
+    LPG_VD_SIGNAL = 1u << 3,
+    LPG_VD_SATELLITES = 1u << 4,
+    LPG_VD_ALTITUDE = 1u << 5,
+};
+#define LPG_VD_ALL 0x3fu /* every bit above */
+
+/* What an in-vehicle terminal reports beside the fix, kept with it (route_member.h) as sent:
+ * the words bit for bit, the measures in the terminal's integer units. */
+struct lpg_vehicle_data {
+    uint32_t status;  /* the terminal's status word as sent (JT/T 808: bit 0 ACC, 1 fix valid,
+                         2 south, 3 west, ...) */
+    uint32_t alarm;   /* the terminal's alarm word as sent (core/terminal_alarms.h) */
+    uint32_t present; /* enum lpg_vehicle_data_present bits */
+    int32_t altitude_m;
+    uint32_t mileage_100m;        /* odometer, 0.1 km */
+    uint16_t fuel_dl;             /* 0.1 L */
+    uint16_t recorder_speed_dkmh; /* tachograph speed, 0.1 km/h */
+    uint8_t signal, satellites;
+};
+
 #endif /* LPG_FIX_H */

@@ -83,7 +83,8 @@ static void handle_list(struct http_call *call, void *ctx)
     if (rule_name && !alerts_rule_known(rule_name)) {
         http_reply_error(call, 400, "invalid_parameter",
                          "rule must be overspeed, fatigue, zone_exit, signal_lost, "
-                         "roadside_sale, load_mismatch or hazard",
+                         "roadside_sale, load_mismatch, hazard or a terminal alarm "
+                         "(terminal_sos, ...)",
                          "rule");
         return;
     }

@@ -69,6 +69,62 @@ static void fmt_scaled(char *out, size_t cap, int has, uint64_t v, int decimals)
     snprintf(out, cap, "%" PRIu64 ".%0*" PRIu64, v / div, decimals, v % div);
 }
 
+/* Tenths as "12.3" (mileage in km, fuel in L, recorder speed in km/h). */
+static void fmt_tenths(char *out, size_t cap, uint64_t v)
+{
+    snprintf(out, cap, "%" PRIu64 ".%" PRIu64, v / 10, v % 10);
+}
+
+/* A terminal's vehicle data as a JSON object, exact from the stored integers: the status and
+ * alarm words as sent, each measure or null when the terminal did not send it. */
+static void fmt_vd_json(char *out, size_t cap, const struct lpg_vehicle_data *vd)
+{
+    char alt[16] = "null", mil[24] = "null", fuel[16] = "null", rec[16] = "null", sig[8] = "null",
+         sat[8] = "null";
+    if (vd->present & LPG_VD_ALTITUDE)
+        snprintf(alt, sizeof(alt), "%" PRId32, vd->altitude_m);
+    if (vd->present & LPG_VD_MILEAGE)
+        fmt_tenths(mil, sizeof(mil), vd->mileage_100m);
+    if (vd->present & LPG_VD_FUEL)
+        fmt_tenths(fuel, sizeof(fuel), vd->fuel_dl);
+    if (vd->present & LPG_VD_RECORDER_SPEED)
+        fmt_tenths(rec, sizeof(rec), vd->recorder_speed_dkmh);
+    if (vd->present & LPG_VD_SIGNAL)
+        snprintf(sig, sizeof(sig), "%u", (unsigned)vd->signal);
+    if (vd->present & LPG_VD_SATELLITES)
+        snprintf(sat, sizeof(sat), "%u", (unsigned)vd->satellites);
+    snprintf(out, cap,
+             "{\"status\":%" PRIu32 ",\"alarm\":%" PRIu32 ",\"altitude_m\":%s,\"mileage_km\":%s,"
+             "\"fuel_l\":%s,\"recorder_speed_kmh\":%s,\"signal\":%s,\"satellites\":%s}",
+             vd->status, vd->alarm, alt, mil, fuel, rec, sig, sat);
+}
+#define VD_JSON_MAX 256
+
+/* The same as CSV fields (8, comma-separated, empty when absent or without vehicle data). */
+static void fmt_vd_csv(char *out, size_t cap, const struct route_fix *f)
+{
+    if (!f->has_vd) {
+        snprintf(out, cap, ",,,,,,,");
+        return;
+    }
+    const struct lpg_vehicle_data *vd = &f->vd;
+    char alt[16] = "", mil[24] = "", fuel[16] = "", rec[16] = "", sig[8] = "", sat[8] = "";
+    if (vd->present & LPG_VD_ALTITUDE)
+        snprintf(alt, sizeof(alt), "%" PRId32, vd->altitude_m);
+    if (vd->present & LPG_VD_MILEAGE)
+        fmt_tenths(mil, sizeof(mil), vd->mileage_100m);
+    if (vd->present & LPG_VD_FUEL)
+        fmt_tenths(fuel, sizeof(fuel), vd->fuel_dl);
+    if (vd->present & LPG_VD_RECORDER_SPEED)
+        fmt_tenths(rec, sizeof(rec), vd->recorder_speed_dkmh);
+    if (vd->present & LPG_VD_SIGNAL)
+        snprintf(sig, sizeof(sig), "%u", (unsigned)vd->signal);
+    if (vd->present & LPG_VD_SATELLITES)
+        snprintf(sat, sizeof(sat), "%u", (unsigned)vd->satellites);
+    snprintf(out, cap, "%" PRIu32 ",%" PRIu32 ",%s,%s,%s,%s,%s,%s", vd->status, vd->alarm, alt, mil,
+             fuel, rec, sig, sat);
+}
+
 static const char *mode_name(int mode)
 {
     switch (mode) {
@@ -113,7 +169,8 @@ struct route_export {
     size_t cursor_len;
     /* GeoJSON is written in two passes over the range: times (properties) then positions
      * (geometry), checked to be the same fixes by count and hash. */
-    int pass;
+    int pass;   /* 0: times; 2: vehicle data (only when pass 0 saw some); 1: positions */
+    int any_vd; /* pass 0 saw a fix with vehicle data */
     uint64_t count, hash;
     uint64_t pass0_count, pass0_hash;
     uint64_t skipped;     /* members not in the stored format */
@@ -197,6 +254,7 @@ static void export_opener(struct route_export *x)
             "<gpx version=\"1.1\" creator=\"lpg-dispatch\" "
             "xmlns=\"http://www.topografix.com/GPX/1/1\" "
             "xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/TrackPointExtension/v2\" "
+            "xmlns:lpg=\"urn:lpg-dispatch:gpx:vehicle-data:1\" "
             "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
             "xsi:schemaLocation=\"http://www.topografix.com/GPX/1/1 "
             "http://www.topografix.com/GPX/1/1/gpx.xsd\">\n"
@@ -206,7 +264,8 @@ static void export_opener(struct route_export *x)
         break;
     case RF_CSV:
         evbuffer_add_printf(x->out, "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
-                                    "speed_derived\r\n");
+                                    "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
+                                    "recorder_speed_kmh,signal,satellites\r\n");
         break;
     }
 }
@@ -229,26 +288,43 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
         add_instant(b, f->time_ms);
         evbuffer_add_printf(b,
                             "\",\"lat\":%s,\"lon\":%s,\"speed_kmh\":%s,\"heading_deg\":%s,"
-                            "\"accuracy_m\":%s,\"mode\":%s%s%s,\"late\":%s,\"speed_derived\":%s}",
+                            "\"accuracy_m\":%s,\"mode\":%s%s%s,\"late\":%s,\"speed_derived\":%s",
                             lat, lon, sp, hd, acc, mode ? "\"" : "", mode ? mode : "null",
                             mode ? "\"" : "", (f->flags & 2) ? "true" : "false",
                             (f->flags & 1) ? "true" : "false");
+        if (f->has_vd) {
+            char vd[VD_JSON_MAX];
+            fmt_vd_json(vd, sizeof(vd), &f->vd);
+            evbuffer_add_printf(b, ",\"vehicle_data\":%s", vd);
+        }
+        evbuffer_add(b, "}", 1);
         break;
     case RF_GEOJSON:
         if (x->pass == 0) {
             evbuffer_add_printf(b, "%s\n\"", sep);
             add_instant(b, f->time_ms);
             evbuffer_add(b, "\"", 1);
+            x->any_vd |= f->has_vd;
+        } else if (x->pass == 2) {
+            char vd[VD_JSON_MAX] = "null";
+            if (f->has_vd)
+                fmt_vd_json(vd, sizeof(vd), &f->vd);
+            evbuffer_add_printf(b, "%s\n%s", sep, vd);
         } else {
             evbuffer_add_printf(b, "%s\n[%s,%s]", sep, lon, lat);
         }
         break;
     case RF_GPX:
-        evbuffer_add_printf(b, "<trkpt lat=\"%s\" lon=\"%s\"><time>", lat, lon);
+        evbuffer_add_printf(b, "<trkpt lat=\"%s\" lon=\"%s\">", lat, lon);
+        if (f->has_vd && (f->vd.present & LPG_VD_ALTITUDE)) /* GPX: <ele> comes first */
+            evbuffer_add_printf(b, "<ele>%" PRId32 "</ele>", f->vd.altitude_m);
+        evbuffer_add(b, "<time>", 6);
         add_instant(b, f->time_ms);
         evbuffer_add(b, "</time>", 7);
+        if (f->has_speed || f->has_heading || f->has_vd)
+            evbuffer_add_printf(b, "<extensions>");
         if (f->has_speed || f->has_heading) {
-            evbuffer_add_printf(b, "<extensions><gpxtpx:TrackPointExtension>");
+            evbuffer_add_printf(b, "<gpxtpx:TrackPointExtension>");
             if (f->has_speed) {
                 fmt_scaled(sp, sizeof(sp), 1, f->speed_cm_s, 2); /* m/s */
                 evbuffer_add_printf(b, "<gpxtpx:speed>%s</gpxtpx:speed>", sp);
@@ -257,8 +333,34 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
                 fmt_scaled(hd, sizeof(hd), 1, f->heading_cdeg, 2);
                 evbuffer_add_printf(b, "<gpxtpx:course>%s</gpxtpx:course>", hd);
             }
-            evbuffer_add_printf(b, "</gpxtpx:TrackPointExtension></extensions>");
+            evbuffer_add_printf(b, "</gpxtpx:TrackPointExtension>");
         }
+        if (f->has_vd) {
+            /* Our own namespace: the fields as in the CSV, attributes absent when not sent. */
+            const struct lpg_vehicle_data *vd = &f->vd;
+            char v[24];
+            evbuffer_add_printf(b, "<lpg:vehicle status=\"%" PRIu32 "\" alarm=\"%" PRIu32 "\"",
+                                vd->status, vd->alarm);
+            if (vd->present & LPG_VD_MILEAGE) {
+                fmt_tenths(v, sizeof(v), vd->mileage_100m);
+                evbuffer_add_printf(b, " mileage_km=\"%s\"", v);
+            }
+            if (vd->present & LPG_VD_FUEL) {
+                fmt_tenths(v, sizeof(v), vd->fuel_dl);
+                evbuffer_add_printf(b, " fuel_l=\"%s\"", v);
+            }
+            if (vd->present & LPG_VD_RECORDER_SPEED) {
+                fmt_tenths(v, sizeof(v), vd->recorder_speed_dkmh);
+                evbuffer_add_printf(b, " recorder_speed_kmh=\"%s\"", v);
+            }
+            if (vd->present & LPG_VD_SIGNAL)
+                evbuffer_add_printf(b, " signal=\"%u\"", (unsigned)vd->signal);
+            if (vd->present & LPG_VD_SATELLITES)
+                evbuffer_add_printf(b, " satellites=\"%u\"", (unsigned)vd->satellites);
+            evbuffer_add_printf(b, "/>");
+        }
+        if (f->has_speed || f->has_heading || f->has_vd)
+            evbuffer_add_printf(b, "</extensions>");
         evbuffer_add(b, "</trkpt>\n", 9);
         break;
     case RF_CSV:
@@ -267,9 +369,12 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
         fmt_scaled(acc, sizeof(acc), f->has_acc, f->accuracy_cm, 2);
         evbuffer_add_printf(b, "%" PRIu64 ",", f->seq);
         add_instant(b, f->time_ms);
-        evbuffer_add_printf(b, ",%s,%s,%s,%s,%s,%s,%s,%s\r\n", lat, lon, f->has_speed ? sp : "",
+        char vd[VD_JSON_MAX];
+        fmt_vd_csv(vd, sizeof(vd), f);
+        evbuffer_add_printf(b, ",%s,%s,%s,%s,%s,%s,%s,%s,%s\r\n", lat, lon, f->has_speed ? sp : "",
                             f->has_heading ? hd : "", f->has_acc ? acc : "", mode ? mode : "",
-                            (f->flags & 2) ? "true" : "false", (f->flags & 1) ? "true" : "false");
+                            (f->flags & 2) ? "true" : "false", (f->flags & 1) ? "true" : "false",
+                            vd);
         break;
     }
 }
@@ -301,21 +406,41 @@ static void export_end_of_pass(struct route_export *x)
         evbuffer_add_printf(x->out, "# end: %" PRIu64 " fixes\r\n", x->count);
         break;
     case RF_GEOJSON:
-        if (x->pass == 0) {
-            evbuffer_add_printf(x->out, "],\"count\":%" PRIu64 "},\n\"geometry\":", x->count);
-            if (x->count == 0) {
+        if (x->pass == 2 && (x->count != x->pass0_count || x->hash != x->pass0_hash)) {
+            x->ending = 0; /* fixes were stored meanwhile: as for the geometry, below */
+            return;
+        }
+        if (x->pass == 0 && x->any_vd) {
+            /* A terminal's fixes are in the range: their vehicle data, one entry per fix
+             * (null for a fix without), read in a pass of their own like the positions. */
+            evbuffer_add_printf(x->out, "],\"vehicle_data\":[");
+            x->pass = 2;
+            x->pass0_count = x->count;
+            x->pass0_hash = x->hash;
+            x->count = 0;
+            x->hash = 0;
+            x->day = lpg_local_day(x->from_ms, 0);
+            x->cursor_set = 0;
+            return; /* not ending */
+        }
+        if (x->pass == 0 || x->pass == 2) {
+            if (x->pass == 0) {
+                x->pass0_count = x->count;
+                x->pass0_hash = x->hash;
+            }
+            evbuffer_add_printf(x->out, "%s],\"count\":%" PRIu64 "},\n\"geometry\":",
+                                x->pass == 2 && x->count > 0 ? "\n" : "", x->pass0_count);
+            if (x->pass0_count == 0) {
                 /* No fix: an unlocated Feature (RFC 7946 3.2). */
                 evbuffer_add_printf(x->out, "null}\n");
                 break;
             }
             /* One fix is a Point: a LineString needs two positions (RFC 7946 3.1.4). */
             evbuffer_add_printf(x->out, "{\"type\":\"%s\",\"coordinates\":",
-                                x->count == 1 ? "Point" : "LineString");
-            if (x->count > 1)
+                                x->pass0_count == 1 ? "Point" : "LineString");
+            if (x->pass0_count > 1)
                 evbuffer_add(x->out, "[", 1);
             x->pass = 1;
-            x->pass0_count = x->count;
-            x->pass0_hash = x->hash;
             x->count = 0;
             x->hash = 0;
             x->day = lpg_local_day(x->from_ms, 0);
@@ -421,7 +546,7 @@ static void on_export_chunk(void *arg, const struct route_chunk *chunk, const ch
             if (c < 0 || (c == 0 && e.len <= x->cursor_len))
                 continue;
         }
-        if (x->pass == 1 && x->count >= x->pass0_count) {
+        if (x->pass != 0 && x->count >= x->pass0_count) {
             x->count++; /* more fixes than pass 1: reported at the end of the pass */
             continue;
         }
@@ -580,6 +705,14 @@ static void on_position(void *arg, const struct route_last *last, const char *er
             "{s:I, s:s, s:f, s:f, s:o}", "seq", (json_int_t)last->seq, "time", when, "lat",
             (double)last->lat_e7 / 1e7, "lon", (double)last->lon_e7 / 1e7, "speed_kmh",
             last->has_speed ? json_real((double)last->speed_cm_s * 0.036) : json_null());
+        if (fix && last->has_vd) {
+            /* The same object as in the route export (parsed back from its one formatter). */
+            char vd[VD_JSON_MAX];
+            fmt_vd_json(vd, sizeof(vd), &last->vd);
+            json_t *o = json_loads(vd, 0, NULL);
+            if (o)
+                json_object_set_new(fix, "vehicle_data", o);
+        }
     }
     http_reply_json(call, 200, json_pack("{s:s, s:o}", "vehicle", job->vehicle, "fix", fix));
     free(job);

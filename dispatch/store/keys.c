@@ -80,6 +80,11 @@ int keys_vehicle_rules(char *out, size_t cap, const char *id)
     return key_printf(out, cap, "vehicle:%s:rules", id);
 }
 
+int keys_vehicle_alarms(char *out, size_t cap, const char *id)
+{
+    return key_printf(out, cap, "vehicle:%s:alarms", id);
+}
+
 int keys_alert(char *out, size_t cap, const char *id)
 {
     return key_printf(out, cap, "alert:%s", id);

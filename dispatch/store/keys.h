@@ -65,6 +65,9 @@ int keys_route_day(char *out, size_t cap, const char *vehicle, int32_t utc_day);
 keys_id_fn keys_vehicle_last;
 /* vehicle:{id}:rules, string: the vehicle's filter and rule state. Owner app/ingest.c. */
 keys_id_fn keys_vehicle_rules;
+/* vehicle:{id}:alarms, string: the terminal alarm episodes open for the vehicle
+ * (core/terminal_alarms.h). Owner app/ingest.c. */
+keys_id_fn keys_vehicle_alarms;
 /* geo:vehicles, GEO set: every vehicle's newest position. Owner app/ingest.c. */
 #define KEYS_GEO_VEHICLES "geo:vehicles"
 

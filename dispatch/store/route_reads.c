@@ -122,7 +122,7 @@ static void on_last(void *arg, const struct redisReply *reply, const char *err)
     memset(&last, 0, sizeof(last));
     const char *t = hash_field(reply, "time_ms"), *lat = hash_field(reply, "lat_e7"),
                *lon = hash_field(reply, "lon_e7"), *sp = hash_field(reply, "speed_cm_s"),
-               *seq = hash_field(reply, "seq");
+               *seq = hash_field(reply, "seq"), *vd = hash_field(reply, "vehicle_data");
     if (t && lat && lon && seq && route_parse_i64(t, strlen(t), &last.time_ms) == 0 &&
         route_parse_i64(lat, strlen(lat), &last.lat_e7) == 0 &&
         route_parse_i64(lon, strlen(lon), &last.lon_e7) == 0 &&
@@ -130,6 +130,8 @@ static void on_last(void *arg, const struct redisReply *reply, const char *err)
         last.has_fix = 1;
         if (sp)
             route_parse_opt(sp, strlen(sp), &last.has_speed, &last.speed_cm_s);
+        /* "-" (or missing, before terminals reported) when the newest fix had none. */
+        last.has_vd = vd && route_vd_parse(vd, strlen(vd), &last.vd) == 0;
     }
     fn(job.arg, &last, NULL);
 }

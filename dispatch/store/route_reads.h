@@ -49,6 +49,8 @@ struct route_last {
     int64_t seq, time_ms, lat_e7, lon_e7;
     int has_speed;
     uint64_t speed_cm_s;
+    int has_vd; /* the fix came with a terminal's vehicle data (route_member.h) */
+    struct lpg_vehicle_data vd;
 };
 /* last is NULL when err is set. */
 typedef void route_last_fn(void *arg, const struct route_last *last, const char *err);

@@ -33,6 +33,7 @@ static void test_every_key(void **state)
     expect_key(keys_device_seq(k, sizeof(k), "hs-1"), k, "device:hs-1:seq");
     expect_key(keys_vehicle_last(k, sizeof(k), "v-1"), k, "vehicle:v-1:last");
     expect_key(keys_vehicle_rules(k, sizeof(k), "v-1"), k, "vehicle:v-1:rules");
+    expect_key(keys_vehicle_alarms(k, sizeof(k), "v-1"), k, "vehicle:v-1:alarms");
     assert_string_equal(KEYS_GEO_VEHICLES, "geo:vehicles");
     expect_key(keys_alert(k, sizeof(k), "a-1"), k, "alert:a-1");
     expect_key(keys_alerts_enterprise(k, sizeof(k), "E1"), k, "alerts:E1");

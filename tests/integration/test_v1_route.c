@@ -453,8 +453,9 @@ static void test_other_formats_both_days(void **state)
                   N_TOTAL / r.seconds);
     assert_int_equal(count_str(r.body, "\r\n"), N_TOTAL + 2);
     const char *head = "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
-                       "speed_derived\r\n1,2026-11-20T23:00:00.000Z,49.2100000,119.7499999,"
-                       "36.036,,,3d,false,false\r\n";
+                       "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
+                       "recorder_speed_kmh,signal,satellites\r\n1,2026-11-20T23:00:00.000Z,"
+                       "49.2100000,119.7499999,36.036,,,3d,false,false,,,,,,,,\r\n";
     assert_int_equal(strncmp(r.body, head, strlen(head)), 0);
     assert_string_equal(r.body + r.len - 19, "# end: 5000 fixes\r\n");
     resp_free(&r);
@@ -520,7 +521,8 @@ static void test_empty_range(void **state)
     resp_free(&r);
     route(tok_aud, "V1", from, to, "csv", &r);
     assert_string_equal(r.body, "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
-                                "speed_derived\r\n# end: 0 fixes\r\n");
+                                "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
+                                "recorder_speed_kmh,signal,satellites\r\n# end: 0 fixes\r\n");
     resp_free(&r);
 }
 

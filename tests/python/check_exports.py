@@ -161,14 +161,16 @@ def check_csv(c, want, body):
     c.expect(text.endswith("# end: %d fixes\r\n" % len(want)), "csv: no end line")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     c.expect(rows[0] == ["seq", "time", "lat", "lon", "speed_kmh", "heading_deg", "accuracy_m",
-                         "mode", "late", "speed_derived"], "csv: header %r" % rows[0])
+                         "mode", "late", "speed_derived", "status", "alarm", "altitude_m",
+                         "mileage_km", "fuel_l", "recorder_speed_kmh", "signal", "satellites"],
+             "csv: header %r" % rows[0])
     c.expect(rows[-1] == ["# end: %d fixes" % len(want)], "csv: last row %r" % rows[-1])
     data = rows[1:-1]
     c.expect(len(data) == len(want), "csv: %d records, stored %d" % (len(data), len(want)))
     for r, w in zip(data, want):
         if not c.expect(r[0] == str(w["seq"]) and r[1] == fmt_instant(w["time_ms"]) and
                         Decimal(r[2]) == e7(w["lat_e7"]) and Decimal(r[3]) == e7(w["lon_e7"]) and
-                        r[8] == ("true" if w["late"] else "false") and len(r) == 10,
+                        r[8] == ("true" if w["late"] else "false") and len(r) == 18,
                         "csv: fix %s differs: %r" % (w["seq"], r)):
             break
 
