@@ -232,6 +232,86 @@ const struct cfg_setting dispatchd_settings[] = {
      .help = "Let a listener without TLS bind to a non-loopback address (e.g. behind a "
              "TLS-terminating proxy on a private network); otherwise dispatchd refuses to start."},
 
+    {.name = "jt808_bind",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, jt808_bind),
+     .min = 1,
+     .max = ADDR_LEN_MAX,
+     .default_value = "127.0.0.1",
+     .help = "Address the JT/T 808 listener binds to. JT/T 808 has no TLS: terminals send their "
+             "authentication code in clear, as the standard has it; anything but loopback "
+             "exposes the listener to the network (logged at start)."},
+    {.name = "jt808_port",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_port),
+     .min = 1,
+     .max = 65535,
+     .default_value = "7808",
+     .help = "TCP port of the JT/T 808 listener."},
+    {.name = "jt808_max_connections",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_max_connections),
+     .min = 1,
+     .max = 1000000,
+     .default_value = "100000",
+     .unit = "connections",
+     .help = "Most JT/T 808 connections open at once; further connections are refused. Each "
+             "is a descriptor: LimitNOFILE must cover it."},
+    {.name = "jt808_idle_timeout",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_idle_timeout),
+     .min = 1,
+     .max = 86400,
+     .default_value = "180",
+     .unit = "seconds",
+     .help = "A JT/T 808 connection that sends nothing for this long is closed (three "
+             "heartbeats at the default jt808_heartbeat)."},
+    {.name = "jt808_auth_timeout",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_auth_timeout),
+     .min = 1,
+     .max = 3600,
+     .default_value = "30",
+     .unit = "seconds",
+     .help = "A JT/T 808 connection not authenticated (0x0102) this long after it connected is "
+             "closed, whatever it sends meanwhile."},
+    {.name = "jt808_max_unauthenticated",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_max_unauthenticated),
+     .min = 1,
+     .max = 1000000,
+     .default_value = "2000",
+     .unit = "connections",
+     .help = "Most JT/T 808 connections open at once before authentication, from all "
+             "addresses; never more than half of jt808_max_connections."},
+    {.name = "jt808_max_unauthenticated_per_address",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_max_unauthenticated_per_address),
+     .min = 1,
+     .max = 1000000,
+     .default_value = "64",
+     .unit = "connections",
+     .help = "Most JT/T 808 connections open at once before authentication from one source "
+             "address (terminals behind one carrier NAT share it)."},
+    {.name = "jt808_heartbeat",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_heartbeat),
+     .min = 5,
+     .max = 3600,
+     .default_value = "30",
+     .unit = "seconds",
+     .help = "Heartbeat interval pushed to JT/T 808 terminals after authentication (parameter "
+             "0x0001)."},
+    {.name = "jt808_reassembly_timeout",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, jt808_reassembly_timeout),
+     .min = 1,
+     .max = 600,
+     .default_value = "10",
+     .unit = "seconds",
+     .help = "A JT/T 808 message in subpackages that is still missing packets this long after "
+             "its last one gets 0x8003 (resend them); after twice this long it is dropped."},
+
     {.name = "redis_host",
      .type = CFG_STRING,
      .offset = CFG_OFF_STRING(DC, redis_host),
@@ -674,7 +754,7 @@ const struct cfg_setting dispatchd_settings[] = {
 const size_t dispatchd_settings_count = sizeof dispatchd_settings / sizeof dispatchd_settings[0];
 
 /* 127.0.0.0/8, ::1 or "localhost": reachable from this host only. */
-static int is_loopback(const char *addr)
+int dispatchd_settings_is_loopback(const char *addr)
 {
     struct in_addr a4;
     struct in6_addr a6;
@@ -694,7 +774,7 @@ static int check_listener_tls(const char *what, const char *bind, const char *ce
         snprintf(buf, len, "%s_tls_cert and %s_tls_key must be set together", what, what);
         return -1;
     }
-    if (cert[0] == '\0' && !allow_plaintext && !is_loopback(bind)) {
+    if (cert[0] == '\0' && !allow_plaintext && !dispatchd_settings_is_loopback(bind)) {
         snprintf(buf, len,
                  "%s_bind \"%.64s\" is not a loopback address and the %s listener has no TLS: "
                  "set %s_tls_cert and %s_tls_key, or allow_plaintext = true to accept "
@@ -742,6 +822,16 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen)
                  "http_port and handset_port are both %lld on overlapping addresses "
                  "(http_bind \"%.64s\", handset_bind \"%.64s\")",
                  (long long)c->http_port, c->http_bind, c->handset_bind);
+        msg = buf;
+    } else if ((c->jt808_port == c->http_port &&
+                (strcmp(c->http_bind, c->jt808_bind) == 0 || is_wildcard(c->http_bind) ||
+                 is_wildcard(c->jt808_bind))) ||
+               (c->jt808_port == c->handset_port &&
+                (strcmp(c->handset_bind, c->jt808_bind) == 0 || is_wildcard(c->handset_bind) ||
+                 is_wildcard(c->jt808_bind)))) {
+        snprintf(buf, sizeof buf,
+                 "jt808_port %lld is also the http_port or handset_port on an overlapping address",
+                 (long long)c->jt808_port);
         msg = buf;
     } else if (c->redis_user[0] != '\0' && c->redis_password[0] == '\0') {
         snprintf(buf, sizeof buf, "redis_user is set without redis_password");

@@ -51,6 +51,17 @@ struct dispatchd_config {
     char *handset_tls_key;                           /* PEM file */
     bool allow_plaintext; /* a listener without TLS may bind to a non-loopback address */
 
+    /* JT/T 808 listener (terminals speak no TLS) */
+    char *jt808_bind;                              /* address; default loopback */
+    int64_t jt808_port;                            /* TCP port */
+    int64_t jt808_max_connections;                 /* count */
+    int64_t jt808_idle_timeout;                    /* seconds */
+    int64_t jt808_auth_timeout;                    /* seconds */
+    int64_t jt808_max_unauthenticated;             /* count */
+    int64_t jt808_max_unauthenticated_per_address; /* count */
+    int64_t jt808_heartbeat;                       /* seconds, pushed to terminals */
+    int64_t jt808_reassembly_timeout;              /* seconds */
+
     /* Redis store */
     char *redis_host;                    /* host name or address */
     int64_t redis_port;                  /* TCP port */
@@ -132,5 +143,8 @@ int dispatchd_settings_validate(const void *conf, char *errbuf, size_t errlen);
 void dispatchd_settings_apply_rules(const struct dispatchd_config *c, struct fix_filter_config *fix,
                                     struct rules_config *rules, struct delivery_policy *delivery,
                                     int64_t *rectification_ms);
+
+/* Whether a bind address is a loopback one (127.0.0.0/8, ::1, localhost). */
+int dispatchd_settings_is_loopback(const char *addr);
 
 #endif /* LPG_DISPATCHD_SETTINGS_H */

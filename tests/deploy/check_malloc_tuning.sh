@@ -17,7 +17,7 @@ trap cleanup EXIT
 # waits for its "malloc:" line, prints it, and checks the process was not replaced.
 start_and_read() {
   env -u GLIBC_TUNABLES "$@" "$dispatchd" --redis-port=1 --http-port=$((20000 + RANDOM % 20000)) \
-    --handset-port=$((40000 + RANDOM % 20000)) \
+    --handset-port=$((40000 + RANDOM % 10000)) --jt808-port=$((50000 + RANDOM % 10000)) \
     >"$tmp/log" 2>&1 &
   pid=$!
   for _ in $(seq 1 400); do

@@ -660,11 +660,13 @@ int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int re
 {
     d->http_port = harness_free_port();
     d->handset_port = harness_free_port();
-    if (d->http_port < 0 || d->handset_port < 0)
+    d->jt808_port = harness_free_port();
+    if (d->http_port < 0 || d->handset_port < 0 || d->jt808_port < 0)
         return -1;
-    char a_http[40], a_handset[40], a_redis[40], log[400];
+    char a_http[40], a_handset[40], a_jt808[40], a_redis[40], log[400];
     snprintf(a_http, sizeof(a_http), "--http-port=%d", d->http_port);
     snprintf(a_handset, sizeof(a_handset), "--handset-port=%d", d->handset_port);
+    snprintf(a_jt808, sizeof(a_jt808), "--jt808-port=%d", d->jt808_port);
     snprintf(a_redis, sizeof(a_redis), "--redis-port=%d", redis_port);
     snprintf(log, sizeof(log), "%s/dispatchd-%d.log", dir, d->http_port);
     char *argv[32];
@@ -672,6 +674,7 @@ int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int re
     argv[n++] = (char *)harness_dispatchd_path();
     argv[n++] = a_http;
     argv[n++] = a_handset;
+    argv[n++] = a_jt808;
     argv[n++] = a_redis;
     argv[n++] = (char *)"--log-level=debug";
     char a_pass[160];

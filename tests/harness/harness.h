@@ -55,6 +55,7 @@ struct harness_dispatchd {
     struct harness_proc proc;
     int http_port;
     int handset_port;
+    int jt808_port;
 };
 int harness_dispatchd_start(struct harness_dispatchd *d, const char *dir, int redis_port,
                             const char *const *extra_args);

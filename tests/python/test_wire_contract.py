@@ -393,10 +393,11 @@ def main():
         check(r.returncode == 0, "dispatchd --create-admin exited %d: %s%s", r.returncode,
               r.stdout, r.stderr)
 
-        http_port, handset_port = free_port(), free_port()
+        http_port, handset_port, jt808_port = free_port(), free_port(), free_port()
         dispatchd = Proc("dispatchd",
                          [args.dispatchd, "--http-port=%d" % http_port,
-                          "--handset-port=%d" % handset_port, "--redis-port=%d" % redis_port,
+                          "--handset-port=%d" % handset_port, "--jt808-port=%d" % jt808_port,
+                          "--redis-port=%d" % redis_port,
                           "--log-level=debug"],
                          os.path.join(tmp, "dispatchd.log"), tmp)
         http = Http(http_port)
