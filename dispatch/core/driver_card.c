@@ -66,6 +66,49 @@ enum driver_card_verdict driver_card_judge(bool read_ok, const char *certificate
     return DRIVER_CARD_OK;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        n = 2;
+        min = 0x80;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        n = 3;
+        min = 0x800;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        n = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    unsigned cp = s[0] & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) /* also stops at the NUL */
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+void driver_text_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7F))) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 static const char *const codes[DRIVER_CARD_VERDICT_COUNT] = {
     [DRIVER_CARD_OK] = "ok",
     [DRIVER_CARD_NOT_READ] = "card_not_read",

@@ -38,6 +38,10 @@ enum driver_card_verdict driver_card_judge(bool read_ok, const char *certificate
                                            int32_t card_expiry_day, const struct lpg_staff *bound,
                                            int32_t today);
 
+/* Makes s (NUL-terminated, from a terminal) valid UTF-8 without control characters, in place:
+ * every byte of an invalid or cut sequence, and every control character, becomes '?'. */
+void driver_text_clean(char *s);
+
 /* "certificate_mismatch", ... (alerts, audit) and a sentence for people. */
 const char *driver_card_verdict_code(enum driver_card_verdict v);
 const char *driver_card_verdict_text(enum driver_card_verdict v);

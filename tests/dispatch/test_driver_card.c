@@ -76,6 +76,20 @@ static void verdicts(void **state)
     assert_string_equal(driver_card_verdict_code(DRIVER_CARD_VERDICT_COUNT), "unknown");
 }
 
+static void terminal_text_is_cleaned(void **state)
+{
+    (void)state;
+    char ok[] = "张三 Li";
+    driver_text_clean(ok);
+    assert_string_equal(ok, "张三 Li");
+    char cut[] = "\xE5\xBC\xA0\xE4\xB8"; /* 张 then half of 三 */
+    driver_text_clean(cut);
+    assert_string_equal(cut, "张??");
+    char bad[] = "a\xC0\xAF\x01\xED\xA0\x80z"; /* overlong, control, surrogate */
+    driver_text_clean(bad);
+    assert_string_equal(bad, "a??????z");
+}
+
 /* ---- fatigue follows the person ---- */
 
 static struct rules_config cfg;
@@ -196,6 +210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(certificates_compare_without_spaces_and_case),
         cmocka_unit_test(verdicts),
+        cmocka_unit_test(terminal_text_is_cleaned),
         cmocka_unit_test(fatigue_carries_over_to_another_vehicle),
         cmocka_unit_test(a_long_vehicle_change_is_a_rest),
         cmocka_unit_test(person_text_round_trip),
