@@ -165,6 +165,7 @@ struct ingest_job {
      * the batch evaluates in place of the vehicle's (NULL: nobody; the vehicle's own). */
     char driver[LPG_ID_MAX + 1];
     struct person_fatigue *person; /* owned by the table */
+    int64_t rest_until_ms;         /* the driver's mandatory rest once this batch is stored */
     size_t n_reads;                /* commands of the read before the first batch */
 };
 
@@ -363,8 +364,7 @@ static void on_tick_stored(void *arg, const struct redisReply *reply, const char
     free(job);
 }
 
-static void ingest_apply_rest(struct service *d, const char *staff_id,
-                              const struct rules_state *rules);
+static void ingest_apply_rest(struct service *d, const char *staff_id, int64_t until);
 
 /* The vehicle's last position in the registry, which matching ranks by. A cache of
  * {p}vehicle:{id}:last, updated in place on every batch (no copy of the vehicle): the vehicle's
@@ -468,7 +468,9 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     if (job->has_newest)
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
                             job->newest_speed_cm_s);
-    ingest_apply_rest(job->d, job->driver[0] ? job->driver : job->staff, &job->track->rules.live);
+    ingest_apply_rest(job->d, job->driver[0] ? job->driver : job->staff,
+                      job->person ? job->rest_until_ms
+                                  : rules_rest_until_ms(&job->track->rules.live));
     /* Stored: now tell the dispatchers and the reporting device (live events only), before the
      * batch's acknowledgement. */
     for (size_t i = 0; i < job->n_alerts; i++)
@@ -698,6 +700,21 @@ static void store_batch(struct ingest_job *job)
             late++;
         }
     }
+    /* The driver's fatigue leaves the vehicle's state with the vehicle it was counted in (kept
+     * as it was while the change of vehicle is pending: no fix reached the rule). The vehicle
+     * keeps none of it: its stored state never holds a person's fatigue, so only a state from
+     * before fatigue followed the person is ever inherited (person_load). */
+    struct rules_fatigue fatigue_after;
+    char fatigue_vehicle[LPG_ID_MAX + 1];
+    if (pf) {
+        struct rules_fatigue none;
+        rules_fatigue_get(&job->rules_after.live, &fatigue_after);
+        rules_fatigue_init(&none);
+        rules_fatigue_put(&job->rules_after.live, &none);
+        snprintf(fatigue_vehicle, sizeof(fatigue_vehicle), "%s",
+                 rules_fatigue_change_pending(&fatigue_after) ? pf->vehicle : job->vehicle);
+        job->rest_until_ms = rules_fatigue_rest_until_ms(&fatigue_after);
+    }
     if (rc == 0 && zargc > 2)
         rc = flush_day(d, txn, zargv, zargc, zday);
     free(zargv);
@@ -750,15 +767,7 @@ static void store_batch(struct ingest_job *job)
         store_key(d->store, key, sizeof(key), rel);
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
     }
-    /* So does the driver's fatigue, and the vehicle it was counted in (kept as it was while the
-     * change of vehicle is pending: no fix reached the rule). */
-    struct rules_fatigue fatigue_after;
-    char fatigue_vehicle[LPG_ID_MAX + 1];
-    if (pf) {
-        rules_fatigue_get(&job->rules_after.live, &fatigue_after);
-        snprintf(fatigue_vehicle, sizeof(fatigue_vehicle), "%s",
-                 rules_fatigue_change_pending(&fatigue_after) ? pf->vehicle : job->vehicle);
-    }
+    /* So does the driver's fatigue. */
     if (rc == 0 && stored > 0 && pf) {
         char text[RULES_FATIGUE_TEXT_MAX];
         int tl = rules_fatigue_encode(&fatigue_after, text, sizeof(text));
@@ -1031,10 +1040,8 @@ static const struct usecase_job_ops rest_job_ops = {
 
 /* The fatigue rule's "rest until" goes into the person's record (through the writer, like any
  * change of a stored entity), where matching reads it. */
-static void ingest_apply_rest(struct service *d, const char *staff_id,
-                              const struct rules_state *rules)
+static void ingest_apply_rest(struct service *d, const char *staff_id, int64_t until)
 {
-    int64_t until = rules_rest_until_ms(rules);
     const struct lpg_staff *s = registry_staff(d->registry, staff_id);
     if (s == NULL || s->rest_until_ms == until)
         return;
