@@ -24,7 +24,8 @@ struct sign_job {
     struct usecase_job base; /* first: the lifecycle (usecase_job.h) */
     driver_card_done_fn *done;
     void *arg;
-    int by_card; /* 1: driver_card_report; 0: driver_sign_on_person */
+    int by_card; /* 1: driver_card_report; 0: driver_sign_on_person / _off */
+    int off;     /* driver_sign_off_person */
     char vehicle[LPG_ID_MAX + 1];
     char device[LPG_ID_MAX + 1];
     char staff[LPG_ID_MAX + 1]; /* the handset's person */
@@ -182,9 +183,11 @@ static void run_card(struct sign_job *job)
             }
         }
     } else {
-        /* Removed: the driver signs off; the person signed on by a handset drives, if any. */
-        if (v->driver_id[0] == '\0' && v->driver_hold[0] != '\0') {
-            answer_ok(job); /* nobody was signed on: nothing to record */
+        /* Removed: the card's driver signs off; the person signed on by a handset drives, if
+         * any. Nobody signed on by a card (a terminal reporting "removed" as it starts, a
+         * refused card taken out): nothing to record, a hold stays. */
+        if (strcmp(v->driver_via, "card") != 0) {
+            answer_ok(job);
             usecase_job_end(&job->base);
             return;
         }
@@ -273,11 +276,48 @@ static void run_person(struct sign_job *job)
     commit_vehicle(job, txn);
 }
 
+/* The handset's session ended: the person is no longer signed on by it. The vehicle is not
+ * held for it (a vehicle driven with a handset alone is then driven by its bound person, as
+ * before any sign-on); only a card's removal holds. */
+static void run_person_off(struct sign_job *job)
+{
+    struct service *d = job->base.s;
+    const struct lpg_staff *s = registry_staff(d->registry, job->staff);
+    const struct lpg_vehicle *v =
+        s && s->vehicle_id[0] ? registry_vehicle(d->registry, s->vehicle_id) : NULL;
+    if (v == NULL || strcmp(v->handset_driver_id, s->id) != 0) {
+        answer_ok(job);
+        usecase_job_end(&job->base);
+        return;
+    }
+    int64_t now = lpg_now_ms();
+    job->updated = lpg_vehicle_dup(v);
+    struct store_txn *txn = store_txn_new();
+    if (job->updated == NULL || txn == NULL) {
+        store_txn_free(txn);
+        usecase_job_out_of_memory(&job->base);
+        return;
+    }
+    job->updated->handset_driver_id[0] = '\0';
+    int signed_off = strcmp(v->driver_via, "handset") == 0;
+    if (signed_off)
+        set_driver(job->updated, "", "", now);
+    if (signed_off &&
+        audit_driver(d, txn, "driver_signed_off", s->id, v, s->id, "handset", NULL, now) != 0) {
+        store_txn_free(txn);
+        usecase_job_store_failed(&job->base, "the audit record is not available");
+        return;
+    }
+    commit_vehicle(job, txn);
+}
+
 static void run_sign(struct usecase_job *base)
 {
     struct sign_job *job = (struct sign_job *)base;
     if (job->by_card)
         run_card(job);
+    else if (job->off)
+        run_person_off(job);
     else
         run_person(job);
 }
@@ -334,8 +374,8 @@ void driver_card_report(struct service *s, const char *vehicle_id, const char *d
     submit(s, job);
 }
 
-void driver_sign_on_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
-                           void *arg)
+static void person_job(struct service *s, const char *staff_id, int off, driver_card_done_fn *done,
+                       void *arg)
 {
     if (!s->loaded) {
         answer_now(done, arg, REFUSAL_UNAVAILABLE, "loading",
@@ -350,5 +390,18 @@ void driver_sign_on_person(struct service *s, const char *staff_id, driver_card_
     job->done = done;
     job->arg = arg;
     snprintf(job->staff, sizeof(job->staff), "%s", staff_id ? staff_id : "");
+    job->off = off;
     submit(s, job);
+}
+
+void driver_sign_on_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
+                           void *arg)
+{
+    person_job(s, staff_id, 0, done, arg);
+}
+
+void driver_sign_off_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
+                            void *arg)
+{
+    person_job(s, staff_id, 1, done, arg);
 }

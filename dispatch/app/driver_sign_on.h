@@ -57,4 +57,11 @@ void driver_card_report(struct service *s, const char *vehicle_id, const char *d
 void driver_sign_on_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
                            void *arg);
 
+/* The handset session of staff_id ended (logout, connection closed): the person is no longer
+ * signed on by it (handset_driver_id cleared; driver_id too when it was through the handset,
+ * audit driver_signed_off). The vehicle is not held for it: it is then driven by its bound
+ * person, as before any sign-on. Same answer as driver_sign_on_person. */
+void driver_sign_off_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
+                            void *arg);
+
 #endif

@@ -390,11 +390,18 @@ static void handset_sign_on_and_card_removed(void **state)
     assert_true(s1_eligible(why, sizeof(why)));
     expect_last_audit("driver_signed_on");
 
-    card("VA", 0, 1, "", -1); /* removed: S1 stays, through the handset */
+    card("VA", 1, 1, "4401AB123", today()); /* S1's card, then removed: S1 stays, through the
+                                                handset */
+    assert_string_equal(vehicle("VA")->driver_via, "card");
+    card("VA", 0, 1, "", -1);
     assert_string_equal(vehicle("VA")->driver_id, "S1");
     assert_string_equal(vehicle("VA")->driver_via, "handset");
     assert_true(s1_eligible(why, sizeof(why)));
     expect_last_audit("driver_signed_off");
+
+    card("VB", 0, 1, "", -1); /* removed, nobody signed on by a card: nothing to record */
+    assert_string_equal(vehicle("VB")->driver_hold, "");
+    assert_string_equal(vehicle("VB")->driver_id, "");
 
     card("VB", 1, 1, "4401CD456", today()); /* S2 in VB, then removed: nobody signed on */
     assert_string_equal(vehicle("VB")->driver_id, "S2");
@@ -403,6 +410,23 @@ static void handset_sign_on_and_card_removed(void **state)
     assert_non_null(strstr(vehicle("VB")->driver_hold, "removed"));
     card("VB", 1, 1, "4401CD456", today());
     assert_string_equal(vehicle("VB")->driver_hold, "");
+
+    /* S1's handset session ends: no longer signed on by it, and VA is not held for it; a card
+     * removed then has no handset to fall back to. */
+    struct card_answer off = {0};
+    driver_sign_off_person(&svc, "S1", on_card, &off);
+    assert_true(run_until(&off.done, 5000));
+    assert_int_equal(off.r.kind, REFUSAL_NONE);
+    assert_string_equal(vehicle("VA")->handset_driver_id, "");
+    assert_string_equal(vehicle("VA")->driver_id, "");
+    assert_string_equal(vehicle("VA")->driver_hold, "");
+    expect_last_audit("driver_signed_off");
+    card("VA", 1, 1, "4401AB123", today());
+    card("VA", 0, 1, "", -1);
+    assert_non_null(strstr(vehicle("VA")->driver_hold, "removed"));
+    assert_false(s1_eligible(why, sizeof(why)));
+    card("VA", 1, 1, "4401AB123", today());
+    assert_true(s1_eligible(why, sizeof(why)));
 }
 
 /* ---- fatigue follows the person ---- */
