@@ -175,6 +175,34 @@ static void a_long_vehicle_change_is_a_rest(void **state)
     assert_int_equal(drive(&b, T0 + 205 * MIN, 70 * MIN, 110.3), 0);
 }
 
+/* Daily driving time carries over too: 3 h in A and 40 min in B pass a 3.5 h daily ceiling. */
+static void daily_time_carries_over(void **state)
+{
+    (void)state;
+    rules_config_default(&cfg);
+    cfg.continuous_driving_max_ms = 10 * 60 * MIN; /* out of the way */
+    cfg.daily_driving_max_ms = 210 * MIN;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.utc_offset_min = 480;
+    /* T0 is 06:13 local: the whole run is in one local day. */
+    struct rules_state a, b, fresh;
+    rules_state_init(&a);
+    rules_state_init(&b);
+    rules_state_init(&fresh);
+    struct rules_fatigue person;
+    rules_fatigue_init(&person);
+    rules_fatigue_put(&a, &person);
+    drive(&a, T0, 180 * MIN, 110.0);
+    assert_int_equal(rules_rest_until_ms(&a), 0);
+    rules_fatigue_get(&a, &person);
+    rules_fatigue_change_vehicle(&person);
+    rules_fatigue_put(&b, &person);
+    drive(&b, T0 + 185 * MIN, 40 * MIN, 110.3);
+    assert_true(rules_rest_until_ms(&b) > T0 + 225 * MIN); /* rest until local midnight */
+    drive(&fresh, T0 + 185 * MIN, 40 * MIN, 110.3);
+    assert_int_equal(rules_rest_until_ms(&fresh), 0);
+}
+
 static void person_text_round_trip(void **state)
 {
     (void)state;
@@ -213,6 +241,7 @@ int main(void)
         cmocka_unit_test(terminal_text_is_cleaned),
         cmocka_unit_test(fatigue_carries_over_to_another_vehicle),
         cmocka_unit_test(a_long_vehicle_change_is_a_rest),
+        cmocka_unit_test(daily_time_carries_over),
         cmocka_unit_test(person_text_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
