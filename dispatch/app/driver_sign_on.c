@@ -149,7 +149,9 @@ static void run_card(struct sign_job *job)
     }
     const struct driver_card *c = &job->card;
     int64_t now = lpg_now_ms();
-    int64_t at = c->time_ms > 0 ? c->time_ms : now;
+    /* The terminal's clock is believed within a day of ours; otherwise (unset, a receiver
+     * without a date, a hostile value) the report is timed on arrival. */
+    int64_t at = c->time_ms > now - 86400000LL && c->time_ms < now + 86400000LL ? c->time_ms : now;
     const struct lpg_staff *bound =
         v->staff_id[0] ? registry_staff(d->registry, v->staff_id) : NULL;
     char actor[LPG_ID_MAX + 16];
