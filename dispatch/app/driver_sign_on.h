@@ -33,7 +33,7 @@
 struct driver_card {
     int inserted;         /* 1 card inserted and read; 0 card removed (sign-off) */
     int read_ok;          /* the terminal read the card (JT/T 808 read result 0) */
-    int64_t time_ms;      /* when (UTC ms), 0 = now */
+    int64_t time_ms;      /* when (UTC ms), 0 = now (so is a time a day off ours) */
     char name[64];        /* UTF-8 */
     char certificate[48]; /* qualification certificate number (从业资格证号) */
     int32_t expiry_day;   /* days since 1970-01-01 (local day), -1 unknown */
