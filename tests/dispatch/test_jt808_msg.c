@@ -239,6 +239,82 @@ static void non_bcd_terminals_are_hex(void **state)
     assert_string_equal(h.phone, "4f07788ef676");
 }
 
+/* Escapes in the other header positions: a 7D inside a (non-BCD) terminal number, a 7E as the
+ * low byte of the body properties (a 126-byte body). */
+static void escaped_phone_and_length(void **state)
+{
+    (void)state;
+    const struct test_frame *t = frame_named("passthrough_7d_phone_traccar");
+    assert_memory_equal(t->wire + 10, "\x7D\x01", 2);
+    struct jt808_header h;
+    uint8_t body[JT808_BODY_MAX];
+    size_t blen;
+    decode("passthrough_7d_phone_traccar", &h, body, &blen);
+    assert_int_equal(h.msg_id, 0x0900);
+    assert_string_equal(h.phone, "4f07788ef87d");
+    assert_int_equal(h.serial, 0x000C);
+    assert_int_equal(blen, 31);
+
+    t = frame_named("loc_len7e");
+    assert_memory_equal(t->wire + 3, "\x00\x7D\x02", 3);
+    decode("loc_len7e", &h, body, &blen);
+    assert_int_equal(blen, 126);
+    struct jt808_location loc;
+    const char *why;
+    assert_int_equal(jt808_location_parse(body, blen, &loc, &why), 0);
+    assert_int_equal(loc.items, 8);
+    assert_false(loc.tail_overrun);
+    assert_near(loc.lat, -6.107478);
+}
+
+/* A real frame cut anywhere and followed by another real frame: the cut one never gets through
+ * (the deframer drops it, or, when its prefix happens to end in a matching checksum, the header
+ * parser refuses its length), and the next frame is read intact. */
+static void truncated_real_frames_are_dropped(void **state)
+{
+    (void)state;
+    /* batch_xtream cut after 37 wire bytes ends in a matching checksum by chance */
+    const char *cuts[] = {"loc_south_traccar", "batch_xtream"};
+    const struct test_frame *next = frame_named("hb_traccar");
+    int by_checksum = 0, by_length = 0;
+    for (size_t c = 0; c < 2; c++) {
+        const struct test_frame *cut = frame_named(cuts[c]);
+        for (size_t k = 1; k + 1 < cut->wire_len; k++) {
+            static uint8_t stream[2 * JT808_WIRE_MAX];
+            memcpy(stream, cut->wire, k);
+            memcpy(stream + k, next->wire, next->wire_len);
+            size_t len = k + next->wire_len;
+            struct jt808_deframer d;
+            jt808_deframer_init(&d);
+            int good = 0;
+            for (size_t at = 0; at < len;) {
+                size_t used, flen, blen;
+                enum jt808_feed r = jt808_deframer_feed(&d, stream + at, len - at, &used);
+                at += used;
+                if (r == JT808_BAD) {
+                    by_checksum += strcmp(jt808_deframer_error(&d), "checksum mismatch") == 0;
+                    continue;
+                }
+                if (r != JT808_FRAME)
+                    continue;
+                const uint8_t *f = jt808_deframer_frame(&d, &flen), *b;
+                struct jt808_header h;
+                const char *why;
+                if (jt808_header_parse(f, flen, &h, &b, &blen, &why) != 0) {
+                    by_length++;
+                    continue;
+                }
+                assert_int_equal(h.msg_id, JT808_MSG_HEARTBEAT);
+                assert_string_equal(h.phone, "043048325465");
+                good++;
+            }
+            assert_int_equal(good, 1);
+        }
+    }
+    assert_true(by_checksum > 100);
+    assert_int_equal(by_length, 1);
+}
+
 /* ---- 0x0002, 0x0001 ---- */
 
 static void heartbeat_and_terminal_reply(void **state)
@@ -821,6 +897,8 @@ int main(void)
         cmocka_unit_test(escaped_serial_and_checksum),
         cmocka_unit_test(version_bit_is_a_guess),
         cmocka_unit_test(non_bcd_terminals_are_hex),
+        cmocka_unit_test(escaped_phone_and_length),
+        cmocka_unit_test(truncated_real_frames_are_dropped),
         cmocka_unit_test(heartbeat_and_terminal_reply),
         cmocka_unit_test(register_in_every_edition),
         cmocka_unit_test(auth_in_both_layouts),
