@@ -1,7 +1,6 @@
 /* jt808_msg.c -- see jt808_msg.h. */
 #include "jt808/jt808_msg.h"
 
-#include <errno.h>
 #include <iconv.h>
 #include <string.h>
 
