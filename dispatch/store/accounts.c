@@ -3,6 +3,7 @@
 #include "store/accounts.h"
 
 #include "common/log.h"
+#include "store/terminals.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,8 @@ struct accounts {
     struct user_node *users[ACC_BUCKETS];
     struct session_node *sessions[ACC_BUCKETS];
     size_t n_users, n_sessions, n_devices;
-    unsigned refreshing; /* accounts_refresh_user reads in flight */
+    struct terminal_table *terminals; /* JT/T 808 terminals (store/terminals.h) */
+    unsigned refreshing;              /* accounts_refresh_user reads in flight */
 };
 
 static unsigned bucket_of(const char *s)
@@ -49,7 +51,17 @@ static unsigned bucket_of(const char *s)
 
 struct accounts *accounts_new(void)
 {
-    return calloc(1, sizeof(struct accounts));
+    struct accounts *acc = calloc(1, sizeof(struct accounts));
+    if (acc && (acc->terminals = terminal_table_new()) == NULL) {
+        free(acc);
+        return NULL;
+    }
+    return acc;
+}
+
+struct terminal_table *accounts_terminals(const struct accounts *acc)
+{
+    return acc->terminals;
 }
 
 void accounts_free(struct accounts *acc)
@@ -70,6 +82,7 @@ void accounts_free(struct accounts *acc)
             free(n);
         }
     }
+    terminal_table_free(acc->terminals);
     free(acc);
 }
 
@@ -352,9 +365,9 @@ int accounts_refresh_user(struct store *st, struct accounts *acc, const char *na
 
 /* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */
 
-static const char *const phase_kind[] = {"user", "session", "device"};
+static const char *const phase_kind[] = {"user", "session", "device", "terminal"};
 static const char *const phase_index[] = {KEYS_INDEX("user"), KEYS_INDEX("session"),
-                                          KEYS_INDEX("device")};
+                                          KEYS_INDEX("device"), KEYS_INDEX("terminal")};
 
 struct acc_loader {
     struct store *st;
@@ -362,7 +375,7 @@ struct acc_loader {
     int64_t now_ms;
     accounts_load_fn *done;
     void *arg;
-    int phase; /* 0 users, 1 sessions, 2 devices */
+    int phase; /* 0 users, 1 sessions, 2 devices, 3 terminals */
     char **ids;
     size_t n_ids;
 };
@@ -420,6 +433,11 @@ static void on_acc_mget(void *arg, const struct redisReply *reply, const char *e
             rc = auth_principal_from_json(j, &p, why, sizeof(why));
             if (rc == 0 && p.expires_ms > ld->now_ms)
                 rc = accounts_put_session(ld->acc, ld->ids[i], &p);
+        } else if (j && ld->phase == 3) {
+            struct terminal_record t;
+            rc = terminal_from_json(j, &t, why, sizeof(why));
+            if (rc == 0)
+                rc = terminal_table_put(ld->acc->terminals, &t);
         } else if (j) {
             struct device_record dev;
             rc = device_from_json(j, &dev, why, sizeof(why));
@@ -486,9 +504,10 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
 
 static void acc_load_phase(struct acc_loader *ld)
 {
-    if (ld->phase == 3) {
-        log_info("accounts loaded: %zu users, %zu live sessions, %zu devices", ld->acc->n_users,
-                 ld->acc->n_sessions, ld->acc->n_devices);
+    if (ld->phase == 4) {
+        log_info("accounts loaded: %zu users, %zu live sessions, %zu devices, %zu terminals",
+                 ld->acc->n_users, ld->acc->n_sessions, ld->acc->n_devices,
+                 terminal_table_count(ld->acc->terminals));
         acc_loader_end(ld, NULL);
         return;
     }
