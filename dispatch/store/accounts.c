@@ -169,11 +169,20 @@ int accounts_put_device(struct accounts *acc, const struct device_record *dev)
     return 0;
 }
 
+/* A person's device is stored as before vehicle units existed (staff_id, no vehicle_id), so
+ * an older dispatchd still loads it; a vehicle's has vehicle_id and no staff_id. */
 static json_t *device_to_json(const struct device_record *dev)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", dev->device_id, "staff_id",
-                     dev->staff_id, "enterprise_id", dev->enterprise_id, "secret_digest",
-                     dev->secret_digest, "created_ms", (json_int_t)dev->created_ms);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "device_id", dev->device_id, "enterprise_id",
+                          dev->enterprise_id, "secret_digest", dev->secret_digest, "created_ms",
+                          (json_int_t)dev->created_ms);
+    const char *key = dev->vehicle_id[0] ? "vehicle_id" : "staff_id";
+    if (j && json_object_set_new(
+                 j, key, json_string(dev->vehicle_id[0] ? dev->vehicle_id : dev->staff_id)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static int device_from_json(const json_t *j, struct device_record *out, char *why, size_t cap)
@@ -181,18 +190,23 @@ static int device_from_json(const json_t *j, struct device_record *out, char *wh
     memset(out, 0, sizeof(*out));
     const char *id = json_string_value(json_object_get(j, "device_id"));
     const char *staff = json_string_value(json_object_get(j, "staff_id"));
+    const char *vehicle = json_string_value(json_object_get(j, "vehicle_id"));
     const char *ent = json_string_value(json_object_get(j, "enterprise_id"));
     const char *dig = json_string_value(json_object_get(j, "secret_digest"));
     json_t *created = json_object_get(j, "created_ms");
-    if (!id || !lpg_id_valid(id) || !staff || !lpg_id_valid(staff) || !ent || !lpg_id_valid(ent) ||
-        !dig || strlen(dig) != AUTH_DIGEST_HEX_LEN || !json_is_integer(created)) {
+    /* Exactly one owner: a person or a vehicle. */
+    int owner_ok =
+        staff ? lpg_id_valid(staff) && vehicle == NULL : vehicle && lpg_id_valid(vehicle);
+    if (!id || !lpg_id_valid(id) || !owner_ok || !ent || !lpg_id_valid(ent) || !dig ||
+        strlen(dig) != AUTH_DIGEST_HEX_LEN || !json_is_integer(created)) {
         snprintf(why, cap,
-                 "a device record needs device_id, staff_id, enterprise_id, "
-                 "secret_digest (64 hex) and created_ms");
+                 "a device record needs device_id, staff_id or vehicle_id (one of them), "
+                 "enterprise_id, secret_digest (64 hex) and created_ms");
         return -1;
     }
     snprintf(out->device_id, sizeof(out->device_id), "%s", id);
-    snprintf(out->staff_id, sizeof(out->staff_id), "%s", staff);
+    snprintf(out->staff_id, sizeof(out->staff_id), "%s", staff ? staff : "");
+    snprintf(out->vehicle_id, sizeof(out->vehicle_id), "%s", vehicle ? vehicle : "");
     snprintf(out->enterprise_id, sizeof(out->enterprise_id), "%s", ent);
     snprintf(out->secret_digest, sizeof(out->secret_digest), "%s", dig);
     out->created_ms = (int64_t)json_integer_value(created);

@@ -56,8 +56,8 @@ typedef void accounts_refresh_fn(void *arg, const char *err);
 int accounts_refresh_user(struct store *st, struct accounts *acc, const char *name,
                           accounts_refresh_fn *done, void *arg);
 
-/* Handsets (struct device_record, core/auth.h): a device id belongs to one staff member; it
- * logs in with its secret. */
+/* Handsets (struct device_record, core/auth.h): a device id belongs to one staff member or to
+ * one vehicle; it logs in with its secret. */
 const struct device_record *accounts_device(const struct accounts *acc, const char *device_id);
 /* accounts_device with the table as a plain pointer: the lookup a registry_rules_view takes
  * (registry_device_fn, core/registry_rules.h). */
