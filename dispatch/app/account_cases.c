@@ -14,6 +14,7 @@
 #include "core/model_json.h"
 #include "core/registry.h"
 #include "store/accounts.h"
+#include "store/terminals.h"
 #include "store/registry_store.h"
 
 #include <jansson.h>
@@ -548,6 +549,13 @@ static void on_device_stored(struct usecase_job *base)
     job->done(job->arg, &job->out, NULL);
 }
 
+/* Device ids and JT/T 808 terminal ids are one namespace: ingest keeps a high-water mark per
+ * reporting device ({p}device:{id}:seq), and a terminal reports under its id. */
+static bool device_id_is_terminal(const struct service *s, const char *device_id)
+{
+    return terminal_table_get(accounts_terminals(s->accounts), device_id) != NULL;
+}
+
 /* A vehicle's unit: no person to update, only the device record. */
 static void run_vehicle_device(struct device_job *job)
 {
@@ -561,7 +569,8 @@ static void run_vehicle_device(struct device_job *job)
         refused = 1;
     } else {
         const struct device_record *existing = accounts_device(s->accounts, job->dev.device_id);
-        if (existing && strcmp(existing->vehicle_id, v->id) != 0)
+        if ((existing && strcmp(existing->vehicle_id, v->id) != 0) ||
+            device_id_is_terminal(s, job->dev.device_id))
             refused = refuse(&r, REFUSAL_CONFLICT, "already_exists", "device_id",
                              "this device id belongs to another person or vehicle");
     }
@@ -596,7 +605,8 @@ static void run_device(struct usecase_job *base)
         refused = 1;
     } else {
         const struct device_record *existing = accounts_device(s->accounts, job->dev.device_id);
-        if (existing && strcmp(existing->staff_id, st->id) != 0)
+        if ((existing && strcmp(existing->staff_id, st->id) != 0) ||
+            device_id_is_terminal(s, job->dev.device_id))
             refused = refuse(&r, REFUSAL_CONFLICT, "already_exists", "device_id",
                              "this device id belongs to another person");
     }

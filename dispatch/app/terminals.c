@@ -204,7 +204,9 @@ static void job_commit(struct terminal_job *job)
 
 static void run_create(struct terminal_job *job)
 {
-    if (terminals_get(job->base.s, job->id) != NULL) {
+    /* Terminal ids and handset device ids are one namespace (ingest's per-device marks). */
+    if (terminals_get(job->base.s, job->id) != NULL ||
+        accounts_device(job->base.s->accounts, job->id) != NULL) {
         /* Whoever's it is: the answer names nobody and shows nothing of it. */
         usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "already_exists", "id",
                            "a terminal with this id is registered");

@@ -296,6 +296,12 @@ static void test_vehicle_unit(void **state)
     expect("POST", "/v1/devices", disp_a,
            "{\"device_id\":\"U2\",\"vehicle_id\":\"VA1\",\"staff_id\":\"S1\"}", 400,
            "invalid_field", 0);
+    /* Device ids and terminal ids are one namespace, both ways. */
+    expect("POST", "/v1/devices", disp_a, "{\"device_id\":\"13912345678\",\"vehicle_id\":\"VA2\"}",
+           409, "already_exists", 0);
+    ok("/v1/devices", disp_a, "{\"device_id\":\"15500000001\",\"vehicle_id\":\"VA2\"}");
+    expect("POST", "/v1/terminals", disp_a, "{\"id\":\"15500000001\",\"vehicle_id\":\"VA1\"}", 409,
+           "already_exists", 0);
     int fd = wire_login(stack.d.handset_port, "U1", unit_secret);
     assert_true(fd >= 0);
     Lpg__V1__Fix fx[2];
