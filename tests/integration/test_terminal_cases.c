@@ -11,7 +11,8 @@
  *     100 (retry);
  *   - EV_TERMINAL_REVOKED is published when the code is replaced, the terminal re-bound or
  *     deleted, naming the terminal as registered;
- *   - the codes survive a reload of the accounts from Redis.
+ *   - the codes survive a reload of the accounts from Redis;
+ *   - a registration still queued when the service stops is answered 100, once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -369,6 +370,25 @@ static void test_codes_survive_reload(void **state)
     assert_string_equal(t->enterprise_id, "E1");
 }
 
+/* The service stops with the registration still queued: answered 100 all the same, from the
+ * writer's teardown, so the listener can release the connection it holds for the answer. */
+static void test_shutdown_answers_queued_registration(void **state)
+{
+    (void)state;
+    writer_pause(svc.writer);
+    struct registered g = {0};
+    terminal_register(&svc, "013912345678", "蒙E12345", on_registered, &g);
+    assert_int_equal(g.done, 0);
+    writer_free(svc.writer);
+    assert_int_equal(g.done, 1);
+    assert_int_equal(g.result, TERMINAL_REG_UNAVAILABLE);
+    assert_true(g.code_null);
+    svc.writer = writer_new(svc.base, svc.store);
+    assert_non_null(svc.writer);
+    /* Nothing changed: the code still works. */
+    assert_int_equal(auth("13912345678", code1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_new_registration_replaces_code),
         cmocka_unit_test(test_operator_code_and_revocations),
         cmocka_unit_test(test_codes_survive_reload),
+        cmocka_unit_test(test_shutdown_answers_queued_registration),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
