@@ -12,6 +12,9 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+/* Records fetched per MGET while loading (see acc_fetch). */
+#define ACC_LOAD_BATCH 1000
+
 /* Buckets of the chained hash tables; a power of two. Users and sessions number in the
  * thousands at most, so chains stay short without resizing. */
 #define ACC_BUCKETS 1024u
@@ -377,7 +380,8 @@ int accounts_refresh_user(struct store *st, struct accounts *acc, const char *na
     return 0;
 }
 
-/* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */
+/* ---- loading: users, sessions, devices, terminals; each as SMEMBERS index, then MGETs of
+ * ACC_LOAD_BATCH ---- */
 
 static const char *const phase_kind[] = {"user", "session", "device", "terminal"};
 static const char *const phase_index[] = {KEYS_INDEX("user"), KEYS_INDEX("session"),
@@ -392,6 +396,7 @@ struct acc_loader {
     int phase; /* 0 users, 1 sessions, 2 devices, 3 terminals */
     char **ids;
     size_t n_ids;
+    size_t done_ids; /* of ids, those fetched and loaded */
 };
 
 static void acc_loader_end(struct acc_loader *ld, const char *err)
@@ -412,16 +417,19 @@ static void on_ignored_reply(void *arg, const struct redisReply *reply, const ch
     (void)err;
 }
 
+static void acc_fetch(struct acc_loader *ld);
+
 static void on_acc_mget(void *arg, const struct redisReply *reply, const char *err)
 {
     struct acc_loader *ld = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements > ld->n_ids - ld->done_ids) {
         acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
         return;
     }
     size_t stale = 0;
-    for (size_t i = 0; i < reply->elements; i++) {
-        const redisReply *r = reply->element[i];
+    for (size_t k = 0; k < reply->elements; k++) {
+        size_t i = ld->done_ids + k;
+        const redisReply *r = reply->element[k];
         if (r->type != REDIS_REPLY_STRING) {
             /* An expired session: Redis dropped its key; drop its index entry too. Idempotent
              * housekeeping, so it need not go through the writer. */
@@ -468,14 +476,50 @@ static void on_acc_mget(void *arg, const struct redisReply *reply, const char *e
         }
     }
     if (stale)
-        log_debug("%zu expired sessions removed from the index", stale);
+        log_debug("%zu stale index entries removed", stale);
+    ld->done_ids += reply->elements;
+    if (ld->done_ids < ld->n_ids) {
+        acc_fetch(ld);
+        return;
+    }
     for (size_t i = 0; i < ld->n_ids; i++)
         free(ld->ids[i]);
     free(ld->ids);
     ld->ids = NULL;
-    ld->n_ids = 0;
+    ld->n_ids = ld->done_ids = 0;
     ld->phase++;
     acc_load_phase(ld);
+}
+
+/* The next ACC_LOAD_BATCH records of the phase: one MGET each, so that 100,000 terminals are
+ * not one command that holds Redis (and one reply that holds the loop) for a second. */
+static void acc_fetch(struct acc_loader *ld)
+{
+    size_t n = ld->n_ids - ld->done_ids;
+    if (n > ACC_LOAD_BATCH)
+        n = ACC_LOAD_BATCH;
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    char(*keys)[160] = calloc(n, sizeof(*keys)); /* the command copies them */
+    const char *why = "out of memory loading accounts";
+    int rc = argv && keys ? 0 : -1;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        char rel[140], id[101];
+        /* At most 100 bytes of a (damaged) index member: its record is then simply missing. */
+        snprintf(id, sizeof(id), "%s", ld->ids[ld->done_ids + k]);
+        rc = keys_record(rel, sizeof(rel), phase_kind[ld->phase], id) < 0 ||
+                     store_key(ld->st, keys[k], sizeof(keys[k]), rel) < 0
+                 ? -1
+                 : 0;
+        argv[k + 1] = keys[k];
+    }
+    if (rc == 0) {
+        argv[0] = "MGET";
+        rc = store_command_argv(ld->st, on_acc_mget, ld, (int)(n + 1), argv, NULL, &why);
+    }
+    free(argv);
+    free(keys);
+    if (rc != 0)
+        acc_loader_end(ld, why);
 }
 
 static void on_acc_index(void *arg, const struct redisReply *reply, const char *err)
@@ -485,7 +529,6 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
         acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
         return;
     }
-    const char *kind = phase_kind[ld->phase];
     if (reply->elements == 0) {
         ld->phase++;
         acc_load_phase(ld);
@@ -493,27 +536,20 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
     }
     size_t n = reply->elements;
     ld->ids = calloc(n, sizeof(char *));
-    const char **argv = calloc(n + 1, sizeof(char *));
-    char(*keys)[160] = calloc(n, sizeof(*keys));
-    int oom = ld->ids == NULL || argv == NULL || keys == NULL;
-    if (!oom)
-        argv[0] = "MGET";
-    for (size_t i = 0; !oom && i < n; i++) {
-        char rel[140], id[101];
-        ld->ids[i] = strdup(reply->element[i]->str ? reply->element[i]->str : "");
-        ld->n_ids = i + 1;
-        /* At most 100 bytes of a (damaged) index member: its record is then simply missing. */
-        snprintf(id, sizeof(id), "%s", ld->ids[i] ? ld->ids[i] : "");
-        oom = ld->ids[i] == NULL || keys_record(rel, sizeof(rel), kind, id) < 0 ||
-              store_key(ld->st, keys[i], sizeof(keys[i]), rel) < 0;
-        argv[i + 1] = keys[i];
+    if (ld->ids == NULL) {
+        acc_loader_end(ld, "out of memory loading accounts");
+        return;
     }
-    const char *why = "out of memory loading accounts";
-    int rc = oom ? -1 : store_command_argv(ld->st, on_acc_mget, ld, (int)(n + 1), argv, NULL, &why);
-    free(argv);
-    free(keys);
-    if (rc != 0)
-        acc_loader_end(ld, why);
+    for (size_t i = 0; i < n; i++) {
+        ld->ids[i] = strdup(reply->element[i]->str ? reply->element[i]->str : "");
+        if (ld->ids[i] == NULL) {
+            acc_loader_end(ld, "out of memory loading accounts");
+            return;
+        }
+        ld->n_ids = i + 1;
+    }
+    ld->done_ids = 0;
+    acc_fetch(ld);
 }
 
 static void acc_load_phase(struct acc_loader *ld)
