@@ -80,7 +80,8 @@ static struct {
     struct event *ev_point, *ev_hb, *ev_retx, *ev_reconnect, *ev_sigterm, *ev_sigint;
     struct jt808_deframer df;
     struct track tr;
-    struct timespec t0; /* start of the replay (monotonic) */
+    struct timespec t0; /* start of the program (monotonic), for the log */
+    double replay_t0;   /* elapsed_s() when the replay started: the first authentication */
     size_t next;        /* next track point */
     int connected, authed, ever_authed, driver_sent, finished;
     int cut;         /* in the --backfill window: the link is down on purpose */
@@ -193,6 +194,7 @@ static void queue_push_front(struct msg *m)
 }
 
 static void maybe_finish(void);
+static void schedule_point(void);
 
 /* The next queued message, when authenticated and nothing is in flight. */
 static void pump(void)
@@ -423,8 +425,11 @@ static void on_authenticated(void)
     S.authed = 1;
     S.reconnects = 0;
     if (!S.ever_authed) {
+        /* The drive starts once the terminal is on line (its first points are not backfill). */
         S.ever_authed = 1;
         send_driver();
+        S.replay_t0 = elapsed_s();
+        schedule_point();
     }
     send_backfill();
     pump();
@@ -566,8 +571,6 @@ static int in_cut(double track_s)
            track_s < opt.backfill_at + opt.backfill_len;
 }
 
-static void schedule_point(void);
-
 static void on_point(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
@@ -628,7 +631,7 @@ static void schedule_point(void)
         return;
     }
     double due = (double)(S.tr.p[S.next].t_ms - S.tr.p[0].t_ms) / 1000.0 / opt.speedup;
-    struct timeval tv = tv_of(due - elapsed_s());
+    struct timeval tv = tv_of(S.replay_t0 + due - elapsed_s());
     event_add(S.ev_point, &tv);
 }
 
@@ -800,7 +803,6 @@ int main(int argc, char **argv)
         S.tr.n, dur / 60, dur / 60 / opt.speedup, opt.speedup,
         opt.backfill_len > 0 ? "; a blind area to backfill" : "");
     connect_now();
-    schedule_point();
     event_base_dispatch(S.base);
 
     if (S.bev)
