@@ -10,7 +10,7 @@
  *      terminals with a preconfigured auth code (POST /v1/terminals on a few keep-alive
  *      connections), timed;
  *   3. terminals connect from source addresses spread over 127.0.0.0/8 (each socket bound to
- *      127.1.x.y before connect, 1,000 per address, so the ephemeral ports suffice) and
+ *      127.1.x.y before connect, 250 per address, so the ephemeral ports suffice) and
  *      authenticate with 0x0102 at once (no 0x0100: many real terminals do that), a bounded
  *      number at a time; the platform's 0x8103 is answered with 0x0001;
  *   4. every authenticated terminal sends a 0x0200 every 10 s and a 0x0002 every 30 s, spread
@@ -66,8 +66,8 @@
 
 #define POSITION_PERIOD_S  10.0
 #define HEARTBEAT_PERIOD_S 30.0
-#define PER_ADDRESS        1000 /* connections per source address */
-#define OUT_MAX            4    /* messages awaiting their 0x8001, per connection */
+#define PER_ADDRESS        250 /* connections per source address: few at once from each */
+#define OUT_MAX            4   /* messages awaiting their 0x8001, per connection */
 #define AUTH_TIMEOUT_NS    (30LL * 1000000000LL)
 #define PROVISION_PARALLEL 4
 #define ROWS_PER_IMPORT    2000
