@@ -70,6 +70,7 @@ static struct {
 
 struct msg {
     uint16_t id, serial;
+    int resent; /* was sent on a link that dropped before its answer */
     size_t len;
     uint8_t wire[];
 };
@@ -136,6 +137,7 @@ static struct msg *msg_new(uint16_t id, const uint8_t *body, size_t len)
     snprintf(h.phone, sizeof(h.phone), "%s", opt.terminal);
     m->id = id;
     m->serial = h.serial;
+    m->resent = 0;
     m->len = jt808_frame_build(&h, body, len, m->wire, JT808_WIRE_MAX);
     if (m->len == 0) {
         free(m);
@@ -164,7 +166,10 @@ static void send_cur(struct msg *m)
 {
     S.cur = m;
     S.tries = 1;
-    S.sent++;
+    if (m->resent)
+        S.retransmitted++;
+    else
+        S.sent++;
     write_msg(m);
     arm_retx();
 }
@@ -368,8 +373,10 @@ static void link_down(const char *why)
     if (S.cur != NULL) {
         if (S.cur->id == JT808T_REGISTER || S.cur->id == JT808T_AUTH)
             free(S.cur); /* made afresh on the next connect */
-        else
+        else {
+            S.cur->resent = 1;
             queue_push_front(S.cur); /* sent again after authentication, same serial */
+        }
         S.cur = NULL;
     }
     if (S.finished || S.cut)
