@@ -80,7 +80,7 @@ if command -v clang >/dev/null 2>&1 &&
   CC=clang cmake -S "$top" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=Debug -DLPG_FUZZ=ON \
     -DLPG_BUILD_TESTS=OFF >/dev/null
   cmake --build "$fuzz_build" -j "$jobs" --target fuzz_frame fuzz_csv fuzz_model_json \
-    fuzz_geojson fuzz_import fuzz_handset fuzz_jt808
+    fuzz_geojson fuzz_import fuzz_handset fuzz_jt808 fuzz_jt808_msg
   echo "test: fuzzing each target for 8 s"
   # Logs and any crashing input stay in build-fuzz/last-run (the scratch directory goes).
   rm -rf "$fuzz_build/last-run"

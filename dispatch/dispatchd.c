@@ -18,6 +18,7 @@
 #include "handset/handset_metrics.h"
 #include "handset/handset_positions.h"
 #include "handset/handset_server.h"
+#include "jt808/jt808_server.h"
 #include "http/http_server.h"
 #include "app/delivery.h"
 #include "app/dispatcher.h"
@@ -218,7 +219,7 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct dispatchd *d = arg;
     size_t writes = store_inflight(d->s.store) + writer_pending(d->s.writer);
-    size_t conns = handset_server_connections(d->handset.srv);
+    size_t conns = handset_server_connections(d->handset.srv) + jt808_server_connections(d->jt808);
     size_t http = http_server_inflight(d->http.srv);
     double waited_ms = elapsed_s(&d->shutdown_began) * 1000.0;
     if (writes == 0 && conns == 0 && http == 0) {
@@ -227,7 +228,7 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (waited_ms >= (double)d->s.cfg.shutdown_timeout) {
-        log_warn("shutdown timeout (%lld ms) reached with %zu store writes, %zu handset "
+        log_warn("shutdown timeout (%lld ms) reached with %zu store writes, %zu device "
                  "connections and %zu HTTP requests outstanding; exiting anyway",
                  (long long)d->s.cfg.shutdown_timeout, writes, conns, http);
         event_base_loopexit(d->s.base, NULL);
@@ -250,6 +251,7 @@ static void begin_shutdown(struct dispatchd *d, const char *why)
     http_server_stop_accepting(d->http.srv);
     live_feed_close_all(d->http.feed);
     handset_server_shutdown(d->handset.srv);
+    jt808_server_shutdown(d->jt808);
     on_drain_poll(-1, 0, d);
 }
 
@@ -387,7 +389,8 @@ static int dispatchd_start(struct dispatchd *d)
                  {v1_device_routes, v1_device_routes_count},
                  {v1_alert_routes, v1_alert_routes_count},
                  {v1_audit_routes, v1_audit_routes_count},
-                 {v1_compliance_routes, v1_compliance_routes_count}};
+                 {v1_compliance_routes, v1_compliance_routes_count},
+                 {v1_terminal_routes, v1_terminal_routes_count}};
     size_t nroutes = 0;
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
         nroutes += areas[i].n;
@@ -432,6 +435,31 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("the event bus is full: a wiring error");
         return -1;
     }
+    struct jt808_server_options jso = {
+        .bind = d->s.cfg.jt808_bind,
+        .port = (int)d->s.cfg.jt808_port,
+        .max_connections = (int)d->s.cfg.jt808_max_connections,
+        .idle_timeout_s = (int)d->s.cfg.jt808_idle_timeout,
+        .auth_timeout_s = (int)d->s.cfg.jt808_auth_timeout,
+        .max_unauthenticated = (int)d->s.cfg.jt808_max_unauthenticated,
+        .max_unauthenticated_per_address = (int)d->s.cfg.jt808_max_unauthenticated_per_address,
+        .heartbeat_s = (int)d->s.cfg.jt808_heartbeat,
+        .reassembly_timeout_s = (int)d->s.cfg.jt808_reassembly_timeout,
+    };
+    d->jt808 = jt808_server_new(d->s.base, &jso, &d->s, err, sizeof(err));
+    if (d->jt808 == NULL) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (!dispatchd_settings_is_loopback(d->s.cfg.jt808_bind))
+        log_warn("jt808_bind %s is not loopback: JT/T 808 has no TLS, terminals' codes and "
+                 "positions cross the network in clear (as the standard has it)",
+                 d->s.cfg.jt808_bind);
+    d->s.transports[d->s.n_transports++] = jt808_server_probe(d->jt808);
+    if (jt808_server_subscribe(d->jt808) != 0) {
+        log_error("the event bus is full: a wiring error");
+        return -1;
+    }
     d->sigterm = evsignal_new(d->s.base, SIGTERM, on_signal, d);
     d->sigint = evsignal_new(d->s.base, SIGINT, on_signal, d);
     d->drain_timer = evtimer_new(d->s.base, on_drain_poll, d);
@@ -455,6 +483,7 @@ static void dispatchd_stop(struct dispatchd *d)
     writer_free(d->s.writer);
     event_bus_free(d->s.bus);
     handset_server_free(d->handset.srv);
+    jt808_server_free(d->jt808);
     live_feed_free(d->http.feed);
     ingest_free(&d->s);
     dispatcher_free(&d->s); /* after the writer: its cancelled re-matching jobs write to it */
@@ -685,7 +714,8 @@ static void raise_fd_limit(const struct dispatchd_config *cfg)
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
             getrlimit(RLIMIT_NOFILE, &rl);
     }
-    rlim_t want = (rlim_t)(cfg->handset_max_connections + cfg->http_max_connections + 64);
+    rlim_t want = (rlim_t)(cfg->handset_max_connections + cfg->jt808_max_connections +
+                           cfg->http_max_connections + 64);
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
         log_warn("open-file limit %llu is below the connection caps (%llu descriptors); raise "
                  "LimitNOFILE / ulimit -n",

@@ -17,6 +17,7 @@ struct dispatchd {
     struct service s;           /* the use cases' context */
     struct http_ctx http;       /* the HTTP front: its server, the live feed, the service */
     struct handset_ctx handset; /* the handset listener and its service */
+    struct jt808_server *jt808; /* the JT/T 808 listener */
     struct http_route *routes;  /* the combined route table (owned) */
     struct event *sigterm, *sigint;
     struct event *drain_timer;      /* polls for a drained state during shutdown */

@@ -14,6 +14,7 @@
 #include "core/model_json.h"
 #include "core/registry.h"
 #include "store/accounts.h"
+#include "store/terminals.h"
 #include "store/registry_store.h"
 
 #include <jansson.h>
@@ -526,6 +527,12 @@ static void on_device_stored(struct usecase_job *base)
     struct device_job *job = (struct device_job *)base;
     struct service *s = job->base.s;
     accounts_put_device(s->accounts, &job->dev);
+    if (job->dev.vehicle_id[0]) {
+        log_info("device %s registered for vehicle %s by %s", job->dev.device_id,
+                 job->dev.vehicle_id, job->principal.user);
+        job->done(job->arg, &job->out, NULL);
+        return;
+    }
     /* A replaced handset stops working at once: its open session ends too. */
     const struct lpg_staff *before = registry_staff(s->registry, job->dev.staff_id);
     if (before && before->device_id[0] && strcmp(before->device_id, job->dev.device_id) != 0) {
@@ -542,10 +549,53 @@ static void on_device_stored(struct usecase_job *base)
     job->done(job->arg, &job->out, NULL);
 }
 
+/* Device ids and JT/T 808 terminal ids are one namespace: ingest keeps a high-water mark per
+ * reporting device ({p}device:{id}:seq), and a terminal reports under its id. */
+static bool device_id_is_terminal(const struct service *s, const char *device_id)
+{
+    return terminal_table_get(accounts_terminals(s->accounts), device_id) != NULL;
+}
+
+/* A vehicle's unit: no person to update, only the device record. */
+static void run_vehicle_device(struct device_job *job)
+{
+    struct service *s = job->base.s;
+    struct refusal r;
+    const struct lpg_vehicle *v = registry_vehicle(s->registry, job->dev.vehicle_id);
+    int refused = 0;
+    if (v == NULL || hidden_from(&job->principal, v->enterprise_id)) {
+        refused = refuse(&r, REFUSAL_RULE, "unknown_reference", "vehicle_id", "no such vehicle");
+    } else if (refuse_unless_allowed(&r, &job->principal, AUTH_WRITE, v->enterprise_id) != 0) {
+        refused = 1;
+    } else {
+        const struct device_record *existing = accounts_device(s->accounts, job->dev.device_id);
+        if ((existing && strcmp(existing->vehicle_id, v->id) != 0) ||
+            device_id_is_terminal(s, job->dev.device_id))
+            refused = refuse(&r, REFUSAL_CONFLICT, "already_exists", "device_id",
+                             "this device id belongs to another person or vehicle");
+    }
+    if (refused) {
+        usecase_job_refused(&job->base, &r);
+        return;
+    }
+    snprintf(job->dev.enterprise_id, sizeof(job->dev.enterprise_id), "%s", v->enterprise_id);
+    struct store_txn *txn = store_txn_new();
+    if (txn == NULL || accounts_store_device(s->store, txn, &job->dev) != 0) {
+        store_txn_free(txn);
+        usecase_job_out_of_memory(&job->base);
+        return;
+    }
+    usecase_job_commit(&job->base, txn);
+}
+
 static void run_device(struct usecase_job *base)
 {
     struct device_job *job = (struct device_job *)base;
     struct service *s = job->base.s;
+    if (job->dev.vehicle_id[0]) {
+        run_vehicle_device(job);
+        return;
+    }
     struct refusal r;
     const struct lpg_staff *st = registry_staff(s->registry, job->dev.staff_id);
     int refused = 0;
@@ -555,7 +605,8 @@ static void run_device(struct usecase_job *base)
         refused = 1;
     } else {
         const struct device_record *existing = accounts_device(s->accounts, job->dev.device_id);
-        if (existing && strcmp(existing->staff_id, st->id) != 0)
+        if ((existing && strcmp(existing->staff_id, st->id) != 0) ||
+            device_id_is_terminal(s, job->dev.device_id))
             refused = refuse(&r, REFUSAL_CONFLICT, "already_exists", "device_id",
                              "this device id belongs to another person");
     }
@@ -594,15 +645,19 @@ static const struct usecase_job_ops device_job_ops = {
     .free = device_job_free,
 };
 
-int account_register_device(struct service *s, const struct auth_principal *p,
-                            const char *device_id, const char *staff_id,
-                            account_device_done_fn *done, void *arg, struct refusal *r)
+/* owner: the person's id, or the vehicle's when of_vehicle. */
+static int register_device(struct service *s, const struct auth_principal *p, const char *device_id,
+                           const char *owner, int of_vehicle, account_device_done_fn *done,
+                           void *arg, struct refusal *r)
 {
-    if (device_id == NULL || !lpg_id_valid(device_id) || staff_id == NULL ||
-        !lpg_id_valid(staff_id))
+    const char *staff_id = of_vehicle ? NULL : owner, *vehicle_id = of_vehicle ? owner : NULL;
+    if (device_id == NULL || !lpg_id_valid(device_id) || owner == NULL || !lpg_id_valid(owner))
         return refuse(r, REFUSAL_INVALID, "invalid_field",
-                      device_id && lpg_id_valid(device_id) ? "staff_id" : "device_id",
-                      "device_id and staff_id are required ids ([A-Za-z0-9_.-], 1..64)");
+                      device_id && lpg_id_valid(device_id)
+                          ? (of_vehicle ? "vehicle_id" : "staff_id")
+                          : "device_id",
+                      "device_id and %s are required ids ([A-Za-z0-9_.-], 1..64)",
+                      of_vehicle ? "vehicle_id" : "staff_id");
     struct device_job *job = calloc(1, sizeof(*job));
     if (job)
         usecase_job_init(&job->base, &device_job_ops, s);
@@ -616,13 +671,29 @@ int account_register_device(struct service *s, const struct auth_principal *p,
     job->arg = arg;
     job->principal = *p;
     snprintf(job->dev.device_id, sizeof(job->dev.device_id), "%s", device_id);
-    snprintf(job->dev.staff_id, sizeof(job->dev.staff_id), "%s", staff_id);
+    snprintf(job->dev.staff_id, sizeof(job->dev.staff_id), "%s", staff_id ? staff_id : "");
+    snprintf(job->dev.vehicle_id, sizeof(job->dev.vehicle_id), "%s", vehicle_id ? vehicle_id : "");
     snprintf(job->out.device_id, sizeof(job->out.device_id), "%s", device_id);
-    snprintf(job->out.staff_id, sizeof(job->out.staff_id), "%s", staff_id);
+    snprintf(job->out.staff_id, sizeof(job->out.staff_id), "%s", job->dev.staff_id);
+    snprintf(job->out.vehicle_id, sizeof(job->out.vehicle_id), "%s", job->dev.vehicle_id);
     job->dev.created_ms = lpg_now_ms();
     if (usecase_job_submit(&job->base) != 0) {
         usecase_job_discard(&job->base);
         return refuse_oom(r);
     }
     return 0;
+}
+
+int account_register_device(struct service *s, const struct auth_principal *p,
+                            const char *device_id, const char *staff_id,
+                            account_device_done_fn *done, void *arg, struct refusal *r)
+{
+    return register_device(s, p, device_id, staff_id, 0, done, arg, r);
+}
+
+int account_register_vehicle_device(struct service *s, const struct auth_principal *p,
+                                    const char *device_id, const char *vehicle_id,
+                                    account_device_done_fn *done, void *arg, struct refusal *r)
+{
+    return register_device(s, p, device_id, vehicle_id, 1, done, arg, r);
 }

@@ -60,7 +60,8 @@ int account_logout(struct service *s, const char *token, account_done_fn *done, 
 
 struct account_device {
     char device_id[LPG_ID_MAX + 1];
-    char staff_id[LPG_ID_MAX + 1];
+    char staff_id[LPG_ID_MAX + 1];           /* "" for a vehicle's device */
+    char vehicle_id[LPG_ID_MAX + 1];         /* "" for a person's device */
     char secret[AUTH_DEVICE_SECRET_LEN + 1]; /* shown once: only its digest is stored */
 };
 
@@ -74,5 +75,14 @@ typedef void account_device_done_fn(void *arg, const struct account_device *dev,
 int account_register_device(struct service *s, const struct auth_principal *p,
                             const char *device_id, const char *staff_id,
                             account_device_done_fn *done, void *arg, struct refusal *r);
+
+/* The same for an in-vehicle unit bound to vehicle vehicle_id instead of a person: its Hello
+ * opens a session with no person, its positions are the vehicle's (INGEST_SOURCE_VEHICLE_UNIT)
+ * and what only a person may do (answer orders, scans, checks) is refused to it. Refusals as
+ * for a person's device: unknown_reference (vehicle_id: no such vehicle, or another
+ * enterprise's), already_exists (device_id: bound to a person or to another vehicle). */
+int account_register_vehicle_device(struct service *s, const struct auth_principal *p,
+                                    const char *device_id, const char *vehicle_id,
+                                    account_device_done_fn *done, void *arg, struct refusal *r);
 
 #endif

@@ -17,12 +17,18 @@ struct lpg_order;
 struct lpg_alert;
 
 enum service_event_kind {
-    EV_ORDER_CHANGED,   /* order created or changed (state, assignee): order, json */
-    EV_ORDER_ASSIGNED,  /* order given to staff_id: their handset should hear of it */
-    EV_ALERT_RAISED,    /* alert json, enterprise_id ("" for a system alert), vehicle_id;
-                           alert (NULL for a system alert); device_id: the device to tell
-                           (NULL: none, e.g. a compliance alert the device hears as a refusal) */
-    EV_SESSION_REVOKED, /* device_id's session must end; reason says why */
+    EV_ORDER_CHANGED,    /* order created or changed (state, assignee): order, json */
+    EV_ORDER_ASSIGNED,   /* order given to staff_id: their handset should hear of it */
+    EV_ALERT_RAISED,     /* alert json, enterprise_id ("" for a system alert), vehicle_id;
+                            alert (NULL for a system alert); device_id: the device to tell
+                            (NULL: none, e.g. a compliance alert the device hears as a refusal) */
+    EV_SESSION_REVOKED,  /* device_id's session must end; reason says why */
+    EV_TERMINAL_REVOKED, /* JT/T 808 terminal_id (as registered) was deleted, bound to another
+                            vehicle or given another code: its session must end; vehicle_id:
+                            the vehicle it was bound to; reason says why (app/terminals.h) */
+    EV_LIMITS_CHANGED,   /* a zone, a person or a vehicle of enterprise_id changed: the speed
+                            limit a vehicle's terminal enforces may differ (jt808/ pushes its
+                            thresholds again where they do) */
     EV_KIND_COUNT
 };
 
@@ -34,6 +40,7 @@ struct service_event {
     json_t *json;                  /* the event's JSON where it has one (borrowed) */
     const char *reason;            /* a human reason where one applies */
     const struct lpg_alert *alert; /* EV_ALERT_RAISED: the alert (app/alerts.h), NULL if system */
+    const char *terminal_id;       /* EV_TERMINAL_REVOKED: the terminal; NULL otherwise */
 };
 
 typedef void service_event_fn(void *arg, const struct service_event *ev);

@@ -165,12 +165,14 @@ int auth_device_secret_digest(const char *secret, char out_hex[AUTH_DIGEST_HEX_L
  * secret), -1 malformed stored digest. */
 int auth_device_secret_verify(const char *presented, const char *stored_hex);
 
-/* A handset's registration: a device id belongs to one staff member (of one enterprise) and
- * logs in with its secret, of which only the digest is kept. The table of them is the
- * accounts' (store/accounts.h); the registry rules read it through a lookup function. */
+/* A handset's registration: a device id belongs to one staff member (of one enterprise), or
+ * to one vehicle (an in-vehicle unit is not a person), and logs in with its secret, of which
+ * only the digest is kept. The table of them is the accounts' (store/accounts.h); the registry
+ * rules read it through a lookup function. */
 struct device_record {
     char device_id[LPG_ID_MAX + 1];
-    char staff_id[LPG_ID_MAX + 1];
+    char staff_id[LPG_ID_MAX + 1];   /* the person; "" for a device bound to a vehicle */
+    char vehicle_id[LPG_ID_MAX + 1]; /* the vehicle; "" for a person's device */
     char enterprise_id[LPG_ID_MAX + 1];
     char secret_digest[AUTH_DIGEST_HEX_LEN + 1];
     int64_t created_ms;

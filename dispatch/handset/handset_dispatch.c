@@ -79,10 +79,15 @@ static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
     /* Same answer for an unknown device and a wrong secret. Only the person's current device
      * (the last one registered for them) may log in: a replaced handset is locked out. The
      * check is one SHA-256 (auth.h: device secrets are random, no slow hash needed), so it
-     * stays on the loop. */
-    const struct lpg_staff *s = dev ? registry_staff(d->registry, dev->staff_id) : NULL;
-    if (dev == NULL || auth_device_secret_verify(presented, dev->secret_digest) != 1 || s == NULL ||
-        strcmp(s->device_id, dev->device_id) != 0) {
+     * stays on the loop. A vehicle's unit logs in while its vehicle exists in its enterprise;
+     * its session has no person (staff_id ""). */
+    const struct lpg_staff *s =
+        dev && !dev->vehicle_id[0] ? registry_staff(d->registry, dev->staff_id) : NULL;
+    const struct lpg_vehicle *v =
+        dev && dev->vehicle_id[0] ? registry_vehicle(d->registry, dev->vehicle_id) : NULL;
+    int owner_ok = s ? strcmp(s->device_id, dev->device_id) == 0
+                     : v && strcmp(v->enterprise_id, dev->enterprise_id) == 0;
+    if (dev == NULL || auth_device_secret_verify(presented, dev->secret_digest) != 1 || !owner_ok) {
         snprintf(why, why_cap, "unknown device or wrong credential");
         hello_failed(d, device_id, peer_addr);
         return -1;
@@ -236,10 +241,20 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
     enum orders_op op;
     const char *order_id = NULL, *reason = NULL;
     bool on_duty = false;
-    switch (env->body_case) {
-    case LPG__V1__ENVELOPE__BODY_POSITION_BATCH:
+    if (env->body_case == LPG__V1__ENVELOPE__BODY_POSITION_BATCH) {
         handset_positions_batch(d, c, env);
         return 0;
+    }
+    /* A vehicle's unit (a session without a person) only reports positions: answering orders,
+     * going on duty, scanning and checking are a person's acts. */
+    if (handset_conn_staff(c)[0] == '\0') {
+        handset_conn_refuse(c, "not_a_person",
+                            "this device is bound to a vehicle, not to a person: it reports "
+                            "positions only",
+                            env->has_request_id, env->request_id);
+        return 0;
+    }
+    switch (env->body_case) {
     case LPG__V1__ENVELOPE__BODY_ORDER_ACCEPT:
         op = ORDERS_ACCEPT;
         order_id = env->order_accept->order_id;

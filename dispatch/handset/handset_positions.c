@@ -4,6 +4,7 @@
 #include "app/alerts.h"
 #include "app/events.h"
 #include "app/ingest.h"
+#include "store/accounts.h"
 
 #include "lpg/v1/envelope.pb-c.h"
 
@@ -125,6 +126,15 @@ void handset_positions_batch(struct service *s, struct handset_conn *c,
         .staff_id = handset_conn_staff(c),
         .vehicle_id = NULL, /* the person's vehicle */
     };
+    if (src.staff_id[0] == '\0') {
+        /* A session without a person: a vehicle's unit (account_register_vehicle_device), whose
+         * vehicle is read from its registration at each batch (O(1)), so a batch after the
+         * device was bound elsewhere goes to the vehicle it is bound to now. */
+        const struct device_record *rec = accounts_device(s->accounts, src.device_id);
+        src.kind = INGEST_SOURCE_VEHICLE_UNIT;
+        src.staff_id = NULL;
+        src.vehicle_id = rec && rec->vehicle_id[0] ? rec->vehicle_id : NULL;
+    }
     handset_conn_hold(c); /* released by on_ingested, now or once stored */
     ingest_positions(s, &src, fixes, b->n_fixes, on_ingested, br);
     if (fixes != local)

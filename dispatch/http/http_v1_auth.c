@@ -5,7 +5,9 @@
  *   DELETE /v1/sessions/current   log out: the token stops working at once
  *   GET    /v1/users              admin, auditor
  *   POST   /v1/users              admin: {"name","role","enterprise_id"?,"password"}
- *   POST   /v1/devices            {"device_id","staff_id"} -> 201 with the device's secret
+ *   POST   /v1/devices            {"device_id","staff_id"} (a person's handset) or
+ *                                  {"device_id","vehicle_id"} (a vehicle's unit) -> 201 with the
+ *                                  device's secret
  * docs/http-api.md documents them with examples. The use cases are app/account_cases.h's: this
  * file parses the requests and maps the results.
  */
@@ -387,9 +389,14 @@ static void on_device_registered(void *arg, const struct account_device *dev,
         http_reply_refusal(call, r);
         return;
     }
-    http_reply_json(call, 201,
-                    json_pack("{s:s, s:s, s:s}", "device_id", dev->device_id, "staff_id",
-                              dev->staff_id, "secret", dev->secret));
+    if (dev->vehicle_id[0])
+        http_reply_json(call, 201,
+                        json_pack("{s:s, s:s, s:s}", "device_id", dev->device_id, "vehicle_id",
+                                  dev->vehicle_id, "secret", dev->secret));
+    else
+        http_reply_json(call, 201,
+                        json_pack("{s:s, s:s, s:s}", "device_id", dev->device_id, "staff_id",
+                                  dev->staff_id, "secret", dev->secret));
 }
 
 /* Registers (or re-keys) a handset for a staff member. The secret is returned once and stored
@@ -404,15 +411,27 @@ static void handle_register_device(struct http_call *call, void *ctx)
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
-    static const char *const device_fields[] = {"device_id", "staff_id", NULL};
+    static const char *const device_fields[] = {"device_id", "staff_id", "vehicle_id", NULL};
     if (v1_only_fields(call, body, device_fields) != 0) {
         json_decref(body);
         return;
     }
     struct refusal r;
-    if (account_register_device(d, p, json_string_value(json_object_get(body, "device_id")),
-                                json_string_value(json_object_get(body, "staff_id")),
-                                on_device_registered, call, &r) != 0)
+    const char *device = json_string_value(json_object_get(body, "device_id"));
+    json_t *vehicle = json_object_get(body, "vehicle_id");
+    int rc;
+    if (vehicle && json_object_get(body, "staff_id"))
+        rc = refuse(&r, REFUSAL_INVALID, "invalid_field", "vehicle_id",
+                    "a device belongs to a person (staff_id) or to a vehicle (vehicle_id), not "
+                    "both");
+    else if (vehicle)
+        rc = account_register_vehicle_device(d, p, device, json_string_value(vehicle),
+                                             on_device_registered, call, &r);
+    else
+        rc = account_register_device(d, p, device,
+                                     json_string_value(json_object_get(body, "staff_id")),
+                                     on_device_registered, call, &r);
+    if (rc != 0)
         http_reply_refusal(call, &r);
     json_decref(body);
 }

@@ -126,18 +126,17 @@ size_t jt808_header_len(const struct jt808_header *h)
     return layout_len(h->edition, h->subpackage);
 }
 
-/* BCD digits of n bytes into out (2n digits and a NUL). -1 on a nibble above 9. */
-static int bcd_decode(const uint8_t *p, size_t n, char *out)
+/* The terminal number of n bytes into out (2n characters and a NUL): BCD digits, and a nibble
+ * above 9 (packed IMEIs such as 4eb6fb4afd9e are real) as a lowercase hex digit, so that every
+ * terminal gets a key of its own; BCD numbers read the same either way. */
+static void phone_decode(const uint8_t *p, size_t n, char *out)
 {
+    static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
-        unsigned hi = p[i] >> 4, lo = p[i] & 0x0F;
-        if (hi > 9 || lo > 9)
-            return -1;
-        out[2 * i] = (char)('0' + hi);
-        out[2 * i + 1] = (char)('0' + lo);
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 0x0F];
     }
     out[2 * n] = '\0';
-    return 0;
 }
 
 int jt808_header_parse(const uint8_t *frame, size_t len, struct jt808_header *h,
@@ -168,10 +167,7 @@ int jt808_header_parse(const uint8_t *frame, size_t len, struct jt808_header *h,
     if (h->edition == JT808_2019)
         h->proto_version = *p++;
     size_t phone_bytes = h->edition == JT808_2019 ? 10 : 6;
-    if (bcd_decode(p, phone_bytes, h->phone) != 0) {
-        *why = "terminal phone number is not BCD";
-        return -1;
-    }
+    phone_decode(p, phone_bytes, h->phone);
     p += phone_bytes;
     h->serial = be16(p);
     p += 2;
@@ -209,6 +205,16 @@ static size_t escape_into(const uint8_t *in, size_t n, uint8_t *out, size_t at, 
     return at;
 }
 
+/* A digit of the terminal number: 0-9, or a-f for the non-BCD numbers phone_decode renders. */
+static int nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
 size_t jt808_frame_build(struct jt808_header *h, const uint8_t *body, size_t body_len, uint8_t *out,
                          size_t cap)
 {
@@ -217,7 +223,7 @@ size_t jt808_frame_build(struct jt808_header *h, const uint8_t *body, size_t bod
     if (body_len > JT808_BODY_MAX || plen == 0 || plen > digits)
         return 0;
     for (size_t i = 0; i < plen; i++)
-        if (h->phone[i] < '0' || h->phone[i] > '9')
+        if (nibble(h->phone[i]) < 0)
             return 0;
     h->body_len = (uint16_t)body_len;
 
@@ -235,7 +241,7 @@ size_t jt808_frame_build(struct jt808_header *h, const uint8_t *body, size_t bod
     memset(padded, '0', digits - plen);
     memcpy(padded + (digits - plen), h->phone, plen);
     for (size_t i = 0; i < digits; i += 2)
-        head[n++] = (uint8_t)((padded[i] - '0') << 4 | (padded[i + 1] - '0'));
+        head[n++] = (uint8_t)(nibble(padded[i]) << 4 | nibble(padded[i + 1]));
     put16(head + n, h->serial);
     n += 2;
     if (h->subpackage) {

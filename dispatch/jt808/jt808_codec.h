@@ -39,8 +39,10 @@ struct jt808_header {
     uint8_t encryption; /* bits 10-12 (0: none) */
     uint8_t subpackage; /* bit 13: a package item follows the serial */
     enum jt808_edition edition;
-    uint8_t proto_version;              /* 2019 only (1 for the 2019 edition) */
-    char phone[JT808_PHONE_DIGITS + 1]; /* the BCD digits as sent, left padding included */
+    uint8_t proto_version; /* 2019 only (1 for the 2019 edition) */
+    /* the BCD digits as sent, left padding included; a nibble above 9 (a packed IMEI) is a
+     * lowercase hex digit: such a terminal is accepted and known by that string */
+    char phone[JT808_PHONE_DIGITS + 1];
     uint16_t serial;
     uint16_t pkg_total, pkg_index; /* when subpackage */
 };
@@ -81,7 +83,7 @@ const char *jt808_deframer_error(const struct jt808_deframer *d);
 
 /* Parses the header of an unescaped frame (header + body, no checksum). On success fills h,
  * sets *body and *body_len (== h->body_len) and returns 0; -1 with *why when neither layout
- * fits the frame's length or a field is invalid (a BCD digit above 9). */
+ * fits the frame's length or the package item is invalid. */
 int jt808_header_parse(const uint8_t *frame, size_t len, struct jt808_header *h,
                        const uint8_t **body, size_t *body_len, const char **why);
 
@@ -92,8 +94,10 @@ size_t jt808_header_len(const struct jt808_header *h);
 
 /* Writes the wire form of header h (its edition's layout; h->body_len is set from body_len) and
  * body into out: flags, escaping, checksum. The phone digits are right-aligned in the BCD field
- * and padded with 0 on the left. Returns the length, or 0 when body_len > JT808_BODY_MAX, the
- * phone is not 1..digits of the layout, or out is too small (JT808_WIRE_MAX always suffices). */
+ * and padded with 0 on the left; a-f are written as the nibbles they name (the phone of a
+ * non-BCD terminal, as jt808_header_parse renders it). Returns the length, or 0 when body_len >
+ * JT808_BODY_MAX, the phone is not 1..digits of [0-9a-f], or out is too small (JT808_WIRE_MAX
+ * always suffices). */
 size_t jt808_frame_build(struct jt808_header *h, const uint8_t *body, size_t body_len, uint8_t *out,
                          size_t cap);
 

@@ -3,6 +3,7 @@
 #include "store/accounts.h"
 
 #include "common/log.h"
+#include "store/terminals.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,9 @@
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+
+/* Records fetched per MGET while loading (see acc_fetch). */
+#define ACC_LOAD_BATCH 1000
 
 /* Buckets of the chained hash tables; a power of two. Users and sessions number in the
  * thousands at most, so chains stay short without resizing. */
@@ -36,7 +40,8 @@ struct accounts {
     struct user_node *users[ACC_BUCKETS];
     struct session_node *sessions[ACC_BUCKETS];
     size_t n_users, n_sessions, n_devices;
-    unsigned refreshing; /* accounts_refresh_user reads in flight */
+    struct terminal_table *terminals; /* JT/T 808 terminals (store/terminals.h) */
+    unsigned refreshing;              /* accounts_refresh_user reads in flight */
 };
 
 static unsigned bucket_of(const char *s)
@@ -49,7 +54,17 @@ static unsigned bucket_of(const char *s)
 
 struct accounts *accounts_new(void)
 {
-    return calloc(1, sizeof(struct accounts));
+    struct accounts *acc = calloc(1, sizeof(struct accounts));
+    if (acc && (acc->terminals = terminal_table_new()) == NULL) {
+        free(acc);
+        return NULL;
+    }
+    return acc;
+}
+
+struct terminal_table *accounts_terminals(const struct accounts *acc)
+{
+    return acc->terminals;
 }
 
 void accounts_free(struct accounts *acc)
@@ -70,6 +85,7 @@ void accounts_free(struct accounts *acc)
             free(n);
         }
     }
+    terminal_table_free(acc->terminals);
     free(acc);
 }
 
@@ -156,11 +172,20 @@ int accounts_put_device(struct accounts *acc, const struct device_record *dev)
     return 0;
 }
 
+/* A person's device is stored as before vehicle units existed (staff_id, no vehicle_id), so
+ * an older dispatchd still loads it; a vehicle's has vehicle_id and no staff_id. */
 static json_t *device_to_json(const struct device_record *dev)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device_id", dev->device_id, "staff_id",
-                     dev->staff_id, "enterprise_id", dev->enterprise_id, "secret_digest",
-                     dev->secret_digest, "created_ms", (json_int_t)dev->created_ms);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "device_id", dev->device_id, "enterprise_id",
+                          dev->enterprise_id, "secret_digest", dev->secret_digest, "created_ms",
+                          (json_int_t)dev->created_ms);
+    const char *key = dev->vehicle_id[0] ? "vehicle_id" : "staff_id";
+    if (j && json_object_set_new(
+                 j, key, json_string(dev->vehicle_id[0] ? dev->vehicle_id : dev->staff_id)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static int device_from_json(const json_t *j, struct device_record *out, char *why, size_t cap)
@@ -168,18 +193,23 @@ static int device_from_json(const json_t *j, struct device_record *out, char *wh
     memset(out, 0, sizeof(*out));
     const char *id = json_string_value(json_object_get(j, "device_id"));
     const char *staff = json_string_value(json_object_get(j, "staff_id"));
+    const char *vehicle = json_string_value(json_object_get(j, "vehicle_id"));
     const char *ent = json_string_value(json_object_get(j, "enterprise_id"));
     const char *dig = json_string_value(json_object_get(j, "secret_digest"));
     json_t *created = json_object_get(j, "created_ms");
-    if (!id || !lpg_id_valid(id) || !staff || !lpg_id_valid(staff) || !ent || !lpg_id_valid(ent) ||
-        !dig || strlen(dig) != AUTH_DIGEST_HEX_LEN || !json_is_integer(created)) {
+    /* Exactly one owner: a person or a vehicle. */
+    int owner_ok =
+        staff ? lpg_id_valid(staff) && vehicle == NULL : vehicle && lpg_id_valid(vehicle);
+    if (!id || !lpg_id_valid(id) || !owner_ok || !ent || !lpg_id_valid(ent) || !dig ||
+        strlen(dig) != AUTH_DIGEST_HEX_LEN || !json_is_integer(created)) {
         snprintf(why, cap,
-                 "a device record needs device_id, staff_id, enterprise_id, "
-                 "secret_digest (64 hex) and created_ms");
+                 "a device record needs device_id, staff_id or vehicle_id (one of them), "
+                 "enterprise_id, secret_digest (64 hex) and created_ms");
         return -1;
     }
     snprintf(out->device_id, sizeof(out->device_id), "%s", id);
-    snprintf(out->staff_id, sizeof(out->staff_id), "%s", staff);
+    snprintf(out->staff_id, sizeof(out->staff_id), "%s", staff ? staff : "");
+    snprintf(out->vehicle_id, sizeof(out->vehicle_id), "%s", vehicle ? vehicle : "");
     snprintf(out->enterprise_id, sizeof(out->enterprise_id), "%s", ent);
     snprintf(out->secret_digest, sizeof(out->secret_digest), "%s", dig);
     out->created_ms = (int64_t)json_integer_value(created);
@@ -350,11 +380,12 @@ int accounts_refresh_user(struct store *st, struct accounts *acc, const char *na
     return 0;
 }
 
-/* ---- loading: users, then sessions; each as SMEMBERS index, then one MGET ---- */
+/* ---- loading: users, sessions, devices, terminals; each as SMEMBERS index, then MGETs of
+ * ACC_LOAD_BATCH ---- */
 
-static const char *const phase_kind[] = {"user", "session", "device"};
+static const char *const phase_kind[] = {"user", "session", "device", "terminal"};
 static const char *const phase_index[] = {KEYS_INDEX("user"), KEYS_INDEX("session"),
-                                          KEYS_INDEX("device")};
+                                          KEYS_INDEX("device"), KEYS_INDEX("terminal")};
 
 struct acc_loader {
     struct store *st;
@@ -362,9 +393,10 @@ struct acc_loader {
     int64_t now_ms;
     accounts_load_fn *done;
     void *arg;
-    int phase; /* 0 users, 1 sessions, 2 devices */
+    int phase; /* 0 users, 1 sessions, 2 devices, 3 terminals */
     char **ids;
     size_t n_ids;
+    size_t done_ids; /* of ids, those fetched and loaded */
 };
 
 static void acc_loader_end(struct acc_loader *ld, const char *err)
@@ -385,16 +417,19 @@ static void on_ignored_reply(void *arg, const struct redisReply *reply, const ch
     (void)err;
 }
 
+static void acc_fetch(struct acc_loader *ld);
+
 static void on_acc_mget(void *arg, const struct redisReply *reply, const char *err)
 {
     struct acc_loader *ld = arg;
-    if (err || reply->type != REDIS_REPLY_ARRAY) {
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements > ld->n_ids - ld->done_ids) {
         acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
         return;
     }
     size_t stale = 0;
-    for (size_t i = 0; i < reply->elements; i++) {
-        const redisReply *r = reply->element[i];
+    for (size_t k = 0; k < reply->elements; k++) {
+        size_t i = ld->done_ids + k;
+        const redisReply *r = reply->element[k];
         if (r->type != REDIS_REPLY_STRING) {
             /* An expired session: Redis dropped its key; drop its index entry too. Idempotent
              * housekeeping, so it need not go through the writer. */
@@ -420,6 +455,11 @@ static void on_acc_mget(void *arg, const struct redisReply *reply, const char *e
             rc = auth_principal_from_json(j, &p, why, sizeof(why));
             if (rc == 0 && p.expires_ms > ld->now_ms)
                 rc = accounts_put_session(ld->acc, ld->ids[i], &p);
+        } else if (j && ld->phase == 3) {
+            struct terminal_record t;
+            rc = terminal_from_json(j, &t, why, sizeof(why));
+            if (rc == 0)
+                rc = terminal_table_put(ld->acc->terminals, &t);
         } else if (j) {
             struct device_record dev;
             rc = device_from_json(j, &dev, why, sizeof(why));
@@ -436,14 +476,50 @@ static void on_acc_mget(void *arg, const struct redisReply *reply, const char *e
         }
     }
     if (stale)
-        log_debug("%zu expired sessions removed from the index", stale);
+        log_debug("%zu stale index entries removed", stale);
+    ld->done_ids += reply->elements;
+    if (ld->done_ids < ld->n_ids) {
+        acc_fetch(ld);
+        return;
+    }
     for (size_t i = 0; i < ld->n_ids; i++)
         free(ld->ids[i]);
     free(ld->ids);
     ld->ids = NULL;
-    ld->n_ids = 0;
+    ld->n_ids = ld->done_ids = 0;
     ld->phase++;
     acc_load_phase(ld);
+}
+
+/* The next ACC_LOAD_BATCH records of the phase: one MGET each, so that 100,000 terminals are
+ * not one command that holds Redis (and one reply that holds the loop) for a second. */
+static void acc_fetch(struct acc_loader *ld)
+{
+    size_t n = ld->n_ids - ld->done_ids;
+    if (n > ACC_LOAD_BATCH)
+        n = ACC_LOAD_BATCH;
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    char(*keys)[160] = calloc(n, sizeof(*keys)); /* the command copies them */
+    const char *why = "out of memory loading accounts";
+    int rc = argv && keys ? 0 : -1;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        char rel[140], id[101];
+        /* At most 100 bytes of a (damaged) index member: its record is then simply missing. */
+        snprintf(id, sizeof(id), "%s", ld->ids[ld->done_ids + k]);
+        rc = keys_record(rel, sizeof(rel), phase_kind[ld->phase], id) < 0 ||
+                     store_key(ld->st, keys[k], sizeof(keys[k]), rel) < 0
+                 ? -1
+                 : 0;
+        argv[k + 1] = keys[k];
+    }
+    if (rc == 0) {
+        argv[0] = "MGET";
+        rc = store_command_argv(ld->st, on_acc_mget, ld, (int)(n + 1), argv, NULL, &why);
+    }
+    free(argv);
+    free(keys);
+    if (rc != 0)
+        acc_loader_end(ld, why);
 }
 
 static void on_acc_index(void *arg, const struct redisReply *reply, const char *err)
@@ -453,7 +529,6 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
         acc_loader_end(ld, err ? err : "unexpected reply loading accounts");
         return;
     }
-    const char *kind = phase_kind[ld->phase];
     if (reply->elements == 0) {
         ld->phase++;
         acc_load_phase(ld);
@@ -461,34 +536,28 @@ static void on_acc_index(void *arg, const struct redisReply *reply, const char *
     }
     size_t n = reply->elements;
     ld->ids = calloc(n, sizeof(char *));
-    const char **argv = calloc(n + 1, sizeof(char *));
-    char(*keys)[160] = calloc(n, sizeof(*keys));
-    int oom = ld->ids == NULL || argv == NULL || keys == NULL;
-    if (!oom)
-        argv[0] = "MGET";
-    for (size_t i = 0; !oom && i < n; i++) {
-        char rel[140], id[101];
-        ld->ids[i] = strdup(reply->element[i]->str ? reply->element[i]->str : "");
-        ld->n_ids = i + 1;
-        /* At most 100 bytes of a (damaged) index member: its record is then simply missing. */
-        snprintf(id, sizeof(id), "%s", ld->ids[i] ? ld->ids[i] : "");
-        oom = ld->ids[i] == NULL || keys_record(rel, sizeof(rel), kind, id) < 0 ||
-              store_key(ld->st, keys[i], sizeof(keys[i]), rel) < 0;
-        argv[i + 1] = keys[i];
+    if (ld->ids == NULL) {
+        acc_loader_end(ld, "out of memory loading accounts");
+        return;
     }
-    const char *why = "out of memory loading accounts";
-    int rc = oom ? -1 : store_command_argv(ld->st, on_acc_mget, ld, (int)(n + 1), argv, NULL, &why);
-    free(argv);
-    free(keys);
-    if (rc != 0)
-        acc_loader_end(ld, why);
+    for (size_t i = 0; i < n; i++) {
+        ld->ids[i] = strdup(reply->element[i]->str ? reply->element[i]->str : "");
+        if (ld->ids[i] == NULL) {
+            acc_loader_end(ld, "out of memory loading accounts");
+            return;
+        }
+        ld->n_ids = i + 1;
+    }
+    ld->done_ids = 0;
+    acc_fetch(ld);
 }
 
 static void acc_load_phase(struct acc_loader *ld)
 {
-    if (ld->phase == 3) {
-        log_info("accounts loaded: %zu users, %zu live sessions, %zu devices", ld->acc->n_users,
-                 ld->acc->n_sessions, ld->acc->n_devices);
+    if (ld->phase == 4) {
+        log_info("accounts loaded: %zu users, %zu live sessions, %zu devices, %zu terminals",
+                 ld->acc->n_users, ld->acc->n_sessions, ld->acc->n_devices,
+                 terminal_table_count(ld->acc->terminals));
         acc_loader_end(ld, NULL);
         return;
     }

@@ -10,6 +10,8 @@
  *   {p}device:{id}          string: a handset's registration as JSON: the person it belongs
  *                           to and the SHA-256 digest of its secret (never the secret)
  *   {p}index:device         set: every device id
+ *   {p}terminal:{id}        string: a JT/T 808 terminal as JSON (store/terminals.h)
+ *   {p}index:terminal       set: every terminal id
  * Only the SHA-256 digest of a token is stored: a copy of the store gives no usable token.
  *
  * Sessions are checked against this instance's table, so a logout on one instance is not seen
@@ -30,6 +32,11 @@ struct accounts;
 struct accounts *accounts_new(void);
 void accounts_free(struct accounts *acc);
 
+/* The JT/T 808 terminals (store/terminals.h): a table the accounts own and load, so that a
+ * reload of the accounts reloads them too. */
+struct terminal_table;
+struct terminal_table *accounts_terminals(const struct accounts *acc);
+
 /* Users: the table keeps a copy. */
 const struct auth_user *accounts_user(const struct accounts *acc, const char *name);
 int accounts_put_user(struct accounts *acc, const struct auth_user *u);
@@ -49,8 +56,8 @@ typedef void accounts_refresh_fn(void *arg, const char *err);
 int accounts_refresh_user(struct store *st, struct accounts *acc, const char *name,
                           accounts_refresh_fn *done, void *arg);
 
-/* Handsets (struct device_record, core/auth.h): a device id belongs to one staff member; it
- * logs in with its secret. */
+/* Handsets (struct device_record, core/auth.h): a device id belongs to one staff member or to
+ * one vehicle; it logs in with its secret. */
 const struct device_record *accounts_device(const struct accounts *acc, const char *device_id);
 /* accounts_device with the table as a plain pointer: the lookup a registry_rules_view takes
  * (registry_device_fn, core/registry_rules.h). */
@@ -72,7 +79,8 @@ int accounts_store_session(const struct store *st, struct store_txn *txn, const 
                            const struct auth_principal *p);
 int accounts_store_session_end(const struct store *st, struct store_txn *txn, const char *digest);
 
-/* Loads users and live sessions; done(arg, err) with err NULL on success. 0 when started. */
+/* Loads users, live sessions, devices and terminals; done(arg, err) with err NULL on success. 0
+ * when started. */
 typedef void accounts_load_fn(void *arg, const char *err);
 int accounts_load(struct store *st, struct accounts *acc, int64_t now_ms, accounts_load_fn *done,
                   void *arg);

@@ -28,7 +28,8 @@ typedef int keys_id_fn(char *out, size_t cap, const char *id);
 
 /* {kind}:{id}, string (JSON): an entity of the registry (kind = rs_kind_name(): enterprise, zone,
  * staff, vehicle, customer, order, cylinder, hazard; owner registry_store.c) or an account
- * record (user, session, device; owner accounts.c). */
+ * record (user, session, device; owner accounts.c) or a JT/T 808 terminal (terminal: id = its
+ * phone number as registered; owner store/terminals.c, loaded by accounts.c). */
 int keys_record(char *out, size_t cap, const char *kind, const char *id);
 /* index:{kind}, set: every id of that kind, for loading. Same owners. */
 int keys_index(char *out, size_t cap, const char *kind);

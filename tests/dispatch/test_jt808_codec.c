@@ -1,7 +1,8 @@
 /* test_jt808_codec.c -- dispatch/jt808/jt808_codec.c: frames built and read back in both header
  * layouts; escaping (a body and a checksum that are 0x7E/0x7D); several frames per read, a frame
  * byte by byte, garbage and `7E 7E`; bad escapes, checksums and lengths dropped without losing
- * the next frame; the header layout told by length, not by the version bit alone. */
+ * the next frame; the header layout told by length, not by the version bit alone; a non-BCD
+ * terminal number read as hex. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -270,13 +271,10 @@ static void the_layout_is_told_by_length(void **state)
 static void invalid_fields_are_refused(void **state)
 {
     (void)state;
-    uint8_t frame[12] = {0x00, 0x02, 0x00, 0x00, 0x01, 0x3A, 0x12, 0x34, 0x56, 0x78, 0x00, 0x01};
     struct jt808_header h;
     const uint8_t *b;
     size_t blen;
     const char *why;
-    assert_int_equal(jt808_header_parse(frame, sizeof(frame), &h, &b, &blen, &why), -1);
-    assert_string_equal(why, "terminal phone number is not BCD");
 
     /* a package item with index 0, and one beyond its total */
     uint8_t sub[16] = {0x02, 0x00, 0x20, 0x00, 0x01, 0x39, 0x12, 0x34,
@@ -294,12 +292,35 @@ static void invalid_fields_are_refused(void **state)
     uint8_t out[JT808_WIRE_MAX], big[JT808_BODY_MAX + 1] = {0};
     snprintf(hb.phone, sizeof(hb.phone), "1234567890123");
     assert_int_equal(jt808_frame_build(&hb, NULL, 0, out, sizeof(out)), 0);
-    snprintf(hb.phone, sizeof(hb.phone), "12a");
+    snprintf(hb.phone, sizeof(hb.phone), "12g");
     assert_int_equal(jt808_frame_build(&hb, NULL, 0, out, sizeof(out)), 0);
     snprintf(hb.phone, sizeof(hb.phone), "123");
     assert_int_equal(jt808_frame_build(&hb, big, sizeof(big), out, sizeof(out)), 0);
     assert_int_equal(jt808_frame_build(&hb, big, 10, out, 8), 0); /* out too small */
     assert_true(jt808_frame_build(&hb, big, JT808_BODY_MAX, out, sizeof(out)) > 0);
+}
+
+/* A terminal number that is not BCD (a packed IMEI, as in traccar's Jt808ProtocolDecoderTest
+ * frame from 4eb6fb4afd9e) is accepted and rendered as lowercase hex nibbles, and a reply built
+ * to that string carries the same bytes back. */
+static void a_non_bcd_phone_is_hex(void **state)
+{
+    (void)state;
+    uint8_t frame[12] = {0x00, 0x02, 0x00, 0x00, 0x4E, 0xB6, 0xFB, 0x4A, 0xFD, 0x9E, 0x00, 0x01};
+    struct jt808_header h;
+    const uint8_t *b;
+    size_t blen;
+    const char *why;
+    assert_int_equal(jt808_header_parse(frame, sizeof(frame), &h, &b, &blen, &why), 0);
+    assert_string_equal(h.phone, "4eb6fb4afd9e");
+
+    uint8_t wire[JT808_WIRE_MAX];
+    size_t n = jt808_frame_build(&h, NULL, 0, wire, sizeof(wire));
+    assert_int_equal(n, 15);
+    assert_memory_equal(wire + 1, frame, sizeof(frame));
+
+    snprintf(h.phone, sizeof(h.phone), "4EB6"); /* one canonical spelling: lowercase */
+    assert_int_equal(jt808_frame_build(&h, NULL, 0, wire, sizeof(wire)), 0);
 }
 
 int main(void)
@@ -312,6 +333,7 @@ int main(void)
         cmocka_unit_test(bad_frames_are_dropped_and_the_next_is_read),
         cmocka_unit_test(the_layout_is_told_by_length),
         cmocka_unit_test(invalid_fields_are_refused),
+        cmocka_unit_test(a_non_bcd_phone_is_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

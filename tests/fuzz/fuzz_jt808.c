@@ -2,13 +2,38 @@
  * fuzz_jt808.c - libFuzzer target for the JT/T 808 wire format (dispatch/jt808/jt808_codec.c):
  * the deframer fed the input in chunks whose sizes come from the input itself, every frame's
  * header parsed, and every frame that parses built again and read back to the same header and
- * body (a differential oracle on the codec's two directions).
+ * body (a differential oracle on the codec's two directions). Every body then goes to every body
+ * parser (jt808_fuzz_body.h), and subpackaged frames to one reassembler per input, whose
+ * completed messages go to the body parsers too: the real path of a connection.
  */
+#include "jt808_fuzz_body.h"
+
 #include "jt808/jt808_codec.h"
+#include "jt808/jt808_reasm.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+static struct jt808_reasm *reasm;
+static int64_t clock_ms;
+
+static void to_bodies(const struct jt808_header *h, const uint8_t *body, size_t len)
+{
+    jt808_fuzz_body(body, len, h->edition == JT808_2019);
+    if (!h->subpackage)
+        return;
+    if (!reasm && !(reasm = jt808_reasm_new()))
+        return;
+    const uint8_t *out;
+    size_t out_len;
+    uint16_t first;
+    clock_ms += 400;
+    if (jt808_reasm_add(reasm, h, body, len, clock_ms, &out, &out_len, &first) ==
+        JT808_REASM_COMPLETE)
+        jt808_fuzz_body(out, out_len, h->edition == JT808_2019);
+    jt808_reasm_tick(reasm, clock_ms, 1000, NULL, NULL);
+}
 
 static void round_trip(const uint8_t *frame, size_t len)
 {
@@ -20,6 +45,7 @@ static void round_trip(const uint8_t *frame, size_t len)
         return;
     uint8_t copy[JT808_BODY_MAX];
     memcpy(copy, body, blen);
+    to_bodies(&h, copy, blen);
     static uint8_t wire[JT808_WIRE_MAX];
     size_t n = jt808_frame_build(&h, copy, blen, wire, sizeof(wire));
     if (n == 0)
@@ -66,5 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         off += n;
     }
+    jt808_reasm_free(reasm);
+    reasm = NULL;
+    clock_ms = 0;
     return 0;
 }

@@ -23,7 +23,8 @@ runs=${3:-0}
 shift $(( $# < 3 ? $# : 3 ))
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] &&
-  targets=(fuzz_frame fuzz_csv fuzz_model_json fuzz_geojson fuzz_import fuzz_handset fuzz_jt808)
+  targets=(fuzz_frame fuzz_csv fuzz_model_json fuzz_geojson fuzz_import fuzz_handset fuzz_jt808
+    fuzz_jt808_msg)
 
 keep=1
 if [ -z "${FUZZ_WORK:-}" ]; then
