@@ -5,6 +5,7 @@
 #define LOG_TAG "handset"
 #include "handset/handset_dispatch.h"
 #include "handset/handset_delivery.h"
+#include "app/driver_sign_on.h"
 #include "app/events.h"
 #include "app/orders.h"
 #include "common/clock.h"
@@ -188,6 +189,8 @@ static void session_opened(void *ctx, struct handset_conn *c)
     const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
     if (s == NULL)
         return;
+    /* A person logged in on their handset drives their bound vehicle (lifts a card's hold). */
+    driver_sign_on_person(d, s->id, NULL, NULL);
     const struct lpg_order *pending[HANDSET_RESEND_MAX];
     struct staff_filter f = {s->id};
     size_t n = registry_list_orders(d->registry, s->enterprise_id, NULL, HANDSET_RESEND_MAX,
@@ -196,6 +199,17 @@ static void session_opened(void *ctx, struct handset_conn *c)
         send_assigned(d, c, pending[i]);
     if (n)
         log_info("re-sent %zu unanswered assignments to %s", n, s->id);
+}
+
+/* The person's handset session ended: no longer signed on by it -- unless the device is already
+ * logged in again on a newer connection (which signed on). */
+static void session_closed(void *ctx, struct handset_conn *c)
+{
+    struct handset_ctx *h = ctx;
+    const char *staff = handset_conn_staff(c);
+    struct handset_conn *now = handset_server_find_device(h->srv, handset_conn_device(c));
+    if (staff[0] != '\0' && (now == NULL || now == c))
+        driver_sign_off_person(h->s, staff, NULL, NULL);
 }
 
 /* ---- answers: accept, reject, duty (app/orders.h) ---- */
@@ -326,5 +340,6 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
 const struct handset_hooks handset_dispatch_hooks = {
     .authenticate = authenticate,
     .session_opened = session_opened,
+    .session_closed = session_closed,
     .message = on_message,
 };

@@ -369,8 +369,12 @@ static int proto_init(void *ctx, struct stream_conn *sc)
 
 static void proto_destroy(void *ctx, struct stream_conn *sc)
 {
-    (void)ctx;
+    struct handset_server *srv = ctx;
     struct handset_conn *c = stream_conn_state(sc);
+    const struct handset_hooks *hooks = srv->opt.hooks;
+    if (c->session == HC_OPEN && hooks && hooks->session_closed && !srv->freeing &&
+        !stream_server_shutting_down(srv->ss))
+        hooks->session_closed(srv->opt.hooks_ctx, c);
     lpg_frame_decoder_free(c->dec);
     if (c->data_free)
         c->data_free(c->data);

@@ -36,6 +36,9 @@ struct handset_hooks {
                         char *why, size_t why_cap);
     /* The session is open and acknowledged (e.g. send what the device missed). */
     void (*session_opened)(void *ctx, struct handset_conn *c);
+    /* The session ended (logout, connection closed or replaced; not at server shutdown). A newer
+     * session of the same device may be open already (handset_server_find_device). */
+    void (*session_closed)(void *ctx, struct handset_conn *c);
     /* A message after Hello, other than Hello and Ping. Returns 0 when handled (the hook
      * replies, now or later), or -1 when it does not handle this kind (the server answers
      * UNSUPPORTED_MESSAGE). */

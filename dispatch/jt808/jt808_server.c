@@ -11,6 +11,7 @@
 #define LOG_TAG "jt808"
 #include "jt808/jt808_server.h"
 
+#include "app/driver_sign_on.h"
 #include "app/events.h"
 #include "app/ingest.h"
 #include "app/service.h"
@@ -492,6 +493,26 @@ static void handle_batch(struct jt808_conn *c, const struct jt808_header *h, con
     free(vds);
 }
 
+/* The driver-card use case's answer: 0x8001 once recorded; nothing when the store could not
+ * record it (the terminal resends); failure when the vehicle is gone. */
+static void on_card_recorded(void *arg, const struct refusal *r)
+{
+    struct jt808_wait *w = arg;
+    struct jt808_conn *c = w->c;
+    if (!c->srv->freeing) {
+        if (r->kind == REFUSAL_NONE)
+            reply_general(c, &w->req, JT808_RESULT_OK);
+        else if (r->kind == REFUSAL_NOT_FOUND)
+            reply_general(c, &w->req, JT808_RESULT_FAILURE);
+        else
+            log_info("%s: terminal %s: driver card not recorded now (%s); it will be resent",
+                     stream_conn_peer(c->sc), c->terminal, r->message);
+    }
+    struct stream_conn *sc = c->sc;
+    free(w);
+    stream_conn_release(sc);
+}
+
 static void handle_driver(struct jt808_conn *c, const struct jt808_header *h, const uint8_t *body,
                           size_t len)
 {
@@ -502,11 +523,29 @@ static void handle_driver(struct jt808_conn *c, const struct jt808_header *h, co
         reply_general(c, h, JT808_RESULT_BAD_MESSAGE);
         return;
     }
+    const struct terminal_record *t = terminals_get(c->srv->s, c->terminal);
+    struct jt808_wait *w = t ? calloc(1, sizeof(*w)) : NULL;
+    if (w == NULL) {
+        reply_general(c, h, JT808_RESULT_FAILURE);
+        return;
+    }
     c->srv->stats.driver_cards++;
+    /* 2011 reports have no status: a report is a card inserted. */
+    struct driver_card card = {
+        .inserted = d.status != 2,
+        .read_ok = d.read_result == 0,
+        .time_ms = d.time_valid ? d.time_ms : 0,
+        .expiry_day = d.expiry_day,
+    };
+    snprintf(card.name, sizeof(card.name), "%s", d.name);
+    snprintf(card.certificate, sizeof(card.certificate), "%s", d.certificate);
     log_info("%s: terminal %s: driver card %s (certificate %s, read result %u)",
-             stream_conn_peer(c->sc), c->terminal, d.status == 2 ? "removed" : "inserted",
-             d.certificate, (unsigned)d.read_result);
-    reply_general(c, h, JT808_RESULT_OK);
+             stream_conn_peer(c->sc), c->terminal, card.inserted ? "inserted" : "removed",
+             card.certificate, (unsigned)d.read_result);
+    w->c = c;
+    w->req = *h;
+    stream_conn_hold(c->sc); /* released by on_card_recorded, now or once stored */
+    driver_card_report(c->srv->s, t->vehicle_id, c->device_id, &card, on_card_recorded, w);
 }
 
 static void handle_terminal_reply(struct jt808_conn *c, const uint8_t *body, size_t len)

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "jt808/jt808_codec.h"
 #include "jt808_term.h"
+#include "wire_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 static struct harness_stack stack;
 static char auth_hdr[160];
+static char secret_h1[64]; /* handset H1 (staff S-H1, vehicle V1) */
 
 #define TERMINAL  "13912345678"
 #define TERMINAL2 "13900000002"
@@ -231,7 +233,7 @@ static int setup(void **state)
         return -1;
     char tok[64], secret[64], resp[4096];
     if (harness_stack_admin_token(&stack, tok) != 0 ||
-        harness_stack_device(&stack, "H1", secret) != 0 ||
+        harness_stack_device(&stack, "H1", secret_h1) != 0 ||
         harness_stack_vehicle(&stack, "V1", "H1") != 0 ||
         harness_stack_device(&stack, "H2", secret) != 0 ||
         harness_stack_vehicle(&stack, "V2", "H2") != 0)
@@ -533,6 +535,64 @@ static void test_thresholds_pushed_and_pushed_again(void **state)
     term_close(&t);
 }
 
+/* 0x0702: the card is checked against the vehicle's person (here: none holds that certificate),
+ * acknowledged once recorded, and the refusal raised as a driver_card alert. */
+static void test_driver_card_checked(void **state)
+{
+    (void)state;
+    struct term t;
+    term_open(&t, TERMINAL2, JT808_2013);
+    uint8_t body[256];
+    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
+    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
+    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    struct jt808t_driver d = {.utc_s = (int64_t)time(NULL) - 2,
+                              .name = "张三",
+                              .certificate = "CERT-NOT-HIS-0001",
+                              .issuer = "呼伦贝尔",
+                              .expiry = "20301231"};
+    n = jt808t_driver_body(body, sizeof(body), &d);
+    assert_true(n > 0);
+    s = term_send(&t, JT808T_DRIVER, body, n);
+    assert_int_equal(term_wait_reply(&t, s, JT808T_DRIVER), 0);
+    char resp[16384];
+    assert_int_equal(http("GET", "/v1/alerts?vehicle_id=V2", NULL, resp, sizeof(resp)), 200);
+    assert_non_null(strstr(resp, "driver_card"));
+    term_close(&t);
+}
+
+/* The wiring of the sign-on: a handset login makes its person the driver of their vehicle; the
+ * end of the session signs them off. */
+static int vehicle_has(const char *vehicle, const char *needle)
+{
+    char path[64], resp[8192];
+    snprintf(path, sizeof(path), "/v1/vehicles/%s", vehicle);
+    return http("GET", path, NULL, resp, sizeof(resp)) == 200 && strstr(resp, needle) != NULL;
+}
+
+static void test_handset_login_signs_on_and_off(void **state)
+{
+    (void)state;
+    int fd = wire_login(stack.d.handset_port, "H1", secret_h1);
+    assert_true(fd >= 0);
+    int on = 0;
+    for (int i = 0; i < 500 && !on; i++) {
+        on = vehicle_has("V1", "\"driver_via\":\"handset\"");
+        if (!on)
+            harness_sleep_ms(20);
+    }
+    assert_true(on);
+    assert_true(vehicle_has("V1", "\"driver_id\":\"S-H1\""));
+    harness_close(fd);
+    int off = 0;
+    for (int i = 0; i < 500 && !off; i++) {
+        off = !vehicle_has("V1", "\"driver_id\":\"S-H1\"");
+        if (!off)
+            harness_sleep_ms(20);
+    }
+    assert_true(off);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +604,8 @@ int main(void)
         cmocka_unit_test(test_subpackages),
         cmocka_unit_test(test_sos_confirmed_and_alerted),
         cmocka_unit_test(test_thresholds_pushed_and_pushed_again),
+        cmocka_unit_test(test_driver_card_checked),
+        cmocka_unit_test(test_handset_login_signs_on_and_off),
         cmocka_unit_test(test_delete_terminal_closes_session), /* last: removes TERMINAL2 */
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
