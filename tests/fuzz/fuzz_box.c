@@ -179,14 +179,17 @@ void fuzz_box_init(struct fuzz_box *box, int what)
         seed_terminal(d);
     if (what == 0)
         return; /* the registry is all the import's validation reads */
-    /* Failed-login limits, as dispatchd_start sets them (the Hello checks them first). */
+    /* Failed-login limits, as dispatchd_start sets them (the Hello checks them first), but
+     * for a few devices. */
     const struct dispatchd_config *c = &d->cfg;
     struct login_guard_options go = {
         .max_failures = (int)c->auth_max_failures,
         .max_failures_address = (int)c->auth_max_failures_address,
         .delay_ms = c->auth_delay * 1000,
         .lock_ms = c->auth_lock_period * 1000,
-        .track_max = (size_t)c->auth_track_max,
+        /* Not auth_track_max: its tables are allocated whole (most of an input's time); a few
+         * devices log in here. */
+        .track_max = 64,
     };
     d->guard = login_guard_new(&go, 1);
     d->writer = writer_new(d->base, d->store);
@@ -233,7 +236,9 @@ void fuzz_box_init(struct fuzz_box *box, int what)
         char err[256];
         struct jt808_server_options jso = {
             .bind = NULL, /* no listener: the target adopts its socket */
-            .max_connections = (int)d->cfg.jt808_max_connections,
+            /* Not the default 100,000: the key index is sized at the cap (1 MiB, calloc'd and
+             * freed per input, a third of the time of an input); one terminal connects. */
+            .max_connections = 64,
             .idle_timeout_s = (int)d->cfg.jt808_idle_timeout,
             .auth_timeout_s = (int)d->cfg.jt808_auth_timeout,
             .max_unauthenticated = (int)d->cfg.jt808_max_unauthenticated,
