@@ -668,8 +668,12 @@ static void handle_frame(struct jt808_conn *c, const uint8_t *frame, size_t len)
         return;
     }
     /* The number without its left padding: a 2013 "013912345678" and a 2019
-     * "00000000013912345678" are one terminal. */
+     * "00000000013912345678" are one terminal. A number without significant digits (all zeros,
+     * or a packed IMEI read as hex) is kept as sent: never a registered terminal (0x0100 answers
+     * 4, 0x0102 fails), and still one number per connection. */
     const char *digits = terminal_id_significant(h.phone);
+    if (digits == NULL)
+        digits = h.phone;
     if (c->terminal[0] == '\0') {
         snprintf(c->terminal, sizeof(c->terminal), "%s", digits);
     } else if (strcmp(c->terminal, digits) != 0) {

@@ -374,6 +374,10 @@ def jt808_server_seeds():
     seed("unsupported-encrypted", auth + jt_frame(0x0900, b"\x01abc", 2) +
          jt_frame(0x0200, jt_location(), 3, enc=1) + jt_frame(0x0003, b"", 4))
     seed("other-terminal", auth + jt_frame(0x0002, b"", 2, phone="13800000000"))
+    # Numbers without significant digits: never a registered terminal (0x8100 result 4).
+    seed("number-all-zeros", jt_frame(0x0100, jt_register(), 1, phone="0") +
+         jt_frame(0x0102, AUTH_CODE, 2, phone="0"))
+    seed("number-packed-imei", jt_frame(0x0100, jt_register(), 1, phone="4eb6fb4afd9e") + auth)
     seed("garbage", b"\x00\x01\x7e\x7e\x7d\x03\x7e" + auth[:-3] + b"\x7e" + auth +
          b"\x7e\x02\x00\x00\x05\x7e" + b"\xff" * 40, flags=1)
     seed("bad-checksum", auth[:-2] + bytes([auth[-2] ^ 1]) + b"\x7e" + auth, chunk=1)
