@@ -75,6 +75,8 @@ struct jt808_conn {
     unsigned after_flag : 1; /* the last byte read was a flag (the deframer's state when freed) */
     unsigned in_reasm_list : 1;
     unsigned registering : 1; /* its own 0x0100 replaces the code: not a revocation of it */
+    unsigned last_2019 : 1;   /* the layout of its last frame, for the 0x8003 we start */
+    uint8_t last_version;     /* and its protocol version (2019) */
     uint8_t recent_next;
     struct recent_msg recent[JT808_RECENT];
 };
@@ -614,9 +616,10 @@ static void on_missing(void *arg, uint16_t msg_id, uint16_t first_serial, const 
     (void)msg_id;
     struct jt808_header req;
     memset(&req, 0, sizeof(req));
-    /* The reply layout is the connection's: the last header seen is not kept, the number is. */
-    req.edition = strlen(c->terminal) > 12 ? JT808_2019 : JT808_2013;
-    req.proto_version = req.edition == JT808_2019 ? 1 : 0;
+    /* In the layout of the terminal's last frame (not guessed from its number: a 2019
+     * terminal's significant digits are often an 11-digit phone number). */
+    req.edition = c->last_2019 ? JT808_2019 : JT808_2013;
+    req.proto_version = c->last_version;
     snprintf(req.phone, sizeof(req.phone), "%s", c->terminal);
     uint8_t body[JT808_BODY_MAX];
     size_t len = jt808_build_resend_request(first_serial, indices, n, req.edition == JT808_2019,
@@ -683,6 +686,8 @@ static void handle_frame(struct jt808_conn *c, const uint8_t *frame, size_t len)
         stream_conn_close(c->sc);
         return;
     }
+    c->last_2019 = h.edition == JT808_2019;
+    c->last_version = h.proto_version;
     if (h.subpackage)
         handle_subpackage(c, &h, body, body_len);
     else
