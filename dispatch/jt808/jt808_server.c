@@ -75,9 +75,10 @@ struct jt808_conn {
     unsigned authenticated : 1;
     unsigned after_flag : 1; /* the last byte read was a flag (the deframer's state when freed) */
     unsigned in_reasm_list : 1;
-    unsigned registering : 1;  /* its own 0x0100 replaces the code: not a revocation of it */
-    unsigned edition_2019 : 1; /* the header layout it authenticated with (our own messages) */
-    uint32_t params_sum;       /* of the 0x8103 body last sent (0: none): sent again on change */
+    unsigned registering : 1; /* its own 0x0100 replaces the code: not a revocation of it */
+    unsigned last_2019 : 1;   /* the layout of its last frame, for the messages we start */
+    uint8_t last_version;     /* and its protocol version (2019) */
+    uint32_t params_sum;      /* of the 0x8103 body last sent (0: none): sent again on change */
     uint8_t recent_next;
     struct recent_msg recent[JT808_RECENT];
 };
@@ -164,13 +165,14 @@ static void recent_add(struct jt808_conn *c, uint16_t msg_id, uint16_t serial, u
     c->recent_next = (uint8_t)((c->recent_next + 1) % JT808_RECENT);
 }
 
-/* A header for a message of our own to c (not a reply): the layout and number it
- * authenticated with (a 2013 number is padded back to its 12 digits, a 2019 one to 20). */
+/* A header for a message of our own to c (not a reply): the layout of the terminal's last frame
+ * (not guessed from its number: a 2019 terminal's significant digits are often an 11-digit
+ * phone number) and its number (padded back to 12 digits in 2013, 20 in 2019). */
 static void conn_header(const struct jt808_conn *c, struct jt808_header *h)
 {
     memset(h, 0, sizeof(*h));
-    h->edition = c->edition_2019 ? JT808_2019 : JT808_2013;
-    h->proto_version = c->edition_2019 ? 1 : 0;
+    h->edition = c->last_2019 ? JT808_2019 : JT808_2013;
+    h->proto_version = c->last_version;
     snprintf(h->phone, sizeof(h->phone), "%s", c->terminal);
 }
 
@@ -303,7 +305,6 @@ static void handle_auth(struct jt808_conn *c, const struct jt808_header *h, cons
     const struct terminal_record *t = terminals_get(c->srv->s, c->terminal);
     if (!c->authenticated && t != NULL) {
         c->authenticated = 1;
-        c->edition_2019 = h->edition == JT808_2019;
         snprintf(c->device_id, sizeof(c->device_id), "%s", t->id);
         stream_conn_session_open(c->sc);
         /* One session per terminal: an older connection of the same terminal is closed. */
@@ -748,8 +749,12 @@ static void handle_frame(struct jt808_conn *c, const uint8_t *frame, size_t len)
         return;
     }
     /* The number without its left padding: a 2013 "013912345678" and a 2019
-     * "00000000013912345678" are one terminal. */
+     * "00000000013912345678" are one terminal. A number without significant digits (all zeros,
+     * or a packed IMEI read as hex) is kept as sent: never a registered terminal (0x0100 answers
+     * 4, 0x0102 fails), and still one number per connection. */
     const char *digits = terminal_id_significant(h.phone);
+    if (digits == NULL)
+        digits = h.phone;
     if (c->terminal[0] == '\0') {
         snprintf(c->terminal, sizeof(c->terminal), "%s", digits);
     } else if (strcmp(c->terminal, digits) != 0) {
@@ -759,6 +764,8 @@ static void handle_frame(struct jt808_conn *c, const uint8_t *frame, size_t len)
         stream_conn_close(c->sc);
         return;
     }
+    c->last_2019 = h.edition == JT808_2019;
+    c->last_version = h.proto_version;
     if (h.subpackage)
         handle_subpackage(c, &h, body, body_len);
     else

@@ -7,6 +7,7 @@
 #include "store/accounts.h"
 #include "store/audit_log.h"
 #include "core/auth.h"
+#include "core/login_guard.h"
 #include "fake_store.h"
 #include "handset/handset_dispatch.h"
 #include "handset/handset_positions.h"
@@ -15,10 +16,12 @@
 #include "app/dispatcher.h"
 #include "app/ingest.h"
 #include "http/live_feed.h"
+#include "jt808/jt808_server.h"
 #include "common/log.h"
 #include "core/model_json.h"
 #include "core/registry.h"
 #include "store/store.h"
+#include "store/terminals.h"
 #include "store/writer.h"
 
 #include <stdio.h>
@@ -41,7 +44,7 @@ static const char *const seed_staff =
     "{\"id\":\"S1\",\"enterprise_id\":\"E1\",\"name\":\"Li Si\",\"role\":\"delivery\","
     "\"vehicle_id\":\"V1\",\"device_id\":\"" FUZZ_DEVICE "\",\"on_duty\":true,\"zone_id\":\"Z1\"}";
 static const char *const seed_vehicle =
-    "{\"id\":\"V1\",\"enterprise_id\":\"E1\",\"plate\":\"MB12345\",\"kind\":\"truck\","
+    "{\"id\":\"V1\",\"enterprise_id\":\"E1\",\"plate\":\"" FUZZ_PLATE "\",\"kind\":\"truck\","
     "\"capacity\":40,\"staff_id\":\"S1\"}";
 static const char *const seed_customer =
     "{\"id\":\"C1\",\"enterprise_id\":\"E1\",\"name\":\"Wang Wu\",\"kind\":\"household\","
@@ -120,6 +123,21 @@ static void seed(struct service *d)
         abort();
 }
 
+/* The terminal of V1 with a preset code, put in the accounts' table as their load would. */
+static void seed_terminal(struct service *d)
+{
+    struct terminal_record t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.id, sizeof(t.id), "%s", FUZZ_TERMINAL);
+    snprintf(t.vehicle_id, sizeof(t.vehicle_id), "V1");
+    snprintf(t.enterprise_id, sizeof(t.enterprise_id), "E1");
+    snprintf(t.protocol, sizeof(t.protocol), "jt808");
+    if (terminal_code_digest((const uint8_t *)FUZZ_AUTH_CODE, strlen(FUZZ_AUTH_CODE),
+                             t.code_digest) != 0 ||
+        terminal_table_put(accounts_terminals(d->accounts), &t) != 0)
+        abort();
+}
+
 static void on_audit_loaded(void *arg, const char *err)
 {
     int *done = arg;
@@ -130,7 +148,7 @@ static void on_audit_loaded(void *arg, const char *err)
     *done = 1;
 }
 
-void fuzz_box_init(struct fuzz_box *box, int with_handset)
+void fuzz_box_init(struct fuzz_box *box, int what)
 {
     memset(box, 0, sizeof(*box));
     struct service *d = &box->s;
@@ -157,15 +175,31 @@ void fuzz_box_init(struct fuzz_box *box, int with_handset)
     if (d->store == NULL)
         abort();
     seed(d);
-    if (!with_handset)
+    if (what & FUZZ_BOX_JT808)
+        seed_terminal(d);
+    if (what == 0)
         return; /* the registry is all the import's validation reads */
+    /* Failed-login limits, as dispatchd_start sets them (the Hello checks them first), but
+     * for a few devices. */
+    const struct dispatchd_config *c = &d->cfg;
+    struct login_guard_options go = {
+        .max_failures = (int)c->auth_max_failures,
+        .max_failures_address = (int)c->auth_max_failures_address,
+        .delay_ms = c->auth_delay * 1000,
+        .lock_ms = c->auth_lock_period * 1000,
+        /* Not auth_track_max: its tables are allocated whole (most of an input's time); a few
+         * devices log in here. */
+        .track_max = 64,
+    };
+    d->guard = login_guard_new(&go, 1);
     d->writer = writer_new(d->base, d->store);
     d->bus = event_bus_new();
     box->feed = live_feed_new(d->base);
     d->audit = audit_log_new(d->store);
-    if (d->writer == NULL || d->bus == NULL || box->feed == NULL || d->audit == NULL ||
-        ingest_init(d) != 0 || dispatcher_init(d) != 0 || delivery_init(d) != 0 ||
-        live_feed_listen(box->feed, d->bus) != 0 || handset_dispatch_watch(&box->handset) != 0)
+    if (d->guard == NULL || d->writer == NULL || d->bus == NULL || box->feed == NULL ||
+        d->audit == NULL || ingest_init(d) != 0 || dispatcher_init(d) != 0 ||
+        delivery_init(d) != 0 || live_feed_listen(box->feed, d->bus) != 0 ||
+        handset_dispatch_watch(&box->handset) != 0)
         abort();
 
     /* The audit head is read like at start (it answers from the fake store: empty chain). */
@@ -177,7 +211,7 @@ void fuzz_box_init(struct fuzz_box *box, int with_handset)
         event_base_loop(d->base, EVLOOP_ONCE);
     d->loaded = 1;
 
-    if (with_handset) {
+    if (what & FUZZ_BOX_HANDSET) {
         char err[256];
         struct handset_server_options hso = {
             .bind = NULL, /* no listener: the target adopts its socket */
@@ -198,6 +232,31 @@ void fuzz_box_init(struct fuzz_box *box, int with_handset)
             handset_positions_listen(&box->handset) != 0)
             abort();
     }
+    if (what & FUZZ_BOX_JT808) {
+        char err[256];
+        struct jt808_server_options jso = {
+            .bind = NULL, /* no listener: the target adopts its socket */
+            /* Not the default 100,000: the key index is sized at the cap (1 MiB, calloc'd and
+             * freed per input, a third of the time of an input); one terminal connects. */
+            .max_connections = 64,
+            .idle_timeout_s = (int)d->cfg.jt808_idle_timeout,
+            .auth_timeout_s = (int)d->cfg.jt808_auth_timeout,
+            .max_unauthenticated = (int)d->cfg.jt808_max_unauthenticated,
+            .max_unauthenticated_per_address = (int)d->cfg.jt808_max_unauthenticated_per_address,
+            .heartbeat_s = (int)d->cfg.jt808_heartbeat,
+            /* The smallest jt808_reassembly_timeout, so that a target that moves the clock
+             * reaches the 0x8003 and the drop in a few simulated seconds. */
+            .reassembly_timeout_s = 1,
+        };
+        box->jt808 = jt808_server_new(d->base, &jso, d, err, sizeof(err));
+        if (box->jt808 == NULL) {
+            fprintf(stderr, "fuzz_box: %s\n", err);
+            abort();
+        }
+        d->transports[d->n_transports++] = jt808_server_probe(box->jt808);
+        if (jt808_server_subscribe(box->jt808) != 0)
+            abort();
+    }
 }
 
 void fuzz_box_turn(struct fuzz_box *box)
@@ -214,10 +273,12 @@ void fuzz_box_free(struct fuzz_box *box)
         writer_free(d->writer);
         event_bus_free(d->bus);
         handset_server_free(box->handset.srv);
+        jt808_server_free(box->jt808);
         live_feed_free(box->feed);
         ingest_free(d);
         dispatcher_free(d);
         delivery_free(d);
+        login_guard_free(d->guard);
     }
     registry_free(d->registry);
     accounts_free(d->accounts);

@@ -8,12 +8,14 @@
 #include "handset/handset_ctx.h"
 
 struct live_feed;
+struct jt808_server;
 
 /* The service and, as dispatchd wires them, the transports' own handles. */
 struct fuzz_box {
     struct service s;
     struct handset_ctx handset; /* srv: the handset server (with_handset), else NULL */
     struct live_feed *feed;     /* the live feed hears the bus as in dispatchd */
+    struct jt808_server *jt808; /* FUZZ_BOX_JT808, else NULL */
 };
 
 /* The seeded handset: device FUZZ_DEVICE of staff S1 (vehicle V1, order O1 of 2 x YSP-12
@@ -21,10 +23,23 @@ struct fuzz_box {
 #define FUZZ_DEVICE "D1"
 #define FUZZ_SECRET "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuA"
 
-/* Builds the box (aborts on failure: that is a harness bug, not a finding). with_handset: the
- * whole service (writer, live feed, audit log, ingest) and a handset server without a listener
- * (handset_server_adopt) with the service's hooks; else only the seeded registry and the store. */
-void fuzz_box_init(struct fuzz_box *box, int with_handset);
+/* The seeded JT/T 808 terminal (FUZZ_BOX_JT808): bound to vehicle V1 (plate FUZZ_PLATE), its
+ * 0x0102 code preset to FUZZ_AUTH_CODE, as an operator's POST /v1/terminals would leave it. */
+#define FUZZ_TERMINAL  "13912345678"
+#define FUZZ_AUTH_CODE "FUZZ808CODE"
+#define FUZZ_PLATE     "MB12345"
+
+/* What fuzz_box_init builds besides the seeded registry and the store. */
+#define FUZZ_BOX_HANDSET 1 /* the service and a handset server (handset_server_adopt) */
+#define FUZZ_BOX_JT808                                                                             \
+    2 /* the service, the seeded terminal and a JT/T 808 server                                    \
+         (jt808_server_adopt; reassembly timeout 1 s, the smallest) */
+
+/* Builds the box (aborts on failure: that is a harness bug, not a finding). what: 0 for only
+ * the seeded registry and the store, else FUZZ_BOX_* bits: the whole service (writer, live
+ * feed, audit log, ingest) and the servers asked for, without listeners, with the service's
+ * hooks, as dispatchd_start wires them. */
+void fuzz_box_init(struct fuzz_box *box, int what);
 /* Runs the loop once without blocking. */
 void fuzz_box_turn(struct fuzz_box *box);
 /* Tears the box down in dispatchd's order (store first, so pending callbacks run). */

@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= script_len;
 
     struct fuzz_box d;
-    fuzz_box_init(&d, 1);
+    fuzz_box_init(&d, FUZZ_BOX_HANDSET);
     if (flags & 4)
         fake_store_script(script, script_len);
 

@@ -253,9 +253,140 @@ def handset_seeds():
     shutil.rmtree(tmp)
 
 
+# ---- fuzz_jt808_server: a terminal's byte stream (framing written here, independently of
+# dispatch/jt808/jt808_codec.c: 0x7E flags, 0x7D escapes, XOR checksum) ----
+
+# The seeded terminal of fuzz_box.h.
+TERMINAL = "13912345678"
+AUTH_CODE = b"FUZZ808CODE"
+PLATE = "MB12345"
+# 2026-12-06 12:00:00 UTC, in the past of any run, after 2000 (ingest's time mode).
+FIX_UTC = 1796558400
+
+
+def jt_frame(msg_id, body, serial, v2019=False, pkg=None, enc=0, phone=TERMINAL):
+    props = len(body) | (enc << 10) | (0x2000 if pkg else 0) | (0x4000 if v2019 else 0)
+    digits = phone.rjust(20 if v2019 else 12, "0")
+    h = struct.pack(">HH", msg_id, props)
+    if v2019:
+        h += b"\x01"
+    h += bytes.fromhex(digits) + struct.pack(">H", serial)
+    if pkg:
+        h += struct.pack(">HH", pkg[0], pkg[1])
+    raw = h + body
+    cs = 0
+    for b in raw:
+        cs ^= b
+    raw += bytes([cs])
+    return b"\x7e" + raw.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
+
+
+def jt_bcd_time(utc_s):
+    import time
+    return bytes.fromhex(time.strftime("%y%m%d%H%M%S", time.gmtime(utc_s + 8 * 3600)))
+
+
+def jt_location(i=0, alarm=0, status=0x000C0003, items=True):
+    lat = int((49.2 + i * 0.0001) * 1e6)
+    lon = int((119.7 + i * 0.0001) * 1e6)
+    b = struct.pack(">IIIIHHH", alarm, status, lat, lon, 620, 400 + i, 90) + \
+        jt_bcd_time(FIX_UTC + i * 10)
+    if items:
+        b += b"\x01\x04" + struct.pack(">I", 123456 + i) + b"\x02\x02" + struct.pack(">H", 500)
+        b += b"\x03\x02" + struct.pack(">H", 401) + b"\x30\x01\x17" + b"\x31\x01\x0a"
+        b += b"\xe1\x03abc"  # an item we do not know: skipped by its length
+    return b
+
+
+def jt_batch(kind, first, n):
+    b = struct.pack(">HB", n, kind)
+    for i in range(n):
+        loc = jt_location(first + i)
+        b += struct.pack(">H", len(loc)) + loc
+    return b
+
+
+def jt_driver(v2019=False):
+    b = b"\x01" + jt_bcd_time(FIX_UTC) + b"\x00" + b"\x04\xd5\xc5\xc8\xfd"  # GBK name
+    b += b"420106198001010000\x00\x00" + b"\x04\xba\xfe\xb1\xb1" + bytes.fromhex("20301231")
+    if v2019:
+        b += b"420106198001010000".ljust(20, b"\x00")
+    return b
+
+
+def jt_register(v2019=False, plate=PLATE):
+    if v2019:
+        b = struct.pack(">HH", 15, 100) + b"MAKER".ljust(11, b"\x00") + \
+            b"MODEL-2019".ljust(30, b"\x00") + b"T0000001".ljust(30, b"\x00")
+    else:
+        b = struct.pack(">HH", 15, 100) + b"MAKER" + b"MODEL-2013".ljust(20, b"\x00") + \
+            b"T000001"
+    return b + b"\x02" + plate.encode()
+
+
+def jt_auth(v2019=False, code=AUTH_CODE):
+    if v2019:
+        return bytes([len(code)]) + code + b"860000000000001" + b"1.0.0".ljust(20, b"\x00")
+    return code
+
+
+def jt808_server_seeds():
+    def seed(name, stream, flags=0, chunk=0, script=b""):
+        write("fuzz_jt808_server", name, bytes([flags, chunk, len(script)]) + script + stream)
+
+    auth = jt_frame(0x0102, jt_auth(), 1)
+    auth19 = jt_frame(0x0102, jt_auth(True), 1, v2019=True)
+    seed("auth", auth)
+    seed("auth-2019", auth19)
+    seed("auth-wrong-code", jt_frame(0x0102, b"WRONG", 1))
+    seed("before-auth", jt_frame(0x0002, b"", 1) + jt_frame(0x0200, jt_location(), 2) + auth)
+    seed("register-then-auth", jt_frame(0x0100, jt_register(), 1) + auth, chunk=8)
+    seed("register-2019", jt_frame(0x0100, jt_register(True), 1, v2019=True))
+    seed("register-wrong-plate", jt_frame(0x0100, jt_register(plate="XX999"), 1))
+    seed("register-unknown", jt_frame(0x0100, jt_register(), 1, phone="13800000000"))
+    seed("positions", auth + jt_frame(0x0200, jt_location(1), 2) +
+         jt_frame(0x0200, jt_location(2, alarm=1), 3) +
+         jt_frame(0x0200, jt_location(3, status=0, items=False), 4) +
+         jt_frame(0x0002, b"", 5) + jt_frame(0x0001, struct.pack(">HHB", 0, 0x8103, 0), 6))
+    seed("positions-2019", auth19 + jt_frame(0x0200, jt_location(1), 2, v2019=True) +
+         jt_frame(0x0704, jt_batch(0, 2, 3), 3, v2019=True), chunk=4)
+    seed("batch-normal", auth + jt_frame(0x0704, jt_batch(0, 1, 5), 2))
+    seed("batch-backfill", auth + jt_frame(0x0704, jt_batch(1, 1, 5), 2))
+    seed("retransmission", auth + jt_frame(0x0200, jt_location(1), 2) * 2 +
+         jt_frame(0x0704, jt_batch(1, 3, 2), 3) * 2)
+    seed("driver-card", auth + jt_frame(0x0702, jt_driver(), 2) +
+         jt_frame(0x0702, b"\x02" + jt_bcd_time(FIX_UTC + 60), 3))
+    seed("driver-card-2019", auth19 + jt_frame(0x0702, jt_driver(True), 2, v2019=True))
+    whole = jt_batch(0, 1, 20)  # 20 items, more than one frame's 1023 bytes
+    parts = [whole[i:i + 400] for i in range(0, len(whole), 400)]
+    packed = b"".join(jt_frame(0x0704, part, 10 + i, pkg=(len(parts), i + 1))
+                      for i, part in enumerate(parts))
+    seed("subpackages", auth + packed, chunk=16)
+    seed("subpackages-missing", auth + b"".join(
+        jt_frame(0x0704, part, 10 + i, pkg=(len(parts), i + 1))
+        for i, part in enumerate(parts) if i != 1), flags=8)
+    # 2019 packets with one missing: regress-8003-2019-short-number (kept as it is).
+    seed("store-fails", auth + jt_frame(0x0200, jt_location(1), 2) +
+         jt_frame(0x0200, jt_location(2), 3) + jt_frame(0x0200, jt_location(1), 2),
+         script=b"\x01\x02\x03\x00")
+    seed("store-fails-register", jt_frame(0x0100, jt_register(), 1), flags=4,
+         script=b"\x02\x01\x03")
+    seed("unsupported-encrypted", auth + jt_frame(0x0900, b"\x01abc", 2) +
+         jt_frame(0x0200, jt_location(), 3, enc=1) + jt_frame(0x0003, b"", 4))
+    seed("other-terminal", auth + jt_frame(0x0002, b"", 2, phone="13800000000"))
+    # Numbers without significant digits: never a registered terminal (0x8100 result 4).
+    seed("number-all-zeros", jt_frame(0x0100, jt_register(), 1, phone="0") +
+         jt_frame(0x0102, AUTH_CODE, 2, phone="0"))
+    seed("number-packed-imei", jt_frame(0x0100, jt_register(), 1, phone="4eb6fb4afd9e") + auth)
+    seed("garbage", b"\x00\x01\x7e\x7e\x7d\x03\x7e" + auth[:-3] + b"\x7e" + auth +
+         b"\x7e\x02\x00\x00\x05\x7e" + b"\xff" * 40, flags=1)
+    seed("bad-checksum", auth[:-2] + bytes([auth[-2] ^ 1]) + b"\x7e" + auth, chunk=1)
+    seed("logout-shutdown", auth + jt_frame(0x0002, b"", 2), flags=3)
+
+
 def main():
     for t in ("fuzz_model_json", "fuzz_geojson", "fuzz_csv", "fuzz_import", "fuzz_handset",
-              "fuzz_frame"):
+              "fuzz_frame", "fuzz_jt808_server"):
         d = os.path.join(OUT, t)
         if os.path.isdir(d):
             # Regression inputs (crash-*, named by what they found) are kept; seeds are rewritten.
@@ -266,6 +397,7 @@ def main():
     geojson_seeds()
     csv_seeds()
     handset_seeds()
+    jt808_server_seeds()
     n = sum(len(os.listdir(os.path.join(OUT, t))) for t in os.listdir(OUT))
     print(f"gen_corpus: {n} seeds under {os.path.relpath(OUT, TOP)}")
 

@@ -24,7 +24,7 @@ shift $(( $# < 3 ? $# : 3 ))
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] &&
   targets=(fuzz_frame fuzz_csv fuzz_model_json fuzz_geojson fuzz_import fuzz_handset fuzz_jt808
-    fuzz_jt808_msg)
+    fuzz_jt808_msg fuzz_jt808_server)
 
 keep=1
 if [ -z "${FUZZ_WORK:-}" ]; then

@@ -449,6 +449,56 @@ static void test_sos_confirmed_and_alerted(void **state)
     term_close(&t);
 }
 
+/* A 2019 terminal whose number is 11 digits gets its 0x8003 in the 2019 layout (count WORD):
+ * the layout is the terminal's, not guessed from the number's length. */
+static void test_resend_request_2019_short_number(void **state)
+{
+    (void)state;
+    struct term t;
+    term_open(&t, TERMINAL2, JT808_2019);
+    uint8_t body[64];
+    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
+    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
+    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    memset(body, 0, sizeof(body));
+    send_packet(&t, JT808T_BATCH, 701, 3, 2, body, 10);
+    struct jt808_header h;
+    uint8_t rb[JT808_BODY_MAX + 64];
+    size_t rl;
+    int got = 0;
+    while (!got && term_recv(&t, &h, rb, &rl) == 0)
+        got = h.msg_id == 0x8003;
+    assert_true(got);
+    assert_int_equal(h.edition, JT808_2019);
+    /* 2019 layout: original serial WORD, count WORD, indices WORD... */
+    assert_int_equal(rl, 2 + 2 + 2 * 2);
+    assert_int_equal(rb[0] << 8 | rb[1], 700);
+    assert_int_equal(rb[2] << 8 | rb[3], 2);
+    assert_int_equal(rb[4] << 8 | rb[5], 1);
+    assert_int_equal(rb[6] << 8 | rb[7], 3);
+    term_close(&t);
+}
+
+/* A frame whose number has no significant digits (here a packed IMEI, read as hex) after the
+ * connection's first frame is another terminal: the connection is closed and dispatchd serves
+ * on (it once compared the session's number with NULL). */
+static void test_number_without_digits_closes(void **state)
+{
+    (void)state;
+    struct term t;
+    term_open(&t, TERMINAL2, JT808_2013);
+    uint16_t s = term_send(&t, JT808T_HEARTBEAT, NULL, 0);
+    assert_int_equal(term_wait_reply(&t, s, JT808T_HEARTBEAT), 1); /* not authenticated */
+    snprintf(t.phone, sizeof(t.phone), "4eb6fb4afd9e");
+    term_send(&t, JT808T_HEARTBEAT, NULL, 0);
+    assert_int_equal(harness_wait_closed(t.fd, HARNESS_REPLY_TIMEOUT_MS), 1);
+    term_close(&t);
+    /* Such a number as the first frame: an unknown terminal (0x8100 result 4). */
+    term_open(&t, "000000000000", JT808_2013);
+    assert_int_equal(register_and_auth(&t, "P-V1"), 4);
+    term_close(&t);
+}
+
 static void test_delete_terminal_closes_session(void **state)
 {
     (void)state;
@@ -606,6 +656,8 @@ int main(void)
         cmocka_unit_test(test_thresholds_pushed_and_pushed_again),
         cmocka_unit_test(test_driver_card_checked),
         cmocka_unit_test(test_handset_login_signs_on_and_off),
+        cmocka_unit_test(test_resend_request_2019_short_number),
+        cmocka_unit_test(test_number_without_digits_closes),
         cmocka_unit_test(test_delete_terminal_closes_session), /* last: removes TERMINAL2 */
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
