@@ -1021,11 +1021,11 @@ int main(int argc, char **argv)
             return 1;
         dispatchd = fake;
     } else {
-        char a_port[48], a_max[64];
-        snprintf(a_port, sizeof(a_port), "--jt808-port=%d", jt_port);
+        /* The harness gives the JT/T 808 listener a free port (harness_dispatchd.jt808_port). */
+        char a_max[64];
         snprintf(a_max, sizeof(a_max), "--jt808-max-connections=%d", opt.connections + 10000);
-        const char *extra[24] = {"--log-level=info", a_port, a_max};
-        int ne = 3;
+        const char *extra[24] = {"--log-level=info", a_max};
+        int ne = 2;
         for (int i = 0; i < opt.n_extra; i++)
             extra[ne++] = opt.extra[i];
         extra[ne] = NULL;
@@ -1038,6 +1038,7 @@ int main(int argc, char **argv)
         stack.keep_dir = opt.keep;
         dispatchd = stack.d.proc.pid;
         redis = stack.redis.proc.pid;
+        jt_port = stack.d.jt808_port;
         printf("dispatchd pid %d (JT/T 808 on 127.0.0.1:%d), redis-server pid %d, dir %s\n",
                (int)dispatchd, jt_port, (int)redis, stack.dir);
     }
