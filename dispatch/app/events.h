@@ -26,6 +26,9 @@ enum service_event_kind {
     EV_TERMINAL_REVOKED, /* JT/T 808 terminal_id (as registered) was deleted, bound to another
                             vehicle or given another code: its session must end; vehicle_id:
                             the vehicle it was bound to; reason says why (app/terminals.h) */
+    EV_LIMITS_CHANGED,   /* a zone, a person or a vehicle of enterprise_id changed: the speed
+                            limit a vehicle's terminal enforces may differ (jt808/ pushes its
+                            thresholds again where they do) */
     EV_KIND_COUNT
 };
 

@@ -92,6 +92,17 @@ struct ingest_device {
     int64_t backfill_ms;
 };
 
+/* Per person who drives (issue 12 item 5): the fatigue part of the rule state follows the
+ * person from vehicle to vehicle (ingest.h). One entry per person who drove since start,
+ * bounded by the registry's staff; never removed, like the tracks. */
+struct person_fatigue {
+    struct person_fatigue *next;
+    const char *staff_id;         /* in the table's id blocks */
+    int loaded;                   /* read from the store ({p}staff:{id}:fatigue) */
+    char vehicle[LPG_ID_MAX + 1]; /* where it was last counted; "" when never */
+    struct rules_fatigue state;
+};
+
 /* Redis memory as last read (INFO memory), for /healthz, /metrics and the admins' alert. */
 struct redis_memory_watch {
     struct event *poll;
@@ -104,6 +115,8 @@ struct tracks {
     struct vehicle_track *buckets[TRACK_BUCKETS];
     struct ingest_device *device_buckets[TRACK_BUCKETS];
     struct pool device_pool; /* struct ingest_device */
+    struct person_fatigue *person_buckets[TRACK_BUCKETS];
+    struct pool person_pool; /* struct person_fatigue */
     struct redis_memory_watch mem;
     size_t n;
     struct event *tick;
@@ -148,6 +161,12 @@ struct ingest_job {
     struct terminal_alarm_state alarms_after;
     int alarms_applied, alarms_changed;
     int64_t backfill_before; /* dev->backfill_ms before this batch: restored if not stored */
+    /* Who drives (the vehicle's signed-on person, else job->staff) and their fatigue, which
+     * the batch evaluates in place of the vehicle's (NULL: nobody; the vehicle's own). */
+    char driver[LPG_ID_MAX + 1];
+    struct person_fatigue *person; /* owned by the table */
+    int64_t rest_until_ms;         /* the driver's mandatory rest once this batch is stored */
+    size_t n_reads;                /* commands of the read before the first batch */
 };
 
 /*
@@ -345,8 +364,7 @@ static void on_tick_stored(void *arg, const struct redisReply *reply, const char
     free(job);
 }
 
-static void ingest_apply_rest(struct service *d, const char *staff_id,
-                              const struct rules_state *rules);
+static void ingest_apply_rest(struct service *d, const char *staff_id, int64_t until);
 
 /* The vehicle's last position in the registry, which matching ranks by. A cache of
  * {p}vehicle:{id}:last, updated in place on every batch (no copy of the vehicle): the vehicle's
@@ -433,6 +451,8 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         job->dev->loaded = 0;   /* re-read the high-water mark before the next batch */
         job->track->loaded = 0; /* and the vehicle's state */
+        if (job->person)
+            job->person->loaded = 0; /* and the driver's fatigue */
         job->dev->backfill_ms = job->backfill_before;
         job_store_failed(job, err);
         return;
@@ -448,7 +468,9 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     if (job->has_newest)
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
                             job->newest_speed_cm_s);
-    ingest_apply_rest(job->d, job->staff, &job->track->rules.live);
+    ingest_apply_rest(job->d, job->driver[0] ? job->driver : job->staff,
+                      job->person ? job->rest_until_ms
+                                  : rules_rest_until_ms(&job->track->rules.live));
     /* Stored: now tell the dispatchers and the reporting device (live events only), before the
      * batch's acknowledgement. */
     for (size_t i = 0; i < job->n_alerts; i++)
@@ -519,7 +541,9 @@ static struct lpg_alert *job_add_alert(struct ingest_job *job, const struct rule
         job->cap_alerts = cap;
     }
     struct lpg_alert *a = &job->alerts[job->n_alerts++];
-    alerts_from_event(a, ev, job->enterprise, job->vehicle, job->staff, now);
+    /* Fatigue is the driver's (the signed-on person's), the other rules the vehicle's person's. */
+    const char *staff = ev->rule == RULE_FATIGUE && job->driver[0] ? job->driver : job->staff;
+    alerts_from_event(a, ev, job->enterprise, job->vehicle, staff, now);
     return a;
 }
 
@@ -569,6 +593,14 @@ static void store_batch(struct ingest_job *job)
     const struct lpg_zone *zone =
         person && person->zone_id[0] ? registry_zone(d->registry, person->zone_id) : NULL;
     int rc = rules_track_copy(&job->rules_after, &job->track->rules);
+    struct person_fatigue *pf = job->person;
+    if (pf) {
+        /* Fatigue follows the person: their state, not the vehicle's, meets these fixes. */
+        struct rules_fatigue f = pf->state;
+        if (strcmp(pf->vehicle, job->vehicle) != 0)
+            rules_fatigue_change_vehicle(&f);
+        rules_fatigue_put(&job->rules_after.live, &f);
+    }
     if (job->track->alarms)
         job->alarms_after = *job->track->alarms;
     else
@@ -668,6 +700,21 @@ static void store_batch(struct ingest_job *job)
             late++;
         }
     }
+    /* The driver's fatigue leaves the vehicle's state with the vehicle it was counted in (kept
+     * as it was while the change of vehicle is pending: no fix reached the rule). The vehicle
+     * keeps none of it: its stored state never holds a person's fatigue, so only a state from
+     * before fatigue followed the person is ever inherited (person_load). */
+    struct rules_fatigue fatigue_after;
+    char fatigue_vehicle[LPG_ID_MAX + 1];
+    if (pf) {
+        struct rules_fatigue none;
+        rules_fatigue_get(&job->rules_after.live, &fatigue_after);
+        rules_fatigue_init(&none);
+        rules_fatigue_put(&job->rules_after.live, &none);
+        snprintf(fatigue_vehicle, sizeof(fatigue_vehicle), "%s",
+                 rules_fatigue_change_pending(&fatigue_after) ? pf->vehicle : job->vehicle);
+        job->rest_until_ms = rules_fatigue_rest_until_ms(&fatigue_after);
+    }
     if (rc == 0 && zargc > 2)
         rc = flush_day(d, txn, zargv, zargc, zday);
     free(zargv);
@@ -720,6 +767,17 @@ static void store_batch(struct ingest_job *job)
         store_key(d->store, key, sizeof(key), rel);
         rc = tl < 0 ? -1 : store_txn_addv(txn, "SET", key, text, NULL);
     }
+    /* So does the driver's fatigue. */
+    if (rc == 0 && stored > 0 && pf) {
+        char text[RULES_FATIGUE_TEXT_MAX];
+        int tl = rules_fatigue_encode(&fatigue_after, text, sizeof(text));
+        keys_staff_fatigue(rel, sizeof(rel), pf->staff_id);
+        store_key(d->store, key, sizeof(key), rel);
+        rc = tl < 0
+                 ? -1
+                 : store_txn_addv(txn, "HSET", key, "vehicle",
+                                  fatigue_vehicle[0] ? fatigue_vehicle : "-", "state", text, NULL);
+    }
     /* The terminal's episodes travel with the batch too: a restart raises nothing again. */
     if (rc == 0 && job->alarms_changed) {
         char text[TERMINAL_ALARM_STATE_TEXT_MAX];
@@ -753,9 +811,17 @@ static void store_batch(struct ingest_job *job)
     dev->hwm = hwm;
     dev->backfill_ms = backfill_ms;
     job->last_after = newest;
+    /* The driver's next batch may be of another vehicle, before this one is confirmed: it
+     * starts from this state (a failure re-reads the stored one). */
+    if (pf) {
+        pf->state = fatigue_after;
+        snprintf(pf->vehicle, sizeof(pf->vehicle), "%s", fatigue_vehicle);
+    }
     if (store_txn_exec(d->store, txn, on_stored, job, &why) != 0) {
         dev->hwm = old_hwm;
         dev->backfill_ms = job->backfill_before;
+        if (pf)
+            pf->loaded = 0;
         char msg[200];
         snprintf(msg, sizeof(msg), "%s; nothing was stored, resend later", why);
         job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable", msg);
@@ -765,11 +831,40 @@ static void store_batch(struct ingest_job *job)
     job->n_late = late;
 }
 
+/* The driver's stored fatigue (HMGET vehicle state). None stored: the bound person of a vehicle
+ * whose rule state predates fatigue per person takes the vehicle's (an upgrade keeps their
+ * driving time); anyone else starts afresh -- a second driver resets nothing for the first. */
+static void person_load(struct ingest_job *job, const redisReply *r)
+{
+    struct person_fatigue *pf = job->person;
+    rules_fatigue_init(&pf->state);
+    pf->vehicle[0] = '\0';
+    const redisReply *veh = r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[0] : NULL;
+    const redisReply *st = veh ? r->element[1] : NULL;
+    if (st && st->type == REDIS_REPLY_STRING) {
+        if (rules_fatigue_decode(&pf->state, st->str, st->len) != 0) {
+            log_warn("stored fatigue of %s does not decode; starting afresh", pf->staff_id);
+            rules_fatigue_init(&pf->state);
+        } else if (veh->type == REDIS_REPLY_STRING && veh->len < sizeof(pf->vehicle) &&
+                   !(veh->len == 1 && veh->str[0] == '-')) {
+            memcpy(pf->vehicle, veh->str, veh->len);
+            pf->vehicle[veh->len] = '\0';
+        }
+    } else {
+        const struct lpg_vehicle *v = registry_vehicle(job->d->registry, job->vehicle);
+        if (v && strcmp(v->staff_id, pf->staff_id) == 0) {
+            rules_fatigue_get(&job->track->rules.live, &pf->state);
+            snprintf(pf->vehicle, sizeof(pf->vehicle), "%s", job->vehicle);
+        }
+    }
+    pf->loaded = 1;
+}
+
 static void on_marks(void *arg, const struct redisReply *reply, const char *err)
 {
     struct ingest_job *job = arg;
     struct ingest_device *dev = job->dev;
-    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
+    if (err || reply->type != REDIS_REPLY_ARRAY || reply->elements != job->n_reads) {
         job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable",
                    "could not read the device's position state; resend later");
         return;
@@ -794,6 +889,8 @@ static void on_marks(void *arg, const struct redisReply *reply, const char *err)
         track_load_alarms(tr, reply->element[3]);
         tr->loaded = 1;
     }
+    if (job->person && !job->person->loaded && job->n_reads == 5)
+        person_load(job, reply->element[4]);
     store_batch(job);
 }
 
@@ -851,6 +948,25 @@ static struct vehicle_track *track_get(struct service *d, const char *vehicle)
     t->buckets[b] = tr;
     t->n++;
     return tr;
+}
+
+static struct person_fatigue *person_get(struct tracks *t, const char *staff)
+{
+    unsigned b = track_bucket(staff);
+    for (struct person_fatigue *p = t->person_buckets[b]; p; p = p->next)
+        if (strcmp(p->staff_id, staff) == 0)
+            return p;
+    if (id_room(t, staff) != 0)
+        return NULL;
+    struct person_fatigue *p = pool_take(&t->person_pool);
+    if (p == NULL)
+        return NULL;
+    memset(p, 0, sizeof(*p));
+    p->staff_id = id_keep(t, staff);
+    rules_fatigue_init(&p->state);
+    p->next = t->person_buckets[b];
+    t->person_buckets[b] = p;
+    return p;
 }
 
 /* ---- fatigue -> eligibility: a person in mandatory rest takes no new orders ---- */
@@ -924,10 +1040,8 @@ static const struct usecase_job_ops rest_job_ops = {
 
 /* The fatigue rule's "rest until" goes into the person's record (through the writer, like any
  * change of a stored entity), where matching reads it. */
-static void ingest_apply_rest(struct service *d, const char *staff_id,
-                              const struct rules_state *rules)
+static void ingest_apply_rest(struct service *d, const char *staff_id, int64_t until)
 {
-    int64_t until = rules_rest_until_ms(rules);
     const struct lpg_staff *s = registry_staff(d->registry, staff_id);
     if (s == NULL || s->rest_until_ms == until)
         return;
@@ -1189,6 +1303,7 @@ int ingest_init(struct service *d)
     t->d = d;
     pool_init(&t->track_pool, sizeof(struct vehicle_track), TRACK_POOL_BLOCK);
     pool_init(&t->device_pool, sizeof(struct ingest_device), TRACK_POOL_BLOCK);
+    pool_init(&t->person_pool, sizeof(struct person_fatigue), TRACK_POOL_BLOCK);
     t->tick = event_new(d->base, -1, EV_PERSIST, on_tick, t);
     t->trim = event_new(d->base, -1, 0, on_trim, t);
     t->mem.poll = event_new(d->base, -1, EV_PERSIST, on_memory_poll, d);
@@ -1225,6 +1340,7 @@ void ingest_free(struct service *d)
     event_free(t->mem.poll);
     pool_free_all(&t->track_pool);
     pool_free_all(&t->device_pool);
+    pool_free_all(&t->person_pool);
     for (struct id_block *blk = t->ids, *next; blk; blk = next) {
         next = blk->next;
         free(blk);
@@ -1397,10 +1513,23 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
         answer_now(done, arg, REFUSAL_INTERNAL, "internal", "out of memory");
         return;
     }
+    /* Who drives: the person signed on to the vehicle (driver's card, handset login), else the
+     * person the batch is of. Their fatigue follows them (struct person_fatigue). */
+    const struct lpg_vehicle *jv = registry_vehicle(d->registry, job->vehicle);
+    snprintf(job->driver, sizeof(job->driver), "%s",
+             jv && jv->driver_id[0] ? jv->driver_id : job->staff);
+    if (job->driver[0]) {
+        job->person = person_get(d->tracks, job->driver);
+        if (job->person == NULL) {
+            free(job);
+            answer_now(done, arg, REFUSAL_INTERNAL, "internal", "out of memory");
+            return;
+        }
+    }
     job->fixes = fixes;
     job->n_fixes = n;
     d->tracks->jobs++; /* job_end counts the job out and answers */
-    if (dev->loaded && job->track->loaded) {
+    if (dev->loaded && job->track->loaded && (job->person == NULL || job->person->loaded)) {
         /* The usual case: the batch is turned into commands now, while the fixes are lent. */
         store_batch(job); /* may end (free) the job */
         return;
@@ -1442,9 +1571,16 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
     char k4[256];
     keys_vehicle_alarms(rel, sizeof(rel), job->vehicle);
     store_key(d->store, k4, sizeof(k4), rel);
+    char k5[256];
+    if (job->person) {
+        keys_staff_fatigue(rel, sizeof(rel), job->person->staff_id);
+        store_key(d->store, k5, sizeof(k5), rel);
+    }
+    job->n_reads = job->person ? 5 : 4;
     if (txn == NULL || store_txn_addv(txn, "GET", k1, NULL) != 0 ||
         store_txn_addv(txn, "HGET", k2, "time_ms", NULL) != 0 ||
-        store_txn_addv(txn, "GET", k3, NULL) != 0 || store_txn_addv(txn, "GET", k4, NULL) != 0) {
+        store_txn_addv(txn, "GET", k3, NULL) != 0 || store_txn_addv(txn, "GET", k4, NULL) != 0 ||
+        (job->person && store_txn_addv(txn, "HMGET", k5, "vehicle", "state", NULL) != 0)) {
         store_txn_free(txn);
         txn = NULL;
     }

@@ -873,6 +873,20 @@ const struct stream_server_options *stream_server_options(const struct stream_se
     return &srv->opt;
 }
 
+void stream_server_each_session(struct stream_server *srv,
+                                void (*fn)(void *arg, struct stream_conn *c), void *arg)
+{
+    struct stream_conn *c = srv->conns;
+    while (c) {
+        conn_enter(c); /* c and its successor's link stay valid while fn runs */
+        if (c->session && !c->closing)
+            fn(arg, c);
+        struct stream_conn *next = c->next;
+        conn_leave(c);
+        c = next;
+    }
+}
+
 void stream_server_free(struct stream_server *srv)
 {
     if (srv == NULL)

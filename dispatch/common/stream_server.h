@@ -118,6 +118,12 @@ const struct stream_server_options *stream_server_options(const struct stream_se
 /* The open, not closing connection whose key is `key`, or NULL. O(1). */
 struct stream_conn *stream_server_find(const struct stream_server *srv, const char *key);
 
+/* Calls fn(arg, c) for every connection in session and not closing, in no particular order.
+ * Linear in the connections: for rare, operator-driven passes, never per message or login. fn
+ * may write to or close c (not free it: the server holds it during the call). */
+void stream_server_each_session(struct stream_server *srv,
+                                void (*fn)(void *arg, struct stream_conn *c), void *arg);
+
 /* Closes every connection at once and frees the server. Call when no job of a connection is in
  * flight any more (after the store ran its pending callbacks). */
 void stream_server_free(struct stream_server *srv);

@@ -47,6 +47,7 @@ enum cause {
     CAUSE_PERMIT_MISSING,
     CAUSE_PERMIT_EXPIRED,
     CAUSE_VEHICLE_FULL,
+    CAUSE_VEHICLE_HELD, /* no licensed driver signed on (driver's card, issue 12 item 5) */
     CAUSE_COUNT
 };
 
@@ -58,6 +59,7 @@ struct verdict {
     int32_t qual_day, training_day, permit_day;
     int32_t committed, capacity;
     const char *vehicle_problem; /* detail of CAUSE_NO_VEHICLE for one person */
+    const char *hold;            /* detail of CAUSE_VEHICLE_HELD: lpg_vehicle.driver_hold */
 };
 
 /* The time and date a check is made at, and the order's size. */
@@ -132,6 +134,12 @@ static void check_staff(const struct registry *reg, const char *enterprise_id,
         v->committed = veh->committed;
         v->capacity = veh->capacity;
     }
+    /* A refused driver's card (or a card removed with nobody signed on) holds the vehicle
+     * until a licensed person signs on (app/driver_sign_on.h). */
+    if (veh->driver_hold[0] != '\0') {
+        v->causes |= 1u << CAUSE_VEHICLE_HELD;
+        v->hold = veh->driver_hold;
+    }
 }
 
 /* ---- bounded text ---- */
@@ -196,6 +204,7 @@ struct tally {
     int64_t rest_until_ms;                      /* the earliest end of rest */
     int32_t qual_day, training_day, permit_day; /* the earliest expiry */
     int32_t committed, capacity;                /* the full vehicle with the most spare room */
+    const char *hold;                           /* the first held vehicle's reason */
 };
 
 static void tally_add(struct tally *t, const struct verdict *v)
@@ -226,6 +235,10 @@ static void tally_add(struct tally *t, const struct verdict *v)
                 t->committed = v->committed;
                 t->capacity = v->capacity;
             }
+            break;
+        case CAUSE_VEHICLE_HELD:
+            if (first)
+                t->hold = v->hold;
             break;
         default:
             break;
@@ -291,6 +304,9 @@ static void text_causes(struct text *t, const size_t *counts, unsigned causes,
         case CAUSE_VEHICLE_FULL:
             text_add(t, "vehicle full (%" PRId32 "/%" PRId32 ", order needs %" PRId32 ")",
                      d->committed, d->capacity, w->need);
+            break;
+        case CAUSE_VEHICLE_HELD:
+            text_add(t, "vehicle held: %s", d->hold ? d->hold : "no licensed driver signed on");
             break;
         case CAUSE_COUNT:
             break;

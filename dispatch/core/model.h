@@ -36,6 +36,7 @@
 #define LPG_ORDER_ITEMS_MAX   8   /* distinct cylinder specs in one order */
 #define LPG_ORDER_REJECTS_MAX 8   /* people remembered as having rejected one order */
 #define LPG_DAY_NONE          INT32_MIN
+#define LPG_DRIVER_VIA_MAX    15 /* bytes of lpg_vehicle.driver_via: "card", "handset" */
 
 /* ---- geometry owned by an entity (enterprise service area, zone) ---- */
 
@@ -159,6 +160,16 @@ struct lpg_vehicle {
      * station (server-owned): loaded - handed over - returned full must be 0 at the end. */
     int64_t trip_started_ms; /* 0: no trip open */
     int32_t trip_loaded, trip_handed_over, trip_returned_full, trip_empties;
+    /* Who drives (server-owned, issue 12 item 5, app/driver_sign_on.h): the person signed on by
+     * a driver's card or a handset login, since when and how ("card", "handset"; "" when nobody
+     * signed on: the bound person is taken to drive); the person signed on by a handset, whom
+     * the vehicle falls back to when the card is removed; and why the vehicle takes no orders
+     * ("" when it may: a refused card, or a card removed with nobody signed on). */
+    char driver_id[LPG_ID_MAX + 1];
+    char driver_via[LPG_DRIVER_VIA_MAX + 1];
+    int64_t driver_since_ms;
+    char handset_driver_id[LPG_ID_MAX + 1];
+    char driver_hold[LPG_TEXT_MAX + 1];
     int64_t created_ms;
 };
 

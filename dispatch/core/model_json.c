@@ -372,6 +372,11 @@ static const struct field vehicle_fields[] = {
     INT(V, trip_handed_over, 0, INT32_MAX, RO),
     INT(V, trip_returned_full, 0, INT32_MAX, RO),
     INT(V, trip_empties, 0, INT32_MAX, RO),
+    ID(V, driver_id, RO),
+    TEXT(V, driver_via, LPG_DRIVER_VIA_MAX, RO),
+    FIELD("driver_since", V, driver_since_ms, FT_INSTANT, RO),
+    ID(V, handset_driver_id, RO),
+    TEXT(V, driver_hold, LPG_TEXT_MAX, RO),
     FIELD("created_at", V, created_ms, FT_INSTANT, RO),
 };
 #undef V

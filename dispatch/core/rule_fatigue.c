@@ -67,6 +67,8 @@ struct fatigue_state {
     bool warned;
     bool violated;
     bool daily_violated;
+    bool rebase; /* the person changed vehicle: the next fix is the first in the new one (not
+                    persisted: rules_fatigue_change_vehicle) */
 };
 _Static_assert(sizeof(struct fatigue_state) <= RULES_STATE_BYTES_FATIGUE, "fatigue state too big");
 
@@ -246,6 +248,21 @@ static void fatigue_evaluate(const struct rules_config *cfg, void *state, const 
     const int64_t t = fix->time_ms;
     const bool measured = fix->has_speed && !(fix->flags & LPG_FIX_DERIVED_SPEED);
 
+    if (s->rebase && s->last_ms != 0) {
+        /* The first fix in the person's new vehicle: the time since their last fix (in the
+         * previous one) is stopped time here, where the new stop is anchored. */
+        s->rebase = false;
+        if (t > s->last_ms) {
+            add_stopped(s, s->last_ms, t, cfg, fix, out);
+            roll_day(s, local_day(t, ctx->utc_offset_min), cfg, ctx, fix, out);
+            s->last_ms = t;
+        }
+        s->moving = false;
+        s->anchor_lon = s->last_lon = fix->pos.lon;
+        s->anchor_lat = s->last_lat = fix->pos.lat;
+        return;
+    }
+    s->rebase = false;
     if (s->last_ms == 0 || t <= s->last_ms) {
         if (s->last_ms == 0) {
             s->day = local_day(t, ctx->utc_offset_min);
@@ -318,6 +335,17 @@ static const struct rule_field fatigue_fields[] = {
     F('b', moving),     F('b', warned),        F('b', violated),      F('b', daily_violated),
 };
 #undef F
+
+void rules_fatigue_change_vehicle(struct rules_fatigue *f)
+{
+    struct fatigue_state *s = (struct fatigue_state *)f->b;
+    s->rebase = true;
+}
+
+bool rules_fatigue_change_pending(const struct rules_fatigue *f)
+{
+    return ((const struct fatigue_state *)f->b)->rebase;
+}
 
 const struct rule_def rule_fatigue = {
     .name = "fatigue",

@@ -280,6 +280,46 @@ static bool put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
     return true;
 }
 
+/* Appends the values of a section's fields, comma-separated. */
+static bool put_fields(char *buf, size_t cap, size_t *len, const unsigned char *base,
+                       const struct rule_field *fields, size_t n_fields)
+{
+    for (size_t f = 0; f < n_fields; f++) {
+        const void *p = base + fields[f].offset;
+        const char *sep = f ? "," : "";
+        bool ok = false;
+        switch (fields[f].type) {
+        case 'i': {
+            int64_t v;
+            memcpy(&v, p, sizeof v);
+            ok = put(buf, cap, len, "%s%lld", sep, (long long)v);
+            break;
+        }
+        case 'n': {
+            int32_t v;
+            memcpy(&v, p, sizeof v);
+            ok = put(buf, cap, len, "%s%ld", sep, (long)v);
+            break;
+        }
+        case 'd': {
+            double v;
+            memcpy(&v, p, sizeof v);
+            ok = put(buf, cap, len, "%s%.17g", sep, v);
+            break;
+        }
+        case 'b': {
+            bool v;
+            memcpy(&v, p, sizeof v);
+            ok = put(buf, cap, len, "%s%d", sep, v ? 1 : 0);
+            break;
+        }
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 int rules_state_encode(const struct rules_state *st, char *buf, size_t cap)
 {
     size_t len = 0;
@@ -291,41 +331,9 @@ int rules_state_encode(const struct rules_state *st, char *buf, size_t cap)
     for (size_t s = 0; s <= RULE_COUNT; s++) {
         struct section sec = section_at(s);
         const unsigned char *base = section_state((struct rules_state *)st, s);
-        if (!put(buf, cap, &len, "%s%s=", s ? ";" : "", sec.name))
+        if (!put(buf, cap, &len, "%s%s=", s ? ";" : "", sec.name) ||
+            !put_fields(buf, cap, &len, base, sec.fields, sec.n_fields))
             return -1;
-        for (size_t f = 0; f < sec.n_fields; f++) {
-            const void *p = base + sec.fields[f].offset;
-            const char *sep = f ? "," : "";
-            bool ok = false;
-            switch (sec.fields[f].type) {
-            case 'i': {
-                int64_t v;
-                memcpy(&v, p, sizeof v);
-                ok = put(buf, cap, &len, "%s%lld", sep, (long long)v);
-                break;
-            }
-            case 'n': {
-                int32_t v;
-                memcpy(&v, p, sizeof v);
-                ok = put(buf, cap, &len, "%s%ld", sep, (long)v);
-                break;
-            }
-            case 'd': {
-                double v;
-                memcpy(&v, p, sizeof v);
-                ok = put(buf, cap, &len, "%s%.17g", sep, v);
-                break;
-            }
-            case 'b': {
-                bool v;
-                memcpy(&v, p, sizeof v);
-                ok = put(buf, cap, &len, "%s%d", sep, v ? 1 : 0);
-                break;
-            }
-            }
-            if (!ok)
-                return -1;
-        }
     }
     return (int)len;
 }
@@ -382,6 +390,26 @@ static bool get_value(char t, const char *s, size_t *i, size_t end, void *p)
     return true;
 }
 
+/* Parses "name=v,v,..." at text[*i..len) into base; false on anything malformed. */
+static bool get_section(const char *text, size_t *i, size_t len, struct section sec,
+                        unsigned char *base)
+{
+    size_t nl = strlen(sec.name);
+    if (len - *i < nl + 1 || memcmp(text + *i, sec.name, nl) != 0 || text[*i + nl] != '=')
+        return false;
+    *i += nl + 1;
+    for (size_t f = 0; f < sec.n_fields; f++) {
+        if (f > 0) {
+            if (*i >= len || text[*i] != ',')
+                return false;
+            (*i)++;
+        }
+        if (!get_value(sec.fields[f].type, text, i, len, base + sec.fields[f].offset))
+            return false;
+    }
+    return true;
+}
+
 int rules_state_decode(struct rules_state *st, const char *text, size_t len)
 {
     static const size_t vlen = sizeof RULES_STATE_VERSION - 1;
@@ -394,26 +422,14 @@ int rules_state_decode(struct rules_state *st, const char *text, size_t len)
     rules_state_init(&tmp);
     i = vlen;
     for (size_t s = 0; s <= RULE_COUNT; s++) {
-        struct section sec = section_at(s);
-        size_t nl = strlen(sec.name);
         if (s > 0) {
             if (i >= len || text[i] != ';')
                 return -1;
             i++;
         }
-        if (len - i < nl + 1 || memcmp(text + i, sec.name, nl) != 0 || text[i + nl] != '=')
-            return -1;
-        i += nl + 1;
         unsigned char *base = section_state(&tmp, s);
-        for (size_t f = 0; f < sec.n_fields; f++) {
-            if (f > 0) {
-                if (i >= len || text[i] != ',')
-                    return -1;
-                i++;
-            }
-            if (!get_value(sec.fields[f].type, text, &i, len, base + sec.fields[f].offset))
-                return -1;
-        }
+        if (!get_section(text, &i, len, section_at(s), base))
+            return -1;
         if (s > 0 && rules_table[s - 1]->state_valid != NULL &&
             !rules_table[s - 1]->state_valid(base))
             return -1;
@@ -426,5 +442,59 @@ int rules_state_decode(struct rules_state *st, const char *text, size_t len)
         tmp.filter.last_ms < 0 || tmp.filter.cand_ms < 0 || tmp.filter.cand_count < 0)
         return -1;
     *st = tmp;
+    return 0;
+}
+
+/* ---- fatigue follows the person ---- */
+
+void rules_fatigue_init(struct rules_fatigue *f)
+{
+    memset(f, 0, sizeof *f);
+    rule_fatigue.init(f->b);
+}
+
+void rules_fatigue_get(const struct rules_state *st, struct rules_fatigue *out)
+{
+    memcpy(out->b, st->fatigue, sizeof out->b);
+}
+
+void rules_fatigue_put(struct rules_state *st, const struct rules_fatigue *f)
+{
+    memcpy(st->fatigue, f->b, sizeof st->fatigue);
+}
+
+int64_t rules_fatigue_rest_until_ms(const struct rules_fatigue *f)
+{
+    return rule_fatigue.rest_until_ms(f->b);
+}
+
+#define RULES_FATIGUE_VERSION "lpgfatigue/1 "
+
+int rules_fatigue_encode(const struct rules_fatigue *f, char *buf, size_t cap)
+{
+    size_t len = 0;
+    if (cap == 0)
+        return -1;
+    buf[0] = '\0';
+    if (!put(buf, cap, &len, "%s%s=", RULES_FATIGUE_VERSION, rule_fatigue.name) ||
+        !put_fields(buf, cap, &len, f->b, rule_fatigue.fields, rule_fatigue.n_fields))
+        return -1;
+    return (int)len;
+}
+
+int rules_fatigue_decode(struct rules_fatigue *f, const char *text, size_t len)
+{
+    static const size_t vlen = sizeof RULES_FATIGUE_VERSION - 1;
+    struct rules_fatigue tmp;
+    size_t i = vlen;
+    if (text == NULL || len >= RULES_FATIGUE_TEXT_MAX || len < vlen ||
+        memcmp(text, RULES_FATIGUE_VERSION, vlen) != 0)
+        return -1;
+    rules_fatigue_init(&tmp);
+    struct section sec = {rule_fatigue.name, rule_fatigue.fields, rule_fatigue.n_fields};
+    if (!get_section(text, &i, len, sec, tmp.b) || i != len ||
+        (rule_fatigue.state_valid != NULL && !rule_fatigue.state_valid(tmp.b)))
+        return -1;
+    *f = tmp;
     return 0;
 }

@@ -108,7 +108,7 @@ double rules_speed_limit_kmh(const struct rules_config *cfg, const struct rules_
  * states (not one common size) because every tracked vehicle keeps one rules_state in memory
  * and every batch in flight another: bytes here are bytes per vehicle. */
 #define RULES_STATE_BYTES_OVERSPEED   80
-#define RULES_STATE_BYTES_FATIGUE     96
+#define RULES_STATE_BYTES_FATIGUE     104
 #define RULES_STATE_BYTES_ZONE_EXIT   16
 #define RULES_STATE_BYTES_SIGNAL_LOST 32
 
@@ -252,5 +252,39 @@ int rules_state_encode(const struct rules_state *st, char *buf, size_t cap);
  * and leaves *st untouched. 0 on success.
  */
 int rules_state_decode(struct rules_state *st, const char *text, size_t len);
+
+/* ---- fatigue follows the person (issue 12 item 5) ---- */
+
+/*
+ * Fatigue (continuous and daily driving, rest) belongs to the person who drives, not to the
+ * vehicle: the caller keeps one struct rules_fatigue per person, puts it into the vehicle's
+ * rules_state before evaluating that vehicle's fixes (rules_fatigue_put) and takes it back
+ * after (rules_fatigue_get). Every other rule stays per vehicle.
+ */
+struct rules_fatigue {
+    _Alignas(8) unsigned char b[RULES_STATE_BYTES_FATIGUE];
+};
+void rules_fatigue_init(struct rules_fatigue *f);
+void rules_fatigue_get(const struct rules_state *st, struct rules_fatigue *out);
+void rules_fatigue_put(struct rules_state *st, const struct rules_fatigue *f);
+int64_t rules_fatigue_rest_until_ms(const struct rules_fatigue *f);
+
+/*
+ * The person now drives another vehicle: the next fix the fatigue rule evaluates is the first
+ * in it. The time from the person's last fix (in the previous vehicle) to that fix is stopped
+ * time at that fix's position -- changing vehicle is not driving, and 20 min of it is a rest --
+ * instead of an interval driven between two far-apart positions. Driving time carries over.
+ * Pending until a fix reaches the rule (rules_fatigue_change_pending); not persisted: the
+ * caller keeps the previous vehicle as the person's until then, and asks again.
+ */
+void rules_fatigue_change_vehicle(struct rules_fatigue *f);
+bool rules_fatigue_change_pending(const struct rules_fatigue *f);
+
+#define RULES_FATIGUE_TEXT_MAX 512 /* bytes of an encoded person's fatigue, with the NUL */
+/* "lpgfatigue/1 fatigue=v,v,..." (the same fields as rules_state_encode's fatigue section).
+ * Returns the length, or -1 if cap is too small. */
+int rules_fatigue_encode(const struct rules_fatigue *f, char *buf, size_t cap);
+/* Parses rules_fatigue_encode's text; -1 (and *f untouched) on anything else. */
+int rules_fatigue_decode(struct rules_fatigue *f, const char *text, size_t len);
 
 #endif /* LPG_RULES_H */

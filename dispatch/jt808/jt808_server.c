@@ -74,7 +74,9 @@ struct jt808_conn {
     unsigned authenticated : 1;
     unsigned after_flag : 1; /* the last byte read was a flag (the deframer's state when freed) */
     unsigned in_reasm_list : 1;
-    unsigned registering : 1; /* its own 0x0100 replaces the code: not a revocation of it */
+    unsigned registering : 1;  /* its own 0x0100 replaces the code: not a revocation of it */
+    unsigned edition_2019 : 1; /* the header layout it authenticated with (our own messages) */
+    uint32_t params_sum;       /* of the 0x8103 body last sent (0: none): sent again on change */
     uint8_t recent_next;
     struct recent_msg recent[JT808_RECENT];
 };
@@ -85,6 +87,7 @@ struct jt808_server {
     struct jt808_server_options opt;
     struct event *tick; /* reassembly timeouts, every second while any is in progress */
     struct jt808_conn *reasm_list;
+    struct event *limits_timer; /* a pass over the sessions after EV_LIMITS_CHANGED */
     int freeing;
     struct jt808_stats stats;
 };
@@ -160,9 +163,20 @@ static void recent_add(struct jt808_conn *c, uint16_t msg_id, uint16_t serial, u
     c->recent_next = (uint8_t)((c->recent_next + 1) % JT808_RECENT);
 }
 
+/* A header for a message of our own to c (not a reply): the layout and number it
+ * authenticated with (a 2013 number is padded back to its 12 digits, a 2019 one to 20). */
+static void conn_header(const struct jt808_conn *c, struct jt808_header *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->edition = c->edition_2019 ? JT808_2019 : JT808_2013;
+    h->proto_version = c->edition_2019 ? 1 : 0;
+    snprintf(h->phone, sizeof(h->phone), "%s", c->terminal);
+}
+
 /* ---- the thresholds we push (0x8103) ---- */
 
-static void push_parameters(struct jt808_conn *c, const struct jt808_header *req)
+/* Sends them when `always`, or when they differ from what c was last sent. */
+static void push_parameters(struct jt808_conn *c, int always)
 {
     const struct terminal_record *t = terminals_get(c->srv->s, c->terminal);
     struct vehicle_thresholds th;
@@ -180,10 +194,40 @@ static void push_parameters(struct jt808_conn *c, const struct jt808_header *req
     };
     uint8_t body[128];
     size_t n = jt808_build_set_params(p, sizeof(p) / sizeof(p[0]), body, sizeof(body));
-    if (n == 0)
+    uint32_t sum = body_sum(body, n) | 1u; /* never 0, "none sent" */
+    if (n == 0 || (!always && sum == c->params_sum))
         return;
-    send_msg(c, req, JT808_MSG_SET_PARAMS, body, n);
+    struct jt808_header h;
+    conn_header(c, &h);
+    send_msg(c, &h, JT808_MSG_SET_PARAMS, body, n);
+    c->params_sum = sum;
     c->srv->stats.params_sent++;
+}
+
+static void push_if_changed(void *arg, struct stream_conn *sc)
+{
+    (void)arg;
+    push_parameters(stream_conn_state(sc), 0);
+}
+
+/* Some limits changed (a zone, a person, a vehicle): one pass over the sessions, a second
+ * after the first change, so that an import of a thousand people costs one pass. */
+static void on_limits_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct jt808_server *srv = arg;
+    stream_server_each_session(srv->ss, push_if_changed, srv);
+}
+
+static void on_limits_changed(void *arg, const struct service_event *ev)
+{
+    (void)ev;
+    struct jt808_server *srv = arg;
+    if (!evtimer_pending(srv->limits_timer, NULL)) {
+        struct timeval one = {1, 0};
+        evtimer_add(srv->limits_timer, &one);
+    }
 }
 
 /* ---- registration and authentication ---- */
@@ -258,6 +302,7 @@ static void handle_auth(struct jt808_conn *c, const struct jt808_header *h, cons
     const struct terminal_record *t = terminals_get(c->srv->s, c->terminal);
     if (!c->authenticated && t != NULL) {
         c->authenticated = 1;
+        c->edition_2019 = h->edition == JT808_2019;
         snprintf(c->device_id, sizeof(c->device_id), "%s", t->id);
         stream_conn_session_open(c->sc);
         /* One session per terminal: an older connection of the same terminal is closed. */
@@ -272,7 +317,7 @@ static void handle_auth(struct jt808_conn *c, const struct jt808_header *h, cons
                  h->edition == JT808_2019 ? "2019" : "2011/2013");
     }
     reply_general(c, h, JT808_RESULT_OK);
-    push_parameters(c, h);
+    push_parameters(c, 1);
 }
 
 /* ---- positions ---- */
@@ -613,11 +658,7 @@ static void on_missing(void *arg, uint16_t msg_id, uint16_t first_serial, const 
     struct jt808_conn *c = ((struct missing_ctx *)arg)->c;
     (void)msg_id;
     struct jt808_header req;
-    memset(&req, 0, sizeof(req));
-    /* The reply layout is the connection's: the last header seen is not kept, the number is. */
-    req.edition = strlen(c->terminal) > 12 ? JT808_2019 : JT808_2013;
-    req.proto_version = req.edition == JT808_2019 ? 1 : 0;
-    snprintf(req.phone, sizeof(req.phone), "%s", c->terminal);
+    conn_header(c, &req);
     uint8_t body[JT808_BODY_MAX];
     size_t len = jt808_build_resend_request(first_serial, indices, n, req.edition == JT808_2019,
                                             body, sizeof(body));
@@ -824,6 +865,7 @@ struct jt808_server *jt808_server_new(struct event_base *base,
     if (srv->opt.reassembly_timeout_s <= 0)
         srv->opt.reassembly_timeout_s = 10;
     srv->tick = evtimer_new(base, on_tick, srv);
+    srv->limits_timer = evtimer_new(base, on_limits_timer, srv);
     struct stream_server_options so = {
         .name = "jt808",
         .bind = opt->bind,
@@ -834,13 +876,15 @@ struct jt808_server *jt808_server_new(struct event_base *base,
         .max_unauthenticated = opt->max_unauthenticated,
         .max_unauthenticated_per_address = opt->max_unauthenticated_per_address,
     };
-    if (srv->tick == NULL)
+    if (srv->tick == NULL || srv->limits_timer == NULL)
         snprintf(errbuf, errlen, "out of memory");
     else
         srv->ss = stream_server_new(base, &so, &jt808_protocol, srv, errbuf, errlen);
     if (srv->ss == NULL) {
         if (srv->tick)
             event_free(srv->tick);
+        if (srv->limits_timer)
+            event_free(srv->limits_timer);
         free(srv);
         return NULL;
     }
@@ -871,7 +915,10 @@ static void on_terminal_revoked(void *arg, const struct service_event *ev)
 
 int jt808_server_subscribe(struct jt808_server *srv)
 {
-    return event_bus_subscribe(srv->s->bus, EV_TERMINAL_REVOKED, on_terminal_revoked, srv);
+    return event_bus_subscribe(srv->s->bus, EV_TERMINAL_REVOKED, on_terminal_revoked, srv) != 0 ||
+                   event_bus_subscribe(srv->s->bus, EV_LIMITS_CHANGED, on_limits_changed, srv) != 0
+               ? -1
+               : 0;
 }
 
 void jt808_server_shutdown(struct jt808_server *srv)
@@ -972,5 +1019,7 @@ void jt808_server_free(struct jt808_server *srv)
     stream_server_free(srv->ss);
     if (srv->tick)
         event_free(srv->tick);
+    if (srv->limits_timer)
+        event_free(srv->limits_timer);
     free(srv);
 }

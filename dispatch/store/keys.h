@@ -69,6 +69,10 @@ keys_id_fn keys_vehicle_rules;
 /* vehicle:{id}:alarms, string: the terminal alarm episodes open for the vehicle
  * (core/terminal_alarms.h). Owner app/ingest.c. */
 keys_id_fn keys_vehicle_alarms;
+/* staff:{id}:fatigue, hash {vehicle, state}: the person's fatigue (core/rules.h
+ * rules_fatigue_encode) and the vehicle it was last counted in: fatigue follows the person.
+ * Owner app/ingest.c. */
+keys_id_fn keys_staff_fatigue;
 /* geo:vehicles, GEO set: every vehicle's newest position. Owner app/ingest.c. */
 #define KEYS_GEO_VEHICLES "geo:vehicles"
 

@@ -678,12 +678,12 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 71);
+    assert_int_equal(dispatchd_settings_count, 80);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
         assert_non_null(s->name);
-        assert_true(strspn(s->name, "abcdefghijklmnopqrstuvwxyz_") == strlen(s->name));
+        assert_true(strspn(s->name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(s->name));
         assert_non_null(s->help);
         assert_true(strlen(s->help) > 10);
         assert_non_null(s->default_value);
@@ -774,6 +774,15 @@ static const struct default_case dispatchd_defaults[] = {
     {"handset_tls_cert", ""},
     {"handset_tls_key", ""},
     {"allow_plaintext", "false"},
+    {"jt808_bind", "127.0.0.1"},
+    {"jt808_port", "7808"},
+    {"jt808_max_connections", "100000"},
+    {"jt808_idle_timeout", "180"},
+    {"jt808_auth_timeout", "30"},
+    {"jt808_max_unauthenticated", "2000"},
+    {"jt808_max_unauthenticated_per_address", "64"},
+    {"jt808_heartbeat", "30"},
+    {"jt808_reassembly_timeout", "10"},
     {"redis_host", "127.0.0.1"},
     {"redis_port", "6379"},
     {"redis_connect_timeout", "2000"},
@@ -952,6 +961,11 @@ static const struct validate_case validate_cases[] = {
      true,
      NULL,
      NULL},
+    /* the JT/T 808 port clashes with neither; its listener has no TLS to require */
+    {{{"jt808_port", "8080"}}, false, "jt808_port 8080 is also", NULL},
+    {{{"jt808_port", "7070"}}, false, "jt808_port 7070 is also", NULL},
+    {{{"jt808_port", "7070"}, {"jt808_bind", "10.0.0.9"}}, true, NULL, NULL},
+    {{{"jt808_bind", "0.0.0.0"}}, true, NULL, NULL},
     /* plaintext off loopback only by the operator's choice; TLS settings in pairs */
     {{{"http_bind", "0.0.0.0"}},
      false,

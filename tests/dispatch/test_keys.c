@@ -34,6 +34,7 @@ static void test_every_key(void **state)
     expect_key(keys_vehicle_last(k, sizeof(k), "v-1"), k, "vehicle:v-1:last");
     expect_key(keys_vehicle_rules(k, sizeof(k), "v-1"), k, "vehicle:v-1:rules");
     expect_key(keys_vehicle_alarms(k, sizeof(k), "v-1"), k, "vehicle:v-1:alarms");
+    expect_key(keys_staff_fatigue(k, sizeof(k), "s-1"), k, "staff:s-1:fatigue");
     assert_string_equal(KEYS_GEO_VEHICLES, "geo:vehicles");
     expect_key(keys_alert(k, sizeof(k), "a-1"), k, "alert:a-1");
     expect_key(keys_alerts_enterprise(k, sizeof(k), "E1"), k, "alerts:E1");

@@ -276,6 +276,11 @@ static void zone_none(struct registry *r, struct lpg_staff *s, struct lpg_vehicl
     (void)r, (void)v;
     s->zone_id[0] = '\0';
 }
+static void vehicle_held(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)s;
+    set_id(v->driver_hold, "card refused");
+}
 
 struct refusal_case {
     const char *name;
@@ -321,6 +326,8 @@ static const struct refusal_case refusal_cases[] = {
     {"zone not containing the customer", zone_elsewhere, "zone Z1 has no staff",
      "zone Z2 does not contain the customer's location"},
     {"no zone", zone_none, "zone Z1 has no staff", "not assigned to a zone"},
+    {"vehicle held (driver's card)", vehicle_held, "zone Z1: 1 staff; 1 vehicle held: card refused",
+     "vehicle held: card refused"},
 };
 
 static void test_refusals(void **state)

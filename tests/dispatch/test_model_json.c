@@ -213,6 +213,9 @@ static void fixture_vehicle(struct lpg_vehicle *v)
     v->trip_handed_over = 3;
     v->trip_returned_full = 1;
     v->trip_empties = 2;
+    strcpy(v->driver_id, "S1");
+    strcpy(v->driver_via, "card");
+    v->driver_since_ms = T_2026_11_28_X;
     v->created_ms = T_2026_06_01;
 }
 
@@ -302,7 +305,8 @@ static void test_round_trip_vehicle(void **state)
     assert_memory_equal(&x, &y, sizeof(x));
     static const char *const ro[] = {
         "position",    "position_at",      "committed",          "created_at",   "trip_started_at",
-        "trip_loaded", "trip_handed_over", "trip_returned_full", "trip_empties", NULL};
+        "trip_loaded", "trip_handed_over", "trip_returned_full", "trip_empties", "driver_id",
+        "driver_via",  "driver_since",     "handset_driver_id",  "driver_hold",  NULL};
     strip(j, ro);
     assert_int_equal(lpg_json_to_vehicle(j, &y, &err), 0);
     x.has_position = false;
@@ -311,6 +315,9 @@ static void test_round_trip_vehicle(void **state)
     x.created_ms = 0;
     x.trip_started_ms = 0;
     x.trip_loaded = x.trip_handed_over = x.trip_returned_full = x.trip_empties = 0;
+    memset(x.driver_id, 0, sizeof(x.driver_id));
+    memset(x.driver_via, 0, sizeof(x.driver_via));
+    x.driver_since_ms = 0;
     assert_memory_equal(&x, &y, sizeof(x));
     json_decref(j);
     /* no position: null, and back */
@@ -526,13 +533,16 @@ static void test_golden(void **state)
     v.has_position = false;
     v.position_ms = 0;
     v.committed = 5;
-    assert_json_text(lpg_json_from_vehicle(&v),
-                     "{'capacity':12,'committed':5,'created_at':'2026-06-01T00:00:00.000Z',"
-                     "'enterprise_id':'E1','id':'V1','kind':'e-bike','permit_expiry':"
-                     "'2028-01-15','permit_no':'DG-150700-88','plate':'蒙E·A1234',"
-                     "'position':null,'position_at':null,'staff_id':'S1','trip_empties':2,"
-                     "'trip_handed_over':3,'trip_loaded':4,'trip_returned_full':1,"
-                     "'trip_started_at':'2026-11-28T21:15:22.123Z'}");
+    assert_json_text(
+        lpg_json_from_vehicle(&v),
+        "{'capacity':12,'committed':5,'created_at':'2026-06-01T00:00:00.000Z',"
+        "'driver_hold':null,'driver_id':'S1','driver_since':"
+        "'2026-11-28T21:15:22.123Z','driver_via':'card',"
+        "'enterprise_id':'E1','handset_driver_id':null,'id':'V1','kind':'e-bike','permit_expiry':"
+        "'2028-01-15','permit_no':'DG-150700-88','plate':'蒙E·A1234',"
+        "'position':null,'position_at':null,'staff_id':'S1','trip_empties':2,"
+        "'trip_handed_over':3,'trip_loaded':4,'trip_returned_full':1,"
+        "'trip_started_at':'2026-11-28T21:15:22.123Z'}");
     /* A cylinder: dates, status and movement fields, nulls for what is absent. */
     struct lpg_cylinder cy;
     memset(&cy, 0, sizeof(cy));

@@ -463,6 +463,76 @@ static void test_delete_terminal_closes_session(void **state)
     term_close(&t);
 }
 
+/* The 0x8103 after authentication carries the server's own figures; when the vehicle's limit
+ * changes (its person moves into a zone with a lower limit), the terminal gets them again. */
+struct params_seen {
+    uint32_t max_speed, continuous, heartbeat;
+    int n;
+};
+
+static void on_param(uint32_t id, const uint8_t *v, uint8_t vlen, void *arg)
+{
+    struct params_seen *p = arg;
+    uint32_t x = 0;
+    for (uint8_t i = 0; i < vlen; i++)
+        x = x << 8 | v[i];
+    p->n++;
+    if (id == 0x0055)
+        p->max_speed = x;
+    else if (id == 0x0057)
+        p->continuous = x;
+    else if (id == 0x0001)
+        p->heartbeat = x;
+}
+
+/* The next 0x8103 (answered with 0x0001 0); 0, or -1 when none came. */
+static int wait_params(struct term *t, struct params_seen *p)
+{
+    struct jt808_header h;
+    uint8_t body[JT808_BODY_MAX + 64];
+    size_t len;
+    while (term_recv(t, &h, body, &len) == 0) {
+        if (h.msg_id != JT808P_SET_PARAMS)
+            continue;
+        memset(p, 0, sizeof(*p));
+        assert_int_equal(jt808t_parse_params(body, len, on_param, p), 0);
+        uint8_t b[8];
+        size_t n = jt808t_general_reply(b, sizeof(b), h.serial, h.msg_id, 0);
+        term_send(t, JT808T_GENERAL_REPLY, b, n);
+        return 0;
+    }
+    return -1;
+}
+
+static void test_thresholds_pushed_and_pushed_again(void **state)
+{
+    (void)state;
+    struct term t;
+    term_open(&t, TERMINAL2, JT808_2013);
+    uint8_t body[64];
+    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
+    term_send(&t, JT808T_AUTH, body, n);
+    struct params_seen p;
+    assert_int_equal(wait_params(&t, &p), 0);
+    assert_int_equal(p.n, 9);
+    assert_int_equal(p.heartbeat, 30);
+    assert_int_equal(p.max_speed, 60);        /* no zone: the road default */
+    assert_int_equal(p.continuous, 4 * 3600); /* 4 h */
+    char resp[4096];
+    assert_int_equal(http("POST", "/v1/zones",
+                          "{\"id\":\"ZS\",\"enterprise_id\":\"E0\",\"name\":\"School\","
+                          "\"speed_limit_kmh\":30,\"shape\":{\"type\":\"Polygon\","
+                          "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],"
+                          "[119.6,49.3],[119.6,49.15]]]}}",
+                          resp, sizeof(resp)),
+                     201);
+    assert_int_equal(http("PATCH", "/v1/staff/S-H2", "{\"zone_id\":\"ZS\"}", resp, sizeof(resp)),
+                     200);
+    assert_int_equal(wait_params(&t, &p), 0);
+    assert_int_equal(p.max_speed, 30);
+    term_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_framing_split_joined_and_garbage),
         cmocka_unit_test(test_subpackages),
         cmocka_unit_test(test_sos_confirmed_and_alerted),
+        cmocka_unit_test(test_thresholds_pushed_and_pushed_again),
         cmocka_unit_test(test_delete_terminal_closes_session), /* last: removes TERMINAL2 */
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
