@@ -16,6 +16,7 @@
 # and dispatchd through files readable by this user only (never on a command line).
 #
 # Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070),
+#              LPG_JT808_PORT (7808: JT/T 808 terminals, plain TCP as terminals speak it),
 #              LPG_BUILD_DIR (build/), LPG_VAR_DIR (var/: Redis data, logs, demo state),
 #              LPG_DEMO (1: the live demo; 0: none).
 set -euo pipefail
@@ -25,6 +26,7 @@ top=$(pwd)
 redis_port=${LPG_REDIS_PORT:-6390}
 http_port=${LPG_HTTP_PORT:-8080}
 handset_port=${LPG_HANDSET_PORT:-7070}
+jt808_port=${LPG_JT808_PORT:-7808}
 build_dir=${LPG_BUILD_DIR:-$top/build}
 var_dir=${LPG_VAR_DIR:-$top/var}
 demo=${LPG_DEMO:-1}
@@ -89,11 +91,11 @@ redis_password=$(cat "$var_dir/redis.password")
 export REDISCLI_AUTH=$redis_password
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$redis_port" "$http_port" "$handset_port"; do
+for p in "$redis_port" "$http_port" "$handset_port" "$jt808_port"; do
   if port_in_use "$p"; then
     echo "run: error: port $p on 127.0.0.1 is already in use (another run.sh, or a system" >&2
     echo "     service?). Stop it, or choose ports with LPG_REDIS_PORT / LPG_HTTP_PORT /" >&2
-    echo "     LPG_HANDSET_PORT." >&2
+    echo "     LPG_HANDSET_PORT / LPG_JT808_PORT." >&2
     exit 1
   fi
 done
@@ -215,6 +217,30 @@ lon, lat = dataset.zone_centre(sys.argv[2]); print("%s,%s" % (lat, lon))' "$top/
   done
 }
 
+# The JT/T 808 truck (dataset.JT808_FLEET): lpg-jt808-sim (tests/jt808sim) is its satellite
+# terminal. It registers (0x0100, the plate of its vehicle), authenticates with the code of
+# 0x8100, inserts its driver's card (0x0702, the certificate of the person bound to the truck)
+# and replays a real recorded drive (tests/data/tracks/mtk_logger_m241.gpx, moved into its zone
+# by tests/agent/gpx_to_nmea.py) at its recorded pace; after two minutes its link drops for 45 s
+# (a blind area) and it backfills what it kept as 0x0704. Its pid goes to agent_pids (stop_all).
+start_jt808_terminal() {
+  local -a v
+  mapfile -t v < <("$python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import dataset
+t = dataset.JT808_FLEET[0]; lon, lat = dataset.zone_centre(t["zone"])
+for x in (t["vehicle"], t["terminal"], t["plate"], t["name"], dataset.certificate(t),
+          t["zone"], "%s,%s" % (lat, lon)): print(x)' "$top/deploy/demo")
+  local vehicle=${v[0]} terminal=${v[1]} plate=${v[2]} name=${v[3]} cert=${v[4]} zone=${v[5]}
+  "$python" "$top/tests/agent/gpx_to_nmea.py" "$top/tests/data/tracks/mtk_logger_m241.gpx" \
+    "$demo_dir/$vehicle-drive" --center "${v[6]}" >/dev/null
+  setsid "$build_dir/tests/jt808sim/lpg-jt808-sim" --port="$jt808_port" --terminal="$terminal" \
+    --register --plate="$plate" --track="$demo_dir/$vehicle-drive.csv" --driver-name="$name" \
+    --certificate="$cert" --backfill=120:45 >>"$var_dir/log/jt808-$vehicle.log" 2>&1 &
+  agent_pids+=($!)
+  echo "run: demo: JT/T 808 truck $vehicle ($plate): lpg-jt808-sim as terminal $terminal, a" \
+    "recorded drive in $zone, driver $name's card $cert -> 127.0.0.1:$jt808_port (log:" \
+    "$var_dir/log/jt808-$vehicle.log)"
+}
+
 wait_healthy() {
   for _ in $(seq 1 300); do
     if [ "$(curl -s --cacert "$ca" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$http_port/healthz")" = 200 ]
@@ -231,8 +257,8 @@ print_demo_guide() {
   next=$(date -u -d tomorrow +%Y-%m-%d)
   cat <<MSG
 
-run: the demo is running: 8 simulated handsets and 2 vehicle units (gpsd + lpg-agent) in
-  Hailar; what the handsets do is narrated below ("demo ...").
+run: the demo is running: 8 simulated handsets, 2 vehicle units (gpsd + lpg-agent) and a
+  JT/T 808 truck (lpg-jt808-sim) in Hailar; what the handsets do is narrated below ("demo ...").
   Where to look, from another terminal (dispatcher's token in $demo_dir/token, admin's in
   $demo_dir/admin-token; both valid 8 h):
     TOKEN=\$(cat $demo_dir/token); ADMIN=\$(cat $demo_dir/admin-token)
@@ -245,6 +271,8 @@ run: the demo is running: 8 simulated handsets and 2 vehicle units (gpsd + lpg-a
     api $api/v1/vehicles/v-103/position     a vehicle's newest fix
     api '$api/v1/vehicles/v-103/route?from=${day}T00:00:00Z&to=${next}T00:00:00Z&format=geojson'
     api $api/v1/vehicles/v-101/load         what a vehicle carries, its trip
+    api $api/v1/vehicles/v-301/position     the JT/T 808 truck's newest fix (its terminal's)
+    api $api/v1/terminals/013800000301      its terminal (JT/T 808 on 127.0.0.1:$jt808_port)
     api $api/v1/cylinders/CY-HLR-0001-OVERDUE/history
     api -N $api/v1/events                    the live feed
     curl -s --cacert $ca -H "Authorization: Bearer \$ADMIN" $api/v1/audit/verify   the audit chain
@@ -253,7 +281,8 @@ run: the demo is running: 8 simulated handsets and 2 vehicle units (gpsd + lpg-a
                                             what the service stored (Redis has a password)
   TLS: HTTPS and the handset port use $server_cert, signed by the private CA
   $ca (clients verify with --cacert / tls_ca; plain http:// gets no answer).
-  Logs: dispatchd in $var_dir/log/dispatchd.log, Redis in $var_dir/log/redis.log.
+  Logs: dispatchd in $var_dir/log/dispatchd.log, Redis in $var_dir/log/redis.log, the
+  JT/T 808 terminal (every message and answer) in $var_dir/log/jt808-v-301.log.
   Ctrl-C stops the fleet, dispatchd and Redis. LPG_DEMO=0 runs without the demo.
 
 MSG
@@ -264,6 +293,7 @@ MSG
 dispatchd_tunables="${GLIBC_TUNABLES:-glibc.malloc.tcache_count=0}"
 dispatchd_args=(--config "$top/deploy/dispatchd.conf" --config "$var_dir/dispatchd-secrets.conf"
                 --redis-port="$redis_port" --http-port="$http_port" --handset-port="$handset_port"
+                --jt808-port="$jt808_port"
                 --http-tls-cert="$server_cert" --http-tls-key="$server_key"
                 --handset-tls-cert="$server_cert" --handset-tls-key="$server_key")
 if [ "$demo" != 0 ]; then
@@ -285,6 +315,7 @@ if [ "$demo" != 0 ]; then
   fi
   print_demo_guide
   start_vehicle_units
+  start_jt808_terminal
   setsid "$python" "$top/deploy/demo/demo.py" run --http-port "$http_port" --ca "$ca" \
     --handset-port "$handset_port" --state-dir "$demo_dir" &
   fleet_pid=$!
@@ -297,6 +328,7 @@ run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
     curl -s --cacert $ca https://127.0.0.1:$http_port/metrics   Prometheus metrics
     REDISCLI_AUTH=\$(cat $var_dir/redis.password) redis-cli -p $redis_port --scan --pattern 'lpg:*'
     handset protocol over TLS on 127.0.0.1:$handset_port (proto/README.md; CA $ca)
+    JT/T 808 terminals on 127.0.0.1:$jt808_port (plain TCP; docs/jt808.md)
     logs: dispatchd below; Redis in $var_dir/log/redis.log
 
 MSG

@@ -105,6 +105,16 @@ AGENT_FLEET = [
      "zone": "hlr-bayanhan", "device": "unit-202"},
 ]
 
+# A truck whose JT/T 808 satellite terminal reports, not a handset (issue 12): deploy/run.sh,
+# start_jt808_terminal, runs lpg-jt808-sim (tests/jt808sim) as its terminal: it registers
+# (0x0100), authenticates, inserts the driver's card (0x0702: this person's certificate) and
+# replays a recorded drive. Registered with its terminal, its driver bound; off duty, like the
+# vehicle units, so that no order goes to it.
+JT808_FLEET = [
+    {"vehicle": "v-301", "plate": "蒙E·J3011", "staff": "s-gao", "name": "Gao Feng",
+     "zone": "hlr-shengli", "terminal": "013800000301"},
+]
+
 # The one cylinder overdue for inspection (due 2026-05-10): loading it is refused.
 OVERDUE_CYLINDER = "CY-HLR-0001-OVERDUE"
 
@@ -121,6 +131,11 @@ def depot(vehicle):
     return zone_centre(vehicle["zone"])
 
 
+def certificate(person):
+    """The qualification certificate number of a person of FLEET, AGENT_FLEET or JT808_FLEET."""
+    return "QC-150700-%04d" % (7 + (FLEET + AGENT_FLEET + JT808_FLEET).index(person))
+
+
 def _entities():
     """(path, body) in creation order: what another refers to comes first."""
     out = [("/v1/enterprises", {
@@ -129,15 +144,15 @@ def _entities():
     for zid, name, col, row in ZONE_CELLS:
         out.append(("/v1/zones", {"id": zid, "enterprise_id": ENTERPRISE, "name": name,
                                   "shape": zone_shape(col, row)}))
-    for i, v in enumerate(FLEET + AGENT_FLEET):
+    for i, v in enumerate(FLEET + AGENT_FLEET + JT808_FLEET):
         out.append(("/v1/vehicles", {
             "id": v["vehicle"], "enterprise_id": ENTERPRISE, "plate": v["plate"], "kind": "van",
             "permit_no": "150700-DG-%04d" % (101 + i), "permit_expiry": "2027-12-31",
             "capacity": 20}))
-    for i, v in enumerate(FLEET + AGENT_FLEET):
+    for i, v in enumerate(FLEET + AGENT_FLEET + JT808_FLEET):
         out.append(("/v1/staff", {
             "id": v["staff"], "enterprise_id": ENTERPRISE, "name": v["name"],
-            "role": "delivery", "qualification_no": "QC-150700-%04d" % (7 + i),
+            "role": "delivery", "qualification_no": certificate(v),
             "qualification_expiry": v.get("qualification_expiry", "2028-12-31"),
             "training_no": "ST-2026-%03d" % (113 + i), "training_expiry": "2027-08-31",
             "zone_id": v["zone"], "vehicle_id": v["vehicle"],
@@ -174,9 +189,19 @@ def load(admin, say):
         else:
             raise RuntimeError("POST %s %s: HTTP %d %s" % (path, body.get("id", body.get("name")),
                                                            status, resp))
+    for v in JT808_FLEET:
+        status, resp = admin.call("POST", "/v1/terminals", {
+            "id": v["terminal"], "vehicle_id": v["vehicle"], "protocol": "jt808"})
+        if status == 201:
+            created += 1
+        elif status == 409:
+            existing += 1
+        else:
+            raise RuntimeError("POST /v1/terminals %s: HTTP %d %s" % (v["terminal"], status,
+                                                                     resp))
     say("data set: %d created, %d already there (enterprise %s, %d zones, %d vehicles and "
         "staff, %d customers)" % (created, existing, ENTERPRISE, len(ZONE_CELLS),
-                                  len(FLEET) + len(AGENT_FLEET),
+                                  len(FLEET) + len(AGENT_FLEET) + len(JT808_FLEET),
                                   sum(len(v["customers"]) for v in FLEET)))
     secrets = {}
     for v in FLEET + AGENT_FLEET:

@@ -6,7 +6,8 @@ prints where to look (the endpoints, the token file), and asserts over the HTTP 
 DEMO_DEADLINE (200 s; about 60 s on an idle machine) of the demo starting, that:
   - every simulated vehicle reported positions (GET /v1/vehicles/{id}/position), and the
     speeding vehicle's route exports as GeoJSON with its fixes; the two vehicle units (recorded
-    drives replayed by gpsfake's engine into a real gpsd, read by lpg-agent) reported too;
+    drives replayed by gpsfake's engine into a real gpsd, read by lpg-agent) reported too, and
+    so did the JT/T 808 truck v-301 (lpg-jt808-sim registering, authenticating, replaying);
   - orders were assigned and delivered (at least 5 delivered), the order in the zone of the
     expired certificate waits with that reason, the failed check's order failed (hazard);
   - the order to the underground customer was refused (422 premises_underground, narrated) and
@@ -136,6 +137,11 @@ def checks(api, admin, log_text):
         if status != 200:
             bad.append("no position of vehicle unit %s (gpsd -> lpg-agent; HTTP %d %s)"
                        % (v, status, pos))
+    # The JT/T 808 truck: lpg-jt808-sim registered, authenticated and reported its drive.
+    status, pos = api.get("/v1/vehicles/v-301/position")
+    if status != 200:
+        bad.append("no position of the JT/T 808 truck v-301 (lpg-jt808-sim; HTTP %d %s)"
+                   % (status, pos))
     # A window around now, not "today": the demo started minutes ago, and just after midnight
     # today's route would be nearly empty.
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
@@ -188,7 +194,7 @@ def main():
     src = os.path.abspath(sys.argv[1])
     work = tempfile.mkdtemp(prefix="lpg-rundemo.")
     ports = {"LPG_REDIS_PORT": free_port(), "LPG_HTTP_PORT": free_port(),
-             "LPG_HANDSET_PORT": free_port()}
+             "LPG_HANDSET_PORT": free_port(), "LPG_JT808_PORT": free_port()}
     env = dict(os.environ, LPG_VAR_DIR=os.path.join(work, "var"), LPG_DEMO="1",
                LPG_BUILD_DIR=os.path.abspath(sys.argv[2]) if len(sys.argv) > 2
                else os.path.join(work, "build"),
@@ -226,7 +232,7 @@ def main():
 
         # A second run on the same data: the data set is already there, the fleet works again.
         run = Run(src, env, log_path)
-        run.wait_for("42 already there", 120)
+        run.wait_for("45 already there", 120)
         run.wait_for("cancelled", 90)  # orders the first run left open
         before = run.text().count(" loaded CY-")
         deadline = time.monotonic() + 90

@@ -14,7 +14,8 @@ src=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/lpg-runsh.XXXXXX")
 runner_pid=""
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export LPG_REDIS_PORT=$(free_port) LPG_HTTP_PORT=$(free_port) LPG_HANDSET_PORT=$(free_port)
+export LPG_REDIS_PORT=$(free_port) LPG_HTTP_PORT=$(free_port) LPG_HANDSET_PORT=$(free_port) \
+  LPG_JT808_PORT=$(free_port)
 
 cleanup() {
   # run.sh stops what it started; wait for it. Then, as a last resort, patterns only this
@@ -61,7 +62,7 @@ stop_run() {
   if pgrep -f -- "$work" >/dev/null; then fail "processes left behind: $(pgrep -af -- "$work")"; fi
   # dispatchd's command line need not name $work (a shared build directory), nor does
   # redis-server's (it rewrites its title): their ports tell.
-  for p in "$LPG_REDIS_PORT" "$LPG_HTTP_PORT" "$LPG_HANDSET_PORT"; do
+  for p in "$LPG_REDIS_PORT" "$LPG_HTTP_PORT" "$LPG_HANDSET_PORT" "$LPG_JT808_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still answers"; fi
   done
   grep -q "dispatchd stopped (exit 0)" "$work/run.log" || fail "dispatchd did not stop cleanly"
