@@ -199,6 +199,12 @@ def load(admin, say):
         else:
             raise RuntimeError("POST /v1/terminals %s: HTTP %d %s" % (v["terminal"], status,
                                                                      resp))
+        # Registration (0x0100) is for a terminal's first use only; the demo's simulated
+        # terminal registers on every run, so the operator reopens it (clears its code).
+        status, resp = admin.call("PATCH", "/v1/terminals/" + v["terminal"], {"auth_code": ""})
+        if status != 200:
+            raise RuntimeError("PATCH /v1/terminals/%s: HTTP %d %s" % (v["terminal"], status,
+                                                                      resp))
     say("data set: %d created, %d already there (enterprise %s, %d zones, %d vehicles and "
         "staff, %d customers)" % (created, existing, ENTERPRISE, len(ZONE_CELLS),
                                   len(FLEET) + len(AGENT_FLEET) + len(JT808_FLEET),

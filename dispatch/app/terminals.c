@@ -56,6 +56,7 @@ struct terminal_job {
     char vehicle_id[LPG_ID_MAX + 1];     /* create, change ("" unchanged) */
     char plate[LPG_NAME_MAX + 1];        /* register: the plate sent, cut to a plate's size */
     char digest[65];                     /* the new code's digest; "" unchanged (change) / none */
+    int clear_code;                      /* change: auth_code "" -- the terminal may register */
     char code[TERMINAL_CODE_LEN + 1];    /* register: the code issued (wiped at free) */
     struct terminal_record before;       /* change, delete: the terminal as it was */
     struct terminal_record rec;          /* the terminal as written */
@@ -123,7 +124,7 @@ static void job_applied(struct usecase_job *base)
         log_info("terminal %s changed by %s", job->rec.id, job->principal.user);
         if (strcmp(job->before.vehicle_id, job->rec.vehicle_id) != 0)
             publish_revoked(s, &job->before, terminal_revoked_rebound);
-        else if (job->digest[0])
+        else if (job->digest[0] || (job->clear_code && job->before.code_digest[0]))
             publish_revoked(s, &job->before, terminal_revoked_code_replaced);
         job->done(job->arg, &job->rec, NULL);
         break;
@@ -238,6 +239,8 @@ static void run_change(struct terminal_job *job)
     }
     if (job->digest[0])
         snprintf(job->rec.code_digest, sizeof(job->rec.code_digest), "%s", job->digest);
+    else if (job->clear_code)
+        job->rec.code_digest[0] = '\0';
     job->rec.updated_ms = lpg_now_ms();
     job_commit(job);
 }
@@ -255,8 +258,12 @@ registration_verdict(const struct service *s, const struct terminal_record *t, c
     if (t == NULL)
         return TERMINAL_REG_TERMINAL_UNKNOWN;
     const struct lpg_vehicle *v = registry_vehicle(s->registry, t->vehicle_id);
-    return v && terminal_plate_same(v->plate, plate) ? TERMINAL_REG_OK
-                                                     : TERMINAL_REG_VEHICLE_UNKNOWN;
+    if (v == NULL || !terminal_plate_same(v->plate, plate))
+        return TERMINAL_REG_VEHICLE_UNKNOWN;
+    /* First use only: a terminal that holds a code authenticates with it. Otherwise anyone who
+     * knows a truck's terminal number and reads its plate could take its session over. An
+     * operator lets it register again (new hardware, a lost code) by clearing its code. */
+    return t->code_digest[0] != '\0' ? TERMINAL_REG_TERMINAL_TAKEN : TERMINAL_REG_OK;
 }
 
 static void run_register(struct terminal_job *job)
@@ -398,11 +405,15 @@ int terminal_change(struct service *s, const struct auth_principal *p, const cha
     if (vehicle_id && !lpg_id_valid(vehicle_id))
         return refuse_vehicle_id(r);
     char digest[65];
-    if (code_digest_of(auth_code, digest, r) != 0)
+    int clear = auth_code != NULL && auth_code[0] == '\0';
+    if (!clear && code_digest_of(auth_code, digest, r) != 0)
         return -1;
+    if (clear)
+        digest[0] = '\0';
     struct terminal_job *job = job_new(s, TOP_CHANGE, p, id);
     if (job == NULL)
         return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    job->clear_code = clear;
     snprintf(job->vehicle_id, sizeof(job->vehicle_id), "%s", vehicle_id ? vehicle_id : "");
     snprintf(job->digest, sizeof(job->digest), "%s", digest);
     job->done = done;

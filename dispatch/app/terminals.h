@@ -33,6 +33,7 @@ const struct terminal_record *terminals_get(const struct service *s, const char 
 enum terminal_reg_result {
     TERMINAL_REG_OK = 0,
     TERMINAL_REG_VEHICLE_UNKNOWN = 2,
+    TERMINAL_REG_TERMINAL_TAKEN = 3, /* it already holds a code: it authenticates with it */
     TERMINAL_REG_TERMINAL_UNKNOWN = 4,
     TERMINAL_REG_UNAVAILABLE = 100
 };
@@ -47,7 +48,10 @@ typedef void terminal_register_done_fn(void *arg, enum terminal_reg_result resul
  * ignored). Results:
  *   TERMINAL_REG_OK               a fresh code (TERMINAL_CODE_LEN characters, RAND_bytes) whose
  *                                 SHA-256 digest is stored in the terminal's record before done
- *                                 is called; it replaces any earlier code (EV_TERMINAL_REVOKED);
+ *                                 is called (EV_TERMINAL_REVOKED for any session of the id);
+ *   TERMINAL_REG_TERMINAL_TAKEN   the terminal already holds a code (issued or set by an
+ *                                 operator): registration is for first use only, an operator
+ *                                 reopens it by clearing the code (terminal_change, "");
  *   TERMINAL_REG_TERMINAL_UNKNOWN the terminal is not registered (POST /v1/terminals), or the
  *                                 id is not 1..20 digits;
  *   TERMINAL_REG_VEHICLE_UNKNOWN  the plate is not its vehicle's (another vehicle's, or none);

@@ -301,10 +301,24 @@ static void test_refused_registrations(void **state)
     svc.loaded = 1;
 }
 
-static void test_new_registration_replaces_code(void **state)
+static void test_registration_is_first_use_only(void **state)
 {
     (void)state;
+    /* The terminal holds code1: another 0x0100 (whoever sends it) gets 3 and changes nothing. */
     struct registered g = reg("00000000013912345678", "蒙E-12345");
+    assert_int_equal(g.result, TERMINAL_REG_TERMINAL_TAKEN);
+    assert_true(g.code_null);
+    assert_int_equal(auth("13912345678", code1), 0);
+    /* The operator clears its code (a new unit): the session ends, and it may register again. */
+    revoked.n = 0;
+    struct written w = {0};
+    struct refusal r;
+    assert_int_equal(terminal_change(&svc, &root, "13912345678", NULL, "", on_written, &w, &r), 0);
+    assert_true(run_until(&w.done, 5000));
+    assert_true(w.ok);
+    assert_int_equal(revoked.n, 1);
+    assert_int_equal(auth("13912345678", code1), -1);
+    g = reg("00000000013912345678", "蒙E-12345");
     assert_int_equal(g.result, TERMINAL_REG_OK);
     assert_string_not_equal(g.code, code1);
     assert_int_equal(auth("13912345678", code1), -1);
@@ -375,6 +389,12 @@ static void test_codes_survive_reload(void **state)
 static void test_shutdown_answers_queued_registration(void **state)
 {
     (void)state;
+    /* Reopened for registration first (it holds a code: a 0x0100 would be answered 3 at once). */
+    struct written w = {0};
+    struct refusal r;
+    assert_int_equal(terminal_change(&svc, &root, "13912345678", NULL, "", on_written, &w, &r), 0);
+    assert_true(run_until(&w.done, 5000));
+    assert_true(w.ok);
     writer_pause(svc.writer);
     struct registered g = {0};
     terminal_register(&svc, "013912345678", "蒙E12345", on_registered, &g);
@@ -385,8 +405,9 @@ static void test_shutdown_answers_queued_registration(void **state)
     assert_true(g.code_null);
     svc.writer = writer_new(svc.base, svc.store);
     assert_non_null(svc.writer);
-    /* Nothing changed: the code still works. */
-    assert_int_equal(auth("13912345678", code1), 0);
+    /* Nothing was issued: it holds no code (the operator cleared it) and may register. */
+    assert_int_equal(auth("13912345678", code1), -1);
+    assert_int_equal(terminals_get(&svc, "13912345678")->code_digest[0], '\0');
 }
 
 int main(void)
@@ -394,7 +415,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_and_authenticate),
         cmocka_unit_test(test_refused_registrations),
-        cmocka_unit_test(test_new_registration_replaces_code),
+        cmocka_unit_test(test_registration_is_first_use_only),
         cmocka_unit_test(test_operator_code_and_revocations),
         cmocka_unit_test(test_codes_survive_reload),
         cmocka_unit_test(test_shutdown_answers_queued_registration),
