@@ -208,8 +208,8 @@ static struct jt808t_fix fix_at(int64_t utc_s, double speed)
     return f;
 }
 
-/* ZCARD of the vehicle's route day of t (UTC day, as ingest keys it). */
-static long long route_count(const char *vehicle, int64_t utc_s)
+/* ZCARD of one route day key of the vehicle (UTC day of t, as ingest keys it). */
+static long long day_count(const char *vehicle, int64_t utc_s)
 {
     time_t tt = (time_t)utc_s;
     struct tm tm;
@@ -221,6 +221,16 @@ static long long route_count(const char *vehicle, int64_t utc_s)
     if (harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 2, argv) != 0)
         return -1;
     return atoll(reply[0] == ':' ? reply + 1 : reply); /* RESP ":n" */
+}
+
+/* The vehicle's stored fixes around t: the tests' fixes lie within two minutes of t, so a UTC
+ * midnight between them spreads them over two day keys, both counted (any hour passes). */
+static long long route_count(const char *vehicle, int64_t utc_s)
+{
+    long long n = day_count(vehicle, utc_s - 120);
+    if (utc_s / 86400 != (utc_s + 120) / 86400 || (utc_s - 120) / 86400 != utc_s / 86400)
+        n += day_count(vehicle, utc_s + 120);
+    return n;
 }
 
 /* ---- setup ---- */
