@@ -638,13 +638,21 @@ static void measure(pid_t dispatchd, pid_t redis, struct window *w)
             rss[n++] = (double)v;
     }
     w->rss = n ? (long long)quantile(rss, (size_t)n, 0.5) : -1;
+    /* The machine's busy time from /proc/stat can fall below the sum of the processes' own
+     * (seen in containers whose /proc/stat is not the processes' accounting): then it says
+     * nothing about other processes, and the line says so instead of a negative share. */
+    char others[64];
+    if (w->others_pct >= 0)
+        snprintf(others, sizeof(others), "%.1f", w->others_pct);
+    else
+        snprintf(others, sizeof(others), "unknown (/proc/stat below the processes' sum)");
     printf("at %d connections (window %.0f s): %.0f positions/s acknowledged (%.0f sent by the "
            "clock), %.1f heartbeats/s; 0x8001 latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; "
            "lost %llu, refused %llu; CPU %% of one core: dispatchd %.1f, redis %.1f, this "
-           "generator %.1f, other processes %.1f; dispatchd VmRSS %.2f MiB (median of %d s)\n",
+           "generator %.1f, other processes %s; dispatchd VmRSS %.2f MiB (median of %d s)\n",
            w->connections, secs, w->pos_per_s, w->connections / POSITION_PERIOD_S, w->hb_per_s,
            w->p50, w->p99, w->max, (unsigned long long)w->lost, (unsigned long long)w->refused,
-           w->cpu_pct, w->redis_pct, w->self_pct, w->others_pct, w->rss / 1048576.0, n);
+           w->cpu_pct, w->redis_pct, w->self_pct, others, w->rss / 1048576.0, n);
     int secs_n = (int)secs < WINDOW_MAX_S ? (int)secs : WINDOW_MAX_S, slow = 0;
     char worst[256] = "";
     size_t wl = 0;
