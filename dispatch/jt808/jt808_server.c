@@ -221,6 +221,7 @@ static void on_limits_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct jt808_server *srv = arg;
     stream_server_each_session(srv->ss, push_if_changed, srv);
+    srv->stats.limits_passes++;
 }
 
 static void on_limits_changed(void *arg, const struct service_event *ev)
@@ -1038,6 +1039,8 @@ static void probe_metrics(void *arg, struct evbuffer *out)
          st->resend_requests},
         {"lpg_jt808_params_sent_total", "0x8103 thresholds sent.", st->params_sent},
         {"lpg_jt808_params_answered_total", "0x0001 answers to our 0x8103.", st->params_answered},
+        {"lpg_jt808_limits_passes_total",
+         "Passes over the sessions after a zone, person or vehicle changed.", st->limits_passes},
         {"lpg_jt808_driver_cards_total", "0x0702 driver identity reports.", st->driver_cards},
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {

@@ -48,6 +48,7 @@ struct jt808_stats {
     uint64_t unsupported;         /* answered 0x8001 result 3 */
     uint64_t subpackages, reassembled, resend_requests, reassembly_dropped;
     uint64_t params_sent, params_answered;
+    uint64_t limits_passes; /* passes over the sessions after EV_LIMITS_CHANGED */
     uint64_t driver_cards;
 };
 

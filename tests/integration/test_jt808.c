@@ -653,6 +653,65 @@ static void test_handset_login_signs_on_and_off(void **state)
     assert_true(off);
 }
 
+/* A bulk import that binds a person of a slower zone to a terminal's vehicle pushes the new
+ * figures too (one pass for the whole file). Runs after the test above (zone ZS, 30 km/h). */
+/* A counter of /metrics (0 when absent). */
+static long long metric(const char *name)
+{
+    static char resp[65536];
+    int status = 0;
+    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
+                         sizeof(resp)) != 0 ||
+        status != 200)
+        return 0;
+    char pat[128];
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *p = strstr(resp, pat);
+    return p ? atoll(p + strlen(pat)) : 0;
+}
+
+static void test_thresholds_pushed_after_import(void **state)
+{
+    (void)state;
+    char resp[4096];
+    /* The vehicle's creation starts a pass of its own a second later: wait for it, so that the
+     * push below can only come from the import's. */
+    long long passes = metric("lpg_jt808_limits_passes_total");
+    assert_int_equal(http("POST", "/v1/vehicles",
+                          "{\"id\":\"V3\",\"enterprise_id\":\"E0\",\"plate\":\"P-V3\","
+                          "\"kind\":\"van\",\"capacity\":10}",
+                          resp, sizeof(resp)),
+                     201);
+    assert_int_equal(http("POST", "/v1/terminals",
+                          "{\"id\":\"13900000003\",\"vehicle_id\":\"V3\",\"protocol\":\"jt808\","
+                          "\"auth_code\":\"preset-code-0003\"}",
+                          resp, sizeof(resp)),
+                     201);
+    for (int i = 0; i < 750 && metric("lpg_jt808_limits_passes_total") <= passes; i++)
+        harness_sleep_ms(20);
+    assert_true(metric("lpg_jt808_limits_passes_total") > passes);
+    struct term t;
+    term_open(&t, "13900000003", JT808_2013);
+    uint8_t body[64];
+    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0003");
+    term_send(&t, JT808T_AUTH, body, n);
+    struct params_seen p;
+    assert_int_equal(wait_params(&t, &p), 0);
+    assert_int_equal(p.max_speed, 60); /* nobody bound: the road default */
+    int status = 0;
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "%sContent-Type: text/csv; charset=utf-8\r\n", auth_hdr);
+    assert_int_equal(harness_http_req(stack.d.http_port, "POST",
+                                      "/v1/import/staff?enterprise_id=E0", hdr,
+                                      "id,name,role,zone_id,vehicle_id\nS3,Tester,delivery,ZS,V3\n",
+                                      &status, resp, sizeof(resp)),
+                     0);
+    assert_int_equal(status, 200);
+    assert_int_equal(wait_params(&t, &p), 0);
+    assert_int_equal(p.max_speed, 30);
+    term_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_subpackages),
         cmocka_unit_test(test_sos_confirmed_and_alerted),
         cmocka_unit_test(test_thresholds_pushed_and_pushed_again),
+        cmocka_unit_test(test_thresholds_pushed_after_import),
         cmocka_unit_test(test_driver_card_checked),
         cmocka_unit_test(test_handset_login_signs_on_and_off),
         cmocka_unit_test(test_resend_request_2019_short_number),
