@@ -17,9 +17,11 @@
 #include "app/service.h"
 #include "app/terminals.h"
 #include "app/vehicle_thresholds.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/prometheus.h"
 #include "common/stream_server.h"
+#include "core/login_guard.h"
 #include "jt808/jt808_codec.h"
 #include "jt808/jt808_msg.h"
 #include "jt808/jt808_reasm.h"
@@ -290,20 +292,42 @@ static void handle_register(struct jt808_conn *c, const struct jt808_header *h, 
 static void handle_auth(struct jt808_conn *c, const struct jt808_header *h, const uint8_t *body,
                         size_t len)
 {
+    struct service *s = c->srv->s;
+    char addr[64];
+    stream_conn_peer_address(c->sc, addr, sizeof(addr));
+    int64_t now = lpg_now_ms();
+    /* The handset's login limits, on the same tables (terminal ids and device ids are one
+     * namespace): after auth_max_failures wrong codes for a terminal, or
+     * auth_max_failures_address from an address, attempts are refused untried for a growing
+     * delay. Issued codes cannot be guessed, but operators' preset ones may be weak. */
+    int64_t retry_ms = 0;
+    if (s->guard && login_guard_check(s->guard, LOGIN_HELLO, c->terminal, addr, now, &retry_ms) !=
+                        THROTTLE_ALLOW) {
+        c->srv->stats.auth_throttled++;
+        login_guard_stats(s->guard)->hello_throttled++;
+        reply_general(c, h, JT808_RESULT_FAILURE);
+        stream_conn_close(c->sc);
+        return;
+    }
     struct jt808_auth a;
     const char *why = "";
-    int ok =
-        jt808_auth_parse(body, len, h->edition == JT808_2019, &a, &why) == 0 &&
-        terminal_authenticate(c->srv->s, c->terminal, (const uint8_t *)a.code, a.code_len) == 0;
+    int ok = jt808_auth_parse(body, len, h->edition == JT808_2019, &a, &why) == 0 &&
+             terminal_authenticate(s, c->terminal, (const uint8_t *)a.code, a.code_len) == 0;
     if (!ok) {
         c->srv->stats.auth_refused++;
+        if (s->guard) {
+            login_guard_failed(s->guard, LOGIN_HELLO, c->terminal, addr, now);
+            login_guard_stats(s->guard)->hello_failed++;
+        }
         /* Refused logins come by the thousand from a scanner: counted, logged when debugging. */
         log_debug("%s: terminal %s: authentication refused", stream_conn_peer(c->sc), c->terminal);
         reply_general(c, h, JT808_RESULT_FAILURE);
         stream_conn_close(c->sc);
         return;
     }
-    const struct terminal_record *t = terminals_get(c->srv->s, c->terminal);
+    if (s->guard)
+        login_guard_succeeded(s->guard, LOGIN_HELLO, c->terminal, addr);
+    const struct terminal_record *t = terminals_get(s, c->terminal);
     if (!c->authenticated && t != NULL) {
         c->authenticated = 1;
         snprintf(c->device_id, sizeof(c->device_id), "%s", t->id);
@@ -1026,6 +1050,9 @@ static void probe_metrics(void *arg, struct evbuffer *out)
          st->register_refused},
         {"lpg_jt808_authenticated_total", "0x0102 accepted.", st->authenticated},
         {"lpg_jt808_auth_refused_total", "0x0102 refused (connection closed).", st->auth_refused},
+        {"lpg_jt808_auth_throttled_total",
+         "0x0102 refused untried: too many failures of the terminal or from the address.",
+         st->auth_throttled},
         {"lpg_jt808_before_auth_refused_total", "Messages refused before authentication.",
          st->before_auth_refused},
         {"lpg_jt808_positions_total", "Location reports handed to ingest.", st->positions},

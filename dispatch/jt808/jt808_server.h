@@ -42,6 +42,7 @@ struct jt808_stats {
     uint64_t register_refused;    /* 0x8100 other results */
     uint64_t authenticated;       /* 0x0102 accepted */
     uint64_t auth_refused;        /* 0x0102 refused (connection closed) */
+    uint64_t auth_throttled;      /* 0x0102 refused untried (login limits) */
     uint64_t before_auth_refused; /* messages refused before authentication */
     uint64_t positions;           /* location reports handed to ingest (0x0200 and 0x0704 items) */
     uint64_t retransmissions;     /* a message seen again with the same serial: answered only */

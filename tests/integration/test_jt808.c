@@ -712,6 +712,46 @@ static void test_thresholds_pushed_after_import(void **state)
     term_close(&t);
 }
 
+/* Guessing a terminal's code: after auth_max_failures (5) wrong codes the terminal is refused
+ * untried for a while, even with the right code (the handset's login limits). */
+static void test_code_guessing_throttled(void **state)
+{
+    (void)state;
+    char resp[4096];
+    assert_int_equal(http("POST", "/v1/vehicles",
+                          "{\"id\":\"V4\",\"enterprise_id\":\"E0\",\"plate\":\"P-V4\","
+                          "\"kind\":\"van\",\"capacity\":10}",
+                          resp, sizeof(resp)),
+                     201);
+    assert_int_equal(http("POST", "/v1/terminals",
+                          "{\"id\":\"13900000004\",\"vehicle_id\":\"V4\",\"protocol\":\"jt808\","
+                          "\"auth_code\":\"authentication\"}",
+                          resp, sizeof(resp)),
+                     201);
+    long long refused = metric("lpg_jt808_auth_refused_total");
+    uint8_t body[64];
+    for (int i = 0; i < 5; i++) {
+        struct term t;
+        term_open(&t, "13900000004", JT808_2013);
+        char guess[32];
+        snprintf(guess, sizeof(guess), "guess-%d", i);
+        size_t n = jt808t_auth(body, sizeof(body), guess);
+        uint16_t s = term_send(&t, JT808T_AUTH, body, n);
+        assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 1);
+        assert_int_equal(harness_wait_closed(t.fd, HARNESS_REPLY_TIMEOUT_MS), 1);
+        term_close(&t);
+    }
+    assert_int_equal(metric("lpg_jt808_auth_refused_total"), refused + 5);
+    long long throttled = metric("lpg_jt808_auth_throttled_total");
+    struct term t;
+    term_open(&t, "13900000004", JT808_2013);
+    size_t n = jt808t_auth(body, sizeof(body), "authentication");
+    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
+    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 1); /* the right code, untried */
+    term_close(&t);
+    assert_int_equal(metric("lpg_jt808_auth_throttled_total"), throttled + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -724,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_sos_confirmed_and_alerted),
         cmocka_unit_test(test_thresholds_pushed_and_pushed_again),
         cmocka_unit_test(test_thresholds_pushed_after_import),
+        cmocka_unit_test(test_code_guessing_throttled),
         cmocka_unit_test(test_driver_card_checked),
         cmocka_unit_test(test_handset_login_signs_on_and_off),
         cmocka_unit_test(test_resend_request_2019_short_number),
