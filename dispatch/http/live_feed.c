@@ -230,6 +230,7 @@ void live_feed_publish(struct live_feed *f, const char *enterprise_id, const cha
  * alert it saw. */
 static void pos_send(struct live_feed *f, struct pos_entry *e)
 {
+    f->stats.positions_sent++;
     for (struct subscriber *s = f->subs, *next; s; s = next) {
         next = s->next;
         if ((s->types & LIVE_FEED_POSITIONS) && sees(s, e->enterprise_id))

@@ -94,6 +94,7 @@ struct live_feed_stats {
     uint64_t refused_capacity;     /* LIVE_FEED_MAX_SUBSCRIBERS reached (503) */
     uint64_t refused_enterprise;   /* the enterprise's limit reached (429) */
     uint64_t refused_user;         /* the user's limit reached (429) */
+    uint64_t positions_sent;       /* position events sent (to every stream that sees them) */
     uint64_t positions_superseded; /* a newer position replaced one waiting for its interval */
     uint64_t positions_dropped;    /* out of memory, or LIVE_FEED_MAX_VEHICLES reached */
 };

@@ -164,6 +164,20 @@ static long long ms_since(const struct timespec *t0)
     return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+static long long metric(const char *name)
+{
+    static char resp[131072];
+    int status = 0;
+    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
+                         sizeof(resp)) != 0 ||
+        status != 200)
+        return 0;
+    char pat[160];
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *p = strstr(resp, pat);
+    return p ? atoll(p + strlen(pat)) : 0;
+}
+
 static void create_order(const char *token, const char *id, const char *customer)
 {
     char body[256], resp[4096];
@@ -227,6 +241,8 @@ static void test_positions_throttled_per_vehicle(void **state)
     assert_null(strstr(pbuf, "49.20002"));
     assert_int_equal(count(pbuf, "event: position"), 2);
     assert_null(strstr(pbuf, "event: order"));
+    assert_true(metric("lpg_live_feed_positions_total{outcome=\"superseded\"}") >= 1);
+    assert_true(metric("lpg_live_feed_positions_total{outcome=\"sent\"}") >= 2);
 
     /* The orders-only stream got no position: the order created now is the first thing it
      * sees (events reach every stream in the order they were published). */
