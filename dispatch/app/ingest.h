@@ -160,7 +160,8 @@ typedef void ingest_done_fn(void *arg, const struct ingest_result *r);
  * returns (a refusal, a pure resend) or later once the store answered; the fixes are borrowed
  * for this call only, and read only when 1 <= n <= position_batch_max (a batch out of that range
  * is refused first, so a transport may pass NULL rather than convert it). Alerts raised by the
- * batch are published (EV_ALERT_RAISED) once stored, before `done`. */
+ * batch are published (EV_ALERT_RAISED) once stored, before `done`; so is the vehicle's new
+ * newest position when the batch moved it (EV_POSITION, with the source's kind). */
 void ingest_positions(struct service *s, const struct ingest_source *src,
                       const struct ingest_fix *fixes, size_t n, ingest_done_fn *done, void *arg);
 
