@@ -359,6 +359,7 @@ static int dispatchd_start(struct dispatchd *d)
     }
     live_feed_set_limits(d->http.feed, (size_t)d->s.cfg.events_max_per_enterprise,
                          (size_t)d->s.cfg.events_max_per_user);
+    live_feed_set_position_interval(d->http.feed, d->s.cfg.events_position_interval);
     store_set_state_callback(d->s.store, on_store_state, d);
     writer_set_lost_callback(d->s.writer, on_commit_lost, d);
     writer_pause(d->s.writer); /* until the registry is loaded */

@@ -123,6 +123,15 @@ const struct cfg_setting dispatchd_settings[] = {
      .unit = "streams",
      .help = "Most GET /v1/events streams open at once for one user; more get 429 "
              "too_many_streams."},
+    {.name = "events_position_interval",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, events_position_interval),
+     .min = 1,
+     .max = 3600,
+     .default_value = "5",
+     .unit = "seconds",
+     .help = "Least time between two position events of one vehicle on GET /v1/events; the "
+             "newest position of the interval is sent when it ends (none is lost)."},
 
     {.name = "http_tls_cert",
      .type = CFG_STRING,

@@ -35,6 +35,7 @@ struct dispatchd_config {
     int64_t http_body_timeout;         /* seconds */
     int64_t events_max_per_enterprise; /* live-feed streams */
     int64_t events_max_per_user;       /* live-feed streams */
+    int64_t events_position_interval;  /* seconds between one vehicle's position events */
     char *http_tls_cert;               /* PEM file; "" = plain HTTP */
     char *http_tls_key;                /* PEM file */
 
@@ -119,7 +120,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 80
+#define DISPATCHD_SETTINGS_COUNT 81
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

@@ -29,7 +29,18 @@ enum service_event_kind {
     EV_LIMITS_CHANGED,   /* a zone, a person or a vehicle of enterprise_id changed: the speed
                             limit a vehicle's terminal enforces may differ (jt808/ pushes its
                             thresholds again where they do) */
+    EV_POSITION,         /* a stored batch moved vehicle_id's newest position (enterprise_id:
+                            the vehicle's): position (the live feed throttles it per vehicle) */
     EV_KIND_COUNT
+};
+
+/* EV_POSITION: the vehicle's newest fix, as stored. */
+struct event_position {
+    int64_t time_ms;      /* the fix's time (UTC ms) */
+    double lat, lon;      /* degrees (WGS 84) */
+    int32_t speed_cm_s;   /* -1 when the fix had none */
+    int32_t heading_cdeg; /* 0.01 degrees; -1 when the fix had none */
+    const char *source;   /* "handset", "vehicle_unit" or "jt808" (ingest_source_name) */
 };
 
 struct service_event {
@@ -41,6 +52,7 @@ struct service_event {
     const char *reason;            /* a human reason where one applies */
     const struct lpg_alert *alert; /* EV_ALERT_RAISED: the alert (app/alerts.h), NULL if system */
     const char *terminal_id;       /* EV_TERMINAL_REVOKED: the terminal; NULL otherwise */
+    const struct event_position *position; /* EV_POSITION: the fix; NULL otherwise */
 };
 
 typedef void service_event_fn(void *arg, const struct service_event *ev);

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 
 #include "app/alerts.h"
+#include "app/events.h"
 #include "app/usecase_job.h"
 #include "core/fix_filter.h"
 #include "common/log.h"
@@ -74,6 +75,12 @@ struct vehicle_track {
     /* The terminal's alarm episodes (persisted with the batch that changes them): NULL until a
      * watched alarm bit is first seen set, so a vehicle without alarms costs a pointer. */
     struct terminal_alarm_state *alarms;
+    /* The fleet board (ingest_vehicle_live): the newest fix stored since start, who sent it and
+     * when its batch was stored (server clock). has_fix 0 until then. */
+    int has_fix;
+    uint8_t source; /* enum ingest_source_kind */
+    int32_t lat_e7, lon_e7, speed_cm_s, heading_cdeg;
+    int64_t fix_ms, seen_ms;
 };
 
 /* Per device (not per connection: reconnecting must not refill the bucket): the position rate
@@ -154,8 +161,11 @@ struct ingest_job {
     uint64_t filtered[8];        /* by enum fix_filter_reason, counted once confirmed */
     int has_newest;              /* the batch moved the vehicle's latest position */
     struct geo_point newest_pos;
-    int32_t newest_speed_cm_s; /* -1 when the newest fix has no speed */
-    int64_t last_after;        /* the track's newest time once this batch is stored */
+    int32_t newest_speed_cm_s;   /* -1 when the newest fix has no speed */
+    int32_t newest_heading_cdeg; /* -1 when the newest fix has no heading */
+    int32_t newest_lat_e7, newest_lon_e7;
+    enum ingest_source_kind src_kind;
+    int64_t last_after; /* the track's newest time once this batch is stored */
     /* The terminal's alarm episodes once this batch is stored (alarms_applied: a live fix with
      * vehicle data was applied; alarms_changed: an edge, so the state is written). */
     struct terminal_alarm_state alarms_after;
@@ -366,6 +376,49 @@ static void on_tick_stored(void *arg, const struct redisReply *reply, const char
 
 static void ingest_apply_rest(struct service *d, const char *staff_id, int64_t until);
 
+const char *ingest_source_name(enum ingest_source_kind k)
+{
+    switch (k) {
+    case INGEST_SOURCE_VEHICLE_UNIT:
+        return "vehicle_unit";
+    case INGEST_SOURCE_JT808:
+        return "jt808";
+    case INGEST_SOURCE_HANDSET:
+    default:
+        return "handset";
+    }
+}
+
+/* The batch moved the vehicle's newest position: keep it for the fleet board and tell whoever
+ * listens (the live feed, which throttles it per vehicle). */
+static void publish_position(struct ingest_job *job)
+{
+    struct vehicle_track *tr = job->track;
+    tr->has_fix = 1;
+    tr->fix_ms = job->last_after;
+    tr->lat_e7 = job->newest_lat_e7;
+    tr->lon_e7 = job->newest_lon_e7;
+    tr->speed_cm_s = job->newest_speed_cm_s;
+    tr->heading_cdeg = job->newest_heading_cdeg;
+    const struct lpg_vehicle *v = registry_vehicle(job->d->registry, job->vehicle);
+    struct event_position pos = {
+        .time_ms = job->last_after,
+        .lat = job->newest_lat_e7 / 1e7,
+        .lon = job->newest_lon_e7 / 1e7,
+        .speed_cm_s = job->newest_speed_cm_s,
+        .heading_cdeg = job->newest_heading_cdeg,
+        .source = ingest_source_name(job->src_kind),
+    };
+    struct service_event ev = {
+        .kind = EV_POSITION,
+        .enterprise_id = v ? v->enterprise_id : job->enterprise,
+        .vehicle_id = job->vehicle,
+        .staff_id = job->driver[0] ? job->driver : NULL,
+        .position = &pos,
+    };
+    event_bus_publish(job->d->bus, &ev);
+}
+
 /* The vehicle's last position in the registry, which matching ranks by. A cache of
  * {p}vehicle:{id}:last, updated in place on every batch (no copy of the vehicle): the vehicle's
  * record is not written for it (its next stored change carries the position along). */
@@ -465,9 +518,13 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
     job->d->tracks->stats.fixes_late += job->n_late;
     for (int r = 0; r < 8; r++)
         job->d->tracks->stats.filtered[r] += job->filtered[r];
-    if (job->has_newest)
+    job->track->seen_ms = lpg_now_ms();
+    job->track->source = (uint8_t)job->src_kind;
+    if (job->has_newest) {
         ingest_set_position(job->d, job->vehicle, job->newest_pos, job->last_after,
                             job->newest_speed_cm_s);
+        publish_position(job);
+    }
     ingest_apply_rest(job->d, job->driver[0] ? job->driver : job->staff,
                       job->person ? job->rest_until_ms
                                   : rules_rest_until_ms(&job->track->rules.live));
@@ -733,6 +790,11 @@ static void store_batch(struct ingest_job *job)
         job->newest_speed_cm_s = newest_fix->has_speed && newest_fix->speed_cm_s <= INT32_MAX
                                      ? (int32_t)newest_fix->speed_cm_s
                                      : -1;
+        job->newest_heading_cdeg = newest_fix->has_heading && newest_fix->heading_cdeg <= 36000
+                                       ? (int32_t)newest_fix->heading_cdeg
+                                       : -1;
+        job->newest_lat_e7 = (int32_t)newest_fix->lat_e7;
+        job->newest_lon_e7 = (int32_t)newest_fix->lon_e7;
     }
     if (rc == 0 && newest_fix) {
         char t[24], lat[24], lon[24], sp[24], glon[32], glat[32], geo[96], vd[ROUTE_VD_MAX];
@@ -1502,6 +1564,7 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
     job->done_arg = arg;
     job->dev = dev;
     job->seq_mode = src->seq_mode == INGEST_SEQ_TIME ? INGEST_SEQ_TIME : INGEST_SEQ_DEVICE;
+    job->src_kind = src->kind;
     snprintf(job->device, sizeof(job->device), "%s", src->device_id);
     snprintf(job->vehicle, sizeof(job->vehicle), "%s", v ? v->id : s->vehicle_id);
     snprintf(job->staff, sizeof(job->staff), "%s", s ? s->id : "");
@@ -1590,4 +1653,29 @@ void ingest_positions(struct service *d, const struct ingest_source *src,
         snprintf(m, sizeof(m), "%s; nothing was stored, resend later", why);
         job_refuse(job, REFUSAL_UNAVAILABLE, "store_unavailable", m);
     }
+}
+
+int ingest_vehicle_live(const struct service *d, const char *vehicle_id,
+                        struct ingest_vehicle_live *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (d->tracks == NULL || vehicle_id == NULL)
+        return -1;
+    unsigned b = track_bucket(vehicle_id);
+    for (const struct vehicle_track *tr = d->tracks->buckets[b]; tr; tr = tr->next) {
+        if (strcmp(tr->vehicle_id, vehicle_id) != 0)
+            continue;
+        if (tr->seen_ms == 0)
+            return -1; /* read for the rules, never reported since start */
+        out->seen_ms = tr->seen_ms;
+        out->source = (enum ingest_source_kind)tr->source;
+        out->has_fix = tr->has_fix;
+        out->fix_ms = tr->fix_ms;
+        out->lat = tr->lat_e7 / 1e7;
+        out->lon = tr->lon_e7 / 1e7;
+        out->speed_cm_s = tr->speed_cm_s;
+        out->heading_cdeg = tr->heading_cdeg;
+        return 0;
+    }
+    return -1;
 }

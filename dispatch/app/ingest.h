@@ -160,7 +160,8 @@ typedef void ingest_done_fn(void *arg, const struct ingest_result *r);
  * returns (a refusal, a pure resend) or later once the store answered; the fixes are borrowed
  * for this call only, and read only when 1 <= n <= position_batch_max (a batch out of that range
  * is refused first, so a transport may pass NULL rather than convert it). Alerts raised by the
- * batch are published (EV_ALERT_RAISED) once stored, before `done`. */
+ * batch are published (EV_ALERT_RAISED) once stored, before `done`; so is the vehicle's new
+ * newest position when the batch moved it (EV_POSITION, with the source's kind). */
 void ingest_positions(struct service *s, const struct ingest_source *src,
                       const struct ingest_fix *fixes, size_t n, ingest_done_fn *done, void *arg);
 
@@ -188,6 +189,24 @@ struct ingest_redis_memory {
     int64_t read_ms; /* when read (UTC ms) */
 };
 const struct ingest_redis_memory *ingest_redis_memory(const struct service *d);
+
+/* The source kind's name on the API: "handset", "vehicle_unit", "jt808". */
+const char *ingest_source_name(enum ingest_source_kind k);
+
+/* What ingest knows of a vehicle since start, from memory only (the fleet board, GET /v1/fleet):
+ * when a batch of it was last stored (server clock) and by which kind of source, and the newest
+ * fix stored since start. */
+struct ingest_vehicle_live {
+    int64_t seen_ms; /* when its last batch was stored (UTC ms, server clock) */
+    enum ingest_source_kind source;
+    int has_fix; /* the fields below are set (a batch moved its newest position) */
+    int64_t fix_ms;
+    double lat, lon;
+    int32_t speed_cm_s, heading_cdeg; /* -1 when the fix had none */
+};
+/* 0 and *out, or -1 (out zeroed) when no batch of the vehicle was stored since start. O(1). */
+int ingest_vehicle_live(const struct service *d, const char *vehicle_id,
+                        struct ingest_vehicle_live *out);
 
 /* Its counters (zeros before ingest_init). */
 const struct ingest_stats *ingest_stats(const struct service *d);

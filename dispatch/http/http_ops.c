@@ -209,6 +209,16 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_sample_u64(out, "lpg_live_feed_refused_total", l_fcap, fs->refused_capacity);
     prom_sample_u64(out, "lpg_live_feed_refused_total", l_fent, fs->refused_enterprise);
     prom_sample_u64(out, "lpg_live_feed_refused_total", l_fuser, fs->refused_user);
+    prom_family(out, "lpg_live_feed_positions_total", "counter",
+                "Vehicle positions on the live feed, by outcome: sent, superseded (a newer one "
+                "replaced it within events_position_interval), dropped (out of memory or too "
+                "many vehicles).");
+    const char *l_psent[] = {"outcome", "sent", NULL};
+    const char *l_psup[] = {"outcome", "superseded", NULL};
+    const char *l_pdrop[] = {"outcome", "dropped", NULL};
+    prom_sample_u64(out, "lpg_live_feed_positions_total", l_psent, fs->positions_sent);
+    prom_sample_u64(out, "lpg_live_feed_positions_total", l_psup, fs->positions_superseded);
+    prom_sample_u64(out, "lpg_live_feed_positions_total", l_pdrop, fs->positions_dropped);
 
     const struct ingest_stats *is = ingest_stats(d);
     prom_family(out, "lpg_position_batches_total", "counter", "PositionBatch requests handled.");

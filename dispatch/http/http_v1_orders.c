@@ -124,8 +124,14 @@ static void handle_events(struct http_call *call, void *ctx)
     if (v1_allow(call, d, p, AUTH_READ,
                  p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
         return;
+    unsigned types;
+    if (live_feed_parse_types(http_call_query(call, "types"), &types) != 0) {
+        http_reply_error(call, 400, "invalid_parameter",
+                         "types: a comma-separated list of orders, alerts, positions", "types");
+        return;
+    }
     live_feed_subscribe(((struct http_ctx *)ctx)->feed, call, p,
-                        http_call_header(call, "Last-Event-ID"));
+                        http_call_header(call, "Last-Event-ID"), types);
 }
 
 static void handle_history(struct http_call *call, void *ctx)

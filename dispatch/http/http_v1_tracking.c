@@ -13,6 +13,8 @@
  */
 #define LOG_TAG "tracking"
 #include "http/http_v1.h"
+#include "app/fleet.h"
+#include "http/http_refusal.h"
 
 #include "common/log.h"
 #include "common/clock.h"
@@ -840,10 +842,57 @@ static void handle_nearest(struct http_call *call, void *ctx)
     }
 }
 
+/* GET /v1/fleet: the fleet board (app/fleet.h), from memory only. A dispatcher sees its
+ * enterprise; admins and auditors one (?enterprise_id=) or all, as the other lists. */
+static void handle_fleet(struct http_call *call, void *ctx)
+{
+    struct service *d = http_service(ctx);
+    const char *ent = http_call_query(call, "enterprise_id");
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    if (p->role == AUTH_ROLE_DISPATCHER && ent == NULL)
+        ent = p->enterprise_id;
+    if (v1_allow(call, d, p, AUTH_READ, ent) != 0)
+        return;
+    int limit = v1_page_limit(call);
+    if (limit < 0)
+        return;
+    struct fleet_query q = {.enterprise_id = ent,
+                            .after = http_call_query(call, "after"),
+                            .limit = (size_t)limit,
+                            .online = -1,
+                            .state = http_call_query(call, "state"),
+                            .q = http_call_query(call, "q")};
+    const char *online = http_call_query(call, "online");
+    const char *bad = NULL;
+    if (online && strcmp(online, "true") == 0)
+        q.online = 1;
+    else if (online && strcmp(online, "false") == 0)
+        q.online = 0;
+    else if (online)
+        bad = "online";
+    if (bad || fleet_query_check(&q, &bad) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "%s: online=true|false, state=<an open order state>|none, q=1..%d bytes", bad,
+                 LPG_NAME_MAX);
+        http_reply_error(call, 400, "invalid_parameter", msg, bad);
+        return;
+    }
+    json_t *body = fleet_list(d, &q, lpg_now_ms());
+    if (body == NULL) {
+        http_refuse(call, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+        return;
+    }
+    http_reply_json(call, 200, body);
+}
+
 const struct http_route v1_tracking_routes[] = {
     /* Before the registry's /v1/vehicles/{id}, which would otherwise take "nearest". */
     {"GET", "/v1/vehicles/nearest", handle_nearest, HTTP_ROUTE_READ},
     {"GET", "/v1/vehicles/{id}/route", handle_route, HTTP_ROUTE_READ},
     {"GET", "/v1/vehicles/{id}/position", handle_position, HTTP_ROUTE_READ},
+    {"GET", "/v1/fleet", handle_fleet, HTTP_ROUTE_READ},
 };
 const size_t v1_tracking_routes_count = sizeof(v1_tracking_routes) / sizeof(v1_tracking_routes[0]);

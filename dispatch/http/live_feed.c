@@ -3,7 +3,6 @@
 #include "http/live_feed.h"
 #include "app/events.h"
 
-#include "app/events.h"
 #include "common/log.h"
 #include "core/model_json.h"
 
@@ -11,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
 
 struct feed_event {
     uint64_t id;
+    unsigned type; /* LIVE_FEED_* */
     char enterprise_id[LPG_ID_MAX + 1];
     char *text; /* the whole SSE record, owned */
     size_t len;
@@ -28,6 +29,22 @@ struct subscriber {
     struct http_call *call;
     char enterprise_id[LPG_ID_MAX + 1]; /* "" = every enterprise */
     char user[LPG_ID_MAX + 1];          /* who opened it */
+    unsigned types;                     /* LIVE_FEED_*: what it asked for */
+};
+
+/* The position throttle (live_feed.h): one entry per vehicle that reported since start (bounded
+ * by LIVE_FEED_MAX_VEHICLES), found by hash. An entry holds the time its last event went out
+ * and, while the interval runs, the newest position since (one SSE record, replaced by each
+ * newer one), queued on the pending list that the timer sends when due. */
+#define POS_BUCKETS 4096u
+struct pos_entry {
+    struct pos_entry *next;         /* hash chain */
+    struct pos_entry *next_pending; /* the pending list */
+    char vehicle_id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    int64_t sent_ms; /* monotonic ms of its last event out; 0 never */
+    char *text;      /* the position waiting for the interval to end, owned; NULL none */
+    size_t len;
 };
 
 struct live_feed {
@@ -39,7 +56,21 @@ struct live_feed {
     size_t max_per_enterprise, max_per_user; /* 0: no limit of its own */
     struct live_feed_stats stats;
     struct event *heartbeat;
+    /* Position events: the throttle per vehicle. */
+    struct pos_entry *pos_buckets[POS_BUCKETS];
+    size_t n_pos;
+    struct pos_entry *pending, *pending_tail;
+    struct event *pos_timer; /* one-shot: the first pending position is due */
+    int64_t pos_interval_ms;
+    int64_t pos_timer_due_ms; /* monotonic ms the timer is armed for, when pending */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void sub_unlink(struct subscriber *s)
 {
@@ -90,12 +121,20 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void on_pos_timer(evutil_socket_t fd, short what, void *arg);
+
 struct live_feed *live_feed_new(struct event_base *base)
 {
     struct live_feed *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return NULL;
     f->next_id = 1;
+    f->pos_interval_ms = 5000;
+    f->pos_timer = evtimer_new(base, on_pos_timer, f);
+    if (f->pos_timer == NULL) {
+        free(f);
+        return NULL;
+    }
     struct timeval now;
     evutil_gettimeofday(&now, NULL);
     f->boot = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_usec / 1000;
@@ -123,12 +162,32 @@ void live_feed_free(struct live_feed *f)
         free(f->ring[i].text);
     if (f->heartbeat)
         event_free(f->heartbeat);
+    if (f->pos_timer)
+        event_free(f->pos_timer);
+    for (size_t b = 0; b < POS_BUCKETS; b++)
+        for (struct pos_entry *e = f->pos_buckets[b], *next; e; e = next) {
+            next = e->next;
+            free(e->text);
+            free(e);
+        }
     free(f);
 }
 
 static int sees(const struct subscriber *s, const char *enterprise_id)
 {
     return s->enterprise_id[0] == '\0' || strcmp(s->enterprise_id, enterprise_id) == 0;
+}
+
+/* What kind of event an SSE event name is (a name of no kind, e.g. none yet: every stream). */
+static unsigned event_type(const char *event)
+{
+    if (strcmp(event, "order") == 0)
+        return LIVE_FEED_ORDERS;
+    if (strcmp(event, "alert") == 0)
+        return LIVE_FEED_ALERTS;
+    if (strcmp(event, "position") == 0)
+        return LIVE_FEED_POSITIONS;
+    return LIVE_FEED_ALL;
 }
 
 void live_feed_publish(struct live_feed *f, const char *enterprise_id, const char *event,
@@ -150,17 +209,171 @@ void live_feed_publish(struct live_feed *f, const char *enterprise_id, const cha
     int len = snprintf(text, cap, "id: %" PRIu64 ".%" PRIu64 "\nevent: %s\ndata: %s\n\n", f->boot,
                        id, event, json);
     free(json);
+    unsigned type = event_type(event);
     struct feed_event *slot = &f->ring[id % LIVE_FEED_RING];
     free(slot->text);
     slot->id = id;
+    slot->type = type;
     snprintf(slot->enterprise_id, sizeof(slot->enterprise_id), "%s", enterprise_id);
     slot->text = text;
     slot->len = (size_t)len;
     for (struct subscriber *s = f->subs, *next; s; s = next) {
         next = s->next;
-        if (sees(s, enterprise_id))
+        if ((s->types & type) && sees(s, enterprise_id))
             sub_send(s, text, (size_t)len);
     }
+}
+
+/* Sends a position record to the streams of its enterprise that asked for positions. Not in
+ * the replay ring, and without an id: a reconnecting client gets the vehicles' newest positions
+ * from the next events (or GET /v1/fleet), and its Last-Event-ID stays that of the last order or
+ * alert it saw. */
+static void pos_send(struct live_feed *f, struct pos_entry *e)
+{
+    f->stats.positions_sent++;
+    for (struct subscriber *s = f->subs, *next; s; s = next) {
+        next = s->next;
+        if ((s->types & LIVE_FEED_POSITIONS) && sees(s, e->enterprise_id))
+            sub_send(s, e->text, e->len);
+    }
+    free(e->text);
+    e->text = NULL;
+}
+
+static void pos_arm(struct live_feed *f, int64_t due_ms, int64_t now)
+{
+    int64_t wait = due_ms > now ? due_ms - now : 0;
+    f->pos_timer_due_ms = due_ms;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
+    event_add(f->pos_timer, &tv);
+}
+
+/* The first pending positions are due: send every one that is, keep the others and wake up
+ * again for the earliest of them. O(pending vehicles). */
+static void on_pos_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct live_feed *f = arg;
+    int64_t now = mono_ms(), next_due = INT64_MAX;
+    struct pos_entry **pp = &f->pending;
+    f->pending_tail = NULL;
+    while (*pp) {
+        struct pos_entry *e = *pp;
+        int64_t due = e->sent_ms + f->pos_interval_ms;
+        if (due <= now) {
+            *pp = e->next_pending;
+            e->next_pending = NULL;
+            e->sent_ms = now;
+            pos_send(f, e);
+            continue;
+        }
+        if (due < next_due)
+            next_due = due;
+        f->pending_tail = e;
+        pp = &e->next_pending;
+    }
+    if (f->pending)
+        pos_arm(f, next_due, now);
+}
+
+static unsigned pos_bucket(const char *id)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h & (POS_BUCKETS - 1);
+}
+
+static struct pos_entry *pos_entry_of(struct live_feed *f, const char *vehicle_id)
+{
+    unsigned b = pos_bucket(vehicle_id);
+    for (struct pos_entry *e = f->pos_buckets[b]; e; e = e->next)
+        if (strcmp(e->vehicle_id, vehicle_id) == 0)
+            return e;
+    if (f->n_pos >= LIVE_FEED_MAX_VEHICLES)
+        return NULL;
+    struct pos_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    snprintf(e->vehicle_id, sizeof(e->vehicle_id), "%s", vehicle_id);
+    e->next = f->pos_buckets[b];
+    f->pos_buckets[b] = e;
+    f->n_pos++;
+    return e;
+}
+
+void live_feed_publish_position(struct live_feed *f, const char *enterprise_id,
+                                const char *vehicle_id, json_t *data)
+{
+    char *json = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(data);
+    struct pos_entry *e = json && f && vehicle_id ? pos_entry_of(f, vehicle_id) : NULL;
+    if (e == NULL) {
+        if (json && f)
+            f->stats.positions_dropped++;
+        free(json);
+        return;
+    }
+    size_t cap = strlen(json) + 32;
+    char *text = malloc(cap);
+    if (text == NULL) {
+        free(json);
+        f->stats.positions_dropped++;
+        return;
+    }
+    int len = snprintf(text, cap, "event: position\ndata: %s\n\n", json);
+    free(json);
+    /* The vehicle's enterprise as it is now (a vehicle moved to another enterprise is seen by the
+     * new one only). */
+    snprintf(e->enterprise_id, sizeof(e->enterprise_id), "%s", enterprise_id);
+    if (e->text) {
+        f->stats.positions_superseded++; /* the newer one replaces it: still one per interval */
+        free(e->text);
+    }
+    e->text = text;
+    e->len = (size_t)len;
+    int64_t now = mono_ms();
+    int queued = e->next_pending != NULL || f->pending_tail == e;
+    if (queued)
+        return; /* the timer sends it, the newest, when the interval ends */
+    if (e->sent_ms == 0 || now - e->sent_ms >= f->pos_interval_ms) {
+        e->sent_ms = now;
+        pos_send(f, e);
+        return;
+    }
+    if (f->pending_tail)
+        f->pending_tail->next_pending = e;
+    else
+        f->pending = e;
+    f->pending_tail = e;
+    /* Entries are queued in arrival order, not in the order they fall due: wake up for this one
+     * if it is due before the timer. */
+    int64_t due = e->sent_ms + f->pos_interval_ms;
+    if (!event_pending(f->pos_timer, EV_TIMEOUT, NULL) || due < f->pos_timer_due_ms)
+        pos_arm(f, due, now);
+}
+
+void live_feed_set_position_interval(struct live_feed *f, int64_t seconds)
+{
+    f->pos_interval_ms = seconds > 0 ? seconds * 1000 : 0;
+}
+
+json_t *live_feed_position_json(const char *enterprise_id, const char *vehicle_id,
+                                const char *driver_id, const struct event_position *p)
+{
+    json_t *o =
+        json_pack("{s:s, s:s, s:s?, s:o, s:f, s:f, s:s}", "vehicle_id", vehicle_id, "enterprise_id",
+                  enterprise_id, "driver_id", driver_id, "time", lpg_json_instant(p->time_ms),
+                  "lat", p->lat, "lon", p->lon, "source", p->source ? p->source : "handset");
+    if (o == NULL)
+        return NULL;
+    /* km/h and degrees, as the alerts and the route speak; null when the fix had none. */
+    json_object_set_new(o, "speed_kmh",
+                        p->speed_cm_s >= 0 ? json_real(p->speed_cm_s * 0.036) : json_null());
+    json_object_set_new(o, "heading",
+                        p->heading_cdeg >= 0 ? json_real(p->heading_cdeg / 100.0) : json_null());
+    return o;
 }
 
 void live_feed_publish_order(struct live_feed *f, const struct lpg_order *o)
@@ -193,16 +406,56 @@ static void on_alert_raised(void *arg, const struct service_event *ev)
                           json_incref(ev->json));
 }
 
+/* A vehicle's new position as event "position", throttled per vehicle. Nobody listening for
+ * positions: nothing is built (the throttle's state only matters to a stream that sees it). */
+static void on_position(void *arg, const struct service_event *ev)
+{
+    struct live_feed *f = arg;
+    if (ev->position == NULL || ev->vehicle_id == NULL || f->n_subs == 0)
+        return;
+    const char *ent = ev->enterprise_id ? ev->enterprise_id : "";
+    live_feed_publish_position(
+        f, ent, ev->vehicle_id,
+        live_feed_position_json(ent, ev->vehicle_id, ev->staff_id, ev->position));
+}
+
 int live_feed_listen(struct live_feed *f, struct event_bus *bus)
 {
     return event_bus_subscribe(bus, EV_ORDER_CHANGED, on_order_changed, f) != 0 ||
-                   event_bus_subscribe(bus, EV_ALERT_RAISED, on_alert_raised, f) != 0
+                   event_bus_subscribe(bus, EV_ALERT_RAISED, on_alert_raised, f) != 0 ||
+                   event_bus_subscribe(bus, EV_POSITION, on_position, f) != 0
                ? -1
                : 0;
 }
 
+int live_feed_parse_types(const char *text, unsigned *types)
+{
+    *types = 0;
+    if (text == NULL) {
+        *types = LIVE_FEED_ALL;
+        return 0;
+    }
+    /* At most three names (and the request line's cap bounds the text anyway). */
+    const char *p = text;
+    for (int n = 0; n < 8; n++) {
+        size_t len = strcspn(p, ",");
+        if (len == 6 && strncmp(p, "orders", 6) == 0)
+            *types |= LIVE_FEED_ORDERS;
+        else if (len == 6 && strncmp(p, "alerts", 6) == 0)
+            *types |= LIVE_FEED_ALERTS;
+        else if (len == 9 && strncmp(p, "positions", 9) == 0)
+            *types |= LIVE_FEED_POSITIONS;
+        else
+            return -1;
+        if (p[len] == '\0')
+            return 0;
+        p += len + 1;
+    }
+    return -1;
+}
+
 void live_feed_subscribe(struct live_feed *f, struct http_call *call,
-                         const struct auth_principal *p, const char *last_event_id)
+                         const struct auth_principal *p, const char *last_event_id, unsigned types)
 {
     if (f->n_subs >= LIVE_FEED_MAX_SUBSCRIBERS) {
         f->stats.refused_capacity++;
@@ -247,6 +500,7 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
     s->call = call;
     snprintf(s->enterprise_id, sizeof(s->enterprise_id), "%s", ent);
     snprintf(s->user, sizeof(s->user), "%s", p->user);
+    s->types = types ? types : LIVE_FEED_ALL;
     s->next = f->subs;
     if (f->subs)
         f->subs->prev = s;
@@ -281,7 +535,8 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
     }
     for (uint64_t id = first; id < f->next_id; id++) {
         const struct feed_event *ev = &f->ring[id % LIVE_FEED_RING];
-        if (ev->id == id && sees(s, ev->enterprise_id) && sub_send(s, ev->text, ev->len) != 0)
+        if (ev->id == id && (s->types & ev->type) && sees(s, ev->enterprise_id) &&
+            sub_send(s, ev->text, ev->len) != 0)
             return;
     }
 }

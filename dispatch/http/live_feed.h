@@ -10,6 +10,13 @@
  * GET /v1/orders. A comment line is sent every LIVE_FEED_HEARTBEAT_S seconds so that proxies keep
  * the stream open and dead clients are noticed. A client that does not read is dropped once
  * LIVE_FEED_MAX_BACKLOG bytes are queued for it.
+ *
+ * Positions (event "position", issue 13): each stored batch that moves a vehicle's newest
+ * position is sent to the streams of the vehicle's enterprise that asked for positions, at most
+ * once per vehicle per interval (events_position_interval): a position inside the interval
+ * replaces the one waiting, and the newest is sent when the interval ends, so the last one is
+ * never lost. Position events carry no id and are not replayed (the fleet board, GET
+ * /v1/fleet, gives every vehicle's newest position after a reconnect).
  */
 #ifndef LPG_LIVE_FEED_H
 #define LPG_LIVE_FEED_H
@@ -24,9 +31,17 @@
 #define LIVE_FEED_MAX_SUBSCRIBERS 256             /* open streams per instance */
 #define LIVE_FEED_HEARTBEAT_S     15              /* seconds between keep-alive comments */
 #define LIVE_FEED_MAX_BACKLOG     (1024u * 1024u) /* bytes queued for one slow client */
+#define LIVE_FEED_MAX_VEHICLES    100000u         /* vehicles the position throttle tracks */
+
+/* What a stream receives (GET /v1/events?types=orders,alerts,positions). */
+#define LIVE_FEED_ORDERS    1u
+#define LIVE_FEED_ALERTS    2u
+#define LIVE_FEED_POSITIONS 4u
+#define LIVE_FEED_ALL       (LIVE_FEED_ORDERS | LIVE_FEED_ALERTS | LIVE_FEED_POSITIONS)
 
 struct event_base;
 struct event_bus;
+struct event_position;
 struct live_feed;
 
 struct live_feed *live_feed_new(struct event_base *base);
@@ -42,15 +57,30 @@ void live_feed_publish_order(struct live_feed *feed, const struct lpg_order *o);
 void live_feed_publish(struct live_feed *feed, const char *enterprise_id, const char *event,
                        json_t *data);
 
+/* Publishes a vehicle's position `data` (stolen) to the streams of `enterprise_id` that asked for
+ * positions, throttled per vehicle (above). */
+void live_feed_publish_position(struct live_feed *feed, const char *enterprise_id,
+                                const char *vehicle_id, json_t *data);
+/* The least time between two position events of one vehicle (events_position_interval). */
+void live_feed_set_position_interval(struct live_feed *feed, int64_t seconds);
+/* The "position" event's data (docs/http-api.md); NULL when out of memory. */
+json_t *live_feed_position_json(const char *enterprise_id, const char *vehicle_id,
+                                const char *driver_id, const struct event_position *p);
+
 /* Subscribes the feed to the service's events it streams (app/events.h): EV_ORDER_CHANGED as
- * live_feed_publish_order does, EV_ALERT_RAISED as event "alert". 0, or -1 when the bus is full
- * (a wiring error). */
+ * live_feed_publish_order does, EV_ALERT_RAISED as event "alert", EV_POSITION as event
+ * "position" (throttled). 0, or -1 when the bus is full (a wiring error). */
 struct event_bus;
 int live_feed_listen(struct live_feed *feed, struct event_bus *bus);
 
-/* Turns the call into a stream for principal p (already authenticated). */
+/* The value of ?types= ("orders,alerts,positions", any of them, comma-separated; NULL: all)
+ * into LIVE_FEED_* bits. 0, or -1 for an unknown or empty name. */
+int live_feed_parse_types(const char *text, unsigned *types);
+
+/* Turns the call into a stream for principal p (already authenticated) receiving `types`
+ * (LIVE_FEED_*; 0: all). A replay by Last-Event-ID replays only those types. */
 void live_feed_subscribe(struct live_feed *feed, struct http_call *call,
-                         const struct auth_principal *p, const char *last_event_id);
+                         const struct auth_principal *p, const char *last_event_id, unsigned types);
 
 size_t live_feed_subscribers(const struct live_feed *feed);
 
@@ -61,9 +91,12 @@ void live_feed_set_limits(struct live_feed *feed, size_t per_enterprise, size_t 
 
 /* Subscriptions refused, for /metrics. */
 struct live_feed_stats {
-    uint64_t refused_capacity;   /* LIVE_FEED_MAX_SUBSCRIBERS reached (503) */
-    uint64_t refused_enterprise; /* the enterprise's limit reached (429) */
-    uint64_t refused_user;       /* the user's limit reached (429) */
+    uint64_t refused_capacity;     /* LIVE_FEED_MAX_SUBSCRIBERS reached (503) */
+    uint64_t refused_enterprise;   /* the enterprise's limit reached (429) */
+    uint64_t refused_user;         /* the user's limit reached (429) */
+    uint64_t positions_sent;       /* position events sent (to every stream that sees them) */
+    uint64_t positions_superseded; /* a newer position replaced one waiting for its interval */
+    uint64_t positions_dropped;    /* out of memory, or LIVE_FEED_MAX_VEHICLES reached */
 };
 const struct live_feed_stats *live_feed_stats(const struct live_feed *feed);
 

@@ -678,7 +678,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 80);
+    assert_int_equal(dispatchd_settings_count, 81);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -761,6 +761,7 @@ static const struct default_case dispatchd_defaults[] = {
     {"http_body_timeout", "30"},
     {"events_max_per_enterprise", "32"},
     {"events_max_per_user", "4"},
+    {"events_position_interval", "5"},
     {"http_tls_cert", ""},
     {"http_tls_key", ""},
     {"handset_bind", "127.0.0.1"},
