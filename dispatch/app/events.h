@@ -29,6 +29,9 @@ enum service_event_kind {
     EV_LIMITS_CHANGED,   /* a zone, a person or a vehicle of enterprise_id changed: the speed
                             limit a vehicle's terminal enforces may differ (jt808/ pushes its
                             thresholds again where they do) */
+    EV_ORDER_WITHDRAWN,  /* order is no longer staff_id's (cancelled, failed, unassigned, or
+                            given to another person: order->state and order->staff_id say
+                            which); reason: the dispatcher's reason. Their handset is told */
     EV_KIND_COUNT
 };
 
