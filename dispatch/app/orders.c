@@ -114,9 +114,11 @@ static void job_applied(struct usecase_job *base)
             dispatcher_order_changed(s, o->id);
         res.order = o;
         res.created = job->op == ORDERS_CREATE;
-        /* Taken from the person who held it by a dispatcher (cancelled, failed, unassigned,
-         * given to someone else): their handset must drop it (handset/ tells it). */
-        if (job->by_user && job->previous[0] && strcmp(job->previous, o->staff_id) != 0) {
+        /* Taken from the person who held it by a dispatcher (cancelled or failed: it keeps
+         * their staff_id; unassigned; given to someone else): their handset must drop it
+         * (handset/ tells it). */
+        if (job->by_user && job->previous[0] &&
+            !(order_fsm_is_active(o->state) && strcmp(job->previous, o->staff_id) == 0)) {
             struct service_event ev = {.kind = EV_ORDER_WITHDRAWN,
                                        .enterprise_id = o->enterprise_id,
                                        .order_id = o->id,

@@ -5,14 +5,11 @@
 #include "handset/handset_sync.h"
 
 #include "app/events.h"
+#include "app/pushes.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/order_fsm.h"
 #include "core/registry.h"
-#include "store/keys.h"
-#include "store/store.h"
-
-#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -75,36 +72,7 @@ static struct handset_conn *person_conn(struct handset_ctx *h, const char *staff
     return c && strcmp(handset_conn_staff(c), s->id) == 0 ? c : NULL;
 }
 
-/* ---- pushes kept until acknowledged ---- */
-
-/* Push ids increase in the order of the pushes, across restarts too: the clock in µs, or one
- * more than the last when pushes come faster (or the clock stepped back). Below 2^53, so the
- * sorted set's double score holds them exactly. */
-static uint64_t next_push_id(void)
-{
-    static uint64_t last;
-    uint64_t id = (uint64_t)lpg_now_ms() * 1000u;
-    if (id <= last)
-        id = last + 1;
-    last = id;
-    return id;
-}
-
-static int pushes_key(struct service *d, const char *staff_id, char *out, size_t cap)
-{
-    char rel[LPG_ID_MAX + 32];
-    if (keys_staff_pushes(rel, sizeof(rel), staff_id) < 0)
-        return -1;
-    return store_key(d->store, out, cap, rel) < 0 ? -1 : 0;
-}
-
-static void on_kept(void *arg, const struct redisReply *reply, const char *err)
-{
-    (void)arg;
-    const char *why = err ? err : store_reply_error(reply);
-    if (why)
-        log_warn("a handset push was not kept for re-sending: %s", why);
-}
+/* ---- pushes kept until acknowledged (app/pushes.h) ---- */
 
 /* Keeps env (its push_id) in the person's pending pushes, then sends it if they are logged in.
  * Kept first: Redis runs the commands of our one connection in order, so a PushAck that comes
@@ -112,27 +80,13 @@ static void on_kept(void *arg, const struct redisReply *reply, const char *err)
 static void push(struct handset_ctx *h, const char *staff_id, uint64_t push_id,
                  const Lpg__V1__Envelope *env)
 {
-    struct service *d = h->s;
     size_t len = lpg__v1__envelope__get_packed_size(env);
     uint8_t *buf = malloc(len ? len : 1);
-    char key[256], score[24], trim[24], ttl[24];
     const char *why = "out of memory";
-    if (buf && pushes_key(d, staff_id, key, sizeof(key)) == 0) {
+    if (buf) {
         lpg__v1__envelope__pack(env, buf);
-        snprintf(score, sizeof(score), "%" PRIu64, push_id);
-        snprintf(trim, sizeof(trim), "%d", -(HANDSET_PUSHES_MAX + 1));
-        snprintf(ttl, sizeof(ttl), "%d", HANDSET_PUSHES_TTL_S);
-        const char *add[] = {"ZADD", key, score, (const char *)buf};
-        size_t add_len[] = {4, strlen(key), strlen(score), len};
-        const char *cut[] = {"ZREMRANGEBYRANK", key, "0", trim};
-        const char *exp[] = {"EXPIRE", key, ttl};
-        if (store_command_argv(d->store, on_kept, NULL, 4, add, add_len, &why) == 0) {
+        if (pushes_keep(h->s, staff_id, push_id, buf, len, &why) == 0)
             why = NULL;
-            const char *ignored;
-            if (store_command_argv(d->store, on_kept, NULL, 4, cut, NULL, &ignored) != 0 ||
-                store_command_argv(d->store, on_kept, NULL, 3, exp, NULL, &ignored) != 0)
-                log_warn("pending pushes of %s not trimmed: %s", staff_id, ignored);
-        }
     }
     free(buf);
     if (why)
@@ -151,7 +105,7 @@ void handset_sync_push_assigned(struct handset_ctx *h, const struct lpg_order *o
     Lpg__V1__OrderAssigned__Item *ptrs[LPG_ORDER_ITEMS_MAX];
     fill_order(h->s, o, &msg, items, ptrs);
     msg.has_push_id = 1;
-    msg.push_id = next_push_id();
+    msg.push_id = pushes_next_id();
     Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
     env.body_case = LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED;
     env.order_assigned = &msg;
@@ -193,7 +147,7 @@ static void on_withdrawn(void *arg, const struct service_event *ev)
     msg.order_id = (char *)o->id;
     msg.message = text;
     msg.has_push_id = 1;
-    msg.push_id = next_push_id();
+    msg.push_id = pushes_next_id();
     msg.has_time_ms = 1;
     msg.time_ms = (uint64_t)o->updated_ms;
     Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
@@ -280,7 +234,6 @@ struct login_read {
     struct service *d;
     struct handset_conn *c;
     char staff_id[LPG_ID_MAX + 1];
-    char key[256];
 };
 
 /* An OrderAssigned is moot once the order is no longer waiting for this person's answer
@@ -294,35 +247,23 @@ static bool still_pending(struct service *d, const char *staff_id, const Lpg__V1
     return o && o->state == LPG_ORDER_ASSIGNED && strcmp(o->staff_id, staff_id) == 0;
 }
 
-static void on_pending(void *arg, const struct redisReply *reply, const char *err)
+static void on_pending(void *arg, const struct pushes_item *items, size_t n, const char *err)
 {
     struct login_read *r = arg;
-    const char *why = err ? err : store_reply_error(reply);
     size_t sent = 0;
-    if (why) {
+    if (err)
         log_warn("pending pushes of %s not read (%s); sending the order list only", r->staff_id,
-                 why);
-    } else if (reply->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < reply->elements && i < HANDSET_PUSHES_MAX; i++) {
-            const redisReply *m = reply->element[i];
-            if (m->type != REDIS_REPLY_STRING)
-                continue;
-            Lpg__V1__Envelope *env =
-                lpg__v1__envelope__unpack(NULL, m->len, (const uint8_t *)m->str);
-            if (env && still_pending(r->d, r->staff_id, env)) {
-                handset_conn_send(r->c, env);
-                sent++;
-            } else {
-                /* moot or unreadable: dropped so that it is not read again */
-                const char *rem[] = {"ZREM", r->key, m->str};
-                size_t rem_len[] = {4, strlen(r->key), m->len};
-                const char *ignored;
-                if (store_command_argv(r->d->store, on_kept, NULL, 3, rem, rem_len, &ignored) != 0)
-                    log_warn("a moot push of %s not dropped: %s", r->staff_id, ignored);
-            }
-            if (env)
-                lpg__v1__envelope__free_unpacked(env, NULL);
+                 err);
+    for (size_t i = 0; i < n; i++) {
+        Lpg__V1__Envelope *env = lpg__v1__envelope__unpack(NULL, items[i].len, items[i].bytes);
+        if (env && still_pending(r->d, r->staff_id, env)) {
+            handset_conn_send(r->c, env);
+            sent++;
+        } else { /* moot or unreadable: dropped so that it is not read again */
+            pushes_forget(r->d, r->staff_id, items[i].bytes, items[i].len);
         }
+        if (env)
+            lpg__v1__envelope__free_unpacked(env, NULL);
     }
     if (sent)
         log_info("re-sent %zu unacknowledged pushes to %s", sent, r->staff_id);
@@ -343,15 +284,11 @@ void handset_sync_login(struct service *d, struct handset_conn *c)
     r->d = d;
     r->c = c;
     snprintf(r->staff_id, sizeof(r->staff_id), "%s", staff);
-    char last[24];
-    snprintf(last, sizeof(last), "%d", HANDSET_PUSHES_MAX - 1);
-    const char *argv[] = {"ZRANGE", r->key, "0", last};
-    const char *why = "key too long";
+    const char *why;
     /* Held until the pushes are re-sent: the device's requests wait, so its answers come after
      * it has seen what was pending. */
     handset_conn_hold(c);
-    if (pushes_key(d, staff, r->key, sizeof(r->key)) != 0 ||
-        store_command_argv(d->store, on_pending, r, 4, argv, NULL, &why) != 0) {
+    if (pushes_read(d, staff, on_pending, r, &why) != 0) {
         log_warn("pending pushes of %s not read (%s); sending the order list only", staff, why);
         send_list(d, c, 0, 0);
         handset_conn_release(c);
@@ -367,15 +304,13 @@ struct ack_wait {
     uint64_t req;
 };
 
-static void on_acked(void *arg, const struct redisReply *reply, const char *err)
+static void on_acked(void *arg, bool ok, const char *err)
 {
     struct ack_wait *a = arg;
-    if (err)
-        handset_conn_store_failed(a->c, err, a->has_req, a->req);
-    else if (store_reply_error(reply))
-        handset_conn_store_failed(a->c, NULL, a->has_req, a->req);
-    else
+    if (ok)
         handset_conn_ack(a->c, a->has_req, a->req);
+    else
+        handset_conn_store_failed(a->c, err, a->has_req, a->req);
     handset_conn_release(a->c);
     free(a);
 }
@@ -395,10 +330,8 @@ int handset_sync_handle(struct service *d, struct handset_conn *c, const Lpg__V1
                            has_req, req, 0);
         return 1;
     }
-    char key[256], score[24];
     struct ack_wait *a = calloc(1, sizeof(*a));
-    if (a == NULL || pushes_key(d, handset_conn_staff(c), key, sizeof(key)) != 0) {
-        free(a);
+    if (a == NULL) {
         handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, "out of memory; retry later",
                            has_req, req, 0);
         return 1;
@@ -406,12 +339,12 @@ int handset_sync_handle(struct service *d, struct handset_conn *c, const Lpg__V1
     a->c = c;
     a->has_req = has_req;
     a->req = req;
-    snprintf(score, sizeof(score), "%" PRIu64, env->push_ack->push_id);
-    const char *argv[] = {"ZREMRANGEBYSCORE", key, score, score};
     const char *why;
     handset_conn_hold(c); /* released with the answer */
-    if (store_command_argv(d->store, on_acked, a, 4, argv, NULL, &why) != 0) {
-        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, why, has_req, req, 0);
+    if (pushes_ack(d, handset_conn_staff(c), env->push_ack->push_id, on_acked, a, &why) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s; nothing was recorded, retry later", why);
+        handset_conn_error(c, LPG__V1__ERROR__CODE__UNAVAILABLE, msg, has_req, req, 0);
         handset_conn_release(c);
         free(a);
     }

@@ -13,14 +13,8 @@
 
 #include "lpg/v1/envelope.pb-c.h"
 
-/* Pending pushes kept per person; beyond it the oldest is dropped (the OrderList sent at every
- * login still tells the handset every open order). */
-#define HANDSET_PUSHES_MAX 64
 /* Open orders in one OrderList, at most (and fewer when the device's max_frame is small). */
 #define HANDSET_LIST_MAX 64
-/* A person's pending pushes expire this long after the newest one (a handset never seen
- * again must not keep them for ever). */
-#define HANDSET_PUSHES_TTL_S (30 * 86400)
 
 /* Pushes OrderAssigned for o (state assigned) to o->staff_id: kept until acknowledged, sent at
  * once to the person's current handset when it is logged in as them. */

@@ -117,6 +117,12 @@ static void open_session(int fd, const char *device, uint64_t req)
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     assert_int_equal(env->ack->ack_seq, req);
     lpg__v1__envelope__free_unpacked(env, NULL);
+    /* A person's session starts with the OrderList of their open orders (none here). */
+    env = wire_recv(fd, REPLY_TIMEOUT_MS);
+    assert_non_null(env);
+    assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ORDER_LIST);
+    assert_int_equal(env->order_list->n_orders, 0);
+    lpg__v1__envelope__free_unpacked(env, NULL);
 }
 
 static void test_hello_ack_is_recorded_in_redis(void **state)
