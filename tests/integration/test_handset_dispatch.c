@@ -104,7 +104,7 @@ static int login(const char *device, const char *secret)
     int fd = harness_tcp_connect(stack.d.handset_port);
     assert_true(fd >= 0);
     assert_int_equal(wire_send_hello(fd, 1, 1, device, secret), 0);
-    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+    Lpg__V1__Envelope *env = wire_recv_all(fd, HARNESS_REPLY_TIMEOUT_MS);
     assert_non_null(env);
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     lpg__v1__envelope__free_unpacked(env, NULL);
@@ -115,10 +115,10 @@ static int login(const char *device, const char *secret)
  * here do not look at). */
 static Lpg__V1__Envelope *recv_no_list(int fd)
 {
-    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+    Lpg__V1__Envelope *env = wire_recv_all(fd, HARNESS_REPLY_TIMEOUT_MS);
     while (env && env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_LIST) {
         lpg__v1__envelope__free_unpacked(env, NULL);
-        env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+        env = wire_recv_all(fd, HARNESS_REPLY_TIMEOUT_MS);
     }
     return env;
 }
@@ -290,10 +290,10 @@ static void test_duty_change_makes_waiting_orders_move(void **state)
  * word for word, whatever was pushed before it; then the connection closes. */
 static void expect_replaced(int fd)
 {
-    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+    Lpg__V1__Envelope *env = wire_recv_all(fd, HARNESS_REPLY_TIMEOUT_MS);
     while (env && env->body_case != LPG__V1__ENVELOPE__BODY_ERROR) {
         lpg__v1__envelope__free_unpacked(env, NULL);
-        env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+        env = wire_recv_all(fd, HARNESS_REPLY_TIMEOUT_MS);
     }
     assert_non_null(env);
     assert_int_equal(env->error->code, LPG__V1__ERROR__CODE__UNAUTHORIZED);
@@ -342,7 +342,7 @@ static void post(const char *path, const char *body, int want)
 
 static Lpg__V1__Envelope *expect_body(int fd, int body_case)
 {
-    Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+    Lpg__V1__Envelope *env = wire_recv_all(fd, HARNESS_REPLY_TIMEOUT_MS);
     if (env == NULL)
         harness_proc_dump_log(&stack.d.proc, 40);
     assert_non_null(env);

@@ -117,12 +117,6 @@ static void open_session(int fd, const char *device, uint64_t req)
     assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ACK);
     assert_int_equal(env->ack->ack_seq, req);
     lpg__v1__envelope__free_unpacked(env, NULL);
-    /* A person's session starts with the OrderList of their open orders (none here). */
-    env = wire_recv(fd, REPLY_TIMEOUT_MS);
-    assert_non_null(env);
-    assert_int_equal(env->body_case, LPG__V1__ENVELOPE__BODY_ORDER_LIST);
-    assert_int_equal(env->order_list->n_orders, 0);
-    lpg__v1__envelope__free_unpacked(env, NULL);
 }
 
 static void test_hello_ack_is_recorded_in_redis(void **state)
@@ -478,6 +472,11 @@ static void test_slow_reader_gets_every_reply_in_order(void **state)
                 break;
             Lpg__V1__Envelope *got = lpg__v1__envelope__unpack(NULL, len, in + pos + 4);
             assert_non_null(got);
+            if (got->body_case == LPG__V1__ENVELOPE__BODY_ORDER_LIST) { /* after the login */
+                lpg__v1__envelope__free_unpacked(got, NULL);
+                pos += 4 + len;
+                continue;
+            }
             if (got->body_case == LPG__V1__ENVELOPE__BODY_ERROR)
                 fail_msg("Error instead of the Ack of Ping %llu: %s", (unsigned long long)want,
                          got->error->message ? got->error->message : "");
