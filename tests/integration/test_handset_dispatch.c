@@ -575,6 +575,19 @@ static void test_withdrawn_on_cancel_unassign_reassign(void **state)
     assert_string_equal(str(j, "state"), "assigned");
     assert_string_equal(str(j, "staff_id"), "S4");
     json_decref(j);
+    /* In the history: taken back (with the reason), given to S4. */
+    assert_int_equal(api(&j, "GET", "/v1/orders/P6/history", NULL), 200);
+    json_t *items = json_object_get(j, "items");
+    size_t n = json_array_size(items);
+    assert_true(n >= 2);
+    json_t *back = json_array_get(items, n - 2), *given = json_array_get(items, n - 1);
+    assert_string_equal(str(back, "from"), "assigned");
+    assert_string_equal(str(back, "to"), "created");
+    assert_string_equal(str(back, "reason"), "reassigned to S4");
+    assert_string_equal(str(given, "from"), "created");
+    assert_string_equal(str(given, "to"), "assigned");
+    assert_string_equal(str(given, "actor"), "dispatcher");
+    json_decref(j);
     /* Loaded: the cylinders are on S3's vehicle; it cannot be given to someone else. */
     post("/v1/orders/P3/assign", "{\"staff_id\":\"S4\"}", 409);
     close(fd);
@@ -601,6 +614,11 @@ static void test_offline_handset_gets_withdrawal_at_login(void **state)
     env = expect_list(fd);
     assert_int_equal(env->order_list->n_orders, 2);
     lpg__v1__envelope__free_unpacked(env, NULL);
+    /* Closed as failed by a dispatcher: withdrawn too. */
+    post("/v1/orders/P5/fail", "{\"reason\":\"nobody home\"}", 200);
+    id = expect_withdrawn(fd, "P5", LPG__V1__ORDER_WITHDRAWN__REASON__FAILED,
+                          "order P5 was closed as failed: nobody home");
+    push_ack(fd, 401, id);
     close(fd);
 }
 
