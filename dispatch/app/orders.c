@@ -127,10 +127,11 @@ static void job_applied(struct usecase_job *base)
                                        .reason = job->reason};
             event_bus_publish(s->bus, &ev);
         }
-        /* An order leaving a person (rejected, unassigned, cancelled, failed) frees capacity
-         * for others; a new one was matched already, an accepted one stays. */
-        rematch =
-            job->op != ORDERS_CREATE && job->op != ORDERS_ACCEPT && o->state != LPG_ORDER_ASSIGNED;
+        /* An order leaving a person (rejected, unassigned, cancelled, failed, reassigned) frees
+         * capacity for others; a new one was matched already, an accepted one stays. */
+        rematch = (job->op != ORDERS_CREATE && job->op != ORDERS_ACCEPT &&
+                   o->state != LPG_ORDER_ASSIGNED) ||
+                  (job->op == ORDERS_ASSIGN && job->previous[0]);
     }
     job->done(job->arg, &res);
     if (rematch)
