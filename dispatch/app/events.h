@@ -31,6 +31,9 @@ enum service_event_kind {
                             thresholds again where they do) */
     EV_POSITION,         /* a stored batch moved vehicle_id's newest position (enterprise_id:
                             the vehicle's): position (the live feed throttles it per vehicle) */
+    EV_ORDER_WITHDRAWN,  /* order is no longer staff_id's (cancelled, failed, unassigned, or
+                            given to another person: order->state and order->staff_id say
+                            which); reason: the dispatcher's reason. Their handset is told */
     EV_KIND_COUNT
 };
 

@@ -7,6 +7,7 @@
 #include "app/orders.h"
 
 #include "app/dispatcher.h"
+#include "app/events.h"
 #include "app/usecase_job.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -35,9 +36,10 @@ struct orders_job {
     struct auth_principal user;
     char staff_id[LPG_ID_MAX + 1]; /* the device's person */
     char order_id[LPG_ID_MAX + 1];
-    char *assignee; /* owned; NULL when absent */
-    char *reason;   /* owned; NULL when absent */
-    json_t *body;   /* CREATE: owned reference */
+    char previous[LPG_ID_MAX + 1]; /* who held the order before this request ("" if none) */
+    char *assignee;                /* owned; NULL when absent */
+    char *reason;                  /* owned; NULL when absent */
+    json_t *body;                  /* CREATE: owned reference */
     bool on_duty;
     struct lpg_order *order;         /* the new version (owned until committed) */
     struct lpg_staff *staff;         /* DUTY: the new version */
@@ -112,10 +114,24 @@ static void job_applied(struct usecase_job *base)
             dispatcher_order_changed(s, o->id);
         res.order = o;
         res.created = job->op == ORDERS_CREATE;
-        /* An order leaving a person (rejected, unassigned, cancelled, failed) frees capacity
-         * for others; a new one was matched already, an accepted one stays. */
-        rematch =
-            job->op != ORDERS_CREATE && job->op != ORDERS_ACCEPT && o->state != LPG_ORDER_ASSIGNED;
+        /* Taken from the person who held it by a dispatcher (cancelled or failed: it keeps
+         * their staff_id; unassigned; given to someone else): their handset must drop it
+         * (handset/ tells it). */
+        if (job->by_user && job->previous[0] &&
+            !(order_fsm_is_active(o->state) && strcmp(job->previous, o->staff_id) == 0)) {
+            struct service_event ev = {.kind = EV_ORDER_WITHDRAWN,
+                                       .enterprise_id = o->enterprise_id,
+                                       .order_id = o->id,
+                                       .staff_id = job->previous,
+                                       .order = o,
+                                       .reason = job->reason};
+            event_bus_publish(s->bus, &ev);
+        }
+        /* An order leaving a person (rejected, unassigned, cancelled, failed, reassigned) frees
+         * capacity for others; a new one was matched already, an accepted one stays. */
+        rematch = (job->op != ORDERS_CREATE && job->op != ORDERS_ACCEPT &&
+                   o->state != LPG_ORDER_ASSIGNED) ||
+                  (job->op == ORDERS_ASSIGN && job->previous[0]);
     }
     job->done(job->arg, &res);
     if (rematch)
@@ -180,6 +196,48 @@ static bool blank(const char *s)
     return s[strspn(s, " \t\r\n\v\f")] == '\0';
 }
 
+/* A dispatcher gives an assigned or accepted order to another person: back to waiting, then
+ * to them (two history entries), as if unassigned and assigned at once; the person it is
+ * taken from gets OrderWithdrawn REASSIGNED. Loaded and later orders carry cylinders on the
+ * holder's vehicle: those stay refused (illegal_transition). */
+static int prepare_reassign(struct orders_job *job, const struct lpg_staff *st, int64_t now)
+{
+    struct service *s = job->base.s;
+    struct lpg_order *o = job->order;
+    char why[300];
+    char reason[LPG_TEXT_MAX + 1];
+    if (job->reason && !blank(job->reason))
+        snprintf(reason, sizeof(reason), "%s", job->reason);
+    else
+        snprintf(reason, sizeof(reason), "reassigned to %s", st->id);
+    if (job->reason && strlen(job->reason) > LPG_TEXT_MAX)
+        return usecase_job_refuse(&job->base, REFUSAL_INVALID, "invalid_field", "reason",
+                                  "reason is longer than 255 bytes");
+    struct lpg_order probe = *o;
+    struct order_event back, given;
+    if (order_fsm_apply(&probe, LPG_ORDER_CREATED, ORDER_ACTOR_DISPATCHER, job->user.user, reason,
+                        now, &back, why, sizeof(why)) != 0)
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "illegal_transition", NULL, "%s",
+                                  why);
+    if (!match_staff_eligible(s->registry, &probe, st, now, why, sizeof(why)))
+        return usecase_job_refuse(&job->base, REFUSAL_RULE, "not_eligible", "staff_id", "%s", why);
+    if (order_fsm_apply(&probe, LPG_ORDER_ASSIGNED, ORDER_ACTOR_DISPATCHER, job->user.user, NULL,
+                        now, &given, why, sizeof(why)) != 0)
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "illegal_transition", NULL, "%s",
+                                  why);
+    snprintf(probe.staff_id, sizeof(probe.staff_id), "%s", st->id);
+    snprintf(probe.vehicle_id, sizeof(probe.vehicle_id), "%s", st->vehicle_id);
+    *o = probe;
+    if (job->reason == NULL) {
+        job->reason = strdup(reason); /* the withdrawal's message quotes it */
+        if (job->reason == NULL)
+            return usecase_job_out_of_memory(&job->base);
+    }
+    return add_event(job, &back) == 0 && add_event(job, &given) == 0
+               ? 0
+               : usecase_job_out_of_memory(&job->base);
+}
+
 /* A transition of an existing order: by a user (assign, unassign, cancel, fail) or by the
  * assignee's device (accept, reject). */
 static int prepare_transition(struct orders_job *job, int64_t now)
@@ -207,6 +265,7 @@ static int prepare_transition(struct orders_job *job, int64_t now)
     if (job->order == NULL)
         return usecase_job_out_of_memory(&job->base);
     struct lpg_order *o = job->order;
+    snprintf(job->previous, sizeof(job->previous), "%s", o->staff_id);
     enum lpg_order_state to = LPG_ORDER_CREATED;
     const struct lpg_staff *st = NULL;
     char why[300];
@@ -221,6 +280,9 @@ static int prepare_transition(struct orders_job *job, int64_t now)
         if (st == NULL)
             return usecase_job_refuse(&job->base, REFUSAL_RULE, "unknown_reference", "staff_id",
                                       "no such staff member");
+        if (st && (o->state == LPG_ORDER_ASSIGNED || o->state == LPG_ORDER_ACCEPTED) &&
+            strcmp(o->staff_id, st->id) != 0)
+            return prepare_reassign(job, st, now);
         if (o->state == LPG_ORDER_CREATED &&
             !match_staff_eligible(s->registry, o, st, now, why, sizeof(why)))
             return usecase_job_refuse(&job->base, REFUSAL_RULE, "not_eligible", "staff_id", "%s",
@@ -250,8 +312,7 @@ static int prepare_transition(struct orders_job *job, int64_t now)
             return usecase_job_refuse(&job->base, REFUSAL_INVALID, "invalid_field", "reason",
                                       "reason is longer than 255 bytes");
     }
-    char previous[LPG_ID_MAX + 1];
-    snprintf(previous, sizeof(previous), "%s", o->staff_id);
+    const char *previous = job->previous;
     struct order_event ev;
     const char *actor_id = job->by_user ? job->user.user : job->staff_id;
     const char *reason = job->by_user || job->op == ORDERS_REJECT ? job->reason : NULL;

@@ -13,6 +13,7 @@
 #include "store/accounts.h"
 #include "core/auth.h"
 #include "handset/handset_positions.h"
+#include "handset/handset_sync.h"
 #include "common/log.h"
 #include "core/login_guard.h"
 #include "core/model_json.h"
@@ -26,9 +27,6 @@
 #include <string.h>
 
 #include <jansson.h>
-
-/* Orders re-sent to a device at login, at most (more wait for the next login). */
-#define HANDSET_RESEND_MAX 64
 
 /* ---- login ---- */
 
@@ -98,66 +96,11 @@ static int authenticate(void *ctx, const char *device_id, const char *peer_addr,
     return 0;
 }
 
-/* ---- OrderAssigned ---- */
-
-static int32_t to_e7(double deg)
-{
-    return (int32_t)lround(deg * 1e7);
-}
-
-static void send_assigned(struct service *d, struct handset_conn *c, const struct lpg_order *o)
-{
-    const struct lpg_customer *cust = registry_customer(d->registry, o->customer_id);
-    Lpg__V1__OrderAssigned msg = LPG__V1__ORDER_ASSIGNED__INIT;
-    Lpg__V1__OrderAssigned__Item items[LPG_ORDER_ITEMS_MAX];
-    Lpg__V1__OrderAssigned__Item *item_ptrs[LPG_ORDER_ITEMS_MAX];
-    msg.order_id = (char *)o->id;
-    msg.customer_id = (char *)o->customer_id;
-    if (cust) {
-        msg.customer_name = (char *)cust->name;
-        msg.address = (char *)cust->address;
-        msg.has_lat_e7 = msg.has_lon_e7 = 1;
-        msg.lat_e7 = to_e7(cust->location.lat);
-        msg.lon_e7 = to_e7(cust->location.lon);
-    }
-    for (int32_t i = 0; i < o->n_items && i < LPG_ORDER_ITEMS_MAX; i++) {
-        lpg__v1__order_assigned__item__init(&items[i]);
-        items[i].cylinder_spec = (char *)o->items[i].spec;
-        items[i].has_count = 1;
-        items[i].count = (uint32_t)o->items[i].count;
-        item_ptrs[i] = &items[i];
-    }
-    msg.n_items = (size_t)o->n_items;
-    msg.items = item_ptrs;
-    if (o->window_start_ms) {
-        msg.has_window_start_ms = 1;
-        msg.window_start_ms = (uint64_t)o->window_start_ms;
-    }
-    if (o->window_end_ms) {
-        msg.has_window_end_ms = 1;
-        msg.window_end_ms = (uint64_t)o->window_end_ms;
-    }
-    if (o->notes[0])
-        msg.notes = (char *)o->notes;
-    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
-    env.body_case = LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED;
-    env.order_assigned = &msg;
-    handset_conn_send(c, &env);
-}
+/* ---- OrderAssigned (kept and re-sent by handset_sync.c) ---- */
 
 void handset_dispatch_notify_assigned(struct handset_ctx *h, const struct lpg_order *o)
 {
-    if (o == NULL || o->state != LPG_ORDER_ASSIGNED || h->srv == NULL)
-        return;
-    struct service *d = h->s;
-    /* To the person's current handset only (a replaced one may still be connected). */
-    const struct lpg_staff *s = registry_staff(d->registry, o->staff_id);
-    struct handset_conn *c =
-        s && s->device_id[0] ? handset_server_find_device(h->srv, s->device_id) : NULL;
-    /* And only to a session logged in as that person: an order (customer, address, notes)
-     * never reaches a handset of somebody else, whatever a person's device_id says. */
-    if (c && strcmp(handset_conn_staff(c), s->id) == 0)
-        send_assigned(d, c, o);
+    handset_sync_push_assigned(h, o);
 }
 
 static void on_order_assigned(void *arg, const struct service_event *ev)
@@ -167,22 +110,14 @@ static void on_order_assigned(void *arg, const struct service_event *ev)
 
 int handset_dispatch_watch(struct handset_ctx *h)
 {
-    return event_bus_subscribe(h->s->bus, EV_ORDER_ASSIGNED, on_order_assigned, h);
+    return event_bus_subscribe(h->s->bus, EV_ORDER_ASSIGNED, on_order_assigned, h) != 0 ||
+                   handset_sync_watch(h) != 0
+               ? -1
+               : 0;
 }
 
-struct staff_filter {
-    const char *staff_id;
-};
-
-static bool assigned_to(const void *entity, void *arg)
-{
-    const struct lpg_order *o = entity;
-    const struct staff_filter *f = arg;
-    return o->state == LPG_ORDER_ASSIGNED && strcmp(o->staff_id, f->staff_id) == 0;
-}
-
-/* At every login: what is assigned and not yet answered, so an offline device misses
- * nothing. */
+/* At every login: the pushes not yet acknowledged, then every open order (OrderList), so an
+ * offline device misses nothing. */
 static void session_opened(void *ctx, struct handset_conn *c)
 {
     struct service *d = ((struct handset_ctx *)ctx)->s;
@@ -191,14 +126,7 @@ static void session_opened(void *ctx, struct handset_conn *c)
         return;
     /* A person logged in on their handset drives their bound vehicle (lifts a card's hold). */
     driver_sign_on_person(d, s->id, NULL, NULL);
-    const struct lpg_order *pending[HANDSET_RESEND_MAX];
-    struct staff_filter f = {s->id};
-    size_t n = registry_list_orders(d->registry, s->enterprise_id, NULL, HANDSET_RESEND_MAX,
-                                    assigned_to, &f, pending);
-    for (size_t i = 0; i < n; i++)
-        send_assigned(d, c, pending[i]);
-    if (n)
-        log_info("re-sent %zu unanswered assignments to %s", n, s->id);
+    handset_sync_login(d, c);
 }
 
 /* The person's handset session ended: no longer signed on by it -- unless the device is already
@@ -289,6 +217,8 @@ static int on_message(void *ctx, struct handset_conn *c, const Lpg__V1__Envelope
         on_duty = env->duty_change->on_duty;
         break;
     default:
+        if (handset_sync_handle(d, c, env)) /* OrderListRequest, PushAck */
+            return 0;
         return handset_delivery_handle(d, c, env); /* scans, checks, confirmation, return */
     }
     if (op != ORDERS_DUTY && (order_id == NULL || !lpg_id_valid(order_id))) {

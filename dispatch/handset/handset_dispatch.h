@@ -14,10 +14,12 @@
 
 extern const struct handset_hooks handset_dispatch_hooks; /* ctx: struct handset_ctx * */
 
-/* Tells the person's device, if connected, that order o is assigned to them. */
+/* Pushes OrderAssigned for o to its person: kept in Redis until their handset acknowledges it
+ * and sent at once if it is connected (handset_sync.h). */
 void handset_dispatch_notify_assigned(struct handset_ctx *h, const struct lpg_order *o);
 /* Subscribes the handsets to the service's assignments (EV_ORDER_ASSIGNED, app/events.h): each
- * is pushed as by handset_dispatch_notify_assigned. 0, or -1 when the bus is full. */
+ * is pushed as by handset_dispatch_notify_assigned; and to withdrawals (EV_ORDER_WITHDRAWN:
+ * OrderWithdrawn, handset_sync.h). 0, or -1 when the bus is full. */
 int handset_dispatch_watch(struct handset_ctx *h);
 
 #endif

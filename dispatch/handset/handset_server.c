@@ -339,6 +339,8 @@ static void hconn_handle_frame(struct handset_conn *c, const uint8_t *payload, s
         } else if (env->body_case == LPG__V1__ENVELOPE__BODY_ACK ||
                    env->body_case == LPG__V1__ENVELOPE__BODY_ERROR ||
                    env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED ||
+                   env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_LIST ||
+                   env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_WITHDRAWN ||
                    env->body_case == LPG__V1__ENVELOPE__BODY_ALERT ||
                    env->body_case == LPG__V1__ENVELOPE__BODY_LOAD_RECONCILIATION) {
             hconn_send_error(c, LPG__V1__ERROR__CODE__UNEXPECTED_MESSAGE,
@@ -517,6 +519,11 @@ void handset_server_shutdown(struct handset_server *srv)
 const char *handset_conn_device(const struct handset_conn *c)
 {
     return c->device_id;
+}
+
+size_t handset_conn_max_frame(const struct handset_conn *c)
+{
+    return c->peer_max_frame;
 }
 
 const char *handset_conn_staff(const struct handset_conn *c)

@@ -109,6 +109,9 @@ const struct handset_stats *handset_server_stats(struct handset_server *hs);
 
 const char *handset_conn_device(const struct handset_conn *c);
 const char *handset_conn_staff(const struct handset_conn *c);
+/* The largest frame payload c may be sent: the device's Hello.max_frame, or 0 when it announced
+ * none (then the frame ceiling LPG_FRAME_MAX_PAYLOAD applies). */
+size_t handset_conn_max_frame(const struct handset_conn *c);
 /* Frames and queues an envelope (dropped if the peer is gone). */
 void handset_conn_send(struct handset_conn *c, const struct Lpg__V1__Envelope *env);
 void handset_conn_ack(struct handset_conn *c, int has_request, uint64_t request_id);

@@ -63,6 +63,11 @@ int keys_device_seq(char *out, size_t cap, const char *id)
     return key_printf(out, cap, "device:%s:seq", id);
 }
 
+int keys_staff_pushes(char *out, size_t cap, const char *id)
+{
+    return key_printf(out, cap, "staff:%s:pushes", id);
+}
+
 int keys_route_day(char *out, size_t cap, const char *vehicle, int32_t utc_day)
 {
     char date[11]; /* YYYY-MM-DD; the key has YYYYMMDD */

@@ -58,6 +58,10 @@ keys_id_fn keys_customer_checks;
 keys_id_fn keys_device_session;
 /* device:{id}:seq, string (decimal): the device's highest stored Fix.seq. Owner app/ingest.c. */
 keys_id_fn keys_device_seq;
+/* staff:{id}:pushes, sorted set (score: push id), EXPIRE refreshed at every push: the person's
+ * handset pushes not yet acknowledged, each member a packed lpg.v1 Envelope; at most
+ * PUSHES_MAX, the oldest dropped. Owner app/pushes.c. */
+keys_id_fn keys_staff_pushes;
 /* route:{vehicle}:{yyyymmdd}, sorted set (score: fix time ms) with EXPIREAT: the vehicle's fixes of
  * UTC day utc_day (days since 1970-01-01), members as core/route_member.h. Owner app/ingest.c;
  * read by store/route_reads.c. */

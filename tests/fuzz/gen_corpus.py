@@ -208,6 +208,8 @@ def handset_seeds():
         lon_e7=1197000000))
     confirm = lambda: frame("delivery_confirm", dlv.DeliveryConfirm(order_id="O1", time_ms=t0))  # noqa: E731
     station = lambda: frame("station_return", dlv.StationReturn(time_ms=t0))  # noqa: E731
+    order_list = lambda: frame("order_list_request", dlv.OrderListRequest())  # noqa: E731
+    push_ack = lambda p: frame("push_ack", dlv.PushAck(push_id=p))  # noqa: E731
 
     def seed(name, stream, flags=0, chunk=0, script=b""):
         data = bytes([flags, chunk, len(script)]) + script + stream
@@ -244,12 +246,19 @@ def handset_seeds():
     seed("empty-frame", h + struct.pack(">I", 0))
     seed("truncated", h + b1[:-2], flags=1)
     seed("server-kinds", h + frame("ack", ses.Ack(ack_seq=1)) + frame("error", ses.Error(code=1)))
-
     # fuzz_frame: 4 configuration bytes, then a stream of frames.
     write("fuzz_frame", "frames", b"\x00\x00\x10\x00" + h + b1 + ping())
     write("fuzz_frame", "frames-small", b"\x80\x00\x00\x40" + h + b1)
     write("fuzz_frame", "oversize", b"\x00\x00\x01\x00" + struct.pack(">I", 70000) + b"x" * 10)
     write("fuzz_frame", "empty", b"\x00\x00\x10\x00" + struct.pack(">I", 0))
+    # order sync: the list on request, acknowledgements of pushes (known, unknown, missing id)
+    seed("order-sync", h + order_list() + push_ack(1) + push_ack(2**64 - 1)
+         + frame("push_ack", dlv.PushAck()) + accept() + order_list())
+    seed("order-sync-store-failures", h + push_ack(1) + order_list(), flags=4,
+         script=bytes([0, 2, 3, 1]))
+    seed("server-kinds-sync", h + frame("order_list", dlv.OrderList())
+         + frame("order_withdrawn", dlv.OrderWithdrawn(order_id="O1", reason=1)))
+
     shutil.rmtree(tmp)
 
 

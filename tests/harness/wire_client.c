@@ -48,7 +48,7 @@ int wire_send_bytewise(int fd, const Lpg__V1__Envelope *env, int gap_ms)
     return rc;
 }
 
-Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms)
+Lpg__V1__Envelope *wire_recv_all(int fd, int timeout_ms)
 {
     uint8_t header[LPG_FRAME_HEADER_SIZE];
     if (harness_recv_exact(fd, header, sizeof(header), timeout_ms, NULL) != 0)
@@ -66,6 +66,17 @@ Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms)
     if (harness_recv_exact(fd, payload, len, timeout_ms, NULL) == 0)
         env = lpg__v1__envelope__unpack(NULL, len, payload);
     free(payload);
+    return env;
+}
+
+Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms)
+{
+    Lpg__V1__Envelope *env = wire_recv_all(fd, timeout_ms);
+    while (env && env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_LIST &&
+           !env->order_list->has_ack_seq) {
+        lpg__v1__envelope__free_unpacked(env, NULL);
+        env = wire_recv_all(fd, timeout_ms);
+    }
     return env;
 }
 

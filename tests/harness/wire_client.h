@@ -14,6 +14,9 @@ int wire_send(int fd, const Lpg__V1__Envelope *env);
 int wire_send_bytewise(int fd, const Lpg__V1__Envelope *env, int gap_ms);
 /* Receives one frame within timeout_ms and unpacks it; the caller frees the result with
  * lpg__v1__envelope__free_unpacked(env, NULL). NULL on timeout, EOF or bad data. */
+Lpg__V1__Envelope *wire_recv_all(int fd, int timeout_ms);
+/* The same, skipping the OrderList a person's session gets unasked after every login (most
+ * tests are not about it; those that are use wire_recv_all). */
 Lpg__V1__Envelope *wire_recv(int fd, int timeout_ms);
 /* Sends Hello(protocol_version, device_id, credential) with request_id (credential may be
  * NULL: none). */

@@ -472,6 +472,11 @@ static void test_slow_reader_gets_every_reply_in_order(void **state)
                 break;
             Lpg__V1__Envelope *got = lpg__v1__envelope__unpack(NULL, len, in + pos + 4);
             assert_non_null(got);
+            if (got->body_case == LPG__V1__ENVELOPE__BODY_ORDER_LIST) { /* after the login */
+                lpg__v1__envelope__free_unpacked(got, NULL);
+                pos += 4 + len;
+                continue;
+            }
             if (got->body_case == LPG__V1__ENVELOPE__BODY_ERROR)
                 fail_msg("Error instead of the Ack of Ping %llu: %s", (unsigned long long)want,
                          got->error->message ? got->error->message : "");

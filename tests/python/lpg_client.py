@@ -12,8 +12,9 @@ must be importable, e.g. PYTHONPATH=<build>/tests/python/gen). Standard library 
 Framing: every frame is a 4-byte big-endian length (1..262144) and one serialized
 lpg.v1.Envelope. Requests carry increasing request ids; the server answers each with an Ack
 (a LoadReconciliation for StationReturn) or an Error echoing the id in ack_seq, in request
-order. OrderAssigned and Alert may arrive at any time, also between a request and its reply:
-they are queued (OrderAssigned handed out by wait_assigned(), Alerts left in `alerts`).
+order. OrderAssigned, OrderWithdrawn and Alert may arrive at any time, also between a request
+and its reply, and an OrderList after every login: they are queued (OrderAssigned handed out by
+wait_assigned(), the others left in `withdrawn`, `alerts`, `order_lists`).
 
 Delivery messages (docs/compliance.md): send_positions(), scan(), safety_check(), confirm(),
 station_return(). A refusal raises ServerError with code_name "REFUSED" and `refusal` set to
@@ -91,6 +92,8 @@ class HandsetClient:
         self.server_max_frame = MAX_FRAME
         self.assigned = collections.deque()  # pushed OrderAssigned not yet handed out
         self.alerts = collections.deque()  # pushed Alert, for the caller to take
+        self.order_lists = collections.deque()  # OrderList sent at login, for the caller
+        self.withdrawn = collections.deque()  # pushed OrderWithdrawn, for the caller
         self._next_id = 1
 
     # ---- connection ----
@@ -181,6 +184,10 @@ class HandsetClient:
                 self.assigned.append(reply.order_assigned)
             elif body == "alert":
                 self.alerts.append(reply.alert)
+            elif body == "order_list" and not reply.order_list.HasField("ack_seq"):
+                self.order_lists.append(reply.order_list)
+            elif body == "order_withdrawn":
+                self.withdrawn.append(reply.order_withdrawn)
             elif body == "ack" and reply.ack.ack_seq == rid:
                 return reply.ack
             elif body == "load_reconciliation" and reply.load_reconciliation.ack_seq == rid:
@@ -308,6 +315,12 @@ class HandsetClient:
                 return env.order_assigned
             if body == "alert":
                 self.alerts.append(env.alert)
+                continue
+            if body == "order_list":
+                self.order_lists.append(env.order_list)
+                continue
+            if body == "order_withdrawn":
+                self.withdrawn.append(env.order_withdrawn)
                 continue
             if body == "error":
                 raise ServerError(env.error)
