@@ -43,8 +43,9 @@
 /* Recent messages remembered per connection, to answer a retransmission without storing it
  * again (the store is idempotent too: this spares it the work). */
 #define JT808_RECENT 4
-/* Location reports of one 0x0704 handed to ingest at most (a reassembled 0x0704 holds at most
- * ~32 KiB of 28-byte+ items). */
+/* Location reports of one 0x0704 taken at most: a reassembled 0x0704 (32 packets of 1,023
+ * bytes) holds at most ~1,100 items of 28 bytes and more; they go to ingest in parts of
+ * position_batch_max. */
 #define JT808_BATCH_MAX 1200
 
 /* The alarm bits the terminal clears only once the platform confirms them (0x8001 result 4):
@@ -102,7 +103,20 @@ struct jt808_wait {
     struct jt808_header req;
     uint8_t ok_result; /* 0x8001 result when stored (4 confirms an alarm) */
     uint32_t sum;
+    /* Reports handed to ingest a batch at a time: fixes[next..n) are still to go. Owned (with
+     * their vehicle data) when there may be more than one batch; else borrowed for the call. */
+    const struct ingest_fix *fixes;
+    size_t n, next;
+    struct ingest_fix *owned_fixes;
+    struct lpg_vehicle_data *owned_vds;
 };
+
+static void wait_free(struct jt808_wait *w)
+{
+    free(w->owned_fixes);
+    free(w->owned_vds);
+    free(w);
+}
 
 static int64_t now_ms(void)
 {
@@ -397,12 +411,18 @@ static void fix_of(const struct jt808_location *l, int backfill, struct ingest_f
     out->vehicle_data = vd;
 }
 
-/* Ingest's answer: 0x8001 only once stored; nothing when the store could not take it (the
- * terminal retransmits, and a retransmission is stored once). */
+static void ingest_part(struct jt808_wait *w);
+
+/* Ingest's answer: the next part of the message, or 0x8001 once all is stored; nothing when the
+ * store could not take it (the terminal retransmits, and a retransmission is stored once). */
 static void on_ingested(void *arg, const struct ingest_result *r)
 {
     struct jt808_wait *w = arg;
     struct jt808_conn *c = w->c;
+    if (!c->srv->freeing && r->refusal.kind == REFUSAL_NONE && w->next < w->n) {
+        ingest_part(w); /* the connection stays held for the rest */
+        return;
+    }
     if (!c->srv->freeing) {
         const struct refusal *no = &r->refusal;
         switch (no->kind) {
@@ -425,30 +445,26 @@ static void on_ingested(void *arg, const struct ingest_result *r)
         }
     }
     struct stream_conn *sc = c->sc;
-    free(w);
+    wait_free(w);
     stream_conn_release(sc);
 }
 
-static void ingest_reports(struct jt808_conn *c, const struct jt808_header *h, uint32_t sum,
-                           const struct ingest_fix *fixes, size_t n, uint8_t ok_result)
+/* Hands the next part of w's reports to ingest: at most position_batch_max at a time, so that a
+ * reassembled 0x0704 with more items than one batch may hold is stored whole, part after part
+ * (each part waits for the previous one to be stored; the reply waits for the last). */
+static void ingest_part(struct jt808_wait *w)
 {
-    const struct terminal_record *t = terminals_get(c->srv->s, c->terminal);
+    struct jt808_conn *c = w->c;
+    struct service *s = c->srv->s;
+    const struct terminal_record *t = terminals_get(s, c->terminal);
     if (t == NULL) {
         /* Deleted while connected (its revocation closes the connection right after). */
-        reply_general(c, h, JT808_RESULT_FAILURE);
+        reply_general(c, &w->req, JT808_RESULT_FAILURE);
+        struct stream_conn *sc = c->sc;
+        wait_free(w);
+        stream_conn_release(sc);
         return;
     }
-    struct jt808_wait *w = calloc(1, sizeof(*w));
-    if (w == NULL) {
-        reply_general(c, h, JT808_RESULT_FAILURE);
-        return;
-    }
-    w->c = c;
-    w->req = *h;
-    w->ok_result = ok_result;
-    w->sum = sum;
-    if (c->dev == NULL)
-        c->dev = ingest_device_of(c->srv->s, c->device_id);
     struct ingest_source src = {
         .kind = INGEST_SOURCE_JT808,
         .device_id = c->device_id,
@@ -456,9 +472,39 @@ static void ingest_reports(struct jt808_conn *c, const struct jt808_header *h, u
         .vehicle_id = t->vehicle_id,
         .seq_mode = INGEST_SEQ_TIME,
     };
-    c->srv->stats.positions += n;
-    stream_conn_hold(c->sc); /* released by on_ingested, now or once stored */
-    ingest_positions(c->srv->s, &src, fixes, n, on_ingested, w);
+    size_t max = s->cfg.position_batch_max > 0 ? (size_t)s->cfg.position_batch_max : 1;
+    size_t k = w->n - w->next < max ? w->n - w->next : max;
+    const struct ingest_fix *part = w->fixes + w->next;
+    w->next += k;
+    c->srv->stats.positions += k;
+    ingest_positions(s, &src, part, k, on_ingested, w);
+}
+
+/* Stores n reports of the message h and answers it once all are stored. fixes is borrowed for
+ * the call, or (owned_fixes, owned_vds) handed over: freed with the wait, in every case. */
+static void ingest_reports(struct jt808_conn *c, const struct jt808_header *h, uint32_t sum,
+                           const struct ingest_fix *fixes, size_t n, uint8_t ok_result,
+                           struct ingest_fix *owned_fixes, struct lpg_vehicle_data *owned_vds)
+{
+    struct jt808_wait *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        free(owned_fixes);
+        free(owned_vds);
+        reply_general(c, h, JT808_RESULT_FAILURE);
+        return;
+    }
+    w->c = c;
+    w->req = *h;
+    w->ok_result = ok_result;
+    w->sum = sum;
+    w->fixes = fixes;
+    w->n = n;
+    w->owned_fixes = owned_fixes;
+    w->owned_vds = owned_vds;
+    if (c->dev == NULL)
+        c->dev = ingest_device_of(c->srv->s, c->device_id);
+    stream_conn_hold(c->sc); /* released once answered, now or once stored */
+    ingest_part(w);
 }
 
 static void handle_location(struct jt808_conn *c, const struct jt808_header *h, const uint8_t *body,
@@ -476,7 +522,7 @@ static void handle_location(struct jt808_conn *c, const struct jt808_header *h, 
     fix_of(&l, 0, &f, &vd);
     uint8_t ok =
         (l.alarm & JT808_ALARMS_TO_CONFIRM) ? JT808_RESULT_ALARM_CONFIRMED : JT808_RESULT_OK;
-    ingest_reports(c, h, sum, &f, 1, ok);
+    ingest_reports(c, h, sum, &f, 1, ok, NULL, NULL); /* one report: one part, borrowed */
 }
 
 static void handle_batch(struct jt808_conn *c, const struct jt808_header *h, const uint8_t *body,
@@ -511,12 +557,13 @@ static void handle_batch(struct jt808_conn *c, const struct jt808_header *h, con
     if (bad > 0)
         log_info("%s: terminal %s: 0x0704 with %zu unreadable item(s) of %u",
                  stream_conn_peer(c->sc), c->terminal, bad, (unsigned)it.count);
-    if (n == 0)
+    if (n == 0) {
         reply_general(c, h, bad > 0 ? JT808_RESULT_BAD_MESSAGE : JT808_RESULT_OK);
-    else
-        ingest_reports(c, h, sum, fixes, n, JT808_RESULT_OK);
-    free(fixes);
-    free(vds);
+        free(fixes);
+        free(vds);
+        return;
+    }
+    ingest_reports(c, h, sum, fixes, n, JT808_RESULT_OK, fixes, vds); /* ownership moves */
 }
 
 /* The driver-card use case's answer: 0x8001 once recorded; nothing when the store could not

@@ -238,7 +238,8 @@ static long long route_count(const char *vehicle, int64_t utc_s)
 static int setup(void **state)
 {
     (void)state;
-    const char *extra[] = {"--jt808-reassembly-timeout=1", NULL};
+    /* Small batches: a 0x0704 of more items than one batch takes goes to ingest in parts. */
+    const char *extra[] = {"--jt808-reassembly-timeout=1", "--position-batch-max=3", NULL};
     if (harness_stack_start(&stack, "jt808", extra) != 0)
         return -1;
     char tok[64], secret[64], resp[4096];
@@ -752,6 +753,29 @@ static void test_code_guessing_throttled(void **state)
     assert_int_equal(metric("lpg_jt808_auth_throttled_total"), throttled + 1);
 }
 
+/* A 0x0704 with more reports than one batch may hold (position_batch_max is 3 here) is stored
+ * whole, part after part, and answered once. */
+static void test_batch_larger_than_a_batch(void **state)
+{
+    (void)state;
+    struct term t;
+    term_open(&t, TERMINAL2, JT808_2013);
+    uint8_t body[1024];
+    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
+    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
+    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    int64_t now = (int64_t)time(NULL) - 600;
+    struct jt808t_fix fx[8];
+    for (int i = 0; i < 8; i++)
+        fx[i] = fix_at(now + i, 20 + i);
+    long long c0 = route_count("V2", now);
+    n = jt808t_batch(body, sizeof(body), 1, fx, 8);
+    s = term_send(&t, JT808T_BATCH, body, n);
+    assert_int_equal(term_wait_reply(&t, s, JT808T_BATCH), 0);
+    assert_int_equal(route_count("V2", now), c0 + 8);
+    term_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_register_flow_2019_batch_and_backfill),
         cmocka_unit_test(test_framing_split_joined_and_garbage),
         cmocka_unit_test(test_subpackages),
+        cmocka_unit_test(test_batch_larger_than_a_batch),
         cmocka_unit_test(test_sos_confirmed_and_alerted),
         cmocka_unit_test(test_thresholds_pushed_and_pushed_again),
         cmocka_unit_test(test_thresholds_pushed_after_import),
