@@ -456,7 +456,7 @@ static void test_sos_confirmed_and_alerted(void **state)
     assert_int_equal(term_wait_reply(&t, s, JT808T_LOCATION), 4);
     char resp[16384];
     assert_int_equal(http("GET", "/v1/alerts?vehicle_id=V2", NULL, resp, sizeof(resp)), 200);
-    assert_non_null(strstr(resp, "terminal"));
+    assert_non_null(strstr(resp, "terminal_sos"));
     term_close(&t);
 }
 
