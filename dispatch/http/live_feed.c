@@ -43,8 +43,12 @@ struct pos_entry {
     char vehicle_id[LPG_ID_MAX + 1];
     char enterprise_id[LPG_ID_MAX + 1];
     int64_t sent_ms; /* monotonic ms of its last event out; 0 never */
-    char *text;      /* the position waiting for the interval to end, owned; NULL none */
-    size_t len;
+    /* The position waiting for the interval to end: kept as plain values and turned into the
+     * event's text only when it goes out, so that the positions a newer one supersedes within
+     * the interval (most of them, at one fix a second) cost a copy, not a JSON document. */
+    int waiting;
+    struct event_position pos; /* pos.source points to ingest_source_name's static names */
+    char driver_id[LPG_ID_MAX + 1];
 };
 
 struct live_feed {
@@ -167,7 +171,6 @@ void live_feed_free(struct live_feed *f)
     for (size_t b = 0; b < POS_BUCKETS; b++)
         for (struct pos_entry *e = f->pos_buckets[b], *next; e; e = next) {
             next = e->next;
-            free(e->text);
             free(e);
         }
     free(f);
@@ -230,14 +233,27 @@ void live_feed_publish(struct live_feed *f, const char *enterprise_id, const cha
  * alert it saw. */
 static void pos_send(struct live_feed *f, struct pos_entry *e)
 {
+    e->waiting = 0;
+    json_t *data = live_feed_position_json(e->enterprise_id, e->vehicle_id,
+                                           e->driver_id[0] ? e->driver_id : NULL, &e->pos);
+    char *json = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(data);
+    size_t cap = json ? strlen(json) + 32 : 0;
+    char *text = json ? malloc(cap) : NULL;
+    if (text == NULL) {
+        free(json);
+        f->stats.positions_dropped++;
+        return;
+    }
+    int len = snprintf(text, cap, "event: position\ndata: %s\n\n", json);
+    free(json);
     f->stats.positions_sent++;
     for (struct subscriber *s = f->subs, *next; s; s = next) {
         next = s->next;
         if ((s->types & LIVE_FEED_POSITIONS) && sees(s, e->enterprise_id))
-            sub_send(s, e->text, e->len);
+            sub_send(s, text, (size_t)len);
     }
-    free(e->text);
-    e->text = NULL;
+    free(text);
 }
 
 static void pos_arm(struct live_feed *f, int64_t due_ms, int64_t now)
@@ -304,35 +320,23 @@ static struct pos_entry *pos_entry_of(struct live_feed *f, const char *vehicle_i
 }
 
 void live_feed_publish_position(struct live_feed *f, const char *enterprise_id,
-                                const char *vehicle_id, json_t *data)
+                                const char *vehicle_id, const char *driver_id,
+                                const struct event_position *p)
 {
-    char *json = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-    json_decref(data);
-    struct pos_entry *e = json && f && vehicle_id ? pos_entry_of(f, vehicle_id) : NULL;
+    struct pos_entry *e = f && vehicle_id && p ? pos_entry_of(f, vehicle_id) : NULL;
     if (e == NULL) {
-        if (json && f)
+        if (f)
             f->stats.positions_dropped++;
-        free(json);
         return;
     }
-    size_t cap = strlen(json) + 32;
-    char *text = malloc(cap);
-    if (text == NULL) {
-        free(json);
-        f->stats.positions_dropped++;
-        return;
-    }
-    int len = snprintf(text, cap, "event: position\ndata: %s\n\n", json);
-    free(json);
     /* The vehicle's enterprise as it is now (a vehicle moved to another enterprise is seen by the
      * new one only). */
     snprintf(e->enterprise_id, sizeof(e->enterprise_id), "%s", enterprise_id);
-    if (e->text) {
+    snprintf(e->driver_id, sizeof(e->driver_id), "%s", driver_id ? driver_id : "");
+    if (e->waiting)
         f->stats.positions_superseded++; /* the newer one replaces it: still one per interval */
-        free(e->text);
-    }
-    e->text = text;
-    e->len = (size_t)len;
+    e->pos = *p;
+    e->waiting = 1;
     int64_t now = mono_ms();
     int queued = e->next_pending != NULL || f->pending_tail == e;
     if (queued)
@@ -414,9 +418,7 @@ static void on_position(void *arg, const struct service_event *ev)
     if (ev->position == NULL || ev->vehicle_id == NULL || f->n_subs == 0)
         return;
     const char *ent = ev->enterprise_id ? ev->enterprise_id : "";
-    live_feed_publish_position(
-        f, ent, ev->vehicle_id,
-        live_feed_position_json(ent, ev->vehicle_id, ev->staff_id, ev->position));
+    live_feed_publish_position(f, ent, ev->vehicle_id, ev->staff_id, ev->position);
 }
 
 int live_feed_listen(struct live_feed *f, struct event_bus *bus)

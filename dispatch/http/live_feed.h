@@ -57,10 +57,12 @@ void live_feed_publish_order(struct live_feed *feed, const struct lpg_order *o);
 void live_feed_publish(struct live_feed *feed, const char *enterprise_id, const char *event,
                        json_t *data);
 
-/* Publishes a vehicle's position `data` (stolen) to the streams of `enterprise_id` that asked for
- * positions, throttled per vehicle (above). */
+/* Publishes vehicle_id's position p (copied; driver_id may be NULL) to the streams of
+ * `enterprise_id` that asked for positions, throttled per vehicle (above): the event's text is
+ * made only when it goes out. */
 void live_feed_publish_position(struct live_feed *feed, const char *enterprise_id,
-                                const char *vehicle_id, json_t *data);
+                                const char *vehicle_id, const char *driver_id,
+                                const struct event_position *p);
 /* The least time between two position events of one vehicle (events_position_interval). */
 void live_feed_set_position_interval(struct live_feed *feed, int64_t seconds);
 /* The "position" event's data (docs/http-api.md); NULL when out of memory. */
