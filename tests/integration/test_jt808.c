@@ -161,6 +161,21 @@ static int http(const char *method, const char *path, const char *body, char *re
     return status;
 }
 
+/* A counter of /metrics (0 when absent). */
+static long long metric(const char *name)
+{
+    static char resp[65536];
+    int status = 0;
+    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
+                         sizeof(resp)) != 0 ||
+        status != 200)
+        return 0;
+    char pat[128];
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *p = strstr(resp, pat);
+    return p ? atoll(p + strlen(pat)) : 0;
+}
+
 static int register_and_auth(struct term *t, const char *plate)
 {
     uint8_t body[256];
@@ -321,10 +336,13 @@ static void test_preset_code_position_and_retransmission(void **state)
     assert_int_equal(term_wait_reply(&t, serial, JT808T_LOCATION), 0);
     long long before = route_count("V2", now);
     assert_true(before >= 1);
-    /* The same frame again (same serial): answered, not stored twice. */
+    /* The same frame again (same serial): answered from the connection's memory of what it
+     * stored, without a second trip to ingest, and not stored twice. */
+    long long retransmissions = metric("lpg_jt808_retransmissions_total");
     assert_int_equal(harness_send_all(t.fd, frame, fl), 0);
     assert_int_equal(term_wait_reply(&t, serial, JT808T_LOCATION), 0);
     assert_int_equal(route_count("V2", now), before);
+    assert_int_equal(metric("lpg_jt808_retransmissions_total"), retransmissions + 1);
 
     char resp[8192];
     assert_int_equal(http("GET", "/v1/vehicles/V2/position", NULL, resp, sizeof(resp)), 200);
@@ -656,21 +674,6 @@ static void test_handset_login_signs_on_and_off(void **state)
 
 /* A bulk import that binds a person of a slower zone to a terminal's vehicle pushes the new
  * figures too (one pass for the whole file). Runs after the test above (zone ZS, 30 km/h). */
-/* A counter of /metrics (0 when absent). */
-static long long metric(const char *name)
-{
-    static char resp[65536];
-    int status = 0;
-    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
-                         sizeof(resp)) != 0 ||
-        status != 200)
-        return 0;
-    char pat[128];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *p = strstr(resp, pat);
-    return p ? atoll(p + strlen(pat)) : 0;
-}
-
 static void test_thresholds_pushed_after_import(void **state)
 {
     (void)state;
