@@ -1,9 +1,10 @@
 /* inproc_service.h -- the service's modules in-process on the real store module, for the
  * integration tests that drive app/ use cases directly (ingest_sources, ingest_terminal,
- * driver_sign_on). What every such test built by hand: a private redis-server, `struct service`
- * (store, registry, accounts, writer, bus, audit log, ingest) waited up, the registry seeded from a
- * {kind, json} table, the loop run until a flag is set, and the teardown in the same order. Each
- * test keeps its own seeds, subscribers and plain Redis client.
+ * driver_sign_on; terminal_cases takes the loop and the Redis only). What every such test built by
+ * hand: a private redis-server, `struct service` (store, registry, accounts, writer, bus, audit
+ * log, ingest) waited up, the registry seeded from a {kind, json} table, the loop run until a flag
+ * is set, and the teardown in the same order. Each test keeps its own seeds, subscribers and plain
+ * Redis client.
  */
 #ifndef LPG_TESTS_INPROC_SERVICE_H
 #define LPG_TESTS_INPROC_SERVICE_H
