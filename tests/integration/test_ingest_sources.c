@@ -22,6 +22,7 @@
 #include "core/registry.h"
 #include "core/route_member.h"
 #include "harness.h"
+#include "inproc_service.h"
 #include "store/accounts.h"
 #include "store/audit_log.h"
 #include "store/store.h"
@@ -45,28 +46,7 @@ static redisContext *rc; /* a plain client, to look at what was stored */
 /* Runs the loop until *flag is set or timeout_ms passes; returns *flag. */
 static int run_until(const int *flag, int timeout_ms)
 {
-    for (int waited = 0; !*flag && waited < timeout_ms; waited += 10) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(svc.base, &tv);
-        event_base_dispatch(svc.base);
-    }
-    return *flag;
-}
-
-static int store_up;
-static void on_state(void *arg, enum store_state s, const char *detail)
-{
-    (void)arg;
-    (void)detail;
-    store_up = s == STORE_UP;
-}
-
-static int audit_loaded;
-static void on_audit_loaded(void *arg, const char *err)
-{
-    (void)arg;
-    assert_null(err);
-    audit_loaded = 1;
+    return inproc_run_until(&svc, flag, timeout_ms);
 }
 
 /* Vehicle V2 has no person bound: an in-vehicle unit reports for it. V1 is S1's. */
@@ -84,32 +64,7 @@ static const char *const seeds[][2] = {
 
 static void seed(void)
 {
-    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-        json_error_t jerr;
-        json_t *j = json_loads(seeds[i][1], 0, &jerr);
-        assert_non_null(j);
-        struct lpg_json_error err;
-        int ok;
-        void *rec = NULL;
-        if (strcmp(seeds[i][0], "enterprise") == 0) {
-            struct lpg_enterprise *e = rec = calloc(1, sizeof(*e));
-            ok = e && lpg_json_load_enterprise(j, e, &err) == 0 &&
-                 registry_put_enterprise(svc.registry, e) == 0;
-        } else if (strcmp(seeds[i][0], "vehicle") == 0) {
-            struct lpg_vehicle *v = rec = calloc(1, sizeof(*v));
-            ok = v && lpg_json_load_vehicle(j, v, &err) == 0 &&
-                 registry_put_vehicle(svc.registry, v) == 0;
-        } else {
-            struct lpg_staff *s = rec = calloc(1, sizeof(*s));
-            ok = s && lpg_json_load_staff(j, s, &err) == 0 &&
-                 registry_put_staff(svc.registry, s) == 0;
-        }
-        if (!ok)
-            free(rec); /* the registry owns what it took */
-        json_decref(j);
-        if (!ok)
-            fail_msg("seed %zu refused: %s %s", i, err.code, err.message);
-    }
+    inproc_seed(svc.registry, seeds, sizeof(seeds) / sizeof(seeds[0]));
 }
 
 /* The alerts the transports would hear. */
@@ -137,41 +92,15 @@ static int setup(void **state)
 {
     (void)state;
     log_set_level(LL_WARN);
-    int port = harness_free_port();
-    if (harness_tmpdir(dir, sizeof(dir), "ingestsrc") != 0 ||
-        harness_redis_start(&redis, dir, port) != 0)
+    if (inproc_redis_start(&redis, dir, sizeof(dir), "ingestsrc") != 0)
         return -1;
-    memset(&svc, 0, sizeof(svc));
-    if (cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &svc.cfg) != 0)
-        return -1;
-    fix_filter_config_default(&svc.fix_filter_cfg);
-    rules_config_default(&svc.rules_cfg);
-    svc.base = event_base_new();
-    struct store_options so = {.host = "127.0.0.1",
-                               .port = port,
-                               .connect_timeout_ms = 300,
-                               .ping_interval_ms = 100,
-                               .reconnect_min_ms = 50,
-                               .reconnect_max_ms = 200,
-                               .key_prefix = "t:"};
-    svc.store = store_new(svc.base, &so);
-    svc.registry = registry_new();
-    svc.accounts = accounts_new();
-    svc.writer = writer_new(svc.base, svc.store);
-    svc.bus = event_bus_new();
-    svc.audit = audit_log_new(svc.store);
-    if (!svc.base || !svc.store || !svc.registry || !svc.accounts || !svc.writer || !svc.bus ||
-        !svc.audit || ingest_init(&svc) != 0)
-        return -1;
-    store_set_state_callback(svc.store, on_state, NULL);
-    if (!run_until(&store_up, 5000) || audit_log_reload(svc.audit, on_audit_loaded, NULL) != 0 ||
-        !run_until(&audit_loaded, 5000))
+    if (inproc_service_start(&svc, redis.port, "t:") != 0)
         return -1;
     seed();
     if (event_bus_subscribe(svc.bus, EV_ALERT_RAISED, on_alert, NULL) != 0)
         return -1;
     svc.loaded = 1;
-    rc = redisConnect("127.0.0.1", port);
+    rc = redisConnect("127.0.0.1", redis.port);
     return rc && !rc->err ? 0 : -1;
 }
 
@@ -180,17 +109,8 @@ static int teardown(void **state)
     (void)state;
     if (rc)
         redisFree(rc);
-    store_free(svc.store);
-    audit_log_free(svc.audit);
-    writer_free(svc.writer);
-    event_bus_free(svc.bus);
-    ingest_free(&svc);
-    registry_free(svc.registry);
-    accounts_free(svc.accounts);
-    cfg_free(dispatchd_settings, dispatchd_settings_count, &svc.cfg);
-    event_base_free(svc.base);
-    harness_redis_stop(&redis);
-    harness_rmdir(dir);
+    inproc_service_stop(&svc);
+    inproc_redis_stop(&redis, dir);
     return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "core/registry.h"
 #include "core/route_member.h"
 #include "harness.h"
+#include "inproc_service.h"
 #include "store/accounts.h"
 #include "store/audit_log.h"
 #include "store/keys.h"
@@ -49,28 +50,7 @@ static char auth[128];   /* the admin's header for dispatchd */
 /* Runs the loop until *flag is set or timeout_ms passes; returns *flag. */
 static int run_until(const int *flag, int timeout_ms)
 {
-    for (int waited = 0; !*flag && waited < timeout_ms; waited += 10) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(svc.base, &tv);
-        event_base_dispatch(svc.base);
-    }
-    return *flag;
-}
-
-static int store_up;
-static void on_state(void *arg, enum store_state s, const char *detail)
-{
-    (void)arg;
-    (void)detail;
-    store_up = s == STORE_UP;
-}
-
-static int audit_loaded;
-static void on_audit_loaded(void *arg, const char *err)
-{
-    (void)arg;
-    assert_null(err);
-    audit_loaded = 1;
+    return inproc_run_until(&svc, flag, timeout_ms);
 }
 
 static int registry_loaded;
@@ -134,31 +114,7 @@ static int setup(void **state)
         return -1;
     }
     /* The service in-process on the same Redis (dispatchd only reads from here on). */
-    memset(&svc, 0, sizeof(svc));
-    if (cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &svc.cfg) != 0)
-        return -1;
-    fix_filter_config_default(&svc.fix_filter_cfg);
-    rules_config_default(&svc.rules_cfg);
-    svc.base = event_base_new();
-    struct store_options so = {.host = "127.0.0.1",
-                               .port = stack.redis.port,
-                               .connect_timeout_ms = 300,
-                               .ping_interval_ms = 100,
-                               .reconnect_min_ms = 50,
-                               .reconnect_max_ms = 200,
-                               .key_prefix = svc.cfg.redis_key_prefix};
-    svc.store = store_new(svc.base, &so);
-    svc.registry = registry_new();
-    svc.accounts = accounts_new();
-    svc.writer = writer_new(svc.base, svc.store);
-    svc.bus = event_bus_new();
-    svc.audit = audit_log_new(svc.store);
-    if (!svc.base || !svc.store || !svc.registry || !svc.accounts || !svc.writer || !svc.bus ||
-        !svc.audit || ingest_init(&svc) != 0)
-        return -1;
-    store_set_state_callback(svc.store, on_state, NULL);
-    if (!run_until(&store_up, 5000) || audit_log_reload(svc.audit, on_audit_loaded, NULL) != 0 ||
-        !run_until(&audit_loaded, 5000) ||
+    if (inproc_service_start(&svc, stack.redis.port, NULL) != 0 ||
         registry_store_load(svc.store, svc.registry, on_registry_loaded, NULL) != 0 ||
         !run_until(&registry_loaded, 5000) || registry_vehicle(svc.registry, "VT") == NULL)
         return -1;
@@ -174,15 +130,7 @@ static int teardown(void **state)
     (void)state;
     if (rc)
         redisFree(rc);
-    store_free(svc.store);
-    audit_log_free(svc.audit);
-    writer_free(svc.writer);
-    event_bus_free(svc.bus);
-    ingest_free(&svc);
-    registry_free(svc.registry);
-    accounts_free(svc.accounts);
-    cfg_free(dispatchd_settings, dispatchd_settings_count, &svc.cfg);
-    event_base_free(svc.base);
+    inproc_service_stop(&svc);
     return harness_stack_stop(&stack) == 0 ? 0 : -1;
 }
 

@@ -27,6 +27,7 @@
 #include "core/model_json.h"
 #include "core/registry.h"
 #include "harness.h"
+#include "inproc_service.h"
 #include "store/accounts.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -46,12 +47,7 @@ static redisContext *rc;
 
 static int run_until(const int *flag, int timeout_ms)
 {
-    for (int waited = 0; !*flag && waited < timeout_ms; waited += 10) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(svc.base, &tv);
-        event_base_dispatch(svc.base);
-    }
-    return *flag;
+    return inproc_run_until(&svc, flag, timeout_ms);
 }
 
 static int store_up;
@@ -115,10 +111,9 @@ static int setup(void **state)
 {
     (void)state;
     log_set_level(LL_WARN);
-    int port = harness_free_port();
-    if (harness_tmpdir(dir, sizeof(dir), "termcases") != 0 ||
-        harness_redis_start(&redis, dir, port) != 0)
+    if (inproc_redis_start(&redis, dir, sizeof(dir), "termcases") != 0)
         return -1;
+    int port = redis.port;
     memset(&svc, 0, sizeof(svc));
     if (cfg_set_defaults(dispatchd_settings, dispatchd_settings_count, &svc.cfg) != 0)
         return -1;
@@ -160,8 +155,7 @@ static int teardown(void **state)
     accounts_free(svc.accounts);
     cfg_free(dispatchd_settings, dispatchd_settings_count, &svc.cfg);
     event_base_free(svc.base);
-    harness_redis_stop(&redis);
-    harness_rmdir(dir);
+    inproc_redis_stop(&redis, dir);
     return 0;
 }
 
