@@ -145,6 +145,16 @@ static int term_wait_reply(struct term *t, uint16_t serial, uint16_t msg_id)
     return -1;
 }
 
+/* Opens a terminal and authenticates it with its code (0x8001 0 expected). */
+static void term_login(struct term *t, const char *phone, enum jt808_edition ed, const char *code)
+{
+    term_open(t, phone, ed);
+    uint8_t body[JT808T_AUTH_CODE_MAX + 8];
+    size_t n = jt808t_auth(body, sizeof(body), code);
+    uint16_t s = term_send(t, JT808T_AUTH, body, n);
+    assert_int_equal(term_wait_reply(t, s, JT808T_AUTH), 0);
+}
+
 static void term_close(struct term *t)
 {
     harness_close(t->fd);
@@ -320,11 +330,9 @@ static void test_preset_code_position_and_retransmission(void **state)
 {
     (void)state;
     struct term t;
-    term_open(&t, TERMINAL2, JT808_2013);
+    term_login(&t, TERMINAL2, JT808_2013, "preset-code-0002");
     uint8_t body[512];
-    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
-    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
-    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    size_t n;
 
     int64_t now = (int64_t)time(NULL) - 5;
     struct jt808t_fix f = fix_at(now, 36.0);
@@ -426,11 +434,9 @@ static void test_subpackages(void **state)
 {
     (void)state;
     struct term t;
-    term_open(&t, TERMINAL2, JT808_2013);
+    term_login(&t, TERMINAL2, JT808_2013, "preset-code-0002");
     uint8_t body[1024];
-    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
-    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
-    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    size_t n;
     int64_t now = (int64_t)time(NULL) - 120;
     struct jt808t_fix fx[4] = {fix_at(now, 30), fix_at(now + 1, 31), fix_at(now + 2, 32),
                                fix_at(now + 3, 33)};
@@ -462,11 +468,10 @@ static void test_sos_confirmed_and_alerted(void **state)
 {
     (void)state;
     struct term t;
-    term_open(&t, TERMINAL2, JT808_2013);
+    term_login(&t, TERMINAL2, JT808_2013, "preset-code-0002");
     uint8_t body[512];
-    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
-    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
-    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    size_t n;
+    uint16_t s;
     struct jt808t_fix f = fix_at((int64_t)time(NULL) - 1, 0);
     f.alarm = 1u << 0; /* SOS */
     n = jt808t_location(body, sizeof(body), &f);
@@ -484,11 +489,8 @@ static void test_resend_request_2019_short_number(void **state)
 {
     (void)state;
     struct term t;
-    term_open(&t, TERMINAL2, JT808_2019);
+    term_login(&t, TERMINAL2, JT808_2019, "preset-code-0002");
     uint8_t body[64];
-    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
-    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
-    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
     memset(body, 0, sizeof(body));
     send_packet(&t, JT808T_BATCH, 701, 3, 2, body, 10);
     struct jt808_header h;
@@ -532,11 +534,7 @@ static void test_delete_terminal_closes_session(void **state)
 {
     (void)state;
     struct term t;
-    term_open(&t, TERMINAL2, JT808_2013);
-    uint8_t body[64];
-    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
-    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
-    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    term_login(&t, TERMINAL2, JT808_2013, "preset-code-0002");
     char resp[4096];
     int st = http("DELETE", "/v1/terminals/" TERMINAL2, NULL, resp, sizeof(resp));
     assert_true(st == 200 || st == 204);
@@ -620,11 +618,10 @@ static void test_driver_card_checked(void **state)
 {
     (void)state;
     struct term t;
-    term_open(&t, TERMINAL2, JT808_2013);
+    term_login(&t, TERMINAL2, JT808_2013, "preset-code-0002");
     uint8_t body[256];
-    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
-    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
-    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    size_t n;
+    uint16_t s;
     struct jt808t_driver d = {.utc_s = (int64_t)time(NULL) - 2,
                               .name = "张三",
                               .certificate = "CERT-NOT-HIS-0001",
@@ -762,11 +759,10 @@ static void test_batch_larger_than_a_batch(void **state)
 {
     (void)state;
     struct term t;
-    term_open(&t, TERMINAL2, JT808_2013);
+    term_login(&t, TERMINAL2, JT808_2013, "preset-code-0002");
     uint8_t body[1024];
-    size_t n = jt808t_auth(body, sizeof(body), "preset-code-0002");
-    uint16_t s = term_send(&t, JT808T_AUTH, body, n);
-    assert_int_equal(term_wait_reply(&t, s, JT808T_AUTH), 0);
+    size_t n;
+    uint16_t s;
     int64_t now = (int64_t)time(NULL) - 600;
     struct jt808t_fix fx[8];
     for (int i = 0; i < 8; i++)
