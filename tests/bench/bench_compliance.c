@@ -7,6 +7,7 @@
  *
  * Last line: bench-compliance walk_us_100k=<x> group_us_100k=<y> ratio=<x/y> check_ns=<w>
  */
+#include "bench_util.h"
 #include "core/delivery_rules.h"
 #include "core/registry.h"
 
@@ -22,12 +23,6 @@ static double now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static bool aboard_v1(const void *e, void *arg)
@@ -55,7 +50,7 @@ static size_t walk(const struct registry *reg)
 
 static double median_us(double *t)
 {
-    qsort(t, WALKS, sizeof(t[0]), cmp_double);
+    qsort(t, WALKS, sizeof(t[0]), bench_cmp_double);
     return t[WALKS / 2];
 }
 

@@ -13,6 +13,7 @@
  * not the 1,000 vehicles of E1.
  */
 #include "app/fleet.h"
+#include "bench_util.h"
 #include "core/registry.h"
 
 #include <jansson.h>
@@ -49,12 +50,6 @@ static double ms_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static void enterprise(struct registry *reg, const char *eid, int64_t now_ms)
@@ -139,7 +134,7 @@ int main(void)
         free(text);
         json_decref(page);
     }
-    qsort(took, RUNS, sizeof(took[0]), cmp_double);
+    qsort(took, RUNS, sizeof(took[0]), bench_cmp_double);
     printf("bench-fleet: %zu items, %zu with a current order; %d runs over %d vehicles, %d "
            "orders in the enterprise\n",
            items, with_order, RUNS, N_VEHICLES, N_OPEN + N_DONE);

@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE /* getrusage, M_PI, setenv, memmem */
 
+#include "bench_util.h"
 #include "harness.h"
 #include "frame.h"
 #include "lpg/v1/envelope.pb-c.h"
@@ -101,13 +102,6 @@ static void on_interrupt(int sig)
 
 /* ---- clocks, /proc ---- */
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -115,79 +109,12 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* utime + stime of pid in seconds (/proc/<pid>/stat fields 14 and 15), or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (p == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* A "Name:   123 kB" field of /proc/<pid>/status in bytes (VmRSS, RssAnon), or -1. */
-static long long proc_status_bytes(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    long long kb = -1;
-    size_t fl = strlen(field);
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
-            kb = strtoll(line + fl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
-/* Busy CPU time of the whole machine, seconds (/proc/stat: all but idle and iowait). */
-static double machine_busy_s(void)
-{
-    FILE *f = fopen("/proc/stat", "r");
-    if (f == NULL)
-        return -1;
-    unsigned long long v[8] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n < 5)
-        return -1;
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* p-quantile of v (sorted here), 0 when empty. */
 static double quantile(double *v, size_t n, double p)
 {
     if (n == 0)
         return 0;
-    qsort(v, n, sizeof(double), cmp_double);
+    qsort(v, n, sizeof(double), bench_cmp_double);
     size_t i = (size_t)ceil(p * (double)n);
     return v[i > 0 ? (i <= n ? i - 1 : n - 1) : 0];
 }
@@ -197,7 +124,7 @@ static double median(double *v, int n)
 {
     if (n <= 0)
         return 0;
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -465,7 +392,7 @@ static void send_batch(struct handset *h, int64_t due_ns)
     env.position_batch = &b;
     int slot = (int)(env.request_id % WINDOW_MAX);
     h->req_ring[slot] = env.request_id;
-    h->sent_ns[slot] = mono_ns();
+    h->sent_ns[slot] = bench_mono_ns();
     h->due_ns[slot] = due_ns ? due_ns : h->sent_ns[slot];
     if (send_env(h, &env) != 0) {
         hs_fail(h, "cannot send a batch");
@@ -506,7 +433,7 @@ static void connect_more(void);
 
 static void handle_env(struct handset *h, const Lpg__V1__Envelope *env)
 {
-    int64_t now = mono_ns();
+    int64_t now = bench_mono_ns();
     switch (env->body_case) {
     case LPG__V1__ENVELOPE__BODY_ACK: {
         const Lpg__V1__Ack *ack = env->ack;
@@ -671,8 +598,8 @@ static int in_flight(void)
 static void drain(void)
 {
     B.mode = MODE_IDLE;
-    int64_t deadline = mono_ns() + 20000000000LL;
-    while (in_flight() > 0 && mono_ns() < deadline && !interrupted)
+    int64_t deadline = bench_mono_ns() + 20000000000LL;
+    while (in_flight() > 0 && bench_mono_ns() < deadline && !interrupted)
         run_ms(20);
     if (in_flight() > 0)
         fprintf(stderr, "bench-ingest: %d handsets still wait for an Ack\n", in_flight());
@@ -681,21 +608,21 @@ static void drain(void)
 /* Logs in handsets [from, to). */
 static int login(int from, int to)
 {
-    int64_t t0 = mono_ns();
+    int64_t t0 = bench_mono_ns();
     B.next_to_connect = from;
     B.connect_hi = to;
     int before = B.logged_in + B.dead;
     connect_more();
     while (B.logged_in + B.dead - before < to - from && !interrupted) {
-        if (mono_ns() - t0 > 120000000000LL) {
+        if (bench_mono_ns() - t0 > 120000000000LL) {
             fprintf(stderr, "bench-ingest: logins did not finish within 120 s\n");
             return -1;
         }
         run_ms(20);
     }
     printf("logged in: handsets %d..%d (%d in all, %d failed) in %.1f s%s%s\n", from, to - 1,
-           B.logged_in, B.dead, (double)(mono_ns() - t0) / 1e9, B.dead ? "; first problem: " : "",
-           B.dead ? B.first_error : "");
+           B.logged_in, B.dead, (double)(bench_mono_ns() - t0) / 1e9,
+           B.dead ? "; first problem: " : "", B.dead ? B.first_error : "");
     return B.dead > 0 ? -1 : 0;
 }
 
@@ -717,8 +644,8 @@ static long long redis_info_int(const char *field)
     size_t used = 0;
     long long v = -1;
     if (harness_send_all(fd, "INFO\r\n", 6) == 0) {
-        int64_t deadline = mono_ns() + 5000000000LL;
-        while (used < sizeof(buf) - 1 && mono_ns() < deadline) {
+        int64_t deadline = bench_mono_ns() + 5000000000LL;
+        while (used < sizeof(buf) - 1 && bench_mono_ns() < deadline) {
             struct pollfd pfd = {.fd = fd, .events = POLLIN};
             if (poll(&pfd, 1, 100) <= 0)
                 continue;
@@ -820,8 +747,8 @@ static int redis_apply_shipped_conf(void)
 /* Waits until no AOF rewrite nor RDB save runs (at most 10 min). */
 static void redis_wait_bg(void)
 {
-    int64_t deadline = mono_ns() + 600000000000LL;
-    while (mono_ns() < deadline && !interrupted &&
+    int64_t deadline = bench_mono_ns() + 600000000000LL;
+    while (bench_mono_ns() < deadline && !interrupted &&
            (redis_info_int("aof_rewrite_in_progress") > 0 ||
             redis_info_int("rdb_bgsave_in_progress") > 0 ||
             redis_info_int("aof_rewrite_scheduled") > 0))
@@ -917,9 +844,9 @@ static double redis_pipe(const struct seg *segs, int nseg, struct replay_count *
     off_t pos = nseg > 0 ? segs[0].start : 0;
     char tail[128] = ""; /* the last bytes read, so a token split across reads is found */
     size_t tl = 0;
-    int64_t t0 = mono_ns(), progress = t0;
+    int64_t t0 = bench_mono_ns(), progress = t0;
     while (!found && !bad && !interrupted) {
-        if (mono_ns() - progress > 120000000000LL) {
+        if (bench_mono_ns() - progress > 120000000000LL) {
             fprintf(stderr, "bench-ingest: Redis answered nothing for 120 s\n");
             break;
         }
@@ -983,7 +910,7 @@ static double redis_pipe(const struct seg *segs, int nseg, struct replay_count *
             ssize_t w = send(fd, out + osent, parsed - osent, MSG_NOSIGNAL);
             if (w > 0) {
                 osent += (size_t)w;
-                progress = mono_ns();
+                progress = bench_mono_ns();
             } else if (w < 0 && errno != EAGAIN && errno != EINTR)
                 bad = 1;
         }
@@ -995,7 +922,7 @@ static double redis_pipe(const struct seg *segs, int nseg, struct replay_count *
             }
             if (r < 0)
                 continue;
-            progress = mono_ns();
+            progress = bench_mono_ns();
             /* Errors: a reply line starting with '-' (write replies hold no bulk text). */
             for (ssize_t i = 0; i < r; i++)
                 if (in[i] == '-' &&
@@ -1011,7 +938,7 @@ static double redis_pipe(const struct seg *segs, int nseg, struct replay_count *
             memcpy(tail, look + ll - tl, tl);
         }
     }
-    double secs = (double)(mono_ns() - t0) / 1e9;
+    double secs = (double)(bench_mono_ns() - t0) / 1e9;
     free(out);
     free(in);
     close(fd);
@@ -1092,7 +1019,7 @@ static int prefill(void)
     FILE *f = fopen(path, "w+");
     if (f == NULL)
         return -1;
-    int64_t t0 = mono_ns();
+    int64_t t0 = bench_mono_ns();
     long long before = redis_info_int("used_memory");
     for (int i = 0; i < opt.connections; i++) {
         struct vehicle_sim v;
@@ -1146,7 +1073,7 @@ static int prefill(void)
     printf("pre-filled: %lld route fixes (%d vehicles x %d days x %d), %.0f MiB of Redis, "
            "%.1f s (AOF rewritten)\n",
            c.route_members, opt.connections, opt.prefill_days, opt.prefill_fixes,
-           (double)(after - before) / 1048576.0, (double)(mono_ns() - t0) / 1e9);
+           (double)(after - before) / 1048576.0, (double)(bench_mono_ns() - t0) / 1e9);
     return 0;
 }
 
@@ -1261,7 +1188,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (interrupted)
         event_base_loopbreak(B.base);
     if (B.sample_peak) {
-        long long rss = proc_status_bytes(S.dispatchd, "VmRSS");
+        long long rss = bench_proc_status_bytes(S.dispatchd, "VmRSS");
         if (rss > B.rss_peak)
             B.rss_peak = rss;
     }
@@ -1277,7 +1204,7 @@ static void on_pace(evutil_socket_t fd, short what, void *arg)
     (void)arg;
     if (B.mode != MODE_PACED)
         return;
-    int64_t now = mono_ns();
+    int64_t now = bench_mono_ns();
     for (int i = B.lo; i < B.hi; i++) {
         struct handset *h = &B.hs[i];
         while (in_phase(h) && now >= h->next_due_ns) {
@@ -1302,11 +1229,11 @@ struct cpu_mark {
 
 static void cpu_mark(struct cpu_mark *c)
 {
-    c->d = proc_cpu_s(S.dispatchd);
-    c->r = proc_cpu_s(S.redis);
-    c->self = self_cpu_s();
-    c->machine = machine_busy_s();
-    c->t = mono_ns();
+    c->d = bench_proc_cpu_s(S.dispatchd);
+    c->r = bench_proc_cpu_s(S.redis);
+    c->self = bench_self_cpu_s();
+    c->machine = bench_machine_busy_s();
+    c->t = bench_mono_ns();
 }
 
 static void measure_reset(void)
@@ -1380,9 +1307,9 @@ static int closed_phase(int b, struct closed_result *r)
      * lies within one increment file, so the cut is in the warm-up's last stretch). */
     if (cw.tail > 0 && meas[0].fd == warm[nw - 1].fd)
         meas[0].start -= (off_t)cw.tail;
-    double c_r0 = proc_cpu_s(S.redis);
+    double c_r0 = bench_proc_cpu_s(S.redis);
     double secs = redis_pipe(meas, nm, &cm);
-    double c_r1 = proc_cpu_s(S.redis);
+    double c_r1 = bench_proc_cpu_s(S.redis);
     aof_end();
     if (secs <= 0)
         return -1;
@@ -1412,7 +1339,7 @@ static double paced_phase(int b, double rate, const char *label, double *alert_p
     uint64_t errors0 = B.errors;
     B.batch_now = b;
     B.period_ns = (int64_t)((double)b * n / rate * 1e9);
-    int64_t now = mono_ns();
+    int64_t now = bench_mono_ns();
     for (int i = 0; i < n; i++)
         B.hs[i].next_due_ns = now + (int64_t)(rnd() * (double)B.period_ns);
     B.lo = 0;
@@ -1449,7 +1376,7 @@ static long long settled_rss(void)
 {
     B.mode = MODE_IDLE;
     run_ms((int64_t)opt.settle_s * 1000);
-    return proc_status_bytes(S.dispatchd, "VmRSS");
+    return bench_proc_status_bytes(S.dispatchd, "VmRSS");
 }
 
 /* ---- provisioning over HTTP ---- */
@@ -1495,7 +1422,7 @@ static int provision(struct harness_stack *s)
         return -1;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
     int port = s->d.http_port;
-    int64_t t0 = mono_ns();
+    int64_t t0 = bench_mono_ns();
     char area[512];
     snprintf(area, sizeof(area),
              "{\"id\":\"E0\",\"name\":\"Bench Gas\",\"area\":{\"type\":\"Polygon\","
@@ -1562,7 +1489,7 @@ static int provision(struct harness_stack *s)
     free(body);
     printf("provisioned: %d zones (%d vertices in all, 20-80 each), %d staff and bound vehicles "
            "(imports), %.1f s\n",
-           opt.zones, vertices, B.n, (double)(mono_ns() - t0) / 1e9);
+           opt.zones, vertices, B.n, (double)(bench_mono_ns() - t0) / 1e9);
     for (int i = 0; i < B.n && !interrupted; i++) {
         struct handset *h = &B.hs[i];
         char jb[256];
@@ -1578,7 +1505,7 @@ static int provision(struct harness_stack *s)
         }
     }
     printf("provisioned: %d handsets (POST /v1/devices), %.1f s in all\n", B.n,
-           (double)(mono_ns() - t0) / 1e9);
+           (double)(bench_mono_ns() - t0) / 1e9);
     return interrupted ? -1 : 0;
 }
 
@@ -1688,7 +1615,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     if (opt.dispatchd != NULL)
         setenv("LPG_TEST_DISPATCHD", opt.dispatchd, 1);
-    int64_t start_ns = mono_ns();
+    int64_t start_ns = bench_mono_ns();
 
     B.n = opt.mem_connections > opt.connections ? opt.mem_connections : opt.connections;
     /* B.n handset sockets here and as many in dispatchd (which inherits this limit). */
@@ -1754,7 +1681,7 @@ int main(int argc, char **argv)
     double slope = 0, peak_per_conn = 0;
     if (redis_apply_shipped_conf() != 0 || provision(&stack) != 0 || prefill() != 0)
         goto out;
-    rss_prov = proc_status_bytes(S.dispatchd, "VmRSS");
+    rss_prov = bench_proc_status_bytes(S.dispatchd, "VmRSS");
     B.base = event_base_new();
     if (B.base == NULL)
         goto out;
@@ -1868,7 +1795,7 @@ out:
     free(B.alert_lat);
     free(B.hs);
     free(zones);
-    printf("run took %.0f s\n", (double)(mono_ns() - start_ns) / 1e9);
+    printf("run took %.0f s\n", (double)(bench_mono_ns() - start_ns) / 1e9);
     int h = 0;
     for (int s = 0; s < opt.n_sizes; s++)
         if (opt.sizes[s] == opt.headline)

@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE /* getrusage */
 
+#include "bench_util.h"
 #include "harness.h"
 #include "jt808/jt808_codec.h"
 #include "jt808_term.h"
@@ -91,87 +92,13 @@ static void on_interrupt(int sig)
     interrupted = 1;
 }
 
-/* ---- clocks, /proc ---- */
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* utime + stime of pid in seconds (/proc/<pid>/stat fields 14 and 15), or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (p == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* A "Name:   123 kB" field of /proc/<pid>/status in bytes (VmRSS), or -1. */
-static long long proc_status_bytes(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    long long kb = -1;
-    size_t fl = strlen(field);
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
-            kb = strtoll(line + fl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Busy CPU time of the whole machine, seconds (/proc/stat: all but idle and iowait). */
-static double machine_busy_s(void)
-{
-    FILE *f = fopen("/proc/stat", "r");
-    if (f == NULL)
-        return -1;
-    unsigned long long v[8] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n < 5)
-        return -1;
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+/* ---- figures (clocks and /proc: bench_util.h) ---- */
 
 static double quantile(double *v, size_t n, double p)
 {
     if (n == 0)
         return 0;
-    qsort(v, n, sizeof(*v), cmp_double);
+    qsort(v, n, sizeof(*v), bench_cmp_double);
     size_t i = (size_t)(p * (double)(n - 1) + 0.5);
     return v[i < n ? i : n - 1];
 }
@@ -300,7 +227,7 @@ static int conn_send(struct conn *c, int idx, uint16_t id, const uint8_t *body, 
             memmove(c->out, c->out + 1, sizeof(c->out[0]) * (OUT_MAX - 1));
             c->n_out--;
         }
-        c->out[c->n_out++] = (struct out){h.serial, id, mono_ns()};
+        c->out[c->n_out++] = (struct out){h.serial, id, bench_mono_ns()};
     }
     return 0;
 }
@@ -366,7 +293,7 @@ static void handle_frame(struct conn *c, int idx, const uint8_t *f, size_t flen)
         B.unexpected++;
         return;
     }
-    double ms = (double)(mono_ns() - c->out[k].sent_ns) / 1e6;
+    double ms = (double)(bench_mono_ns() - c->out[k].sent_ns) / 1e6;
     memmove(c->out + k, c->out + k + 1, sizeof(c->out[0]) * (size_t)(c->n_out - k - 1));
     c->n_out--;
     if (rep.msg_id == JT808T_AUTH) {
@@ -396,7 +323,7 @@ static void handle_frame(struct conn *c, int idx, const uint8_t *f, size_t flen)
         push(&B.lat, &B.n_lat, &B.cap_lat, ms);
         /* the slowest answer of each second of the window: a stall shows as a few slow
          * seconds, a load that is too high as all of them */
-        int64_t sec = (mono_ns() - B.window_start) / 1000000000LL;
+        int64_t sec = (bench_mono_ns() - B.window_start) / 1000000000LL;
         if (sec >= 0 && sec < WINDOW_MAX_S && ms > B.sec_max[sec])
             B.sec_max[sec] = ms;
     }
@@ -529,7 +456,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(B.base);
     while (B.opened < B.target && B.pending < opt.parallel)
         open_one(B.opened++);
-    int64_t now = mono_ns();
+    int64_t now = bench_mono_ns();
     double dt = (double)(now - B.last_tick) / 1e9;
     B.last_tick = now;
     if (B.opened == 0)
@@ -567,8 +494,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 static void run_ms(int64_t ms)
 {
-    int64_t end = mono_ns() + ms * 1000000LL;
-    while (!interrupted && mono_ns() < end) {
+    int64_t end = bench_mono_ns() + ms * 1000000LL;
+    while (!interrupted && bench_mono_ns() < end) {
         struct timeval tv = {0, 100000};
         event_base_loopexit(B.base, &tv);
         event_base_dispatch(B.base);
@@ -578,13 +505,13 @@ static void run_ms(int64_t ms)
 /* Opens connections up to target and waits until none is pending. */
 static int connect_up_to(int target)
 {
-    int64_t t0 = mono_ns();
+    int64_t t0 = bench_mono_ns();
     size_t n_auth0 = B.n_auth;
     uint64_t ok0 = B.auth_ok;
     B.target = target;
     while (!interrupted && (B.opened < B.target || B.pending > 0))
         run_ms(100);
-    double s = (double)(mono_ns() - t0) / 1e9;
+    double s = (double)(bench_mono_ns() - t0) / 1e9;
     double p99 = quantile(B.auth_lat + n_auth0, B.n_auth - n_auth0, 0.99);
     printf("connected: %d on line (%llu authenticated in %.1f s: %.0f a second; 0x0102 answer "
            "p99 %.1f ms), %d dead%s%s\n",
@@ -605,18 +532,18 @@ static void measure(pid_t dispatchd, pid_t redis, struct window *w)
 {
     run_ms((int64_t)opt.settle_s * 1000);
     uint64_t pos0 = B.acked_pos, hb0 = B.acked_hb, lost0 = B.lost, ref0 = B.refused;
-    double d0 = proc_cpu_s(dispatchd), r0 = redis > 0 ? proc_cpu_s(redis) : 0, s0 = self_cpu_s(),
-           m0 = machine_busy_s();
-    int64_t t0 = mono_ns();
+    double d0 = bench_proc_cpu_s(dispatchd), r0 = redis > 0 ? bench_proc_cpu_s(redis) : 0,
+           s0 = bench_self_cpu_s(), m0 = bench_machine_busy_s();
+    int64_t t0 = bench_mono_ns();
     B.n_lat = 0;
     memset(B.sec_max, 0, sizeof(B.sec_max));
-    B.window_start = mono_ns();
+    B.window_start = bench_mono_ns();
     B.measuring = 1;
     run_ms((int64_t)opt.window_s * 1000);
     B.measuring = 0;
-    double secs = (double)(mono_ns() - t0) / 1e9;
-    double d1 = proc_cpu_s(dispatchd), r1 = redis > 0 ? proc_cpu_s(redis) : 0, s1 = self_cpu_s(),
-           m1 = machine_busy_s();
+    double secs = (double)(bench_mono_ns() - t0) / 1e9;
+    double d1 = bench_proc_cpu_s(dispatchd), r1 = redis > 0 ? bench_proc_cpu_s(redis) : 0,
+           s1 = bench_self_cpu_s(), m1 = bench_machine_busy_s();
     w->connections = B.online;
     w->pos_per_s = (double)(B.acked_pos - pos0) / secs;
     w->hb_per_s = (double)(B.acked_hb - hb0) / secs;
@@ -633,7 +560,7 @@ static void measure(pid_t dispatchd, pid_t redis, struct window *w)
     int n = 0;
     for (int i = 0; i < opt.rss_s && i < 600 && !interrupted; i++) {
         run_ms(1000);
-        long long v = proc_status_bytes(dispatchd, "VmRSS");
+        long long v = bench_proc_status_bytes(dispatchd, "VmRSS");
         if (v > 0)
             rss[n++] = (double)v;
     }
@@ -769,7 +696,7 @@ static int provision(struct harness_stack *s)
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
     int port = s->d.http_port;
     static char resp[65536];
-    int64_t t0 = mono_ns();
+    int64_t t0 = bench_mono_ns();
     if (http_post(port, auth, "/v1/enterprises", "application/json",
                   "{\"id\":\"E0\",\"name\":\"Bench Transport\",\"area\":{\"type\":\"Polygon\","
                   "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],"
@@ -795,8 +722,8 @@ static int provision(struct harness_stack *s)
         }
     }
     free(body);
-    double t_veh = (double)(mono_ns() - t0) / 1e9;
-    int64_t t1 = mono_ns();
+    double t_veh = (double)(bench_mono_ns() - t0) / 1e9;
+    int64_t t1 = bench_mono_ns();
     P.port = port;
     for (int k = 0; k < PROVISION_PARALLEL; k++) {
         P.conn[k] = evhttp_connection_base_new(B.base, NULL, "127.0.0.1", (ev_uint16_t)port);
@@ -810,7 +737,7 @@ static int provision(struct harness_stack *s)
         event_base_dispatch(B.base);
     for (int k = 0; k < PROVISION_PARALLEL; k++)
         evhttp_connection_free(P.conn[k]);
-    double t_term = (double)(mono_ns() - t1) / 1e9;
+    double t_term = (double)(bench_mono_ns() - t1) / 1e9;
     if (P.failed || interrupted) {
         fprintf(stderr, "bench-jt808: provisioning failed: %s\n", B.first_error);
         return -1;
@@ -1028,7 +955,7 @@ int main(int argc, char **argv)
         setenv("LPG_TEST_DISPATCHD", opt.dispatchd, 1);
     if (raise_nofile((rlim_t)opt.connections + NOFILE_SPARE) != 0)
         return 2;
-    int64_t start_ns = mono_ns();
+    int64_t start_ns = bench_mono_ns();
     B.n = opt.connections;
     B.c = calloc((size_t)B.n, sizeof(*B.c));
     B.base = event_base_new();
@@ -1082,10 +1009,10 @@ int main(int argc, char **argv)
     struct event *tick = NULL;
     if (!opt.self_test && provision(&stack) != 0)
         goto out;
-    long long rss0 = proc_status_bytes(dispatchd, "VmRSS");
+    long long rss0 = bench_proc_status_bytes(dispatchd, "VmRSS");
     tick = event_new(B.base, -1, EV_PERSIST, on_tick, NULL);
     struct timeval tv = {0, TICK_US};
-    B.last_tick = B.t_start = mono_ns();
+    B.last_tick = B.t_start = bench_mono_ns();
     if (tick == NULL || event_add(tick, &tv) != 0)
         goto out;
     printf("dispatchd VmRSS %.2f MiB before any terminal\n", rss0 / 1048576.0);
@@ -1136,7 +1063,7 @@ out:
     free(B.c);
     free(B.lat);
     free(B.auth_lat);
-    printf("run took %.0f s\n", (double)(mono_ns() - start_ns) / 1e9);
+    printf("run took %.0f s\n", (double)(bench_mono_ns() - start_ns) / 1e9);
     printf("bench-jt808 connections=%d positions_per_s=%.0f rss_per_connection_bytes=%.0f "
            "cpu_pct=%.1f reply_p99_ms=%.2f\n",
            hi.connections, hi.pos_per_s, slope, hi.cpu_pct, hi.p99);

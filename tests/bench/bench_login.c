@@ -17,6 +17,7 @@
  * Last line: "bench-login healthz_p99_ms=<all-hashed> defaults_p99_ms=<> baseline_p99_ms=<>
  * logins=<n>". tests/bench/README.md has the method and figures.
  */
+#include "bench_util.h"
 #include "harness.h"
 
 #include <poll.h>
@@ -107,12 +108,6 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 struct figures {
     size_t n;
     double p50, p99, max;
@@ -123,7 +118,7 @@ static struct figures percentiles(double *v, size_t n)
     struct figures f = {n, 0, 0, 0};
     if (n == 0)
         return f;
-    qsort(v, n, sizeof(*v), cmp_double);
+    qsort(v, n, sizeof(*v), bench_cmp_double);
     f.p50 = v[(n - 1) / 2];
     f.p99 = v[(size_t)((double)(n - 1) * 0.99)];
     f.max = v[n - 1];

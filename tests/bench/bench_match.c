@@ -37,6 +37,7 @@
  *   bench-match median_us=<x> p99_us=<y> naive_ratio=<z> bbox_naive_ratio=<b>
  * (naive_ratio: against the scan of every staff member without a box, as before).
  */
+#include "bench_util.h"
 #include "core/match.h"
 
 #include <inttypes.h>
@@ -105,13 +106,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* ---- the tiling ---- */
@@ -467,9 +461,9 @@ int main(int argc, char **argv)
     size_t matched = 0, refused = 0, errors = 0;
     for (size_t i = 0; i < N_ORDERS; i++) {
         struct match_result r;
-        int64_t a = now_ns();
+        int64_t a = bench_mono_ns();
         int rcm = match_order(w.reg, &w.orders[i], w.now_ms, &r);
-        int64_t b = now_ns();
+        int64_t b = bench_mono_ns();
         lat[i] = b - a;
         matched += rcm == 0;
         refused += rcm == 1;
@@ -498,9 +492,9 @@ int main(int argc, char **argv)
     size_t mismatches = 0;
     for (size_t i = 0; i < N_NAIVE; i++) {
         double d;
-        int64_t a = now_ns();
+        int64_t a = bench_mono_ns();
         const struct lpg_staff *s = naive_match(&w, &w.orders[i], &d);
-        int64_t b = now_ns();
+        int64_t b = bench_mono_ns();
         nlat[i] = b - a;
         if (s != chosen[i]) {
             if (++mismatches <= 5)
@@ -519,9 +513,9 @@ int main(int argc, char **argv)
     size_t bbox_mismatches = 0;
     for (size_t i = 0; i < N_NAIVE; i++) {
         double d;
-        int64_t a = now_ns();
+        int64_t a = bench_mono_ns();
         const struct lpg_staff *s = bbox_naive_match(&w, &w.orders[i], &d);
-        int64_t b = now_ns();
+        int64_t b = bench_mono_ns();
         nlat[i] = b - a;
         if (s != chosen[i] && ++bbox_mismatches <= 5)
             printf("  MISMATCH (bbox naive) %s: fast %s, naive %s\n", w.orders[i].id,

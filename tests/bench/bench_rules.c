@@ -12,6 +12,7 @@
  *   build-rel/tests/bench/bench-rules
  * Last line: "bench-rules fixes_per_s_per_core=<n>".
  */
+#include "bench_util.h"
 #include "core/rules.h"
 
 #include <math.h>
@@ -44,12 +45,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(void)
@@ -125,7 +120,7 @@ int main(void)
         rates[round] = (double)VEHICLES * STEPS / el;
         printf("round %d: %.0f fixes/s\n", round + 1, rates[round]);
     }
-    qsort(rates, ROUNDS, sizeof rates[0], cmp_double);
+    qsort(rates, ROUNDS, sizeof rates[0], bench_cmp_double);
     printf("vehicles=%d fixes_per_round=%d events=%zu rejected=%zu (all rounds)\n", VEHICLES,
            VEHICLES * STEPS, events, rejected);
     printf("bench-rules fixes_per_s_per_core=%.0f\n", rates[ROUNDS / 2]);

@@ -24,9 +24,11 @@
 #include "store/terminals.h"
 #include "store/writer.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -285,4 +287,41 @@ void fuzz_box_free(struct fuzz_box *box)
     cfg_free(dispatchd_settings, dispatchd_settings_count, &d->cfg);
     event_base_free(d->base);
     memset(box, 0, sizeof(*box));
+}
+
+void fuzz_box_settle(struct fuzz_box *box, const struct fuzz_peer_io *io)
+{
+    int quiet = 0;
+    for (int i = 0; i < 20000 && quiet < 3; i++) {
+        uint64_t before = io->progress(box, io->peer);
+        fuzz_box_turn(box);
+        io->drain(io->peer);
+        if (io->progress(box, io->peer) == before && fake_store_pending(box->s.store) == 0)
+            quiet++;
+        else
+            quiet = 0;
+    }
+}
+
+void fuzz_box_peer_write(struct fuzz_box *box, const struct fuzz_peer_io *io, const uint8_t *bytes,
+                         size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(io->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w > 0) {
+            bytes += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            uint64_t before = io->progress(box, io->peer);
+            fuzz_box_settle(box, io);
+            if (io->progress(box, io->peer) == before)
+                return; /* the server stopped reading for good (e.g. closed) */
+            continue;
+        }
+        return; /* EPIPE: the server closed its end */
+    }
 }

@@ -7,6 +7,9 @@
 #include "app/service.h"
 #include "handset/handset_ctx.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct live_feed;
 struct jt808_server;
 
@@ -44,5 +47,23 @@ void fuzz_box_init(struct fuzz_box *box, int what);
 void fuzz_box_turn(struct fuzz_box *box);
 /* Tears the box down in dispatchd's order (store first, so pending callbacks run). */
 void fuzz_box_free(struct fuzz_box *box);
+
+/* The socketpair plumbing a target shares with its peer (the device's or terminal's end, fd):
+ * progress sums every counter that moves when anything happens (the target's own choice: server
+ * stats, store stats, the bytes the peer read); drain reads what the server wrote to the peer,
+ * where the target's oracle checks it. */
+struct fuzz_peer_io {
+    int fd;
+    uint64_t (*progress)(const struct fuzz_box *box, const void *peer);
+    void (*drain)(void *peer);
+    void *peer;
+};
+/* Turns the loop (draining the peer each turn) until three turns in a row change nothing and
+ * no store reply is pending; at most 20,000 turns. */
+void fuzz_box_settle(struct fuzz_box *box, const struct fuzz_peer_io *io);
+/* Writes the whole of bytes to io->fd, settling the loop whenever the socket is full; gives up
+ * when settling moves nothing (the server stopped reading for good) or the server closed. */
+void fuzz_box_peer_write(struct fuzz_box *box, const struct fuzz_peer_io *io, const uint8_t *bytes,
+                         size_t n);
 
 #endif

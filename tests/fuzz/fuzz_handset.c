@@ -94,43 +94,34 @@ static uint64_t progress(const struct fuzz_box *d, const struct peer *p)
            ss->commands_sent + ss->commands_refused + p->bytes_in;
 }
 
-/* Turns the loop until three turns in a row change nothing and no store reply is pending. */
+static uint64_t io_progress(const struct fuzz_box *d, const void *p)
+{
+    return progress(d, p);
+}
+
+static void io_drain(void *p)
+{
+    peer_drain(p);
+}
+
+/* The shared plumbing (fuzz_box_settle, fuzz_box_peer_write) over this target's peer. */
+static struct fuzz_peer_io peer_io(struct peer *p)
+{
+    return (struct fuzz_peer_io){p->fd, io_progress, io_drain, p};
+}
+
 static void settle(struct fuzz_box *d, struct peer *p)
 {
-    int quiet = 0;
-    for (int i = 0; i < 20000 && quiet < 3; i++) {
-        uint64_t before = progress(d, p);
-        fuzz_box_turn(d);
-        peer_drain(p);
-        if (progress(d, p) == before && fake_store_pending(d->s.store) == 0)
-            quiet++;
-        else
-            quiet = 0;
-    }
+    struct fuzz_peer_io io = peer_io(p);
+    fuzz_box_settle(d, &io);
 }
 
 /* Writes the whole of bytes to the device's end, settling the loop whenever the socket is full
  * (the server reads one frame at a time). */
 static void peer_write(struct fuzz_box *d, struct peer *p, const uint8_t *bytes, size_t n)
 {
-    while (n > 0) {
-        ssize_t w = send(p->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w > 0) {
-            bytes += w;
-            n -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            uint64_t before = progress(d, p);
-            settle(d, p);
-            if (progress(d, p) == before)
-                return; /* the server stopped reading for good (e.g. closed) */
-            continue;
-        }
-        return; /* EPIPE: the server closed its end */
-    }
+    struct fuzz_peer_io io = peer_io(p);
+    fuzz_box_peer_write(d, &io, bytes, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
