@@ -35,11 +35,24 @@ demo_admin=demo-admin
 # Debian's python3 explicitly: a python3 earlier on PATH (pyenv...) lacks python3-protobuf.
 python=/usr/bin/python3
 
+# Progress, step by step: a first run installs packages and builds for a minute or more.
+echo "run: [1/4] packages: checking (deploy/install-deps.sh)"
 "$top/deploy/install-deps.sh"
 
-echo "run: building release into $build_dir"
-cmake -S "$top" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLPG_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" >/dev/null
+echo "run: [2/4] build: configuring a release build in $build_dir (cmake)"
+mkdir -p "$build_dir"
+if ! cmake -S "$top" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLPG_BUILD_TESTS=OFF \
+     >"$build_dir/configure.log" 2>&1; then
+  tail -n 30 "$build_dir/configure.log" >&2
+  echo "run: error: cmake could not configure the build (all of it in $build_dir/configure.log)" >&2
+  exit 1
+fi
+if ! cmake --build "$build_dir" -j "$(nproc)" 2>&1 |
+     "$top/deploy/build-progress.sh" "$build_dir/build.log" run; then
+  tail -n 30 "$build_dir/build.log" >&2
+  echo "run: error: the build failed (all of its output in $build_dir/build.log)" >&2
+  exit 1
+fi
 dispatchd="$build_dir/dispatch/dispatchd"
 
 mkdir -p "$var_dir/redis" "$var_dir/log"
@@ -139,7 +152,7 @@ trap 'exit 143' TERM
 
 # Redis in its own session, so that Ctrl-C reaches dispatchd first and Redis is stopped
 # after dispatchd has flushed its writes.
-echo "run: starting redis-server on 127.0.0.1:$redis_port (data: $var_dir/redis, log: $var_dir/log/redis.log)"
+echo "run: [3/4] starting redis-server on 127.0.0.1:$redis_port (data: $var_dir/redis, log: $var_dir/log/redis.log)"
 setsid redis-server "$top/deploy/redis.conf" --port "$redis_port" --dir "$var_dir/redis" \
   --logfile "$var_dir/log/redis.log" --include "$var_dir/redis-auth.conf" &
 redis_pid=$!
@@ -298,7 +311,7 @@ dispatchd_args=(--config "$top/deploy/dispatchd.conf" --config "$var_dir/dispatc
                 --handset-tls-cert="$server_cert" --handset-tls-key="$server_key")
 if [ "$demo" != 0 ]; then
   prepare_demo
-  echo "run: starting dispatchd (config deploy/dispatchd.conf, log: $var_dir/log/dispatchd.log)"
+  echo "run: [4/4] starting dispatchd (config deploy/dispatchd.conf, log: $var_dir/log/dispatchd.log)"
   # In its own session (see below); its log to a file, so the terminal shows the demo.
   GLIBC_TUNABLES="$dispatchd_tunables" setsid "$dispatchd" "${dispatchd_args[@]}" >>"$var_dir/log/dispatchd.log" 2>&1 &
   dispatchd_pid=$!
@@ -321,7 +334,7 @@ if [ "$demo" != 0 ]; then
   fleet_pid=$!
 else
 cat <<MSG
-run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
+run: [4/4] starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 
   Where to look:
     curl -s --cacert $ca https://127.0.0.1:$http_port/healthz   service and Redis health (JSON)
