@@ -29,7 +29,7 @@ MARK = "@@quick-tour-block %d@@"
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
 # "key":value with a scalar value: a JSON string, number, true, false or null.
 PAIR = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)":("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null)')
-FLEET_STARTED = " logged in at the depot"
+FLEET_STARTED = "vehicles start from their depots"
 VOLATILE_KEYS = {"token", "created_ms"}
 
 
