@@ -50,11 +50,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-echo "install-deps: apt-get update"
-apt-get update -qq
-echo "install-deps: installing ${missing[*]}"
+# apt's own lines (-q: without the progress bars that a pipe or a log would garble) show the
+# progress: a fresh machine downloads and unpacks some hundred packages, minutes of work.
+echo "install-deps: [1/2] apt-get update (the package lists)"
+apt-get update -q
+echo "install-deps: [2/2] installing ${#missing[@]} packages and what they need: ${missing[*]}"
 # --no-install-recommends keeps gpsd from pulling in GUI clients.
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+apt-get install -y -q --no-install-recommends "${missing[@]}"
 
 # Debian's postinst may start services on their standard ports; ours run on private ports,
 # so stop any system instance the installation started, to leave no process behind.

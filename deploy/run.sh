@@ -22,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
+# A path as the reader types it: relative to the checkout when inside it.
+rel() { case $1 in "$top"/*) printf '%s' "${1#"$top"/}" ;; *) printf '%s' "$1" ;; esac; }
 
 redis_port=${LPG_REDIS_PORT:-6390}
 http_port=${LPG_HTTP_PORT:-8080}
@@ -35,11 +37,24 @@ demo_admin=demo-admin
 # Debian's python3 explicitly: a python3 earlier on PATH (pyenv...) lacks python3-protobuf.
 python=/usr/bin/python3
 
+# Progress, step by step: a first run installs packages and builds for a minute or more.
+echo "run: [1/4] packages: checking (deploy/install-deps.sh)"
 "$top/deploy/install-deps.sh"
 
-echo "run: building release into $build_dir"
-cmake -S "$top" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLPG_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" >/dev/null
+echo "run: [2/4] build: configuring a release build in $build_dir (cmake)"
+mkdir -p "$build_dir"
+if ! cmake -S "$top" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLPG_BUILD_TESTS=OFF \
+     >"$build_dir/configure.log" 2>&1; then
+  tail -n 30 "$build_dir/configure.log" >&2
+  echo "run: error: cmake could not configure the build (all of it in $build_dir/configure.log)" >&2
+  exit 1
+fi
+if ! cmake --build "$build_dir" -j "$(nproc)" 2>&1 |
+     "$top/deploy/build-progress.sh" "$build_dir/build.log" run; then
+  tail -n 30 "$build_dir/build.log" >&2
+  echo "run: error: the build failed (all of its output in $build_dir/build.log)" >&2
+  exit 1
+fi
 dispatchd="$build_dir/dispatch/dispatchd"
 
 mkdir -p "$var_dir/redis" "$var_dir/log"
@@ -139,7 +154,8 @@ trap 'exit 143' TERM
 
 # Redis in its own session, so that Ctrl-C reaches dispatchd first and Redis is stopped
 # after dispatchd has flushed its writes.
-echo "run: starting redis-server on 127.0.0.1:$redis_port (data: $var_dir/redis, log: $var_dir/log/redis.log)"
+echo "run: [3/4] starting redis-server on 127.0.0.1:$redis_port (data: $(rel "$var_dir")/redis," \
+  "log: $(rel "$var_dir")/log/redis.log)"
 setsid redis-server "$top/deploy/redis.conf" --port "$redis_port" --dir "$var_dir/redis" \
   --logfile "$var_dir/log/redis.log" --include "$var_dir/redis-auth.conf" &
 redis_pid=$!
@@ -211,9 +227,7 @@ lon, lat = dataset.zone_centre(sys.argv[2]); print("%s,%s" % (lat, lon))' "$top/
       sleep 0.1
     done
     touch "$demo_dir/$unit.go"
-    echo "run: demo: vehicle unit $unit: a recorded drive ($track) in $zone, gpsd on" \
-      "127.0.0.1:$gpsd_port -> lpg-agent -> dispatchd (log: $var_dir/log/agent-$unit.log;" \
-      "$build_dir/dispatch/lpg-agent --status --spool-dir=$demo_dir/spool-$unit)"
+    echo "run: demo: vehicle unit $unit: $track in $zone -> gpsd :$gpsd_port -> lpg-agent"
   done
 }
 
@@ -236,9 +250,7 @@ for x in (t["vehicle"], t["terminal"], t["plate"], t["name"], dataset.certificat
     --register --plate="$plate" --track="$demo_dir/$vehicle-drive.csv" --driver-name="$name" \
     --certificate="$cert" --backfill=120:45 >>"$var_dir/log/jt808-$vehicle.log" 2>&1 &
   agent_pids+=($!)
-  echo "run: demo: JT/T 808 truck $vehicle ($plate): lpg-jt808-sim as terminal $terminal, a" \
-    "recorded drive in $zone, driver $name's card $cert -> 127.0.0.1:$jt808_port (log:" \
-    "$var_dir/log/jt808-$vehicle.log)"
+  echo "run: demo: JT/T 808 truck $vehicle: lpg-jt808-sim, terminal $terminal, $name's card"
 }
 
 wait_healthy() {
@@ -251,40 +263,49 @@ wait_healthy() {
   return 1
 }
 
-print_demo_guide() {
-  local api="https://127.0.0.1:$http_port" day next
-  day=$(date -u +%Y-%m-%d)
-  next=$(date -u -d tomorrow +%Y-%m-%d)
-  cat <<MSG
-
-run: the demo is running: 8 simulated handsets, 2 vehicle units (gpsd + lpg-agent) and a
-  JT/T 808 truck (lpg-jt808-sim) in Hailar; what the handsets do is narrated below ("demo ...").
-  Where to look, from another terminal (dispatcher's token in $demo_dir/token, admin's in
-  $demo_dir/admin-token; both valid 8 h):
-    TOKEN=\$(cat $demo_dir/token); ADMIN=\$(cat $demo_dir/admin-token)
-    alias api='curl -s --cacert $ca -H "Authorization: Bearer \$TOKEN"'
-    api $api/v1/orders                      orders: assigned, delivered, failed, waiting
-    api '$api/v1/orders?state=created'      the order waiting for a licensed person, and why
-    api $api/v1/alerts                      overspeed, roadside_sale, hazard, load_mismatch
-    api $api/v1/hazards                     the hazard ledger (rectification notices)
-    api $api/v1/customers/c-1601            supply suspended, then resumed by a re-inspection
-    api $api/v1/vehicles/v-103/position     a vehicle's newest fix
-    api '$api/v1/vehicles/v-103/route?from=${day}T00:00:00Z&to=${next}T00:00:00Z&format=geojson'
-    api $api/v1/vehicles/v-101/load         what a vehicle carries, its trip
-    api $api/v1/vehicles/v-301/position     the JT/T 808 truck's newest fix (its terminal's)
-    api $api/v1/terminals/013800000301      its terminal (JT/T 808 on 127.0.0.1:$jt808_port)
-    api $api/v1/cylinders/CY-HLR-0001-OVERDUE/history
-    api -N $api/v1/events                    the live feed
-    curl -s --cacert $ca -H "Authorization: Bearer \$ADMIN" $api/v1/audit/verify   the audit chain
-    curl -s --cacert $ca $api/metrics | grep '^lpg_'       Prometheus metrics
-    REDISCLI_AUTH=\$(cat $var_dir/redis.password) redis-cli -p $redis_port --scan --pattern 'lpg:*'
-                                            what the service stored (Redis has a password)
-  TLS: HTTPS and the handset port use $server_cert, signed by the private CA
-  $ca (clients verify with --cacert / tls_ca; plain http:// gets no answer).
-  Logs: dispatchd in $var_dir/log/dispatchd.log, Redis in $var_dir/log/redis.log, the
-  JT/T 808 terminal (every message and answer) in $var_dir/log/jt808-v-301.log.
-  Ctrl-C stops the fleet, dispatchd and Redis. LPG_DEMO=0 runs without the demo.
-
+# The where-to-look guide, in $demo_dir/guide.txt: demo.py prints it at the start, again once
+# every scripted episode has happened, and on demand (a key here, or SIGUSR1 to this script).
+# Its indented lines are a shell snippet to paste (tests/deploy/test_run_demo.py runs every
+# command of it against the demo and checks that it shows what its comment says). Lines at
+# most 100 columns with the default directories.
+write_demo_guide() {
+  local again="kill -USR1 $$ prints this guide again"
+  if [ -t 0 ]; then again="press g (or Enter) here, or: kill -USR1 $$, to see this guide again"; fi
+  local v d b
+  v=$(rel "$var_dir")
+  d=$(rel "$demo_dir")
+  b=$(rel "$build_dir")
+  cat >"$demo_dir/guide.txt" <<MSG
+run: the demo is running: 8 simulated handsets, 2 vehicle units (gpsd + lpg-agent) and a JT/T
+  808 truck (lpg-jt808-sim) in Hailar. Below: one line per event that matters (every detail
+  in $v/log/demo.log); $again.
+  Where to look, from another terminal (tokens valid 8 h; this guide: $d/guide.txt):
+    cd $top
+    CA=$v/tls/ca.pem; API=https://127.0.0.1:$http_port; FROM=\$(date -u -d -1hour +%FT%TZ)
+    TOKEN=\$(cat $d/token); ADMIN=\$(cat $d/admin-token)
+    api() { curl -s --cacert "\$CA" -H "Authorization: Bearer \$TOKEN" "\$@"; }
+    adm() { curl -s --cacert "\$CA" -H "Authorization: Bearer \$ADMIN" "\$@"; }
+    api \$API/v1/orders                   # the orders: delivered, failed, one waiting
+    api "\$API/v1/orders?state=created"   # the order waiting for a licensed person, and why
+    api \$API/v1/alerts                   # overspeed, roadside_sale, hazard, load_mismatch
+    api \$API/v1/hazards                  # the hazard ledger: c-1601's notice, closed
+    api \$API/v1/customers/c-1601         # supplied again after its re-inspection: "active"
+    api \$API/v1/vehicles/v-103/position  # the speeding vehicle's newest fix
+    api "\$API/v1/vehicles/v-103/route?from=\$FROM&to=\$(date -u -d +1min +%FT%TZ)&format=geojson"
+    api \$API/v1/vehicles/v-101/load      # what a vehicle carries, its trip
+    api \$API/v1/vehicles/v-301/position  # the JT/T 808 truck's newest fix, from its terminal
+    api \$API/v1/terminals/013800000301   # its terminal (JT/T 808, 127.0.0.1:$jt808_port)
+    api \$API/v1/cylinders/CY-HLR-0001-OVERDUE      # the cylinder overdue for inspection
+    adm "\$API/v1/audit/entries?kind=scan_refused"  # scans refused: overdue, moving, away
+    adm \$API/v1/audit/verify             # the audit chain: {"ok":true,...}
+    api -N \$API/v1/events                # the live feed (Ctrl-C ends it)
+    curl -s --cacert "\$CA" \$API/metrics | grep '^lpg_'      # Prometheus metrics
+    $b/dispatch/lpg-agent --status --spool-dir=$d/spool-unit-201   # a vehicle unit
+    REDISCLI_AUTH=\$(cat $v/redis.password) redis-cli -p $redis_port --scan --pattern 'lpg:*'
+  (the last: what the service stored in Redis, which has a password). TLS: HTTPS and the
+  handset port with $v/tls/server.pem, from the private CA $v/tls/ca.pem (plain http://
+  gets no answer). Logs in $v/log/: dispatchd.log, redis.log, demo.log, jt808-v-301.log,
+  agent-unit-201.log. Ctrl-C stops everything; LPG_DEMO=0 runs dispatchd without the demo.
 MSG
 }
 
@@ -298,7 +319,8 @@ dispatchd_args=(--config "$top/deploy/dispatchd.conf" --config "$var_dir/dispatc
                 --handset-tls-cert="$server_cert" --handset-tls-key="$server_key")
 if [ "$demo" != 0 ]; then
   prepare_demo
-  echo "run: starting dispatchd (config deploy/dispatchd.conf, log: $var_dir/log/dispatchd.log)"
+  echo "run: [4/4] starting dispatchd (config deploy/dispatchd.conf, log:" \
+    "$(rel "$var_dir")/log/dispatchd.log)"
   # In its own session (see below); its log to a file, so the terminal shows the demo.
   GLIBC_TUNABLES="$dispatchd_tunables" setsid "$dispatchd" "${dispatchd_args[@]}" >>"$var_dir/log/dispatchd.log" 2>&1 &
   dispatchd_pid=$!
@@ -309,19 +331,20 @@ if [ "$demo" != 0 ]; then
   fi
   export PYTHONPATH="$demo_dir/gen:$top/tests/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
   if ! "$python" "$top/deploy/demo/demo.py" load --http-port "$http_port" --ca "$ca" \
-       --state-dir "$demo_dir" --admin "$demo_admin"; then
+       --state-dir "$demo_dir" --admin "$demo_admin" --log "$var_dir/log/demo.log"; then
     echo "run: error: the demo data could not be loaded (LPG_DEMO=0 runs without it)" >&2
     exit 1
   fi
-  print_demo_guide
+  write_demo_guide
   start_vehicle_units
   start_jt808_terminal
   setsid "$python" "$top/deploy/demo/demo.py" run --http-port "$http_port" --ca "$ca" \
-    --handset-port "$handset_port" --state-dir "$demo_dir" &
+    --handset-port "$handset_port" --state-dir "$demo_dir" --guide "$demo_dir/guide.txt" \
+    --log "$var_dir/log/demo.log" &
   fleet_pid=$!
 else
 cat <<MSG
-run: starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
+run: [4/4] starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops everything.
 
   Where to look:
     curl -s --cacert $ca https://127.0.0.1:$http_port/healthz   service and Redis health (JSON)
@@ -336,6 +359,30 @@ MSG
 # forwards exactly one SIGTERM (a second signal would make dispatchd skip its drain).
 GLIBC_TUNABLES="$dispatchd_tunables" setsid "$dispatchd" "${dispatchd_args[@]}" &
 dispatchd_pid=$!
+fi
+# The demo's guide on demand: a key on the terminal (g or Enter), or SIGUSR1 to this script,
+# forwarded to demo.py, which owns the narration's lines. Without a terminal, wait is what
+# SIGUSR1 interrupts; a key read ending in EOF (Ctrl-D, stdin closed) falls back to that too.
+if [ "$demo" != 0 ]; then
+  trap 'kill -USR1 "$fleet_pid" 2>/dev/null || true' USR1
+  keys=0
+  [ -t 0 ] && keys=1
+  while kill -0 "$dispatchd_pid" 2>/dev/null; do
+    if [ $keys = 1 ]; then
+      key=""
+      set +e
+      IFS= read -r -s -n 1 -t 1 key
+      rc=$?
+      set -e
+      if [ $rc = 0 ]; then
+        case $key in g | G | "") kill -USR1 "$fleet_pid" 2>/dev/null || true ;; esac
+      elif [ $rc -le 128 ]; then
+        keys=0
+      fi
+    else
+      wait "$dispatchd_pid" || true
+    fi
+  done
 fi
 set +e
 wait "$dispatchd_pid"

@@ -6,12 +6,15 @@
       `dispatchd --create-admin`), loads the data set (dataset.py; idempotent), registers the
       handsets again and writes DIR/devices.json (device secrets), DIR/token (a dispatcher's
       bearer token, for the newcomer's curl) and DIR/admin-token (for /v1/audit/*).
-  demo.py run --http-port P --handset-port H --state-dir DIR [--ca CA.pem]
+  demo.py run --http-port P --handset-port H --state-dir DIR [--ca CA.pem] [--guide FILE]
+             [--log FILE]
       the dispatcher's opening moves (an order to the underground customer and a two-phase
       cylinder to a restaurant, both refused; an order that waits for the expired
       certificate), then the fleet (fleet.py) until SIGTERM or SIGINT, narrating what the
       handsets do and what the live feed (GET /v1/events) reports: assignments, refusals,
-      alerts.
+      alerts (narrate.py: one line per event that matters; every detail in the --log file).
+      The --guide file (where to look, written by run.sh) is printed at the start, again once
+      every vehicle's scripted episode has happened, and whenever SIGUSR1 comes.
 
 Needs Debian's /usr/bin/python3 with python3-protobuf, PYTHONPATH holding the protoc-generated
 lpg.v1 modules and tests/python (lpg_client.py). Files in DIR are written with mode 0600.
@@ -29,15 +32,8 @@ import urllib.request
 
 import dataset
 import fleet
+import narrate
 from lpg_client import HandsetClient, JsonHttp, tls_context
-
-START = time.monotonic()
-_print_lock = threading.Lock()
-
-
-def say(who, msg):
-    with _print_lock:
-        print("demo [%5.1fs] %-16s %s" % (time.monotonic() - START, who, msg), flush=True)
 
 
 def write_private(path, text):
@@ -68,21 +64,25 @@ def login(port, user, password):
 
 def cmd_load(args):
     state = args.state_dir
+    narrator = narrate.Narrator(log_path=args.log)
     admin = login(args.http_port, args.admin, read_file(os.path.join(state, "admin.password")))
     pw_file = os.path.join(state, "dispatcher.password")
     if not os.path.exists(pw_file):
         write_private(pw_file, secrets.token_urlsafe(18) + "\n")
     admin.dispatcher_password = read_file(pw_file)
-    secrets_by_device = dataset.load(admin, lambda m: say("load", m))
+    secrets_by_device = dataset.load(admin, lambda m: narrator.say("load", m))
     write_private(os.path.join(state, "devices.json"), json.dumps(secrets_by_device, indent=1))
     disp = login(args.http_port, dataset.DISPATCHER, admin.dispatcher_password)
     write_private(os.path.join(state, "token"), disp.token + "\n")
     write_private(os.path.join(state, "admin-token"), admin.token + "\n")
-    say("load", "%d handsets registered; tokens in %s/token (dispatcher %s) and "
-        "%s/admin-token (admin)" % (len(secrets_by_device), state, dataset.DISPATCHER, state,))
+    narrator.say("load", "%d handsets registered; tokens in the state directory" %
+                 len(secrets_by_device))
+    narrator.say("load", "tokens in %s/token (dispatcher %s) and %s/admin-token (admin)" %
+                 (state, dataset.DISPATCHER, state), detail=True)
+    narrator.close()
 
 
-def follow_feed(port, token, stop):
+def follow_feed(port, token, stop, narrator):
     """Narrates GET /v1/events (server-sent events) until the stream ends."""
     req = urllib.request.Request("%s://127.0.0.1:%d/v1/events" % ("https" if CA else "http", port),
                                  headers={"Authorization": "Bearer " + token})
@@ -97,27 +97,11 @@ def follow_feed(port, token, stop):
                 elif line.startswith("data:"):
                     data.append(line[5:].strip())
                 elif not line and data:
-                    narrate_event(event, json.loads("\n".join(data)))
+                    narrator.feed_event(event, json.loads("\n".join(data)))
                     event, data = None, []
     except (OSError, ValueError) as e:
         if not stop.is_set():
-            say("feed", "live feed ended: %s" % e)
-
-
-def narrate_event(event, data):
-    if event == "alert":
-        say("feed ALERT", "%s %s %s: %s" % (data.get("rule"), data.get("kind"),
-                                             data.get("vehicle_id"), data.get("message")))
-    elif event == "order":
-        o = data.get("order", {})
-        state = o.get("state")
-        # The handsets narrate accept/load/arrive themselves; the feed adds the rest.
-        if state in ("accepted", "loaded", "arrived", "en_route"):
-            return
-        extra = o.get("reason") or ""
-        if state == "assigned":
-            extra = "to %s (%s)" % (o.get("staff_id"), o.get("vehicle_id"))
-        say("feed order", "%s %s %s" % (o.get("id"), state, extra))
+            narrator.say("feed", "live feed ended: %s" % e, tone="alert")
 
 
 def opening_moves(dispatcher):
@@ -134,33 +118,53 @@ def opening_moves(dispatcher):
 def cmd_run(args):
     state = args.state_dir
     stop = threading.Event()
+    guide_wanted = threading.Event()
 
     def on_signal(signum, frame):
         stop.set()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # run.sh forwards a key press or its own SIGUSR1 here: this process owns the terminal's
+    # lines, so the guide is never printed in the middle of one.
+    signal.signal(signal.SIGUSR1, lambda signum, frame: guide_wanted.set())
 
+    narrator = narrate.Narrator(log_path=args.log)
+    guide = read_file(args.guide) + "\n" if args.guide else None
+    if guide:
+        narrator.block(guide)
     token = read_file(os.path.join(state, "token"))
     device_secrets = json.loads(read_file(os.path.join(state, "devices.json")))
     dispatcher = fleet.Dispatcher(JsonHttp(args.http_port, token=token, ca=CA),
-                                  say, time.strftime("%m%d%H%M%S", time.gmtime()))
-    threading.Thread(target=follow_feed, args=(args.http_port, token, stop),
+                                  narrator, time.strftime("%m%d%H%M%S", time.gmtime()))
+    threading.Thread(target=follow_feed, args=(args.http_port, token, stop, narrator),
                      daemon=True).start()
     dispatcher.prepare()
     vehicles = [fleet.Vehicle(v, device_secrets[v["device"]],
                               lambda: HandsetClient("127.0.0.1", args.handset_port, ca=CA),
                               dispatcher,
-                              say, stop)
+                              narrator, stop)
                 for v in dataset.FLEET]
     for v in vehicles:
         v.start()
+    narrator.say("demo", "%d vehicles start from their depots: a handset each, a fix a second" %
+                 len(vehicles))
     time.sleep(1.5)  # the vehicles' first fixes, so the opening orders rank by position
     opening_moves(dispatcher)
+    episodes_done = False
     while not stop.is_set():
-        stop.wait(1.0)
+        stop.wait(0.2)
+        if not episodes_done and all(v.first_cycle_done or not v.is_alive() for v in vehicles):
+            episodes_done = True
+            narrator.say("demo", "every episode of the first minute has happened; from now on "
+                         "plain deliveries", tone="good")
+            guide_wanted.set()
+        if guide_wanted.is_set() and guide:
+            guide_wanted.clear()
+            narrator.block("\n" + guide)
     for v in vehicles:
         v.join(timeout=3)
-    say("demo", "fleet stopped")
+    narrator.say("demo", "fleet stopped")
+    narrator.close()
 
 
 def main():
@@ -170,6 +174,8 @@ def main():
     ap.add_argument("--handset-port", type=int, default=7070)
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--admin", default="demo-admin")
+    ap.add_argument("--guide", help="run: the where-to-look guide to print (a text file)")
+    ap.add_argument("--log", help="append every line of the narration, details included, here")
     ap.add_argument("--ca", help="speak TLS to dispatchd (HTTPS and the handset port), "
                     "verifying its certificate against this CA certificate (PEM)")
     args = ap.parse_args()

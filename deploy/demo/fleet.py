@@ -74,9 +74,9 @@ def toward(a, b, metres):
 class Dispatcher:
     """The dispatcher's HTTP side, shared by the vehicles (one request at a time)."""
 
-    def __init__(self, http, say, stamp):
+    def __init__(self, http, narrator, stamp):
         self.http = http
-        self.say = say
+        self.narrator = narrator
         self.stamp = stamp
         self.lock = threading.Lock()
 
@@ -98,9 +98,11 @@ class Dispatcher:
             if not after:
                 break
         for oid in left:
+            self.narrator.own_orders[oid] = "cancelled"
             self.cancel(oid, "left open by an earlier demo run")
         if left:
-            self.say("dispatcher", "cancelled %d order(s) left open by an earlier run" % len(left))
+            self.narrator.say("dispatcher", "cancelled %d order(s) left open by an earlier run" %
+                              len(left))
         status, page = self.call("GET", "/v1/customers?status=suspended&limit=1000")
         for c in page.get("items", []) if status == 200 else []:
             self.order(c["id"], None, "reinsp-" + c["id"], kind="re-inspection")
@@ -111,19 +113,24 @@ class Dispatcher:
                 "kind": kind}
         if items:
             body["items"] = [{"spec": s, "count": n} for s, n in items]
+        # Said here, not by the live feed (narrate.py), which may see it first.
+        self.narrator.own_orders[body["id"]] = "posting"
         status, resp = self.call("POST", "/v1/orders", body)
-        what = "%s order %s for %s" % (kind, body["id"], customer_id)
+        what = "%s %s for %s" % ("order" if kind == "delivery" else kind, body["id"], customer_id)
         if items:
             what += " (%s)" % ", ".join("%d x %s" % (n, s) for s, n in items)
         if status == 201 and resp["state"] == "assigned":
-            self.say("dispatcher", "%s: assigned to %s, vehicle %s" %
-                     (what, resp["staff_id"], resp["vehicle_id"]))
+            self.narrator.own_orders[body["id"]] = "assigned"
+            self.narrator.say("dispatcher", "%s assigned to %s" % (what, resp["staff_id"]))
         elif status == 201:
-            self.say("dispatcher", "%s: WAITING (%s): %s" % (what, resp["state"], resp["reason"]))
+            self.narrator.own_orders[body["id"]] = resp["state"]
+            self.narrator.say("dispatcher", "%s WAITING: %s" % (what, resp["reason"]),
+                              tone="waiting")
         else:
             err = resp.get("error", {}) if isinstance(resp, dict) else {}
-            self.say("dispatcher", "%s: REFUSED %d %s: %s" %
-                     (what, status, err.get("code"), err.get("message")))
+            self.narrator.say("dispatcher", "%s REFUSED %d %s: %s" %
+                              (what, status, err.get("code"), err.get("message")),
+                              tone="refused")
         return status, resp
 
     def cancel(self, order_id, reason):
@@ -160,13 +167,14 @@ class Dispatcher:
 class Vehicle(threading.Thread):
     """One simulated vehicle and its person's handset."""
 
-    def __init__(self, spec, secret, client_factory, dispatcher, say, stop):
+    def __init__(self, spec, secret, client_factory, dispatcher, narrator, stop):
         super().__init__(name=spec["vehicle"], daemon=True)
         self.spec = spec
         self.secret = secret
         self.client_factory = client_factory
         self.dispatcher = dispatcher
-        self.say_ = say
+        self.narrator = narrator
+        self.first_cycle_done = spec["script"] == "expired"  # Li Na's never ends
         self.stop = stop
         self.pos = dataset.depot(spec)
         self.speed_kmh = 0.0
@@ -175,8 +183,8 @@ class Vehicle(threading.Thread):
         self.cycle = 0
         self.hs = None
 
-    def say(self, msg):
-        self.say_("%s %s" % (self.spec["vehicle"], self.spec["staff"]), msg)
+    def say(self, msg, tone="info", detail=False):
+        self.narrator.say("%s %s" % (self.spec["vehicle"], self.spec["staff"]), msg, tone, detail)
 
     def run(self):
         try:
@@ -184,13 +192,13 @@ class Vehicle(threading.Thread):
                 self.hs = hs
                 hs.login(self.spec["device"], self.secret, software="lpg-demo fleet.py")
                 self.say("handset %s logged in at the depot %.5f,%.5f" %
-                         ((self.spec["device"],) + self.pos))
+                         ((self.spec["device"],) + self.pos), detail=True)
                 self.start_of_shift()
                 while not self.stop.is_set():
                     self.work()
         except (ServerError, WireError, OSError, RuntimeError) as e:
             if not self.stop.is_set():
-                self.say("simulation stopped: %s" % e)
+                self.say("simulation stopped: %s" % e, tone="alert")
 
     # ---- time and position ----
 
@@ -233,10 +241,12 @@ class Vehicle(threading.Thread):
         except ServerError as e:
             if e.code_name != "REFUSED":
                 raise
-            self.say("%s %s REFUSED: %s (%s)" % (action, code, e.refusal, e.message))
+            self.say("%s %s REFUSED: %s (%s)" % (action, code, e.refusal, e.message),
+                     tone="refused")
             return e.refusal
         if expect:
-            self.say("%s %s accepted, but %s was expected" % (action, code, expect))
+            self.say("%s %s accepted, but %s was expected" % (action, code, expect),
+                     tone="alert")
         return None
 
     def wait_assignment(self, order_id, seconds=15):
@@ -259,9 +269,9 @@ class Vehicle(threading.Thread):
             try:
                 self.hs.station_return()
                 self.say("closed the trip an earlier run left open (%d cylinder(s) returned "
-                         "to stock)" % returned)
+                         "to stock)" % returned, detail=True)
             except ServerError as e:
-                self.say("station return at the start of shift: %s" % e)
+                self.say("station return at the start of shift: %s" % e, detail=True)
         self.tick()
 
     def work(self):
@@ -285,8 +295,10 @@ class Vehicle(threading.Thread):
         elif status == 201:
             # Not assigned (e.g. a mandatory rest after hours of demo): do not pile up waiting
             # orders; try again in a minute.
+            self.narrator.own_orders[order["id"]] = "cancelled"
             self.dispatcher.cancel(order["id"], "the demo vehicle could not take it")
             self.wait(60)
+        self.first_cycle_done = True  # its scripted episode has happened (demo.py's guide)
         self.wait(6)
 
     def serve(self, order_id, customer_index=None):
@@ -298,7 +310,7 @@ class Vehicle(threading.Thread):
         target = dataset.customer_location(self.spec, index)
         script = self.spec["script"] if self.cycle == 1 else "delivery"
         self.hs.accept(order_id)
-        self.say("accepted %s (%s, %s)" % (order_id, cname, order["kind"]))
+        self.say("accepted %s (%s, %s)" % (order_id, cname, order["kind"]), detail=True)
         if order["kind"] == "re-inspection":
             self.drive(target, CRUISE_KMH)
             self.wait(2)
@@ -314,25 +326,26 @@ class Vehicle(threading.Thread):
             self.tick()
         for code in codes:
             if self.try_scan("LOAD", code, order_id) is None:
-                self.say("loaded %s for %s" % (code, order_id))
+                self.say("loaded %s for %s" % (code, order_id), detail=True)
             self.tick()
         if script == "speeding":
             self.say("driving to %s at 75 km/h (limit 60)" % cname)
             self.drive(target, 75.0, metres=75.0 / 3.6 * 15)
-            self.say("slowing down to %d km/h" % CRUISE_KMH)
+            self.say("slowing down to %d km/h" % CRUISE_KMH, detail=True)
         elif script == "roadside":
             self.drive(target, 30.0, metres=60)
-            self.say("tries to hand a cylinder over while driving at 30 km/h")
+            self.say("tries to hand a cylinder over while driving at 30 km/h", detail=True)
             self.try_scan("HAND_OVER", codes[0], order_id, expect="vehicle_moving")
             self.drive(target, 30.0, metres=distance_m(self.pos, target) - 300)
             self.speed_kmh = 0.0
             self.wait(2)
-            self.say("stopped 300 m short of %s and tries a hand-over there" % cname)
+            self.say("stopped 300 m short of %s and tries a hand-over there" % cname,
+                     detail=True)
             self.try_scan("HAND_OVER", codes[0], order_id, expect="not_at_customer")
         self.drive(target, CRUISE_KMH)
         self.wait(2)
         self.say("stopped at %s, %.0f m from the registered location" %
-                 (cname, distance_m(self.pos, target)))
+                 (cname, distance_m(self.pos, target)), detail=True)
         failing = "leak_test" if script == "failed_check" else None
         failed = False
         for code in codes:
@@ -342,21 +355,24 @@ class Vehicle(threading.Thread):
             self.hs.safety_check(order_id, checklist(ckind, failing), "%s (customer)" % cname,
                                  cylinder_code=code, pin="2468")
             if failing:
-                self.say("safety check of %s FAILED (%s): supply suspended, hazard notice "
-                         "issued, the cylinders go back on the vehicle" % (code, failing))
+                self.say("safety check FAILED (%s) at %s: supply suspended, hazard notice" %
+                         (failing, cname), tone="alert")
+                self.say("the cylinders go back on the vehicle", detail=True)
                 failed = True
                 break
-            self.say("handed over %s, safety check passed" % code)
+            self.say("handed over %s, safety check passed" % code, detail=True)
         if not failed:
             self.tick()
             try:
                 self.hs.confirm(order_id)
-                self.say("delivery %s confirmed" % order_id)
+                self.say("delivered %s to %s (%d cylinder(s), checks passed)" %
+                         (order_id, cname, len(codes)), tone="good")
             except ServerError as e:
-                self.say("confirmation of %s refused: %s" % (order_id, e))
+                self.say("confirmation of %s refused: %s" % (order_id, e), tone="refused")
         else:
             self.wait(1)
-            self.say("the customer fixed the leak; the dispatcher orders a re-inspection")
+            self.say("the customer fixed the leak; the dispatcher orders a re-inspection",
+                     detail=True)
             status, re = self.dispatcher.order(cid, None, "%s-%d-re" % (
                 self.spec["vehicle"][2:], self.cycle), kind="re-inspection")
             if status == 201 and re["state"] == "assigned":
@@ -364,11 +380,15 @@ class Vehicle(threading.Thread):
                 self.hs.accept(re["id"])
                 self.tick()
                 self.reinspect(re["id"], cname, ckind)
+        # Its scripted episode is over (demo.py reprints the guide once all are); the failed
+        # check's goes on at the depot (the cylinder not scanned back).
+        self.first_cycle_done = self.first_cycle_done or script != "failed_check"
         self.back_to_depot(script)
 
     def reinspect(self, order_id, cname, ckind):
         self.hs.safety_check(order_id, checklist(ckind), "%s (customer)" % cname, pin="2468")
-        self.say("re-inspection %s passed: supply to %s resumed" % (order_id, cname))
+        self.say("re-inspection %s passed: supply to %s resumed" % (order_id, cname),
+                 tone="good")
 
     def back_to_depot(self, script=None):
         self.wait(1)
@@ -376,13 +396,16 @@ class Vehicle(threading.Thread):
         self.wait(1)
         full = self.dispatcher.vehicle_load(self.spec["vehicle"])["full"]
         if script == "failed_check" and full:
-            self.say("forgets to scan %s back into stock" % full[-1]["id"])
+            self.say("forgets to scan %s back into stock" % full[-1]["id"], detail=True)
             full = full[:-1]
         for c in full:
             if self.try_scan("RETURN_FULL", c["id"]) is None:
-                self.say("returned %s to stock" % c["id"])
+                self.say("returned %s to stock" % c["id"], detail=True)
         rec = self.hs.station_return()
-        self.say("back at the depot: reconciliation loaded %d, handed over %d, returned %d, "
-                 "empties %d: %s" % (rec.loaded, rec.handed_over, rec.returned_full, rec.empties,
-                                     "balanced" if rec.balanced else
-                                     "MISMATCH, missing %s" % list(rec.missing)))
+        what = "loaded %d, handed over %d, returned %d, empties %d" % (
+            rec.loaded, rec.handed_over, rec.returned_full, rec.empties)
+        if rec.balanced:
+            self.say("back at the depot, trip reconciled: %s" % what, detail=True)
+        else:
+            self.say("back at the depot: load MISMATCH, missing %s (%s)" %
+                     (", ".join(rec.missing), what), tone="alert")

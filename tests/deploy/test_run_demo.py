@@ -28,6 +28,8 @@ default a private one, which makes the test slow). LPG_KEEP_TMP=1 keeps the dire
 
 import json
 import os
+import pty
+import re
 import shutil
 import signal
 import socket
@@ -35,6 +37,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -64,18 +67,50 @@ def port_open(port):
 
 
 class Run:
-    """One deploy/run.sh, its output in run.log."""
+    """One deploy/run.sh, its output in run.log: through a pipe, or (tty=True) on a
+    pseudo-terminal, as a newcomer's terminal, whose keys press() types."""
 
-    def __init__(self, src, env, log_path):
+    def __init__(self, src, env, log_path, tty=False):
         self.log_path = log_path
         self.log = open(log_path, "ab")
-        self.p = subprocess.Popen([os.path.join(src, "deploy", "run.sh")], env=env,
-                                  stdin=subprocess.DEVNULL, stdout=self.log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        self.master = None
+        if tty:
+            self.master, slave = pty.openpty()
+            self.p = subprocess.Popen([os.path.join(src, "deploy", "run.sh")], env=env,
+                                      stdin=slave, stdout=slave, stderr=slave,
+                                      start_new_session=True)
+            os.close(slave)
+            self.copier = threading.Thread(target=self._copy, daemon=True)
+            self.copier.start()
+        else:
+            self.p = subprocess.Popen([os.path.join(src, "deploy", "run.sh")], env=env,
+                                      stdin=subprocess.DEVNULL, stdout=self.log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.start_offset = os.path.getsize(log_path)
+
+    def _copy(self):
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:  # EIO: every writer closed the terminal
+                return
+            if not data:
+                return
+            self.log.write(data)
+            self.log.flush()
+
+    def press(self, keys):
+        os.write(self.master, keys)
 
     def text(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def own_text(self):
+        """This run's part of run.log."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.start_offset)
+            return f.read().decode("utf-8", "replace")
 
     def wait_for(self, needle, timeout):
         deadline = time.monotonic() + timeout
@@ -97,6 +132,9 @@ class Run:
             self.p.wait()
             raise Failure("run.sh did not stop within %d s of SIGTERM" % timeout)
         finally:
+            if self.master is not None:
+                self.copier.join(5)
+                os.close(self.master)
             self.log.close()
 
 
@@ -121,6 +159,107 @@ class Api:
 def read(path):
     with open(path) as f:
         return f.read().strip()
+
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "deploy", "demo"))
+import narrate  # noqa: E402  (the narration's own formatting of an alert)
+
+ANSI = re.compile(r"\033\[[0-9;]*m")
+NARRATED = re.compile(r"^ *\d+\.\ds (\S+(?: \S+)?) +(.*)$")
+
+
+def narration(text):
+    """[(who, message)] of the narration's lines in run.sh's output, colour removed."""
+    out = []
+    for line in ANSI.sub("", text).splitlines():
+        m = NARRATED.match(line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def need(cond, what):
+    return None if cond else what
+
+
+def j(out):
+    try:
+        return json.loads(out)
+    except ValueError:
+        return {}
+
+
+# What each command of run.sh's guide (var/demo/guide.txt) says it shows, checked on its output
+# once the demo's first minute is over: (a pattern of the command, output -> None or what is
+# wrong). Every suggested command must match exactly one.
+GUIDE_CHECKS = [
+    (r"^api \$API/v1/orders\s", lambda o: need(
+        {"delivered", "failed", "created"} <= {x["state"] for x in j(o).get("items", [])},
+        "no delivered, failed and waiting orders")),
+    (r"orders\?state=created", lambda o: need(
+        any("qualification certificate expired" in (x.get("reason") or "")
+            for x in j(o).get("items", [])), "no order waiting for the expired certificate")),
+    (r"^api \$API/v1/alerts\s", lambda o: need(
+        {"overspeed", "roadside_sale", "hazard", "load_mismatch"} <=
+        {x["rule"] for x in j(o).get("items", [])}, "not every rule the comment names")),
+    (r"/v1/hazards", lambda o: need(
+        any(x["customer_id"] == "c-1601" and x["status"] == "closed"
+            for x in j(o).get("items", [])), "no closed notice of c-1601")),
+    (r"/v1/customers/c-1601", lambda o: need(j(o).get("status") == "active",
+                                              "c-1601 not active")),
+    (r"v-103/position", lambda o: need("lat" in j(o).get("fix", {}), "no fix of v-103")),
+    (r"v-103/route\?.*format=geojson", lambda o: need(
+        len(j(o).get("geometry", {}).get("coordinates", [])) > 10, "no route of v-103")),
+    (r"v-101/load", lambda o: need("trip" in j(o), "no load of v-101")),
+    (r"v-301/position", lambda o: need("lat" in j(o).get("fix", {}), "no fix of v-301")),
+    (r"terminals/013800000301", lambda o: need(j(o).get("id") == "013800000301",
+                                                "no terminal")),
+    (r"cylinders/CY-HLR-0001-OVERDUE", lambda o: need(
+        j(o).get("next_inspection", "9") < time.strftime("%Y-%m-%d"), "not overdue")),
+    (r"kind=scan_refused", lambda o: need(
+        {"overdue_inspection", "vehicle_moving", "not_at_customer"} <=
+        {x["entry"]["data"].get("refusal") for x in j(o).get("items", [])},
+        "not the three refusals")),
+    (r"audit/verify", lambda o: need(j(o).get("ok") is True, "the chain does not verify")),
+    (r"-N \$API/v1/events", lambda o: need(": lpg-dispatch live feed" in o and "event:" in o,
+                                            "no event within 8 s")),
+    (r"/metrics \| grep", lambda o: need(o.startswith("lpg_") and o.count("\n") > 20,
+                                         "no metrics")),
+    (r"lpg-agent --status", lambda o: need("acked=" in o and "server=up" in o,
+                                           "no status of the vehicle unit")),
+    (r"redis-cli .*--scan", lambda o: need(o.startswith("lpg:") and o.count("\n") > 50,
+                                           "no keys")),
+]
+
+
+def check_guide(guide, src):
+    """Runs every command of the guide with its setup lines, as a reader pastes them."""
+    snippet = [l[4:] for l in guide.splitlines() if l.startswith("    ")]
+    last_setup = max(i for i, l in enumerate(snippet) if "() {" in l)
+    setup, commands = snippet[:last_setup + 1], [c for c in snippet[last_setup + 1:]
+                                                 if not c.startswith("#")]
+    if len(commands) < len(GUIDE_CHECKS):
+        return ["the guide has %d commands, the test knows %d" % (len(commands),
+                                                                  len(GUIDE_CHECKS))]
+    bad = []
+    for cmd in commands:
+        checks_of = [f for pat, f in GUIDE_CHECKS if re.search(pat, cmd)]
+        if len(checks_of) != 1:
+            bad.append("%d checks for the guide's command %r" % (len(checks_of), cmd))
+            continue
+        stream = " -N " in cmd
+        p = subprocess.run(["timeout", "8" if stream else "30", "bash", "--noprofile", "--norc",
+                            "-c", "\n".join(setup + [cmd])], cwd=src, capture_output=True,
+                           text=True)
+        if p.returncode != 0 and not (stream and p.returncode == 124):
+            bad.append("%r: status %d %s" % (cmd, p.returncode, p.stderr[-300:]))
+            continue
+        wrong = checks_of[0](p.stdout)
+        if wrong:
+            bad.append("%r does not show what it says: %s (output: %s)" % (cmd, wrong,
+                                                                          p.stdout[:300]))
+    return bad
 
 
 def checks(api, admin, log_text):
@@ -211,14 +350,16 @@ def main():
         print("test_run_demo: demo running after %.1f s" % (started - t0), flush=True)
         for hint in ("Where to look", "/v1/alerts", "/v1/hazards", "/v1/audit/verify",
                      "format=geojson", "/metrics", os.path.join(state, "token"),
-                     "https://127.0.0.1:%d" % ports["LPG_HTTP_PORT"], "--cacert"):
+                     "https://127.0.0.1:%d" % ports["LPG_HTTP_PORT"], "--cacert",
+                     "kill -USR1 %d" % run.p.pid):
             if hint not in run.text():
                 raise Failure("run.sh's guide does not mention %s" % hint)
         ca = os.path.join(work, "var", "tls", "ca.pem")
         api = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "token")), ca)
         admin = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "admin-token")), ca)
+        demo_log = os.path.join(work, "var", "log", "demo.log")
         while True:
-            bad = checks(api, admin, run.text())
+            bad = checks(api, admin, read(demo_log))
             if not bad:
                 break
             if time.monotonic() - started > DEMO_DEADLINE:
@@ -226,20 +367,71 @@ def main():
             time.sleep(2)
         print("test_run_demo: every assertion holds %.1f s into the demo" %
               (time.monotonic() - started), flush=True)
+        # The guide again once every scripted episode has happened, and on SIGUSR1.
+        run.wait_for("every episode of the first minute has happened", DEMO_DEADLINE)
+        deadline = time.monotonic() + 10
+        while run.text().count("run: the demo is running") < 2:
+            if time.monotonic() > deadline:
+                raise Failure("the guide was not printed again after the first minute")
+            time.sleep(0.2)
+        run.p.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while run.text().count("run: the demo is running") < 3:
+            if time.monotonic() > deadline:
+                raise Failure("SIGUSR1 to run.sh did not print the guide again")
+            time.sleep(0.2)
+        # The narration: one line per event, at most 100 columns, no colour in a pipe; the
+        # first minute (to the guide's reprint) in well under the ~100 lines it used to take.
+        text = run.text()
+        lines = narration(text[:text.index("every episode of the first minute")])
+        too_long = [l for l in ANSI.sub("", text).splitlines()
+                    if NARRATED.match(l) and len(l) > 100]
+        if too_long:
+            raise Failure("narration lines over 100 columns: %s" % too_long[:3])
+        if "\033[" in text:
+            raise Failure("colour codes in a pipe")
+        if not 15 <= len(lines) <= 60:
+            raise Failure("%d lines of narration in the first minute, want 15-60" % len(lines))
+        bad = check_guide(read(os.path.join(state, "guide.txt")), src)
+        if bad:
+            raise Failure("the guide's commands:\n  %s" % "\n  ".join(bad))
+        print("test_run_demo: %d lines of narration in the first minute, the guide reprinted, "
+              "its %d commands show what they say" % (len(lines), len(GUIDE_CHECKS)), flush=True)
         run.stop()
         stop_checks(run, work, ports)
         print("test_run_demo: stopped cleanly, nothing left behind", flush=True)
 
-        # A second run on the same data: the data set is already there, the fleet works again.
-        run = Run(src, env, log_path)
+        # A second run on the same data, on a terminal: the data set is already there, the
+        # fleet works again; colour; a key prints the guide; no episode of the first run is
+        # narrated as news.
+        before = read(demo_log).count(" loaded CY-")
+        run2_start = time.time()
+        run = Run(src, env, log_path, tty=True)
         run.wait_for("45 already there", 120)
         run.wait_for("cancelled", 90)  # orders the first run left open
-        before = run.text().count(" loaded CY-")
         deadline = time.monotonic() + 90
-        while run.text().count(" loaded CY-") == before:  # orders assigned, accepted, loaded
+        while read(demo_log).count(" loaded CY-") == before:  # orders assigned and loaded
             if time.monotonic() > deadline:
                 raise Failure("no cylinder loaded in the second run within 90 s")
             time.sleep(0.5)
+        if "\033[" not in run.own_text():
+            raise Failure("no colour on a terminal")
+        guides = run.own_text().count("run: the demo is running")
+        run.press(b"g")
+        deadline = time.monotonic() + 10
+        while run.own_text().count("run: the demo is running") == guides:
+            if time.monotonic() > deadline:
+                raise Failure("the key g did not print the guide again")
+            time.sleep(0.2)
+        api.token = read(os.path.join(state, "token"))
+        status, alerts = api.get("/v1/alerts?limit=1000")
+        for who, msg in narration(run.own_text()):
+            if who != "alert":
+                continue
+            said = msg.rstrip("…")
+            same = [a for a in alerts.get("items", []) if narrate.alert_text(a).startswith(said)]
+            if same and all(narrate.parse_instant(a["start"]) < run2_start - 5 for a in same):
+                raise Failure("the second run narrated an episode of the first: %s" % msg)
         run.stop()
         stop_checks(run, work, ports)
         print("test_run_demo: second run reused the data and loaded cylinders: PASS", flush=True)
