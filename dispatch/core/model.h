@@ -254,6 +254,9 @@ struct lpg_order {
     int32_t n_rejected;
     int64_t created_ms;
     int64_t updated_ms;
+    /* Its delivery window ended before it was delivered (server-owned, set once by the
+     * dispatcher, app/dispatcher.h): it stays set whatever happens to the order next. */
+    bool late;
 };
 
 /* Remembers that staff_id rejected o. */

@@ -461,6 +461,7 @@ static const struct field order_fields[] = {
     FIELD("rejected_by", O, rejected_by, FT_REJECTS, RO),
     FIELD("created_at", O, created_ms, FT_INSTANT, RO),
     FIELD("updated_at", O, updated_ms, FT_INSTANT, RO),
+    FIELD("late", O, late, FT_BOOL, RO),
 };
 #undef O
 

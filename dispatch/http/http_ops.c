@@ -197,6 +197,9 @@ static void handle_metrics(struct http_call *call, void *ctx)
     prom_family(out, "lpg_rematch_assigned_total", "counter",
                 "Waiting orders assigned by re-matching.");
     prom_sample_u64(out, "lpg_rematch_assigned_total", NULL, ds->assigned);
+    prom_family(out, "lpg_orders_late_total", "counter",
+                "Orders flagged late: their delivery window ended undelivered.");
+    prom_sample_u64(out, "lpg_orders_late_total", NULL, ds->late);
     prom_family(out, "lpg_live_feed_subscribers", "gauge", "Open GET /v1/events streams.");
     prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(h->feed));
     const struct live_feed_stats *fs = live_feed_stats(h->feed);

@@ -366,8 +366,9 @@ static void test_round_trip_order(void **state)
     json_t *j = lpg_json_from_order(&x);
     assert_int_equal(lpg_json_load_order(j, &y, &err), 0);
     assert_memory_equal(&x, &y, sizeof(x));
-    static const char *const ro[] = {"state",      "staff_id",   "vehicle_id",  "reason",
-                                     "created_at", "updated_at", "rejected_by", NULL};
+    static const char *const ro[] = {"state",       "staff_id",   "vehicle_id",
+                                     "reason",      "created_at", "updated_at",
+                                     "rejected_by", "late",       NULL};
     strip(j, ro);
     assert_int_equal(lpg_json_to_order(j, &y, &err), 0);
     x.state = LPG_ORDER_CREATED;
@@ -524,7 +525,7 @@ static void test_golden(void **state)
     assert_json_text(lpg_json_from_order(&o),
                      "{'created_at':'2026-06-01T00:00:00.000Z','customer_id':'C12',"
                      "'enterprise_id':'E1','id':'O1','items':[{'count':2,'spec':'YSP-35.5'},"
-                     "{'count':1,'spec':'YSP-118'}],'kind':'delivery','notes':null,"
+                     "{'count':1,'spec':'YSP-118'}],'kind':'delivery','late':false,'notes':null,"
                      "'reason':null,'rejected_by':[],'staff_id':'S1','state':'en_route',"
                      "'updated_at':'2026-06-01T00:00:00.001Z','vehicle_id':'V1',"
                      "'window_end':null,'window_start':'2026-11-28T21:15:22.123Z'}");
