@@ -85,18 +85,20 @@ int dispatcher_store_order_event(struct service *d, struct store_txn *txn,
 
 /* What only the dispatcher reads and writes. */
 struct dispatcher {
-    int rematch_queued; /* a re-matching job is queued or running */
-    int rematch_again;  /* another pass was requested meanwhile */
-    int late_queued;    /* a late-flagging job is queued or running */
-    int started;        /* dispatcher_start: the timers run */
-    struct event *tick; /* every rematch_interval: a pass when some order waits */
-    struct event *wake; /* one-shot, at the next instant that changes eligibility */
-    int64_t wake_ms;    /* when wake is armed (0: not armed) */
+    int rematch_queued;     /* a re-matching job is queued or running */
+    int rematch_again;      /* another pass was requested meanwhile */
+    int late_queued;        /* a late-flagging job is queued or running */
+    int started;            /* dispatcher_start: the timers run */
+    struct event *tick;     /* every rematch_interval: a pass when some order waits */
+    struct event *wake;     /* one-shot, at the next instant that changes eligibility */
+    struct event *midnight; /* one-shot, at the next local midnight: expiring documents */
+    int64_t wake_ms;        /* when wake is armed (0: not armed) */
     struct dispatcher_stats stats;
 };
 
 static void on_tick(evutil_socket_t fd, short what, void *arg);
 static void on_wake(evutil_socket_t fd, short what, void *arg);
+static void on_midnight(evutil_socket_t fd, short what, void *arg);
 
 int dispatcher_init(struct service *s)
 {
@@ -106,7 +108,9 @@ int dispatcher_init(struct service *s)
     if (s->base != NULL) {
         s->dispatcher->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
         s->dispatcher->wake = event_new(s->base, -1, 0, on_wake, s);
-        if (s->dispatcher->tick == NULL || s->dispatcher->wake == NULL) {
+        s->dispatcher->midnight = event_new(s->base, -1, 0, on_midnight, s);
+        if (s->dispatcher->tick == NULL || s->dispatcher->wake == NULL ||
+            s->dispatcher->midnight == NULL) {
             dispatcher_free(s);
             return -1;
         }
@@ -122,6 +126,8 @@ void dispatcher_free(struct service *s)
         event_free(s->dispatcher->tick);
     if (s->dispatcher->wake)
         event_free(s->dispatcher->wake);
+    if (s->dispatcher->midnight)
+        event_free(s->dispatcher->midnight);
     free(s->dispatcher);
     s->dispatcher = NULL;
 }
@@ -357,6 +363,45 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         dispatcher_rearm(d);
 }
 
+/* Arms the midnight timer at the first local midnight to come among the enterprises' time
+ * zones (UTC+8 when there is none). */
+static void arm_midnight(struct service *d)
+{
+    int64_t now = lpg_now_ms(), next = INT64_MAX;
+    const struct lpg_enterprise *page[64];
+    char after[LPG_ID_MAX + 1] = "";
+    size_t n;
+    int32_t offsets = 0;
+    while ((n = registry_list_enterprises(d->registry, after, 64, page)) > 0) {
+        for (size_t i = 0; i < n; i++, offsets++) {
+            int32_t day = lpg_local_day(now, page[i]->utc_offset_min);
+            int64_t m = ((int64_t)day + 1) * 86400000 - (int64_t)page[i]->utc_offset_min * 60000;
+            if (m < next)
+                next = m;
+        }
+        snprintf(after, sizeof(after), "%s", page[n - 1]->id);
+        if (n < 64)
+            break;
+    }
+    if (offsets == 0) {
+        int32_t day = lpg_local_day(now, LPG_DEFAULT_UTC_OFFSET_MIN);
+        next = ((int64_t)day + 1) * 86400000 - (int64_t)LPG_DEFAULT_UTC_OFFSET_MIN * 60000;
+    }
+    int64_t wait = next > now ? next - now : 0;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
+    event_add(d->dispatcher->midnight, &tv);
+}
+
+/* A new local day: documents one day closer to running out. */
+static void on_midnight(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct service *d = arg;
+    expiring_check(d, &d->dispatcher->stats.expiring);
+    arm_midnight(d);
+}
+
 void dispatcher_start(struct service *d)
 {
     struct dispatcher *ds = d->dispatcher;
@@ -367,6 +412,8 @@ void dispatcher_start(struct service *d)
     struct timeval tv = {(time_t)every, 0};
     event_add(ds->tick, &tv);
     dispatcher_rearm(d);
+    expiring_check(d, &ds->stats.expiring);
+    arm_midnight(d);
 }
 
 void dispatcher_rearm(struct service *d)

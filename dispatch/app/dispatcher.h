@@ -7,6 +7,7 @@
 #ifndef LPG_DISPATCHER_H
 #define LPG_DISPATCHER_H
 
+#include "app/expiring.h"
 #include "app/service.h"
 #include "core/model.h"
 #include "core/order_fsm.h"
@@ -28,6 +29,7 @@ void dispatcher_rematch(struct service *d);
  * /metrics. */
 struct dispatcher_stats {
     unsigned long long passes, assigned, late;
+    struct expiring_stats expiring; /* the checks the dispatcher starts (app/expiring.h) */
 };
 
 /* Once the registry is loaded: starts the periodic pass (every rematch_interval seconds, a
@@ -35,8 +37,9 @@ struct dispatcher_stats {
  * changes eligibility (match_next_instant: a rest ends, a local day starts, a window opens less
  * order_window_lead) or an order's window ends undelivered (it is then flagged late: `late`
  * in the order, an entry "event": "late" in its history, audit kind order_late,
- * EV_ORDER_CHANGED then EV_ORDER_LATE, the counter `late`). Without an event loop (a use-case
- * test): nothing. */
+ * EV_ORDER_CHANGED then EV_ORDER_LATE, the counter `late`). Also checks for expiring documents
+ * now and at every local midnight of an enterprise (expiring_check). Without an event loop (a
+ * use-case test): nothing. */
 void dispatcher_start(struct service *d);
 /* The inputs of the wake-up changed (a rest was recorded, an order created, ...): arms it again
  * at the new next instant. Every re-matching pass ends with it. O(waiting orders + staff +

@@ -90,6 +90,7 @@ struct lpg_enterprise {
     struct lpg_geometry area;          /* licensed service area: bounds all zones and customers */
     int32_t utc_offset_min;            /* local time = UTC + this; LPG_DEFAULT_UTC_OFFSET_MIN */
     int64_t created_ms;
+    int32_t licence_expiry_day; /* last valid day of licence_no; LPG_DAY_NONE when not given */
 };
 
 /* ---- zones ---- */

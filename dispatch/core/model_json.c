@@ -314,6 +314,7 @@ static const struct field enterprise_fields[] = {
     FIELD("area", E, area, FT_GEOMETRY, RQ),
     INT(E, utc_offset_min, -720, 840, 0),
     FIELD("created_at", E, created_ms, FT_INSTANT, RO),
+    FIELD("licence_expiry", E, licence_expiry_day, FT_DAY, 0),
 };
 #undef E
 
@@ -1225,6 +1226,7 @@ static void enterprise_defaults(struct lpg_enterprise *e)
 {
     memset(e, 0, sizeof(*e));
     e->utc_offset_min = LPG_DEFAULT_UTC_OFFSET_MIN;
+    e->licence_expiry_day = LPG_DAY_NONE;
 }
 
 static void staff_defaults(struct lpg_staff *s)
@@ -1255,6 +1257,12 @@ static int enterprise_parse(const json_t *in, struct lpg_enterprise *out, enum m
     if (parse_object(enterprise_fields, N(enterprise_fields), in, out, mode, "", err) != 0) {
         lpg_geometry_free(&out->area);
         return -1;
+    }
+    /* An expiry belongs to a licence: alone it would raise alerts about nothing. */
+    if (out->licence_expiry_day != LPG_DAY_NONE && out->licence_no[0] == '\0') {
+        lpg_geometry_free(&out->area);
+        return fail(err, "invalid_field", "licence_expiry",
+                    "licence_expiry is given without licence_no");
     }
     return 0;
 }

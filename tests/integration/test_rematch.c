@@ -3,7 +3,9 @@
  * rest ends (the rest recorded by the fatigue rule from a handset's real PositionBatch) and when
  * its delivery window opens less the lead time, with no other event -- the periodic pass is set
  * to an hour, so only the one-shot wake-up can do it; an order whose window ends undelivered is
- * flagged late once (order JSON, history, live feed, /metrics), and not again after a restart.
+ * flagged late once (order JSON, history, live feed, /metrics), and not again after a restart;
+ * `expiring` alerts for an enterprise licence, a staff certificate, a vehicle permit and a
+ * cylinder's inspection, raised once across restarts.
  *
  * Short settings keep it quick: continuous driving 10 min, rest 1 min (the track ends 55 s ago,
  * so the rest ends ~5 s after the batch), window lead 1 min (a window starting in 65 s opens in
@@ -341,12 +343,116 @@ static void an_order_whose_window_ends_is_flagged_late_once(void **state)
     close(f.fd);
 }
 
+/* ---- expiring documents ---- */
+
+/* The local day (UTC+8, the enterprise's) of now + days, "YYYY-MM-DD". */
+static void local_day(int days, char out[40])
+{
+    time_t s = (time_t)(now_ms() / 1000 + 8 * 3600 + (int64_t)days * 86400);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(out, 40, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* Waits until a check for expiring documents completed since this run started. */
+static int wait_expiring_check(void)
+{
+    for (int i = 0; i < HARNESS_REPLY_TIMEOUT_MS / 20; i++) {
+        if (metric("lpg_expiring_checks_total") >= 1)
+            return 0;
+        harness_sleep_ms(20);
+    }
+    return -1;
+}
+
+/* One of each kind runs out within 30 days (the default expiry_alert_days): a restart checks
+ * them and raises four `expiring` alerts, each naming its thing and day; the next restart
+ * raises none. The check at the very first start found nothing to raise. */
+static void expiring_alerts_once_across_a_restart(void **state)
+{
+    (void)state;
+    char d3[40], d5[40], d10[40], d20[40], body[1024], resp[65536];
+    local_day(3, d3);
+    local_day(5, d5);
+    local_day(10, d10);
+    local_day(20, d20);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"E5\",\"name\":\"Five Gas\",\"licence_no\":\"GL-5\",\"licence_expiry\":"
+             "\"%s\",\"area\":{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.15],[119.9,49.15],"
+             "[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}}",
+             d10);
+    assert_int_equal(req("POST", "/v1/enterprises", body, resp, sizeof(resp)), 201);
+    /* An expiry without the licence is refused. */
+    assert_int_equal(req("POST", "/v1/enterprises",
+                         "{\"id\":\"E6\",\"name\":\"Six\",\"licence_expiry\":\"2030-01-01\","
+                         "\"area\":{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.15],"
+                         "[119.9,49.15],[119.9,49.3],[119.6,49.3],[119.6,49.15]]]}}",
+                         resp, sizeof(resp)),
+                     400);
+    assert_non_null(strstr(resp, "licence_expiry"));
+    assert_int_equal(req("POST", "/v1/enterprises",
+                         "{\"id\":\"E7\",\"name\":\"Seven\",\"licence_no\":\"GL-7\","
+                         "\"licence_expiry\":\"2030-02-30\",\"area\":{\"type\":\"Polygon\","
+                         "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],[119.6,49.3],"
+                         "[119.6,49.15]]]}}",
+                         resp, sizeof(resp)),
+                     400);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"SX\",\"enterprise_id\":\"E5\",\"name\":\"Li\",\"role\":\"driver\","
+             "\"qualification_no\":\"QC-X\",\"qualification_expiry\":\"%s\",\"training_no\":"
+             "\"ST-X\",\"training_expiry\":\"2099-12-31\"}",
+             d5);
+    assert_int_equal(req("POST", "/v1/staff", body, resp, sizeof(resp)), 201);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"VX\",\"enterprise_id\":\"E5\",\"plate\":\"P-X\",\"kind\":\"van\","
+             "\"capacity\":10,\"permit_no\":\"DG-X\",\"permit_expiry\":\"%s\"}",
+             d20);
+    assert_int_equal(req("POST", "/v1/vehicles", body, resp, sizeof(resp)), 201);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"CYX\",\"enterprise_id\":\"E5\",\"spec\":\"YSP-12\",\"manufactured\":"
+             "\"2024-01-01\",\"next_inspection\":\"%s\"}",
+             d3);
+    assert_int_equal(req("POST", "/v1/cylinders", body, resp, sizeof(resp)), 201);
+
+    assert_int_equal(restart_dispatchd(), 0);
+    assert_int_equal(wait_expiring_check(), 0);
+    assert_int_equal(metric("lpg_expiring_alerts_total"), 4);
+    assert_int_equal(
+        req("GET", "/v1/alerts?enterprise_id=E5&rule=expiring", NULL, resp, sizeof(resp)), 200);
+    assert_int_equal(count(resp, "\"rule\":\"expiring\""), 4);
+    const char *want[][3] = {{"enterprise", "E5", d10},
+                             {"staff", "SX", d5},
+                             {"vehicle", "VX", d20},
+                             {"cylinder", "CYX", d3}};
+    for (size_t i = 0; i < 4; i++) {
+        char needle[160];
+        snprintf(needle, sizeof(needle),
+                 "\"subject_kind\":\"%s\",\"subject_id\":\"%s\",\"document\":", want[i][0],
+                 want[i][1]);
+        assert_non_null(strstr(resp, needle));
+        snprintf(needle, sizeof(needle), "\"expires\":\"%s\"", want[i][2]);
+        assert_non_null(strstr(resp, needle));
+    }
+    assert_non_null(strstr(resp, "gas business licence GL-5 of enterprise E5 (Five Gas): last "
+                                 "valid day "));
+    assert_non_null(strstr(resp, "periodic inspection of cylinder CYX (YSP-12) falls due "));
+
+    /* Restarted again: the same documents, the same days, nothing new. */
+    assert_int_equal(restart_dispatchd(), 0);
+    assert_int_equal(wait_expiring_check(), 0);
+    assert_int_equal(metric("lpg_expiring_alerts_total"), 0);
+    assert_int_equal(
+        req("GET", "/v1/alerts?enterprise_id=E5&rule=expiring", NULL, resp, sizeof(resp)), 200);
+    assert_int_equal(count(resp, "\"rule\":\"expiring\""), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_rest_ending_assigns_a_waiting_order),
         cmocka_unit_test(a_window_opening_assigns_a_waiting_order),
         cmocka_unit_test(an_order_whose_window_ends_is_flagged_late_once),
+        cmocka_unit_test(expiring_alerts_once_across_a_restart),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     harness_cleanup_all();
