@@ -92,6 +92,7 @@ struct dispatcher {
     struct event *tick;     /* every rematch_interval: a pass when some order waits */
     struct event *wake;     /* one-shot, at the next instant that changes eligibility */
     struct event *midnight; /* one-shot, at the next local midnight: expiring documents */
+    struct event *rearm;    /* made active by dispatcher_rearm: one computation per loop turn */
     int64_t wake_ms;        /* when wake is armed (0: not armed) */
     struct dispatcher_stats stats;
 };
@@ -99,6 +100,7 @@ struct dispatcher {
 static void on_tick(evutil_socket_t fd, short what, void *arg);
 static void on_wake(evutil_socket_t fd, short what, void *arg);
 static void on_midnight(evutil_socket_t fd, short what, void *arg);
+static void on_rearm(evutil_socket_t fd, short what, void *arg);
 
 int dispatcher_init(struct service *s)
 {
@@ -109,8 +111,9 @@ int dispatcher_init(struct service *s)
         s->dispatcher->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
         s->dispatcher->wake = event_new(s->base, -1, 0, on_wake, s);
         s->dispatcher->midnight = event_new(s->base, -1, 0, on_midnight, s);
+        s->dispatcher->rearm = event_new(s->base, -1, 0, on_rearm, s);
         if (s->dispatcher->tick == NULL || s->dispatcher->wake == NULL ||
-            s->dispatcher->midnight == NULL) {
+            s->dispatcher->midnight == NULL || s->dispatcher->rearm == NULL) {
             dispatcher_free(s);
             return -1;
         }
@@ -128,6 +131,8 @@ void dispatcher_free(struct service *s)
         event_free(s->dispatcher->wake);
     if (s->dispatcher->midnight)
         event_free(s->dispatcher->midnight);
+    if (s->dispatcher->rearm)
+        event_free(s->dispatcher->rearm);
     free(s->dispatcher);
     s->dispatcher = NULL;
 }
@@ -420,6 +425,20 @@ void dispatcher_rearm(struct service *d)
 {
     struct dispatcher *ds = d->dispatcher;
     if (ds == NULL || !ds->started || !d->loaded)
+        return;
+    /* Many changes in one turn of the loop (an import, a burst of orders): one scan after them. */
+    if (!event_pending(ds->rearm, EV_TIMEOUT | EV_READ | EV_WRITE | EV_SIGNAL, NULL))
+        event_active(ds->rearm, EV_TIMEOUT, 0);
+}
+
+/* The scan dispatcher_rearm asked for. */
+static void on_rearm(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct service *d = arg;
+    struct dispatcher *ds = d->dispatcher;
+    if (!d->loaded)
         return;
     int64_t now = lpg_now_ms();
     int64_t at = match_next_instant(d->registry, now, d->cfg.order_window_lead * 60000);

@@ -42,8 +42,9 @@ struct dispatcher_stats {
  * use-case test): nothing. */
 void dispatcher_start(struct service *d);
 /* The inputs of the wake-up changed (a rest was recorded, an order created, ...): arms it again
- * at the new next instant. Every re-matching pass ends with it. O(waiting orders + staff +
- * orders), in memory. */
+ * at the new next instant, computed once on the next turn of the loop however many changes ask
+ * for it in this one (O(waiting orders + staff + orders), in memory). Every re-matching pass
+ * ends with it. */
 void dispatcher_rearm(struct service *d);
 
 /* The dispatcher's own state (s->dispatcher): whether a re-matching pass is queued, and its
