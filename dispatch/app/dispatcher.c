@@ -442,7 +442,9 @@ static void on_rearm(evutil_socket_t fd, short what, void *arg)
         return;
     int64_t now = lpg_now_ms();
     int64_t at = match_next_instant(d->registry, now, d->cfg.order_window_lead * 60000);
-    if (at == INT64_MAX) {
+    /* An order late now while the late job is queued: its end arms the wake-up again (arming it
+     * at once would spin until the job commits). */
+    if (at == INT64_MAX || (at <= now && ds->late_queued)) {
         event_del(ds->wake);
         ds->wake_ms = 0;
         return;

@@ -1061,7 +1061,9 @@ static void on_rest_stored(struct usecase_job *base)
     struct rest_job *job = (struct rest_job *)base;
     registry_put_staff(job->base.s->registry, job->updated);
     job->updated = NULL;
-    dispatcher_rearm(job->base.s); /* the rest's end may be the next instant to re-match at */
+    /* A rest ended early lets the person take waiting orders now; a new one moves the instant
+     * of the dispatcher's next wake-up (each pass ends by arming it). */
+    dispatcher_rematch(job->base.s);
 }
 
 static void run_rest(struct usecase_job *base)
