@@ -42,8 +42,10 @@ enum cause {
     CAUSE_REST,
     CAUSE_QUAL_MISSING,
     CAUSE_QUAL_EXPIRED,
+    CAUSE_QUAL_NOT_YET, /* valid from a later day */
     CAUSE_TRAINING_MISSING,
     CAUSE_TRAINING_EXPIRED,
+    CAUSE_TRAINING_NOT_YET,
     CAUSE_NO_VEHICLE,
     CAUSE_PERMIT_MISSING,
     CAUSE_PERMIT_EXPIRED,
@@ -58,6 +60,7 @@ struct verdict {
     const struct lpg_vehicle *vehicle;
     int64_t rest_until_ms;
     int32_t qual_day, training_day, permit_day;
+    int32_t qual_from, training_from; /* first valid days of CAUSE_*_NOT_YET */
     int32_t committed, capacity;
     const char *vehicle_problem; /* detail of CAUSE_NO_VEHICLE for one person */
     const char *hold;            /* detail of CAUSE_VEHICLE_HELD: lpg_vehicle.driver_hold */
@@ -101,12 +104,18 @@ static void check_staff(const struct registry *reg, const char *enterprise_id,
     } else if (w->today > s->qualification_expiry_day) {
         v->causes |= 1u << CAUSE_QUAL_EXPIRED;
         v->qual_day = s->qualification_expiry_day;
+    } else if (s->qualification_from_day != LPG_DAY_NONE && w->today < s->qualification_from_day) {
+        v->causes |= 1u << CAUSE_QUAL_NOT_YET;
+        v->qual_from = s->qualification_from_day;
     }
     if (doc_missing(s->training_no, s->training_expiry_day)) {
         v->causes |= 1u << CAUSE_TRAINING_MISSING;
     } else if (w->today > s->training_expiry_day) {
         v->causes |= 1u << CAUSE_TRAINING_EXPIRED;
         v->training_day = s->training_expiry_day;
+    } else if (s->training_from_day != LPG_DAY_NONE && w->today < s->training_from_day) {
+        v->causes |= 1u << CAUSE_TRAINING_NOT_YET;
+        v->training_from = s->training_from_day;
     }
     /* 人车对应: the vehicle named by the person, of the same enterprise, and not bound to
      * someone else (its staff_id mirrors the binding; "" there is tolerated). */
@@ -204,6 +213,7 @@ struct tally {
     size_t count[CAUSE_COUNT];
     int64_t rest_until_ms;                      /* the earliest end of rest */
     int32_t qual_day, training_day, permit_day; /* the earliest expiry */
+    int32_t qual_from, training_from;           /* the earliest first valid day */
     int32_t committed, capacity;                /* the full vehicle with the most spare room */
     const char *hold;                           /* the first held vehicle's reason */
 };
@@ -226,6 +236,14 @@ static void tally_add(struct tally *t, const struct verdict *v)
         case CAUSE_TRAINING_EXPIRED:
             if (first || v->training_day < t->training_day)
                 t->training_day = v->training_day;
+            break;
+        case CAUSE_QUAL_NOT_YET:
+            if (first || v->qual_from < t->qual_from)
+                t->qual_from = v->qual_from;
+            break;
+        case CAUSE_TRAINING_NOT_YET:
+            if (first || v->training_from < t->training_from)
+                t->training_from = v->training_from;
             break;
         case CAUSE_PERMIT_EXPIRED:
             if (first || v->permit_day < t->permit_day)
@@ -285,12 +303,20 @@ static void text_causes(struct text *t, const size_t *counts, unsigned causes,
             fmt_day(d->qual_day, day);
             text_add(t, "qualification certificate expired %s", day);
             break;
+        case CAUSE_QUAL_NOT_YET:
+            fmt_day(d->qual_from, day);
+            text_add(t, "qualification certificate valid from %s", day);
+            break;
         case CAUSE_TRAINING_MISSING:
             text_add(t, "safety-training certificate missing");
             break;
         case CAUSE_TRAINING_EXPIRED:
             fmt_day(d->training_day, day);
             text_add(t, "safety-training certificate expired %s", day);
+            break;
+        case CAUSE_TRAINING_NOT_YET:
+            fmt_day(d->training_from, day);
+            text_add(t, "safety-training certificate valid from %s", day);
             break;
         case CAUSE_NO_VEHICLE:
             text_add(t, "%s", detail ? detail : "no vehicle bound");

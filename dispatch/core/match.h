@@ -5,7 +5,8 @@
  *   - a driver or delivery person (an escort, 押运员, guards the load and does not deliver);
  *   - has not rejected this order before (lpg_order.rejected_by);
  *   - on duty, and not in a mandatory rest (rest_until_ms <= now);
- *   - qualification and safety-training certificates present and not expired;
+ *   - qualification and safety-training certificates present, not expired, and valid already
+ *     (qualification_from_day / training_from_day, when given, reached);
  *   - bound to a vehicle whose dangerous-goods transport permit is present and not expired,
  *     and whose spare capacity (capacity - committed) covers the order's cylinders;
  *   - of the order's enterprise, with a zone that contains the customer's location.

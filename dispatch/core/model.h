@@ -131,6 +131,10 @@ struct lpg_staff {
     int64_t rest_until_ms; /* mandatory rest (fatigue) until this instant; 0 when none */
     int32_t active_orders; /* orders assigned and not yet finished (derived, not stored) */
     int64_t created_ms;
+    /* First valid day of each certificate (local calendar); LPG_DAY_NONE when not given (valid
+     * until its expiry). Matching does not offer orders before it. */
+    int32_t qualification_from_day;
+    int32_t training_from_day;
 };
 
 /* ---- vehicles ---- */

@@ -339,8 +339,10 @@ static const struct field staff_fields[] = {
     ENUM(S, role, role_enum, RQ),
     TEXT(S, qualification_no, LPG_TEXT_MAX, 0),
     FIELD("qualification_expiry", S, qualification_expiry_day, FT_DAY, 0),
+    FIELD("qualification_from", S, qualification_from_day, FT_DAY, 0),
     TEXT(S, training_no, LPG_TEXT_MAX, 0),
     FIELD("training_expiry", S, training_expiry_day, FT_DAY, 0),
+    FIELD("training_from", S, training_from_day, FT_DAY, 0),
     ID(S, zone_id, 0),
     ID(S, vehicle_id, 0),
     ID(S, device_id, 0),
@@ -1234,6 +1236,22 @@ static void staff_defaults(struct lpg_staff *s)
     memset(s, 0, sizeof(*s));
     s->qualification_expiry_day = LPG_DAY_NONE;
     s->training_expiry_day = LPG_DAY_NONE;
+    s->qualification_from_day = LPG_DAY_NONE;
+    s->training_from_day = LPG_DAY_NONE;
+}
+
+/* A certificate valid from a day after its expiry is a typing error, not a document. */
+static int staff_check(const struct lpg_staff *s, struct lpg_json_error *err)
+{
+    if (s->qualification_from_day != LPG_DAY_NONE && s->qualification_expiry_day != LPG_DAY_NONE &&
+        s->qualification_from_day > s->qualification_expiry_day)
+        return fail(err, "invalid_field", "qualification_from",
+                    "qualification_from is after qualification_expiry");
+    if (s->training_from_day != LPG_DAY_NONE && s->training_expiry_day != LPG_DAY_NONE &&
+        s->training_from_day > s->training_expiry_day)
+        return fail(err, "invalid_field", "training_from",
+                    "training_from is after training_expiry");
+    return 0;
 }
 
 static void vehicle_defaults(struct lpg_vehicle *v)
@@ -1312,7 +1330,9 @@ json_t *lpg_json_from_staff(const struct lpg_staff *s)
 int lpg_json_to_staff(const json_t *in, struct lpg_staff *out, struct lpg_json_error *err)
 {
     staff_defaults(out);
-    return parse_object(staff_fields, N(staff_fields), in, out, MODE_CREATE, "", err);
+    if (parse_object(staff_fields, N(staff_fields), in, out, MODE_CREATE, "", err) != 0)
+        return -1;
+    return staff_check(out, err);
 }
 int lpg_json_load_staff(const json_t *in, struct lpg_staff *out, struct lpg_json_error *err)
 {
@@ -1322,7 +1342,8 @@ int lpg_json_load_staff(const json_t *in, struct lpg_staff *out, struct lpg_json
 int lpg_json_patch_staff(const json_t *in, struct lpg_staff *inout, struct lpg_json_error *err)
 {
     struct lpg_staff tmp = *inout;
-    if (parse_object(staff_fields, N(staff_fields), in, &tmp, MODE_PATCH, "", err) != 0)
+    if (parse_object(staff_fields, N(staff_fields), in, &tmp, MODE_PATCH, "", err) != 0 ||
+        staff_check(&tmp, err) != 0)
         return -1;
     *inout = tmp;
     return 0;

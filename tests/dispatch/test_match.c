@@ -220,6 +220,17 @@ static void training_expired(struct registry *r, struct lpg_staff *s, struct lpg
     (void)r, (void)v;
     s->training_expiry_day = day_of("2026-06-14");
 }
+/* Valid from tomorrow (local 2026-06-16): the waiting reason names the day. */
+static void qual_not_yet(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)v;
+    s->qualification_from_day = day_of("2026-06-16");
+}
+static void training_not_yet(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)v;
+    s->training_from_day = day_of("2026-06-20");
+}
 static void no_vehicle(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
 {
     (void)r, (void)v;
@@ -308,6 +319,12 @@ static const struct refusal_case refusal_cases[] = {
     {"training expired", training_expired,
      "zone Z1: 1 staff; 1 safety-training certificate expired 2026-06-14",
      "safety-training certificate expired 2026-06-14"},
+    {"qualification not valid yet", qual_not_yet,
+     "zone Z1: 1 staff; 1 qualification certificate valid from 2026-06-16",
+     "qualification certificate valid from 2026-06-16"},
+    {"training not valid yet", training_not_yet,
+     "zone Z1: 1 staff; 1 safety-training certificate valid from 2026-06-20",
+     "safety-training certificate valid from 2026-06-20"},
     {"no vehicle", no_vehicle, "zone Z1: 1 staff; 1 no vehicle bound", "no vehicle bound"},
     {"vehicle unknown", vehicle_unknown, "zone Z1: 1 staff; 1 no vehicle bound",
      "bound vehicle not found"},
@@ -381,6 +398,14 @@ static void unspoiled(struct registry *r, struct lpg_staff *s, struct lpg_vehicl
     (void)r, (void)s, (void)v;
 }
 
+/* Valid from today (local): eligible from local midnight. */
+static void valid_from_today(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)v;
+    s->qualification_from_day = day_of("2026-06-15");
+    s->training_from_day = LPG_DAY_NONE;
+}
+
 static void test_still_eligible(void **state)
 {
     (void)state;
@@ -390,6 +415,7 @@ static void test_still_eligible(void **state)
     } cases[] = {{"unspoiled", unspoiled},
                  {"rest ends now", at_rest_end},
                  {"documents expire today", expiring_today},
+                 {"certificate valid from today", valid_from_today},
                  {"vehicle exactly full", exactly_full},
                  {"vehicle back-reference empty", vehicle_mirror_empty}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
