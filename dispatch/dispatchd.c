@@ -75,6 +75,7 @@ static void on_audit_loaded(void *arg, const char *err)
     writer_resume(d->s.writer);
     ingest_watch_active(&d->s);
     dispatcher_rematch(&d->s); /* orders that waited while the service was down */
+    dispatcher_start(&d->s);   /* and from now on, by time too */
     log_info("audit head at seq %lld; serving /v1", (long long)audit_log_head_seq(d->s.audit));
 }
 

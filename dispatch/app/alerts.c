@@ -53,7 +53,7 @@ void alerts_compliance(struct lpg_alert *a, const char *source, const char *ente
 }
 
 static const char *const compliance_sources[] = {"roadside_sale", "load_mismatch", "hazard",
-                                                 "driver_card"};
+                                                 "driver_card", "expiring"};
 
 void alerts_set_terminal(struct lpg_alert *a, const char *name)
 {
@@ -102,6 +102,14 @@ json_t *alerts_to_json(const struct lpg_alert *a)
                             json_string(ev->code == RULE_FATIGUE_DAILY ? "daily" : "continuous"));
     if (j && ev->rest_until_ms > 0)
         json_object_set_new(j, "rest_until", lpg_json_instant(ev->rest_until_ms));
+    if (j && a->subject_kind[0] != '\0') {
+        char day[11];
+        lpg_day_format(a->expiry_day, day);
+        json_object_set_new(j, "subject_kind", json_string(a->subject_kind));
+        json_object_set_new(j, "subject_id", json_string(a->subject_id));
+        json_object_set_new(j, "document", json_string(a->document));
+        json_object_set_new(j, "expires", json_string(day));
+    }
     if (j && alert_is_terminal(a)) {
         json_object_set_new(j, "source", json_string("terminal"));
         json_object_set_new(j, "alarm_bit", json_integer(terminal_alarm_by_name(a->source)->bit));
@@ -185,8 +193,11 @@ int alerts_store(struct service *d, struct store_txn *txn, const struct lpg_aler
     snprintf(oldest, sizeof(oldest), "(%lld",
              (long long)(alert_event_ms(a) - (int64_t)ALERT_RETENTION_DAYS * 86400000LL));
     int rc = store_txn_addv(txn, "SET", k_alert, text, "EX", ttl, NULL);
-    const char *idx[] = {k_ent, k_veh, k_rent, k_rveh};
-    for (size_t i = 0; rc == 0 && i < sizeof(idx) / sizeof(idx[0]); i++)
+    const char *idx[] = {k_ent, k_rent, k_veh, k_rveh};
+    /* An alert about no vehicle (an enterprise's licence, a cylinder in stock) is in the
+     * enterprise's indexes only. */
+    size_t n_idx = a->vehicle_id[0] ? 4 : 2;
+    for (size_t i = 0; rc == 0 && i < n_idx; i++)
         rc = store_txn_addv(txn, "ZADD", idx[i], score, a->id, NULL) ||
              store_txn_addv(txn, "ZREMRANGEBYSCORE", idx[i], "-inf", oldest, NULL);
     if (rc == 0)

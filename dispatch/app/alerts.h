@@ -44,6 +44,12 @@ struct lpg_alert {
     char staff_id[LPG_ID_MAX + 1];
     struct rule_event ev;
     int64_t created_ms;
+    /* Source "expiring" (app/expiring.h): the document that runs out; "" / 0 otherwise. The
+     * JSON names them "subject_kind", "subject_id", "document", "expires". */
+    char subject_kind[16]; /* "staff", "vehicle", "cylinder", "enterprise" */
+    char subject_id[LPG_ID_MAX + 1];
+    char document[16]; /* "qualification", "training", "permit", "inspection", "licence" */
+    int32_t expiry_day;
 };
 
 void alerts_from_event(struct lpg_alert *a, const struct rule_event *ev, const char *enterprise,

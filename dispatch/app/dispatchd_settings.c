@@ -756,6 +756,36 @@ const struct cfg_setting dispatchd_settings[] = {
      .default_value = "28800",
      .unit = "seconds",
      .help = "Lifetime of an HTTP login session (bearer token); after it the user logs in again."},
+
+    {.name = "rematch_interval",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, rematch_interval),
+     .min = 1,
+     .max = 3600,
+     .default_value = "30",
+     .unit = "seconds",
+     .help = "Waiting orders are matched again this often (a pass costs nothing when none "
+             "waits), besides the instants a rest ends, a day starts or a window opens."},
+
+    {.name = "order_window_lead",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, order_window_lead),
+     .min = 0,
+     .max = 1440,
+     .default_value = "60",
+     .unit = "minutes",
+     .help = "An order with a delivery window is offered to staff from this long before the "
+             "window starts, not earlier."},
+
+    {.name = "expiry_alert_days",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, expiry_alert_days),
+     .min = 1,
+     .max = 365,
+     .default_value = "30",
+     .unit = "days",
+     .help = "An expiring alert is raised this many days before a staff certificate, a vehicle "
+             "permit, a cylinder's inspection or an enterprise licence runs out."},
 };
 
 #undef DC

@@ -7,6 +7,7 @@
 #ifndef LPG_DISPATCHER_H
 #define LPG_DISPATCHER_H
 
+#include "app/expiring.h"
 #include "app/service.h"
 #include "core/model.h"
 #include "core/order_fsm.h"
@@ -24,10 +25,27 @@ int dispatcher_try_assign(struct service *d, struct lpg_order *o, int64_t now_ms
  * load are always those of the committed registry. */
 void dispatcher_rematch(struct service *d);
 
-/* Re-matching passes and the assignments they made, for /metrics. */
+/* Re-matching passes and the assignments they made, and the orders flagged late, for
+ * /metrics. */
 struct dispatcher_stats {
-    unsigned long long passes, assigned;
+    unsigned long long passes, assigned, late;
+    struct expiring_stats expiring; /* the checks the dispatcher starts (app/expiring.h) */
 };
+
+/* Once the registry is loaded: starts the periodic pass (every rematch_interval seconds, a
+ * pass only when some order waits) and arms the one-shot wake-up at the next instant time
+ * changes eligibility (match_next_instant: a rest ends, a local day starts, a window opens less
+ * order_window_lead) or an order's window ends undelivered (it is then flagged late: `late`
+ * in the order, an entry "event": "late" in its history, audit kind order_late,
+ * EV_ORDER_CHANGED then EV_ORDER_LATE, the counter `late`). Also checks for expiring documents
+ * now and at every local midnight of an enterprise (expiring_check). Without an event loop (a
+ * use-case test): nothing. */
+void dispatcher_start(struct service *d);
+/* The inputs of the wake-up changed (a rest was recorded, an order created, ...): arms it again
+ * at the new next instant, computed once on the next turn of the loop however many changes ask
+ * for it in this one (O(waiting orders + staff + orders), in memory). Every re-matching pass
+ * ends with it. */
+void dispatcher_rearm(struct service *d);
 
 /* The dispatcher's own state (s->dispatcher): whether a re-matching pass is queued, and its
  * counters. 0, or -1 out of memory. A service without it (a use-case test) does not re-match. */

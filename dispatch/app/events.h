@@ -34,6 +34,8 @@ enum service_event_kind {
     EV_ORDER_WITHDRAWN,  /* order is no longer staff_id's (cancelled, failed, unassigned, or
                             given to another person: order->state and order->staff_id say
                             which); reason: the dispatcher's reason. Their handset is told */
+    EV_ORDER_LATE,       /* order's delivery window ended undelivered: it is now flagged late
+                            (after its EV_ORDER_CHANGED) */
     EV_KIND_COUNT
 };
 

@@ -90,6 +90,8 @@ static const struct import_column staff_columns[] = {
     {"vehicle_id", COL_STRING, 0},
     {"device_id", COL_STRING, 0},
     {"on_duty", COL_BOOL, 0},
+    {"qualification_from", COL_STRING, 0},
+    {"training_from", COL_STRING, 0},
 };
 
 static const struct import_column vehicle_columns[] = {

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 
 #include "app/alerts.h"
+#include "app/dispatcher.h"
 #include "app/events.h"
 #include "app/usecase_job.h"
 #include "core/fix_filter.h"
@@ -1060,6 +1061,9 @@ static void on_rest_stored(struct usecase_job *base)
     struct rest_job *job = (struct rest_job *)base;
     registry_put_staff(job->base.s->registry, job->updated);
     job->updated = NULL;
+    /* A rest ended early lets the person take waiting orders now; a new one moves the instant
+     * of the dispatcher's next wake-up (each pass ends by arming it). */
+    dispatcher_rematch(job->base.s);
 }
 
 static void run_rest(struct usecase_job *base)

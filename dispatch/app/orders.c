@@ -136,6 +136,8 @@ static void job_applied(struct usecase_job *base)
     job->done(job->arg, &res);
     if (rematch)
         dispatcher_rematch(s);
+    else
+        dispatcher_rearm(s); /* a new window, a window's end, a delivery: the next instant moves */
 }
 
 /* ---- deciding ---- */

@@ -22,6 +22,7 @@
  * Reasons longer than LPG_TEXT_MAX bytes end in "...".
  */
 #include "core/match.h"
+#include "core/order_fsm.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -41,8 +42,10 @@ enum cause {
     CAUSE_REST,
     CAUSE_QUAL_MISSING,
     CAUSE_QUAL_EXPIRED,
+    CAUSE_QUAL_NOT_YET, /* valid from a later day */
     CAUSE_TRAINING_MISSING,
     CAUSE_TRAINING_EXPIRED,
+    CAUSE_TRAINING_NOT_YET,
     CAUSE_NO_VEHICLE,
     CAUSE_PERMIT_MISSING,
     CAUSE_PERMIT_EXPIRED,
@@ -57,6 +60,7 @@ struct verdict {
     const struct lpg_vehicle *vehicle;
     int64_t rest_until_ms;
     int32_t qual_day, training_day, permit_day;
+    int32_t qual_from, training_from; /* first valid days of CAUSE_*_NOT_YET */
     int32_t committed, capacity;
     const char *vehicle_problem; /* detail of CAUSE_NO_VEHICLE for one person */
     const char *hold;            /* detail of CAUSE_VEHICLE_HELD: lpg_vehicle.driver_hold */
@@ -100,12 +104,18 @@ static void check_staff(const struct registry *reg, const char *enterprise_id,
     } else if (w->today > s->qualification_expiry_day) {
         v->causes |= 1u << CAUSE_QUAL_EXPIRED;
         v->qual_day = s->qualification_expiry_day;
+    } else if (s->qualification_from_day != LPG_DAY_NONE && w->today < s->qualification_from_day) {
+        v->causes |= 1u << CAUSE_QUAL_NOT_YET;
+        v->qual_from = s->qualification_from_day;
     }
     if (doc_missing(s->training_no, s->training_expiry_day)) {
         v->causes |= 1u << CAUSE_TRAINING_MISSING;
     } else if (w->today > s->training_expiry_day) {
         v->causes |= 1u << CAUSE_TRAINING_EXPIRED;
         v->training_day = s->training_expiry_day;
+    } else if (s->training_from_day != LPG_DAY_NONE && w->today < s->training_from_day) {
+        v->causes |= 1u << CAUSE_TRAINING_NOT_YET;
+        v->training_from = s->training_from_day;
     }
     /* 人车对应: the vehicle named by the person, of the same enterprise, and not bound to
      * someone else (its staff_id mirrors the binding; "" there is tolerated). */
@@ -203,6 +213,7 @@ struct tally {
     size_t count[CAUSE_COUNT];
     int64_t rest_until_ms;                      /* the earliest end of rest */
     int32_t qual_day, training_day, permit_day; /* the earliest expiry */
+    int32_t qual_from, training_from;           /* the earliest first valid day */
     int32_t committed, capacity;                /* the full vehicle with the most spare room */
     const char *hold;                           /* the first held vehicle's reason */
 };
@@ -225,6 +236,14 @@ static void tally_add(struct tally *t, const struct verdict *v)
         case CAUSE_TRAINING_EXPIRED:
             if (first || v->training_day < t->training_day)
                 t->training_day = v->training_day;
+            break;
+        case CAUSE_QUAL_NOT_YET:
+            if (first || v->qual_from < t->qual_from)
+                t->qual_from = v->qual_from;
+            break;
+        case CAUSE_TRAINING_NOT_YET:
+            if (first || v->training_from < t->training_from)
+                t->training_from = v->training_from;
             break;
         case CAUSE_PERMIT_EXPIRED:
             if (first || v->permit_day < t->permit_day)
@@ -284,12 +303,20 @@ static void text_causes(struct text *t, const size_t *counts, unsigned causes,
             fmt_day(d->qual_day, day);
             text_add(t, "qualification certificate expired %s", day);
             break;
+        case CAUSE_QUAL_NOT_YET:
+            fmt_day(d->qual_from, day);
+            text_add(t, "qualification certificate valid from %s", day);
+            break;
         case CAUSE_TRAINING_MISSING:
             text_add(t, "safety-training certificate missing");
             break;
         case CAUSE_TRAINING_EXPIRED:
             fmt_day(d->training_day, day);
             text_add(t, "safety-training certificate expired %s", day);
+            break;
+        case CAUSE_TRAINING_NOT_YET:
+            fmt_day(d->training_from, day);
+            text_add(t, "safety-training certificate valid from %s", day);
             break;
         case CAUSE_NO_VEHICLE:
             text_add(t, "%s", detail ? detail : "no vehicle bound");
@@ -502,4 +529,105 @@ bool match_staff_eligible(struct registry *reg, const struct lpg_order *o,
     tally_add(&one, &v);
     text_causes(&t, NULL, v.causes, &one, &c.w, v.vehicle_problem);
     return false;
+}
+
+/* ---- time ---- */
+
+int64_t match_window_wait(const struct lpg_order *o, int64_t now_ms, int64_t lead_ms,
+                          int32_t utc_offset_min, char *why, size_t cap)
+{
+    if (why != NULL && cap > 0)
+        why[0] = '\0';
+    if (o == NULL || o->window_start_ms <= 0)
+        return 0;
+    int64_t from = o->window_start_ms - (lead_ms > 0 ? lead_ms : 0);
+    if (from <= now_ms)
+        return 0;
+    if (why != NULL && cap > 0) {
+        char start[17], offered[17];
+        fmt_local_time(o->window_start_ms, utc_offset_min, start);
+        fmt_local_time(from, utc_offset_min, offered);
+        snprintf(why, cap, "delivery window starts %s; offered to staff from %s", start, offered);
+    }
+    return from;
+}
+
+bool match_order_late(const struct lpg_order *o, int64_t now_ms)
+{
+    return o != NULL && !o->late && o->window_end_ms > 0 && o->window_end_ms <= now_ms &&
+           !order_fsm_is_final(o->state);
+}
+
+/* The first instant of the local day after now_ms's. */
+static int64_t next_local_midnight(int64_t now_ms, int32_t utc_offset_min)
+{
+    int32_t day = lpg_local_day(now_ms, utc_offset_min);
+    return ((int64_t)day + 1) * 86400000 - (int64_t)utc_offset_min * 60000;
+}
+
+static void earliest(int64_t *best, int64_t t, int64_t now_ms)
+{
+    if (t > now_ms && t < *best)
+        *best = t;
+}
+
+/* Open orders with a window end and no late flag: the ones that can become late. */
+static bool can_become_late(const void *entity, void *arg)
+{
+    (void)arg;
+    const struct lpg_order *o = entity;
+    return !o->late && o->window_end_ms > 0 && !order_fsm_is_final(o->state);
+}
+
+#define NEXT_PAGE 256 /* entities read per registry page */
+
+int64_t match_next_instant(struct registry *reg, int64_t now_ms, int64_t lead_ms)
+{
+    int64_t best = INT64_MAX;
+    if (reg == NULL)
+        return best;
+    size_t n_waiting = registry_waiting_orders(reg, NULL, 0);
+    if (n_waiting > 0) {
+        const struct lpg_order **w = malloc(n_waiting * sizeof(*w));
+        /* Without the array, every enterprise's midnight still wakes the waiting orders. */
+        if (w != NULL)
+            n_waiting = registry_waiting_orders(reg, w, n_waiting);
+        int32_t last_offset = INT32_MIN;
+        for (size_t i = 0; w != NULL && i < n_waiting; i++) {
+            earliest(&best, w[i]->window_start_ms - (lead_ms > 0 ? lead_ms : 0), now_ms);
+            const struct lpg_enterprise *e = registry_enterprise(reg, w[i]->enterprise_id);
+            int32_t off = e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN;
+            if (off != last_offset)
+                earliest(&best, next_local_midnight(now_ms, off), now_ms);
+            last_offset = off;
+        }
+        if (w == NULL)
+            earliest(&best, next_local_midnight(now_ms, LPG_DEFAULT_UTC_OFFSET_MIN), now_ms);
+        free(w);
+        const struct lpg_staff *page[NEXT_PAGE];
+        char after[LPG_ID_MAX + 1] = "";
+        size_t n;
+        while ((n = registry_list_staff(reg, NULL, after, NEXT_PAGE, NULL, NULL, page)) > 0) {
+            for (size_t i = 0; i < n; i++)
+                earliest(&best, page[i]->rest_until_ms, now_ms);
+            snprintf(after, sizeof(after), "%s", page[n - 1]->id);
+            if (n < NEXT_PAGE)
+                break;
+        }
+    }
+    const struct lpg_order *page[NEXT_PAGE];
+    char after[LPG_ID_MAX + 1] = "";
+    size_t n;
+    while ((n = registry_list_orders(reg, NULL, after, NEXT_PAGE, can_become_late, NULL, page)) >
+           0) {
+        for (size_t i = 0; i < n; i++) {
+            if (page[i]->window_end_ms <= now_ms)
+                return now_ms; /* late already: flag it now */
+            earliest(&best, page[i]->window_end_ms, now_ms);
+        }
+        snprintf(after, sizeof(after), "%s", page[n - 1]->id);
+        if (n < NEXT_PAGE)
+            break;
+    }
+    return best;
 }

@@ -90,6 +90,7 @@ struct lpg_enterprise {
     struct lpg_geometry area;          /* licensed service area: bounds all zones and customers */
     int32_t utc_offset_min;            /* local time = UTC + this; LPG_DEFAULT_UTC_OFFSET_MIN */
     int64_t created_ms;
+    int32_t licence_expiry_day; /* last valid day of licence_no; LPG_DAY_NONE when not given */
 };
 
 /* ---- zones ---- */
@@ -130,6 +131,10 @@ struct lpg_staff {
     int64_t rest_until_ms; /* mandatory rest (fatigue) until this instant; 0 when none */
     int32_t active_orders; /* orders assigned and not yet finished (derived, not stored) */
     int64_t created_ms;
+    /* First valid day of each certificate (local calendar); LPG_DAY_NONE when not given (valid
+     * until its expiry). Matching does not offer orders before it. */
+    int32_t qualification_from_day;
+    int32_t training_from_day;
 };
 
 /* ---- vehicles ---- */
@@ -254,6 +259,9 @@ struct lpg_order {
     int32_t n_rejected;
     int64_t created_ms;
     int64_t updated_ms;
+    /* Its delivery window ended before it was delivered (server-owned, set once by the
+     * dispatcher, app/dispatcher.h): it stays set whatever happens to the order next. */
+    bool late;
 };
 
 /* Remembers that staff_id rejected o. */

@@ -314,6 +314,7 @@ static const struct field enterprise_fields[] = {
     FIELD("area", E, area, FT_GEOMETRY, RQ),
     INT(E, utc_offset_min, -720, 840, 0),
     FIELD("created_at", E, created_ms, FT_INSTANT, RO),
+    FIELD("licence_expiry", E, licence_expiry_day, FT_DAY, 0),
 };
 #undef E
 
@@ -338,8 +339,10 @@ static const struct field staff_fields[] = {
     ENUM(S, role, role_enum, RQ),
     TEXT(S, qualification_no, LPG_TEXT_MAX, 0),
     FIELD("qualification_expiry", S, qualification_expiry_day, FT_DAY, 0),
+    FIELD("qualification_from", S, qualification_from_day, FT_DAY, 0),
     TEXT(S, training_no, LPG_TEXT_MAX, 0),
     FIELD("training_expiry", S, training_expiry_day, FT_DAY, 0),
+    FIELD("training_from", S, training_from_day, FT_DAY, 0),
     ID(S, zone_id, 0),
     ID(S, vehicle_id, 0),
     ID(S, device_id, 0),
@@ -461,6 +464,7 @@ static const struct field order_fields[] = {
     FIELD("rejected_by", O, rejected_by, FT_REJECTS, RO),
     FIELD("created_at", O, created_ms, FT_INSTANT, RO),
     FIELD("updated_at", O, updated_ms, FT_INSTANT, RO),
+    FIELD("late", O, late, FT_BOOL, RO),
 };
 #undef O
 
@@ -1224,6 +1228,7 @@ static void enterprise_defaults(struct lpg_enterprise *e)
 {
     memset(e, 0, sizeof(*e));
     e->utc_offset_min = LPG_DEFAULT_UTC_OFFSET_MIN;
+    e->licence_expiry_day = LPG_DAY_NONE;
 }
 
 static void staff_defaults(struct lpg_staff *s)
@@ -1231,6 +1236,22 @@ static void staff_defaults(struct lpg_staff *s)
     memset(s, 0, sizeof(*s));
     s->qualification_expiry_day = LPG_DAY_NONE;
     s->training_expiry_day = LPG_DAY_NONE;
+    s->qualification_from_day = LPG_DAY_NONE;
+    s->training_from_day = LPG_DAY_NONE;
+}
+
+/* A certificate valid from a day after its expiry is a typing error, not a document. */
+static int staff_check(const struct lpg_staff *s, struct lpg_json_error *err)
+{
+    if (s->qualification_from_day != LPG_DAY_NONE && s->qualification_expiry_day != LPG_DAY_NONE &&
+        s->qualification_from_day > s->qualification_expiry_day)
+        return fail(err, "invalid_field", "qualification_from",
+                    "qualification_from is after qualification_expiry");
+    if (s->training_from_day != LPG_DAY_NONE && s->training_expiry_day != LPG_DAY_NONE &&
+        s->training_from_day > s->training_expiry_day)
+        return fail(err, "invalid_field", "training_from",
+                    "training_from is after training_expiry");
+    return 0;
 }
 
 static void vehicle_defaults(struct lpg_vehicle *v)
@@ -1254,6 +1275,12 @@ static int enterprise_parse(const json_t *in, struct lpg_enterprise *out, enum m
     if (parse_object(enterprise_fields, N(enterprise_fields), in, out, mode, "", err) != 0) {
         lpg_geometry_free(&out->area);
         return -1;
+    }
+    /* An expiry belongs to a licence: alone it would raise alerts about nothing. */
+    if (out->licence_expiry_day != LPG_DAY_NONE && out->licence_no[0] == '\0') {
+        lpg_geometry_free(&out->area);
+        return fail(err, "invalid_field", "licence_expiry",
+                    "licence_expiry is given without licence_no");
     }
     return 0;
 }
@@ -1303,7 +1330,9 @@ json_t *lpg_json_from_staff(const struct lpg_staff *s)
 int lpg_json_to_staff(const json_t *in, struct lpg_staff *out, struct lpg_json_error *err)
 {
     staff_defaults(out);
-    return parse_object(staff_fields, N(staff_fields), in, out, MODE_CREATE, "", err);
+    if (parse_object(staff_fields, N(staff_fields), in, out, MODE_CREATE, "", err) != 0)
+        return -1;
+    return staff_check(out, err);
 }
 int lpg_json_load_staff(const json_t *in, struct lpg_staff *out, struct lpg_json_error *err)
 {
@@ -1313,7 +1342,8 @@ int lpg_json_load_staff(const json_t *in, struct lpg_staff *out, struct lpg_json
 int lpg_json_patch_staff(const json_t *in, struct lpg_staff *inout, struct lpg_json_error *err)
 {
     struct lpg_staff tmp = *inout;
-    if (parse_object(staff_fields, N(staff_fields), in, &tmp, MODE_PATCH, "", err) != 0)
+    if (parse_object(staff_fields, N(staff_fields), in, &tmp, MODE_PATCH, "", err) != 0 ||
+        staff_check(&tmp, err) != 0)
         return -1;
     *inout = tmp;
     return 0;

@@ -421,11 +421,21 @@ static void on_position(void *arg, const struct service_event *ev)
     live_feed_publish_position(f, ent, ev->vehicle_id, ev->staff_id, ev->position);
 }
 
+/* An order flagged late as event "order" of type "order.late" (its state is unchanged). */
+static void on_order_late(void *arg, const struct service_event *ev)
+{
+    json_t *order = ev->order ? lpg_json_from_order(ev->order) : NULL;
+    json_t *data = order ? json_pack("{s:s, s:o}", "type", "order.late", "order", order) : NULL;
+    if (data != NULL)
+        live_feed_publish(arg, ev->order->enterprise_id, "order", data);
+}
+
 int live_feed_listen(struct live_feed *f, struct event_bus *bus)
 {
     return event_bus_subscribe(bus, EV_ORDER_CHANGED, on_order_changed, f) != 0 ||
                    event_bus_subscribe(bus, EV_ALERT_RAISED, on_alert_raised, f) != 0 ||
-                   event_bus_subscribe(bus, EV_POSITION, on_position, f) != 0
+                   event_bus_subscribe(bus, EV_POSITION, on_position, f) != 0 ||
+                   event_bus_subscribe(bus, EV_ORDER_LATE, on_order_late, f) != 0
                ? -1
                : 0;
 }

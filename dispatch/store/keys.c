@@ -114,3 +114,9 @@ int keys_alerts_by_rule(char *out, size_t cap, const char *rule, int per_vehicle
 {
     return key_printf(out, cap, "alerts-by-rule:%s:%s%s", rule, per_vehicle ? "vehicle:" : "", id);
 }
+
+int keys_expiring(char *out, size_t cap, const char *kind, const char *id, const char *document,
+                  const char *day)
+{
+    return key_printf(out, cap, "expiring:%s:%s:%s:%s", kind, id, document, day);
+}

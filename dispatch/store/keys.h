@@ -93,6 +93,10 @@ keys_id_fn keys_alerts_vehicle;
 int keys_alerts_by_rule(char *out, size_t cap, const char *rule, int per_vehicle, const char *id);
 /* alerts:system, sorted set (score: creation time ms): the system alerts' ids. */
 #define KEYS_ALERTS_SYSTEM "alerts:system"
+/* expiring:{kind}:{id}:{document}:{YYYY-MM-DD}, string (the alert id) with EX: the `expiring`
+ * alert of that document and last valid day was raised (owner app/expiring.c). */
+int keys_expiring(char *out, size_t cap, const char *kind, const char *id, const char *document,
+                  const char *day);
 
 /* ---- the tamper-evident record (owner store/audit_log.c) ---- */
 

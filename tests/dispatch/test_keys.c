@@ -44,6 +44,8 @@ static void test_every_key(void **state)
     expect_key(keys_alerts_by_rule(k, sizeof(k), "fatigue", 1, "v-1"), k,
                "alerts-by-rule:fatigue:vehicle:v-1");
     assert_string_equal(KEYS_ALERTS_SYSTEM, "alerts:system");
+    expect_key(keys_expiring(k, sizeof(k), "staff", "S1", "qualification", "2026-12-01"), k,
+               "expiring:staff:S1:qualification:2026-12-01");
     assert_string_equal(KEYS_AUDIT_ENTRIES, "audit:entries");
     assert_string_equal(KEYS_AUDIT_HEAD, "audit:head");
 }

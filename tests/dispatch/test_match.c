@@ -220,6 +220,17 @@ static void training_expired(struct registry *r, struct lpg_staff *s, struct lpg
     (void)r, (void)v;
     s->training_expiry_day = day_of("2026-06-14");
 }
+/* Valid from tomorrow (local 2026-06-16): the waiting reason names the day. */
+static void qual_not_yet(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)v;
+    s->qualification_from_day = day_of("2026-06-16");
+}
+static void training_not_yet(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)v;
+    s->training_from_day = day_of("2026-06-20");
+}
 static void no_vehicle(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
 {
     (void)r, (void)v;
@@ -308,6 +319,12 @@ static const struct refusal_case refusal_cases[] = {
     {"training expired", training_expired,
      "zone Z1: 1 staff; 1 safety-training certificate expired 2026-06-14",
      "safety-training certificate expired 2026-06-14"},
+    {"qualification not valid yet", qual_not_yet,
+     "zone Z1: 1 staff; 1 qualification certificate valid from 2026-06-16",
+     "qualification certificate valid from 2026-06-16"},
+    {"training not valid yet", training_not_yet,
+     "zone Z1: 1 staff; 1 safety-training certificate valid from 2026-06-20",
+     "safety-training certificate valid from 2026-06-20"},
     {"no vehicle", no_vehicle, "zone Z1: 1 staff; 1 no vehicle bound", "no vehicle bound"},
     {"vehicle unknown", vehicle_unknown, "zone Z1: 1 staff; 1 no vehicle bound",
      "bound vehicle not found"},
@@ -381,6 +398,14 @@ static void unspoiled(struct registry *r, struct lpg_staff *s, struct lpg_vehicl
     (void)r, (void)s, (void)v;
 }
 
+/* Valid from today (local): eligible from local midnight. */
+static void valid_from_today(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)v;
+    s->qualification_from_day = day_of("2026-06-15");
+    s->training_from_day = LPG_DAY_NONE;
+}
+
 static void test_still_eligible(void **state)
 {
     (void)state;
@@ -390,6 +415,7 @@ static void test_still_eligible(void **state)
     } cases[] = {{"unspoiled", unspoiled},
                  {"rest ends now", at_rest_end},
                  {"documents expire today", expiring_today},
+                 {"certificate valid from today", valid_from_today},
                  {"vehicle exactly full", exactly_full},
                  {"vehicle back-reference empty", vehicle_mirror_empty}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -603,6 +629,97 @@ static void test_no_zone_and_bad_input(void **state)
     registry_free(reg);
 }
 
+/* ---- time: windows, lateness, the next instant ---- */
+
+/* Offered from the window's start less the lead, not before; the reason in local time. */
+static void test_window_wait(void **state)
+{
+    (void)state;
+    struct lpg_order o = order_for("C1", 1);
+    char why[LPG_TEXT_MAX + 1];
+    assert_int_equal(match_window_wait(&o, NOW, 3600000, 480, why, sizeof(why)), 0); /* open */
+    assert_string_equal(why, "");
+    o.window_start_ms = NOW + 3 * 3600000; /* 05:00Z = 13:00 local */
+    assert_int_equal(match_window_wait(&o, NOW, 3600000, 480, why, sizeof(why)), NOW + 2 * 3600000);
+    assert_string_equal(why,
+                        "delivery window starts 2026-06-15 13:00; offered to staff from 2026-06-15 "
+                        "12:00");
+    /* At the instant start - lead it may be offered; lead 0: at the start. */
+    assert_int_equal(match_window_wait(&o, NOW + 2 * 3600000, 3600000, 480, why, sizeof(why)), 0);
+    assert_int_equal(match_window_wait(&o, NOW + 2 * 3600000, 0, 480, NULL, 0), NOW + 3 * 3600000);
+}
+
+static void test_order_late(void **state)
+{
+    (void)state;
+    struct lpg_order o = order_for("C1", 1);
+    assert_false(match_order_late(&o, NOW)); /* no window end */
+    o.window_end_ms = NOW;
+    assert_true(match_order_late(&o, NOW)); /* ended at now */
+    assert_false(match_order_late(&o, NOW - 1));
+    o.state = LPG_ORDER_EN_ROUTE;
+    assert_true(match_order_late(&o, NOW));
+    o.late = true; /* once */
+    assert_false(match_order_late(&o, NOW));
+    o.late = false;
+    o.state = LPG_ORDER_DELIVERED;
+    assert_false(match_order_late(&o, NOW));
+    o.state = LPG_ORDER_CANCELLED;
+    assert_false(match_order_late(&o, NOW));
+}
+
+static void put_waiting(struct registry *reg, const char *id, int64_t window_start,
+                        int64_t window_end)
+{
+    struct lpg_order *o = calloc(1, sizeof(*o));
+    assert_non_null(o);
+    *o = order_for("C1", 1);
+    set_id(o->id, id);
+    o->created_ms = NOW - 1000;
+    o->window_start_ms = window_start;
+    o->window_end_ms = window_end;
+    assert_int_equal(registry_put_order(reg, o), 0);
+}
+
+/* The earliest of: a rest's end, the next local midnight, a window start less the lead (these
+ * three only while an order waits), an open order's window end. */
+static void test_next_instant(void **state)
+{
+    (void)state;
+    struct registry *reg = world();
+    int64_t midnight = utc_ms("2026-06-15", 16, 0, 0); /* 00:00 local on 06-16 */
+    assert_int_equal(match_next_instant(reg, NOW, 0), INT64_MAX);
+    struct lpg_staff s;
+    struct lpg_vehicle v;
+    good_staff(&s, &v, "S1", "Z1", 1, 1);
+    s.rest_until_ms = NOW + 20 * 60000;
+    put_pair(reg, &s, &v);
+    /* Nobody waits: the rest does not matter. */
+    assert_int_equal(match_next_instant(reg, NOW, 0), INT64_MAX);
+    /* An assigned order whose window ends in 5 h: it may become late. */
+    put_active_order(reg, "OA", "S1", 1);
+    struct lpg_order *oa = lpg_order_dup(registry_order(reg, "OA"));
+    oa->window_end_ms = NOW + 5 * 3600000;
+    assert_int_equal(registry_put_order(reg, oa), 0);
+    assert_int_equal(match_next_instant(reg, NOW, 0), NOW + 5 * 3600000);
+    /* A waiting order: the rest's end comes first. */
+    put_waiting(reg, "OW", 0, 0);
+    assert_int_equal(match_next_instant(reg, NOW, 0), NOW + 20 * 60000);
+    /* Past the rest: midnight (local), before the window end. */
+    assert_int_equal(match_next_instant(reg, NOW + 20 * 60000, 0), NOW + 5 * 3600000);
+    assert_int_equal(match_next_instant(reg, NOW + 6 * 3600000, 0), NOW + 6 * 3600000); /* late */
+    /* A window opening in 10 min with a 5 min lead. */
+    put_waiting(reg, "OW2", NOW + 10 * 60000, 0);
+    assert_int_equal(match_next_instant(reg, NOW, 5 * 60000), NOW + 5 * 60000);
+    /* Without the rest and the assigned order's end: the midnight. */
+    assert_int_equal(registry_remove_staff(reg, "S1"), 0);
+    oa = lpg_order_dup(registry_order(reg, "OA"));
+    oa->late = true;
+    assert_int_equal(registry_put_order(reg, oa), 0);
+    assert_int_equal(match_next_instant(reg, NOW + 10 * 60000, 0), midnight);
+    registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +732,9 @@ int main(void)
         cmocka_unit_test(test_border_of_two_zones),
         cmocka_unit_test(test_expiry_in_local_time),
         cmocka_unit_test(test_no_zone_and_bad_input),
+        cmocka_unit_test(test_window_wait),
+        cmocka_unit_test(test_order_late),
+        cmocka_unit_test(test_next_instant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,6 +185,8 @@ static void fixture_staff(struct lpg_staff *s)
     s->qualification_expiry_day = day_of("2027-03-31");
     strcpy(s->training_no, "TR-77");
     s->training_expiry_day = day_of("2026-12-31");
+    s->qualification_from_day = day_of("2024-04-01");
+    s->training_from_day = LPG_DAY_NONE;
     strcpy(s->zone_id, "Z1");
     strcpy(s->vehicle_id, "V1");
     strcpy(s->device_id, "H-0001");
@@ -366,8 +368,9 @@ static void test_round_trip_order(void **state)
     json_t *j = lpg_json_from_order(&x);
     assert_int_equal(lpg_json_load_order(j, &y, &err), 0);
     assert_memory_equal(&x, &y, sizeof(x));
-    static const char *const ro[] = {"state",      "staff_id",   "vehicle_id",  "reason",
-                                     "created_at", "updated_at", "rejected_by", NULL};
+    static const char *const ro[] = {"state",       "staff_id",   "vehicle_id",
+                                     "reason",      "created_at", "updated_at",
+                                     "rejected_by", "late",       NULL};
     strip(j, ro);
     assert_int_equal(lpg_json_to_order(j, &y, &err), 0);
     x.state = LPG_ORDER_CREATED;
@@ -504,8 +507,10 @@ static void test_golden(void **state)
                      "{'active_orders':0,'created_at':'2026-06-01T00:00:00.000Z',"
                      "'device_id':'H-0001','enterprise_id':'E1','id':'S1','name':'Li Si',"
                      "'on_duty':true,'qualification_expiry':'2027-03-31',"
+                     "'qualification_from':'2024-04-01',"
                      "'qualification_no':'QC-2024-001','rest_until':'2026-11-28T21:15:22.123Z',"
-                     "'role':'delivery','training_expiry':null,'training_no':'TR-77',"
+                     "'role':'delivery','training_expiry':null,'training_from':null,"
+                     "'training_no':'TR-77',"
                      "'vehicle_id':'V1','zone_id':null}");
     struct lpg_customer c;
     fixture_customer(&c);
@@ -524,7 +529,7 @@ static void test_golden(void **state)
     assert_json_text(lpg_json_from_order(&o),
                      "{'created_at':'2026-06-01T00:00:00.000Z','customer_id':'C12',"
                      "'enterprise_id':'E1','id':'O1','items':[{'count':2,'spec':'YSP-35.5'},"
-                     "{'count':1,'spec':'YSP-118'}],'kind':'delivery','notes':null,"
+                     "{'count':1,'spec':'YSP-118'}],'kind':'delivery','late':false,'notes':null,"
                      "'reason':null,'rejected_by':[],'staff_id':'S1','state':'en_route',"
                      "'updated_at':'2026-06-01T00:00:00.001Z','vehicle_id':'V1',"
                      "'window_end':null,'window_start':'2026-11-28T21:15:22.123Z'}");
@@ -798,6 +803,12 @@ static const struct err_case err_cases[] = {
     {p_patch_customer, "{'contract_from':'2026-11-01'}", "invalid_field", "contract_to",
      "contract_to is before contract_from"},
     {p_patch_customer, "{'status':'active'}", "read_only_field", "status", "set by the server"},
+    {p_staff, STF "'qualification_expiry':'2027-01-01','qualification_from':'2027-02-01'}",
+     "invalid_field", "qualification_from", "qualification_from is after qualification_expiry"},
+    {p_patch_staff, "{'training_from':'2027-06-01'}", "invalid_field", "training_from",
+     "training_from is after training_expiry"},
+    {p_enterprise, ENT SQ ",'licence_expiry':'2030-01-01'}", "invalid_field", "licence_expiry",
+     "licence_expiry is given without licence_no"},
     {p_patch_customer, "[]", "invalid_body", "", "must be a JSON object"},
 };
 

@@ -597,12 +597,12 @@ static void test_vehicles_then_staff(void **state)
 
     const char *staff =
         "id,name,role,qualification_no,qualification_expiry,training_no,training_expiry,"
-        "zone_id,vehicle_id,on_duty\r\n"
-        "S1,王伟,delivery,Q-1,2030-01-01,T-1,2030-01-01,Z1,V1,TRUE\r\n"
-        "S2,李娜,delivery,Q-2,2030-01-01,T-2,2030-01-01,Z2,V2,true\r\n"
-        "S3,赵六,delivery,,,,,Z1,V1,false\r\n" /* row 3: V1 was taken by row 1 */
-        "S4,钱七,delivery,,,,,Z404,,false\r\n" /* row 4: no such zone */
-        "S5,孙八,driver,,,,,,V9,false\r\n";    /* row 5: no such vehicle */
+        "zone_id,vehicle_id,on_duty,qualification_from\r\n"
+        "S1,王伟,delivery,Q-1,2030-01-01,T-1,2030-01-01,Z1,V1,TRUE,2025-01-01\r\n"
+        "S2,李娜,delivery,Q-2,2030-01-01,T-2,2030-01-01,Z2,V2,true,\r\n"
+        "S3,赵六,delivery,,,,,Z1,V1,false,\r\n" /* row 3: V1 was taken by row 1 */
+        "S4,钱七,delivery,,,,,Z404,,false,\r\n" /* row 4: no such zone */
+        "S5,孙八,driver,,,,,,V9,false,\r\n";    /* row 5: no such vehicle */
     assert_int_equal(import_csv(&r, "/v1/import/staff", disp1_tok, staff), 422);
     assert_int_equal(num(r, "error_count"), 3);
     expect_error(r, 0, 3, "vehicle_already_bound", "vehicle_id");
@@ -631,6 +631,10 @@ static void test_vehicles_then_staff(void **state)
     assert_string_equal(str(s, "vehicle_id"), "V1");
     assert_string_equal(str(s, "name"), "王伟");
     assert_true(json_is_true(json_object_get(s, "on_duty")));
+    assert_string_equal(str(s, "qualification_from"), "2025-01-01");
+    json_decref(s);
+    assert_int_equal(api(&s, "GET", "/v1/staff/S2", disp1_tok, NULL), 200);
+    assert_true(json_is_null(json_object_get(s, "qualification_from")));
     json_decref(s);
 
     /* The import was followed by a re-matching pass: S1 (zone Z1, V1, on duty) takes O1. */
