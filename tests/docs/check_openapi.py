@@ -18,6 +18,10 @@
       against the schema the media type names for their event name (x-sse-events). Prints how
       many exchanges and operations the tests cover, and the operations none exercises.
 
+  check_openapi.py selftest OPENAPI.yaml TMP-DIR
+      The exchange check fails on a body that does not validate, an undeclared status, a path
+      or method the document lacks; and passes a good exchange.
+
 Debian packages only: python3-yaml, python3-jsonschema (deploy/install-deps.sh).
 """
 import glob
@@ -312,7 +316,7 @@ class Matcher:
 ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
 
-def check_exchanges(spec_path, record_dir):
+def check_exchanges(spec_path, record_dir, quiet=False):
     spec = load_spec(spec_path)
     mt = Matcher(spec)
     records = []
@@ -410,6 +414,8 @@ def check_exchanges(spec_path, record_dir):
                  (what, status, e.message, "/".join(map(str, e.absolute_path)), body))
     all_ops = sorted("%s %s" % (m, t) for m, t, _ in operations(spec))
     untested = [o for o in all_ops if o not in covered]
+    if quiet:
+        return
     print("openapi exchanges: %d responses (%d JSON bodies validated) and %d stream events from "
           "%d records; %d of %d operations exercised" %
           (n_responses, n_bodies, n_events, len(records), len(covered), len(all_ops)))
@@ -417,8 +423,48 @@ def check_exchanges(spec_path, record_dir):
         print("operations no test exercises: " + ", ".join(untested))
 
 
+def selftest(spec_path, tmp_dir):
+    """The exchange check fails on each fault it is for, and passes a good exchange."""
+    import shutil
+    import tempfile
+    good = ('HTTP/1.0 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n\r\n'
+            '{"user":"root","role":"admin","expires_at":"2026-12-07T05:00:00.000Z"}')
+    cases = [
+        ("a good exchange", True, "GET", "/v1/sessions/current", good),
+        ("a body that does not validate", False, "GET", "/v1/sessions/current",
+         good.replace('"admin"', '"superuser"')),
+        ("a status the operation does not declare", False, "GET", "/v1/sessions/current",
+         good.replace("200 OK", "418 Teapot")),
+        ("a path the document lacks, answered", False, "GET", "/v1/teapots", good),
+        ("a method the document lacks, answered", False, "PUT", "/v1/sessions/current", good),
+        ("an unknown path answered 404 not_found", True, "GET", "/v1/teapots",
+         'HTTP/1.0 404 Not Found\r\nContent-Type: application/json\r\n\r\n'
+         '{"error":{"code":"not_found","message":"no such path"}}'),
+    ]
+    bad = 0
+    for what, ok, method, path, raw in cases:
+        d = tempfile.mkdtemp(dir=tmp_dir)
+        with open(os.path.join(d, "1.jsonl"), "w", encoding="utf-8") as f:
+            f.write(json.dumps({"prog": "selftest", "method": method, "path": path,
+                                "response": raw}) + "\n")
+        del ERRORS[:]
+        check_exchanges(spec_path, d, quiet=True)
+        shutil.rmtree(d)
+        if (not ERRORS) != ok:
+            print("SELFTEST: %s: the check %s" % (what, "failed" if ok else "passed"),
+                  file=sys.stderr)
+            bad += 1
+    del ERRORS[:]
+    if bad:
+        fail("%d self-test case(s) wrong" % bad)
+    else:
+        print("openapi selftest: %d cases as expected" % len(cases))
+
+
 def main(argv):
-    if len(argv) == 5 and argv[1] == "spec":
+    if len(argv) == 4 and argv[1] == "selftest":
+        selftest(argv[2], argv[3])
+    elif len(argv) == 5 and argv[1] == "spec":
         check_spec(argv[2], argv[3], argv[4])
     elif len(argv) == 4 and argv[1] == "exchanges":
         check_exchanges(argv[2], argv[3])
