@@ -14,7 +14,8 @@
       method and path are an operation (or are answered 404 not_found / 405
       method_not_allowed, which the document states for any other path and method), the status
       is one the operation declares, the content type one of that response's, and a JSON body
-      validates against its schema (Draft 2020-12). Events of a text/event-stream are checked
+      validates against its schema (Draft 2020-12); a request body the server accepted (2xx)
+      validates against the operation's requestBody schema. Events of a text/event-stream are checked
       against the schema the media type names for their event name (x-sse-events). Prints how
       many exchanges and operations the tests cover, and the operations none exercises.
 
@@ -132,6 +133,9 @@ def walk_schemas(node, where, out):
         for k, v in node.items():
             if k == "schema" and isinstance(v, dict):
                 out.append((where + "/schema", v))
+            elif k == "schemas" and where == "#/components" and isinstance(v, dict):
+                for name, s in v.items():
+                    out.append((where + "/schemas/" + name, s))
             elif k == "x-sse-events" and isinstance(v, dict):
                 for name, s in v.items():
                     out.append((where + "/x-sse-events/" + name, s))
@@ -331,7 +335,7 @@ def check_exchanges(spec_path, record_dir, quiet=False):
                 rec["where"] = "%s:%d (%s)" % (os.path.basename(name), n, rec.get("prog", "?"))
                 records.append(rec)
     covered = {}
-    n_responses = n_events = n_bodies = 0
+    n_responses = n_events = n_bodies = n_requests = 0
     for rec in records:
         method, path = rec.get("method", "?"), rec.get("path", "?")
         what = "%s %s [%s]" % (method, path, rec["where"])
@@ -386,6 +390,21 @@ def check_exchanges(spec_path, record_dir, quiet=False):
                 fail("%s: status %d is not declared by the operation: %.300s" %
                      (what, status, body))
                 continue
+        if op is not None and 200 <= status < 300 and rec.get("request"):
+            # A body the server accepted must be one the document allows: else clients
+            # generated from it could not send what works.
+            schema = (((op.get("requestBody") or {}).get("content") or {})
+                      .get("application/json") or {}).get("schema")
+            try:
+                sent = json.loads(rec["request"])
+            except ValueError:
+                sent, schema = None, None
+            if schema is not None:
+                n_requests += 1
+                for e in mt.validate(schema, sent):
+                    fail("%s: the request body was accepted (%d) but does not validate: %s "
+                         "at /%s: %.300s" % (what, status, e.message,
+                                             "/".join(map(str, e.absolute_path)), rec["request"]))
         content = resp.get("content") or {}
         if method == "HEAD" or not complete:
             # No body to check (HEAD; or a response the test read only the start of).
@@ -416,9 +435,9 @@ def check_exchanges(spec_path, record_dir, quiet=False):
     untested = [o for o in all_ops if o not in covered]
     if quiet:
         return
-    print("openapi exchanges: %d responses (%d JSON bodies validated) and %d stream events from "
-          "%d records; %d of %d operations exercised" %
-          (n_responses, n_bodies, n_events, len(records), len(covered), len(all_ops)))
+    print("openapi exchanges: %d responses (%d JSON bodies validated), %d accepted request bodies "
+          "and %d stream events from %d records; %d of %d operations exercised" %
+          (n_responses, n_bodies, n_requests, n_events, len(records), len(covered), len(all_ops)))
     if untested:
         print("operations no test exercises: " + ", ".join(untested))
 

@@ -438,9 +438,10 @@ static size_t json_escape_into(char *out, const char *s, size_t len)
     return n;
 }
 
-/* One JSON line {"prog","method","path",<key>:raw} appended to the recording directory. */
+/* One JSON line {"prog","method","path",<key>:raw[,"request":request]} appended to the
+ * recording directory. */
 static void record_line(const char *method, const char *path, const char *key, const char *raw,
-                        size_t len)
+                        size_t len, const char *request)
 {
     const char *dir = getenv("LPG_HTTP_RECORD_DIR");
     if (dir == NULL || dir[0] == '\0')
@@ -453,8 +454,9 @@ static void record_line(const char *method, const char *path, const char *key, c
         fclose(comm);
     }
     size_t mlen = strlen(method), plen = strlen(path), glen = strlen(prog);
+    size_t qlen = request ? strlen(request) : 0;
     /* Every byte escapes to at most 6 ("\u00XX"); 128 for the keys and punctuation. */
-    size_t cap = 6 * (len + mlen + plen + glen) + 128 + strlen(key);
+    size_t cap = 6 * (len + mlen + plen + glen + qlen) + 128 + strlen(key);
     char *line = malloc(cap);
     if (line == NULL)
         return;
@@ -466,6 +468,10 @@ static void record_line(const char *method, const char *path, const char *key, c
     n += json_escape_into(line + n, path, plen);
     n += (size_t)sprintf(line + n, "\",\"%s\":\"", key);
     n += json_escape_into(line + n, raw, len);
+    if (request) {
+        n += (size_t)sprintf(line + n, "\",\"request\":\"");
+        n += json_escape_into(line + n, request, qlen);
+    }
     n += (size_t)sprintf(line + n, "\"}\n");
     char file[512];
     snprintf(file, sizeof(file), "%s/%ld.jsonl", dir, (long)getpid());
@@ -480,17 +486,23 @@ static void record_line(const char *method, const char *path, const char *key, c
     free(line);
 }
 
+/* No answer at all (a refused or cut connection) is nothing the contract describes. */
+static void record_exchange(const char *method, const char *path, const char *raw, size_t len,
+                            const char *request)
+{
+    if (len >= 5 && memcmp(raw, "HTTP/", 5) == 0)
+        record_line(method, path, "response", raw, len, request);
+}
+
 void harness_http_record_raw(const char *method, const char *path, const char *raw, size_t len)
 {
-    /* No answer at all (a refused or cut connection) is nothing the contract describes. */
-    if (len >= 5 && memcmp(raw, "HTTP/", 5) == 0)
-        record_line(method, path, "response", raw, len);
+    record_exchange(method, path, raw, len, NULL);
 }
 
 void harness_http_record_stream(const char *path, const char *text, size_t len)
 {
     if (len > 0)
-        record_line("GET", path, "stream", text, len);
+        record_line("GET", path, "stream", text, len, NULL);
 }
 
 static int http_exchange(int port, const char *method, const char *path, const char *extra,
@@ -546,7 +558,7 @@ static int http_exchange(int port, const char *method, const char *path, const c
     }
     harness_close(fd);
     resp[used] = '\0';
-    harness_http_record_raw(method, path, resp, used);
+    record_exchange(method, path, resp, used, reqbody);
     int rc = -1;
     char *sep = strstr(resp, "\r\n\r\n");
     if (sep && sscanf(resp, "HTTP/1.%*d %d", status) == 1) {

@@ -70,9 +70,9 @@ int harness_http(int port, const char *method, const char *path, int *status, ch
 int harness_http_req(int port, const char *method, const char *path, const char *extra_headers,
                      const char *body, int *status, char *resp, size_t cap);
 
-/* The contract check of docs/openapi.yaml (tests/docs/check_openapi_exchanges.py): when the
- * environment names a directory in LPG_HTTP_RECORD_DIR, every exchange of harness_http* is
- * appended there as one JSON line (to <dir>/<pid>.jsonl). Tests with an HTTP client of their
+/* The contract check of docs/openapi.yaml (tests/docs/check_openapi.py): when the environment
+ * names a directory in LPG_HTTP_RECORD_DIR, every exchange of harness_http* (the response, and
+ * the request's body) is appended there as one JSON line (to <dir>/<pid>.jsonl). Tests with an HTTP client of their
  * own record its exchanges with harness_http_record_raw: `raw` is the whole response as read
  * (status line, headers, body; a chunked body is decoded by the checker). No-op otherwise. */
 void harness_http_record_raw(const char *method, const char *path, const char *raw, size_t len);

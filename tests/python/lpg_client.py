@@ -351,14 +351,14 @@ class JsonHttp:
                 status, text, headers = r.status, r.read(), r.headers
         except urllib.error.HTTPError as e:
             status, text, headers = e.code, e.read(), e.headers
-        record_exchange(method, path, status, headers, text)
+        record_exchange(method, path, status, headers, text, data)
         try:
             return status, json.loads(text) if text else None
         except ValueError:
             return status, text.decode(errors="replace")
 
 
-def record_exchange(method, path, status, headers, body):
+def record_exchange(method, path, status, headers, body, request=None):
     """Appends the exchange to $LPG_HTTP_RECORD_DIR/<pid>.jsonl, as the C harness does
     (tests/harness/harness.h), for the check of every response against docs/openapi.yaml."""
     where = os.environ.get("LPG_HTTP_RECORD_DIR")
@@ -366,8 +366,11 @@ def record_exchange(method, path, status, headers, body):
         return
     head = "HTTP/1.1 %d -\r\n" % status + "".join(
         "%s: %s\r\n" % (k, v) for k, v in headers.items())
-    line = json.dumps({"prog": os.path.basename(sys.argv[0]), "method": method, "path": path,
-                       "response": head + "\r\n" + body.decode(errors="replace")})
+    rec = {"prog": os.path.basename(sys.argv[0]), "method": method, "path": path,
+           "response": head + "\r\n" + body.decode(errors="replace")}
+    if request is not None:
+        rec["request"] = request.decode(errors="replace")
+    line = json.dumps(rec)
     with open(os.path.join(where, "%d.jsonl" % os.getpid()), "a", encoding="utf-8") as f:
         f.write(line + "\n")
 
