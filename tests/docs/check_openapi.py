@@ -217,8 +217,40 @@ def check_spec(spec_path, md_path, http_dir):
         fail("%s %s: in the endpoint index of http-api.md but not in openapi.yaml" % (m, t))
     for m, t in sorted(in_spec - in_doc):
         fail("%s %s: in openapi.yaml but not in the endpoint index of http-api.md" % (m, t))
-    print("openapi: %d operations, %d schemas checked; %d routes in the sources, %d in the index"
-          % (len(in_spec), len(schemas), len(in_src), len(in_doc)))
+    n_codes = check_codes(spec, md_path)
+    print("openapi: %d operations, %d schemas checked; %d routes in the sources, %d in the index; "
+          "%d error codes of http-api.md named" % (len(in_spec), len(schemas), len(in_src),
+                                                   len(in_doc), n_codes))
+
+
+def check_codes(spec, md_path):
+    """Every code of the "Error codes" and "Order rules" tables of docs/http-api.md is named in
+    the description of a response of its status (an order rule's: 422)."""
+    with open(md_path, encoding="utf-8") as f:
+        text = f.read()
+    wanted = set()
+    m = re.search(r"^## Error codes\n(.*?)(?=^## )", text, re.M | re.S)
+    for status, cell in re.findall(r"^\| (\d{3}) \| ([^|]*)\|", m.group(1) if m else "", re.M):
+        wanted |= {(status, c) for c in re.findall(r"`([a-z_]+)`", cell)}
+    m = re.search(r"^### Order rules \(refusal codes\)\n(.*?)(?=^### )", text, re.M | re.S)
+    for code in re.findall(r"^\| `([a-z_]+)` \|", m.group(1) if m else "", re.M):
+        wanted.add(("422", code))
+    if len(wanted) < 30:
+        fail("%s: found only %d error codes in its tables" % (md_path, len(wanted)))
+    described = {}
+    for _, _, op in operations(spec):
+        for status, resp in (op.get("responses") or {}).items():
+            resp = deref(spec, resp) or {}
+            described.setdefault(str(status), set()).update(
+                re.findall(r"[a-z_]+", resp.get("description", "")))
+    # 405 answers a method no operation has: the document states it in info.description.
+    described.setdefault("405", set()).update(
+        re.findall(r"[a-z_]+", (spec.get("info") or {}).get("description", "")))
+    for status, code in sorted(wanted):
+        if code not in described.get(status, set()):
+            fail("error code %s %s (docs/http-api.md) is named by no %s response of openapi.yaml"
+                 % (status, code, status))
+    return len(wanted)
 
 
 # ---- the check of recorded exchanges ----
@@ -428,6 +460,12 @@ def check_exchanges(spec_path, record_dir, quiet=False):
             fail("%s: %d: the body is not JSON: %.200s" % (what, status, body))
             continue
         n_bodies += 1
+        code = instance.get("error", {}).get("code") if isinstance(instance, dict) and \
+            isinstance(instance.get("error"), dict) else None
+        if op is not None and isinstance(code, str) and \
+                code not in re.findall(r"[a-z_]+", resp.get("description", "")):
+            fail("%s: %d %s: the code is not named in the description of the response" %
+                 (what, status, code))
         for e in mt.validate(media.get("schema") or {}, instance):
             fail("%s: %d: %s at /%s: %.300s" %
                  (what, status, e.message, "/".join(map(str, e.absolute_path)), body))
