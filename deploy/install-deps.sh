@@ -16,9 +16,10 @@ BUILD_PKGS=(
 # (the HTTP client the tests and the quick start use), and Google's protobuf compiler and
 # Python runtime (the independent handset client of tests/python/ that checks the wire contract).
 # faketime: deploy/test.sh's LPG_TEST_CLOCK runs the suite at a chosen hour. The openssl command
-# line: run.sh's private CA and certificates, the TLS tests'.
+# line: run.sh's private CA and certificates, the TLS tests'. python3-yaml and python3-jsonschema:
+# the check of every HTTP response of the tests against docs/openapi.yaml (tests/docs/).
 RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler
-          faketime openssl)
+          faketime openssl python3-yaml python3-jsonschema)
 # Fuzzing (tests/fuzz, run briefly by deploy/test.sh): clang and its libFuzzer runtime
 # (libclang_rt.fuzzer, in libclang-rt-14-dev on Debian 12); clang-format checks the style (tests/tree).
 FUZZ_PKGS=(clang libclang-rt-14-dev clang-format)

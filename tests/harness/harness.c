@@ -419,6 +419,92 @@ int harness_wait_closed(int fd, int timeout_ms)
 
 /* ---- HTTP ---- */
 
+/* Appends `s` (len bytes) to out as the inside of a JSON string: quotes, backslashes and
+ * control bytes escaped; other bytes as they are (the checker reads invalid UTF-8 leniently). */
+static size_t json_escape_into(char *out, const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)sprintf(out + n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    return n;
+}
+
+/* One JSON line {"prog","method","path",<key>:raw[,"request":request]} appended to the
+ * recording directory. */
+static void record_line(const char *method, const char *path, const char *key, const char *raw,
+                        size_t len, const char *request)
+{
+    const char *dir = getenv("LPG_HTTP_RECORD_DIR");
+    if (dir == NULL || dir[0] == '\0')
+        return;
+    char prog[64] = "?";
+    FILE *comm = fopen("/proc/self/comm", "r");
+    if (comm) {
+        if (fgets(prog, sizeof(prog), comm))
+            prog[strcspn(prog, "\n")] = '\0';
+        fclose(comm);
+    }
+    size_t mlen = strlen(method), plen = strlen(path), glen = strlen(prog);
+    size_t qlen = request ? strlen(request) : 0;
+    /* Every byte escapes to at most 6 ("\u00XX"); 128 for the keys and punctuation. */
+    size_t cap = 6 * (len + mlen + plen + glen + qlen) + 128 + strlen(key);
+    char *line = malloc(cap);
+    if (line == NULL)
+        return;
+    size_t n = (size_t)sprintf(line, "{\"prog\":\"");
+    n += json_escape_into(line + n, prog, glen);
+    n += (size_t)sprintf(line + n, "\",\"method\":\"");
+    n += json_escape_into(line + n, method, mlen);
+    n += (size_t)sprintf(line + n, "\",\"path\":\"");
+    n += json_escape_into(line + n, path, plen);
+    n += (size_t)sprintf(line + n, "\",\"%s\":\"", key);
+    n += json_escape_into(line + n, raw, len);
+    if (request) {
+        n += (size_t)sprintf(line + n, "\",\"request\":\"");
+        n += json_escape_into(line + n, request, qlen);
+    }
+    n += (size_t)sprintf(line + n, "\"}\n");
+    char file[512];
+    snprintf(file, sizeof(file), "%s/%ld.jsonl", dir, (long)getpid());
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* One write per exchange: lines of concurrent writers do not interleave (O_APPEND). A
+     * recording that fails is reported loudly: a silent gap would hide responses from the check. */
+    if (fd < 0 || write(fd, line, n) != (ssize_t)n)
+        fprintf(stderr, "harness: cannot record the HTTP exchange in %s: %s\n", file,
+                strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(line);
+}
+
+/* No answer at all (a refused or cut connection) is nothing the contract describes. */
+static void record_exchange(const char *method, const char *path, const char *raw, size_t len,
+                            const char *request)
+{
+    if (len >= 5 && memcmp(raw, "HTTP/", 5) == 0)
+        record_line(method, path, "response", raw, len, request);
+}
+
+void harness_http_record_raw(const char *method, const char *path, const char *raw, size_t len)
+{
+    record_exchange(method, path, raw, len, NULL);
+}
+
+void harness_http_record_stream(const char *path, const char *text, size_t len)
+{
+    if (len > 0)
+        record_line("GET", path, "stream", text, len, NULL);
+}
+
 static int http_exchange(int port, const char *method, const char *path, const char *extra,
                          const char *reqbody, int *status, char *body, size_t cap, char *headers,
                          size_t hcap)
@@ -472,6 +558,7 @@ static int http_exchange(int port, const char *method, const char *path, const c
     }
     harness_close(fd);
     resp[used] = '\0';
+    record_exchange(method, path, resp, used, reqbody);
     int rc = -1;
     char *sep = strstr(resp, "\r\n\r\n");
     if (sep && sscanf(resp, "HTTP/1.%*d %d", status) == 1) {

@@ -70,6 +70,17 @@ int harness_http(int port, const char *method, const char *path, int *status, ch
 int harness_http_req(int port, const char *method, const char *path, const char *extra_headers,
                      const char *body, int *status, char *resp, size_t cap);
 
+/* The contract check of docs/openapi.yaml (tests/docs/check_openapi.py): when the environment
+ * names a directory in LPG_HTTP_RECORD_DIR, every exchange of harness_http* (the response, and
+ * the request's body) is appended there as one JSON line (to <dir>/<pid>.jsonl). Tests with an HTTP
+ * client of their own record its exchanges with harness_http_record_raw: `raw` is the whole
+ * response as read (status line, headers, body; a chunked body is decoded by the checker). No-op
+ * otherwise. */
+void harness_http_record_raw(const char *method, const char *path, const char *raw, size_t len);
+/* Records text read from an event stream (GET path answered text/event-stream) after its
+ * headers: whole events in it are checked against their schemas, a cut one is skipped. */
+void harness_http_record_stream(const char *path, const char *text, size_t len);
+
 /* Runs `dispatchd --redis-port=P --create-admin NAME` with the password on its stdin. Returns
  * its exit status (0 on success). */
 int harness_create_admin(int redis_port, const char *name, const char *password);

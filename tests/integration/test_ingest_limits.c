@@ -372,18 +372,17 @@ static int sse_wait(int fd, const char *needle, int timeout_ms, char *buf, size_
     long long deadline = mono_ms() + timeout_ms;
     while (!strstr(buf, needle)) {
         long long left = deadline - mono_ms();
-        if (left <= 0 || used + 1 >= cap)
-            return 0;
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)left) <= 0)
-            return 0;
-        ssize_t r = recv(fd, buf + used, cap - used - 1, 0);
+        ssize_t r = -1;
+        if (left > 0 && used + 1 < cap && poll(&p, 1, (int)left) > 0)
+            r = recv(fd, buf + used, cap - used - 1, 0);
         if (r <= 0)
-            return 0;
+            break;
         used += (size_t)r;
         buf[used] = '\0';
     }
-    return 1;
+    harness_http_record_stream("/v1/events", buf, used);
+    return strstr(buf, needle) != NULL;
 }
 
 static void redis_do(int argc, const char *const *argv)

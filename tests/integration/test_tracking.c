@@ -88,18 +88,17 @@ static int sse_wait(int fd, const char *needle, int timeout_ms)
     static char buf[65536];
     size_t used = 0;
     buf[0] = '\0';
-    for (int waited = 0; waited < timeout_ms; waited += 50) {
-        if (strstr(buf, needle))
-            return 1;
+    for (int waited = 0; waited < timeout_ms && !strstr(buf, needle); waited += 50) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 50) > 0) {
             ssize_t n = recv(fd, buf + used, sizeof(buf) - used - 1, 0);
             if (n <= 0)
-                return 0;
+                break;
             used += (size_t)n;
             buf[used] = '\0';
         }
     }
+    harness_http_record_stream("/v1/events", buf, used);
     return strstr(buf, needle) != NULL;
 }
 

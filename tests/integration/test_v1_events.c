@@ -111,6 +111,7 @@ static int sse_open(const char *token, const char *last_id, int *status)
             break;
     }
     head[used] = '\0';
+    harness_http_record_raw("GET", "/v1/events", head, used);
     assert_int_equal(sscanf(head, "HTTP/1.1 %d", status), 1);
     return fd;
 }
@@ -123,20 +124,22 @@ static int sse_wait(int fd, const char *needle, int timeout_ms, char *buf, size_
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        if (strstr(buf, needle))
+        if (strstr(buf, needle)) {
+            harness_http_record_stream("/v1/events", buf, used);
             return 1;
+        }
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
         long left =
             timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-        if (left <= 0 || used + 1 >= cap)
-            return 0;
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)left) <= 0)
+        ssize_t r = -1;
+        if (left > 0 && used + 1 < cap && poll(&p, 1, (int)left) > 0)
+            r = recv(fd, buf + used, cap - used - 1, 0);
+        if (r <= 0) {
+            harness_http_record_stream("/v1/events", buf, used);
             return 0;
-        ssize_t r = recv(fd, buf + used, cap - used - 1, 0);
-        if (r <= 0)
-            return 0;
+        }
         used += (size_t)r;
         buf[used] = '\0';
     }

@@ -80,6 +80,7 @@ static int http(json_t **out, const char *method, const char *path, const char *
     }
     close(fd);
     resp[used] = '\0';
+    harness_http_record_raw(method, path, resp, used);
     int status = -1;
     char *sep = strstr(resp, "\r\n\r\n");
     if (sep && sscanf(resp, "HTTP/1.%*d %d", &status) == 1 && out)

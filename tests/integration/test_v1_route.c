@@ -202,8 +202,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The path of the last request, for the recording of its exchange (read_response). */
+static char last_path[1024];
+
 static int send_request(const char *tok, const char *path)
 {
+    snprintf(last_path, sizeof(last_path), "%s", path);
     int fd = harness_tcp_connect(stack.d.http_port);
     assert_true(fd >= 0);
     char req[1024];
@@ -238,6 +242,7 @@ static void read_response(int fd, struct resp *r, int pause_ms)
     }
     close(fd);
     raw[used] = '\0';
+    harness_http_record_raw("GET", last_path, raw, used);
     char *hend = strstr(raw, "\r\n\r\n");
     assert_non_null(hend);
     size_t hlen = (size_t)(hend - raw);

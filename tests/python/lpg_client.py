@@ -32,6 +32,7 @@ Run as a program it logs a device in and prints the assignments it receives:
 import argparse
 import collections
 import json
+import os
 import socket
 import ssl
 import struct
@@ -347,13 +348,31 @@ class JsonHttp:
             req.add_header("Authorization", "Bearer " + self.token)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self.tls) as r:
-                status, text = r.status, r.read()
+                status, text, headers = r.status, r.read(), r.headers
         except urllib.error.HTTPError as e:
-            status, text = e.code, e.read()
+            status, text, headers = e.code, e.read(), e.headers
+        record_exchange(method, path, status, headers, text, data)
         try:
             return status, json.loads(text) if text else None
         except ValueError:
             return status, text.decode(errors="replace")
+
+
+def record_exchange(method, path, status, headers, body, request=None):
+    """Appends the exchange to $LPG_HTTP_RECORD_DIR/<pid>.jsonl, as the C harness does
+    (tests/harness/harness.h), for the check of every response against docs/openapi.yaml."""
+    where = os.environ.get("LPG_HTTP_RECORD_DIR")
+    if not where:
+        return
+    head = "HTTP/1.1 %d -\r\n" % status + "".join(
+        "%s: %s\r\n" % (k, v) for k, v in headers.items())
+    rec = {"prog": os.path.basename(sys.argv[0]), "method": method, "path": path,
+           "response": head + "\r\n" + body.decode(errors="replace")}
+    if request is not None:
+        rec["request"] = request.decode(errors="replace")
+    line = json.dumps(rec)
+    with open(os.path.join(where, "%d.jsonl" % os.getpid()), "a", encoding="utf-8") as f:
+        f.write(line + "\n")
 
 
 def tls_context(ca):
