@@ -531,8 +531,9 @@ static char *late_event_text(const struct lpg_order *o, int64_t now, int32_t utc
     char reason[96];
     snprintf(reason, sizeof(reason), "the delivery window ended at %s before delivery", end);
     const char *state = lpg_order_state_name(o->state);
-    json_t *j = json_pack("{s:o, s:s, s:s, s:s, s:s, s:s}", "at", lpg_json_instant(now), "from",
-                          state, "to", state, "actor", "system", "reason", reason, "event", "late");
+    json_t *j =
+        json_pack("{s:o, s:s, s:s, s:s, s:n, s:s, s:s}", "at", lpg_json_instant(now), "from", state,
+                  "to", state, "actor", "system", "actor_id", "reason", reason, "event", "late");
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
