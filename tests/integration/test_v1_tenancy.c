@@ -276,6 +276,12 @@ static int setup(void **state)
     login("disp-b", "dispatcher-b-pw", disp_b);
     ok("/v1/zones", disp_a, "{\"id\":\"ZA\",\"name\":\"A\",\"shape\":" AREA_A "}");
     ok("/v1/zones", disp_b, "{\"id\":\"ZB\",\"name\":\"B\",\"shape\":" AREA_B "}");
+    ok("/v1/stations", disp_a,
+       "{\"id\":\"STA\",\"name\":\"A depot\",\"center\":{\"lon\":119.7,\"lat\":49.2},"
+       "\"radius_m\":100}");
+    ok("/v1/stations", disp_b,
+       "{\"id\":\"STB\",\"name\":\"B depot\",\"center\":{\"lon\":120.7,\"lat\":49.2},"
+       "\"radius_m\":100}");
     vehicle(disp_a, "VA1", "EA");
     vehicle(disp_a, "VA2", "EA");
     vehicle(disp_a, "VA3", "EA");
@@ -443,6 +449,22 @@ static void test_references_to_another_enterprise_read_like_missing_ones(void **
             "{\"id\":\"SA5\",\"name\":\"x\",\"role\":\"delivery\",\"vehicle_id\":\"%s\"}", "VB2",
             "V-NONE", 422);
     compare("PATCH", "/v1/vehicles/VA3", "{\"staff_id\":\"%s\"}", "SB1", "S-NONE", 422);
+    /* A vehicle's station: another enterprise's reads like a missing one; its own is taken. */
+    compare("PATCH", "/v1/vehicles/VA3", "{\"station_id\":\"%s\"}", "STB", "ST-NONE", 422);
+    json_t *ja = NULL, *jb = NULL;
+    int sa = api(&ja, "GET", "/v1/stations/STB", disp_a, NULL);
+    int sb = api(&jb, "GET", "/v1/stations/ST-NONE", disp_a, NULL);
+    assert_int_equal(sa, 404);
+    same_answer(sa, ja, "STB", sb, jb, "ST-NONE");
+    json_decref(ja);
+    json_decref(jb);
+    assert_int_equal(api(NULL, "PATCH", "/v1/vehicles/VA3", disp_a, "{\"station_id\":\"STA\"}"),
+                     200);
+    json_t *l = NULL;
+    assert_int_equal(api(&l, "GET", "/v1/stations", disp_a, NULL), 200);
+    assert_int_equal(json_array_size(json_object_get(l, "items")), 1);
+    assert_string_equal(str(json_array_get(json_object_get(l, "items"), 0), "id"), "STA");
+    json_decref(l);
     compare("POST", "/v1/orders",
             "{\"customer_id\":\"%s\",\"items\":[{\"spec\":\"YSP-35.5\",\"count\":1}]}", "CB1",
             "C-NONE", 422);
@@ -477,6 +499,10 @@ static void test_create_with_an_id_taken_elsewhere(void **state)
             "OB1", "OA1", 409);
     compare("POST", "/v1/zones", "{\"id\":\"%s\",\"name\":\"x\",\"shape\":" AREA_A "}", "ZB", "ZA",
             409);
+    compare("POST", "/v1/stations",
+            "{\"id\":\"%s\",\"name\":\"x\",\"center\":{\"lon\":119.7,\"lat\":49.2},"
+            "\"radius_m\":50}",
+            "STB", "STA", 409);
 }
 
 int main(void)
