@@ -678,7 +678,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 81);
+    assert_int_equal(dispatchd_settings_count, 82);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -831,6 +831,7 @@ static const struct default_case dispatchd_defaults[] = {
     {"handover_max_distance", "100"},
     {"handover_max_fix_age", "120"},
     {"rectification_deadline", "7"},
+    {"unplanned_stop", "10"},
 };
 
 static void test_dispatchd_defaults(void **state)
