@@ -104,6 +104,12 @@ static int store_depot_record(struct service *d, struct store_txn *txn, const ch
         store_key(d->store, key, sizeof(key), rel) >= 0) {
         snprintf(score, sizeof(score), "%" PRId64, e->at_ms);
         rc = store_txn_addv(txn, "ZADD", key, score, text, NULL);
+        /* Kept as long as the route they belong to. */
+        char old[24];
+        int64_t keep_ms = d->cfg.route_retention_days * (int64_t)86400000;
+        snprintf(old, sizeof(old), "(%" PRId64, e->at_ms - keep_ms);
+        if (rc == 0 && d->cfg.route_retention_days > 0)
+            rc = store_txn_addv(txn, "ZREMRANGEBYSCORE", key, "-inf", old, NULL);
     }
     free(text);
     return rc;
