@@ -505,6 +505,44 @@ static void test_create_with_an_id_taken_elsewhere(void **state)
             "STB", "STA", 409);
 }
 
+/* A station is a place of its enterprise: within its licensed area, a simple polygon or a
+ * circle, not both. */
+static void test_station_places(void **state)
+{
+    (void)state;
+    const struct {
+        const char *body;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"{\"id\":\"ST-X1\",\"name\":\"x\",\"center\":{\"lon\":120.7,\"lat\":49.2},"
+         "\"radius_m\":50}",
+         422, "zone_outside_service_area"}, /* in EB's area, not EA's */
+        {"{\"id\":\"ST-X2\",\"name\":\"x\",\"shape\":{\"type\":\"Polygon\",\"coordinates\":"
+         "[[[119.7,49.2],[119.71,49.21],[119.71,49.2],[119.7,49.21],[119.7,49.2]]]}}",
+         422, "invalid_geometry"}, /* a bow tie */
+        {"{\"id\":\"ST-X3\",\"name\":\"x\"}", 400, "missing_field"},
+        {"{\"id\":\"ST-X4\",\"name\":\"x\",\"center\":{\"lon\":119.7,\"lat\":49.2}}", 400,
+         "missing_field"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = NULL;
+        int st = api(&j, "POST", "/v1/stations", disp_a, cases[i].body);
+        if (st != cases[i].status || strcmp(str(err_of(j), "code"), cases[i].code) != 0)
+            fail_msg("%s -> %d %s; want %d %s", cases[i].body, st, str(err_of(j), "code"),
+                     cases[i].status, cases[i].code);
+        json_decref(j);
+    }
+    ok("/v1/stations", disp_a,
+       "{\"id\":\"ST-POLY\",\"name\":\"Yard\",\"shape\":{\"type\":\"Polygon\",\"coordinates\":"
+       "[[[119.7,49.2],[119.71,49.2],[119.71,49.21],[119.7,49.21],[119.7,49.2]]]}}");
+    json_t *j = NULL;
+    assert_int_equal(api(&j, "GET", "/v1/stations/ST-POLY", disp_a, NULL), 200);
+    assert_string_equal(str(json_object_get(j, "shape"), "type"), "Polygon");
+    assert_true(json_is_null(json_object_get(j, "center")));
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_device_registration_does_not_tell_whose),
         cmocka_unit_test(test_references_to_another_enterprise_read_like_missing_ones),
         cmocka_unit_test(test_create_with_an_id_taken_elsewhere),
+        cmocka_unit_test(test_station_places),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
