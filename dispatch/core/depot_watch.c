@@ -57,8 +57,7 @@ size_t depot_watch_push(struct depot_watch *w, const struct depot_watch_config *
                                         .start_ms = m->run_start_ms,
                                         .pos = m->anchor};
     }
-    if (stopped && !w->stop_long && m->run_end_ms - m->run_start_ms >= cfg->long_stop_ms &&
-        n < DEPOT_EVENTS_PER_FIX) {
+    if (stopped && !w->stop_long && m->run_end_ms - m->run_start_ms >= cfg->long_stop_ms) {
         w->stop_long = true;
         out[n++] = (struct depot_event){.kind = DEPOT_EV_STOP_LONG,
                                         .at_ms = f->time_ms,

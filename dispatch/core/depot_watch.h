@@ -42,8 +42,9 @@ struct depot_event {
     bool station_event;   /* LEFT / ENTERED */
 };
 
-/* At most this many events for one fix (a fix can leave the station and end a stop). */
-#define DEPOT_EVENTS_PER_FIX 3
+/* At most this many events for one fix: a station event, and a stop's end, or its beginning
+ * and (a data gap long enough) its long mark at once; one spare. */
+#define DEPOT_EVENTS_PER_FIX 4
 
 struct depot_watch {
     bool known;  /* a fix was seen (since start) */
