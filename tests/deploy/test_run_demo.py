@@ -232,7 +232,7 @@ def main():
 
         # A second run on the same data: the data set is already there, the fleet works again.
         run = Run(src, env, log_path)
-        run.wait_for("45 already there", 120)
+        run.wait_for("53 already there", 120)  # 45 entities and the 8 depots (stations)
         run.wait_for("cancelled", 90)  # orders the first run left open
         before = run.text().count(" loaded CY-")
         deadline = time.monotonic() + 90
