@@ -131,6 +131,15 @@ def depot(vehicle):
     return zone_centre(vehicle["zone"])
 
 
+def station_id(zone_id):
+    """Each zone's depot is a station (issue 13): a circle of DEPOT_RADIUS_M at its centre,
+    where its vehicles load and reconcile (docs/http-api.md, "Stations")."""
+    return "st-" + zone_id[len("hlr-"):]
+
+
+DEPOT_RADIUS_M = 150  # customers are 250-550 m from the depot: never inside it
+
+
 def certificate(person):
     """The qualification certificate number of a person of FLEET, AGENT_FLEET or JT808_FLEET."""
     return "QC-150700-%04d" % (7 + (FLEET + AGENT_FLEET + JT808_FLEET).index(person))
@@ -144,11 +153,17 @@ def _entities():
     for zid, name, col, row in ZONE_CELLS:
         out.append(("/v1/zones", {"id": zid, "enterprise_id": ENTERPRISE, "name": name,
                                   "shape": zone_shape(col, row)}))
+    for zid, name, _, _ in ZONE_CELLS:
+        lon, lat = zone_centre(zid)
+        out.append(("/v1/stations", {"id": station_id(zid), "enterprise_id": ENTERPRISE,
+                                     "name": "%s depot" % name,
+                                     "center": {"lon": lon, "lat": lat},
+                                     "radius_m": DEPOT_RADIUS_M}))
     for i, v in enumerate(FLEET + AGENT_FLEET + JT808_FLEET):
         out.append(("/v1/vehicles", {
             "id": v["vehicle"], "enterprise_id": ENTERPRISE, "plate": v["plate"], "kind": "van",
             "permit_no": "150700-DG-%04d" % (101 + i), "permit_expiry": "2027-12-31",
-            "capacity": 20}))
+            "capacity": 20, "station_id": station_id(v["zone"])}))
     for i, v in enumerate(FLEET + AGENT_FLEET + JT808_FLEET):
         out.append(("/v1/staff", {
             "id": v["staff"], "enterprise_id": ENTERPRISE, "name": v["name"],
@@ -189,6 +204,13 @@ def load(admin, say):
         else:
             raise RuntimeError("POST %s %s: HTTP %d %s" % (path, body.get("id", body.get("name")),
                                                            status, resp))
+    # A vehicle created by a run before stations existed (409 above) gets its station here:
+    # without one it may not load (docs/http-api.md, "Stations").
+    for v in FLEET + AGENT_FLEET + JT808_FLEET:
+        status, resp = admin.call("PATCH", "/v1/vehicles/" + v["vehicle"],
+                                  {"station_id": station_id(v["zone"])})
+        if status != 200:
+            raise RuntimeError("PATCH /v1/vehicles/%s: HTTP %d %s" % (v["vehicle"], status, resp))
     for v in JT808_FLEET:
         status, resp = admin.call("POST", "/v1/terminals", {
             "id": v["terminal"], "vehicle_id": v["vehicle"], "protocol": "jt808"})

@@ -263,6 +263,8 @@ class Vehicle(threading.Thread):
 
     def start_of_shift(self):
         """Takes back what an earlier run left aboard and closes its trip."""
+        # The reconciliation is accepted at the vehicle's station only: report from it first.
+        self.tick()
         load = self.dispatcher.vehicle_load(self.spec["vehicle"])
         returned = sum(self.try_scan("RETURN_FULL", c["id"]) is None for c in load["full"])
         if load["full"] or load["empty"] or load["trip"]["loaded"]:

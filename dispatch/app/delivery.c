@@ -261,6 +261,12 @@ static int scan_load(struct delivery_job *job, const struct lpg_staff *s,
         n.loaded_of_spec = (int32_t)of_order(d->registry, o, LPG_CYL_LOADED, c->spec, NULL, 0);
     }
     job->refusal = load_check(o, s, v, c, &n, today, &d->delivery_cfg, job->why, sizeof(job->why));
+    if (job->refusal == NULL) {
+        /* Loading happens at the vehicle's station only (docs/http-api.md, "Stations"). */
+        struct vehicle_fix fix = vehicle_fix_of(v);
+        job->refusal = station_check(v, registry_station(d->registry, v->station_id), &fix,
+                                     job->now_ms, &d->delivery_cfg, job->why, sizeof(job->why));
+    }
     if (job->refusal)
         return record_refusal(job, "load");
     struct lpg_cylinder *cy = edit(job, RS_CYLINDER, c->id);
@@ -728,6 +734,13 @@ static int run_return(struct delivery_job *job)
         return refuse_check(job, "no_vehicle", "%s", "you are not bound to a vehicle (人车对应)");
     if (v->trip_started_ms == 0)
         return refuse_check(job, "no_trip", "vehicle %s has no trip to reconcile", v->id);
+    /* The reconciliation counts what is unloaded at the station: only there. */
+    struct vehicle_fix at = vehicle_fix_of(v);
+    char why[WHY_MAX];
+    const char *code = station_check(v, registry_station(reg, v->station_id), &at, job->now_ms,
+                                     &d->delivery_cfg, why, sizeof(why));
+    if (code)
+        return refuse_check(job, code, "%s", why);
     struct lpg_vehicle *ve = edit(job, RS_VEHICLE, v->id);
     job->rec_missing = json_array();
     if (ve == NULL || job->rec_missing == NULL)

@@ -649,6 +649,16 @@ const struct cfg_setting dispatchd_settings[] = {
      .default_value = LPG_STR(LEGAL_RECTIFICATION_DEADLINE_DAYS),
      .unit = "days",
      .help = "Deadline of a rectification notice issued by a failed safety check."},
+    {.name = "unplanned_stop",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, unplanned_stop),
+     .min = 1,
+     .max = 1440,
+     .default_value = "10",
+     .unit = "minutes",
+     .help = "A vehicle with full cylinders aboard stopped this long farther than the hand-over "
+             "radius from every customer of its open orders and outside its station raises an "
+             "unplanned_stop alert (one per stop; it ends when the vehicle moves)."},
 
     {.name = "fix_max_future",
      .type = CFG_INT,

@@ -105,6 +105,7 @@ struct dispatchd_config {
     int64_t handover_max_distance;        /* m */
     int64_t handover_max_fix_age;         /* seconds */
     int64_t rectification_deadline;       /* days */
+    int64_t unplanned_stop;               /* minutes (issue 13: depot_watch.h) */
     /* limits on logins: hashing threads and failed-attempt throttles (login_guard.h) */
     int64_t login_workers;             /* threads hashing passwords off the event loop */
     int64_t login_queue_max;           /* logins waiting for a hashing thread, at most */
@@ -124,7 +125,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 84
+#define DISPATCHD_SETTINGS_COUNT 85
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

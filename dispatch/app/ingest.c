@@ -5,6 +5,7 @@
 #include "common/clock.h"
 
 #include "app/alerts.h"
+#include "app/depot_track.h"
 #include "app/dispatcher.h"
 #include "app/events.h"
 #include "app/usecase_job.h"
@@ -82,6 +83,8 @@ struct vehicle_track {
     uint8_t source; /* enum ingest_source_kind */
     int32_t lat_e7, lon_e7, speed_cm_s, heading_cdeg;
     int64_t fix_ms, seen_ms;
+    /* Its depot and stops (depot_track.h): in memory only, re-derived after a restart. */
+    struct depot_watch depot;
 };
 
 /* Per device (not per connection: reconnecting must not refill the bucket): the position rate
@@ -178,6 +181,9 @@ struct ingest_job {
     struct person_fatigue *person; /* owned by the table */
     int64_t rest_until_ms;         /* the driver's mandatory rest once this batch is stored */
     size_t n_reads;                /* commands of the read before the first batch */
+    /* The depot and stop state once this batch is stored, and what it decided. */
+    struct depot_watch depot_after;
+    struct depot_batch depot;
 };
 
 /*
@@ -533,6 +539,8 @@ static void on_stored(void *arg, const struct redisReply *reply, const char *err
      * batch's acknowledgement. */
     for (size_t i = 0; i < job->n_alerts; i++)
         alerts_raised(job->d, &job->alerts[i], job->device);
+    job->track->depot = job->depot_after;
+    depot_track_applied(job->d, job->vehicle, &job->depot, job->device);
     send_ack(job);
 }
 
@@ -664,6 +672,7 @@ static void store_batch(struct ingest_job *job)
     else
         terminal_alarm_state_init(&job->alarms_after);
     int64_t backfill_ms = dev->backfill_ms; /* resent backfill is not evaluated again */
+    job->depot_after = job->track->depot;
     job->backfill_before = backfill_ms;
     struct rule_event events[RULES_EVENTS_MAX];
     int64_t newest = job->track->last_ms;
@@ -751,6 +760,7 @@ static void store_batch(struct ingest_job *job)
         /* Only a fix the filters accept may become the vehicle's latest position; late is a
          * stored fix older than the vehicle's newest (not one the filters refused). */
         if (!backfill && fr == FIX_FILTER_OK && rf.time_ms > newest) {
+            depot_track_fix(d, job->vehicle, &job->depot_after, &fx, &job->depot);
             newest = rf.time_ms;
             newest_rf = rf;
             newest_fix = &newest_rf;
@@ -851,6 +861,8 @@ static void store_batch(struct ingest_job *job)
     }
     for (size_t i = 0; rc == 0 && i < job->n_alerts; i++)
         rc = alerts_store(d, txn, &job->alerts[i]);
+    if (rc == 0)
+        rc = depot_track_store(d, txn, job->vehicle, &job->depot_after, &job->depot, now);
     d->tracks->stats.batches++;
     d->tracks->stats.fixes_duplicate += dup;
     d->tracks->stats.fixes_invalid += invalid;

@@ -41,6 +41,8 @@ struct orders_job {
     char *reason;                  /* owned; NULL when absent */
     json_t *body;                  /* CREATE: owned reference */
     bool on_duty;
+    enum lpg_order_state track_from, track_to; /* TRACK */
+    int64_t track_at_ms;
     struct lpg_order *order;         /* the new version (owned until committed) */
     struct lpg_staff *staff;         /* DUTY: the new version */
     char *events[ORDERS_EVENTS_MAX]; /* JSON of the transitions this write makes */
@@ -104,6 +106,9 @@ static void job_applied(struct usecase_job *base)
             log_info("order %s: %s%s%s", o->id, lpg_order_state_name(o->state),
                      o->staff_id[0] ? " to " : (o->reason[0] ? ": " : ""),
                      o->staff_id[0] ? o->staff_id : o->reason);
+        else if (job->op == ORDERS_TRACK)
+            log_info("order %s %s (from the track of %s)", o->id, lpg_order_state_name(o->state),
+                     o->vehicle_id);
         else
             log_info("order %s %s by %s", o->id, job->op == ORDERS_ACCEPT ? "accepted" : "rejected",
                      job->staff_id);
@@ -130,7 +135,7 @@ static void job_applied(struct usecase_job *base)
         /* An order leaving a person (rejected, unassigned, cancelled, failed, reassigned) frees
          * capacity for others; a new one was matched already, an accepted one stays. */
         rematch = (job->op != ORDERS_CREATE && job->op != ORDERS_ACCEPT &&
-                   o->state != LPG_ORDER_ASSIGNED) ||
+                   job->op != ORDERS_TRACK && o->state != LPG_ORDER_ASSIGNED) ||
                   (job->op == ORDERS_ASSIGN && job->previous[0]);
     }
     job->done(job->arg, &res);
@@ -334,6 +339,27 @@ static int prepare_transition(struct orders_job *job, int64_t now)
     return add_event(job, &ev) == 0 ? 0 : usecase_job_out_of_memory(&job->base);
 }
 
+/* The track moved the order (ingest, depot_watch.h): only from the state it saw, so a change
+ * made meanwhile (a hand-over, a cancellation) is never undone. */
+static int prepare_track(struct orders_job *job)
+{
+    const struct lpg_order *cur = registry_order(job->base.s->registry, job->order_id);
+    if (cur == NULL || cur->state != job->track_from)
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "illegal_transition", NULL,
+                                  "order %s is no longer %s", job->order_id,
+                                  lpg_order_state_name(job->track_from));
+    job->order = lpg_order_dup(cur);
+    if (job->order == NULL)
+        return usecase_job_out_of_memory(&job->base);
+    struct order_event ev;
+    char why[300];
+    if (order_fsm_apply(job->order, job->track_to, ORDER_ACTOR_SYSTEM, "track", NULL,
+                        job->track_at_ms, &ev, why, sizeof(why)) != 0)
+        return usecase_job_refuse(&job->base, REFUSAL_CONFLICT, "illegal_transition", NULL, "%s",
+                                  why);
+    return add_event(job, &ev) == 0 ? 0 : usecase_job_out_of_memory(&job->base);
+}
+
 /* A person's duty: their staff record's on_duty. */
 static int prepare_duty(struct orders_job *job)
 {
@@ -372,9 +398,10 @@ static void run_job(struct usecase_job *base)
 {
     struct orders_job *job = (struct orders_job *)base;
     int64_t now = lpg_now_ms();
-    int rc = job->op == ORDERS_CREATE ? prepare_create(job, now)
-             : job->op == ORDERS_DUTY ? prepare_duty(job)
-                                      : prepare_transition(job, now);
+    int rc = job->op == ORDERS_CREATE  ? prepare_create(job, now)
+             : job->op == ORDERS_DUTY  ? prepare_duty(job)
+             : job->op == ORDERS_TRACK ? prepare_track(job)
+                                       : prepare_transition(job, now);
     if (rc != 0)
         return; /* answered and freed */
     struct store_txn *txn = store_txn_new();
@@ -417,6 +444,9 @@ int orders_submit(struct service *s, const struct orders_request *req, orders_do
     if (req->user)
         job->user = *req->user;
     job->on_duty = req->on_duty;
+    job->track_from = req->from;
+    job->track_to = req->to;
+    job->track_at_ms = req->at_ms;
     snprintf(job->staff_id, sizeof(job->staff_id), "%s", req->staff_id ? req->staff_id : "");
     snprintf(job->order_id, sizeof(job->order_id), "%s", req->order_id ? req->order_id : "");
     job->assignee = dup_or_null(req->assignee);

@@ -31,7 +31,10 @@ enum orders_op {
     ORDERS_FAIL,     /* by a user (reason) */
     ORDERS_ACCEPT,   /* by the assignee's device */
     ORDERS_REJECT,   /* by the assignee's device (reason): back to waiting, not to them again */
-    ORDERS_DUTY      /* by a person's device: on_duty; changes their staff record */
+    ORDERS_DUTY,     /* by a person's device: on_duty; changes their staff record */
+    ORDERS_TRACK     /* by the vehicle's track (ingest): order_id from `from` to `to` at at_ms
+                        (loaded -> en_route, en_route -> arrived), actor system "track"; refused
+                        (illegal_transition) when the order is no longer in `from` */
 };
 
 /* Who asks: a user of the API (user != NULL: the principal's scope is checked, the actor is
@@ -46,6 +49,8 @@ struct orders_request {
     const char *reason;                /* NULL when absent; checked for length by users' ops */
     json_t *order;                     /* CREATE: the order's JSON, with its id (borrowed) */
     bool on_duty;                      /* DUTY */
+    enum lpg_order_state from, to;     /* TRACK */
+    int64_t at_ms;                     /* TRACK: when the track says it happened */
 };
 
 /* The outcome, borrowed for the callback. Exactly one of: success (refusal and store_err NULL;

@@ -134,6 +134,28 @@ const char *load_check(const struct lpg_order *o, const struct lpg_staff *s,
     return NULL;
 }
 
+const char *station_check(const struct lpg_vehicle *v, const struct lpg_station *st,
+                          const struct vehicle_fix *fix, int64_t now_ms,
+                          const struct delivery_policy *p, char *why, size_t cap)
+{
+    if (st == NULL || strcmp(st->enterprise_id, v->enterprise_id) != 0)
+        return refuse(why, cap, "no_station",
+                      "vehicle %s belongs to no station; a dispatcher sets its station_id", v->id);
+    if (!fix->known)
+        return refuse(why, cap, "position_unknown",
+                      "the vehicle has reported no position; it must be seen at station %s",
+                      st->id);
+    int64_t age = now_ms - fix->time_ms;
+    if (age > p->handover_max_fix_age_ms)
+        return refuse(why, cap, "stale_fix",
+                      "the vehicle's newest fix is %lld s old; at most %lld s are accepted",
+                      (long long)(age / 1000), (long long)(p->handover_max_fix_age_ms / 1000));
+    if (!lpg_station_contains(st, fix->pos))
+        return refuse(why, cap, "not_at_station", "the vehicle is not at its station %s (%s)",
+                      st->id, st->name);
+    return NULL;
+}
+
 const char *at_customer_check(const struct lpg_customer *cu, const struct vehicle_fix *fix,
                               int64_t now_ms, const struct delivery_policy *p, char *why,
                               size_t cap)

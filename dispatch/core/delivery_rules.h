@@ -23,6 +23,9 @@
  *   wrong_vehicle (the person is not bound to the vehicle of the order or of the cylinder),
  *   cylinder_not_loaded_for_order, customer_suspended, two_phase_cylinder_to_restaurant,
  *   position_unknown, stale_fix, speed_unknown, vehicle_moving, not_at_customer, and the above
+ * At the station (station_check): loading and the StationReturn reconciliation
+ *   no_station (the vehicle belongs to no station, or it no longer exists), position_unknown,
+ *   stale_fix, not_at_station (the newest fix lies outside the vehicle's station)
  * Collecting an empty (collect_check):
  *   not_your_order, order_not_deliverable, no_vehicle, not_owned, cylinder_not_at_customer,
  *   position_unknown, stale_fix, speed_unknown, vehicle_moving, not_at_customer, vehicle_full
@@ -84,6 +87,13 @@ const char *collect_check(const struct lpg_order *o, const struct lpg_staff *s,
                           const struct lpg_cylinder *c, const struct vehicle_fix *fix,
                           int32_t on_vehicle, int64_t now_ms, const struct delivery_policy *p,
                           char *why, size_t cap);
+
+/* Whether the vehicle is at its station: st is the vehicle's station (NULL: none). Its newest
+ * fix must be as fresh as a hand-over's and lie inside the station; speed is not asked (a
+ * vehicle creeping across the yard is still there). */
+const char *station_check(const struct lpg_vehicle *v, const struct lpg_station *st,
+                          const struct vehicle_fix *fix, int64_t now_ms,
+                          const struct delivery_policy *p, char *why, size_t cap);
 
 /* The "at the customer, stopped, fresh fix" part shared by hand-over, collection and the
  * safety check's position. */

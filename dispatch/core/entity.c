@@ -29,6 +29,14 @@ static void destroy_zone(void *e)
     free(x);
 }
 
+static void destroy_station(void *e)
+{
+    struct lpg_station *x = e;
+    if (x)
+        lpg_geometry_free(&x->shape);
+    free(x);
+}
+
 /* ---- one set of adapters per kind (casts from void * in one place) ---- */
 
 #define ENTITY_ADAPTERS(kind, type, ENT_FIELD)                                                     \
@@ -72,6 +80,7 @@ ENTITY_ADAPTERS(vehicle, lpg_vehicle, enterprise_id)
 ENTITY_ADAPTERS(customer, lpg_customer, enterprise_id)
 ENTITY_ADAPTERS(order, lpg_order, enterprise_id)
 ENTITY_ADAPTERS(cylinder, lpg_cylinder, enterprise_id)
+ENTITY_ADAPTERS(station, lpg_station, enterprise_id)
 
 /* Hazards have no client input form: they are created by failed safety checks only. */
 static json_t *to_json_hazard(const void *e)
@@ -168,6 +177,7 @@ LISTER(customer, lpg_customer, registry_list_customers)
 LISTER(order, lpg_order, registry_list_orders)
 LISTER(cylinder, lpg_cylinder, registry_list_cylinders)
 LISTER(hazard, lpg_hazard, registry_list_hazards)
+LISTER(station, lpg_station, registry_list_stations)
 
 #define ROW(KIND, kind, type, plural, patch, destroy)                                              \
     [KIND] = {KIND,                                                                                \
@@ -195,6 +205,7 @@ const struct entity_ops entity_ops[RS_KIND_COUNT] = {
     ROW(RS_ORDER, order, lpg_order, "orders", NULL, destroy_plain),
     ROW(RS_CYLINDER, cylinder, lpg_cylinder, "cylinders", patch_cylinder, destroy_plain),
     ROW(RS_HAZARD, hazard, lpg_hazard, "hazards", NULL, destroy_plain),
+    ROW(RS_STATION, station, lpg_station, "stations", NULL, destroy_station),
 };
 
 /* ---- changesets ---- */

@@ -15,6 +15,7 @@ enum rs_kind {
     RS_ORDER,
     RS_CYLINDER,
     RS_HAZARD,
+    RS_STATION,
     RS_KIND_COUNT
 };
 

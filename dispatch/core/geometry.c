@@ -10,6 +10,8 @@
  */
 #include "core/model.h"
 
+#include "geo_sphere.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,4 +512,11 @@ bool lpg_geometry_within(const struct lpg_geometry *inner, const struct lpg_geom
     if (geo_multipolygon_within(&inner->mp, &outer->mp, &within) != GEO_OK)
         return false;
     return within;
+}
+
+bool lpg_station_contains(const struct lpg_station *st, struct geo_point p)
+{
+    if (st->shape.mp.n_polys > 0)
+        return geo_multipolygon_contains(&st->shape.mp, p);
+    return st->has_center && st->radius_m > 0 && geo_distance_m(p, st->center) <= st->radius_m;
 }

@@ -106,6 +106,23 @@ struct lpg_zone {
     int64_t created_ms;
 };
 
+/* ---- stations (depots) ---- */
+
+/* Where vehicles load and return: a polygon (shape), or a point and a radius (shape empty). */
+#define LPG_STATION_RADIUS_MAX_M 5000
+struct lpg_station {
+    char id[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    char name[LPG_NAME_MAX + 1];
+    struct lpg_geometry shape; /* empty (no polygon) when the station is a circle */
+    bool has_center;
+    struct geo_point center; /* with radius_m, when shape is empty */
+    int32_t radius_m;
+    int64_t created_ms;
+};
+/* Whether p lies within the station (boundary included). (geometry.c) */
+bool lpg_station_contains(const struct lpg_station *st, struct geo_point p);
+
 /* ---- staff ---- */
 
 enum lpg_staff_role {
@@ -176,6 +193,9 @@ struct lpg_vehicle {
     char handset_driver_id[LPG_ID_MAX + 1];
     char driver_hold[LPG_TEXT_MAX + 1];
     int64_t created_ms;
+    /* The station (depot) the vehicle loads at and returns to (issue 13 item 4): "" when none,
+     * and then it may neither load nor reconcile (docs/http-api.md, "Stations"). */
+    char station_id[LPG_ID_MAX + 1];
 };
 
 /* ---- customers ---- */

@@ -331,6 +331,22 @@ static const struct field zone_fields[] = {
 };
 #undef Z
 
+#define ST struct lpg_station
+static const struct field station_fields[] = {
+    ID(ST, id, IMM),
+    ID(ST, enterprise_id, IMM),
+    TEXT(ST, name, LPG_NAME_MAX, RQ),
+    FIELD("shape", ST, shape, FT_GEOMETRY, 0), /* a polygon, or center + radius_m */
+    {.name = "center",
+     .type = FT_POINT,
+     .flags = 0,
+     .off = offsetof(ST, center),
+     .has_off = offsetof(ST, has_center)},
+    INT(ST, radius_m, 0, LPG_STATION_RADIUS_MAX_M, 0),
+    FIELD("created_at", ST, created_ms, FT_INSTANT, RO),
+};
+#undef ST
+
 #define S struct lpg_staff
 static const struct field staff_fields[] = {
     ID(S, id, IMM),
@@ -381,6 +397,7 @@ static const struct field vehicle_fields[] = {
     ID(V, handset_driver_id, RO),
     TEXT(V, driver_hold, LPG_TEXT_MAX, RO),
     FIELD("created_at", V, created_ms, FT_INSTANT, RO),
+    ID(V, station_id, 0),
 };
 #undef V
 
@@ -809,7 +826,7 @@ static const void *cat(const void *obj, size_t off)
 static bool nullable(enum ftype t)
 {
     return t == FT_ID || t == FT_TEXT || t == FT_DAY || t == FT_INSTANT || t == FT_POINT ||
-           t == FT_ITEMS || t == FT_PREMISES;
+           t == FT_ITEMS || t == FT_PREMISES || t == FT_GEOMETRY;
 }
 
 static void set_none(const struct field *f, void *obj)
@@ -836,6 +853,9 @@ static void set_none(const struct field *f, void *obj)
         break;
     case FT_PREMISES:
         *(uint32_t *)at(obj, f->off) = 0;
+        break;
+    case FT_GEOMETRY: /* only an optional shape (a station's) gets here: required ones refuse */
+        lpg_geometry_free((struct lpg_geometry *)at(obj, f->off));
         break;
     case FT_REJECTS:
         ((struct lpg_order *)obj)->n_rejected = 0;
@@ -1294,6 +1314,40 @@ static int zone_parse(const json_t *in, struct lpg_zone *out, enum mode mode,
         return -1;
     }
     return 0;
+}
+
+/* A station is either a polygon or a circle: exactly one of them (checked on every input,
+ * stored records included, so that a station always has a place to be inside of). */
+static int station_parse(const json_t *in, struct lpg_station *out, enum mode mode,
+                         struct lpg_json_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (parse_object(station_fields, N(station_fields), in, out, mode, "", err) != 0) {
+        lpg_geometry_free(&out->shape);
+        return -1;
+    }
+    bool polygon = out->shape.mp.n_polys > 0, circle = out->has_center || out->radius_m > 0;
+    if (polygon == circle || (circle && (!out->has_center || out->radius_m <= 0))) {
+        lpg_geometry_free(&out->shape);
+        return fail(err, polygon ? "invalid_field" : "missing_field", polygon ? "center" : "shape",
+                    "a station is either a \"shape\" (Polygon) or a \"center\" with a "
+                    "\"radius_m\" of 1..%d m, not both",
+                    LPG_STATION_RADIUS_MAX_M);
+    }
+    return 0;
+}
+
+json_t *lpg_json_from_station(const struct lpg_station *st)
+{
+    return emit_object(station_fields, N(station_fields), st);
+}
+int lpg_json_to_station(const json_t *in, struct lpg_station *out, struct lpg_json_error *err)
+{
+    return station_parse(in, out, MODE_CREATE, err);
+}
+int lpg_json_load_station(const json_t *in, struct lpg_station *out, struct lpg_json_error *err)
+{
+    return station_parse(in, out, MODE_LOAD, err);
 }
 
 json_t *lpg_json_from_enterprise(const struct lpg_enterprise *e)

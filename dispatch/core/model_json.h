@@ -103,6 +103,12 @@ json_t *lpg_json_from_zone(const struct lpg_zone *z);
 int lpg_json_to_zone(const json_t *in, struct lpg_zone *out, struct lpg_json_error *err);
 int lpg_json_load_zone(const json_t *in, struct lpg_zone *out, struct lpg_json_error *err);
 
+/* Stations: a "shape" (Polygon/MultiPolygon, checked like a zone's) or a "center" {lon, lat}
+ * with "radius_m" (1..LPG_STATION_RADIUS_MAX_M), exactly one of the two. */
+json_t *lpg_json_from_station(const struct lpg_station *st);
+int lpg_json_to_station(const json_t *in, struct lpg_station *out, struct lpg_json_error *err);
+int lpg_json_load_station(const json_t *in, struct lpg_station *out, struct lpg_json_error *err);
+
 json_t *lpg_json_from_staff(const struct lpg_staff *s);
 int lpg_json_to_staff(const json_t *in, struct lpg_staff *out, struct lpg_json_error *err);
 int lpg_json_load_staff(const json_t *in, struct lpg_staff *out, struct lpg_json_error *err);

@@ -23,8 +23,10 @@ static const struct transition transitions[] = {
     {LPG_ORDER_CREATED, LPG_ORDER_ASSIGNED, SYS | DISP, false},
     {LPG_ORDER_ASSIGNED, LPG_ORDER_ACCEPTED, DEV, false},
     {LPG_ORDER_ACCEPTED, LPG_ORDER_LOADED, DEV, false},
-    {LPG_ORDER_LOADED, LPG_ORDER_EN_ROUTE, DEV, false},
-    {LPG_ORDER_EN_ROUTE, LPG_ORDER_ARRIVED, DEV, false},
+    /* en route and arrived are also read from the vehicle's track (depot_watch.h): leaving the
+     * station, stopping at the customer */
+    {LPG_ORDER_LOADED, LPG_ORDER_EN_ROUTE, DEV | SYS, false},
+    {LPG_ORDER_EN_ROUTE, LPG_ORDER_ARRIVED, DEV | SYS, false},
     /* the first accepted hand-over at the customer proves arrival; a re-inspection visit
      * carries no cylinders, so it arrives from accepted (delivery.c) */
     {LPG_ORDER_LOADED, LPG_ORDER_ARRIVED, DEV, false},

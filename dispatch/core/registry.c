@@ -294,6 +294,7 @@ enum kind_id {
     K_ORDER,
     K_CYLINDER,
     K_HAZARD,
+    K_STATION,
     K_COUNT
 };
 
@@ -359,6 +360,8 @@ static void obj_free(enum kind_id k, void *obj)
         lpg_geometry_free(&((struct lpg_enterprise *)obj)->area);
     else if (k == K_ZONE)
         lpg_geometry_free(&((struct lpg_zone *)obj)->shape);
+    else if (k == K_STATION)
+        lpg_geometry_free(&((struct lpg_station *)obj)->shape);
     free(obj);
 }
 
@@ -773,6 +776,34 @@ int registry_remove_vehicle(struct registry *reg, const char *id)
     return 0;
 }
 
+/* ---- stations ---- */
+
+static int put_station(struct registry *reg, struct lpg_station *st)
+{
+    if (reg == NULL || st == NULL || !id_ok(st->id)) {
+        obj_free(K_STATION, st);
+        return -1;
+    }
+    struct put_ctx c = {reg, K_STATION, st, st->id, st->enterprise_id};
+    bool is_new;
+    struct slot *s = put_begin(&c, &is_new);
+    if (s == NULL) {
+        obj_free(K_STATION, st);
+        return -1;
+    }
+    put_commit(&c, s, is_new);
+    return 0;
+}
+
+int registry_remove_station(struct registry *reg, const char *id)
+{
+    struct slot *s = reg && id ? slot_of(reg, K_STATION, id) : NULL;
+    if (s == NULL)
+        return -1;
+    remove_slot(reg, K_STATION, s);
+    return 0;
+}
+
 /* ---- customers ---- */
 
 static int put_customer(struct registry *reg, struct lpg_customer *cu)
@@ -1007,6 +1038,10 @@ const struct lpg_hazard *registry_hazard(const struct registry *reg, const char 
 {
     return get_obj(reg, K_HAZARD, id);
 }
+const struct lpg_station *registry_station(const struct registry *reg, const char *id)
+{
+    return get_obj(reg, K_STATION, id);
+}
 
 /* ---- deep copies ---- */
 
@@ -1055,6 +1090,15 @@ struct lpg_order *lpg_order_dup(const struct lpg_order *o)
 struct lpg_cylinder *lpg_cylinder_dup(const struct lpg_cylinder *c)
 {
     return dup_bytes(c, sizeof(*c));
+}
+struct lpg_station *lpg_station_dup(const struct lpg_station *st)
+{
+    struct lpg_station *d = dup_bytes(st, sizeof(*st));
+    if (d != NULL && lpg_geometry_copy(&d->shape, &st->shape) != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
 }
 struct lpg_hazard *lpg_hazard_dup(const struct lpg_hazard *h)
 {
@@ -1154,6 +1198,12 @@ size_t registry_list_hazards(const struct registry *reg, const char *enterprise_
                              void *arg, const struct lpg_hazard **out)
 {
     LIST_BODY(K_HAZARD, enterprise_id);
+}
+size_t registry_list_stations(const struct registry *reg, const char *enterprise_id,
+                              const char *after_id, size_t limit, registry_filter_fn *filter,
+                              void *arg, const struct lpg_station **out)
+{
+    LIST_BODY(K_STATION, enterprise_id);
 }
 
 /* ---- zones at a point ---- */
@@ -1285,6 +1335,7 @@ void registry_counts(const struct registry *reg, struct registry_counts *out)
     out->orders = reg->k[K_ORDER].map.n;
     out->cylinders = reg->k[K_CYLINDER].map.n;
     out->hazards = reg->k[K_HAZARD].map.n;
+    out->stations = reg->k[K_STATION].map.n;
 }
 
 /* ---- the public puts: every failure is reported to the owner ---- */
@@ -1336,3 +1387,4 @@ REPORTED_PUT(customer, lpg_customer)
 REPORTED_PUT(order, lpg_order)
 REPORTED_PUT(cylinder, lpg_cylinder)
 REPORTED_PUT(hazard, lpg_hazard)
+REPORTED_PUT(station, lpg_station)

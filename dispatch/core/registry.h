@@ -43,6 +43,7 @@ int registry_put_customer(struct registry *reg, struct lpg_customer *c);
 int registry_put_order(struct registry *reg, struct lpg_order *o);
 int registry_put_cylinder(struct registry *reg, struct lpg_cylinder *c);
 int registry_put_hazard(struct registry *reg, struct lpg_hazard *h);
+int registry_put_station(struct registry *reg, struct lpg_station *st);
 
 /* Sets a vehicle's last known position (and its speed, -1 when unknown) in place (a cache of the
  * tracking store; no index depends on it). 0, or -1 when the vehicle is absent. */
@@ -56,6 +57,7 @@ int registry_remove_vehicle(struct registry *reg, const char *id);
 int registry_remove_customer(struct registry *reg, const char *id);
 int registry_remove_cylinder(struct registry *reg, const char *id);
 int registry_remove_hazard(struct registry *reg, const char *id);
+int registry_remove_station(struct registry *reg, const char *id);
 
 const struct lpg_enterprise *registry_enterprise(const struct registry *reg, const char *id);
 const struct lpg_zone *registry_zone(const struct registry *reg, const char *id);
@@ -65,6 +67,7 @@ const struct lpg_customer *registry_customer(const struct registry *reg, const c
 const struct lpg_order *registry_order(const struct registry *reg, const char *id);
 const struct lpg_cylinder *registry_cylinder(const struct registry *reg, const char *id);
 const struct lpg_hazard *registry_hazard(const struct registry *reg, const char *id);
+const struct lpg_station *registry_station(const struct registry *reg, const char *id);
 
 /* Deep copies (geometry included) for the copy-change-persist-put cycle; NULL on OOM. */
 struct lpg_enterprise *lpg_enterprise_dup(const struct lpg_enterprise *e);
@@ -75,6 +78,7 @@ struct lpg_customer *lpg_customer_dup(const struct lpg_customer *c);
 struct lpg_order *lpg_order_dup(const struct lpg_order *o);
 struct lpg_cylinder *lpg_cylinder_dup(const struct lpg_cylinder *c);
 struct lpg_hazard *lpg_hazard_dup(const struct lpg_hazard *h);
+struct lpg_station *lpg_station_dup(const struct lpg_station *st);
 
 /* Paged listing, ordered by id: entities of `enterprise_id` (NULL: every enterprise) with
  * id > after_id (NULL or "": from the start), at most `limit`, into out[]. Returns the count
@@ -105,6 +109,9 @@ size_t registry_list_cylinders(const struct registry *reg, const char *enterpris
 size_t registry_list_hazards(const struct registry *reg, const char *enterprise_id,
                              const char *after_id, size_t limit, registry_filter_fn *filter,
                              void *arg, const struct lpg_hazard **out);
+size_t registry_list_stations(const struct registry *reg, const char *enterprise_id,
+                              const char *after_id, size_t limit, registry_filter_fn *filter,
+                              void *arg, const struct lpg_station **out);
 
 /* Zones of `enterprise_id` containing p (boundary included), ascending by id, at most cap;
  * returns the total found. Rebuilds the zone index lazily after zone changes. */
@@ -128,7 +135,7 @@ size_t registry_waiting_orders(const struct registry *reg, const struct lpg_orde
                                size_t cap);
 
 struct registry_counts {
-    size_t enterprises, zones, staff, vehicles, customers, orders, cylinders, hazards;
+    size_t enterprises, zones, staff, vehicles, customers, orders, cylinders, hazards, stations;
 };
 void registry_counts(const struct registry *reg, struct registry_counts *out);
 

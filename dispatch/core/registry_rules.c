@@ -172,11 +172,35 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
         return rebind(view, cs, s->enterprise_id, s->id, o ? o->vehicle_id : "", s->vehicle_id,
                       err);
     }
+    case RS_STATION: {
+        struct lpg_station *st = e;
+        const struct lpg_enterprise *ent = registry_enterprise(view->reg, st->enterprise_id);
+        if (ent == NULL)
+            return check_enterprise_exists(view, st->enterprise_id, err);
+        /* A depot outside the licensed area is a typo in its coordinates: refuse it like a
+         * zone (a circle by its centre). */
+        bool inside = st->shape.mp.n_polys > 0
+                          ? lpg_geometry_within(&st->shape, &ent->area)
+                          : geo_multipolygon_contains(&ent->area.mp, st->center);
+        if (!inside)
+            return fail(err, "zone_outside_service_area", st->shape.mp.n_polys ? "shape" : "center",
+                        "station %s does not lie within the licensed service area of %s", st->id,
+                        ent->id);
+        return 0;
+    }
     case RS_VEHICLE: {
         struct lpg_vehicle *v = e;
         const struct lpg_vehicle *o = old;
         if (check_enterprise_exists(view, v->enterprise_id, err) != 0)
             return -1;
+        if (v->station_id[0]) {
+            const struct lpg_station *st = lookup(view, RS_STATION, v->station_id);
+            /* Another enterprise's station is answered exactly like a missing one. */
+            if (st == NULL || strcmp(st->enterprise_id, v->enterprise_id) != 0)
+                return fail(err, "unknown_reference", "station_id",
+                            "no station with id %s in enterprise %s", v->station_id,
+                            v->enterprise_id);
+        }
         return rebind_from_vehicle(view, cs, v, o ? o->staff_id : "", err);
     }
     case RS_CUSTOMER:

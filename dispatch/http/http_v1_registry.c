@@ -1,5 +1,5 @@
-/* http_v1_registry.c -- the registry over HTTP: enterprises, zones, staff, vehicles and
- * customers (docs/http-api.md, "Registry").
+/* http_v1_registry.c -- the registry over HTTP: enterprises, zones, staff, vehicles,
+ * customers, cylinders and stations (docs/http-api.md, "Registry").
  *
  *   GET   /v1/{kind}        list, paged by id (?after=&limit=), scoped, filterable by any
  *                           scalar field (?on_duty=true&zone_id=Z1); zones without their
@@ -270,6 +270,7 @@ KIND_HANDLERS(staff, RS_STAFF)
 KIND_HANDLERS(vehicles, RS_VEHICLE)
 KIND_HANDLERS(customers, RS_CUSTOMER)
 KIND_HANDLERS(cylinders, RS_CYLINDER)
+KIND_HANDLERS(stations, RS_STATION)
 
 #define KIND_ROUTES(kind, path)                                                                    \
     {"GET", "/v1/" path, list_##kind, HTTP_ROUTE_READ},                                            \
@@ -289,9 +290,10 @@ const struct http_route v1_registry_routes[] = {
     {"PATCH", "/v1/customers/{id}", patch_customers, HTTP_ROUTE_WRITE},
     KIND_ROUTES(cylinders, "cylinders"),
     {"PATCH", "/v1/cylinders/{id}", patch_cylinders, HTTP_ROUTE_WRITE},
+    KIND_ROUTES(stations, "stations"),
 };
 const size_t v1_registry_routes_count = sizeof(v1_registry_routes) / sizeof(v1_registry_routes[0]);
 
 /* Unused handlers of kinds without PATCH would warn; reference them in one place. */
 static void (*const unused_patch_handlers[])(struct http_call *, void *)
-    __attribute__((unused)) = {patch_enterprises, patch_zones};
+    __attribute__((unused)) = {patch_enterprises, patch_zones, patch_stations};

@@ -263,9 +263,12 @@ static void on_trip_segment(void *arg, const struct motion_segment *s)
         json_array_append_new(job->items, j);
 }
 
-static void on_trips_done(struct walk *w, const char *err)
+/* The trips are walked; then the depot departures and arrivals of the same range (depot_track.h)
+ * go with them as "depot". */
+static void on_trips_depot(void *arg, json_t *depot, const char *err)
 {
-    struct trips_job *job = (struct trips_job *)w;
+    struct trips_job *job = arg;
+    struct walk *w = &job->w;
     if (err) {
         reply_store_error(job->call, "route", err);
     } else {
@@ -278,11 +281,26 @@ static void on_trips_done(struct walk *w, const char *err)
             "max_speed_kmh",
             job->tot.has_max_speed ? json_real(r1(job->tot.max_speed_kmh)) : json_null(), "fixes",
             (json_int_t)w->motion.n_fixes, "truncated", job->truncated);
-        if (body)
+        if (body && json_object_set(body, "depot", depot) == 0) {
             http_reply_json(job->call, 200, body);
-        else
+        } else {
+            json_decref(body);
             http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+        }
     }
+    json_decref(depot);
+    json_decref(job->items);
+    free(job);
+}
+
+static void on_trips_done(struct walk *w, const char *err)
+{
+    struct trips_job *job = (struct trips_job *)w;
+    const char *why = err;
+    if (err == NULL && route_read_depot(w->d->store, w->vehicle, w->from_ms, w->to_ms,
+                                        on_trips_depot, job, &why) == 0)
+        return;
+    reply_store_error(job->call, "route", why);
     json_decref(job->items);
     free(job);
 }

@@ -90,6 +90,11 @@ int keys_vehicle_alarms(char *out, size_t cap, const char *id)
     return key_printf(out, cap, "vehicle:%s:alarms", id);
 }
 
+int keys_vehicle_depot(char *out, size_t cap, const char *id)
+{
+    return key_printf(out, cap, "vehicle:%s:depot", id);
+}
+
 int keys_staff_fatigue(char *out, size_t cap, const char *id)
 {
     return key_printf(out, cap, "staff:%s:fatigue", id);

@@ -77,6 +77,9 @@ keys_id_fn keys_vehicle_alarms;
  * rules_fatigue_encode) and the vehicle it was last counted in: fatigue follows the person.
  * Owner app/ingest.c. */
 keys_id_fn keys_staff_fatigue;
+/* vehicle:{id}:depot, sorted set by time (ms): the vehicle's depot departures and arrivals as
+ * JSON. Owner app/depot_track.c. */
+keys_id_fn keys_vehicle_depot;
 /* geo:vehicles, GEO set: every vehicle's newest position. Owner app/ingest.c. */
 #define KEYS_GEO_VEHICLES "geo:vehicles"
 

@@ -16,8 +16,8 @@
 /* Ids fetched per MGET while loading: bounds one reply's size and the loop's pause. */
 #define RS_LOAD_BATCH 500
 
-static const char *const kind_names[RS_KIND_COUNT] = {"enterprise", "zone",  "staff",    "vehicle",
-                                                      "customer",   "order", "cylinder", "hazard"};
+static const char *const kind_names[RS_KIND_COUNT] = {
+    "enterprise", "zone", "staff", "vehicle", "customer", "order", "cylinder", "hazard", "station"};
 
 const char *rs_kind_name(enum rs_kind k)
 {
@@ -120,6 +120,7 @@ LOADER(customer, lpg_customer, registry_put_customer)
 LOADER(order, lpg_order, registry_put_order)
 LOADER(cylinder, lpg_cylinder, registry_put_cylinder)
 LOADER(hazard, lpg_hazard, registry_put_hazard)
+LOADER(station, lpg_station, registry_put_station)
 
 /* Dependency order: orders last, since putting one updates staff and vehicle counters. */
 static const struct {
@@ -128,7 +129,7 @@ static const struct {
 } load_plan[] = {
     {RS_ENTERPRISE, load_enterprise}, {RS_ZONE, load_zone},         {RS_VEHICLE, load_vehicle},
     {RS_STAFF, load_staff},           {RS_CUSTOMER, load_customer}, {RS_ORDER, load_order},
-    {RS_CYLINDER, load_cylinder},     {RS_HAZARD, load_hazard},
+    {RS_CYLINDER, load_cylinder},     {RS_HAZARD, load_hazard},     {RS_STATION, load_station},
 };
 #define LOAD_STEPS (sizeof(load_plan) / sizeof(load_plan[0]))
 

@@ -1,6 +1,8 @@
 /* route_reads.c -- reading positions (route_reads.h). */
 #include "store/route_reads.h"
 
+#include "core/model.h"
+#include "store/keys.h"
 #include "store/store.h"
 
 #include <hiredis/hiredis.h>
@@ -198,4 +200,60 @@ int route_read_nearest(struct store *st, double lon, double lat, double radius_m
                           "m",         "ASC", "WITHDIST",   "WITHCOORD", "COUNT", scount};
     struct read_job job = {.fn.nearby = fn, .arg = arg};
     return send_read(st, on_nearest, &job, count > 0 ? 13 : 11, argv, why);
+}
+
+/* ---- depot departures and arrivals ---- */
+
+struct depot_read {
+    route_depot_fn *fn;
+    void *arg;
+};
+
+static void on_depot(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct depot_read *rd = arg;
+    json_t *out = NULL;
+    if (err == NULL && reply->type != REDIS_REPLY_ARRAY)
+        err = "unexpected reply";
+    if (err == NULL && (out = json_array()) == NULL)
+        err = "out of memory";
+    for (size_t i = 0; err == NULL && i < reply->elements; i++) {
+        const struct redisReply *e = reply->element[i];
+        json_t *j = e->type == REDIS_REPLY_STRING ? json_loadb(e->str, e->len, 0, NULL) : NULL;
+        if (j)
+            json_array_append_new(out, j); /* a damaged record is left out */
+    }
+    if (err) {
+        json_decref(out);
+        out = NULL;
+    }
+    rd->fn(rd->arg, out, err);
+    free(rd);
+}
+
+int route_read_depot(struct store *st, const char *vehicle, int64_t from_ms, int64_t to_ms,
+                     route_depot_fn *fn, void *arg, const char **why)
+{
+    char rel[LPG_ID_MAX + 32], key[256], lo[24], hi[32], max[16];
+    if (keys_vehicle_depot(rel, sizeof(rel), vehicle) < 0 ||
+        store_key(st, key, sizeof(key), rel) < 0) {
+        *why = "key too long";
+        return -1;
+    }
+    snprintf(lo, sizeof(lo), "%" PRId64, from_ms);
+    snprintf(hi, sizeof(hi), "(%" PRId64, to_ms);
+    snprintf(max, sizeof(max), "%d", ROUTE_DEPOT_MAX);
+    struct depot_read *rd = malloc(sizeof(*rd));
+    if (rd == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    rd->fn = fn;
+    rd->arg = arg;
+    const char *argv[] = {"ZRANGEBYSCORE", key, lo, hi, "LIMIT", "0", max};
+    if (store_command_argv(st, on_depot, rd, 7, argv, NULL, why) != 0) {
+        free(rd);
+        return -1;
+    }
+    return 0;
 }

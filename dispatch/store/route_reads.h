@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct store;
 
 /* ---- a chunk of a route day set ---- */
@@ -75,5 +77,13 @@ typedef void route_nearby_fn(void *arg, const struct route_nearby_list *list, co
  * one when count is 0 (GEOSEARCH ... WITHDIST WITHCOORD [COUNT n]). */
 int route_read_nearest(struct store *st, double lon, double lat, double radius_m, int count,
                        route_nearby_fn *fn, void *arg, const char **why);
+
+/* The vehicle's depot departures and arrivals in [from_ms, to_ms) (keys.h keys_vehicle_depot),
+ * oldest first, at most ROUTE_DEPOT_MAX, as a JSON array of their stored records (the callee's
+ * to free; NULL with err on failure). */
+#define ROUTE_DEPOT_MAX 1000
+typedef void route_depot_fn(void *arg, json_t *events, const char *err);
+int route_read_depot(struct store *st, const char *vehicle, int64_t from_ms, int64_t to_ms,
+                     route_depot_fn *fn, void *arg, const char **why);
 
 #endif

@@ -407,7 +407,7 @@ def main():
         before = read(demo_log).count(" loaded CY-")
         run2_start = time.time()
         run = Run(src, env, log_path, tty=True)
-        run.wait_for("45 already there", 120)
+        run.wait_for("53 already there", 120)  # 45 entities and the 8 depots (stations)
         run.wait_for("cancelled", 90)  # orders the first run left open
         deadline = time.monotonic() + 90
         while read(demo_log).count(" loaded CY-") == before:  # orders assigned and loaded

@@ -9,6 +9,9 @@
 #include <cmocka.h>
 
 #include "core/delivery_rules.h"
+#include "core/model_json.h"
+
+#include <jansson.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -266,6 +269,100 @@ static void test_collecting_empties(void **state)
                         "not_owned");
 }
 
+/* Loading and the station return: a circle station 200 m round, then a square one. */
+static void test_at_station(void **state)
+{
+    (void)state;
+    struct lpg_station st;
+    memset(&st, 0, sizeof(st));
+    strcpy(st.id, "ST1");
+    strcpy(st.enterprise_id, "E1");
+    st.has_center = true;
+    st.center = (struct geo_point){119.6, 49.1};
+    st.radius_m = 200;
+    fix = (struct vehicle_fix){true, st.center, NOW - 1000, 500}; /* moving is allowed */
+    assert_null(station_check(&v, &st, &fix, NOW, &pol, why, sizeof(why)));
+    fix.pos.lat = st.center.lat + 199.0 / M_PER_DEG_LAT;
+    assert_null(station_check(&v, &st, &fix, NOW, &pol, why, sizeof(why)));
+    fix.pos.lat = st.center.lat + 201.0 / M_PER_DEG_LAT;
+    assert_string_equal(station_check(&v, &st, &fix, NOW, &pol, why, sizeof(why)),
+                        "not_at_station");
+    fix.pos = st.center;
+    fix.time_ms = NOW - 120001;
+    assert_string_equal(station_check(&v, &st, &fix, NOW, &pol, why, sizeof(why)), "stale_fix");
+    fix.known = false;
+    assert_string_equal(station_check(&v, &st, &fix, NOW, &pol, why, sizeof(why)),
+                        "position_unknown");
+    assert_string_equal(station_check(&v, NULL, &fix, NOW, &pol, why, sizeof(why)), "no_station");
+    strcpy(st.enterprise_id, "E2"); /* another enterprise's station is none */
+    assert_string_equal(station_check(&v, &st, &fix, NOW, &pol, why, sizeof(why)), "no_station");
+}
+
+static int station_from(const char *text, struct lpg_station *st, const char **code)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    assert_non_null(j);
+    struct lpg_json_error err;
+    memset(&err, 0, sizeof(err));
+    int rc = lpg_json_to_station(j, st, &err);
+    json_decref(j);
+    *code = err.code;
+    return rc;
+}
+
+/* A station is a polygon or a circle, exactly one; it round-trips through its stored form. */
+static void test_station_json(void **state)
+{
+    (void)state;
+    struct lpg_station st;
+    const char *code;
+    assert_int_equal(station_from("{\"id\":\"ST1\",\"enterprise_id\":\"E1\",\"name\":\"D\","
+                                  "\"center\":{\"lon\":119.6,\"lat\":49.1},\"radius_m\":150}",
+                                  &st, &code),
+                     0);
+    assert_true(lpg_station_contains(&st, (struct geo_point){119.6, 49.1 + 149 / M_PER_DEG_LAT}));
+    assert_false(lpg_station_contains(&st, (struct geo_point){119.6, 49.1 + 151 / M_PER_DEG_LAT}));
+    json_t *out = lpg_json_from_station(&st);
+    struct lpg_station back;
+    struct lpg_json_error err;
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(lpg_json_load_station(out, &back, &err), 0);
+    assert_int_equal(back.radius_m, 150);
+    json_decref(out);
+    assert_int_equal(station_from("{\"id\":\"ST2\",\"enterprise_id\":\"E1\",\"name\":\"D\","
+                                  "\"shape\":{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.1],"
+                                  "[119.61,49.1],[119.61,49.11],[119.6,49.11],[119.6,49.1]]]}}",
+                                  &st, &code),
+                     0);
+    assert_true(lpg_station_contains(&st, (struct geo_point){119.605, 49.105}));
+    assert_false(lpg_station_contains(&st, (struct geo_point){119.615, 49.105}));
+    out = lpg_json_from_station(&st);
+    assert_int_equal(lpg_json_load_station(out, &back, &err), 0);
+    assert_int_equal(back.shape.mp.n_polys, 1);
+    lpg_geometry_free(&back.shape);
+    lpg_geometry_free(&st.shape);
+    json_decref(out);
+    /* Neither, both, a centre without a radius: refused. */
+    assert_int_equal(
+        station_from("{\"id\":\"S\",\"enterprise_id\":\"E1\",\"name\":\"D\"}", &st, &code), -1);
+    assert_string_equal(code, "missing_field");
+    assert_int_equal(station_from("{\"id\":\"S\",\"enterprise_id\":\"E1\",\"name\":\"D\","
+                                  "\"center\":{\"lon\":119.6,\"lat\":49.1}}",
+                                  &st, &code),
+                     -1);
+    assert_int_equal(station_from("{\"id\":\"S\",\"enterprise_id\":\"E1\",\"name\":\"D\","
+                                  "\"center\":{\"lon\":119.6,\"lat\":49.1},\"radius_m\":10,"
+                                  "\"shape\":{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.1],"
+                                  "[119.61,49.1],[119.61,49.11],[119.6,49.1]]]}}",
+                                  &st, &code),
+                     -1);
+    assert_string_equal(code, "invalid_field");
+    assert_int_equal(station_from("{\"id\":\"S\",\"enterprise_id\":\"E1\",\"name\":\"D\","
+                                  "\"center\":{\"lon\":119.6,\"lat\":49.1},\"radius_m\":5001}",
+                                  &st, &code),
+                     -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +373,8 @@ int main(void)
         cmocka_unit_test_setup(test_hand_over_who_and_what, setup),
         cmocka_unit_test_setup(test_loading, setup),
         cmocka_unit_test_setup(test_collecting_empties, setup),
+        cmocka_unit_test_setup(test_at_station, setup),
+        cmocka_unit_test_setup(test_station_json, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

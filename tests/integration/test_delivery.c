@@ -1,7 +1,9 @@
 /* test_delivery.c -- delivery compliance end to end through the protobuf handset protocol
  * against real Redis and dispatchd (issue 5): loading with every kind of invalid cylinder
- * refused; a hand-over refused for each reason (wrong person, wrong vehicle, cylinder not loaded
- * for the order, vehicle moving, 300 m from the customer, stale fix) and recorded as a suspected
+ * refused, and refused away from the vehicle's station, with a stale fix, or for a vehicle without
+ * a station (issue 13); a hand-over refused for each reason (wrong person, wrong vehicle, cylinder
+ * not loaded for the order, vehicle moving, at the depot, 300 m from the customer) and recorded
+ * as a suspected
  * roadside sale; the happy path to delivered; a failed safety check through suspension, an order
  * refused for the suspended customer, a re-inspection that closes the notice; reconciliation
  * with and without a mismatch; the audit chain verified, then broken by editing Redis directly
@@ -34,11 +36,15 @@
 #define C2_LON        119.85
 #define C2_LAT        49.25
 #define M_PER_DEG_LAT 111195.0
+/* The depot of E1: a circle of 80 m whose centre is 200 m south of C1 (docs/http-api.md,
+ * "Stations"), so that a vehicle can drive between them between two fixes. */
+#define ST_LON C1_LON
+#define ST_LAT (C1_LAT - 200.0 / M_PER_DEG_LAT)
 
 static struct harness_stack stack;
 static char admin[64], secret1[64], secret2[64];
 static int h1 = -1, h2 = -1; /* the two handsets' connections */
-static uint64_t req = 100, seq1 = 0;
+static uint64_t req = 100, seq1 = 0, seq2 = 0;
 
 static int api(json_t **out, const char *method, const char *path, const char *body)
 {
@@ -128,10 +134,16 @@ static int setup(void **state)
     post_ok("/v1/zones", "{\"id\":\"Z2\",\"enterprise_id\":\"E1\",\"name\":\"East\",\"shape\":"
                          "{\"type\":\"Polygon\",\"coordinates\":[[[119.75,49.15],[119.9,49.15],"
                          "[119.9,49.3],[119.75,49.3],[119.75,49.15]]]}}");
+    snprintf(body, sizeof(body),
+             "{\"id\":\"ST1\",\"enterprise_id\":\"E1\",\"name\":\"Hailar depot\",\"center\":"
+             "{\"lon\":%.6f,\"lat\":%.6f},\"radius_m\":80}",
+             ST_LON, ST_LAT);
+    post_ok("/v1/stations", body);
     for (int i = 1; i <= 2; i++) {
         snprintf(body, sizeof(body),
                  "{\"id\":\"V%d\",\"enterprise_id\":\"E1\",\"plate\":\"蒙E0000%d\",\"kind\":"
-                 "\"van\",\"permit_no\":\"P%d\",\"permit_expiry\":\"%s\",\"capacity\":30}",
+                 "\"van\",\"permit_no\":\"P%d\",\"permit_expiry\":\"%s\",\"capacity\":30,"
+                 "\"station_id\":\"ST1\"}",
                  i, i, i, day(900));
         post_ok("/v1/vehicles", body);
         snprintf(body, sizeof(body),
@@ -223,7 +235,8 @@ static void expect(int fd, Lpg__V1__Envelope *env, const char *refusal)
             fail_msg("expected Ack, got error %s: %s", r->error->refusal ? r->error->refusal : "-",
                      r->error->message);
     } else {
-        assert_int_equal(r->body_case, LPG__V1__ENVELOPE__BODY_ERROR);
+        if (r->body_case != LPG__V1__ENVELOPE__BODY_ERROR)
+            fail_msg("expected refusal %s, got body %d", refusal, (int)r->body_case);
         if (r->error->refusal == NULL || strcmp(r->error->refusal, refusal) != 0)
             fail_msg("expected refusal %s, got %s: %s", refusal,
                      r->error->refusal ? r->error->refusal : "-", r->error->message);
@@ -250,14 +263,21 @@ static void scan(int fd, Lpg__V1__CylinderScan__Action action, const char *order
 #define COLLECT     LPG__V1__CYLINDER_SCAN__ACTION__COLLECT_EMPTY
 #define RETURN_FULL LPG__V1__CYLINDER_SCAN__ACTION__RETURN_FULL
 
-/* One fix of handset fd's vehicle, `north_m` metres north of (lon, lat), age_s old. */
+/* One fix of handset fd's vehicle, `north_m` metres north of (lon, lat), age_s old -- or 10 s
+ * after that vehicle's previous fix if that is later: the vehicle drives between the depot and
+ * the customers, and a fix that implied more than 250 km/h would be refused as a jump. */
 static void fix_at(int fd, uint64_t *seq, double lon, double lat, double north_m, int age_s,
                    uint32_t speed_cm_s)
 {
+    static int64_t last1, last2;
+    int64_t *last = seq == &seq1 ? &last1 : &last2;
+    int64_t t = now_ms() - age_s * 1000LL;
+    if (*last && t < *last + 10000)
+        t = *last + 10000;
+    *last = t;
     Lpg__V1__Fix f;
-    wire_fix_3d(&f, ++*seq, (uint64_t)(now_ms() - age_s * 1000LL),
-                (int32_t)lround((lat + north_m / M_PER_DEG_LAT) * 1e7), (int32_t)lround(lon * 1e7),
-                speed_cm_s);
+    wire_fix_3d(&f, ++*seq, (uint64_t)t, (int32_t)lround((lat + north_m / M_PER_DEG_LAT) * 1e7),
+                (int32_t)lround(lon * 1e7), speed_cm_s);
     assert_true(wire_send_positions(fd, ++req, &f, 1, 5000) == (long long)*seq);
 }
 
@@ -394,6 +414,13 @@ static void test_loading_refuses_invalid_cylinders(void **state)
     scan(h1, LOAD, "O1", "CY-E2", "not_owned");
     scan(h1, LOAD, "O1", "NO-SUCH", "unknown_cylinder");
     scan(h2, LOAD, "O1", "CY1", "not_your_order");
+    /* A good cylinder for the right order: only at the vehicle's station, seen there lately. */
+    scan(h1, LOAD, "O1", "CY1", "position_unknown");
+    fix_at(h1, &seq1, ST_LON, ST_LAT, 0, 200, 0); /* in the yard, but 200 s ago */
+    scan(h1, LOAD, "O1", "CY1", "stale_fix");
+    fix_at(h1, &seq1, ST_LON, ST_LAT, -100, 100, 0); /* 100 m from the centre of an 80 m depot */
+    scan(h1, LOAD, "O1", "CY1", "not_at_station");
+    fix_at(h1, &seq1, ST_LON, ST_LAT, 50, 100, 0);
     scan(h1, LOAD, "O1", "CY1", NULL);
     expect_field("/v1/orders/O1", "state", "accepted");
     scan(h1, LOAD, "O1", "CY1", "cylinder_not_in_stock"); /* a resent scan */
@@ -417,12 +444,11 @@ static void test_hand_over_refusals(void **state)
     /* S2 loads CY4 on V2 for its own order O2 at the east restaurant. */
     order("O2", "C2", "delivery", 1, "S2");
     accept_order(h2, "O2");
+    fix_at(h2, &seq2, ST_LON, ST_LAT, 0, 100, 0);
     scan(h2, LOAD, "O2", "CY4", NULL);
 
-    scan(h1, HAND_OVER, "O1", "CY1", "position_unknown");
-    fix_at(h1, &seq1, C1_LON, C1_LAT, 0, 200, 0); /* at the door, but 200 s ago */
-    scan(h1, HAND_OVER, "O1", "CY1", "stale_fix");
-    fix_at(h1, &seq1, C1_LON, C1_LAT, 300, 100, 0); /* stopped 300 m away */
+    scan(h1, HAND_OVER, "O1", "CY1", "not_at_customer"); /* still at the depot */
+    fix_at(h1, &seq1, C1_LON, C1_LAT, -300, 100, 0);     /* stopped 300 m away */
     scan(h1, HAND_OVER, "O1", "CY1", "not_at_customer");
     fix_at(h1, &seq1, C1_LON, C1_LAT, 10, 50, 833); /* at the door at 30 km/h */
     scan(h1, HAND_OVER, "O1", "CY1", "vehicle_moving");
@@ -431,7 +457,7 @@ static void test_hand_over_refusals(void **state)
     scan(h1, HAND_OVER, "O1", "CY3", "cylinder_not_loaded_for_order");
     scan(h1, HAND_OVER, "O1", "CY4", "wrong_vehicle");
     /* Every refused hand-over is a suspected roadside sale, alerted and kept. */
-    assert_int_equal(alerts_of("roadside_sale"), 7);
+    assert_int_equal(alerts_of("roadside_sale"), 6);
     expect_field("/v1/cylinders/CY1", "status", "loaded");
 }
 
@@ -486,6 +512,7 @@ static void test_failed_check_suspends_until_reinspection(void **state)
     (void)state;
     order("O3", "C1", "delivery", 1, "S1");
     accept_order(h1, "O3");
+    fix_at(h1, &seq1, ST_LON, ST_LAT, 0, 100, 0); /* back at the depot to load */
     scan(h1, LOAD, "O3", "CY5", NULL);
     fix_at(h1, &seq1, C1_LON, C1_LAT, 15, 0, 0);
     scan(h1, HAND_OVER, "O3", "CY5", NULL);
@@ -562,7 +589,14 @@ static void test_reconciliation(void **state)
 {
     (void)state;
     /* V1 went out with CY1, CY2, CY5; CY1 and CY2 stayed; CY5 came back on the vehicle but is
-     * not returned to stock: unaccounted for. */
+     * not returned to stock: unaccounted for. The return counts what is unloaded at the
+     * station: not at the customer's door. */
+    Lpg__V1__StationReturn early = LPG__V1__STATION_RETURN__INIT;
+    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env.body_case = LPG__V1__ENVELOPE__BODY_STATION_RETURN;
+    env.station_return = &early;
+    expect(h1, &env, "not_at_station");
+    fix_at(h1, &seq1, ST_LON, ST_LAT, -20, 0, 0);
     station_return(h1, 1, false, 3, 2, 0, 0);
     expect_field("/v1/cylinders/CY5", "status", "lost");
     assert_int_equal(alerts_of("load_mismatch"), 1);
@@ -576,6 +610,7 @@ static void test_reconciliation(void **state)
     scan(h1, COLLECT, "O5", "CY1", NULL);
     expect_field("/v1/cylinders/CY1", "status", "collected_empty");
     scan(h1, RETURN_FULL, "", "CY6", NULL);
+    fix_at(h1, &seq1, ST_LON, ST_LAT, 30, 0, 0);
     station_return(h1, 0, true, 1, 0, 1, 1);
     expect_field("/v1/cylinders/CY1", "status", "returned_empty");
     expect_field("/v1/cylinders/CY6", "status", "in_stock");
@@ -583,7 +618,7 @@ static void test_reconciliation(void **state)
     /* The trip is closed: another return has nothing to reconcile, and says so (a refusal,
      * not "retry later"). */
     Lpg__V1__StationReturn again = LPG__V1__STATION_RETURN__INIT;
-    Lpg__V1__Envelope env = LPG__V1__ENVELOPE__INIT;
+    env = (Lpg__V1__Envelope)LPG__V1__ENVELOPE__INIT;
     env.body_case = LPG__V1__ENVELOPE__BODY_STATION_RETURN;
     env.station_return = &again;
     expect(h1, &env, "no_trip");
@@ -650,7 +685,7 @@ static void test_metrics(void **state)
         "lpg_deliveries_confirmed_total 1",
         "lpg_load_reconciliations_total{result=\"balanced\"} 1",
         "lpg_load_reconciliations_total{result=\"mismatch\"} 1",
-        "lpg_cylinder_scans_total{result=\"refused\"} 18",
+        "lpg_cylinder_scans_total{result=\"refused\"} 20",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (strstr(body, want[i]) == NULL)

@@ -673,6 +673,28 @@ static void test_vehicles_then_staff(void **state)
     assert_int_equal(api(&s, "GET", "/v1/staff/S6", disp1_tok, NULL), 200);
     assert_string_equal(str(s, "vehicle_id"), "V6");
     json_decref(s);
+
+    /* A vehicle's station (issue 13): one of the enterprise's, or the row is refused. */
+    json_t *st = NULL;
+    assert_int_equal(api(&st, "POST", "/v1/stations", disp1_tok,
+                         "{\"id\":\"ST1\",\"name\":\"Depot\",\"center\":{\"lon\":119.7,"
+                         "\"lat\":49.2},\"radius_m\":120}"),
+                     201);
+    json_decref(st);
+    assert_int_equal(import_csv(&r, "/v1/import/vehicles", disp1_tok,
+                                "id,plate,kind,capacity,station_id\n"
+                                "V8,蒙E00008,van,20,ST1\n"
+                                "V9,蒙E00009,van,20,ST404\n"),
+                     422);
+    expect_error(r, 0, 2, "unknown_reference", "station_id");
+    json_decref(r);
+    assert_int_equal(import_csv(&r, "/v1/import/vehicles", disp1_tok,
+                                "id,plate,kind,capacity,station_id\nV8,蒙E00008,van,20,ST1\n"),
+                     200);
+    json_decref(r);
+    assert_int_equal(api(&v, "GET", "/v1/vehicles/V8", disp1_tok, NULL), 200);
+    assert_string_equal(str(v, "station_id"), "ST1");
+    json_decref(v);
 }
 
 /* What was imported is in Redis: a restarted dispatchd loads it back. */

@@ -277,6 +277,12 @@ static int setup(void **state)
     login("disp-b", "dispatcher-b-pw", disp_b);
     ok("/v1/zones", disp_a, "{\"id\":\"ZA\",\"name\":\"A\",\"shape\":" AREA_A "}");
     ok("/v1/zones", disp_b, "{\"id\":\"ZB\",\"name\":\"B\",\"shape\":" AREA_B "}");
+    ok("/v1/stations", disp_a,
+       "{\"id\":\"STA\",\"name\":\"A depot\",\"center\":{\"lon\":119.7,\"lat\":49.2},"
+       "\"radius_m\":100}");
+    ok("/v1/stations", disp_b,
+       "{\"id\":\"STB\",\"name\":\"B depot\",\"center\":{\"lon\":120.7,\"lat\":49.2},"
+       "\"radius_m\":100}");
     vehicle(disp_a, "VA1", "EA");
     vehicle(disp_a, "VA2", "EA");
     vehicle(disp_a, "VA3", "EA");
@@ -444,6 +450,22 @@ static void test_references_to_another_enterprise_read_like_missing_ones(void **
             "{\"id\":\"SA5\",\"name\":\"x\",\"role\":\"delivery\",\"vehicle_id\":\"%s\"}", "VB2",
             "V-NONE", 422);
     compare("PATCH", "/v1/vehicles/VA3", "{\"staff_id\":\"%s\"}", "SB1", "S-NONE", 422);
+    /* A vehicle's station: another enterprise's reads like a missing one; its own is taken. */
+    compare("PATCH", "/v1/vehicles/VA3", "{\"station_id\":\"%s\"}", "STB", "ST-NONE", 422);
+    json_t *ja = NULL, *jb = NULL;
+    int sa = api(&ja, "GET", "/v1/stations/STB", disp_a, NULL);
+    int sb = api(&jb, "GET", "/v1/stations/ST-NONE", disp_a, NULL);
+    assert_int_equal(sa, 404);
+    same_answer(sa, ja, "STB", sb, jb, "ST-NONE");
+    json_decref(ja);
+    json_decref(jb);
+    assert_int_equal(api(NULL, "PATCH", "/v1/vehicles/VA3", disp_a, "{\"station_id\":\"STA\"}"),
+                     200);
+    json_t *l = NULL;
+    assert_int_equal(api(&l, "GET", "/v1/stations", disp_a, NULL), 200);
+    assert_int_equal(json_array_size(json_object_get(l, "items")), 1);
+    assert_string_equal(str(json_array_get(json_object_get(l, "items"), 0), "id"), "STA");
+    json_decref(l);
     compare("POST", "/v1/orders",
             "{\"customer_id\":\"%s\",\"items\":[{\"spec\":\"YSP-35.5\",\"count\":1}]}", "CB1",
             "C-NONE", 422);
@@ -478,6 +500,48 @@ static void test_create_with_an_id_taken_elsewhere(void **state)
             "OB1", "OA1", 409);
     compare("POST", "/v1/zones", "{\"id\":\"%s\",\"name\":\"x\",\"shape\":" AREA_A "}", "ZB", "ZA",
             409);
+    compare("POST", "/v1/stations",
+            "{\"id\":\"%s\",\"name\":\"x\",\"center\":{\"lon\":119.7,\"lat\":49.2},"
+            "\"radius_m\":50}",
+            "STB", "STA", 409);
+}
+
+/* A station is a place of its enterprise: within its licensed area, a simple polygon or a
+ * circle, not both. */
+static void test_station_places(void **state)
+{
+    (void)state;
+    const struct {
+        const char *body;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"{\"id\":\"ST-X1\",\"name\":\"x\",\"center\":{\"lon\":120.7,\"lat\":49.2},"
+         "\"radius_m\":50}",
+         422, "zone_outside_service_area"}, /* in EB's area, not EA's */
+        {"{\"id\":\"ST-X2\",\"name\":\"x\",\"shape\":{\"type\":\"Polygon\",\"coordinates\":"
+         "[[[119.7,49.2],[119.71,49.21],[119.71,49.2],[119.7,49.21],[119.7,49.2]]]}}",
+         422, "invalid_geometry"}, /* a bow tie */
+        {"{\"id\":\"ST-X3\",\"name\":\"x\"}", 400, "missing_field"},
+        {"{\"id\":\"ST-X4\",\"name\":\"x\",\"center\":{\"lon\":119.7,\"lat\":49.2}}", 400,
+         "missing_field"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = NULL;
+        int st = api(&j, "POST", "/v1/stations", disp_a, cases[i].body);
+        if (st != cases[i].status || strcmp(str(err_of(j), "code"), cases[i].code) != 0)
+            fail_msg("%s -> %d %s; want %d %s", cases[i].body, st, str(err_of(j), "code"),
+                     cases[i].status, cases[i].code);
+        json_decref(j);
+    }
+    ok("/v1/stations", disp_a,
+       "{\"id\":\"ST-POLY\",\"name\":\"Yard\",\"shape\":{\"type\":\"Polygon\",\"coordinates\":"
+       "[[[119.7,49.2],[119.71,49.2],[119.71,49.21],[119.7,49.21],[119.7,49.2]]]}}");
+    json_t *j = NULL;
+    assert_int_equal(api(&j, "GET", "/v1/stations/ST-POLY", disp_a, NULL), 200);
+    assert_string_equal(str(json_object_get(j, "shape"), "type"), "Polygon");
+    assert_true(json_is_null(json_object_get(j, "center")));
+    json_decref(j);
 }
 
 int main(void)
@@ -488,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_device_registration_does_not_tell_whose),
         cmocka_unit_test(test_references_to_another_enterprise_read_like_missing_ones),
         cmocka_unit_test(test_create_with_an_id_taken_elsewhere),
+        cmocka_unit_test(test_station_places),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
