@@ -180,6 +180,20 @@ static size_t count(const char *hay, const char *needle)
     return n;
 }
 
+/* feed_wait for needle; on a timeout, says what the order and the service show. */
+static int feed_wait_or_tell(struct feed *f, const char *needle, const char *order_id)
+{
+    if (feed_wait(f, needle, HARNESS_REPLY_TIMEOUT_MS))
+        return 1;
+    char path[128], resp[8192];
+    snprintf(path, sizeof(path), "/v1/orders/%s", order_id);
+    int st = req("GET", path, NULL, resp, sizeof(resp));
+    fprintf(stderr, "no %s on the feed within %d ms; GET %s -> %d %s\n", needle,
+            HARNESS_REPLY_TIMEOUT_MS, path, st, resp);
+    harness_proc_dump_log(&stack.d.proc, 40);
+    return 0;
+}
+
 /* Creates an order of one YSP-12 for customer; window bounds 0: open. Returns its JSON. */
 static void create_order(const char *id, const char *customer, int64_t start_ms, int64_t end_ms,
                          char *resp, size_t cap)
@@ -252,7 +266,7 @@ static void a_rest_ending_assigns_a_waiting_order(void **state)
 
     char needle[128];
     event_needle(needle, sizeof(needle), "order.assigned", "O-R");
-    assert_true(feed_wait(&f, needle, HARNESS_REPLY_TIMEOUT_MS));
+    assert_true(feed_wait_or_tell(&f, needle, "O-R"));
     assert_int_equal(req("GET", "/v1/orders/O-R", NULL, resp, sizeof(resp)), 200);
     assert_non_null(strstr(resp, "\"state\":\"assigned\""));
     assert_non_null(strstr(resp, "\"staff_id\":\"S-H1\""));
@@ -279,7 +293,7 @@ static void a_window_opening_assigns_a_waiting_order(void **state)
 
     char needle[128];
     event_needle(needle, sizeof(needle), "order.assigned", "O-W");
-    assert_true(feed_wait(&f, needle, HARNESS_REPLY_TIMEOUT_MS));
+    assert_true(feed_wait_or_tell(&f, needle, "O-W"));
     /* Not before start - lead (the server's clock is this one). */
     assert_true(now_ms() >= start - 60000);
     assert_int_equal(req("GET", "/v1/orders/O-W", NULL, resp, sizeof(resp)), 200);
@@ -291,10 +305,17 @@ static void a_window_opening_assigns_a_waiting_order(void **state)
 
 static int restart_dispatchd(void)
 {
-    if (harness_proc_stop(&stack.d.proc, SIGTERM, 10000) != 0 ||
-        harness_dispatchd_start(&stack.d, stack.dir, stack.redis.port, dispatchd_args) != 0 ||
-        harness_http_wait_status(stack.d.http_port, "/healthz", 200, HARNESS_REPLY_TIMEOUT_MS) != 0)
+    if (harness_proc_stop(&stack.d.proc, SIGTERM, 10000) != 0) {
+        fprintf(stderr, "restart: dispatchd did not stop within 10 s\n");
         return -1;
+    }
+    if (harness_dispatchd_start(&stack.d, stack.dir, stack.redis.port, dispatchd_args) != 0 ||
+        harness_http_wait_status(stack.d.http_port, "/healthz", 200, HARNESS_REPLY_TIMEOUT_MS) !=
+            0) {
+        fprintf(stderr, "restart: dispatchd did not start\n");
+        harness_proc_dump_log(&stack.d.proc, 30);
+        return -1;
+    }
     /* /v1 answers once the registry is loaded. */
     char resp[4096];
     for (int i = 0; i < HARNESS_REPLY_TIMEOUT_MS / 20; i++) {
@@ -302,6 +323,8 @@ static int restart_dispatchd(void)
             return 0;
         harness_sleep_ms(20);
     }
+    fprintf(stderr, "restart: /v1/orders/O-L did not answer 200: %s\n", resp);
+    harness_proc_dump_log(&stack.d.proc, 30);
     return -1;
 }
 
@@ -362,6 +385,8 @@ static int wait_expiring_check(void)
             return 0;
         harness_sleep_ms(20);
     }
+    fprintf(stderr, "restart: /v1/orders/O-L did not answer 200: %s\n", resp);
+    harness_proc_dump_log(&stack.d.proc, 30);
     return -1;
 }
 
