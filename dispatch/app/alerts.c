@@ -52,8 +52,8 @@ void alerts_compliance(struct lpg_alert *a, const char *source, const char *ente
     snprintf(a->source, sizeof(a->source), "%s", source);
 }
 
-static const char *const compliance_sources[] = {"roadside_sale", "load_mismatch", "hazard",
-                                                 "driver_card", "expiring", "unplanned_stop"};
+static const char *const compliance_sources[] = {
+    "roadside_sale", "load_mismatch", "hazard", "driver_card", "expiring", "unplanned_stop"};
 
 void alerts_set_terminal(struct lpg_alert *a, const char *name)
 {
