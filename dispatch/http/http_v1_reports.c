@@ -2,6 +2,10 @@
  *   GET /v1/reports/area?from=&to=&(lon=&lat=&radius_m= | polygon=)&enterprise_id=&format=
  *       the vehicles present in a circle or a polygon during [from, to), each stay with its
  *       entry and exit time (the first and the last stored fix inside), per vehicle.
+ *   GET /v1/reports/compliance?month=YYYY-MM&enterprise_id=&format=
+ *       a month's compliance table of one enterprise: alerts by rule and kind (the alerts
+ *       index, read in pages), orders delivered / failed / cancelled, safety checks failed,
+ *       hazards opened / closed / overdue (the registry, in memory).
  *
  * Scope: the enterprise named (?enterprise_id=), else auth_default_enterprise() (a dispatcher's
  * own, a one-enterprise auditor jurisdiction's), else every enterprise (admins, unlimited
@@ -17,7 +21,9 @@
 #include "http/http_v1.h"
 
 #include "common/clock.h"
+#include "app/alerts.h"
 #include "common/log.h"
+#include "http/http_refusal.h"
 #include "core/registry.h"
 #include "core/route_member.h"
 #include "geo_polygon.h"
@@ -465,7 +471,264 @@ static void handle_area(struct http_call *call, void *ctx)
     report_step(x);
 }
 
+/* ---- GET /v1/reports/compliance?month=YYYY-MM ---- */
+
+/* Alert pages read for one table at most (then "truncated": true): 200 x 500 alerts. */
+#define COMPLIANCE_ALERT_PAGES 200
+
+struct compliance_report {
+    struct service *d;
+    struct http_call *call;
+    int csv;
+    char enterprise_id[LPG_ID_MAX + 1];
+    char month[8];
+    int64_t from_ms, to_ms;
+    json_t *table;  /* the reply, being filled */
+    json_t *alerts; /* {"<rule>": {"<kind>": n}} */
+    json_int_t violations;
+    int pages;
+};
+
+static void compliance_free(struct compliance_report *x)
+{
+    json_decref(x->table);
+    json_decref(x->alerts);
+    free(x);
+}
+
+static void add_count(json_t *obj, const char *key, json_int_t n)
+{
+    json_t *v = json_object_get(obj, key);
+    json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
+}
+
+/* The table as CSV: one "section,measure,count" row per figure. */
+static void compliance_reply_csv(struct compliance_report *x)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL) {
+        http_reply_error(x->call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    evbuffer_add_printf(b, "enterprise_id,month,section,measure,count\r\n");
+    static const char *const sections[] = {"orders", "checks", "hazards", NULL};
+    for (size_t i = 0; sections[i]; i++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(x->table, sections[i]), k, v)
+            evbuffer_add_printf(b, "%s,%s,%s,%s,%" JSON_INTEGER_FORMAT "\r\n", x->enterprise_id,
+                                x->month, sections[i], k, json_integer_value(v));
+    }
+    const char *rule, *kind;
+    json_t *kinds, *n;
+    json_object_foreach(x->alerts, rule, kinds)
+    {
+        json_object_foreach(kinds, kind, n)
+            evbuffer_add_printf(b, "%s,%s,alerts,%s.%s,%" JSON_INTEGER_FORMAT "\r\n",
+                                x->enterprise_id, x->month, rule, kind, json_integer_value(n));
+    }
+    evbuffer_add_printf(b, "%s,%s,violations,episodes,%" JSON_INTEGER_FORMAT "\r\n",
+                        x->enterprise_id, x->month, x->violations);
+    evbuffer_add_printf(b, "# end%s\r\n",
+                        json_is_true(json_object_get(x->table, "truncated")) ? ": truncated" : "");
+    http_reply_buffer(x->call, 200, "text/csv; charset=utf-8; header=present", b);
+    evbuffer_free(b);
+}
+
+static void compliance_finish(struct compliance_report *x, int truncated)
+{
+    json_object_set(x->table, "alerts", x->alerts);
+    json_object_set_new(x->table, "violations", json_integer(x->violations));
+    json_object_set_new(x->table, "truncated", json_boolean(truncated));
+    if (x->csv) {
+        compliance_reply_csv(x);
+    } else {
+        http_reply_json(x->call, 200, x->table);
+        x->table = NULL;
+    }
+    compliance_free(x);
+}
+
+static void on_compliance_alerts(void *arg, json_t *page, const struct refusal *r)
+{
+    struct compliance_report *x = arg;
+    if (page == NULL) {
+        http_reply_refusal(x->call, r);
+        compliance_free(x);
+        return;
+    }
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(page, "items"), i, a)
+    {
+        const char *rule = json_string_value(json_object_get(a, "rule"));
+        const char *kind = json_string_value(json_object_get(a, "kind"));
+        if (rule == NULL || kind == NULL)
+            continue;
+        json_t *kinds = json_object_get(x->alerts, rule);
+        if (kinds == NULL) {
+            kinds = json_object();
+            json_object_set_new(x->alerts, rule, kinds);
+        }
+        add_count(kinds, kind, 1);
+        if (strcmp(kind, "violation_start") == 0)
+            x->violations++;
+    }
+    const char *next = json_string_value(json_object_get(page, "next"));
+    struct alerts_cursor at;
+    if (next == NULL || alerts_cursor_parse(next, &at) != 0) {
+        json_decref(page);
+        compliance_finish(x, 0);
+        return;
+    }
+    json_decref(page);
+    if (++x->pages >= COMPLIANCE_ALERT_PAGES) {
+        compliance_finish(x, 1);
+        return;
+    }
+    struct alerts_query q = {
+        .enterprise_id = x->enterprise_id, .to_ms = x->to_ms, .at = at, .limit = ALERTS_PAGE_MAX};
+    alerts_list(x->d, &q, on_compliance_alerts, x);
+}
+
+/* The figures the registry holds, for [from, to). */
+static void compliance_registry(struct compliance_report *x)
+{
+    json_t *orders = json_pack("{s:i, s:i, s:i}", "delivered", 0, "failed", 0, "cancelled", 0);
+    json_t *hazards = json_pack("{s:i, s:i, s:i}", "opened", 0, "closed", 0, "overdue", 0);
+    json_t *checks = json_pack("{s:i}", "failed", 0);
+    const char *after = NULL;
+    char last[LPG_ID_MAX + 1];
+    for (;;) {
+        const struct lpg_order *page[256];
+        size_t n =
+            registry_list_orders(x->d->registry, x->enterprise_id, after, 256, NULL, NULL, page);
+        for (size_t i = 0; i < n; i++) {
+            const struct lpg_order *o = page[i];
+            /* a final state is not left again: its last update is when it was reached */
+            if (o->updated_ms < x->from_ms || o->updated_ms >= x->to_ms)
+                continue;
+            if (o->state == LPG_ORDER_DELIVERED)
+                add_count(orders, "delivered", 1);
+            else if (o->state == LPG_ORDER_FAILED)
+                add_count(orders, "failed", 1);
+            else if (o->state == LPG_ORDER_CANCELLED)
+                add_count(orders, "cancelled", 1);
+        }
+        if (n < 256)
+            break;
+        snprintf(last, sizeof(last), "%s", page[n - 1]->id);
+        after = last;
+    }
+    /* A failed safety check opens the hazards it found (docs/compliance.md): the checks that
+     * failed are the distinct check ids of the hazards found in the month. */
+    json_t *failed_checks = json_object();
+    after = NULL;
+    for (;;) {
+        const struct lpg_hazard *page[256];
+        size_t n =
+            registry_list_hazards(x->d->registry, x->enterprise_id, after, 256, NULL, NULL, page);
+        for (size_t i = 0; i < n; i++) {
+            const struct lpg_hazard *h = page[i];
+            if (h->found_ms >= x->from_ms && h->found_ms < x->to_ms) {
+                add_count(hazards, "opened", 1);
+                if (h->check_id[0] && failed_checks)
+                    json_object_set_new(failed_checks, h->check_id, json_true());
+            }
+            if (h->status == LPG_HAZARD_CLOSED && h->closed_ms >= x->from_ms &&
+                h->closed_ms < x->to_ms)
+                add_count(hazards, "closed", 1);
+            /* its deadline passed in the month and it was not closed by then */
+            if (h->deadline_ms >= x->from_ms && h->deadline_ms < x->to_ms &&
+                (h->status != LPG_HAZARD_CLOSED || h->closed_ms > h->deadline_ms))
+                add_count(hazards, "overdue", 1);
+        }
+        if (n < 256)
+            break;
+        snprintf(last, sizeof(last), "%s", page[n - 1]->id);
+        after = last;
+    }
+    json_object_set_new(checks, "failed",
+                        json_integer((json_int_t)json_object_size(failed_checks)));
+    json_decref(failed_checks);
+    json_object_set_new(x->table, "orders", orders);
+    json_object_set_new(x->table, "checks", checks);
+    json_object_set_new(x->table, "hazards", hazards);
+}
+
+static void handle_compliance(struct http_call *call, void *ctx)
+{
+    struct service *d = http_service(ctx);
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    const char *ent = http_call_query(call, "enterprise_id");
+    if (ent == NULL)
+        ent = auth_default_enterprise(p);
+    if (ent == NULL) {
+        if (v1_allow(call, d, p, AUTH_READ, NULL) == 0)
+            http_reply_error(call, 400, "missing_parameter", "name an enterprise_id",
+                             "enterprise_id");
+        return;
+    }
+    if (v1_allow(call, d, p, AUTH_READ, ent) != 0)
+        return;
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, ent);
+    if (e == NULL) {
+        http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no enterprise with id %.64s", ent);
+        return;
+    }
+    const char *month = http_call_query(call, "month");
+    char first[32], next_first[32];
+    int32_t d0, d1;
+    int y = 0, m = 0;
+    if (month == NULL || strlen(month) != 7 || sscanf(month, "%4d-%2d", &y, &m) != 2 || m < 1 ||
+        m > 12 || (snprintf(first, sizeof(first), "%04d-%02d-01", y, m), 0) ||
+        lpg_day_parse(first, &d0) != 0 ||
+        (snprintf(next_first, sizeof(next_first), "%04d-%02d-01", m == 12 ? y + 1 : y,
+                  m == 12 ? 1 : m + 1),
+         0) ||
+        lpg_day_parse(next_first, &d1) != 0) {
+        http_reply_error(call, 400, "invalid_parameter", "month must be YYYY-MM", "month");
+        return;
+    }
+    int csv = report_csv(call);
+    if (csv < 0)
+        return;
+    struct compliance_report *x = calloc(1, sizeof(*x));
+    if (x == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    x->d = d;
+    x->call = call;
+    x->csv = csv;
+    snprintf(x->enterprise_id, sizeof(x->enterprise_id), "%s", e->id);
+    snprintf(x->month, sizeof(x->month), "%.7s", month);
+    /* the month in the enterprise's local time, as its daily summaries */
+    x->from_ms = (int64_t)d0 * DAY_MS - (int64_t)e->utc_offset_min * 60000;
+    x->to_ms = (int64_t)d1 * DAY_MS - (int64_t)e->utc_offset_min * 60000;
+    char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(x->from_ms, from);
+    lpg_json_instant_format(x->to_ms, to);
+    x->table = json_pack("{s:s, s:s, s:i, s:s, s:s}", "enterprise_id", e->id, "month", x->month,
+                         "utc_offset_min", (int)e->utc_offset_min, "from", from, "to", to);
+    x->alerts = json_object();
+    if (x->table == NULL || x->alerts == NULL) {
+        compliance_free(x);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    compliance_registry(x);
+    struct alerts_query q = {.enterprise_id = x->enterprise_id,
+                             .to_ms = x->to_ms,
+                             .at = {x->from_ms, 0},
+                             .limit = ALERTS_PAGE_MAX};
+    alerts_list(d, &q, on_compliance_alerts, x);
+}
+
 const struct http_route v1_report_routes[] = {
     {"GET", "/v1/reports/area", handle_area, HTTP_ROUTE_READ},
+    {"GET", "/v1/reports/compliance", handle_compliance, HTTP_ROUTE_READ},
 };
 const size_t v1_report_routes_count = sizeof(v1_report_routes) / sizeof(v1_report_routes[0]);

@@ -115,6 +115,13 @@ static void fleet(int i, const char *area)
              "\"vehicle_id\":\"V%d\",\"on_duty\":true}",
              i, i, i, i, i, i);
     post_ok("/v1/staff", body);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"C%d\",\"enterprise_id\":\"E%d\",\"name\":\"C\",\"kind\":"
+             "\"household\",\"location\":{\"lon\":%.7f,\"lat\":%.7f},\"address\":\"1 Via\","
+             "\"contract_no\":\"SC%d\",\"contract_from\":\"2020-01-01\",\"contract_to\":"
+             "\"2099-01-01\"}",
+             i, i, center.lon, center.lat, i);
+    post_ok("/v1/customers", body);
 }
 
 static int setup(void **state)
@@ -330,11 +337,103 @@ static void test_area_polygon_and_scope(void **state)
                      400);
 }
 
+/* The month's table of E1: the orders cancelled and failed here, no hazard, and the alerts of the
+ * replayed drive counted exactly as GET /v1/alerts lists them (the independent read). */
+static void test_compliance_month(void **state)
+{
+    (void)state;
+    char body[512];
+    for (int i = 1; i <= 3; i++) {
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"O%d\",\"enterprise_id\":\"E1\",\"customer_id\":\"C1\",\"items\":[{"
+                 "\"spec\":\"YSP-35.5\","
+                 "\"count\":1}]}",
+                 i);
+        post_ok("/v1/orders", body);
+    }
+    static char r2[8192];
+    assert_int_equal(call(admin, "POST", "/v1/orders/O1/cancel", NULL,
+                          "{\"reason\":\"customer called\"}", r2, sizeof(r2)),
+                     200);
+    assert_int_equal(call(admin, "POST", "/v1/orders/O2/cancel", NULL,
+                          "{\"reason\":\"customer called again\"}", r2, sizeof(r2)),
+                     200);
+    /* the month, local (UTC+8, the default offset), of the replay */
+    time_t t = (time_t)(now_ms() / 1000 + 8 * 3600);
+    char month[16], path[256];
+    strftime(month, sizeof(month), "%Y-%m", gmtime(&t));
+    snprintf(path, sizeof(path), "/v1/reports/compliance?enterprise_id=E1&month=%s", month);
+    assert_int_equal(call(admin, "GET", path, NULL, NULL, resp, sizeof(resp)), 200);
+    json_t *j = json_loads(resp, 0, NULL);
+    assert_non_null(j);
+    json_t *orders = json_object_get(j, "orders"), *hz = json_object_get(j, "hazards");
+    assert_int_equal(json_integer_value(json_object_get(orders, "cancelled")), 2);
+    assert_int_equal(json_integer_value(json_object_get(orders, "failed")), 0);
+    assert_int_equal(json_integer_value(json_object_get(orders, "delivered")), 0);
+    assert_int_equal(json_integer_value(json_object_get(hz, "opened")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "checks"), "failed")),
+                     0);
+    assert_false(json_is_true(json_object_get(j, "truncated")));
+    /* the alerts, as GET /v1/alerts lists them over the same range */
+    char ap[512];
+    snprintf(ap, sizeof(ap), "/v1/alerts?enterprise_id=E1&from=%s&to=%s&limit=500",
+             json_string_value(json_object_get(j, "from")),
+             json_string_value(json_object_get(j, "to")));
+    static char r3[1 << 20];
+    assert_int_equal(call(admin, "GET", ap, NULL, NULL, r3, sizeof(r3)), 200);
+    json_t *al = json_loads(r3, 0, NULL);
+    assert_non_null(al);
+    size_t i, listed = 0, starts = 0;
+    json_t *a;
+    json_array_foreach(json_object_get(al, "items"), i, a)
+    {
+        listed++;
+        starts += strcmp(json_string_value(json_object_get(a, "kind")), "violation_start") == 0;
+    }
+    json_decref(al);
+    size_t counted = 0;
+    const char *rule, *kind;
+    json_t *kinds, *n;
+    json_object_foreach(json_object_get(j, "alerts"), rule, kinds)
+    {
+        json_object_foreach(kinds, kind, n) counted += (size_t)json_integer_value(n);
+    }
+    assert_int_equal(counted, listed);
+    assert_int_equal(json_integer_value(json_object_get(j, "violations")), starts);
+    printf("E1 %s: %zu alerts, %zu violation episodes, 2 cancelled\n", month, listed, starts);
+    json_decref(j);
+
+    /* CSV: the same figures, one row each */
+    snprintf(path, sizeof(path), "/v1/reports/compliance?enterprise_id=E1&month=%s&format=csv",
+             month);
+    assert_int_equal(call(admin, "GET", path, NULL, NULL, resp, sizeof(resp)), 200);
+    assert_int_equal(strncmp(resp, "enterprise_id,month,section,measure,count\r\n", 43), 0);
+    char row[96];
+    snprintf(row, sizeof(row), "\r\nE1,%s,orders,cancelled,2\r\n", month);
+    assert_non_null(strstr(resp, row));
+    snprintf(row, sizeof(row), "\r\nE1,%s,hazards,overdue,0\r\n", month);
+    assert_non_null(strstr(resp, row));
+    assert_non_null(strstr(resp, "\r\n# end\r\n"));
+
+    /* scope: E2's orders are not E1's; the auditor of E1 does not read E2's table */
+    snprintf(path, sizeof(path), "/v1/reports/compliance?enterprise_id=E2&month=%s", month);
+    assert_int_equal(call(admin, "GET", path, NULL, NULL, resp, sizeof(resp)), 200);
+    assert_non_null(strstr(resp, "\"cancelled\": 0") ? resp : strstr(resp, "\"cancelled\":0"));
+    assert_int_equal(call(aud1, "GET", path, NULL, NULL, resp, sizeof(resp)), 403);
+    snprintf(path, sizeof(path), "/v1/reports/compliance?month=%s", month);
+    assert_int_equal(call(aud1, "GET", path, NULL, NULL, resp, sizeof(resp)), 200);
+    assert_non_null(strstr(resp, "\"E1\""));
+    assert_int_equal(call(admin, "GET", "/v1/reports/compliance?enterprise_id=E1&month=2026-13",
+                          NULL, NULL, resp, sizeof(resp)),
+                     400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_area_circle),
         cmocka_unit_test(test_area_polygon_and_scope),
+        cmocka_unit_test(test_compliance_month),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
