@@ -90,6 +90,7 @@ static void report_free(struct area_report *x)
 }
 
 static void report_step(struct area_report *x);
+static void report_start_stream(struct area_report *x);
 
 static void on_report_closed(void *arg)
 {
@@ -198,9 +199,11 @@ static void on_report_chunk(void *arg, const struct route_chunk *chunk, const ch
         return;
     }
     if (err) {
-        report_abort(x, err);
+        report_abort(x, err); /* before the first chunk: a 503, not a cut 200 */
         return;
     }
+    if (!x->started)
+        report_start_stream(x);
     size_t n = route_chunk_size(chunk);
     struct route_member_read e;
     for (size_t i = 0; i < n; i++) {
@@ -278,6 +281,8 @@ static void report_step(struct area_report *x)
         x->cursor_set = 0;
     }
     if (x->vi >= x->n_vehicles) {
+        if (!x->started)
+            report_start_stream(x); /* no vehicle in scope */
         if (x->csv)
             evbuffer_add_printf(x->out, "# end: %" PRIu64 " stays\r\n", x->stays);
         else
@@ -467,7 +472,7 @@ static void handle_area(struct http_call *call, void *ctx)
     x->to_ms = to;
     x->day = lpg_local_day(from, 0);
     x->last_day = lpg_local_day(to - 1, 0);
-    report_start_stream(x);
+    /* The stream starts with the first chunk read: a store that is down is a 503. */
     report_step(x);
 }
 
