@@ -392,7 +392,8 @@ static int dispatchd_start(struct dispatchd *d)
                  {v1_alert_routes, v1_alert_routes_count},
                  {v1_audit_routes, v1_audit_routes_count},
                  {v1_compliance_routes, v1_compliance_routes_count},
-                 {v1_terminal_routes, v1_terminal_routes_count}};
+                 {v1_terminal_routes, v1_terminal_routes_count},
+                 {v1_report_routes, v1_report_routes_count}};
     size_t nroutes = 0;
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
         nroutes += areas[i].n;

@@ -446,9 +446,17 @@ static void on_user_password_hashed(void *arg)
 }
 
 int account_create_user(struct service *s, const char *name, const char *role,
-                        const char *enterprise_id, const char *password, account_user_done_fn *done,
-                        void *arg, struct refusal *r, int64_t *retry_after_s)
+                        const char *enterprise_id, const struct auth_jurisdiction *jurisdiction,
+                        const char *password, account_user_done_fn *done, void *arg,
+                        struct refusal *r, int64_t *retry_after_s)
 {
+    static const struct auth_jurisdiction everywhere;
+    if (jurisdiction == NULL)
+        jurisdiction = &everywhere;
+    const char *unknown_ent = NULL;
+    for (unsigned i = 0; i < jurisdiction->n && i < AUTH_JURISDICTION_MAX; i++)
+        if (registry_enterprise(s->registry, jurisdiction->ids[i]) == NULL)
+            unknown_ent = jurisdiction->ids[i];
     *retry_after_s = 0;
     char why[160];
     int rl = role ? auth_role_parse(role) : -1;
@@ -466,6 +474,13 @@ int account_create_user(struct service *s, const char *name, const char *role,
     } else if (rl != AUTH_ROLE_DISPATCHER && enterprise_id != NULL) {
         field = "enterprise_id";
         msg = "only a dispatcher belongs to an enterprise";
+    } else if (jurisdiction->n > 0 && rl != AUTH_ROLE_AUDITOR) {
+        field = "enterprises";
+        msg = "only an auditor has a jurisdiction (enterprises)";
+    } else if (unknown_ent) {
+        field = "enterprises";
+        snprintf(why, sizeof(why), "no enterprise with id %s", unknown_ent);
+        msg = why;
     } else if (password == NULL || !auth_password_acceptable(password, why, sizeof(why))) {
         field = "password";
         msg = password ? why : "password is required";
@@ -483,6 +498,7 @@ int account_create_user(struct service *s, const char *name, const char *role,
     job->user.role = (enum auth_role)rl;
     if (rl == AUTH_ROLE_DISPATCHER)
         snprintf(job->user.enterprise_id, sizeof(job->user.enterprise_id), "%s", enterprise_id);
+    job->user.jurisdiction = *jurisdiction;
     job->user.created_ms = lpg_now_ms();
     /* Hashing takes as long as a login's check: off the loop too. */
     if (work_pool_submit(s->hash_pool, run_hash_user_password, on_user_password_hashed,

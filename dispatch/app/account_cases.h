@@ -26,10 +26,12 @@ struct service;
 typedef void account_user_done_fn(void *arg, const struct auth_user *u, const struct refusal *r);
 
 /* Creates user `name` with `role` ("admin", "dispatcher", "auditor"), enterprise_id (a
- * dispatcher's, else NULL) and password; any argument may be NULL (refused, naming it). */
+ * dispatcher's, else NULL), jurisdiction (an auditor's enterprises, each existing; NULL or
+ * n == 0: every enterprise) and password; any argument may be NULL (refused, naming it). */
 int account_create_user(struct service *s, const char *name, const char *role,
-                        const char *enterprise_id, const char *password, account_user_done_fn *done,
-                        void *arg, struct refusal *r, int64_t *retry_after_s);
+                        const char *enterprise_id, const struct auth_jurisdiction *jurisdiction,
+                        const char *password, account_user_done_fn *done, void *arg,
+                        struct refusal *r, int64_t *retry_after_s);
 
 /* ---- sessions ---- */
 

@@ -42,5 +42,5 @@ int refuse_unless_allowed(struct refusal *r, const struct auth_principal *p,
 
 bool hidden_from(const struct auth_principal *p, const char *enterprise_id)
 {
-    return p->role == AUTH_ROLE_DISPATCHER && strcmp(p->enterprise_id, enterprise_id) != 0;
+    return !auth_sees_enterprise(p, enterprise_id);
 }

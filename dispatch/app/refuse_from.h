@@ -30,8 +30,9 @@ int refuse_json(struct refusal *r, const struct lpg_json_error *err);
 int refuse_unless_allowed(struct refusal *r, const struct auth_principal *p,
                           enum auth_action action, const char *enterprise_id);
 
-/* Whether a dispatcher p must not learn that an entity of `enterprise_id` exists: another
- * enterprise's entity is answered exactly like a missing one. */
+/* Whether p (a dispatcher, or an auditor limited to a jurisdiction) must not learn that an
+ * entity of `enterprise_id` exists (auth_sees_enterprise): such an entity is answered exactly
+ * like a missing one. */
 bool hidden_from(const struct auth_principal *p, const char *enterprise_id);
 
 #endif

@@ -497,6 +497,21 @@ static int deny(struct auth_denial *why, int status, const char *code, const cha
     return -1;
 }
 
+/* At most AUTH_JURISDICTION_MAX distinct valid ids. */
+static bool jurisdiction_valid(const struct auth_jurisdiction *j)
+{
+    if (j->n > AUTH_JURISDICTION_MAX)
+        return false;
+    for (unsigned i = 0; i < j->n; i++) {
+        if (!id_field_valid(j->ids[i], sizeof(j->ids[i])))
+            return false;
+        for (unsigned k = 0; k < i; k++)
+            if (strcmp(j->ids[k], j->ids[i]) == 0)
+                return false;
+    }
+    return true;
+}
+
 /* A principal auth_check can reason about: known role, valid user, and an enterprise exactly
  * for a dispatcher. */
 static bool principal_valid(const struct auth_principal *p)
@@ -505,9 +520,40 @@ static bool principal_valid(const struct auth_principal *p)
         return false;
     if (!terminated(p->enterprise_id, sizeof(p->enterprise_id)))
         return false;
+    if (!jurisdiction_valid(&p->jurisdiction) ||
+        (p->role != AUTH_ROLE_AUDITOR && p->jurisdiction.n != 0))
+        return false;
     if (p->role == AUTH_ROLE_DISPATCHER)
         return lpg_id_valid(p->enterprise_id);
     return p->enterprise_id[0] == '\0';
+}
+
+static bool in_jurisdiction(const struct auth_jurisdiction *j, const char *enterprise_id)
+{
+    for (unsigned i = 0; i < j->n && i < AUTH_JURISDICTION_MAX; i++)
+        if (strcmp(j->ids[i], enterprise_id) == 0)
+            return true;
+    return false;
+}
+
+bool auth_sees_enterprise(const struct auth_principal *p, const char *enterprise_id)
+{
+    if (enterprise_id == NULL)
+        return true;
+    if (p->role == AUTH_ROLE_DISPATCHER)
+        return strcmp(p->enterprise_id, enterprise_id) == 0;
+    if (p->role == AUTH_ROLE_AUDITOR && p->jurisdiction.n > 0)
+        return in_jurisdiction(&p->jurisdiction, enterprise_id);
+    return true;
+}
+
+const char *auth_default_enterprise(const struct auth_principal *p)
+{
+    if (p->role == AUTH_ROLE_DISPATCHER)
+        return p->enterprise_id;
+    if (p->role == AUTH_ROLE_AUDITOR && p->jurisdiction.n == 1)
+        return p->jurisdiction.ids[0];
+    return NULL;
 }
 
 int auth_check(const struct auth_principal *p, enum auth_action a, const char *enterprise_id,
@@ -533,6 +579,20 @@ int auth_check(const struct auth_principal *p, enum auth_action a, const char *e
         sc = SCOPE_OWN;
 
     const char *role = role_names[p->role], *verb = action_verbs[a];
+    /* An auditor limited to a jurisdiction reads like a dispatcher of several enterprises: the
+     * ones in it are its own, the others are another enterprise's, and the unscoped reads (which
+     * span every enterprise) are closed to it. Writes stay read_only below. */
+    if (p->role == AUTH_ROLE_AUDITOR && p->jurisdiction.n > 0 && a == AUTH_READ) {
+        if (enterprise_id == NULL)
+            return deny(why, 403, "forbidden",
+                        "an auditor limited to a jurisdiction may not read resources outside an "
+                        "enterprise; name one (enterprise_id)");
+        if (!in_jurisdiction(&p->jurisdiction, enterprise_id))
+            return deny(why, 403, "wrong_enterprise",
+                        "enterprise %s is outside the jurisdiction of auditor %s", enterprise_id,
+                        p->user);
+        return 0;
+    }
     switch (policy[p->role][a][sc]) {
     case ALLOW:
         return 0;
@@ -569,6 +629,12 @@ static bool user_valid(const struct auth_user *u, char *why, size_t cap)
         set_why(why, cap, "enterprise_id must be a valid id for a dispatcher, empty otherwise");
         return false;
     }
+    if (!jurisdiction_valid(&u->jurisdiction) ||
+        (u->role != AUTH_ROLE_AUDITOR && u->jurisdiction.n != 0)) {
+        set_why(why, cap, "enterprises: only an auditor has them, at most %d distinct ids",
+                AUTH_JURISDICTION_MAX);
+        return false;
+    }
     struct encoded_hash h;
     bool hash_ok = terminated(u->password_hash, sizeof(u->password_hash)) &&
                    parse_encoded(u->password_hash, &h) == 0;
@@ -602,6 +668,7 @@ int auth_principal_for_user(const struct auth_user *u, int64_t now_ms, int64_t t
     out->role = u->role;
     memcpy(out->enterprise_id, u->enterprise_id, sizeof(out->enterprise_id));
     out->expires_ms = now_ms + ttl_ms;
+    out->jurisdiction = u->jurisdiction;
     set_why(why, cap, "%s", "");
     return 0;
 }
@@ -659,14 +726,75 @@ static int get_role_scope(const json_t *j, enum auth_role *role, char *ent, size
     return 0;
 }
 
+int auth_jurisdiction_from_json(const json_t *v, struct auth_jurisdiction *out, char *why,
+                                size_t cap)
+{
+    memset(out, 0, sizeof(*out));
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > AUTH_JURISDICTION_MAX) {
+        set_why(why, cap, "enterprises: must be an array of at most %d enterprise ids",
+                AUTH_JURISDICTION_MAX);
+        return -1;
+    }
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        const char *s = json_string_value(e);
+        if (s == NULL || !lpg_id_valid(s) || strlen(s) != json_string_length(e)) {
+            set_why(why, cap, "enterprises[%zu]: not a valid id", i);
+            memset(out, 0, sizeof(*out));
+            return -1;
+        }
+        if (in_jurisdiction(out, s)) {
+            set_why(why, cap, "enterprises[%zu]: %s is listed twice", i, s);
+            memset(out, 0, sizeof(*out));
+            return -1;
+        }
+        snprintf(out->ids[out->n], sizeof(out->ids[out->n]), "%s", s);
+        out->n++;
+    }
+    return 0;
+}
+
+/* Adds "enterprises" to j when jd has any; 0, or -1 on out of memory. */
+static int set_jurisdiction(json_t *j, const struct auth_jurisdiction *jd)
+{
+    if (jd->n == 0)
+        return 0;
+    json_t *a = json_array();
+    for (unsigned i = 0; a && i < jd->n; i++)
+        if (json_array_append_new(a, json_string(jd->ids[i])) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    return a ? json_object_set_new(j, "enterprises", a) : -1;
+}
+
+/* Reads "enterprises" of j into *jd for role (only an auditor may have one). */
+static int get_jurisdiction(const json_t *j, enum auth_role role, struct auth_jurisdiction *jd,
+                            char *why, size_t cap)
+{
+    if (auth_jurisdiction_from_json(json_object_get(j, "enterprises"), jd, why, cap) < 0)
+        return -1;
+    if (jd->n > 0 && role != AUTH_ROLE_AUDITOR) {
+        set_why(why, cap, "enterprises: only an auditor has a jurisdiction");
+        return -1;
+    }
+    return 0;
+}
+
 json_t *auth_principal_to_json(const struct auth_principal *p)
 {
     if (p == NULL || !principal_valid(p))
         return NULL;
     json_t *j = json_pack("{s:s, s:s, s:I}", "user", p->user, "role", role_names[p->role],
                           "expires_ms", (json_int_t)p->expires_ms);
-    if (j != NULL && p->role == AUTH_ROLE_DISPATCHER &&
-        json_object_set_new(j, "enterprise_id", json_string(p->enterprise_id)) < 0) {
+    if (j != NULL &&
+        ((p->role == AUTH_ROLE_DISPATCHER &&
+          json_object_set_new(j, "enterprise_id", json_string(p->enterprise_id)) < 0) ||
+         set_jurisdiction(j, &p->jurisdiction) < 0)) {
         json_decref(j);
         return NULL;
     }
@@ -683,7 +811,8 @@ int auth_principal_from_json(const json_t *j, struct auth_principal *out, char *
     if (get_string(j, "user", true, out->user, sizeof(out->user), why, cap) < 0 ||
         get_role_scope(j, &out->role, out->enterprise_id, sizeof(out->enterprise_id), why, cap) <
             0 ||
-        get_int64(j, "expires_ms", &out->expires_ms, why, cap) < 0) {
+        get_int64(j, "expires_ms", &out->expires_ms, why, cap) < 0 ||
+        get_jurisdiction(j, out->role, &out->jurisdiction, why, cap) < 0) {
         memset(out, 0, sizeof(*out));
         return -1;
     }
@@ -697,8 +826,10 @@ json_t *auth_user_to_public_json(const struct auth_user *u)
         return NULL;
     json_t *j = json_pack("{s:s, s:s, s:b, s:I}", "name", u->name, "role", role_names[u->role],
                           "disabled", (int)u->disabled, "created_ms", (json_int_t)u->created_ms);
-    if (j != NULL && u->role == AUTH_ROLE_DISPATCHER &&
-        json_object_set_new(j, "enterprise_id", json_string(u->enterprise_id)) < 0) {
+    if (j != NULL &&
+        ((u->role == AUTH_ROLE_DISPATCHER &&
+          json_object_set_new(j, "enterprise_id", json_string(u->enterprise_id)) < 0) ||
+         set_jurisdiction(j, &u->jurisdiction) < 0)) {
         json_decref(j);
         return NULL;
     }
@@ -731,7 +862,8 @@ int auth_user_from_json(const json_t *j, struct auth_user *out, char *why, size_
             0 ||
         get_string(j, "password_hash", false, out->password_hash, sizeof(out->password_hash), why,
                    cap) < 0 ||
-        get_int64(j, "created_ms", &out->created_ms, why, cap) < 0)
+        get_int64(j, "created_ms", &out->created_ms, why, cap) < 0 ||
+        get_jurisdiction(j, out->role, &out->jurisdiction, why, cap) < 0)
         goto out;
     if (parse_encoded(out->password_hash, &h) < 0) {
         set_why(why, cap, "password_hash: malformed");

@@ -182,6 +182,16 @@ struct device_record {
 
 enum auth_role { AUTH_ROLE_ADMIN, AUTH_ROLE_DISPATCHER, AUTH_ROLE_AUDITOR, AUTH_ROLE_COUNT };
 
+/* An auditor's jurisdiction: the enterprises it may read (a transport bureau's auditor sees the
+ * enterprises of its area only). n == 0: every enterprise, as before jurisdictions existed.
+ * Only an auditor has one (n == 0 for the other roles). At most AUTH_JURISDICTION_MAX distinct
+ * valid ids: the bound keeps a principal (copied into every job) small. */
+#define AUTH_JURISDICTION_MAX 32
+struct auth_jurisdiction {
+    unsigned n;
+    char ids[AUTH_JURISDICTION_MAX][LPG_ID_MAX + 1];
+};
+
 /* "admin", "dispatcher", "auditor"; "?" for an out-of-range value. */
 const char *auth_role_name(enum auth_role r);
 /* The role named s, or -1. */
@@ -195,7 +205,17 @@ struct auth_principal {
     enum auth_role role;
     char enterprise_id[LPG_ID_MAX + 1];
     int64_t expires_ms;
+    struct auth_jurisdiction jurisdiction; /* an auditor's; n == 0 otherwise */
 };
+
+/* Whether p may see data of enterprise `enterprise_id` at all: a dispatcher its own only, an
+ * auditor limited to a jurisdiction the enterprises in it, others every one. An entity p may
+ * not see is answered like one that does not exist (hidden_from, v1_hidden). */
+bool auth_sees_enterprise(const struct auth_principal *p, const char *enterprise_id);
+/* The enterprise a list or report is scoped to when the request names none: the dispatcher's,
+ * or the only enterprise of a limited auditor's jurisdiction; NULL (unscoped) otherwise, which
+ * auth_check refuses to a limited auditor with several (it must name one). */
+const char *auth_default_enterprise(const struct auth_principal *p);
 
 enum auth_action {
     AUTH_READ,  /* look at a resource */
@@ -233,6 +253,10 @@ struct auth_denial {
  *                  other: wrong_enterprise (403)
  *                  none: forbidden   none: forbidden
  *     auditor      allowed           read_only (403)   read_only (403)
+ *     auditor with a jurisdiction (auth_jurisdiction.n > 0), reading:
+ *                  in the jurisdiction: allowed
+ *                  other: wrong_enterprise (403)
+ *                  none: forbidden (403: the unscoped reads span every enterprise)
  *
  * A dispatcher reads its own enterprise's record as a resource scoped to that enterprise;
  * the unscoped lists are for admins and auditors. */
@@ -249,6 +273,7 @@ struct auth_user {
     char password_hash[AUTH_HASH_MAX]; /* auth_password_hash() encoding */
     bool disabled;                     /* a disabled user cannot log in */
     int64_t created_ms;
+    struct auth_jurisdiction jurisdiction; /* an auditor's (n == 0: every enterprise) */
 };
 
 /* The principal of a session opened now for user u, valid for ttl_ms (> 0). Returns 0, or -1
@@ -259,7 +284,8 @@ int auth_principal_for_user(const struct auth_user *u, int64_t now_ms, int64_t t
 /* ---- JSON (jansson) ----
  *
  * Principal: {"user":"u1","role":"dispatcher","enterprise_id":"e1","expires_ms":1767225600000}
- *   (enterprise_id only for a dispatcher).
+ *   (enterprise_id only for a dispatcher; "enterprises":["e1",...] only for an auditor with a
+ *   jurisdiction, likewise on users; an empty or absent list reads as every enterprise).
  * User, public: {"name":"u1","role":"dispatcher","enterprise_id":"e1","disabled":false,
  *   "created_ms":...} -- never the password hash; for API responses and logs.
  * User, store: the public object plus "password_hash"; for the store only.
@@ -272,6 +298,10 @@ int auth_principal_for_user(const struct auth_user *u, int64_t now_ms, int64_t t
  * dispatcher, password_hash a well-formed encoding) and ignores unknown keys, so that a newer
  * dispatchd can add fields without an older one refusing its sessions. */
 json_t *auth_principal_to_json(const struct auth_principal *p);
+/* Reads an "enterprises" member (absent, null or [] -> n = 0) into *out: an array of at most
+ * AUTH_JURISDICTION_MAX distinct valid ids; 0, or -1 with the reason in why. */
+int auth_jurisdiction_from_json(const json_t *v, struct auth_jurisdiction *out, char *why,
+                                size_t cap);
 int auth_principal_from_json(const json_t *j, struct auth_principal *out, char *why, size_t cap);
 json_t *auth_user_to_public_json(const struct auth_user *u);
 json_t *auth_user_to_store_json(const struct auth_user *u);

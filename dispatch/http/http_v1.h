@@ -97,5 +97,7 @@ extern const struct http_route v1_audit_routes[];
 extern const size_t v1_audit_routes_count;
 extern const struct http_route v1_terminal_routes[]; /* http_v1_terminals.c */
 extern const size_t v1_terminal_routes_count;
+extern const struct http_route v1_report_routes[]; /* http_v1_reports.c */
+extern const size_t v1_report_routes_count;
 
 #endif

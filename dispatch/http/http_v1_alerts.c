@@ -49,14 +49,13 @@ static void handle_list(struct http_call *call, void *ctx)
     const char *veh = http_call_query(call, "vehicle_id");
     if (veh) {
         const struct lpg_vehicle *v = lpg_id_valid(veh) ? registry_vehicle(d->registry, veh) : NULL;
-        if (v == NULL ||
-            (p->role == AUTH_ROLE_DISPATCHER && strcmp(v->enterprise_id, p->enterprise_id) != 0)) {
+        if (v == NULL || !auth_sees_enterprise(p, v->enterprise_id)) {
             http_reply_error(call, 404, "not_found", "no such vehicle", "vehicle_id");
             return;
         }
         ent = v->enterprise_id;
-    } else if (ent == NULL && p->role == AUTH_ROLE_DISPATCHER) {
-        ent = p->enterprise_id;
+    } else if (ent == NULL) {
+        ent = auth_default_enterprise(p);
     }
     if (ent == NULL) {
         http_reply_error(call, 400, "missing_parameter", "name an enterprise_id or a vehicle_id",

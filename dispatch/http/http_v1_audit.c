@@ -97,15 +97,25 @@ static void on_entries(void *arg, const struct audit_texts *texts, const char *e
 static void handle_entries(struct http_call *call, void *ctx)
 {
     struct service *d = http_service(ctx);
-    if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
         return;
+    const char *ent = http_call_query(call, "enterprise_id");
+    /* An auditor limited to a jurisdiction reads the entries of one of its enterprises (the
+     * chain interleaves every enterprise's, so the filter is its scope); others as before. */
+    const char *scope = NULL;
+    if (p->role == AUTH_ROLE_AUDITOR && p->jurisdiction.n > 0)
+        scope = ent ? ent : auth_default_enterprise(p);
+    if (v1_allow(call, d, p, AUTH_READ, scope) != 0)
+        return;
+    if (scope)
+        ent = scope;
     int64_t head = audit_log_head_seq(d->audit), from, to;
     int limit = v1_page_limit(call);
     if (limit < 0 || query_seq(call, "from_seq", 1, &from) != 0 ||
         query_seq(call, "to_seq", head, &to) != 0)
         return;
     const char *kind = http_call_query(call, "kind");
-    const char *ent = http_call_query(call, "enterprise_id");
     if ((kind && strlen(kind) > AUDIT_NAME_MAX) || (ent && strlen(ent) > AUDIT_NAME_MAX)) {
         http_reply_error(call, 400, "invalid_parameter",
                          "kind and enterprise_id are at most 256 bytes",

@@ -4,7 +4,8 @@
  *   GET    /v1/sessions/current   who am I (the token's principal)
  *   DELETE /v1/sessions/current   log out: the token stops working at once
  *   GET    /v1/users              admin, auditor
- *   POST   /v1/users              admin: {"name","role","enterprise_id"?,"password"}
+ *   POST   /v1/users              admin: {"name","role","enterprise_id"?,"enterprises"?,
+ *                                  "password"} (enterprises: an auditor's jurisdiction)
  *   POST   /v1/devices            {"device_id","staff_id"} (a person's handset) or
  *                                  {"device_id","vehicle_id"} (a vehicle's unit) -> 201 with the
  *                                  device's secret
@@ -116,8 +117,7 @@ const void *v1_scoped_entity(struct http_call *call, struct service *d,
     if (e && v1_hidden(p, ops->enterprise(e)))
         e = NULL;
     if (e == NULL) {
-        if (v1_allow(call, d, p, AUTH_READ,
-                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+        if (v1_allow(call, d, p, AUTH_READ, auth_default_enterprise(p)) != 0)
             return NULL;
         http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %.64s", ops->name,
                     id ? id : "");
@@ -212,6 +212,12 @@ static json_t *principal_json(const struct auth_principal *p)
                           "expires_at", exp);
     if (j && p->role == AUTH_ROLE_DISPATCHER)
         json_object_set_new(j, "enterprise_id", json_string(p->enterprise_id));
+    if (j && p->jurisdiction.n > 0) {
+        json_t *a = json_array();
+        for (unsigned i = 0; a && i < p->jurisdiction.n; i++)
+            json_array_append_new(a, json_string(p->jurisdiction.ids[i]));
+        json_object_set_new(j, "enterprises", a);
+    }
     return j;
 }
 
@@ -354,19 +360,30 @@ static void handle_create_user(struct http_call *call, void *ctx)
     json_t *body = http_call_json_body(call);
     if (body == NULL)
         return;
-    static const char *const user_fields[] = {"name", "role", "enterprise_id", "password", NULL};
+    static const char *const user_fields[] = {"name",     "role",        "enterprise_id",
+                                              "password", "enterprises", NULL};
     if (v1_only_fields(call, body, user_fields) != 0) {
         json_decref(body);
         return;
     }
     struct refusal r;
     int64_t retry_after_s = 0;
-    if (account_create_user(d, json_string_value(json_object_get(body, "name")),
-                            json_string_value(json_object_get(body, "role")),
-                            json_string_value(json_object_get(body, "enterprise_id")),
-                            json_string_value(json_object_get(body, "password")), on_user_created,
-                            call, &r, &retry_after_s) != 0)
+    char why[160];
+    /* A principal is copied into every job: the jurisdiction lives on the heap here only. */
+    struct auth_jurisdiction *jd = malloc(sizeof(*jd));
+    if (jd == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    } else if (auth_jurisdiction_from_json(json_object_get(body, "enterprises"), jd, why,
+                                           sizeof(why)) != 0) {
+        http_refuse(call, REFUSAL_INVALID, "invalid_field", "enterprises", "%s", why);
+    } else if (account_create_user(d, json_string_value(json_object_get(body, "name")),
+                                   json_string_value(json_object_get(body, "role")),
+                                   json_string_value(json_object_get(body, "enterprise_id")), jd,
+                                   json_string_value(json_object_get(body, "password")),
+                                   on_user_created, call, &r, &retry_after_s) != 0) {
         reply_refused(call, &r, retry_after_s);
+    }
+    free(jd);
     json_decref(body);
 }
 

@@ -271,8 +271,8 @@ static void handle_hazards(struct http_call *call, void *ctx)
     if (p == NULL)
         return;
     const char *ent = http_call_query(call, "enterprise_id");
-    if (p->role == AUTH_ROLE_DISPATCHER && ent == NULL)
-        ent = p->enterprise_id;
+    if (ent == NULL)
+        ent = auth_default_enterprise(p);
     if (v1_allow(call, d, p, AUTH_READ, ent) != 0)
         return;
     int limit = v1_page_limit(call);

@@ -75,8 +75,8 @@ static void import_handler(struct http_call *call, void *ctx)
     }
     /* One enterprise per import: a dispatcher's own unless named; an admin names it. */
     const char *ent = http_call_query(call, "enterprise_id");
-    if (ent == NULL && p->role == AUTH_ROLE_DISPATCHER)
-        ent = p->enterprise_id;
+    if (ent == NULL)
+        ent = auth_default_enterprise(p);
     if (ent == NULL || !lpg_id_valid(ent)) {
         http_refuse(call, REFUSAL_INVALID, ent ? "invalid_parameter" : "missing_parameter",
                     "enterprise_id", "?enterprise_id= names the enterprise to import into");

@@ -121,8 +121,7 @@ static void handle_events(struct http_call *call, void *ctx)
     if (p == NULL)
         return;
     /* Dispatchers see their enterprise; admins and auditors every one. */
-    if (v1_allow(call, d, p, AUTH_READ,
-                 p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+    if (v1_allow(call, d, p, AUTH_READ, auth_default_enterprise(p)) != 0)
         return;
     unsigned types;
     if (live_feed_parse_types(http_call_query(call, "types"), &types) != 0) {

@@ -124,8 +124,8 @@ void v1_list_kind(struct http_call *call, struct service *d, const struct entity
     if (p == NULL)
         return;
     /* A dispatcher lists its own enterprise; admins and auditors any, or all. */
-    if (p->role == AUTH_ROLE_DISPATCHER && ent == NULL)
-        ent = p->enterprise_id;
+    if (ent == NULL)
+        ent = auth_default_enterprise(p);
     if (v1_allow(call, d, p, AUTH_READ, ent) != 0)
         return;
     int limit = v1_page_limit(call);
@@ -198,15 +198,15 @@ void v1_get_one(struct http_call *call, struct service *d, const struct entity_o
     const void *e = id ? ops->get(d->registry, id) : NULL;
     /* Scope first: a dispatcher learns nothing about another enterprise's ids. */
     if (e == NULL) {
-        if (v1_allow(call, d, p, AUTH_READ,
-                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+        if (v1_allow(call, d, p, AUTH_READ, auth_default_enterprise(p)) != 0)
             return;
         http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %.64s", ops->name,
                     id ? id : "");
         return;
     }
-    /* Another enterprise's entity looks exactly like a missing one to a dispatcher. */
-    if (p->role == AUTH_ROLE_DISPATCHER && strcmp(ops->enterprise(e), p->enterprise_id) != 0)
+    /* Another enterprise's entity looks exactly like a missing one to a dispatcher (and to an
+     * auditor outside its jurisdiction). */
+    if (!auth_sees_enterprise(p, ops->enterprise(e)))
         e = NULL;
     if (e == NULL) {
         http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no %s with id %.64s", ops->name,

@@ -612,8 +612,7 @@ static void handle_enterprise_summary(struct http_call *call, void *ctx)
     if (e && v1_hidden(p, e->id))
         e = NULL;
     if (e == NULL) {
-        if (v1_allow(call, d, p, AUTH_READ,
-                     p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+        if (v1_allow(call, d, p, AUTH_READ, auth_default_enterprise(p)) != 0)
             return;
         char msg[160];
         snprintf(msg, sizeof(msg), "no enterprise with id %.64s", id ? id : "");

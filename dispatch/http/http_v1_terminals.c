@@ -134,8 +134,8 @@ static void handle_list(struct http_call *call, void *ctx)
     if (p == NULL)
         return;
     /* A dispatcher lists its own enterprise; admins and auditors any, or all. */
-    if (p->role == AUTH_ROLE_DISPATCHER && ent == NULL)
-        ent = p->enterprise_id;
+    if (ent == NULL)
+        ent = auth_default_enterprise(p);
     if (v1_allow(call, d, p, AUTH_READ, ent) != 0)
         return;
     int limit = v1_page_limit(call);

@@ -808,8 +808,10 @@ static void handle_nearest(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    if (v1_allow(call, d, p, AUTH_READ,
-                 p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : NULL) != 0)
+    const char *ent = http_call_query(call, "enterprise_id");
+    if (ent == NULL)
+        ent = auth_default_enterprise(p);
+    if (v1_allow(call, d, p, AUTH_READ, ent) != 0)
         return;
     double lon, lat, radius, limit;
     if (query_number(call, "lon", -180, 180, 0, 1, &lon) != 0 ||
@@ -830,10 +832,10 @@ static void handle_nearest(struct http_call *call, void *ctx)
     job->d = d;
     job->call = call;
     job->limit = (int)limit;
-    if (p->role == AUTH_ROLE_DISPATCHER)
-        snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", p->enterprise_id);
-    /* A dispatcher's vehicles are filtered after the search, so every vehicle within the
-     * radius is fetched (bounded by the fleet); others get exactly `limit`. */
+    if (ent != NULL)
+        snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", ent);
+    /* A dispatcher's (or a limited auditor's) vehicles are filtered after the search, so every
+     * vehicle within the radius is fetched (bounded by the fleet); others get exactly `limit`. */
     const char *why;
     if (route_read_nearest(d->store, lon, lat, radius, job->enterprise_id[0] ? 0 : job->limit,
                            on_nearest, job, &why) != 0) {
@@ -851,8 +853,8 @@ static void handle_fleet(struct http_call *call, void *ctx)
     const struct auth_principal *p = v1_authenticate(call, d);
     if (p == NULL)
         return;
-    if (p->role == AUTH_ROLE_DISPATCHER && ent == NULL)
-        ent = p->enterprise_id;
+    if (ent == NULL)
+        ent = auth_default_enterprise(p);
     if (v1_allow(call, d, p, AUTH_READ, ent) != 0)
         return;
     int limit = v1_page_limit(call);

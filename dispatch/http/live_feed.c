@@ -3,6 +3,7 @@
 #include "http/live_feed.h"
 #include "app/events.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "core/model_json.h"
 
@@ -478,7 +479,16 @@ void live_feed_subscribe(struct live_feed *f, struct http_call *call,
     /* Per user and per enterprise (a dispatcher's streams count for both; admins' and
      * auditors' see every enterprise and count for their user only). At most
      * LIVE_FEED_MAX_SUBSCRIBERS streams to walk. */
-    const char *ent = p->role == AUTH_ROLE_DISPATCHER ? p->enterprise_id : "";
+    const char *ent = auth_default_enterprise(p);
+    /* An auditor limited to several enterprises has no one stream to see; it is refused like an
+     * unscoped read (auth_check). */
+    struct auth_denial denied;
+    if (auth_check(p, AUTH_READ, ent, lpg_now_ms(), &denied) != 0) {
+        http_reply_error(call, denied.http_status, denied.code, denied.message, NULL);
+        return;
+    }
+    if (ent == NULL)
+        ent = "";
     size_t of_user = 0, of_ent = 0;
     for (const struct subscriber *o = f->subs; o; o = o->next) {
         of_user += strcmp(o->user, p->user) == 0;

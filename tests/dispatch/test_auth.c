@@ -741,6 +741,66 @@ static void test_principal_for_user(void **state)
     assert_string_equal(why, "malformed password_hash");
 }
 
+/* An auditor limited to a jurisdiction reads its enterprises only: the others are another
+ * enterprise's (wrong_enterprise, hidden like a dispatcher's neighbours), the unscoped reads are
+ * closed, writes stay read_only; the list survives the session's JSON and is bounded. */
+static void test_jurisdiction(void **state)
+{
+    (void)state;
+    struct auth_principal p = principal(AUTH_ROLE_AUDITOR, T_NOW + 1000), back;
+    struct auth_denial why;
+    assert_int_equal(auth_check(&p, AUTH_READ, NULL, T_NOW, &why), 0); /* unlimited: as before */
+    assert_true(auth_sees_enterprise(&p, "ent-b"));
+    assert_null(auth_default_enterprise(&p));
+    p.jurisdiction.n = 2;
+    strcpy(p.jurisdiction.ids[0], "ent-a");
+    strcpy(p.jurisdiction.ids[1], "ent-c");
+    assert_int_equal(auth_check(&p, AUTH_READ, "ent-c", T_NOW, &why), 0);
+    assert_int_equal(auth_check(&p, AUTH_READ, "ent-b", T_NOW, &why), -1);
+    assert_int_equal(why.http_status, 403);
+    assert_string_equal(why.code, "wrong_enterprise");
+    assert_int_equal(auth_check(&p, AUTH_READ, NULL, T_NOW, &why), -1);
+    assert_string_equal(why.code, "forbidden");
+    assert_int_equal(auth_check(&p, AUTH_WRITE, "ent-a", T_NOW, &why), -1);
+    assert_string_equal(why.code, "read_only");
+    assert_true(auth_sees_enterprise(&p, "ent-a"));
+    assert_false(auth_sees_enterprise(&p, "ent-b"));
+    assert_null(auth_default_enterprise(&p));
+    json_t *j = auth_principal_to_json(&p);
+    assert_non_null(j);
+    char why_s[128];
+    assert_int_equal(auth_principal_from_json(j, &back, why_s, sizeof(why_s)), 0);
+    assert_int_equal(back.jurisdiction.n, 2);
+    assert_string_equal(back.jurisdiction.ids[1], "ent-c");
+    json_decref(j);
+    p.jurisdiction.n = 1;
+    assert_string_equal(auth_default_enterprise(&p), "ent-a");
+    /* a dispatcher has none; duplicates and oversize lists are refused */
+    struct auth_principal dp = principal(AUTH_ROLE_DISPATCHER, T_NOW + 1000);
+    dp.jurisdiction = p.jurisdiction;
+    assert_int_equal(auth_check(&dp, AUTH_READ, "ent-a", T_NOW, &why), -1);
+    assert_int_equal(why.http_status, 401);
+    struct auth_jurisdiction jd;
+    json_t *dup = json_pack("[s,s]", "ent-a", "ent-a");
+    assert_int_equal(auth_jurisdiction_from_json(dup, &jd, why_s, sizeof(why_s)), -1);
+    json_decref(dup);
+    json_t *big = json_array();
+    for (int i = 0; i <= AUTH_JURISDICTION_MAX; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "e%d", i);
+        json_array_append_new(big, json_string(id));
+    }
+    assert_int_equal(auth_jurisdiction_from_json(big, &jd, why_s, sizeof(why_s)), -1);
+    json_array_remove(big, 0);
+    assert_int_equal(auth_jurisdiction_from_json(big, &jd, why_s, sizeof(why_s)), 0);
+    assert_int_equal(jd.n, AUTH_JURISDICTION_MAX);
+    json_decref(big);
+    json_t *bad = json_pack("{s:s,s:s,s:I,s:[s]}", "user", "disp-1", "role", "admin", "expires_ms",
+                            (json_int_t)T_NOW, "enterprises", "ent-a");
+    assert_int_equal(auth_principal_from_json(bad, &back, why_s, sizeof(why_s)), -1);
+    json_decref(bad);
+}
+
 static void test_principal_json_round_trip(void **state)
 {
     (void)state;
@@ -939,6 +999,7 @@ int main(void)
         cmocka_unit_test(test_user_json_round_trip),
         cmocka_unit_test(test_user_public_json_has_no_hash),
         cmocka_unit_test(test_user_json_rejects),
+        cmocka_unit_test(test_jurisdiction),
     };
     /* one test per malformed encoding */
     const struct CMUnitTest malformed[] = {MALFORMED_CASES(MALFORMED_ENTRY)};
