@@ -140,7 +140,10 @@ static void on_written(void *arg, const struct redisReply *reply, const char *er
     struct seal_write *w = arg;
     struct route_seals *rs = w->rs;
     const redisReply *last = NULL;
-    if (!err && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
+    int failed = err != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0;
+    for (size_t i = 0; !failed && i < reply->elements; i++)
+        failed = reply->element[i]->type == REDIS_REPLY_ERROR;
+    if (!failed)
         last = reply->element[reply->elements - 1];
     if (last == NULL || last->type != REDIS_REPLY_INTEGER) {
         rs->stats.failures++;
@@ -150,9 +153,10 @@ static void on_written(void *arg, const struct redisReply *reply, const char *er
         rs->stats.sealed += (unsigned long long)w->sealed;
         rs->stats.late_fixes += w->late;
     }
-    if (last && last->type == REDIS_REPLY_INTEGER && (size_t)last->integer > w->log_len) {
-        /* Fixes were stored between the read and this write, whose ZREM took their pending mark
-         * away: mark the day again so that the next round records them. */
+    if (last == NULL || last->type != REDIS_REPLY_INTEGER || (size_t)last->integer > w->log_len) {
+        /* Not stored (a command of it failed, or the outcome is unknown), or fixes were stored
+         * between the read and this write, whose ZREM took their pending mark away: mark the
+         * day again so that the next round sees it. */
         char pend[256];
         store_key(rs->d->store, pend, sizeof(pend), KEYS_ROUTE_SEALS_PENDING);
         const char *argv[] = {"ZADD", pend, "0", w->name};
@@ -238,7 +242,7 @@ static void on_day_read(void *arg, const struct route_seal_snapshot *s, const ch
         if (rc == 0 && text == NULL)
             rc = -1;
         if (rc == 0)
-            rc = store_txn_addv(txn, "SET", k_seal, text, "EXPIREAT", exp, NULL);
+            rc = store_txn_addv(txn, "SET", k_seal, text, "EXAT", exp, NULL);
         wrote = 2;
     } else if (rc == 0) {
         json_t *seal = json_loadb(s->seal, s->seal_len, 0, NULL);
