@@ -252,6 +252,16 @@ static void test_seal_late_edit_remove(void **state)
     json_decref(v);
     tamper("put", 10, orig, back, sizeof(back));
 
+    /* Counted on /metrics. */
+    static char metrics[131072];
+    int status = 0;
+    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, metrics,
+                                  sizeof(metrics), NULL, 0),
+                     0);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(metrics, "\nlpg_route_seals_total 1\n"));
+    assert_non_null(strstr(metrics, "\nlpg_route_late_after_seal_fixes_total 5\n"));
+
     /* The chain holds, with the seal in it. */
     json_t *ver = NULL;
     assert_int_equal(call(&ver, "GET", "/v1/audit/verify", admin_tok), 200);
