@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "core/route_seal.h"
 #include "harness.h"
 #include "wire_client.h"
 
@@ -251,6 +252,68 @@ static void test_seal_late_edit_remove(void **state)
     assert_int_equal(json_integer_value(json_object_get(v, "fixes")), N_DAY + N_LATE - 1);
     json_decref(v);
     tamper("put", 10, orig, back, sizeof(back));
+
+    /* A fix inserted in Redis: named, with its seq. */
+    char score[24], r[512];
+    snprintf(score, sizeof(score), "%lld", (long long)(fix_time(20) + 500));
+    char forged[128];
+    snprintf(forged, sizeof(forged), "999:%s:%d:%d:800:-:-:3:2", score, LAT, LON);
+    const char *zadd[] = {"ZADD", set_key, score, forged};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 4, zadd), 0);
+    v = verify();
+    diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "inserted");
+    assert_int_equal(json_integer_value(json_object_get(diff, "seq")), 999);
+    assert_string_equal(json_string_value(json_object_get(diff, "member")), forged);
+    json_decref(v);
+    const char *zrem2[] = {"ZREM", set_key, forged};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 3, zrem2), 0);
+
+    /* Fix 20 removed with its fingerprint: set and log agree, the sealed digest does not. */
+    char fp[ROUTE_FP_LEN + 1], log_key[64];
+    snprintf(log_key, sizeof(log_key), "lpg:route-log:%s", set_key + strlen("lpg:route:"));
+    tamper("remove", 20, NULL, orig, sizeof(orig));
+    assert_int_equal(
+        route_seal_fingerprint((int32_t)(day_ms / 86400000), fix_time(20), orig, strlen(orig), fp),
+        0);
+    const char *cut[] = {"EVAL",
+                         "local l = redis.call('GET', KEYS[1]) "
+                         "local i = string.find(l, ARGV[1], 1, true) "
+                         "redis.call('SET', KEYS[1], string.sub(l, 1, i - 1) .. "
+                         "string.sub(l, i + string.len(ARGV[1])), 'KEEPTTL') return l",
+                         "1", log_key, fp};
+    char log_before[4096];
+    assert_int_equal(harness_redis_cmd(stack.redis.port, log_before, sizeof(log_before), 5, cut),
+                     0);
+    v = verify();
+    assert_false(json_is_true(json_object_get(v, "ok")));
+    diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "digest");
+    json_decref(v);
+    const char *setlog[] = {"SET", log_key, log_before, "KEEPTTL"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 4, setlog), 0);
+    tamper("put", 20, orig, back, sizeof(back));
+
+    /* The seal key edited: it no longer agrees with its audit entry. */
+    char seal_key[64], seal_before[512];
+    snprintf(seal_key, sizeof(seal_key), "lpg:route-seal:%s", set_key + strlen("lpg:route:"));
+    const char *edit_seal[] = {
+        "EVAL",
+        "local s = redis.call('GET', KEYS[1]) "
+        "redis.call('SET', KEYS[1], (string.gsub(s, '\"digest\":\"%x', '\"digest\":\"z')), "
+        "'KEEPTTL') return s",
+        "1", seal_key};
+    assert_int_equal(
+        harness_redis_cmd(stack.redis.port, seal_before, sizeof(seal_before), 4, edit_seal), 0);
+    v = verify();
+    diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "seal");
+    json_decref(v);
+    const char *setseal[] = {"SET", seal_key, seal_before, "KEEPTTL"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 4, setseal), 0);
+    v = verify();
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
 
     /* Counted on /metrics. */
     static char metrics[131072];
