@@ -40,9 +40,13 @@ int route_seal_fingerprint(int32_t day, int64_t time_ms, const char *member, siz
     unsigned char h[32];
     if (off < 0 || off >= DAY_MS_ || sha256(member, len, h) != 0)
         return -1;
-    int w = snprintf(out, ROUTE_FP_LEN + 1, "%08" PRIx32, (uint32_t)off);
+    /* 7 digits hold a day's ms (86,400,000 < 16^7); 9 digits (36 bits) of the hash tell fixes of
+     * the same ms apart. The log only locates a difference: the seal's full SHA-256 digest is
+     * what proves the day. */
+    char hex[17];
     for (int i = 0; i < 8; i++)
-        w += snprintf(out + w, 3, "%02x", h[i]);
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    snprintf(out, ROUTE_FP_LEN + 1, "%07" PRIx32 "%.9s", (uint32_t)off, hex);
     return 0;
 }
 
@@ -70,7 +74,7 @@ static int parse_fp(const char *s, struct fp *f)
         int x = hexval(s[i]);
         if (x < 0)
             return -1;
-        v[i < 8 ? 0 : 1] = v[i < 8 ? 0 : 1] << 4 | (uint64_t)x;
+        v[i < ROUTE_FP_TIME_LEN ? 0 : 1] = v[i < ROUTE_FP_TIME_LEN ? 0 : 1] << 4 | (uint64_t)x;
     }
     f->off = (int64_t)v[0];
     f->h = v[1];
@@ -165,9 +169,11 @@ int route_seal_check(int32_t day, const struct route_seal_member *members, size_
         unsigned char h[32];
         if (sha256(members[i].text, members[i].len, h) != 0)
             goto done;
+        /* The first 36 bits, as the fingerprint keeps them. */
         uint64_t hv = 0;
-        for (int b = 0; b < 8; b++)
+        for (int b = 0; b < 5; b++)
             hv = hv << 8 | h[b];
+        hv >>= 4;
         a[i].off = members[i].score - (int64_t)day * DAY_MS_;
         a[i].h = hv;
         a[i].index = (long)i;

@@ -3,8 +3,8 @@
  * of a day set with the fingerprints recorded as its fixes were stored. No I/O: app/route_seal.c
  * feeds it what store/route_seals.c read; tests feed it tampered days.
  *
- * Fingerprint (ROUTE_FP_LEN characters, lower-case hex): 8 digits of the fix's time within its
- * UTC day (score - day * 86400000, ms) then the first 16 digits of SHA-256(member). Each position
+ * Fingerprint (ROUTE_FP_LEN characters, lower-case hex): 7 digits of the fix's time within its
+ * UTC day (score - day * 86400000, ms) then the first 9 digits of SHA-256(member). Each position
  * batch appends the fingerprints of the fixes it stores to the day's log, in the batch's own
  * transaction (O(batch), no read: two sources of one vehicle may store concurrently). The log is
  * in arrival order; everything computed from it is over its SET of fingerprints (sorted,
@@ -20,7 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ROUTE_FP_LEN         24 /* characters of one fingerprint */
+#define ROUTE_FP_LEN         16 /* characters of one fingerprint */
+#define ROUTE_FP_TIME_LEN    7  /* of which the time within the day */
 #define ROUTE_DIGEST_HEX_LEN 64
 
 /* The fingerprint of member (len bytes) scored time_ms, stored into UTC day `day`, into out

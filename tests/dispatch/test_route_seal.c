@@ -42,11 +42,11 @@ static void test_fingerprint(void **state)
     (void)state;
     char fp[ROUTE_FP_LEN + 1];
     assert_int_equal(route_seal_fingerprint(DAY, BASE + 1000, M1, strlen(M1), fp), 0);
-    assert_string_equal(fp, "000003e8"
-                            "4c1645009a13c5fd");
+    assert_string_equal(fp, "00003e8"
+                            "4c1645009");
     assert_int_equal(route_seal_fingerprint(DAY, BASE + 2000, M3, strlen(M3), fp), 0);
-    assert_string_equal(fp, "000007d0"
-                            "d77aa8fd1cca358c");
+    assert_string_equal(fp, "00007d0"
+                            "d77aa8fd1");
     /* Not in the day: refused, never wrapped. */
     assert_int_equal(route_seal_fingerprint(DAY, BASE - 1, M1, strlen(M1), fp), -1);
     assert_int_equal(route_seal_fingerprint(DAY, BASE + 86400000LL, M1, strlen(M1), fp), -1);
@@ -76,7 +76,7 @@ static void test_digest_canonical(void **state)
     assert_string_equal(c.digest, ALL3);
     /* A resent fix appends its fingerprint again: the log is a set. */
     char dup[160];
-    snprintf(dup, sizeof(dup), "%s%.24s", la, la);
+    snprintf(dup, sizeof(dup), "%s%.16s", la, la);
     assert_int_equal(route_seal_check(DAY, a, 3, dup, strlen(dup), strlen(dup), &c), 0);
     assert_int_equal(c.what, ROUTE_SEAL_SAME);
     assert_int_equal(c.recorded, 3);
@@ -157,7 +157,7 @@ static void test_late_after_seal(void **state)
     assert_string_equal(c.digest, FIRST2);
     /* Late since the last check: M3 once, M1 again (a resend) is not late. */
     char more[160];
-    snprintf(more, sizeof(more), "%s%.24s", log, log);
+    snprintf(more, sizeof(more), "%s%.16s", log, log);
     size_t n;
     int64_t first, last;
     assert_int_equal(route_seal_late(more, strlen(more), sealed, sealed, &n, &first, &last), 0);
