@@ -16,6 +16,7 @@
 #include "wire_client.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,21 @@ static void test_seal_late_edit_remove(void **state)
     assert_string_equal(json_string_value(json_object_get(v, "sealed_digest")), digest);
     json_int_t seal_seq = json_integer_value(json_object_get(v, "seal_seq"));
     json_decref(v);
+    /* The digest as docs/audit.md has an auditor re-compute it: `redis-cli --raw ZRANGE key 0
+     * -1 | sha256sum`, i.e. SHA-256 of the members in Redis' order, each with a newline. */
+    char members[4096];
+    const char *all[] = {"EVAL", "return table.concat(redis.call('ZRANGE', KEYS[1], 0, -1), '\\n')",
+                         "1", set_key};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, members, sizeof(members) - 1, 4, all), 0);
+    assert_true(strlen(members) > N_DAY * 20 && strlen(members) < sizeof(members) - 2);
+    strcat(members, "\n");
+    unsigned char h[32];
+    unsigned int hl = 0;
+    assert_int_equal(EVP_Digest(members, strlen(members), h, &hl, EVP_sha256(), NULL), 1);
+    char by_hand[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(by_hand + 2 * i, 3, "%02x", h[i]);
+    assert_string_equal(by_hand, digest);
 
     /* One route_sealed entry, at that seq, with the digest and count. */
     json_t *reply;
