@@ -25,6 +25,7 @@
 #include "app/events.h"
 #include "http/http_v1.h"
 #include "app/ingest.h"
+#include "app/route_seal.h"
 #include "http/live_feed.h"
 #include "common/log.h"
 #include "core/login_guard.h"
@@ -76,6 +77,7 @@ static void on_audit_loaded(void *arg, const char *err)
     ingest_watch_active(&d->s);
     dispatcher_rematch(&d->s); /* orders that waited while the service was down */
     dispatcher_start(&d->s);   /* and from now on, by time too */
+    route_seal_start(&d->s);   /* days closed while the service was down, then by time */
     log_info("audit head at seq %lld; serving /v1", (long long)audit_log_head_seq(d->s.audit));
 }
 
@@ -354,7 +356,8 @@ static int dispatchd_start(struct dispatchd *d)
     d->s.audit = audit_log_new(d->s.store);
     if (d->s.writer == NULL || d->s.bus == NULL || d->http.feed == NULL || d->s.audit == NULL ||
         ingest_init(&d->s) != 0 || dispatcher_init(&d->s) != 0 || delivery_init(&d->s) != 0 ||
-        live_feed_listen(d->http.feed, d->s.bus) != 0 || handset_dispatch_watch(&d->handset) != 0) {
+        route_seal_init(&d->s) != 0 || live_feed_listen(d->http.feed, d->s.bus) != 0 ||
+        handset_dispatch_watch(&d->handset) != 0) {
         log_error("out of memory");
         return -1;
     }
@@ -491,6 +494,7 @@ static void dispatchd_stop(struct dispatchd *d)
     ingest_free(&d->s);
     dispatcher_free(&d->s); /* after the writer: its cancelled re-matching jobs write to it */
     delivery_free(&d->s);
+    route_seal_free(&d->s); /* after the store: its pending reads report to it */
     /* Before the HTTP server: logins still being checked are dropped with their connections. */
     work_pool_free(d->s.hash_pool);
     login_guard_free(d->s.guard);

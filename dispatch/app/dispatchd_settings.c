@@ -796,6 +796,17 @@ const struct cfg_setting dispatchd_settings[] = {
      .unit = "days",
      .help = "An expiring alert is raised this many days before a staff certificate, a vehicle "
              "permit, a cylinder's inspection or an enterprise licence runs out."},
+
+    {.name = "route_seal_grace",
+     .type = CFG_INT,
+     .offset = CFG_OFF_INT(DC, route_seal_grace),
+     .min = 1,
+     .max = 604800,
+     .default_value = "7200",
+     .unit = "seconds",
+     .help = "A vehicle's route day (UTC) is sealed into the audit record this long after it "
+             "ends, leaving time for late uploads; a fix of the day stored after its seal is "
+             "recorded as route_late_after_seal."},
 };
 
 #undef DC

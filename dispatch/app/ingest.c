@@ -8,6 +8,7 @@
 #include "app/depot_track.h"
 #include "app/dispatcher.h"
 #include "app/events.h"
+#include "app/route_seal.h"
 #include "app/usecase_job.h"
 #include "core/fix_filter.h"
 #include "common/log.h"
@@ -439,17 +440,18 @@ static void ingest_set_position(struct service *d, const char *vehicle, struct g
 }
 
 /* Adds the day's ZADD (argv[1] is its key) and its expiry: the day set expires retention days
- * after its UTC day ends -- trimming without a sweeper. */
-static int flush_day(struct service *d, struct store_txn *txn, const char **argv, int argc,
-                     int32_t day)
+ * after its UTC day ends -- trimming without a sweeper. The same fixes extend the day's seal
+ * record (app/route_seal.h), in this transaction. */
+static int flush_day(struct service *d, struct store_txn *txn, const char *vehicle,
+                     const char **argv, int argc, int32_t day)
 {
     char expire[24];
-    snprintf(
-        expire, sizeof(expire), "%lld",
-        (long long)(((int64_t)day + 1) * (DAY_MS / 1000) + d->cfg.route_retention_days * 86400));
-    if (store_txn_add(txn, argc, argv, NULL) != 0)
+    int64_t expire_s = ((int64_t)day + 1) * (DAY_MS / 1000) + d->cfg.route_retention_days * 86400;
+    snprintf(expire, sizeof(expire), "%lld", (long long)expire_s);
+    if (store_txn_add(txn, argc, argv, NULL) != 0 ||
+        store_txn_addv(txn, "EXPIREAT", argv[1], expire, NULL) != 0)
         return -1;
-    return store_txn_addv(txn, "EXPIREAT", argv[1], expire, NULL);
+    return route_seal_batch(d, txn, vehicle, day, argv + 2, (size_t)(argc - 2) / 2, expire_s);
 }
 
 /* What the rules need to know about the vehicle's situation, from the registry. The zone
@@ -715,7 +717,7 @@ static void store_batch(struct ingest_job *job)
          * always falls in one UTC day. */
         int32_t day = lpg_local_day(f->fix.time_ms, 0);
         if (day != zday && zargc > 2)
-            rc = flush_day(d, txn, zargv, zargc, zday);
+            rc = flush_day(d, txn, job->vehicle, zargv, zargc, zday);
         if (day != zday) {
             zargc = 2;
             zday = day;
@@ -784,7 +786,7 @@ static void store_batch(struct ingest_job *job)
         job->rest_until_ms = rules_fatigue_rest_until_ms(&fatigue_after);
     }
     if (rc == 0 && zargc > 2)
-        rc = flush_day(d, txn, zargv, zargc, zday);
+        rc = flush_day(d, txn, job->vehicle, zargv, zargc, zday);
     free(zargv);
     free(zpool);
     char rel[LPG_ID_MAX + 32], key[256], v[24];

@@ -31,6 +31,7 @@ struct event_bus;
 struct evbuffer;
 struct dispatcher;
 struct delivery;
+struct route_seals;
 
 /* What a device transport reports on the operational endpoints (/healthz, /metrics), registered
  * when dispatchd wires it: http/ knows the other transports only through these. */
@@ -71,6 +72,9 @@ struct service {
     struct tracks *tracks;         /* ingest: tracks, devices, counters (ingest_init) */
     struct dispatcher *dispatcher; /* re-matching queue and counters (dispatcher_init) */
     struct delivery *delivery;     /* delivery counters (delivery_init) */
+
+    /* Sealed routes: timer, counters (route_seal_init). */
+    struct route_seals *route_seals;
 
     /* Lifecycle: written by the binary (the load, shutdown) and service_request_reload; read
      * by the use cases and the transports (refused while not loaded, or shutting down). */

@@ -6,6 +6,7 @@
 #include "app/service.h"
 #include "app/delivery.h"
 #include "app/dispatcher.h"
+#include "app/route_seal.h"
 #include "http/live_feed.h"
 #include "core/login_guard.h"
 #include "core/registry.h"
@@ -207,6 +208,16 @@ static void handle_metrics(struct http_call *call, void *ctx)
                 "expiring alerts raised: a certificate, permit, inspection or licence runs out "
                 "soon.");
     prom_sample_u64(out, "lpg_expiring_alerts_total", NULL, ds->expiring.raised);
+    const struct route_seal_stats *rss = route_seal_stats(d);
+    prom_family(out, "lpg_route_seals_total", "counter",
+                "Vehicle route days sealed into the audit record (route_sealed entries).");
+    prom_sample_u64(out, "lpg_route_seals_total", NULL, rss->sealed);
+    prom_family(out, "lpg_route_late_after_seal_fixes_total", "counter",
+                "Fixes stored into a sealed route day, recorded by route_late_after_seal entries.");
+    prom_sample_u64(out, "lpg_route_late_after_seal_fixes_total", NULL, rss->late_fixes);
+    prom_family(out, "lpg_route_seal_failures_total", "counter",
+                "Route seal checks or records that could not be read or stored (retried).");
+    prom_sample_u64(out, "lpg_route_seal_failures_total", NULL, rss->failures);
     prom_family(out, "lpg_live_feed_subscribers", "gauge", "Open GET /v1/events streams.");
     prom_sample_u64(out, "lpg_live_feed_subscribers", NULL, live_feed_subscribers(h->feed));
     const struct live_feed_stats *fs = live_feed_stats(h->feed);

@@ -85,6 +85,8 @@ extern const struct http_route v1_order_routes[];
 extern const size_t v1_order_routes_count;
 extern const struct http_route v1_import_routes[];
 extern const size_t v1_import_routes_count;
+/* GET /v1/vehicles/{id}/route/verify (http_v1_route_verify.c), in v1_tracking_routes. */
+void v1_handle_route_verify(struct http_call *call, void *ctx);
 extern const struct http_route v1_tracking_routes[];
 extern const size_t v1_tracking_routes_count;
 extern const struct http_route v1_summary_routes[];

@@ -896,5 +896,6 @@ const struct http_route v1_tracking_routes[] = {
     {"GET", "/v1/vehicles/{id}/route", handle_route, HTTP_ROUTE_READ},
     {"GET", "/v1/vehicles/{id}/position", handle_position, HTTP_ROUTE_READ},
     {"GET", "/v1/fleet", handle_fleet, HTTP_ROUTE_READ},
+    {"GET", "/v1/vehicles/{id}/route/verify", v1_handle_route_verify, HTTP_ROUTE_READ},
 };
 const size_t v1_tracking_routes_count = sizeof(v1_tracking_routes) / sizeof(v1_tracking_routes[0]);

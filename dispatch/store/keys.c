@@ -75,6 +75,20 @@ int keys_route_day(char *out, size_t cap, const char *vehicle, int32_t utc_day)
     return key_printf(out, cap, "route:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
 }
 
+int keys_route_log(char *out, size_t cap, const char *vehicle, int32_t utc_day)
+{
+    char date[11];
+    lpg_day_format(utc_day, date);
+    return key_printf(out, cap, "route-log:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
+}
+
+int keys_route_seal(char *out, size_t cap, const char *vehicle, int32_t utc_day)
+{
+    char date[11];
+    lpg_day_format(utc_day, date);
+    return key_printf(out, cap, "route-seal:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
+}
+
 int keys_vehicle_last(char *out, size_t cap, const char *id)
 {
     return key_printf(out, cap, "vehicle:%s:last", id);

@@ -1,0 +1,394 @@
+/* test_route_sealing.c -- sealed routes (issue 14 item 1) against real Redis and dispatchd, through
+ * the handset protocol: a day's fixes (three days ago, sent as store-and-forward late fixes)
+ * are sealed once its grace (1 s here) has passed: one route_sealed entry in the audit chain
+ * with the digest and count that GET /v1/vehicles/{id}/route/verify confirms; fixes of the day
+ * stored after the seal are kept, recorded by a route_late_after_seal entry and left out of the
+ * sealed digest; a fix edited in Redis is named (seq, time), a removed one too (its time); the
+ * chain still verifies; a restart seals nothing twice. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "core/route_seal.h"
+#include "harness.h"
+#include "wire_client.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct harness_stack stack;
+static char secret[64], admin_tok[64];
+static int64_t day_ms;   /* the day's midnight, UTC: three days ago */
+static char date[11];    /* YYYY-MM-DD */
+static char set_key[64]; /* lpg:route:V1:YYYYMMDD */
+#define N_DAY  60        /* fixes stored before the seal, seq 1..60, one a second from 10:00 */
+#define N_LATE 5         /* after it, seq 61..65 */
+#define LAT    492100000
+#define LON    1197500000
+
+static int64_t fix_time(uint64_t seq)
+{
+    return day_ms + 10 * 3600000LL + (int64_t)(seq - 1) * 1000;
+}
+
+static int call(json_t **out, const char *method, const char *path, const char *token)
+{
+    static char resp[262144];
+    char headers[128] = "";
+    if (token)
+        snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", token);
+    int status = 0;
+    if (harness_http_req(stack.d.http_port, method, path, headers, NULL, &status, resp,
+                         sizeof(resp)) != 0)
+        return -1;
+    json_t *j = json_loads(resp, 0, NULL);
+    if (out)
+        *out = j;
+    else
+        json_decref(j);
+    return status;
+}
+
+static json_t *verify(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/vehicles/V1/route/verify?date=%s", date);
+    json_t *j = NULL;
+    assert_int_equal(call(&j, "GET", path, admin_tok), 200);
+    assert_non_null(j);
+    return j;
+}
+
+/* The audit entries of a kind (the array of items; the caller decrefs the whole reply). */
+static json_t *entries(const char *kind, json_t **reply)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/audit/entries?kind=%s&limit=1000", kind);
+    assert_int_equal(call(reply, "GET", path, admin_tok), 200);
+    return json_object_get(*reply, "items");
+}
+
+static void send_fixes(int fd, uint64_t req, uint64_t first, uint64_t last)
+{
+    size_t n = (size_t)(last - first + 1);
+    Lpg__V1__Fix *f = calloc(n, sizeof(*f));
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++)
+        wire_fix_3d(&f[i], first + i, (uint64_t)fix_time(first + i), LAT + (int32_t)i * 90, LON,
+                    800);
+    assert_int_equal(wire_send_batch(fd, req, f, n, 1), 0);
+    free(f);
+    Lpg__V1__Envelope *reply = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+    assert_non_null(reply);
+    assert_int_equal(reply->body_case, LPG__V1__ENVELOPE__BODY_ACK);
+    lpg__v1__envelope__free_unpacked(reply, NULL);
+}
+
+/* Redis itself, as someone with access to it would: the member scored at seq's time is replaced
+ * by one with another latitude ("edit"), removed ("remove") or put back ("put", with `member`).
+ * The original member goes to out. */
+static void tamper(const char *how, uint64_t seq, const char *member, char *out, size_t cap)
+{
+    char score[24];
+    snprintf(score, sizeof(score), "%lld", (long long)fix_time(seq));
+    static const char script[] =
+        "local m = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])[1] "
+        "if ARGV[2] == 'put' then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3]) return ARGV[3] end "
+        "redis.call('ZREM', KEYS[1], m) "
+        "if ARGV[2] == 'edit' then "
+        "  local a, b, c, rest = string.match(m, '^([^:]*):([^:]*):([^:]*):(.*)$') "
+        "  redis.call('ZADD', KEYS[1], ARGV[1], a .. ':' .. b .. ':' .. (tonumber(c) + 1) .. ':' "
+        ".. rest) "
+        "end "
+        "return m";
+    const char *argv[] = {"EVAL", script, "1", set_key, score, how, member ? member : ""};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, out, cap, 7, argv), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--route-seal-grace=1", NULL};
+    int64_t now_s = (int64_t)time(NULL);
+    day_ms = (now_s / 86400 - 3) * 86400000LL;
+    time_t t = (time_t)(day_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    snprintf(set_key, sizeof(set_key), "lpg:route:V1:%.4s%.2s%.2s", date, date + 5, date + 8);
+    if (harness_stack_start(&stack, "seal", args) != 0 ||
+        harness_stack_admin_token(&stack, admin_tok) != 0 ||
+        harness_stack_device(&stack, "H1", secret) != 0 ||
+        harness_stack_vehicle(&stack, "V1", "H1") != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    harness_stack_stop(&stack);
+    return 0;
+}
+
+static void test_seal_late_edit_remove(void **state)
+{
+    (void)state;
+    /* Nothing stored: nothing sealed, nothing differs. */
+    json_t *v = verify();
+    assert_false(json_is_true(json_object_get(v, "sealed")));
+    assert_int_equal(json_integer_value(json_object_get(v, "fixes")), 0);
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
+
+    int fd = wire_login(stack.d.handset_port, "H1", secret);
+    assert_true(fd >= 0);
+    send_fixes(fd, 2, 1, N_DAY);
+
+    /* The day closed long ago: it is sealed at the next check. */
+    int sealed = 0;
+    for (int i = 0; i < HARNESS_REPLY_TIMEOUT_MS / 50 && !sealed; i++) {
+        v = verify();
+        sealed = json_is_true(json_object_get(v, "sealed"));
+        if (!sealed) {
+            json_decref(v);
+            harness_sleep_ms(50);
+        }
+    }
+    if (!sealed)
+        harness_proc_dump_log(&stack.d.proc, 40);
+    assert_true(sealed);
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(v, "fixes")), N_DAY);
+    assert_int_equal(json_integer_value(json_object_get(v, "sealed_fixes")), N_DAY);
+    assert_true(json_is_null(json_object_get(v, "first_difference")));
+    char digest[65];
+    snprintf(digest, sizeof(digest), "%s", json_string_value(json_object_get(v, "digest")));
+    assert_string_equal(json_string_value(json_object_get(v, "sealed_digest")), digest);
+    json_int_t seal_seq = json_integer_value(json_object_get(v, "seal_seq"));
+    json_decref(v);
+    /* The digest as docs/audit.md has an auditor re-compute it: `redis-cli --raw ZRANGE key 0
+     * -1 | sha256sum`, i.e. SHA-256 of the members in Redis' order, each with a newline. */
+    char members[4096];
+    const char *all[] = {"EVAL", "return table.concat(redis.call('ZRANGE', KEYS[1], 0, -1), '\\n')",
+                         "1", set_key};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, members, sizeof(members) - 1, 4, all), 0);
+    assert_true(strlen(members) > N_DAY * 20 && strlen(members) < sizeof(members) - 2);
+    strcat(members, "\n");
+    unsigned char h[32];
+    unsigned int hl = 0;
+    assert_int_equal(EVP_Digest(members, strlen(members), h, &hl, EVP_sha256(), NULL), 1);
+    char by_hand[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(by_hand + 2 * i, 3, "%02x", h[i]);
+    assert_string_equal(by_hand, digest);
+
+    /* One route_sealed entry, at that seq, with the digest and count. */
+    json_t *reply;
+    json_t *items = entries("route_sealed", &reply);
+    assert_int_equal(json_array_size(items), 1);
+    json_t *e = json_object_get(json_array_get(items, 0), "entry");
+    assert_int_equal(json_integer_value(json_object_get(e, "seq")), seal_seq);
+    assert_string_equal(json_string_value(json_object_get(e, "subject")), "V1");
+    assert_string_equal(json_string_value(json_object_get(e, "enterprise")), "E0");
+    json_t *data = json_object_get(e, "data");
+    assert_string_equal(json_string_value(json_object_get(data, "digest")), digest);
+    assert_string_equal(json_string_value(json_object_get(data, "date")), date);
+    assert_int_equal(json_integer_value(json_object_get(data, "fixes")), N_DAY);
+    json_decref(reply);
+
+    /* Late fixes after the seal: stored, recorded, outside the sealed digest. */
+    send_fixes(fd, 3, N_DAY + 1, N_DAY + N_LATE);
+    harness_close(fd);
+    size_t late = 0;
+    for (int i = 0; i < HARNESS_REPLY_TIMEOUT_MS / 50 && late == 0; i++) {
+        items = entries("route_late_after_seal", &reply);
+        late = json_array_size(items);
+        if (late) {
+            data = json_object_get(json_object_get(json_array_get(items, 0), "entry"), "data");
+            assert_int_equal(json_integer_value(json_object_get(data, "fixes")), N_LATE);
+            assert_int_equal(json_integer_value(json_object_get(data, "seal_seq")), seal_seq);
+        }
+        json_decref(reply);
+        if (!late)
+            harness_sleep_ms(50);
+    }
+    assert_int_equal(late, 1);
+    v = verify();
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(v, "fixes")), N_DAY + N_LATE);
+    assert_int_equal(json_integer_value(json_object_get(v, "late_after_seal")), N_LATE);
+    assert_string_equal(json_string_value(json_object_get(v, "digest")), digest);
+    json_decref(v);
+
+    /* Fix 30 edited in Redis: named, with its seq and time. */
+    char orig[512], edited[512], when[32];
+    tamper("edit", 30, NULL, orig, sizeof(orig));
+    assert_non_null(strchr(orig, ':'));
+    v = verify();
+    assert_false(json_is_true(json_object_get(v, "ok")));
+    json_t *diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "edited");
+    assert_int_equal(json_integer_value(json_object_get(diff, "seq")), 30);
+    time_t ft = (time_t)(fix_time(30) / 1000);
+    struct tm tm;
+    gmtime_r(&ft, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    assert_string_equal(json_string_value(json_object_get(diff, "time")), when);
+    snprintf(edited, sizeof(edited), "%s", json_string_value(json_object_get(diff, "member")));
+    assert_string_not_equal(edited, orig);
+    assert_string_not_equal(json_string_value(json_object_get(v, "digest")), digest);
+    json_decref(v);
+    /* Put back as it was: confirmed again. */
+    char back[512];
+    const char *zrem[] = {"ZREM", set_key, edited};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, back, sizeof(back), 3, zrem), 0);
+    tamper("put", 30, orig, back, sizeof(back));
+    v = verify();
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
+
+    /* Fix 10 removed: named by its time. */
+    tamper("remove", 10, NULL, orig, sizeof(orig));
+    v = verify();
+    assert_false(json_is_true(json_object_get(v, "ok")));
+    diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "removed");
+    ft = (time_t)(fix_time(10) / 1000);
+    gmtime_r(&ft, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    assert_string_equal(json_string_value(json_object_get(diff, "time")), when);
+    assert_int_equal(json_integer_value(json_object_get(v, "fixes")), N_DAY + N_LATE - 1);
+    json_decref(v);
+    tamper("put", 10, orig, back, sizeof(back));
+
+    /* A fix inserted in Redis: named, with its seq. */
+    char score[24], r[512];
+    snprintf(score, sizeof(score), "%lld", (long long)(fix_time(20) + 500));
+    char forged[128];
+    snprintf(forged, sizeof(forged), "999:%s:%d:%d:800:-:-:3:2", score, LAT, LON);
+    const char *zadd[] = {"ZADD", set_key, score, forged};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 4, zadd), 0);
+    v = verify();
+    diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "inserted");
+    assert_int_equal(json_integer_value(json_object_get(diff, "seq")), 999);
+    assert_string_equal(json_string_value(json_object_get(diff, "member")), forged);
+    json_decref(v);
+    const char *zrem2[] = {"ZREM", set_key, forged};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 3, zrem2), 0);
+
+    /* Fix 20 removed with its fingerprint: set and log agree, the sealed digest does not. */
+    char fp[ROUTE_FP_LEN + 1], log_key[64];
+    snprintf(log_key, sizeof(log_key), "lpg:route-log:%s", set_key + strlen("lpg:route:"));
+    tamper("remove", 20, NULL, orig, sizeof(orig));
+    assert_int_equal(
+        route_seal_fingerprint((int32_t)(day_ms / 86400000), fix_time(20), orig, strlen(orig), fp),
+        0);
+    const char *cut[] = {"EVAL",
+                         "local l = redis.call('GET', KEYS[1]) "
+                         "local i = string.find(l, ARGV[1], 1, true) "
+                         "redis.call('SET', KEYS[1], string.sub(l, 1, i - 1) .. "
+                         "string.sub(l, i + string.len(ARGV[1])), 'KEEPTTL') return l",
+                         "1", log_key, fp};
+    char log_before[4096];
+    assert_int_equal(harness_redis_cmd(stack.redis.port, log_before, sizeof(log_before), 5, cut),
+                     0);
+    v = verify();
+    assert_false(json_is_true(json_object_get(v, "ok")));
+    diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "digest");
+    json_decref(v);
+    const char *setlog[] = {"SET", log_key, log_before, "KEEPTTL"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 4, setlog), 0);
+    tamper("put", 20, orig, back, sizeof(back));
+
+    /* The seal key edited: it no longer agrees with its audit entry. */
+    char seal_key[64], seal_before[512];
+    snprintf(seal_key, sizeof(seal_key), "lpg:route-seal:%s", set_key + strlen("lpg:route:"));
+    const char *edit_seal[] = {
+        "EVAL",
+        "local s = redis.call('GET', KEYS[1]) "
+        "redis.call('SET', KEYS[1], (string.gsub(s, '\"digest\":\"%x', '\"digest\":\"z')), "
+        "'KEEPTTL') return s",
+        "1", seal_key};
+    assert_int_equal(
+        harness_redis_cmd(stack.redis.port, seal_before, sizeof(seal_before), 4, edit_seal), 0);
+    v = verify();
+    diff = json_object_get(v, "first_difference");
+    assert_string_equal(json_string_value(json_object_get(diff, "what")), "seal");
+    json_decref(v);
+    const char *setseal[] = {"SET", seal_key, seal_before, "KEEPTTL"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, r, sizeof(r), 4, setseal), 0);
+    v = verify();
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
+
+    /* Counted on /metrics. */
+    static char metrics[131072];
+    int status = 0;
+    assert_int_equal(harness_http(stack.d.http_port, "GET", "/metrics", &status, metrics,
+                                  sizeof(metrics), NULL, 0),
+                     0);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(metrics, "\nlpg_route_seals_total 1\n"));
+    assert_non_null(strstr(metrics, "\nlpg_route_late_after_seal_fixes_total 5\n"));
+
+    /* The chain holds, with the seal in it. */
+    json_t *ver = NULL;
+    assert_int_equal(call(&ver, "GET", "/v1/audit/verify", admin_tok), 200);
+    assert_true(json_is_true(json_object_get(ver, "ok")));
+    json_decref(ver);
+}
+
+/* A restart checks at once and seals nothing twice; access is the route's. */
+static void test_restart_and_access(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_proc_stop(&stack.d.proc, SIGTERM, 10000), 0);
+    static const char *const args[] = {"--route-seal-grace=1", NULL};
+    assert_int_equal(harness_dispatchd_start(&stack.d, stack.dir, stack.redis.port, args), 0);
+    int ready = 0;
+    for (int i = 0; i < HARNESS_REPLY_TIMEOUT_MS / 50 && !ready; i++) {
+        ready = call(NULL, "GET", "/v1/audit/verify", admin_tok) == 200;
+        if (!ready)
+            harness_sleep_ms(50);
+    }
+    assert_true(ready);
+    json_t *v = verify();
+    assert_true(json_is_true(json_object_get(v, "sealed")));
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
+    json_t *reply;
+    assert_int_equal(json_array_size(entries("route_sealed", &reply)), 1);
+    json_decref(reply);
+    assert_int_equal(json_array_size(entries("route_late_after_seal", &reply)), 1);
+    json_decref(reply);
+
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/vehicles/V1/route/verify?date=%s", date);
+    assert_int_equal(call(NULL, "GET", path, NULL), 401);
+    assert_int_equal(call(NULL, "GET", "/v1/vehicles/V1/route/verify?date=2026-13-01", admin_tok),
+                     400);
+    assert_int_equal(call(NULL, "GET", "/v1/vehicles/V1/route/verify", admin_tok), 400);
+    snprintf(path, sizeof(path), "/v1/vehicles/NOPE/route/verify?date=%s", date);
+    assert_int_equal(call(NULL, "GET", path, admin_tok), 404);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seal_late_edit_remove),
+        cmocka_unit_test(test_restart_and_access),
+    };
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    harness_cleanup_all();
+    return rc;
+}
