@@ -796,6 +796,16 @@ const struct cfg_setting dispatchd_settings[] = {
      .unit = "days",
      .help = "An expiring alert is raised this many days before a staff certificate, a vehicle "
              "permit, a cylinder's inspection or an enterprise licence runs out."},
+
+    {.name = "audit_signing_key",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, audit_signing_key),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the Ed25519 private key that signs audit checkpoints (dispatchd "
+             "--create-signing-key FILE makes one; mode 0600, refused otherwise); empty: "
+             "GET /v1/audit/checkpoint and /v1/audit/key answer 503 signing_key_not_configured."},
 };
 
 #undef DC

@@ -120,12 +120,13 @@ struct dispatchd_config {
     int64_t rematch_interval;  /* seconds between periodic re-matches of waiting orders */
     int64_t order_window_lead; /* minutes before a delivery window an order is offered */
     int64_t expiry_alert_days; /* days before a document runs out that it is alerted */
+    char *audit_signing_key;   /* PEM file of the checkpoints' Ed25519 key; "" = none */
 };
 
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 85
+#define DISPATCHD_SETTINGS_COUNT 86
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */
