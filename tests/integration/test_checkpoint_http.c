@@ -6,7 +6,8 @@
  * export; then the chain's tail rewritten in Redis while dispatchd is stopped (an entry before
  * the checkpoint changed, every later entry and the head re-hashed consistently): the service's
  * own verification finds nothing after the restart, the saved checkpoint names the seq; a
- * forged signature fails; without a key both routes answer 503 signing_key_not_configured. */
+ * forged signature fails; a head key edited under the running service is not signed (409);
+ * without a key both routes answer 503 signing_key_not_configured. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -403,6 +404,20 @@ static void test_key_refused_when_others_may_read_it(void **state)
     free(out);
 }
 
+/* Redis edited under the running service: the head it holds is not the service's, and nothing
+ * is signed. */
+static void test_a_broken_head_is_not_signed(void **state)
+{
+    (void)state;
+    char reply[256];
+    const char *set_head[] = {"SET", HEAD_KEY, "{\"hash\":\"" AUDIT_ZERO_HASH "\",\"seq\":1}"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 3, set_head), 0);
+    json_t *j = NULL;
+    assert_int_equal(call(&j, "GET", "/v1/audit/checkpoint", auditor_tok, NULL), 409);
+    assert_string_equal(string(json_object_get(j, "error"), "code"), "chain_broken");
+    json_decref(j);
+}
+
 static void test_without_a_key_503(void **state)
 {
     (void)state;
@@ -435,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_openssl_verifies_the_signed_line),
         cmocka_unit_test(test_a_rewritten_tail_is_caught),
         cmocka_unit_test(test_key_refused_when_others_may_read_it),
+        cmocka_unit_test(test_a_broken_head_is_not_signed),
         cmocka_unit_test(test_without_a_key_503),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
