@@ -13,7 +13,9 @@
 # 127.0.0.1 and localhost under var/tls/ (made on the first run, reused after), HTTPS and TLS
 # on the handset port, the vehicle units and simulated handsets verifying dispatchd against the
 # CA; Redis with a random password in var/redis.password (made on the first run), given to Redis
-# and dispatchd through files readable by this user only (never on a command line).
+# and dispatchd through files readable by this user only (never on a command line). The audit
+# chain's checkpoints signed with an Ed25519 key made on the first run (var/audit-signing.key,
+# 0600); its public key is printed at every start.
 #
 # Environment: LPG_REDIS_PORT (default 6390), LPG_HTTP_PORT (8080), LPG_HANDSET_PORT (7070),
 #              LPG_JT808_PORT (7808: JT/T 808 terminals, plain TCP as terminals speak it),
@@ -104,6 +106,21 @@ redis_password=$(cat "$var_dir/redis.password")
 (umask 077 && printf 'redis_password = "%s"\n' "$redis_password" >"$var_dir/dispatchd-secrets.conf")
 # redis-cli takes the password from the environment (not from its command line, which ps shows).
 export REDISCLI_AUTH=$redis_password
+
+# ---- the audit signing key (docs/audit.md, "Checkpoints"): made on the first run, kept ----
+# dispatchd signs the audit chain's head with it (GET /v1/audit/checkpoint); auditors verify
+# those checkpoints with the public key printed here (also GET /v1/audit/key).
+signing_key=$var_dir/audit-signing.key
+if [ ! -s "$signing_key" ]; then
+  "$dispatchd" --create-signing-key "$signing_key" >/dev/null
+  echo "run: created the audit signing key $(rel "$signing_key") (mode 0600)"
+fi
+openssl pkey -in "$signing_key" -pubout -out "$var_dir/audit-signing.pub.pem"
+signing_key_id=$(openssl pkey -in "$signing_key" -pubout -outform DER | tail -c 32 | sha256sum |
+                 cut -d' ' -f1)
+echo "run: audit checkpoints are signed by key_id $signing_key_id;" \
+  "its public key ($(rel "$var_dir")/audit-signing.pub.pem):"
+sed 's/^/  /' "$var_dir/audit-signing.pub.pem"
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$redis_port" "$http_port" "$handset_port" "$jt808_port"; do
@@ -316,7 +333,8 @@ dispatchd_args=(--config "$top/deploy/dispatchd.conf" --config "$var_dir/dispatc
                 --redis-port="$redis_port" --http-port="$http_port" --handset-port="$handset_port"
                 --jt808-port="$jt808_port"
                 --http-tls-cert="$server_cert" --http-tls-key="$server_key"
-                --handset-tls-cert="$server_cert" --handset-tls-key="$server_key")
+                --handset-tls-cert="$server_cert" --handset-tls-key="$server_key"
+                --audit-signing-key="$signing_key")
 if [ "$demo" != 0 ]; then
   prepare_demo
   echo "run: [4/4] starting dispatchd (config deploy/dispatchd.conf, log:" \

@@ -33,6 +33,9 @@
 #include "store/registry_store.h"
 #include "store/store.h"
 #include "common/work_pool.h"
+#include "checkpoint_cli.h"
+#include "common/key_file.h"
+#include "core/audit_checkpoint.h"
 #include "store/writer.h"
 
 #include <hiredis/hiredis.h>
@@ -265,11 +268,30 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /* Program actions that are not settings (cfg_program.options). */
-enum { OPT_CREATE_ADMIN };
+enum {
+    OPT_CREATE_ADMIN,
+    OPT_CREATE_SIGNING_KEY,
+    OPT_VERIFY_CHECKPOINT,
+    OPT_VERIFY_KEY,
+    OPT_VERIFY_ENTRIES
+};
 static const struct cfg_option dispatchd_options[] = {
     [OPT_CREATE_ADMIN] = {"create-admin", "NAME",
                           "Create (or reset the password of) admin user NAME in the configured "
                           "Redis, reading the password from standard input, and exit."},
+    [OPT_CREATE_SIGNING_KEY] = {"create-signing-key", "FILE",
+                                "Write a new Ed25519 audit signing key to FILE (mode 0600; FILE "
+                                "must not exist), print its public key and key_id, and exit."},
+    [OPT_VERIFY_CHECKPOINT] = {"verify-checkpoint", "FILE",
+                               "Verify the saved audit checkpoint FILE with --key and against "
+                               "--entries (docs/audit.md), print OK or FAILED, and exit (0 OK, "
+                               "1 failed, 2 unreadable)."},
+    [OPT_VERIFY_KEY] = {"key", "FILE",
+                        "With --verify-checkpoint: the service's public key in PEM "
+                        "(GET /v1/audit/key)."},
+    [OPT_VERIFY_ENTRIES] = {"entries", "FILE",
+                            "With --verify-checkpoint: a later export of the chain, one JSON per "
+                            "line (entry texts, items or pages of GET /v1/audit/entries)."},
 };
 
 static const struct cfg_program dispatchd_program = {
@@ -284,9 +306,13 @@ static const struct cfg_program dispatchd_program = {
     .validate = dispatchd_settings_validate,
 };
 
+static int load_signing_key(struct dispatchd *d);
+
 static int dispatchd_start(struct dispatchd *d)
 {
     char err[256];
+    if (load_signing_key(d) != 0)
+        return -1;
     /* The epoll changelist coalesces the disable/enable of a connection's read event around
      * each request (handset_conn_hold/release) into at most one epoll_ctl per loop turn. */
     struct event_config *ecfg = event_config_new();
@@ -486,6 +512,7 @@ static void dispatchd_stop(struct dispatchd *d)
 {
     store_free(d->s.store);
     audit_log_free(d->s.audit); /* after the store: its pending transactions report to it */
+    EVP_PKEY_free(d->s.audit_key);
     writer_free(d->s.writer);
     event_bus_free(d->s.bus);
     handset_server_free(d->handset.srv);
@@ -666,6 +693,41 @@ static int create_admin(const struct dispatchd_config *cfg, const char *name)
     return status;
 }
 
+/* --create-signing-key, --verify-checkpoint --key --entries: one-shot, no Redis. */
+static int checkpoint_action(const char *const *v)
+{
+    if (v[OPT_CREATE_SIGNING_KEY])
+        return checkpoint_cli_create_key(v[OPT_CREATE_SIGNING_KEY], stdout);
+    if (!v[OPT_VERIFY_CHECKPOINT] || !v[OPT_VERIFY_KEY] || !v[OPT_VERIFY_ENTRIES]) {
+        fprintf(stderr, "dispatchd: --verify-checkpoint FILE --key PUB.pem --entries FILE go "
+                        "together\n(try dispatchd --help)\n");
+        return 2;
+    }
+    return checkpoint_cli_verify(v[OPT_VERIFY_CHECKPOINT], v[OPT_VERIFY_KEY], v[OPT_VERIFY_ENTRIES],
+                                 stdout);
+}
+
+/* The audit signing key (audit_signing_key), when set: an unreadable or exposed key stops the
+ * start rather than leaving checkpoints unsigned unnoticed. */
+static int load_signing_key(struct dispatchd *d)
+{
+    const char *path = d->s.cfg.audit_signing_key;
+    if (path == NULL || path[0] == '\0') {
+        log_info("audit: no audit_signing_key: GET /v1/audit/checkpoint answers 503");
+        return 0;
+    }
+    char why[600], id[AUDIT_HASH_HEX_LEN + 1];
+    EVP_PKEY *k = key_file_load_private(path, why, sizeof(why));
+    if (k == NULL || audit_key_id(k, id) != 0) {
+        log_error("audit_signing_key: %s", k ? "not an Ed25519 key" : why);
+        EVP_PKEY_free(k);
+        return -1;
+    }
+    d->s.audit_key = k;
+    log_info("audit: checkpoints signed with key_id %s (%s)", id, path);
+    return 0;
+}
+
 /*
  * glibc's allocator, tuned for thousands of idle connections (measured by bench-ingest,
  * tests/bench/README.md: memory per tracked vehicle after a burst of batches).
@@ -748,6 +810,12 @@ int main(int argc, char **argv)
     }
     log_set_level((enum log_level)d.s.cfg.log_level);
     log_route_libevent();
+    if (opt_values[OPT_CREATE_SIGNING_KEY] || opt_values[OPT_VERIFY_CHECKPOINT] ||
+        opt_values[OPT_VERIFY_KEY] || opt_values[OPT_VERIFY_ENTRIES]) {
+        int status = checkpoint_action(opt_values);
+        cfg_free(dispatchd_settings, dispatchd_settings_count, &d.s.cfg);
+        return status;
+    }
     if (opt_values[OPT_CREATE_ADMIN]) {
         int status = create_admin(&d.s.cfg, opt_values[OPT_CREATE_ADMIN]);
         cfg_free(dispatchd_settings, dispatchd_settings_count, &d.s.cfg);

@@ -807,6 +807,15 @@ const struct cfg_setting dispatchd_settings[] = {
      .help = "A vehicle's route day (UTC) is sealed into the audit record this long after it "
              "ends, leaving time for late uploads; a fix of the day stored after its seal is "
              "recorded as route_late_after_seal."},
+    {.name = "audit_signing_key",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, audit_signing_key),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "PEM file of the Ed25519 private key that signs audit checkpoints (dispatchd "
+             "--create-signing-key FILE makes one; mode 0600, refused otherwise); empty: "
+             "GET /v1/audit/checkpoint and /v1/audit/key answer 503 signing_key_not_configured."},
 };
 
 #undef DC

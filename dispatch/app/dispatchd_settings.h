@@ -121,12 +121,13 @@ struct dispatchd_config {
     int64_t order_window_lead; /* minutes before a delivery window an order is offered */
     int64_t expiry_alert_days; /* days before a document runs out that it is alerted */
     int64_t route_seal_grace;  /* seconds after a UTC day ends that its routes are sealed */
+    char *audit_signing_key;   /* PEM file of the checkpoints' Ed25519 key; "" = none */
 };
 
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 86
+#define DISPATCHD_SETTINGS_COUNT 87
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

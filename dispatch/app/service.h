@@ -91,6 +91,9 @@ struct service {
      * the next time Redis comes back up (as after a lost commit). */
     void (*reload_start)(void *arg);
     void *reload_arg;
+    /* The Ed25519 key that signs audit checkpoints (an OpenSSL EVP_PKEY, owned by the binary;
+     * NULL when audit_signing_key is not set). docs/audit.md, "Checkpoints". */
+    struct evp_pkey_st *audit_key;
 };
 
 /* Seconds since start (monotonic). */

@@ -1,14 +1,19 @@
 /* http_v1_audit.c -- the auditors' read-only view of the tamper-evident record (audit_log.h,
- * docs/audit.md): GET /v1/audit/entries (a bounded page of entries, optionally filtered) and
- * GET /v1/audit/verify (the chain recomputed over a range). There is deliberately no route
- * that writes: entries are only ever appended by the service, with the change they record.
- * Admins and auditors only (the log spans every enterprise).
+ * docs/audit.md): GET /v1/audit/entries (a bounded page of entries, optionally filtered),
+ * GET /v1/audit/verify (the chain recomputed over a range), GET /v1/audit/checkpoint (the head
+ * signed with the service's Ed25519 key) and GET /v1/audit/key (its public key). There is
+ * deliberately no route that writes: entries are only ever appended by the service, with the change
+ * they record. Admins and auditors only (the log spans every enterprise).
  */
 #define LOG_TAG "audit"
 #include "core/audit_chain.h"
+#include "core/audit_checkpoint.h"
+#include "common/clock.h"
 #include "store/audit_log.h"
 #include "store/audit_reads.h"
 #include "http/http_v1.h"
+
+#include <openssl/evp.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -193,8 +198,104 @@ static void handle_verify(struct http_call *call, void *ctx)
         v1_reply_store_unreadable(call);
 }
 
+/* ---- GET /v1/audit/checkpoint, GET /v1/audit/key (docs/audit.md, "Checkpoints") ---- */
+
+static void reply_no_key(struct http_call *call)
+{
+    http_reply_error(call, 503, "signing_key_not_configured",
+                     "the service has no audit signing key (setting audit_signing_key)", NULL);
+}
+
+struct checkpoint_job {
+    struct http_call *call;
+    struct service *d;
+};
+
+/* Signs the head only once Redis was seen to hold it: the head in memory advances when an
+ * entry joins a transaction, and a transaction lost with the connection never applies; a
+ * signature over such a head would make every honest later chain look rewritten. The check
+ * reads after every transaction already sent, so it sees them applied. */
+static void on_checkpoint_verified(void *arg, const struct audit_verify_result *r, const char *err)
+{
+    struct checkpoint_job *job = arg;
+    struct http_call *call = job->call;
+    struct service *d = job->d;
+    free(job);
+    if (err) {
+        v1_reply_store_unreadable(call);
+        return;
+    }
+    if (r->reason != AUDIT_OK) {
+        http_reply_error(call, 409, "chain_broken", r->detail, NULL);
+        return;
+    }
+    if (d->audit_key == NULL) {
+        reply_no_key(call);
+        return;
+    }
+    struct audit_checkpoint cp;
+    if (audit_checkpoint_sign(d->audit_key, r->head_seq, r->head_hash, lpg_now_ms(), &cp) != 0) {
+        http_reply_error(call, 500, "internal", "could not sign the checkpoint", NULL);
+        return;
+    }
+    http_reply_json(call, 200, audit_checkpoint_to_json(&cp));
+}
+
+static void handle_checkpoint(struct http_call *call, void *ctx)
+{
+    struct service *d = http_service(ctx);
+    if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
+        return;
+    if (d->audit_key == NULL) {
+        reply_no_key(call);
+        return;
+    }
+    if (!audit_log_ready(d->audit)) {
+        v1_reply_store_unreadable(call);
+        return;
+    }
+    struct checkpoint_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->call = call;
+    job->d = d;
+    /* The last entry only (its hash is the head), and the head key and length against it. */
+    int64_t head = audit_log_head_seq(d->audit);
+    if (audit_log_verify(d->audit, head, 0, on_checkpoint_verified, job) != 0) {
+        free(job);
+        v1_reply_store_unreadable(call);
+    }
+}
+
+static void handle_key(struct http_call *call, void *ctx)
+{
+    struct service *d = http_service(ctx);
+    if (v1_begin(call, d, AUTH_READ, NULL) == NULL)
+        return;
+    if (d->audit_key == NULL) {
+        reply_no_key(call);
+        return;
+    }
+    char id[AUDIT_HASH_HEX_LEN + 1], raw[AUDIT_PUBLIC_B64_LEN + 1];
+    char *pem = audit_key_public_pem(d->audit_key);
+    if (pem == NULL || audit_key_id(d->audit_key, id) != 0 ||
+        audit_key_public_b64(d->audit_key, raw) != 0) {
+        free(pem);
+        http_reply_error(call, 500, "internal", "could not export the public key", NULL);
+        return;
+    }
+    http_reply_json(call, 200,
+                    json_pack("{s:s, s:s, s:s, s:s}", "algorithm", "Ed25519", "key_id", id,
+                              "public_key", raw, "public_key_pem", pem));
+    free(pem);
+}
+
 const struct http_route v1_audit_routes[] = {
     {"GET", "/v1/audit/entries", handle_entries, HTTP_ROUTE_READ},
     {"GET", "/v1/audit/verify", handle_verify, HTTP_ROUTE_READ},
+    {"GET", "/v1/audit/checkpoint", handle_checkpoint, HTTP_ROUTE_READ},
+    {"GET", "/v1/audit/key", handle_key, HTTP_ROUTE_READ},
 };
 const size_t v1_audit_routes_count = sizeof(v1_audit_routes) / sizeof(v1_audit_routes[0]);

@@ -678,7 +678,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 86);
+    assert_int_equal(dispatchd_settings_count, 87);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -835,6 +835,7 @@ static const struct default_case dispatchd_defaults[] = {
     {"order_window_lead", "60"},
     {"expiry_alert_days", "30"},
     {"route_seal_grace", "7200"},
+    {"audit_signing_key", ""},
     {"unplanned_stop", "10"},
 };
 
