@@ -278,6 +278,9 @@ static const struct walk walks[] = {
     {"/v1/audit/entries", "/v1/audit/entries?enterprise_id=EB", NULL, WRONG},
     {"/v1/audit/entries", "/v1/audit/entries", NULL, CLEAN},
     {"/v1/audit/verify", "/v1/audit/verify", NULL, FORBIDDEN},
+    /* One chain for every enterprise: its head and key are not an enterprise's to read. */
+    {"/v1/audit/checkpoint", "/v1/audit/checkpoint", NULL, FORBIDDEN},
+    {"/v1/audit/key", "/v1/audit/key", NULL, FORBIDDEN},
     {"/v1/cylinders/{id}/history", "/v1/cylinders/%s/history", "CYB1", HIDDEN},
     {"/v1/vehicles/{id}/load", "/v1/vehicles/%s/load", "VB1", HIDDEN},
     {"/v1/orders/{id}/checks", "/v1/orders/%s/checks", "OB1", HIDDEN},
