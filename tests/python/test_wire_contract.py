@@ -269,7 +269,9 @@ def scenario(http, handset_port):
         check(not hs.assigned, "assignments pushed before any order exists")
 
         now_ms = int(time.time() * 1000)
-        start_ms = (now_ms // 1000 + 3600) * 1000 + 250
+        # Within the order_window_lead (60 min by default) with a margin, so that O1 is offered
+        # at once; 250 ms shows the window's milliseconds survive the wire.
+        start_ms = (now_ms // 1000 + 1800) * 1000 + 250
         o1 = {"id": "O1", "customer_id": "C1",
               "items": [{"spec": "YSP-35.5", "count": 2}, {"spec": "YSP-12", "count": 1}],
               "window_start_ms": start_ms, "window_end_ms": start_ms + 2 * 3600 * 1000,
