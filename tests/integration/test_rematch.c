@@ -385,7 +385,10 @@ static int wait_expiring_check(void)
             return 0;
         harness_sleep_ms(20);
     }
-    fprintf(stderr, "restart: /v1/orders/O-L did not answer 200: %s\n", resp);
+    fprintf(stderr,
+            "no check for expiring documents since the restart (lpg_expiring_checks_total "
+            "%lld)\n",
+            metric("lpg_expiring_checks_total"));
     harness_proc_dump_log(&stack.d.proc, 30);
     return -1;
 }
