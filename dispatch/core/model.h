@@ -196,6 +196,9 @@ struct lpg_vehicle {
     /* The station (depot) the vehicle loads at and returns to (issue 13 item 4): "" when none,
      * and then it may neither load nor reconcile (docs/http-api.md, "Stations"). */
     char station_id[LPG_ID_MAX + 1];
+    /* The vehicle's own speed limit (its class or the enterprise's rule), a ceiling over the
+     * limit where it is; 0: none (issue 14 item 4). */
+    int32_t speed_limit_kmh;
 };
 
 /* ---- customers ---- */

@@ -398,6 +398,7 @@ static const struct field vehicle_fields[] = {
     TEXT(V, driver_hold, LPG_TEXT_MAX, RO),
     FIELD("created_at", V, created_ms, FT_INSTANT, RO),
     ID(V, station_id, 0),
+    INT(V, speed_limit_kmh, 0, 80, 0), /* a ceiling only: 0 = none */
 };
 #undef V
 

@@ -545,7 +545,8 @@ static void test_golden(void **state)
         "'2026-11-28T21:15:22.123Z','driver_via':'card',"
         "'enterprise_id':'E1','handset_driver_id':null,'id':'V1','kind':'e-bike','permit_expiry':"
         "'2028-01-15','permit_no':'DG-150700-88','plate':'蒙E·A1234',"
-        "'position':null,'position_at':null,'staff_id':'S1','station_id':null,'trip_empties':2,"
+        "'position':null,'position_at':null,'speed_limit_kmh':0,'staff_id':'S1','station_id':null,'"
+        "trip_empties':2,"
         "'trip_handed_over':3,'trip_loaded':4,'trip_returned_full':1,"
         "'trip_started_at':'2026-11-28T21:15:22.123Z'}");
     /* A cylinder: dates, status and movement fields, nulls for what is absent. */
