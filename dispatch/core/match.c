@@ -373,6 +373,15 @@ static int order_context(const struct registry *reg, const struct lpg_order *o, 
     c->w.now_ms = now_ms;
     c->w.utc_offset_min = e->utc_offset_min;
     c->w.today = lpg_local_day(now_ms, e->utc_offset_min);
+    /* An enterprise whose gas business licence has expired supplies nobody: its waiting orders
+     * stay waiting, with this reason, until the licence is renewed (issue 14 item 4). */
+    if (e->licence_expiry_day != LPG_DAY_NONE && c->w.today > e->licence_expiry_day) {
+        char day[16];
+        lpg_day_format(e->licence_expiry_day, day);
+        text_add(err, "enterprise %s's gas business licence %s expired on %s", e->id,
+                 e->licence_no[0] ? e->licence_no : "(no number)", day);
+        return 1;
+    }
     c->w.need = lpg_order_cylinders(o);
     c->w.order = o;
     return 0;
@@ -410,8 +419,9 @@ int match_order(struct registry *reg, const struct lpg_order *o, int64_t now_ms,
         return -1;
     }
     struct order_ctx c;
-    if (order_context(reg, o, now_ms, &c, &reason) != 0)
-        return -1;
+    int ctx_rc = order_context(reg, o, now_ms, &c, &reason);
+    if (ctx_rc != 0)
+        return ctx_rc < 0 ? -1 : 1;
 
     const struct lpg_zone *zones[MATCH_ZONES_MAX];
     size_t n_zones_total =

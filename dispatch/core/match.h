@@ -9,7 +9,9 @@
  *     (qualification_from_day / training_from_day, when given, reached);
  *   - bound to a vehicle whose dangerous-goods transport permit is present and not expired,
  *     and whose spare capacity (capacity - committed) covers the order's cylinders;
- *   - of the order's enterprise, with a zone that contains the customer's location.
+ *   - of the order's enterprise, with a zone that contains the customer's location;
+ *   - and nobody at all while the enterprise's gas business licence has expired
+ *     (licence_expiry_day before the local day): the reason names the licence.
  * Ranked by great-circle distance from the vehicle's last position (the zone's inside point
  * when it has none) to the customer, then by active orders, then by id (deterministic).
  *

@@ -177,6 +177,20 @@ static int rule_customer_enterprise(const struct rule_ctx *x, struct order_refus
     return 0;
 }
 
+/* An enterprise with an expired gas business licence (燃气经营许可证, 燃气经营许可管理办法)
+ * takes no new orders: the licence's last valid day is its enterprise-local expiry day. */
+static int rule_enterprise_licence(const struct rule_ctx *x, struct order_refusal *out)
+{
+    int32_t exp = x->e->licence_expiry_day;
+    if (exp == LPG_DAY_NONE || lpg_local_day(x->now_ms, x->e->utc_offset_min) <= exp)
+        return 0;
+    char day[16];
+    lpg_day_format(exp, day);
+    return refuse(out, "enterprise_licence_expired", "enterprise_id",
+                  "enterprise %s's gas business licence %s expired on %s", x->e->id,
+                  x->e->licence_no[0] ? x->e->licence_no : "(no number)", day);
+}
+
 /* §二(一)3: no supply without a supply contract in force. */
 static int rule_contract(const struct rule_ctx *x, struct order_refusal *out)
 {
@@ -264,11 +278,21 @@ static int rule_service_area(const struct rule_ctx *x, struct order_refusal *out
 
 /* The rules in check order. Keep in step with the table in order_rules.h and codes[] below. */
 static rule_fn *const rules[] = {
-    rule_kind,          rule_items_present,  rule_item_counts,
-    rule_specs_known,   rule_specs_distinct, rule_window_valid,
-    rule_window_future, rule_references,     rule_customer_enterprise,
-    rule_contract,      rule_not_suspended,  rule_premises,
-    rule_two_phase,     rule_service_area,
+    rule_kind,
+    rule_items_present,
+    rule_item_counts,
+    rule_specs_known,
+    rule_specs_distinct,
+    rule_window_valid,
+    rule_window_future,
+    rule_references,
+    rule_customer_enterprise,
+    rule_enterprise_licence,
+    rule_contract,
+    rule_not_suspended,
+    rule_premises,
+    rule_two_phase,
+    rule_service_area,
 };
 
 static const char *const codes[] = {
@@ -284,6 +308,7 @@ static const char *const codes[] = {
     "enterprise_mismatch",
     "customer_mismatch",
     "customer_not_in_enterprise",
+    "enterprise_licence_expired",
     "no_supply_contract",
     "supply_contract_not_in_force",
     "customer_suspended",

@@ -234,6 +234,7 @@ static void build_world(struct world *w)
     struct lpg_enterprise *e = xcalloc(1, sizeof(*e));
     snprintf(e->id, sizeof(e->id), "E1");
     e->utc_offset_min = UTC_OFFSET_MIN;
+    e->licence_expiry_day = LPG_DAY_NONE;
     must(registry_put_enterprise(w->reg, e), "put enterprise");
 
     make_tiling();

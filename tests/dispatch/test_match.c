@@ -96,6 +96,7 @@ static struct registry *world(void)
     assert_non_null(e);
     set_id(e->id, "E1");
     e->utc_offset_min = 480;
+    e->licence_expiry_day = LPG_DAY_NONE;
     rect_geometry(&e->area, -10, -10, 50, 50);
     assert_int_equal(registry_put_enterprise(reg, e), 0);
     put_zone(reg, "Z1", 0, 0, 10, 10);
@@ -293,6 +294,18 @@ static void vehicle_held(struct registry *r, struct lpg_staff *s, struct lpg_veh
     set_id(v->driver_hold, "card refused");
 }
 
+/* The enterprise's gas business licence ran out yesterday (local): it supplies nobody. */
+static void enterprise_licence_expired(struct registry *r, struct lpg_staff *s,
+                                       struct lpg_vehicle *v)
+{
+    (void)s, (void)v;
+    struct lpg_enterprise *e = lpg_enterprise_dup(registry_enterprise(r, "E1"));
+    assert_non_null(e);
+    set_id(e->licence_no, "GL-1");
+    e->licence_expiry_day = day_of("2026-06-14");
+    assert_int_equal(registry_put_enterprise(r, e), 0);
+}
+
 struct refusal_case {
     const char *name;
     spoil_fn *spoil;
@@ -343,6 +356,9 @@ static const struct refusal_case refusal_cases[] = {
     {"zone not containing the customer", zone_elsewhere, "zone Z1 has no staff",
      "zone Z2 does not contain the customer's location"},
     {"no zone", zone_none, "zone Z1 has no staff", "not assigned to a zone"},
+    {"enterprise licence expired", enterprise_licence_expired,
+     "enterprise E1's gas business licence GL-1 expired on 2026-06-14",
+     "enterprise E1's gas business licence GL-1 expired on 2026-06-14"},
     {"vehicle held (driver's card)", vehicle_held, "zone Z1: 1 staff; 1 vehicle held: card refused",
      "vehicle held: card refused"},
 };

@@ -1,0 +1,102 @@
+/* test_supply_rules.c -- who may be supplied at all (issue 14 item 4), through HTTP against real
+ * Redis and dispatchd: an enterprise whose gas business licence has expired takes no orders. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct harness_stack stack;
+static char tok[64], auth[128], secret[64];
+
+static int req(const char *method, const char *path, const char *body, char *resp, size_t cap)
+{
+    int status = 0;
+    if (harness_http_req(stack.d.http_port, method, path, auth, body, &status, resp, cap) != 0)
+        return -1;
+    return status;
+}
+
+/* The local (UTC+8) day `days` from today, YYYY-MM-DD. */
+static void local_day(int days, char out[40])
+{
+    time_t s = time(NULL) + 8 * 3600 + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(out, 40, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (harness_stack_start(&stack, "supply", NULL) != 0 ||
+        harness_stack_device(&stack, "H1", secret) != 0 ||
+        harness_stack_admin_token(&stack, tok) != 0)
+        return -1;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return harness_stack_stop(&stack) == 0 ? 0 : -1;
+}
+
+static const char area[] = "\"area\":{\"type\":\"Polygon\",\"coordinates\":[[[119.0,48.9],[120.5,"
+                           "48.9],[120.5,49.5],[119.0,49.5],[119.0,48.9]]]}";
+
+/* Enterprise EX's licence ran out yesterday: an order is refused with 422
+ * enterprise_licence_expired, naming the licence and its day; EY's, valid until today, is not. */
+static void test_expired_enterprise_licence_stops_orders(void **state)
+{
+    (void)state;
+    static char body[2048], resp[8192];
+    char yesterday[40], today[40];
+    local_day(-1, yesterday);
+    local_day(0, today);
+    const char *ids[2] = {"EX", "EY"};
+    const char *days[2] = {yesterday, today};
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"%s\",\"name\":\"Gas %s\",\"licence_no\":\"GL-%s\",\"licence_expiry\":"
+                 "\"%s\",%s}",
+                 ids[i], ids[i], ids[i], days[i], area);
+        assert_int_equal(req("POST", "/v1/enterprises", body, resp, sizeof(resp)), 201);
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"C-%s\",\"enterprise_id\":\"%s\",\"name\":\"A\",\"kind\":\"household\","
+                 "\"location\":{\"lon\":119.7,\"lat\":49.2},\"contract_no\":\"S1\"}",
+                 ids[i], ids[i]);
+        assert_int_equal(req("POST", "/v1/customers", body, resp, sizeof(resp)), 201);
+    }
+    assert_int_equal(req("POST", "/v1/orders",
+                         "{\"id\":\"O-X\",\"enterprise_id\":\"EX\",\"customer_id\":\"C-EX\","
+                         "\"items\":[{\"spec\":\"YSP-12\",\"count\":1}]}",
+                         resp, sizeof(resp)),
+                     422);
+    assert_non_null(strstr(resp, "\"code\":\"enterprise_licence_expired\""));
+    assert_non_null(strstr(resp, "\"field\":\"enterprise_id\""));
+    char want[128];
+    snprintf(want, sizeof(want), "licence GL-EX expired on %s", yesterday);
+    assert_non_null(strstr(resp, want));
+    assert_int_equal(req("POST", "/v1/orders",
+                         "{\"id\":\"O-Y\",\"enterprise_id\":\"EY\",\"customer_id\":\"C-EY\","
+                         "\"items\":[{\"spec\":\"YSP-12\",\"count\":1}]}",
+                         resp, sizeof(resp)),
+                     201);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_expired_enterprise_licence_stops_orders),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
