@@ -112,6 +112,8 @@ static const struct import_column customer_columns[] = {
     {"contract_no", COL_STRING, 0},
     {"contract_from", COL_STRING, 0},
     {"contract_to", COL_STRING, 0},
+    {"licence_no", COL_STRING, 0},
+    {"licence_expiry", COL_STRING, 0},
 };
 
 static const struct import_column cylinder_columns[] = {

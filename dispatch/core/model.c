@@ -64,8 +64,9 @@ const struct lpg_cylinder_spec *lpg_cylinder_spec_find(const char *name)
 
 static const char *const staff_role_names[] = {"driver", "escort", "delivery"};
 static const char *const vehicle_kind_names[] = {"truck", "van", "tricycle", "e-bike"};
-static const char *const customer_kind_names[] = {"household", "restaurant", "school",   "hospital",
-                                                  "market",    "elder-care", "mixed-use"};
+static const char *const customer_kind_names[] = {"household", "restaurant", "school",
+                                                  "hospital",  "market",     "elder-care",
+                                                  "mixed-use", "reseller"};
 static const char *const order_state_names[] = {"created",   "assigned", "accepted",
                                                 "loaded",    "en_route", "arrived",
                                                 "delivered", "failed",   "cancelled"};

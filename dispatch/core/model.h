@@ -211,6 +211,7 @@ enum lpg_customer_kind {
     LPG_CUSTOMER_MARKET,
     LPG_CUSTOMER_ELDER_CARE,
     LPG_CUSTOMER_MIXED_USE,
+    LPG_CUSTOMER_RESELLER, /* buys to resell: supplied only with a gas business licence in force */
     LPG_CUSTOMER_KIND_COUNT
 };
 
@@ -237,6 +238,10 @@ struct lpg_customer {
     enum lpg_customer_status status;
     char suspended_reason[LPG_TEXT_MAX + 1];
     int64_t created_ms;
+    /* A reseller's gas business licence (燃气经营许可证, §二(一)3): its number and last valid
+     * day (LPG_DAY_NONE when not given); other kinds may record one too. */
+    char licence_no[LPG_TEXT_MAX + 1];
+    int32_t licence_expiry_day;
 };
 
 /* ---- orders ---- */

@@ -417,6 +417,8 @@ static const struct field customer_fields[] = {
     ENUM(C, status, customer_status_enum, RO),
     TEXT(C, suspended_reason, LPG_TEXT_MAX, RO),
     FIELD("created_at", C, created_ms, FT_INSTANT, RO),
+    TEXT(C, licence_no, LPG_TEXT_MAX, 0),
+    FIELD("licence_expiry", C, licence_expiry_day, FT_DAY, 0),
 };
 #undef C
 
@@ -1287,6 +1289,7 @@ static void customer_defaults(struct lpg_customer *c)
     memset(c, 0, sizeof(*c));
     c->contract_from_day = LPG_DAY_NONE;
     c->contract_to_day = LPG_DAY_NONE;
+    c->licence_expiry_day = LPG_DAY_NONE;
 }
 
 static int enterprise_parse(const json_t *in, struct lpg_enterprise *out, enum mode mode,

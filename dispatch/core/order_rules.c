@@ -214,6 +214,28 @@ static int rule_contract(const struct rule_ctx *x, struct order_refusal *out)
     return 0;
 }
 
+/* §二(一)3: no LPG for resale to anyone without a gas business licence (向未取得燃气经营许可证的
+ * 单位或者个人提供用于经营的液化气); a reseller's licence must be in force on the local day. */
+static int rule_reseller_licence(const struct rule_ctx *x, struct order_refusal *out)
+{
+    const struct lpg_customer *c = x->c;
+    if (c->kind != LPG_CUSTOMER_RESELLER)
+        return 0;
+    if (c->licence_no[0] == '\0' || c->licence_expiry_day == LPG_DAY_NONE)
+        return refuse(out, "reseller_unlicensed", "customer_id",
+                      "customer %s is a reseller without a gas business licence (number and "
+                      "expiry)",
+                      c->id);
+    if (lpg_local_day(x->now_ms, x->e->utc_offset_min) > c->licence_expiry_day) {
+        char day[16];
+        lpg_day_format(c->licence_expiry_day, day);
+        return refuse(out, "reseller_licence_expired", "customer_id",
+                      "customer %s's gas business licence %s expired on %s", c->id, c->licence_no,
+                      day);
+    }
+    return 0;
+}
+
 /* §四(一)2: supply suspended until the hazard is fixed; a re-inspection is how it is lifted. */
 static int rule_not_suspended(const struct rule_ctx *x, struct order_refusal *out)
 {
@@ -289,6 +311,7 @@ static rule_fn *const rules[] = {
     rule_customer_enterprise,
     rule_enterprise_licence,
     rule_contract,
+    rule_reseller_licence,
     rule_not_suspended,
     rule_premises,
     rule_two_phase,
@@ -311,6 +334,8 @@ static const char *const codes[] = {
     "enterprise_licence_expired",
     "no_supply_contract",
     "supply_contract_not_in_force",
+    "reseller_unlicensed",
+    "reseller_licence_expired",
     "customer_suspended",
     "premises_underground",
     "premises_semi_underground",

@@ -46,6 +46,9 @@
  *
  * enterprise_licence_expired (field enterprise_id), checked after customer_not_in_enterprise:
  * the enterprise's licence_expiry_day is given and before the local day of now_ms.
+ * reseller_unlicensed, reseller_licence_expired (field customer_id), checked after the supply
+ * contract: a customer of kind reseller needs licence_no and licence_expiry_day, and the local
+ * day of now_ms must not be after that day (§二(一)3).
  */
 #ifndef LPG_ORDER_RULES_H
 #define LPG_ORDER_RULES_H

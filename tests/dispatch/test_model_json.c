@@ -234,6 +234,7 @@ static void fixture_customer(struct lpg_customer *c)
     strcpy(c->contract_no, "SC-9");
     c->contract_from_day = day_of("2026-01-01");
     c->contract_to_day = day_of("2026-10-31");
+    c->licence_expiry_day = LPG_DAY_NONE;
     c->status = LPG_CUSTOMER_SUSPENDED;
     strcpy(c->suspended_reason, "hose through a wall");
     c->created_ms = T_2026_06_01;
@@ -518,7 +519,8 @@ static void test_golden(void **state)
                      "{'address':'12 Zhongyang St, Hailar','contract_from':'2026-01-01',"
                      "'contract_no':'SC-9','contract_to':'2026-10-31',"
                      "'created_at':'2026-06-01T00:00:00.000Z','enterprise_id':'E1','id':'C12',"
-                     "'kind':'restaurant','location':{'lat':49.25,'lon':119.75},"
+                     "'kind':'restaurant','licence_expiry':null,'licence_no':null,"
+                     "'location':{'lat':49.25,'lon':119.75},"
                      "'name':'Hulun Noodle House','premises':['semi_underground',"
                      "'high_rise_residential'],'status':'suspended',"
                      "'suspended_reason':'hose through a wall'}");

@@ -1,5 +1,6 @@
 /* test_supply_rules.c -- who may be supplied at all (issue 14 item 4), through HTTP against real
- * Redis and dispatchd: an enterprise whose gas business licence has expired takes no orders. */
+ * Redis and dispatchd: an enterprise whose gas business licence has expired takes no orders; a
+ * reseller is supplied only with a gas business licence in force. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,10 +94,56 @@ static void test_expired_enterprise_licence_stops_orders(void **state)
                      201);
 }
 
+/* Resellers of E0: R1 has no licence, R2's ran out yesterday, R3's runs until today. Only R3 is
+ * supplied; the refusals name the customer and the licence. */
+static void test_reseller_needs_a_licence_in_force(void **state)
+{
+    (void)state;
+    static char body[2048], resp[8192];
+    char yesterday[40], today[40];
+    local_day(-1, yesterday);
+    local_day(0, today);
+    const char *licence[3] = {"", "", ""};
+    static char l2[128], l3[128];
+    snprintf(l2, sizeof(l2), ",\"licence_no\":\"GL-R2\",\"licence_expiry\":\"%s\"", yesterday);
+    snprintf(l3, sizeof(l3), ",\"licence_no\":\"GL-R3\",\"licence_expiry\":\"%s\"", today);
+    licence[1] = l2;
+    licence[2] = l3;
+    const char *want[3] = {"reseller_unlicensed", "reseller_licence_expired", NULL};
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"R%d\",\"enterprise_id\":\"E0\",\"name\":\"Shop\",\"kind\":"
+                 "\"reseller\",\"location\":{\"lon\":119.7,\"lat\":49.2},\"contract_no\":"
+                 "\"S-R\"%s}",
+                 i + 1, licence[i]);
+        assert_int_equal(req("POST", "/v1/customers", body, resp, sizeof(resp)), 201);
+        assert_non_null(strstr(resp, "\"kind\":\"reseller\""));
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"O-R%d\",\"enterprise_id\":\"E0\",\"customer_id\":\"R%d\","
+                 "\"items\":[{\"spec\":\"YSP-12\",\"count\":1}]}",
+                 i + 1, i + 1);
+        int st = req("POST", "/v1/orders", body, resp, sizeof(resp));
+        if (want[i] == NULL) {
+            assert_int_equal(st, 201);
+            continue;
+        }
+        assert_int_equal(st, 422);
+        char code[80];
+        snprintf(code, sizeof(code), "\"code\":\"%s\"", want[i]);
+        assert_non_null(strstr(resp, code));
+        assert_non_null(strstr(resp, "\"field\":\"customer_id\""));
+        if (i == 1) { /* names the licence and its day */
+            assert_non_null(strstr(resp, "GL-R2"));
+            assert_non_null(strstr(resp, yesterday));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expired_enterprise_licence_stops_orders),
+        cmocka_unit_test(test_reseller_needs_a_licence_in_force),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
