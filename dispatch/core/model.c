@@ -111,6 +111,11 @@ int lpg_vehicle_kind_parse(const char *s)
 {
     return parse_name(NAMES(vehicle_kind_names), s);
 }
+bool lpg_vehicle_kind_needs_escort(enum lpg_vehicle_kind k)
+{
+    return k == LPG_VEHICLE_TRUCK;
+}
+
 const char *lpg_customer_kind_name(enum lpg_customer_kind k)
 {
     return name_of(NAMES(customer_kind_names), (int)k);

@@ -199,6 +199,10 @@ struct lpg_vehicle {
     /* The vehicle's own speed limit (its class or the enterprise's rule), a ceiling over the
      * limit where it is; 0: none (issue 14 item 4). */
     int32_t speed_limit_kmh;
+    /* The escort (押运员, a staff member of role escort) bound beside the driver: a vehicle whose
+     * kind needs one (lpg_vehicle_kind_needs_escort) takes no orders without one whose
+     * certificates are in force; "" when none (issue 14 item 4). */
+    char escort_id[LPG_ID_MAX + 1];
 };
 
 /* ---- customers ---- */
@@ -381,6 +385,10 @@ int32_t lpg_day_add_years(int32_t day, int years);
 const char *lpg_staff_role_name(enum lpg_staff_role r);
 int lpg_staff_role_parse(const char *s);
 const char *lpg_vehicle_kind_name(enum lpg_vehicle_kind k);
+/* Whether a vehicle of kind k carries LPG as dangerous-goods road transport and so needs an
+ * escort aboard (docs/domain.md, "Escorts"): a truck does; a van, tricycle or e-bike is a
+ * delivery tool of the enterprise (配送工具) and does not. */
+bool lpg_vehicle_kind_needs_escort(enum lpg_vehicle_kind k);
 int lpg_vehicle_kind_parse(const char *s);
 const char *lpg_customer_kind_name(enum lpg_customer_kind k);
 int lpg_customer_kind_parse(const char *s);

@@ -399,6 +399,7 @@ static const struct field vehicle_fields[] = {
     FIELD("created_at", V, created_ms, FT_INSTANT, RO),
     ID(V, station_id, 0),
     INT(V, speed_limit_kmh, 0, 80, 0), /* a ceiling only: 0 = none */
+    ID(V, escort_id, 0),
 };
 #undef V
 

@@ -284,6 +284,7 @@ static void build_world(struct world *w)
         snprintf(v->permit_no, sizeof(v->permit_no), "DG-%05d", i);
         v->permit_expiry_day = today + (rng_chance(0.03) ? -rng_int(1, 90) : 300);
         v->capacity = rng_chance(0.05) ? rng_int(2, 5) : rng_int(20, 60);
+        v->kind = LPG_VEHICLE_VAN; /* no escort needed: matching as before */
         v->has_position = rng_chance(0.7);
         if (v->has_position)
             v->position = (struct geo_point){zone->shape.inside.lon + rng_range(-cw, cw),

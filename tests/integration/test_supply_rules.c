@@ -1,6 +1,7 @@
 /* test_supply_rules.c -- who may be supplied at all (issue 14 item 4), through HTTP against real
  * Redis and dispatchd: an enterprise whose gas business licence has expired takes no orders; a
- * reseller is supplied only with a gas business licence in force. */
+ * reseller is supplied only with a gas business licence in force; a truck takes orders only with
+ * a certified escort bound beside its driver. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -139,11 +140,83 @@ static void test_reseller_needs_a_licence_in_force(void **state)
     }
 }
 
+/* GET path until its body contains `needle` (bounded by HARNESS_REPLY_TIMEOUT_MS); the last body
+ * is left in resp. */
+static int wait_body(const char *path, const char *needle, char *resp, size_t cap)
+{
+    for (int i = 0; i < HARNESS_REPLY_TIMEOUT_MS / 20; i++) {
+        if (req("GET", path, NULL, resp, cap) == 200 && strstr(resp, needle) != NULL)
+            return 1;
+        harness_sleep_ms(20);
+    }
+    fprintf(stderr, "GET %s never showed %s: %s\n", path, needle, resp);
+    return 0;
+}
+
+/* S-H1, licensed and on duty in zone Z1, drives truck VT: an order of C1 (in Z1) waits, saying
+ * the truck has no escort; a delivery person is refused as its escort (422 not_an_escort); once
+ * escort ES1, of role escort with certificates in force, is bound beside the driver, the waiting
+ * order is assigned to S-H1 on VT. */
+static void test_truck_needs_a_certified_escort(void **state)
+{
+    (void)state;
+    static char resp[8192];
+    const char *calls[][3] = {
+        {"POST", "/v1/zones",
+         "{\"id\":\"Z1\",\"enterprise_id\":\"E0\",\"name\":\"West\",\"shape\":{\"type\":"
+         "\"Polygon\",\"coordinates\":[[[119.6,49.15],[119.8,49.15],[119.8,49.3],[119.6,49.3],"
+         "[119.6,49.15]]]}}"},
+        {"POST", "/v1/vehicles",
+         "{\"id\":\"VT\",\"enterprise_id\":\"E0\",\"plate\":\"T1\",\"kind\":\"truck\","
+         "\"capacity\":10,\"staff_id\":\"S-H1\",\"permit_no\":\"DG-1\",\"permit_expiry\":"
+         "\"2099-12-31\"}"},
+        {"PATCH", "/v1/staff/S-H1",
+         "{\"zone_id\":\"Z1\",\"on_duty\":true,\"qualification_no\":\"QC-1\","
+         "\"qualification_expiry\":\"2099-12-31\",\"training_no\":\"ST-1\","
+         "\"training_expiry\":\"2099-12-31\"}"},
+        {"POST", "/v1/customers",
+         "{\"id\":\"C1\",\"enterprise_id\":\"E0\",\"name\":\"A\",\"kind\":\"household\","
+         "\"location\":{\"lon\":119.7,\"lat\":49.2},\"contract_no\":\"S1\"}"},
+        {"POST", "/v1/staff",
+         "{\"id\":\"D2\",\"enterprise_id\":\"E0\",\"name\":\"Li\",\"role\":\"delivery\"}"},
+        {"POST", "/v1/staff",
+         "{\"id\":\"ES1\",\"enterprise_id\":\"E0\",\"name\":\"Wang\",\"role\":\"escort\","
+         "\"qualification_no\":\"QC-E\",\"qualification_expiry\":\"2099-12-31\","
+         "\"training_no\":\"ST-E\",\"training_expiry\":\"2099-12-31\"}"},
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        int st = req(calls[i][0], calls[i][1], calls[i][2], resp, sizeof(resp));
+        if (st != 200 && st != 201)
+            fail_msg("%s %s -> %d: %s", calls[i][0], calls[i][1], st, resp);
+    }
+    assert_int_equal(req("POST", "/v1/orders",
+                         "{\"id\":\"O-T\",\"enterprise_id\":\"E0\",\"customer_id\":\"C1\","
+                         "\"items\":[{\"spec\":\"YSP-12\",\"count\":1}]}",
+                         resp, sizeof(resp)),
+                     201);
+    assert_non_null(strstr(resp, "\"state\":\"created\""));
+    assert_non_null(strstr(resp, "no escort on board"));
+
+    assert_int_equal(req("PATCH", "/v1/vehicles/VT", "{\"escort_id\":\"D2\"}", resp, sizeof(resp)),
+                     422);
+    assert_non_null(strstr(resp, "\"code\":\"not_an_escort\""));
+    assert_int_equal(
+        req("PATCH", "/v1/vehicles/VT", "{\"escort_id\":\"NOBODY\"}", resp, sizeof(resp)), 422);
+    assert_non_null(strstr(resp, "\"code\":\"unknown_reference\""));
+
+    assert_int_equal(req("PATCH", "/v1/vehicles/VT", "{\"escort_id\":\"ES1\"}", resp, sizeof(resp)),
+                     200);
+    assert_non_null(strstr(resp, "\"escort_id\":\"ES1\""));
+    assert_true(wait_body("/v1/orders/O-T", "\"state\":\"assigned\"", resp, sizeof(resp)));
+    assert_non_null(strstr(resp, "\"vehicle_id\":\"VT\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expired_enterprise_licence_stops_orders),
         cmocka_unit_test(test_reseller_needs_a_licence_in_force),
+        cmocka_unit_test(test_truck_needs_a_certified_escort),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
