@@ -779,7 +779,11 @@ static void store_batch(struct ingest_job *job)
             newest = rf.time_ms;
             newest_rf = rf;
             newest_fix = &newest_rf;
-        } else if (backfill || rf.time_ms <= newest) {
+        } else if (backfill || fr == FIX_FILTER_OUT_OF_ORDER ||
+                   (fr == FIX_FILTER_OK && rf.time_ms <= newest)) {
+            /* Late only as the filters see it (older than the last accepted fix): a fix they
+             * drop (invalid, accuracy, jump...) is counted under its own reason in
+             * lpg_fixes_filtered_total, whatever its time. */
             late++;
         }
     }
