@@ -1,7 +1,9 @@
 /* test_figures.c -- the figures agree with their docs (issue 14 item 5), through the handset
  * protocol against real Redis and dispatchd: /metrics counts a fix `late` only when it is stored
  * older than the vehicle's newest, never when the filters drop it (a fix without a position or
- * with a poor accuracy has its own label in lpg_fixes_filtered_total). */
+ * with a poor accuracy has its own label in lpg_fixes_filtered_total); an OrderAssigned leaves
+ * out an optional string the server has no value for (the customer's address, like the notes),
+ * never sending it empty (proto/README.md, "Compatibility rules"). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,15 +20,25 @@
 #include <unistd.h>
 
 static struct harness_stack stack;
-static char secret[64];
+static char secret[64], tok[64], auth[128];
+
+static int req(const char *method, const char *path, const char *body, char *resp, size_t cap)
+{
+    int status = 0;
+    if (harness_http_req(stack.d.http_port, method, path, auth, body, &status, resp, cap) != 0)
+        return -1;
+    return status;
+}
 
 static int setup(void **state)
 {
     (void)state;
     if (harness_stack_start(&stack, "figures", NULL) != 0 ||
         harness_stack_device(&stack, "H1", secret) != 0 ||
-        harness_stack_vehicle(&stack, "V1", "H1") != 0)
+        harness_stack_vehicle(&stack, "V1", "H1") != 0 ||
+        harness_stack_admin_token(&stack, tok) != 0)
         return -1;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
     return 0;
 }
 
@@ -86,10 +98,68 @@ static void test_late_counts_no_filter_drops(void **state)
     assert_int_equal(metric("lpg_fixes_total{result=\"late\"}"), late0 + 1);
 }
 
+/* An order assigned to S-H1 for a customer without an address and without notes: the
+ * OrderAssigned at the next login carries neither field (both absent, not ""). */
+static void test_order_assigned_leaves_out_empty_strings(void **state)
+{
+    (void)state;
+    static char resp[8192];
+    const char *calls[][3] = {
+        {"POST", "/v1/zones",
+         "{\"id\":\"Z1\",\"enterprise_id\":\"E0\",\"name\":\"West\",\"shape\":{\"type\":"
+         "\"Polygon\",\"coordinates\":[[[119.6,49.15],[119.8,49.15],[119.8,49.3],[119.6,49.3],"
+         "[119.6,49.15]]]}}"},
+        {"PATCH", "/v1/staff/S-H1",
+         "{\"zone_id\":\"Z1\",\"on_duty\":true,\"qualification_no\":\"QC-1\","
+         "\"qualification_expiry\":\"2099-12-31\",\"training_no\":\"ST-1\","
+         "\"training_expiry\":\"2099-12-31\"}"},
+        {"PATCH", "/v1/vehicles/V1",
+         "{\"permit_no\":\"DG-1\",\"permit_expiry\":\"2099-12-31\",\"capacity\":10}"},
+        {"POST", "/v1/customers",
+         "{\"id\":\"C1\",\"enterprise_id\":\"E0\",\"name\":\"A\",\"kind\":\"household\","
+         "\"location\":{\"lon\":119.7,\"lat\":49.2},\"contract_no\":\"S1\"}"},
+        {"POST", "/v1/orders",
+         "{\"id\":\"O1\",\"enterprise_id\":\"E0\",\"customer_id\":\"C1\","
+         "\"items\":[{\"spec\":\"YSP-12\",\"count\":1}]}"},
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        int st = req(calls[i][0], calls[i][1], calls[i][2], resp, sizeof(resp));
+        if (st != 200 && st != 201)
+            fail_msg("%s %s -> %d: %s", calls[i][0], calls[i][1], st, resp);
+    }
+    assert_non_null(strstr(resp, "\"state\":\"assigned\""));
+
+    int fd = wire_login(stack.d.handset_port, "H1", secret);
+    assert_true(fd >= 0);
+    int seen = 0;
+    for (int i = 0; i < 10 && !seen; i++) {
+        Lpg__V1__Envelope *env = wire_recv(fd, HARNESS_REPLY_TIMEOUT_MS);
+        assert_non_null(env);
+        /* The order pushed at login (re-sent until acknowledged), or the order list. */
+        const Lpg__V1__OrderAssigned *o = NULL;
+        if (env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_ASSIGNED)
+            o = env->order_assigned;
+        else if (env->body_case == LPG__V1__ENVELOPE__BODY_ORDER_LIST &&
+                 env->order_list->n_orders == 1)
+            o = env->order_list->orders[0];
+        if (o != NULL) {
+            assert_string_equal(o->order_id, "O1");
+            assert_string_equal(o->customer_name, "A");
+            assert_null(o->notes);
+            assert_null(o->address);
+            seen = 1;
+        }
+        lpg__v1__envelope__free_unpacked(env, NULL);
+    }
+    assert_true(seen);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late_counts_no_filter_drops),
+        cmocka_unit_test(test_order_assigned_leaves_out_empty_strings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
