@@ -3,7 +3,8 @@
  * older than the vehicle's newest, never when the filters drop it (a fix without a position or
  * with a poor accuracy has its own label in lpg_fixes_filtered_total); an OrderAssigned leaves
  * out an optional string the server has no value for (the customer's address, like the notes),
- * never sending it empty (proto/README.md, "Compatibility rules"). */
+ * never sending it empty (proto/README.md, "Compatibility rules"); a vehicle's daily summary
+ * walks only the fixes the filters accept, as the fatigue rule does. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,8 @@
 #include "harness.h"
 #include "wire_client.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +23,7 @@
 #include <unistd.h>
 
 static struct harness_stack stack;
-static char secret[64], tok[64], auth[128];
+static char secret[64], secret2[64], secret3[64], tok[64], auth[128];
 
 static int req(const char *method, const char *path, const char *body, char *resp, size_t cap)
 {
@@ -36,6 +39,10 @@ static int setup(void **state)
     if (harness_stack_start(&stack, "figures", NULL) != 0 ||
         harness_stack_device(&stack, "H1", secret) != 0 ||
         harness_stack_vehicle(&stack, "V1", "H1") != 0 ||
+        harness_stack_device(&stack, "H2", secret2) != 0 ||
+        harness_stack_vehicle(&stack, "V2", "H2") != 0 ||
+        harness_stack_device(&stack, "H3", secret3) != 0 ||
+        harness_stack_vehicle(&stack, "V3", "H3") != 0 ||
         harness_stack_admin_token(&stack, tok) != 0)
         return -1;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
@@ -155,11 +162,78 @@ static void test_order_assigned_leaves_out_empty_strings(void **state)
     close(fd);
 }
 
+/* The same 60 s drive (10 m/s north, 1 fix a second) by V2 and by V3; V3's also holds fixes the
+ * filters drop: six without a fix 5 km off the road, two lone spikes 50 km away. Both are
+ * stored in V3's route; the daily summaries of V2 and V3 agree all the same (driving time,
+ * distance, fixes walked). */
+static void drive_day(const char *device, const char *secret_, uint64_t t0, int with_bad)
+{
+    enum { N = 60, BAD = 8 };
+    Lpg__V1__Fix f[N + BAD];
+    size_t n = 0;
+    uint64_t seq = 1;
+    for (int i = 0; i < N; i++) {
+        wire_fix_3d(&f[n++], seq++, t0 + (uint64_t)i * 1000, 492000000 + i * 900, 1197500000, 1000);
+        if (!with_bad)
+            continue;
+        if (i % 10 == 5) { /* half a second later, no fix, 5 km off */
+            wire_fix_3d(&f[n], seq++, t0 + (uint64_t)i * 1000 + 500, 492450000 + i * 900,
+                        1197500000, 1000);
+            f[n++].mode = LPG__V1__FIX__MODE__NO_FIX;
+        }
+        if (i == 20 || i == 40) /* a lone spike 50 km east */
+            wire_fix_3d(&f[n++], seq++, t0 + (uint64_t)i * 1000 + 700, 492000000 + i * 900,
+                        1204500000, 1000);
+    }
+    int fd = wire_login(stack.d.handset_port, device, secret_);
+    assert_true(fd >= 0);
+    assert_int_equal(wire_send_positions(fd, 2, f, n, HARNESS_REPLY_TIMEOUT_MS),
+                     (long long)seq - 1);
+    close(fd);
+}
+
+static json_t *summary(const char *vehicle, const char *date)
+{
+    static char resp[65536], path[160];
+    snprintf(path, sizeof(path), "/v1/vehicles/%s/summary?date=%s", vehicle, date);
+    assert_int_equal(req("GET", path, NULL, resp, sizeof(resp)), 200);
+    json_t *j = json_loads(resp, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static void test_summary_walks_the_accepted_fixes(void **state)
+{
+    (void)state;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t t0 = ((uint64_t)ts.tv_sec - 600) * 1000;
+    drive_day("H2", secret2, t0, 0);
+    drive_day("H3", secret3, t0, 1);
+    time_t local = (time_t)(t0 / 1000) + 8 * 3600; /* E0 keeps UTC+8 */
+    struct tm tm;
+    gmtime_r(&local, &tm);
+    char date[40];
+    snprintf(date, sizeof(date), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    json_t *a = summary("V2", date), *b = summary("V3", date);
+    const char *keys[] = {"driving_s", "distance_m", "fixes"};
+    for (size_t i = 0; i < 3; i++) {
+        double x = json_number_value(json_object_get(a, keys[i]));
+        double y = json_number_value(json_object_get(b, keys[i]));
+        if (x != y)
+            fail_msg("%s: V2 %.3f, V3 (with dropped fixes) %.3f", keys[i], x, y);
+    }
+    assert_true(json_number_value(json_object_get(a, "driving_s")) > 50.0);
+    json_decref(a);
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late_counts_no_filter_drops),
         cmocka_unit_test(test_order_assigned_leaves_out_empty_strings),
+        cmocka_unit_test(test_summary_walks_the_accepted_fixes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
