@@ -95,9 +95,12 @@ static const struct import_column staff_columns[] = {
 };
 
 static const struct import_column vehicle_columns[] = {
-    {"id", COL_STRING, 1},    {"enterprise_id", COL_STRING, 0}, {"plate", COL_STRING, 1},
-    {"kind", COL_STRING, 1},  {"permit_no", COL_STRING, 0},     {"permit_expiry", COL_STRING, 0},
-    {"capacity", COL_INT, 1}, {"staff_id", COL_STRING, 0},      {"station_id", COL_STRING, 0},
+    {"id", COL_STRING, 1},         {"enterprise_id", COL_STRING, 0},
+    {"plate", COL_STRING, 1},      {"kind", COL_STRING, 1},
+    {"permit_no", COL_STRING, 0},  {"permit_expiry", COL_STRING, 0},
+    {"capacity", COL_INT, 1},      {"staff_id", COL_STRING, 0},
+    {"station_id", COL_STRING, 0}, {"speed_limit_kmh", COL_INT, 0},
+    {"escort_id", COL_STRING, 0},
 };
 
 static const struct import_column customer_columns[] = {
@@ -112,6 +115,8 @@ static const struct import_column customer_columns[] = {
     {"contract_no", COL_STRING, 0},
     {"contract_from", COL_STRING, 0},
     {"contract_to", COL_STRING, 0},
+    {"licence_no", COL_STRING, 0},
+    {"licence_expiry", COL_STRING, 0},
 };
 
 static const struct import_column cylinder_columns[] = {

@@ -464,15 +464,29 @@ static void ingest_rules_ctx(struct service *d, const struct ingest_job *job, st
     const struct lpg_enterprise *e = registry_enterprise(d->registry, job->enterprise);
     if (e)
         ctx->utc_offset_min = e->utc_offset_min;
+    const struct lpg_vehicle *v = registry_vehicle(d->registry, job->vehicle);
+    if (v)
+        ctx->vehicle_limit_kmh = v->speed_limit_kmh;
     if (s) {
         ctx->on_active_delivery = s->active_orders > 0;
-        const struct lpg_zone *z = s->zone_id[0] ? registry_zone(d->registry, s->zone_id) : NULL;
-        if (z) {
-            ctx->has_zone = true;
-            ctx->zone_limit_kmh = z->speed_limit_kmh;
-            ctx->expressway = z->expressway;
-        }
+        /* The person's zone is for zone exit only; the speed limit comes from where each fix
+         * is (ingest_limit_at). */
+        ctx->has_zone = s->zone_id[0] && registry_zone(d->registry, s->zone_id) != NULL;
     }
+}
+
+/* The zones a fix may lie in at once that the limit considers; more overlapping zones of one
+ * enterprise at one point are left out (ascending id: the same ones every time). */
+#define INGEST_LIMIT_ZONES_MAX 16
+
+/* The speed limit's context at this fix: the zones of the vehicle's enterprise containing it,
+ * through the registry's zone index (O(log n) per fix). */
+static void ingest_limit_at(struct service *d, const char *enterprise, struct geo_point p,
+                            struct rules_ctx *ctx)
+{
+    const struct lpg_zone *zones[INGEST_LIMIT_ZONES_MAX];
+    size_t n = registry_zones_at(d->registry, enterprise, p, zones, INGEST_LIMIT_ZONES_MAX);
+    rules_ctx_zones_at(ctx, zones, n < INGEST_LIMIT_ZONES_MAX ? n : INGEST_LIMIT_ZONES_MAX);
 }
 
 /* The vehicle's alarm episodes become st: kept only once a watched bit was ever set. Out of
@@ -738,6 +752,7 @@ static void store_batch(struct ingest_job *job)
         struct lpg_fix fx;
         route_fix_to_lpg_fix(&rf, &fx);
         ctx.inside_zone = zone == NULL || geo_multipolygon_contains(&zone->shape.mp, fx.pos);
+        ingest_limit_at(d, job->enterprise, fx.pos, &ctx);
         if (backfill && rf.time_ms <= backfill_ms) {
             late++; /* a resent backfill: its member is the same, its events were recorded */
             continue;
@@ -766,7 +781,11 @@ static void store_batch(struct ingest_job *job)
             newest = rf.time_ms;
             newest_rf = rf;
             newest_fix = &newest_rf;
-        } else if (backfill || rf.time_ms <= newest) {
+        } else if (backfill || fr == FIX_FILTER_OUT_OF_ORDER ||
+                   (fr == FIX_FILTER_OK && rf.time_ms <= newest)) {
+            /* Late only as the filters see it (older than the last accepted fix): a fix they
+             * drop (invalid, accuracy, jump...) is counted under its own reason in
+             * lpg_fixes_filtered_total, whatever its time. */
             late++;
         }
     }

@@ -37,6 +37,7 @@ static const struct {
     {"zone_outside_service_area", REFUSAL_RULE},
     {"unknown_reference", REFUSAL_RULE},
     {"invalid_geometry", REFUSAL_RULE}, /* a shape that is not a simple polygon */
+    {"not_an_escort", REFUSAL_RULE},    /* a vehicle's escort_id names a non-escort */
 };
 
 /* A refused write: the model's or the rules' error, with its kind. NULL code: internal. */

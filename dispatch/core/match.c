@@ -50,7 +50,9 @@ enum cause {
     CAUSE_PERMIT_MISSING,
     CAUSE_PERMIT_EXPIRED,
     CAUSE_VEHICLE_FULL,
-    CAUSE_VEHICLE_HELD, /* no licensed driver signed on (driver's card, issue 12 item 5) */
+    CAUSE_VEHICLE_HELD,       /* no licensed driver signed on (driver's card, issue 12 item 5) */
+    CAUSE_NO_ESCORT,          /* the vehicle's kind needs an escort and none is bound (issue 14) */
+    CAUSE_ESCORT_UNCERTIFIED, /* the bound escort's certificates are not in force */
     CAUSE_COUNT
 };
 
@@ -78,6 +80,12 @@ struct when {
 static bool doc_missing(const char *no, int32_t day)
 {
     return no[0] == '\0' || day == LPG_DAY_NONE;
+}
+
+/* A certificate present, not expired and valid already on `today`. */
+static bool doc_in_force(const char *no, int32_t expiry, int32_t from, int32_t today)
+{
+    return !doc_missing(no, expiry) && today <= expiry && (from == LPG_DAY_NONE || today >= from);
 }
 
 /* Every condition of match.h except the zone (the caller knows it). Valid on the expiry day,
@@ -149,6 +157,19 @@ static void check_staff(const struct registry *reg, const char *enterprise_id,
     if (veh->driver_hold[0] != '\0') {
         v->causes |= 1u << CAUSE_VEHICLE_HELD;
         v->hold = veh->driver_hold;
+    }
+    /* Dangerous-goods road transport carries an escort beside the driver (docs/domain.md,
+     * "Escorts"): one of role escort, of the enterprise, with both certificates in force. */
+    if (lpg_vehicle_kind_needs_escort(veh->kind)) {
+        const struct lpg_staff *es = veh->escort_id[0] ? registry_staff(reg, veh->escort_id) : NULL;
+        if (es == NULL || es->role != LPG_ROLE_ESCORT ||
+            strcmp(es->enterprise_id, veh->enterprise_id) != 0)
+            v->causes |= 1u << CAUSE_NO_ESCORT;
+        else if (!doc_in_force(es->qualification_no, es->qualification_expiry_day,
+                               es->qualification_from_day, w->today) ||
+                 !doc_in_force(es->training_no, es->training_expiry_day, es->training_from_day,
+                               w->today))
+            v->causes |= 1u << CAUSE_ESCORT_UNCERTIFIED;
     }
 }
 
@@ -335,6 +356,12 @@ static void text_causes(struct text *t, const size_t *counts, unsigned causes,
         case CAUSE_VEHICLE_HELD:
             text_add(t, "vehicle held: %s", d->hold ? d->hold : "no licensed driver signed on");
             break;
+        case CAUSE_NO_ESCORT:
+            text_add(t, "no escort on board (the vehicle's kind needs one)");
+            break;
+        case CAUSE_ESCORT_UNCERTIFIED:
+            text_add(t, "escort's certificates not in force");
+            break;
         case CAUSE_COUNT:
             break;
         }
@@ -373,6 +400,15 @@ static int order_context(const struct registry *reg, const struct lpg_order *o, 
     c->w.now_ms = now_ms;
     c->w.utc_offset_min = e->utc_offset_min;
     c->w.today = lpg_local_day(now_ms, e->utc_offset_min);
+    /* An enterprise whose gas business licence has expired supplies nobody: its waiting orders
+     * stay waiting, with this reason, until the licence is renewed (issue 14 item 4). */
+    if (e->licence_expiry_day != LPG_DAY_NONE && c->w.today > e->licence_expiry_day) {
+        char day[16];
+        lpg_day_format(e->licence_expiry_day, day);
+        text_add(err, "enterprise %s's gas business licence %s expired on %s", e->id,
+                 e->licence_no[0] ? e->licence_no : "(no number)", day);
+        return 1;
+    }
     c->w.need = lpg_order_cylinders(o);
     c->w.order = o;
     return 0;
@@ -410,8 +446,9 @@ int match_order(struct registry *reg, const struct lpg_order *o, int64_t now_ms,
         return -1;
     }
     struct order_ctx c;
-    if (order_context(reg, o, now_ms, &c, &reason) != 0)
-        return -1;
+    int ctx_rc = order_context(reg, o, now_ms, &c, &reason);
+    if (ctx_rc != 0)
+        return ctx_rc < 0 ? -1 : 1;
 
     const struct lpg_zone *zones[MATCH_ZONES_MAX];
     size_t n_zones_total =

@@ -8,8 +8,12 @@
  *   - qualification and safety-training certificates present, not expired, and valid already
  *     (qualification_from_day / training_from_day, when given, reached);
  *   - bound to a vehicle whose dangerous-goods transport permit is present and not expired,
+ *     with an escort of role escort bound beside the driver (escort_id) whose certificates are
+ *     in force when the vehicle's kind needs one (lpg_vehicle_kind_needs_escort),
  *     and whose spare capacity (capacity - committed) covers the order's cylinders;
- *   - of the order's enterprise, with a zone that contains the customer's location.
+ *   - of the order's enterprise, with a zone that contains the customer's location;
+ *   - and nobody at all while the enterprise's gas business licence has expired
+ *     (licence_expiry_day before the local day): the reason names the licence.
  * Ranked by great-circle distance from the vehicle's last position (the zone's inside point
  * when it has none) to the customer, then by active orders, then by id (deterministic).
  *

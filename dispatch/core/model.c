@@ -64,8 +64,9 @@ const struct lpg_cylinder_spec *lpg_cylinder_spec_find(const char *name)
 
 static const char *const staff_role_names[] = {"driver", "escort", "delivery"};
 static const char *const vehicle_kind_names[] = {"truck", "van", "tricycle", "e-bike"};
-static const char *const customer_kind_names[] = {"household", "restaurant", "school",   "hospital",
-                                                  "market",    "elder-care", "mixed-use"};
+static const char *const customer_kind_names[] = {"household", "restaurant", "school",
+                                                  "hospital",  "market",     "elder-care",
+                                                  "mixed-use", "reseller"};
 static const char *const order_state_names[] = {"created",   "assigned", "accepted",
                                                 "loaded",    "en_route", "arrived",
                                                 "delivered", "failed",   "cancelled"};
@@ -110,6 +111,11 @@ int lpg_vehicle_kind_parse(const char *s)
 {
     return parse_name(NAMES(vehicle_kind_names), s);
 }
+bool lpg_vehicle_kind_needs_escort(enum lpg_vehicle_kind k)
+{
+    return k == LPG_VEHICLE_TRUCK;
+}
+
 const char *lpg_customer_kind_name(enum lpg_customer_kind k)
 {
     return name_of(NAMES(customer_kind_names), (int)k);

@@ -196,6 +196,13 @@ struct lpg_vehicle {
     /* The station (depot) the vehicle loads at and returns to (issue 13 item 4): "" when none,
      * and then it may neither load nor reconcile (docs/http-api.md, "Stations"). */
     char station_id[LPG_ID_MAX + 1];
+    /* The vehicle's own speed limit (its class or the enterprise's rule), a ceiling over the
+     * limit where it is; 0: none (issue 14 item 4). */
+    int32_t speed_limit_kmh;
+    /* The escort (押运员, a staff member of role escort) bound beside the driver: a vehicle whose
+     * kind needs one (lpg_vehicle_kind_needs_escort) takes no orders without one whose
+     * certificates are in force; "" when none (issue 14 item 4). */
+    char escort_id[LPG_ID_MAX + 1];
 };
 
 /* ---- customers ---- */
@@ -208,6 +215,7 @@ enum lpg_customer_kind {
     LPG_CUSTOMER_MARKET,
     LPG_CUSTOMER_ELDER_CARE,
     LPG_CUSTOMER_MIXED_USE,
+    LPG_CUSTOMER_RESELLER, /* buys to resell: supplied only with a gas business licence in force */
     LPG_CUSTOMER_KIND_COUNT
 };
 
@@ -234,6 +242,10 @@ struct lpg_customer {
     enum lpg_customer_status status;
     char suspended_reason[LPG_TEXT_MAX + 1];
     int64_t created_ms;
+    /* A reseller's gas business licence (燃气经营许可证, §二(一)3): its number and last valid
+     * day (LPG_DAY_NONE when not given); other kinds may record one too. */
+    char licence_no[LPG_TEXT_MAX + 1];
+    int32_t licence_expiry_day;
 };
 
 /* ---- orders ---- */
@@ -373,6 +385,10 @@ int32_t lpg_day_add_years(int32_t day, int years);
 const char *lpg_staff_role_name(enum lpg_staff_role r);
 int lpg_staff_role_parse(const char *s);
 const char *lpg_vehicle_kind_name(enum lpg_vehicle_kind k);
+/* Whether a vehicle of kind k carries LPG as dangerous-goods road transport and so needs an
+ * escort aboard (docs/domain.md, "Escorts"): a truck does; a van, tricycle or e-bike is a
+ * delivery tool of the enterprise (配送工具) and does not. */
+bool lpg_vehicle_kind_needs_escort(enum lpg_vehicle_kind k);
 int lpg_vehicle_kind_parse(const char *s);
 const char *lpg_customer_kind_name(enum lpg_customer_kind k);
 int lpg_customer_kind_parse(const char *s);

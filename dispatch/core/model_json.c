@@ -398,6 +398,8 @@ static const struct field vehicle_fields[] = {
     TEXT(V, driver_hold, LPG_TEXT_MAX, RO),
     FIELD("created_at", V, created_ms, FT_INSTANT, RO),
     ID(V, station_id, 0),
+    INT(V, speed_limit_kmh, 0, 80, 0), /* a ceiling only: 0 = none */
+    ID(V, escort_id, 0),
 };
 #undef V
 
@@ -416,6 +418,8 @@ static const struct field customer_fields[] = {
     ENUM(C, status, customer_status_enum, RO),
     TEXT(C, suspended_reason, LPG_TEXT_MAX, RO),
     FIELD("created_at", C, created_ms, FT_INSTANT, RO),
+    TEXT(C, licence_no, LPG_TEXT_MAX, 0),
+    FIELD("licence_expiry", C, licence_expiry_day, FT_DAY, 0),
 };
 #undef C
 
@@ -1286,6 +1290,7 @@ static void customer_defaults(struct lpg_customer *c)
     memset(c, 0, sizeof(*c));
     c->contract_from_day = LPG_DAY_NONE;
     c->contract_to_day = LPG_DAY_NONE;
+    c->licence_expiry_day = LPG_DAY_NONE;
 }
 
 static int enterprise_parse(const json_t *in, struct lpg_enterprise *out, enum mode mode,

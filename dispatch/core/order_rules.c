@@ -177,6 +177,20 @@ static int rule_customer_enterprise(const struct rule_ctx *x, struct order_refus
     return 0;
 }
 
+/* An enterprise with an expired gas business licence (燃气经营许可证, 燃气经营许可管理办法)
+ * takes no new orders: the licence's last valid day is its enterprise-local expiry day. */
+static int rule_enterprise_licence(const struct rule_ctx *x, struct order_refusal *out)
+{
+    int32_t exp = x->e->licence_expiry_day;
+    if (exp == LPG_DAY_NONE || lpg_local_day(x->now_ms, x->e->utc_offset_min) <= exp)
+        return 0;
+    char day[16];
+    lpg_day_format(exp, day);
+    return refuse(out, "enterprise_licence_expired", "enterprise_id",
+                  "enterprise %s's gas business licence %s expired on %s", x->e->id,
+                  x->e->licence_no[0] ? x->e->licence_no : "(no number)", day);
+}
+
 /* §二(一)3: no supply without a supply contract in force. */
 static int rule_contract(const struct rule_ctx *x, struct order_refusal *out)
 {
@@ -196,6 +210,28 @@ static int rule_contract(const struct rule_ctx *x, struct order_refusal *out)
         lpg_day_format(c->contract_to_day, day);
         return refuse(out, "supply_contract_not_in_force", "customer_id",
                       "customer %s's supply contract %s expired on %s", c->id, c->contract_no, day);
+    }
+    return 0;
+}
+
+/* §二(一)3: no LPG for resale to anyone without a gas business licence (向未取得燃气经营许可证的
+ * 单位或者个人提供用于经营的液化气); a reseller's licence must be in force on the local day. */
+static int rule_reseller_licence(const struct rule_ctx *x, struct order_refusal *out)
+{
+    const struct lpg_customer *c = x->c;
+    if (c->kind != LPG_CUSTOMER_RESELLER)
+        return 0;
+    if (c->licence_no[0] == '\0' || c->licence_expiry_day == LPG_DAY_NONE)
+        return refuse(out, "reseller_unlicensed", "customer_id",
+                      "customer %s is a reseller without a gas business licence (number and "
+                      "expiry)",
+                      c->id);
+    if (lpg_local_day(x->now_ms, x->e->utc_offset_min) > c->licence_expiry_day) {
+        char day[16];
+        lpg_day_format(c->licence_expiry_day, day);
+        return refuse(out, "reseller_licence_expired", "customer_id",
+                      "customer %s's gas business licence %s expired on %s", c->id, c->licence_no,
+                      day);
     }
     return 0;
 }
@@ -264,11 +300,22 @@ static int rule_service_area(const struct rule_ctx *x, struct order_refusal *out
 
 /* The rules in check order. Keep in step with the table in order_rules.h and codes[] below. */
 static rule_fn *const rules[] = {
-    rule_kind,          rule_items_present,  rule_item_counts,
-    rule_specs_known,   rule_specs_distinct, rule_window_valid,
-    rule_window_future, rule_references,     rule_customer_enterprise,
-    rule_contract,      rule_not_suspended,  rule_premises,
-    rule_two_phase,     rule_service_area,
+    rule_kind,
+    rule_items_present,
+    rule_item_counts,
+    rule_specs_known,
+    rule_specs_distinct,
+    rule_window_valid,
+    rule_window_future,
+    rule_references,
+    rule_customer_enterprise,
+    rule_enterprise_licence,
+    rule_contract,
+    rule_reseller_licence,
+    rule_not_suspended,
+    rule_premises,
+    rule_two_phase,
+    rule_service_area,
 };
 
 static const char *const codes[] = {
@@ -284,8 +331,11 @@ static const char *const codes[] = {
     "enterprise_mismatch",
     "customer_mismatch",
     "customer_not_in_enterprise",
+    "enterprise_licence_expired",
     "no_supply_contract",
     "supply_contract_not_in_force",
+    "reseller_unlicensed",
+    "reseller_licence_expired",
     "customer_suspended",
     "premises_underground",
     "premises_semi_underground",

@@ -43,6 +43,12 @@
  * bound on that side (a contract without an end date is in force until it is ended).
  *
  * Delivery window: 0 means open on that side; both set requires start <= end.
+ *
+ * enterprise_licence_expired (field enterprise_id), checked after customer_not_in_enterprise:
+ * the enterprise's licence_expiry_day is given and before the local day of now_ms.
+ * reseller_unlicensed, reseller_licence_expired (field customer_id), checked after the supply
+ * contract: a customer of kind reseller needs licence_no and licence_expiry_day, and the local
+ * day of now_ms must not be after that day (§二(一)3).
  */
 #ifndef LPG_ORDER_RULES_H
 #define LPG_ORDER_RULES_H

@@ -201,6 +201,15 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
                             "no station with id %s in enterprise %s", v->station_id,
                             v->enterprise_id);
         }
+        if (v->escort_id[0]) {
+            const struct lpg_staff *es = lookup(view, RS_STAFF, v->escort_id);
+            if (es == NULL || strcmp(es->enterprise_id, v->enterprise_id) != 0)
+                return fail(err, "unknown_reference", "escort_id",
+                            "no staff with id %s in enterprise %s", v->escort_id, v->enterprise_id);
+            if (es->role != LPG_ROLE_ESCORT)
+                return fail(err, "not_an_escort", "escort_id", "staff %s is a %s, not an escort",
+                            es->id, lpg_staff_role_name(es->role));
+        }
         return rebind_from_vehicle(view, cs, v, o ? o->staff_id : "", err);
     }
     case RS_CUSTOMER:

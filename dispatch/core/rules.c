@@ -5,6 +5,7 @@
 #include "core/rules.h"
 
 #include "core/legal_defaults.h"
+#include "core/model.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -50,6 +51,21 @@ double rules_speed_limit_kmh(const struct rules_config *cfg, const struct rules_
     if (ctx->vehicle_limit_kmh > 0.0 && ctx->vehicle_limit_kmh < lim)
         lim = ctx->vehicle_limit_kmh;
     return lim;
+}
+
+void rules_ctx_zones_at(struct rules_ctx *ctx, const struct lpg_zone *const *zones, size_t n)
+{
+    bool expressway = false;
+    for (size_t i = 0; i < n; i++)
+        expressway = expressway || zones[i]->expressway;
+    double lim = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double z = zones[i]->speed_limit_kmh;
+        if (zones[i]->expressway == expressway && z > 0.0 && (lim == 0.0 || z < lim))
+            lim = z;
+    }
+    ctx->expressway = expressway;
+    ctx->zone_limit_kmh = lim;
 }
 
 static const char *const kind_names[RULE_EVENT_KIND_COUNT] = {

@@ -102,6 +102,15 @@ struct rules_ctx {
 /* The overspeed limit at this fix: min(vehicle, zone, road-class default), limits of 0 ignored. */
 double rules_speed_limit_kmh(const struct rules_config *cfg, const struct rules_ctx *ctx);
 
+/* Sets ctx->expressway and ctx->zone_limit_kmh from the zones containing the fix (the zones of
+ * the vehicle's enterprise that the zone index finds at its position), not from the person's
+ * assigned zone: the limit is where the vehicle is. Any expressway zone among them makes the fix
+ * an expressway fix, and then only the expressway zones' own limits apply (a district's lower
+ * limit is for its ordinary roads, not the expressway crossing it); otherwise the lowest limit of
+ * the ordinary zones. No zone: the road-class default alone (ordinary road). */
+struct lpg_zone;
+void rules_ctx_zones_at(struct rules_ctx *ctx, const struct lpg_zone *const *zones, size_t n);
+
 /* ---- the rule table ---- */
 
 /* Room for each rule's state, checked by a static assert in the rule's file. Sized to the

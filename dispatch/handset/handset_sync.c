@@ -34,7 +34,10 @@ static void fill_order(struct service *d, const struct lpg_order *o, Lpg__V1__Or
     msg->customer_id = (char *)o->customer_id;
     if (cust) {
         msg->customer_name = (char *)cust->name;
-        msg->address = (char *)cust->address;
+        /* Like the notes: an optional string with no value is left out, never sent empty
+         * (proto/README.md, "Compatibility rules"). */
+        if (cust->address[0])
+            msg->address = (char *)cust->address;
         msg->has_lat_e7 = msg->has_lon_e7 = 1;
         msg->lat_e7 = to_e7(cust->location.lat);
         msg->lon_e7 = to_e7(cust->location.lon);

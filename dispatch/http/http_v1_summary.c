@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "core/route_member.h"
+#include "core/fix_filter.h"
 #include "core/motion.h"
 #include "core/registry.h"
 #include "core/rules.h"
@@ -65,6 +66,10 @@ struct walk {
     int64_t cursor_ms;
     long cursor_offset;
     uint64_t skipped; /* members not in the stored format */
+    /* The fatigue rule sees only what the tracking filters accept (no fix, (0,0), poor
+     * accuracy, jumps are stored but never evaluated): the trips and summaries walk the day
+     * through the same filters, so their driving time is the rule's. */
+    struct fix_filter_state filter;
     struct motion motion;
     walk_done_fn *done;
 };
@@ -100,6 +105,10 @@ static void on_walk_chunk(void *arg, const struct route_chunk *chunk, const char
             last_ms = f.time_ms;
             same = 1;
         }
+        /* now = the fix's own time: it was stored, so it was not in the future then. */
+        if (fix_filter_apply(&w->d->fix_filter_cfg, &w->filter, &f, f.time_ms, NULL, NULL) !=
+            FIX_FILTER_OK)
+            continue;
         motion_push(&w->motion, &f);
     }
     if (n == WALK_CHUNK && last_ms > 0) {
@@ -144,6 +153,7 @@ static void walk_start(struct walk *w, struct service *d, const char *vehicle, i
     w->cursor_set = 0;
     w->cursor_offset = 0;
     w->skipped = 0;
+    fix_filter_state_init(&w->filter);
     w->done = done;
     motion_config_from_rules(&mc, &d->rules_cfg, min_stop_ms);
     motion_init(&w->motion, &mc, emit, w);

@@ -234,6 +234,7 @@ static void build_world(struct world *w)
     struct lpg_enterprise *e = xcalloc(1, sizeof(*e));
     snprintf(e->id, sizeof(e->id), "E1");
     e->utc_offset_min = UTC_OFFSET_MIN;
+    e->licence_expiry_day = LPG_DAY_NONE;
     must(registry_put_enterprise(w->reg, e), "put enterprise");
 
     make_tiling();
@@ -283,6 +284,7 @@ static void build_world(struct world *w)
         snprintf(v->permit_no, sizeof(v->permit_no), "DG-%05d", i);
         v->permit_expiry_day = today + (rng_chance(0.03) ? -rng_int(1, 90) : 300);
         v->capacity = rng_chance(0.05) ? rng_int(2, 5) : rng_int(20, 60);
+        v->kind = LPG_VEHICLE_VAN; /* no escort needed: matching as before */
         v->has_position = rng_chance(0.7);
         if (v->has_position)
             v->position = (struct geo_point){zone->shape.inside.lon + rng_range(-cw, cw),

@@ -96,6 +96,7 @@ static struct registry *world(void)
     assert_non_null(e);
     set_id(e->id, "E1");
     e->utc_offset_min = 480;
+    e->licence_expiry_day = LPG_DAY_NONE;
     rect_geometry(&e->area, -10, -10, 50, 50);
     assert_int_equal(registry_put_enterprise(reg, e), 0);
     put_zone(reg, "Z1", 0, 0, 10, 10);
@@ -130,6 +131,7 @@ static void good_staff(struct lpg_staff *s, struct lpg_vehicle *v, const char *i
     set_id(v->permit_no, "DG-1");
     v->permit_expiry_day = day_of("2027-01-01");
     v->capacity = 10;
+    v->kind = LPG_VEHICLE_VAN; /* a van needs no escort (a truck does: the escort cases) */
     v->has_position = x >= 0;
     if (v->has_position)
         v->position = at(x, y);
@@ -293,6 +295,39 @@ static void vehicle_held(struct registry *r, struct lpg_staff *s, struct lpg_veh
     set_id(v->driver_hold, "card refused");
 }
 
+/* The enterprise's gas business licence ran out yesterday (local): it supplies nobody. */
+static void enterprise_licence_expired(struct registry *r, struct lpg_staff *s,
+                                       struct lpg_vehicle *v)
+{
+    (void)s, (void)v;
+    struct lpg_enterprise *e = lpg_enterprise_dup(registry_enterprise(r, "E1"));
+    assert_non_null(e);
+    set_id(e->licence_no, "GL-1");
+    e->licence_expiry_day = day_of("2026-06-14");
+    assert_int_equal(registry_put_enterprise(r, e), 0);
+}
+
+/* A truck needs an escort beside the driver: none bound. */
+static void truck_without_escort(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    (void)r, (void)s;
+    v->kind = LPG_VEHICLE_TRUCK;
+}
+/* A truck whose escort's training certificate ran out yesterday. */
+static void truck_escort_expired(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    struct lpg_staff e;
+    struct lpg_vehicle unused;
+    good_staff(&e, &unused, "ES1", "", -1, 0);
+    e.role = LPG_ROLE_ESCORT;
+    e.vehicle_id[0] = '\0';
+    e.training_expiry_day = day_of("2026-06-14");
+    assert_int_equal(registry_put_staff(r, lpg_staff_dup(&e)), 0);
+    (void)s;
+    v->kind = LPG_VEHICLE_TRUCK;
+    set_id(v->escort_id, "ES1");
+}
+
 struct refusal_case {
     const char *name;
     spoil_fn *spoil;
@@ -343,6 +378,15 @@ static const struct refusal_case refusal_cases[] = {
     {"zone not containing the customer", zone_elsewhere, "zone Z1 has no staff",
      "zone Z2 does not contain the customer's location"},
     {"no zone", zone_none, "zone Z1 has no staff", "not assigned to a zone"},
+    {"truck without an escort", truck_without_escort,
+     "zone Z1: 1 staff; 1 no escort on board (the vehicle's kind needs one)",
+     "no escort on board (the vehicle's kind needs one)"},
+    {"truck whose escort's certificate expired", truck_escort_expired,
+     "zone Z1: 1 staff; 1 escort's certificates not in force",
+     "escort's certificates not in force"},
+    {"enterprise licence expired", enterprise_licence_expired,
+     "enterprise E1's gas business licence GL-1 expired on 2026-06-14",
+     "enterprise E1's gas business licence GL-1 expired on 2026-06-14"},
     {"vehicle held (driver's card)", vehicle_held, "zone Z1: 1 staff; 1 vehicle held: card refused",
      "vehicle held: card refused"},
 };
@@ -406,6 +450,16 @@ static void valid_from_today(struct registry *r, struct lpg_staff *s, struct lpg
     s->training_from_day = LPG_DAY_NONE;
 }
 
+/* A truck with a certified escort bound beside the driver. */
+static void truck_with_escort(struct registry *r, struct lpg_staff *s, struct lpg_vehicle *v)
+{
+    truck_escort_expired(r, s, v);
+    struct lpg_staff *e = lpg_staff_dup(registry_staff(r, "ES1"));
+    assert_non_null(e);
+    e->training_expiry_day = day_of("2026-06-15"); /* valid through today */
+    assert_int_equal(registry_put_staff(r, e), 0);
+}
+
 static void test_still_eligible(void **state)
 {
     (void)state;
@@ -417,7 +471,8 @@ static void test_still_eligible(void **state)
                  {"documents expire today", expiring_today},
                  {"certificate valid from today", valid_from_today},
                  {"vehicle exactly full", exactly_full},
-                 {"vehicle back-reference empty", vehicle_mirror_empty}};
+                 {"vehicle back-reference empty", vehicle_mirror_empty},
+                 {"truck with a certified escort", truck_with_escort}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct registry *reg = world();
         struct lpg_staff s;

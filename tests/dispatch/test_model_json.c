@@ -234,6 +234,7 @@ static void fixture_customer(struct lpg_customer *c)
     strcpy(c->contract_no, "SC-9");
     c->contract_from_day = day_of("2026-01-01");
     c->contract_to_day = day_of("2026-10-31");
+    c->licence_expiry_day = LPG_DAY_NONE;
     c->status = LPG_CUSTOMER_SUSPENDED;
     strcpy(c->suspended_reason, "hose through a wall");
     c->created_ms = T_2026_06_01;
@@ -518,7 +519,8 @@ static void test_golden(void **state)
                      "{'address':'12 Zhongyang St, Hailar','contract_from':'2026-01-01',"
                      "'contract_no':'SC-9','contract_to':'2026-10-31',"
                      "'created_at':'2026-06-01T00:00:00.000Z','enterprise_id':'E1','id':'C12',"
-                     "'kind':'restaurant','location':{'lat':49.25,'lon':119.75},"
+                     "'kind':'restaurant','licence_expiry':null,'licence_no':null,"
+                     "'location':{'lat':49.25,'lon':119.75},"
                      "'name':'Hulun Noodle House','premises':['semi_underground',"
                      "'high_rise_residential'],'status':'suspended',"
                      "'suspended_reason':'hose through a wall'}");
@@ -543,9 +545,11 @@ static void test_golden(void **state)
         "{'capacity':12,'committed':5,'created_at':'2026-06-01T00:00:00.000Z',"
         "'driver_hold':null,'driver_id':'S1','driver_since':"
         "'2026-11-28T21:15:22.123Z','driver_via':'card',"
-        "'enterprise_id':'E1','handset_driver_id':null,'id':'V1','kind':'e-bike','permit_expiry':"
+        "'enterprise_id':'E1','escort_id':null,'handset_driver_id':null,'id':'V1','kind':'e-bike','"
+        "permit_expiry':"
         "'2028-01-15','permit_no':'DG-150700-88','plate':'蒙E·A1234',"
-        "'position':null,'position_at':null,'staff_id':'S1','station_id':null,'trip_empties':2,"
+        "'position':null,'position_at':null,'speed_limit_kmh':0,'staff_id':'S1','station_id':null,'"
+        "trip_empties':2,"
         "'trip_handed_over':3,'trip_loaded':4,'trip_returned_full':1,"
         "'trip_started_at':'2026-11-28T21:15:22.123Z'}");
     /* A cylinder: dates, status and movement fields, nulls for what is absent. */

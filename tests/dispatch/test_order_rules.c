@@ -47,6 +47,7 @@ static int setup(void **state)
     strcpy(ent.id, "E1");
     strcpy(ent.name, "Hailar Gas");
     ent.utc_offset_min = 480;
+    ent.licence_expiry_day = LPG_DAY_NONE;
     area_poly = (struct geo_polygon){.outer = {area_pts, 4}};
     ent.area.mp = (struct geo_multipolygon){&area_poly, 1};
     assert_int_equal(lpg_geometry_finish(&ent.area), GEO_OK); /* arrays are static: never freed */
@@ -61,6 +62,7 @@ static int setup(void **state)
     cust.contract_from_day = day_of("2026-01-01");
     cust.contract_to_day = day_of("2026-10-31");
     cust.status = LPG_CUSTOMER_ACTIVE;
+    cust.licence_expiry_day = LPG_DAY_NONE;
 
     memset(&ord, 0, sizeof(ord));
     strcpy(ord.id, "O1");
@@ -151,6 +153,21 @@ static void m_customer_other_enterprise(void)
 {
     strcpy(cust.enterprise_id, "E2");
 }
+static void m_licence_expired(void)
+{
+    strcpy(ent.licence_no, "GL-15-0001");
+    ent.licence_expiry_day = day_of("2026-05-31"); /* now is 2026-06-01 10:00 local */
+}
+static void m_reseller_unlicensed(void)
+{
+    cust.kind = LPG_CUSTOMER_RESELLER;
+}
+static void m_reseller_expired(void)
+{
+    cust.kind = LPG_CUSTOMER_RESELLER;
+    strcpy(cust.licence_no, "GL-R-7");
+    cust.licence_expiry_day = day_of("2026-05-31");
+}
 static void m_no_contract(void)
 {
     cust.contract_no[0] = '\0';
@@ -230,12 +247,18 @@ static const struct refusal_case cases[] = {
      "order O1 is for customer C13, checked against customer C12"},
     {"customer of another enterprise", m_customer_other_enterprise, "customer_not_in_enterprise",
      "customer_id", "customer C12 is not a customer of enterprise E1"},
+    {"enterprise licence expired", m_licence_expired, "enterprise_licence_expired", "enterprise_id",
+     "enterprise E1's gas business licence GL-15-0001 expired on 2026-05-31"},
     {"no contract", m_no_contract, "no_supply_contract", "customer_id",
      "customer C12 has no supply contract"},
     {"contract expired", m_contract_expired, "supply_contract_not_in_force", "customer_id",
      "customer C12's supply contract SC-9 expired on 2026-10-31"},
     {"contract not started", m_contract_future, "supply_contract_not_in_force", "customer_id",
      "customer C12's supply contract SC-9 only starts on 2026-06-02"},
+    {"reseller without a licence", m_reseller_unlicensed, "reseller_unlicensed", "customer_id",
+     "customer C12 is a reseller without a gas business licence (number and expiry)"},
+    {"reseller's licence expired", m_reseller_expired, "reseller_licence_expired", "customer_id",
+     "customer C12's gas business licence GL-R-7 expired on 2026-05-31"},
     {"suspended", m_suspended, "customer_suspended", "customer_id",
      "supply to customer C12 is suspended: hose through a wall (notice RN-3); a passing "
      "re-inspection lifts it"},
@@ -297,7 +320,7 @@ static void test_codes_covered(void **state)
         if (!found)
             fail_msg("code %s has no test case", code);
     }
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 23);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         bool found = false;
         for (size_t k = 0; order_rules_code(k) != NULL && !found; k++)

@@ -51,6 +51,7 @@ static struct service *service_new(void)
     struct lpg_enterprise *e = calloc(1, sizeof(*e));
     snprintf(e->id, sizeof(e->id), "ent-a");
     e->utc_offset_min = 480;
+    e->licence_expiry_day = LPG_DAY_NONE;
     assert_int_equal(registry_put_enterprise(s->registry, e), 0);
     return s;
 }

@@ -65,7 +65,7 @@ static int run_until(const int *flag, int timeout_ms)
     "\"training_no\":\"T-" id "\",\"training_expiry\":\"2030-01-01\",\"zone_id\":\"Z1\","          \
     "\"vehicle_id\":\"" veh "\",\"on_duty\":true}"
 #define VEHICLE(id, staff)                                                                         \
-    "{\"id\":\"" id "\",\"enterprise_id\":\"E1\",\"plate\":\"P" id "\",\"kind\":\"truck\","        \
+    "{\"id\":\"" id "\",\"enterprise_id\":\"E1\",\"plate\":\"P" id "\",\"kind\":\"van\","          \
     "\"capacity\":40,\"permit_no\":\"DG-" id "\",\"permit_expiry\":\"2030-01-01\","                \
     "\"staff_id\":\"" staff "\"}"
 static const char *const seeds[][2] = {
