@@ -341,7 +341,7 @@ static void an_order_whose_window_ends_is_flagged_late_once(void **state)
     assert_non_null(strstr(resp, "\"late\":false"));
     char needle[128];
     event_needle(needle, sizeof(needle), "order.late", "O-L");
-    assert_true(feed_wait(&f, needle, HARNESS_REPLY_TIMEOUT_MS));
+    assert_true(feed_wait_or_tell(&f, needle, "O-L"));
     assert_int_equal(req("GET", "/v1/orders/O-L", NULL, resp, sizeof(resp)), 200);
     assert_non_null(strstr(resp, "\"late\":true"));
     assert_non_null(strstr(resp, "\"state\":\"created\"")); /* lateness is not a state */
@@ -358,7 +358,7 @@ static void an_order_whose_window_ends_is_flagged_late_once(void **state)
     assert_true(feed_wait(&f, "live feed", HARNESS_REPLY_TIMEOUT_MS));
     create_order("O-M", "C2", 0, now_ms() + 1500, resp, sizeof(resp));
     event_needle(needle, sizeof(needle), "order.late", "O-M");
-    assert_true(feed_wait(&f, needle, HARNESS_REPLY_TIMEOUT_MS));
+    assert_true(feed_wait_or_tell(&f, needle, "O-M"));
     assert_int_equal(count(f.buf, "\"type\":\"order.late\""), 1);
     assert_int_equal(metric("lpg_orders_late_total"), 1);
     assert_int_equal(req("GET", "/v1/orders/O-L/history", NULL, resp, sizeof(resp)), 200);
