@@ -94,6 +94,7 @@ struct dispatcher {
     struct event *midnight; /* one-shot, at the next local midnight: expiring documents */
     struct event *rearm;    /* made active by dispatcher_rearm: one computation per loop turn */
     int64_t wake_ms;        /* when wake is armed (0: not armed) */
+    int64_t retry_ms;       /* a failed pass or late flagging is tried again then (0: none) */
     struct dispatcher_stats stats;
 };
 
@@ -204,7 +205,19 @@ static void rematch_done(struct service *d)
     dispatcher_rearm(d);
 }
 
-/* Nobody waits for a pass: a failure is logged, and the next request starts over. */
+/* A pass or a late flagging that failed (a write conflict, Redis away) is tried again by the
+ * wake-up in a second: the instant that asked for it (a rest's end, a window's end) is past,
+ * so the next instant alone would leave the order waiting until the periodic pass. */
+#define DISPATCHER_RETRY_MS 1000
+
+static void retry_soon(struct service *d)
+{
+    int64_t at = lpg_now_ms() + DISPATCHER_RETRY_MS;
+    if (d->dispatcher->retry_ms == 0 || at < d->dispatcher->retry_ms)
+        d->dispatcher->retry_ms = at;
+}
+
+/* Nobody waits for a pass: a failure is logged and tried again soon (retry_soon). */
 static void rematch_failed(struct usecase_job *base, const struct usecase_failure *f)
 {
     struct service *d = base->s;
@@ -212,7 +225,9 @@ static void rematch_failed(struct usecase_job *base, const struct usecase_failur
         d->dispatcher->rematch_queued = 0;
         return;
     }
-    log_warn("re-matching stopped: %s", f->store_err ? f->store_err : f->refusal->message);
+    log_warn("re-matching stopped: %s; trying again in %d ms",
+             f->store_err ? f->store_err : f->refusal->message, DISPATCHER_RETRY_MS);
+    retry_soon(d);
     rematch_done(d);
 }
 
@@ -361,6 +376,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct service *d = arg;
     d->dispatcher->wake_ms = 0;
+    d->dispatcher->retry_ms = 0; /* this wake-up is the retry */
     late_submit(d);
     if (registry_waiting_orders(d->registry, NULL, 0) > 0)
         dispatcher_rematch(d); /* its end arms the next wake-up */
@@ -442,6 +458,8 @@ static void on_rearm(evutil_socket_t fd, short what, void *arg)
         return;
     int64_t now = lpg_now_ms();
     int64_t at = match_next_instant(d->registry, now, d->cfg.order_window_lead * 60000);
+    if (ds->retry_ms != 0 && ds->retry_ms < at)
+        at = ds->retry_ms;
     /* An order late now while the late job is queued: its end arms the wake-up again (arming it
      * at once would spin until the job commits). */
     if (at == INT64_MAX || (at <= now && ds->late_queued)) {
@@ -477,9 +495,12 @@ static void late_failed(struct usecase_job *base, const struct usecase_failure *
 {
     struct service *d = base->s;
     d->dispatcher->late_queued = 0;
-    if (!f->cancelled)
-        log_warn("flagging late orders stopped: %s",
-                 f->store_err ? f->store_err : f->refusal->message);
+    if (f->cancelled)
+        return;
+    log_warn("flagging late orders stopped: %s; trying again in %d ms",
+             f->store_err ? f->store_err : f->refusal->message, DISPATCHER_RETRY_MS);
+    retry_soon(d);
+    dispatcher_rearm(d);
 }
 
 static void on_late_committed(struct usecase_job *base)
@@ -582,9 +603,12 @@ static void run_late(struct usecase_job *base)
         rc = changeset_save(&job->cs, d->store, txn);
     if (rc != 0) {
         store_txn_free(txn);
-        log_error("flagging late orders: %s", "out of memory, or the audit record is unavailable");
+        log_error("flagging late orders: %s; trying again in %d ms",
+                  "out of memory, or the audit record is unavailable", DISPATCHER_RETRY_MS);
         usecase_job_end(&job->base);
         d->dispatcher->late_queued = 0;
+        retry_soon(d);
+        dispatcher_rearm(d);
         return;
     }
     usecase_job_commit(&job->base, txn);
