@@ -7,7 +7,8 @@
  *                           vertices a page
  *   POST  /v1/{kind}        create (201); a dispatcher's enterprise_id defaults to its own
  *   GET   /v1/{kind}/{id}   one
- *   PATCH /v1/{kind}/{id}   change the fields present (staff, vehicles, customers)
+ *   PATCH /v1/{kind}/{id}   change the fields present (staff, vehicles, customers, cylinders,
+ *                           stations)
  *
  * Creating and changing is the use case of app/registry_writes.h (checks, consistency across
  * entities, the transaction); this file parses the request and maps the result.
@@ -291,9 +292,10 @@ const struct http_route v1_registry_routes[] = {
     KIND_ROUTES(cylinders, "cylinders"),
     {"PATCH", "/v1/cylinders/{id}", patch_cylinders, HTTP_ROUTE_WRITE},
     KIND_ROUTES(stations, "stations"),
+    {"PATCH", "/v1/stations/{id}", patch_stations, HTTP_ROUTE_WRITE},
 };
 const size_t v1_registry_routes_count = sizeof(v1_registry_routes) / sizeof(v1_registry_routes[0]);
 
 /* Unused handlers of kinds without PATCH would warn; reference them in one place. */
 static void (*const unused_patch_handlers[])(struct http_call *, void *)
-    __attribute__((unused)) = {patch_enterprises, patch_zones, patch_stations};
+    __attribute__((unused)) = {patch_enterprises, patch_zones};
