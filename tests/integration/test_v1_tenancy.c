@@ -610,6 +610,44 @@ static void test_station_patch(void **state)
     json_decref(j);
 }
 
+/* DELETE /v1/stations/{id}: refused while a vehicle names the station (409 station_in_use),
+ * then done; another enterprise's station reads like a missing one. */
+static void test_station_delete(void **state)
+{
+    (void)state;
+    json_t *ja = NULL, *jb = NULL;
+    int sa = api(&ja, "DELETE", "/v1/stations/STB", disp_a, NULL);
+    int sb = api(&jb, "DELETE", "/v1/stations/ST-NONE", disp_a, NULL);
+    assert_int_equal(sa, 404);
+    same_answer(sa, ja, "STB", sb, jb, "ST-NONE");
+    json_decref(ja);
+    json_decref(jb);
+    /* VA3 names STA (test_references_to_another_enterprise_read_like_missing_ones). */
+    json_t *j = NULL;
+    assert_int_equal(api(&j, "DELETE", "/v1/stations/STA", disp_a, NULL), 409);
+    assert_string_equal(str(err_of(j), "code"), "station_in_use");
+    assert_non_null(strstr(str(err_of(j), "message"), "VA3"));
+    json_decref(j);
+    assert_int_equal(api(NULL, "GET", "/v1/stations/STA", disp_a, NULL), 200);
+    assert_int_equal(api(NULL, "PATCH", "/v1/vehicles/VA3", disp_a, "{\"station_id\":null}"), 200);
+    assert_int_equal(api(&j, "DELETE", "/v1/stations/STA", disp_a, NULL), 200);
+    assert_string_equal(str(j, "id"), "STA");
+    json_decref(j);
+    assert_int_equal(api(NULL, "GET", "/v1/stations/STA", disp_a, NULL), 404);
+    assert_int_equal(api(NULL, "DELETE", "/v1/stations/STA", disp_a, NULL), 404);
+    assert_int_equal(api(&j, "PATCH", "/v1/vehicles/VA3", disp_a, "{\"station_id\":\"STA\"}"), 422);
+    assert_string_equal(str(err_of(j), "code"), "unknown_reference");
+    json_decref(j);
+    /* Gone from Redis too (the listing is the registry's, the key the store's). */
+    char out[64];
+    const char *argv[] = {"EXISTS", "lpg:station:STA"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, out, sizeof(out), 2, argv), 0);
+    assert_non_null(strchr(out, '0')); /* ":0" or "0": no such key */
+    assert_null(strchr(out, '1'));
+    /* EB's station is still there. */
+    assert_int_equal(api(NULL, "GET", "/v1/stations/STB", disp_b, NULL), 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_create_with_an_id_taken_elsewhere),
         cmocka_unit_test(test_station_places),
         cmocka_unit_test(test_station_patch),
+        cmocka_unit_test(test_station_delete),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
