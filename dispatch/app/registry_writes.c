@@ -58,6 +58,8 @@ struct write_job {
     json_t *body; /* create: the entity; patch: the changes */
     char id[LPG_ID_MAX + 1];
     int is_patch;
+    int is_delete;   /* a station removed (registry_delete_station) */
+    json_t *deleted; /* the entity as it was, the answer of a delete */
     struct changeset cs;
     void *entity;                    /* the written entity (in cs) */
     char old_device[LPG_ID_MAX + 1]; /* a staff member's handset before the change */
@@ -70,6 +72,7 @@ static void write_job_free(struct usecase_job *base)
     struct write_job *job = (struct write_job *)base;
     changeset_discard(&job->cs);
     json_decref(job->body);
+    json_decref(job->deleted);
     free(job);
 }
 
@@ -85,6 +88,14 @@ static void on_written(struct usecase_job *base)
 {
     struct write_job *job = (struct write_job *)base;
     struct service *s = job->base.s;
+    if (job->is_delete) {
+        registry_remove_station(s->registry, job->id);
+        log_info("station %s deleted by %s", job->id, job->principal.user);
+        json_t *out = job->deleted;
+        job->deleted = NULL;
+        job->done(job->arg, out, 0, NULL);
+        return;
+    }
     json_t *out = job->ops->to_json(job->entity);
     /* A person's handset replaced (or removed) here: its open session ends now, as with a
      * device registration -- only a session of this very person (staff_id): a handset never
@@ -170,12 +181,58 @@ static void *new_version(struct write_job *job, const void *old, struct refusal 
     return e;
 }
 
+static bool names_station(const void *vehicle, void *arg)
+{
+    return strcmp(((const struct lpg_vehicle *)vehicle)->station_id, arg) == 0;
+}
+
+/* A station goes only when no vehicle names it any more (a vehicle's station is where it loads
+ * and returns: removing it under the vehicle would silently stop both). */
+static void run_delete(struct write_job *job)
+{
+    struct service *s = job->base.s;
+    struct refusal r;
+    const struct lpg_station *old = registry_station(s->registry, job->id);
+    if (old && hidden_from(&job->principal, old->enterprise_id))
+        old = NULL; /* another enterprise's: exactly like a missing one */
+    if (old == NULL) {
+        refuse(&r, REFUSAL_NOT_FOUND, "not_found", NULL, "no station with id %s", job->id);
+        usecase_job_refused(&job->base, &r);
+        return;
+    }
+    if (refuse_unless_allowed(&r, &job->principal, AUTH_WRITE, old->enterprise_id) != 0) {
+        usecase_job_refused(&job->base, &r);
+        return;
+    }
+    const struct lpg_vehicle *user = NULL;
+    if (registry_list_vehicles(s->registry, old->enterprise_id, NULL, 1, names_station, job->id,
+                               &user) > 0) {
+        refuse(&r, REFUSAL_CONFLICT, "station_in_use", NULL,
+               "vehicle %s names station %s: move its station_id first", user->id, job->id);
+        usecase_job_refused(&job->base, &r);
+        return;
+    }
+    job->deleted = lpg_json_from_station(old);
+    struct store_txn *txn = store_txn_new();
+    if (job->deleted == NULL || txn == NULL ||
+        registry_store_delete(s->store, txn, RS_STATION, job->id) != 0) {
+        store_txn_free(txn);
+        usecase_job_out_of_memory(&job->base);
+        return;
+    }
+    usecase_job_commit(&job->base, txn);
+}
+
 static void run_write(struct usecase_job *base)
 {
     struct write_job *job = (struct write_job *)base;
     struct service *s = job->base.s;
     const struct entity_ops *ops = job->ops;
     struct refusal r;
+    if (job->is_delete) {
+        run_delete(job);
+        return;
+    }
     const void *old = ops->get(s->registry, job->id);
     if (old && ops->kind == RS_STAFF)
         snprintf(job->old_device, sizeof(job->old_device), "%s",
@@ -249,6 +306,28 @@ int registry_write(struct service *s, const struct auth_principal *p, enum rs_ki
     job->principal = *p;
     job->body = body;
     job->is_patch = is_patch;
+    job->done = done;
+    job->arg = arg;
+    snprintf(job->id, sizeof(job->id), "%s", id);
+    if (usecase_job_submit(&job->base) != 0) {
+        usecase_job_discard(&job->base);
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    }
+    return 0;
+}
+
+int registry_delete_station(struct service *s, const struct auth_principal *p, const char *id,
+                            registry_write_done_fn *done, void *arg, struct refusal *r)
+{
+    if (id == NULL || !lpg_id_valid(id))
+        return refuse(r, REFUSAL_NOT_FOUND, "not_found", NULL, "no station with this id");
+    struct write_job *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return refuse(r, REFUSAL_INTERNAL, "internal", NULL, "out of memory");
+    usecase_job_init(&job->base, &write_job_ops, s);
+    job->ops = &entity_ops[RS_STATION];
+    job->principal = *p;
+    job->is_delete = 1;
     job->done = done;
     job->arg = arg;
     snprintf(job->id, sizeof(job->id), "%s", id);

@@ -40,6 +40,13 @@ int registry_write(struct service *s, const struct auth_principal *p, enum rs_ki
                    const char *id, json_t *body, int is_patch, registry_write_done_fn *done,
                    void *arg, struct refusal *r);
 
+/* Removes station `id` for principal p (DELETE /v1/stations/{id}): refused 404 when missing or
+ * another enterprise's, 409 station_in_use while a vehicle names it (checked in the writer job,
+ * against the registry as committed). done gets the station as it was (created 0). Same return
+ * and lifetime as registry_write. */
+int registry_delete_station(struct service *s, const struct auth_principal *p, const char *id,
+                            registry_write_done_fn *done, void *arg, struct refusal *r);
+
 /* The reason given with EV_SESSION_REVOKED when a handset is replaced (or removed) by a
  * registry write or a device registration; the handset transport shows it to the device. */
 extern const char registry_handset_replaced[];

@@ -3,6 +3,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/work_pool.h"
 #include "core/audit_chain.h"
 #include "core/model.h"
 #include "core/registry.h"
@@ -34,7 +35,10 @@ struct route_seals {
     char **names; /* the round's due days (owned), and where it is */
     size_t n, at;
     struct route_seal_stats stats;
+    int verifying; /* verifications started and not yet answered (ROUTE_SEAL_VERIFY_MAX) */
 };
+
+const char route_seal_busy_[] = "too many route days are being verified at once";
 
 static int64_t grace_ms(const struct service *d)
 {
@@ -430,14 +434,48 @@ struct verify_job {
     /* the seal key as read */
     char seal_digest[ROUTE_DIGEST_HEX_LEN + 1];
     int64_t seal_fixes;
+    /* The day as read, copied out of the reply for the worker thread (owned): the members, their
+     * texts in one buffer, the log. */
+    struct route_seal_member *members;
+    size_t n;
+    char *texts;
+    char *log;
+    size_t log_len, seal_len;
+    struct route_seal_check c;
+    int check_rc;
 };
+
+static void verify_job_free(struct verify_job *j)
+{
+    free(j->members);
+    free(j->texts);
+    free(j->log);
+    free(j);
+}
+
+/* The verification is over (answered or dropped): its place under the cap is free. */
+static void verify_release(struct service *d)
+{
+    if (d->route_seals && d->route_seals->verifying > 0)
+        d->route_seals->verifying--;
+}
+
+static void verify_fail(struct verify_job *j, const char *err)
+{
+    struct service *d = j->d;
+    j->fn(j->arg, NULL, err);
+    verify_job_free(j);
+    verify_release(d);
+}
 
 static void verify_end(struct verify_job *j)
 {
+    struct service *d = j->d;
     struct route_seal_verdict *v = &j->v;
     v->ok = v->what == NULL;
     j->fn(j->arg, v, NULL);
-    free(j);
+    verify_job_free(j);
+    verify_release(d);
 }
 
 static void on_seal_entry(void *arg, const struct audit_texts *texts, const char *err)
@@ -445,8 +483,7 @@ static void on_seal_entry(void *arg, const struct audit_texts *texts, const char
     struct verify_job *j = arg;
     struct route_seal_verdict *v = &j->v;
     if (err) {
-        j->fn(j->arg, NULL, err);
-        free(j);
+        verify_fail(j, err);
         return;
     }
     const char *text = "";
@@ -488,13 +525,31 @@ static void on_seal_entry(void *arg, const struct audit_texts *texts, const char
     verify_end(j);
 }
 
+/* On a worker thread: only the job's own bytes (the day's copy). */
+static void run_verify_check(void *arg)
+{
+    struct verify_job *j = arg;
+    j->check_rc =
+        route_seal_check(j->day, j->members, j->n, j->log, j->log_len, j->seal_len, &j->c);
+}
+
+/* Shutdown with the check still queued: answered, so the caller is not left waiting. The module
+ * is gone by then (route_seal_free runs first): nothing to release. */
+static void cancel_verify_check(void *arg)
+{
+    struct verify_job *j = arg;
+    j->fn(j->arg, NULL, "the service is stopping");
+    verify_job_free(j);
+}
+
+static void on_verify_checked(void *arg);
+
 static void on_verify_read(void *arg, const struct route_seal_snapshot *s, const char *err)
 {
     struct verify_job *j = arg;
     struct route_seal_verdict *v = &j->v;
     if (err) {
-        j->fn(j->arg, NULL, err);
-        free(j);
+        verify_fail(j, err);
         return;
     }
     size_t seal_len = s->log_len;
@@ -511,10 +566,46 @@ static void on_verify_read(void *arg, const struct route_seal_snapshot *s, const
         json_decref(seal);
         seal_len = lb >= 0 && (size_t)lb <= s->log_len ? (size_t)lb : s->log_len;
     }
-    struct route_seal_check c;
-    if (route_seal_check(j->day, s->members, s->n, s->log, s->log_len, seal_len, &c) != 0) {
-        j->fn(j->arg, NULL, STORE_READ_NOMEM);
-        free(j);
+    /* The reply is valid during this callback only: the day is copied for the worker (a memcpy
+     * of a few MB for a full day, against 100-300 ms of hashing that would stall the loop). */
+    size_t bytes = 0;
+    for (size_t i = 0; i < s->n; i++)
+        bytes += s->members[i].len;
+    j->n = s->n;
+    j->members = calloc(s->n ? s->n : 1, sizeof(*j->members));
+    j->texts = malloc(bytes ? bytes : 1);
+    j->log = malloc(s->log_len ? s->log_len : 1);
+    if (j->members == NULL || j->texts == NULL || j->log == NULL) {
+        verify_fail(j, STORE_READ_NOMEM);
+        return;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        memcpy(j->texts + at, s->members[i].text, s->members[i].len);
+        j->members[i] = s->members[i];
+        j->members[i].text = j->texts + at;
+        at += s->members[i].len;
+    }
+    memcpy(j->log, s->log, s->log_len);
+    j->log_len = s->log_len;
+    j->seal_len = seal_len;
+    if (j->d->hash_pool == NULL) { /* no pool (tools, unit tests): here */
+        run_verify_check(j);
+        on_verify_checked(j);
+        return;
+    }
+    if (work_pool_submit(j->d->hash_pool, run_verify_check, on_verify_checked, cancel_verify_check,
+                         j) != 0)
+        verify_fail(j, route_seal_busy_);
+}
+
+static void on_verify_checked(void *arg)
+{
+    struct verify_job *j = arg;
+    struct route_seal_verdict *v = &j->v;
+    const struct route_seal_check c = j->c;
+    if (j->check_rc != 0) {
+        verify_fail(j, STORE_READ_NOMEM);
         return;
     }
     v->fixes = c.fixes;
@@ -529,7 +620,7 @@ static void on_verify_read(void *arg, const struct route_seal_snapshot *s, const
             v->time_ms = c.time_ms;
         }
         if (c.member >= 0) {
-            const struct route_seal_member *m = &s->members[c.member];
+            const struct route_seal_member *m = &j->members[c.member];
             size_t l = m->len < ROUTE_MEMBER_MAX ? m->len : ROUTE_MEMBER_MAX;
             memcpy(j->member, m->text, l);
             j->member[l] = '\0';
@@ -572,8 +663,7 @@ static void on_verify_read(void *arg, const struct route_seal_snapshot *s, const
     if (v->seal_seq < 1 ||
         audit_read_entries(j->d->store, v->seal_seq, v->seal_seq, on_seal_entry, j, &why) != 0) {
         if (v->seal_seq >= 1) {
-            j->fn(j->arg, NULL, why);
-            free(j);
+            verify_fail(j, why);
             return;
         }
         if (v->what == NULL) {
@@ -587,6 +677,11 @@ static void on_verify_read(void *arg, const struct route_seal_snapshot *s, const
 int route_seal_verify(struct service *d, const char *vehicle, int32_t day, route_seal_verify_fn *fn,
                       void *arg, const char **why)
 {
+    struct route_seals *rs = d->route_seals;
+    if (rs && rs->verifying >= ROUTE_SEAL_VERIFY_MAX) {
+        *why = ROUTE_SEAL_BUSY;
+        return -1;
+    }
     struct verify_job *j = calloc(1, sizeof(*j));
     if (j == NULL) {
         *why = STORE_READ_NOMEM;
@@ -599,8 +694,11 @@ int route_seal_verify(struct service *d, const char *vehicle, int32_t day, route
     j->day = day;
     j->v.sealed_fixes = -1;
     j->seal_fixes = -1;
+    if (rs)
+        rs->verifying++;
     if (route_seals_read_day(d->store, vehicle, day, on_verify_read, j, why) != 0) {
         free(j);
+        verify_release(d);
         return -1;
     }
     return 0;

@@ -13,7 +13,8 @@
  *   appends one route_late_after_seal entry for what arrived since, so a sealed day never
  *   changes silently; the seal's digest keeps covering exactly what was sealed.
  * - route_seal_verify re-reads a day and holds it against its log, the seal and the seal's
- *   audit entry (GET /v1/vehicles/{id}/route/verify).
+ *   audit entry (GET /v1/vehicles/{id}/route/verify); the hashing runs on the work pool, at most
+ *   ROUTE_SEAL_VERIFY_MAX at once.
  */
 #ifndef LPG_APP_ROUTE_SEAL_H
 #define LPG_APP_ROUTE_SEAL_H
@@ -71,6 +72,16 @@ struct route_seal_verdict {
     const char *member; /* the stored member text concerned, or NULL */
     char detail[200];
 };
+/* Verifications in flight at once (read from Redis, then checked): each reads a whole day into
+ * memory (~5 MB for 86,400 fixes) and hashes it for 100-300 ms on a worker thread of the
+ * password pool (service.h hash_pool), so a burst of them is refused at once beyond this
+ * (503 busy, docs/tracking-api.md "Verifying a day") instead of piling up memory and delaying
+ * logins. */
+#define ROUTE_SEAL_VERIFY_MAX 2
+/* The *why (or err) of a verification refused because ROUTE_SEAL_VERIFY_MAX are in flight or the
+ * worker queue is full: callers compare the pointer. */
+extern const char route_seal_busy_[];
+#define ROUTE_SEAL_BUSY route_seal_busy_
 /* v is NULL when err is set; valid during the callback. */
 typedef void route_seal_verify_fn(void *arg, const struct route_seal_verdict *v, const char *err);
 /* 0 when started; -1 (with *why, fn not called) when the store is not up or out of memory. */

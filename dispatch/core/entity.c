@@ -140,6 +140,10 @@ static int patch_cylinder(const json_t *in, void *e, struct lpg_json_error *err)
 {
     return lpg_json_patch_cylinder(in, e, err);
 }
+static int patch_station(const json_t *in, void *e, struct lpg_json_error *err)
+{
+    return lpg_json_patch_station(in, e, err);
+}
 
 static size_t list_enterprise(const struct registry *reg, const char *ent, const char *after,
                               size_t limit, registry_filter_fn *filter, void *arg, const void **out)
@@ -205,7 +209,7 @@ const struct entity_ops entity_ops[RS_KIND_COUNT] = {
     ROW(RS_ORDER, order, lpg_order, "orders", NULL, destroy_plain),
     ROW(RS_CYLINDER, cylinder, lpg_cylinder, "cylinders", patch_cylinder, destroy_plain),
     ROW(RS_HAZARD, hazard, lpg_hazard, "hazards", NULL, destroy_plain),
-    ROW(RS_STATION, station, lpg_station, "stations", NULL, destroy_station),
+    ROW(RS_STATION, station, lpg_station, "stations", patch_station, destroy_station),
 };
 
 /* ---- changesets ---- */

@@ -1323,6 +1323,18 @@ static int zone_parse(const json_t *in, struct lpg_zone *out, enum mode mode,
 
 /* A station is either a polygon or a circle: exactly one of them (checked on every input,
  * stored records included, so that a station always has a place to be inside of). */
+/* Exactly one form: a polygon, or a center with a radius. */
+static int station_form_check(const struct lpg_station *st, struct lpg_json_error *err)
+{
+    bool polygon = st->shape.mp.n_polys > 0, circle = st->has_center || st->radius_m > 0;
+    if (polygon == circle || (circle && (!st->has_center || st->radius_m <= 0)))
+        return fail(err, polygon ? "invalid_field" : "missing_field", polygon ? "center" : "shape",
+                    "a station is either a \"shape\" (Polygon) or a \"center\" with a "
+                    "\"radius_m\" of 1..%d m, not both",
+                    LPG_STATION_RADIUS_MAX_M);
+    return 0;
+}
+
 static int station_parse(const json_t *in, struct lpg_station *out, enum mode mode,
                          struct lpg_json_error *err)
 {
@@ -1331,15 +1343,32 @@ static int station_parse(const json_t *in, struct lpg_station *out, enum mode mo
         lpg_geometry_free(&out->shape);
         return -1;
     }
-    bool polygon = out->shape.mp.n_polys > 0, circle = out->has_center || out->radius_m > 0;
-    if (polygon == circle || (circle && (!out->has_center || out->radius_m <= 0))) {
+    if (station_form_check(out, err) != 0) {
         lpg_geometry_free(&out->shape);
-        return fail(err, polygon ? "invalid_field" : "missing_field", polygon ? "center" : "shape",
-                    "a station is either a \"shape\" (Polygon) or a \"center\" with a "
-                    "\"radius_m\" of 1..%d m, not both",
-                    LPG_STATION_RADIUS_MAX_M);
+        return -1;
     }
     return 0;
+}
+
+int lpg_json_patch_station(const json_t *in, struct lpg_station *inout, struct lpg_json_error *err)
+{
+    /* A patch that gives one form replaces the other (a depot redrawn as a polygon loses its
+     * circle, and back); one that gives both is refused by the check below. */
+    json_t *shape = json_is_object(in) ? json_object_get(in, "shape") : NULL;
+    json_t *center = json_is_object(in) ? json_object_get(in, "center") : NULL;
+    json_t *radius = json_is_object(in) ? json_object_get(in, "radius_m") : NULL;
+    bool sets_polygon = shape && !json_is_null(shape);
+    bool sets_circle = (center && !json_is_null(center)) || (radius && !json_is_null(radius));
+    if (sets_polygon && !sets_circle) {
+        inout->has_center = false;
+        inout->radius_m = 0;
+    } else if (sets_circle && !sets_polygon) {
+        lpg_geometry_free(&inout->shape);
+    }
+    /* In place: the shape is owned, so no shallow copy; on failure the caller discards inout. */
+    if (parse_object(station_fields, N(station_fields), in, inout, MODE_PATCH, "", err) != 0)
+        return -1;
+    return station_form_check(inout, err);
 }
 
 json_t *lpg_json_from_station(const struct lpg_station *st)

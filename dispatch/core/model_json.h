@@ -108,6 +108,10 @@ int lpg_json_load_zone(const json_t *in, struct lpg_zone *out, struct lpg_json_e
 json_t *lpg_json_from_station(const struct lpg_station *st);
 int lpg_json_to_station(const json_t *in, struct lpg_station *out, struct lpg_json_error *err);
 int lpg_json_load_station(const json_t *in, struct lpg_station *out, struct lpg_json_error *err);
+/* PATCH: name, and one form (shape, or center and radius_m: the form given replaces the other);
+ * the same checks as creation. Changes inout in place (its shape is owned): on -1 the caller
+ * discards it. */
+int lpg_json_patch_station(const json_t *in, struct lpg_station *inout, struct lpg_json_error *err);
 
 json_t *lpg_json_from_staff(const struct lpg_staff *s);
 int lpg_json_to_staff(const json_t *in, struct lpg_staff *out, struct lpg_json_error *err);

@@ -7,7 +7,9 @@
  *                           vertices a page
  *   POST  /v1/{kind}        create (201); a dispatcher's enterprise_id defaults to its own
  *   GET   /v1/{kind}/{id}   one
- *   PATCH /v1/{kind}/{id}   change the fields present (staff, vehicles, customers)
+ *   PATCH /v1/{kind}/{id}   change the fields present (staff, vehicles, customers, cylinders,
+ *                           stations)
+ *   DELETE /v1/stations/{id} remove a station no vehicle names (409 station_in_use)
  *
  * Creating and changing is the use case of app/registry_writes.h (checks, consistency across
  * entities, the transaction); this file parses the request and maps the result.
@@ -244,6 +246,19 @@ static void submit_write(struct http_call *call, struct service *d, const struct
         http_reply_refusal(call, &r);
 }
 
+/* DELETE /v1/stations/{id}: 200 with the station as it was; 409 station_in_use while a vehicle
+ * names it. */
+static void delete_station(struct http_call *call, void *ctx)
+{
+    struct service *d = http_service(ctx);
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    struct refusal r;
+    if (registry_delete_station(d, p, http_call_param(call, "id"), on_write_done, call, &r) != 0)
+        http_reply_refusal(call, &r);
+}
+
 /* ---- routes: one set of handlers per kind ---- */
 
 #define KIND_HANDLERS(kind, KIND)                                                                  \
@@ -291,9 +306,11 @@ const struct http_route v1_registry_routes[] = {
     KIND_ROUTES(cylinders, "cylinders"),
     {"PATCH", "/v1/cylinders/{id}", patch_cylinders, HTTP_ROUTE_WRITE},
     KIND_ROUTES(stations, "stations"),
+    {"PATCH", "/v1/stations/{id}", patch_stations, HTTP_ROUTE_WRITE},
+    {"DELETE", "/v1/stations/{id}", delete_station, HTTP_ROUTE_WRITE},
 };
 const size_t v1_registry_routes_count = sizeof(v1_registry_routes) / sizeof(v1_registry_routes[0]);
 
 /* Unused handlers of kinds without PATCH would warn; reference them in one place. */
 static void (*const unused_patch_handlers[])(struct http_call *, void *)
-    __attribute__((unused)) = {patch_enterprises, patch_zones, patch_stations};
+    __attribute__((unused)) = {patch_enterprises, patch_zones};

@@ -6,6 +6,7 @@
 #include "core/model.h"
 #include "core/model_json.h"
 #include "http/http_ctx.h"
+#include "http/http_server.h"
 #include "http/http_v1.h"
 #include "store/reads.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <event2/http.h>
 #include <jansson.h>
 
 struct verify_call {
@@ -26,17 +28,30 @@ static json_t *str_or_null(const char *s)
     return s && s[0] ? json_string(s) : json_null();
 }
 
+/* The refusals of a day that could not be verified: out of memory, too many at once (503 busy,
+ * Retry-After 1, like a login whose queue is full), or the store. */
+static void reply_unverified(struct http_call *call, const char *why)
+{
+    char msg[200];
+    if (why == STORE_READ_NOMEM) {
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+    } else if (why == ROUTE_SEAL_BUSY) {
+        evhttp_add_header(evhttp_request_get_output_headers(http_call_request(call)), "Retry-After",
+                          "1");
+        http_reply_error(call, 503, "busy",
+                         "too many route days are being verified at once; retry in a second", NULL);
+    } else {
+        snprintf(msg, sizeof(msg), "cannot read the route day: %s; retry later", why);
+        http_reply_error(call, 503, "store_unavailable", msg, NULL);
+    }
+}
+
 static void on_verdict(void *arg, const struct route_seal_verdict *v, const char *err)
 {
     struct verify_call *vc = arg;
     struct http_call *call = vc->call;
     if (err) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "cannot read the route day: %s; retry later", err);
-        if (err == STORE_READ_NOMEM)
-            http_reply_error(call, 500, "internal", "out of memory", NULL);
-        else
-            http_reply_error(call, 503, "store_unavailable", msg, NULL);
+        reply_unverified(call, err);
         free(vc);
         return;
     }
@@ -92,12 +107,7 @@ void v1_handle_route_verify(struct http_call *call, void *ctx)
     lpg_day_format(day, vc->date);
     const char *why;
     if (route_seal_verify(d, v->id, day, on_verdict, vc, &why) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "cannot read the route day: %s; retry later", why);
-        if (why == STORE_READ_NOMEM)
-            http_reply_error(call, 500, "internal", "out of memory", NULL);
-        else
-            http_reply_error(call, 503, "store_unavailable", msg, NULL);
+        reply_unverified(call, why);
         free(vc);
     }
 }

@@ -11,13 +11,17 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "app/route_seal.h"
 #include "core/route_seal.h"
 #include "harness.h"
 #include "wire_client.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,11 +386,111 @@ static void test_restart_and_access(void **state)
     assert_int_equal(call(NULL, "GET", path, admin_tok), 404);
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A verify of the day sent on its own connection (HTTP/1.0: the server closes it after the
+ * answer), not read yet. */
+static int send_verify(void)
+{
+    int fd = harness_tcp_connect(stack.d.http_port);
+    assert_true(fd >= 0);
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "GET /v1/vehicles/V1/route/verify?date=%s HTTP/1.0\r\nHost: t\r\n"
+                     "Authorization: Bearer %s\r\n\r\n",
+                     date, admin_tok);
+    assert_int_equal(harness_send_all(fd, req, (size_t)n), 0);
+    return fd;
+}
+
+/* The whole answer within timeout_ms into resp; its status (-1 when none came in time). */
+static int read_answer(int fd, char *resp, size_t cap, int timeout_ms)
+{
+    size_t used = 0;
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - now_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        ssize_t r = recv(fd, resp + used, cap - 1 - used, 0);
+        if (r <= 0)
+            break;
+        used += (size_t)r;
+        if (used == cap - 1)
+            break;
+    }
+    resp[used] = '\0';
+    close(fd);
+    int status = 0;
+    if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    return status;
+}
+
+/* At most ROUTE_SEAL_VERIFY_MAX verifications in flight (each reads and hashes a whole day): with
+ * Redis paused, that many wait for their read and one more is refused at once with 503 busy and
+ * Retry-After, while /healthz answers; the waiting ones are answered when Redis resumes, and the
+ * places are free again afterwards. */
+static void test_verify_cap(void **state)
+{
+    (void)state;
+    enum { N = ROUTE_SEAL_VERIFY_MAX };
+    char out[64];
+    const char *pause[] = {"CLIENT", "PAUSE", "1500", "ALL"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, out, sizeof(out), 4, pause), 0);
+    int fds[N + 1];
+    for (int i = 0; i < N + 1; i++)
+        fds[i] = send_verify();
+    /* The extra one is answered first, refused without waiting for Redis (inside the pause). */
+    static char resp[65536];
+    struct pollfd pfd[N + 1];
+    for (int i = 0; i < N + 1; i++)
+        pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    assert_true(poll(pfd, N + 1, 1000) >= 1);
+    int first = -1;
+    for (int i = 0; i < N + 1 && first < 0; i++)
+        if (pfd[i].revents)
+            first = i;
+    assert_int_equal(read_answer(fds[first], resp, sizeof(resp), 1000), 503);
+    assert_non_null(strstr(resp, "\"busy\""));
+    assert_non_null(strstr(resp, "Retry-After: 1"));
+    /* The loop is free meanwhile. */
+    int hs = 0;
+    char body[2048];
+    long long h0 = now_ms();
+    assert_int_equal(
+        harness_http(stack.d.http_port, "GET", "/healthz", &hs, body, sizeof(body), NULL, 0), 0);
+    assert_int_equal(hs, 200);
+    assert_true(now_ms() - h0 < 1000);
+    int busy = 1, ok = 0;
+    for (int i = 0; i < N + 1; i++) {
+        if (i == first)
+            continue;
+        int status = read_answer(fds[i], resp, sizeof(resp), 30000);
+        assert_int_equal(status, 200);
+        ok++;
+    }
+    assert_int_equal(busy, 1);
+    assert_int_equal(ok, N);
+    /* Every place was given back: N + 1 one after the other all verify. */
+    for (int i = 0; i < N + 1; i++) {
+        json_t *v = verify();
+        json_decref(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_late_edit_remove),
         cmocka_unit_test(test_restart_and_access),
+        cmocka_unit_test(test_verify_cap),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     harness_cleanup_all();

@@ -544,6 +544,110 @@ static void test_station_places(void **state)
     json_decref(j);
 }
 
+/* PATCH /v1/stations/{id}: the name, and one form that replaces the other, checked as at
+ * creation; another enterprise's station reads like a missing one. */
+static void test_station_patch(void **state)
+{
+    (void)state;
+    ok("/v1/stations", disp_a,
+       "{\"id\":\"ST-P\",\"name\":\"Old\",\"center\":{\"lon\":119.7,\"lat\":49.2},"
+       "\"radius_m\":80}");
+    json_t *j = NULL;
+    assert_int_equal(api(&j, "PATCH", "/v1/stations/ST-P", disp_a, "{\"name\":\"New\"}"), 200);
+    assert_string_equal(str(j, "name"), "New");
+    assert_int_equal(json_integer_value(json_object_get(j, "radius_m")), 80);
+    json_decref(j);
+    /* A polygon replaces the circle... */
+    assert_int_equal(api(&j, "PATCH", "/v1/stations/ST-P", disp_a,
+                         "{\"shape\":{\"type\":\"Polygon\",\"coordinates\":[[[119.7,49.2],"
+                         "[119.71,49.2],[119.71,49.21],[119.7,49.21],[119.7,49.2]]]}}"),
+                     200);
+    assert_string_equal(str(json_object_get(j, "shape"), "type"), "Polygon");
+    assert_true(json_is_null(json_object_get(j, "center")));
+    json_decref(j);
+    /* ...and a circle the polygon. */
+    assert_int_equal(api(&j, "PATCH", "/v1/stations/ST-P", disp_a,
+                         "{\"center\":{\"lon\":119.75,\"lat\":49.2},\"radius_m\":60}"),
+                     200);
+    assert_true(json_is_null(json_object_get(j, "shape")));
+    assert_int_equal(json_integer_value(json_object_get(j, "radius_m")), 60);
+    json_decref(j);
+    assert_int_equal(api(&j, "GET", "/v1/stations/ST-P", disp_a, NULL), 200);
+    assert_string_equal(str(j, "name"), "New");
+    assert_true(json_is_null(json_object_get(j, "shape")));
+    json_decref(j);
+    const struct {
+        const char *body;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"{\"center\":{\"lon\":120.7,\"lat\":49.2}}", 422, "zone_outside_service_area"},
+        {"{\"shape\":{\"type\":\"Polygon\",\"coordinates\":[[[119.7,49.2],[119.71,49.21],"
+         "[119.71,49.2],[119.7,49.21],[119.7,49.2]]]}}",
+         422, "invalid_geometry"},
+        {"{\"shape\":{\"type\":\"Polygon\",\"coordinates\":[[[119.7,49.2],[119.71,49.2],"
+         "[119.71,49.21],[119.7,49.21],[119.7,49.2]]]},\"radius_m\":50}",
+         400, "invalid_field"},
+        {"{\"center\":null}", 400, "missing_field"},
+        {"{\"name\":null}", 400, "invalid_field"},
+        {"{\"enterprise_id\":\"EB\"}", 400, "read_only_field"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int st = api(&j, "PATCH", "/v1/stations/ST-P", disp_a, cases[i].body);
+        if (st != cases[i].status || strcmp(str(err_of(j), "code"), cases[i].code) != 0)
+            fail_msg("%s -> %d %s; want %d %s", cases[i].body, st, str(err_of(j), "code"),
+                     cases[i].status, cases[i].code);
+        json_decref(j);
+    }
+    /* Refusals changed nothing. */
+    assert_int_equal(api(&j, "GET", "/v1/stations/ST-P", disp_a, NULL), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "radius_m")), 60);
+    assert_string_equal(str(j, "name"), "New");
+    json_decref(j);
+    compare("PATCH", "/v1/stations/%s", "{\"name\":\"x\"}", "STB", "ST-NONE", 404);
+    assert_int_equal(api(&j, "GET", "/v1/stations/STB", disp_b, NULL), 200);
+    assert_string_equal(str(j, "name"), "B depot");
+    json_decref(j);
+}
+
+/* DELETE /v1/stations/{id}: refused while a vehicle names the station (409 station_in_use),
+ * then done; another enterprise's station reads like a missing one. */
+static void test_station_delete(void **state)
+{
+    (void)state;
+    json_t *ja = NULL, *jb = NULL;
+    int sa = api(&ja, "DELETE", "/v1/stations/STB", disp_a, NULL);
+    int sb = api(&jb, "DELETE", "/v1/stations/ST-NONE", disp_a, NULL);
+    assert_int_equal(sa, 404);
+    same_answer(sa, ja, "STB", sb, jb, "ST-NONE");
+    json_decref(ja);
+    json_decref(jb);
+    /* VA3 names STA (test_references_to_another_enterprise_read_like_missing_ones). */
+    json_t *j = NULL;
+    assert_int_equal(api(&j, "DELETE", "/v1/stations/STA", disp_a, NULL), 409);
+    assert_string_equal(str(err_of(j), "code"), "station_in_use");
+    assert_non_null(strstr(str(err_of(j), "message"), "VA3"));
+    json_decref(j);
+    assert_int_equal(api(NULL, "GET", "/v1/stations/STA", disp_a, NULL), 200);
+    assert_int_equal(api(NULL, "PATCH", "/v1/vehicles/VA3", disp_a, "{\"station_id\":null}"), 200);
+    assert_int_equal(api(&j, "DELETE", "/v1/stations/STA", disp_a, NULL), 200);
+    assert_string_equal(str(j, "id"), "STA");
+    json_decref(j);
+    assert_int_equal(api(NULL, "GET", "/v1/stations/STA", disp_a, NULL), 404);
+    assert_int_equal(api(NULL, "DELETE", "/v1/stations/STA", disp_a, NULL), 404);
+    assert_int_equal(api(&j, "PATCH", "/v1/vehicles/VA3", disp_a, "{\"station_id\":\"STA\"}"), 422);
+    assert_string_equal(str(err_of(j), "code"), "unknown_reference");
+    json_decref(j);
+    /* Gone from Redis too (the listing is the registry's, the key the store's). */
+    char out[64];
+    const char *argv[] = {"EXISTS", "lpg:station:STA"};
+    assert_int_equal(harness_redis_cmd(stack.redis.port, out, sizeof(out), 2, argv), 0);
+    assert_non_null(strchr(out, '0')); /* ":0" or "0": no such key */
+    assert_null(strchr(out, '1'));
+    /* EB's station is still there. */
+    assert_int_equal(api(NULL, "GET", "/v1/stations/STB", disp_b, NULL), 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +657,8 @@ int main(void)
         cmocka_unit_test(test_references_to_another_enterprise_read_like_missing_ones),
         cmocka_unit_test(test_create_with_an_id_taken_elsewhere),
         cmocka_unit_test(test_station_places),
+        cmocka_unit_test(test_station_patch),
+        cmocka_unit_test(test_station_delete),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
