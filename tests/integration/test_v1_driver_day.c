@@ -122,7 +122,9 @@ static void session(const char *dev, const char *secret, const char *vehicle, do
 static int setup(void **state)
 {
     (void)state;
-    if (harness_stack_start(&stack, "driverday", NULL) != 0 ||
+    /* V1's limit is 60 km/h and it drives at 72 for 1.5 s: an overspeed of S1 in V1 */
+    const char *extra[] = {"--overspeed-duration=1", NULL};
+    if (harness_stack_start(&stack, "driverday", extra) != 0 ||
         harness_stack_admin_token(&stack, admin) != 0)
         return -1;
     char body[1024];
@@ -141,8 +143,9 @@ static int setup(void **state)
             return -1;
         snprintf(body, sizeof(body),
                  "{\"id\":\"V%d\",\"enterprise_id\":\"E1\",\"plate\":\"P-%d\",\"kind\":\"van\","
-                 "\"permit_no\":\"PN%d\",\"permit_expiry\":\"2099-01-01\",\"capacity\":30}",
-                 i, i, i);
+                 "\"permit_no\":\"PN%d\",\"permit_expiry\":\"2099-01-01\",\"capacity\":30,"
+                 "\"speed_limit_kmh\":%d}",
+                 i, i, i, i == 1 ? 60 : 0);
         if (ok("POST", "/v1/vehicles", body, 201) != 0)
             return -1;
     }
@@ -246,7 +249,36 @@ static void test_driver_day(void **state)
     assert_int_equal(json_integer_value(json_object_get(tot, "intervals")), 2);
     assert_true(fabs(num(tot, "driving_s") - driving) < 1e-6);
     assert_true(fabs(num(tot, "distance_m") - distance) < 0.15);
-    assert_true(json_is_array(json_object_get(j, "alerts")));
+    /* the person's alerts: V1's overspeed, all naming S1, as many as GET /v1/alerts lists for
+     * S1 over the day */
+    json_t *al = json_object_get(j, "alerts"), *a;
+    size_t k, in_v1 = 0;
+    json_array_foreach(al, k, a)
+    {
+        assert_string_equal(json_string_value(json_object_get(a, "staff_id")), "S1");
+        in_v1 += strcmp(json_string_value(json_object_get(a, "vehicle_id")), "V1") == 0;
+    }
+    assert_true(in_v1 >= 1);
+    assert_int_equal(json_integer_value(json_object_get(tot, "alerts")), json_array_size(al));
+    char ap[256];
+    snprintf(ap, sizeof(ap), "/v1/alerts?enterprise_id=E1&from=%s&to=%s&limit=500",
+             json_string_value(json_object_get(j, "from")),
+             json_string_value(json_object_get(j, "to")));
+    static char r3[1 << 16];
+    char hdr3[128];
+    int st3 = 0;
+    snprintf(hdr3, sizeof(hdr3), "Authorization: Bearer %s\r\n", admin);
+    assert_int_equal(
+        harness_http_req(stack.d.http_port, "GET", ap, hdr3, NULL, &st3, r3, sizeof(r3)), 0);
+    assert_int_equal(st3, 200);
+    json_t *listed = json_loads(r3, 0, NULL);
+    assert_non_null(listed);
+    size_t of_s1 = 0;
+    json_array_foreach(json_object_get(listed, "items"), k, a) of_s1 +=
+        strcmp(json_string_value(json_object_get(a, "staff_id")), "S1") == 0;
+    json_decref(listed);
+    assert_int_equal(of_s1, json_array_size(al));
+    printf("%zu alerts of S1 (%zu in V1)\n", json_array_size(al), in_v1);
     assert_true(json_is_false(json_object_get(j, "truncated")));
     json_decref(j);
 
