@@ -938,8 +938,9 @@ static void on_dday_drives(void *arg, const struct drive_event *ev, size_t n, co
     if (open) {
         /* still signed on: until now, or the day's end */
         int64_t now = lpg_now_ms();
+        size_t before = job->n_iv;
         dday_add(job, open, since, now < job->day_end_ms ? now : job->day_end_ms);
-        if (now >= job->day_end_ms && job->n_iv > 0)
+        if (job->n_iv > before)
             job->iv[job->n_iv - 1].open_end = true;
     }
     dday_next(job);
