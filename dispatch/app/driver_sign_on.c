@@ -11,6 +11,7 @@
 #include "core/model_json.h"
 #include "core/registry.h"
 #include "store/audit_log.h"
+#include "store/drives.h"
 #include "store/registry_store.h"
 #include "store/store.h"
 
@@ -101,7 +102,23 @@ static int audit_driver(struct service *d, struct store_txn *txn, const char *ki
     struct audit_entry e = {at_ms, kind, actor, v->id, v->enterprise_id, data};
     int rc = data ? audit_log_append(d->audit, txn, &e) : -1;
     json_decref(data);
+    /* The person's own index of the same fact, for the driver's day report: the audit chain
+     * is per enterprise and in append order, not readable by person. */
+    if (rc == 0 && staff[0])
+        rc = drives_add(d->store, txn, staff, at_ms, strcmp(kind, "driver_signed_on") == 0, v->id,
+                        (int)d->cfg.route_retention_days);
     return rc;
+}
+
+/* A change of driver that has no audit entry of its own (a card taking the wheel from a
+ * handset's person, the handset's person driving again when the card is removed): the
+ * person's index still records it. */
+static int index_driver(struct service *d, struct store_txn *txn, const char *staff, int on,
+                        const struct lpg_vehicle *v, int64_t at_ms)
+{
+    if (staff[0] == '\0')
+        return 0;
+    return drives_add(d->store, txn, staff, at_ms, on, v->id, (int)d->cfg.route_retention_days);
 }
 
 /* Writes job->updated (and the alert, and the audit entry the caller added) and commits. */
@@ -237,6 +254,11 @@ static void run_card(struct sign_job *job)
     if (kind)
         rc = audit_driver(d, txn, kind, actor, v, staff, via, c->inserted ? c->certificate : NULL,
                           at);
+    /* whoever drove before a card took the wheel stops; the handset's person drives again */
+    if (rc == 0 && c->inserted && v->driver_id[0] && strcmp(v->driver_id, u->driver_id) != 0)
+        rc = index_driver(d, txn, v->driver_id, 0, v, at);
+    if (rc == 0 && !c->inserted && strcmp(u->driver_via, "handset") == 0)
+        rc = index_driver(d, txn, u->driver_id, 1, v, at);
     if (rc != 0) {
         store_txn_free(txn);
         usecase_job_store_failed(&job->base, "the audit record is not available");

@@ -3,6 +3,7 @@
  *   GET /v1/vehicles/{id}/trips?from=&to=&min_stop_s=   trips and stops (motion.h) in [from, to)
  *   GET /v1/vehicles/{id}/summary?date=YYYY-MM-DD       one local day of a vehicle
  *   GET /v1/enterprises/{id}/summary?date=YYYY-MM-DD    the same for every vehicle of it
+ *   GET /v1/reports/driver-day?staff_id=&date=          a person's local day across vehicles
  *
  * Memory is bounded however long the range: fixes are read from the per-day route sets
  * (ingest.h) WALK_CHUNK members per command and fed to the motion segmenter (O(1) state), one
@@ -15,13 +16,16 @@
 #define LOG_TAG "summary"
 #include "http/http_v1.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "core/route_member.h"
 #include "core/fix_filter.h"
 #include "core/motion.h"
 #include "core/registry.h"
 #include "core/rules.h"
+#include "http/http_refusal.h"
 #include "store/alert_reads.h"
+#include "store/drives.h"
 #include "store/route_reads.h"
 
 #include <inttypes.h>
@@ -31,6 +35,8 @@
 #include <string.h>
 
 #include <jansson.h>
+
+#include <event2/buffer.h>
 
 #define DAY_MS 86400000LL
 /* Longest range of one trips request. */
@@ -666,9 +672,345 @@ static void handle_enterprise_summary(struct http_call *call, void *ctx)
     summary_next_vehicle(job);
 }
 
+/* ---- GET /v1/reports/driver-day?staff_id=&date=YYYY-MM-DD[&format=csv] ----
+ *
+ * The person's sign-on index ({p}staff:{id}:drives, store/drives.h) gives the intervals during
+ * which they drove which vehicle; each interval (cut to the local day) is walked like a trip
+ * request, and the vehicle's alerts in it that name the person are listed. Bounded: the newest
+ * DDAY_EVENTS_MAX sign-on events up to the day's end, at most DDAY_MAX_INTERVALS intervals
+ * (each a walk of at most one day of one vehicle's route, read in chunks), at most
+ * DDAY_ALERTS_SCAN_MAX alert ids scanned per interval and DDAY_ALERTS_MAX alerts listed; past a
+ * cap the reply says "truncated": true. */
+#define DDAY_EVENTS_MAX      256
+#define DDAY_MAX_INTERVALS   64
+#define DDAY_ALERTS_SCAN_MAX 5000
+#define DDAY_ALERTS_MAX      1000
+
+struct dday_interval {
+    char vehicle[LPG_ID_MAX + 1];
+    int64_t on_ms, off_ms;
+    bool open_start, open_end; /* signed on before the day / still signed on at its end */
+    struct totals tot;
+    uint64_t fixes;
+};
+
+struct dday_job {
+    struct walk w; /* first: the walk's callbacks get the job */
+    struct http_call *call;
+    struct service *d;
+    int csv;
+    char staff[LPG_ID_MAX + 1];
+    char enterprise_id[LPG_ID_MAX + 1];
+    int32_t day;
+    int32_t utc_offset_min;
+    int64_t day_start_ms, day_end_ms;
+    struct dday_interval iv[DDAY_MAX_INTERVALS];
+    size_t n_iv, cur;
+    uint64_t alerts_scanned; /* of the current interval */
+    json_t *alerts;
+    bool truncated;
+};
+
+static void dday_free(struct dday_job *job)
+{
+    json_decref(job->alerts);
+    free(job);
+}
+
+static void dday_fail(struct dday_job *job, const char *what, const char *why)
+{
+    if (why == STORE_READ_NOMEM)
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+    else
+        reply_store_error(job->call, what, why);
+    dday_free(job);
+}
+
+/* An interval [from, to) of vehicle, cut to the day; nothing when empty. */
+static void dday_add(struct dday_job *job, const char *vehicle, int64_t from, int64_t to)
+{
+    bool open_start = from < job->day_start_ms, open_end = to >= job->day_end_ms;
+    if (open_start)
+        from = job->day_start_ms;
+    if (open_end)
+        to = job->day_end_ms;
+    if (to <= from)
+        return;
+    if (job->n_iv == DDAY_MAX_INTERVALS) {
+        job->truncated = true;
+        return;
+    }
+    struct dday_interval *iv = &job->iv[job->n_iv++];
+    snprintf(iv->vehicle, sizeof(iv->vehicle), "%s", vehicle);
+    iv->on_ms = from;
+    iv->off_ms = to;
+    iv->open_start = open_start;
+    iv->open_end = open_end;
+}
+
+static void dday_next(struct dday_job *job);
+
+static void on_dday_segment(void *arg, const struct motion_segment *s)
+{
+    struct dday_job *job = arg;
+    totals_add(&job->iv[job->cur].tot, s);
+}
+
+static void dday_alert_page(struct dday_job *job);
+
+static void on_dday_alerts(void *arg, const struct alert_page *page, const char *err)
+{
+    struct dday_job *job = arg;
+    if (err) {
+        dday_fail(job, "alerts", err);
+        return;
+    }
+    const struct dday_interval *iv = &job->iv[job->cur];
+    for (size_t i = 0; i < page->n_alerts; i++) {
+        json_t *a = page->alerts[i];
+        int64_t t;
+        const char *who = a ? json_string_value(json_object_get(a, "staff_id")) : NULL;
+        if (who == NULL || strcmp(who, job->staff) != 0 || alert_time(a, &t) != 0 ||
+            t < iv->on_ms || t >= iv->off_ms)
+            continue;
+        if (json_array_size(job->alerts) >= DDAY_ALERTS_MAX) {
+            job->truncated = true;
+            break;
+        }
+        json_array_append(job->alerts, a);
+    }
+    job->alerts_scanned += page->n_ids;
+    if (page->n_ids < SUMMARY_ALERTS_PAGE) {
+        job->cur++;
+        dday_next(job);
+    } else if (job->alerts_scanned >= DDAY_ALERTS_SCAN_MAX) {
+        job->truncated = true;
+        job->cur++;
+        dday_next(job);
+    } else {
+        dday_alert_page(job);
+    }
+}
+
+static void dday_alert_page(struct dday_job *job)
+{
+    const struct dday_interval *iv = &job->iv[job->cur];
+    const char *why;
+    if (alert_read_vehicle_page(job->d->store, iv->vehicle, iv->on_ms - ALERT_EARLY_MS,
+                                job->alerts_scanned, SUMMARY_ALERTS_PAGE, on_dday_alerts, job,
+                                &why) != 0)
+        dday_fail(job, "alerts", why);
+}
+
+static void on_dday_route_done(struct walk *w, const char *err)
+{
+    struct dday_job *job = (struct dday_job *)w;
+    if (err) {
+        dday_fail(job, "route", err);
+        return;
+    }
+    job->iv[job->cur].fixes = w->motion.n_fixes;
+    job->alerts_scanned = 0;
+    dday_alert_page(job);
+}
+
+static void dday_reply(struct dday_job *job)
+{
+    char date[11];
+    lpg_day_format(job->day, date);
+    struct totals sum;
+    memset(&sum, 0, sizeof(sum));
+    json_t *vehicles = json_object(), *items = json_array();
+    for (size_t i = 0; i < job->n_iv; i++) {
+        const struct dday_interval *iv = &job->iv[i];
+        sum.distance_m += iv->tot.distance_m;
+        sum.driving_ms += iv->tot.driving_ms;
+        sum.trips += iv->tot.trips;
+        if (vehicles)
+            json_object_set_new(vehicles, iv->vehicle, json_true());
+        json_t *j = json_pack(
+            "{s:s, s:o, s:o, s:b, s:b, s:I, s:I, s:f, s:f, s:o}", "vehicle_id", iv->vehicle, "on",
+            lpg_json_instant(iv->on_ms), "off", lpg_json_instant(iv->off_ms), "open_start",
+            iv->open_start, "open_end", iv->open_end, "fixes", (json_int_t)iv->fixes, "trips",
+            (json_int_t)iv->tot.trips, "distance_m", r1(iv->tot.distance_m), "driving_s",
+            (double)iv->tot.driving_ms / 1000.0, "max_speed_kmh",
+            iv->tot.has_max_speed ? json_real(r1(iv->tot.max_speed_kmh)) : json_null());
+        if (items && j)
+            json_array_append_new(items, j);
+        else
+            json_decref(j);
+    }
+    size_t n_vehicles = vehicles ? json_object_size(vehicles) : 0;
+    json_decref(vehicles);
+    if (job->csv) {
+        struct evbuffer *b = evbuffer_new();
+        if (b == NULL) {
+            json_decref(items);
+            http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+            return;
+        }
+        /* Ids are [A-Za-z0-9_.-] (lpg_id_valid): nothing to quote. */
+        evbuffer_add_printf(b,
+                            "staff_id,date,vehicle_id,on,off,fixes,trips,distance_m,driving_s\r\n");
+        for (size_t i = 0; i < job->n_iv; i++) {
+            const struct dday_interval *iv = &job->iv[i];
+            char on[LPG_JSON_INSTANT_LEN + 1], off[LPG_JSON_INSTANT_LEN + 1];
+            lpg_json_instant_format(iv->on_ms, on);
+            lpg_json_instant_format(iv->off_ms, off);
+            evbuffer_add_printf(b, "%s,%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f\r\n",
+                                job->staff, date, iv->vehicle, on, off, iv->fixes, iv->tot.trips,
+                                r1(iv->tot.distance_m), (double)iv->tot.driving_ms / 1000.0);
+        }
+        evbuffer_add_printf(b,
+                            "# end: %zu intervals, %zu vehicles, distance_m %.1f, driving_s %.3f, "
+                            "%zu alerts%s\r\n",
+                            job->n_iv, n_vehicles, r1(sum.distance_m),
+                            (double)sum.driving_ms / 1000.0, json_array_size(job->alerts),
+                            job->truncated ? ", truncated" : "");
+        http_reply_buffer(job->call, 200, "text/csv; charset=utf-8; header=present", b);
+        evbuffer_free(b);
+        json_decref(items);
+        return;
+    }
+    json_t *body =
+        items
+            ? json_pack(
+                  "{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:O, s:{s:I, s:I, s:I, s:f, s:f, s:I}, s:b}",
+                  "staff_id", job->staff, "enterprise_id", job->enterprise_id, "date", date,
+                  "utc_offset_min", (int)job->utc_offset_min, "from",
+                  lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms),
+                  "intervals", items, "alerts", job->alerts, "totals", "vehicles",
+                  (json_int_t)n_vehicles, "intervals", (json_int_t)job->n_iv, "trips",
+                  (json_int_t)sum.trips, "distance_m", r1(sum.distance_m), "driving_s",
+                  (double)sum.driving_ms / 1000.0, "alerts",
+                  (json_int_t)json_array_size(job->alerts), "truncated", job->truncated)
+            : NULL;
+    if (body)
+        http_reply_json(job->call, 200, body);
+    else
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+}
+
+static void dday_next(struct dday_job *job)
+{
+    if (job->d->shutting_down) {
+        dday_fail(job, "route", "dispatchd is shutting down");
+        return;
+    }
+    if (job->cur >= job->n_iv) {
+        dday_reply(job);
+        dday_free(job);
+        return;
+    }
+    const struct dday_interval *iv = &job->iv[job->cur];
+    walk_start(&job->w, job->d, iv->vehicle, iv->on_ms, iv->off_ms, MOTION_MIN_STOP_MS_DEFAULT,
+               on_dday_segment, on_dday_route_done);
+}
+
+static void on_dday_drives(void *arg, const struct drive_event *ev, size_t n, const char *err)
+{
+    struct dday_job *job = arg;
+    if (err) {
+        dday_fail(job, "sign-on index", err);
+        return;
+    }
+    /* The newest events were read: a full read that starts inside the day may miss the
+     * sign-on that opened its first interval. */
+    if (n == DDAY_EVENTS_MAX && ev[0].at_ms >= job->day_start_ms)
+        job->truncated = true;
+    /* One vehicle at a time: a sign-on elsewhere ends the open interval; a sign-off ends it
+     * when it names its vehicle (a resent one for another vehicle changes nothing). */
+    const char *open = NULL;
+    int64_t since = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].on) {
+            if (open && strcmp(open, ev[i].vehicle) == 0)
+                continue;
+            if (open)
+                dday_add(job, open, since, ev[i].at_ms);
+            open = ev[i].vehicle;
+            since = ev[i].at_ms;
+        } else if (open && strcmp(open, ev[i].vehicle) == 0) {
+            dday_add(job, open, since, ev[i].at_ms);
+            open = NULL;
+        }
+    }
+    if (open) {
+        /* still signed on: until now, or the day's end */
+        int64_t now = lpg_now_ms();
+        size_t before = job->n_iv;
+        dday_add(job, open, since, now < job->day_end_ms ? now : job->day_end_ms);
+        if (job->n_iv > before)
+            job->iv[job->n_iv - 1].open_end = true;
+    }
+    dday_next(job);
+}
+
+static void handle_driver_day(struct http_call *call, void *ctx)
+{
+    struct service *d = http_service(ctx);
+    const struct auth_principal *p = v1_authenticate(call, d);
+    if (p == NULL)
+        return;
+    const char *id = http_call_query(call, "staff_id");
+    if (id == NULL) {
+        if (v1_allow(call, d, p, AUTH_READ, auth_default_enterprise(p)) == 0)
+            http_reply_error(call, 400, "missing_parameter", "name a staff_id", "staff_id");
+        return;
+    }
+    const struct lpg_staff *s = registry_staff(d->registry, id);
+    /* another enterprise's person is as missing as one that does not exist */
+    if (s && v1_hidden(p, s->enterprise_id))
+        s = NULL;
+    if (s == NULL) {
+        if (v1_allow(call, d, p, AUTH_READ, auth_default_enterprise(p)) != 0)
+            return;
+        http_refuse(call, REFUSAL_NOT_FOUND, "not_found", NULL, "no staff with id %.64s", id);
+        return;
+    }
+    if (v1_allow(call, d, p, AUTH_READ, s->enterprise_id) != 0)
+        return;
+    int32_t day;
+    if (query_date(call, &day) != 0)
+        return;
+    const char *f = http_call_query(call, "format");
+    const char *acc = http_call_header(call, "Accept");
+    int csv = f ? (strcmp(f, "csv") == 0    ? 1
+                   : strcmp(f, "json") == 0 ? 0
+                                            : -1)
+                : (acc && strstr(acc, "text/csv") ? 1 : 0);
+    if (csv < 0) {
+        http_reply_error(call, 400, "invalid_parameter", "format must be json or csv", "format");
+        return;
+    }
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, s->enterprise_id);
+    struct dday_job *job = calloc(1, sizeof(*job));
+    if (job)
+        job->alerts = json_array();
+    if (job == NULL || job->alerts == NULL) {
+        free(job);
+        http_reply_error(call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    job->call = call;
+    job->d = d;
+    job->csv = csv;
+    snprintf(job->staff, sizeof(job->staff), "%s", s->id);
+    snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", s->enterprise_id);
+    job->day = day;
+    job->utc_offset_min = e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN;
+    job->day_start_ms = (int64_t)day * DAY_MS - (int64_t)job->utc_offset_min * 60000;
+    job->day_end_ms = job->day_start_ms + DAY_MS;
+    const char *why;
+    if (drives_read(d->store, job->staff, job->day_end_ms - 1, DDAY_EVENTS_MAX, on_dday_drives, job,
+                    &why) != 0)
+        dday_fail(job, "sign-on index", why);
+}
+
 const struct http_route v1_summary_routes[] = {
     {"GET", "/v1/vehicles/{id}/trips", handle_trips, HTTP_ROUTE_READ},
     {"GET", "/v1/vehicles/{id}/summary", handle_vehicle_summary, HTTP_ROUTE_READ},
     {"GET", "/v1/enterprises/{id}/summary", handle_enterprise_summary, HTTP_ROUTE_READ},
+    {"GET", "/v1/reports/driver-day", handle_driver_day, HTTP_ROUTE_READ},
 };
 const size_t v1_summary_routes_count = sizeof(v1_summary_routes) / sizeof(v1_summary_routes[0]);

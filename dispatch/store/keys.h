@@ -87,6 +87,9 @@ keys_id_fn keys_vehicle_alarms;
  * rules_fatigue_encode) and the vehicle it was last counted in: fatigue follows the person.
  * Owner app/ingest.c. */
 keys_id_fn keys_staff_fatigue;
+/* staff:{id}:drives, sorted set (score: time ms) with EXPIRE: the person's sign-ons and
+ * sign-offs, "<ms>:on|off:<vehicle>" (store/drives.h). Owner app/driver_sign_on.c. */
+keys_id_fn keys_staff_drives;
 /* vehicle:{id}:depot, sorted set by time (ms): the vehicle's depot departures and arrivals as
  * JSON. Owner app/depot_track.c. */
 keys_id_fn keys_vehicle_depot;

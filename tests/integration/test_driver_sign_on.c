@@ -216,6 +216,18 @@ static void expect_in_store(const char *key, const char *needle)
     freeReplyObject(r);
 }
 
+/* The newest member of the person's sign-on index {p}staff:{id}:drives. */
+static void expect_last_drive(const char *staff, const char *needle)
+{
+    redisReply *r = redisCommand(rc, "ZRANGE t:staff:%s:drives -1 -1", staff);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 1);
+    if (strstr(r->element[0]->str, needle) == NULL)
+        fail_msg("%s: newest sign-on %s has no %s", staff, r->element[0]->str, needle);
+    freeReplyObject(r);
+}
+
 static void expect_last_audit(const char *needle)
 {
     redisReply *r = redisCommand(rc, "LRANGE t:audit:entries -1 -1");
@@ -310,6 +322,7 @@ static void handset_sign_on_and_card_removed(void **state)
     assert_string_equal(vehicle("VA")->driver_via, "handset");
     assert_true(s1_eligible(why, sizeof(why)));
     expect_last_audit("driver_signed_off");
+    expect_last_drive("S1", ":on:VA"); /* the card's end, then the handset's person again */
 
     card("VB", 0, 1, "", -1); /* removed, nobody signed on by a card: nothing to record */
     assert_string_equal(vehicle("VB")->driver_hold, "");
@@ -320,6 +333,7 @@ static void handset_sign_on_and_card_removed(void **state)
     card("VB", 0, 1, "", -1);
     assert_string_equal(vehicle("VB")->driver_id, "");
     assert_non_null(strstr(vehicle("VB")->driver_hold, "removed"));
+    expect_last_drive("S2", ":off:VB");
     card("VB", 1, 1, "4401CD456", today());
     assert_string_equal(vehicle("VB")->driver_hold, "");
 
@@ -330,6 +344,7 @@ static void handset_sign_on_and_card_removed(void **state)
     assert_true(run_until(&off.done, 5000));
     assert_int_equal(off.r.kind, REFUSAL_NONE);
     assert_string_equal(vehicle("VA")->handset_driver_id, "");
+    expect_last_drive("S1", ":off:VA");
     assert_string_equal(vehicle("VA")->driver_id, "");
     assert_string_equal(vehicle("VA")->driver_hold, "");
     expect_last_audit("driver_signed_off");

@@ -1,0 +1,316 @@
+/* test_v1_driver_day.c -- GET /v1/reports/driver-day (issue 14 item 3b) through the handset
+ * protocol and real Redis: person S1 logs in on handset H1 (bound to V1, so S1 signs on to V1),
+ * drives V1 in real time, logs out (signed off); is rebound to V2, logs in on a new handset H2,
+ * drives V2, logs out. The report of the day lists V1 then V2 with their sign-on and sign-off
+ * times, the driving of each interval is that of GET /v1/vehicles/{id}/trips over the same
+ * interval, and the totals are their sums. A dispatcher of another enterprise gets 404, as for a
+ * person that does not exist.
+ */
+#define _GNU_SOURCE /* strptime, timegm */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "wire_client.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Real time driven per vehicle: the fixes carry the time they are sent. */
+#define DRIVE_MS  1500
+#define SPEED_M_S 20.0
+
+static struct harness_stack stack;
+static char admin[64], disp1[64], disp2[64];
+static uint64_t req = 100;
+static char resp[1 << 18];
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int call(const char *token, const char *method, const char *path, const char *body)
+{
+    char headers[256];
+    snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", token);
+    int status = 0;
+    if (harness_http_req(stack.d.http_port, method, path, headers, body, &status, resp,
+                         sizeof(resp)) != 0)
+        return -1;
+    return status;
+}
+
+static int ok(const char *method, const char *path, const char *body, int want)
+{
+    int st = call(admin, method, path, body);
+    if (st != want)
+        fprintf(stderr, "%s %s -> %d %s\n", method, path, st, resp);
+    return st == want ? 0 : -1;
+}
+
+static int login_user(const char *name, const char *password, char *tok)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"user\":\"%s\",\"password\":\"%s\"}", name, password);
+    int st = 0;
+    return harness_http_req(stack.d.http_port, "POST", "/v1/sessions", NULL, body, &st, resp,
+                            sizeof(resp)) == 0 &&
+                   st == 201 && harness_json_str(resp, "token", tok, 64) == 0
+               ? 0
+               : -1;
+}
+
+/* Waits (polling, bounded) until the vehicle's driver_id is want. */
+static void wait_driver(const char *vehicle, const char *want)
+{
+    char path[64], got[64];
+    snprintf(path, sizeof(path), "/v1/vehicles/%s", vehicle);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(call(admin, "GET", path, NULL), 200);
+        if (harness_json_str(resp, "driver_id", got, sizeof(got)) != 0)
+            got[0] = '\0';
+        if (strcmp(got, want) == 0)
+            return;
+        harness_sleep_ms(10);
+    }
+    fail_msg("%s: driver_id %s, want \"%s\"", vehicle, got, want);
+}
+
+/* Drives north at SPEED_M_S for DRIVE_MS of real time, one fix per acknowledged batch. */
+static void drive(int fd, double lon, double lat)
+{
+    int64_t t0 = now_ms(), last = 0;
+    uint64_t seq = 0;
+    for (;;) {
+        int64_t t = now_ms();
+        if (t <= last)
+            t = last + 1;
+        last = t;
+        double north_m = SPEED_M_S * (double)(t - t0) / 1000.0;
+        Lpg__V1__Fix f;
+        wire_fix_3d(&f, ++seq, (uint64_t)t, (int32_t)lround((lat + north_m / 111320.0) * 1e7),
+                    (int32_t)lround(lon * 1e7), (uint32_t)lround(SPEED_M_S * 100));
+        assert_true(wire_send_positions(fd, ++req, &f, 1, 10000) == (long long)seq);
+        if (t - t0 >= DRIVE_MS)
+            break;
+    }
+}
+
+/* One session of S1 on device dev (already registered), driving vehicle. */
+static void session(const char *dev, const char *secret, const char *vehicle, double lon)
+{
+    int fd = wire_login(stack.d.handset_port, dev, secret);
+    assert_true(fd >= 0);
+    wait_driver(vehicle, "S1"); /* the login signed S1 on */
+    drive(fd, lon, 30.0);
+    close(fd);
+    wait_driver(vehicle, ""); /* the session's end signed S1 off */
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    /* V1's limit is 60 km/h and it drives at 72 for 1.5 s: an overspeed of S1 in V1 */
+    const char *extra[] = {"--overspeed-duration=1", NULL};
+    if (harness_stack_start(&stack, "driverday", extra) != 0 ||
+        harness_stack_admin_token(&stack, admin) != 0)
+        return -1;
+    char body[1024];
+    for (int i = 1; i <= 2; i++) {
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"E%d\",\"name\":\"Gas %d\",\"area\":{\"type\":\"Polygon\","
+                 "\"coordinates\":[[[115,29],[118,29],[118,31],[115,31],[115,29]]]}}",
+                 i, i);
+        if (ok("POST", "/v1/enterprises", body, 201) != 0)
+            return -1;
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"disp%d\",\"role\":\"dispatcher\",\"enterprise_id\":\"E%d\","
+                 "\"password\":\"dispatcher-pw-%d\"}",
+                 i, i, i);
+        if (ok("POST", "/v1/users", body, 201) != 0)
+            return -1;
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"V%d\",\"enterprise_id\":\"E1\",\"plate\":\"P-%d\",\"kind\":\"van\","
+                 "\"permit_no\":\"PN%d\",\"permit_expiry\":\"2099-01-01\",\"capacity\":30,"
+                 "\"speed_limit_kmh\":%d}",
+                 i, i, i, i == 1 ? 60 : 0);
+        if (ok("POST", "/v1/vehicles", body, 201) != 0)
+            return -1;
+    }
+    if (ok("POST", "/v1/staff",
+           "{\"id\":\"S1\",\"enterprise_id\":\"E1\",\"name\":\"P\",\"role\":\"delivery\","
+           "\"qualification_no\":\"Q1\",\"qualification_expiry\":\"2099-01-01\","
+           "\"training_no\":\"T1\",\"training_expiry\":\"2099-01-01\","
+           "\"vehicle_id\":\"V1\",\"on_duty\":true}",
+           201) != 0)
+        return -1;
+    if (login_user("disp1", "dispatcher-pw-1", disp1) != 0 ||
+        login_user("disp2", "dispatcher-pw-2", disp2) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return harness_stack_stop(&stack) == 0 ? 0 : -1;
+}
+
+static double num(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+static void test_driver_day(void **state)
+{
+    (void)state;
+    char secret[64];
+    assert_int_equal(ok("POST", "/v1/devices", "{\"device_id\":\"H1\",\"staff_id\":\"S1\"}", 201),
+                     0);
+    assert_int_equal(harness_json_str(resp, "secret", secret, sizeof(secret)), 0);
+    session("H1", secret, "V1", 116.30);
+    /* rebound to V2, with a new handset */
+    assert_int_equal(ok("PATCH", "/v1/staff/S1", "{\"vehicle_id\":\"V2\"}", 200), 0);
+    assert_int_equal(ok("POST", "/v1/devices", "{\"device_id\":\"H2\",\"staff_id\":\"S1\"}", 201),
+                     0);
+    assert_int_equal(harness_json_str(resp, "secret", secret, sizeof(secret)), 0);
+    session("H2", secret, "V2", 116.40);
+
+    /* the local day (UTC+8, the default offset) of now */
+    time_t t = (time_t)(now_ms() / 1000 + 8 * 3600);
+    char date[16], path[256];
+    strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&t));
+    snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s", date);
+    assert_int_equal(call(disp1, "GET", path, NULL), 200);
+    json_t *j = json_loads(resp, 0, NULL);
+    assert_non_null(j);
+    json_t *iv = json_object_get(j, "intervals"), *tot = json_object_get(j, "totals");
+    assert_int_equal(json_array_size(iv), 2);
+    double driving = 0, distance = 0;
+    int64_t prev_off = 0;
+    for (size_t i = 0; i < 2; i++) {
+        json_t *x = json_array_get(iv, i);
+        assert_string_equal(json_string_value(json_object_get(x, "vehicle_id")), i ? "V2" : "V1");
+        int64_t on = 0, off = 0;
+        const char *on_s = json_string_value(json_object_get(x, "on"));
+        const char *off_s = json_string_value(json_object_get(x, "off"));
+        struct tm tm;
+        memset(&tm, 0, sizeof(tm));
+        int ms1 = 0, ms2 = 0;
+        assert_non_null(strptime(on_s, "%Y-%m-%dT%H:%M:%S", &tm));
+        on = (int64_t)timegm(&tm) * 1000;
+        sscanf(on_s + 20, "%3d", &ms1);
+        on += ms1;
+        assert_non_null(strptime(off_s, "%Y-%m-%dT%H:%M:%S", &tm));
+        off = (int64_t)timegm(&tm) * 1000;
+        sscanf(off_s + 20, "%3d", &ms2);
+        off += ms2;
+        assert_true(on < off && on >= prev_off);
+        prev_off = off;
+        double d_s = num(x, "driving_s"), d_m = num(x, "distance_m");
+        /* it drove DRIVE_MS at SPEED_M_S inside the interval */
+        assert_true(d_s >= DRIVE_MS / 1000.0 * 0.9 && d_s <= (double)(off - on) / 1000.0);
+        assert_true(d_m >= SPEED_M_S * DRIVE_MS / 1000.0 * 0.9);
+        assert_true(json_is_false(json_object_get(x, "open_start")));
+        assert_true(json_is_false(json_object_get(x, "open_end")));
+        driving += d_s;
+        distance += d_m;
+        /* the interval's figures are the trips view's over the same interval */
+        char tp[256];
+        static char r2[1 << 16];
+        snprintf(tp, sizeof(tp), "/v1/vehicles/%s/trips?from=%s&to=%s", i ? "V2" : "V1", on_s,
+                 off_s);
+        int st = 0;
+        char hdr[128];
+        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", admin);
+        assert_int_equal(
+            harness_http_req(stack.d.http_port, "GET", tp, hdr, NULL, &st, r2, sizeof(r2)), 0);
+        assert_int_equal(st, 200);
+        json_t *tr = json_loads(r2, 0, NULL);
+        assert_non_null(tr);
+        assert_true(fabs(num(tr, "driving_s") - d_s) < 1e-6);
+        assert_true(fabs(num(tr, "distance_m") - d_m) < 0.05);
+        json_decref(tr);
+        printf("%s: %s .. %s, driving %.3f s, %.1f m\n", i ? "V2" : "V1", on_s, off_s, d_s, d_m);
+    }
+    assert_int_equal(json_integer_value(json_object_get(tot, "vehicles")), 2);
+    assert_int_equal(json_integer_value(json_object_get(tot, "intervals")), 2);
+    assert_true(fabs(num(tot, "driving_s") - driving) < 1e-6);
+    assert_true(fabs(num(tot, "distance_m") - distance) < 0.15);
+    /* the person's alerts: V1's overspeed, all naming S1, as many as GET /v1/alerts lists for
+     * S1 over the day */
+    json_t *al = json_object_get(j, "alerts"), *a;
+    size_t k, in_v1 = 0;
+    json_array_foreach(al, k, a)
+    {
+        assert_string_equal(json_string_value(json_object_get(a, "staff_id")), "S1");
+        in_v1 += strcmp(json_string_value(json_object_get(a, "vehicle_id")), "V1") == 0;
+    }
+    assert_true(in_v1 >= 1);
+    assert_int_equal(json_integer_value(json_object_get(tot, "alerts")), json_array_size(al));
+    char ap[256];
+    snprintf(ap, sizeof(ap), "/v1/alerts?enterprise_id=E1&from=%s&to=%s&limit=500",
+             json_string_value(json_object_get(j, "from")),
+             json_string_value(json_object_get(j, "to")));
+    static char r3[1 << 16];
+    char hdr3[128];
+    int st3 = 0;
+    snprintf(hdr3, sizeof(hdr3), "Authorization: Bearer %s\r\n", admin);
+    assert_int_equal(
+        harness_http_req(stack.d.http_port, "GET", ap, hdr3, NULL, &st3, r3, sizeof(r3)), 0);
+    assert_int_equal(st3, 200);
+    json_t *listed = json_loads(r3, 0, NULL);
+    assert_non_null(listed);
+    size_t of_s1 = 0;
+    json_array_foreach(json_object_get(listed, "items"), k, a) of_s1 +=
+        strcmp(json_string_value(json_object_get(a, "staff_id")), "S1") == 0;
+    json_decref(listed);
+    assert_int_equal(of_s1, json_array_size(al));
+    printf("%zu alerts of S1 (%zu in V1)\n", json_array_size(al), in_v1);
+    assert_true(json_is_false(json_object_get(j, "truncated")));
+    json_decref(j);
+
+    /* CSV: one row per interval, the totals in the end line */
+    snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s&format=csv", date);
+    assert_int_equal(call(admin, "GET", path, NULL), 200);
+    const char *head = "staff_id,date,vehicle_id,on,off,fixes,trips,distance_m,driving_s\r\n";
+    assert_int_equal(strncmp(resp, head, strlen(head)), 0);
+    char row[64];
+    snprintf(row, sizeof(row), "\r\nS1,%s,V1,", date);
+    assert_non_null(strstr(resp, row));
+    snprintf(row, sizeof(row), "\r\nS1,%s,V2,", date);
+    assert_non_null(strstr(resp, row));
+    assert_non_null(strstr(resp, "\r\n# end: 2 intervals, 2 vehicles,"));
+
+    /* another enterprise's dispatcher: as missing as a person that does not exist */
+    snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s", date);
+    assert_int_equal(call(disp2, "GET", path, NULL), 404);
+    snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S9&date=%s", date);
+    assert_int_equal(call(disp1, "GET", path, NULL), 404);
+    assert_int_equal(call(admin, "GET", "/v1/reports/driver-day?staff_id=S1&date=2026-13-01", NULL),
+                     400);
+    /* a day before any sign-on: nothing */
+    assert_int_equal(call(admin, "GET", "/v1/reports/driver-day?staff_id=S1&date=2020-01-01", NULL),
+                     200);
+    assert_non_null(strstr(resp, "\"intervals\": []") ? resp : strstr(resp, "\"intervals\":[]"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_driver_day),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
