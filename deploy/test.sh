@@ -32,7 +32,8 @@ export TMPDIR="$scratch"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
-# LPG_TEST_CLOCK=HH:MM runs the tests with the wall clock starting at that UTC time of today
+# LPG_TEST_CLOCK=HH:MM runs the tests with the wall clock starting at that UTC time of today,
+# shifted by one offset for every process
 # (libfaketime; the monotonic clock stays real, or Python's timed waits never end), to show
 # that the suite passes at any hour: the service takes days in the enterprise's time zone
 # (UTC+8), so 16:00-24:00 UTC is already "tomorrow" there. Redis keeps the real clock:
@@ -56,7 +57,11 @@ if [ -n "${LPG_TEST_CLOCK:-}" ]; then
   # Python's time.sleep under libfaketime: see tests/fakeclock/sitecustomize.py.
   export PYTHONPATH="$top/tests/fakeclock${PYTHONPATH:+:$PYTHONPATH}"
   export ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0"
-  clock_cmd=(env LD_PRELOAD="$faketime_lib" FAKETIME="@$(date -u +%F) ${LPG_TEST_CLOCK}:00"
+  # One offset for every process: "@time" would start each process's clock at that time when
+  # it starts, so a dispatchd restarted by a test would run behind the test by the time between.
+  target=$(date -u -d "$(date -u +%F) ${LPG_TEST_CLOCK}:00" +%s) || exit 1
+  offset=$(( target - $(date -u +%s) ))
+  clock_cmd=(env LD_PRELOAD="$faketime_lib" FAKETIME="$( [ $offset -ge 0 ] && echo +)${offset}s"
              FAKETIME_DONT_FAKE_MONOTONIC=1)
   echo "test: the wall clock of the tests starts at ${LPG_TEST_CLOCK} UTC today (libfaketime)"
 fi
