@@ -914,3 +914,17 @@ int harness_stack_device(struct harness_stack *s, const char *device_id, char se
     }
     return 0;
 }
+
+long long harness_metric(int http_port, const char *sample)
+{
+    static char resp[262144];
+    int status = 0;
+    if (harness_http_req(http_port, "GET", "/metrics", NULL, NULL, &status, resp, sizeof(resp)) !=
+            0 ||
+        status != 200)
+        return -1;
+    char pat[256];
+    snprintf(pat, sizeof(pat), "\n%s ", sample);
+    const char *p = strstr(resp, pat);
+    return p ? atoll(p + strlen(pat)) : -1;
+}

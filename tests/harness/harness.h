@@ -86,6 +86,10 @@ void harness_http_record_stream(const char *path, const char *text, size_t len);
 int harness_create_admin(int redis_port, const char *name, const char *password);
 
 /* Polls GET path until it returns `want_status` or timeout. Returns 0 when it did. */
+/* The value of the sample `name{labels}` (as printed) in dispatchd's /metrics on http_port;
+ * -1 when /metrics does not answer 200 or has no such sample. */
+long long harness_metric(int http_port, const char *sample);
+
 int harness_http_wait_status(int port, const char *path, int want_status, int timeout_ms);
 
 /* TLS. harness_set_tls_ca(CA): from then on harness_http*, harness_dispatchd_start and

@@ -58,16 +58,7 @@ static int teardown(void **state)
 /* The value of the sample `name{labels}` in /metrics (name with its labels, as printed). */
 static long long metric(const char *name)
 {
-    static char resp[131072];
-    int status = 0;
-    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
-                         sizeof(resp)) != 0 ||
-        status != 200)
-        return -1;
-    char pat[160];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *p = strstr(resp, pat);
-    return p ? atoll(p + strlen(pat)) : -1;
+    return harness_metric(stack.d.http_port, name);
 }
 
 /* Five good fixes 1 s apart; then, at the time of the last good one, a fix without a position

@@ -172,16 +172,7 @@ static long long ms_since(const struct timespec *t0)
 
 static long long metric(const char *name)
 {
-    static char resp[131072];
-    int status = 0;
-    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
-                         sizeof(resp)) != 0 ||
-        status != 200)
-        return 0;
-    char pat[160];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *p = strstr(resp, pat);
-    return p ? atoll(p + strlen(pat)) : 0;
+    return harness_metric(stack.d.http_port, name);
 }
 
 static void create_order(const char *token, const char *id, const char *customer)

@@ -174,16 +174,7 @@ static int http(const char *method, const char *path, const char *body, char *re
 /* A counter of /metrics (0 when absent). */
 static long long metric(const char *name)
 {
-    static char resp[65536];
-    int status = 0;
-    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
-                         sizeof(resp)) != 0 ||
-        status != 200)
-        return 0;
-    char pat[128];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *p = strstr(resp, pat);
-    return p ? atoll(p + strlen(pat)) : 0;
+    return harness_metric(stack.d.http_port, name);
 }
 
 static int register_and_auth(struct term *t, const char *plate)

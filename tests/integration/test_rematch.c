@@ -68,16 +68,7 @@ static int req(const char *method, const char *path, const char *body, char *res
 
 static long long metric(const char *name)
 {
-    static char resp[131072];
-    int status = 0;
-    if (harness_http_req(stack.d.http_port, "GET", "/metrics", NULL, NULL, &status, resp,
-                         sizeof(resp)) != 0 ||
-        status != 200)
-        return -1;
-    char pat[160];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *p = strstr(resp, pat);
-    return p ? atoll(p + strlen(pat)) : -1;
+    return harness_metric(stack.d.http_port, name);
 }
 
 static int setup(void **state)
