@@ -180,6 +180,10 @@ static void test_driver_day(void **state)
     assert_int_equal(ok("POST", "/v1/devices", "{\"device_id\":\"H1\",\"staff_id\":\"S1\"}", 201),
                      0);
     assert_int_equal(harness_json_str(resp, "secret", secret, sizeof(secret)), 0);
+    /* Both sessions must fall in one local day (UTC+8): within a minute of its midnight
+     * (16:00 UTC), wait for the new day to begin first. */
+    while ((now_ms() / 1000 + 8 * 3600) % 86400 > 86400 - 60)
+        harness_sleep_ms(200);
     session("H1", secret, "V1", 116.30);
     /* rebound to V2, with a new handset */
     assert_int_equal(ok("PATCH", "/v1/staff/S1", "{\"vehicle_id\":\"V2\"}", 200), 0);
