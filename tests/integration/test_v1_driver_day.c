@@ -95,8 +95,10 @@ static void drive(int fd, double lon, double lat)
     uint64_t seq = 0;
     for (;;) {
         int64_t t = now_ms();
-        if (t <= last)
-            t = last + 1;
+        if (t <= last) { /* one fix per millisecond at most: fix times stay real times */
+            harness_sleep_ms(1);
+            continue;
+        }
         last = t;
         double north_m = SPEED_M_S * (double)(t - t0) / 1000.0;
         Lpg__V1__Fix f;
@@ -225,12 +227,10 @@ static void test_driver_day(void **state)
         prev_off = off;
         double d_s = num(x, "driving_s"), d_m = num(x, "distance_m");
         /* it drove DRIVE_MS at SPEED_M_S inside the interval */
-        /* 0.5: the interval's start can lag the login on a loaded machine (seen: 1.33 s of a
-         * 1.5 s drive inside it); to be made exact, see the issue 14 note. */
-        if (!(d_s >= DRIVE_MS / 1000.0 * 0.5 && d_s <= (double)(off - on) / 1000.0))
+        if (!(d_s >= DRIVE_MS / 1000.0 * 0.9 && d_s <= (double)(off - on) / 1000.0))
             fprintf(stderr, "interval %zu: driving_s %.3f, on %s, off %s\n", i, d_s, on_s, off_s);
-        assert_true(d_s >= DRIVE_MS / 1000.0 * 0.5 && d_s <= (double)(off - on) / 1000.0);
-        assert_true(d_m >= SPEED_M_S * DRIVE_MS / 1000.0 * 0.5);
+        assert_true(d_s >= DRIVE_MS / 1000.0 * 0.9 && d_s <= (double)(off - on) / 1000.0);
+        assert_true(d_m >= SPEED_M_S * DRIVE_MS / 1000.0 * 0.9);
         assert_true(json_is_false(json_object_get(x, "open_start")));
         assert_true(json_is_false(json_object_get(x, "open_end")));
         driving += d_s;
