@@ -908,8 +908,7 @@ static int count_refusal(struct service *d, struct store_txn *txn, const char *e
     const char *reason = json_string_value(json_object_get(data, "refusal"));
     const struct lpg_enterprise *e = registry_enterprise(d->registry, enterprise);
     char month[8];
-    refusal_counts_month(at_ms, e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN,
-                         month);
+    refusal_counts_month(at_ms, e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN, month);
     return reason ? refusal_counts_add(d->store, txn, enterprise, month, reason) : -1;
 }
 

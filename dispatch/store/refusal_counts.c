@@ -56,9 +56,9 @@ static void on_hash(void *arg, const struct redisReply *reply, const char *err)
     struct counts_read *rd = arg;
     if (err || reply->type != REDIS_REPLY_ARRAY) {
         rd->fn(rd->arg, NULL,
-               err                                  ? err
+               err                                ? err
                : reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                    : STORE_READ_UNEXPECTED);
+                                                  : STORE_READ_UNEXPECTED);
         free(rd);
         return;
     }

@@ -30,8 +30,8 @@ int refusal_counts_add(struct store *st, struct store_txn *txn, const char *ente
                        const char *month, const char *reason);
 
 /* by_reason: {"<reason>": n, ...} ({} when none; fields that are not a reason of ours, [a-z0-9_]
- * of at most REFUSAL_REASON_MAX, or not a count, are left out), the read's: json_incref to keep it; NULL when
- * err is set. */
+ * of at most REFUSAL_REASON_MAX, or not a count, are left out), the read's: json_incref to keep it;
+ * NULL when err is set. */
 typedef void refusal_counts_fn(void *arg, json_t *by_reason, const char *err);
 
 /* Reads the month's counts (HGETALL). 0 when sent; -1 (with *why, fn not called) when not. */

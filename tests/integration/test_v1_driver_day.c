@@ -3,8 +3,9 @@
  * drives V1 in real time, logs out (signed off); is rebound to V2, logs in on a new handset H2,
  * drives V2, logs out. The report of the day lists V1 then V2 with their sign-on and sign-off
  * times, the driving of each interval is that of GET /v1/vehicles/{id}/trips over the same
- * interval, and the totals are their sums. A dispatcher of another enterprise gets 404, as for a
- * person that does not exist.
+ * interval, and the totals are their sums. The CSV form, read with the project's RFC 4180 reader,
+ * has each interval followed by its alerts (the JSON form's, field for field) and the day's
+ * total. A dispatcher of another enterprise gets 404, as for a person that does not exist.
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "common/csv.h"
 #include "harness.h"
 #include "wire_client.h"
 
@@ -175,6 +177,110 @@ static double num(json_t *o, const char *k)
     return json_number_value(json_object_get(o, k));
 }
 
+/* The CSV form's records, parsed: [record][field] (a line "# end: ..." is a record too). */
+#define CSV_ROWS 64
+struct csv_rows {
+    char f[CSV_ROWS][14][256];
+    size_t nf[CSV_ROWS];
+    size_t n;
+};
+
+static int on_csv(void *arg, const struct csv_record *rec)
+{
+    struct csv_rows *r = arg;
+    assert_true(r->n < CSV_ROWS);
+    assert_true(rec->nfields <= 14);
+    for (size_t i = 0; i < rec->nfields; i++) {
+        assert_true(rec->lens[i] < sizeof(r->f[0][0]));
+        memcpy(r->f[r->n][i], rec->fields[i], rec->lens[i] + 1);
+    }
+    r->nf[r->n++] = rec->nfields;
+    return 0;
+}
+
+/* The CSV in resp against the JSON report j: interval rows as the intervals, each followed by
+ * the alerts of its vehicle in the JSON's order (every field of them), the total row, the end
+ * line. */
+static void check_csv(json_t *j, const char *date)
+{
+    static struct csv_rows r;
+    memset(&r, 0, sizeof(r));
+    char err[CSV_ERRSTR_SIZE];
+    if (csv_parse(resp, strlen(resp), NULL, on_csv, &r, err, sizeof(err)) != 0)
+        fail_msg("CSV does not parse: %s", err);
+    static const char *const head[] = {"record",   "staff_id", "date",  "vehicle_id", "on",
+                                       "off",      "fixes",    "trips", "distance_m", "driving_s",
+                                       "alert_id", "rule",     "kind",  "message"};
+    assert_true(r.n >= 1);
+    assert_int_equal(r.nf[0], 14);
+    for (size_t i = 0; i < 14; i++)
+        assert_string_equal(r.f[0][i], head[i]);
+    json_t *iv = json_object_get(j, "intervals"), *al = json_object_get(j, "alerts");
+    size_t row = 1, next_alert = 0, fixes = 0;
+    for (size_t i = 0; i < json_array_size(iv); i++) {
+        json_t *x = json_array_get(iv, i);
+        const char *veh = json_string_value(json_object_get(x, "vehicle_id"));
+        assert_true(row < r.n);
+        assert_int_equal(r.nf[row], 14);
+        assert_string_equal(r.f[row][0], "interval");
+        assert_string_equal(r.f[row][1], "S1");
+        assert_string_equal(r.f[row][2], date);
+        assert_string_equal(r.f[row][3], veh);
+        assert_string_equal(r.f[row][4], json_string_value(json_object_get(x, "on")));
+        assert_string_equal(r.f[row][5], json_string_value(json_object_get(x, "off")));
+        assert_int_equal(strtoull(r.f[row][6], NULL, 10),
+                         json_integer_value(json_object_get(x, "fixes")));
+        fixes += (size_t)json_integer_value(json_object_get(x, "fixes"));
+        assert_true(fabs(strtod(r.f[row][8], NULL) - num(x, "distance_m")) < 0.051);
+        assert_true(fabs(strtod(r.f[row][9], NULL) - num(x, "driving_s")) < 0.0006);
+        for (size_t k = 10; k < 14; k++)
+            assert_string_equal(r.f[row][k], "");
+        row++;
+        /* its alerts: those of the JSON form in this interval's vehicle, in order */
+        while (
+            next_alert < json_array_size(al) &&
+            strcmp(json_string_value(json_object_get(json_array_get(al, next_alert), "vehicle_id")),
+                   veh) == 0) {
+            json_t *a = json_array_get(al, next_alert++);
+            assert_true(row < r.n);
+            assert_int_equal(r.nf[row], 14);
+            assert_string_equal(r.f[row][0], "alert");
+            assert_string_equal(r.f[row][1], "S1");
+            assert_string_equal(r.f[row][2], date);
+            assert_string_equal(r.f[row][3], veh);
+            assert_string_equal(r.f[row][4], json_string_value(json_object_get(a, "start")));
+            assert_string_equal(r.f[row][5], json_string_value(json_object_get(a, "end")));
+            for (size_t k = 6; k < 10; k++)
+                assert_string_equal(r.f[row][k], "");
+            assert_string_equal(r.f[row][10], json_string_value(json_object_get(a, "id")));
+            assert_string_equal(r.f[row][11], json_string_value(json_object_get(a, "rule")));
+            assert_string_equal(r.f[row][12], json_string_value(json_object_get(a, "kind")));
+            assert_string_equal(r.f[row][13], json_string_value(json_object_get(a, "message")));
+            row++;
+        }
+    }
+    assert_int_equal(next_alert, json_array_size(al)); /* every alert, once */
+    assert_true(next_alert >= 1);
+    json_t *tot = json_object_get(j, "totals");
+    assert_true(row < r.n);
+    assert_int_equal(r.nf[row], 14);
+    assert_string_equal(r.f[row][0], "total");
+    assert_string_equal(r.f[row][3], "");
+    assert_string_equal(r.f[row][4], json_string_value(json_object_get(j, "from")));
+    assert_string_equal(r.f[row][5], json_string_value(json_object_get(j, "to")));
+    assert_int_equal(strtoull(r.f[row][6], NULL, 10), fixes);
+    assert_int_equal(strtoull(r.f[row][7], NULL, 10),
+                     json_integer_value(json_object_get(tot, "trips")));
+    assert_true(fabs(strtod(r.f[row][8], NULL) - num(tot, "distance_m")) < 0.051);
+    assert_true(fabs(strtod(r.f[row][9], NULL) - num(tot, "driving_s")) < 0.0006);
+    row++;
+    assert_int_equal(row + 1, r.n); /* then the end line, last */
+    char end[64];
+    snprintf(end, sizeof(end), "# end: 2 intervals");
+    assert_int_equal(strncmp(r.f[row][0], end, strlen(end)), 0);
+    printf("CSV: %zu rows (2 intervals, %zu alerts, the total)\n", r.n - 2, next_alert);
+}
+
 static void test_driver_day(void **state)
 {
     (void)state;
@@ -288,19 +394,12 @@ static void test_driver_day(void **state)
     assert_int_equal(of_s1, json_array_size(al));
     printf("%zu alerts of S1 (%zu in V1)\n", json_array_size(al), in_v1);
     assert_true(json_is_false(json_object_get(j, "truncated")));
-    json_decref(j);
 
-    /* CSV: one row per interval, the totals in the end line */
+    /* CSV: every row says what it is; each interval followed by its alerts, then the total */
     snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s&format=csv", date);
     assert_int_equal(call(admin, "GET", path, NULL), 200);
-    const char *head = "staff_id,date,vehicle_id,on,off,fixes,trips,distance_m,driving_s\r\n";
-    assert_int_equal(strncmp(resp, head, strlen(head)), 0);
-    char row[64];
-    snprintf(row, sizeof(row), "\r\nS1,%s,V1,", date);
-    assert_non_null(strstr(resp, row));
-    snprintf(row, sizeof(row), "\r\nS1,%s,V2,", date);
-    assert_non_null(strstr(resp, row));
-    assert_non_null(strstr(resp, "\r\n# end: 2 intervals, 2 vehicles,"));
+    check_csv(j, date);
+    json_decref(j);
 
     /* another enterprise's dispatcher: as missing as a person that does not exist */
     snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s", date);
