@@ -18,6 +18,7 @@
 #include "core/order_fsm.h"
 #include "core/order_rules.h"
 #include "core/registry.h"
+#include "store/refusal_counts.h"
 #include "store/registry_store.h"
 #include "core/safety_check.h"
 
@@ -899,6 +900,18 @@ static void on_committed(struct usecase_job *base)
     answer(job);
 }
 
+/* HINCRBY of the refusal's reason in its enterprise's local month of at_ms, the audit entry's
+ * time (store/refusal_counts.h). */
+static int count_refusal(struct service *d, struct store_txn *txn, const char *enterprise,
+                         int64_t at_ms, const json_t *data)
+{
+    const char *reason = json_string_value(json_object_get(data, "refusal"));
+    const struct lpg_enterprise *e = registry_enterprise(d->registry, enterprise);
+    char month[8];
+    refusal_counts_month(at_ms, e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN, month);
+    return reason ? refusal_counts_add(d->store, txn, enterprise, month, reason) : -1;
+}
+
 /* Everything the job decided, in one transaction. */
 static int build_txn(struct delivery_job *job, struct store_txn *txn)
 {
@@ -955,6 +968,11 @@ static int build_txn(struct delivery_job *job, struct store_txn *txn)
             .data = json_object_get(e, "data"),
         };
         if (audit_log_append(d->audit, txn, &ae) != 0)
+            return -1;
+        /* The month's compliance table counts the refusals by reason: counted with the entry
+         * itself, in its transaction, so the table and the chain cannot disagree. */
+        if (s && strcmp(ae.kind, "scan_refused") == 0 &&
+            count_refusal(d, txn, s->enterprise_id, ae.at_ms, ae.data) != 0)
             return -1;
     }
     return 0;

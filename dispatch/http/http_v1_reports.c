@@ -5,7 +5,8 @@
  *   GET /v1/reports/compliance?month=YYYY-MM&enterprise_id=&format=
  *       a month's compliance table of one enterprise: alerts by rule and kind (the alerts
  *       index, read in pages), orders delivered / failed / cancelled, safety checks failed,
- *       hazards opened / closed / overdue (the registry, in memory).
+ *       hazards opened / closed / overdue (the registry, in memory), refusals by reason (the
+ *       month's counts, store/refusal_counts.h).
  *
  * Scope: the enterprise named (?enterprise_id=), else auth_default_enterprise() (a dispatcher's
  * own, a one-enterprise auditor jurisdiction's), else every enterprise (admins, unlimited
@@ -28,6 +29,7 @@
 #include "core/route_member.h"
 #include "geo_polygon.h"
 #include "geo_sphere.h"
+#include "store/refusal_counts.h"
 #include "store/route_reads.h"
 
 #include <inttypes.h>
@@ -524,6 +526,15 @@ static void compliance_reply_csv(struct compliance_report *x)
             evbuffer_add_printf(b, "%s,%s,%s,%s,%" JSON_INTEGER_FORMAT "\r\n", x->enterprise_id,
                                 x->month, sections[i], k, json_integer_value(v));
     }
+    json_t *refusals = json_object_get(x->table, "refusals");
+    evbuffer_add_printf(b, "%s,%s,refusals,total,%" JSON_INTEGER_FORMAT "\r\n", x->enterprise_id,
+                        x->month, json_integer_value(json_object_get(refusals, "total")));
+    const char *reason;
+    json_t *count;
+    /* reasons are refusal codes, [a-z0-9_] (refusal_counts.h): nothing to quote */
+    json_object_foreach(json_object_get(refusals, "by_reason"), reason, count)
+        evbuffer_add_printf(b, "%s,%s,refusals,by_reason.%s,%" JSON_INTEGER_FORMAT "\r\n",
+                            x->enterprise_id, x->month, reason, json_integer_value(count));
     const char *rule, *kind;
     json_t *kinds, *n;
     json_object_foreach(x->alerts, rule, kinds)
@@ -593,6 +604,35 @@ static void on_compliance_alerts(void *arg, json_t *page, const struct refusal *
     }
     struct alerts_query q = {
         .enterprise_id = x->enterprise_id, .to_ms = x->to_ms, .at = at, .limit = ALERTS_PAGE_MAX};
+    alerts_list(x->d, &q, on_compliance_alerts, x);
+}
+
+/* The month's refusals by reason read: then the alerts, page after page. */
+static void on_compliance_refusals(void *arg, json_t *by_reason, const char *err)
+{
+    struct compliance_report *x = arg;
+    if (by_reason == NULL) {
+        if (err == STORE_READ_NOMEM)
+            http_reply_error(x->call, 500, "internal", "out of memory", NULL);
+        else
+            v1_reply_store_unreadable(x->call);
+        compliance_free(x);
+        return;
+    }
+    json_int_t total = 0;
+    const char *reason;
+    json_t *n;
+    json_object_foreach(by_reason, reason, n) total += json_integer_value(n);
+    json_t *refusals = json_pack("{s:I, s:O}", "total", total, "by_reason", by_reason);
+    if (refusals == NULL || json_object_set_new(x->table, "refusals", refusals) != 0) {
+        http_reply_error(x->call, 500, "internal", "out of memory", NULL);
+        compliance_free(x);
+        return;
+    }
+    struct alerts_query q = {.enterprise_id = x->enterprise_id,
+                             .to_ms = x->to_ms,
+                             .at = {x->from_ms, 0},
+                             .limit = ALERTS_PAGE_MAX};
     alerts_list(x->d, &q, on_compliance_alerts, x);
 }
 
@@ -709,7 +749,8 @@ static void handle_compliance(struct http_call *call, void *ctx)
     x->call = call;
     x->csv = csv;
     snprintf(x->enterprise_id, sizeof(x->enterprise_id), "%s", e->id);
-    snprintf(x->month, sizeof(x->month), "%.7s", month);
+    /* normalised: the key of the month's counts and the reply name it alike */
+    snprintf(x->month, sizeof(x->month), "%04d-%02d", y, m);
     /* the month in the enterprise's local time, as its daily summaries */
     x->from_ms = (int64_t)d0 * DAY_MS - (int64_t)e->utc_offset_min * 60000;
     x->to_ms = (int64_t)d1 * DAY_MS - (int64_t)e->utc_offset_min * 60000;
@@ -725,11 +766,12 @@ static void handle_compliance(struct http_call *call, void *ctx)
         return;
     }
     compliance_registry(x);
-    struct alerts_query q = {.enterprise_id = x->enterprise_id,
-                             .to_ms = x->to_ms,
-                             .at = {x->from_ms, 0},
-                             .limit = ALERTS_PAGE_MAX};
-    alerts_list(d, &q, on_compliance_alerts, x);
+    const char *why;
+    if (refusal_counts_read(d->store, x->enterprise_id, x->month, on_compliance_refusals, x,
+                            &why) != 0) {
+        compliance_free(x);
+        v1_reply_read_unsent(call, why);
+    }
 }
 
 const struct http_route v1_report_routes[] = {

@@ -692,6 +692,7 @@ struct dday_interval {
     bool open_start, open_end; /* signed on before the day / still signed on at its end */
     struct totals tot;
     uint64_t fixes;
+    size_t alerts_end; /* job->alerts[previous interval's alerts_end .. this) are this one's */
 };
 
 struct dday_job {
@@ -779,6 +780,7 @@ static void on_dday_alerts(void *arg, const struct alert_page *page, const char 
         }
         json_array_append(job->alerts, a);
     }
+    job->iv[job->cur].alerts_end = json_array_size(job->alerts);
     job->alerts_scanned += page->n_ids;
     if (page->n_ids < SUMMARY_ALERTS_PAGE) {
         job->cur++;
@@ -814,6 +816,85 @@ static void on_dday_route_done(struct walk *w, const char *err)
     dday_alert_page(job);
 }
 
+/* One CSV field: as it is, or quoted (RFC 4180) when it holds a separator, a quote or a line
+ * end; NULL is empty. */
+static void csv_field(struct evbuffer *b, const char *v)
+{
+    if (v == NULL)
+        return;
+    if (strpbrk(v, ",\"\r\n") == NULL) {
+        evbuffer_add(b, v, strlen(v));
+        return;
+    }
+    evbuffer_add(b, "\"", 1);
+    for (const char *q; (q = strchr(v, '"')) != NULL; v = q + 1) {
+        evbuffer_add(b, v, (size_t)(q - v) + 1);
+        evbuffer_add(b, "\"", 1);
+    }
+    evbuffer_add(b, v, strlen(v));
+    evbuffer_add(b, "\"", 1);
+}
+
+/* The CSV form (docs/tracking-api.md): every row says what it is in its first column, one
+ * header for all -- each interval, followed by its alerts, then the day's total, then the end
+ * line; fields a record does not have are empty. */
+static void dday_reply_csv(struct dday_job *job, const char *date, const struct totals *sum,
+                           size_t n_vehicles)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL) {
+        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    /* Ids are [A-Za-z0-9_.-] (lpg_id_valid): nothing to quote. */
+    evbuffer_add_printf(b, "record,staff_id,date,vehicle_id,on,off,fixes,trips,distance_m,"
+                           "driving_s,alert_id,rule,kind,message\r\n");
+    uint64_t fixes = 0;
+    size_t a = 0;
+    for (size_t i = 0; i < job->n_iv; i++) {
+        const struct dday_interval *iv = &job->iv[i];
+        char on[LPG_JSON_INSTANT_LEN + 1], off[LPG_JSON_INSTANT_LEN + 1];
+        lpg_json_instant_format(iv->on_ms, on);
+        lpg_json_instant_format(iv->off_ms, off);
+        evbuffer_add_printf(b, "interval,%s,%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,,,,\r\n",
+                            job->staff, date, iv->vehicle, on, off, iv->fixes, iv->tot.trips,
+                            r1(iv->tot.distance_m), (double)iv->tot.driving_ms / 1000.0);
+        fixes += iv->fixes;
+        /* its alerts: on and off are the alert's start and end; what the store holds is quoted
+         * as needed */
+        for (; a < iv->alerts_end && a < json_array_size(job->alerts); a++) {
+            json_t *al = json_array_get(job->alerts, a);
+            evbuffer_add_printf(b, "alert,%s,%s,%s,", job->staff, date, iv->vehicle);
+            csv_field(b, json_string_value(json_object_get(al, "start")));
+            evbuffer_add(b, ",", 1);
+            csv_field(b, json_string_value(json_object_get(al, "end")));
+            evbuffer_add(b, ",,,,,", 5);
+            csv_field(b, json_string_value(json_object_get(al, "id")));
+            evbuffer_add(b, ",", 1);
+            csv_field(b, json_string_value(json_object_get(al, "rule")));
+            evbuffer_add(b, ",", 1);
+            csv_field(b, json_string_value(json_object_get(al, "kind")));
+            evbuffer_add(b, ",", 1);
+            csv_field(b, json_string_value(json_object_get(al, "message")));
+            evbuffer_add(b, "\r\n", 2);
+        }
+    }
+    char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(job->day_start_ms, from);
+    lpg_json_instant_format(job->day_end_ms, to);
+    evbuffer_add_printf(b, "total,%s,%s,,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,,,,\r\n",
+                        job->staff, date, from, to, fixes, sum->trips, r1(sum->distance_m),
+                        (double)sum->driving_ms / 1000.0);
+    evbuffer_add_printf(b,
+                        "# end: %zu intervals, %zu vehicles, distance_m %.1f, driving_s %.3f, "
+                        "%zu alerts%s\r\n",
+                        job->n_iv, n_vehicles, r1(sum->distance_m),
+                        (double)sum->driving_ms / 1000.0, json_array_size(job->alerts),
+                        job->truncated ? ", truncated" : "");
+    http_reply_buffer(job->call, 200, "text/csv; charset=utf-8; header=present", b);
+    evbuffer_free(b);
+}
+
 static void dday_reply(struct dday_job *job)
 {
     char date[11];
@@ -843,32 +924,7 @@ static void dday_reply(struct dday_job *job)
     size_t n_vehicles = vehicles ? json_object_size(vehicles) : 0;
     json_decref(vehicles);
     if (job->csv) {
-        struct evbuffer *b = evbuffer_new();
-        if (b == NULL) {
-            json_decref(items);
-            http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-            return;
-        }
-        /* Ids are [A-Za-z0-9_.-] (lpg_id_valid): nothing to quote. */
-        evbuffer_add_printf(b,
-                            "staff_id,date,vehicle_id,on,off,fixes,trips,distance_m,driving_s\r\n");
-        for (size_t i = 0; i < job->n_iv; i++) {
-            const struct dday_interval *iv = &job->iv[i];
-            char on[LPG_JSON_INSTANT_LEN + 1], off[LPG_JSON_INSTANT_LEN + 1];
-            lpg_json_instant_format(iv->on_ms, on);
-            lpg_json_instant_format(iv->off_ms, off);
-            evbuffer_add_printf(b, "%s,%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f\r\n",
-                                job->staff, date, iv->vehicle, on, off, iv->fixes, iv->tot.trips,
-                                r1(iv->tot.distance_m), (double)iv->tot.driving_ms / 1000.0);
-        }
-        evbuffer_add_printf(b,
-                            "# end: %zu intervals, %zu vehicles, distance_m %.1f, driving_s %.3f, "
-                            "%zu alerts%s\r\n",
-                            job->n_iv, n_vehicles, r1(sum.distance_m),
-                            (double)sum.driving_ms / 1000.0, json_array_size(job->alerts),
-                            job->truncated ? ", truncated" : "");
-        http_reply_buffer(job->call, 200, "text/csv; charset=utf-8; header=present", b);
-        evbuffer_free(b);
+        dday_reply_csv(job, date, &sum, n_vehicles);
         json_decref(items);
         return;
     }

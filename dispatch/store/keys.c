@@ -114,6 +114,11 @@ int keys_staff_fatigue(char *out, size_t cap, const char *id)
     return key_printf(out, cap, "staff:%s:fatigue", id);
 }
 
+int keys_refusals_month(char *out, size_t cap, const char *enterprise, const char *month)
+{
+    return key_printf(out, cap, "refusals:%s:%s", enterprise, month);
+}
+
 int keys_staff_drives(char *out, size_t cap, const char *id)
 {
     return key_printf(out, cap, "staff:%s:drives", id);

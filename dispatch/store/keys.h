@@ -51,6 +51,10 @@ keys_id_fn keys_order_checks;
 /* customer:{id}:checks, sorted set (score: time ms): the customer's check ids. Owner
  * app/delivery.c. */
 keys_id_fn keys_customer_checks;
+/* refusals:{enterprise_id}:{YYYY-MM}, hash {refusal code: count}: the enterprise's refused
+ * scans and requests (audit kind scan_refused) of that local month. Owner app/delivery.c
+ * through store/refusal_counts.c. month is "YYYY-MM". */
+int keys_refusals_month(char *out, size_t cap, const char *enterprise, const char *month);
 
 /* ---- handsets and positions ---- */
 

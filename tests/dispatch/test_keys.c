@@ -29,6 +29,7 @@ static void test_every_key(void **state)
     expect_key(keys_check(k, sizeof(k), "chk-1"), k, "check:chk-1");
     expect_key(keys_order_checks(k, sizeof(k), "O1"), k, "order:O1:checks");
     expect_key(keys_customer_checks(k, sizeof(k), "C1"), k, "customer:C1:checks");
+    expect_key(keys_refusals_month(k, sizeof(k), "E1", "2026-12"), k, "refusals:E1:2026-12");
     expect_key(keys_device_session(k, sizeof(k), "hs-1"), k, "device:hs-1:session");
     expect_key(keys_device_seq(k, sizeof(k), "hs-1"), k, "device:hs-1:seq");
     expect_key(keys_vehicle_last(k, sizeof(k), "v-1"), k, "vehicle:v-1:last");

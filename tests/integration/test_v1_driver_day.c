@@ -3,8 +3,10 @@
  * drives V1 in real time, logs out (signed off); is rebound to V2, logs in on a new handset H2,
  * drives V2, logs out. The report of the day lists V1 then V2 with their sign-on and sign-off
  * times, the driving of each interval is that of GET /v1/vehicles/{id}/trips over the same
- * interval, and the totals are their sums. A dispatcher of another enterprise gets 404, as for a
- * person that does not exist.
+ * interval, and the totals are their sums. The CSV form, read with the project's RFC 4180 reader,
+ * has each interval followed by its alerts (the JSON form's, field for field; V2's warning
+ * message holds a comma, so it is quoted) and the day's total. A dispatcher of another enterprise
+ * gets 404, as for a person that does not exist.
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "common/csv.h"
 #include "harness.h"
 #include "wire_client.h"
 
@@ -26,8 +29,11 @@
 #include <unistd.h>
 
 /* Real time driven per vehicle: the fixes carry the time they are sent. */
-#define DRIVE_MS  1500
-#define SPEED_M_S 20.0
+#define DRIVE_MS 1500
+/* V1 drives at 72 km/h (over its 60 km/h limit: an overspeed), V2 at 57.6 km/h (within 5 km/h of
+ * the same limit: a warning, "approaching the speed limit: 57.6 km/h, limit 60 km/h", a message
+ * with a comma, which the CSV must quote). */
+static const double SPEED_M_S[2] = {20.0, 16.0};
 
 static struct harness_stack stack;
 static char admin[64], disp1[64], disp2[64];
@@ -88,8 +94,8 @@ static void wait_driver(const char *vehicle, const char *want)
     fail_msg("%s: driver_id %s, want \"%s\"", vehicle, got, want);
 }
 
-/* Drives north at SPEED_M_S for DRIVE_MS of real time, one fix per acknowledged batch. */
-static void drive(int fd, double lon, double lat)
+/* Drives north at speed (m/s) for DRIVE_MS of real time, one fix per acknowledged batch. */
+static void drive(int fd, double lon, double lat, double speed)
 {
     int64_t t0 = now_ms(), last = 0;
     uint64_t seq = 0;
@@ -100,10 +106,10 @@ static void drive(int fd, double lon, double lat)
             continue;
         }
         last = t;
-        double north_m = SPEED_M_S * (double)(t - t0) / 1000.0;
+        double north_m = speed * (double)(t - t0) / 1000.0;
         Lpg__V1__Fix f;
         wire_fix_3d(&f, ++seq, (uint64_t)t, (int32_t)lround((lat + north_m / 111320.0) * 1e7),
-                    (int32_t)lround(lon * 1e7), (uint32_t)lround(SPEED_M_S * 100));
+                    (int32_t)lround(lon * 1e7), (uint32_t)lround(speed * 100));
         assert_true(wire_send_positions(fd, ++req, &f, 1, 10000) == (long long)seq);
         if (t - t0 >= DRIVE_MS)
             break;
@@ -111,12 +117,13 @@ static void drive(int fd, double lon, double lat)
 }
 
 /* One session of S1 on device dev (already registered), driving vehicle. */
-static void session(const char *dev, const char *secret, const char *vehicle, double lon)
+static void session(const char *dev, const char *secret, const char *vehicle, double lon,
+                    double speed)
 {
     int fd = wire_login(stack.d.handset_port, dev, secret);
     assert_true(fd >= 0);
     wait_driver(vehicle, "S1"); /* the login signed S1 on */
-    drive(fd, lon, 30.0);
+    drive(fd, lon, 30.0, speed);
     close(fd);
     wait_driver(vehicle, ""); /* the session's end signed S1 off */
 }
@@ -175,6 +182,120 @@ static double num(json_t *o, const char *k)
     return json_number_value(json_object_get(o, k));
 }
 
+/* The CSV form's records, parsed: [record][field] (a line "# end: ..." is a record too). */
+#define CSV_ROWS 64
+struct csv_rows {
+    char f[CSV_ROWS][14][256];
+    size_t nf[CSV_ROWS];
+    size_t n;
+};
+
+static int on_csv(void *arg, const struct csv_record *rec)
+{
+    struct csv_rows *r = arg;
+    assert_true(r->n < CSV_ROWS);
+    assert_true(rec->nfields <= 14);
+    for (size_t i = 0; i < rec->nfields; i++) {
+        assert_true(rec->lens[i] < sizeof(r->f[0][0]));
+        memcpy(r->f[r->n][i], rec->fields[i], rec->lens[i] + 1);
+    }
+    r->nf[r->n++] = rec->nfields;
+    return 0;
+}
+
+/* The CSV in resp against the JSON report j: interval rows as the intervals, each followed by
+ * the alerts of its vehicle in the JSON's order (every field of them), the total row, the end
+ * line. */
+static void check_csv(json_t *j, const char *date)
+{
+    static struct csv_rows r;
+    memset(&r, 0, sizeof(r));
+    printf("%s", resp);
+    size_t quoted = 0;
+    char err[CSV_ERRSTR_SIZE];
+    if (csv_parse(resp, strlen(resp), NULL, on_csv, &r, err, sizeof(err)) != 0)
+        fail_msg("CSV does not parse: %s", err);
+    static const char *const head[] = {"record",   "staff_id", "date",  "vehicle_id", "on",
+                                       "off",      "fixes",    "trips", "distance_m", "driving_s",
+                                       "alert_id", "rule",     "kind",  "message"};
+    assert_true(r.n >= 1);
+    assert_int_equal(r.nf[0], 14);
+    for (size_t i = 0; i < 14; i++)
+        assert_string_equal(r.f[0][i], head[i]);
+    json_t *iv = json_object_get(j, "intervals"), *al = json_object_get(j, "alerts");
+    size_t row = 1, next_alert = 0, fixes = 0;
+    for (size_t i = 0; i < json_array_size(iv); i++) {
+        json_t *x = json_array_get(iv, i);
+        const char *veh = json_string_value(json_object_get(x, "vehicle_id"));
+        assert_true(row < r.n);
+        assert_int_equal(r.nf[row], 14);
+        assert_string_equal(r.f[row][0], "interval");
+        assert_string_equal(r.f[row][1], "S1");
+        assert_string_equal(r.f[row][2], date);
+        assert_string_equal(r.f[row][3], veh);
+        assert_string_equal(r.f[row][4], json_string_value(json_object_get(x, "on")));
+        assert_string_equal(r.f[row][5], json_string_value(json_object_get(x, "off")));
+        assert_int_equal(strtoull(r.f[row][6], NULL, 10),
+                         json_integer_value(json_object_get(x, "fixes")));
+        fixes += (size_t)json_integer_value(json_object_get(x, "fixes"));
+        assert_true(fabs(strtod(r.f[row][8], NULL) - num(x, "distance_m")) < 0.051);
+        assert_true(fabs(strtod(r.f[row][9], NULL) - num(x, "driving_s")) < 0.0006);
+        for (size_t k = 10; k < 14; k++)
+            assert_string_equal(r.f[row][k], "");
+        row++;
+        /* its alerts: those of the JSON form in this interval's vehicle, in order */
+        while (
+            next_alert < json_array_size(al) &&
+            strcmp(json_string_value(json_object_get(json_array_get(al, next_alert), "vehicle_id")),
+                   veh) == 0) {
+            json_t *a = json_array_get(al, next_alert++);
+            assert_true(row < r.n);
+            assert_int_equal(r.nf[row], 14);
+            assert_string_equal(r.f[row][0], "alert");
+            assert_string_equal(r.f[row][1], "S1");
+            assert_string_equal(r.f[row][2], date);
+            assert_string_equal(r.f[row][3], veh);
+            assert_string_equal(r.f[row][4], json_string_value(json_object_get(a, "start")));
+            assert_string_equal(r.f[row][5], json_string_value(json_object_get(a, "end")));
+            for (size_t k = 6; k < 10; k++)
+                assert_string_equal(r.f[row][k], "");
+            assert_string_equal(r.f[row][10], json_string_value(json_object_get(a, "id")));
+            assert_string_equal(r.f[row][11], json_string_value(json_object_get(a, "rule")));
+            assert_string_equal(r.f[row][12], json_string_value(json_object_get(a, "kind")));
+            const char *msg = json_string_value(json_object_get(a, "message"));
+            assert_string_equal(r.f[row][13], msg);
+            if (strchr(msg, ',')) { /* then quoted on the wire, as RFC 4180 wants */
+                char q[300];
+                snprintf(q, sizeof(q), ",\"%s\"\r\n", msg);
+                assert_non_null(strstr(resp, q));
+                quoted++;
+            }
+            row++;
+        }
+    }
+    assert_int_equal(next_alert, json_array_size(al)); /* every alert, once */
+    assert_true(next_alert >= 1);
+    assert_true(quoted >= 1); /* V2's warning (SPEED_M_S) */
+    json_t *tot = json_object_get(j, "totals");
+    assert_true(row < r.n);
+    assert_int_equal(r.nf[row], 14);
+    assert_string_equal(r.f[row][0], "total");
+    assert_string_equal(r.f[row][3], "");
+    assert_string_equal(r.f[row][4], json_string_value(json_object_get(j, "from")));
+    assert_string_equal(r.f[row][5], json_string_value(json_object_get(j, "to")));
+    assert_int_equal(strtoull(r.f[row][6], NULL, 10), fixes);
+    assert_int_equal(strtoull(r.f[row][7], NULL, 10),
+                     json_integer_value(json_object_get(tot, "trips")));
+    assert_true(fabs(strtod(r.f[row][8], NULL) - num(tot, "distance_m")) < 0.051);
+    assert_true(fabs(strtod(r.f[row][9], NULL) - num(tot, "driving_s")) < 0.0006);
+    row++;
+    assert_int_equal(row + 1, r.n); /* then the end line, last */
+    char end[64];
+    snprintf(end, sizeof(end), "# end: 2 intervals");
+    assert_int_equal(strncmp(r.f[row][0], end, strlen(end)), 0);
+    printf("CSV: %zu rows (2 intervals, %zu alerts, the total)\n", r.n - 2, next_alert);
+}
+
 static void test_driver_day(void **state)
 {
     (void)state;
@@ -186,13 +307,13 @@ static void test_driver_day(void **state)
      * (16:00 UTC), wait for the new day to begin first. */
     while ((now_ms() / 1000 + 8 * 3600) % 86400 > 86400 - 60)
         harness_sleep_ms(200);
-    session("H1", secret, "V1", 116.30);
+    session("H1", secret, "V1", 116.30, SPEED_M_S[0]);
     /* rebound to V2, with a new handset */
     assert_int_equal(ok("PATCH", "/v1/staff/S1", "{\"vehicle_id\":\"V2\"}", 200), 0);
     assert_int_equal(ok("POST", "/v1/devices", "{\"device_id\":\"H2\",\"staff_id\":\"S1\"}", 201),
                      0);
     assert_int_equal(harness_json_str(resp, "secret", secret, sizeof(secret)), 0);
-    session("H2", secret, "V2", 116.40);
+    session("H2", secret, "V2", 116.40, SPEED_M_S[1]);
 
     /* the local day (UTC+8, the default offset) of now */
     time_t t = (time_t)(now_ms() / 1000 + 8 * 3600);
@@ -226,11 +347,11 @@ static void test_driver_day(void **state)
         assert_true(on < off && on >= prev_off);
         prev_off = off;
         double d_s = num(x, "driving_s"), d_m = num(x, "distance_m");
-        /* it drove DRIVE_MS at SPEED_M_S inside the interval */
+        /* it drove DRIVE_MS at SPEED_M_S[i] inside the interval */
         if (!(d_s >= DRIVE_MS / 1000.0 * 0.9 && d_s <= (double)(off - on) / 1000.0))
             fprintf(stderr, "interval %zu: driving_s %.3f, on %s, off %s\n", i, d_s, on_s, off_s);
         assert_true(d_s >= DRIVE_MS / 1000.0 * 0.9 && d_s <= (double)(off - on) / 1000.0);
-        assert_true(d_m >= SPEED_M_S * DRIVE_MS / 1000.0 * 0.9);
+        assert_true(d_m >= SPEED_M_S[i] * DRIVE_MS / 1000.0 * 0.9);
         assert_true(json_is_false(json_object_get(x, "open_start")));
         assert_true(json_is_false(json_object_get(x, "open_end")));
         driving += d_s;
@@ -288,19 +409,12 @@ static void test_driver_day(void **state)
     assert_int_equal(of_s1, json_array_size(al));
     printf("%zu alerts of S1 (%zu in V1)\n", json_array_size(al), in_v1);
     assert_true(json_is_false(json_object_get(j, "truncated")));
-    json_decref(j);
 
-    /* CSV: one row per interval, the totals in the end line */
+    /* CSV: every row says what it is; each interval followed by its alerts, then the total */
     snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s&format=csv", date);
     assert_int_equal(call(admin, "GET", path, NULL), 200);
-    const char *head = "staff_id,date,vehicle_id,on,off,fixes,trips,distance_m,driving_s\r\n";
-    assert_int_equal(strncmp(resp, head, strlen(head)), 0);
-    char row[64];
-    snprintf(row, sizeof(row), "\r\nS1,%s,V1,", date);
-    assert_non_null(strstr(resp, row));
-    snprintf(row, sizeof(row), "\r\nS1,%s,V2,", date);
-    assert_non_null(strstr(resp, row));
-    assert_non_null(strstr(resp, "\r\n# end: 2 intervals, 2 vehicles,"));
+    check_csv(j, date);
+    json_decref(j);
 
     /* another enterprise's dispatcher: as missing as a person that does not exist */
     snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s", date);
