@@ -33,7 +33,8 @@ static const struct {
     {"already_exists", REFUSAL_CONFLICT},
     {"vehicle_already_bound", REFUSAL_CONFLICT},
     {"staff_already_bound", REFUSAL_CONFLICT},
-    {"wrong_enterprise", REFUSAL_RULE}, /* a reference to another enterprise's entity */
+    {"escort_in_use", REFUSAL_CONFLICT}, /* the escort is bound to another vehicle */
+    {"wrong_enterprise", REFUSAL_RULE},  /* a reference to another enterprise's entity */
     {"zone_outside_service_area", REFUSAL_RULE},
     {"unknown_reference", REFUSAL_RULE},
     {"invalid_geometry", REFUSAL_RULE}, /* a shape that is not a simple polygon */
