@@ -738,9 +738,9 @@ static void on_imported(struct usecase_job *base)
              job->kind->path, job->enterprise_id, job->user, job->rows, job->valid,
              job->error_count, job->validated_ms - job->started_ms, now - job->validated_ms);
     job->done(job->arg, report(job, 1), 0, NULL);
-    /* Zones, staff and vehicles decide the limits a terminal enforces (jt808/ pushes them again
-     * where they changed: one coalesced pass, however many rows). */
-    if (job->valid > 0) {
+    /* Zones and vehicles decide the limits a terminal enforces (app/vehicle_thresholds.h;
+     * jt808/ pushes them again where they changed: one coalesced pass, however many rows). */
+    if (job->valid > 0 && (job->kind->kind == RS_ZONE || job->kind->kind == RS_VEHICLE)) {
         struct service_event ev = {.kind = EV_LIMITS_CHANGED, .enterprise_id = job->enterprise_id};
         event_bus_publish(job->base.s->bus, &ev);
     }

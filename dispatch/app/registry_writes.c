@@ -114,9 +114,9 @@ static void on_written(struct usecase_job *base)
         log_error("out of memory applying a stored change to the registry");
     log_info("%s %s %s by %s", job->ops->name, job->id, job->is_patch ? "changed" : "created",
              job->principal.user);
-    /* A zone's limit, a person's zone or a vehicle's person decide the limits its terminal
-     * enforces. */
-    if (job->ops->kind == RS_ZONE || job->ops->kind == RS_STAFF || job->ops->kind == RS_VEHICLE) {
+    /* The enterprise's zones (an expressway zone, a zone's limit) and a vehicle's own limit
+     * decide the speed limit its terminal enforces (app/vehicle_thresholds.h). */
+    if (job->ops->kind == RS_ZONE || job->ops->kind == RS_VEHICLE) {
         struct service_event ev = {.kind = EV_LIMITS_CHANGED,
                                    .enterprise_id = job->ops->enterprise(job->entity)};
         event_bus_publish(s->bus, &ev);
