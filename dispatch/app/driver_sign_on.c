@@ -30,6 +30,7 @@ struct sign_job {
     char vehicle[LPG_ID_MAX + 1];
     char device[LPG_ID_MAX + 1];
     char staff[LPG_ID_MAX + 1]; /* the handset's person */
+    int64_t at_ms;              /* the handset's login or session end (driver_sign_on.h) */
     struct driver_card card;
     struct lpg_vehicle *updated; /* owned until put in the registry */
     struct lpg_alert alert;
@@ -267,6 +268,17 @@ static void run_card(struct sign_job *job)
     commit_vehicle(job, txn);
 }
 
+/* The time of a handset's sign-on or sign-off: when the transport saw it, not when the writer
+ * ran the job; and after the vehicle's last change of driver (a card read while the job
+ * waited), so that the person's drives index stays in time order. Strictly after: the index
+ * orders members of one millisecond by their text ("off" before "on"), which would put a
+ * sign-off before the sign-on of the same millisecond it ends. */
+static int64_t person_time(const struct sign_job *job, const struct lpg_vehicle *v)
+{
+    int64_t at = job->at_ms > 0 ? job->at_ms : lpg_now_ms();
+    return at <= v->driver_since_ms ? v->driver_since_ms + 1 : at;
+}
+
 static void run_person(struct sign_job *job)
 {
     struct service *d = job->base.s;
@@ -281,7 +293,7 @@ static void run_person(struct sign_job *job)
         usecase_job_end(&job->base);
         return;
     }
-    int64_t now = lpg_now_ms();
+    int64_t now = person_time(job, v);
     job->updated = lpg_vehicle_dup(v);
     struct store_txn *txn = store_txn_new();
     if (job->updated == NULL || txn == NULL) {
@@ -314,7 +326,7 @@ static void run_person_off(struct sign_job *job)
         usecase_job_end(&job->base);
         return;
     }
-    int64_t now = lpg_now_ms();
+    int64_t now = person_time(job, v);
     job->updated = lpg_vehicle_dup(v);
     struct store_txn *txn = store_txn_new();
     if (job->updated == NULL || txn == NULL) {
@@ -398,8 +410,8 @@ void driver_card_report(struct service *s, const char *vehicle_id, const char *d
     submit(s, job);
 }
 
-static void person_job(struct service *s, const char *staff_id, int off, driver_card_done_fn *done,
-                       void *arg)
+static void person_job(struct service *s, const char *staff_id, int off, int64_t at_ms,
+                       driver_card_done_fn *done, void *arg)
 {
     if (!s->loaded) {
         answer_now(done, arg, REFUSAL_UNAVAILABLE, "loading",
@@ -415,17 +427,18 @@ static void person_job(struct service *s, const char *staff_id, int off, driver_
     job->arg = arg;
     snprintf(job->staff, sizeof(job->staff), "%s", staff_id ? staff_id : "");
     job->off = off;
+    job->at_ms = at_ms;
     submit(s, job);
 }
 
-void driver_sign_on_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
-                           void *arg)
+void driver_sign_on_person(struct service *s, const char *staff_id, int64_t at_ms,
+                           driver_card_done_fn *done, void *arg)
 {
-    person_job(s, staff_id, 0, done, arg);
+    person_job(s, staff_id, 0, at_ms, done, arg);
 }
 
-void driver_sign_off_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
-                            void *arg)
+void driver_sign_off_person(struct service *s, const char *staff_id, int64_t at_ms,
+                            driver_card_done_fn *done, void *arg)
 {
-    person_job(s, staff_id, 1, done, arg);
+    person_job(s, staff_id, 1, at_ms, done, arg);
 }

@@ -50,18 +50,26 @@ typedef void driver_card_done_fn(void *arg, const struct refusal *r);
 void driver_card_report(struct service *s, const char *vehicle_id, const char *device_id,
                         const struct driver_card *card, driver_card_done_fn *done, void *arg);
 
-/* A handset login of staff_id: the person signs on to their bound vehicle (driver_via
- * "handset"), which lifts a hold. REFUSAL_NONE also when there is nothing to record (no vehicle
- * bound, the vehicle bound to someone else, already signed on); done may be NULL (nobody waits:
- * a failure is logged). Called exactly once, possibly before return. */
-void driver_sign_on_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
-                           void *arg);
+/* A handset login of staff_id at at_ms (UTC ms: when the transport accepted it; 0: now): the
+ * person signs on to their bound vehicle (driver_via "handset"), which lifts a hold.
+ * REFUSAL_NONE also when there is nothing to record (no vehicle bound, the vehicle bound to
+ * someone else, already signed on); done may be NULL (nobody waits: a failure is logged).
+ * Called exactly once, possibly before return.
+ *
+ * The time recorded (driver_since_ms, the audit entry, the person's drives index that
+ * GET /v1/reports/driver-day reads) is at_ms, not the moment the writer gets to the job: the
+ * job waits its turn behind other writes (under load, tenths of a second), and the driver's
+ * day must start when the person logged in. It is put after the vehicle's last change of
+ * driver (driver_since_ms; 1 ms after when at_ms is not), so the person's index stays in time
+ * order. */
+void driver_sign_on_person(struct service *s, const char *staff_id, int64_t at_ms,
+                           driver_card_done_fn *done, void *arg);
 
-/* The handset session of staff_id ended (logout, connection closed): the person is no longer
- * signed on by it (handset_driver_id cleared; driver_id too when it was through the handset,
- * audit driver_signed_off). The vehicle is not held for it: it is then driven by its bound
- * person, as before any sign-on. Same answer as driver_sign_on_person. */
-void driver_sign_off_person(struct service *s, const char *staff_id, driver_card_done_fn *done,
-                            void *arg);
+/* The handset session of staff_id ended at at_ms (logout, connection closed; 0: now): the
+ * person is no longer signed on by it (handset_driver_id cleared; driver_id too when it was
+ * through the handset, audit driver_signed_off). The vehicle is not held for it: it is then
+ * driven by its bound person, as before any sign-on. Times and answer as driver_sign_on_person. */
+void driver_sign_off_person(struct service *s, const char *staff_id, int64_t at_ms,
+                            driver_card_done_fn *done, void *arg);
 
 #endif

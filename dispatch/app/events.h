@@ -26,9 +26,9 @@ enum service_event_kind {
     EV_TERMINAL_REVOKED, /* JT/T 808 terminal_id (as registered) was deleted, bound to another
                             vehicle or given another code: its session must end; vehicle_id:
                             the vehicle it was bound to; reason says why (app/terminals.h) */
-    EV_LIMITS_CHANGED,   /* a zone, a person or a vehicle of enterprise_id changed: the speed
-                            limit a vehicle's terminal enforces may differ (jt808/ pushes its
-                            thresholds again where they do) */
+    EV_LIMITS_CHANGED,   /* a zone or a vehicle of enterprise_id changed: the speed limit a
+                            vehicle's terminal enforces may differ (app/vehicle_thresholds.h;
+                            jt808/ pushes its thresholds again where they do) */
     EV_POSITION,         /* a stored batch moved vehicle_id's newest position (enterprise_id:
                             the vehicle's): position (the live feed throttles it per vehicle) */
     EV_ORDER_WITHDRAWN,  /* order is no longer staff_id's (cancelled, failed, unassigned, or

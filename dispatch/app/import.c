@@ -163,6 +163,9 @@ struct pending {
     /* (kind, id) -> position in items. A jansson object is a string-keyed hash table that is
      * already at hand; positions are JSON integers. */
     json_t *index[RS_KIND_COUNT];
+    /* escort_id -> id of the pending vehicle naming it (one vehicle per escort,
+     * registry_rules.h): what pending_escorted answers without a pass over every row. */
+    json_t *escorts;
 };
 
 static const void *pending_find(void *arg, enum rs_kind kind, const char *id)
@@ -172,10 +175,28 @@ static const void *pending_find(void *arg, enum rs_kind kind, const char *id)
     return pos ? p->items[json_integer_value(pos)].entity : NULL;
 }
 
+/* The pending vehicle escorted by escort_id other than `except` (registry_pending_escort_fn).
+ * The index may name a vehicle whose newer version has no escort: the rules check. */
+static const struct lpg_vehicle *pending_escorted(void *arg, const char *escort_id,
+                                                  const char *except)
+{
+    struct pending *p = arg;
+    const char *vid = json_string_value(p->escorts ? json_object_get(p->escorts, escort_id) : NULL);
+    if (vid == NULL || strcmp(vid, except) == 0)
+        return NULL;
+    return pending_find(p, RS_VEHICLE, vid);
+}
+
 /* Takes ownership of entity (destroyed on failure), replacing a previous version. 0 / -1. */
 static int pending_put(struct pending *p, enum rs_kind kind, void *entity)
 {
     const char *id = entity_ops[kind].id(entity);
+    if (kind == RS_VEHICLE && ((const struct lpg_vehicle *)entity)->escort_id[0]) {
+        const char *esc = ((const struct lpg_vehicle *)entity)->escort_id;
+        if ((p->escorts == NULL && (p->escorts = json_object()) == NULL) ||
+            json_object_set_new(p->escorts, esc, json_string(id)) != 0)
+            goto fail;
+    }
     if (p->index[kind] == NULL && (p->index[kind] = json_object()) == NULL)
         goto fail;
     json_t *pos = json_object_get(p->index[kind], id);
@@ -212,6 +233,7 @@ static void pending_free(struct pending *p)
     free(p->items);
     for (int k = 0; k < RS_KIND_COUNT; k++)
         json_decref(p->index[k]);
+    json_decref(p->escorts);
     memset(p, 0, sizeof(*p));
 }
 
@@ -368,8 +390,12 @@ static int validate_row(struct import_job *job, size_t row, json_t *obj, struct 
 
     struct changeset cs;
     memset(&cs, 0, sizeof(cs));
-    struct registry_rules_view view = {reg, pending_find, &job->pending, accounts_device_lookup,
-                                       job->base.s->accounts};
+    struct registry_rules_view view = {.reg = reg,
+                                       .pending = pending_find,
+                                       .arg = &job->pending,
+                                       .device = accounts_device_lookup,
+                                       .device_arg = job->base.s->accounts,
+                                       .escorted_by = pending_escorted};
     if (changeset_add(&cs, ops->kind, e) != 0)
         goto nomem;
     if (registry_rules_check(&view, ops->kind, e, NULL, &cs, err) != 0) {
@@ -712,9 +738,9 @@ static void on_imported(struct usecase_job *base)
              job->kind->path, job->enterprise_id, job->user, job->rows, job->valid,
              job->error_count, job->validated_ms - job->started_ms, now - job->validated_ms);
     job->done(job->arg, report(job, 1), 0, NULL);
-    /* Zones, staff and vehicles decide the limits a terminal enforces (jt808/ pushes them again
-     * where they changed: one coalesced pass, however many rows). */
-    if (job->valid > 0) {
+    /* Zones and vehicles decide the limits a terminal enforces (app/vehicle_thresholds.h;
+     * jt808/ pushes them again where they changed: one coalesced pass, however many rows). */
+    if (job->valid > 0 && (job->kind->kind == RS_ZONE || job->kind->kind == RS_VEHICLE)) {
         struct service_event ev = {.kind = EV_LIMITS_CHANGED, .enterprise_id = job->enterprise_id};
         event_bus_publish(job->base.s->bus, &ev);
     }

@@ -33,7 +33,8 @@ static const struct {
     {"already_exists", REFUSAL_CONFLICT},
     {"vehicle_already_bound", REFUSAL_CONFLICT},
     {"staff_already_bound", REFUSAL_CONFLICT},
-    {"wrong_enterprise", REFUSAL_RULE}, /* a reference to another enterprise's entity */
+    {"escort_in_use", REFUSAL_CONFLICT}, /* the escort is bound to another vehicle */
+    {"wrong_enterprise", REFUSAL_RULE},  /* a reference to another enterprise's entity */
     {"zone_outside_service_area", REFUSAL_RULE},
     {"unknown_reference", REFUSAL_RULE},
     {"invalid_geometry", REFUSAL_RULE}, /* a shape that is not a simple polygon */
@@ -113,9 +114,9 @@ static void on_written(struct usecase_job *base)
         log_error("out of memory applying a stored change to the registry");
     log_info("%s %s %s by %s", job->ops->name, job->id, job->is_patch ? "changed" : "created",
              job->principal.user);
-    /* A zone's limit, a person's zone or a vehicle's person decide the limits its terminal
-     * enforces. */
-    if (job->ops->kind == RS_ZONE || job->ops->kind == RS_STAFF || job->ops->kind == RS_VEHICLE) {
+    /* The enterprise's zones (an expressway zone, a zone's limit) and a vehicle's own limit
+     * decide the speed limit its terminal enforces (app/vehicle_thresholds.h). */
+    if (job->ops->kind == RS_ZONE || job->ops->kind == RS_VEHICLE) {
         struct service_event ev = {.kind = EV_LIMITS_CHANGED,
                                    .enterprise_id = job->ops->enterprise(job->entity)};
         event_bus_publish(s->bus, &ev);

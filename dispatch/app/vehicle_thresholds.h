@@ -1,8 +1,14 @@
 /* vehicle_thresholds.h -- the driving-time and speed thresholds that apply to one vehicle, as a
  * terminal that enforces them itself needs them (JT/T 808 parameters 0x0055-0x005C, pushed after
- * authentication): the server's own rules' figures (app/dispatchd_settings, core/rules.h) with
- * the speed limit of the vehicle's bound person's zone, so a terminal never warns by another
- * limit than the one the server applies.
+ * authentication): the server's own rules' figures (app/dispatchd_settings, core/rules.h).
+ *
+ * The speed limit is the exception: the server's overspeed rule takes the limit where each fix
+ * is (the zones containing it, rules_ctx_zones_at), but a terminal holds one value and cannot
+ * follow position. It gets the highest limit the rule can apply to the vehicle anywhere (the
+ * lead's decision, issue 14): the expressway limit when the enterprise has an expressway zone,
+ * else the ordinary-road limit, with the vehicle's own speed_limit_kmh as ceiling. So the
+ * terminal's own overspeed alarm never fires at a speed that is legal where the vehicle is;
+ * the server's rule, which knows where it is, is the authority for violations.
  */
 #ifndef LPG_VEHICLE_THRESHOLDS_H
 #define LPG_VEHICLE_THRESHOLDS_H
@@ -12,7 +18,7 @@
 #include <stdint.h>
 
 struct vehicle_thresholds {
-    double max_speed_kmh;         /* the overspeed limit (zone, else the road-class default) */
+    double max_speed_kmh;         /* the highest overspeed limit anywhere (above) */
     int64_t overspeed_duration_s; /* over the limit this long is a violation */
     double overspeed_warning_kmh; /* warn this far below the limit */
     int64_t continuous_driving_s; /* driving without a rest this long is fatigue */

@@ -138,6 +138,64 @@ static int rebind_from_vehicle(const struct registry_rules_view *view, struct ch
     return 0;
 }
 
+/* The current version of vehicle `id` for this write: the changeset, else lookup(). */
+static const struct lpg_vehicle *current_vehicle(const struct registry_rules_view *view,
+                                                 struct changeset *cs, const char *id)
+{
+    const struct lpg_vehicle *v = changeset_find(cs, RS_VEHICLE, id);
+    return v ? v : lookup(view, RS_VEHICLE, id);
+}
+
+struct escort_scan {
+    const struct registry_rules_view *view;
+    struct changeset *cs;
+    const char *escort_id, *except; /* except: the vehicle being written */
+};
+
+/* A registry vehicle escorted by scan->escort_id, other than the one written, whose current
+ * version (a pending or changed one may have cleared it) still names that escort. */
+static bool escorted_elsewhere(const void *entity, void *arg)
+{
+    const struct lpg_vehicle *rv = entity;
+    const struct escort_scan *sc = arg;
+    if (strcmp(rv->escort_id, sc->escort_id) != 0 || strcmp(rv->id, sc->except) == 0)
+        return false;
+    const struct lpg_vehicle *cur = current_vehicle(sc->view, sc->cs, rv->id);
+    return cur && strcmp(cur->escort_id, sc->escort_id) == 0;
+}
+
+/* One vehicle per escort (issue 14): an escort rides beside one driver, so a second vehicle
+ * naming the same escort would let both trucks pass the escort check of matching with one
+ * person. Checked only when escort_id changes (like check_device): a vehicle keeps what it has
+ * when other fields change. The escort is of v's enterprise (checked before), so only that
+ * enterprise's vehicles can hold it: the registry's, then the caller's pending ones (a bulk
+ * import's earlier rows). The cost is one pass over the enterprise's vehicles, paid only when
+ * an escort is bound. */
+static int check_escort_free(const struct registry_rules_view *view, struct changeset *cs,
+                             const struct lpg_vehicle *v, const struct lpg_vehicle *old,
+                             struct lpg_json_error *err)
+{
+    if (v->escort_id[0] == '\0' || (old && strcmp(old->escort_id, v->escort_id) == 0))
+        return 0;
+    struct escort_scan sc = {view, cs, v->escort_id, v->id};
+    const struct lpg_vehicle *other = NULL;
+    if (registry_list_vehicles(view->reg, v->enterprise_id, NULL, 1, escorted_elsewhere, &sc,
+                               &other) == 0)
+        other = NULL;
+    if (other == NULL && view->escorted_by) {
+        const struct lpg_vehicle *pv = view->escorted_by(view->arg, v->escort_id, v->id);
+        if (pv && strcmp(pv->enterprise_id, v->enterprise_id) == 0 &&
+            strcmp(pv->escort_id, v->escort_id) == 0)
+            other = pv;
+    }
+    if (other)
+        return fail(err, "escort_in_use", "escort_id",
+                    "escort %s is bound to vehicle %s; clear its escort_id first (one vehicle per "
+                    "escort)",
+                    v->escort_id, other->id);
+    return 0;
+}
+
 int registry_rules_check(const struct registry_rules_view *view, enum rs_kind kind, void *e,
                          const void *old, struct changeset *cs, struct lpg_json_error *err)
 {
@@ -209,6 +267,8 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
             if (es->role != LPG_ROLE_ESCORT)
                 return fail(err, "not_an_escort", "escort_id", "staff %s is a %s, not an escort",
                             es->id, lpg_staff_role_name(es->role));
+            if (check_escort_free(view, cs, v, o, err) != 0)
+                return -1;
         }
         return rebind_from_vehicle(view, cs, v, o ? o->staff_id : "", err);
     }

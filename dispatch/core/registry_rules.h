@@ -9,7 +9,9 @@
  *     bound to nobody else; the previous vehicle is unbound; both sides of the binding
  *     (人车对应) are written in the same transaction;
  *   - vehicle: the mirror: its enterprise exists; its person (if any) exists, belongs to the
- *     same enterprise and drives no other vehicle; the previous person is unbound;
+ *     same enterprise and drives no other vehicle; the previous person is unbound; its escort
+ *     (if any) is a person of role escort of the same enterprise, and a newly named escort is
+ *     bound to no other vehicle (one vehicle per escort; clearing escort_id frees the escort);
  *   - customer: its enterprise exists;
  *   - cylinder: its enterprise (the owner) exists; a blacklisted one says why.
  *
@@ -25,7 +27,7 @@
  * does not tell which ids exist in other enterprises.
  *
  * Errors: 0, or -1 with *err (codes: unknown_reference, zone_outside_service_area,
- * vehicle_already_bound, staff_already_bound, internal).
+ * vehicle_already_bound, staff_already_bound, not_an_escort, escort_in_use, internal).
  */
 #ifndef LPG_REGISTRY_RULES_H
 #define LPG_REGISTRY_RULES_H
@@ -41,12 +43,19 @@ typedef const void *registry_pending_fn(void *arg, enum rs_kind kind, const char
  * accounts (store/accounts.h: accounts_device_lookup); the rules only read it. */
 typedef const struct device_record *registry_device_fn(const void *arg, const char *device_id);
 
+/* The caller's pending vehicle (the current version) whose escort_id is escort_id, other than
+ * vehicle `except`, or NULL. Pending vehicles of another enterprise may be returned: the rules
+ * check. Shares `arg` with registry_pending_fn. */
+typedef const struct lpg_vehicle *registry_pending_escort_fn(void *arg, const char *escort_id,
+                                                             const char *except);
+
 struct registry_rules_view {
     const struct registry *reg;
     registry_pending_fn *pending; /* NULL: none */
     void *arg;
     registry_device_fn *device; /* registered handsets; NULL: none (no device_id accepted) */
     const void *device_arg;     /* device's argument (the accounts) */
+    registry_pending_escort_fn *escorted_by; /* NULL: no pending vehicles */
 };
 
 /* Checks entity e of `kind` (the new version, already in cs; old: the stored version or NULL

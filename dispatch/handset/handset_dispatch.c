@@ -124,8 +124,10 @@ static void session_opened(void *ctx, struct handset_conn *c)
     const struct lpg_staff *s = registry_staff(d->registry, handset_conn_staff(c));
     if (s == NULL)
         return;
-    /* A person logged in on their handset drives their bound vehicle (lifts a card's hold). */
-    driver_sign_on_person(d, s->id, NULL, NULL);
+    /* A person logged in on their handset drives their bound vehicle (lifts a card's hold),
+     * from the moment the login was accepted (the driver's day starts then, not when the
+     * writer gets to the sign-on). */
+    driver_sign_on_person(d, s->id, handset_conn_opened_ms(c), NULL, NULL);
     handset_sync_login(d, c);
 }
 
@@ -137,7 +139,7 @@ static void session_closed(void *ctx, struct handset_conn *c)
     const char *staff = handset_conn_staff(c);
     struct handset_conn *now = handset_server_find_device(h->srv, handset_conn_device(c));
     if (staff[0] != '\0' && (now == NULL || now == c))
-        driver_sign_off_person(h->s, staff, NULL, NULL);
+        driver_sign_off_person(h->s, staff, lpg_now_ms(), NULL, NULL); /* the session's end */
 }
 
 /* ---- answers: accept, reject, duty (app/orders.h) ---- */

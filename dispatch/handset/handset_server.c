@@ -62,6 +62,7 @@ struct handset_conn {
     char device_id[HANDSET_DEVICE_ID_MAX + 1]; /* the key of the open session */
     char staff_id[HANDSET_DEVICE_ID_MAX + 1];
     enum hconn_session session;
+    int64_t opened_ms;       /* when the Hello was accepted (UTC ms), the session's recorded time */
     uint32_t peer_max_frame; /* the device's limit (Hello.max_frame), 0 until announced */
     void *data;              /* the hooks' per-connection state */
     void (*data_free)(void *);
@@ -294,6 +295,7 @@ static void hconn_handle_hello(struct handset_conn *c, const Lpg__V1__Envelope *
         .protocol = HANDSET_PROTOCOL_VERSION,
         .software = h->software,
     };
+    c->opened_ms = ds.opened_ms;
     const char *why;
     if (device_session_record(c->srv->store, &ds, on_hello_stored, hw, &why) != 0) {
         char msg[160];
@@ -519,6 +521,11 @@ void handset_server_shutdown(struct handset_server *srv)
 const char *handset_conn_device(const struct handset_conn *c)
 {
     return c->device_id;
+}
+
+int64_t handset_conn_opened_ms(const struct handset_conn *c)
+{
+    return c->opened_ms;
 }
 
 size_t handset_conn_max_frame(const struct handset_conn *c)

@@ -109,6 +109,9 @@ const struct handset_stats *handset_server_stats(struct handset_server *hs);
 
 const char *handset_conn_device(const struct handset_conn *c);
 const char *handset_conn_staff(const struct handset_conn *c);
+/* When c's session was accepted (UTC ms: the Hello authenticated, before it was stored and
+ * acknowledged; device_sessions.h opened_ms); 0 before. */
+int64_t handset_conn_opened_ms(const struct handset_conn *c);
 /* The largest frame payload c may be sent: the device's Hello.max_frame, or 0 when it announced
  * none (then the frame ceiling LPG_FRAME_MAX_PAYLOAD applies). */
 size_t handset_conn_max_frame(const struct handset_conn *c);

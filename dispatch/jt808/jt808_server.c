@@ -194,7 +194,10 @@ static void conn_header(const struct jt808_conn *c, struct jt808_header *h)
 
 /* ---- the thresholds we push (0x8103) ---- */
 
-/* Sends them when `always`, or when they differ from what c was last sent. */
+/* Sends them when `always`, or when they differ from what c was last sent. 0x0055 is the highest
+ * limit the server's overspeed rule can apply to the vehicle anywhere (vehicle_thresholds.h): a
+ * terminal holds one value and cannot follow the zones the vehicle is in, so its own alarm is
+ * kept from firing at a legal speed and the server's rule judges violations. */
 static void push_parameters(struct jt808_conn *c, int always)
 {
     const struct terminal_record *t = terminals_get(c->srv->s, c->terminal);
@@ -229,8 +232,8 @@ static void push_if_changed(void *arg, struct stream_conn *sc)
     push_parameters(stream_conn_state(sc), 0);
 }
 
-/* Some limits changed (a zone, a person, a vehicle): one pass over the sessions, a second
- * after the first change, so that an import of a thousand people costs one pass. */
+/* Some limits changed (a zone, a vehicle): one pass over the sessions, a second after the
+ * first change, so that an import of a thousand zones or vehicles costs one pass. */
 static void on_limits_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;

@@ -298,7 +298,9 @@ static void refused_cards_hold_the_vehicle(void **state)
 }
 
 /* A handset login of the bound person lifts a hold; the card removed falls back to that
- * person. Without a handset sign-on, a removed card holds the vehicle. */
+ * person. Without a handset sign-on, a removed card holds the vehicle. A handset's sign-on and
+ * sign-off are recorded at the instant the transport gives (the login accepted, the session
+ * ended), not when the writer runs them, and after the vehicle's last change of driver. */
 static void handset_sign_on_and_card_removed(void **state)
 {
     (void)state;
@@ -306,9 +308,14 @@ static void handset_sign_on_and_card_removed(void **state)
     card("VA", 1, 1, "X-1", today());
     assert_false(s1_eligible(why, sizeof(why)));
     struct card_answer a = {0};
-    driver_sign_on_person(&svc, "S1", on_card, &a);
+    int64_t login_ms = vehicle("VA")->driver_since_ms + 1; /* just after the refused card */
+    driver_sign_on_person(&svc, "S1", login_ms, on_card, &a);
     assert_true(run_until(&a.done, 5000));
     assert_int_equal(a.r.kind, REFUSAL_NONE);
+    assert_int_equal(vehicle("VA")->driver_since_ms, login_ms);
+    char drive[64];
+    snprintf(drive, sizeof(drive), "%lld:on:VA", (long long)login_ms);
+    expect_last_drive("S1", drive);
     assert_string_equal(vehicle("VA")->driver_id, "S1");
     assert_string_equal(vehicle("VA")->driver_via, "handset");
     assert_true(s1_eligible(why, sizeof(why)));
@@ -340,11 +347,14 @@ static void handset_sign_on_and_card_removed(void **state)
     /* S1's handset session ends: no longer signed on by it, and VA is not held for it; a card
      * removed then has no handset to fall back to. */
     struct card_answer off = {0};
-    driver_sign_off_person(&svc, "S1", on_card, &off);
+    int64_t since = vehicle("VA")->driver_since_ms; /* the card removed: S1 by the handset */
+    driver_sign_off_person(&svc, "S1", since - 5000, on_card, &off); /* an end before that */
     assert_true(run_until(&off.done, 5000));
     assert_int_equal(off.r.kind, REFUSAL_NONE);
     assert_string_equal(vehicle("VA")->handset_driver_id, "");
-    expect_last_drive("S1", ":off:VA");
+    assert_int_equal(vehicle("VA")->driver_since_ms, since + 1); /* just after it */
+    snprintf(drive, sizeof(drive), "%lld:off:VA", (long long)since + 1);
+    expect_last_drive("S1", drive);
     assert_string_equal(vehicle("VA")->driver_id, "");
     assert_string_equal(vehicle("VA")->driver_hold, "");
     expect_last_audit("driver_signed_off");

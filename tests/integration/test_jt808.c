@@ -533,8 +533,9 @@ static void test_delete_terminal_closes_session(void **state)
     term_close(&t);
 }
 
-/* The 0x8103 after authentication carries the server's own figures; when the vehicle's limit
- * changes (its person moves into a zone with a lower limit), the terminal gets them again. */
+/* The 0x8103 after authentication carries the server's own figures; when they change for the
+ * vehicle, the terminal gets them again. 0x0055 is the highest limit the server's overspeed
+ * rule can apply to the vehicle anywhere (app/vehicle_thresholds.h), not its driver's zone's. */
 struct params_seen {
     uint32_t max_speed, continuous, heartbeat;
     int n;
@@ -574,6 +575,11 @@ static int wait_params(struct term *t, struct params_seen *p)
     return -1;
 }
 
+/* V2 (terminal TERMINAL2) is driven by S-H2. No expressway zone: 60, the road default. S-H2's
+ * zone becomes ZS, an ordinary zone of 30 km/h: the terminal keeps 60 (it cannot follow where
+ * the vehicle is, and 60 is legal outside ZS). An expressway zone ZE in the enterprise: 80
+ * (V2 may drive on it), though S-H2's zone is ordinary -- with the driver's zone's limit the
+ * first push would be 30. V2's own limit of 70: 70. */
 static void test_thresholds_pushed_and_pushed_again(void **state)
 {
     (void)state;
@@ -586,7 +592,7 @@ static void test_thresholds_pushed_and_pushed_again(void **state)
     assert_int_equal(wait_params(&t, &p), 0);
     assert_int_equal(p.n, 9);
     assert_int_equal(p.heartbeat, 30);
-    assert_int_equal(p.max_speed, 60);        /* no zone: the road default */
+    assert_int_equal(p.max_speed, 60);        /* no expressway zone: the road default */
     assert_int_equal(p.continuous, 4 * 3600); /* 4 h */
     char resp[4096];
     assert_int_equal(http("POST", "/v1/zones",
@@ -598,8 +604,19 @@ static void test_thresholds_pushed_and_pushed_again(void **state)
                      201);
     assert_int_equal(http("PATCH", "/v1/staff/S-H2", "{\"zone_id\":\"ZS\"}", resp, sizeof(resp)),
                      200);
+    assert_int_equal(http("POST", "/v1/zones",
+                          "{\"id\":\"ZE\",\"enterprise_id\":\"E0\",\"name\":\"G10\","
+                          "\"expressway\":true,\"shape\":{\"type\":\"Polygon\","
+                          "\"coordinates\":[[[119.6,49.28],[119.9,49.28],[119.9,49.29],"
+                          "[119.6,49.29],[119.6,49.28]]]}}",
+                          resp, sizeof(resp)),
+                     201);
+    assert_int_equal(wait_params(&t, &p), 0); /* the first push after the zones */
+    assert_int_equal(p.max_speed, 80);
+    assert_int_equal(
+        http("PATCH", "/v1/vehicles/V2", "{\"speed_limit_kmh\":70}", resp, sizeof(resp)), 200);
     assert_int_equal(wait_params(&t, &p), 0);
-    assert_int_equal(p.max_speed, 30);
+    assert_int_equal(p.max_speed, 70);
     term_close(&t);
 }
 
@@ -660,17 +677,24 @@ static void test_handset_login_signs_on_and_off(void **state)
     assert_true(off);
 }
 
-/* A bulk import that binds a person of a slower zone to a terminal's vehicle pushes the new
- * figures too (one pass for the whole file). Runs after the test above (zone ZS, 30 km/h). */
+/* A bulk import of zones that adds an expressway zone pushes the new figures too (one pass for
+ * the whole file). V3 is of enterprise E3 (E0 has an expressway zone since the test above),
+ * which has no zone yet: the road default first. */
 static void test_thresholds_pushed_after_import(void **state)
 {
     (void)state;
     char resp[4096];
-    /* The vehicle's creation starts a pass of its own a second later: wait for it, so that the
-     * push below can only come from the import's. */
+    /* The writes start a pass of their own a second later: wait for it, so that the push below
+     * can only come from the import's. */
     long long passes = metric("lpg_jt808_limits_passes_total");
+    assert_int_equal(http("POST", "/v1/enterprises",
+                          "{\"id\":\"E3\",\"name\":\"Gas 3\",\"area\":{\"type\":\"Polygon\","
+                          "\"coordinates\":[[[119.6,49.15],[119.9,49.15],[119.9,49.3],"
+                          "[119.6,49.3],[119.6,49.15]]]}}",
+                          resp, sizeof(resp)),
+                     201);
     assert_int_equal(http("POST", "/v1/vehicles",
-                          "{\"id\":\"V3\",\"enterprise_id\":\"E0\",\"plate\":\"P-V3\","
+                          "{\"id\":\"V3\",\"enterprise_id\":\"E3\",\"plate\":\"P-V3\","
                           "\"kind\":\"van\",\"capacity\":10}",
                           resp, sizeof(resp)),
                      201);
@@ -689,18 +713,21 @@ static void test_thresholds_pushed_after_import(void **state)
     term_send(&t, JT808T_AUTH, body, n);
     struct params_seen p;
     assert_int_equal(wait_params(&t, &p), 0);
-    assert_int_equal(p.max_speed, 60); /* nobody bound: the road default */
+    assert_int_equal(p.max_speed, 60); /* no zone: the road default */
     int status = 0;
     char hdr[256];
-    snprintf(hdr, sizeof(hdr), "%sContent-Type: text/csv; charset=utf-8\r\n", auth_hdr);
-    assert_int_equal(harness_http_req(stack.d.http_port, "POST",
-                                      "/v1/import/staff?enterprise_id=E0", hdr,
-                                      "id,name,role,zone_id,vehicle_id\nS3,Tester,delivery,ZS,V3\n",
-                                      &status, resp, sizeof(resp)),
-                     0);
+    snprintf(hdr, sizeof(hdr), "%sContent-Type: application/geo+json\r\n", auth_hdr);
+    assert_int_equal(
+        harness_http_req(stack.d.http_port, "POST", "/v1/import/zones?enterprise_id=E3", hdr,
+                         "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+                         "\"properties\":{\"id\":\"ZE2\",\"name\":\"G301\",\"expressway\":true},"
+                         "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[119.6,49.16],"
+                         "[119.9,49.16],[119.9,49.17],[119.6,49.17],[119.6,49.16]]]}}]}",
+                         &status, resp, sizeof(resp)),
+        0);
     assert_int_equal(status, 200);
     assert_int_equal(wait_params(&t, &p), 0);
-    assert_int_equal(p.max_speed, 30);
+    assert_int_equal(p.max_speed, 80);
     term_close(&t);
 }
 

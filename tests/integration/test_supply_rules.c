@@ -1,7 +1,7 @@
 /* test_supply_rules.c -- who may be supplied at all (issue 14 item 4), through HTTP against real
  * Redis and dispatchd: an enterprise whose gas business licence has expired takes no orders; a
  * reseller is supplied only with a gas business licence in force; a truck takes orders only with
- * a certified escort bound beside its driver. */
+ * a certified escort bound beside its driver; an escort rides in one vehicle at a time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,12 +211,122 @@ static void test_truck_needs_a_certified_escort(void **state)
     assert_non_null(strstr(resp, "\"vehicle_id\":\"VT\""));
 }
 
+/* POST a CSV import (the harness's requests are JSON); the exchange is recorded for the check
+ * against docs/openapi.yaml like the others. Returns the status, the body in resp. */
+static int import_csv(const char *path, const char *csv, char *resp, size_t cap)
+{
+    int fd = harness_tcp_connect(stack.d.http_port);
+    if (fd < 0)
+        return -1;
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: text/csv\r\nContent-Length: %zu\r\n\r\n",
+                     path, tok, strlen(csv));
+    static char raw[16384];
+    size_t used = 0;
+    if (harness_send_all(fd, head, (size_t)n) == 0 && harness_send_all(fd, csv, strlen(csv)) == 0)
+        for (;;) {
+            int eof = 0;
+            /* One byte at a time until the server closes (HTTP/1.0): a short reply. */
+            if (used + 1 >= sizeof(raw) ||
+                harness_recv_exact(fd, raw + used, 1, HARNESS_REPLY_TIMEOUT_MS, &eof) != 0)
+                break;
+            used++;
+        }
+    harness_close(fd);
+    raw[used] = '\0';
+    harness_http_record_raw("POST", path, raw, used);
+    int status = -1;
+    const char *sep = strstr(raw, "\r\n\r\n");
+    if (sep == NULL || sscanf(raw, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    snprintf(resp, cap, "%s", sep + 4);
+    return status;
+}
+
+/* One vehicle per escort (issue 14): escort ES2 rides in van VA; naming ES2 for another vehicle
+ * is refused with 409 escort_in_use naming VA -- on create, on a PATCH, and on an import row
+ * (two rows of one file naming one escort too: the second is refused, naming the first) --
+ * and nothing of the refused write is stored. Clearing VA's escort_id frees ES2 at once. A
+ * PATCH of VA that keeps its escort is not a conflict with itself. */
+static void test_one_vehicle_per_escort(void **state)
+{
+    (void)state;
+    static char resp[8192];
+    const char *calls[][3] = {
+        {"POST", "/v1/staff",
+         "{\"id\":\"ES2\",\"enterprise_id\":\"E0\",\"name\":\"Zhao\",\"role\":\"escort\"}"},
+        {"POST", "/v1/staff",
+         "{\"id\":\"ES3\",\"enterprise_id\":\"E0\",\"name\":\"Qian\",\"role\":\"escort\"}"},
+        {"POST", "/v1/vehicles",
+         "{\"id\":\"VA\",\"enterprise_id\":\"E0\",\"plate\":\"A1\",\"kind\":\"van\","
+         "\"capacity\":10,\"escort_id\":\"ES2\"}"},
+        {"POST", "/v1/vehicles",
+         "{\"id\":\"VB\",\"enterprise_id\":\"E0\",\"plate\":\"B1\",\"kind\":\"truck\","
+         "\"capacity\":10}"},
+        {"PATCH", "/v1/vehicles/VA", "{\"escort_id\":\"ES2\",\"capacity\":12}"},
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        int st = req(calls[i][0], calls[i][1], calls[i][2], resp, sizeof(resp));
+        if (st != 200 && st != 201)
+            fail_msg("%s %s -> %d: %s", calls[i][0], calls[i][1], st, resp);
+    }
+
+    /* create */
+    assert_int_equal(req("POST", "/v1/vehicles",
+                         "{\"id\":\"VC\",\"enterprise_id\":\"E0\",\"plate\":\"C1\",\"kind\":"
+                         "\"truck\",\"capacity\":10,\"escort_id\":\"ES2\"}",
+                         resp, sizeof(resp)),
+                     409);
+    assert_non_null(strstr(resp, "\"code\":\"escort_in_use\""));
+    assert_non_null(strstr(resp, "\"field\":\"escort_id\""));
+    assert_non_null(strstr(resp, "vehicle VA"));
+    assert_int_equal(req("GET", "/v1/vehicles/VC", NULL, resp, sizeof(resp)), 404);
+
+    /* patch */
+    assert_int_equal(req("PATCH", "/v1/vehicles/VB", "{\"escort_id\":\"ES2\"}", resp, sizeof(resp)),
+                     409);
+    assert_non_null(strstr(resp, "\"code\":\"escort_in_use\""));
+    assert_non_null(strstr(resp, "vehicle VA"));
+    assert_int_equal(req("GET", "/v1/vehicles/VB", NULL, resp, sizeof(resp)), 200);
+    assert_null(strstr(resp, "\"escort_id\":\"ES2\""));
+
+    /* import: VD names VA's escort; VE takes the free ES3 and VF, a later row, names it too */
+    static const char csv[] = "id,plate,kind,capacity,escort_id\n"
+                              "VD,D1,truck,10,ES2\n"
+                              "VE,E1,truck,10,ES3\n"
+                              "VF,F1,truck,10,ES3\n";
+    assert_int_equal(import_csv("/v1/import/vehicles?enterprise_id=E0", csv, resp, sizeof(resp)),
+                     422);
+    assert_non_null(strstr(resp, "\"error_count\":2"));
+    assert_non_null(strstr(resp, "\"imported\":0"));
+    const char *d = strstr(resp, "\"id\":\"VD\"");
+    const char *f = strstr(resp, "\"id\":\"VF\"");
+    assert_non_null(d);
+    assert_non_null(f);
+    assert_null(strstr(resp, "\"id\":\"VE\""));
+    assert_non_null(strstr(d, "\"code\":\"escort_in_use\""));
+    assert_non_null(strstr(d, "vehicle VA"));
+    assert_non_null(strstr(f, "\"code\":\"escort_in_use\""));
+    assert_non_null(strstr(f, "vehicle VE"));
+    assert_int_equal(req("GET", "/v1/vehicles/VE", NULL, resp, sizeof(resp)), 404);
+
+    /* Cleared on VA, ES2 is free: VB takes it. */
+    assert_int_equal(req("PATCH", "/v1/vehicles/VA", "{\"escort_id\":null}", resp, sizeof(resp)),
+                     200);
+    assert_int_equal(req("PATCH", "/v1/vehicles/VB", "{\"escort_id\":\"ES2\"}", resp, sizeof(resp)),
+                     200);
+    assert_non_null(strstr(resp, "\"escort_id\":\"ES2\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expired_enterprise_licence_stops_orders),
         cmocka_unit_test(test_reseller_needs_a_licence_in_force),
         cmocka_unit_test(test_truck_needs_a_certified_escort),
+        cmocka_unit_test(test_one_vehicle_per_escort),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
