@@ -113,20 +113,10 @@ static long header_long(const char *resp, const char *name)
     return -1;
 }
 
-/* A sample of /metrics (first matching line), or -1. */
+/* A sample of /metrics, or -1. */
 static long long metric(const char *sample)
 {
-    static char body[131072];
-    int status = 0;
-    if (harness_http(stack.d.http_port, "GET", "/metrics", &status, body, sizeof(body), NULL, 0) !=
-            0 ||
-        status != 200)
-        return -1;
-    size_t n = strlen(sample);
-    for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, sample, n) == 0 && p[n] == ' ')
-            return atoll(p + n + 1);
-    return -1;
+    return harness_metric(stack.d.http_port, sample);
 }
 
 static void test_locked_account_refuses_the_right_password_then_accepts_it(void **state)
