@@ -219,7 +219,8 @@ enum lpg_customer_kind {
     LPG_CUSTOMER_KIND_COUNT
 };
 
-/* Premises flags: supply is refused to any of them (§二(四)2). */
+/* Premises flags: supply is refused to any of them (§二(一)3: 向地下、半地下空间或者高层民用建筑
+ * 用户供应液化气的). */
 enum lpg_premises {
     LPG_PREMISES_UNDERGROUND = 1u << 0,
     LPG_PREMISES_SEMI_UNDERGROUND = 1u << 1,

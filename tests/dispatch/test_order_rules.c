@@ -276,9 +276,9 @@ static const struct refusal_case cases[] = {
      "cylinders are never supplied to restaurants"},
     {"outside area", m_outside, "outside_service_area", "customer_id",
      "customer C12's location (lon 121.000000, lat 49.200000) is outside enterprise E1's "
-     "licensed service area"},
+     "supply area"},
     {"no area", m_no_area, "outside_service_area", "customer_id",
-     "enterprise E1 has no licensed service area"},
+     "enterprise E1 has no supply area"},
 };
 
 static void test_valid_order_accepted(void **state)
