@@ -260,6 +260,8 @@ static int rule_premises(const struct rule_ctx *x, struct order_refusal *out)
         {LPG_PREMISES_SEMI_UNDERGROUND, "premises_semi_underground", "semi-underground"},
         {LPG_PREMISES_HIGH_RISE_RESIDENTIAL, "premises_high_rise_residential",
          "in a high-rise residential building"},
+        {LPG_PREMISES_HIGH_RISE_PUBLIC, "premises_high_rise_public",
+         "in a high-rise public building"},
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (x->c->premises & refused[i].bit)
@@ -344,6 +346,7 @@ static const char *const codes[] = {
     "premises_underground",
     "premises_semi_underground",
     "premises_high_rise_residential",
+    "premises_high_rise_public",
     "two_phase_cylinder_to_restaurant",
     "outside_service_area",
 };

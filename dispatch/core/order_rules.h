@@ -27,6 +27,8 @@
  *   premises_underground              customer_id        premises flag underground
  *   premises_semi_underground         customer_id        premises flag semi-underground
  *   premises_high_rise_residential    customer_id        premises flag high-rise residential
+ *   premises_high_rise_public         customer_id        premises flag high-rise public (§二(一)3:
+ *                                                        高层民用建筑 is residential or public)
  *   two_phase_cylinder_to_restaurant  items[i].spec      a two-phase spec (YSP-118-II) for a
  *                                                        restaurant (§二(四)3)
  *   outside_service_area              customer_id        the customer's location is outside the
