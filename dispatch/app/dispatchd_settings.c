@@ -426,7 +426,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .default_value = LPG_STR(LEGAL_ROUTE_RETENTION_MIN_DAYS),
      .unit = "days",
      .help = "Days a vehicle's route history is kept (monitoring data: at least 6 months by "
-             "regulation, so at least 183)."},
+             "regulation: six calendar months are at most 184 days, so at least 184)."},
 
     {.name = "position_batch_max",
      .type = CFG_INT,

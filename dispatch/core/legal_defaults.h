@@ -48,7 +48,9 @@
 #define LEGAL_HANDOVER_MAX_FIX_AGE_S    120 /* the vehicle's fix proving where it is */
 
 /* ---- records (docs/domain.md "Location supervision") ---- */
-#define LEGAL_ROUTE_RETENTION_MIN_DAYS 183 /* reg.: monitoring data at least 6 months */
+/* reg.: monitoring data at least 6 months. Six calendar months are 181 to 184 days (Jul-Dec and
+ * Mar-Aug are 184), so "at least 6 months" from any day is 184 days, not 183. */
+#define LEGAL_ROUTE_RETENTION_MIN_DAYS 184
 
 /* ---- safety checks (docs/domain.md "The safety check with every cylinder") ---- */
 #define LEGAL_RECTIFICATION_DEADLINE_DAYS 7 /* deadline of a rectification notice */

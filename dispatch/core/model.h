@@ -219,11 +219,14 @@ enum lpg_customer_kind {
     LPG_CUSTOMER_KIND_COUNT
 };
 
-/* Premises flags: supply is refused to any of them (§二(四)2). */
+/* Premises flags: supply is refused to any of them (§二(一)3: 向地下、半地下空间或者高层民用建筑
+ * 用户供应液化气的). A 高层民用建筑 (high-rise civil building) is a residential or a public one,
+ * so both kinds are flags (the residential one came first and keeps its name and bit). */
 enum lpg_premises {
     LPG_PREMISES_UNDERGROUND = 1u << 0,
     LPG_PREMISES_SEMI_UNDERGROUND = 1u << 1,
     LPG_PREMISES_HIGH_RISE_RESIDENTIAL = 1u << 2,
+    LPG_PREMISES_HIGH_RISE_PUBLIC = 1u << 3,
 };
 
 enum lpg_customer_status { LPG_CUSTOMER_ACTIVE, LPG_CUSTOMER_SUSPENDED };

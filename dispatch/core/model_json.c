@@ -907,9 +907,13 @@ static int enum_from_json(const struct field *f, const json_t *v, const char *pa
 }
 
 static const char *const premises_names[] = {"underground", "semi_underground",
-                                             "high_rise_residential"};
+                                             "high_rise_residential", "high_rise_public"};
 static const uint32_t premises_bits[] = {LPG_PREMISES_UNDERGROUND, LPG_PREMISES_SEMI_UNDERGROUND,
-                                         LPG_PREMISES_HIGH_RISE_RESIDENTIAL};
+                                         LPG_PREMISES_HIGH_RISE_RESIDENTIAL,
+                                         LPG_PREMISES_HIGH_RISE_PUBLIC};
+_Static_assert(sizeof(premises_names) / sizeof(premises_names[0]) ==
+                   sizeof(premises_bits) / sizeof(premises_bits[0]),
+               "one name per premises flag");
 
 static int premises_from_json(const json_t *v, const char *path, uint32_t *out,
                               struct lpg_json_error *err)
@@ -918,7 +922,7 @@ static int premises_from_json(const json_t *v, const char *path, uint32_t *out,
     if (!json_is_array(v))
         return fail(err, "invalid_field", path,
                     "premises must be an array of: underground, semi_underground, "
-                    "high_rise_residential");
+                    "high_rise_residential, high_rise_public");
     uint32_t bits = 0;
     for (size_t i = 0; i < json_array_size(v); i++) {
         path_index(p, path, i);
@@ -931,7 +935,7 @@ static int premises_from_json(const json_t *v, const char *path, uint32_t *out,
         if (k == N(premises_names))
             return fail(err, "invalid_field", p,
                         "premises flag \"%.40s\" is not one of: underground, semi_underground, "
-                        "high_rise_residential",
+                        "high_rise_residential, high_rise_public",
                         s);
         if (bits & premises_bits[k])
             return fail(err, "invalid_field", p, "premises flag %s is listed twice", s);

@@ -4,8 +4,8 @@
  * Design decisions (the JSON contract of every entity):
  *   - Field names are snake_case. Enums are written by their model.c names ("delivery",
  *     "e-bike", "re-inspection", "en_route", ...); premises flags as an array of
- *     "underground", "semi_underground", "high_rise_residential"; customer status "active" or
- *     "suspended"; order-event actors by order_fsm_actor_name().
+ *     "underground", "semi_underground", "high_rise_residential", "high_rise_public"; customer
+ *     status "active" or "suspended"; order-event actors by order_fsm_actor_name().
  *   - Calendar dates are "YYYY-MM-DD" (lpg_day_parse/lpg_day_format): qualification_expiry,
  *     training_expiry, permit_expiry, contract_from, contract_to.
  *   - Instants are RFC 3339 strings; output is always UTC with milliseconds,

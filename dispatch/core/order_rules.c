@@ -247,7 +247,9 @@ static int rule_not_suspended(const struct rule_ctx *x, struct order_refusal *ou
                   c->suspended_reason[0] != '\0' ? c->suspended_reason : "no reason recorded");
 }
 
-/* §二(四)2: no supply to underground or semi-underground spaces or high-rise residences. */
+/* §二(一)3: no supply to underground or semi-underground spaces or high-rise buildings
+ * (向地下、半地下空间或者高层民用建筑用户供应液化气的). §二(四)2 says it again of restaurants
+ * (在地下或半地下空间使用瓶装液化石油气). */
 static int rule_premises(const struct rule_ctx *x, struct order_refusal *out)
 {
     static const struct {
@@ -258,6 +260,8 @@ static int rule_premises(const struct rule_ctx *x, struct order_refusal *out)
         {LPG_PREMISES_SEMI_UNDERGROUND, "premises_semi_underground", "semi-underground"},
         {LPG_PREMISES_HIGH_RISE_RESIDENTIAL, "premises_high_rise_residential",
          "in a high-rise residential building"},
+        {LPG_PREMISES_HIGH_RISE_PUBLIC, "premises_high_rise_public",
+         "in a high-rise public building"},
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (x->c->premises & refused[i].bit)
@@ -283,17 +287,19 @@ static int rule_two_phase(const struct rule_ctx *x, struct order_refusal *out)
     return 0;
 }
 
-/* §二(一)3: no supply beyond the licensed service area. */
+/* §二(一)3: no supply beyond the enterprise's supply area (超供应范围经营); the source does not
+ * say the area is written in the licence, so the message says "supply area". The API still
+ * names the field the enterprise's `area` and the code outside_service_area. */
 static int rule_service_area(const struct rule_ctx *x, struct order_refusal *out)
 {
     const struct geo_multipolygon *mp = &x->e->area.mp;
     if (mp->n_polys == 0 || mp->polys == NULL)
         return refuse(out, "outside_service_area", "customer_id",
-                      "enterprise %s has no licensed service area", x->e->id);
+                      "enterprise %s has no supply area", x->e->id);
     if (!geo_multipolygon_contains(mp, x->c->location))
         return refuse(out, "outside_service_area", "customer_id",
                       "customer %s's location (lon %.6f, lat %.6f) is outside enterprise %s's "
-                      "licensed service area",
+                      "supply area",
                       x->c->id, x->c->location.lon, x->c->location.lat, x->e->id);
     return 0;
 }
@@ -340,6 +346,7 @@ static const char *const codes[] = {
     "premises_underground",
     "premises_semi_underground",
     "premises_high_rise_residential",
+    "premises_high_rise_public",
     "two_phase_cylinder_to_restaurant",
     "outside_service_area",
 };

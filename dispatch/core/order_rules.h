@@ -27,11 +27,13 @@
  *   premises_underground              customer_id        premises flag underground
  *   premises_semi_underground         customer_id        premises flag semi-underground
  *   premises_high_rise_residential    customer_id        premises flag high-rise residential
+ *   premises_high_rise_public         customer_id        premises flag high-rise public (§二(一)3:
+ *                                                        高层民用建筑 is residential or public)
  *   two_phase_cylinder_to_restaurant  items[i].spec      a two-phase spec (YSP-118-II) for a
  *                                                        restaurant (§二(四)3)
  *   outside_service_area              customer_id        the customer's location is outside the
- *                                                        enterprise's licensed area (or it has
- * none)
+ *                                                        enterprise's supply area, its `area`
+ *                                                        (or it has none) (§二(一)3)
  *
  * Re-inspection orders (LPG_ORDER_REINSPECTION) exist to lift a suspension: a visit whose passing
  * safety check ends it. So they skip customer_suspended and need no items; they may not carry

@@ -32,7 +32,8 @@
  * Events (rule_event.code says continuous or daily):
  *   - WARNING when continuous driving reaches continuous_driving_max_ms - fatigue_warning_ms
  *     (3 h 45 min), once per driving period;
- *   - VIOLATION_START when it reaches continuous_driving_max_ms (4 h): start = first driving
+ *   - VIOLATION_START when it exceeds continuous_driving_max_ms (4 h: "more than 4 h", so the
+ *     first fix past 4 h, not the one at exactly 4 h): start = first driving
  *     after the last rest, rest_until = now + min_rest (updated while driving on);
  *     VIOLATION_END when the rest is taken: end = when driving stopped, duration = continuous
  *     driving time;
@@ -186,7 +187,9 @@ static void add_driving(struct fatigue_state *s, int64_t a, int64_t b, int64_t c
                      (double)cfg->min_rest_ms / 60e3);
         }
     }
-    if (s->drive_ms >= cfg->continuous_driving_max_ms) {
+    /* Strictly more: the rule is 连续驾驶机动车超过4小时 (道路交通安全法实施条例 Art. 62 (7)),
+     * so exactly 4 h is not yet a violation; the first fix past it is. */
+    if (s->drive_ms > cfg->continuous_driving_max_ms) {
         int64_t until = fix->time_ms + cfg->min_rest_ms;
         if (until > s->rest_until_ms)
             s->rest_until_ms = until;

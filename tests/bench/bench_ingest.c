@@ -1049,7 +1049,7 @@ static int prefill(void)
                 }
             }
             char exp[32];
-            snprintf(exp, sizeof(exp), "%lld", (long long)((day + DAY_MS) / 1000 + 183 * 86400));
+            snprintf(exp, sizeof(exp), "%lld", (long long)((day + DAY_MS) / 1000 + 184 * 86400));
             resp_begin(f, 3);
             resp_arg(f, "EXPIREAT");
             resp_arg(f, key);

@@ -696,6 +696,34 @@ static void test_dispatchd_table_shape(void **state)
     }
 }
 
+/* "At least 6 months" of route history (docs/domain.md, "Location supervision"): the retention
+ * floor covers the longest six consecutive calendar months from any month, leap years
+ * included (Jul-Dec and Mar-Aug are 184 days), so 183 is too short. */
+static void test_route_retention_covers_six_months(void **state)
+{
+    (void)state;
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int longest = 0;
+    for (int leap = 0; leap < 2; leap++)
+        for (int m = 0; m < 12; m++) {
+            int d = 0;
+            for (int k = 0; k < 6; k++)
+                d += mdays[(m + k) % 12] + (leap && (m + k) % 12 == 1);
+            if (d > longest)
+                longest = d;
+        }
+    assert_int_equal(longest, 184);
+    assert_true(LEGAL_ROUTE_RETENTION_MIN_DAYS >= longest);
+    /* The setting's floor is that figure: a shorter retention does not load. */
+    const struct cfg_setting *s = NULL;
+    for (size_t i = 0; i < dispatchd_settings_count; i++)
+        if (strcmp(dispatchd_settings[i].name, "route_retention_days") == 0)
+            s = &dispatchd_settings[i];
+    assert_non_null(s);
+    assert_true(s->min >= longest);
+    assert_true(strtoll(s->default_value, NULL, 10) >= longest);
+}
+
 /* Each default is inside its range and parses; each range end is accepted and the value just
  * outside is refused with a message naming the setting and its range. */
 static void test_dispatchd_table_ranges(void **state)
@@ -818,7 +846,7 @@ static const struct default_case dispatchd_defaults[] = {
     {"fix_max_future", "60"},
     {"fix_max_implied_speed", "250"},
     {"fix_max_accuracy", "100"},
-    {"route_retention_days", "183"},
+    {"route_retention_days", "184"},
     {"position_batch_max", "500"},
     {"position_rate_max", "10"},
     {"position_rate_burst", "36000"},
@@ -1107,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_print_config_round_trip),
         cmocka_unit_test(test_dispatchd_table_shape),
         cmocka_unit_test(test_dispatchd_table_ranges),
+        cmocka_unit_test(test_route_retention_covers_six_months),
         cmocka_unit_test(test_dispatchd_defaults),
         cmocka_unit_test(test_settings_defaults_are_rules_defaults),
         cmocka_unit_test(test_dispatchd_validate),

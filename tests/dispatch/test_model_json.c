@@ -230,7 +230,8 @@ static void fixture_customer(struct lpg_customer *c)
     c->kind = LPG_CUSTOMER_RESTAURANT;
     c->location = (struct geo_point){119.75, 49.25};
     strcpy(c->address, "12 Zhongyang St, Hailar");
-    c->premises = LPG_PREMISES_SEMI_UNDERGROUND | LPG_PREMISES_HIGH_RISE_RESIDENTIAL;
+    c->premises = LPG_PREMISES_SEMI_UNDERGROUND | LPG_PREMISES_HIGH_RISE_RESIDENTIAL |
+                  LPG_PREMISES_HIGH_RISE_PUBLIC;
     strcpy(c->contract_no, "SC-9");
     c->contract_from_day = day_of("2026-01-01");
     c->contract_to_day = day_of("2026-10-31");
@@ -522,7 +523,7 @@ static void test_golden(void **state)
                      "'kind':'restaurant','licence_expiry':null,'licence_no':null,"
                      "'location':{'lat':49.25,'lon':119.75},"
                      "'name':'Hulun Noodle House','premises':['semi_underground',"
-                     "'high_rise_residential'],'status':'suspended',"
+                     "'high_rise_residential','high_rise_public'],'status':'suspended',"
                      "'suspended_reason':'hose through a wall'}");
     struct lpg_order o;
     fixture_order(&o);

@@ -202,6 +202,11 @@ static void m_high_rise(void)
 {
     cust.premises = LPG_PREMISES_HIGH_RISE_RESIDENTIAL;
 }
+/* §二(一)3: 高层民用建筑 is every high-rise civil building, a public one too. */
+static void m_high_rise_public(void)
+{
+    cust.premises = LPG_PREMISES_HIGH_RISE_PUBLIC;
+}
 static void m_two_phase(void)
 {
     cust.kind = LPG_CUSTOMER_RESTAURANT;
@@ -271,14 +276,17 @@ static const struct refusal_case cases[] = {
     {"high-rise", m_high_rise, "premises_high_rise_residential", "customer_id",
      "customer C12's premises are in a high-rise residential building: bottled LPG may not be "
      "supplied there"},
+    {"high-rise public", m_high_rise_public, "premises_high_rise_public", "customer_id",
+     "customer C12's premises are in a high-rise public building: bottled LPG may not be "
+     "supplied there"},
     {"two-phase to restaurant", m_two_phase, "two_phase_cylinder_to_restaurant", "items[1].spec",
      "YSP-118-II is a gas-liquid two-phase cylinder and customer C12 is a restaurant: two-phase "
      "cylinders are never supplied to restaurants"},
     {"outside area", m_outside, "outside_service_area", "customer_id",
      "customer C12's location (lon 121.000000, lat 49.200000) is outside enterprise E1's "
-     "licensed service area"},
+     "supply area"},
     {"no area", m_no_area, "outside_service_area", "customer_id",
-     "enterprise E1 has no licensed service area"},
+     "enterprise E1 has no supply area"},
 };
 
 static void test_valid_order_accepted(void **state)
@@ -320,7 +328,7 @@ static void test_codes_covered(void **state)
         if (!found)
             fail_msg("code %s has no test case", code);
     }
-    assert_int_equal(n, 23);
+    assert_int_equal(n, 24);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         bool found = false;
         for (size_t k = 0; order_rules_code(k) != NULL && !found; k++)

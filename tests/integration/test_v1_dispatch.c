@@ -205,6 +205,11 @@ static void test_onboard_enterprise(void **state)
         "\"contract_from\":\"2025-01-01\",\"contract_to\":\"2030-12-31\"}",
         "{\"id\":\"C5\",\"name\":\"No Contract\",\"kind\":\"household\",\"location\":"
         "{\"lon\":119.70,\"lat\":49.25},\"address\":\"5 West Rd\"}",
+        /* A restaurant on the 20th floor of an office tower: a high-rise public building. */
+        "{\"id\":\"C6\",\"name\":\"Tower Canteen\",\"kind\":\"restaurant\",\"location\":"
+        "{\"lon\":119.71,\"lat\":49.23},\"address\":\"6 West Rd, 20F\",\"contract_no\":"
+        "\"SC-6\",\"contract_from\":\"2025-01-01\",\"contract_to\":\"2030-12-31\","
+        "\"premises\":[\"high_rise_public\"]}",
     };
     for (size_t i = 0; i < sizeof(customers) / sizeof(customers[0]); i++)
         create_ok("/v1/customers", disp1_tok, customers[i]);
@@ -240,6 +245,8 @@ static void test_orders_refused_with_their_reason(void **state)
 {
     (void)state;
     expect_refusal("C3", "YSP-35.5", "premises_underground");
+    /* 高层民用建筑 (§二(一)3) is residential or public: both are refused. */
+    expect_refusal("C6", "YSP-35.5", "premises_high_rise_public");
     expect_refusal("C5", "YSP-35.5", "no_supply_contract");
     expect_refusal("C2", "YSP-118-II", "two_phase_cylinder_to_restaurant");
     expect_refusal("C1", "YSP-999", "unknown_cylinder_spec");

@@ -1,7 +1,8 @@
 /*
  * test_rules.c - the pre-rule filters (fix_filter.c) and each rule at and around its
  * thresholds, with synthetic fixes: overspeed exactly 10 s vs 9.5 s, one or two noisy fast
- * fixes, gaps, the limit choice and the warning margin; fatigue 3 h 45 / 4 h, a 19 min vs a
+ * fixes, gaps, the limit choice and the warning margin; fatigue 3 h 45 / 4 h (none) / 4 h 10 s,
+ * a 19 min vs a
  * 20 min stop, data gaps at the same place vs far away, GPS jitter while parked, a drive across
  * midnight in UTC+8; zone exit 59 vs 60 s; signal lost 5 min; late fixes; the state's text form
  * (round trip, restart in the middle of episodes, garbage rejected).
@@ -273,16 +274,21 @@ static void test_fatigue_warning_and_violation_at_thresholds(void **state)
     sim_drive(&s, 15 * MIN - 10 * SEC, 10 * SEC, 50);
     assert_int_equal(evlog_count(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_START, -1), 0);
     assert_int_equal(rules_rest_until_ms(&s.st), 0);
-    sim_drive(&s, 10 * SEC, 10 * SEC, 50); /* 4 h exactly */
+    /* 4 h exactly is not "more than 4 h" (超过4小时): no violation yet. */
+    sim_drive(&s, 10 * SEC, 10 * SEC, 50);
+    assert_int_equal(evlog_count(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_START, -1), 0);
+    assert_int_equal(rules_rest_until_ms(&s.st), 0);
+    /* One fix interval later it is. */
+    sim_drive(&s, 10 * SEC, 10 * SEC, 50);
     const struct rule_event *v =
         evlog_find(&g_log, RULE_FATIGUE, RULE_EVENT_VIOLATION_START, RULE_FATIGUE_CONTINUOUS);
     assert_non_null(v);
-    assert_int_equal(v->duration_ms, 4 * HOUR);
+    assert_int_equal(v->duration_ms, 4 * HOUR + 10 * SEC);
     assert_int_equal(v->start_ms, T0_MS);
     assert_int_equal(v->rest_until_ms, s.t + 20 * MIN);
     assert_int_equal(rules_rest_until_ms(&s.st), s.t + 20 * MIN);
     /* Driving on moves the rest end; a 20 min stop closes the episode. */
-    sim_drive(&s, 10 * MIN, 10 * SEC, 50);
+    sim_drive(&s, 10 * MIN - 10 * SEC, 10 * SEC, 50);
     int64_t stop_at = s.t;
     assert_int_equal(rules_rest_until_ms(&s.st), stop_at + 20 * MIN);
     sim_park(&s, 20 * MIN, 10 * SEC);
