@@ -274,7 +274,8 @@ static char *seal_text(const char *date, const struct route_seal_day *rd, const 
     return t;
 }
 
-/* One pending day of a round: read, then (not sealed yet) checked, then written. */
+/* One pending day of a round: read, then (not sealed yet) hashed on the work pool, then
+ * written. */
 struct seal_job {
     struct service *d;
     struct route_seals *rs;
@@ -406,6 +407,13 @@ static void run_seal_check(void *arg)
                                    j->day.log_len, j->day.log_len, &j->c);
 }
 
+/* Shutdown with the check still queued: the module is gone by then (route_seal_free runs
+ * first), the day stays pending for the next start. */
+static void cancel_seal_check(void *arg)
+{
+    seal_job_free(arg);
+}
+
 static void on_seal_checked(void *arg)
 {
     struct seal_job *j = arg;
@@ -445,6 +453,8 @@ static void on_day_read(void *arg, const struct route_seal_snapshot *s, const ch
         seal_write(j, NULL, s->seal, s->seal_len, s->log, s->log_len);
         return;
     }
+    /* The check hashes every member of the day (100-300 ms for a full one): on the work pool,
+     * off the loop, over a copy of the day. */
     if (day_copy_take(&j->day, s) != 0) {
         rs->stats.failures++;
         log_error("route seal: %s: out of memory; it stays pending", j->name);
@@ -452,8 +462,20 @@ static void on_day_read(void *arg, const struct route_seal_snapshot *s, const ch
         round_next(rs);
         return;
     }
-    run_seal_check(j);
-    on_seal_checked(j);
+    if (j->d->hash_pool == NULL) { /* no pool (tools, unit tests): here */
+        run_seal_check(j);
+        on_seal_checked(j);
+        return;
+    }
+    if (work_pool_submit(j->d->hash_pool, run_seal_check, on_seal_checked, cancel_seal_check, j) !=
+        0) {
+        /* The queue is full (a burst of logins): the day stays pending for the next round. */
+        rs->stats.failures++;
+        log_error("route seal: %s: the work queue is full; it stays pending", j->name);
+        seal_job_free(j);
+        rs->stop = 1;
+        round_end(rs);
+    }
 }
 
 static void round_next(struct route_seals *rs)

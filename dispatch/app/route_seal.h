@@ -10,7 +10,8 @@
  *   (vehicle, local date, utc_offset_min, from_ms, to_ms, digest over its fixes in canonical
  *   order, their number) and the seal {p}route-seal:... in one transaction, exactly once (the
  *   seal key says it is done, across restarts). Checked at start (route_seal_start) and then by
- *   a timer.
+ *   a timer; the check over the day's fixes (hashing) runs on the work pool (service.h
+ *   hash_pool), over a copy of the day.
  * - A fix of a sealed day is still stored (the source's data is kept), and the next check
  *   appends one route_late_after_seal entry for what arrived since, so a sealed day never
  *   changes silently; the seal's digest keeps covering exactly what was sealed.
