@@ -48,6 +48,11 @@ static void test_fingerprint(void **state)
     assert_int_equal(route_seal_fingerprint(BASE, BASE + 2000, M3, strlen(M3), fp), 0);
     assert_string_equal(fp, "00007d0"
                             "d77aa8fd1");
+    /* In the local day of UTC+8 (docs/audit.md's example): 08:00:01 after its midnight. */
+    assert_int_equal(route_seal_fingerprint(BASE - 8 * 3600000LL, BASE + 1000, M1, strlen(M1), fp),
+                     0);
+    assert_string_equal(fp, "1b777e8"
+                            "4c1645009");
     /* Not in the day: refused, never wrapped. */
     assert_int_equal(route_seal_fingerprint(BASE, BASE - 1, M1, strlen(M1), fp), -1);
     assert_int_equal(route_seal_fingerprint(BASE, BASE + 86400000LL, M1, strlen(M1), fp), -1);
