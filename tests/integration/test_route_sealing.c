@@ -315,6 +315,11 @@ static void test_seal_late_edit_remove(void **state)
             data = json_object_get(json_object_get(json_array_get(items, 0), "entry"), "data");
             assert_int_equal(json_integer_value(json_object_get(data, "fixes")), N_LATE);
             assert_int_equal(json_integer_value(json_object_get(data, "seal_seq")), seal_seq);
+            assert_string_equal(json_string_value(json_object_get(data, "date")), date);
+            assert_int_equal(json_integer_value(json_object_get(data, "utc_offset_min")),
+                             OFFSET_MIN);
+            assert_int_equal(json_integer_value(json_object_get(data, "first_ms")),
+                             fix_time(SEQ_NEXT + 1));
         }
         json_decref(reply);
         if (!late)
