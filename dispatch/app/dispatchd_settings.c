@@ -804,9 +804,9 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 604800,
      .default_value = "7200",
      .unit = "seconds",
-     .help = "A vehicle's route day (UTC) is sealed into the audit record this long after it "
-             "ends, leaving time for late uploads; a fix of the day stored after its seal is "
-             "recorded as route_late_after_seal."},
+     .help = "A vehicle's route day (its enterprise's local day) is sealed into the audit "
+             "record this long after it ends, leaving time for late uploads; a fix of the day "
+             "stored after its seal is recorded as route_late_after_seal."},
     {.name = "audit_signing_key",
      .type = CFG_STRING,
      .offset = CFG_OFF_STRING(DC, audit_signing_key),

@@ -440,8 +440,8 @@ static void ingest_set_position(struct service *d, const char *vehicle, struct g
 }
 
 /* Adds the day's ZADD (argv[1] is its key) and its expiry: the day set expires retention days
- * after its UTC day ends -- trimming without a sweeper. The same fixes extend the day's seal
- * record (app/route_seal.h), in this transaction. */
+ * after its UTC day ends -- trimming without a sweeper. The same fixes extend the seal record of
+ * their route (local) days (app/route_seal.h), in this transaction. */
 static int flush_day(struct service *d, struct store_txn *txn, const char *vehicle,
                      const char **argv, int argc, int32_t day)
 {
@@ -451,7 +451,7 @@ static int flush_day(struct service *d, struct store_txn *txn, const char *vehic
     if (store_txn_add(txn, argc, argv, NULL) != 0 ||
         store_txn_addv(txn, "EXPIREAT", argv[1], expire, NULL) != 0)
         return -1;
-    return route_seal_batch(d, txn, vehicle, day, argv + 2, (size_t)(argc - 2) / 2, expire_s);
+    return route_seal_batch(d, txn, vehicle, argv + 2, (size_t)(argc - 2) / 2);
 }
 
 /* What the rules need to know about the vehicle's situation, from the registry. The zone

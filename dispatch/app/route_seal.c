@@ -31,6 +31,7 @@ struct route_seals {
     struct service *d;
     struct event *timer;
     int busy; /* a round is under way: the timer does not start another */
+    int stop; /* the round was cut short (work queue full): the next waits for the timer */
     int started;
     char **names; /* the round's due days (owned), and where it is */
     size_t n, at;
@@ -45,53 +46,54 @@ static int64_t grace_ms(const struct service *d)
     return d->cfg.route_seal_grace * 1000;
 }
 
-/* "{vehicle}:{yyyymmdd}", the member of {p}route-seals:pending. */
-static void pending_name(char *out, size_t cap, const char *vehicle, int32_t day)
+int32_t route_seal_vehicle_offset(const struct service *d, const char *vehicle)
 {
-    char date[11];
-    lpg_day_format(day, date);
-    snprintf(out, cap, "%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
+    const struct lpg_vehicle *v = registry_vehicle(d->registry, vehicle);
+    const struct lpg_enterprise *e =
+        v && v->enterprise_id[0] ? registry_enterprise(d->registry, v->enterprise_id) : NULL;
+    return e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN;
 }
 
-static int parse_pending(const char *name, char vehicle[LPG_ID_MAX + 1], int32_t *day)
+/* The EXPIREAT (s) of a day's log and seal: the later of its UTC sets', so that they last as
+ * long as any of the day's fixes (ingest.c flush_day: retention days after the set's UTC day). */
+static int64_t day_expire_s(const struct service *d, const struct route_seal_day *rd)
+{
+    int32_t last = lpg_local_day(rd->to_ms - 1, 0);
+    return ((int64_t)last + 1) * (DAY_MS / 1000) + (int64_t)d->cfg.route_retention_days * 86400;
+}
+
+/* "{vehicle}:{tag}", the member of {p}route-seals:pending (tag: core/route_seal.h). */
+static void pending_name(char *out, size_t cap, const char *vehicle,
+                         const struct route_seal_day *rd)
+{
+    char tag[ROUTE_DAY_TAG_MAX];
+    route_seal_day_tag(rd, tag);
+    snprintf(out, cap, "%s:%s", vehicle, tag);
+}
+
+static int parse_pending(const char *name, char vehicle[LPG_ID_MAX + 1], struct route_seal_day *rd)
 {
     const char *c = strrchr(name, ':');
-    if (c == NULL || (size_t)(c - name) > LPG_ID_MAX || strlen(c + 1) != 8)
+    if (c == NULL || (size_t)(c - name) > LPG_ID_MAX)
         return -1;
     memcpy(vehicle, name, (size_t)(c - name));
     vehicle[c - name] = '\0';
-    char date[11];
-    snprintf(date, sizeof(date), "%.4s-%.2s-%.2s", c + 1, c + 5, c + 7);
-    return lpg_id_valid(vehicle) && lpg_day_parse(date, day) == 0 ? 0 : -1;
+    return lpg_id_valid(vehicle) && route_seal_day_parse_tag(c + 1, rd) == 0 ? 0 : -1;
 }
 
-int route_seal_batch(struct service *d, struct store_txn *txn, const char *vehicle, int32_t day,
-                     const char *const *pairs, size_t n, int64_t expire_at_s)
+/* The fingerprints of one route day's fixes in log (len bytes) recorded in txn: appended to its
+ * log, and the day marked pending until it closes. */
+static int record_day(struct service *d, struct store_txn *txn, const char *vehicle,
+                      const struct route_seal_day *rd, const char *log, size_t len)
 {
-    if (n == 0)
-        return 0;
-    char *log = malloc(n * ROUTE_FP_LEN + 1);
-    if (log == NULL)
-        return -1;
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t t = strtoll(pairs[2 * i], NULL, 10);
-        /* Ingest puts a fix into the set of its own time's day, so this cannot fail; were it
-         * to, the fix would be named "inserted" by verify rather than silently skipped here. */
-        if (route_seal_fingerprint(day, t, pairs[2 * i + 1], strlen(pairs[2 * i + 1]), log + len) ==
-            0)
-            len += ROUTE_FP_LEN;
-    }
-    log[len] = '\0';
-    char rel[LPG_ID_MAX + 32], key[256], pend[256], name[LPG_ID_MAX + 16], exp[24], close[24];
-    keys_route_log(rel, sizeof(rel), vehicle, day);
+    char rel[LPG_ID_MAX + 32], key[256], pend[256], name[LPG_ID_MAX + 32], exp[24], close[24];
+    keys_route_log(rel, sizeof(rel), vehicle, rd);
     store_key(d->store, key, sizeof(key), rel);
     store_key(d->store, pend, sizeof(pend), KEYS_ROUTE_SEALS_PENDING);
-    pending_name(name, sizeof(name), vehicle, day);
-    snprintf(exp, sizeof(exp), "%" PRId64, expire_at_s);
-    snprintf(close, sizeof(close), "%lld", (long long)(((int64_t)day + 1) * DAY_MS + grace_ms(d)));
+    pending_name(name, sizeof(name), vehicle, rd);
+    snprintf(exp, sizeof(exp), "%" PRId64, day_expire_s(d, rd));
+    snprintf(close, sizeof(close), "%" PRId64, rd->to_ms + grace_ms(d));
     int rc = len == 0 ? 0 : store_txn_addv(txn, "APPEND", key, log, NULL);
-    free(log);
     if (rc == 0 && len > 0)
         rc = store_txn_addv(txn, "EXPIREAT", key, exp, NULL);
     /* The day is examined when it closes; a batch after that makes it due at once (its score
@@ -99,6 +101,87 @@ int route_seal_batch(struct service *d, struct store_txn *txn, const char *vehic
     if (rc == 0)
         rc = store_txn_addv(txn, "ZADD", pend, close, name, NULL);
     return rc;
+}
+
+int route_seal_batch(struct service *d, struct store_txn *txn, const char *vehicle,
+                     const char *const *pairs, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int32_t off = route_seal_vehicle_offset(d, vehicle);
+    char *log = malloc(n * ROUTE_FP_LEN + 1);
+    unsigned char *done = calloc(n, 1);
+    int rc = log && done ? 0 : -1;
+    /* The fixes of one UTC set belong to at most two local days: each day's fingerprints are
+     * gathered in one pass over the fixes not yet taken. */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (done[i])
+            continue;
+        struct route_seal_day rd;
+        route_seal_day_at(strtoll(pairs[2 * i], NULL, 10), off, &rd);
+        size_t len = 0;
+        for (size_t j = i; j < n; j++) {
+            int64_t t = strtoll(pairs[2 * j], NULL, 10);
+            if (done[j] || t < rd.from_ms || t >= rd.to_ms)
+                continue;
+            done[j] = 1;
+            if (route_seal_fingerprint(rd.from_ms, t, pairs[2 * j + 1], strlen(pairs[2 * j + 1]),
+                                       log + len) == 0)
+                len += ROUTE_FP_LEN;
+        }
+        log[len] = '\0';
+        rc = record_day(d, txn, vehicle, &rd, log, len);
+    }
+    free(log);
+    free(done);
+    return rc;
+}
+
+/* ---- a day's bytes, copied for a worker thread ---- */
+
+/* The members, their texts in one buffer, the log: owned, so that the hashing can run on the
+ * work pool after the reply they were read from is gone. */
+struct day_copy {
+    struct route_seal_member *members;
+    size_t n;
+    char *texts;
+    char *log;
+    size_t log_len;
+};
+
+static void day_copy_free(struct day_copy *c)
+{
+    free(c->members);
+    free(c->texts);
+    free(c->log);
+    memset(c, 0, sizeof(*c));
+}
+
+/* 0, or -1 when out of memory (c then empty). A memcpy of a few MB for a full day, against
+ * 100-300 ms of hashing that would stall the loop. */
+static int day_copy_take(struct day_copy *c, const struct route_seal_snapshot *s)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < s->n; i++)
+        bytes += s->members[i].len;
+    c->n = s->n;
+    c->members = calloc(s->n ? s->n : 1, sizeof(*c->members));
+    c->texts = malloc(bytes ? bytes : 1);
+    c->log = malloc(s->log_len ? s->log_len : 1);
+    if (c->members == NULL || c->texts == NULL || c->log == NULL) {
+        day_copy_free(c);
+        return -1;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        memcpy(c->texts + at, s->members[i].text, s->members[i].len);
+        c->members[i] = s->members[i];
+        c->members[i].text = c->texts + at;
+        at += s->members[i].len;
+    }
+    memcpy(c->log, s->log, s->log_len);
+    c->log_len = s->log_len;
+    return 0;
 }
 
 /* ---- the seal ---- */
@@ -121,8 +204,9 @@ static void round_end(struct route_seals *rs)
         free(rs->names[i]);
     free(rs->names);
     rs->names = NULL;
-    int full = rs->n == SEAL_PAGE;
+    int full = rs->n == SEAL_PAGE && !rs->stop;
     rs->n = rs->at = 0;
+    rs->stop = 0;
     rs->busy = 0;
     rs->stats.checks++;
     /* A full page: more may be due. */
@@ -133,7 +217,7 @@ static void round_end(struct route_seals *rs)
 /* What one pending day's write needs after Redis answered. */
 struct seal_write {
     struct route_seals *rs;
-    char name[LPG_ID_MAX + 16];
+    char name[LPG_ID_MAX + 32];
     size_t log_len; /* the log as read */
     int sealed;     /* the write seals the day */
     size_t late;    /* late fixes it records */
@@ -173,52 +257,59 @@ static void on_written(void *arg, const struct redisReply *reply, const char *er
         round_next(rs);
 }
 
-/* The seal's own record: {"checked_bytes","date","digest","fixes","log_bytes","seq","sealed_ms"}.
- */
-static char *seal_text(const char *date, const char *digest, size_t fixes, size_t log_bytes,
-                       size_t checked, int64_t seq, int64_t sealed_ms)
+/* The seal's own record: {"checked_bytes","date","digest","fixes","from_ms","log_bytes","seq",
+ * "sealed_ms","to_ms","utc_offset_min"}. */
+static char *seal_text(const char *date, const struct route_seal_day *rd, const char *digest,
+                       size_t fixes, size_t log_bytes, size_t checked, int64_t seq,
+                       int64_t sealed_ms)
 {
-    json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I}", "checked_bytes", (json_int_t)checked,
-                          "date", date, "digest", digest, "fixes", (json_int_t)fixes, "log_bytes",
-                          (json_int_t)log_bytes, "seq", (json_int_t)seq, "sealed_ms",
-                          (json_int_t)sealed_ms);
+    json_t *o =
+        json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:i}", "checked_bytes", (json_int_t)checked,
+                  "date", date, "digest", digest, "fixes", (json_int_t)fixes, "from_ms",
+                  (json_int_t)rd->from_ms, "log_bytes", (json_int_t)log_bytes, "seq",
+                  (json_int_t)seq, "sealed_ms", (json_int_t)sealed_ms, "to_ms",
+                  (json_int_t)rd->to_ms, "utc_offset_min", (int)rd->utc_offset_min);
     char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     return t;
 }
 
-struct seal_read {
+/* One pending day of a round: read, then (not sealed yet) hashed on the work pool, then
+ * written. */
+struct seal_job {
+    struct service *d;
     struct route_seals *rs;
     char vehicle[LPG_ID_MAX + 1];
-    int32_t day;
-    char name[LPG_ID_MAX + 16];
+    struct route_seal_day rd;
+    char name[LPG_ID_MAX + 32];
+    struct day_copy day; /* the day as read, for the worker */
+    struct route_seal_check c;
+    int check_rc;
 };
 
-static void on_day_read(void *arg, const struct route_seal_snapshot *s, const char *err)
+static void seal_job_free(struct seal_job *j)
 {
-    struct seal_read r = *(struct seal_read *)arg;
-    free(arg);
-    struct route_seals *rs = r.rs;
-    struct service *d = rs->d;
-    if (d->route_seals != rs)
-        return;
-    if (err) {
-        rs->stats.failures++;
-        log_error("route seal: %s could not be read: %s", r.name, err);
-        round_next(rs);
-        return;
-    }
+    day_copy_free(&j->day);
+    free(j);
+}
+
+/* The write of one day, on the loop: sealed now (c, the check over the whole day, made on the
+ * worker), or already sealed (seal: its JSON; the late fixes since the last check are
+ * recorded). log / log_len: the log as read. Then the round goes on. */
+static void seal_write(struct seal_job *j, const struct route_seal_check *c, const char *seal_json,
+                       size_t seal_len, const char *log, size_t log_len)
+{
+    struct route_seals *rs = j->rs;
+    struct service *d = j->d;
     char date[11], rel[LPG_ID_MAX + 32], k_seal[256], k_pend[256], k_log[256], exp[24];
-    lpg_day_format(r.day, date);
-    keys_route_seal(rel, sizeof(rel), r.vehicle, r.day);
+    lpg_day_format(j->rd.day, date);
+    keys_route_seal(rel, sizeof(rel), j->vehicle, &j->rd);
     store_key(d->store, k_seal, sizeof(k_seal), rel);
-    keys_route_log(rel, sizeof(rel), r.vehicle, r.day);
+    keys_route_log(rel, sizeof(rel), j->vehicle, &j->rd);
     store_key(d->store, k_log, sizeof(k_log), rel);
     store_key(d->store, k_pend, sizeof(k_pend), KEYS_ROUTE_SEALS_PENDING);
-    snprintf(
-        exp, sizeof(exp), "%lld",
-        (long long)(((int64_t)r.day + 1) * (DAY_MS / 1000) + d->cfg.route_retention_days * 86400));
-    const struct lpg_vehicle *v = registry_vehicle(d->registry, r.vehicle);
+    snprintf(exp, sizeof(exp), "%" PRId64, day_expire_s(d, &j->rd));
+    const struct lpg_vehicle *v = registry_vehicle(d->registry, j->vehicle);
     const char *ent = v && v->enterprise_id[0] ? v->enterprise_id : NULL;
     int64_t now = lpg_now_ms();
     struct store_txn *txn = store_txn_new();
@@ -227,21 +318,19 @@ static void on_day_read(void *arg, const struct route_seal_snapshot *s, const ch
     int rc = txn ? 0 : -1;
     int wrote = 0; /* 1: the seal is updated, 2: the day is sealed */
     size_t late = 0;
-    if (rc == 0 && s->seal == NULL) {
-        struct route_seal_check c;
-        rc = route_seal_check(r.day, s->members, s->n, s->log, s->log_len, s->log_len, &c);
+    if (rc == 0 && c != NULL) {
         /* Sealed as stored; a set that already disagreed with its log is said so in the
          * entry (unmatched_*), not made to agree. */
-        data = rc == 0 ? json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "vehicle_id", r.vehicle, "date",
-                                   date, "digest", c.digest, "fixes", (json_int_t)c.sealed_fixes,
-                                   "recorded", (json_int_t)c.recorded, "unmatched_set",
-                                   (json_int_t)c.unmatched_set, "unmatched_log",
-                                   (json_int_t)c.unmatched_log)
-                       : NULL;
-        struct audit_entry e = {now, "route_sealed", "system", r.vehicle, ent, data};
+        data = json_pack("{s:s,s:s,s:i,s:I,s:I,s:s,s:I,s:I,s:I,s:I}", "vehicle_id", j->vehicle,
+                         "date", date, "utc_offset_min", (int)j->rd.utc_offset_min, "from_ms",
+                         (json_int_t)j->rd.from_ms, "to_ms", (json_int_t)j->rd.to_ms, "digest",
+                         c->digest, "fixes", (json_int_t)c->sealed_fixes, "recorded",
+                         (json_int_t)c->recorded, "unmatched_set", (json_int_t)c->unmatched_set,
+                         "unmatched_log", (json_int_t)c->unmatched_log);
+        struct audit_entry e = {now, "route_sealed", "system", j->vehicle, ent, data};
         rc = data ? audit_log_append(d->audit, txn, &e) : -1;
         if (rc == 0)
-            text = seal_text(date, c.digest, c.sealed_fixes, s->log_len, s->log_len,
+            text = seal_text(date, &j->rd, c->digest, c->sealed_fixes, log_len, log_len,
                              audit_log_head_seq(d->audit), now);
         if (rc == 0 && text == NULL)
             rc = -1;
@@ -249,29 +338,29 @@ static void on_day_read(void *arg, const struct route_seal_snapshot *s, const ch
             rc = store_txn_addv(txn, "SET", k_seal, text, "EXAT", exp, NULL);
         wrote = 2;
     } else if (rc == 0) {
-        json_t *seal = json_loadb(s->seal, s->seal_len, 0, NULL);
+        json_t *seal = json_loadb(seal_json, seal_len, 0, NULL);
         json_int_t log_bytes = json_integer_value(json_object_get(seal, "log_bytes"));
         json_int_t checked = json_integer_value(json_object_get(seal, "checked_bytes"));
         size_t n = 0;
         int64_t first = 0, last = 0;
-        if (seal == NULL || log_bytes < 0 || checked < log_bytes || (size_t)checked > s->log_len ||
-            route_seal_late(s->log, s->log_len, (size_t)log_bytes, (size_t)checked, &n, &first,
-                            &last) != 0) {
+        if (seal == NULL || log_bytes < 0 || checked < log_bytes || (size_t)checked > log_len ||
+            route_seal_late(log, log_len, (size_t)log_bytes, (size_t)checked, &n, &first, &last) !=
+                0) {
             /* The seal or the log was edited: verify says so; nothing to add here. */
-            log_error("route seal: %s: the seal or its log is not as written; see verify", r.name);
-        } else if ((size_t)checked < s->log_len) {
+            log_error("route seal: %s: the seal or its log is not as written; see verify", j->name);
+        } else if ((size_t)checked < log_len) {
             if (n > 0) {
-                int64_t base = (int64_t)r.day * DAY_MS;
-                data = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "vehicle_id", r.vehicle, "date", date,
-                                 "fixes", (json_int_t)n, "first_ms", (json_int_t)(base + first),
-                                 "last_ms", (json_int_t)(base + last), "seal_seq",
+                data = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I}", "vehicle_id", j->vehicle, "date",
+                                 date, "utc_offset_min", (int)j->rd.utc_offset_min, "fixes",
+                                 (json_int_t)n, "first_ms", (json_int_t)(j->rd.from_ms + first),
+                                 "last_ms", (json_int_t)(j->rd.from_ms + last), "seal_seq",
                                  json_integer_value(json_object_get(seal, "seq")));
-                struct audit_entry e = {now, "route_late_after_seal", "system", r.vehicle, ent,
+                struct audit_entry e = {now, "route_late_after_seal", "system", j->vehicle, ent,
                                         data};
                 rc = data ? audit_log_append(d->audit, txn, &e) : -1;
                 late = n;
             }
-            json_object_set_new(seal, "checked_bytes", json_integer((json_int_t)s->log_len));
+            json_object_set_new(seal, "checked_bytes", json_integer((json_int_t)log_len));
             text = rc == 0 ? json_dumps(seal, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
             rc = text ? store_txn_addv(txn, "SET", k_seal, text, "KEEPTTL", NULL) : -1;
             wrote = 1;
@@ -283,7 +372,7 @@ static void on_day_read(void *arg, const struct route_seal_snapshot *s, const ch
     /* Done with the day (for now): taken off the pending set in the same transaction, and the
      * log's length read there too -- a batch stored since the read shows in it. */
     if (rc == 0)
-        rc = store_txn_addv(txn, "ZREM", k_pend, r.name, NULL);
+        rc = store_txn_addv(txn, "ZREM", k_pend, j->name, NULL);
     if (rc == 0)
         rc = store_txn_addv(txn, "STRLEN", k_log, NULL);
     struct seal_write *w = rc == 0 ? calloc(1, sizeof(*w)) : NULL;
@@ -291,20 +380,101 @@ static void on_day_read(void *arg, const struct route_seal_snapshot *s, const ch
         /* Audit head unknown, or out of memory: the day stays pending for the next round. */
         store_txn_free(txn);
         rs->stats.failures++;
+        seal_job_free(j);
         round_next(rs);
         return;
     }
     w->rs = rs;
-    snprintf(w->name, sizeof(w->name), "%s", r.name);
-    w->log_len = s->log_len;
+    snprintf(w->name, sizeof(w->name), "%s", j->name);
+    w->log_len = log_len;
     w->sealed = wrote == 2;
     w->late = late;
+    seal_job_free(j);
     const char *why;
     if (store_txn_exec(d->store, txn, on_written, w, &why) != 0) {
         rs->stats.failures++;
-        log_error("route seal: %s could not be stored: %s", r.name, why);
+        log_error("route seal: %s could not be stored: %s", w->name, why);
         free(w);
         round_next(rs);
+    }
+}
+
+/* On a worker thread: only the job's own bytes (the day's copy). */
+static void run_seal_check(void *arg)
+{
+    struct seal_job *j = arg;
+    j->check_rc = route_seal_check(j->rd.from_ms, j->day.members, j->day.n, j->day.log,
+                                   j->day.log_len, j->day.log_len, &j->c);
+}
+
+/* Shutdown with the check still queued: the module is gone by then (route_seal_free runs
+ * first), the day stays pending for the next start. */
+static void cancel_seal_check(void *arg)
+{
+    seal_job_free(arg);
+}
+
+static void on_seal_checked(void *arg)
+{
+    struct seal_job *j = arg;
+    struct route_seals *rs = j->rs;
+    if (j->d->route_seals != rs) { /* torn down meanwhile */
+        seal_job_free(j);
+        return;
+    }
+    if (j->check_rc != 0) {
+        rs->stats.failures++;
+        log_error("route seal: %s could not be checked (out of memory); it stays pending", j->name);
+        seal_job_free(j);
+        round_next(rs);
+        return;
+    }
+    seal_write(j, &j->c, NULL, 0, j->day.log, j->day.log_len);
+}
+
+static void on_day_read(void *arg, const struct route_seal_snapshot *s, const char *err)
+{
+    struct seal_job *j = arg;
+    struct route_seals *rs = j->rs;
+    if (j->d->route_seals != rs) {
+        seal_job_free(j);
+        return;
+    }
+    if (err) {
+        rs->stats.failures++;
+        log_error("route seal: %s could not be read: %s", j->name, err);
+        seal_job_free(j);
+        round_next(rs);
+        return;
+    }
+    if (s->seal != NULL) {
+        /* Already sealed: only the late fixes since the last check, from the log (no hashing
+         * of the day). */
+        seal_write(j, NULL, s->seal, s->seal_len, s->log, s->log_len);
+        return;
+    }
+    /* The check hashes every member of the day (100-300 ms for a full one): on the work pool,
+     * off the loop, over a copy of the day. */
+    if (day_copy_take(&j->day, s) != 0) {
+        rs->stats.failures++;
+        log_error("route seal: %s: out of memory; it stays pending", j->name);
+        seal_job_free(j);
+        round_next(rs);
+        return;
+    }
+    if (j->d->hash_pool == NULL) { /* no pool (tools, unit tests): here */
+        run_seal_check(j);
+        on_seal_checked(j);
+        return;
+    }
+    if (work_pool_submit(j->d->hash_pool, run_seal_check, on_seal_checked, cancel_seal_check, j) !=
+        0) {
+        /* The queue is full (a burst of logins): the day stays pending for the next round. */
+        rs->stats.failures++;
+        log_error("route seal: %s: the work queue is full; it stays pending", j->name);
+        seal_job_free(j);
+        rs->stop = 1;
+        round_end(rs);
     }
 }
 
@@ -313,25 +483,26 @@ static void round_next(struct route_seals *rs)
     struct service *d = rs->d;
     while (rs->at < rs->n) {
         const char *name = rs->names[rs->at++];
-        struct seal_read *r = calloc(1, sizeof(*r));
-        if (r == NULL)
+        struct seal_job *j = calloc(1, sizeof(*j));
+        if (j == NULL)
             break;
-        r->rs = rs;
-        snprintf(r->name, sizeof(r->name), "%s", name);
-        if (parse_pending(name, r->vehicle, &r->day) != 0) {
+        j->d = d;
+        j->rs = rs;
+        snprintf(j->name, sizeof(j->name), "%s", name);
+        if (parse_pending(name, j->vehicle, &j->rd) != 0) {
             log_error("route seal: pending entry %s is not a vehicle day; dropped", name);
             char pend[256];
             store_key(d->store, pend, sizeof(pend), KEYS_ROUTE_SEALS_PENDING);
             const char *argv[] = {"ZREM", pend, name};
             const char *why;
             store_command_argv(d->store, on_repend, NULL, 3, argv, NULL, &why);
-            free(r);
+            free(j);
             continue;
         }
         const char *why;
-        if (route_seals_read_day(d->store, r->vehicle, r->day, on_day_read, r, &why) == 0)
+        if (route_seals_read_day(d->store, j->vehicle, &j->rd, on_day_read, j, &why) == 0)
             return;
-        free(r);
+        free(j);
         break;
     }
     round_end(rs);
@@ -428,28 +599,26 @@ struct verify_job {
     route_seal_verify_fn *fn;
     void *arg;
     char vehicle[LPG_ID_MAX + 1];
-    int32_t day;
+    int32_t date;           /* the date asked for */
+    int32_t utc_offset_min; /* the enterprise's */
+    /* Which read: 0 the enterprise's local day; 1 nothing was recorded under it, so the UTC day
+     * of the same date, as days were kept before seals followed the local day (docs/audit.md,
+     * "Upgrading"); 2 nothing there either, the local day again (what verify reports then). */
+    int attempt;
     struct route_seal_verdict v;
     char member[ROUTE_MEMBER_MAX + 1];
     /* the seal key as read */
     char seal_digest[ROUTE_DIGEST_HEX_LEN + 1];
     int64_t seal_fixes;
-    /* The day as read, copied out of the reply for the worker thread (owned): the members, their
-     * texts in one buffer, the log. */
-    struct route_seal_member *members;
-    size_t n;
-    char *texts;
-    char *log;
-    size_t log_len, seal_len;
+    struct day_copy day; /* the day as read, for the worker thread */
+    size_t seal_len;
     struct route_seal_check c;
     int check_rc;
 };
 
 static void verify_job_free(struct verify_job *j)
 {
-    free(j->members);
-    free(j->texts);
-    free(j->log);
+    day_copy_free(&j->day);
     free(j);
 }
 
@@ -493,14 +662,17 @@ static void on_seal_entry(void *arg, const struct audit_texts *texts, const char
     json_t *e = json_loadb(text, len, 0, NULL);
     json_t *data = json_object_get(e, "data");
     char date[11];
-    lpg_day_format(j->day, date);
+    lpg_day_format(j->date, date);
     const char *kind = json_string_value(json_object_get(e, "kind"));
     const char *dv = json_string_value(json_object_get(data, "vehicle_id"));
     const char *dd = json_string_value(json_object_get(data, "date"));
     const char *dg = json_string_value(json_object_get(data, "digest"));
     json_t *df = json_object_get(data, "fixes");
+    /* An entry written when seals were kept per UTC day has no offset: 0. */
+    json_int_t doff = json_integer_value(json_object_get(data, "utc_offset_min"));
     if (kind && strcmp(kind, "route_sealed") == 0 && dv && strcmp(dv, j->vehicle) == 0 && dd &&
-        strcmp(dd, date) == 0 && dg && strlen(dg) == ROUTE_DIGEST_HEX_LEN && json_is_integer(df)) {
+        strcmp(dd, date) == 0 && doff == v->day.utc_offset_min && dg &&
+        strlen(dg) == ROUTE_DIGEST_HEX_LEN && json_is_integer(df)) {
         snprintf(v->sealed_digest, sizeof(v->sealed_digest), "%s", dg);
         v->sealed_fixes = json_integer_value(df);
     }
@@ -529,8 +701,8 @@ static void on_seal_entry(void *arg, const struct audit_texts *texts, const char
 static void run_verify_check(void *arg)
 {
     struct verify_job *j = arg;
-    j->check_rc =
-        route_seal_check(j->day, j->members, j->n, j->log, j->log_len, j->seal_len, &j->c);
+    j->check_rc = route_seal_check(j->v.day.from_ms, j->day.members, j->day.n, j->day.log,
+                                   j->day.log_len, j->seal_len, &j->c);
 }
 
 /* Shutdown with the check still queued: answered, so the caller is not left waiting. The module
@@ -552,6 +724,17 @@ static void on_verify_read(void *arg, const struct route_seal_snapshot *s, const
         verify_fail(j, err);
         return;
     }
+    if (s->seal == NULL && s->log_len == 0 && j->attempt < 2 &&
+        (j->attempt == 1 || j->utc_offset_min != 0)) {
+        /* Nothing recorded under this day: the UTC day of the date (kept so before the
+         * upgrade), or back to the local day when that has nothing either. */
+        const char *why;
+        j->attempt++;
+        route_seal_day_of(j->date, j->attempt == 1 ? 0 : j->utc_offset_min, &v->day);
+        if (route_seals_read_day(j->d->store, j->vehicle, &v->day, on_verify_read, j, &why) != 0)
+            verify_fail(j, why);
+        return;
+    }
     size_t seal_len = s->log_len;
     if (s->seal) {
         json_t *seal = json_loadb(s->seal, s->seal_len, 0, NULL);
@@ -566,28 +749,11 @@ static void on_verify_read(void *arg, const struct route_seal_snapshot *s, const
         json_decref(seal);
         seal_len = lb >= 0 && (size_t)lb <= s->log_len ? (size_t)lb : s->log_len;
     }
-    /* The reply is valid during this callback only: the day is copied for the worker (a memcpy
-     * of a few MB for a full day, against 100-300 ms of hashing that would stall the loop). */
-    size_t bytes = 0;
-    for (size_t i = 0; i < s->n; i++)
-        bytes += s->members[i].len;
-    j->n = s->n;
-    j->members = calloc(s->n ? s->n : 1, sizeof(*j->members));
-    j->texts = malloc(bytes ? bytes : 1);
-    j->log = malloc(s->log_len ? s->log_len : 1);
-    if (j->members == NULL || j->texts == NULL || j->log == NULL) {
+    /* The reply is valid during this callback only: the day is copied for the worker. */
+    if (day_copy_take(&j->day, s) != 0) {
         verify_fail(j, STORE_READ_NOMEM);
         return;
     }
-    size_t at = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        memcpy(j->texts + at, s->members[i].text, s->members[i].len);
-        j->members[i] = s->members[i];
-        j->members[i].text = j->texts + at;
-        at += s->members[i].len;
-    }
-    memcpy(j->log, s->log, s->log_len);
-    j->log_len = s->log_len;
     j->seal_len = seal_len;
     if (j->d->hash_pool == NULL) { /* no pool (tools, unit tests): here */
         run_verify_check(j);
@@ -620,7 +786,7 @@ static void on_verify_checked(void *arg)
             v->time_ms = c.time_ms;
         }
         if (c.member >= 0) {
-            const struct route_seal_member *m = &j->members[c.member];
+            const struct route_seal_member *m = &j->day.members[c.member];
             size_t l = m->len < ROUTE_MEMBER_MAX ? m->len : ROUTE_MEMBER_MAX;
             memcpy(j->member, m->text, l);
             j->member[l] = '\0';
@@ -691,12 +857,14 @@ int route_seal_verify(struct service *d, const char *vehicle, int32_t day, route
     j->fn = fn;
     j->arg = arg;
     snprintf(j->vehicle, sizeof(j->vehicle), "%s", vehicle);
-    j->day = day;
+    j->date = day;
+    j->utc_offset_min = route_seal_vehicle_offset(d, vehicle);
+    route_seal_day_of(day, j->utc_offset_min, &j->v.day);
     j->v.sealed_fixes = -1;
     j->seal_fixes = -1;
     if (rs)
         rs->verifying++;
-    if (route_seals_read_day(d->store, vehicle, day, on_verify_read, j, why) != 0) {
+    if (route_seals_read_day(d->store, vehicle, &j->v.day, on_verify_read, j, why) != 0) {
         free(j);
         verify_release(d);
         return -1;

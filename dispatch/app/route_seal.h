@@ -1,14 +1,17 @@
 /* route_seal.h -- sealed routes (issue 14 item 1; docs/audit.md, "Sealed routes"): a vehicle's
- * route day -- its set {p}route:{vehicle}:{yyyymmdd} of one UTC day -- becomes part of the
- * tamper-evident record.
+ * route day -- its fixes of one LOCAL day of its enterprise (core/route_seal.h), read from the
+ * two UTC-day sets {p}route:{vehicle}:{yyyymmdd} it spans -- becomes part of the tamper-evident
+ * record.
  *
  * - Every position batch appends the fingerprints of the fixes it stores to the day's log
  *   ({p}route-log:..., core/route_seal.h) and marks the day pending, in the batch's own
  *   transaction (route_seal_batch, called by ingest): O(batch), no read.
- * - route_seal_grace after the UTC day ends, the day is sealed: one audit entry route_sealed
- *   (vehicle, date, digest over its fixes in canonical order, their number) and the seal
- *   {p}route-seal:... in one transaction, exactly once (the seal key says it is done, across
- *   restarts). Checked at start (route_seal_start) and then by a timer.
+ * - route_seal_grace after the local day ends, the day is sealed: one audit entry route_sealed
+ *   (vehicle, local date, utc_offset_min, from_ms, to_ms, digest over its fixes in canonical
+ *   order, their number) and the seal {p}route-seal:... in one transaction, exactly once (the
+ *   seal key says it is done, across restarts). Checked at start (route_seal_start) and then by
+ *   a timer; the check over the day's fixes (hashing) runs on the work pool (service.h
+ *   hash_pool), over a copy of the day.
  * - A fix of a sealed day is still stored (the source's data is kept), and the next check
  *   appends one route_late_after_seal entry for what arrived since, so a sealed day never
  *   changes silently; the seal's digest keeps covering exactly what was sealed.
@@ -28,11 +31,16 @@
 
 struct store_txn;
 
-/* Adds to txn what a batch storing n fixes into the vehicle's UTC day `day` records: pairs holds
- * the ZADD's arguments (score, member, score, member, ...; 2n strings). expire_at_s is the day
- * set's EXPIREAT (the log expires with it). 0, or -1 when out of memory. */
-int route_seal_batch(struct service *d, struct store_txn *txn, const char *vehicle, int32_t day,
-                     const char *const *pairs, size_t n, int64_t expire_at_s);
+/* Adds to txn what a batch storing n fixes of the vehicle records: pairs holds the ZADD's
+ * arguments (score, member, score, member, ...; 2n strings), of any days. Each fix goes into the
+ * log of its route day (the vehicle's enterprise's local day), which is marked pending until
+ * route_seal_grace after that day ends. 0, or -1 when out of memory. */
+int route_seal_batch(struct service *d, struct store_txn *txn, const char *vehicle,
+                     const char *const *pairs, size_t n);
+
+/* The UTC offset (minutes east) of the vehicle's enterprise, LPG_DEFAULT_UTC_OFFSET_MIN when it
+ * has none: what its route days are. */
+int32_t route_seal_vehicle_offset(const struct service *d, const char *vehicle);
 
 /* The module's state (d->route_seals): 0, or -1 when out of memory. */
 int route_seal_init(struct service *d);
@@ -51,6 +59,8 @@ const struct route_seal_stats *route_seal_stats(const struct service *d);
 
 /* What GET /v1/vehicles/{id}/route/verify answers (docs/tracking-api.md, "Verifying a day"). */
 struct route_seal_verdict {
+    struct route_seal_day day; /* the day verified: the local day, or (nothing recorded under it)
+                                  the UTC day of the date, as days were sealed before */
     int sealed;
     size_t fixes;                                 /* members of the day set now */
     size_t recorded;                              /* distinct fingerprints in the log */
@@ -84,7 +94,8 @@ extern const char route_seal_busy_[];
 #define ROUTE_SEAL_BUSY route_seal_busy_
 /* v is NULL when err is set; valid during the callback. */
 typedef void route_seal_verify_fn(void *arg, const struct route_seal_verdict *v, const char *err);
-/* 0 when started; -1 (with *why, fn not called) when the store is not up or out of memory. */
+/* Verifies the vehicle's route day of local date `day` (its enterprise's offset). 0 when
+ * started; -1 (with *why, fn not called) when the store is not up or out of memory. */
 int route_seal_verify(struct service *d, const char *vehicle, int32_t day, route_seal_verify_fn *fn,
                       void *arg, const char **why);
 

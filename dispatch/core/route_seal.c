@@ -1,6 +1,8 @@
 /* route_seal.c -- fingerprints, canonical digest and comparison of a route day (route_seal.h). */
 #include "core/route_seal.h"
 
+#include "core/model.h"
+
 #include <openssl/evp.h>
 
 #include <inttypes.h>
@@ -27,16 +29,72 @@ const char *route_seal_what_name(enum route_seal_what w)
     return "?";
 }
 
+void route_seal_day_of(int32_t day, int32_t utc_offset_min, struct route_seal_day *out)
+{
+    out->day = day;
+    out->utc_offset_min = utc_offset_min;
+    out->from_ms = (int64_t)day * DAY_MS_ - (int64_t)utc_offset_min * 60000;
+    out->to_ms = out->from_ms + DAY_MS_;
+}
+
+void route_seal_day_at(int64_t time_ms, int32_t utc_offset_min, struct route_seal_day *out)
+{
+    route_seal_day_of(lpg_local_day(time_ms, utc_offset_min), utc_offset_min, out);
+}
+
+void route_seal_day_tag(const struct route_seal_day *rd, char out[ROUTE_DAY_TAG_MAX])
+{
+    char date[11];
+    lpg_day_format(rd->day, date);
+    int32_t o = rd->utc_offset_min;
+    /* |offset| <= 14 h (model_json.c), kept to 4 digits whatever it is. */
+    unsigned a = (unsigned)(o < 0 ? -(int64_t)o : o) % 6000;
+    if (o == 0)
+        snprintf(out, ROUTE_DAY_TAG_MAX, "%.4s%.2s%.2s", date, date + 5, date + 8);
+    else
+        snprintf(out, ROUTE_DAY_TAG_MAX, "%.4s%.2s%.2s%c%02u%02u", date, date + 5, date + 8,
+                 o < 0 ? '-' : '+', a / 60, a % 60);
+}
+
+int route_seal_day_parse_tag(const char *s, struct route_seal_day *out)
+{
+    size_t n = strlen(s);
+    if (n != 8 && n != 13)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (i != 8 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int32_t off = 0;
+    if (n == 13) {
+        if (s[8] != '+' && s[8] != '-')
+            return -1;
+        int h = (s[9] - '0') * 10 + (s[10] - '0'), m = (s[11] - '0') * 10 + (s[12] - '0');
+        off = h * 60 + m;
+        /* The offsets an enterprise may have (model_json.c: -12:00 .. +14:00); 0 has no sign. */
+        if (m >= 60 || off == 0 || off > (s[8] == '+' ? 840 : 720))
+            return -1;
+        if (s[8] == '-')
+            off = -off;
+    }
+    char date[11];
+    int32_t day;
+    snprintf(date, sizeof(date), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
+    if (lpg_day_parse(date, &day) != 0)
+        return -1;
+    route_seal_day_of(day, off, out);
+    return 0;
+}
+
 static int sha256(const char *s, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
     return EVP_Digest(s, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
 }
 
-int route_seal_fingerprint(int32_t day, int64_t time_ms, const char *member, size_t len,
+int route_seal_fingerprint(int64_t from_ms, int64_t time_ms, const char *member, size_t len,
                            char out[ROUTE_FP_LEN + 1])
 {
-    int64_t off = time_ms - (int64_t)day * DAY_MS_;
+    int64_t off = time_ms - from_ms;
     unsigned char h[32];
     if (off < 0 || off >= DAY_MS_ || sha256(member, len, h) != 0)
         return -1;
@@ -148,7 +206,7 @@ static int canon_cmp(const void *a, const void *b)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
-int route_seal_check(int32_t day, const struct route_seal_member *members, size_t n,
+int route_seal_check(int64_t from_ms, const struct route_seal_member *members, size_t n,
                      const char *log, size_t log_len, size_t seal_len, struct route_seal_check *out)
 {
     memset(out, 0, sizeof(*out));
@@ -174,7 +232,7 @@ int route_seal_check(int32_t day, const struct route_seal_member *members, size_
         for (int b = 0; b < 5; b++)
             hv = hv << 8 | h[b];
         hv >>= 4;
-        a[i].off = members[i].score - (int64_t)day * DAY_MS_;
+        a[i].off = members[i].score - from_ms;
         a[i].h = hv;
         a[i].index = (long)i;
         a[i].pre = 0;
@@ -217,7 +275,7 @@ int route_seal_check(int32_t day, const struct route_seal_member *members, size_
             out->what = ROUTE_SEAL_INSERTED;
             out->member = m_set;
         }
-        out->time_ms = (int64_t)day * DAY_MS_ + (t_log < t_set ? t_log : t_set);
+        out->time_ms = from_ms + (t_log < t_set ? t_log : t_set);
     }
     for (size_t k = 0; k < ne; k++)
         if (!e[k].pre)

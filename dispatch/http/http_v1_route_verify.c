@@ -1,7 +1,8 @@
 /* http_v1_route_verify.c -- GET /v1/vehicles/{id}/route/verify?date=YYYY-MM-DD (issue 14 item 1):
- * a vehicle's route day held against the fingerprints recorded as it was stored, its seal and the
- * seal's audit entry (app/route_seal.h; docs/audit.md, "Sealed routes"; docs/tracking-api.md,
- * "Verifying a day"). Read access to the vehicle, like the route itself. */
+ * a vehicle's route day (date: its enterprise's local day, like every date= parameter) held
+ * against the fingerprints recorded as it was stored, its seal and the seal's audit entry
+ * (app/route_seal.h; docs/audit.md, "Sealed routes"; docs/tracking-api.md, "Verifying a day").
+ * Read access to the vehicle, like the route itself. */
 #include "app/route_seal.h"
 #include "core/model.h"
 #include "core/model_json.h"
@@ -65,15 +66,19 @@ static void on_verdict(void *arg, const struct route_seal_verdict *v, const char
                          v->has_seq ? json_integer((json_int_t)v->seq) : json_null(), "member",
                          str_or_null(v->member), "detail", v->detail);
     }
-    json_t *body =
-        json_pack("{s:s, s:s, s:b, s:I, s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:b, s:o}", "vehicle_id",
-                  vc->vehicle, "date", vc->date, "sealed", v->sealed, "fixes", (json_int_t)v->fixes,
-                  "recorded", (json_int_t)v->recorded, "digest", v->digest, "digest_fixes",
-                  (json_int_t)v->digest_fixes, "late_after_seal", (json_int_t)v->late_after_seal,
-                  "sealed_digest", str_or_null(v->sealed_digest), "sealed_fixes",
-                  v->sealed_fixes >= 0 ? json_integer((json_int_t)v->sealed_fixes) : json_null(),
-                  "seal_seq", v->seal_seq > 0 ? json_integer((json_int_t)v->seal_seq) : json_null(),
-                  "ok", v->ok, "first_difference", diff);
+    char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1];
+    lpg_json_instant_format(v->day.from_ms, from);
+    lpg_json_instant_format(v->day.to_ms, to);
+    json_t *body = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:b, s:I, s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:b, s:o}",
+        "vehicle_id", vc->vehicle, "date", vc->date, "utc_offset_min", (int)v->day.utc_offset_min,
+        "from", from, "to", to, "sealed", v->sealed, "fixes", (json_int_t)v->fixes, "recorded",
+        (json_int_t)v->recorded, "digest", v->digest, "digest_fixes", (json_int_t)v->digest_fixes,
+        "late_after_seal", (json_int_t)v->late_after_seal, "sealed_digest",
+        str_or_null(v->sealed_digest), "sealed_fixes",
+        v->sealed_fixes >= 0 ? json_integer((json_int_t)v->sealed_fixes) : json_null(), "seal_seq",
+        v->seal_seq > 0 ? json_integer((json_int_t)v->seal_seq) : json_null(), "ok", v->ok,
+        "first_difference", diff);
     if (body == NULL)
         http_reply_error(call, 500, "internal", "out of memory", NULL);
     else
@@ -94,7 +99,8 @@ void v1_handle_route_verify(struct http_call *call, void *ctx)
     int32_t day;
     if (date == NULL || lpg_day_parse(date, &day) != 0) {
         http_reply_error(call, 400, "invalid_parameter",
-                         "date is required: a UTC day as YYYY-MM-DD", "date");
+                         "date is required: a local day of the vehicle's enterprise as YYYY-MM-DD",
+                         "date");
         return;
     }
     struct verify_call *vc = calloc(1, sizeof(*vc));

@@ -2,6 +2,7 @@
 #include "store/keys.h"
 
 #include "core/model.h"
+#include "core/route_seal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,18 +76,18 @@ int keys_route_day(char *out, size_t cap, const char *vehicle, int32_t utc_day)
     return key_printf(out, cap, "route:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
 }
 
-int keys_route_log(char *out, size_t cap, const char *vehicle, int32_t utc_day)
+int keys_route_log(char *out, size_t cap, const char *vehicle, const struct route_seal_day *rd)
 {
-    char date[11];
-    lpg_day_format(utc_day, date);
-    return key_printf(out, cap, "route-log:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
+    char tag[ROUTE_DAY_TAG_MAX];
+    route_seal_day_tag(rd, tag);
+    return key_printf(out, cap, "route-log:%s:%s", vehicle, tag);
 }
 
-int keys_route_seal(char *out, size_t cap, const char *vehicle, int32_t utc_day)
+int keys_route_seal(char *out, size_t cap, const char *vehicle, const struct route_seal_day *rd)
 {
-    char date[11];
-    lpg_day_format(utc_day, date);
-    return key_printf(out, cap, "route-seal:%s:%.4s%.2s%.2s", vehicle, date, date + 5, date + 8);
+    char tag[ROUTE_DAY_TAG_MAX];
+    route_seal_day_tag(rd, tag);
+    return key_printf(out, cap, "route-seal:%s:%s", vehicle, tag);
 }
 
 int keys_vehicle_last(char *out, size_t cap, const char *id)

@@ -70,15 +70,17 @@ keys_id_fn keys_staff_pushes;
  * UTC day utc_day (days since 1970-01-01), members as core/route_member.h. Owner app/ingest.c;
  * read by store/route_reads.c. */
 int keys_route_day(char *out, size_t cap, const char *vehicle, int32_t utc_day);
-/* route-log:{vehicle}:{yyyymmdd}, string (APPEND) with the day set's EXPIREAT: the fingerprints of
- * the fixes stored into that day set, in arrival order (core/route_seal.h). Owner
- * app/route_seal.c (appended in each position batch's transaction). */
-int keys_route_log(char *out, size_t cap, const char *vehicle, int32_t utc_day);
-/* route-seal:{vehicle}:{yyyymmdd}, string (JSON) with the same EXPIREAT: the day's seal, written
- * with its route_sealed audit entry. Owner app/route_seal.c. */
-int keys_route_seal(char *out, size_t cap, const char *vehicle, int32_t utc_day);
-/* route-seals:pending, sorted set (score: when the day may be sealed, ms): "{vehicle}:{day}" of
- * every vehicle-day with fixes stored since it was last examined. Owner app/route_seal.c. */
+struct route_seal_day;
+/* route-log:{vehicle}:{tag}, string (APPEND) with the EXPIREAT of the later of the day's two UTC
+ * sets: the fingerprints of the fixes of the vehicle's route day (its enterprise's LOCAL day;
+ * tag "yyyymmdd+hhmm", core/route_seal.h), in arrival order. Owner app/route_seal.c (appended in
+ * each position batch's transaction). */
+int keys_route_log(char *out, size_t cap, const char *vehicle, const struct route_seal_day *rd);
+/* route-seal:{vehicle}:{tag}, string (JSON) with the same EXPIREAT: the day's seal, written with
+ * its route_sealed audit entry. Owner app/route_seal.c. */
+int keys_route_seal(char *out, size_t cap, const char *vehicle, const struct route_seal_day *rd);
+/* route-seals:pending, sorted set (score: when the day may be sealed, ms): "{vehicle}:{tag}" of
+ * every route day with fixes stored since it was last examined. Owner app/route_seal.c. */
 #define KEYS_ROUTE_SEALS_PENDING "route-seals:pending"
 /* vehicle:{id}:last, hash: the vehicle's newest fix. Owner app/ingest.c. */
 keys_id_fn keys_vehicle_last;

@@ -23,6 +23,25 @@ static const char *failure(const struct redisReply *reply, const char *err)
     return e ? e : STORE_READ_UNEXPECTED;
 }
 
+/* A UTC set's part of the day, as ZRANGEBYSCORE ... WITHSCORES answered: members appended to m
+ * (room enough). 0, or -1 when the reply is not one. */
+static int add_members(const redisReply *set, struct route_seal_member *m, size_t *n)
+{
+    if (set->type != REDIS_REPLY_ARRAY || set->elements % 2 != 0)
+        return -1;
+    for (size_t i = 0; i < set->elements / 2; i++) {
+        const redisReply *t = set->element[2 * i], *sc = set->element[2 * i + 1];
+        char *end = NULL;
+        long long v = sc->type == REDIS_REPLY_STRING ? strtoll(sc->str, &end, 10) : 0;
+        if (t->type != REDIS_REPLY_STRING || end == NULL || end == sc->str)
+            return -1;
+        /* A score is a fix time in ms, written as an integer; one edited to a fraction reads
+         * as its integer part and so differs from the recorded time all the same. */
+        m[(*n)++] = (struct route_seal_member){(int64_t)v, t->str, t->len};
+    }
+    return 0;
+}
+
 static void on_day(void *arg, const struct redisReply *reply, const char *err)
 {
     struct day_job job = *(struct day_job *)arg;
@@ -31,31 +50,27 @@ static void on_day(void *arg, const struct redisReply *reply, const char *err)
         job.fn(job.arg, NULL, failure(reply, err));
         return;
     }
-    const redisReply *seal = reply->element[0], *log = reply->element[1], *set = reply->element[2];
+    const redisReply *seal = reply->element[0], *log = reply->element[1];
+    size_t total = 0;
+    for (size_t i = 2; i < reply->elements; i++)
+        total += reply->element[i]->type == REDIS_REPLY_ARRAY ? reply->element[i]->elements / 2 : 0;
     if ((seal->type != REDIS_REPLY_STRING && seal->type != REDIS_REPLY_NIL) ||
-        (log->type != REDIS_REPLY_STRING && log->type != REDIS_REPLY_NIL) ||
-        set->type != REDIS_REPLY_ARRAY || set->elements % 2 != 0) {
-        job.fn(job.arg, NULL, failure(seal->type == REDIS_REPLY_ERROR ? seal : set, NULL));
+        (log->type != REDIS_REPLY_STRING && log->type != REDIS_REPLY_NIL)) {
+        job.fn(job.arg, NULL, failure(seal->type == REDIS_REPLY_ERROR ? seal : log, NULL));
         return;
     }
-    size_t n = set->elements / 2;
-    struct route_seal_member *m = malloc((n ? n : 1) * sizeof(*m));
+    struct route_seal_member *m = malloc((total ? total : 1) * sizeof(*m));
     if (m == NULL) {
         job.fn(job.arg, NULL, STORE_READ_NOMEM);
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        const redisReply *t = set->element[2 * i], *sc = set->element[2 * i + 1];
-        char *end = NULL;
-        long long v = sc->type == REDIS_REPLY_STRING ? strtoll(sc->str, &end, 10) : 0;
-        if (t->type != REDIS_REPLY_STRING || end == NULL || end == sc->str) {
+    size_t n = 0;
+    for (size_t i = 2; i < reply->elements; i++) {
+        if (add_members(reply->element[i], m, &n) != 0) {
             free(m);
-            job.fn(job.arg, NULL, STORE_READ_UNEXPECTED);
+            job.fn(job.arg, NULL, failure(reply->element[i], NULL));
             return;
         }
-        /* A score is a fix time in ms, written as an integer; one edited to a fraction reads
-         * as its integer part and so differs from the recorded time all the same. */
-        m[i] = (struct route_seal_member){(int64_t)v, t->str, t->len};
     }
     struct route_seal_snapshot s = {
         .seal = seal->type == REDIS_REPLY_STRING ? seal->str : NULL,
@@ -69,24 +84,41 @@ static void on_day(void *arg, const struct redisReply *reply, const char *err)
     free(m);
 }
 
-int route_seals_read_day(struct store *st, const char *vehicle, int32_t day,
+int route_seals_read_day(struct store *st, const char *vehicle, const struct route_seal_day *rd,
                          route_seal_snapshot_fn *fn, void *arg, const char **why)
 {
-    char rel[LPG_ID_MAX + 32], k_seal[256], k_log[256], k_set[256];
-    if (keys_route_seal(rel, sizeof(rel), vehicle, day) < 0 ||
+    /* The UTC sets the day spans: the one of its first instant and the one of its last (the
+     * same when the offset is 0). */
+    int32_t utc[2] = {lpg_local_day(rd->from_ms, 0), lpg_local_day(rd->to_ms - 1, 0)};
+    int sets = utc[1] != utc[0] ? 2 : 1;
+    char rel[LPG_ID_MAX + 32], k_seal[256], k_log[256], k_set[2][256], from[24], to[24];
+    if (keys_route_seal(rel, sizeof(rel), vehicle, rd) < 0 ||
         store_key(st, k_seal, sizeof(k_seal), rel) < 0 ||
-        keys_route_log(rel, sizeof(rel), vehicle, day) < 0 ||
-        store_key(st, k_log, sizeof(k_log), rel) < 0 ||
-        keys_route_day(rel, sizeof(rel), vehicle, day) < 0 ||
-        store_key(st, k_set, sizeof(k_set), rel) < 0) {
+        keys_route_log(rel, sizeof(rel), vehicle, rd) < 0 ||
+        store_key(st, k_log, sizeof(k_log), rel) < 0) {
         *why = "key too long";
         return -1;
     }
+    for (int i = 0; i < sets; i++) {
+        if (keys_route_day(rel, sizeof(rel), vehicle, utc[i]) < 0 ||
+            store_key(st, k_set[i], sizeof(k_set[i]), rel) < 0) {
+            *why = "key too long";
+            return -1;
+        }
+    }
+    snprintf(from, sizeof(from), "%" PRId64, rd->from_ms);
+    snprintf(to, sizeof(to), "(%" PRId64, rd->to_ms);
     struct day_job *job = malloc(sizeof(*job));
     struct store_txn *txn = store_txn_new();
-    if (job == NULL || txn == NULL || store_txn_addv(txn, "GET", k_seal, NULL) != 0 ||
-        store_txn_addv(txn, "GET", k_log, NULL) != 0 ||
-        store_txn_addv(txn, "ZRANGE", k_set, "0", "-1", "WITHSCORES", NULL) != 0) {
+    int rc = job && txn ? 0 : -1;
+    if (rc == 0)
+        rc = store_txn_addv(txn, "GET", k_seal, NULL);
+    if (rc == 0)
+        rc = store_txn_addv(txn, "GET", k_log, NULL);
+    /* Each set restricted to the day's span: the rest of a UTC set is another local day's. */
+    for (int i = 0; rc == 0 && i < sets; i++)
+        rc = store_txn_addv(txn, "ZRANGEBYSCORE", k_set[i], from, to, "WITHSCORES", NULL);
+    if (rc != 0) {
         free(job);
         store_txn_free(txn);
         *why = STORE_READ_NOMEM;
