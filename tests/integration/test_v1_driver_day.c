@@ -141,6 +141,10 @@ static void session(const char *dev, const char *secret, const char *vehicle, do
     w->opened_ms = strtoll(got, NULL, 10);
     wait_driver(vehicle, "S1"); /* the login signed S1 on */
     drive(fd, lon, 30.0, speed, w);
+    /* The interval is [on, off): a sign-off in the last fix's millisecond (a fast machine
+     * closes within it) would leave that fix out of it. The close waits for the next one. */
+    while (now_ms() <= w->last_fix)
+        harness_sleep_ms(1);
     w->closing = now_ms();
     close(fd);
     wait_driver(vehicle, ""); /* the session's end signed S1 off */
