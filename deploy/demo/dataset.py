@@ -5,7 +5,7 @@ Everything the demo needs, as plain data, and load(), which creates it over the 
 earlier run on the same Redis data) is left as it is. Handset devices are registered again at
 every load, because POST /v1/devices shows a device's secret only once.
 
-The map: the licensed area covers the city (lon 119.68-119.87, lat 49.17-49.27); eight delivery
+The map: the supply area covers the city (lon 119.68-119.87, lat 49.17-49.27); eight delivery
 zones, 4 x 2 rectangles of about 2.7 x 4.4 km (lon edges 119.70/.7375/.775/.8125/.85, lat
 edges 49.18/49.22/49.26). Each simulated vehicle belongs to one person with one zone, starts
 from a depot at the zone's centre and serves customers 250-550 m from it, so a whole delivery

@@ -476,7 +476,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .default_value = "10000",
      .unit = "vertices",
      .help = "Most vertices in one ring (outer ring or hole, closing vertex not counted) of a "
-             "zone or licensed area from a client; more is refused with 422 invalid_geometry."},
+             "zone or supply area from a client; more is refused with 422 invalid_geometry."},
     {.name = "geometry_vertices_max",
      .type = CFG_INT,
      .offset = CFG_OFF_INT(DC, geometry_vertices_max),
@@ -484,7 +484,7 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = 100000,
      .default_value = "20000",
      .unit = "vertices",
-     .help = "Most vertices in one zone or licensed area from a client, all rings together; "
+     .help = "Most vertices in one zone or supply area from a client, all rings together; "
              "at least geometry_ring_vertices_max. More is refused with 422 invalid_geometry."},
 
     {.name = "speed_limit_road",

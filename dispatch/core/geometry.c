@@ -1,6 +1,6 @@
 /* geometry.c -- the geometry an entity owns (struct lpg_geometry, model.h): finishing a shape
  * after parsing (validation, bounding box, centroid, a point guaranteed inside), the checks of
- * client input (vertex caps, a simple polygon), deep copy, and the "zone within the licensed
+ * client input (vertex caps, a simple polygon), deep copy, and the "zone within the supply
  * area" test. Allocates only in lpg_geometry_copy and (scratch, freed before returning) in
  * lpg_geometry_finish / lpg_geometry_validate / lpg_geometry_within. The only state is the pair
  * of vertex caps, set once at startup (lpg_geometry_set_limits).

@@ -69,7 +69,7 @@ bool lpg_geometry_within_brute(const struct lpg_geometry *inner, const struct lp
 /* Sets the vertex caps of lpg_geometry_validate (closing vertices not counted): per ring and per
  * shape. Called once at startup, before any request; the defaults hold until then. */
 void lpg_geometry_set_limits(size_t ring_vertices_max, size_t vertices_max);
-/* The checks of a shape from a client (zone, licensed area), before lpg_geometry_finish: the
+/* The checks of a shape from a client (zone, supply area), before lpg_geometry_finish: the
  * vertex caps, then a simple polygon (geo_simple.h: no self-intersection or touching, holes
  * inside their shell, parts disjoint). 0 when it passes; else -1 (-2: out of memory) with msg
  * naming the problem and the ring and vertex, and where the GeoJSON index of that vertex
@@ -87,7 +87,7 @@ struct lpg_enterprise {
     char id[LPG_ID_MAX + 1];
     char name[LPG_NAME_MAX + 1];
     char licence_no[LPG_TEXT_MAX + 1]; /* gas business licence (燃气经营许可证) */
-    struct lpg_geometry area;          /* licensed service area: bounds all zones and customers */
+    struct lpg_geometry area;          /* supply area: bounds all zones and customers */
     int32_t utc_offset_min;            /* local time = UTC + this; LPG_DEFAULT_UTC_OFFSET_MIN */
     int64_t created_ms;
     int32_t licence_expiry_day; /* last valid day of licence_no; LPG_DAY_NONE when not given */

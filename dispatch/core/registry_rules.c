@@ -209,8 +209,7 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
             return check_enterprise_exists(view, z->enterprise_id, err);
         if (!lpg_geometry_within(&z->shape, &ent->area))
             return fail(err, "zone_outside_service_area", "shape",
-                        "zone %s does not lie within the licensed service area of %s", z->id,
-                        ent->id);
+                        "zone %s does not lie within the supply area of %s", z->id, ent->id);
         return 0;
     }
     case RS_STAFF: {
@@ -235,15 +234,14 @@ int registry_rules_check(const struct registry_rules_view *view, enum rs_kind ki
         const struct lpg_enterprise *ent = registry_enterprise(view->reg, st->enterprise_id);
         if (ent == NULL)
             return check_enterprise_exists(view, st->enterprise_id, err);
-        /* A depot outside the licensed area is a typo in its coordinates: refuse it like a
+        /* A depot outside the supply area is a typo in its coordinates: refuse it like a
          * zone (a circle by its centre). */
         bool inside = st->shape.mp.n_polys > 0
                           ? lpg_geometry_within(&st->shape, &ent->area)
                           : geo_multipolygon_contains(&ent->area.mp, st->center);
         if (!inside)
             return fail(err, "zone_outside_service_area", st->shape.mp.n_polys ? "shape" : "center",
-                        "station %s does not lie within the licensed service area of %s", st->id,
-                        ent->id);
+                        "station %s does not lie within the supply area of %s", st->id, ent->id);
         return 0;
     }
     case RS_VEHICLE: {

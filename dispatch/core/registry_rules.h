@@ -2,7 +2,7 @@
  * that writes one (single create and patch in http_v1_registry.c, bulk import in
  * http_v1_import.c), so that a record is accepted by the same rules however it arrives:
  *
- *   - zone: its enterprise exists and the zone lies within the enterprise's licensed area;
+ *   - zone: its enterprise exists and the zone lies within the enterprise's supply area;
  *   - staff: its enterprise exists; its zone (if any) exists and belongs to the same
  *     enterprise; a new device_id names a handset registered for this very person
  *     (POST /v1/devices); its vehicle (if any) exists, belongs to the same enterprise and is

@@ -25,6 +25,7 @@
 #include "app/alerts.h"
 #include "common/log.h"
 #include "http/http_refusal.h"
+#include "http/http_report_stream.h"
 #include "core/registry.h"
 #include "core/route_member.h"
 #include "geo_polygon.h"
@@ -47,15 +48,12 @@
 #define REPORT_RADIUS_MAX  50000
 #define REPORT_POLYGON_MAX 200
 #define REPORT_CHUNK       2000
-#define REPORT_MAX_BACKLOG (1024 * 1024)
-#define REPORT_RETRY_MS    20
-#define REPORT_STALL_MS    30000
 /* A Fix.Mode of "no fix": its position is not a position. */
 #define MODE_NO_FIX 1
 
 struct area_report {
     struct service *d;
-    struct http_call *call; /* NULL once the client went away */
+    struct report_stream rs; /* rs.call: NULL once the client went away */
     int csv;
     int64_t from_ms, to_ms;
     /* the area: a circle (n_pts == 0) or a closed polygon */
@@ -75,18 +73,12 @@ struct area_report {
     int64_t entry_ms, exit_ms;
     uint64_t stay_fixes;
     uint64_t stays; /* written */
-    struct evbuffer *out;
-    struct event *retry;
-    int64_t stalled_since;
-    int started, in_flight, ended;
+    int in_flight, ended;
 };
 
 static void report_free(struct area_report *x)
 {
-    if (x->retry)
-        event_free(x->retry);
-    if (x->out)
-        evbuffer_free(x->out);
+    report_stream_release(&x->rs);
     free(x->vehicles);
     free(x);
 }
@@ -97,7 +89,7 @@ static void report_start_stream(struct area_report *x);
 static void on_report_closed(void *arg)
 {
     struct area_report *x = arg;
-    x->call = NULL;
+    x->rs.call = NULL;
     if (!x->in_flight)
         report_free(x);
 }
@@ -105,13 +97,13 @@ static void on_report_closed(void *arg)
 static void report_abort(struct area_report *x, const char *why)
 {
     log_warn("area report ended early after %" PRIu64 " stays: %s", x->stays, why);
-    if (x->call) {
-        if (x->started) {
-            http_stream_end(x->call); /* without its closing part: not a complete document */
+    if (x->rs.call) {
+        if (x->rs.started) {
+            http_stream_end(x->rs.call); /* without its closing part: not a complete document */
         } else {
             char msg[240];
             snprintf(msg, sizeof(msg), "cannot read the routes: %s; retry later", why);
-            http_reply_error(x->call, 503, "store_unavailable", msg, NULL);
+            http_reply_error(x->rs.call, 503, "store_unavailable", msg, NULL);
         }
     }
     report_free(x);
@@ -126,13 +118,6 @@ static int in_area(const struct area_report *x, const struct route_fix *f)
     return geo_polygon_contains(&poly, p);
 }
 
-static void add_instant(struct evbuffer *b, int64_t ms)
-{
-    char t[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(ms, t);
-    evbuffer_add(b, t, LPG_JSON_INSTANT_LEN);
-}
-
 /* Writes the open stay of the current vehicle and closes it. Ids are [A-Za-z0-9_.-]
  * (lpg_id_valid): nothing to escape in JSON or CSV. */
 static void close_stay(struct area_report *x)
@@ -141,19 +126,19 @@ static void close_stay(struct area_report *x)
         return;
     const char *veh = x->vehicles[x->vi][0], *ent = x->vehicles[x->vi][1];
     if (x->csv) {
-        evbuffer_add_printf(x->out, "%s,%s,", veh, ent);
-        add_instant(x->out, x->entry_ms);
-        evbuffer_add(x->out, ",", 1);
-        add_instant(x->out, x->exit_ms);
-        evbuffer_add_printf(x->out, ",%" PRIu64 "\r\n", x->stay_fixes);
+        evbuffer_add_printf(x->rs.out, "%s,%s,", veh, ent);
+        report_add_instant(x->rs.out, x->entry_ms);
+        evbuffer_add(x->rs.out, ",", 1);
+        report_add_instant(x->rs.out, x->exit_ms);
+        evbuffer_add_printf(x->rs.out, ",%" PRIu64 "\r\n", x->stay_fixes);
     } else {
-        evbuffer_add_printf(x->out,
+        evbuffer_add_printf(x->rs.out,
                             "%s\n{\"vehicle_id\":\"%s\",\"enterprise_id\":\"%s\",\"entry\":\"",
                             x->stays ? "," : "", veh, ent);
-        add_instant(x->out, x->entry_ms);
-        evbuffer_add(x->out, "\",\"exit\":\"", 10);
-        add_instant(x->out, x->exit_ms);
-        evbuffer_add_printf(x->out, "\",\"fixes\":%" PRIu64 "}", x->stay_fixes);
+        report_add_instant(x->rs.out, x->entry_ms);
+        evbuffer_add(x->rs.out, "\",\"exit\":\"", 10);
+        report_add_instant(x->rs.out, x->exit_ms);
+        evbuffer_add_printf(x->rs.out, "\",\"fixes\":%" PRIu64 "}", x->stay_fixes);
     }
     x->stays++;
     x->inside = 0;
@@ -167,36 +152,11 @@ static void on_report_retry(evutil_socket_t fd, short what, void *arg)
     report_step(x);
 }
 
-/* Hands `out` to the client (waiting while its backlog is above the cap); 0 when written, 1
- * when waiting (the retry timer steps again), -1 after aborting. */
-static int report_flush(struct area_report *x)
-{
-    size_t len = evbuffer_get_length(x->out);
-    if (len == 0)
-        return 0;
-    const char *data = (const char *)evbuffer_pullup(x->out, -1);
-    if (data == NULL || http_stream_write(x->call, data, len, REPORT_MAX_BACKLOG) != 0) {
-        int64_t now = lpg_now_ms();
-        if (x->stalled_since == 0)
-            x->stalled_since = now;
-        if (data == NULL || now - x->stalled_since > REPORT_STALL_MS) {
-            report_abort(x, data ? "the client stopped reading" : "out of memory");
-            return -1;
-        }
-        struct timeval tv = {0, REPORT_RETRY_MS * 1000};
-        evtimer_add(x->retry, &tv);
-        return 1;
-    }
-    evbuffer_drain(x->out, len);
-    x->stalled_since = 0;
-    return 0;
-}
-
 static void on_report_chunk(void *arg, const struct route_chunk *chunk, const char *err)
 {
     struct area_report *x = arg;
     x->in_flight = 0;
-    if (x->call == NULL) {
+    if (x->rs.call == NULL) {
         report_free(x);
         return;
     }
@@ -204,7 +164,7 @@ static void on_report_chunk(void *arg, const struct route_chunk *chunk, const ch
         report_abort(x, err); /* before the first chunk: a 503, not a cut 200 */
         return;
     }
-    if (!x->started)
+    if (!x->rs.started)
         report_start_stream(x);
     size_t n = route_chunk_size(chunk);
     struct route_member_read e;
@@ -242,33 +202,32 @@ static void on_report_chunk(void *arg, const struct route_chunk *chunk, const ch
 
 static void report_start_stream(struct area_report *x)
 {
-    x->started = 1;
-    http_stream_start(x->call,
-                      x->csv ? "text/csv; charset=utf-8; header=present"
-                             : "application/json; charset=utf-8",
-                      on_report_closed, x);
+    report_stream_start(&x->rs, x->csv, on_report_closed, x);
     if (x->csv) {
-        evbuffer_add_printf(x->out, "vehicle_id,enterprise_id,entry,exit,fixes\r\n");
+        evbuffer_add_printf(x->rs.out, "vehicle_id,enterprise_id,entry,exit,fixes\r\n");
         return;
     }
-    evbuffer_add_printf(x->out, "{\"from\":\"");
-    add_instant(x->out, x->from_ms);
-    evbuffer_add_printf(x->out, "\",\"to\":\"");
-    add_instant(x->out, x->to_ms);
-    evbuffer_add_printf(x->out, "\",\"stays\":[");
+    evbuffer_add_printf(x->rs.out, "{\"from\":\"");
+    report_add_instant(x->rs.out, x->from_ms);
+    evbuffer_add_printf(x->rs.out, "\",\"to\":\"");
+    report_add_instant(x->rs.out, x->to_ms);
+    evbuffer_add_printf(x->rs.out, "\",\"stays\":[");
 }
 
 static void report_step(struct area_report *x)
 {
-    if (x->call == NULL) {
+    if (x->rs.call == NULL) {
         report_free(x);
         return;
     }
-    int fl = report_flush(x);
+    const char *why;
+    int fl = report_stream_flush(&x->rs, &why);
+    if (fl < 0)
+        report_abort(x, why);
     if (fl != 0)
         return;
     if (x->ended) {
-        http_stream_end(x->call);
+        http_stream_end(x->rs.call);
         report_free(x);
         return;
     }
@@ -283,17 +242,16 @@ static void report_step(struct area_report *x)
         x->cursor_set = 0;
     }
     if (x->vi >= x->n_vehicles) {
-        if (!x->started)
+        if (!x->rs.started)
             report_start_stream(x); /* no vehicle in scope */
         if (x->csv)
-            evbuffer_add_printf(x->out, "# end: %" PRIu64 " stays\r\n", x->stays);
+            evbuffer_add_printf(x->rs.out, "# end: %" PRIu64 " stays\r\n", x->stays);
         else
-            evbuffer_add_printf(x->out, "\n],\"count\":%" PRIu64 "}\n", x->stays);
+            evbuffer_add_printf(x->rs.out, "\n],\"count\":%" PRIu64 "}\n", x->stays);
         x->ended = 1;
         report_step(x);
         return;
     }
-    const char *why;
     if (route_read_chunk(x->d->store, x->vehicles[x->vi][0], x->day,
                          x->cursor_set ? x->cursor_ms : x->from_ms, x->to_ms,
                          x->cursor_set ? x->cursor_same : 0L, REPORT_CHUNK, on_report_chunk, x,
@@ -302,22 +260,6 @@ static void report_step(struct area_report *x)
         return;
     }
     x->in_flight = 1;
-}
-
-/* ?format=csv|json, or Accept: text/csv; 1 csv, 0 json, -1 after replying 400. */
-static int report_csv(struct http_call *call)
-{
-    const char *f = http_call_query(call, "format");
-    if (f == NULL) {
-        const char *acc = http_call_header(call, "Accept");
-        return acc && strstr(acc, "text/csv") ? 1 : 0;
-    }
-    if (strcmp(f, "csv") == 0)
-        return 1;
-    if (strcmp(f, "json") == 0)
-        return 0;
-    http_reply_error(call, 400, "invalid_parameter", "format must be json or csv", "format");
-    return -1;
 }
 
 /* A number query parameter within [lo, hi]; *out untouched and 0 when absent. -1 after
@@ -396,7 +338,7 @@ static void handle_area(struct http_call *call, void *ctx)
         http_reply_error(call, 400, "range_too_long", msg, "to");
         return;
     }
-    int csv = report_csv(call);
+    int csv = report_format_csv(call);
     if (csv < 0)
         return;
     struct area_report *x = calloc(1, sizeof(*x));
@@ -431,9 +373,7 @@ static void handle_area(struct http_call *call, void *ctx)
     x->center = (struct geo_point){lon, lat};
     x->radius_m = r;
     /* The vehicles in scope, by id, once (the registry is in memory; the fleet bounds them). */
-    x->out = evbuffer_new();
-    x->retry = evtimer_new(d->base, on_report_retry, x);
-    int oom = x->out == NULL || x->retry == NULL;
+    int oom = report_stream_init(&x->rs, d->base, call, on_report_retry, x) != 0;
     size_t cap = 0;
     const char *after = NULL;
     for (;;) {
@@ -468,7 +408,6 @@ static void handle_area(struct http_call *call, void *ctx)
         return;
     }
     x->d = d;
-    x->call = call;
     x->csv = csv;
     x->from_ms = from;
     x->to_ms = to;
@@ -737,7 +676,7 @@ static void handle_compliance(struct http_call *call, void *ctx)
         http_reply_error(call, 400, "invalid_parameter", "month must be YYYY-MM", "month");
         return;
     }
-    int csv = report_csv(call);
+    int csv = report_format_csv(call);
     if (csv < 0)
         return;
     struct compliance_report *x = calloc(1, sizeof(*x));

@@ -4,6 +4,7 @@
  *   GET /v1/vehicles/{id}/summary?date=YYYY-MM-DD       one local day of a vehicle
  *   GET /v1/enterprises/{id}/summary?date=YYYY-MM-DD    the same for every vehicle of it
  *   GET /v1/reports/driver-day?staff_id=&date=          a person's local day across vehicles
+ *                                                        (streamed, http_report_stream.h)
  *
  * Memory is bounded however long the range: fixes are read from the per-day route sets
  * (ingest.h) WALK_CHUNK members per command and fed to the motion segmenter (O(1) state), one
@@ -24,6 +25,7 @@
 #include "core/registry.h"
 #include "core/rules.h"
 #include "http/http_refusal.h"
+#include "http/http_report_stream.h"
 #include "store/alert_reads.h"
 #include "store/drives.h"
 #include "store/route_reads.h"
@@ -72,6 +74,7 @@ struct walk {
     int64_t cursor_ms;
     long cursor_offset;
     uint64_t skipped; /* members not in the stored format */
+    bool stop;        /* its request is gone: end at the next chunk */
     /* The fatigue rule sees only what the tracking filters accept (no fix, (0,0), poor
      * accuracy, jumps are stored but never evaluated): the trips and summaries walk the day
      * through the same filters, so their driving time is the rule's. */
@@ -91,6 +94,10 @@ static void on_walk_chunk(void *arg, const struct route_chunk *chunk, const char
     }
     if (w->d->shutting_down) {
         w->done(w, "dispatchd is shutting down");
+        return;
+    }
+    if (w->stop) {
+        w->done(w, "the client went away");
         return;
     }
     size_t n = route_chunk_size(chunk);
@@ -159,6 +166,7 @@ static void walk_start(struct walk *w, struct service *d, const char *vehicle, i
     w->cursor_set = 0;
     w->cursor_offset = 0;
     w->skipped = 0;
+    w->stop = false;
     fix_filter_state_init(&w->filter);
     w->done = done;
     motion_config_from_rules(&mc, &d->rules_cfg, min_stop_ms);
@@ -676,55 +684,397 @@ static void handle_enterprise_summary(struct http_call *call, void *ctx)
  *
  * The person's sign-on index ({p}staff:{id}:drives, store/drives.h) gives the intervals during
  * which they drove which vehicle; each interval (cut to the local day) is walked like a trip
- * request, and the vehicle's alerts in it that name the person are listed. Bounded: the newest
- * DDAY_EVENTS_MAX sign-on events up to the day's end, at most DDAY_MAX_INTERVALS intervals
- * (each a walk of at most one day of one vehicle's route, read in chunks), at most
- * DDAY_ALERTS_SCAN_MAX alert ids scanned per interval and DDAY_ALERTS_MAX alerts listed; past a
- * cap the reply says "truncated": true. */
+ * request, and the vehicle's alerts in it that name the person are listed.
+ *
+ * Streamed (http_report_stream.h): each interval is written as soon as its walk is done, each
+ * page of alerts as soon as it is read, the totals last; what is held is the interval list (from
+ * the events read) and one page of alerts. The CSV puts each interval's alerts right after it,
+ * so it walks an interval, then reads its alerts, interval by interval; the JSON lists every
+ * interval before the alerts, so it walks all the intervals first, then reads the alerts of each
+ * in turn. The stream starts once the first interval is walked (with none, once the index is
+ * read): a store that fails before is a 503, one that fails after cuts the stream, which then
+ * lacks its closing part (JSON) or its "# end" line (CSV).
+ *
+ * Bounded (then "truncated": true): the newest DDAY_EVENTS_MAX sign-on events up to the day's
+ * end, so at most as many intervals (DDAY_MAX_INTERVALS: every interval opens with a sign-on;
+ * they do not overlap, so their walks together read at most one day of route, in chunks), at
+ * most DDAY_ALERTS_SCAN_MAX alert ids scanned per interval and DDAY_ALERTS_MAX alerts listed
+ * (the list is no longer held, so the cap only bounds the work). */
 #define DDAY_EVENTS_MAX      256
-#define DDAY_MAX_INTERVALS   64
+#define DDAY_MAX_INTERVALS   DDAY_EVENTS_MAX
 #define DDAY_ALERTS_SCAN_MAX 5000
-#define DDAY_ALERTS_MAX      1000
+#define DDAY_ALERTS_MAX      10000
 
 struct dday_interval {
     char vehicle[LPG_ID_MAX + 1];
     int64_t on_ms, off_ms;
     bool open_start, open_end; /* signed on before the day / still signed on at its end */
-    struct totals tot;
-    uint64_t fixes;
-    size_t alerts_end; /* job->alerts[previous interval's alerts_end .. this) are this one's */
+};
+
+enum dday_phase {
+    DDAY_WALK,   /* walking interval cur */
+    DDAY_ALERTS, /* reading the alerts of interval cur */
 };
 
 struct dday_job {
-    struct walk w; /* first: the walk's callbacks get the job */
-    struct http_call *call;
+    struct walk w;           /* first: the walk's callbacks get the job */
+    struct report_stream rs; /* rs.call: NULL once the client went away */
     struct service *d;
     int csv;
     char staff[LPG_ID_MAX + 1];
     char enterprise_id[LPG_ID_MAX + 1];
+    char date[11];
     int32_t day;
     int32_t utc_offset_min;
     int64_t day_start_ms, day_end_ms;
     struct dday_interval iv[DDAY_MAX_INTERVALS];
     size_t n_iv, cur;
+    enum dday_phase phase;
+    struct totals tot;       /* of the interval being walked */
+    struct totals sum;       /* of the intervals written */
+    uint64_t fixes;          /* of the intervals written */
     uint64_t alerts_scanned; /* of the current interval */
-    json_t *alerts;
+    size_t n_alerts;         /* written */
     bool truncated;
+    bool in_flight; /* a walk or an alert read will call back: the job is not freed before */
+    bool ended;     /* the closing part is in rs.out: the stream ends once it is handed over */
 };
 
 static void dday_free(struct dday_job *job)
 {
-    json_decref(job->alerts);
+    report_stream_release(&job->rs);
     free(job);
 }
 
-static void dday_fail(struct dday_job *job, const char *what, const char *why)
+/* A read failed (what: which one) or the stream cannot go on: before the 200 an error reply
+ * (500 out of memory, else 503), after it the stream ends without its closing part. */
+static void dday_abort(struct dday_job *job, const char *what, const char *why)
 {
-    if (why == STORE_READ_NOMEM)
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-    else
-        reply_store_error(job->call, what, why);
+    if (job->rs.started) {
+        log_warn("driver-day report of %s ended early after %zu of %zu intervals, %zu alerts: "
+                 "%s: %s",
+                 job->staff, job->cur, job->n_iv, job->n_alerts, what, why);
+        http_stream_end(job->rs.call);
+    } else if (why == STORE_READ_NOMEM) {
+        http_reply_error(job->rs.call, 500, "internal", "out of memory", NULL);
+    } else {
+        reply_store_error(job->rs.call, what, why);
+    }
     dday_free(job);
+}
+
+static void on_dday_closed(void *arg)
+{
+    struct dday_job *job = arg;
+    job->rs.call = NULL;
+    job->w.stop = true; /* a walk under way ends at its next chunk */
+    if (!job->in_flight)
+        dday_free(job);
+}
+
+/* The 200, and what comes before the first interval: the CSV header, or the JSON object's
+ * fields up to its "intervals" array. */
+static int dday_start_stream(struct dday_job *job)
+{
+    report_stream_start(&job->rs, job->csv, on_dday_closed, job);
+    struct evbuffer *b = job->rs.out;
+    if (job->csv) {
+        /* Ids are [A-Za-z0-9_.-] (lpg_id_valid): nothing to quote. */
+        return evbuffer_add_printf(b, "record,staff_id,date,vehicle_id,on,off,fixes,trips,"
+                                      "distance_m,driving_s,alert_id,rule,kind,message\r\n") < 0
+                   ? -1
+                   : 0;
+    }
+    json_t *head = json_pack(
+        "{s:s, s:s, s:s, s:i, s:o, s:o}", "staff_id", job->staff, "enterprise_id",
+        job->enterprise_id, "date", job->date, "utc_offset_min", (int)job->utc_offset_min, "from",
+        lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms));
+    if (report_add_json(b, head, 1) != 0)
+        return -1;
+    return evbuffer_add_printf(b, ",\"intervals\":[") < 0 ? -1 : 0;
+}
+
+/* The interval just walked (job->tot, fixes), as a JSON array element or a CSV row. */
+static int dday_write_interval(struct dday_job *job, const struct dday_interval *iv, uint64_t fixes)
+{
+    struct evbuffer *b = job->rs.out;
+    const struct totals *t = &job->tot;
+    if (job->csv) {
+        char on[LPG_JSON_INSTANT_LEN + 1], off[LPG_JSON_INSTANT_LEN + 1];
+        lpg_json_instant_format(iv->on_ms, on);
+        lpg_json_instant_format(iv->off_ms, off);
+        return evbuffer_add_printf(
+                   b, "interval,%s,%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,,,,\r\n",
+                   job->staff, job->date, iv->vehicle, on, off, fixes, t->trips, r1(t->distance_m),
+                   (double)t->driving_ms / 1000.0) < 0
+                   ? -1
+                   : 0;
+    }
+    if (job->cur > 0 && evbuffer_add(b, ",", 1) != 0)
+        return -1;
+    return report_add_json(
+        b,
+        json_pack("{s:s, s:o, s:o, s:b, s:b, s:I, s:I, s:f, s:f, s:o}", "vehicle_id", iv->vehicle,
+                  "on", lpg_json_instant(iv->on_ms), "off", lpg_json_instant(iv->off_ms),
+                  "open_start", iv->open_start, "open_end", iv->open_end, "fixes",
+                  (json_int_t)fixes, "trips", (json_int_t)t->trips, "distance_m", r1(t->distance_m),
+                  "driving_s", (double)t->driving_ms / 1000.0, "max_speed_kmh",
+                  t->has_max_speed ? json_real(r1(t->max_speed_kmh)) : json_null()),
+        0);
+}
+
+/* One CSV field: as it is, or quoted (RFC 4180) when it holds a separator, a quote or a line
+ * end; NULL is empty. */
+static void csv_field(struct evbuffer *b, const char *v)
+{
+    if (v == NULL)
+        return;
+    if (strpbrk(v, ",\"\r\n") == NULL) {
+        evbuffer_add(b, v, strlen(v));
+        return;
+    }
+    evbuffer_add(b, "\"", 1);
+    for (const char *q; (q = strchr(v, '"')) != NULL; v = q + 1) {
+        evbuffer_add(b, v, (size_t)(q - v) + 1);
+        evbuffer_add(b, "\"", 1);
+    }
+    evbuffer_add(b, v, strlen(v));
+    evbuffer_add(b, "\"", 1);
+}
+
+/* An alert of interval iv, as GET /v1/alerts lists it (JSON) or a CSV "alert" row: on and off
+ * are the alert's start and end; what the store holds is quoted as needed. */
+static int dday_write_alert(struct dday_job *job, const struct dday_interval *iv, json_t *al)
+{
+    struct evbuffer *b = job->rs.out;
+    if (!job->csv) {
+        if (job->n_alerts > 0 && evbuffer_add(b, ",", 1) != 0)
+            return -1;
+        return report_add_json(b, json_incref(al), 0);
+    }
+    evbuffer_add_printf(b, "alert,%s,%s,%s,", job->staff, job->date, iv->vehicle);
+    csv_field(b, json_string_value(json_object_get(al, "start")));
+    evbuffer_add(b, ",", 1);
+    csv_field(b, json_string_value(json_object_get(al, "end")));
+    evbuffer_add(b, ",,,,,", 5);
+    csv_field(b, json_string_value(json_object_get(al, "id")));
+    evbuffer_add(b, ",", 1);
+    csv_field(b, json_string_value(json_object_get(al, "rule")));
+    evbuffer_add(b, ",", 1);
+    csv_field(b, json_string_value(json_object_get(al, "kind")));
+    evbuffer_add(b, ",", 1);
+    csv_field(b, json_string_value(json_object_get(al, "message")));
+    return evbuffer_add(b, "\r\n", 2) == 0 ? 0 : -1;
+}
+
+/* The closing part, written last: the totals (JSON) or the "total" row and the end line (CSV).
+ * Its absence is how a client tells a cut stream. */
+static int dday_write_end(struct dday_job *job)
+{
+    struct evbuffer *b = job->rs.out;
+    const struct totals *sum = &job->sum;
+    size_t n_vehicles = 0;
+    for (size_t i = 0; i < job->n_iv; i++) {
+        size_t k = 0;
+        while (k < i && strcmp(job->iv[k].vehicle, job->iv[i].vehicle) != 0)
+            k++;
+        n_vehicles += k == i;
+    }
+    if (job->csv) {
+        char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1];
+        lpg_json_instant_format(job->day_start_ms, from);
+        lpg_json_instant_format(job->day_end_ms, to);
+        evbuffer_add_printf(b, "total,%s,%s,,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,,,,\r\n",
+                            job->staff, job->date, from, to, job->fixes, sum->trips,
+                            r1(sum->distance_m), (double)sum->driving_ms / 1000.0);
+        return evbuffer_add_printf(b,
+                                   "# end: %zu intervals, %zu vehicles, distance_m %.1f, "
+                                   "driving_s %.3f, %zu alerts%s\r\n",
+                                   job->n_iv, n_vehicles, r1(sum->distance_m),
+                                   (double)sum->driving_ms / 1000.0, job->n_alerts,
+                                   job->truncated ? ", truncated" : "") < 0
+                   ? -1
+                   : 0;
+    }
+    if (evbuffer_add_printf(b, "],\"totals\":") < 0 ||
+        report_add_json(
+            b,
+            json_pack("{s:I, s:I, s:I, s:f, s:f, s:I}", "vehicles", (json_int_t)n_vehicles,
+                      "intervals", (json_int_t)job->n_iv, "trips", (json_int_t)sum->trips,
+                      "distance_m", r1(sum->distance_m), "driving_s",
+                      (double)sum->driving_ms / 1000.0, "alerts", (json_int_t)job->n_alerts),
+            0) != 0)
+        return -1;
+    /* the final newline: http_reply_json's */
+    return evbuffer_add_printf(b, ",\"truncated\":%s}\n", job->truncated ? "true" : "false") < 0
+               ? -1
+               : 0;
+}
+
+static void dday_step(struct dday_job *job);
+
+static void on_dday_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    dday_step(arg);
+}
+
+static void on_dday_segment(void *arg, const struct motion_segment *s)
+{
+    struct dday_job *job = arg;
+    totals_add(&job->tot, s);
+}
+
+/* The interval after the current one: CSV, its walk; JSON, the same phase. */
+static void dday_next_interval(struct dday_job *job)
+{
+    job->cur++;
+    job->alerts_scanned = 0;
+    if (job->csv)
+        job->phase = DDAY_WALK;
+}
+
+static void on_dday_route_done(struct walk *w, const char *err)
+{
+    struct dday_job *job = (struct dday_job *)w;
+    job->in_flight = false;
+    if (job->rs.call == NULL) {
+        dday_free(job);
+        return;
+    }
+    if (err) {
+        dday_abort(job, "route", err);
+        return;
+    }
+    if ((!job->rs.started && dday_start_stream(job) != 0) ||
+        dday_write_interval(job, &job->iv[job->cur], w->motion.n_fixes) != 0) {
+        dday_abort(job, "report", STORE_READ_NOMEM);
+        return;
+    }
+    job->fixes += w->motion.n_fixes;
+    job->sum.trips += job->tot.trips;
+    job->sum.distance_m += job->tot.distance_m;
+    job->sum.driving_ms += job->tot.driving_ms;
+    if (job->csv) {
+        job->phase = DDAY_ALERTS; /* its alerts, right after it */
+        job->alerts_scanned = 0;
+    } else {
+        job->cur++;
+    }
+    dday_step(job);
+}
+
+static void on_dday_alerts(void *arg, const struct alert_page *page, const char *err)
+{
+    struct dday_job *job = arg;
+    job->in_flight = false;
+    if (job->rs.call == NULL) {
+        dday_free(job);
+        return;
+    }
+    if (err) {
+        dday_abort(job, "alerts", err);
+        return;
+    }
+    const struct dday_interval *iv = &job->iv[job->cur];
+    for (size_t i = 0; i < page->n_alerts; i++) {
+        json_t *a = page->alerts[i];
+        int64_t t;
+        const char *who = a ? json_string_value(json_object_get(a, "staff_id")) : NULL;
+        if (who == NULL || strcmp(who, job->staff) != 0 || alert_time(a, &t) != 0 ||
+            t < iv->on_ms || t >= iv->off_ms)
+            continue;
+        if (job->n_alerts >= DDAY_ALERTS_MAX) {
+            job->truncated = true;
+            break;
+        }
+        if (dday_write_alert(job, iv, a) != 0) {
+            dday_abort(job, "report", STORE_READ_NOMEM);
+            return;
+        }
+        job->n_alerts++;
+    }
+    job->alerts_scanned += page->n_ids;
+    if (page->n_ids < SUMMARY_ALERTS_PAGE) {
+        dday_next_interval(job);
+    } else if (job->alerts_scanned >= DDAY_ALERTS_SCAN_MAX) {
+        job->truncated = true;
+        dday_next_interval(job);
+    } /* else the next page of the same interval */
+    dday_step(job);
+}
+
+/* Hands what is written to the client, then starts the next read: the walk or the next alert
+ * page of the current interval, the JSON's alerts once every interval is written, the closing
+ * part after the last. */
+static void dday_step(struct dday_job *job)
+{
+    if (job->rs.call == NULL) {
+        dday_free(job);
+        return;
+    }
+    const char *why;
+    int fl = report_stream_flush(&job->rs, &why);
+    if (fl < 0) {
+        dday_abort(job, "report", why);
+        return;
+    }
+    if (fl > 0)
+        return; /* the retry timer steps again */
+    if (job->ended) {
+        http_stream_end(job->rs.call);
+        dday_free(job);
+        return;
+    }
+    if (job->d->shutting_down) {
+        dday_abort(job, "route", "dispatchd is shutting down");
+        return;
+    }
+    for (;;) {
+        /* Past the alert cap nothing more can be listed: the rest of the alerts is not read. */
+        if (job->phase == DDAY_ALERTS && job->cur < job->n_iv && job->n_alerts >= DDAY_ALERTS_MAX &&
+            job->truncated) {
+            dday_next_interval(job);
+            continue;
+        }
+        if (job->cur < job->n_iv)
+            break;
+        /* every interval is written */
+        if ((!job->rs.started && dday_start_stream(job) != 0) ||
+            (!job->csv && job->phase == DDAY_WALK &&
+             evbuffer_add_printf(job->rs.out, "],\"alerts\":[") < 0)) {
+            dday_abort(job, "report", STORE_READ_NOMEM);
+            return;
+        }
+        if (!job->csv && job->phase == DDAY_WALK) { /* JSON: now the alerts, interval by interval */
+            job->phase = DDAY_ALERTS;
+            job->cur = 0;
+            job->alerts_scanned = 0;
+            continue;
+        }
+        if (dday_write_end(job) != 0) {
+            dday_abort(job, "report", STORE_READ_NOMEM);
+            return;
+        }
+        job->ended = true;
+        dday_step(job);
+        return;
+    }
+    const struct dday_interval *iv = &job->iv[job->cur];
+    job->in_flight = true;
+    if (job->phase == DDAY_WALK) {
+        memset(&job->tot, 0, sizeof(job->tot));
+        walk_start(&job->w, job->d, iv->vehicle, iv->on_ms, iv->off_ms, MOTION_MIN_STOP_MS_DEFAULT,
+                   on_dday_segment, on_dday_route_done);
+        return;
+    }
+    if (alert_read_vehicle_page(job->d->store, iv->vehicle, iv->on_ms - ALERT_EARLY_MS,
+                                job->alerts_scanned, SUMMARY_ALERTS_PAGE, on_dday_alerts, job,
+                                &why) != 0) {
+        job->in_flight = false;
+        dday_abort(job, "alerts", why);
+    }
 }
 
 /* An interval [from, to) of vehicle, cut to the day; nothing when empty. */
@@ -749,225 +1099,11 @@ static void dday_add(struct dday_job *job, const char *vehicle, int64_t from, in
     iv->open_end = open_end;
 }
 
-static void dday_next(struct dday_job *job);
-
-static void on_dday_segment(void *arg, const struct motion_segment *s)
-{
-    struct dday_job *job = arg;
-    totals_add(&job->iv[job->cur].tot, s);
-}
-
-static void dday_alert_page(struct dday_job *job);
-
-static void on_dday_alerts(void *arg, const struct alert_page *page, const char *err)
-{
-    struct dday_job *job = arg;
-    if (err) {
-        dday_fail(job, "alerts", err);
-        return;
-    }
-    const struct dday_interval *iv = &job->iv[job->cur];
-    for (size_t i = 0; i < page->n_alerts; i++) {
-        json_t *a = page->alerts[i];
-        int64_t t;
-        const char *who = a ? json_string_value(json_object_get(a, "staff_id")) : NULL;
-        if (who == NULL || strcmp(who, job->staff) != 0 || alert_time(a, &t) != 0 ||
-            t < iv->on_ms || t >= iv->off_ms)
-            continue;
-        if (json_array_size(job->alerts) >= DDAY_ALERTS_MAX) {
-            job->truncated = true;
-            break;
-        }
-        json_array_append(job->alerts, a);
-    }
-    job->iv[job->cur].alerts_end = json_array_size(job->alerts);
-    job->alerts_scanned += page->n_ids;
-    if (page->n_ids < SUMMARY_ALERTS_PAGE) {
-        job->cur++;
-        dday_next(job);
-    } else if (job->alerts_scanned >= DDAY_ALERTS_SCAN_MAX) {
-        job->truncated = true;
-        job->cur++;
-        dday_next(job);
-    } else {
-        dday_alert_page(job);
-    }
-}
-
-static void dday_alert_page(struct dday_job *job)
-{
-    const struct dday_interval *iv = &job->iv[job->cur];
-    const char *why;
-    if (alert_read_vehicle_page(job->d->store, iv->vehicle, iv->on_ms - ALERT_EARLY_MS,
-                                job->alerts_scanned, SUMMARY_ALERTS_PAGE, on_dday_alerts, job,
-                                &why) != 0)
-        dday_fail(job, "alerts", why);
-}
-
-static void on_dday_route_done(struct walk *w, const char *err)
-{
-    struct dday_job *job = (struct dday_job *)w;
-    if (err) {
-        dday_fail(job, "route", err);
-        return;
-    }
-    job->iv[job->cur].fixes = w->motion.n_fixes;
-    job->alerts_scanned = 0;
-    dday_alert_page(job);
-}
-
-/* One CSV field: as it is, or quoted (RFC 4180) when it holds a separator, a quote or a line
- * end; NULL is empty. */
-static void csv_field(struct evbuffer *b, const char *v)
-{
-    if (v == NULL)
-        return;
-    if (strpbrk(v, ",\"\r\n") == NULL) {
-        evbuffer_add(b, v, strlen(v));
-        return;
-    }
-    evbuffer_add(b, "\"", 1);
-    for (const char *q; (q = strchr(v, '"')) != NULL; v = q + 1) {
-        evbuffer_add(b, v, (size_t)(q - v) + 1);
-        evbuffer_add(b, "\"", 1);
-    }
-    evbuffer_add(b, v, strlen(v));
-    evbuffer_add(b, "\"", 1);
-}
-
-/* The CSV form (docs/tracking-api.md): every row says what it is in its first column, one
- * header for all -- each interval, followed by its alerts, then the day's total, then the end
- * line; fields a record does not have are empty. */
-static void dday_reply_csv(struct dday_job *job, const char *date, const struct totals *sum,
-                           size_t n_vehicles)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL) {
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    /* Ids are [A-Za-z0-9_.-] (lpg_id_valid): nothing to quote. */
-    evbuffer_add_printf(b, "record,staff_id,date,vehicle_id,on,off,fixes,trips,distance_m,"
-                           "driving_s,alert_id,rule,kind,message\r\n");
-    uint64_t fixes = 0;
-    size_t a = 0;
-    for (size_t i = 0; i < job->n_iv; i++) {
-        const struct dday_interval *iv = &job->iv[i];
-        char on[LPG_JSON_INSTANT_LEN + 1], off[LPG_JSON_INSTANT_LEN + 1];
-        lpg_json_instant_format(iv->on_ms, on);
-        lpg_json_instant_format(iv->off_ms, off);
-        evbuffer_add_printf(b, "interval,%s,%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,,,,\r\n",
-                            job->staff, date, iv->vehicle, on, off, iv->fixes, iv->tot.trips,
-                            r1(iv->tot.distance_m), (double)iv->tot.driving_ms / 1000.0);
-        fixes += iv->fixes;
-        /* its alerts: on and off are the alert's start and end; what the store holds is quoted
-         * as needed */
-        for (; a < iv->alerts_end && a < json_array_size(job->alerts); a++) {
-            json_t *al = json_array_get(job->alerts, a);
-            evbuffer_add_printf(b, "alert,%s,%s,%s,", job->staff, date, iv->vehicle);
-            csv_field(b, json_string_value(json_object_get(al, "start")));
-            evbuffer_add(b, ",", 1);
-            csv_field(b, json_string_value(json_object_get(al, "end")));
-            evbuffer_add(b, ",,,,,", 5);
-            csv_field(b, json_string_value(json_object_get(al, "id")));
-            evbuffer_add(b, ",", 1);
-            csv_field(b, json_string_value(json_object_get(al, "rule")));
-            evbuffer_add(b, ",", 1);
-            csv_field(b, json_string_value(json_object_get(al, "kind")));
-            evbuffer_add(b, ",", 1);
-            csv_field(b, json_string_value(json_object_get(al, "message")));
-            evbuffer_add(b, "\r\n", 2);
-        }
-    }
-    char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(job->day_start_ms, from);
-    lpg_json_instant_format(job->day_end_ms, to);
-    evbuffer_add_printf(b, "total,%s,%s,,%s,%s,%" PRIu64 ",%" PRIu64 ",%.1f,%.3f,,,,\r\n",
-                        job->staff, date, from, to, fixes, sum->trips, r1(sum->distance_m),
-                        (double)sum->driving_ms / 1000.0);
-    evbuffer_add_printf(b,
-                        "# end: %zu intervals, %zu vehicles, distance_m %.1f, driving_s %.3f, "
-                        "%zu alerts%s\r\n",
-                        job->n_iv, n_vehicles, r1(sum->distance_m),
-                        (double)sum->driving_ms / 1000.0, json_array_size(job->alerts),
-                        job->truncated ? ", truncated" : "");
-    http_reply_buffer(job->call, 200, "text/csv; charset=utf-8; header=present", b);
-    evbuffer_free(b);
-}
-
-static void dday_reply(struct dday_job *job)
-{
-    char date[11];
-    lpg_day_format(job->day, date);
-    struct totals sum;
-    memset(&sum, 0, sizeof(sum));
-    json_t *vehicles = json_object(), *items = json_array();
-    for (size_t i = 0; i < job->n_iv; i++) {
-        const struct dday_interval *iv = &job->iv[i];
-        sum.distance_m += iv->tot.distance_m;
-        sum.driving_ms += iv->tot.driving_ms;
-        sum.trips += iv->tot.trips;
-        if (vehicles)
-            json_object_set_new(vehicles, iv->vehicle, json_true());
-        json_t *j = json_pack(
-            "{s:s, s:o, s:o, s:b, s:b, s:I, s:I, s:f, s:f, s:o}", "vehicle_id", iv->vehicle, "on",
-            lpg_json_instant(iv->on_ms), "off", lpg_json_instant(iv->off_ms), "open_start",
-            iv->open_start, "open_end", iv->open_end, "fixes", (json_int_t)iv->fixes, "trips",
-            (json_int_t)iv->tot.trips, "distance_m", r1(iv->tot.distance_m), "driving_s",
-            (double)iv->tot.driving_ms / 1000.0, "max_speed_kmh",
-            iv->tot.has_max_speed ? json_real(r1(iv->tot.max_speed_kmh)) : json_null());
-        if (items && j)
-            json_array_append_new(items, j);
-        else
-            json_decref(j);
-    }
-    size_t n_vehicles = vehicles ? json_object_size(vehicles) : 0;
-    json_decref(vehicles);
-    if (job->csv) {
-        dday_reply_csv(job, date, &sum, n_vehicles);
-        json_decref(items);
-        return;
-    }
-    json_t *body =
-        items
-            ? json_pack(
-                  "{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:O, s:{s:I, s:I, s:I, s:f, s:f, s:I}, s:b}",
-                  "staff_id", job->staff, "enterprise_id", job->enterprise_id, "date", date,
-                  "utc_offset_min", (int)job->utc_offset_min, "from",
-                  lpg_json_instant(job->day_start_ms), "to", lpg_json_instant(job->day_end_ms),
-                  "intervals", items, "alerts", job->alerts, "totals", "vehicles",
-                  (json_int_t)n_vehicles, "intervals", (json_int_t)job->n_iv, "trips",
-                  (json_int_t)sum.trips, "distance_m", r1(sum.distance_m), "driving_s",
-                  (double)sum.driving_ms / 1000.0, "alerts",
-                  (json_int_t)json_array_size(job->alerts), "truncated", job->truncated)
-            : NULL;
-    if (body)
-        http_reply_json(job->call, 200, body);
-    else
-        http_reply_error(job->call, 500, "internal", "out of memory", NULL);
-}
-
-static void dday_next(struct dday_job *job)
-{
-    if (job->d->shutting_down) {
-        dday_fail(job, "route", "dispatchd is shutting down");
-        return;
-    }
-    if (job->cur >= job->n_iv) {
-        dday_reply(job);
-        dday_free(job);
-        return;
-    }
-    const struct dday_interval *iv = &job->iv[job->cur];
-    walk_start(&job->w, job->d, iv->vehicle, iv->on_ms, iv->off_ms, MOTION_MIN_STOP_MS_DEFAULT,
-               on_dday_segment, on_dday_route_done);
-}
-
 static void on_dday_drives(void *arg, const struct drive_event *ev, size_t n, const char *err)
 {
     struct dday_job *job = arg;
     if (err) {
-        dday_fail(job, "sign-on index", err);
+        dday_abort(job, "sign-on index", err);
         return;
     }
     /* The newest events were read: a full read that starts inside the day may miss the
@@ -999,7 +1135,9 @@ static void on_dday_drives(void *arg, const struct drive_event *ev, size_t n, co
         if (job->n_iv > before)
             job->iv[job->n_iv - 1].open_end = true;
     }
-    dday_next(job);
+    job->phase = DDAY_WALK;
+    job->cur = 0;
+    dday_step(job);
 }
 
 static void handle_driver_day(struct http_call *call, void *ctx)
@@ -1029,38 +1167,30 @@ static void handle_driver_day(struct http_call *call, void *ctx)
     int32_t day;
     if (query_date(call, &day) != 0)
         return;
-    const char *f = http_call_query(call, "format");
-    const char *acc = http_call_header(call, "Accept");
-    int csv = f ? (strcmp(f, "csv") == 0    ? 1
-                   : strcmp(f, "json") == 0 ? 0
-                                            : -1)
-                : (acc && strstr(acc, "text/csv") ? 1 : 0);
-    if (csv < 0) {
-        http_reply_error(call, 400, "invalid_parameter", "format must be json or csv", "format");
+    int csv = report_format_csv(call);
+    if (csv < 0)
         return;
-    }
     const struct lpg_enterprise *e = registry_enterprise(d->registry, s->enterprise_id);
     struct dday_job *job = calloc(1, sizeof(*job));
-    if (job)
-        job->alerts = json_array();
-    if (job == NULL || job->alerts == NULL) {
-        free(job);
+    if (job == NULL || report_stream_init(&job->rs, d->base, call, on_dday_retry, job) != 0) {
+        if (job)
+            dday_free(job);
         http_reply_error(call, 500, "internal", "out of memory", NULL);
         return;
     }
-    job->call = call;
     job->d = d;
     job->csv = csv;
     snprintf(job->staff, sizeof(job->staff), "%s", s->id);
     snprintf(job->enterprise_id, sizeof(job->enterprise_id), "%s", s->enterprise_id);
     job->day = day;
+    lpg_day_format(day, job->date);
     job->utc_offset_min = e ? e->utc_offset_min : LPG_DEFAULT_UTC_OFFSET_MIN;
     job->day_start_ms = (int64_t)day * DAY_MS - (int64_t)job->utc_offset_min * 60000;
     job->day_end_ms = job->day_start_ms + DAY_MS;
     const char *why;
     if (drives_read(d->store, job->staff, job->day_end_ms - 1, DDAY_EVENTS_MAX, on_dday_drives, job,
                     &why) != 0)
-        dday_fail(job, "sign-on index", why);
+        dday_abort(job, "sign-on index", why);
 }
 
 const struct http_route v1_summary_routes[] = {

@@ -1,5 +1,5 @@
 /* bench_geometry.c -- the cost of accepting a zone (dispatch/core/geometry.c) at the size that
- * froze the service: a 50,000-vertex zone inside a 50,000-vertex licensed area, both wavy circles
+ * froze the service: a 50,000-vertex zone inside a 50,000-vertex supply area, both wavy circles
  * around Hailar (every edge a few metres long, so bounding boxes prune nothing). Times
  *   - lpg_geometry_validate of each shape (vertex caps + the simple-polygon sweep),
  *   - lpg_geometry_within, the sweep (median of 5 rounds), also for the zone that is the area

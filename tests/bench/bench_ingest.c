@@ -68,7 +68,7 @@
 #define KEY_PREFIX     "lpg:"
 #define DAY_MS         86400000LL
 
-/* Enterprise area (the licensed area of every zone). */
+/* Enterprise area (the supply area of every zone). */
 #define AREA_LON0 119.6
 #define AREA_LON1 119.9
 #define AREA_LAT0 49.15

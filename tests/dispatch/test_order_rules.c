@@ -17,7 +17,7 @@
 
 /* ---- fixtures ---- */
 
-/* Licensed area: a box around Hailar, 119.0..120.5 E, 48.9..49.5 N (open ring). */
+/* Supply area: a box around Hailar, 119.0..120.5 E, 48.9..49.5 N (open ring). */
 static const struct geo_point area_pts[] = {
     {119.0, 48.9}, {120.5, 48.9}, {120.5, 49.5}, {119.0, 49.5}};
 static struct geo_polygon area_poly;

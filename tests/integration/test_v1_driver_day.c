@@ -7,6 +7,12 @@
  * has each interval followed by its alerts (the JSON form's, field for field; V2's warning
  * message holds a comma, so it is quoted) and the day's total. A dispatcher of another enterprise
  * gets 404, as for a person that does not exist.
+ *
+ * The reply is streamed: over HTTP/1.1 both forms come chunked, ended by the last chunk, and read
+ * byte for byte as the HTTP/1.0 reply. A store that fails once the stream has begun (V2's alert
+ * index made a string: WRONGTYPE) cuts it: a 200 whose CSV lacks its total and "# end" line and
+ * whose JSON does not parse; one that fails before the first byte (V1's route day made a string,
+ * the first interval's walk) is a 503.
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include <stdarg.h>
@@ -21,6 +27,8 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +149,10 @@ static void session(const char *dev, const char *secret, const char *vehicle, do
     w->opened_ms = strtoll(got, NULL, 10);
     wait_driver(vehicle, "S1"); /* the login signed S1 on */
     drive(fd, lon, 30.0, speed, w);
+    /* The interval is [on, off): a sign-off in the last fix's millisecond (a fast machine
+     * closes within it) would leave that fix out of it. The close waits for the next one. */
+    while (now_ms() <= w->last_fix)
+        harness_sleep_ms(1);
     w->closing = now_ms();
     close(fd);
     wait_driver(vehicle, ""); /* the session's end signed S1 off */
@@ -194,6 +206,120 @@ static int teardown(void **state)
 {
     (void)state;
     return harness_stack_stop(&stack) == 0 ? 0 : -1;
+}
+
+/* ---- an HTTP/1.1 GET, read to the end, chunked transfer decoded ---- */
+
+struct resp11 {
+    int status;
+    char headers[4096];
+    char *body; /* NUL-terminated, malloc'd: the decoded body */
+    size_t len;
+    int chunked;  /* Transfer-Encoding: chunked */
+    int complete; /* chunked: the last chunk arrived */
+    char *raw;    /* the response as read, for the exchange recording */
+    size_t raw_len;
+};
+
+static void resp11_free(struct resp11 *r)
+{
+    free(r->body);
+    free(r->raw);
+    memset(r, 0, sizeof(*r));
+}
+
+static void get11(const char *token, const char *path, struct resp11 *r)
+{
+    memset(r, 0, sizeof(*r));
+    int fd = harness_tcp_connect(stack.d.http_port);
+    assert_true(fd >= 0);
+    char req_text[1024];
+    int n = snprintf(req_text, sizeof(req_text),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Authorization: Bearer %s\r\n\r\n",
+                     path, token);
+    assert_true(n > 0 && (size_t)n < sizeof(req_text));
+    assert_int_equal(harness_send_all(fd, req_text, (size_t)n), 0);
+    size_t cap = 1 << 16, used = 0;
+    char *raw = malloc(cap);
+    assert_non_null(raw);
+    for (;;) { /* to EOF (Connection: close), each wait generous */
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        assert_true(poll(&pfd, 1, 60000) == 1);
+        if (used + 4096 > cap) {
+            cap *= 2;
+            raw = realloc(raw, cap);
+            assert_non_null(raw);
+        }
+        ssize_t got = recv(fd, raw + used, cap - used - 1, 0);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    close(fd);
+    raw[used] = '\0';
+    r->raw = raw;
+    r->raw_len = used;
+    const char *hend = strstr(raw, "\r\n\r\n");
+    assert_non_null(hend);
+    size_t hlen = (size_t)(hend - raw);
+    assert_true(hlen < sizeof(r->headers));
+    memcpy(r->headers, raw, hlen);
+    r->headers[hlen] = '\0';
+    assert_int_equal(sscanf(raw, "HTTP/1.1 %d", &r->status), 1);
+    const char *p = hend + 4, *end = raw + used;
+    r->body = malloc((size_t)(end - p) + 1);
+    assert_non_null(r->body);
+    r->chunked = strstr(r->headers, "Transfer-Encoding: chunked") != NULL;
+    if (!r->chunked) {
+        r->len = (size_t)(end - p);
+        memcpy(r->body, p, r->len);
+    } else {
+        while (p < end) {
+            char *e;
+            unsigned long sz = strtoul(p, &e, 16);
+            const char *data = strstr(e, "\r\n");
+            assert_non_null(data);
+            data += 2;
+            if (sz == 0) {
+                r->complete = 1;
+                break;
+            }
+            assert_true(data + sz <= end);
+            memcpy(r->body + r->len, data, sz);
+            r->len += sz;
+            p = data + sz + 2;
+        }
+    }
+    r->body[r->len] = '\0';
+}
+
+/* Runs a Redis command of the test's own (its reply's first line in out). */
+static void redis(char *out, size_t cap, int argc, const char *const argv[])
+{
+    assert_int_equal(harness_redis_cmd(stack.redis.port, out, cap, argc, argv), 0);
+}
+
+/* Replaces key with a string (every read of it: WRONGTYPE), keeping it aside as key.saved. */
+static void break_key(const char *key)
+{
+    char saved[160], out[256];
+    snprintf(saved, sizeof(saved), "%s.saved", key);
+    const char *rename[] = {"RENAME", key, saved};
+    redis(out, sizeof(out), 3, rename);
+    assert_string_equal(out, "+OK");
+    const char *set[] = {"SET", key, "not a sorted set"};
+    redis(out, sizeof(out), 3, set);
+    assert_string_equal(out, "+OK");
+}
+
+static void restore_key(const char *key)
+{
+    char saved[160], out[256];
+    snprintf(saved, sizeof(saved), "%s.saved", key);
+    const char *rename[] = {"RENAME", saved, key};
+    redis(out, sizeof(out), 3, rename);
+    assert_string_equal(out, "+OK");
 }
 
 static double num(json_t *o, const char *k)
@@ -454,6 +580,87 @@ static void test_driver_day(void **state)
     snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s&format=csv", date);
     assert_int_equal(call(admin, "GET", path, NULL), 200);
     check_csv(j, date);
+
+    /* Streamed: over HTTP/1.1 each form comes chunked, ended by the last chunk, and is the
+     * HTTP/1.0 reply (one piece) byte for byte. */
+    static char whole[2][1 << 17];
+    for (int csv = 0; csv <= 1; csv++) {
+        snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s%s", date,
+                 csv ? "&format=csv" : "");
+        assert_int_equal(call(admin, "GET", path, NULL), 200);
+        size_t len = strlen(resp);
+        assert_true(len < sizeof(whole[0]));
+        memcpy(whole[csv], resp, len + 1);
+        struct resp11 r;
+        get11(admin, path, &r);
+        assert_int_equal(r.status, 200);
+        assert_true(r.chunked);
+        assert_true(r.complete);
+        assert_non_null(
+            strstr(r.headers, csv ? "Content-Type: text/csv" : "Content-Type: application/json"));
+        assert_string_equal(r.body, whole[csv]);
+        harness_http_record_raw("GET", path, r.raw, r.raw_len);
+        printf("%s: chunked, %zu bytes, as the HTTP/1.0 reply\n", csv ? "CSV" : "JSON", r.len);
+        resp11_free(&r);
+    }
+
+    /* A store failure once the stream has begun: V2's alert index unreadable. The CSV has V1's
+     * interval and alerts and V2's interval, then stops: no total, no end line; the JSON (its
+     * alerts come after both intervals) does not parse. Neither is recorded: a cut reply is not
+     * a document. */
+    char key[160];
+    snprintf(key, sizeof(key), "lpg:alerts:vehicle:V2");
+    break_key(key);
+    for (int csv = 0; csv <= 1; csv++) {
+        snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s%s", date,
+                 csv ? "&format=csv" : "");
+        struct resp11 r;
+        get11(admin, path, &r);
+        assert_int_equal(r.status, 200);
+        assert_true(r.chunked);
+        if (csv) { /* the whole reply's text up to the end of V2's interval row, exactly */
+            char row[64];
+            snprintf(row, sizeof(row), "\r\ninterval,S1,%s,V2,", date);
+            const char *v2 = strstr(whole[1], row);
+            assert_non_null(v2);
+            const char *eol = strstr(v2 + 2, "\r\n");
+            assert_non_null(eol);
+            assert_int_equal(r.len, (size_t)(eol + 2 - whole[1]));
+            assert_int_equal(memcmp(r.body, whole[1], r.len), 0);
+            assert_null(strstr(r.body, "\r\ntotal,"));
+            assert_null(strstr(r.body, "# end"));
+        } else {
+            assert_null(json_loads(r.body, 0, NULL));
+            const char *alerts = strstr(whole[0], "],\"alerts\":[");
+            assert_non_null(alerts);
+            /* both intervals and the alerts array's start, then V1's alerts at most: a
+             * beginning of the whole reply */
+            assert_true(r.len > (size_t)(alerts - whole[0]) && r.len < strlen(whole[0]));
+            assert_int_equal(memcmp(r.body, whole[0], r.len), 0);
+            assert_null(strstr(r.body, "\"totals\""));
+        }
+        printf("%s cut after %zu bytes (of %zu)\n", csv ? "CSV" : "JSON", r.len,
+               strlen(whole[csv]));
+        resp11_free(&r);
+    }
+    restore_key(key);
+
+    /* A store failure before the first byte: V1's route day unreadable, so the first interval's
+     * walk fails before anything was written: an ordinary 503, in both forms. */
+    const char *on1 = json_string_value(json_object_get(json_array_get(iv, 0), "on"));
+    snprintf(key, sizeof(key), "lpg:route:V1:%.4s%.2s%.2s", on1, on1 + 5, on1 + 8);
+    break_key(key);
+    for (int csv = 0; csv <= 1; csv++) {
+        snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s%s", date,
+                 csv ? "&format=csv" : "");
+        assert_int_equal(call(admin, "GET", path, NULL), 503);
+        assert_non_null(strstr(resp, "store_unavailable"));
+        assert_non_null(strstr(resp, "cannot read the route"));
+    }
+    restore_key(key);
+    snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s", date);
+    assert_int_equal(call(admin, "GET", path, NULL), 200);
+    assert_string_equal(resp, whole[0]);
     json_decref(j);
 
     /* another enterprise's dispatcher: as missing as a person that does not exist */

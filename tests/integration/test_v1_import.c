@@ -3,7 +3,7 @@
  * line breaks, CRLF); a file with 3 bad rows refused whole (422, exactly those rows and fields)
  * and then imported with skip_errors; dry_run writes nothing; duplicate and existing ids;
  * file-level errors (media type, header, CSV syntax, encoding, row cap, scope); zones from a
- * GeoJSON FeatureCollection with one outside the licensed area; staff binding vehicles of an
+ * GeoJSON FeatureCollection with one outside the supply area; staff binding vehicles of an
  * earlier import, mirrored on the vehicles; everything still there after a restart; and the
  * time to import 2,000 and 10,000 customers (printed).
  *
@@ -260,7 +260,7 @@ static long long count_customers(const char *token)
     }
 }
 
-/* ---- setup: Hailar Gas (E1) with its licensed area, another enterprise, two dispatchers ---- */
+/* ---- setup: Hailar Gas (E1) with its supply area, another enterprise, two dispatchers ---- */
 
 static int setup(void **state)
 {
@@ -505,7 +505,7 @@ static void test_file_errors(void **state)
     assert_int_equal(get_status("/v1/customers/H00001", disp1_tok), 404);
 }
 
-/* Zones from a FeatureCollection; one lies outside the licensed area. */
+/* Zones from a FeatureCollection; one lies outside the supply area. */
 static void test_zones_geojson(void **state)
 {
     (void)state;

@@ -506,7 +506,7 @@ static void test_create_with_an_id_taken_elsewhere(void **state)
             "STB", "STA", 409);
 }
 
-/* A station is a place of its enterprise: within its licensed area, a simple polygon or a
+/* A station is a place of its enterprise: within its supply area, a simple polygon or a
  * circle, not both. */
 static void test_station_places(void **state)
 {
@@ -532,6 +532,9 @@ static void test_station_places(void **state)
         if (st != cases[i].status || strcmp(str(err_of(j), "code"), cases[i].code) != 0)
             fail_msg("%s -> %d %s; want %d %s", cases[i].body, st, str(err_of(j), "code"),
                      cases[i].status, cases[i].code);
+        if (i == 0) /* the enterprise's supply area (供应范围), docs/domain.md */
+            assert_string_equal(str(err_of(j), "message"),
+                                "station ST-X1 does not lie within the supply area of EA");
         json_decref(j);
     }
     ok("/v1/stations", disp_a,
