@@ -505,6 +505,110 @@ void harness_http_record_stream(const char *path, const char *text, size_t len)
         record_line("GET", path, "stream", text, len, NULL);
 }
 
+int harness_get11_send(int port, const char *token, const char *path)
+{
+    char req[2048];
+    int n = snprintf(
+        req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s\r\n",
+        path, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+    if (n <= 0 || (size_t)n >= sizeof(req))
+        return -1;
+    int fd = harness_tcp_connect(port);
+    if (fd < 0)
+        return -1;
+    if (harness_send_all(fd, req, (size_t)n) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void harness_reply_free(struct harness_reply *r)
+{
+    free(r->body);
+    free(r->raw);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Decodes r->raw's chunked body (after the headers at body_start) into r->body. */
+static int decode_chunked(struct harness_reply *r, const char *p)
+{
+    const char *end = r->raw + r->raw_len;
+    while (p < end) {
+        char *e;
+        unsigned long size = strtoul(p, &e, 16);
+        const char *data = strstr(e, "\r\n");
+        if (e == p || data == NULL)
+            return -1;
+        data += 2;
+        if (size == 0) {
+            r->complete = 1;
+            return 0;
+        }
+        if (size > (size_t)(end - data))
+            return 0; /* cut inside a chunk: what arrived whole is the body */
+        memcpy(r->body + r->len, data, size);
+        r->len += size;
+        p = data + size + 2;
+    }
+    return 0;
+}
+
+int harness_get11_read(int fd, struct harness_reply *r, int wait_ms)
+{
+    memset(r, 0, sizeof(*r));
+    size_t cap = 1 << 16, used = 0;
+    char *raw = malloc(cap);
+    int rc = raw != NULL ? 0 : -1;
+    while (rc == 0) { /* to EOF (Connection: close) */
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, wait_ms) != 1) {
+            rc = -1;
+            break;
+        }
+        if (used + 65536 > cap) {
+            char *bigger = realloc(raw, cap * 2);
+            if (bigger == NULL) {
+                rc = -1;
+                break;
+            }
+            raw = bigger;
+            cap *= 2;
+        }
+        ssize_t got = recv(fd, raw + used, cap - used - 1, 0);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    close(fd);
+    if (rc != 0) {
+        free(raw);
+        return -1;
+    }
+    raw[used] = '\0';
+    r->raw = raw;
+    r->raw_len = used;
+    const char *hend = strstr(raw, "\r\n\r\n");
+    size_t hlen = hend != NULL ? (size_t)(hend - raw) : 0;
+    if (hend == NULL || hlen >= sizeof(r->headers) || sscanf(raw, "HTTP/1.1 %d", &r->status) != 1 ||
+        (r->body = malloc(used - hlen - 4 + 1)) == NULL) {
+        harness_reply_free(r);
+        return -1;
+    }
+    memcpy(r->headers, raw, hlen);
+    r->headers[hlen] = '\0';
+    r->chunked = strstr(r->headers, "Transfer-Encoding: chunked") != NULL;
+    if (!r->chunked) {
+        r->len = used - hlen - 4;
+        memcpy(r->body, hend + 4, r->len);
+    } else if (decode_chunked(r, hend + 4) != 0) {
+        harness_reply_free(r);
+        return -1;
+    }
+    r->body[r->len] = '\0';
+    return 0;
+}
+
 static int http_exchange(int port, const char *method, const char *path, const char *extra,
                          const char *reqbody, int *status, char *body, size_t cap, char *headers,
                          size_t hcap)

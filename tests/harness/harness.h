@@ -81,6 +81,28 @@ void harness_http_record_raw(const char *method, const char *path, const char *r
  * headers: whole events in it are checked against their schemas, a cut one is skipped. */
 void harness_http_record_stream(const char *path, const char *text, size_t len);
 
+/* An HTTP/1.1 GET reply read to its end (Connection: close), a chunked body decoded: for the
+ * tests of streamed replies, which harness_http's fixed buffer does not fit. */
+struct harness_reply {
+    int status;
+    char headers[4096]; /* the status line and headers, NUL-terminated */
+    char *body;         /* the decoded body, NUL-terminated, malloc'd */
+    size_t len;
+    int chunked;  /* Transfer-Encoding: chunked */
+    int complete; /* chunked: the terminating chunk arrived (a cut stream has none) */
+    char *raw;    /* the reply as read, malloc'd: for harness_http_record_raw */
+    size_t raw_len;
+};
+
+/* Sends `GET path HTTP/1.1` with Connection: close and, unless token is NULL, the bearer token.
+ * Returns the socket, or -1. */
+int harness_get11_send(int port, const char *token, const char *path);
+/* Reads fd's reply to EOF, waiting up to wait_ms for each read, then closes fd. Returns 0, or
+ * -1 (r freed) when no status line and headers arrived, a read timed out or the chunked framing
+ * is broken. Free r with harness_reply_free. */
+int harness_get11_read(int fd, struct harness_reply *r, int wait_ms);
+void harness_reply_free(struct harness_reply *r);
+
 /* Runs `dispatchd --redis-port=P --create-admin NAME` with the password on its stdin. Returns
  * its exit status (0 on success). */
 int harness_create_admin(int redis_port, const char *name, const char *password);

@@ -210,88 +210,12 @@ static int teardown(void **state)
 
 /* ---- an HTTP/1.1 GET, read to the end, chunked transfer decoded ---- */
 
-struct resp11 {
-    int status;
-    char headers[4096];
-    char *body; /* NUL-terminated, malloc'd: the decoded body */
-    size_t len;
-    int chunked;  /* Transfer-Encoding: chunked */
-    int complete; /* chunked: the last chunk arrived */
-    char *raw;    /* the response as read, for the exchange recording */
-    size_t raw_len;
-};
-
-static void resp11_free(struct resp11 *r)
+/* A GET over HTTP/1.1 read to its end (the chunked streams of the report). */
+static void get11(const char *token, const char *path, struct harness_reply *r)
 {
-    free(r->body);
-    free(r->raw);
-    memset(r, 0, sizeof(*r));
-}
-
-static void get11(const char *token, const char *path, struct resp11 *r)
-{
-    memset(r, 0, sizeof(*r));
-    int fd = harness_tcp_connect(stack.d.http_port);
+    int fd = harness_get11_send(stack.d.http_port, token, path);
     assert_true(fd >= 0);
-    char req_text[1024];
-    int n = snprintf(req_text, sizeof(req_text),
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     "Authorization: Bearer %s\r\n\r\n",
-                     path, token);
-    assert_true(n > 0 && (size_t)n < sizeof(req_text));
-    assert_int_equal(harness_send_all(fd, req_text, (size_t)n), 0);
-    size_t cap = 1 << 16, used = 0;
-    char *raw = malloc(cap);
-    assert_non_null(raw);
-    for (;;) { /* to EOF (Connection: close), each wait generous */
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        assert_true(poll(&pfd, 1, 60000) == 1);
-        if (used + 4096 > cap) {
-            cap *= 2;
-            raw = realloc(raw, cap);
-            assert_non_null(raw);
-        }
-        ssize_t got = recv(fd, raw + used, cap - used - 1, 0);
-        if (got <= 0)
-            break;
-        used += (size_t)got;
-    }
-    close(fd);
-    raw[used] = '\0';
-    r->raw = raw;
-    r->raw_len = used;
-    const char *hend = strstr(raw, "\r\n\r\n");
-    assert_non_null(hend);
-    size_t hlen = (size_t)(hend - raw);
-    assert_true(hlen < sizeof(r->headers));
-    memcpy(r->headers, raw, hlen);
-    r->headers[hlen] = '\0';
-    assert_int_equal(sscanf(raw, "HTTP/1.1 %d", &r->status), 1);
-    const char *p = hend + 4, *end = raw + used;
-    r->body = malloc((size_t)(end - p) + 1);
-    assert_non_null(r->body);
-    r->chunked = strstr(r->headers, "Transfer-Encoding: chunked") != NULL;
-    if (!r->chunked) {
-        r->len = (size_t)(end - p);
-        memcpy(r->body, p, r->len);
-    } else {
-        while (p < end) {
-            char *e;
-            unsigned long sz = strtoul(p, &e, 16);
-            const char *data = strstr(e, "\r\n");
-            assert_non_null(data);
-            data += 2;
-            if (sz == 0) {
-                r->complete = 1;
-                break;
-            }
-            assert_true(data + sz <= end);
-            memcpy(r->body + r->len, data, sz);
-            r->len += sz;
-            p = data + sz + 2;
-        }
-    }
-    r->body[r->len] = '\0';
+    assert_int_equal(harness_get11_read(fd, r, 60000), 0);
 }
 
 /* Runs a Redis command of the test's own (its reply's first line in out). */
@@ -591,7 +515,7 @@ static void test_driver_day(void **state)
         size_t len = strlen(resp);
         assert_true(len < sizeof(whole[0]));
         memcpy(whole[csv], resp, len + 1);
-        struct resp11 r;
+        struct harness_reply r;
         get11(admin, path, &r);
         assert_int_equal(r.status, 200);
         assert_true(r.chunked);
@@ -601,7 +525,7 @@ static void test_driver_day(void **state)
         assert_string_equal(r.body, whole[csv]);
         harness_http_record_raw("GET", path, r.raw, r.raw_len);
         printf("%s: chunked, %zu bytes, as the HTTP/1.0 reply\n", csv ? "CSV" : "JSON", r.len);
-        resp11_free(&r);
+        harness_reply_free(&r);
     }
 
     /* A store failure once the stream has begun: V2's alert index unreadable. The CSV has V1's
@@ -614,7 +538,7 @@ static void test_driver_day(void **state)
     for (int csv = 0; csv <= 1; csv++) {
         snprintf(path, sizeof(path), "/v1/reports/driver-day?staff_id=S1&date=%s%s", date,
                  csv ? "&format=csv" : "");
-        struct resp11 r;
+        struct harness_reply r;
         get11(admin, path, &r);
         assert_int_equal(r.status, 200);
         assert_true(r.chunked);
@@ -641,7 +565,7 @@ static void test_driver_day(void **state)
         }
         printf("%s cut after %zu bytes (of %zu)\n", csv ? "CSV" : "JSON", r.len,
                strlen(whole[csv]));
-        resp11_free(&r);
+        harness_reply_free(&r);
     }
     restore_key(key);
 

@@ -180,19 +180,15 @@ static int teardown(void **state)
 
 /* ---- a small HTTP/1.1 client: whole response, chunked transfer decoded ---- */
 
+/* A reply, and how long it took (the export rates printed). */
 struct resp {
-    int status;
-    char headers[4096];
-    char *body; /* NUL-terminated, malloc'd */
-    size_t len;
-    int chunked_complete; /* the terminating chunk arrived */
+    struct harness_reply h;
     double seconds;
 };
 
 static void resp_free(struct resp *r)
 {
-    free(r->body);
-    r->body = NULL;
+    harness_reply_free(&r->h);
 }
 
 static double now_s(void)
@@ -208,73 +204,18 @@ static char last_path[1024];
 static int send_request(const char *tok, const char *path)
 {
     snprintf(last_path, sizeof(last_path), "%s", path);
-    int fd = harness_tcp_connect(stack.d.http_port);
+    int fd = harness_get11_send(stack.d.http_port, tok, path);
     assert_true(fd >= 0);
-    char req[1024];
-    int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s\r\n", path,
-                     tok ? "Authorization: Bearer " : "", tok ? tok : "", tok ? "\r\n" : "");
-    assert_int_equal(harness_send_all(fd, req, (size_t)n), 0);
     return fd;
 }
 
 /* Reads the whole response (to EOF) from fd; pause_ms before reading (a slow client). */
 static void read_response(int fd, struct resp *r, int pause_ms)
 {
-    memset(r, 0, sizeof(*r));
     if (pause_ms)
         harness_sleep_ms(pause_ms);
-    size_t cap = 1 << 20, used = 0;
-    char *raw = malloc(cap);
-    assert_non_null(raw);
-    for (;;) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        assert_true(poll(&pfd, 1, 20000) == 1);
-        if (used + 65536 > cap) {
-            cap *= 2;
-            raw = realloc(raw, cap);
-            assert_non_null(raw);
-        }
-        ssize_t got = recv(fd, raw + used, cap - used - 1, 0);
-        if (got <= 0)
-            break;
-        used += (size_t)got;
-    }
-    close(fd);
-    raw[used] = '\0';
-    harness_http_record_raw("GET", last_path, raw, used);
-    char *hend = strstr(raw, "\r\n\r\n");
-    assert_non_null(hend);
-    size_t hlen = (size_t)(hend - raw);
-    assert_true(hlen < sizeof(r->headers));
-    memcpy(r->headers, raw, hlen);
-    r->headers[hlen] = '\0';
-    assert_int_equal(sscanf(raw, "HTTP/1.1 %d", &r->status), 1);
-    const char *p = hend + 4, *end = raw + used;
-    r->body = malloc((size_t)(end - p) + 1);
-    assert_non_null(r->body);
-    if (strstr(r->headers, "Transfer-Encoding: chunked") == NULL) {
-        r->len = (size_t)(end - p);
-        memcpy(r->body, p, r->len);
-    } else {
-        while (p < end) {
-            char *e;
-            unsigned long sz = strtoul(p, &e, 16);
-            const char *data = strstr(e, "\r\n");
-            assert_non_null(data);
-            data += 2;
-            if (sz == 0) {
-                r->chunked_complete = 1;
-                break;
-            }
-            assert_true(data + sz <= end);
-            memcpy(r->body + r->len, data, sz);
-            r->len += sz;
-            p = data + sz + 2;
-        }
-    }
-    r->body[r->len] = '\0';
-    free(raw);
+    assert_int_equal(harness_get11_read(fd, &r->h, 20000), 0);
+    harness_http_record_raw("GET", last_path, r->h.raw, r->h.raw_len);
 }
 
 static void get(const char *tok, const char *path, struct resp *r)
@@ -344,7 +285,7 @@ static void check_json_fixes(const struct resp *r, size_t want, uint64_t first_s
                              uint64_t last_seq)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(r->body, r->len, 0, &jerr);
+    json_t *doc = json_loadb(r->h.body, r->h.len, 0, &jerr);
     if (doc == NULL)
         fail_msg("export is not JSON: %s (line %d)", jerr.text, jerr.line);
     json_t *fixes = json_object_get(doc, "fixes");
@@ -387,22 +328,22 @@ static void test_json_both_days(void **state)
     (void)state;
     struct resp r;
     route(tok_aud, "V1", FROM_ALL, TO_ALL, NULL, &r);
-    assert_int_equal(r.status, 200);
-    assert_true(r.chunked_complete);
-    assert_non_null(strstr(r.headers, "Content-Type: application/json"));
+    assert_int_equal(r.h.status, 200);
+    assert_true(r.h.complete);
+    assert_non_null(strstr(r.h.headers, "Content-Type: application/json"));
     check_json_fixes(&r, N_TOTAL, 1, N_REGULAR);
     /* Exact values from the stored integers: seq 4 has speed 1001 cm/s, heading 28 cdeg. */
-    assert_non_null(strstr(r.body, "{\"seq\":1,\"time\":\"2026-11-20T23:00:00.000Z\",\"lat\":"
-                                   "49.2100000,\"lon\":119.7499999,\"speed_kmh\":36.036,"
-                                   "\"heading_deg\":null,\"accuracy_m\":null,\"mode\":\"3d\","
-                                   "\"late\":false,\"speed_derived\":false}"));
-    assert_non_null(strstr(r.body, "{\"seq\":3,\"time\":\"2026-11-20T23:00:02.000Z\",\"lat\":"
-                                   "49.2100180,\"lon\":119.7499997,\"speed_kmh\":36.000,"
-                                   "\"heading_deg\":null,\"accuracy_m\":3.50,"));
-    assert_non_null(strstr(r.body, "\"seq\":4,\"time\":\"2026-11-20T23:00:03.000Z\",\"lat\":"
-                                   "49.2100270,\"lon\":119.7499996,\"speed_kmh\":36.036,"
-                                   "\"heading_deg\":0.28,"));
-    print_message("json export of %d fixes: %zu bytes in %.3f s = %.0f fixes/s\n", N_TOTAL, r.len,
+    assert_non_null(strstr(r.h.body, "{\"seq\":1,\"time\":\"2026-11-20T23:00:00.000Z\",\"lat\":"
+                                     "49.2100000,\"lon\":119.7499999,\"speed_kmh\":36.036,"
+                                     "\"heading_deg\":null,\"accuracy_m\":null,\"mode\":\"3d\","
+                                     "\"late\":false,\"speed_derived\":false}"));
+    assert_non_null(strstr(r.h.body, "{\"seq\":3,\"time\":\"2026-11-20T23:00:02.000Z\",\"lat\":"
+                                     "49.2100180,\"lon\":119.7499997,\"speed_kmh\":36.000,"
+                                     "\"heading_deg\":null,\"accuracy_m\":3.50,"));
+    assert_non_null(strstr(r.h.body, "\"seq\":4,\"time\":\"2026-11-20T23:00:03.000Z\",\"lat\":"
+                                     "49.2100270,\"lon\":119.7499996,\"speed_kmh\":36.036,"
+                                     "\"heading_deg\":0.28,"));
+    print_message("json export of %d fixes: %zu bytes in %.3f s = %.0f fixes/s\n", N_TOTAL, r.h.len,
                   r.seconds, N_TOTAL / r.seconds);
     resp_free(&r);
 }
@@ -413,11 +354,11 @@ static void test_other_formats_both_days(void **state)
     struct resp r;
     /* GeoJSON: a Feature, LineString of every position, times in the properties. */
     route(tok_aud, "V1", FROM_ALL, TO_ALL, "geojson", &r);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.headers, "Content-Type: application/geo+json"));
-    print_message("geojson export: %zu bytes in %.3f s = %.0f fixes/s\n", r.len, r.seconds,
+    assert_int_equal(r.h.status, 200);
+    assert_non_null(strstr(r.h.headers, "Content-Type: application/geo+json"));
+    print_message("geojson export: %zu bytes in %.3f s = %.0f fixes/s\n", r.h.len, r.seconds,
                   N_TOTAL / r.seconds);
-    json_t *doc = json_loadb(r.body, r.len, 0, NULL);
+    json_t *doc = json_loadb(r.h.body, r.h.len, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "type")), "Feature");
     json_t *geom = json_object_get(doc, "geometry");
@@ -434,35 +375,35 @@ static void test_other_formats_both_days(void **state)
 
     /* GPX 1.1 */
     route(tok_aud, "V1", FROM_ALL, TO_ALL, "gpx", &r);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.headers, "Content-Type: application/gpx+xml"));
-    assert_non_null(strstr(r.headers, "Content-Disposition: attachment; filename=\"route-V1-"
-                                      "20261120T220000Z-20261121T020000Z.gpx\""));
-    print_message("gpx export: %zu bytes in %.3f s = %.0f fixes/s\n", r.len, r.seconds,
+    assert_int_equal(r.h.status, 200);
+    assert_non_null(strstr(r.h.headers, "Content-Type: application/gpx+xml"));
+    assert_non_null(strstr(r.h.headers, "Content-Disposition: attachment; filename=\"route-V1-"
+                                        "20261120T220000Z-20261121T020000Z.gpx\""));
+    print_message("gpx export: %zu bytes in %.3f s = %.0f fixes/s\n", r.h.len, r.seconds,
                   N_TOTAL / r.seconds);
-    assert_int_equal(strncmp(r.body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx ", 44), 0);
-    assert_non_null(strstr(r.body, "xmlns=\"http://www.topografix.com/GPX/1/1\""));
-    assert_int_equal(count_str(r.body, "<trkpt "), N_TOTAL);
-    assert_non_null(strstr(r.body, "<trkpt lat=\"49.2100000\" lon=\"119.7499999\"><time>2026-11-"
-                                   "20T23:00:00.000Z</time><extensions><gpxtpx:TrackPointExtensi"
-                                   "on><gpxtpx:speed>10.01</gpxtpx:speed>"));
-    assert_string_equal(r.body + r.len - 23, "</trkseg></trk>\n</gpx>\n");
+    assert_int_equal(strncmp(r.h.body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx ", 44), 0);
+    assert_non_null(strstr(r.h.body, "xmlns=\"http://www.topografix.com/GPX/1/1\""));
+    assert_int_equal(count_str(r.h.body, "<trkpt "), N_TOTAL);
+    assert_non_null(strstr(r.h.body, "<trkpt lat=\"49.2100000\" lon=\"119.7499999\"><time>2026-11-"
+                                     "20T23:00:00.000Z</time><extensions><gpxtpx:TrackPointExtensi"
+                                     "on><gpxtpx:speed>10.01</gpxtpx:speed>"));
+    assert_string_equal(r.h.body + r.h.len - 23, "</trkseg></trk>\n</gpx>\n");
     resp_free(&r);
 
     /* CSV: header, one record per fix, the end line. */
     route(tok_aud, "V1", FROM_ALL, TO_ALL, "csv", &r);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.headers, "Content-Type: text/csv"));
-    assert_non_null(strstr(r.headers, ".csv\""));
-    print_message("csv export: %zu bytes in %.3f s = %.0f fixes/s\n", r.len, r.seconds,
+    assert_int_equal(r.h.status, 200);
+    assert_non_null(strstr(r.h.headers, "Content-Type: text/csv"));
+    assert_non_null(strstr(r.h.headers, ".csv\""));
+    print_message("csv export: %zu bytes in %.3f s = %.0f fixes/s\n", r.h.len, r.seconds,
                   N_TOTAL / r.seconds);
-    assert_int_equal(count_str(r.body, "\r\n"), N_TOTAL + 2);
+    assert_int_equal(count_str(r.h.body, "\r\n"), N_TOTAL + 2);
     const char *head = "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
                        "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
                        "recorder_speed_kmh,signal,satellites\r\n1,2026-11-20T23:00:00.000Z,"
                        "49.2100000,119.7499999,36.036,,,3d,false,false,,,,,,,,\r\n";
-    assert_int_equal(strncmp(r.body, head, strlen(head)), 0);
-    assert_string_equal(r.body + r.len - 19, "# end: 5000 fixes\r\n");
+    assert_int_equal(strncmp(r.h.body, head, strlen(head)), 0);
+    assert_string_equal(r.h.body + r.h.len - 19, "# end: 5000 fixes\r\n");
     resp_free(&r);
 }
 
@@ -472,7 +413,7 @@ static void test_ranges_inside_a_day(void **state)
     struct resp r;
     /* [23:01:40, 23:03:20): seq 101..200 */
     route(tok_aud, "V1", "2026-11-20T23:01:40Z", "2026-11-21T07:03:20%2B08:00", NULL, &r);
-    assert_int_equal(r.status, 200);
+    assert_int_equal(r.h.status, 200);
     check_json_fixes(&r, 100, 101, 200);
     resp_free(&r);
     /* One millisecond: exactly the same-ms run, in member order. */
@@ -485,7 +426,7 @@ static void test_ranges_inside_a_day(void **state)
     resp_free(&r);
     /* The second day only. */
     route(tok_aud, "V1", "2026-11-21T00:00:00Z", "2026-11-22T00:00:00Z", "geojson", &r);
-    json_t *doc = json_loadb(r.body, r.len, 0, NULL);
+    json_t *doc = json_loadb(r.h.body, r.h.len, 0, NULL);
     assert_non_null(doc);
     assert_int_equal(
         json_array_size(json_object_get(json_object_get(doc, "geometry"), "coordinates")),
@@ -494,7 +435,7 @@ static void test_ranges_inside_a_day(void **state)
     resp_free(&r);
     /* One fix: a GeoJSON Point. */
     route(tok_aud, "V1", "2026-11-20T23:00:00Z", "2026-11-20T23:00:00.001Z", "geojson", &r);
-    doc = json_loadb(r.body, r.len, 0, NULL);
+    doc = json_loadb(r.h.body, r.h.len, 0, NULL);
     assert_non_null(doc);
     json_t *g = json_object_get(doc, "geometry");
     assert_string_equal(json_string_value(json_object_get(g, "type")), "Point");
@@ -509,11 +450,11 @@ static void test_empty_range(void **state)
     struct resp r;
     const char *from = "2026-11-10T00:00:00Z", *to = "2026-11-12T00:00:00Z";
     route(tok_aud, "V1", from, to, NULL, &r);
-    assert_int_equal(r.status, 200);
+    assert_int_equal(r.h.status, 200);
     check_json_fixes(&r, 0, 0, 0);
     resp_free(&r);
     route(tok_aud, "V1", from, to, "geojson", &r);
-    json_t *doc = json_loadb(r.body, r.len, 0, NULL);
+    json_t *doc = json_loadb(r.h.body, r.h.len, 0, NULL);
     assert_non_null(doc);
     assert_true(json_is_null(json_object_get(doc, "geometry")));
     assert_int_equal(json_array_size(json_object_get(json_object_get(doc, "properties"), "times")),
@@ -521,13 +462,13 @@ static void test_empty_range(void **state)
     json_decref(doc);
     resp_free(&r);
     route(tok_aud, "V1", from, to, "gpx", &r);
-    assert_int_equal(count_str(r.body, "<trkpt"), 0);
-    assert_non_null(strstr(r.body, "<trkseg>\n</trkseg></trk>\n</gpx>\n"));
+    assert_int_equal(count_str(r.h.body, "<trkpt"), 0);
+    assert_non_null(strstr(r.h.body, "<trkseg>\n</trkseg></trk>\n</gpx>\n"));
     resp_free(&r);
     route(tok_aud, "V1", from, to, "csv", &r);
-    assert_string_equal(r.body, "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
-                                "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
-                                "recorder_speed_kmh,signal,satellites\r\n# end: 0 fixes\r\n");
+    assert_string_equal(r.h.body, "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
+                                  "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
+                                  "recorder_speed_kmh,signal,satellites\r\n# end: 0 fixes\r\n");
     resp_free(&r);
 }
 
@@ -540,9 +481,9 @@ static void test_slow_and_vanishing_readers(void **state)
     /* Reads nothing for a second (the export waits on back-pressure), then everything. */
     struct resp r;
     read_response(send_request(tok_aud, path), &r, 1000);
-    assert_int_equal(r.status, 200);
-    assert_true(r.chunked_complete);
-    assert_int_equal(count_str(r.body, "<trkpt "), N_TOTAL);
+    assert_int_equal(r.h.status, 200);
+    assert_true(r.h.complete);
+    assert_int_equal(count_str(r.h.body, "<trkpt "), N_TOTAL);
     resp_free(&r);
     /* Leaves after the first bytes, several times; dispatchd carries on. */
     for (int i = 0; i < 3; i++) {
@@ -555,8 +496,8 @@ static void test_slow_and_vanishing_readers(void **state)
     }
     harness_sleep_ms(200);
     route(tok_aud, "V1", FROM_ALL, TO_ALL, "csv", &r);
-    assert_int_equal(r.status, 200);
-    assert_int_equal(count_str(r.body, "\r\n"), N_TOTAL + 2);
+    assert_int_equal(r.h.status, 200);
+    assert_int_equal(count_str(r.h.body, "\r\n"), N_TOTAL + 2);
     resp_free(&r);
 }
 
@@ -565,10 +506,10 @@ static void expect_error(const char *tok, const char *vehicle, const char *from,
 {
     struct resp r;
     route(tok, vehicle, from, to, format, &r);
-    if (r.status != status || strstr(r.body, code) == NULL)
+    if (r.h.status != status || strstr(r.h.body, code) == NULL)
         fail_msg("%s %s..%s %s: %d %s (wanted %d %s)", vehicle, from, to, format ? format : "",
-                 r.status, r.body, status, code);
-    assert_non_null(strstr(r.headers, "application/json"));
+                 r.h.status, r.h.body, status, code);
+    assert_non_null(strstr(r.h.headers, "application/json"));
     resp_free(&r);
 }
 
@@ -588,15 +529,15 @@ static void test_errors_and_access(void **state)
     char path[256];
     snprintf(path, sizeof(path), "/v1/vehicles/V1/route?to=%s", t);
     get(tok_aud, path, &r);
-    assert_int_equal(r.status, 400);
+    assert_int_equal(r.h.status, 400);
     resp_free(&r);
     /* 31 days exactly is allowed; the owning dispatcher and the admin read it too. */
     route(tok_disp0, "V1", "2026-10-21T23:00:00Z", "2026-11-21T23:00:00Z", "csv", &r);
-    assert_int_equal(r.status, 200);
-    assert_int_equal(count_str(r.body, "\r\n"), N_TOTAL + 2);
+    assert_int_equal(r.h.status, 200);
+    assert_int_equal(count_str(r.h.body, "\r\n"), N_TOTAL + 2);
     resp_free(&r);
     route(tok_admin, "V1", f, t, "csv", &r);
-    assert_int_equal(r.status, 200);
+    assert_int_equal(r.h.status, 200);
     resp_free(&r);
 }
 
@@ -605,8 +546,8 @@ static void test_position_and_nearest(void **state)
     (void)state;
     struct resp r;
     get(tok_disp0, "/v1/vehicles/V1/position", &r);
-    assert_int_equal(r.status, 200);
-    json_t *doc = json_loadb(r.body, r.len, 0, NULL);
+    assert_int_equal(r.h.status, 200);
+    json_t *doc = json_loadb(r.h.body, r.h.len, 0, NULL);
     assert_non_null(doc);
     json_t *fix = json_object_get(doc, "fix");
     /* The newest fix; the late ones did not replace it. */
@@ -616,22 +557,22 @@ static void test_position_and_nearest(void **state)
     json_decref(doc);
     resp_free(&r);
     get(tok_disp1, "/v1/vehicles/V1/position", &r);
-    assert_int_equal(r.status, 404);
+    assert_int_equal(r.h.status, 404);
     resp_free(&r);
 
     get(tok_aud, "/v1/vehicles/nearest?lon=119.75&lat=49.26&radius_m=10000", &r);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "\"vehicle_id\":\"V1\""));
+    assert_int_equal(r.h.status, 200);
+    assert_non_null(strstr(r.h.body, "\"vehicle_id\":\"V1\""));
     resp_free(&r);
     get(tok_disp1, "/v1/vehicles/nearest?lon=119.75&lat=49.26&radius_m=10000", &r);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "\"items\":[]"));
+    assert_int_equal(r.h.status, 200);
+    assert_non_null(strstr(r.h.body, "\"items\":[]"));
     resp_free(&r);
     get(tok_aud, "/v1/vehicles/nearest?lon=119.75&lat=49.26&radius_m=10", &r);
-    assert_non_null(strstr(r.body, "\"items\":[]"));
+    assert_non_null(strstr(r.h.body, "\"items\":[]"));
     resp_free(&r);
     get(tok_aud, "/v1/vehicles/nearest?lon=200&lat=49.26", &r);
-    assert_int_equal(r.status, 400);
+    assert_int_equal(r.h.status, 400);
     resp_free(&r);
 }
 
