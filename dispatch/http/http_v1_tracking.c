@@ -450,8 +450,8 @@ static void export_end_of_pass(struct route_export *x)
             return; /* not ending */
         }
         if (x->count != x->pass0_count || x->hash != x->pass0_hash) {
-            /* Fixes were stored into the range between the passes (a late upload): the
-             * geometry would not match the times. Leave the document unterminated. */
+            /* A late upload stored fixes among those pass 0 wrote: the geometry would not
+             * match the times. Leave the document unterminated. */
             x->ending = 0;
             return;
         }
@@ -548,15 +548,18 @@ static void on_export_chunk(void *arg, const struct route_chunk *chunk, const ch
             if (c < 0 || (c == 0 && e.len <= x->cursor_len))
                 continue;
         }
-        if (x->pass != 0 && x->count >= x->pass0_count) {
-            x->count++; /* more fixes than pass 1: reported at the end of the pass */
-            continue;
-        }
+        /* The later passes cover the fixes pass 0 wrote, no more: fixes a moving vehicle stores
+         * after them meanwhile are not in this document (it is not a snapshot anyway). */
+        if (x->pass != 0 && x->count >= x->pass0_count)
+            break;
         export_fix(x, f);
         x->count++;
         x->hash = fnv1a(x->hash, e.text, e.len);
     }
-    if (n == ROUTE_CHUNK && last.ok) {
+    if (x->pass != 0 && x->count >= x->pass0_count) {
+        x->day = x->last_day + 1; /* this pass is complete */
+        x->cursor_set = 0;
+    } else if (n == ROUTE_CHUNK && last.ok) {
         /* Possibly more in this day: continue after the last member. */
         if (x->cursor_set && last_ms == x->cursor_ms && same == (long)n)
             x->cursor_offset += same;
@@ -604,7 +607,7 @@ static void export_step(struct route_export *x)
         int pass = x->pass;
         export_end_of_pass(x);
         if (!x->ending && x->pass == pass) {
-            export_abort(x, "fixes were stored into the range during the export");
+            export_abort(x, "fixes were stored among those already exported (a late upload)");
             return;
         }
         export_flush(x);

@@ -556,7 +556,6 @@ static int decode_chunked(struct harness_reply *r, const char *p)
 
 int harness_get11_read(int fd, struct harness_reply *r, int wait_ms)
 {
-    memset(r, 0, sizeof(*r));
     size_t cap = 1 << 16, used = 0;
     char *raw = malloc(cap);
     int rc = raw != NULL ? 0 : -1;
@@ -583,11 +582,18 @@ int harness_get11_read(int fd, struct harness_reply *r, int wait_ms)
     close(fd);
     if (rc != 0) {
         free(raw);
+        memset(r, 0, sizeof(*r));
         return -1;
     }
-    raw[used] = '\0';
+    return harness_reply_parse(r, raw, used);
+}
+
+int harness_reply_parse(struct harness_reply *r, char *raw, size_t used)
+{
+    memset(r, 0, sizeof(*r));
     r->raw = raw;
     r->raw_len = used;
+    raw[used] = '\0';
     const char *hend = strstr(raw, "\r\n\r\n");
     size_t hlen = hend != NULL ? (size_t)(hend - raw) : 0;
     if (hend == NULL || hlen >= sizeof(r->headers) || sscanf(raw, "HTTP/1.1 %d", &r->status) != 1 ||

@@ -101,6 +101,9 @@ int harness_get11_send(int port, const char *token, const char *path);
  * -1 (r freed) when no status line and headers arrived, a read timed out or the chunked framing
  * is broken. Free r with harness_reply_free. */
 int harness_get11_read(int fd, struct harness_reply *r, int wait_ms);
+/* Fills r from a reply read by the caller: raw (malloc'd, len bytes and one spare for a NUL)
+ * becomes r's. Returns 0, or -1 (r freed, raw with it) as harness_get11_read. */
+int harness_reply_parse(struct harness_reply *r, char *raw, size_t len);
 void harness_reply_free(struct harness_reply *r);
 
 /* Runs `dispatchd --redis-port=P --create-admin NAME` with the password on its stdin. Returns

@@ -15,7 +15,9 @@
 #include "harness.h"
 #include "wire_client.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -594,6 +596,114 @@ static void python_check(const char *from, const char *to, int min_fixes)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* GeoJSON is written in passes (times, then positions). A vehicle that keeps storing fixes
+ * while its route of "the last hour" is exported must not cut the export: the positions pass
+ * covers exactly the fixes of the times pass. Made deterministic by back-pressure: the client
+ * reads until the times pass is complete, then stops reading while the positions pass (far
+ * larger than the 1 MiB backlog and the sockets' buffers) waits on it, stores fixes at the
+ * range's end, and reads on. Before the fix, the positions pass read the new fixes and the
+ * export was cut ("fixes were stored into the range during the export"). */
+#define BIG_N  100000
+#define BIG_T0 1795600800000LL /* 2026-11-25T08:00:00Z */
+
+/* Stores fixes seq first..first+n-1 of V2 at 10 Hz from BIG_T0 straight into the day's set, in
+ * the stored member format (core/route_member.h), with one script: faster than 100,000 batches
+ * and the ingest rate limit, and the export reads them exactly as ingested ones. */
+static void store_big_fixes(uint64_t first, uint64_t n)
+{
+    static const char script[] =
+        "for seq = tonumber(ARGV[1]), tonumber(ARGV[2]) do "
+        "local t = tonumber(ARGV[3]) + seq * 100 "
+        "redis.call('ZADD', KEYS[1], t, string.format('%d:%d:492100000:%d:1000:-:-:3:0', seq, t, "
+        "1197500000 + seq % 1000)) end return 1";
+    char a1[24], a2[24], a3[24];
+    snprintf(a1, sizeof(a1), "%llu", (unsigned long long)first);
+    snprintf(a2, sizeof(a2), "%llu", (unsigned long long)(first + n - 1));
+    snprintf(a3, sizeof(a3), "%lld", BIG_T0);
+    const char *argv[] = {"EVAL", script, "1", "lpg:route:V2:20261125", a1, a2, a3};
+    char reply[64];
+    assert_int_equal(harness_redis_cmd(stack.redis.port, reply, sizeof(reply), 7, argv), 0);
+    assert_string_equal(reply, ":1");
+}
+
+static void test_geojson_while_fixes_arrive(void **state)
+{
+    (void)state;
+    char resp[4096];
+    assert_int_equal(post(tok_admin, "/v1/vehicles",
+                          "{\"id\":\"V2\",\"enterprise_id\":\"E0\",\"plate\":\"P2\",\"kind\":"
+                          "\"van\",\"capacity\":10}",
+                          resp, sizeof(resp)),
+                     201);
+    store_big_fixes(0, BIG_N);
+    const char *path = "/v1/vehicles/V2/route?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z"
+                       "&format=geojson";
+    /* A small receive buffer, so that the server's backlog (not the socket) holds the rest. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    int small = 4096;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)stack.d.http_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Authorization: Bearer %s\r\n\r\n",
+                     path, tok_aud);
+    assert_int_equal(harness_send_all(fd, req, (size_t)n), 0);
+    size_t cap = 16 << 20, used = 0;
+    char *raw = malloc(cap);
+    assert_non_null(raw);
+    int geometry_seen = 0;
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 60000), 1);
+        assert_true(used + 65536 < cap);
+        ssize_t got = recv(fd, raw + used, 65536, 0);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+        if (!geometry_seen) {
+            raw[used] = '\0';
+            /* The times pass is complete once the geometry begins (the marker may straddle
+             * two reads: look back a little). */
+            size_t from = used > (size_t)got + 64 ? used - (size_t)got - 64 : 0;
+            if (strstr(raw + from, "\"geometry\":") != NULL) {
+                geometry_seen = 1;
+                /* The positions pass now runs into the backlog cap; fixes arrive meanwhile. */
+                harness_sleep_ms(500);
+                store_big_fixes(BIG_N, 50);
+            }
+        }
+    }
+    close(fd);
+    assert_true(geometry_seen);
+    struct harness_reply r;
+    assert_int_equal(harness_reply_parse(&r, raw, used), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(r.complete);
+    json_t *doc = json_loadb(r.body, r.len, 0, NULL);
+    assert_non_null(doc); /* a cut export does not parse */
+    json_t *props = json_object_get(doc, "properties");
+    json_t *coords = json_object_get(json_object_get(doc, "geometry"), "coordinates");
+    assert_int_equal(json_integer_value(json_object_get(props, "count")), BIG_N);
+    assert_int_equal(json_array_size(json_object_get(props, "times")), BIG_N);
+    assert_int_equal(json_array_size(coords), BIG_N);
+    /* The fixes written are the first BIG_N, in order: the last one's longitude is seq 99999's. */
+    json_t *lastc = json_array_get(coords, BIG_N - 1);
+    assert_true(json_real_value(json_array_get(lastc, 0)) > 119.7500998 &&
+                json_real_value(json_array_get(lastc, 0)) < 119.7501000);
+    json_decref(doc);
+    harness_reply_free(&r);
+    /* The fixes stored meanwhile are there for the next export. */
+    struct resp again;
+    get(tok_aud, "/v1/vehicles/V2/route?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z", &again);
+    assert_int_equal(again.h.status, 200);
+    assert_non_null(strstr(again.h.body, "\"count\":100050}"));
+    resp_free(&again);
+}
+
 static void test_python_checks(void **state)
 {
     (void)state;
@@ -613,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_slow_and_vanishing_readers),
         cmocka_unit_test(test_errors_and_access),
         cmocka_unit_test(test_position_and_nearest),
+        cmocka_unit_test(test_geojson_while_fixes_arrive),
         cmocka_unit_test(test_python_checks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
