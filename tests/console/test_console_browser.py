@@ -1,0 +1,286 @@
+#!/usr/bin/python3
+"""test_console_browser.py -- the console (console/, docs/console.md) in a real headless
+Chromium (Debian chromium + chromium-driver, driven by python3-selenium), against a real
+redis-server and dispatchd loaded with the demo's data set (deploy/demo/dataset.py):
+
+  - the page loads in Chinese; every label exists in both languages (console/i18n.js);
+  - the demo dispatcher logs in; the live fleet lists the demo's vehicles;
+  - a vehicle of the demo fleet (v-101, its handset hs-101 speaking the handset protocol through
+    tests/python/lpg_client.py) is seen at one position, then at another, moved by the live
+    feed, without a reload; a click shows its person;
+  - English can be switched to and back;
+  - the browser's log has no error (a CSP violation, a failed request, an exception);
+screenshots go to --out (the build tree); with --docs DIR the ones docs/console.md shows are
+copied there too.
+
+Every wait is on a condition with a generous deadline (a loaded 2-core machine); nothing
+depends on the hour (times are the server's own). Exits 77 (CTest: skipped) with a message when
+Chromium or its driver is not installed -- deploy/install-deps.sh installs them -- and fails on
+anything else.
+
+Usage: test_console_browser.py --dispatchd BIN --source SOURCE_DIR --out DIR [--docs DIR]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+
+from console_harness import ADMIN_PASSWORD, Stack, TestFailure, check, say
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SKIP = 77
+WAIT = 45.0  # seconds, for anything the page must show
+DISPATCHER_PASSWORD = "demo dispatcher password 1"
+
+
+def i18n_keys(source):
+    """The keys of the zh and en tables of console/i18n.js."""
+    with open(os.path.join(source, "console", "i18n.js"), encoding="utf-8") as f:
+        text = f.read()
+    zh = text[text.index("  zh: {"):text.index("  en: {")]
+    en = text[text.index("  en: {"):text.index("\n};")]
+    pattern = re.compile(r"^    ([a-z_0-9]+):", re.M)
+    return set(pattern.findall(zh)), set(pattern.findall(en))
+
+
+class Browser:
+    def __init__(self, out_dir):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--window-size=1400,900", "--lang=zh-CN", "--no-first-run",
+                    "--disable-extensions", "--disable-background-networking"]:
+            opts.add_argument(arg)
+        opts.set_capability("goog:loggingOptions", {"browser": "ALL"})
+        self.out_dir = out_dir
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        self.driver.set_page_load_timeout(60)
+        self.driver.set_script_timeout(60)
+        self.log = []
+
+    def quit(self):
+        try:
+            self.driver.quit()
+        except Exception:  # noqa: BLE001 -- already gone
+            pass
+
+    def wait(self, what, fn, timeout=WAIT):
+        from selenium.common.exceptions import WebDriverException
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                got = fn()
+                if got:
+                    return got
+            except WebDriverException:
+                pass
+            if time.monotonic() >= deadline:
+                self.shot("failed-" + re.sub(r"[^a-z0-9]+", "-", what.lower())[:40])
+                raise TestFailure("browser: %s: not within %.0f s" % (what, timeout))
+            time.sleep(0.1)
+
+    def css(self, selector):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.CSS_SELECTOR, selector)
+
+    def csss(self, selector):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_elements(By.CSS_SELECTOR, selector)
+
+    def shot(self, name):
+        path = os.path.join(self.out_dir, name + ".png")
+        try:
+            self.driver.save_screenshot(path)
+            say("screenshot %s", path)
+        except Exception as e:  # noqa: BLE001 -- a screenshot is evidence, not the test
+            say("could not save %s: %s", path, e)
+        return path
+
+    def drain_log(self):
+        entries = self.driver.get_log("browser")
+        self.log.extend(entries)
+        return entries
+
+
+def load_demo(port, source):
+    sys.path.insert(0, os.path.join(source, "deploy", "demo"))
+    sys.path.insert(0, os.path.join(source, "tests", "python"))
+    import dataset
+    from lpg_client import JsonHttp
+    admin = JsonHttp(port, timeout=30)
+    status, resp = admin.call("POST", "/v1/sessions", {"user": "root", "password": ADMIN_PASSWORD})
+    check(status == 201, "admin login: %d %s", status, resp)
+    admin.token = resp["token"]
+    admin.dispatcher_password = DISPATCHER_PASSWORD
+    secrets = dataset.load(admin, lambda m: say("demo data: %s", m))
+    return dataset, admin, secrets
+
+
+def log_in(b, base, user, password):
+    b.driver.get(base + "/console/")
+    b.wait("the page is ready", lambda: b.css("body").get_attribute("data-ready") == "true")
+    b.css("#login-user").send_keys(user)
+    b.css("#login-password").send_keys(password)
+    b.css("#login-submit").click()
+    b.wait("logged in as %s" % user, lambda: b.css("#app").is_displayed() and
+           b.css("#panel").get_attribute("data-ready") == "true")
+
+
+def vehicle_at(b, vehicle_id, lat, lon):
+    rows = b.csss('li[data-vehicle-id="%s"]' % vehicle_id)
+    if not rows:
+        return False
+    got_lat, got_lon = rows[0].get_attribute("data-lat"), rows[0].get_attribute("data-lon")
+    return (got_lat and got_lon and abs(float(got_lat) - lat) < 1e-6 and
+            abs(float(got_lon) - lon) < 1e-6)
+
+
+def scenario(b, base, stack, source, docs):
+    zh, en = i18n_keys(source)
+    check(zh == en and len(zh) > 50, "i18n.js: keys only in zh %s, only in en %s",
+          sorted(zh - en), sorted(en - zh))
+    say("i18n: %d labels in both languages", len(zh))
+
+    dataset, admin, secrets = load_demo(stack.http_port, source)
+    sys.path.insert(0, os.path.join(source, "tests", "python"))
+    from lpg_client import HandsetClient
+
+    say("the page, in Chinese by default")
+    b.driver.get(base + "/console/")
+    b.wait("the page is ready", lambda: b.css("body").get_attribute("data-ready") == "true")
+    # The check of the browser's log at the end must be able to fail: an error logged now is
+    # seen in the log (and then left out of it).
+    b.driver.execute_script("console.error('lpg-console-selftest')")
+    b.wait("the browser log shows console.error",
+           lambda: any("lpg-console-selftest" in e.get("message", "") for e in b.drain_log()))
+    b.log = [e for e in b.log if "lpg-console-selftest" not in e.get("message", "")]
+    check(b.driver.title == "液化气配送监管控制台", "title %r", b.driver.title)
+    check(b.css("#login-submit").text == "登录", "login button %r", b.css("#login-submit").text)
+    b.shot("login")
+
+    say("log in as the demo dispatcher")
+    b.css("#login-user").send_keys(dataset.DISPATCHER)
+    b.css("#login-password").send_keys(DISPATCHER_PASSWORD)
+    b.css("#login-submit").click()
+    b.wait("the fleet is listed", lambda: len(b.csss("li[data-vehicle-id]")) >= len(dataset.FLEET))
+    check(b.css("#tab-fleet").text == "实时车队", "fleet tab %r", b.css("#tab-fleet").text)
+    b.wait("the live feed is up", lambda: "up" in b.css("#live").get_attribute("class"))
+
+    say("v-101 reports a position, then another: the map follows the live feed")
+    v = dataset.FLEET[0]
+    lon0, lat0 = dataset.depot(v)
+    with HandsetClient("127.0.0.1", stack.handset_port, timeout=30) as hs:
+        hs.login(v["device"], secrets[v["device"]])
+        seq = int(time.time() * 1000)
+
+        def fix(lon, lat, kmh):
+            nonlocal seq
+            seq += 1
+            hs.send_positions([{
+                "seq": seq, "time_ms": int(time.time() * 1000),
+                "lat_e7": int(round(lat * 1e7)), "lon_e7": int(round(lon * 1e7)),
+                "speed_cm_s": int(kmh / 3.6 * 100), "heading_cdeg": 0, "accuracy_cm": 400,
+                "mode": 3, "source": 1, "satellites": 9}])
+
+        fix(lon0, lat0, 0)
+        t0 = time.monotonic()
+        b.wait("v-101 at its first position", lambda: vehicle_at(b, "v-101", lat0, lon0))
+        b.shot("fleet-before")
+        # Northward at a plausible speed for the time that passed (the fix filters refuse a
+        # jump): 10 m per second elapsed, at least 2 s.
+        while time.monotonic() - t0 < 2.0:
+            time.sleep(0.1)
+        metres = 10.0 * (time.monotonic() - t0)
+        lat1 = round(lat0 + metres / dataset.M_PER_DEG_LAT, 7)
+        fix(lon0, lat1, 36)
+        b.wait("v-101 moved north by %.0f m" % metres, lambda: vehicle_at(b, "v-101", lat1, lon0))
+        say("v-101 moved from %.7f to %.7f", lat0, lat1)
+    b.css('li[data-vehicle-id="v-101"]').click()
+    b.wait("v-101's details name its person",
+           lambda: v["name"] in b.css("#vehicle-details").get_attribute("textContent"))
+    b.shot("fleet")
+
+    say("English and back")
+    b.css("#lang-switch").click()
+    b.wait("English labels", lambda: b.css("#tab-fleet").text == "Live fleet")
+    b.shot("fleet-en")
+    b.css("#lang-switch").click()
+    b.wait("Chinese labels", lambda: b.css("#tab-fleet").text == "实时车队")
+
+    if docs:
+        os.makedirs(docs, exist_ok=True)
+        for name in ["login", "fleet"]:
+            shutil.copy(os.path.join(b.out_dir, name + ".png"), os.path.join(docs, name + ".png"))
+        say("screenshots for docs/console.md copied to %s", docs)
+
+
+def check_log(b):
+    b.drain_log()
+    bad = [e for e in b.log if e.get("level") in ("SEVERE", "ERROR")]
+    for e in b.log:
+        say("browser log: %s %s", e.get("level"), e.get("message"))
+    check(not bad, "the browser logged %d error(s): %s", len(bad),
+          "; ".join(e.get("message", "") for e in bad))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dispatchd", required=True)
+    ap.add_argument("--source", required=True, help="the source tree (console/, deploy/demo/)")
+    ap.add_argument("--out", required=True, help="where the screenshots go")
+    ap.add_argument("--docs", help="also copy the screenshots docs/console.md shows here")
+    args = ap.parse_args()
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        print("SKIP: %s not installed (Debian chromium and chromium-driver; "
+              "deploy/install-deps.sh installs them)" % " and ".join(missing))
+        return SKIP
+    source = os.path.abspath(args.source)
+    os.makedirs(args.out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="lpg-console-browser-")
+    stack = Stack(os.path.abspath(args.dispatchd), tmp,
+                  ["--console-dir=" + os.path.join(source, "console"),
+                   "--events-position-interval=1"])
+    b = None
+    failure = None
+    try:
+        stack.start()
+        b = Browser(os.path.abspath(args.out))
+        base = "http://127.0.0.1:%d" % stack.http_port
+        scenario(b, base, stack, source, args.docs)
+        check_log(b)
+    except Exception as e:  # noqa: BLE001 -- any failure, with where it happened
+        if not isinstance(e, TestFailure):
+            traceback.print_exc()
+        failure = "%s: %s" % (type(e).__name__, e)
+        if b is not None:
+            try:
+                b.shot("failure")
+                for entry in b.drain_log():
+                    say("browser log: %s %s", entry.get("level"), entry.get("message"))
+            except Exception:  # noqa: BLE001
+                pass
+    if b is not None:
+        b.quit()
+    status = stack.stop(failure is not None)
+    if failure is None and status != 0:
+        failure = "dispatchd exited with status %d" % status
+    if failure is None and not os.environ.get("LPG_KEEP_TMP"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failure:
+        print("FAIL: %s (files in %s)" % (failure, tmp), file=sys.stderr)
+        return 1
+    say("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
