@@ -6,10 +6,12 @@ import { t, lang, setLang, applyI18n } from './i18n.js';
 import { h, clear, setUtcOffset, utcOffsetLabel } from './util.js';
 import { createMap, drawEnterprise } from './map.js';
 import { FleetView } from './fleet.js';
+import { OrdersView } from './orders.js';
 
 // Which views each role has (docs/console.md): dispatchers steer, auditors read.
 const VIEWS = {
   fleet: { label: 'tab_fleet', make: (ctx) => new FleetView(ctx), map: true, roles: ['dispatcher', 'admin'] },
+  orders: { label: 'tab_orders', make: (ctx) => new OrdersView(ctx), map: false, roles: ['dispatcher', 'admin'] },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -167,6 +169,7 @@ async function showView(name) {
   state.ctx.map.invalidateSize();
   const panel = clear($('panel'));
   panel.dataset.view = name;
+  panel.dataset.ready = 'false';
   state.view = def.make(state.ctx);
   try {
     await state.view.mount(panel);
