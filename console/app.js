@@ -7,11 +7,14 @@ import { h, clear, setUtcOffset, utcOffsetLabel } from './util.js';
 import { createMap, drawEnterprise } from './map.js';
 import { FleetView } from './fleet.js';
 import { OrdersView } from './orders.js';
+import { AlertsView, HazardsView } from './alerts.js';
 
 // Which views each role has (docs/console.md): dispatchers steer, auditors read.
 const VIEWS = {
   fleet: { label: 'tab_fleet', make: (ctx) => new FleetView(ctx), map: true, roles: ['dispatcher', 'admin'] },
   orders: { label: 'tab_orders', make: (ctx) => new OrdersView(ctx), map: false, roles: ['dispatcher', 'admin'] },
+  alerts: { label: 'tab_alerts', make: (ctx) => new AlertsView(ctx), map: false, roles: ['dispatcher', 'admin', 'auditor'] },
+  hazards: { label: 'tab_hazards', make: (ctx) => new HazardsView(ctx), map: false, roles: ['dispatcher', 'admin', 'auditor'] },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -114,6 +117,7 @@ async function start() {
   if (!state.ctx) {
     state.ctx = { map: createMap($('map'), state.config), toast };
   }
+  state.ctx.role = s.role;
   renderTabs();
   await chooseEnterprise(state.enterprises.length ? state.enterprises[0].id : null);
 }

@@ -206,6 +206,16 @@ def scenario(b, base, stack, source, docs):
         fix(lon0, lat1, 36)
         b.wait("v-101 moved north by %.0f m" % metres, lambda: vehicle_at(b, "v-101", lat1, lon0))
         say("v-101 moved from %.7f to %.7f", lat0, lat1)
+
+        say("v-101 speeds: 80 km/h for 5 s (overspeed_duration 2 s), then slows down")
+        lat, last = lat1, time.monotonic()
+        for kmh in [80, 80, 80, 80, 80, 80, 30]:
+            while time.monotonic() - last < 1.0:
+                time.sleep(0.05)
+            now = time.monotonic()
+            lat = round(lat + kmh / 3.6 * (now - last) / dataset.M_PER_DEG_LAT, 7)
+            last = now
+            fix(lon0, lat, kmh)
     b.css('li[data-vehicle-id="v-101"]').click()
     b.wait("v-101's details name its person",
            lambda: v["name"] in b.css("#vehicle-details").get_attribute("textContent"))
@@ -219,6 +229,7 @@ def scenario(b, base, stack, source, docs):
     b.wait("Chinese labels", lambda: b.css("#tab-fleet").text == "实时车队")
 
     order_board(b)
+    alerts_and_hazards(b)
 
     if docs:
         os.makedirs(docs, exist_ok=True)
@@ -282,6 +293,27 @@ def order_board(b):
                           order_id))
 
 
+def alerts_and_hazards(b):
+    say("alerts: v-101's overspeed, acknowledged with a note")
+    show_view(b, "alerts")
+    row = 'tr.alert-row[data-rule="overspeed"].kind-violation_start'
+    b.wait("the overspeed alert is listed", lambda: b.csss(row))
+    alert_id = b.css(row).get_attribute("data-alert-id")
+    one = 'tr[data-alert-id="%s"]' % alert_id
+    b.css(one + " .ack-note").send_keys("called Wang Wei: slowed down")
+    b.css(one + " .ack-send").click()
+    b.wait("the alert shows its acknowledgement",
+           lambda: "called Wang Wei: slowed down" in b.css(one).get_attribute("textContent") and
+           "acked" in b.css(one).get_attribute("class"))
+    b.shot("alerts")
+
+    say("hazard ledger: open, overdue, closed")
+    show_view(b, "hazards")
+    b.css("#hazards-closed").click()
+    b.wait("the closed notices are listed",
+           lambda: b.css("#hazard-table").get_attribute("data-status") == "closed")
+
+
 def check_log(b):
     b.drain_log()
     def expected(e):
@@ -313,7 +345,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lpg-console-browser-")
     stack = Stack(os.path.abspath(args.dispatchd), tmp,
                   ["--console-dir=" + os.path.join(source, "console"),
-                   "--events-position-interval=1"])
+                   "--events-position-interval=1", "--overspeed-duration=2"])
     b = None
     failure = None
     try:
