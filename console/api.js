@@ -22,6 +22,11 @@ export function hasToken() {
   return token !== null;
 }
 
+// For a download that must carry the token (replay.js's exports).
+export function currentToken() {
+  return token;
+}
+
 // Called once when any call answers 401: the session ended (expired, logged out elsewhere).
 export function whenUnauthorized(fn) {
   onUnauthorized = fn;

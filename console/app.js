@@ -8,11 +8,13 @@ import { createMap, drawEnterprise } from './map.js';
 import { FleetView } from './fleet.js';
 import { OrdersView } from './orders.js';
 import { AlertsView, HazardsView } from './alerts.js';
+import { ReplayView } from './replay.js';
 
 // Which views each role has (docs/console.md): dispatchers steer, auditors read.
 const VIEWS = {
   fleet: { label: 'tab_fleet', make: (ctx) => new FleetView(ctx), map: true, roles: ['dispatcher', 'admin'] },
   orders: { label: 'tab_orders', make: (ctx) => new OrdersView(ctx), map: false, roles: ['dispatcher', 'admin'] },
+  replay: { label: 'tab_replay', make: (ctx) => new ReplayView(ctx), map: true, roles: ['auditor', 'admin'] },
   alerts: { label: 'tab_alerts', make: (ctx) => new AlertsView(ctx), map: false, roles: ['dispatcher', 'admin', 'auditor'] },
   hazards: { label: 'tab_hazards', make: (ctx) => new HazardsView(ctx), map: false, roles: ['dispatcher', 'admin', 'auditor'] },
 };
@@ -118,6 +120,7 @@ async function start() {
     state.ctx = { map: createMap($('map'), state.config), toast };
   }
   state.ctx.role = s.role;
+  state.viewName = null; // the role's first view
   renderTabs();
   await chooseEnterprise(state.enterprises.length ? state.enterprises[0].id : null);
 }
@@ -149,13 +152,14 @@ async function chooseEnterprise(id) {
   setUtcOffset(e.utc_offset_min);
   $('tz').textContent = t('time_zone', utcOffsetLabel());
   const q = `enterprise_id=${encodeURIComponent(id)}`;
-  const [zones, stations, customers, staff] = await Promise.all([
+  const [zones, stations, customers, staff, vehicles] = await Promise.all([
     api.listAll(`/v1/zones?${q}&geometry=1`),
     api.listAll(`/v1/stations?${q}`),
     api.listAll(`/v1/customers?${q}`),
     api.listAll(`/v1/staff?${q}`),
+    api.listAll(`/v1/vehicles?${q}`),
   ]);
-  Object.assign(ctx, { zones, stations, customers });
+  Object.assign(ctx, { zones, stations, customers, vehicles });
   ctx.staff = new Map(staff.map((p) => [p.id, p]));
   if (state.layers) state.layers.remove();
   state.layers = drawEnterprise(ctx.map, { enterprise: e, zones, stations, customers });
@@ -209,6 +213,8 @@ function startFeed() {
 function stopFeed() {
   if (state.feed) state.feed.abort();
   state.feed = null;
+  $('live').textContent = '';
+  $('live').className = 'live';
 }
 
 async function main() {

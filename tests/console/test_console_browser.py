@@ -22,6 +22,7 @@ Usage: test_console_browser.py --dispatchd BIN --source SOURCE_DIR --out DIR [--
 """
 
 import argparse
+import datetime
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 SKIP = 77
 WAIT = 45.0  # seconds, for anything the page must show
 DISPATCHER_PASSWORD = "demo dispatcher password 1"
+AUDITOR_PASSWORD = "demo auditor password 1"
 
 
 def i18n_keys(source):
@@ -230,10 +232,13 @@ def scenario(b, base, stack, source, docs):
 
     order_board(b)
     alerts_and_hazards(b)
+    auditor_replay(b, admin)
 
+
+def copy_for_docs(b, docs):
     if docs:
         os.makedirs(docs, exist_ok=True)
-        for name in ["login", "fleet"]:
+        for name in ["login", "fleet", "orders", "alerts", "replay"]:
             shutil.copy(os.path.join(b.out_dir, name + ".png"), os.path.join(docs, name + ".png"))
         say("screenshots for docs/console.md copied to %s", docs)
 
@@ -314,6 +319,50 @@ def alerts_and_hazards(b):
            lambda: b.css("#hazard-table").get_attribute("data-status") == "closed")
 
 
+def auditor_replay(b, admin):
+    say("log out; an auditor replays v-101's day and reads the overspeed episode on the chart")
+    b.css("#logout").click()
+    b.wait("the login form again", lambda: b.css("#login-view").is_displayed())
+    status, resp = admin.call("POST", "/v1/users", {"name": "demo-auditor", "role": "auditor",
+                                                    "password": AUDITOR_PASSWORD})
+    check(status == 201, "create the auditor: %d %s", status, resp)
+    # The local day (UTC+8) of the overspeed episode: the day to replay, whatever the hour.
+    status, resp = admin.call("GET", "/v1/alerts?vehicle_id=v-101&rule=overspeed")
+    check(status == 200 and resp["items"], "v-101's overspeed alerts: %d %s", status, resp)
+    end_ms = int(datetime.datetime.fromisoformat(
+        resp["items"][0]["end"].replace("Z", "+00:00")).timestamp() * 1000)
+    day = datetime.datetime.utcfromtimestamp((end_ms + 8 * 3600 * 1000) / 1000).strftime("%Y-%m-%d")
+    b.css("#login-user").clear()
+    b.css("#login-user").send_keys("demo-auditor")
+    b.css("#login-password").send_keys(AUDITOR_PASSWORD)
+    b.css("#login-submit").click()
+    b.wait("the auditor's replay view", lambda: b.css("#panel").get_attribute("data-view") == "replay"
+           and b.css("#panel").get_attribute("data-ready") == "true")
+    tabs = [e.get_attribute("id") for e in b.csss("#tabs button")]
+    check(tabs == ["tab-replay", "tab-alerts", "tab-hazards"], "auditor's tabs %s", tabs)
+    from selenium.webdriver.support.ui import Select
+    Select(b.css("#replay-vehicle")).select_by_value("v-101")
+    b.driver.execute_script("document.getElementById('replay-day').value = arguments[0]", day)
+    b.css("#replay-load").click()
+    b.wait("the speed chart with an overspeed episode",
+           lambda: int(b.css("#speed-chart").get_attribute("data-episodes") or 0) >= 1)
+    check(b.css("#speed-chart").get_attribute("data-limit") == "60", "limit line at %r",
+          b.css("#speed-chart").get_attribute("data-limit"))
+    text = b.css("#replay-overspeed").text
+    check("80.0" in text, "the overspeed episode's maximum in %r", text)
+    check(int(b.css("#replay-out").get_attribute("data-fixes")) >= 9, "fixes of the day: %s",
+          b.css("#replay-out").get_attribute("data-fixes"))
+    b.css("#replay-play").click()
+    b.wait("play moves the slider", lambda: int(b.css("#replay-slider").get_attribute("value")) > 0)
+    b.wait("the replay ends", lambda: b.css("#replay-play").text == "播放", timeout=60)
+    b.shot("replay")
+
+    say("the auditor reads alerts without acknowledging")
+    show_view(b, "alerts")
+    b.wait("the alerts are listed", lambda: b.csss("tr.alert-row"))
+    check(not b.csss(".ack-form"), "an auditor is offered an acknowledgement")
+
+
 def check_log(b):
     b.drain_log()
     def expected(e):
@@ -354,6 +403,7 @@ def main():
         base = "http://127.0.0.1:%d" % stack.http_port
         scenario(b, base, stack, source, args.docs)
         check_log(b)
+        copy_for_docs(b, args.docs)  # only screenshots of a passing run
     except Exception as e:  # noqa: BLE001 -- any failure, with where it happened
         if not isinstance(e, TestFailure):
             traceback.print_exc()
