@@ -220,7 +220,7 @@ function stopFeed() {
 async function main() {
   applyI18n(document);
   await loadConfig();
-  api.whenUnauthorized(() => showLogin(t('login_failed', '401')));
+  api.whenUnauthorized(() => showLogin(t('session_ended')));
   $('login-form').addEventListener('submit', onLogin);
   $('logout').addEventListener('click', onLogout);
   $('lang-switch').addEventListener('click', () => {

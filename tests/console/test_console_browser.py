@@ -9,6 +9,10 @@ redis-server and dispatchd loaded with the demo's data set (deploy/demo/dataset.
     tests/python/lpg_client.py) is seen at one position, then at another, moved by the live
     feed, without a reload; a click shows its person;
   - English can be switched to and back;
+  - an order is created and seen assigned, one waits with its reason, one is refused, one is
+    cancelled; an overspeed alert is acknowledged with a note; the hazard ledger;
+  - an auditor replays the vehicle's day and reads the overspeed episode on the speed chart
+    with the limit line; a reload asks for the login again (nothing stored in the browser);
   - the browser's log has no error (a CSP violation, a failed request, an exception);
 screenshots go to --out (the build tree); with --docs DIR the ones docs/console.md shows are
 copied there too.
@@ -361,6 +365,17 @@ def auditor_replay(b, admin):
     show_view(b, "alerts")
     b.wait("the alerts are listed", lambda: b.csss("tr.alert-row"))
     check(not b.csss(".ack-form"), "an auditor is offered an acknowledgement")
+
+    say("a reload asks for the login again: the token lived in the page's memory only")
+    b.driver.refresh()
+    b.wait("the page is ready again", lambda: b.css("body").get_attribute("data-ready") == "true")
+    check(b.css("#login-view").is_displayed() and not b.css("#app").is_displayed(),
+          "after a reload the console is open without a login")
+    stored = b.driver.execute_script(
+        "return JSON.stringify([Object.keys(sessionStorage), Object.keys(localStorage), "
+        "document.cookie])")
+    check("token" not in stored.lower() and "bearer" not in stored.lower(),
+          "something token-like is stored in the browser: %s", stored)
 
 
 def check_log(b):

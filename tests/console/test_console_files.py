@@ -10,7 +10,8 @@ console_tile_url; every request is sent as raw bytes, so that nothing normalises
   - every reply (errors included) has the strict Content-Security-Policy (no inline script,
     'self', the tile server's origin in img-src only), nosniff, DENY framing;
   - caching: the console's files revalidate (no-cache + ETag; If-None-Match gives 304 with no
-    body), Leaflet's are cacheable for a day; HEAD gives the headers and no body;
+    body), Leaflet's are cacheable for a day; HEAD gives the headers and no body (also on an
+    API route: /healthz, with the Content-Length of the GET);
   - /console/config.json gives the tile URL;
   - traversal refused: ../, %2e%2e, %2f-encoded slashes, the Leaflet prefix climbing out,
     //, hidden files, a symlink out of the tree -> 404; a NUL (%00), a bad escape, an
@@ -120,6 +121,13 @@ def scenario(port, leaflet, secret_name):
     check(body == b"", "304 with a body: %r", body)
     hdrs, body = expect(port, "HEAD", "/console/app.js", 200)
     check(body == b"" and hdrs.get("etag") == etag, "HEAD: body %r headers %r", body, hdrs)
+
+    say("HEAD on an API route: the headers only, with the GET body's length")
+    _, hdrs, body = raw_request(port, "HEAD", "/healthz")
+    check(body == b"", "HEAD /healthz has a body: %r", body[:80])
+    _, _, got = raw_request(port, "GET", "/healthz")
+    check(int(hdrs.get("content-length", -1)) == len(got), "HEAD /healthz Content-Length %r, "
+          "GET body %d bytes", hdrs.get("content-length"), len(got))
 
     say("config.json")
     hdrs, body = expect(port, "GET", "/console/config.json", 200)
