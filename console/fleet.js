@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import { L } from './map.js';
 import { t, tOr } from './i18n.js';
-import { h, clear, fmtTime, dayStartMs, localDay } from './util.js';
+import { h, textEl, clear, fmtTime, dayStartMs, localDay } from './util.js';
 
 // The colour class of a vehicle: offline, resting, open alert, or its order's stage.
 export function vehicleState(v, alertCount) {
@@ -74,7 +74,7 @@ export class FleetView {
     const at = [v.position.lat, v.position.lon];
     if (!m) {
       m = L.circleMarker(at, { radius: 8, className: `lpg-vehicle vs-${state}` });
-      m.bindTooltip(v.plate || v.vehicle_id, { permanent: false });
+      m.bindTooltip(textEl(v.plate || v.vehicle_id), { permanent: false });
       m.on('click', () => this.select(v.vehicle_id));
       m.addTo(this.layer);
       this.markers.set(v.vehicle_id, m);

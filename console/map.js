@@ -5,7 +5,7 @@
 
 import * as L from './vendor/leaflet/leaflet.esm.js';
 import { t } from './i18n.js';
-import { h } from './util.js';
+import { h, textEl } from './util.js';
 
 export { L };
 
@@ -47,19 +47,19 @@ export function drawEnterprise(map, { enterprise, zones, stations, customers }) 
   }
   for (const z of zones) {
     L.polygon(rings(z.shape), { className: 'lpg-zone' })
-      .bindTooltip(`${t('zone')}: ${z.name || z.id}`)
+      .bindTooltip(textEl(`${t('zone')}: ${z.name || z.id}`))
       .addTo(group);
   }
   for (const s of stations) {
     if (!s.center) continue;
     L.circle([s.center.lat, s.center.lon], { radius: s.radius_m || 100, className: 'lpg-station' })
-      .bindTooltip(`${t('station')}: ${s.name || s.id}`)
+      .bindTooltip(textEl(`${t('station')}: ${s.name || s.id}`))
       .addTo(group);
   }
   for (const c of customers) {
     if (!c.location) continue;
     L.circleMarker([c.location.lat, c.location.lon], { radius: 4, className: 'lpg-customer' })
-      .bindTooltip(`${t('customer')}: ${c.name || c.id}`)
+      .bindTooltip(textEl(`${t('customer')}: ${c.name || c.id}`))
       .addTo(group);
   }
   return group;

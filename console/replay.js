@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import { L } from './map.js';
 import { t, tOr } from './i18n.js';
-import { h, clear, fmtTime, fmtClock, localDay, dayStartMs } from './util.js';
+import { h, textEl, clear, fmtTime, fmtClock, localDay, dayStartMs } from './util.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DEFAULT_LIMIT = 60; // speed_limit_road's default, when no overspeed alert names the limit
@@ -117,13 +117,13 @@ export class ReplayView {
     for (const item of this.data.trips.items || []) {
       if (item.type === 'stop' && item.position)
         L.circleMarker([item.position.lat, item.position.lon], { radius: 5, className: 'lpg-stop' })
-          .bindTooltip(`${t('stops')}: ${fmtClock(item.start)}–${fmtClock(item.end)}`)
+          .bindTooltip(textEl(`${t('stops')}: ${fmtClock(item.start)}–${fmtClock(item.end)}`))
           .addTo(this.layer);
     }
     for (const a of this.data.alerts) {
       if (a.position && a.kind !== 'violation_end')
         L.circleMarker([a.position.lat, a.position.lon], { radius: 6, className: 'lpg-alert' })
-          .bindTooltip(`${tOr(`rule_${a.rule}`, a.rule)} ${fmtClock(a.end)}: ${a.message}`)
+          .bindTooltip(textEl(`${tOr(`rule_${a.rule}`, a.rule)} ${fmtClock(a.end)}: ${a.message}`))
           .addTo(this.layer);
     }
     this.cursor = L.circleMarker(pts[0], { radius: 8, className: 'lpg-vehicle vs-moving' }).addTo(this.layer);

@@ -18,6 +18,12 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+// Text for a Leaflet tooltip or popup: an element, never a string, which Leaflet would insert as
+// HTML (names and messages come from users: no markup of theirs may reach the page).
+export function textEl(text) {
+  return h('span', {}, text);
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

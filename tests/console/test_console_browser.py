@@ -43,6 +43,7 @@ SKIP = 77
 WAIT = 45.0  # seconds, for anything the page must show
 DISPATCHER_PASSWORD = "demo dispatcher password 1"
 AUDITOR_PASSWORD = "demo auditor password 1"
+INJECTED = 'Zhengyang depot <img id="lpg-injected" src="injected.png">'
 
 
 def i18n_keys(source):
@@ -159,6 +160,10 @@ def scenario(b, base, stack, source, docs):
     say("i18n: %d labels in both languages", len(zh))
 
     dataset, admin, secrets = load_demo(stack.http_port, source)
+    # A name with markup: the map's tooltips must show it as text (Leaflet inserts a string
+    # tooltip as HTML; the console gives it elements).
+    status, resp = admin.call("PATCH", "/v1/stations/st-zhengyang", {"name": INJECTED})
+    check(status == 200, "rename a station: %d %s", status, resp)
     sys.path.insert(0, os.path.join(source, "tests", "python"))
     from lpg_client import HandsetClient
 
@@ -222,6 +227,18 @@ def scenario(b, base, stack, source, docs):
             lat = round(lat + kmh / 3.6 * (now - last) / dataset.M_PER_DEG_LAT, 7)
             last = now
             fix(lon0, lat, kmh)
+    say("a station's name with markup shows as text in its tooltip")
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    def tooltip_shows_text():
+        for path in b.csss("path.lpg-station"):
+            ActionChains(b.driver).move_to_element(path).perform()
+            tips = [t.get_attribute("textContent") for t in b.csss(".leaflet-tooltip")]
+            if any("lpg-injected" in tip for tip in tips):
+                return True
+        return False
+    b.wait("the station's tooltip", tooltip_shows_text)
+    check(not b.csss("#lpg-injected"), "a name's markup became an element of the page")
     b.css('li[data-vehicle-id="v-101"]').click()
     b.wait("v-101's details name its person",
            lambda: v["name"] in b.css("#vehicle-details").get_attribute("textContent"))
