@@ -140,6 +140,11 @@ const LABELS = {
     verify_bad: '校验未通过',
     no_route: '当天无轨迹',
     fixes: '{0} 个定位点',
+    handovers: '交付的气瓶与安全检查',
+    check: '安全检查',
+    check_passed: '合格',
+    check_failed: '不合格',
+    reinspection: '复检',
   },
   en: {
     title: 'LPG delivery supervision console',
@@ -270,6 +275,11 @@ const LABELS = {
     verify_bad: 'verification failed',
     no_route: 'no route that day',
     fixes: '{0} fixes',
+    handovers: 'Cylinders handed over and safety checks',
+    check: 'safety check',
+    check_passed: 'passed',
+    check_failed: 'failed',
+    reinspection: 're-inspection',
   },
 };
 

@@ -1,7 +1,8 @@
 // replay.js -- the auditor's route replay: one vehicle's local day on the map with a time slider
 // and play/pause, a speed chart with the limit line and the overspeed episodes shaded, the
 // day's episodes (overspeed, fatigue, zone exit, ...) on a timeline, trips and stops, exports
-// (GPX, GeoJSON, CSV) and the route days' verification against the audit record.
+// (GPX, GeoJSON, CSV), the cylinders handed over with their safety checks (on the map and
+// listed) and the route days' verification against the audit record.
 
 import * as api from './api.js';
 import { L } from './map.js';
@@ -101,11 +102,29 @@ export class ReplayView {
         verify.push({ date: d, error: e.message });
       }
     }
-    this.data = { route, alerts: alerts.items, trips, verify, range };
+    const checks = await this.checksOfDay(id, from);
+    this.data = { route, alerts: alerts.items, trips, verify, range, checks };
     this.fixes = route.fixes.map((f) => ({ ...f, ms: Date.parse(f.time) }));
     this.index = 0;
     this.drawMap();
     this.renderDay();
+  }
+
+  // The safety checks (one per cylinder handed over) of the orders the vehicle carried that
+  // changed during the day: GET /v1/orders?vehicle_id=, then each one's checks (at most 50).
+  async checksOfDay(id, from) {
+    const orders = (await api.get(`/v1/orders?vehicle_id=${id}&limit=1000`)).items.filter((o) => {
+      const ms = Date.parse(o.updated_at);
+      return ms >= from && ms < from + 86400000;
+    });
+    const lists = await Promise.all(orders.slice(0, 50).map((o) => api.get(`/v1/orders/${encodeURIComponent(o.id)}/checks`)));
+    return lists
+      .flatMap((l) => l.items || [])
+      .filter((c) => {
+        const ms = Date.parse(c.time);
+        return ms >= from && ms < from + 86400000;
+      })
+      .sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
   }
 
   drawMap() {
@@ -124,6 +143,12 @@ export class ReplayView {
       if (a.position && a.kind !== 'violation_end')
         L.circleMarker([a.position.lat, a.position.lon], { radius: 6, className: 'lpg-alert' })
           .bindTooltip(textEl(`${tOr(`rule_${a.rule}`, a.rule)} ${fmtClock(a.end)}: ${a.message}`))
+          .addTo(this.layer);
+    }
+    for (const c of this.data.checks) {
+      if (c.position)
+        L.circleMarker([c.position.lat, c.position.lon], { radius: 6, className: `lpg-check ${c.passed ? 'passed' : 'failed'}` })
+          .bindTooltip(textEl(this.checkText(c)))
           .addTo(this.layer);
     }
     this.cursor = L.circleMarker(pts[0], { radius: 8, className: 'lpg-vehicle vs-moving' }).addTo(this.layer);
@@ -149,11 +174,18 @@ export class ReplayView {
       h('p', { id: 'replay-overspeed' }, t('overspeed_episodes', over.length ? over.map(([s, e, a]) => `${fmtClock(s)}–${fmtClock(e)} (${a.max_speed_kmh != null ? t('kmh', a.max_speed_kmh.toFixed(1)) : ''})`).join('; ') : t('none'))),
       h('h3', {}, `${t('trips')} / ${t('stops')}`),
       h('ul', { class: 'trips' }, (trips.items || []).map((i) => h('li', {}, `${i.type === 'trip' ? t('trips') : t('stops')} ${fmtClock(i.start)}–${fmtClock(i.end)}${i.type === 'trip' ? ` · ${(i.distance_m / 1000).toFixed(2)} km · ${t('kmh', (i.max_speed_kmh || 0).toFixed(0))}` : ''}`))),
+      h('h3', {}, t('handovers')),
+      h('ul', { id: 'replay-checks', dataset: { count: this.data.checks.length } }, this.data.checks.length ? this.data.checks.map((c) => h('li', { class: c.passed ? 'ok' : 'bad', dataset: { cylinder: c.cylinder_id || '' } }, this.checkText(c))) : h('li', { class: 'muted' }, t('none'))),
       h('h3', {}, t('export')),
       h('div', { class: 'exports' }, ['gpx', 'geojson', 'csv'].map((f) => h('button', { type: 'button', id: `export-${f}`, onclick: () => this.download(f) }, f.toUpperCase()))),
       h('h3', {}, t('verify')),
       h('ul', { id: 'replay-verify' }, verify.map((v) => h('li', { class: v.ok ? 'ok' : 'bad' }, `${v.date} (UTC): ${v.error ? v.error : v.ok ? t('verify_ok') : `${t('verify_bad')}: ${v.first_difference ? v.first_difference.what : ''}`}${v.fixes != null ? ` · ${t('fixes', v.fixes)}` : ''}`))),
     );
+  }
+
+  checkText(c) {
+    const customer = this.ctx.customers.find((x) => x.id === c.customer_id);
+    return `${fmtClock(c.time)} ${c.cylinder_id || t('reinspection')} → ${customer ? customer.name : c.customer_id} · ${t('check')}: ${c.passed ? t('check_passed') : t('check_failed')} (${c.order_id})`;
   }
 
   limit() {

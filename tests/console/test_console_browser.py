@@ -12,7 +12,9 @@ redis-server and dispatchd loaded with the demo's data set (deploy/demo/dataset.
   - an order is created and seen assigned, one waits with its reason, one is refused, one is
     cancelled; an overspeed alert is acknowledged with a note; the hazard ledger;
   - an auditor replays the vehicle's day and reads the overspeed episode on the speed chart
-    with the limit line; a reload asks for the login again (nothing stored in the browser);
+    with the limit line, and the cylinder handed over with its passing safety check (v-101
+    delivers an order for real through its handset: accept, load, drive, hand over, check,
+    confirm); a reload asks for the login again (nothing stored in the browser);
   - the browser's log has no error (a CSP violation, a failed request, an exception);
 screenshots go to --out (the build tree); with --docs DIR the ones docs/console.md shows are
 copied there too.
@@ -27,6 +29,7 @@ Usage: test_console_browser.py --dispatchd BIN --source SOURCE_DIR --out DIR [--
 
 import argparse
 import datetime
+import math
 import os
 import re
 import shutil
@@ -153,6 +156,77 @@ def vehicle_at(b, vehicle_id, lat, lon):
             abs(float(got_lon) - lon) < 1e-6)
 
 
+class Drive:
+    """v-101's handset reporting one fix per second of real time, moving east at a given speed
+    (the fix filters refuse a jump: each step is the speed times the time that passed)."""
+
+    def __init__(self, hs, start):
+        self.hs, (self.lon, self.lat) = hs, start
+        self.seq = int(time.time() * 1000)
+        self.last = None
+
+    def fix(self, kmh):
+        self.seq += 1
+        self.hs.send_positions([{
+            "seq": self.seq, "time_ms": int(time.time() * 1000),
+            "lat_e7": int(round(self.lat * 1e7)), "lon_e7": int(round(self.lon * 1e7)),
+            "speed_cm_s": int(kmh / 3.6 * 100), "heading_cdeg": 9000, "accuracy_cm": 400,
+            "mode": 3, "source": 1, "satellites": 9}])
+        self.last = time.monotonic()
+
+    def east(self, kmh, until_lon=None):
+        """Waits a second, moves east by what kmh covers in the time that passed (not past
+        until_lon), reports."""
+        while time.monotonic() - self.last < 1.0:
+            time.sleep(0.05)
+        metres = kmh / 3.6 * (time.monotonic() - self.last)
+        lon = self.lon + metres / (111195.0 * math.cos(math.radians(self.lat)))
+        self.lon = round(min(lon, until_lon) if until_lon is not None else lon, 7)
+        self.fix(kmh)
+
+
+def deliver(b, drive, admin, dataset, v):
+    """An order for c-1101 delivered by v-101: accepted, a cylinder loaded at the depot, the
+    drive there (seen moving on the map; 80 km/h for 6 s on the way: an overspeed episode), the
+    hand-over at the stopped vehicle, a passing safety check, the confirmation."""
+    import fleet
+    status, order = admin.call("POST", "/v1/orders", {
+        "enterprise_id": dataset.ENTERPRISE, "customer_id": "c-1101",
+        "items": [{"spec": dataset.HOUSEHOLD_SPEC, "count": 1}]})
+    check(status == 201 and order["state"] == "assigned" and order["staff_id"] == v["staff"],
+          "an order for c-1101 assigned to %s: %d %s", v["staff"], status, order)
+    code = "CY-CONSOLE-0001"
+    status, resp = admin.call("POST", "/v1/cylinders", {
+        "id": code, "enterprise_id": dataset.ENTERPRISE, "spec": dataset.HOUSEHOLD_SPEC,
+        "manufacturer": "Hulunbuir Pressure Vessel Works", "serial": code,
+        "manufactured": "2024-09-01", "last_inspection": "2024-09-01"})
+    check(status == 201, "register cylinder %s: %d %s", code, status, resp)
+    drive.hs.accept(order["id"])
+    drive.fix(0)
+    drive.hs.scan("LOAD", code, order["id"])
+    target_lon, _ = dataset.customer_location(v, 0)
+    lon0 = drive.lon
+    drive.east(36)
+    b.wait("v-101 moved east on the map", lambda: vehicle_at(b, "v-101", drive.lat, drive.lon))
+    check(drive.lon > lon0, "v-101 did not move")
+    for _ in range(6):
+        drive.east(80, target_lon)
+    while drive.lon < target_lon:
+        drive.east(45, target_lon)
+    for _ in range(3):  # stopped at the customer
+        drive.east(0)
+    drive.hs.scan("HAND_OVER", code, order["id"])
+    drive.hs.safety_check(order["id"], fleet.checklist("household"), "Zhang (customer)",
+                          cylinder_code=code, pin="2468")
+    drive.fix(0)
+    drive.hs.confirm(order["id"])
+    status, got = admin.call("GET", "/v1/orders/" + order["id"])
+    check(status == 200 and got["state"] == "delivered", "the order is delivered: %s", got)
+    b.wait("v-101 at the customer on the map",
+           lambda: vehicle_at(b, "v-101", drive.lat, drive.lon))
+    return code
+
+
 def scenario(b, base, stack, source, docs):
     zh, en = i18n_keys(source)
     check(zh == en and len(zh) > 50, "i18n.js: keys only in zh %s, only in en %s",
@@ -190,43 +264,15 @@ def scenario(b, base, stack, source, docs):
 
     say("v-101 reports a position, then another: the map follows the live feed")
     v = dataset.FLEET[0]
-    lon0, lat0 = dataset.depot(v)
     with HandsetClient("127.0.0.1", stack.handset_port, timeout=30) as hs:
         hs.login(v["device"], secrets[v["device"]])
-        seq = int(time.time() * 1000)
-
-        def fix(lon, lat, kmh):
-            nonlocal seq
-            seq += 1
-            hs.send_positions([{
-                "seq": seq, "time_ms": int(time.time() * 1000),
-                "lat_e7": int(round(lat * 1e7)), "lon_e7": int(round(lon * 1e7)),
-                "speed_cm_s": int(kmh / 3.6 * 100), "heading_cdeg": 0, "accuracy_cm": 400,
-                "mode": 3, "source": 1, "satellites": 9}])
-
-        fix(lon0, lat0, 0)
-        t0 = time.monotonic()
-        b.wait("v-101 at its first position", lambda: vehicle_at(b, "v-101", lat0, lon0))
+        drive = Drive(hs, dataset.depot(v))
+        drive.fix(0)
+        b.wait("v-101 at the depot", lambda: vehicle_at(b, "v-101", drive.lat, drive.lon))
         b.shot("fleet-before")
-        # Northward at a plausible speed for the time that passed (the fix filters refuse a
-        # jump): 10 m per second elapsed, at least 2 s.
-        while time.monotonic() - t0 < 2.0:
-            time.sleep(0.1)
-        metres = 10.0 * (time.monotonic() - t0)
-        lat1 = round(lat0 + metres / dataset.M_PER_DEG_LAT, 7)
-        fix(lon0, lat1, 36)
-        b.wait("v-101 moved north by %.0f m" % metres, lambda: vehicle_at(b, "v-101", lat1, lon0))
-        say("v-101 moved from %.7f to %.7f", lat0, lat1)
-
-        say("v-101 speeds: 80 km/h for 5 s (overspeed_duration 2 s), then slows down")
-        lat, last = lat1, time.monotonic()
-        for kmh in [80, 80, 80, 80, 80, 80, 30]:
-            while time.monotonic() - last < 1.0:
-                time.sleep(0.05)
-            now = time.monotonic()
-            lat = round(lat + kmh / 3.6 * (now - last) / dataset.M_PER_DEG_LAT, 7)
-            last = now
-            fix(lon0, lat, kmh)
+        lon0, lat0 = drive.lon, drive.lat
+        deliver(b, drive, admin, dataset, v)
+        say("v-101 moved from %.7f,%.7f to %.7f,%.7f", lat0, lon0, drive.lat, drive.lon)
     say("a station's name with markup shows as text in its tooltip")
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -373,6 +419,9 @@ def auditor_replay(b, admin):
     check("80.0" in text, "the overspeed episode's maximum in %r", text)
     check(int(b.css("#replay-out").get_attribute("data-fixes")) >= 9, "fixes of the day: %s",
           b.css("#replay-out").get_attribute("data-fixes"))
+    b.wait("the cylinder handed over, with its passing check",
+           lambda: b.csss('#replay-checks li.ok[data-cylinder="CY-CONSOLE-0001"]'))
+    check(b.csss("path.lpg-check.passed"), "the safety check is not on the map")
     b.css("#replay-play").click()
     b.wait("play moves the slider", lambda: int(b.css("#replay-slider").get_attribute("value")) > 0)
     b.wait("the replay ends", lambda: b.css("#replay-play").text == "播放", timeout=60)
