@@ -145,6 +145,10 @@ const LABELS = {
     check_passed: '合格',
     check_failed: '不合格',
     reinspection: '复检',
+    audit_chain: '审计链',
+    chain_ok: '完整，已校验 {0} 条记录',
+    chain_bad: '第 {0} 条记录起被篡改（{1}）',
+    chain_not_yours: '仅限无辖区限制的审计员',
   },
   en: {
     title: 'LPG delivery supervision console',
@@ -280,6 +284,10 @@ const LABELS = {
     check_passed: 'passed',
     check_failed: 'failed',
     reinspection: 're-inspection',
+    audit_chain: 'Audit chain',
+    chain_ok: 'intact, {0} entries verified',
+    chain_bad: 'broken from entry {0} ({1})',
+    chain_not_yours: 'for auditors without a jurisdiction only',
   },
 };
 

@@ -103,7 +103,14 @@ export class ReplayView {
       }
     }
     const checks = await this.checksOfDay(id, from);
-    this.data = { route, alerts: alerts.items, trips, verify, range, checks };
+    // The whole audit chain, for an auditor without a jurisdiction (403 for the others).
+    let chain;
+    try {
+      chain = await api.get('/v1/audit/verify');
+    } catch (e) {
+      chain = { error: e.status === 403 ? t('chain_not_yours') : e.message };
+    }
+    this.data = { route, alerts: alerts.items, trips, verify, range, checks, chain };
     this.fixes = route.fixes.map((f) => ({ ...f, ms: Date.parse(f.time) }));
     this.index = 0;
     this.drawMap();
@@ -179,6 +186,7 @@ export class ReplayView {
       h('h3', {}, t('export')),
       h('div', { class: 'exports' }, ['gpx', 'geojson', 'csv'].map((f) => h('button', { type: 'button', id: `export-${f}`, onclick: () => this.download(f) }, f.toUpperCase()))),
       h('h3', {}, t('verify')),
+      h('p', { id: 'replay-chain', class: this.data.chain.ok ? 'ok' : 'bad', dataset: { ok: String(Boolean(this.data.chain.ok)) } }, `${t('audit_chain')}: ${this.data.chain.error ? this.data.chain.error : this.data.chain.ok ? t('chain_ok', this.data.chain.checked) : t('chain_bad', this.data.chain.first_broken_seq, this.data.chain.reason)}`),
       h('ul', { id: 'replay-verify' }, verify.map((v) => h('li', { class: v.ok ? 'ok' : 'bad' }, `${v.date} (UTC): ${v.error ? v.error : v.ok ? t('verify_ok') : `${t('verify_bad')}: ${v.first_difference ? v.first_difference.what : ''}`}${v.fixes != null ? ` · ${t('fixes', v.fixes)}` : ''}`))),
     );
   }

@@ -12,7 +12,8 @@ redis-server and dispatchd loaded with the demo's data set (deploy/demo/dataset.
   - an order is created and seen assigned, one waits with its reason, one is refused, one is
     cancelled; an overspeed alert is acknowledged with a note; the hazard ledger;
   - an auditor replays the vehicle's day and reads the overspeed episode on the speed chart
-    with the limit line, and the cylinder handed over with its passing safety check (v-101
+    with the limit line, the audit chain and route days verified, the day exported as GPX, and
+    the cylinder handed over with its passing safety check (v-101
     delivers an order for real through its handset: accept, load, drive, hand over, check,
     confirm); a reload asks for the login again (nothing stored in the browser);
   - the browser's log has no error (a CSP violation, a failed request, an exception);
@@ -70,6 +71,8 @@ class Browser:
                     "--disable-extensions", "--disable-background-networking"]:
             opts.add_argument(arg)
         opts.set_capability("goog:loggingOptions", {"browser": "ALL"})
+        opts.add_experimental_option("prefs", {"download.default_directory": out_dir,
+                                               "download.prompt_for_download": False})
         self.out_dir = out_dir
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         self.driver.set_page_load_timeout(60)
@@ -422,6 +425,17 @@ def auditor_replay(b, admin):
     b.wait("the cylinder handed over, with its passing check",
            lambda: b.csss('#replay-checks li.ok[data-cylinder="CY-CONSOLE-0001"]'))
     check(b.csss("path.lpg-check.passed"), "the safety check is not on the map")
+    check(b.css("#replay-chain").get_attribute("data-ok") == "true", "the audit chain: %r",
+          b.css("#replay-chain").text)
+    check(all("ok" == li.get_attribute("class") for li in b.csss("#replay-verify li")),
+          "a route day does not verify: %r", b.css("#replay-verify").text)
+    say("export the day as GPX")
+    gpx = os.path.join(b.out_dir, "v-101-%s.gpx" % day)
+    if os.path.exists(gpx):  # an earlier run's
+        os.remove(gpx)
+    b.css("#export-gpx").click()
+    b.wait("the GPX file is downloaded", lambda: os.path.exists(gpx) and
+           "</gpx>" in open(gpx, encoding="utf-8").read())
     b.css("#replay-play").click()
     b.wait("play moves the slider", lambda: int(b.css("#replay-slider").get_attribute("value")) > 0)
     b.wait("the replay ends", lambda: b.css("#replay-play").text == "播放", timeout=60)
