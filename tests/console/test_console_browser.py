@@ -15,7 +15,8 @@ redis-server and dispatchd loaded with the demo's data set (deploy/demo/dataset.
     with the limit line, the audit chain and route days verified, the day exported as GPX, and
     the cylinder handed over with its passing safety check (v-101
     delivers an order for real through its handset: accept, load, drive, hand over, check,
-    confirm); a reload asks for the login again (nothing stored in the browser);
+    confirm); a reload asks for the login again (nothing stored in the browser); an admin has
+    every view;
   - the browser's log has no error (a CSP violation, a failed request, an exception);
 screenshots go to --out (the build tree); with --docs DIR the ones docs/console.md shows are
 copied there too.
@@ -456,6 +457,18 @@ def auditor_replay(b, admin):
         "document.cookie])")
     check("token" not in stored.lower() and "bearer" not in stored.lower(),
           "something token-like is stored in the browser: %s", stored)
+
+    say("an admin has every view")
+    b.css("#login-user").clear()
+    b.css("#login-user").send_keys("root")
+    b.css("#login-password").send_keys(ADMIN_PASSWORD)
+    b.css("#login-submit").click()
+    b.wait("the admin's fleet", lambda: b.css("#panel").get_attribute("data-view") == "fleet"
+           and b.css("#panel").get_attribute("data-ready") == "true")
+    tabs = [e.get_attribute("id") for e in b.csss("#tabs button")]
+    check(tabs == ["tab-fleet", "tab-orders", "tab-replay", "tab-alerts", "tab-hazards"],
+          "admin's tabs %s", tabs)
+    b.wait("the admin sees the demo fleet", lambda: len(b.csss("li[data-vehicle-id]")) >= 8)
 
 
 def check_log(b):
