@@ -19,7 +19,9 @@ export class AlertsView {
     await this.reload();
   }
 
-  unmount() {}
+  unmount() {
+    this.gone = true; // a load still in flight must not draw into the next view's panel
+  }
 
   async reload() {
     const from = new Date(Date.now() - DAYS * 86400000).toISOString();
@@ -46,6 +48,7 @@ export class AlertsView {
   }
 
   render() {
+    if (this.gone) return;
     const p = clear(this.panel);
     const canAck = this.ctx.role !== 'auditor';
     p.append(h('h2', {}, t('alerts_newest')), h('p', { id: 'alert-message', class: 'message', role: 'alert' }));
@@ -108,7 +111,9 @@ export class HazardsView {
     await this.reload();
   }
 
-  unmount() {}
+  unmount() {
+    this.gone = true; // a load still in flight must not draw into the next view's panel
+  }
 
   onEvent() {}
 
@@ -120,6 +125,7 @@ export class HazardsView {
   }
 
   render() {
+    if (this.gone) return;
     const p = clear(this.panel);
     const customers = new Map(this.ctx.customers.map((c) => [c.id, c]));
     p.append(

@@ -178,12 +178,13 @@ async function showView(name) {
   const panel = clear($('panel'));
   panel.dataset.view = name;
   panel.dataset.ready = 'false';
-  state.view = def.make(state.ctx);
+  const view = def.make(state.ctx);
+  state.view = view;
   try {
-    await state.view.mount(panel);
-    panel.dataset.ready = 'true';
+    await view.mount(panel);
+    if (state.view === view) panel.dataset.ready = 'true'; // not if another tab was chosen meanwhile
   } catch (e) {
-    toast(e.message);
+    if (state.view === view) toast(e.message);
   }
 }
 

@@ -38,6 +38,7 @@ export class FleetView {
   }
 
   unmount() {
+    this.gone = true; // a load still in flight must not draw into the next view's panel
     this.layer.remove();
     clearTimeout(this.refreshTimer);
   }
@@ -110,6 +111,7 @@ export class FleetView {
   }
 
   render() {
+    if (this.gone) return;
     const p = clear(this.panel);
     p.append(
       h('h2', {}, t('vehicles')),
@@ -182,6 +184,7 @@ export class FleetView {
   }
 
   renderDetails() {
+    if (this.gone) return;
     if (!this.details) return;
     const d = clear(this.details);
     const v = this.vehicles.get(this.selected);

@@ -25,6 +25,7 @@ export class OrdersView {
   }
 
   unmount() {
+    this.gone = true; // a load still in flight must not draw into the next view's panel
     clearTimeout(this.timer);
   }
 
@@ -56,6 +57,7 @@ export class OrdersView {
   }
 
   render() {
+    if (this.gone) return;
     const p = clear(this.panel);
     const customers = this.ctx.customers.slice().sort((a, b) => a.id.localeCompare(b.id));
     const form = h(
@@ -81,6 +83,7 @@ export class OrdersView {
   }
 
   renderBoard() {
+    if (this.gone) return;
     if (!this.board) return;
     const board = clear(this.board);
     const today = dayStartMs(localDay(Date.now()));

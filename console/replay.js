@@ -48,6 +48,7 @@ export class ReplayView {
   }
 
   unmount() {
+    this.gone = true; // a load still in flight must not draw into the next view's panel
     this.pause();
     this.layer.remove();
   }
@@ -55,11 +56,13 @@ export class ReplayView {
   onEvent() {}
 
   render() {
+    if (this.gone) return;
     this.renderControls();
     if (this.data) this.renderDay();
   }
 
   renderControls() {
+    if (this.gone) return;
     const p = clear(this.panel);
     const vehicles = this.ctx.vehicles.slice().sort((a, b) => a.id.localeCompare(b.id));
     this.vehicleSel = h('select', { id: 'replay-vehicle' }, vehicles.map((v) => h('option', { value: v.id, selected: v.id === this.vehicleId }, `${v.plate || ''} (${v.id})`)));
@@ -162,6 +165,7 @@ export class ReplayView {
   }
 
   renderDay() {
+    if (this.gone) return;
     const out = clear(this.panel.querySelector('#replay-out'));
     const { alerts, trips, verify } = this.data;
     const n = this.fixes.length;
