@@ -6,6 +6,7 @@
 import * as api from './api.js';
 import { t, tOr } from './i18n.js';
 import { h, clear, fmtTime, dayStartMs, localDay } from './util.js';
+import { reasonText } from './reasons.js';
 
 const OPEN = ['created', 'assigned', 'accepted', 'loaded', 'en_route', 'arrived'];
 const FINAL = ['delivered', 'failed', 'cancelled'];
@@ -53,7 +54,9 @@ export class OrdersView {
   }
 
   refusal(e) {
-    this.say(t('refused', `${e.code ? `${e.code}: ` : ''}${e.message}`), 'error');
+    // An assign's not_eligible says why in the words of the waiting reasons.
+    const why = e.code === 'not_eligible' ? reasonText(e.message) : e.message;
+    this.say(t('refused', `${e.code ? `${e.code}: ` : ''}${why}`), 'error');
   }
 
   render() {
@@ -116,7 +119,7 @@ export class OrdersView {
       h('div', { class: 'card-head' }, h('b', {}, o.id), o.late ? h('span', { class: 'chip vs-alert' }, t('late')) : null),
       h('div', {}, customer ? customer.name : o.customer_id, items ? ` · ${items}` : ''),
       o.staff_id ? h('div', {}, `${t('staff')}: ${person ? person.name : o.staff_id}${o.vehicle_id ? ` · ${o.vehicle_id}` : ''}`) : null,
-      o.state === 'created' && o.reason ? h('div', { class: 'reason' }, t('waiting_reason', o.reason)) : null,
+      o.state === 'created' && o.reason ? h('div', { class: 'reason', title: o.reason }, t('waiting_reason', reasonText(o.reason))) : null,
       FINAL.includes(o.state) && o.state !== 'delivered' && o.reason ? h('div', { class: 'reason' }, `${t('reason')}: ${o.reason}`) : null,
       h('div', { class: 'muted' }, fmtTime(o.updated_at)),
     );
@@ -173,7 +176,7 @@ export class OrdersView {
     try {
       const o = await api.post('/v1/orders', body);
       this.orders.set(o.id, o);
-      const what = o.state === 'created' ? t('waiting_reason', o.reason || '') : tOr(`st_${o.state}`, o.state);
+      const what = o.state === 'created' ? t('waiting_reason', reasonText(o.reason)) : tOr(`st_${o.state}`, o.state);
       this.say(t('order_created', o.id, what), 'ok');
       this.panel.querySelector('#order-message').dataset.orderId = o.id;
       this.renderBoard();

@@ -231,6 +231,37 @@ def deliver(b, drive, admin, dataset, v):
     return code
 
 
+# console/reasons.js: the server's waiting reasons (dispatch/core/match.c) in Chinese; what it
+# does not know stays as the server wrote it.
+REASONS = [
+    ("zone hlr-south: 1 staff; 1 qualification certificate expired 2026-10-01",
+     "区域 hlr-south：1 名人员；1 人从业资格证于 2026-10-01 过期"),
+    ("zone hlr-south: 2 staff; 1 off duty, 1 no vehicle bound",
+     "区域 hlr-south：2 名人员；1 人不在岗，1 人未绑定车辆"),
+    ("zone hlr-north: 1 staff; 1 off duty; zone hlr-east has no staff",
+     "区域 hlr-north：1 名人员；1 人不在岗；区域 hlr-east 没有配送人员"),
+    ("no zone of enterprise hlr-gas contains the customer's location",
+     "企业 hlr-gas 没有包含该用户位置的配送区域"),
+    ("zone Z: 3 staff; 2 vehicle full (18/20, order needs 5), 1 in mandatory rest until "
+     "2026-12-07 10:00", "区域 Z：3 名人员；2 人车辆已满（18/20，订单需 5 瓶），1 人强制休息至 "
+     "2026-12-07 10:00"),
+    ("zone Z: 2 staff; 2 rejected this order; 3 more zones not considered",
+     "区域 Z：2 名人员；2 人拒绝或被撤回过此单；另有 3 个区域未计入"),
+    ("off duty", "不在岗"),
+    ("something new", "something new"),
+]
+
+
+def reasons_in_chinese(b):
+    """The translation table of console/reasons.js, run in the page itself."""
+    got = b.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1], cases = arguments[0];"
+        "import('/console/reasons.js').then((m) => done(cases.map(m.reasonText)))"
+        ".catch((e) => done(String(e)));", [r for r, _ in REASONS])
+    check(got == [zh for _, zh in REASONS], "reasons.js: got %r", got)
+    say("reasons.js: %d waiting reasons in Chinese", len(REASONS))
+
+
 def scenario(b, base, stack, source, docs):
     zh, en = i18n_keys(source)
     check(zh == en and len(zh) > 50, "i18n.js: keys only in zh %s, only in en %s",
@@ -257,6 +288,7 @@ def scenario(b, base, stack, source, docs):
     check(b.driver.title == "液化气配送监管控制台", "title %r", b.driver.title)
     check(b.css("#login-submit").text == "登录", "login button %r", b.css("#login-submit").text)
     b.shot("login")
+    reasons_in_chinese(b)
 
     say("log in as the demo dispatcher")
     b.css("#login-user").send_keys(dataset.DISPATCHER)
@@ -344,7 +376,11 @@ def order_board(b):
         b.css("#order-message").get_attribute("data-order-id")
     b.wait("the waiting order with its reason", lambda: b.csss(waiting))
     reason = b.css(waiting + " .reason").get_attribute("textContent")
-    check("qualification certificate expired" in reason, "waiting reason %r", reason)
+    original = b.css(waiting + " .reason").get_attribute("title")
+    check("1 人从业资格证于 2026-10-01 过期" in reason and "区域 hlr-hedong-s：1 名人员" in reason,
+          "the waiting reason in Chinese: %r", reason)
+    check("qualification certificate expired 2026-10-01" in original,
+          "the server's words as the title: %r", original)
     b.shot("orders")
 
     say("a refused order: the API's refusal is shown")
