@@ -17,6 +17,7 @@ console_tile_url; every request is sent as raw bytes, so that nothing normalises
     //, hidden files, a symlink out of the tree -> 404; a NUL (%00), a bad escape, an
     overlong path -> 400; a file over the cap is not served; unknown types -> 404;
   - only GET and HEAD: POST/PUT/DELETE -> 405 with Allow: GET, HEAD;
+  - /metrics counts them under route="/console/*";
   - dispatchd exits 0 on SIGTERM (no leak under ASan).
 
 Usage: test_console_files.py --dispatchd BUILD/dispatch/dispatchd [--leaflet DIR]
@@ -172,6 +173,12 @@ def scenario(port, leaflet, secret_name):
         check(hdrs.get("allow") == "GET, HEAD", "%s: Allow %r", method, hdrs.get("allow"))
     got, _, _ = raw_request(port, "GET", "/consolex")
     check(got == 404, "/consolex: %d", got)
+
+    say("/metrics counts the console's requests under one route")
+    _, _, metrics = raw_request(port, "GET", "/metrics")
+    check(b'lpg_http_requests_total{route="/console/*",method="any",status="200"}' in metrics and
+          b'route="/console/*",method="any",status="404"' in metrics,
+          "no /console/* route in /metrics")
 
 
 def main():
