@@ -3,7 +3,7 @@
 
 import * as api from './api.js';
 import { t, tOr } from './i18n.js';
-import { h, clear, fmtTime } from './util.js';
+import { h, clear, fmtTime, now } from './util.js';
 
 const DAYS = 7; // how far back the list goes
 const MAX_PAGES = 4; // of 500 alerts
@@ -24,7 +24,7 @@ export class AlertsView {
   }
 
   async reload() {
-    const from = new Date(Date.now() - DAYS * 86400000).toISOString();
+    const from = new Date(now() - DAYS * 86400000).toISOString();
     const base = `/v1/alerts?enterprise_id=${encodeURIComponent(this.ctx.enterpriseId)}&from=${from}&limit=500`;
     const all = [];
     let cursor = null;

@@ -2,6 +2,8 @@
 // bearer token, kept in this module's memory only (a reload logs in again), and the live feed
 // (GET /v1/events), read with fetch() because EventSource cannot send an Authorization header.
 
+import { noteServerDate } from './util.js';
+
 export class ApiError extends Error {
   constructor(status, code, message, field) {
     super(message || code || `HTTP ${status}`);
@@ -42,6 +44,7 @@ export async function call(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
   });
+  noteServerDate(resp.headers.get('Date'));
   const text = await resp.text();
   let data = null;
   try {

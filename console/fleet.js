@@ -6,11 +6,11 @@
 import * as api from './api.js';
 import { L } from './map.js';
 import { t, tOr } from './i18n.js';
-import { h, textEl, clear, fmtTime, dayStartMs, localDay } from './util.js';
+import { h, textEl, clear, fmtTime, dayStartMs, localDay, now } from './util.js';
 
 // The colour class of a vehicle: offline, resting, open alert, or its order's stage.
 export function vehicleState(v, alertCount) {
-  if (v.rest_until && Date.parse(v.rest_until) > Date.now()) return 'resting';
+  if (v.rest_until && Date.parse(v.rest_until) > now()) return 'resting';
   if (!v.online) return 'offline';
   if (alertCount > 0) return 'alert';
   const s = v.order && v.order.state;
@@ -53,7 +53,7 @@ export class FleetView {
 
   // Unacknowledged warnings and violations since the start of the local day.
   async loadOpenAlerts() {
-    const from = new Date(dayStartMs(localDay(Date.now()))).toISOString();
+    const from = new Date(dayStartMs(localDay(now()))).toISOString();
     const data = await api.get(
       `/v1/alerts?enterprise_id=${encodeURIComponent(this.ctx.enterpriseId)}&from=${from}&limit=500`,
     );
@@ -173,7 +173,7 @@ export class FleetView {
     this.alertsOfSelected = null;
     this.renderDetails();
     try {
-      const from = new Date(dayStartMs(localDay(Date.now()))).toISOString();
+      const from = new Date(dayStartMs(localDay(now()))).toISOString();
       const data = await api.get(`/v1/alerts?vehicle_id=${encodeURIComponent(id)}&from=${from}&limit=500`);
       if (this.selected !== id) return;
       this.alertsOfSelected = data.items.filter((a) => !a.acknowledged_at && a.kind !== 'violation_end');

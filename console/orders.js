@@ -5,7 +5,7 @@
 
 import * as api from './api.js';
 import { t, tOr } from './i18n.js';
-import { h, clear, fmtTime, dayStartMs, localDay } from './util.js';
+import { h, clear, fmtTime, dayStartMs, localDay, now } from './util.js';
 import { reasonText } from './reasons.js';
 
 const OPEN = ['created', 'assigned', 'accepted', 'loaded', 'en_route', 'arrived'];
@@ -89,7 +89,7 @@ export class OrdersView {
     if (this.gone) return;
     if (!this.board) return;
     const board = clear(this.board);
-    const today = dayStartMs(localDay(Date.now()));
+    const today = dayStartMs(localDay(now()));
     const byState = new Map([...OPEN, 'final'].map((s) => [s, []]));
     for (const o of this.orders.values()) {
       if (OPEN.includes(o.state)) byState.get(o.state).push(o);

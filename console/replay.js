@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import { L } from './map.js';
 import { t, tOr } from './i18n.js';
-import { h, textEl, clear, fmtTime, fmtClock, localDay, dayStartMs } from './util.js';
+import { h, textEl, clear, fmtTime, fmtClock, localDay, dayStartMs, now } from './util.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DEFAULT_LIMIT = 60; // speed_limit_road's default, when no overspeed alert names the limit
@@ -43,7 +43,7 @@ export class ReplayView {
   async mount(panel) {
     this.panel = panel;
     this.layer.addTo(this.ctx.map);
-    this.day = this.day || localDay(Date.now());
+    this.day = this.day || localDay(now());
     this.renderControls();
   }
 
@@ -84,7 +84,7 @@ export class ReplayView {
     ev.preventDefault();
     this.pause();
     this.vehicleId = this.vehicleSel.value;
-    this.day = this.dayInput.value || localDay(Date.now());
+    this.day = this.dayInput.value || localDay(now());
     const out = clear(this.panel.querySelector('#replay-out'));
     out.append(h('p', { class: 'muted' }, t('loading')));
     const from = dayStartMs(this.day);

@@ -29,6 +29,20 @@ export function clear(el) {
   return el;
 }
 
+// The server's clock, as its replies' Date headers tell it (api.js): "today" and "the last 7
+// days" are the server's, not those of a dispatcher's PC whose clock is off.
+let skewMs = 0;
+
+export function noteServerDate(header) {
+  const ms = Date.parse(header || '');
+  // Date has whole seconds: only a difference beyond them is a skew.
+  if (Number.isFinite(ms) && Math.abs(ms - Date.now() - skewMs) > 1500) skewMs = ms - Date.now();
+}
+
+export function now() {
+  return Date.now() + skewMs;
+}
+
 // The enterprise's offset from UTC, minutes (utc_offset_min; China: 480).
 let offsetMin = 480;
 
