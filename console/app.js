@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import { t, lang, setLang, applyI18n } from './i18n.js';
 import { h, clear, setUtcOffset, utcOffsetLabel } from './util.js';
-import { createMap, drawEnterprise } from './map.js';
+import { createMap, drawEnterprise, relabelMap } from './map.js';
 import { FleetView } from './fleet.js';
 import { OrdersView } from './orders.js';
 import { AlertsView, HazardsView } from './alerts.js';
@@ -82,7 +82,7 @@ async function onLogin(ev) {
     $('login-password').value = '';
     await start();
   } catch (e) {
-    $('login-error').textContent = t('login_failed', e.message);
+    showLogin(t('login_failed', e.message)); // also when the start after the login failed
   } finally {
     $('login-submit').disabled = false;
   }
@@ -230,6 +230,7 @@ async function main() {
       $('who').textContent = `${state.session.user} · ${t(`role_${state.session.role}`)}`;
       $('tz').textContent = t('time_zone', utcOffsetLabel());
       renderTabs();
+      relabelMap(state.ctx.map);
       if (state.view && state.view.render) state.view.render();
     }
   });

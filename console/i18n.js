@@ -64,6 +64,8 @@ const LABELS = {
     station: '站点',
     customer: '用户',
     coords: '纬度 {0}，经度 {1}',
+    zoom_in: '放大',
+    zoom_out: '缩小',
     no_position: '无定位',
     // orders
     st_created: '待派',
@@ -207,6 +209,8 @@ const LABELS = {
     station: 'Station',
     customer: 'Customer',
     coords: 'lat {0}, lon {1}',
+    zoom_in: 'Zoom in',
+    zoom_out: 'Zoom out',
     no_position: 'no position',
     st_created: 'Waiting',
     st_assigned: 'Assigned',

@@ -18,12 +18,29 @@ const Coordinates = L.Control.extend({
     };
     map.on('mousemove', (e) => show(e.latlng));
     map.on('moveend', () => show(map.getCenter())); // the centre until the pointer moves
+    refreshCoords = () => el.textContent && show(map.getCenter()); // once the map has a view
     return el;
   },
 });
 
+let zoom = null;
+let refreshCoords = () => {};
+
+// The zoom buttons' titles are labels too: made again in the current language.
+export function relabelMap(map) {
+  if (zoom) zoom.remove();
+  zoom = L.control.zoom({ zoomInTitle: t('zoom_in'), zoomOutTitle: t('zoom_out') }).addTo(map);
+  refreshCoords();
+}
+
 export function createMap(el, config) {
-  const map = L.map(el, { attributionControl: Boolean(config.tile_url), minZoom: 3, maxZoom: 19 });
+  const map = L.map(el, {
+    attributionControl: Boolean(config.tile_url),
+    zoomControl: false,
+    minZoom: 3,
+    maxZoom: 19,
+  });
+  relabelMap(map);
   if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 19 }).addTo(map);
   L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
   new Coordinates().addTo(map);

@@ -300,6 +300,9 @@ def scenario(b, base, stack, source, docs):
     b.css("#login-submit").click()
     b.wait("the fleet is listed", lambda: len(b.csss("li[data-vehicle-id]")) >= len(dataset.FLEET))
     check(b.css("#tab-fleet").text == "实时车队", "fleet tab %r", b.css("#tab-fleet").text)
+    check(b.css(".leaflet-control-zoom-in").get_attribute("title") == "放大",
+          "the map's zoom button in Chinese: %r",
+          b.css(".leaflet-control-zoom-in").get_attribute("title"))
     b.wait("the live feed is up", lambda: "up" in b.css("#live").get_attribute("class"))
     # The page's clock is the server's (the Date of its replies), whatever the browser's:
     # under LPG_TEST_CLOCK the browser runs on the real clock, this test and dispatchd on the
@@ -341,6 +344,9 @@ def scenario(b, base, stack, source, docs):
     say("English and back")
     b.css("#lang-switch").click()
     b.wait("English labels", lambda: b.css("#tab-fleet").text == "Live fleet")
+    check(b.css(".leaflet-control-zoom-in").get_attribute("title") == "Zoom in",
+          "the map's zoom button in English: %r",
+          b.css(".leaflet-control-zoom-in").get_attribute("title"))
     b.shot("fleet-en")
     b.css("#lang-switch").click()
     b.wait("Chinese labels", lambda: b.css("#tab-fleet").text == "实时车队")
