@@ -12,6 +12,23 @@ const OPEN = ['created', 'assigned', 'accepted', 'loaded', 'en_route', 'arrived'
 const FINAL = ['delivered', 'failed', 'cancelled'];
 const SPECS = ['YSP-4.7', 'YSP-12', 'YSP-26.2', 'YSP-35.5', 'YSP-118', 'YSP-118-II'];
 
+// Whether {lon, lat} lies in a GeoJSON Polygon (outer ring, minus its holes): ray casting.
+function inRing(pt, ring) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > pt.lat !== yj > pt.lat && pt.lon < ((xj - xi) * (pt.lat - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+export function inPolygon(pt, shape) {
+  if (!shape || shape.type !== 'Polygon' || !shape.coordinates.length) return false;
+  const [outer, ...holes] = shape.coordinates;
+  return inRing(pt, outer) && !holes.some((hole) => inRing(pt, hole));
+}
+
 export class OrdersView {
   constructor(ctx) {
     this.ctx = ctx;
@@ -132,8 +149,29 @@ export class OrdersView {
     this.renderBoard();
   }
 
+  // Who may be offered the order: on duty, not an escort, not its holder, not among those who
+  // rejected it, with a zone that contains the customer. The server still decides (certificates,
+  // vehicle, rest) and its refusal is shown.
+  candidates(o) {
+    const customer = this.ctx.customers.find((c) => c.id === o.customer_id);
+    const zones = new Map(this.ctx.zones.map((z) => [z.id, z]));
+    return [...this.ctx.staff.values()].filter((p) => {
+      const zone = zones.get(p.zone_id);
+      return (
+        p.role !== 'escort' &&
+        p.on_duty &&
+        p.id !== o.staff_id &&
+        !(o.rejected_by || []).includes(p.id) &&
+        zone &&
+        customer &&
+        customer.location &&
+        inPolygon(customer.location, zone.shape)
+      );
+    });
+  }
+
   actions(o) {
-    const staff = [...this.ctx.staff.values()].filter((p) => p.role !== 'escort' && p.id !== o.staff_id);
+    const staff = this.candidates(o);
     const who = h('select', { class: 'act-staff' }, h('option', { value: '' }, t('choose')), staff.map((p) => h('option', { value: p.id }, `${p.name} (${p.id})`)));
     const reason = h('input', { class: 'act-reason', placeholder: t('reason'), maxlength: '255' });
     const stop = (ev) => ev.stopPropagation();

@@ -401,6 +401,18 @@ def order_board(b):
           "the server's words as the title: %r", original)
     b.shot("orders")
 
+    say("assign the waiting order: only Li Na's zone holds c-1801; her refusal, in Chinese")
+    b.css(waiting).click()
+    b.wait("its actions", lambda: b.csss(waiting + " .act-staff"))
+    offered = [e.get_attribute("value") for e in b.csss(waiting + " .act-staff option")]
+    check(offered == ["", "s-li"], "people offered for c-1801: %s", offered)
+    Select(b.css(waiting + " .act-staff")).select_by_value("s-li")
+    b.expected.append((r"/v1/orders/[^/]+/assign$", 422))
+    b.css(waiting + " .act-assign").click()
+    b.wait("the refusal not_eligible, translated",
+           lambda: "not_eligible" in b.css("#order-message").text and
+           "从业资格证于 2026-10-01 过期" in b.css("#order-message").text)
+
     say("a refused order: the API's refusal is shown")
     b.expected.append((r"/v1/orders$", 422))
     Select(b.css("#order-customer")).select_by_value("c-1799")  # underground premises
