@@ -12,6 +12,7 @@ export class AlertsView {
   constructor(ctx) {
     this.ctx = ctx;
     this.alerts = []; // newest first
+    this.forms = new Map(); // alert id -> its acknowledgement form, kept across re-renders
   }
 
   async mount(panel) {
@@ -57,7 +58,7 @@ export class AlertsView {
       const ack = a.acknowledged_at
         ? h('span', { class: 'acked' }, t('acked_by', a.acknowledged_by, fmtTime(a.acknowledged_at), a.ack_note))
         : canAck
-          ? this.ackForm(a)
+          ? this.ackForm(a) // the same element across re-renders: a note being typed stays
           : h('span', { class: 'muted' }, t('not_acked'));
       return h(
         'tr',
@@ -82,12 +83,18 @@ export class AlertsView {
   }
 
   ackForm(a) {
+    if (!this.forms.has(a.id)) this.forms.set(a.id, this.makeAckForm(a));
+    return this.forms.get(a.id);
+  }
+
+  makeAckForm(a) {
     const note = h('input', { class: 'ack-note', placeholder: t('ack_note'), maxlength: '255' });
     const send = async (ev) => {
       ev.preventDefault();
       try {
         const updated = await api.post(`/v1/alerts/${encodeURIComponent(a.id)}/ack`, { note: note.value });
         Object.assign(a, updated);
+        this.forms.delete(a.id);
         this.render();
       } catch (e) {
         const el = this.panel.querySelector('#alert-message');

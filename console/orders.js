@@ -140,12 +140,19 @@ export class OrdersView {
       FINAL.includes(o.state) && o.state !== 'delivered' && o.reason ? h('div', { class: 'reason' }, `${t('reason')}: ${o.reason}`) : null,
       h('div', { class: 'muted' }, fmtTime(o.updated_at)),
     );
-    if (this.open === o.id && !FINAL.includes(o.state)) el.append(this.actions(o));
+    if (this.open === o.id && !FINAL.includes(o.state)) {
+      // The same form across re-renders (live events redraw the board): what the dispatcher
+      // chose or typed stays.
+      if (!this.form || this.form.id !== o.id || this.form.state !== o.state)
+        this.form = { id: o.id, state: o.state, el: this.actions(o) };
+      el.append(this.form.el);
+    }
     return el;
   }
 
   toggle(id) {
     this.open = this.open === id ? null : id;
+    this.form = null;
     this.renderBoard();
   }
 
@@ -184,6 +191,7 @@ export class OrdersView {
         const updated = await api.post(`/v1/orders/${encodeURIComponent(o.id)}/${name}`, body);
         this.orders.set(updated.id, updated);
         this.open = null;
+        this.form = null;
         this.say(`${t(name)} ${o.id}: ${tOr(`st_${updated.state}`, updated.state)}`, 'ok');
         this.renderBoard();
       } catch (e) {

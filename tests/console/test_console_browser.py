@@ -108,6 +108,10 @@ class Browser:
                 raise TestFailure("browser: %s: not within %.0f s" % (what, timeout))
             time.sleep(0.1)
 
+    def click(self, selector, what=None):
+        """Clicks selector once it is there; again if the live feed redrew it meanwhile."""
+        self.wait(what or "click %s" % selector, lambda: self.css(selector).click() or True)
+
     def css(self, selector):
         from selenium.webdriver.common.by import By
         return self.driver.find_element(By.CSS_SELECTOR, selector)
@@ -336,7 +340,7 @@ def scenario(b, base, stack, source, docs):
         return False
     b.wait("the station's tooltip", tooltip_shows_text)
     check(not b.csss("#lpg-injected"), "a name's markup became an element of the page")
-    b.css('li[data-vehicle-id="v-101"]').click()
+    b.click('li[data-vehicle-id="v-101"]')
     b.wait("v-101's details name its person",
            lambda: v["name"] in b.css("#vehicle-details").get_attribute("textContent"))
     b.shot("fleet")
@@ -351,7 +355,7 @@ def scenario(b, base, stack, source, docs):
     b.css("#lang-switch").click()
     b.wait("Chinese labels", lambda: b.css("#tab-fleet").text == "实时车队")
 
-    order_board(b)
+    order_board(b, admin)
     alerts_and_hazards(b)
     auditor_replay(b, admin)
 
@@ -371,7 +375,7 @@ def show_view(b, name):
            b.css("#panel").get_attribute("data-ready") == "true")
 
 
-def order_board(b):
+def order_board(b, admin):
     from selenium.webdriver.support.ui import Select
     say("order board: create an order for c-1101 and see it assigned")
     show_view(b, "orders")
@@ -382,8 +386,7 @@ def order_board(b):
                       lambda: b.css("#order-message").get_attribute("data-order-id"))
     card = '.col-assigned article[data-order-id="%s"]' % order_id
     b.wait("order %s on the board, assigned" % order_id, lambda: b.csss(card))
-    check("Wang Wei" in b.css(card).get_attribute("textContent"), "the card names the person: %r",
-          b.css(card).get_attribute("textContent"))
+    b.wait("the card names the person", lambda: "Wang Wei" in b.css(card).get_attribute("textContent"))
 
     say("an order in the zone of the expired certificate waits, saying why")
     Select(b.css("#order-customer")).select_by_value("c-1801")
@@ -393,8 +396,9 @@ def order_board(b):
     waiting = '.col-created article[data-order-id="%s"]' % \
         b.css("#order-message").get_attribute("data-order-id")
     b.wait("the waiting order with its reason", lambda: b.csss(waiting))
-    reason = b.css(waiting + " .reason").get_attribute("textContent")
-    original = b.css(waiting + " .reason").get_attribute("title")
+    reason, original = b.wait("the waiting reason", lambda: (
+        b.css(waiting + " .reason").get_attribute("textContent"),
+        b.css(waiting + " .reason").get_attribute("title")))
     check("1 人从业资格证于 2026-10-01 过期" in reason and "区域 hlr-hedong-s：1 名人员" in reason,
           "the waiting reason in Chinese: %r", reason)
     check("qualification certificate expired 2026-10-01" in original,
@@ -402,13 +406,13 @@ def order_board(b):
     b.shot("orders")
 
     say("assign the waiting order: only Li Na's zone holds c-1801; her refusal, in Chinese")
-    b.css(waiting).click()
+    b.click(waiting)
     b.wait("its actions", lambda: b.csss(waiting + " .act-staff"))
     offered = [e.get_attribute("value") for e in b.csss(waiting + " .act-staff option")]
     check(offered == ["", "s-li"], "people offered for c-1801: %s", offered)
     Select(b.css(waiting + " .act-staff")).select_by_value("s-li")
     b.expected.append((r"/v1/orders/[^/]+/assign$", 422))
-    b.css(waiting + " .act-assign").click()
+    b.click(waiting + " .act-assign")
     b.wait("the refusal not_eligible, translated",
            lambda: "not_eligible" in b.css("#order-message").text and
            "从业资格证于 2026-10-01 过期" in b.css("#order-message").text)
@@ -422,14 +426,22 @@ def order_board(b):
     check("error" in b.css("#order-message").get_attribute("class"), "refusal not as an error")
 
     say("cancel the order with a reason")
-    b.css(card).click()
+    b.click(card)
     b.wait("its actions", lambda: b.csss(card + " .act-cancel"))
     b.expected.append((r"/v1/orders/[^/]+/cancel$", 400))
-    b.css(card + " .act-cancel").click()  # without a reason: refused by the API
+    b.click(card + " .act-cancel")  # without a reason: refused by the API
     b.wait("a reason is required",
            lambda: "missing_field" in b.css("#order-message").text)
     b.css(card + " .act-reason").send_keys("customer cancelled by phone")
-    b.css(card + " .act-cancel").click()
+    # An order created elsewhere redraws the board from the live feed: what was typed stays.
+    status, other = admin.call("POST", "/v1/orders", {
+        "enterprise_id": "hlr-gas", "customer_id": "c-1102",
+        "items": [{"spec": "YSP-35.5", "count": 1}]})
+    check(status == 201, "an order from elsewhere: %d %s", status, other)
+    b.wait("the board redrawn with it", lambda: b.csss('article[data-order-id="%s"]' % other["id"]))
+    typed = b.wait("the reason typed", lambda: b.css(card + " .act-reason").get_attribute("value"))
+    check(typed == "customer cancelled by phone", "the typed reason after a redraw: %r", typed)
+    b.click(card + " .act-cancel")
     b.wait("order %s cancelled" % order_id,
            lambda: b.csss('.col-final article[data-order-id="%s"][data-state="cancelled"]' %
                           order_id))
@@ -440,10 +452,10 @@ def alerts_and_hazards(b):
     show_view(b, "alerts")
     row = 'tr.alert-row[data-rule="overspeed"].kind-violation_start'
     b.wait("the overspeed alert is listed", lambda: b.csss(row))
-    alert_id = b.css(row).get_attribute("data-alert-id")
+    alert_id = b.wait("its id", lambda: b.css(row).get_attribute("data-alert-id"))
     one = 'tr[data-alert-id="%s"]' % alert_id
     b.css(one + " .ack-note").send_keys("called Wang Wei: slowed down")
-    b.css(one + " .ack-send").click()
+    b.click(one + " .ack-send")
     b.wait("the alert shows its acknowledgement",
            lambda: "called Wang Wei: slowed down" in b.css(one).get_attribute("textContent") and
            "acked" in b.css(one).get_attribute("class"))
