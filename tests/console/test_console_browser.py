@@ -62,7 +62,7 @@ def i18n_keys(source):
 
 
 class Browser:
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, home):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         opts = webdriver.ChromeOptions()
@@ -79,6 +79,9 @@ class Browser:
         # preloaded everywhere) Chromium takes minutes to start and loads the machine. The page
         # follows the server's clock anyway (the Date of its replies: console/util.js now()).
         env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")}
+        # Its home in the test's directory: Chromium's config and crash handler write there,
+        # not in the user's, and deploy/test.sh's clean-up finds them by that path.
+        env["HOME"] = home
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER, env=env), options=opts)
         self.driver.set_page_load_timeout(60)
         self.driver.set_script_timeout(60)
@@ -585,7 +588,7 @@ def main():
     failure = None
     try:
         stack.start()
-        b = Browser(os.path.abspath(args.out))
+        b = Browser(os.path.abspath(args.out), os.path.join(tmp, "home"))
         base = "http://127.0.0.1:%d" % stack.http_port
         scenario(b, base, stack, source, args.docs)
         check_log(b)
