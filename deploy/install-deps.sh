@@ -18,8 +18,12 @@ BUILD_PKGS=(
 # faketime: deploy/test.sh's LPG_TEST_CLOCK runs the suite at a chosen hour. The openssl command
 # line: run.sh's private CA and certificates, the TLS tests'. python3-yaml and python3-jsonschema:
 # the check of every HTTP response of the tests against docs/openapi.yaml (tests/docs/).
+# libjs-leaflet: the console's map library, served by dispatchd (console_leaflet_dir);
+# chromium, chromium-driver and python3-selenium: the console's tests in a headless browser
+# (tests/console/, docs/console.md); fonts-wqy-microhei: Chinese text in its screenshots.
 RUN_PKGS=(redis-server redis-tools gpsd python3-gps curl python3-protobuf protobuf-compiler
-          faketime openssl python3-yaml python3-jsonschema)
+          faketime openssl python3-yaml python3-jsonschema libjs-leaflet chromium chromium-driver
+          python3-selenium fonts-wqy-microhei)
 # Fuzzing (tests/fuzz, run briefly by deploy/test.sh): clang and its libFuzzer runtime
 # (libclang_rt.fuzzer, in libclang-rt-14-dev on Debian 12); clang-format checks the style (tests/tree).
 FUZZ_PKGS=(clang libclang-rt-14-dev clang-format)

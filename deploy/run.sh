@@ -319,10 +319,13 @@ run: the demo is running: 8 simulated handsets, 2 vehicle units (gpsd + lpg-agen
     curl -s --cacert "\$CA" \$API/metrics | grep '^lpg_'      # Prometheus metrics
     $b/dispatch/lpg-agent --status --spool-dir=$d/spool-unit-201   # a vehicle unit
     REDISCLI_AUTH=\$(cat $v/redis.password) redis-cli -p $redis_port --scan --pattern 'lpg:*'
-  (the last: what the service stored in Redis, which has a password). TLS: HTTPS and the
-  handset port with $v/tls/server.pem, from the private CA $v/tls/ca.pem (plain http://
-  gets no answer). Logs in $v/log/: dispatchd.log, redis.log, demo.log, jt808-v-301.log,
-  agent-unit-201.log. Ctrl-C stops everything; LPG_DEMO=0 runs dispatchd without the demo.
+  (the last: what the service stored in Redis, which has a password). The console, in a
+  browser: https://127.0.0.1:$http_port/console/ (trust $v/tls/ca.pem, or accept the warning),
+  user demo-dispatcher, password in $d/dispatcher.password (docs/console.md). TLS: HTTPS
+  and the handset port with $v/tls/server.pem, from the private CA $v/tls/ca.pem (plain
+  http:// gets no answer). Logs in $v/log/: dispatchd.log, redis.log, demo.log,
+  jt808-v-301.log, agent-unit-201.log. Ctrl-C stops everything; LPG_DEMO=0 runs dispatchd
+  without the demo.
 MSG
 }
 
@@ -367,6 +370,7 @@ run: [4/4] starting dispatchd (config deploy/dispatchd.conf); Ctrl-C stops every
   Where to look:
     curl -s --cacert $ca https://127.0.0.1:$http_port/healthz   service and Redis health (JSON)
     curl -s --cacert $ca https://127.0.0.1:$http_port/metrics   Prometheus metrics
+    https://127.0.0.1:$http_port/console/ in a browser: the console (docs/console.md; CA $ca)
     REDISCLI_AUTH=\$(cat $var_dir/redis.password) redis-cli -p $redis_port --scan --pattern 'lpg:*'
     handset protocol over TLS on 127.0.0.1:$handset_port (proto/README.md; CA $ca)
     JT/T 808 terminals on 127.0.0.1:$jt808_port (plain TCP; docs/jt808.md)

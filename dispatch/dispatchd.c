@@ -19,6 +19,7 @@
 #include "handset/handset_positions.h"
 #include "handset/handset_server.h"
 #include "jt808/jt808_server.h"
+#include "http/http_console.h"
 #include "http/http_server.h"
 #include "app/delivery.h"
 #include "app/dispatcher.h"
@@ -441,6 +442,14 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("%s", err);
         return -1;
     }
+    d->console =
+        http_console_new(d->s.cfg.console_dir, LPG_CONSOLE_DEFAULT_DIR,
+                         d->s.cfg.console_leaflet_dir, d->s.cfg.console_tile_url, err, sizeof(err));
+    if (d->console == NULL) {
+        log_error("%s", err);
+        return -1;
+    }
+    http_console_mount(d->console, d->http.srv);
     struct handset_server_options hso = {
         .bind = d->s.cfg.handset_bind,
         .port = (int)d->s.cfg.handset_port,
@@ -526,6 +535,7 @@ static void dispatchd_stop(struct dispatchd *d)
     work_pool_free(d->s.hash_pool);
     login_guard_free(d->s.guard);
     http_server_free(d->http.srv);
+    http_console_free(d->console); /* after the server that serves it */
     free(d->routes);
     registry_free(d->s.registry);
     accounts_free(d->s.accounts);

@@ -148,6 +148,33 @@ const struct cfg_setting dispatchd_settings[] = {
      .max = PATH_LEN_MAX,
      .default_value = "",
      .help = "PEM file of the private key of http_tls_cert (readable by dispatchd only)."},
+    {.name = "console_dir",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, console_dir),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "",
+     .help = "Directory of the browser console's files, served at /console/ (docs/console.md); "
+             "empty: the console/ directory of the source tree dispatchd was built from. A "
+             "directory that does not exist leaves /console/ answering 404."},
+    {.name = "console_leaflet_dir",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, console_leaflet_dir),
+     .min = 0,
+     .max = PATH_LEN_MAX,
+     .default_value = "/usr/share/javascript/leaflet",
+     .help = "Directory of the Leaflet map library (Debian libjs-leaflet), served at "
+             "/console/vendor/leaflet/; empty: not served (the console's map stays blank)."},
+    {.name = "console_tile_url",
+     .type = CFG_STRING,
+     .offset = CFG_OFF_STRING(DC, console_tile_url),
+     .min = 0,
+     .max = 512,
+     .default_value = "",
+     .help = "Leaflet URL template of a base map's tiles (http or https, e.g. "
+             "https://tiles.example.cn/{z}/{x}/{y}.png); empty: no base map, the console "
+             "draws on a plain background. Its host is allowed in the console's "
+             "Content-Security-Policy."},
 
     {.name = "handset_bind",
      .type = CFG_STRING,

@@ -38,6 +38,9 @@ struct dispatchd_config {
     int64_t events_position_interval;  /* seconds between one vehicle's position events */
     char *http_tls_cert;               /* PEM file; "" = plain HTTP */
     char *http_tls_key;                /* PEM file */
+    char *console_dir;                 /* the console's files; "" = the source tree's console/ */
+    char *console_leaflet_dir;         /* Debian libjs-leaflet's files */
+    char *console_tile_url;            /* base map tiles; "" = none (plain background) */
 
     /* handset listener */
     char *handset_bind;                              /* address; default loopback */
@@ -127,7 +130,7 @@ struct dispatchd_config {
 /* Number of settings; a constant expression, so it can size arrays and static initializers.
  * Keep it equal to the table: extra entries do not compile, a missing one would leave a zeroed
  * entry, which tests/dispatch/test_config.c refuses. */
-#define DISPATCHD_SETTINGS_COUNT 87
+#define DISPATCHD_SETTINGS_COUNT 90
 
 extern const struct cfg_setting dispatchd_settings[DISPATCHD_SETTINGS_COUNT];
 extern const size_t dispatchd_settings_count; /* == DISPATCHD_SETTINGS_COUNT */

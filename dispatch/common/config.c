@@ -476,8 +476,14 @@ int cfg_print_help(const struct cfg_program *prog, FILE *out)
         describe_allowed(s, allowed, sizeof allowed);
         snprintf(def, sizeof def, s->type == CFG_STRING ? "\"%s\"" : "%s",
                  s->default_value != NULL ? s->default_value : "");
-        fprintf(out, "  %-*s  %-6s  %-*s  %s\n", name_w, s->name, type_name(s->type), def_w, def,
-                allowed);
+        int row = 2 + name_w + 2 + 6 + 2 + ((int)strlen(def) > def_w ? (int)strlen(def) : def_w) +
+                  2 + (int)strlen(allowed);
+        if (row > CFG_TEXT_COLUMNS) /* a long default: the allowed values under their column */
+            fprintf(out, "  %-*s  %-6s  %s\n  %*s  %s\n", name_w, s->name, type_name(s->type), def,
+                    name_w + 2 + 6 + 2 + def_w, "", allowed);
+        else
+            fprintf(out, "  %-*s  %-6s  %-*s  %s\n", name_w, s->name, type_name(s->type), def_w,
+                    def, allowed);
         if (s->help != NULL)
             print_wrapped(out, "      ", s->help);
     }

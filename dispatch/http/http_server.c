@@ -63,8 +63,14 @@ struct http_server {
     struct store *store;
     SSL_CTX *tls; /* NULL: plain HTTP */
     size_t inflight;
-    /* stats[i] for routes[i]; stats[nroutes] for requests that matched no route. */
+    /* stats[i] for routes[i]; stats[nroutes] for requests that matched no route;
+     * stats[nroutes + 1] for the mount's. */
     struct route_stats *stats;
+    /* The mount (http_server_mount): its prefix, handler and context; prefix NULL: none. */
+    const char *mount_prefix;
+    char mount_label[64];
+    http_handler_fn *mount_handler;
+    void *mount_ctx;
 };
 
 struct http_param {
@@ -152,6 +158,10 @@ static const char *reason_phrase(int status)
         return "Created";
     case 204:
         return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 401:
@@ -186,7 +196,17 @@ static void finish(struct http_call *call, int status, const char *content_type,
     struct evkeyvalq *out = evhttp_request_get_output_headers(call->req);
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
-    evhttp_add_header(out, "Cache-Control", "no-store");
+    if (evhttp_find_header(out, "Cache-Control") == NULL)
+        evhttp_add_header(out, "Cache-Control", "no-store");
+    if (evhttp_request_get_command(call->req) == EVHTTP_REQ_HEAD) {
+        /* libevent 2.1 sends a reply's body even to HEAD: the headers only, with the length
+         * the body would have (RFC 9110, 9.3.2). */
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", body ? evbuffer_get_length(body) : (size_t)0);
+        if (status != 304 && status != 204 && evhttp_find_header(out, "Content-Length") == NULL)
+            evhttp_add_header(out, "Content-Length", len);
+        body = NULL;
+    }
     evhttp_send_reply(call->req, status, reason_phrase(status), body);
     count_status(hs, call->route, status);
     log_debug("%s %s -> %d", call->method, evhttp_request_get_uri(call->req), status);
@@ -782,6 +802,14 @@ static void on_request(struct evhttp_request *req, void *arg)
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
     }
+    if (!path_known && hs->mount_prefix != NULL) {
+        size_t n = strlen(hs->mount_prefix);
+        if (strncmp(path, hs->mount_prefix, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+            call->route = hs->nroutes + 1;
+            hs->mount_handler(call, hs->mount_ctx);
+            return;
+        }
+    }
     if (path_known) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
         char msg[192];
@@ -815,7 +843,7 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
     hs->nroutes = nroutes;
     hs->ctx = ctx;
     hs->store = store;
-    hs->stats = calloc(nroutes + 1, sizeof(*hs->stats));
+    hs->stats = calloc(nroutes + 2, sizeof(*hs->stats));
     hs->http = evhttp_new(base);
     if (hs->stats == NULL || hs->http == NULL) {
         snprintf(errbuf, errlen, "out of memory");
@@ -847,6 +875,15 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
     }
     log_info("HTTP%s listening on %s:%d", hs->tls ? "S" : "", opt->bind, opt->port);
     return hs;
+}
+
+void http_server_mount(struct http_server *hs, const char *prefix, http_handler_fn *handler,
+                       void *ctx)
+{
+    hs->mount_prefix = prefix;
+    snprintf(hs->mount_label, sizeof(hs->mount_label), "%s/*", prefix);
+    hs->mount_handler = handler;
+    hs->mount_ctx = ctx;
 }
 
 void http_server_stop_accepting(struct http_server *hs)
@@ -888,8 +925,10 @@ const struct http_conn_stats *http_server_conn_stats(const struct http_server *h
 
 void http_server_foreach_stat(const struct http_server *hs, http_stat_fn *fn, void *arg)
 {
-    for (size_t i = 0; i <= hs->nroutes; i++) {
-        const char *route = i < hs->nroutes ? hs->routes[i].path : "unmatched";
+    for (size_t i = 0; i <= hs->nroutes + 1; i++) {
+        const char *route = i < hs->nroutes    ? hs->routes[i].path
+                            : i == hs->nroutes ? "unmatched"
+                                               : hs->mount_label;
         const char *method = i < hs->nroutes ? hs->routes[i].method : "any";
         for (int s = 0; s < HTTP_STATUS_SLOTS; s++) {
             const struct status_count *sc = &hs->stats[i].slots[s];

@@ -80,6 +80,13 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
                                     const struct http_route *routes, size_t nroutes, void *ctx,
                                     struct store *store, char *errbuf, size_t errlen);
 
+/* Requests that no route matches and whose path is `prefix` or starts with `prefix` + "/" go
+ * to handler(call, ctx), whatever their method: a tree of static files (the console,
+ * http_console.h) rather than an API resource. One mount per server; `prefix` (e.g. "/console")
+ * must outlive the server. Counted in /metrics under the route `prefix` + "/" + "*". */
+void http_server_mount(struct http_server *hs, const char *prefix, http_handler_fn *handler,
+                       void *ctx);
+
 /* Closes the listening socket: new connections are refused, open ones finish. */
 void http_server_stop_accepting(struct http_server *hs);
 void http_server_free(struct http_server *hs);
@@ -109,7 +116,8 @@ void http_reply_json(struct http_call *call, int status, json_t *body);
 /* Replies with the error shape; `field` may be NULL. */
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message,
                       const char *field);
-/* Replies with `body` (its contents are moved out) and the given content type. */
+/* Replies with `body` (its contents are moved out) and the given content type. Every reply has
+ * "Cache-Control: no-store" unless the handler set its own Cache-Control header first. */
 void http_reply_buffer(struct http_call *call, int status, const char *content_type,
                        struct evbuffer *body);
 

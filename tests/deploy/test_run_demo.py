@@ -351,12 +351,20 @@ def main():
         for hint in ("Where to look", "/v1/alerts", "/v1/hazards", "/v1/audit/verify",
                      "format=geojson", "/metrics", os.path.join(state, "token"),
                      "https://127.0.0.1:%d" % ports["LPG_HTTP_PORT"], "--cacert",
-                     "kill -USR1 %d" % run.p.pid):
+                     "kill -USR1 %d" % run.p.pid,
+                     "https://127.0.0.1:%d/console/" % ports["LPG_HTTP_PORT"],
+                     "demo-dispatcher", os.path.join(state, "dispatcher.password")):
             if hint not in run.text():
                 raise Failure("run.sh's guide does not mention %s" % hint)
         ca = os.path.join(work, "var", "tls", "ca.pem")
         api = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "token")), ca)
         admin = Api(ports["LPG_HTTP_PORT"], read(os.path.join(state, "admin-token")), ca)
+        # The console the guide points to: its page and Debian's Leaflet (libjs-leaflet).
+        for path, kind in (("/console/", "text/html"),
+                           ("/console/vendor/leaflet/leaflet.esm.js", "text/javascript")):
+            with urllib.request.urlopen(api.base + path, timeout=10, context=api.tls) as r:
+                if r.status != 200 or not r.headers.get("Content-Type", "").startswith(kind):
+                    raise Failure("GET %s: %d %s" % (path, r.status, r.headers.get("Content-Type")))
         demo_log = os.path.join(work, "var", "log", "demo.log")
         while True:
             bad = checks(api, admin, read(demo_log))

@@ -678,7 +678,7 @@ static void test_print_config_round_trip(void **state)
 static void test_dispatchd_table_shape(void **state)
 {
     (void)state;
-    assert_int_equal(dispatchd_settings_count, 87);
+    assert_int_equal(dispatchd_settings_count, 90);
     assert_int_equal(DISPATCHD_SETTINGS_COUNT, dispatchd_settings_count);
     for (size_t i = 0; i < dispatchd_settings_count; i++) {
         const struct cfg_setting *s = &dispatchd_settings[i];
@@ -792,6 +792,9 @@ static const struct default_case dispatchd_defaults[] = {
     {"events_position_interval", "5"},
     {"http_tls_cert", ""},
     {"http_tls_key", ""},
+    {"console_dir", ""},
+    {"console_leaflet_dir", "/usr/share/javascript/leaflet"},
+    {"console_tile_url", ""},
     {"handset_bind", "127.0.0.1"},
     {"handset_port", "7070"},
     {"handset_max_connections", "10000"},
