@@ -226,16 +226,17 @@ def deliver(b, drive, admin, dataset, v):
     drive.east(36)
     b.wait("v-101 moved east on the map", lambda: vehicle_at(b, "v-101", drive.lat, drive.lon))
     check(drive.lon > lon0, "v-101 did not move")
-    # The road east of here, short of the customer, is an expressway of limit 70: the limit
-    # there is 70 (the expressway's 80 lowered by its zone), 60 at the depot (no zone of limit).
+    # The road east of here to the customer is an expressway of limit 70 (a narrow band: no
+    # other customer): the limit there is 70 (the expressway's 80 lowered by its zone), 60 at the
+    # depot (no zone of limit), whatever the length of the 80 km/h stretch.
     m_per_deg_lon = 111195.0 * math.cos(math.radians(drive.lat))
     status, resp = admin.call("POST", "/v1/zones", {
         "id": "hlr-expressway", "enterprise_id": dataset.ENTERPRISE, "name": "Hailar bypass",
         "expressway": True, "speed_limit_kmh": 70,
         "shape": {"type": "Polygon", "coordinates": [[
             [drive.lon + 1.0 / m_per_deg_lon, drive.lat - 0.0003],
-            [target_lon - 5.0 / m_per_deg_lon, drive.lat - 0.0003],
-            [target_lon - 5.0 / m_per_deg_lon, drive.lat + 0.0003],
+            [target_lon + 5.0 / m_per_deg_lon, drive.lat - 0.0003],
+            [target_lon + 5.0 / m_per_deg_lon, drive.lat + 0.0003],
             [drive.lon + 1.0 / m_per_deg_lon, drive.lat + 0.0003]]]}})
     check(status == 201, "an expressway zone on v-101's way: %d %s", status, resp)
     for _ in range(6):
