@@ -117,7 +117,7 @@ async function start() {
   for (const e of state.enterprises) sel.append(h('option', { value: e.id }, `${e.name} (${e.id})`));
   $('enterprise-box').hidden = state.enterprises.length < 2;
   if (!state.ctx) {
-    state.ctx = { map: createMap($('map'), state.config), toast };
+    state.ctx = { map: createMap($('map'), state.config), config: state.config, toast };
   }
   state.ctx.role = s.role;
   state.viewName = null; // the role's first view

@@ -1,5 +1,6 @@
 // replay.js -- the auditor's route replay: one vehicle's local day on the map with a time slider
-// and play/pause, a speed chart with the limit line and the overspeed episodes shaded, the
+// and play/pause, a speed chart with the limit line (the limit that applied at each fix, a step
+// line: speed_limit.js) and the overspeed episodes shaded, the
 // day's episodes (overspeed, fatigue, zone exit, ...) on a timeline, trips and stops, exports
 // (GPX, GeoJSON, CSV), the cylinders handed over with their safety checks (on the map and
 // listed) and the route days' verification against the audit record.
@@ -8,9 +9,9 @@ import * as api from './api.js';
 import { L } from './map.js';
 import { t, tOr } from './i18n.js';
 import { h, textEl, clear, fmtTime, fmtClock, localDay, dayStartMs, now } from './util.js';
+import { limitAt } from './speed_limit.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const DEFAULT_LIMIT = 60; // speed_limit_road's default, when no overspeed alert names the limit
 const TIMELINE_RULES = ['overspeed', 'fatigue', 'zone_exit', 'signal_lost', 'unplanned_stop'];
 
 function svg(tag, attrs, ...children) {
@@ -114,7 +115,12 @@ export class ReplayView {
       chain = { error: e.status === 403 ? t('chain_not_yours') : e.message };
     }
     this.data = { route, alerts: alerts.items, trips, verify, range, checks, chain };
-    this.fixes = route.fixes.map((f) => ({ ...f, ms: Date.parse(f.time) }));
+    // The limit at each fix, as the overspeed rule took it: where the fix is (the enterprise's
+    // zones), the road class (config.json) and the vehicle's own limit.
+    const vehicle = this.ctx.vehicles.find((v) => v.id === this.vehicleId);
+    const vehicleLimit = (vehicle && vehicle.speed_limit_kmh) || 0;
+    const config = this.ctx.config || {};
+    this.fixes = route.fixes.map((f) => ({ ...f, ms: Date.parse(f.time), limit: limitAt(this.ctx.zones || [], vehicleLimit, config, f.lon, f.lat) }));
     this.index = 0;
     this.drawMap();
     this.renderDay();
@@ -200,31 +206,35 @@ export class ReplayView {
     return `${fmtClock(c.time)} ${c.cylinder_id || t('reinspection')} → ${customer ? customer.name : c.customer_id} · ${t('check')}: ${c.passed ? t('check_passed') : t('check_failed')} (${c.order_id})`;
   }
 
-  limit() {
-    const named = this.data.alerts.filter((a) => a.rule === 'overspeed' && a.limit_kmh).map((a) => a.limit_kmh);
-    return named.length ? Math.min(...named) : DEFAULT_LIMIT;
-  }
-
-  // Speed against time: the limit as a red line, overspeed episodes shaded.
+  // Speed against time: the limit at each fix as a red step line, overspeed episodes shaded.
+  // data-limit is the highest limit of the day, data-limits its levels (ascending).
   chart() {
     const W = 640, H = 170, PAD = 30;
     const f = this.fixes;
     const t0 = f[0].ms, t1 = Math.max(f[f.length - 1].ms, t0 + 1000);
-    const limit = this.limit();
+    const levels = [...new Set(f.map((p) => p.limit))].sort((a, b) => a - b);
+    const limit = levels[levels.length - 1];
     const vmax = Math.max(limit * 1.25, ...f.map((x) => x.speed_kmh || 0)) * 1.05;
     const x = (ms) => PAD + ((ms - t0) / (t1 - t0)) * (W - 2 * PAD);
     const y = (v) => H - PAD - (v / vmax) * (H - 2 * PAD);
     const over = episodes(this.data.alerts, 'overspeed');
-    const el = svg('svg', { id: 'speed-chart', class: 'chart', viewBox: `0 0 ${W} ${H}`, 'data-limit': limit, 'data-episodes': over.length });
+    const el = svg('svg', { id: 'speed-chart', class: 'chart', viewBox: `0 0 ${W} ${H}`, 'data-limit': limit, 'data-limits': levels.join(','), 'data-episodes': over.length });
     for (const [s, e] of over) {
       const xs = x(Math.max(s, t0)), xe = x(Math.min(e, t1));
       el.append(svg('rect', { class: 'episode', x: xs, y: PAD, width: Math.max(2, xe - xs), height: H - 2 * PAD }));
     }
     el.append(svg('line', { class: 'axis', x1: PAD, y1: H - PAD, x2: W - PAD, y2: H - PAD }));
     el.append(svg('line', { class: 'axis', x1: PAD, y1: PAD, x2: PAD, y2: H - PAD }));
-    el.append(svg('line', { class: 'limit', x1: PAD, y1: y(limit), x2: W - PAD, y2: y(limit) }));
+    // A step: a limit holds from its fix to the next one.
+    const steps = [];
+    f.forEach((p, i) => {
+      if (i > 0 && p.limit !== f[i - 1].limit) steps.push(`${x(p.ms).toFixed(1)},${y(f[i - 1].limit).toFixed(1)}`);
+      steps.push(`${x(p.ms).toFixed(1)},${y(p.limit).toFixed(1)}`);
+    });
+    if (f.length === 1) steps.push(`${(W - PAD).toFixed(1)},${y(f[0].limit).toFixed(1)}`);
+    el.append(svg('polyline', { class: 'limit', points: steps.join(' ') }));
     const label = svg('text', { class: 'label', x: W - PAD, y: y(limit) - 4, 'text-anchor': 'end' });
-    label.textContent = `${t('limit')} ${limit}`;
+    label.textContent = `${t('limit')} ${levels.join(' / ')}`;
     el.append(label);
     for (const v of [0, Math.round(vmax / 2)]) {
       const tick = svg('text', { class: 'label', x: PAD - 4, y: y(v) + 4, 'text-anchor': 'end' });
@@ -274,7 +284,11 @@ export class ReplayView {
       this.chartCursor.setAttribute('x1', x);
       this.chartCursor.setAttribute('x2', x);
     }
-    if (this.clock) this.clock.textContent = `${fmtTime(f.ms)} · ${t('kmh', (f.speed_kmh || 0).toFixed(1))}`;
+    if (this.clock) {
+      this.clock.textContent = `${fmtTime(f.ms)} · ${t('kmh', (f.speed_kmh || 0).toFixed(1))} · ${t('limit')} ${f.limit}`;
+      this.clock.dataset.limit = String(f.limit);
+      this.clock.dataset.time = String(f.ms);
+    }
   }
 
   play() {

@@ -442,9 +442,11 @@ static int dispatchd_start(struct dispatchd *d)
         log_error("%s", err);
         return -1;
     }
-    d->console =
-        http_console_new(d->s.cfg.console_dir, LPG_CONSOLE_DEFAULT_DIR,
-                         d->s.cfg.console_leaflet_dir, d->s.cfg.console_tile_url, err, sizeof(err));
+    struct http_console_limits limits = {.road_kmh = d->s.cfg.speed_limit_road,
+                                         .expressway_kmh = d->s.cfg.speed_limit_expressway};
+    d->console = http_console_new(d->s.cfg.console_dir, LPG_CONSOLE_DEFAULT_DIR,
+                                  d->s.cfg.console_leaflet_dir, d->s.cfg.console_tile_url, &limits,
+                                  err, sizeof(err));
     if (d->console == NULL) {
         log_error("%s", err);
         return -1;

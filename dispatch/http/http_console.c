@@ -126,7 +126,8 @@ static char *resolve_dir(const char *dir, const char *what)
 }
 
 struct http_console *http_console_new(const char *dir, const char *default_dir,
-                                      const char *leaflet_dir, const char *tile_url, char *errbuf,
+                                      const char *leaflet_dir, const char *tile_url,
+                                      const struct http_console_limits *limits, char *errbuf,
                                       size_t errlen)
 {
     char origin[600] = "";
@@ -154,8 +155,12 @@ struct http_console *http_console_new(const char *dir, const char *default_dir,
              "form-action 'self'; frame-ancestors 'none'",
              origin[0] ? " " : "", origin);
     c->csp = strdup(csp);
-    json_t *cfg = json_pack("{s:s, s:b}", "tile_url", tile_url ? tile_url : "", "leaflet",
-                            c->leaflet != NULL);
+    /* The road-class limits, so that the replay's limit line is the one the overspeed rule
+     * applied at each fix (console/speed_limit.js). */
+    json_t *cfg =
+        json_pack("{s:s, s:b, s:I, s:I}", "tile_url", tile_url ? tile_url : "", "leaflet",
+                  c->leaflet != NULL, "speed_limit_road_kmh", (json_int_t)limits->road_kmh,
+                  "speed_limit_expressway_kmh", (json_int_t)limits->expressway_kmh);
     c->config = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
     json_decref(cfg);
     if (c->csp == NULL || c->config == NULL) {

@@ -17,6 +17,7 @@
 #define LPG_HTTP_CONSOLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_server;
 
@@ -26,12 +27,20 @@ struct http_server;
 
 struct http_console;
 
+/* What /console/config.json tells the page besides the map: the road-class speed limits
+ * (settings speed_limit_road, speed_limit_expressway), km/h. */
+struct http_console_limits {
+    int64_t road_kmh;
+    int64_t expressway_kmh;
+};
+
 /* dir: the console's files ("" or NULL: default_dir); leaflet_dir: Leaflet's ("" : none);
  * tile_url: Leaflet URL template of the base map ("": none). A directory that does not exist
  * is logged and served as empty (404); a tile_url that is not http(s)://host[:port]/... is an
- * error. */
+ * error. limits: not NULL. */
 struct http_console *http_console_new(const char *dir, const char *default_dir,
-                                      const char *leaflet_dir, const char *tile_url, char *errbuf,
+                                      const char *leaflet_dir, const char *tile_url,
+                                      const struct http_console_limits *limits, char *errbuf,
                                       size_t errlen);
 /* Serves /console on hs (http_server_mount); c must outlive hs's serving. */
 void http_console_mount(struct http_console *c, struct http_server *hs);

@@ -12,7 +12,8 @@ redis-server and dispatchd loaded with the demo's data set (deploy/demo/dataset.
   - an order is created and seen assigned, one waits with its reason, one is refused, one is
     cancelled; an overspeed alert is acknowledged with a note; the hazard ledger;
   - an auditor replays the vehicle's day and reads the overspeed episode on the speed chart
-    with the limit line, the audit chain and route days verified, the day exported as GPX, and
+    with the limit line (the limit at each fix: 70 on the expressway zone the drive crosses, as
+    the server's alert says, 60 at the depot; speed_limit.js's point-in-polygon), the audit chain and route days verified, the day exported as GPX, and
     the cylinder handed over with its passing safety check (v-101
     delivers an order for real through its handset: accept, load, drive, hand over, check,
     confirm); a reload asks for the login again (nothing stored in the browser); an admin has
@@ -202,8 +203,9 @@ class Drive:
 
 def deliver(b, drive, admin, dataset, v):
     """An order for c-1101 delivered by v-101: accepted, a cylinder loaded at the depot, the
-    drive there (seen moving on the map; 80 km/h for 6 s on the way: an overspeed episode), the
-    hand-over at the stopped vehicle, a passing safety check, the confirmation."""
+    drive there (seen moving on the map; 80 km/h for 6 s on the way, on an expressway of limit
+    70: an overspeed episode), the hand-over at the stopped vehicle, a passing safety check, the
+    confirmation."""
     import fleet
     status, order = admin.call("POST", "/v1/orders", {
         "enterprise_id": dataset.ENTERPRISE, "customer_id": "c-1101",
@@ -224,6 +226,19 @@ def deliver(b, drive, admin, dataset, v):
     drive.east(36)
     b.wait("v-101 moved east on the map", lambda: vehicle_at(b, "v-101", drive.lat, drive.lon))
     check(drive.lon > lon0, "v-101 did not move")
+    # The road east of here to the customer is an expressway of limit 70 (a narrow band: no
+    # other customer): the limit there is 70 (the expressway's 80 lowered by its zone), 60 at the
+    # depot (no zone of limit), whatever the length of the 80 km/h stretch.
+    m_per_deg_lon = 111195.0 * math.cos(math.radians(drive.lat))
+    status, resp = admin.call("POST", "/v1/zones", {
+        "id": "hlr-expressway", "enterprise_id": dataset.ENTERPRISE, "name": "Hailar bypass",
+        "expressway": True, "speed_limit_kmh": 70,
+        "shape": {"type": "Polygon", "coordinates": [[
+            [drive.lon + 1.0 / m_per_deg_lon, drive.lat - 0.0003],
+            [target_lon + 5.0 / m_per_deg_lon, drive.lat - 0.0003],
+            [target_lon + 5.0 / m_per_deg_lon, drive.lat + 0.0003],
+            [drive.lon + 1.0 / m_per_deg_lon, drive.lat + 0.0003]]]}})
+    check(status == 201, "an expressway zone on v-101's way: %d %s", status, resp)
     for _ in range(6):
         drive.east(80, target_lon)
     while drive.lon < target_lon:
@@ -471,6 +486,54 @@ def alerts_and_hazards(b):
            lambda: b.css("#hazard-table").get_attribute("data-status") == "closed")
 
 
+def limit_line_is_the_servers(b, admin):
+    """The replay's limit at each fix (console/speed_limit.js) is the one the server's overspeed
+    rule applied: the lowest of it during the episode is the alert's limit_kmh, 70 on the
+    expressway; 60 at the depot, before it. Then speed_limit.js's point-in-polygon on its own:
+    holes and multipolygons, boundaries inside, and the rule's cases."""
+    # The slider's clock names the limit and the time of the fix at the cursor: every fix's.
+    per_fix = b.driver.execute_script(
+        "const s = document.getElementById('replay-slider'), c = document.getElementById("
+        "'replay-clock'), out = [], keep = s.value;"
+        "for (let i = 0; i <= Number(s.max); i++) { s.value = String(i);"
+        " s.dispatchEvent(new Event('input')); out.push([Number(c.dataset.time),"
+        " Number(c.dataset.limit)]); }"
+        "s.value = keep; s.dispatchEvent(new Event('input')); return out;")
+    status, resp = admin.call("GET", "/v1/alerts?vehicle_id=v-101&rule=overspeed")
+    ends = [a for a in resp.get("items", []) if a["kind"] == "violation_end"]
+    check(status == 200 and len(ends) == 1, "v-101's overspeed episode: %d %s", status, resp)
+
+    def ms(iso):
+        return int(datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+    start, end = ms(ends[0]["start"]), ms(ends[0]["end"])
+    inside = [lim for t, lim in per_fix if start <= t <= end]
+    check(len(inside) >= 3 and min(inside) == ends[0]["limit_kmh"] == 70,
+          "the chart's limits during the episode %s, the alert's limit %r", inside,
+          ends[0]["limit_kmh"])
+    check(per_fix[0][1] == 60 and per_fix[0][0] < start,
+          "the chart's limit at the depot %r (the road's, 60)", per_fix[0])
+    got = b.driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/console/speed_limit.js').then((m) => {
+          const sq = (x0, y0, x1, y1) => [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]];
+          const holed = { type: 'Polygon', coordinates: [sq(0, 0, 10, 10), sq(4, 4, 6, 6)] };
+          const multi = { type: 'MultiPolygon', coordinates: [[sq(0, 0, 1, 1)], [sq(5, 5, 6, 6)]] };
+          const cfg = { speed_limit_road_kmh: 60, speed_limit_expressway_kmh: 80 };
+          const z = (id, shape, lim, ew) => ({ id, shape, speed_limit_kmh: lim, expressway: ew });
+          const town = z('a', holed, 40, false), way = z('b', multi, 0, true);
+          done([m.shapeContains(holed, 2, 2), m.shapeContains(holed, 5, 5),
+                m.shapeContains(holed, 4, 5), m.shapeContains(holed, 10, 3),
+                m.shapeContains(holed, 11, 3), m.shapeContains(multi, 5.5, 5.5),
+                m.shapeContains(multi, 3, 3),
+                m.limitAt([town, way], 0, cfg, 2, 2), m.limitAt([town, way], 0, cfg, 5.5, 5.5),
+                m.limitAt([town, way], 0, cfg, 0.5, 0.5), m.limitAt([town, way], 0, cfg, 20, 20),
+                m.limitAt([town, way], 50, cfg, 0.5, 0.5), m.limitAt([z('c', holed, 0, false)],
+                0, cfg, 2, 2)]);
+        }).catch((e) => done(String(e)));""")
+    check(got == [True, False, True, True, False, True, False, 40, 80, 80, 60, 50, 60],
+          "speed_limit.js: %r", got)
+
+
 def auditor_replay(b, admin):
     say("log out; an auditor replays v-101's day and reads the overspeed episode on the chart")
     b.css("#logout").click()
@@ -498,8 +561,11 @@ def auditor_replay(b, admin):
     b.css("#replay-load").click()
     b.wait("the speed chart with an overspeed episode",
            lambda: int(b.css("#speed-chart").get_attribute("data-episodes") or 0) >= 1)
-    check(b.css("#speed-chart").get_attribute("data-limit") == "60", "limit line at %r",
-          b.css("#speed-chart").get_attribute("data-limit"))
+    check(b.css("#speed-chart").get_attribute("data-limit") == "70" and
+          b.css("#speed-chart").get_attribute("data-limits") == "60,70",
+          "limit line at %r, levels %r", b.css("#speed-chart").get_attribute("data-limit"),
+          b.css("#speed-chart").get_attribute("data-limits"))
+    limit_line_is_the_servers(b, admin)
     text = b.css("#replay-overspeed").text
     check("80.0" in text, "the overspeed episode's maximum in %r", text)
     check(int(b.css("#replay-out").get_attribute("data-fixes")) >= 9, "fixes of the day: %s",

@@ -12,7 +12,7 @@ console_tile_url; every request is sent as raw bytes, so that nothing normalises
   - caching: the console's files revalidate (no-cache + ETag; If-None-Match gives 304 with no
     body), Leaflet's are cacheable for a day; HEAD gives the headers and no body (also on an
     API route: /healthz, with the Content-Length of the GET);
-  - /console/config.json gives the tile URL;
+  - /console/config.json gives the tile URL and the road-class speed limits (settings);
   - traversal refused: ../, %2e%2e, %2f-encoded slashes, the Leaflet prefix climbing out,
     //, hidden files, a symlink out of the tree -> 404; a NUL (%00), a bad escape, an
     overlong path -> 400; a file over the cap is not served; unknown types -> 404;
@@ -24,6 +24,7 @@ Usage: test_console_files.py --dispatchd BUILD/dispatch/dispatchd [--leaflet DIR
 """
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -134,6 +135,10 @@ def scenario(port, leaflet, secret_name):
     hdrs, body = expect(port, "GET", "/console/config.json", 200)
     check(b'"tile_url":"https://{s}.tiles.example.cn:8443/{z}/{x}/{y}.png"' in body,
           "config.json %r", body)
+    cfg = json.loads(body)
+    check(cfg.get("speed_limit_road_kmh") == 55 and cfg.get("speed_limit_expressway_kmh") == 90,
+          "config.json's speed limits (settings speed_limit_road, speed_limit_expressway): %r",
+          body)
 
     if leaflet:
         say("Leaflet from %s", leaflet)
@@ -197,7 +202,8 @@ def main():
         f.write("TOP SECRET\n")
     root = make_tree(tmp, secret)
     stack = Stack(dispatchd, tmp, ["--console-dir=" + root, "--console-leaflet-dir=" + leaflet,
-                                   "--console-tile-url=" + TILE_URL])
+                                   "--console-tile-url=" + TILE_URL, "--speed-limit-road=55",
+                                   "--speed-limit-expressway=90"])
     failure = None
     try:
         stack.start()
