@@ -3,6 +3,7 @@
 
 import * as api from './api.js';
 import { t, tOr } from './i18n.js';
+import { alertText } from './alert_text.js';
 import { h, clear, fmtTime, now } from './util.js';
 
 const DAYS = 7; // how far back the list goes
@@ -68,7 +69,7 @@ export class AlertsView {
         h('td', {}, person ? person.name : a.staff_id || ''),
         h('td', {}, tOr(`rule_${a.rule}`, a.rule)),
         h('td', {}, tOr(`kind_${a.kind}`, a.kind)),
-        h('td', {}, a.message),
+        h('td', { class: 'alert-text', title: a.message }, alertText(a)),
         h('td', { class: 'ack-cell' }, ack),
       );
     });
