@@ -80,7 +80,7 @@ export const ALERT_TEXTS = {
       warning: (a) => (a.code === 'continuous' ? z`连续驾驶 ${mins(a)} 分钟：即将需要休息` : null),
       violation_start: (a) =>
         a.code === 'daily'
-          ? z`疲劳驾驶：当日驾驶已超过上限，休息至当日结束`
+          ? z`疲劳驾驶：当日已驾驶 ${hours(a)} 小时，超过上限；休息至当日结束`
           : a.code === 'continuous'
             ? a.rest_until
               ? z`疲劳驾驶：连续驾驶 ${mins(a)} 分钟；强制休息至 ${fmtTime(a.rest_until)}`
@@ -119,7 +119,7 @@ export const ALERT_TEXTS = {
       warning: (a) => (a.code === 'continuous' ? z`continuous driving ${mins(a)} min: a rest is due soon` : null),
       violation_start: (a) =>
         a.code === 'daily'
-          ? z`fatigue: the day's driving is over its ceiling; rest until the end of the day`
+          ? z`fatigue: ${hours(a)} h of driving today, over the daily limit; rest until the end of the day`
           : a.code === 'continuous'
             ? a.rest_until
               ? z`fatigue: ${mins(a)} min of continuous driving; mandatory rest until ${fmtTime(a.rest_until)}`

@@ -294,6 +294,8 @@ SAMPLE_ALERTS = [
      "duration_ms": 15000, "message": "overspeed ended: ..."},
     {"rule": "fatigue", "kind": "violation_start", "code": "continuous", "duration_ms": 14400000,
      "message": "fatigue: ..."},
+    {"rule": "fatigue", "kind": "violation_start", "code": "daily", "duration_ms": 29000000,
+     "message": "daily driving time over 8.0 h: ..."},
     {"rule": "signal_lost", "kind": "violation_start", "duration_ms": 311757, "message": "no ..."},
     {"rule": "terminal_sos", "kind": "violation_start", "message": "terminal alarm: SOS"},
     {"rule": "redis_memory", "kind": "system", "message": "Redis memory at 88%"},
@@ -303,6 +305,8 @@ SAMPLE_TEXTS = [
     ("超速结束：最高 60.0 km/h，超过 40 km/h 限速共 15.0 秒",
      "overspeed ended: max 60.0 km/h over the 40 km/h limit for 15.0 s"),
     ("疲劳驾驶：连续驾驶 240 分钟；须强制休息", "fatigue: 240 min of continuous driving; mandatory rest"),
+    ("疲劳驾驶：当日已驾驶 8.1 小时，超过上限；休息至当日结束",
+     "fatigue: 8.1 h of driving today, over the daily limit; rest until the end of the day"),
     ("配送途中 312 秒无定位", "no position for 312 s on an active delivery"),
     ("终端报警：紧急报警（SOS）", "terminal alarm: SOS (emergency alarm)"),
     ("Redis memory at 88%", "Redis memory at 88%"),  # not known: the server's message
