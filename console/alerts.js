@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { t, tOr } from './i18n.js';
 import { alertText } from './alert_text.js';
+import { refusalText } from './refusals.js';
 import { h, clear, fmtTime, now } from './util.js';
 
 const DAYS = 7; // how far back the list goes
@@ -99,7 +100,8 @@ export class AlertsView {
         this.render();
       } catch (e) {
         const el = this.panel.querySelector('#alert-message');
-        el.textContent = t('refused', `${e.code ? `${e.code}: ` : ''}${e.message}`);
+        el.textContent = t('refused', refusalText(e));
+        el.title = e.message || '';
         el.className = 'message error';
       }
     };

@@ -1,5 +1,5 @@
 // refusals.js -- the API's refusals of the order board's actions (create, assign, unassign,
-// cancel) in the page's language, by their code (docs/http-api.md, "Error codes" and "Order
+// cancel) and of an alert's acknowledgement in the page's language, by their code (docs/http-api.md, "Error codes" and "Order
 // rules (refusal codes)").
 //
 // The server's message is English and names the specifics ("item 0 (YSP-12) asks for 60
@@ -21,7 +21,8 @@ export const REFUSALS = {
     forbidden: '当前角色无权执行此操作',
     wrong_enterprise: '不能操作其他企业的数据',
     read_only: '审计员只能查看，不能修改',
-    not_found: '订单不存在',
+    not_found: '该记录不存在',
+    already_acknowledged: '该报警已被确认过',
     illegal_transition: '订单当前状态不允许此操作，未作任何更改',
     unknown_reference: '引用的对象不存在或属于其他企业',
     not_eligible: '该人员现在不能接此单',
@@ -60,7 +61,8 @@ export const REFUSALS = {
     forbidden: 'your role may not do this',
     wrong_enterprise: 'this belongs to another enterprise',
     read_only: 'an auditor reads, and changes nothing',
-    not_found: 'no such order',
+    not_found: 'no such record',
+    already_acknowledged: 'this alert was already acknowledged',
     illegal_transition: 'the order cannot make this move from its current state; nothing changed',
     unknown_reference: 'a referenced record does not exist or belongs to another enterprise',
     not_eligible: 'this person may not take the order now',

@@ -313,13 +313,27 @@ SAMPLE_TEXTS = [
     ("approaching (no figures)", "approaching (no figures)"),  # a figure missing: the same
 ]
 
+# Refusals (code, message, field) and how console/refusals.js renders them in zh and en.
+SAMPLE_REFUSALS = [
+    ({"code": "missing_field", "message": "an acknowledgement needs a note", "field": "note"},
+     ("missing_field: 缺少必填项（note）", "missing_field: a required field is missing (note)")),
+    ({"code": "already_acknowledged", "message": "this alert was already acknowledged"},
+     ("already_acknowledged: 该报警已被确认过",
+      "already_acknowledged: this alert was already acknowledged")),
+    ({"code": "customer_suspended", "message": "unpaid deposit", "field": "customer_id"},
+     ("customer_suspended: 已暂停对该用户供气：unpaid deposit",
+      "customer_suspended: supply to the customer is suspended: unpaid deposit")),
+    ({"code": "something_new", "message": "a later server's refusal"},  # the server's text
+     ("something_new: a later server's refusal", "something_new: a later server's refusal")),
+]
+
 
 def texts_in_both_languages(b, source):
     """Every rule and kind of console/alert_text.js and every code of console/refusals.js has
     both languages, every rule the console names (i18n.js rule_*) has a sentence, and a few
     alerts render as they should; run in the page itself."""
     got = b.driver.execute_async_script(
-        "const done = arguments[arguments.length - 1], alerts = arguments[0];"
+        "const done = arguments[arguments.length - 1], alerts = arguments[0], refusals = arguments[1];"
         "Promise.all([import('/console/alert_text.js'), import('/console/refusals.js')])"
         ".then(([a, r]) => {"
         "  const kinds = (l) => Object.entries(a.ALERT_TEXTS[l])"
@@ -328,8 +342,9 @@ def texts_in_both_languages(b, source):
         "    tzh: Object.keys(a.TERMINAL.zh).sort(), ten: Object.keys(a.TERMINAL.en).sort(),"
         "    rzh: Object.keys(r.REFUSALS.zh).sort(), ren: Object.keys(r.REFUSALS.en).sort(),"
         "    rules: Object.keys(a.ALERT_TEXTS.zh),"
-        "    texts: alerts.map((x) => [a.alertText(x, 'zh'), a.alertText(x, 'en')])});"
-        "}).catch((e) => done(String(e)));", SAMPLE_ALERTS)
+        "    texts: alerts.map((x) => [a.alertText(x, 'zh'), a.alertText(x, 'en')]),"
+        "    refused: refusals.map((x) => [r.refusalText(x, 'zh'), r.refusalText(x, 'en')])});"
+        "}).catch((e) => done(String(e)));", SAMPLE_ALERTS, [e for e, _ in SAMPLE_REFUSALS])
     check(isinstance(got, dict), "alert_text.js, refusals.js: %r", got)
     check(got["zh"] == got["en"] and len(got["zh"]) >= 17,
           "alert_text.js: rule.kind only in one language: %s", set(got["zh"]) ^ set(got["en"]))
@@ -343,6 +358,8 @@ def texts_in_both_languages(b, source):
     check(named <= set(got["rules"]), "rules the console names with no sentence: %s",
           named - set(got["rules"]))
     check([tuple(x) for x in got["texts"]] == SAMPLE_TEXTS, "alert texts: %r", got["texts"])
+    check([tuple(x) for x in got["refused"]] == [t for _, t in SAMPLE_REFUSALS],
+          "refusal texts: %r", got["refused"])
     say("alert_text.js: %d rule/kind sentences, %d terminal alarms; refusals.js: %d codes; "
         "all in both languages", len(got["zh"]), len(got["tzh"]), len(got["rzh"]))
 
