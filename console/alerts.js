@@ -3,6 +3,8 @@
 
 import * as api from './api.js';
 import { t, tOr } from './i18n.js';
+import { alertText } from './alert_text.js';
+import { refusalText } from './refusals.js';
 import { h, clear, fmtTime, now } from './util.js';
 
 const DAYS = 7; // how far back the list goes
@@ -68,7 +70,7 @@ export class AlertsView {
         h('td', {}, person ? person.name : a.staff_id || ''),
         h('td', {}, tOr(`rule_${a.rule}`, a.rule)),
         h('td', {}, tOr(`kind_${a.kind}`, a.kind)),
-        h('td', {}, a.message),
+        h('td', { class: 'alert-text', title: a.message }, alertText(a)),
         h('td', { class: 'ack-cell' }, ack),
       );
     });
@@ -98,7 +100,8 @@ export class AlertsView {
         this.render();
       } catch (e) {
         const el = this.panel.querySelector('#alert-message');
-        el.textContent = t('refused', `${e.code ? `${e.code}: ` : ''}${e.message}`);
+        el.textContent = t('refused', refusalText(e));
+        el.title = e.message || '';
         el.className = 'message error';
       }
     };

@@ -6,6 +6,7 @@
 import * as api from './api.js';
 import { L } from './map.js';
 import { t, tOr } from './i18n.js';
+import { alertText } from './alert_text.js';
 import { h, textEl, clear, fmtTime, dayStartMs, localDay, now } from './util.js';
 
 // The colour class of a vehicle: offline, resting, open alert, or its order's stage.
@@ -216,7 +217,7 @@ export class FleetView {
           this.alertsOfSelected
             .slice()
             .reverse()
-            .map((a) => h('li', { class: `alert kind-${a.kind}` }, `${fmtTime(a.end)} ${tOr(`rule_${a.rule}`, a.rule)}: ${a.message}`)),
+            .map((a) => h('li', { class: `alert kind-${a.kind}`, title: a.message }, `${fmtTime(a.end)} ${tOr(`rule_${a.rule}`, a.rule)}: ${alertText(a)}`)),
         ),
       );
   }

@@ -1,12 +1,14 @@
 // orders.js -- the dispatcher's order board: a column per open state (waiting orders with the
 // reason they wait, in the server's words), the day's finished orders, a form to create one,
-// and the actions assign / unassign / cancel. The API's refusals are shown as they come (code
-// and message); the board follows the live feed's order events.
+// and the actions assign / unassign / cancel. The API's refusals are shown by their code in the
+// page's language (console/refusals.js), the server's message as the title; the board follows the
+// live feed's order events.
 
 import * as api from './api.js';
 import { t, tOr } from './i18n.js';
 import { h, clear, fmtTime, dayStartMs, localDay, now } from './util.js';
 import { reasonText } from './reasons.js';
+import { refusalText } from './refusals.js';
 
 const OPEN = ['created', 'assigned', 'accepted', 'loaded', 'en_route', 'arrived'];
 const FINAL = ['delivered', 'failed', 'cancelled'];
@@ -64,16 +66,18 @@ export class OrdersView {
   }
 
   // A refusal of the API, kept on screen until the next action (a toast may be missed).
-  say(text, kind) {
+  say(text, kind, title) {
     const el = this.panel.querySelector('#order-message');
     el.textContent = text;
     el.className = `message ${kind}`;
+    el.title = title || '';
+    this.refused = null;
   }
 
+  // Kept so that a change of language shows it again, in the new language.
   refusal(e) {
-    // An assign's not_eligible says why in the words of the waiting reasons.
-    const why = e.code === 'not_eligible' ? reasonText(e.message) : e.message;
-    this.say(t('refused', `${e.code ? `${e.code}: ` : ''}${why}`), 'error');
+    this.say(t('refused', refusalText(e)), 'error', e.message || '');
+    this.refused = e;
   }
 
   render() {
@@ -97,6 +101,7 @@ export class OrdersView {
       h('button', { type: 'submit', id: 'order-create' }, t('create')),
     );
     p.append(form, h('p', { id: 'order-message', class: 'message', role: 'alert' }));
+    if (this.refused) this.refusal(this.refused);
     this.board = h('div', { class: 'board', id: 'order-board' });
     p.append(this.board);
     this.renderBoard();

@@ -8,6 +8,7 @@
 import * as api from './api.js';
 import { L } from './map.js';
 import { t, tOr } from './i18n.js';
+import { alertText } from './alert_text.js';
 import { h, textEl, clear, fmtTime, fmtClock, localDay, dayStartMs, now } from './util.js';
 import { limitAt } from './speed_limit.js';
 
@@ -158,7 +159,7 @@ export class ReplayView {
     for (const a of this.data.alerts) {
       if (a.position && a.kind !== 'violation_end')
         L.circleMarker([a.position.lat, a.position.lon], { radius: 6, className: 'lpg-alert' })
-          .bindTooltip(textEl(`${tOr(`rule_${a.rule}`, a.rule)} ${fmtClock(a.end)}: ${a.message}`))
+          .bindTooltip(h('span', { title: a.message }, `${tOr(`rule_${a.rule}`, a.rule)} ${fmtClock(a.end)}: ${alertText(a)}`))
           .addTo(this.layer);
     }
     for (const c of this.data.checks) {

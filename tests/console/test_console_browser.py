@@ -288,6 +288,82 @@ def reasons_in_chinese(b):
     say("reasons.js: %d waiting reasons in Chinese", len(REASONS))
 
 
+# Alerts the table of console/alert_text.js must render, in zh and en, from their fields.
+SAMPLE_ALERTS = [
+    {"rule": "overspeed", "kind": "violation_end", "max_speed_kmh": 60.012, "limit_kmh": 40.0,
+     "duration_ms": 15000, "message": "overspeed ended: ..."},
+    {"rule": "fatigue", "kind": "violation_start", "code": "continuous", "duration_ms": 14400000,
+     "message": "fatigue: ..."},
+    {"rule": "fatigue", "kind": "violation_start", "code": "daily", "duration_ms": 29000000,
+     "message": "daily driving time over 8.0 h: ..."},
+    {"rule": "signal_lost", "kind": "violation_start", "duration_ms": 311757, "message": "no ..."},
+    {"rule": "terminal_sos", "kind": "violation_start", "message": "terminal alarm: SOS"},
+    {"rule": "redis_memory", "kind": "system", "message": "Redis memory at 88%"},
+    {"rule": "overspeed", "kind": "warning", "message": "approaching (no figures)"},
+]
+SAMPLE_TEXTS = [
+    ("超速结束：最高 60.0 km/h，超过 40 km/h 限速共 15.0 秒",
+     "overspeed ended: max 60.0 km/h over the 40 km/h limit for 15.0 s"),
+    ("疲劳驾驶：连续驾驶 240 分钟；须强制休息", "fatigue: 240 min of continuous driving; mandatory rest"),
+    ("疲劳驾驶：当日已驾驶 8.1 小时，超过上限；休息至当日结束",
+     "fatigue: 8.1 h of driving today, over the daily limit; rest until the end of the day"),
+    ("配送途中 312 秒无定位", "no position for 312 s on an active delivery"),
+    ("终端报警：紧急报警（SOS）", "terminal alarm: SOS (emergency alarm)"),
+    ("Redis memory at 88%", "Redis memory at 88%"),  # not known: the server's message
+    ("approaching (no figures)", "approaching (no figures)"),  # a figure missing: the same
+]
+
+# Refusals (code, message, field) and how console/refusals.js renders them in zh and en.
+SAMPLE_REFUSALS = [
+    ({"code": "missing_field", "message": "an acknowledgement needs a note", "field": "note"},
+     ("missing_field: 缺少必填项（note）", "missing_field: a required field is missing (note)")),
+    ({"code": "already_acknowledged", "message": "this alert was already acknowledged"},
+     ("already_acknowledged: 该报警已被确认过",
+      "already_acknowledged: this alert was already acknowledged")),
+    ({"code": "customer_suspended", "message": "unpaid deposit", "field": "customer_id"},
+     ("customer_suspended: 已暂停对该用户供气：unpaid deposit",
+      "customer_suspended: supply to the customer is suspended: unpaid deposit")),
+    ({"code": "something_new", "message": "a later server's refusal"},  # the server's text
+     ("something_new: a later server's refusal", "something_new: a later server's refusal")),
+]
+
+
+def texts_in_both_languages(b, source):
+    """Every rule and kind of console/alert_text.js and every code of console/refusals.js has
+    both languages, every rule the console names (i18n.js rule_*) has a sentence, and a few
+    alerts render as they should; run in the page itself."""
+    got = b.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1], alerts = arguments[0], refusals = arguments[1];"
+        "Promise.all([import('/console/alert_text.js'), import('/console/refusals.js')])"
+        ".then(([a, r]) => {"
+        "  const kinds = (l) => Object.entries(a.ALERT_TEXTS[l])"
+        "    .flatMap(([rule, k]) => Object.keys(k).map((kind) => rule + '.' + kind)).sort();"
+        "  done({zh: kinds('zh'), en: kinds('en'),"
+        "    tzh: Object.keys(a.TERMINAL.zh).sort(), ten: Object.keys(a.TERMINAL.en).sort(),"
+        "    rzh: Object.keys(r.REFUSALS.zh).sort(), ren: Object.keys(r.REFUSALS.en).sort(),"
+        "    rules: Object.keys(a.ALERT_TEXTS.zh),"
+        "    texts: alerts.map((x) => [a.alertText(x, 'zh'), a.alertText(x, 'en')]),"
+        "    refused: refusals.map((x) => [r.refusalText(x, 'zh'), r.refusalText(x, 'en')])});"
+        "}).catch((e) => done(String(e)));", SAMPLE_ALERTS, [e for e, _ in SAMPLE_REFUSALS])
+    check(isinstance(got, dict), "alert_text.js, refusals.js: %r", got)
+    check(got["zh"] == got["en"] and len(got["zh"]) >= 17,
+          "alert_text.js: rule.kind only in one language: %s", set(got["zh"]) ^ set(got["en"]))
+    check(got["tzh"] == got["ten"] and len(got["tzh"]) == 12,
+          "alert_text.js: terminal alarms %s / %s", got["tzh"], got["ten"])
+    check(got["rzh"] == got["ren"] and "premises_underground" in got["rzh"],
+          "refusals.js: codes only in one language: %s", set(got["rzh"]) ^ set(got["ren"]))
+    with open(os.path.join(source, "console", "i18n.js"), encoding="utf-8") as f:
+        named = set(re.findall(r"^    rule_([a-z_]+):", f.read(), re.M))
+    named = {r for r in named if not r.startswith("terminal_")}
+    check(named <= set(got["rules"]), "rules the console names with no sentence: %s",
+          named - set(got["rules"]))
+    check([tuple(x) for x in got["texts"]] == SAMPLE_TEXTS, "alert texts: %r", got["texts"])
+    check([tuple(x) for x in got["refused"]] == [t for _, t in SAMPLE_REFUSALS],
+          "refusal texts: %r", got["refused"])
+    say("alert_text.js: %d rule/kind sentences, %d terminal alarms; refusals.js: %d codes; "
+        "all in both languages", len(got["zh"]), len(got["tzh"]), len(got["rzh"]))
+
+
 def scenario(b, base, stack, source, docs):
     zh, en = i18n_keys(source)
     check(zh == en and len(zh) > 50, "i18n.js: keys only in zh %s, only in en %s",
@@ -315,6 +391,7 @@ def scenario(b, base, stack, source, docs):
     check(b.css("#login-submit").text == "登录", "login button %r", b.css("#login-submit").text)
     b.shot("login")
     reasons_in_chinese(b)
+    texts_in_both_languages(b, source)
 
     say("log in as the demo dispatcher")
     b.css("#login-user").send_keys(dataset.DISPATCHER)
@@ -374,7 +451,7 @@ def scenario(b, base, stack, source, docs):
     b.wait("Chinese labels", lambda: b.css("#tab-fleet").text == "实时车队")
 
     order_board(b, admin)
-    alerts_and_hazards(b)
+    alerts_and_hazards(b, admin)
     auditor_replay(b, admin)
 
 
@@ -435,13 +512,23 @@ def order_board(b, admin):
            lambda: "not_eligible" in b.css("#order-message").text and
            "从业资格证于 2026-10-01 过期" in b.css("#order-message").text)
 
-    say("a refused order: the API's refusal is shown")
+    say("a refused order: the API's refusal is shown in Chinese, then in English")
     b.expected.append((r"/v1/orders$", 422))
     Select(b.css("#order-customer")).select_by_value("c-1799")  # underground premises
     b.css("#order-create").click()
-    b.wait("the refusal premises_underground is shown",
-           lambda: "premises_underground" in b.css("#order-message").text)
+    b.wait("the refusal premises_underground is shown in Chinese",
+           lambda: "premises_underground: 用户场所位于地下室，不得供气" in
+           b.css("#order-message").text)
     check("error" in b.css("#order-message").get_attribute("class"), "refusal not as an error")
+    title = b.css("#order-message").get_attribute("title")
+    check("underground" in title, "the server's message as the title: %r", title)
+    switch_language(b, "en")
+    b.wait("the refusal in English",
+           lambda: "premises_underground: the premises are underground: no LPG supply" in
+           b.css("#order-message").text)
+    switch_language(b, "zh")
+    b.wait("the refusal in Chinese again",
+           lambda: "用户场所位于地下室" in b.css("#order-message").text)
 
     say("cancel the order with a reason")
     b.click(card)
@@ -465,13 +552,36 @@ def order_board(b, admin):
                           order_id))
 
 
-def alerts_and_hazards(b):
-    say("alerts: v-101's overspeed, acknowledged with a note")
+def switch_language(b, code):
+    """Switches the page to zh or en with the header's button and waits for the labels."""
+    tab = {"zh": "实时车队", "en": "Live fleet"}[code]
+    if b.css("#tab-fleet").text != tab:
+        b.css("#lang-switch").click()
+    b.wait("%s labels" % code, lambda: b.css("#tab-fleet").text == tab)
+
+
+def alerts_and_hazards(b, admin):
+    say("alerts: v-101's overspeed, its text in Chinese and English, acknowledged with a note")
     show_view(b, "alerts")
     row = 'tr.alert-row[data-rule="overspeed"].kind-violation_start'
     b.wait("the overspeed alert is listed", lambda: b.csss(row))
     alert_id = b.wait("its id", lambda: b.css(row).get_attribute("data-alert-id"))
     one = 'tr[data-alert-id="%s"]' % alert_id
+    status, resp = admin.call("GET", "/v1/alerts?vehicle_id=v-101&rule=overspeed")
+    alert = [a for a in resp.get("items", []) if a["id"] == alert_id] if status == 200 else []
+    check(len(alert) == 1, "alert %s by the API: %d %s", alert_id, status, resp)
+    a = alert[0]
+    figures = (a["max_speed_kmh"], a["limit_kmh"], a["duration_ms"] / 1000.0)
+    zh = "超速：%.1f km/h，超过 %.0f km/h 限速 %.1f 秒" % figures
+    en = "overspeed: %.1f km/h over the %.0f km/h limit for %.1f s" % figures
+    cell = one + " td.alert-text"
+    b.wait("the alert's text in Chinese", lambda: b.css(cell).text == zh)
+    check(b.css(cell).get_attribute("title") == a["message"],
+          "the server's message as the title: %r", b.css(cell).get_attribute("title"))
+    switch_language(b, "en")
+    b.wait("the alert's text in English", lambda: b.css(cell).text == en)
+    switch_language(b, "zh")
+    b.wait("the alert's text in Chinese again", lambda: b.css(cell).text == zh)
     b.css(one + " .ack-note").send_keys("called Wang Wei: slowed down")
     b.click(one + " .ack-send")
     b.wait("the alert shows its acknowledgement",
