@@ -41,7 +41,7 @@ import tempfile
 import time
 import traceback
 
-from console_harness import ADMIN_PASSWORD, Stack, TestFailure, check, say
+from lpg_stack import ADMIN_PASSWORD, Stack, TestFailure, check, say
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -782,16 +782,7 @@ def main():
                 pass
     if b is not None:
         b.quit()
-    status = stack.stop(failure is not None)
-    if failure is None and status != 0:
-        failure = "dispatchd exited with status %d" % status
-    if failure is None and not os.environ.get("LPG_KEEP_TMP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failure:
-        print("FAIL: %s (files in %s)" % (failure, tmp), file=sys.stderr)
-        return 1
-    say("PASS")
-    return 0
+    return stack.finish(failure)
 
 
 if __name__ == "__main__":

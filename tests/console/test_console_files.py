@@ -26,13 +26,12 @@ Usage: test_console_files.py --dispatchd BUILD/dispatch/dispatchd [--leaflet DIR
 import argparse
 import json
 import os
-import shutil
 import socket
 import sys
 import tempfile
 import traceback
 
-from console_harness import Stack, TestFailure, check, say
+from lpg_stack import Stack, TestFailure, check, say
 
 TILE_URL = "https://{s}.tiles.example.cn:8443/{z}/{x}/{y}.png"
 
@@ -212,16 +211,7 @@ def main():
         if not isinstance(e, TestFailure):
             traceback.print_exc()
         failure = "%s: %s" % (type(e).__name__, e)
-    status = stack.stop(failure is not None)
-    if failure is None and status != 0:
-        failure = "dispatchd exited with status %d" % status
-    if failure is None and not os.environ.get("LPG_KEEP_TMP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failure:
-        print("FAIL: %s (files in %s)" % (failure, tmp), file=sys.stderr)
-        return 1
-    say("PASS")
-    return 0
+    return stack.finish(failure)
 
 
 if __name__ == "__main__":

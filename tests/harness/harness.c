@@ -338,9 +338,19 @@ void harness_close(int fd)
 
 int harness_tcp_connect(int port)
 {
+    return harness_tcp_connect_rcvbuf(port, 0);
+}
+
+int harness_tcp_connect_rcvbuf(int port, int rcvbuf)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
+    /* Before connect: the window scale is agreed in the handshake. */
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) {
+        close(fd);
+        return -1;
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -505,7 +515,7 @@ void harness_http_record_stream(const char *path, const char *text, size_t len)
         record_line("GET", path, "stream", text, len, NULL);
 }
 
-int harness_get11_send(int port, const char *token, const char *path)
+int harness_get11_request(int fd, const char *token, const char *path)
 {
     char req[2048];
     int n = snprintf(
@@ -513,10 +523,13 @@ int harness_get11_send(int port, const char *token, const char *path)
         path, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
     if (n <= 0 || (size_t)n >= sizeof(req))
         return -1;
+    return harness_send_all(fd, req, (size_t)n);
+}
+
+int harness_get11_send(int port, const char *token, const char *path)
+{
     int fd = harness_tcp_connect(port);
-    if (fd < 0)
-        return -1;
-    if (harness_send_all(fd, req, (size_t)n) != 0) {
+    if (fd >= 0 && harness_get11_request(fd, token, path) != 0) {
         close(fd);
         return -1;
     }

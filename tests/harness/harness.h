@@ -97,6 +97,8 @@ struct harness_reply {
 /* Sends `GET path HTTP/1.1` with Connection: close and, unless token is NULL, the bearer token.
  * Returns the socket, or -1. */
 int harness_get11_send(int port, const char *token, const char *path);
+/* Sends that request on a connected socket (e.g. from harness_tcp_connect_rcvbuf); 0 or -1. */
+int harness_get11_request(int fd, const char *token, const char *path);
 /* Reads fd's reply to EOF, waiting up to wait_ms for each read, then closes fd. Returns 0, or
  * -1 (r freed) when no status line and headers arrived, a read timed out or the chunked framing
  * is broken. Free r with harness_reply_free. */
@@ -135,6 +137,9 @@ void harness_set_redis_password(const char *password);
 
 /* TCP client helpers. */
 int harness_tcp_connect(int port);
+/* The same with a receive buffer of rcvbuf bytes (set before connecting; 0: the default): a slow
+ * reader whose backlog builds up on the server's side, not in its own socket. */
+int harness_tcp_connect_rcvbuf(int port, int rcvbuf);
 int harness_send_all(int fd, const void *buf, size_t len);
 /* Reads exactly len bytes within timeout_ms. Returns 0, or -1 on EOF/timeout/error
  * (*eof set to 1 when the peer closed). */

@@ -386,16 +386,10 @@ static void test_connection_cap(void **state)
 /* A handset socket whose receive buffer is small, so that the server's replies back up. */
 static int connect_small_rcvbuf(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = harness_tcp_connect_rcvbuf(stack.d.handset_port, 4096);
     assert_true(fd >= 0);
-    int small = 4096;
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
     struct timeval tv = {5, 0};
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)stack.d.handset_port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     return fd;
 }
 

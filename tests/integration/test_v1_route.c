@@ -15,9 +15,7 @@
 #include "harness.h"
 #include "wire_client.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -639,19 +637,9 @@ static void test_geojson_while_fixes_arrive(void **state)
     const char *path = "/v1/vehicles/V2/route?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z"
                        "&format=geojson";
     /* A small receive buffer, so that the server's backlog (not the socket) holds the rest. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = harness_tcp_connect_rcvbuf(stack.d.http_port, 4096);
     assert_true(fd >= 0);
-    int small = 4096;
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)stack.d.http_port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     "Authorization: Bearer %s\r\n\r\n",
-                     path, tok_aud);
-    assert_int_equal(harness_send_all(fd, req, (size_t)n), 0);
+    assert_int_equal(harness_get11_request(fd, tok_aud, path), 0);
     size_t cap = 16 << 20, used = 0;
     char *raw = malloc(cap);
     assert_non_null(raw);

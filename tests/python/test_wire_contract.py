@@ -24,114 +24,24 @@ Set LPG_KEEP_TMP=1 to keep the temporary directory (Redis data, logs) for a post
 """
 
 import argparse
-import ctypes
 import datetime
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 
 from lpg_client import ConnectionClosed, HandsetClient, JsonHttp, ServerError, WireError
+from lpg_stack import ADMIN_PASSWORD, Stack, TestFailure, check, say
 
-ADMIN_PASSWORD = "correct horse battery"
 DEVICE = "hs-py-001"
 # A customer in Hailar with 7 decimals, so the 1e-7 degree representation is exercised.
 CUSTOMER = {"lat": 49.2198765, "lon": 119.7054321}
-START = time.monotonic()
-
-
-class TestFailure(Exception):
-    pass
-
-
-def say(fmt, *args):
-    print("[%6.2fs] %s" % (time.monotonic() - START, fmt % args if args else fmt), flush=True)
-
-
-def check(cond, fmt, *args):
-    if not cond:
-        raise TestFailure(fmt % args if args else fmt)
 
 
 def expect_eq(got, want, what):
     check(got == want, "%s: got %r, want %r", what, got, want)
-
-
-# ---- processes ----
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent():
-    # Linux prctl(PR_SET_PDEATHSIG, SIGKILL): a child never outlives a killed test.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
-class Proc:
-    def __init__(self, name, argv, log, cwd):
-        self.name, self.log = name, log
-        with open(log, "ab") as out:
-            self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                      stderr=subprocess.STDOUT, cwd=cwd,
-                                      preexec_fn=_die_with_parent)
-        say("started %s (pid %d): %s", name, self.p.pid, " ".join(argv))
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def stop(self, timeout=10.0):
-        """SIGTERM, wait, SIGKILL if needed. Returns the exit status (negative: signal)."""
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                say("%s (pid %d) did not stop within %.0f s; killing it", self.name, self.p.pid,
-                    timeout)
-                self.p.kill()
-                self.p.wait()
-        say("stopped %s (pid %d): exit status %d", self.name, self.p.pid, self.p.returncode)
-        return self.p.returncode
-
-    def dump_log(self, lines=40):
-        try:
-            with open(self.log, errors="replace") as f:
-                tail = f.readlines()[-lines:]
-        except OSError as e:
-            tail = ["(could not read %s: %s)\n" % (self.log, e)]
-        sys.stderr.write("---- last %d lines of %s (%s) ----\n" % (lines, self.name, self.log))
-        sys.stderr.writelines(tail)
-        sys.stderr.flush()
-
-
-def wait_until(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if fn():
-                return
-        except OSError:
-            pass
-        if time.monotonic() >= deadline:
-            raise TestFailure("%s: not within %.1f s" % (what, timeout))
-        time.sleep(0.02)
-
-
-def redis_ping(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-        s.sendall(b"*1\r\n$4\r\nPING\r\n")
-        return s.recv(64).startswith(b"+PONG")
 
 
 # ---- HTTP ----
@@ -376,65 +286,18 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="lpg-pywire-")
     say("temporary directory %s", tmp)
-    redis = dispatchd = None
+    stack = Stack(args.dispatchd, tmp, ["--log-level=debug"], redis_server=args.redis_server,
+                  appendonly=True)
     failure = None
     try:
-        redis_port = free_port()
-        redis = Proc("redis-server",
-                     [args.redis_server, "--port", str(redis_port), "--bind", "127.0.0.1",
-                      "--dir", tmp, "--daemonize", "no", "--save", "", "--appendonly", "yes",
-                      "--protected-mode", "yes"],
-                     os.path.join(tmp, "redis.log"), tmp)
-        wait_until("redis-server answers PING", lambda: redis.alive() and redis_ping(redis_port),
-                   5)
-
-        say("creating admin root")
-        r = subprocess.run([args.dispatchd, "--redis-port=%d" % redis_port, "--create-admin",
-                            "root"], input=ADMIN_PASSWORD + "\n", text=True, capture_output=True,
-                           timeout=30, cwd=tmp)
-        check(r.returncode == 0, "dispatchd --create-admin exited %d: %s%s", r.returncode,
-              r.stdout, r.stderr)
-
-        http_port, handset_port, jt808_port = free_port(), free_port(), free_port()
-        dispatchd = Proc("dispatchd",
-                         [args.dispatchd, "--http-port=%d" % http_port,
-                          "--handset-port=%d" % handset_port, "--jt808-port=%d" % jt808_port,
-                          "--redis-port=%d" % redis_port,
-                          "--log-level=debug"],
-                         os.path.join(tmp, "dispatchd.log"), tmp)
-        http = Http(http_port)
-
-        def healthy():
-            check(dispatchd.alive(), "dispatchd exited at start")
-            return http.call("GET", "/healthz")[0] == 200
-        wait_until("dispatchd /healthz 200", healthy, 10)
-
-        scenario(http, handset_port)
+        stack.start()
+        scenario(Http(stack.http_port), stack.handset_port)
     except (TestFailure, ServerError, WireError) as e:
         failure = "%s: %s" % (type(e).__name__, e)
     except Exception as e:  # anything else is a failure too, with where it happened
         traceback.print_exc()
         failure = "%s: %s" % (type(e).__name__, e)
-    finally:
-        if dispatchd is not None:
-            status = dispatchd.stop(10)
-            if status != 0 and failure is None:
-                failure = "dispatchd exited with status %d after SIGTERM (want 0)" % status
-            if failure:
-                dispatchd.dump_log()
-        if redis is not None:
-            redis.stop(5)
-            if failure:
-                redis.dump_log(10)
-        if os.environ.get("LPG_KEEP_TMP"):
-            say("kept %s", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if failure:
-        print("FAIL: " + failure, file=sys.stderr, flush=True)
-        return 1
-    say("PASS: the wire contract holds for an independent client")
-    return 0
+    return stack.finish(failure, "PASS: the wire contract holds for an independent client")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""console_harness.py -- a private redis-server and dispatchd for the console's tests.
+"""lpg_stack.py -- a private redis-server and dispatchd for the Python tests (python.wire_contract,
+console.files, console.browser), and the few helpers they share.
 
 Stack(dispatchd, tmp, extra_args).start() starts Redis on a free port, creates the admin `root`
 (ADMIN_PASSWORD), starts dispatchd on free ports with extra_args and waits for /healthz 200.
@@ -42,6 +43,7 @@ def free_port():
 
 
 def _die_with_parent():
+    # Linux prctl(PR_SET_PDEATHSIG, SIGKILL): a child never outlives a killed test.
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
@@ -68,20 +70,23 @@ class Proc:
             self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                       stderr=subprocess.STDOUT, cwd=cwd,
                                       preexec_fn=_die_with_parent)
-        say("started %s (pid %d)", name, self.p.pid)
+        say("started %s (pid %d): %s", name, self.p.pid, " ".join(argv))
 
     def alive(self):
         return self.p.poll() is None
 
     def stop(self, timeout=15.0):
+        """SIGTERM, wait, SIGKILL if needed. Returns the exit status (negative: signal)."""
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
                 self.p.wait(timeout)
             except subprocess.TimeoutExpired:
-                say("%s did not stop within %.0f s; killing it", self.name, timeout)
+                say("%s (pid %d) did not stop within %.0f s; killing it", self.name, self.p.pid,
+                    timeout)
                 self.p.kill()
                 self.p.wait()
+        say("stopped %s (pid %d): exit status %d", self.name, self.p.pid, self.p.returncode)
         return self.p.returncode
 
     def dump_log(self, lines=40):
@@ -90,8 +95,9 @@ class Proc:
                 tail = f.readlines()[-lines:]
         except OSError as e:
             tail = ["(could not read %s: %s)\n" % (self.log, e)]
-        sys.stderr.write("---- last %d lines of %s ----\n" % (lines, self.name))
+        sys.stderr.write("---- last %d lines of %s (%s) ----\n" % (lines, self.name, self.log))
         sys.stderr.writelines(tail)
+        sys.stderr.flush()
 
 
 def redis_ping(port):
@@ -109,21 +115,27 @@ def http_status(port, path):
 
 
 class Stack:
-    def __init__(self, dispatchd, tmp, extra_args=()):
+    """redis_server: the binary (default: redis-server on PATH); appendonly: Redis's AOF, for a
+    test that restarts nothing but wants the shipped persistence."""
+
+    def __init__(self, dispatchd, tmp, extra_args=(), redis_server=None, appendonly=False):
         self.bin, self.tmp, self.extra_args = dispatchd, tmp, list(extra_args)
+        self.redis_server = redis_server or shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.appendonly = appendonly
         self.redis = self.dispatchd = None
 
     def start(self):
         dispatchd, tmp = self.bin, self.tmp
-        redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.redis_port = free_port()
         self.redis = Proc("redis-server",
-                          [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                           "--dir", tmp, "--daemonize", "no", "--save", "", "--appendonly", "no",
+                          [self.redis_server, "--port", str(self.redis_port), "--bind",
+                           "127.0.0.1", "--dir", tmp, "--daemonize", "no", "--save", "",
+                           "--appendonly", "yes" if self.appendonly else "no",
                            "--protected-mode", "yes"],
                           os.path.join(tmp, "redis.log"), tmp)
         wait_until("redis-server answers PING",
                    lambda: self.redis.alive() and redis_ping(self.redis_port), 20)
+        say("creating admin root")
         r = subprocess.run([dispatchd, "--redis-port=%d" % self.redis_port, "--create-admin",
                             "root"], input=ADMIN_PASSWORD + "\n", text=True,
                            capture_output=True, timeout=60, cwd=tmp)
@@ -143,6 +155,8 @@ class Stack:
         wait_until("dispatchd /healthz 200", healthy, 30)
 
     def stop(self, failed):
+        """Stops both; dumps their logs' tails when failed or dispatchd's exit status is not 0
+        (returned)."""
         status = 0
         if self.dispatchd is not None:
             status = self.dispatchd.stop()
@@ -150,4 +164,21 @@ class Stack:
                 self.dispatchd.dump_log()
         if self.redis is not None:
             self.redis.stop()
+            if failed:
+                self.redis.dump_log(10)
         return status
+
+    def finish(self, failure, passed="PASS"):
+        """The end of a test: stops the stack, counts a non-zero exit of dispatchd as a failure,
+        removes the temporary directory unless the test failed or LPG_KEEP_TMP is set, and
+        prints the verdict. Returns the test's exit status."""
+        status = self.stop(failure is not None)
+        if failure is None and status != 0:
+            failure = "dispatchd exited with status %d after SIGTERM (want 0)" % status
+        if failure is None and not os.environ.get("LPG_KEEP_TMP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if failure:
+            print("FAIL: %s (files in %s)" % (failure, self.tmp), file=sys.stderr, flush=True)
+            return 1
+        say(passed)
+        return 0
