@@ -153,14 +153,16 @@ def load_demo(port, source):
     return dataset, admin, secrets
 
 
-def log_in(b, base, user, password):
-    b.driver.get(base + "/console/")
-    b.wait("the page is ready", lambda: b.css("body").get_attribute("data-ready") == "true")
+def log_in(b, user, password, view=None):
+    """Fills the login form shown and submits it; with view, waits until that view is ready."""
+    b.css("#login-user").clear()
     b.css("#login-user").send_keys(user)
     b.css("#login-password").send_keys(password)
     b.css("#login-submit").click()
-    b.wait("logged in as %s" % user, lambda: b.css("#app").is_displayed() and
-           b.css("#panel").get_attribute("data-ready") == "true")
+    if view:
+        b.wait("%s's %s view" % (user, view),
+               lambda: b.css("#panel").get_attribute("data-view") == view
+               and b.css("#panel").get_attribute("data-ready") == "true")
 
 
 def vehicle_at(b, vehicle_id, lat, lon):
@@ -394,9 +396,7 @@ def scenario(b, base, stack, source, docs):
     texts_in_both_languages(b, source)
 
     say("log in as the demo dispatcher")
-    b.css("#login-user").send_keys(dataset.DISPATCHER)
-    b.css("#login-password").send_keys(DISPATCHER_PASSWORD)
-    b.css("#login-submit").click()
+    log_in(b, dataset.DISPATCHER, DISPATCHER_PASSWORD)
     b.wait("the fleet is listed", lambda: len(b.csss("li[data-vehicle-id]")) >= len(dataset.FLEET))
     check(b.css("#tab-fleet").text == "实时车队", "fleet tab %r", b.css("#tab-fleet").text)
     check(b.css(".leaflet-control-zoom-in").get_attribute("title") == "放大",
@@ -657,12 +657,7 @@ def auditor_replay(b, admin):
     end_ms = int(datetime.datetime.fromisoformat(
         resp["items"][0]["end"].replace("Z", "+00:00")).timestamp() * 1000)
     day = datetime.datetime.utcfromtimestamp((end_ms + 8 * 3600 * 1000) / 1000).strftime("%Y-%m-%d")
-    b.css("#login-user").clear()
-    b.css("#login-user").send_keys("demo-auditor")
-    b.css("#login-password").send_keys(AUDITOR_PASSWORD)
-    b.css("#login-submit").click()
-    b.wait("the auditor's replay view", lambda: b.css("#panel").get_attribute("data-view") == "replay"
-           and b.css("#panel").get_attribute("data-ready") == "true")
+    log_in(b, "demo-auditor", AUDITOR_PASSWORD, "replay")
     tabs = [e.get_attribute("id") for e in b.csss("#tabs button")]
     check(tabs == ["tab-replay", "tab-alerts", "tab-hazards"], "auditor's tabs %s", tabs)
     from selenium.webdriver.support.ui import Select
@@ -716,12 +711,7 @@ def auditor_replay(b, admin):
           "something token-like is stored in the browser: %s", stored)
 
     say("an admin has every view")
-    b.css("#login-user").clear()
-    b.css("#login-user").send_keys("root")
-    b.css("#login-password").send_keys(ADMIN_PASSWORD)
-    b.css("#login-submit").click()
-    b.wait("the admin's fleet", lambda: b.css("#panel").get_attribute("data-view") == "fleet"
-           and b.css("#panel").get_attribute("data-ready") == "true")
+    log_in(b, "root", ADMIN_PASSWORD, "fleet")
     tabs = [e.get_attribute("id") for e in b.csss("#tabs button")]
     check(tabs == ["tab-fleet", "tab-orders", "tab-replay", "tab-alerts", "tab-hazards"],
           "admin's tabs %s", tabs)
