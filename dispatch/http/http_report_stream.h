@@ -1,5 +1,7 @@
 /* http_report_stream.h -- the streamed replies of the auditor's reports (docs/tracking-api.md
- * "Reports"): the area report (http_v1_reports.c) and the driver-day report (http_v1_summary.c).
+ * "Reports"): the area report (http_v1_reports.c) and the driver-day report (http_v1_summary.c);
+ * the route export (http_v1_tracking.c) uses the same buffer, flush and back-pressure with its
+ * own content types.
  *
  * A report formats its records into `out` and hands them to the client with
  * report_stream_flush() before it reads more from the store, so memory stays bounded by what

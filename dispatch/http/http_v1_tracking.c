@@ -7,14 +7,16 @@
  * Routes are read from the per-day sorted sets written by ingest.c, through store/route_reads.h.
  * An export never holds the route in memory: it walks the day keys from `from` to `to` and,
  * within each day, fetches at most ROUTE_CHUNK members after a (score, member) cursor, formats
- * them, hands them to the client, and only then fetches the next chunk. While the client's
- * backlog is above ROUTE_MAX_BACKLOG the formatted chunk waits (retried every ROUTE_RETRY_MS);
- * a client that accepts nothing for ROUTE_STALL_MS is dropped.
+ * them, hands them to the client, and only then fetches the next chunk, through the reports'
+ * stream (http/http_report_stream.h): while the client's backlog is above REPORT_MAX_BACKLOG the
+ * formatted chunk waits (retried every REPORT_RETRY_MS); a client that accepts nothing for
+ * REPORT_STALL_MS is dropped.
  */
 #define LOG_TAG "tracking"
 #include "http/http_v1.h"
 #include "app/fleet.h"
 #include "http/http_refusal.h"
+#include "http/http_report_stream.h"
 
 #include "common/log.h"
 #include "common/clock.h"
@@ -36,11 +38,6 @@
 #define ROUTE_MAX_DAYS 31
 /* Members fetched from Redis per command, and formatted before being handed to the client. */
 #define ROUTE_CHUNK 2000
-/* Bytes queued for a client above which the next chunk waits. */
-#define ROUTE_MAX_BACKLOG (1024 * 1024)
-/* How often a waiting chunk retries, and how long a client may accept nothing. */
-#define ROUTE_RETRY_MS 20
-#define ROUTE_STALL_MS 30000
 /* A route member ("seq:time:lat:lon:speed:heading:acc:mode:flags"), see ingest.c. */
 
 #define DAY_MS 86400000LL
@@ -157,7 +154,7 @@ static const struct {
 
 struct route_export {
     struct service *d;
-    struct http_call *call; /* NULL once the client went away */
+    struct report_stream rs; /* the call (NULL once the client went away), the output, the retry */
     enum route_format fmt;
     char vehicle[LPG_ID_MAX + 1];
     int64_t from_ms, to_ms; /* [from, to) */
@@ -175,22 +172,15 @@ struct route_export {
     int any_vd; /* pass 0 saw a fix with vehicle data */
     uint64_t count, hash;
     uint64_t pass0_count, pass0_hash;
-    uint64_t skipped;     /* members not in the stored format */
-    struct evbuffer *out; /* formatted, not yet accepted by the stream */
-    struct event *retry;
-    int64_t stalled_since; /* 0 while the client keeps up */
-    int started;           /* the stream (200) has started */
-    int in_flight;         /* a store command is pending */
-    int ending;            /* the closer is in `out`: end the stream once it is written */
-    int64_t t0;            /* for the log line */
+    uint64_t skipped; /* members not in the stored format */
+    int in_flight;    /* a store command is pending */
+    int ending;       /* the closer is in `out`: end the stream once it is written */
+    int64_t t0;       /* for the log line */
 };
 
 static void export_free(struct route_export *x)
 {
-    if (x->retry)
-        event_free(x->retry);
-    if (x->out)
-        evbuffer_free(x->out);
+    report_stream_release(&x->rs);
     free(x);
 }
 
@@ -202,7 +192,7 @@ static void on_export_closed(void *arg)
 {
     struct route_export *x = arg;
     log_info("route export of %s: client went away after %" PRIu64 " fixes", x->vehicle, x->count);
-    x->call = NULL;
+    x->rs.call = NULL;
     if (!x->in_flight)
         export_free(x); /* else freed when the reply arrives */
 }
@@ -213,23 +203,16 @@ static void export_abort(struct route_export *x, const char *why)
 {
     log_warn("route export of %s ended early after %" PRIu64 " fixes: %s", x->vehicle, x->count,
              why);
-    if (x->call) {
-        if (x->started) {
-            http_stream_end(x->call);
+    if (x->rs.call) {
+        if (x->rs.started) {
+            http_stream_end(x->rs.call);
         } else {
             char msg[240];
             snprintf(msg, sizeof(msg), "cannot read the route: %s; retry later", why);
-            http_reply_error(x->call, 503, "store_unavailable", msg, NULL);
+            http_reply_error(x->rs.call, 503, "store_unavailable", msg, NULL);
         }
     }
     export_free(x);
-}
-
-static void add_instant(struct evbuffer *b, int64_t ms)
-{
-    char t[LPG_JSON_INSTANT_LEN + 1];
-    lpg_json_instant_format(ms, t);
-    evbuffer_add(b, t, LPG_JSON_INSTANT_LEN);
 }
 
 static void export_opener(struct route_export *x)
@@ -239,11 +222,12 @@ static void export_opener(struct route_export *x)
     lpg_json_instant_format(x->to_ms, to);
     switch (x->fmt) {
     case RF_JSON:
-        evbuffer_add_printf(x->out, "{\"vehicle\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"fixes\":[",
+        evbuffer_add_printf(x->rs.out,
+                            "{\"vehicle\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"fixes\":[",
                             x->vehicle, from, to);
         break;
     case RF_GEOJSON:
-        evbuffer_add_printf(x->out,
+        evbuffer_add_printf(x->rs.out,
                             "{\"type\":\"Feature\",\"properties\":{\"vehicle\":\"%s\",\"from\":"
                             "\"%s\",\"to\":\"%s\",\"times\":[",
                             x->vehicle, from, to);
@@ -251,7 +235,7 @@ static void export_opener(struct route_export *x)
     case RF_GPX:
         /* Vehicle ids are [A-Za-z0-9_.-] (lpg_id_valid): nothing to escape. */
         evbuffer_add_printf(
-            x->out,
+            x->rs.out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<gpx version=\"1.1\" creator=\"lpg-dispatch\" "
             "xmlns=\"http://www.topografix.com/GPX/1/1\" "
@@ -265,9 +249,10 @@ static void export_opener(struct route_export *x)
             x->vehicle, from, to, x->vehicle);
         break;
     case RF_CSV:
-        evbuffer_add_printf(x->out, "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
-                                    "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
-                                    "recorder_speed_kmh,signal,satellites\r\n");
+        evbuffer_add_printf(x->rs.out,
+                            "seq,time,lat,lon,speed_kmh,heading_deg,accuracy_m,mode,late,"
+                            "speed_derived,status,alarm,altitude_m,mileage_km,fuel_l,"
+                            "recorder_speed_kmh,signal,satellites\r\n");
         break;
     }
 }
@@ -279,7 +264,7 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
     fmt_e7(lon, sizeof(lon), f->lon_e7);
     const char *sep = x->count > 0 ? "," : "";
     const char *mode = mode_name(f->mode);
-    struct evbuffer *b = x->out;
+    struct evbuffer *b = x->rs.out;
     switch (x->fmt) {
     case RF_JSON:
         /* km/h = cm/s * 0.036: thousandths of km/h are cm/s * 36, printed exactly. */
@@ -287,7 +272,7 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
         fmt_scaled(hd, sizeof(hd), f->has_heading, f->heading_cdeg, 2);
         fmt_scaled(acc, sizeof(acc), f->has_acc, f->accuracy_cm, 2);
         evbuffer_add_printf(b, "%s\n{\"seq\":%" PRIu64 ",\"time\":\"", sep, f->seq);
-        add_instant(b, f->time_ms);
+        report_add_instant(b, f->time_ms);
         evbuffer_add_printf(b,
                             "\",\"lat\":%s,\"lon\":%s,\"speed_kmh\":%s,\"heading_deg\":%s,"
                             "\"accuracy_m\":%s,\"mode\":%s%s%s,\"late\":%s,\"speed_derived\":%s",
@@ -304,7 +289,7 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
     case RF_GEOJSON:
         if (x->pass == 0) {
             evbuffer_add_printf(b, "%s\n\"", sep);
-            add_instant(b, f->time_ms);
+            report_add_instant(b, f->time_ms);
             evbuffer_add(b, "\"", 1);
             x->any_vd |= f->has_vd;
         } else if (x->pass == 2) {
@@ -321,7 +306,7 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
         if (f->has_vd && (f->vd.present & LPG_VD_ALTITUDE)) /* GPX: <ele> comes first */
             evbuffer_add_printf(b, "<ele>%" PRId32 "</ele>", f->vd.altitude_m);
         evbuffer_add(b, "<time>", 6);
-        add_instant(b, f->time_ms);
+        report_add_instant(b, f->time_ms);
         evbuffer_add(b, "</time>", 7);
         if (f->has_speed || f->has_heading || f->has_vd)
             evbuffer_add_printf(b, "<extensions>");
@@ -370,7 +355,7 @@ static void export_fix(struct route_export *x, const struct route_fix *f)
         fmt_scaled(hd, sizeof(hd), f->has_heading, f->heading_cdeg, 2);
         fmt_scaled(acc, sizeof(acc), f->has_acc, f->accuracy_cm, 2);
         evbuffer_add_printf(b, "%" PRIu64 ",", f->seq);
-        add_instant(b, f->time_ms);
+        report_add_instant(b, f->time_ms);
         char vd[VD_JSON_MAX];
         fmt_vd_csv(vd, sizeof(vd), f);
         evbuffer_add_printf(b, ",%s,%s,%s,%s,%s,%s,%s,%s,%s\r\n", lat, lon, f->has_speed ? sp : "",
@@ -399,13 +384,13 @@ static void export_end_of_pass(struct route_export *x)
 {
     switch (x->fmt) {
     case RF_JSON:
-        evbuffer_add_printf(x->out, "\n],\"count\":%" PRIu64 "}\n", x->count);
+        evbuffer_add_printf(x->rs.out, "\n],\"count\":%" PRIu64 "}\n", x->count);
         break;
     case RF_GPX:
-        evbuffer_add_printf(x->out, "</trkseg></trk>\n</gpx>\n");
+        evbuffer_add_printf(x->rs.out, "</trkseg></trk>\n</gpx>\n");
         break;
     case RF_CSV:
-        evbuffer_add_printf(x->out, "# end: %" PRIu64 " fixes\r\n", x->count);
+        evbuffer_add_printf(x->rs.out, "# end: %" PRIu64 " fixes\r\n", x->count);
         break;
     case RF_GEOJSON:
         if (x->pass == 2 && (x->count != x->pass0_count || x->hash != x->pass0_hash)) {
@@ -415,7 +400,7 @@ static void export_end_of_pass(struct route_export *x)
         if (x->pass == 0 && x->any_vd) {
             /* A terminal's fixes are in the range: their vehicle data, one entry per fix
              * (null for a fix without), read in a pass of their own like the positions. */
-            evbuffer_add_printf(x->out, "],\"vehicle_data\":[");
+            evbuffer_add_printf(x->rs.out, "],\"vehicle_data\":[");
             x->pass = 2;
             x->pass0_count = x->count;
             x->pass0_hash = x->hash;
@@ -430,18 +415,18 @@ static void export_end_of_pass(struct route_export *x)
                 x->pass0_count = x->count;
                 x->pass0_hash = x->hash;
             }
-            evbuffer_add_printf(x->out, "%s],\"count\":%" PRIu64 "},\n\"geometry\":",
+            evbuffer_add_printf(x->rs.out, "%s],\"count\":%" PRIu64 "},\n\"geometry\":",
                                 x->pass == 2 && x->count > 0 ? "\n" : "", x->pass0_count);
             if (x->pass0_count == 0) {
                 /* No fix: an unlocated Feature (RFC 7946 3.2). */
-                evbuffer_add_printf(x->out, "null}\n");
+                evbuffer_add_printf(x->rs.out, "null}\n");
                 break;
             }
             /* One fix is a Point: a LineString needs two positions (RFC 7946 3.1.4). */
-            evbuffer_add_printf(x->out, "{\"type\":\"%s\",\"coordinates\":",
+            evbuffer_add_printf(x->rs.out, "{\"type\":\"%s\",\"coordinates\":",
                                 x->pass0_count == 1 ? "Point" : "LineString");
             if (x->pass0_count > 1)
-                evbuffer_add(x->out, "[", 1);
+                evbuffer_add(x->rs.out, "[", 1);
             x->pass = 1;
             x->count = 0;
             x->hash = 0;
@@ -455,7 +440,7 @@ static void export_end_of_pass(struct route_export *x)
             x->ending = 0;
             return;
         }
-        evbuffer_add_printf(x->out, "%s}}\n", x->pass0_count > 1 ? "\n]" : "");
+        evbuffer_add_printf(x->rs.out, "%s}}\n", x->pass0_count > 1 ? "\n]" : "");
         break;
     }
     x->ending = 1;
@@ -471,32 +456,19 @@ static void on_export_retry(evutil_socket_t fd, short what, void *arg)
 /* Hands `out` to the client, waiting while its backlog is above the cap; then the next step. */
 static void export_flush(struct route_export *x)
 {
-    size_t len = evbuffer_get_length(x->out);
-    if (len > 0) {
-        const char *data = (const char *)evbuffer_pullup(x->out, -1);
-        if (data == NULL || http_stream_write(x->call, data, len, ROUTE_MAX_BACKLOG) != 0) {
-            int64_t now = lpg_now_ms();
-            if (x->stalled_since == 0)
-                x->stalled_since = now;
-            if (data == NULL || now - x->stalled_since > ROUTE_STALL_MS) {
-                export_abort(x, data ? "the client stopped reading" : "out of memory");
-                return;
-            }
-            struct timeval tv = {0, ROUTE_RETRY_MS * 1000};
-            evtimer_add(x->retry, &tv);
-            return;
-        }
-        evbuffer_drain(x->out, len);
-        x->stalled_since = 0;
-    }
-    export_step(x);
+    const char *why;
+    int rc = report_stream_flush(&x->rs, &why);
+    if (rc < 0)
+        export_abort(x, why);
+    else if (rc == 0)
+        export_step(x);
 }
 
 static void on_export_chunk(void *arg, const struct route_chunk *chunk, const char *err)
 {
     struct route_export *x = arg;
     x->in_flight = 0;
-    if (x->call == NULL) { /* the client went away meanwhile */
+    if (x->rs.call == NULL) { /* the client went away meanwhile */
         export_free(x);
         return;
     }
@@ -504,8 +476,8 @@ static void on_export_chunk(void *arg, const struct route_chunk *chunk, const ch
         export_abort(x, err);
         return;
     }
-    if (!x->started) {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(http_call_request(x->call));
+    if (!x->rs.started) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(http_call_request(x->rs.call));
         if (x->fmt == RF_GPX || x->fmt == RF_CSV) {
             char from[LPG_JSON_INSTANT_LEN + 1], to[LPG_JSON_INSTANT_LEN + 1], disp[256];
             lpg_json_instant_format(x->from_ms, from);
@@ -520,8 +492,8 @@ static void on_export_chunk(void *arg, const struct route_chunk *chunk, const ch
                      f, t, route_formats[x->fmt].ext);
             evhttp_add_header(h, "Content-Disposition", disp);
         }
-        x->started = 1;
-        http_stream_start(x->call, route_formats[x->fmt].content_type, on_export_closed, x);
+        x->rs.started = 1;
+        http_stream_start(x->rs.call, route_formats[x->fmt].content_type, on_export_closed, x);
         export_opener(x);
     }
     size_t n = route_chunk_size(chunk);
@@ -595,7 +567,7 @@ static void export_step(struct route_export *x)
         log_info("route export of %s (%s): %" PRIu64 " fixes in %.3f s%s", x->vehicle,
                  route_formats[x->fmt].name, x->fmt == RF_GEOJSON ? x->pass0_count : x->count, s,
                  x->skipped ? " (some members skipped: not in the stored format)" : "");
-        http_stream_end(x->call);
+        http_stream_end(x->rs.call);
         export_free(x);
         return;
     }
@@ -649,18 +621,13 @@ static void handle_route(struct http_call *call, void *ctx)
         return;
     }
     struct route_export *x = calloc(1, sizeof(*x));
-    if (x)
-        x->out = evbuffer_new();
-    if (x)
-        x->retry = evtimer_new(d->base, on_export_retry, x);
-    if (x == NULL || x->out == NULL || x->retry == NULL) {
+    if (x == NULL || report_stream_init(&x->rs, d->base, call, on_export_retry, x) != 0) {
         if (x)
             export_free(x);
         http_reply_error(call, 500, "internal", "out of memory", NULL);
         return;
     }
     x->d = d;
-    x->call = call;
     x->fmt = (enum route_format)fmt;
     snprintf(x->vehicle, sizeof(x->vehicle), "%s", v->id);
     x->from_ms = from;
